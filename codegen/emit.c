@@ -1,0 +1,448 @@
+/*
+ * emit.c — the C emitter: NAME.h, NAME.c and the weights.
+ *
+ * NAME.c is straight-line: one static kernel function per node (written by
+ * the op's emitter with every shape a constant), then NAME_run, which calls
+ * them in order with pointers fixed by the memory plan:
+ *
+ *   inputs[k]            a graph input
+ *   outputs[k]           a graph output
+ *   (float *)(ws + off)  an intermediate in the caller's workspace
+ *   W(off)               a constant in the weight blob
+ *
+ * Kernel parameters are the node's float inputs x<i> (i = the ONNX input
+ * position; int64 inputs such as shapes were consumed at compile time) and
+ * outputs y<j>.  A target other than scalar plugs in by providing its own
+ * kernel for an op and falling back to these.
+ *
+ * Weights: embedded (default) as one string literal in NAME_weights.c —
+ * compilers lex a string far faster than a {0x3f800000, ...} initializer
+ * list, so a 100 MB model builds in seconds — or written to NAME.weights,
+ * a 64-byte header (magic, model hash, size) followed by the blob, which the
+ * caller hands to NAME_set_weights.  Names from the model reach the output
+ * only as escaped string literals or comments, never as identifiers.
+ */
+#include "../compiler/cardinal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void emit(Emitter *e, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  sb_vprintf(e->out, fmt, ap);
+  va_end(ap);
+}
+
+const char *c_float(Emitter *e, double f) {
+  float x = (float)f;
+  if (isnan(x))
+    return "NAN";
+  if (isinf(x))
+    return x > 0 ? "HUGE_VALF" : "(-HUGE_VALF)";
+  char buf[64];
+  snprintf(buf, sizeof buf, "%.9g", (double)x);
+  if (!strpbrk(buf, ".en"))
+    strcat(buf, ".0");
+  strcat(buf, "f");
+  return arena_printf(&e->g->arena, x < 0 ? "(%s)" : "%s", buf);
+}
+
+/* Text safe inside a C comment: printable ASCII, no comment terminator. */
+static void put_comment_text(StrBuf *sb, const char *s) {
+  char prev = 0;
+  for (int i = 0; s[i] && i < 200; i++) {
+    char c = s[i];
+    if (c < 32 || c > 126)
+      c = '?';
+    if (prev == '*' && c == '/')
+      c = '|';
+    sb_putn(sb, &c, 1);
+    prev = c;
+  }
+}
+
+/* A C string literal: escapes quotes, backslashes, '?' (trigraphs) and
+ * anything not printable. */
+static void put_c_string(StrBuf *sb, const char *s) {
+  sb_putn(sb, "\"", 1);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '"' || *p == '\\' || *p == '?')
+      sb_printf(sb, "\\%c", *p);
+    else if (*p < 32 || *p > 126)
+      sb_printf(sb, "\\%03o", *p);
+    else
+      sb_putn(sb, (const char *)p, 1);
+  }
+  sb_putn(sb, "\"", 1);
+}
+
+static void put_dims(StrBuf *sb, const Value *v) {
+  sb_printf(sb, "[");
+  for (int i = 0; i < v->rank; i++)
+    sb_printf(sb, "%s%lld", i ? "," : "", (long long)v->dims[i]);
+  sb_printf(sb, "]");
+}
+
+static const char *loc_expr(Graph *g, Plan *p, int v) {
+  Loc l = p->loc[v];
+  switch (l.kind) {
+  case LOC_INPUT: return arena_printf(&g->arena, "inputs[%lld]", (long long)l.index);
+  case LOC_OUTPUT: return arena_printf(&g->arena, "outputs[%lld]", (long long)l.index);
+  case LOC_WS: return arena_printf(&g->arena, "(float *)(ws + %lld)", (long long)l.index);
+  case LOC_WEIGHT: return arena_printf(&g->arena, "W(%lld)", (long long)l.index);
+  default: return NULL;
+  }
+}
+
+static bool write_file(const char *path, const void *data, size_t n, Diag *d) {
+  FILE *f = fopen(path, "wb");
+  if (!f || fwrite(data, 1, n, f) != n) {
+    diag_error(d, "cannot write %s: %s", path, strerror(errno));
+    if (f)
+      fclose(f);
+    return false;
+  }
+  if (fclose(f) != 0) {
+    diag_error(d, "cannot write %s: %s", path, strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+static void fill_weights(Graph *g, Plan *p, unsigned char *blob) {
+  for (int v = 0; v < g->nvalues; v++)
+    if (p->loc[v].kind == LOC_WEIGHT && p->alias_of[v] == v)
+      memcpy(blob + p->loc[v].index, g->values[v].data,
+             value_bytes(&g->values[v]));
+}
+
+/* The weights as a string literal, 64 bytes a line. */
+static bool write_weights_c(const char *path, const char *name,
+                            const unsigned char *blob, int64_t size,
+                            const char *banner, Diag *d) {
+  FILE *f = fopen(path, "wb");
+  if (!f) {
+    diag_error(d, "cannot write %s: %s", path, strerror(errno));
+    return false;
+  }
+  fprintf(f, "%s", banner);
+  fprintf(f, "/* The weight blob of %s: %lld bytes, little-endian float32. */\n"
+             "#if defined(__GNUC__)\n"
+             "/* One long string literal compiles much faster than an "
+             "initializer list. */\n"
+             "#pragma GCC diagnostic ignored \"-Woverlength-strings\"\n"
+             "#endif\n"
+             "extern const union %s_weights_u { unsigned char bytes[%lld]; "
+             "double align; } %s_weights;\n"
+             "const union %s_weights_u %s_weights = {\n",
+          name, (long long)size, name, (long long)size + 1, name, name, name);
+  static char esc[256][5];
+  for (int c = 0; c < 256; c++) {
+    /* Escapes are always 3 octal digits, so a digit after one is safe. */
+    bool plain = c >= 32 && c < 127 && c != '"' && c != '\\' && c != '?';
+    if (plain)
+      snprintf(esc[c], sizeof esc[c], "%c", c);
+    else
+      snprintf(esc[c], sizeof esc[c], "\\%03o", c);
+  }
+  if (size == 0)
+    fputs("\"\"", f);
+  for (int64_t i = 0; i < size; i += 64) {
+    fputc('"', f);
+    for (int64_t j = i; j < i + 64 && j < size; j++)
+      fputs(esc[blob[j]], f);
+    fputs("\"\n", f);
+  }
+  fputs("};\n", f);
+  bool ok = !ferror(f);
+  if (fclose(f) != 0 || !ok) {
+    diag_error(d, "cannot write %s", path);
+    return false;
+  }
+  return true;
+}
+
+static void banner(StrBuf *sb, Graph *g, const CodegenOptions *o) {
+  sb_printf(sb, "/* Generated by cardinal %s -- do not edit.\n"
+                " * model:  ", CD_VERSION);
+  put_comment_text(sb, g->source ? g->source : "?");
+  sb_printf(sb, "\n * target: %s\n * passes: ", o->target);
+  put_comment_text(sb, o->passes ? o->passes : "default");
+  sb_printf(sb, "\n */\n");
+}
+
+static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
+                         const char *dir, const char *NAME, Diag *d) {
+  const char *name = o->name;
+  StrBuf h = {0};
+  banner(&h, g, o);
+  sb_printf(&h, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n"
+                "#include \"cardinal_rt.h\"\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n",
+            NAME, NAME);
+  sb_printf(&h, "#define %s_NUM_INPUTS %d\n#define %s_NUM_OUTPUTS %d\n", NAME,
+            g->ninputs, NAME, g->noutputs);
+  sb_printf(&h, "#define %s_WORKSPACE_SIZE %lld /* bytes, caller provides, "
+                "64-byte aligned */\n", NAME, (long long)p->ws_size);
+  sb_printf(&h, "#define %s_WEIGHTS_SIZE %lld /* bytes of constants */\n", NAME,
+            (long long)p->weight_size);
+  sb_printf(&h, "#define %s_MODEL_HASH \"%016llx\" /* FNV-1a of the model file */\n",
+            NAME, (unsigned long long)g->hash);
+  sb_printf(&h, "#define %s_WEIGHTS_EMBEDDED %d\n\n", NAME, o->weights_blob ? 0 : 1);
+  for (int io = 0; io < 2; io++) {
+    int cnt = io ? g->noutputs : g->ninputs;
+    const int *vs = io ? g->outputs : g->inputs;
+    for (int k = 0; k < cnt; k++) {
+      const Value *v = &g->values[vs[k]];
+      sb_printf(&h, "/* %s %d: ", io ? "output" : "input", k);
+      put_comment_text(&h, v->name);
+      sb_printf(&h, " float32");
+      put_dims(&h, v);
+      sb_printf(&h, " */\n#define %s_%s%d_RANK %d\n#define %s_%s%d_SHAPE {", NAME,
+                io ? "OUTPUT" : "INPUT", k, v->rank, NAME, io ? "OUTPUT" : "INPUT", k);
+      for (int i = 0; i < v->rank; i++)
+        sb_printf(&h, "%s%lld", i ? ", " : "", (long long)v->dims[i]);
+      sb_printf(&h, "}\n");
+    }
+  }
+  sb_printf(&h, "\n/* Elements (float32) of each input and output, in model order. */\n"
+                "extern const size_t %s_input_size[%s_NUM_INPUTS];\n"
+                "extern const size_t %s_output_size[%s_NUM_OUTPUTS];\n"
+                "extern const char *const %s_input_name[%s_NUM_INPUTS];\n"
+                "extern const char *const %s_output_name[%s_NUM_OUTPUTS];\n\n",
+            name, NAME, name, NAME, name, NAME, name, NAME);
+  sb_printf(&h, "/* Runs the model.  workspace: %s_WORKSPACE_SIZE bytes, 64-byte aligned,\n"
+                " * reused freely between calls.  Returns CD_OK (0) or a CD_ERR_* code. */\n"
+                "int %s_run(const float *const inputs[], float *const outputs[], void *workspace);\n",
+            NAME, name);
+  if (o->weights_blob)
+    sb_printf(&h, "\n/* Weights live in %s.weights: pass its bytes (64-byte aligned, e.g.\n"
+                  " * from cd_load_file) before the first run.  Checks the header and size;\n"
+                  " * the blob must outlive every later run. */\n"
+                  "int %s_set_weights(const void *blob, size_t size);\n",
+              name, name);
+  sb_printf(&h, "\n#ifdef __cplusplus\n}\n#endif\n#endif\n");
+  char *path = arena_printf(&g->arena, "%s/%s.h", dir, name);
+  bool ok = write_file(path, h.buf, h.len, d);
+  sb_free(&h);
+  return ok;
+}
+
+static void kernel_signature(StrBuf *sb, Graph *g, Node *n, int idx) {
+  sb_printf(sb, "static void k%d(", idx);
+  bool first = true;
+  for (int i = 0; i < n->nin; i++) {
+    int v = n->in[i];
+    if (v < 0 || g->values[v].dtype != DT_FLOAT)
+      continue;
+    sb_printf(sb, "%sconst float *restrict x%d", first ? "" : ", ", i);
+    first = false;
+  }
+  for (int j = 0; j < n->nout; j++) {
+    if (n->out[j] < 0 || g->values[n->out[j]].dtype != DT_FLOAT)
+      continue;
+    sb_printf(sb, "%sfloat *restrict y%d", first ? "" : ", ", j);
+    first = false;
+  }
+  if (first)
+    sb_printf(sb, "void");
+  sb_printf(sb, ")");
+}
+
+static void kernel_comment(StrBuf *sb, Graph *g, Node *n, int idx) {
+  sb_printf(sb, "\n/* k%d: ", idx);
+  put_comment_text(sb, n->op_type);
+  sb_printf(sb, " '");
+  put_comment_text(sb, n->name);
+  sb_printf(sb, "'");
+  for (int i = 0; i < n->nin; i++)
+    if (n->in[i] >= 0) {
+      sb_printf(sb, " x%d", i);
+      put_dims(sb, &g->values[n->in[i]]);
+    }
+  sb_printf(sb, " ->");
+  for (int j = 0; j < n->nout; j++)
+    if (n->out[j] >= 0) {
+      sb_printf(sb, " y%d", j);
+      put_dims(sb, &g->values[n->out[j]]);
+    }
+  const OpParams *p = &n->p;
+  if (n->op == OP_CONV || n->op == OP_MAXPOOL || n->op == OP_AVGPOOL) {
+    sb_printf(sb, "\n *   kernel %lldx%lldx%lld stride %lld,%lld,%lld pads %lld,%lld,%lld/%lld,%lld,%lld",
+              (long long)p->kernel[0], (long long)p->kernel[1], (long long)p->kernel[2],
+              (long long)p->stride[0], (long long)p->stride[1], (long long)p->stride[2],
+              (long long)p->pad0[0], (long long)p->pad0[1], (long long)p->pad0[2],
+              (long long)p->pad1[0], (long long)p->pad1[1], (long long)p->pad1[2]);
+    if (n->op == OP_CONV)
+      sb_printf(sb, " dilation %lld,%lld,%lld group %lld", (long long)p->dilation[0],
+                (long long)p->dilation[1], (long long)p->dilation[2], (long long)p->group);
+  }
+  sb_printf(sb, " */\n");
+}
+
+static bool check_io(Graph *g, Diag *d) {
+  for (int k = 0; k < g->ninputs; k++)
+    if (g->values[g->inputs[k]].dtype != DT_FLOAT)
+      diag_error(d, "graph input '%s' is %s: only float32 inputs reach generated "
+                 "code (freeze it with --freeze %s=FILE)", g->values[g->inputs[k]].name,
+                 dtype_name(g->values[g->inputs[k]].dtype), g->values[g->inputs[k]].name);
+  for (int k = 0; k < g->noutputs; k++)
+    if (g->values[g->outputs[k]].dtype != DT_FLOAT)
+      diag_error(d, "graph output '%s' is %s: only float32 outputs are supported",
+                 g->values[g->outputs[k]].name, dtype_name(g->values[g->outputs[k]].dtype));
+  for (int i = 0; i < g->nnodes; i++) {
+    Node *n = &g->nodes[i];
+    if (op_table[n->op].flags & OPF_SHAPE)
+      diag_error(d, "node '%s' (%s) computes a shape at run time: dynamic "
+                 "shapes are not supported (freeze the inputs it depends on)",
+                 node_label(n), n->op_type);
+  }
+  return d->nerrors == 0;
+}
+
+bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
+                   const char *dir, Diag *d) {
+  if (strcmp(o->target, "scalar") != 0) {
+    diag_error(d, "target '%s' is not available yet (known: scalar)", o->target);
+    return false;
+  }
+  if (!check_io(g, d))
+    return false;
+  const char *name = o->name;
+  char *NAME = arena_strdup(&g->arena, name);
+  for (char *c = NAME; *c; c++)
+    if (*c >= 'a' && *c <= 'z')
+      *c = (char)(*c - 'a' + 'A');
+
+  StrBuf c = {0}, body = {0};
+  banner(&c, g, o);
+  sb_printf(&c, "#include \"%s.h\"\n\n#include <math.h>\n#include <stdint.h>\n"
+                "#include <string.h>\n\n", name);
+  if (o->weights_blob) {
+    sb_printf(&c, "/* Set by %s_set_weights: the blob after its 64-byte header. */\n"
+                  "static const unsigned char *cd_w;\n"
+                  "#define W(off) ((const float *)(cd_w + (off)))\n\n", name);
+  } else {
+    sb_printf(&c, "extern const union %s_weights_u { unsigned char bytes[%lld]; "
+                  "double align; } %s_weights;\n"
+                  "/* W(off): the float constant at byte offset off of the blob. */\n"
+                  "#define W(off) ((const float *)(%s_weights.bytes + (off)))\n\n",
+              name, (long long)p->weight_size + 1, name, name);
+  }
+  for (int io = 0; io < 2; io++) {
+    int cnt = io ? g->noutputs : g->ninputs;
+    const int *vs = io ? g->outputs : g->inputs;
+    sb_printf(&c, "const size_t %s_%s_size[%s_NUM_%s] = {", name, io ? "output" : "input",
+              NAME, io ? "OUTPUTS" : "INPUTS");
+    for (int k = 0; k < cnt; k++)
+      sb_printf(&c, "%s%lld", k ? ", " : "", (long long)value_numel(&g->values[vs[k]]));
+    sb_printf(&c, "};\nconst char *const %s_%s_name[%s_NUM_%s] = {", name,
+              io ? "output" : "input", NAME, io ? "OUTPUTS" : "INPUTS");
+    for (int k = 0; k < cnt; k++) {
+      if (k)
+        sb_printf(&c, ", ");
+      put_c_string(&c, g->values[vs[k]].name);
+    }
+    sb_printf(&c, "};\n");
+  }
+
+  Emitter e = {.out = &c, .g = g, .plan = p, .d = d};
+  sb_printf(&body, "int %s_run(const float *const inputs[], float *const outputs[], void *workspace) {\n"
+                   "  unsigned char *ws = (unsigned char *)workspace;\n", name);
+  sb_printf(&body, "  if (!inputs || !outputs || (!ws && %s_WORKSPACE_SIZE > 0))\n"
+                   "    return CD_ERR_NULL;\n"
+                   "  if ((size_t)((uintptr_t)ws %% 64) != 0)\n    return CD_ERR_ALIGN;\n", NAME);
+  if (o->weights_blob)
+    sb_printf(&body, "  if (!cd_w)\n    return CD_ERR_WEIGHTS;\n");
+  sb_printf(&body, "  (void)ws;\n");
+  for (int i = 0; i < g->nnodes; i++) {
+    Node *n = &g->nodes[i];
+    bool alias = (op_table[n->op].flags & OPF_ALIAS) && p->alias_of[n->out[0]] != n->out[0];
+    if (alias) {
+      sb_printf(&body, "  /* k%d %s: an alias, no work */\n", i, n->op_type);
+      continue;
+    }
+    kernel_comment(&c, g, n, i);
+    kernel_signature(&c, g, n, i);
+    sb_printf(&c, " {\n");
+    e.node = i;
+    if (!op_table[n->op].emit(&e, g, n)) {
+      if (d->nerrors == 0)
+        diag_error(d, "node '%s' (%s): no scalar kernel", node_label(n), n->op_type);
+      break;
+    }
+    sb_printf(&c, "}\n");
+    sb_printf(&body, "  k%d(", i);
+    bool first = true;
+    for (int j = 0; j < n->nin; j++) {
+      int v = n->in[j];
+      if (v < 0 || g->values[v].dtype != DT_FLOAT)
+        continue;
+      sb_printf(&body, "%s%s", first ? "" : ", ", loc_expr(g, p, v));
+      first = false;
+    }
+    for (int j = 0; j < n->nout; j++) {
+      int v = n->out[j];
+      if (v < 0 || g->values[v].dtype != DT_FLOAT)
+        continue;
+      CD_ASSERT(p->loc[v].kind == LOC_WS || p->loc[v].kind == LOC_OUTPUT);
+      sb_printf(&body, "%s%s", first ? "" : ", ", loc_expr(g, p, v));
+      first = false;
+    }
+    sb_printf(&body, ");\n");
+  }
+  /* Outputs not written in place: graph inputs, constants, repeats. */
+  for (int k = 0; k < g->noutputs; k++) {
+    int v = g->outputs[k];
+    Loc l = p->loc[v];
+    if (l.kind == LOC_OUTPUT && l.index == k)
+      continue;
+    sb_printf(&body, "  memcpy(outputs[%d], %s, %lld);\n", k, loc_expr(g, p, v),
+              (long long)value_bytes(&g->values[v]));
+  }
+  sb_printf(&body, "  return CD_OK;\n}\n");
+  if (d->nerrors) {
+    sb_free(&c);
+    sb_free(&body);
+    return false;
+  }
+  sb_printf(&c, "\n");
+  sb_putn(&c, body.buf, body.len);
+  sb_free(&body);
+
+  size_t wsize = (size_t)p->weight_size;
+  unsigned char *blob = calloc(wsize + 64 + 1, 1);
+  fill_weights(g, p, blob + 64);
+  if (o->weights_blob) {
+    sb_printf(&c, "\nint %s_set_weights(const void *blob, size_t size) {\n"
+                  "  const unsigned char *b = (const unsigned char *)blob;\n"
+                  "  if (!b)\n    return CD_ERR_NULL;\n"
+                  "  if ((size_t)((uintptr_t)b %% 64) != 0)\n    return CD_ERR_ALIGN;\n"
+                  "  if (size != 64 + (size_t)%s_WEIGHTS_SIZE || memcmp(b, \"CARDINALW1\", 10) != 0 ||\n"
+                  "      memcmp(b + 16, %s_MODEL_HASH, 16) != 0)\n    return CD_ERR_WEIGHTS;\n"
+                  "  cd_w = b + 64;\n  return CD_OK;\n}\n",
+              name, NAME, NAME);
+  }
+  bool ok = write_header(g, p, o, dir, NAME, d);
+  char *cpath = arena_printf(&g->arena, "%s/%s.c", dir, name);
+  ok = ok && write_file(cpath, c.buf, c.len, d);
+  sb_free(&c);
+  if (ok && o->weights_blob) {
+    memcpy(blob, "CARDINALW1", 10);
+    char hash[17];
+    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)g->hash);
+    memcpy(blob + 16, hash, 16);
+    char *wpath = arena_printf(&g->arena, "%s/%s.weights", dir, name);
+    ok = write_file(wpath, blob, wsize + 64, d);
+  } else if (ok) {
+    StrBuf b = {0};
+    banner(&b, g, o);
+    char *wpath = arena_printf(&g->arena, "%s/%s_weights.c", dir, name);
+    ok = write_weights_c(wpath, name, blob + 64, (int64_t)wsize, b.buf, d);
+    sb_free(&b);
+  }
+  free(blob);
+  return ok;
+}

@@ -1,0 +1,214 @@
+/*
+ * arena.c — memory, strings and diagnostics shared by every stage.
+ *
+ * One Arena per compilation: allocation is a pointer bump inside 1 MiB
+ * chunks (large requests get a chunk of their own), and the whole
+ * compilation is freed with one arena_free.  User errors go through Diag,
+ * which counts them so a stage can report every problem it finds before the
+ * driver gives up; internal invariants go through CD_ASSERT and abort.
+ */
+#include "cardinal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ArenaChunk {
+  ArenaChunk *next; /* older chunk */
+  size_t used;      /* bytes handed out */
+  size_t size;      /* bytes in data[] */
+  _Alignas(16) unsigned char data[];
+};
+
+#define CHUNK_SIZE (1u << 20)
+
+void cd_internal_error(const char *file, int line, const char *what) {
+  fprintf(stderr, "cardinal: internal error at %s:%d: %s\n", file, line, what);
+  abort();
+}
+
+static void *xmalloc(size_t n) {
+  void *p = malloc(n ? n : 1);
+  if (!p) {
+    fprintf(stderr, "cardinal: out of memory (%zu bytes)\n", n);
+    exit(1);
+  }
+  return p;
+}
+
+void *arena_alloc(Arena *a, size_t n) {
+  n = (n + 15) & ~(size_t)15;
+  ArenaChunk *c = a->head;
+  if (!c || c->size - c->used < n) {
+    size_t size = n > CHUNK_SIZE / 4 ? n : CHUNK_SIZE;
+    c = xmalloc(sizeof(ArenaChunk) + size);
+    c->used = 0;
+    c->size = size;
+    if (size == n && a->head) {
+      /* A big private chunk goes behind the current one so the current
+       * chunk's free space stays usable. */
+      c->next = a->head->next;
+      a->head->next = c;
+    } else {
+      c->next = a->head;
+      a->head = c;
+    }
+  }
+  void *p = c->data + c->used;
+  c->used += n;
+  memset(p, 0, n);
+  return p;
+}
+
+char *arena_strndup(Arena *a, const char *s, size_t n) {
+  char *p = arena_alloc(a, n + 1);
+  memcpy(p, s, n);
+  p[n] = 0;
+  return p;
+}
+
+char *arena_strdup(Arena *a, const char *s) {
+  return arena_strndup(a, s ? s : "", s ? strlen(s) : 0);
+}
+
+char *arena_printf(Arena *a, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  StrBuf sb = {0};
+  sb_vprintf(&sb, fmt, ap);
+  va_end(ap);
+  char *p = arena_strndup(a, sb.buf, sb.len);
+  sb_free(&sb);
+  return p;
+}
+
+void arena_free(Arena *a) {
+  ArenaChunk *c = a->head;
+  while (c) {
+    ArenaChunk *next = c->next;
+    free(c);
+    c = next;
+  }
+  a->head = NULL;
+}
+
+static void sb_reserve(StrBuf *sb, size_t extra) {
+  if (sb->len + extra + 1 <= sb->cap)
+    return;
+  size_t cap = sb->cap ? sb->cap : 256;
+  while (cap < sb->len + extra + 1)
+    cap *= 2;
+  char *p = realloc(sb->buf, cap);
+  if (!p) {
+    fprintf(stderr, "cardinal: out of memory\n");
+    exit(1);
+  }
+  sb->buf = p;
+  sb->cap = cap;
+}
+
+void sb_vprintf(StrBuf *sb, const char *fmt, va_list ap) {
+  va_list ap2;
+  va_copy(ap2, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap2);
+  va_end(ap2);
+  CD_ASSERT(n >= 0);
+  sb_reserve(sb, (size_t)n);
+  vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
+  sb->len += (size_t)n;
+}
+
+void sb_printf(StrBuf *sb, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  sb_vprintf(sb, fmt, ap);
+  va_end(ap);
+}
+
+void sb_putn(StrBuf *sb, const char *s, size_t n) {
+  sb_reserve(sb, n);
+  memcpy(sb->buf + sb->len, s, n);
+  sb->len += n;
+  sb->buf[sb->len] = 0;
+}
+
+void sb_free(StrBuf *sb) {
+  free(sb->buf);
+  sb->buf = NULL;
+  sb->len = sb->cap = 0;
+}
+
+static void diag_vreport(Diag *d, const char *kind, const char *fmt,
+                         va_list ap) {
+  StrBuf line = {0};
+  if (d->file)
+    sb_printf(&line, "%s: ", d->file);
+  sb_printf(&line, "%s: ", kind);
+  sb_vprintf(&line, fmt, ap);
+  sb_printf(&line, "\n");
+  if (!d->quiet)
+    fputs(line.buf, stderr);
+  sb_putn(&d->log, line.buf, line.len);
+  sb_free(&line);
+}
+
+void diag_error(Diag *d, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  diag_vreport(d, "error", fmt, ap);
+  va_end(ap);
+  d->nerrors++;
+}
+
+void diag_warn(Diag *d, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  diag_vreport(d, "warning", fmt, ap);
+  va_end(ap);
+  d->nwarnings++;
+}
+
+uint64_t cd_hash_bytes(uint64_t h, const void *p, size_t n) {
+  const unsigned char *b = p;
+  if (!h)
+    h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; i++) {
+    h ^= b[i];
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+bool cd_read_file(const char *path, uint8_t **data, size_t *size) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return false;
+  size_t cap = 1 << 16, len = 0;
+  uint8_t *buf = xmalloc(cap);
+  for (;;) {
+    if (len == cap) {
+      cap *= 2;
+      uint8_t *nb = realloc(buf, cap);
+      if (!nb) {
+        free(buf);
+        fclose(f);
+        errno = ENOMEM;
+        return false;
+      }
+      buf = nb;
+    }
+    size_t got = fread(buf + len, 1, cap - len, f);
+    len += got;
+    if (got == 0)
+      break;
+  }
+  bool ok = !ferror(f);
+  fclose(f);
+  if (!ok) {
+    free(buf);
+    return false;
+  }
+  *data = buf;
+  *size = len;
+  return true;
+}

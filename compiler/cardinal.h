@@ -1,0 +1,411 @@
+/*
+ * cardinal.h — the compiler's one internal header.
+ *
+ * Cardinal reads a model (ONNX today, the DSL later) into a Graph, runs passes
+ * over it, plans memory and emits C.  Every stage talks to the next through
+ * the IR declared here; each file's exports are grouped under a banner that
+ * names the file.
+ *
+ * The IR is index based: a Graph owns an array of Values (tensors) and an
+ * array of Nodes; nodes name their operands by value index, values name their
+ * producer by node index.  All memory of one compilation comes from one Arena
+ * and is freed in one call.
+ */
+#ifndef CARDINAL_H
+#define CARDINAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CD_VERSION "0.1.0"
+#define CD_MAX_RANK 8   /* ONNX allows more; no op we support needs it */
+#define CD_MAX_SPATIAL 3 /* Conv and pooling: 1-D, 2-D and 3-D */
+
+/* Internal invariants stay checked in release builds (see STYLE.md). */
+#define CD_ASSERT(c) \
+  ((c) ? (void)0 : cd_internal_error(__FILE__, __LINE__, #c))
+void cd_internal_error(const char *file, int line, const char *what);
+
+/* ---------------------------------------------------------------- arena.c */
+
+typedef struct ArenaChunk ArenaChunk;
+typedef struct {
+  ArenaChunk *head; /* most recent chunk first */
+} Arena;
+
+void *arena_alloc(Arena *a, size_t n);            /* zeroed, 16-byte aligned */
+char *arena_strdup(Arena *a, const char *s);
+char *arena_strndup(Arena *a, const char *s, size_t n);
+char *arena_printf(Arena *a, const char *fmt, ...);
+void arena_free(Arena *a);
+
+/* A growable string used by the emitters and reporters. */
+typedef struct {
+  char *buf;  /* NUL terminated, malloc'd */
+  size_t len; /* bytes used, without the NUL */
+  size_t cap; /* bytes allocated */
+} StrBuf;
+
+void sb_printf(StrBuf *sb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void sb_vprintf(StrBuf *sb, const char *fmt, va_list ap);
+void sb_putn(StrBuf *sb, const char *s, size_t n);
+void sb_free(StrBuf *sb);
+
+/* Diagnostics: user errors are collected, then printed by the driver. */
+typedef struct {
+  const char *file; /* the model file errors are about */
+  int nerrors;      /* errors reported so far */
+  int nwarnings;
+  bool quiet;       /* collect, but do not print (unit tests) */
+  StrBuf log;       /* every message, for tests to inspect */
+} Diag;
+
+void diag_error(Diag *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void diag_warn(Diag *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+uint64_t cd_hash_bytes(uint64_t h, const void *p, size_t n); /* FNV-1a 64 */
+bool cd_read_file(const char *path, uint8_t **data, size_t *size);
+
+/* ---------------------------------------------------------------- ir.c */
+
+/* Element types, numbered as ONNX's TensorProto.DataType. */
+typedef enum {
+  DT_UNDEFINED = 0,
+  DT_FLOAT = 1,
+  DT_UINT8 = 2,
+  DT_INT8 = 3,
+  DT_INT32 = 6,
+  DT_INT64 = 7,
+  DT_BOOL = 9,
+  DT_DOUBLE = 11,
+} DType;
+
+size_t dtype_size(DType t); /* 0 for types the IR cannot hold */
+const char *dtype_name(DType t);
+
+typedef struct {
+  char *name;          /* ONNX name; never used as a C identifier */
+  DType dtype;         /* element type */
+  int rank;            /* -1 while unknown */
+  int64_t dims[CD_MAX_RANK];
+  void *data;          /* constant contents (arena), NULL if computed */
+  int producer;        /* index of the producing node, -1 for inputs/constants */
+  int nusers;          /* nodes reading it, recomputed by ir_recount_uses */
+  bool is_input;       /* a runtime graph input */
+  bool is_output;      /* a graph output */
+  bool dead;           /* removed by a pass */
+} Value;
+
+typedef enum {
+  AT_NONE,
+  AT_FLOAT,
+  AT_INT,
+  AT_STRING,
+  AT_TENSOR,
+  AT_FLOATS,
+  AT_INTS,
+  AT_STRINGS,
+  AT_OTHER, /* graphs, sparse tensors: kept only to be refused */
+} AttrType;
+
+typedef struct {
+  char *name;
+  AttrType type;
+  float f;
+  int64_t i;
+  char *s;
+  int count;        /* elements of ints/floats */
+  int64_t *ints;
+  float *floats;
+  int tensor;       /* AT_TENSOR: index of a constant Value */
+} Attr;
+
+/* Operator parameters, normalised from attributes by each op's infer
+ * function.  One flat struct: every op uses the fields it needs. */
+typedef struct {
+  int nsp;                          /* spatial rank of Conv/pool (1..3) */
+  int64_t kernel[CD_MAX_SPATIAL];   /* kernel extent per spatial dim */
+  int64_t stride[CD_MAX_SPATIAL];
+  int64_t dilation[CD_MAX_SPATIAL];
+  int64_t pad0[CD_MAX_SPATIAL];     /* padding before, per spatial dim */
+  int64_t pad1[CD_MAX_SPATIAL];     /* padding after */
+  int64_t group;                    /* Conv groups */
+  bool ceil_mode;                   /* pools */
+  bool count_include_pad;           /* AveragePool */
+  bool trans_a, trans_b;            /* Gemm */
+  float alpha, beta;                /* Gemm, LeakyRelu, HardSigmoid, Clip bounds */
+  float epsilon;                    /* BatchNormalization */
+  int64_t axis;                     /* Softmax, Concat, Flatten, Gather */
+  int nperm;                        /* Transpose */
+  int64_t perm[CD_MAX_RANK];
+  int pad_mode;                     /* Pad: 0 constant, 1 reflect, 2 edge */
+  int64_t pads[2 * CD_MAX_RANK];    /* Pad: begin[rank] then end[rank] */
+  float pad_value;                  /* Pad constant (attribute form) */
+  int64_t outer, len, inner;        /* Softmax/Concat/Gather: dims before, on, after the axis */
+  DType to;                         /* Cast */
+} OpParams;
+
+typedef enum {
+#define X(name, id, ...) OP_##id,
+#include "ops.def"
+#undef X
+  OP_COUNT
+} OpKind;
+
+typedef struct {
+  OpKind op;          /* OP_COUNT for an op Cardinal does not know */
+  char *op_type;      /* as written in the model */
+  char *domain;       /* "" for the default ONNX domain */
+  char *name;         /* node name, may be empty */
+  int opset;          /* opset version in force for its domain */
+  int nin, nout;
+  int *in;            /* value indices, -1 for an omitted optional input */
+  int *out;
+  int nattrs;
+  Attr *attrs;
+  OpParams p;         /* filled by the op's infer function */
+  bool dead;          /* removed by a pass */
+} Node;
+
+typedef struct {
+  Arena arena;        /* owns everything below */
+  Value *values;
+  int nvalues, cap_values;
+  Node *nodes;        /* topological order once loaded */
+  int nnodes, cap_nodes;
+  int *inputs;        /* runtime inputs, model order */
+  int ninputs;
+  int *outputs;       /* graph outputs, model order */
+  int noutputs;
+  char *source;       /* model path, for messages and generated headers */
+  uint64_t hash;      /* hash of the model file, for the generated header */
+} Graph;
+
+Graph *graph_new(void);
+void graph_free(Graph *g);
+int graph_add_value(Graph *g, const char *name);
+int graph_add_node(Graph *g, const char *op_type, int nin, int nout);
+int graph_find_value(const Graph *g, const char *name); /* -1 if none */
+void value_set_shape(Value *v, DType t, int rank, const int64_t *dims);
+int64_t value_numel(const Value *v);
+size_t value_bytes(const Value *v);
+const char *node_label(const Node *n); /* name, or op type if unnamed */
+const Attr *node_attr(const Node *n, const char *name);
+int64_t attr_int(const Node *n, const char *name, int64_t dflt);
+float attr_float(const Node *n, const char *name, float dflt);
+const char *attr_string(const Node *n, const char *name, const char *dflt);
+void ir_recount_uses(Graph *g);
+bool ir_verify(const Graph *g, Diag *d);
+void ir_dump(const Graph *g, FILE *f);
+void graph_compact(Graph *g); /* drop dead nodes, keep order */
+bool value_is_const(const Graph *g, int v);
+
+/* ---------------------------------------------------------------- ops.c */
+
+typedef struct Emitter Emitter;
+
+/* One row of the operator table (ops.def). */
+typedef struct {
+  const char *name;
+  int min_in, max_in;         /* -1 max: variadic */
+  int min_out, max_out;
+  unsigned flags;
+  bool (*infer)(Graph *g, Node *n, Diag *d);   /* attrs -> params, shapes */
+  void (*eval)(Graph *g, Node *n, void **data); /* reference semantics */
+  bool (*emit)(Emitter *e, Graph *g, Node *n); /* scalar C kernel body */
+} OpInfo;
+
+enum {
+  OPF_ALIAS = 1,   /* output is the input's bytes reshaped: no kernel */
+  OPF_SHAPE = 2,   /* only ever folded at compile time (Shape, Gather) */
+  OPF_ELEMENTWISE = 4,
+};
+
+extern const OpInfo op_table[OP_COUNT];
+OpKind op_lookup(const char *op_type, const char *domain);
+
+/* Shared helpers for op files. */
+bool op_check_arity(Graph *g, Node *n, Diag *d);
+bool op_broadcast(Diag *d, const Node *n, int na, const Value **vs, int *rank,
+                  int64_t *dims);
+void broadcast_strides(const Value *v, int rank, const int64_t *dims,
+                       int64_t *strides);
+int64_t normalize_axis(int64_t axis, int rank);
+bool op_const_ints(Graph *g, Node *n, int input, Diag *d, int64_t *out,
+                   int *count, int max);
+double value_scalar(const Graph *g, int v, double dflt); /* constant scalar */
+void sp_dims3(const Value *v, int nsp, int64_t *out); /* conv.c */
+bool op_spatial(Node *n, Diag *d, int nsp, const int64_t *in_sp,
+                int64_t *out_sp); /* conv.c: strides, dilations, pads */
+
+/* Every op's functions, declared from the table. */
+#define X(name, id, minin, maxin, minout, maxout, flags, fn) \
+  bool fn##_infer(Graph *g, Node *n, Diag *d);               \
+  void fn##_eval(Graph *g, Node *n, void **data);            \
+  bool fn##_emit(Emitter *e, Graph *g, Node *n);
+#include "ops.def"
+#undef X
+
+/* ---------------------------------------------------------------- infer.c */
+
+/* Shape inference over the whole graph in order; nodes whose inputs are all
+ * constant (or whose output depends only on shapes) are evaluated on the
+ * spot, so shape arithmetic folds away as it is met. */
+bool graph_infer(Graph *g, Diag *d);
+bool node_infer(Graph *g, Node *n, Diag *d);
+bool node_is_foldable(const Graph *g, const Node *n);
+bool node_fold(Graph *g, Node *n, Diag *d);
+
+/* ---------------------------------------------------------------- interp.c */
+
+/* Runs the graph on float/int inputs (model input order); outputs are
+ * malloc'd, one per graph output, in output order. */
+bool interp_run(Graph *g, const float *const *inputs, float **outputs,
+                Diag *d);
+
+/* ---------------------------------------------------------------- passes.c */
+
+typedef struct {
+  char name[32];
+  int nodes_before, nodes_after;
+  int changes;
+  char what[160]; /* e.g. "removed 3 Identity" */
+  double ms;
+} PassStats;
+
+typedef struct {
+  const char *name;
+  bool (*fn)(Graph *g, PassStats *st);
+  bool in_default;
+} PassInfo;
+
+extern const PassInfo pass_list[];
+extern const int pass_count;
+/* Parses LIST ("default", "none", "a,b", "default,-a") into pass indices. */
+bool passes_parse(const char *list, int *order, int *n, Diag *d);
+bool passes_run(Graph *g, const int *order, int n, PassStats *stats,
+                bool verify, const char *dump_after, FILE *dump, Diag *d);
+
+bool pass_fold_constants(Graph *g, PassStats *st);
+bool pass_eliminate_identity(Graph *g, PassStats *st);
+bool pass_dce(Graph *g, PassStats *st);
+
+/* ---------------------------------------------------------------- plan.c */
+
+typedef enum {
+  LOC_NONE,
+  LOC_INPUT,   /* index into inputs[] */
+  LOC_OUTPUT,  /* index into outputs[] */
+  LOC_WS,      /* byte offset into the workspace */
+  LOC_WEIGHT,  /* byte offset into the weight blob */
+} LocKind;
+
+typedef struct {
+  LocKind kind;
+  int64_t index;  /* input/output number or byte offset */
+} Loc;
+
+typedef struct {
+  Loc *loc;            /* per value */
+  int *def_step;       /* per value: step that writes it (-1 input/const) */
+  int *last_step;      /* per value: last step that reads it */
+  int *alias_of;       /* per value: value whose bytes it shares, or itself */
+  int64_t ws_size;     /* bytes of workspace */
+  int64_t ws_lower_bound; /* max over steps of live bytes: no plan does better */
+  int64_t weight_size; /* bytes of the weight blob */
+  int nsteps;
+} Plan;
+
+#define CD_ALIGN 64 /* every buffer starts on a cache line, for SIMD loads */
+
+bool plan_build(Graph *g, Plan *p, Diag *d);
+void plan_free(Plan *p);
+
+/* ---------------------------------------------------------------- codegen */
+
+typedef struct {
+  const char *name;     /* C prefix, a valid identifier */
+  const char *target;   /* "scalar" */
+  bool weights_blob;    /* side file instead of embedded */
+  const char *passes;   /* for the header comment */
+} CodegenOptions;
+
+/* Writes DIR/NAME.h, DIR/NAME.c and DIR/NAME_weights.c (or NAME.weights). */
+bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
+                   const char *dir, Diag *d);
+
+/* Helpers the per-op emitters use (codegen/emit.c). */
+struct Emitter {
+  StrBuf *out;      /* the kernel function body being written */
+  Graph *g;
+  Plan *plan;
+  Diag *d;
+  int node;         /* index of the node being emitted */
+  int ntables;      /* static tables emitted so far, for unique names */
+};
+void emit(Emitter *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+const char *c_float(Emitter *e, double f); /* exact literal, e.g. 0x1.8p+0f */
+
+/* ---------------------------------------------------------------- tensorio.c */
+
+typedef struct {
+  DType dtype;
+  int rank;
+  int64_t dims[CD_MAX_RANK];
+  void *data;  /* malloc'd */
+  char *name;  /* malloc'd, may be NULL */
+} HostTensor;
+
+/* Reads .npy, ONNX TensorProto (.pb) or raw float32 (anything else). */
+bool tensor_read(const char *path, HostTensor *t, Diag *d);
+bool tensor_write_npy(const char *path, const float *data, int rank,
+                      const int64_t *dims);
+void tensor_free(HostTensor *t);
+int64_t tensor_numel(const HostTensor *t);
+
+/* ---------------------------------------------------------------- frontend */
+
+bool onnx_load(Graph *g, const char *path, Diag *d);
+bool onnx_load_tensor(const char *path, HostTensor *t, Diag *d);
+
+/* ---------------------------------------------------------------- toolchain.c */
+
+typedef struct {
+  const char *model;
+  const char *out_dir;
+  const char *name;
+  const char *target;
+  const char *passes;
+  bool weights_blob;
+  bool verify;          /* ir_verify after every pass */
+  const char *dump_after;
+  const char *cc;       /* C compiler for build/run */
+  const char *cflags;
+  int nfreeze;
+  const char **freeze;  /* NAME=FILE */
+  int runs;             /* cd_run_generated: timed runs */
+  double ms_median, ms_min, ms_max; /* cd_run_generated: measured times */
+} CompileJob;
+
+/* Loads, freezes, infers, runs passes: a graph ready for codegen. */
+Graph *cd_load_model(const CompileJob *j, PassStats *stats, int *nstats,
+                     Diag *d);
+bool cd_compile(const CompileJob *j, Graph **out_g, Diag *d);
+bool cd_build(const CompileJob *j, Diag *d);
+/* Compiles the model with a harness into a temporary directory, runs it on
+ * the inputs and returns malloc'd outputs (graph output order). */
+bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
+                      float **outputs, Diag *d);
+bool cd_write_runtime(const char *dir, Diag *d);
+bool cd_is_identifier(const char *s);
+bool cd_mkdir_p(const char *path);
+bool cd_rm_rf(const char *path);
+
+#endif

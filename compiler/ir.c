@@ -1,0 +1,277 @@
+/*
+ * ir.c — the graph: values, nodes, attributes, the verifier and a dump.
+ *
+ * Values and nodes live in growable arrays and are referenced by index, so a
+ * pass may append nodes while it walks them without invalidating anything
+ * but raw pointers (take pointers again after graph_add_*).  Passes delete by
+ * marking `dead`; graph_compact squeezes dead nodes out afterwards.
+ */
+#include "cardinal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+size_t dtype_size(DType t) {
+  switch (t) {
+  case DT_FLOAT: return 4;
+  case DT_INT32: return 4;
+  case DT_INT64: return 8;
+  case DT_DOUBLE: return 8;
+  case DT_UINT8: case DT_INT8: case DT_BOOL: return 1;
+  default: return 0;
+  }
+}
+
+const char *dtype_name(DType t) {
+  switch (t) {
+  case DT_FLOAT: return "float32";
+  case DT_UINT8: return "uint8";
+  case DT_INT8: return "int8";
+  case DT_INT32: return "int32";
+  case DT_INT64: return "int64";
+  case DT_BOOL: return "bool";
+  case DT_DOUBLE: return "float64";
+  default: return "unsupported";
+  }
+}
+
+Graph *graph_new(void) {
+  Graph *g = calloc(1, sizeof(Graph));
+  CD_ASSERT(g);
+  return g;
+}
+
+void graph_free(Graph *g) {
+  if (!g)
+    return;
+  free(g->values);
+  free(g->nodes);
+  arena_free(&g->arena);
+  free(g);
+}
+
+int graph_add_value(Graph *g, const char *name) {
+  if (g->nvalues == g->cap_values) {
+    g->cap_values = g->cap_values ? g->cap_values * 2 : 64;
+    g->values = realloc(g->values, sizeof(Value) * (size_t)g->cap_values);
+    CD_ASSERT(g->values);
+  }
+  Value *v = &g->values[g->nvalues];
+  memset(v, 0, sizeof *v);
+  v->name = arena_strdup(&g->arena, name);
+  v->rank = -1;
+  v->producer = -1;
+  return g->nvalues++;
+}
+
+int graph_add_node(Graph *g, const char *op_type, int nin, int nout) {
+  if (g->nnodes == g->cap_nodes) {
+    g->cap_nodes = g->cap_nodes ? g->cap_nodes * 2 : 64;
+    g->nodes = realloc(g->nodes, sizeof(Node) * (size_t)g->cap_nodes);
+    CD_ASSERT(g->nodes);
+  }
+  Node *n = &g->nodes[g->nnodes];
+  memset(n, 0, sizeof *n);
+  n->op_type = arena_strdup(&g->arena, op_type);
+  n->domain = arena_strdup(&g->arena, "");
+  n->name = arena_strdup(&g->arena, "");
+  n->op = op_lookup(op_type, "");
+  n->nin = nin;
+  n->nout = nout;
+  n->in = arena_alloc(&g->arena, sizeof(int) * (size_t)(nin ? nin : 1));
+  n->out = arena_alloc(&g->arena, sizeof(int) * (size_t)(nout ? nout : 1));
+  for (int i = 0; i < nin; i++)
+    n->in[i] = -1;
+  for (int i = 0; i < nout; i++)
+    n->out[i] = -1;
+  return g->nnodes++;
+}
+
+int graph_find_value(const Graph *g, const char *name) {
+  for (int i = g->nvalues - 1; i >= 0; i--)
+    if (!g->values[i].dead && strcmp(g->values[i].name, name) == 0)
+      return i;
+  return -1;
+}
+
+void value_set_shape(Value *v, DType t, int rank, const int64_t *dims) {
+  CD_ASSERT(rank >= 0 && rank <= CD_MAX_RANK);
+  v->dtype = t;
+  v->rank = rank;
+  for (int i = 0; i < rank; i++)
+    v->dims[i] = dims[i];
+}
+
+int64_t value_numel(const Value *v) {
+  int64_t n = 1;
+  for (int i = 0; i < v->rank; i++)
+    n *= v->dims[i];
+  return n;
+}
+
+size_t value_bytes(const Value *v) {
+  return (size_t)value_numel(v) * dtype_size(v->dtype);
+}
+
+bool value_is_const(const Graph *g, int v) {
+  return v >= 0 && g->values[v].data != NULL;
+}
+
+const char *node_label(const Node *n) {
+  return n->name && n->name[0] ? n->name : n->op_type;
+}
+
+const Attr *node_attr(const Node *n, const char *name) {
+  for (int i = 0; i < n->nattrs; i++)
+    if (strcmp(n->attrs[i].name, name) == 0)
+      return &n->attrs[i];
+  return NULL;
+}
+
+int64_t attr_int(const Node *n, const char *name, int64_t dflt) {
+  const Attr *a = node_attr(n, name);
+  return a && a->type == AT_INT ? a->i : dflt;
+}
+
+float attr_float(const Node *n, const char *name, float dflt) {
+  const Attr *a = node_attr(n, name);
+  if (a && a->type == AT_FLOAT)
+    return a->f;
+  if (a && a->type == AT_INT)
+    return (float)a->i;
+  return dflt;
+}
+
+const char *attr_string(const Node *n, const char *name, const char *dflt) {
+  const Attr *a = node_attr(n, name);
+  return a && a->type == AT_STRING ? a->s : dflt;
+}
+
+void ir_recount_uses(Graph *g) {
+  for (int i = 0; i < g->nvalues; i++)
+    g->values[i].nusers = 0;
+  for (int i = 0; i < g->nnodes; i++) {
+    Node *n = &g->nodes[i];
+    if (n->dead)
+      continue;
+    for (int j = 0; j < n->nin; j++)
+      if (n->in[j] >= 0)
+        g->values[n->in[j]].nusers++;
+  }
+}
+
+void graph_compact(Graph *g) {
+  int *newidx = malloc(sizeof(int) * (size_t)(g->nnodes + 1));
+  int k = 0;
+  for (int i = 0; i < g->nnodes; i++) {
+    newidx[i] = g->nodes[i].dead ? -1 : k;
+    if (!g->nodes[i].dead)
+      g->nodes[k++] = g->nodes[i];
+  }
+  for (int i = 0; i < g->nvalues; i++) {
+    Value *v = &g->values[i];
+    if (v->producer >= 0)
+      v->producer = newidx[v->producer];
+  }
+  g->nnodes = k;
+  free(newidx);
+  ir_recount_uses(g);
+}
+
+/*
+ * The verifier: every live node's operands are live values defined before
+ * it (graph inputs, constants or an earlier node's output), every value has
+ * a known shape, constants have data, producers point back correctly.
+ */
+bool ir_verify(const Graph *g, Diag *d) {
+  int errors = d->nerrors;
+  char *defined = calloc((size_t)g->nvalues + 1, 1);
+  for (int i = 0; i < g->nvalues; i++) {
+    const Value *v = &g->values[i];
+    if (v->dead)
+      continue;
+    if (v->data || v->is_input)
+      defined[i] = 1;
+    if (v->data && v->producer >= 0)
+      diag_error(d, "verify: constant '%s' has a producer", v->name);
+  }
+  for (int i = 0; i < g->nnodes; i++) {
+    const Node *n = &g->nodes[i];
+    if (n->dead)
+      continue;
+    for (int j = 0; j < n->nin; j++) {
+      int v = n->in[j];
+      if (v < 0)
+        continue;
+      if (v >= g->nvalues || g->values[v].dead)
+        diag_error(d, "verify: node '%s' reads a dead value", node_label(n));
+      else if (!defined[v])
+        diag_error(d, "verify: node '%s' reads '%s' before it is defined",
+                   node_label(n), g->values[v].name);
+    }
+    for (int j = 0; j < n->nout; j++) {
+      int v = n->out[j];
+      if (v < 0)
+        continue;
+      const Value *o = &g->values[v];
+      if (o->producer != i)
+        diag_error(d, "verify: value '%s' does not name node '%s' as producer",
+                   o->name, node_label(n));
+      if (o->rank < 0)
+        diag_error(d, "verify: value '%s' has no shape", o->name);
+      if (defined[v])
+        diag_error(d, "verify: value '%s' is defined twice", o->name);
+      defined[v] = 1;
+    }
+  }
+  for (int i = 0; i < g->noutputs; i++)
+    if (!defined[g->outputs[i]])
+      diag_error(d, "verify: graph output '%s' is never computed",
+                 g->values[g->outputs[i]].name);
+  free(defined);
+  return d->nerrors == errors;
+}
+
+static void dump_value(const Graph *g, int v, FILE *f) {
+  if (v < 0) {
+    fprintf(f, "_");
+    return;
+  }
+  const Value *x = &g->values[v];
+  fprintf(f, "%%%d:%s[", v, dtype_name(x->dtype));
+  for (int i = 0; i < x->rank; i++)
+    fprintf(f, "%s%lld", i ? "," : "", (long long)x->dims[i]);
+  fprintf(f, "]%s", x->data ? "=const" : "");
+}
+
+void ir_dump(const Graph *g, FILE *f) {
+  fprintf(f, "graph %s: %d nodes\n", g->source ? g->source : "", g->nnodes);
+  for (int i = 0; i < g->ninputs; i++) {
+    fprintf(f, "  input ");
+    dump_value(g, g->inputs[i], f);
+    fprintf(f, "\n");
+  }
+  for (int i = 0; i < g->nnodes; i++) {
+    const Node *n = &g->nodes[i];
+    if (n->dead)
+      continue;
+    fprintf(f, "  ");
+    for (int j = 0; j < n->nout; j++) {
+      if (j)
+        fprintf(f, ", ");
+      dump_value(g, n->out[j], f);
+    }
+    fprintf(f, " = %s(", n->op_type);
+    for (int j = 0; j < n->nin; j++) {
+      if (j)
+        fprintf(f, ", ");
+      dump_value(g, n->in[j], f);
+    }
+    fprintf(f, ")\n");
+  }
+  for (int i = 0; i < g->noutputs; i++) {
+    fprintf(f, "  output ");
+    dump_value(g, g->outputs[i], f);
+    fprintf(f, "\n");
+  }
+}

@@ -1,0 +1,478 @@
+/*
+ * main.c — the `cardinal` command line: compile, build, run, inspect.
+ *
+ * Each subcommand parses its own GNU-style options (getopt_long), fills a
+ * CompileJob and calls the library (toolchain.c).  User errors print one
+ * line naming the file and the problem and exit 1; usage errors exit 2.
+ */
+#include "cardinal.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *usage_main =
+    "usage: cardinal COMMAND [OPTIONS] MODEL\n"
+    "\n"
+    "Compiles a neural network (ONNX) into standalone C.\n"
+    "\n"
+    "commands:\n"
+    "  compile   write NAME.h, NAME.c, the weights and the runtime into DIR\n"
+    "  build     compile, then build DIR/libNAME.a with the C compiler\n"
+    "  run       run the model on input tensors (generated C or --reference)\n"
+    "  inspect   print the graph's statistics (node counts, parameters, MACs)\n"
+    "\n"
+    "Run 'cardinal COMMAND --help' for a command's options.\n"
+    "'cardinal --version' prints the version.\n";
+
+static const char *usage_compile =
+    "usage: cardinal %s MODEL -o DIR [options]\n"
+    "\n"
+    "%s"
+    "\n"
+    "options:\n"
+    "  -o, --output DIR        output folder (created; files are replaced)\n"
+    "  -n, --name NAME         C prefix of the generated API (default: from MODEL)\n"
+    "  -t, --target T          scalar (default; portable C99)\n"
+    "  -p, --passes LIST       passes to run: default, none, or a comma list;\n"
+    "                          '-NAME' drops one (e.g. default,-dce)\n"
+    "  -w, --weights MODE      embed (default: NAME_weights.c) or blob (NAME.weights)\n"
+    "  -f, --freeze NAME=FILE  make input NAME a constant (.npy, .pb or raw f32)\n"
+    "      --verify            check the IR after every pass\n"
+    "      --dump-after PASS   print the graph after PASS\n"
+    "%s"
+    "  -h, --help              this text\n";
+
+static const char *usage_build_extra =
+    "      --cc CC             C compiler (default: cc)\n"
+    "      --cflags FLAGS      its flags (default: -O2)\n";
+
+static const char *usage_run =
+    "usage: cardinal run MODEL --input FILE... [options]\n"
+    "\n"
+    "Runs the model on inputs (.npy, ONNX .pb or raw float32), one --input per\n"
+    "model input in order.  By default the model is compiled to C, built and\n"
+    "run; --reference runs the reference interpreter instead.  Without\n"
+    "--output, prints each output's shape, first values and arg-max.\n"
+    "\n"
+    "options:\n"
+    "  -i, --input FILE        an input tensor (repeat per input)\n"
+    "  -O, --output FILE       write an output (.npy, else raw float32; repeat)\n"
+    "  -r, --reference         use the reference interpreter\n"
+    "  -p, --passes LIST       as for compile\n"
+    "  -f, --freeze NAME=FILE  as for compile\n"
+    "  -w, --weights MODE      embed or blob, as for compile\n"
+    "      --runs N            time N runs of the generated code (default 1)\n"
+    "      --cc CC, --cflags FLAGS   the C compiler and its flags\n"
+    "  -h, --help              this text\n";
+
+static const char *usage_inspect =
+    "usage: cardinal inspect MODEL [options]\n"
+    "\n"
+    "Loads the model, runs the passes and prints statistics: nodes per op type,\n"
+    "parameters, multiply-accumulates, weight and workspace bytes, and what\n"
+    "each pass did.\n"
+    "\n"
+    "options:\n"
+    "  -p, --passes LIST       as for compile\n"
+    "  -f, --freeze NAME=FILE  as for compile\n"
+    "      --json              print JSON instead of text\n"
+    "      --dump-after PASS   print the graph after PASS\n"
+    "      --dump              print the final graph\n"
+    "  -h, --help              this text\n";
+
+enum { O_VERIFY = 256, O_DUMP_AFTER, O_CC, O_CFLAGS, O_JSON, O_RUNS, O_DUMP };
+
+static const struct option long_opts[] = {
+    {"output", required_argument, 0, 'o'},
+    {"name", required_argument, 0, 'n'},
+    {"target", required_argument, 0, 't'},
+    {"passes", required_argument, 0, 'p'},
+    {"weights", required_argument, 0, 'w'},
+    {"freeze", required_argument, 0, 'f'},
+    {"input", required_argument, 0, 'i'},
+    {"reference", no_argument, 0, 'r'},
+    {"help", no_argument, 0, 'h'},
+    {"verify", no_argument, 0, O_VERIFY},
+    {"dump-after", required_argument, 0, O_DUMP_AFTER},
+    {"dump", no_argument, 0, O_DUMP},
+    {"cc", required_argument, 0, O_CC},
+    {"cflags", required_argument, 0, O_CFLAGS},
+    {"json", no_argument, 0, O_JSON},
+    {"runs", required_argument, 0, O_RUNS},
+    {0, 0, 0, 0},
+};
+
+typedef struct {
+  CompileJob job;
+  const char *inputs[64];
+  int ninputs;
+  const char *outputs[64];
+  int noutputs;
+  const char *freeze[64];
+  bool reference, json, dump;
+} Args;
+
+static int usage_error(const char *cmd, const char *msg, const char *arg) {
+  fprintf(stderr, "cardinal %s: %s%s%s\nTry 'cardinal %s --help'.\n", cmd, msg,
+          arg ? " " : "", arg ? arg : "", cmd);
+  return 2;
+}
+
+/* Default C name: the model file's base name, made an identifier. */
+static char *default_name(const char *model) {
+  const char *b = strrchr(model, '/');
+  b = b ? b + 1 : model;
+  char *s = calloc(strlen(b) + 8, 1);
+  size_t k = 0;
+  if (*b >= '0' && *b <= '9')
+    s[k++] = 'm', s[k++] = '_';
+  for (const char *p = b; *p && *p != '.' && k < 60; p++) {
+    char c = *p;
+    if (c >= 'A' && c <= 'Z')
+      c = (char)(c - 'A' + 'a');
+    s[k++] = ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) ? c : '_';
+  }
+  if (!k)
+    strcpy(s, "model");
+  return s;
+}
+
+static int parse_args(const char *cmd, int argc, char **argv, Args *a,
+                      const char *help) {
+  memset(a, 0, sizeof *a);
+  a->job.freeze = a->freeze;
+  optind = 1;
+  opterr = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, ":o:n:t:p:w:f:i:O:rh", long_opts, NULL)) != -1) {
+    switch (c) {
+    case 'o':
+      if (!strcmp(cmd, "run")) {
+        if (a->noutputs == 64)
+          return usage_error(cmd, "too many --output", NULL);
+        a->outputs[a->noutputs++] = optarg;
+      } else
+        a->job.out_dir = optarg;
+      break;
+    case 'O':
+      if (a->noutputs == 64)
+        return usage_error(cmd, "too many --output", NULL);
+      a->outputs[a->noutputs++] = optarg;
+      break;
+    case 'n': a->job.name = optarg; break;
+    case 't': a->job.target = optarg; break;
+    case 'p': a->job.passes = optarg; break;
+    case 'w':
+      if (!strcmp(optarg, "blob"))
+        a->job.weights_blob = true;
+      else if (strcmp(optarg, "embed") != 0)
+        return usage_error(cmd, "--weights takes embed or blob, not", optarg);
+      break;
+    case 'f':
+      if (a->job.nfreeze == 64)
+        return usage_error(cmd, "too many --freeze", NULL);
+      a->freeze[a->job.nfreeze++] = optarg;
+      break;
+    case 'i':
+      if (a->ninputs == 64)
+        return usage_error(cmd, "too many --input", NULL);
+      a->inputs[a->ninputs++] = optarg;
+      break;
+    case 'r': a->reference = true; break;
+    case 'h': fputs(help, stdout); exit(0);
+    case O_VERIFY: a->job.verify = true; break;
+    case O_DUMP_AFTER: a->job.dump_after = optarg; break;
+    case O_DUMP: a->dump = true; break;
+    case O_CC: a->job.cc = optarg; break;
+    case O_CFLAGS: a->job.cflags = optarg; break;
+    case O_JSON: a->json = true; break;
+    case O_RUNS: {
+      char *end;
+      long n = strtol(optarg, &end, 10);
+      if (*end || n < 1 || n > 100000)
+        return usage_error(cmd, "--runs takes a count from 1 to 100000, not", optarg);
+      a->job.runs = (int)n;
+      break;
+    }
+    case ':': return usage_error(cmd, "missing value for", argv[optind - 1]);
+    default: return usage_error(cmd, "unknown option", argv[optind - 1]);
+    }
+  }
+  if (optind >= argc)
+    return usage_error(cmd, "no MODEL given", NULL);
+  if (optind + 1 < argc)
+    return usage_error(cmd, "unexpected argument", argv[optind + 1]);
+  a->job.model = argv[optind];
+  if (a->job.name && !cd_is_identifier(a->job.name))
+    return usage_error(cmd, "--name must be a C identifier, not", a->job.name);
+  if (!a->job.name)
+    a->job.name = default_name(a->job.model);
+  if (a->job.target && strcmp(a->job.target, "scalar") != 0 &&
+      strcmp(a->job.target, "native") != 0)
+    return usage_error(cmd, "unknown --target (available: scalar, native):",
+                       a->job.target);
+  if (a->job.target && !strcmp(a->job.target, "native"))
+    a->job.target = "scalar";
+  return 0;
+}
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static int cmd_compile(int argc, char **argv, bool build) {
+  const char *cmd = build ? "build" : "compile";
+  char help[4096];
+  snprintf(help, sizeof help, usage_compile, cmd,
+           build ? "Compiles MODEL to C and builds DIR/libNAME.a (generated code + runtime).\n"
+                   "Link it with: cc app.c DIR/libNAME.a -lm\n"
+                 : "Compiles MODEL to C: DIR/NAME.h, DIR/NAME.c, DIR/NAME_weights.c (or\n"
+                   "DIR/NAME.weights) and the runtime (cardinal_rt.h, cardinal_rt.c).\n",
+           build ? usage_build_extra : "");
+  Args a;
+  int rc = parse_args(cmd, argc, argv, &a, help);
+  if (rc)
+    return rc;
+  if (!a.job.out_dir)
+    return usage_error(cmd, "-o DIR is required", NULL);
+  Diag d = {.file = a.job.model};
+  double t0 = now_ms();
+  bool ok = build ? cd_build(&a.job, &d) : cd_compile(&a.job, NULL, &d);
+  if (!ok)
+    return 1;
+  fprintf(stderr, "cardinal: %s %s -> %s/%s%s (%.1f s)\n", build ? "built" : "compiled",
+          a.job.model, a.job.out_dir, build ? "lib" : "", build ? a.job.name : a.job.name,
+          (now_ms() - t0) / 1e3);
+  if (build)
+    fprintf(stderr, "cardinal: link with: cc app.c %s/lib%s.a -lm\n", a.job.out_dir,
+            a.job.name);
+  return 0;
+}
+
+static void print_output(const Value *v, const float *y, int k) {
+  int64_t n = value_numel(v);
+  printf("output %d '%s' float32[", k, v->name);
+  for (int i = 0; i < v->rank; i++)
+    printf("%s%lld", i ? "," : "", (long long)v->dims[i]);
+  printf("]:");
+  for (int64_t i = 0; i < n && i < 8; i++)
+    printf(" %.6g", y[i]);
+  if (n > 8)
+    printf(" ...");
+  int64_t am = 0;
+  for (int64_t i = 1; i < n; i++)
+    if (y[i] > y[am])
+      am = i;
+  printf("\n  arg-max %lld (%.6g)\n", (long long)am, n ? y[am] : 0.0);
+}
+
+static int cmd_run(int argc, char **argv) {
+  Args a;
+  int rc = parse_args("run", argc, argv, &a, usage_run);
+  if (rc)
+    return rc;
+  Diag d = {.file = a.job.model};
+  Graph *g = cd_load_model(&a.job, NULL, NULL, &d);
+  if (!g)
+    return 1;
+  if (a.ninputs != g->ninputs) {
+    fprintf(stderr, "cardinal run: the model has %d inputs, %d --input given\n",
+            g->ninputs, a.ninputs);
+    graph_free(g);
+    return 2;
+  }
+  HostTensor *ts = calloc((size_t)g->ninputs + 1, sizeof(HostTensor));
+  const float **ins = calloc((size_t)g->ninputs + 1, sizeof(float *));
+  float **outs = calloc((size_t)g->noutputs + 1, sizeof(float *));
+  bool ok = true;
+  for (int k = 0; k < g->ninputs && ok; k++) {
+    Diag di = {0};
+    ok = tensor_read(a.inputs[k], &ts[k], &di);
+    d.nerrors += di.nerrors;
+    sb_free(&di.log);
+    const Value *v = &g->values[g->inputs[k]];
+    if (ok && (ts[k].dtype != DT_FLOAT || tensor_numel(&ts[k]) != value_numel(v))) {
+      fprintf(stderr, "%s: error: input '%s' needs %lld float32 values, the file "
+                      "holds %lld %s\n", a.inputs[k], v->name, (long long)value_numel(v),
+              (long long)tensor_numel(&ts[k]), dtype_name(ts[k].dtype));
+      ok = false;
+    }
+    ins[k] = ok ? ts[k].data : NULL;
+  }
+  if (ok) {
+    double t0 = now_ms();
+    if (a.reference) {
+      ok = interp_run(g, ins, outs, &d);
+      if (ok)
+        fprintf(stderr, "cardinal: reference interpreter: %.1f ms\n", now_ms() - t0);
+    } else {
+      ok = cd_run_generated(&a.job, g, ins, outs, &d);
+      if (ok)
+        fprintf(stderr, "cardinal: generated C: %.3f ms median of %d run(s) "
+                        "(min %.3f, max %.3f); compile+build %.1f s\n",
+                a.job.ms_median, a.job.runs ? a.job.runs : 1, a.job.ms_min,
+                a.job.ms_max, (now_ms() - t0) / 1e3);
+    }
+  }
+  for (int k = 0; ok && k < g->noutputs; k++) {
+    const Value *v = &g->values[g->outputs[k]];
+    if (k < a.noutputs) {
+      const char *p = a.outputs[k];
+      size_t L = strlen(p);
+      bool npy = L > 4 && !strcmp(p + L - 4, ".npy");
+      bool w;
+      if (npy)
+        w = tensor_write_npy(p, outs[k], v->rank, v->dims);
+      else {
+        FILE *f = fopen(p, "wb");
+        w = f && fwrite(outs[k], 4, (size_t)value_numel(v), f) == (size_t)value_numel(v);
+        if (f)
+          w = (fclose(f) == 0) && w;
+      }
+      if (!w) {
+        fprintf(stderr, "%s: error: cannot write output\n", p);
+        ok = false;
+      }
+    } else {
+      print_output(v, outs[k], k);
+    }
+  }
+  for (int k = 0; k < g->ninputs; k++)
+    tensor_free(&ts[k]);
+  for (int k = 0; k < g->noutputs; k++)
+    free(outs[k]);
+  free(ts);
+  free(ins);
+  free(outs);
+  graph_free(g);
+  return ok ? 0 : 1;
+}
+
+/* Parameters and multiply-accumulates of one node. */
+static void node_cost(const Graph *g, const Node *n, int64_t *macs) {
+  *macs = 0;
+  if (n->op == OP_CONV) {
+    const Value *w = &g->values[n->in[1]], *y = &g->values[n->out[0]];
+    *macs = value_numel(y) * (value_numel(w) / w->dims[0]);
+  } else if (n->op == OP_GEMM) {
+    const Value *a = &g->values[n->in[0]], *y = &g->values[n->out[0]];
+    *macs = value_numel(y) * (n->p.trans_a ? a->dims[0] : a->dims[1]);
+  } else if (n->op == OP_MATMUL) {
+    const Value *a = &g->values[n->in[0]], *y = &g->values[n->out[0]];
+    *macs = value_numel(y) * a->dims[a->rank - 1];
+  }
+}
+
+static void json_string(const char *s) {
+  putchar('"');
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '"' || *p == '\\')
+      printf("\\%c", *p);
+    else if (*p < 32)
+      printf("\\u%04x", *p);
+    else
+      putchar(*p);
+  }
+  putchar('"');
+}
+
+static int cmd_inspect(int argc, char **argv) {
+  Args a;
+  int rc = parse_args("inspect", argc, argv, &a, usage_inspect);
+  if (rc)
+    return rc;
+  Diag d = {.file = a.job.model};
+  PassStats stats[64];
+  int nstats = 0;
+  Graph *g = cd_load_model(&a.job, stats, &nstats, &d);
+  if (!g)
+    return 1;
+  Plan plan;
+  plan_build(g, &plan, &d);
+  int counts[OP_COUNT] = {0};
+  int64_t macs = 0, params = 0;
+  for (int i = 0; i < g->nnodes; i++) {
+    int64_t m;
+    counts[g->nodes[i].op]++;
+    node_cost(g, &g->nodes[i], &m);
+    macs += m;
+  }
+  for (int v = 0; v < g->nvalues; v++)
+    if (plan.loc[v].kind == LOC_WEIGHT && plan.alias_of[v] == v)
+      params += value_numel(&g->values[v]);
+  if (a.dump)
+    ir_dump(g, stdout);
+  if (a.json) {
+    printf("{\n  \"model\": ");
+    json_string(a.job.model);
+    printf(",\n  \"inputs\": %d,\n  \"outputs\": %d,\n  \"nodes\": %d,\n  \"ops\": {",
+           g->ninputs, g->noutputs, g->nnodes);
+    bool first = true;
+    for (int i = 0; i < OP_COUNT; i++)
+      if (counts[i]) {
+        printf("%s\n    \"%s\": %d", first ? "" : ",", op_table[i].name, counts[i]);
+        first = false;
+      }
+    printf("\n  },\n  \"parameters\": %lld,\n  \"macs\": %lld,\n"
+           "  \"weight_bytes\": %lld,\n  \"workspace_bytes\": %lld,\n"
+           "  \"workspace_lower_bound\": %lld,\n  \"passes\": [",
+           (long long)params, (long long)macs, (long long)plan.weight_size,
+           (long long)plan.ws_size, (long long)plan.ws_lower_bound);
+    for (int i = 0; i < nstats; i++) {
+      printf("%s\n    {\"name\": \"%s\", \"nodes_before\": %d, \"nodes_after\": %d, "
+             "\"changes\": %d, \"what\": ",
+             i ? "," : "", stats[i].name, stats[i].nodes_before, stats[i].nodes_after,
+             stats[i].changes);
+      json_string(stats[i].what);
+      printf(", \"ms\": %.3f}", stats[i].ms);
+    }
+    printf("\n  ]\n}\n");
+  } else {
+    printf("model       %s\nnodes       %d\n", a.job.model, g->nnodes);
+    for (int i = 0; i < OP_COUNT; i++)
+      if (counts[i])
+        printf("  %-20s %d\n", op_table[i].name, counts[i]);
+    printf("parameters  %lld (%.2f M)\nMACs        %lld (%.3f G)\n"
+           "weights     %lld bytes\nworkspace   %lld bytes (lower bound %lld)\n",
+           (long long)params, (double)params / 1e6, (long long)macs, (double)macs / 1e9,
+           (long long)plan.weight_size, (long long)plan.ws_size,
+           (long long)plan.ws_lower_bound);
+    for (int i = 0; i < nstats; i++)
+      printf("pass %-20s %4d -> %4d nodes  %8.3f ms  %s\n", stats[i].name,
+             stats[i].nodes_before, stats[i].nodes_after, stats[i].ms, stats[i].what);
+  }
+  plan_free(&plan);
+  graph_free(g);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fputs(usage_main, stderr);
+    return 2;
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+    fputs(usage_main, stdout);
+    return 0;
+  }
+  if (!strcmp(cmd, "--version")) {
+    printf("cardinal %s\n", CD_VERSION);
+    return 0;
+  }
+  if (!strcmp(cmd, "compile"))
+    return cmd_compile(argc - 1, argv + 1, false);
+  if (!strcmp(cmd, "build"))
+    return cmd_compile(argc - 1, argv + 1, true);
+  if (!strcmp(cmd, "run"))
+    return cmd_run(argc - 1, argv + 1);
+  if (!strcmp(cmd, "inspect"))
+    return cmd_inspect(argc - 1, argv + 1);
+  fprintf(stderr, "cardinal: unknown command '%s'\n\n%s", cmd, usage_main);
+  return 2;
+}

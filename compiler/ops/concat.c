@@ -1,0 +1,124 @@
+/*
+ * concat.c — Concat (any element type, so it folds shape vectors too) and
+ * Transpose.
+ */
+#include "../cardinal.h"
+
+#include <string.h>
+
+bool concat_infer(Graph *g, Node *n, Diag *d) {
+  if (!op_check_arity(g, n, d))
+    return false;
+  Value *x0 = &g->values[n->in[0]];
+  const Attr *ax = node_attr(n, "axis");
+  if (!ax || ax->type != AT_INT) {
+    diag_error(d, "node '%s' (Concat): missing axis", node_label(n));
+    return false;
+  }
+  int64_t axis = normalize_axis(ax->i, x0->rank);
+  if (axis < 0 || axis >= x0->rank) {
+    diag_error(d, "node '%s' (Concat): axis %lld out of range", node_label(n),
+               (long long)ax->i);
+    return false;
+  }
+  int64_t dims[CD_MAX_RANK];
+  memcpy(dims, x0->dims, sizeof dims);
+  dims[axis] = 0;
+  for (int i = 0; i < n->nin; i++) {
+    Value *x = &g->values[n->in[i]];
+    if (n->in[i] < 0 || x->rank != x0->rank || x->dtype != x0->dtype) {
+      diag_error(d, "node '%s' (Concat): inputs differ in rank or type",
+                 node_label(n));
+      return false;
+    }
+    for (int k = 0; k < x->rank; k++)
+      if (k != axis && x->dims[k] != x0->dims[k]) {
+        diag_error(d, "node '%s' (Concat): input %d has dim %d = %lld, "
+                   "expected %lld", node_label(n), i, k,
+                   (long long)x->dims[k], (long long)x0->dims[k]);
+        return false;
+      }
+    dims[axis] += x->dims[axis];
+  }
+  n->p.axis = axis;
+  n->p.outer = 1;
+  n->p.inner = 1;
+  for (int k = 0; k < x0->rank; k++) {
+    if (k < axis)
+      n->p.outer *= dims[k];
+    if (k > axis)
+      n->p.inner *= dims[k];
+  }
+  value_set_shape(&g->values[n->out[0]], x0->dtype, x0->rank, dims);
+  return true;
+}
+
+void concat_eval(Graph *g, Node *n, void **data) {
+  const Value *y = &g->values[n->out[0]];
+  size_t es = dtype_size(y->dtype);
+  int64_t row = y->dims[n->p.axis] * n->p.inner;
+  int64_t at = 0;
+  for (int i = 0; i < n->nin; i++) {
+    int64_t part = g->values[n->in[i]].dims[n->p.axis] * n->p.inner;
+    for (int64_t o = 0; o < n->p.outer; o++)
+      memcpy((char *)data[n->out[0]] + (size_t)(o * row + at) * es,
+             (char *)data[n->in[i]] + (size_t)(o * part) * es,
+             (size_t)part * es);
+    at += part;
+  }
+}
+
+bool transpose_infer(Graph *g, Node *n, Diag *d) {
+  if (!op_check_arity(g, n, d))
+    return false;
+  Value *x = &g->values[n->in[0]];
+  OpParams *p = &n->p;
+  const Attr *a = node_attr(n, "perm");
+  p->nperm = x->rank;
+  bool seen[CD_MAX_RANK] = {0};
+  for (int k = 0; k < x->rank; k++) {
+    if (a && (a->type != AT_INTS || a->count != x->rank)) {
+      diag_error(d, "node '%s' (Transpose): perm must list %d axes",
+                 node_label(n), x->rank);
+      return false;
+    }
+    int64_t pk = a ? normalize_axis(a->ints[k], x->rank) : x->rank - 1 - k;
+    if (pk < 0 || pk >= x->rank || seen[pk]) {
+      diag_error(d, "node '%s' (Transpose): perm is not a permutation",
+                 node_label(n));
+      return false;
+    }
+    seen[pk] = true;
+    p->perm[k] = pk;
+  }
+  int64_t dims[CD_MAX_RANK];
+  for (int k = 0; k < x->rank; k++)
+    dims[k] = x->dims[p->perm[k]];
+  value_set_shape(&g->values[n->out[0]], x->dtype, x->rank, dims);
+  return true;
+}
+
+void transpose_eval(Graph *g, Node *n, void **data) {
+  const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
+  size_t es = dtype_size(x->dtype);
+  int r = x->rank;
+  int64_t xs[CD_MAX_RANK], idx[CD_MAX_RANK] = {0};
+  int64_t s = 1;
+  for (int k = r - 1; k >= 0; k--) {
+    xs[k] = s;
+    s *= x->dims[k];
+  }
+  int64_t m = value_numel(y);
+  for (int64_t e = 0; e < m; e++) {
+    int64_t off = 0;
+    for (int k = 0; k < r; k++)
+      off += idx[k] * xs[n->p.perm[k]];
+    memcpy((char *)data[n->out[0]] + (size_t)e * es,
+           (char *)data[n->in[0]] + (size_t)off * es, es);
+    for (int k = r - 1; k >= 0; k--) {
+      if (++idx[k] < y->dims[k])
+        break;
+      idx[k] = 0;
+    }
+  }
+}

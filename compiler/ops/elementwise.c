@@ -1,0 +1,180 @@
+/*
+ * elementwise.c — the unary activations (Relu, LeakyRelu, Sigmoid, Tanh,
+ * HardSigmoid, HardSwish, Clip) and the broadcasting arithmetic (Add, Sub,
+ * Mul, Div, PRelu, Sum).
+ *
+ * Unary parameters land in OpParams.alpha/beta: LeakyRelu's slope,
+ * HardSigmoid's alpha/beta (y = max(0, min(1, alpha*x + beta))), Clip's
+ * bounds when they are attributes (opset < 11) or constant inputs.  A Clip
+ * whose bounds are runtime inputs reads them at run time instead.
+ *
+ * The binary ops broadcast like numpy.  They also run on int64, which only
+ * happens while folding shape arithmetic at compile time.
+ */
+#include "../cardinal.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+float unary_apply(OpKind op, float x, float a, float b) {
+  switch (op) {
+  case OP_RELU: return x > 0 ? x : 0.0f;
+  case OP_LEAKYRELU: return x >= 0 ? x : a * x;
+  case OP_SIGMOID: return 1.0f / (1.0f + expf(-x));
+  case OP_TANH: return tanhf(x);
+  case OP_HARDSIGMOID: return fmaxf(0.0f, fminf(1.0f, a * x + b));
+  case OP_HARDSWISH: return x * fmaxf(0.0f, fminf(1.0f, x / 6.0f + 0.5f));
+  case OP_CLIP: return x < a ? a : (x > b ? b : x);
+  default: CD_ASSERT(!"not a unary op"); return 0;
+  }
+}
+
+bool unary_infer(Graph *g, Node *n, Diag *d) {
+  if (!op_check_arity(g, n, d))
+    return false;
+  Value *x = &g->values[n->in[0]];
+  if (x->dtype != DT_FLOAT) {
+    diag_error(d, "node '%s' (%s): only float32 is supported, got %s",
+               node_label(n), n->op_type, dtype_name(x->dtype));
+    return false;
+  }
+  OpParams *p = &n->p;
+  switch (n->op) {
+  case OP_LEAKYRELU: p->alpha = attr_float(n, "alpha", 0.01f); break;
+  case OP_HARDSIGMOID:
+    p->alpha = attr_float(n, "alpha", 0.2f);
+    p->beta = attr_float(n, "beta", 0.5f);
+    break;
+  case OP_CLIP:
+    p->alpha = attr_float(n, "min", -FLT_MAX);
+    p->beta = attr_float(n, "max", FLT_MAX);
+    for (int i = 1; i < n->nin && i < 3; i++) {
+      int v = n->in[i];
+      if (v < 0)
+        continue;
+      if (g->values[v].dtype != DT_FLOAT || value_numel(&g->values[v]) != 1) {
+        diag_error(d, "node '%s' (Clip): min and max must be float32 scalars",
+                   node_label(n));
+        return false;
+      }
+      if (g->values[v].data) {
+        float b = ((float *)g->values[v].data)[0];
+        if (i == 1)
+          p->alpha = b;
+        else
+          p->beta = b;
+      }
+    }
+    break;
+  default: break;
+  }
+  value_set_shape(&g->values[n->out[0]], DT_FLOAT, x->rank, x->dims);
+  return true;
+}
+
+void unary_eval(Graph *g, Node *n, void **data) {
+  const float *X = data[n->in[0]];
+  float *Y = data[n->out[0]];
+  float a = n->p.alpha, b = n->p.beta;
+  if (n->op == OP_CLIP) {
+    if (n->nin > 1 && n->in[1] >= 0)
+      a = ((float *)data[n->in[1]])[0];
+    if (n->nin > 2 && n->in[2] >= 0)
+      b = ((float *)data[n->in[2]])[0];
+  }
+  int64_t m = value_numel(&g->values[n->out[0]]);
+  for (int64_t i = 0; i < m; i++)
+    Y[i] = unary_apply(n->op, X[i], a, b);
+}
+
+bool binary_infer(Graph *g, Node *n, Diag *d) {
+  if (!op_check_arity(g, n, d))
+    return false;
+  const Value *vs[64];
+  if (n->nin > 64) {
+    diag_error(d, "node '%s' (%s): more than 64 inputs", node_label(n),
+               n->op_type);
+    return false;
+  }
+  DType t = g->values[n->in[0]].dtype;
+  for (int i = 0; i < n->nin; i++) {
+    if (n->in[i] < 0) {
+      diag_error(d, "node '%s' (%s): empty input", node_label(n), n->op_type);
+      return false;
+    }
+    vs[i] = &g->values[n->in[i]];
+    if (vs[i]->dtype != t || (t != DT_FLOAT && t != DT_INT64) ||
+        (t == DT_INT64 && n->op != OP_ADD && n->op != OP_SUB &&
+         n->op != OP_MUL && n->op != OP_DIV)) {
+      diag_error(d, "node '%s' (%s): unsupported input types (%s)",
+                 node_label(n), n->op_type, dtype_name(vs[i]->dtype));
+      return false;
+    }
+  }
+  int rank;
+  int64_t dims[CD_MAX_RANK];
+  if (!op_broadcast(d, n, n->nin, vs, &rank, dims))
+    return false;
+  if (n->op == OP_PRELU) {
+    /* The slope broadcasts to X, never the other way. */
+    if (rank != vs[0]->rank || memcmp(dims, vs[0]->dims, sizeof(int64_t) * (size_t)rank)) {
+      diag_error(d, "node '%s' (PRelu): slope does not broadcast to X",
+                 node_label(n));
+      return false;
+    }
+  }
+  value_set_shape(&g->values[n->out[0]], t, rank, dims);
+  return true;
+}
+
+static double binary_apply(OpKind op, double a, double b) {
+  switch (op) {
+  case OP_ADD: case OP_SUM: return a + b;
+  case OP_SUB: return a - b;
+  case OP_MUL: return a * b;
+  case OP_DIV: return a / b;
+  case OP_PRELU: return a < 0 ? a * b : a;
+  default: CD_ASSERT(!"not a binary op"); return 0;
+  }
+}
+
+void binary_eval(Graph *g, Node *n, void **data) {
+  const Value *y = &g->values[n->out[0]];
+  int r = y->rank;
+  int64_t strides[64][CD_MAX_RANK];
+  for (int i = 0; i < n->nin; i++)
+    broadcast_strides(&g->values[n->in[i]], r, y->dims, strides[i]);
+  int64_t m = value_numel(y);
+  int64_t idx[CD_MAX_RANK] = {0};
+  bool is_int = y->dtype == DT_INT64;
+  for (int64_t e = 0; e < m; e++) {
+    double acc = 0;
+    for (int i = 0; i < n->nin; i++) {
+      int64_t off = 0;
+      for (int k = 0; k < r; k++)
+        off += idx[k] * strides[i][k];
+      double v = is_int ? (double)((int64_t *)data[n->in[i]])[off]
+                        : (double)((float *)data[n->in[i]])[off];
+      if (i == 0)
+        acc = v;
+      else if (is_int && n->op == OP_DIV)
+        acc = (int64_t)v == 0 || ((int64_t)v == -1 && (int64_t)acc == INT64_MIN)
+                  ? 0.0 /* hostile shape arithmetic must not trap */
+                  : (double)((int64_t)acc / (int64_t)v);
+      else if (is_int || n->op == OP_SUM)
+        acc = binary_apply(n->op, acc, v);
+      else
+        acc = (float)binary_apply(n->op, (float)acc, (float)v);
+    }
+    if (is_int)
+      ((int64_t *)data[n->out[0]])[e] = (int64_t)acc;
+    else
+      ((float *)data[n->out[0]])[e] = (float)acc;
+    for (int k = r - 1; k >= 0; k--) {
+      if (++idx[k] < y->dims[k])
+        break;
+      idx[k] = 0;
+    }
+  }
+}

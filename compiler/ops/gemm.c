@@ -1,0 +1,174 @@
+/*
+ * gemm.c — Gemm (Y = alpha * A' B' + beta * C, A' = transA ? A^T : A, C
+ * broadcast to [M, N]) and MatMul (numpy matmul: batch dims broadcast, a
+ * 1-D operand is promoted to a matrix and its unit dim removed afterwards).
+ */
+#include "../cardinal.h"
+
+#include <string.h>
+
+bool gemm_infer(Graph *g, Node *n, Diag *d) {
+  if (!op_check_arity(g, n, d))
+    return false;
+  Value *a = &g->values[n->in[0]], *b = &g->values[n->in[1]];
+  if (a->dtype != DT_FLOAT || b->dtype != DT_FLOAT || a->rank != 2 ||
+      b->rank != 2) {
+    diag_error(d, "node '%s' (Gemm): A and B must be float32 matrices",
+               node_label(n));
+    return false;
+  }
+  OpParams *p = &n->p;
+  p->trans_a = attr_int(n, "transA", 0) != 0;
+  p->trans_b = attr_int(n, "transB", 0) != 0;
+  p->alpha = attr_float(n, "alpha", 1.0f);
+  p->beta = attr_float(n, "beta", 1.0f);
+  int64_t M = p->trans_a ? a->dims[1] : a->dims[0];
+  int64_t K = p->trans_a ? a->dims[0] : a->dims[1];
+  int64_t K2 = p->trans_b ? b->dims[1] : b->dims[0];
+  int64_t N = p->trans_b ? b->dims[0] : b->dims[1];
+  if (K != K2) {
+    diag_error(d, "node '%s' (Gemm): inner dimensions differ (%lld vs %lld)",
+               node_label(n), (long long)K, (long long)K2);
+    return false;
+  }
+  int64_t dims[2] = {M, N};
+  if (n->nin > 2 && n->in[2] >= 0) {
+    const Value *c = &g->values[n->in[2]];
+    const Value *vs[1] = {c};
+    int64_t bd[CD_MAX_RANK];
+    int r;
+    if (c->dtype != DT_FLOAT || c->rank > 2 ||
+        !op_broadcast(d, n, 1, vs, &r, bd)) {
+      diag_error(d, "node '%s' (Gemm): C must be float32 of rank <= 2",
+                 node_label(n));
+      return false;
+    }
+    for (int k = 0; k < c->rank; k++) {
+      int64_t want = dims[2 - c->rank + k];
+      if (c->dims[k] != 1 && c->dims[k] != want) {
+        diag_error(d, "node '%s' (Gemm): C does not broadcast to [%lld,%lld]",
+                   node_label(n), (long long)M, (long long)N);
+        return false;
+      }
+    }
+  }
+  value_set_shape(&g->values[n->out[0]], DT_FLOAT, 2, dims);
+  return true;
+}
+
+void gemm_eval(Graph *g, Node *n, void **data) {
+  const OpParams *p = &n->p;
+  const Value *a = &g->values[n->in[0]], *y = &g->values[n->out[0]];
+  const float *A = data[n->in[0]], *B = data[n->in[1]];
+  const float *C = n->nin > 2 && n->in[2] >= 0 ? data[n->in[2]] : NULL;
+  float *Y = data[n->out[0]];
+  int64_t M = y->dims[0], N = y->dims[1];
+  int64_t K = p->trans_a ? a->dims[0] : a->dims[1];
+  int64_t cs[2] = {0, 0};
+  if (C)
+    broadcast_strides(&g->values[n->in[2]], 2, y->dims, cs);
+  for (int64_t i = 0; i < M; i++)
+    for (int64_t j = 0; j < N; j++) {
+      double acc = 0;
+      for (int64_t k = 0; k < K; k++) {
+        float av = p->trans_a ? A[k * M + i] : A[i * K + k];
+        float bv = p->trans_b ? B[j * K + k] : B[k * N + j];
+        acc += (double)av * bv;
+      }
+      acc *= p->alpha;
+      if (C)
+        acc += (double)p->beta * C[i * cs[0] + j * cs[1]];
+      Y[i * N + j] = (float)acc;
+    }
+}
+
+/* MatMul's operands seen as batched matrices: batch dims, then rows, cols. */
+typedef struct {
+  int brank;                  /* broadcast batch rank */
+  int64_t bdims[CD_MAX_RANK]; /* batch dims of the output */
+  int64_t M, K, N;
+} MatMulShape;
+
+static bool matmul_shape(const Value *a, const Value *b, MatMulShape *s) {
+  if (a->rank < 1 || b->rank < 1)
+    return false;
+  s->M = a->rank == 1 ? 1 : a->dims[a->rank - 2];
+  s->K = a->dims[a->rank - 1];
+  int64_t K2 = b->rank == 1 ? b->dims[0] : b->dims[b->rank - 2];
+  s->N = b->rank == 1 ? 1 : b->dims[b->rank - 1];
+  if (s->K != K2)
+    return false;
+  int ra = a->rank > 2 ? a->rank - 2 : 0, rb = b->rank > 2 ? b->rank - 2 : 0;
+  s->brank = ra > rb ? ra : rb;
+  for (int k = 0; k < s->brank; k++) {
+    int ka = k - (s->brank - ra), kb = k - (s->brank - rb);
+    int64_t da = ka >= 0 ? a->dims[ka] : 1, db = kb >= 0 ? b->dims[kb] : 1;
+    if (da != db && da != 1 && db != 1)
+      return false;
+    s->bdims[k] = da > db ? da : db;
+  }
+  return true;
+}
+
+bool matmul_infer(Graph *g, Node *n, Diag *d) {
+  if (!op_check_arity(g, n, d))
+    return false;
+  Value *a = &g->values[n->in[0]], *b = &g->values[n->in[1]];
+  MatMulShape s;
+  if (a->dtype != DT_FLOAT || b->dtype != DT_FLOAT || !matmul_shape(a, b, &s)) {
+    diag_error(d, "node '%s' (MatMul): float32 operands of compatible shapes "
+               "needed", node_label(n));
+    return false;
+  }
+  int64_t dims[CD_MAX_RANK];
+  int r = 0;
+  for (int k = 0; k < s.brank; k++)
+    dims[r++] = s.bdims[k];
+  if (a->rank > 1)
+    dims[r++] = s.M;
+  if (b->rank > 1)
+    dims[r++] = s.N;
+  value_set_shape(&g->values[n->out[0]], DT_FLOAT, r, dims);
+  return true;
+}
+
+/* Element offset of batch index `bi` (of the output's batch dims) in v. */
+int64_t matmul_batch_offset(const Value *v, const int64_t *bdims, int brank,
+                            int64_t bi) {
+  int vr = v->rank > 2 ? v->rank - 2 : 0;
+  int64_t off = 0, stride = v->rank >= 2 ? v->dims[v->rank - 1] * v->dims[v->rank - 2] : 0;
+  for (int k = brank - 1; k >= 0; k--) {
+    int64_t idx = bi % bdims[k];
+    bi /= bdims[k];
+    int vk = k - (brank - vr);
+    if (vk < 0)
+      continue;
+    if (v->dims[vk] != 1)
+      off += idx * stride;
+    stride *= v->dims[vk];
+  }
+  return off;
+}
+
+void matmul_eval(Graph *g, Node *n, void **data) {
+  const Value *a = &g->values[n->in[0]], *b = &g->values[n->in[1]];
+  MatMulShape s;
+  CD_ASSERT(matmul_shape(a, b, &s));
+  const float *A = data[n->in[0]], *B = data[n->in[1]];
+  float *Y = data[n->out[0]];
+  int64_t nb = 1;
+  for (int k = 0; k < s.brank; k++)
+    nb *= s.bdims[k];
+  for (int64_t bi = 0; bi < nb; bi++) {
+    const float *Ab = A + matmul_batch_offset(a, s.bdims, s.brank, bi);
+    const float *Bb = B + matmul_batch_offset(b, s.bdims, s.brank, bi);
+    float *Yb = Y + bi * s.M * s.N;
+    for (int64_t i = 0; i < s.M; i++)
+      for (int64_t j = 0; j < s.N; j++) {
+        double acc = 0;
+        for (int64_t k = 0; k < s.K; k++)
+          acc += (double)Ab[i * s.K + k] * Bb[k * s.N + j];
+        Yb[i * s.N + j] = (float)acc;
+      }
+  }
+}

@@ -1,0 +1,115 @@
+/*
+ * pool.c — MaxPool, AveragePool (1-D..3-D, pads, auto_pad, ceil_mode,
+ * dilations, count_include_pad), GlobalAveragePool, GlobalMaxPool.
+ *
+ * A window starts at o*stride - pad0 and visits start + k*dilation.
+ * AveragePool divides by the number of visited positions inside the input
+ * (count_include_pad = 0) or inside the padded input [-pad0, in + pad1)
+ * (count_include_pad = 1); with ceil_mode a window may hang past both, and
+ * those positions never count, as in PyTorch and ONNX's reference.
+ */
+#include "../cardinal.h"
+
+#include <float.h>
+#include <math.h>
+
+bool pool_infer(Graph *g, Node *n, Diag *d) {
+  if (!op_check_arity(g, n, d))
+    return false;
+  Value *x = &g->values[n->in[0]];
+  if (x->dtype != DT_FLOAT || x->rank < 3 || x->rank > 5) {
+    diag_error(d, "node '%s' (%s): input must be float32 of rank 3 to 5",
+               node_label(n), n->op_type);
+    return false;
+  }
+  OpParams *p = &n->p;
+  int nsp = x->rank - 2;
+  p->nsp = nsp;
+  int64_t dims[5] = {x->dims[0], x->dims[1]};
+  for (int k = 0; k < 3; k++)
+    p->kernel[k] = p->stride[k] = p->dilation[k] = 1;
+  if (n->op == OP_GLOBALAVGPOOL || n->op == OP_GLOBALMAXPOOL) {
+    for (int k = 0; k < nsp; k++) {
+      p->kernel[3 - nsp + k] = x->dims[2 + k];
+      dims[2 + k] = 1;
+    }
+  } else {
+    const Attr *ks = node_attr(n, "kernel_shape");
+    if (!ks || ks->type != AT_INTS || ks->count != nsp) {
+      diag_error(d, "node '%s' (%s): kernel_shape must list %d extents",
+                 node_label(n), n->op_type, nsp);
+      return false;
+    }
+    for (int k = 0; k < nsp; k++)
+      p->kernel[3 - nsp + k] = ks->ints[k];
+    p->ceil_mode = attr_int(n, "ceil_mode", 0) != 0;
+    p->count_include_pad = attr_int(n, "count_include_pad", 0) != 0;
+    if (n->op == OP_MAXPOOL && attr_int(n, "storage_order", 0) != 0 &&
+        n->nout > 1) {
+      diag_error(d, "node '%s' (MaxPool): column-major Indices are not supported",
+                 node_label(n));
+      return false;
+    }
+    int64_t in_sp[3], out_sp[3];
+    for (int k = 0; k < nsp; k++)
+      in_sp[k] = x->dims[2 + k];
+    if (!op_spatial(n, d, nsp, in_sp, out_sp))
+      return false;
+    for (int k = 0; k < nsp; k++)
+      dims[2 + k] = out_sp[k];
+  }
+  value_set_shape(&g->values[n->out[0]], DT_FLOAT, x->rank, dims);
+  return true;
+}
+
+void pool_eval(Graph *g, Node *n, void **data) {
+  const OpParams *p = &n->p;
+  const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
+  const float *X = data[n->in[0]];
+  float *Y = data[n->out[0]];
+  int64_t I[3], O[3];
+  sp_dims3(x, p->nsp, I);
+  sp_dims3(y, p->nsp, O);
+  bool is_max = n->op == OP_MAXPOOL || n->op == OP_GLOBALMAXPOOL;
+  int64_t planes = x->dims[0] * x->dims[1];
+  for (int64_t c = 0; c < planes; c++) {
+    const float *Xc = X + c * I[0] * I[1] * I[2];
+    float *Yc = Y + c * O[0] * O[1] * O[2];
+    for (int64_t od = 0; od < O[0]; od++)
+      for (int64_t oh = 0; oh < O[1]; oh++)
+        for (int64_t ow = 0; ow < O[2]; ow++) {
+          int64_t o[3] = {od, oh, ow};
+          double acc = is_max ? -INFINITY : 0.0;
+          int64_t count = 0, padded = 0;
+          int64_t pos[3];
+          for (int64_t kd = 0; kd < p->kernel[0]; kd++)
+            for (int64_t kh = 0; kh < p->kernel[1]; kh++)
+              for (int64_t kw = 0; kw < p->kernel[2]; kw++) {
+                int64_t k[3] = {kd, kh, kw};
+                bool inside = true, in_pad = true;
+                for (int s = 0; s < 3; s++) {
+                  pos[s] = o[s] * p->stride[s] - p->pad0[s] + k[s] * p->dilation[s];
+                  if (pos[s] < 0 || pos[s] >= I[s])
+                    inside = false;
+                  if (pos[s] < -p->pad0[s] || pos[s] >= I[s] + p->pad1[s])
+                    in_pad = false;
+                }
+                if (in_pad)
+                  padded++;
+                if (!inside)
+                  continue;
+                float v = Xc[(pos[0] * I[1] + pos[1]) * I[2] + pos[2]];
+                count++;
+                if (is_max)
+                  acc = v > acc || isnan(v) ? v : acc;
+                else
+                  acc += v;
+              }
+          if (!is_max) {
+            int64_t div = p->count_include_pad ? padded : count;
+            acc = div ? acc / (double)div : 0.0;
+          }
+          Yc[(od * O[1] + oh) * O[2] + ow] = (float)acc;
+        }
+  }
+}

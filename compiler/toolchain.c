@@ -1,0 +1,508 @@
+/*
+ * toolchain.c — the jobs behind the command line: load a model and run the
+ * passes, compile it to C (atomically: into a fresh folder that is renamed
+ * into place only when everything is written), build a static library with
+ * the system C compiler, and run generated code on inputs through a small
+ * harness.  Child processes are spawned with argument vectors, never through
+ * a shell, so no path or flag from the user is interpreted twice.
+ */
+#include "cardinal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+extern const char cd_runtime_header[]; /* runtime/include/cardinal_rt.h */
+extern const char cd_runtime_source[]; /* runtime/cardinal_rt.c */
+
+bool cd_is_identifier(const char *s) {
+  if (!s || !*s || (*s >= '0' && *s <= '9') || strlen(s) > 64)
+    return false;
+  for (const char *p = s; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+          (*p >= '0' && *p <= '9') || *p == '_'))
+      return false;
+  return true;
+}
+
+bool cd_mkdir_p(const char *path) {
+  char *p = strdup(path);
+  for (char *s = p + 1; *s; s++) {
+    if (*s != '/')
+      continue;
+    *s = 0;
+    if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+      free(p);
+      return false;
+    }
+    *s = '/';
+  }
+  bool ok = mkdir(p, 0777) == 0 || errno == EEXIST;
+  free(p);
+  return ok;
+}
+
+bool cd_rm_rf(const char *path) {
+  struct stat st;
+  if (lstat(path, &st) != 0)
+    return errno == ENOENT;
+  if (S_ISDIR(st.st_mode)) {
+    DIR *d = opendir(path);
+    if (!d)
+      return false;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+        continue;
+      char *sub = malloc(strlen(path) + strlen(e->d_name) + 2);
+      sprintf(sub, "%s/%s", path, e->d_name);
+      cd_rm_rf(sub);
+      free(sub);
+    }
+    closedir(d);
+    return rmdir(path) == 0;
+  }
+  return unlink(path) == 0;
+}
+
+static bool write_text(const char *path, const char *text, Diag *d) {
+  FILE *f = fopen(path, "wb");
+  if (!f || fputs(text, f) < 0) {
+    diag_error(d, "cannot write %s: %s", path, strerror(errno));
+    if (f)
+      fclose(f);
+    return false;
+  }
+  return fclose(f) == 0;
+}
+
+bool cd_write_runtime(const char *dir, Diag *d) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/cardinal_rt.h", dir);
+  if (!write_text(path, cd_runtime_header, d))
+    return false;
+  snprintf(path, sizeof path, "%s/cardinal_rt.c", dir);
+  return write_text(path, cd_runtime_source, d);
+}
+
+/* Runs argv, waits; true on exit status 0.  Output goes to our stderr. */
+static bool run_argv(char *const argv[], bool quiet, Diag *d) {
+  pid_t pid;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  if (quiet)
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", 0, 0);
+  int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) {
+    diag_error(d, "cannot run %s: %s", argv[0], strerror(rc));
+    return false;
+  }
+  int status;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return false;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    diag_error(d, "%s failed (%s %d)", argv[0],
+               WIFEXITED(status) ? "exit status" : "signal",
+               WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    return false;
+  }
+  return true;
+}
+
+/* Splits a flags string on spaces into argv slots; returns count. */
+static int split_flags(char *s, char **out, int max) {
+  int n = 0;
+  for (char *t = strtok(s, " \t"); t && n < max; t = strtok(NULL, " \t"))
+    out[n++] = t;
+  return n;
+}
+
+static bool freeze_inputs(Graph *g, const CompileJob *j, Diag *d) {
+  for (int f = 0; f < j->nfreeze; f++) {
+    const char *spec = j->freeze[f];
+    const char *eq = strchr(spec, '=');
+    if (!eq || eq == spec || !eq[1]) {
+      diag_error(d, "--freeze expects NAME=FILE, got '%s'", spec);
+      return false;
+    }
+    char *name = strndup(spec, (size_t)(eq - spec));
+    int k;
+    for (k = 0; k < g->ninputs; k++)
+      if (!strcmp(g->values[g->inputs[k]].name, name))
+        break;
+    if (k == g->ninputs) {
+      diag_error(d, "--freeze: the model has no input named '%s'", name);
+      free(name);
+      return false;
+    }
+    free(name);
+    HostTensor t;
+    if (!tensor_read(eq + 1, &t, d))
+      return false;
+    Value *v = &g->values[g->inputs[k]];
+    if (t.dtype != v->dtype && !(t.dtype == DT_INT32 && v->dtype == DT_INT64)) {
+      diag_error(d, "--freeze %s: file holds %s, input is %s", v->name,
+                 dtype_name(t.dtype), dtype_name(v->dtype));
+      tensor_free(&t);
+      return false;
+    }
+    if (t.dtype == DT_INT32) { /* widen to the declared int64 */
+      int64_t m = tensor_numel(&t);
+      int64_t *w = malloc(sizeof(int64_t) * (size_t)(m + 1));
+      for (int64_t i = 0; i < m; i++)
+        w[i] = ((int32_t *)t.data)[i];
+      free(t.data);
+      t.data = w;
+      t.dtype = DT_INT64;
+    }
+    value_set_shape(v, t.dtype, t.rank, t.dims);
+    v->data = arena_alloc(&g->arena, value_bytes(v) + 1);
+    memcpy(v->data, t.data, value_bytes(v));
+    v->is_input = false;
+    tensor_free(&t);
+    memmove(&g->inputs[k], &g->inputs[k + 1], sizeof(int) * (size_t)(g->ninputs - k - 1));
+    g->ninputs--;
+  }
+  return true;
+}
+
+Graph *cd_load_model(const CompileJob *j, PassStats *stats, int *nstats,
+                     Diag *d) {
+  Graph *g = graph_new();
+  const char *ext = strrchr(j->model, '.');
+  if (!ext || strcmp(ext, ".onnx") != 0) {
+    diag_error(d, "unknown model format (expected a .onnx file)");
+    graph_free(g);
+    return NULL;
+  }
+  int order[64], n = 0;
+  if (!passes_parse(j->passes, order, &n, d) || !onnx_load(g, j->model, d) ||
+      !freeze_inputs(g, j, d) || !graph_infer(g, d)) {
+    graph_free(g);
+    return NULL;
+  }
+  if ((j->verify || getenv("CARDINAL_VERIFY")) && !ir_verify(g, d)) {
+    graph_free(g);
+    return NULL;
+  }
+  PassStats local[64];
+  if (!passes_run(g, order, n, stats ? stats : local, j->verify,
+                  j->dump_after, stdout, d)) {
+    graph_free(g);
+    return NULL;
+  }
+  if (nstats)
+    *nstats = n;
+  return g;
+}
+
+/* Writes NAME.{h,c}, weights and the runtime into dir (which exists). */
+static bool compile_into(const CompileJob *j, Graph *g, const char *dir,
+                         Diag *d) {
+  Plan plan;
+  if (!plan_build(g, &plan, d))
+    return false;
+  CodegenOptions o = {j->name, j->target ? j->target : "scalar",
+                      j->weights_blob, j->passes ? j->passes : "default"};
+  bool ok = codegen_write(g, &plan, &o, dir, d) && cd_write_runtime(dir, d);
+  plan_free(&plan);
+  return ok;
+}
+
+/* Moves every file of src into dst (created if needed), then removes src. */
+static bool move_files(const char *src, const char *dst, Diag *d) {
+  if (!cd_mkdir_p(dst)) {
+    diag_error(d, "cannot create %s: %s", dst, strerror(errno));
+    return false;
+  }
+  DIR *dir = opendir(src);
+  if (!dir)
+    return false;
+  struct dirent *e;
+  bool ok = true;
+  while ((e = readdir(dir)) && ok) {
+    if (e->d_name[0] == '.')
+      continue;
+    char a[4096], b[4096];
+    snprintf(a, sizeof a, "%s/%s", src, e->d_name);
+    snprintf(b, sizeof b, "%s/%s", dst, e->d_name);
+    if (rename(a, b) != 0) {
+      diag_error(d, "cannot move %s to %s: %s", a, b, strerror(errno));
+      ok = false;
+    }
+  }
+  closedir(dir);
+  cd_rm_rf(src);
+  return ok;
+}
+
+static char *staging_dir(const char *out) {
+  char *s = malloc(strlen(out) + 32);
+  sprintf(s, "%s.cardinal-tmp-%d", out, (int)getpid());
+  return s;
+}
+
+bool cd_compile(const CompileJob *j, Graph **out_g, Diag *d) {
+  Graph *g = cd_load_model(j, NULL, NULL, d);
+  if (!g)
+    return false;
+  char *tmp = staging_dir(j->out_dir);
+  cd_rm_rf(tmp);
+  bool ok = cd_mkdir_p(tmp);
+  if (!ok)
+    diag_error(d, "cannot create %s: %s", tmp, strerror(errno));
+  ok = ok && compile_into(j, g, tmp, d) && move_files(tmp, j->out_dir, d);
+  cd_rm_rf(tmp);
+  free(tmp);
+  if (ok && out_g)
+    *out_g = g;
+  else
+    graph_free(g);
+  return ok;
+}
+
+/* Compiles each source of `srcs` to an object in dir, two at a time. */
+static bool compile_objects(const CompileJob *j, const char *dir,
+                            const char **srcs, int nsrc, Diag *d) {
+  const char *cc = j->cc ? j->cc : "cc";
+  pid_t pids[8];
+  int npid = 0;
+  bool ok = true;
+  for (int i = 0; i < nsrc; i++) {
+    char flags[1024];
+    snprintf(flags, sizeof flags, "%s", j->cflags ? j->cflags : "-O2");
+    char *argv[64];
+    int a = 0;
+    argv[a++] = (char *)cc;
+    a += split_flags(flags, argv + a, 48);
+    char src[4096], obj[4096], inc[4200];
+    snprintf(src, sizeof src, "%s/%s.c", dir, srcs[i]);
+    snprintf(obj, sizeof obj, "%s/%s.o", dir, srcs[i]);
+    snprintf(inc, sizeof inc, "-I%s", dir);
+    argv[a++] = inc;
+    argv[a++] = "-c";
+    argv[a++] = src;
+    argv[a++] = "-o";
+    argv[a++] = obj;
+    argv[a] = NULL;
+    int rc = posix_spawnp(&pids[npid], cc, NULL, NULL, argv, environ);
+    if (rc != 0) {
+      diag_error(d, "cannot run %s: %s", cc, strerror(rc));
+      ok = false;
+      break;
+    }
+    npid++;
+  }
+  for (int i = 0; i < npid; i++) {
+    int status;
+    while (waitpid(pids[i], &status, 0) < 0 && errno == EINTR)
+      ;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      diag_error(d, "%s failed on %s/%s.c", cc, dir, srcs[i]);
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+static bool build_library(const CompileJob *j, const char *dir, Diag *d) {
+  const char *srcs[3] = {j->name, "cardinal_rt", NULL};
+  int nsrc = 2;
+  char wname[256];
+  if (!j->weights_blob) {
+    snprintf(wname, sizeof wname, "%s_weights", j->name);
+    srcs[nsrc++] = wname;
+  }
+  if (!compile_objects(j, dir, srcs, nsrc, d))
+    return false;
+  char lib[4096];
+  snprintf(lib, sizeof lib, "%s/lib%s.a", dir, j->name);
+  unlink(lib);
+  char *argv[8];
+  char objs[3][4096];
+  int a = 0;
+  argv[a++] = "ar";
+  argv[a++] = "rcs";
+  argv[a++] = lib;
+  for (int i = 0; i < nsrc; i++) {
+    snprintf(objs[i], sizeof objs[i], "%s/%s.o", dir, srcs[i]);
+    argv[a++] = objs[i];
+  }
+  argv[a] = NULL;
+  bool ok = run_argv(argv, false, d);
+  for (int i = 0; i < nsrc; i++)
+    unlink(objs[i]);
+  return ok;
+}
+
+bool cd_build(const CompileJob *j, Diag *d) {
+  Graph *g = cd_load_model(j, NULL, NULL, d);
+  if (!g)
+    return false;
+  char *tmp = staging_dir(j->out_dir);
+  cd_rm_rf(tmp);
+  bool ok = cd_mkdir_p(tmp);
+  if (!ok)
+    diag_error(d, "cannot create %s: %s", tmp, strerror(errno));
+  ok = ok && compile_into(j, g, tmp, d) && build_library(j, tmp, d) &&
+       move_files(tmp, j->out_dir, d);
+  cd_rm_rf(tmp);
+  free(tmp);
+  graph_free(g);
+  return ok;
+}
+
+/* The harness `run` links with a model: reads inputs from DIR/in<k>.bin,
+ * runs RUNS times, prints the median time, writes DIR/out<k>.bin. */
+static const char *harness_text =
+    "#include \"%s.h\"\n"
+    "#include <stdio.h>\n#include <stdlib.h>\n#include <time.h>\n\n"
+    "static double now_ms(void) {\n"
+    "  struct timespec t;\n  clock_gettime(CLOCK_MONOTONIC, &t);\n"
+    "  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;\n}\n"
+    "static int cmp(const void *a, const void *b) {\n"
+    "  double x = *(const double *)a, y = *(const double *)b;\n"
+    "  return x < y ? -1 : x > y;\n}\n"
+    "int main(int argc, char **argv) {\n"
+    "  const float *in[%s_NUM_INPUTS + 1];\n  float *out[%s_NUM_OUTPUTS + 1];\n"
+    "  char path[4096];\n  int runs = argc > 2 ? atoi(argv[2]) : 1, k, r, rc = 0;\n"
+    "  double *t = malloc(sizeof(double) * (runs + 1));\n"
+    "  void *ws = cd_aligned_alloc(%s_WORKSPACE_SIZE + 1);\n"
+    "%s"
+    "  for (k = 0; k < %s_NUM_INPUTS; k++) {\n"
+    "    FILE *f;\n    float *b = malloc(%s_input_size[k] * 4 + 4);\n"
+    "    sprintf(path, \"%%s/in%%d.bin\", argv[1], k);\n"
+    "    f = fopen(path, \"rb\");\n"
+    "    if (!f || fread(b, 4, %s_input_size[k], f) != %s_input_size[k]) return 3;\n"
+    "    fclose(f);\n    in[k] = b;\n  }\n"
+    "  for (k = 0; k < %s_NUM_OUTPUTS; k++) out[k] = malloc(%s_output_size[k] * 4 + 4);\n"
+    "  for (r = 0; r < runs && rc == 0; r++) {\n"
+    "    double t0 = now_ms();\n    rc = %s_run(in, out, ws);\n    t[r] = now_ms() - t0;\n  }\n"
+    "  if (rc) { fprintf(stderr, \"%s_run: %%s\\n\", cd_strerror(rc)); return 2; }\n"
+    "  qsort(t, runs, sizeof(double), cmp);\n"
+    "  printf(\"%%.3f %%.3f %%.3f\\n\", t[runs / 2], t[0], t[runs - 1]);\n"
+    "  for (k = 0; k < %s_NUM_OUTPUTS; k++) {\n"
+    "    FILE *f;\n    sprintf(path, \"%%s/out%%d.bin\", argv[1], k);\n"
+    "    f = fopen(path, \"wb\");\n"
+    "    if (!f || fwrite(out[k], 4, %s_output_size[k], f) != %s_output_size[k]) return 4;\n"
+    "    fclose(f);\n  }\n  return 0;\n}\n";
+
+bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
+                      float **outputs, Diag *d) {
+  char tmpl[] = "/tmp/cardinal-run-XXXXXX";
+  char *dir = mkdtemp(tmpl);
+  if (!dir) {
+    diag_error(d, "cannot create a temporary folder: %s", strerror(errno));
+    return false;
+  }
+  const char *name = j->name;
+  bool ok = compile_into(j, g, dir, d);
+  char NAME[80];
+  snprintf(NAME, sizeof NAME, "%s", name);
+  for (char *c = NAME; *c; c++)
+    if (*c >= 'a' && *c <= 'z')
+      *c = (char)(*c - 'a' + 'A');
+  char path[4096];
+  if (ok) {
+    char blob[512] = "";
+    if (j->weights_blob)
+      snprintf(blob, sizeof blob,
+               "  { void *wb; size_t wn; sprintf(path, \"%%s/%s.weights\", argv[1]);\n"
+               "    if (cd_load_file(path, &wb, &wn) || %s_set_weights(wb, wn)) return 5; }\n",
+               name, name);
+    StrBuf h = {0};
+    sb_printf(&h, harness_text, name, NAME, NAME, NAME, blob, NAME, name, name, name,
+              NAME, name, name, name, NAME, name, name);
+    snprintf(path, sizeof path, "%s/harness.c", dir);
+    ok = write_text(path, h.buf, d);
+    sb_free(&h);
+  }
+  for (int k = 0; ok && k < g->ninputs; k++) {
+    snprintf(path, sizeof path, "%s/in%d.bin", dir, k);
+    FILE *f = fopen(path, "wb");
+    size_t n = (size_t)value_numel(&g->values[g->inputs[k]]);
+    ok = f && fwrite(inputs[k], 4, n, f) == n;
+    if (f)
+      fclose(f);
+  }
+  char exe[4096];
+  snprintf(exe, sizeof exe, "%s/run", dir);
+  if (ok) {
+    char flags[1024];
+    snprintf(flags, sizeof flags, "%s", j->cflags ? j->cflags : "-O2");
+    char *argv[64], srcs[4][4200];
+    int a = 0;
+    argv[a++] = (char *)(j->cc ? j->cc : "cc");
+    a += split_flags(flags, argv + a, 40);
+    snprintf(srcs[0], sizeof srcs[0], "%s/harness.c", dir);
+    snprintf(srcs[1], sizeof srcs[1], "%s/%s.c", dir, name);
+    snprintf(srcs[2], sizeof srcs[2], "%s/cardinal_rt.c", dir);
+    snprintf(srcs[3], sizeof srcs[3], "%s/%s_weights.c", dir, name);
+    for (int i = 0; i < (j->weights_blob ? 3 : 4); i++)
+      argv[a++] = srcs[i];
+    argv[a++] = "-o";
+    argv[a++] = exe;
+    argv[a++] = "-lm";
+    argv[a] = NULL;
+    ok = run_argv(argv, false, d);
+  }
+  if (ok) {
+    char runs[16];
+    snprintf(runs, sizeof runs, "%d", j->runs > 0 ? j->runs : 1);
+    char *argv[] = {exe, dir, runs, NULL};
+    char tpath[4096];
+    snprintf(tpath, sizeof tpath, "%s/time.txt", dir);
+    pid_t pid;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, tpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int rc = posix_spawn(&pid, exe, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    int status = 0;
+    if (rc == 0)
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (rc != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      diag_error(d, "the generated program failed (%s %d)",
+                 rc ? "spawn error" : WIFEXITED(status) ? "exit status" : "signal",
+                 rc ? rc : WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+      ok = false;
+    } else {
+      FILE *f = fopen(tpath, "r");
+      double med = 0, mn = 0, mx = 0;
+      if (f && fscanf(f, "%lf %lf %lf", &med, &mn, &mx) == 3) {
+        j->ms_median = med;
+        j->ms_min = mn;
+        j->ms_max = mx;
+      }
+      if (f)
+        fclose(f);
+    }
+  }
+  for (int k = 0; ok && k < g->noutputs; k++) {
+    snprintf(path, sizeof path, "%s/out%d.bin", dir, k);
+    size_t n = (size_t)value_numel(&g->values[g->outputs[k]]);
+    outputs[k] = malloc(n * 4 + 4);
+    FILE *f = fopen(path, "rb");
+    ok = f && fread(outputs[k], 4, n, f) == n;
+    if (f)
+      fclose(f);
+    if (!ok)
+      diag_error(d, "cannot read the generated program's output %d", k);
+  }
+  if (!getenv("CARDINAL_KEEP_TMP"))
+    cd_rm_rf(dir);
+  else
+    fprintf(stderr, "cardinal: kept %s\n", dir);
+  return ok;
+}

@@ -1,0 +1,461 @@
+/*
+ * onnx_load.c — ONNX ModelProto -> Graph, on protobuf-c.
+ *
+ * The C bindings (onnx.pb-c.[ch]) are generated at build time by protoc-c
+ * from Debian's onnx.proto.  This file turns the protobuf tree into the IR:
+ *
+ *  - initializers (raw_data, typed fields, or external data files next to
+ *    the model) become constant Values; a graph input that is also an
+ *    initializer (IR version < 4 exports) is a constant, not an input;
+ *  - graph inputs get their declared shapes (a symbolic dim becomes 1, with
+ *    a warning: generated code has static shapes);
+ *  - each NodeProto becomes a Node with its attributes copied out; a tensor
+ *    attribute becomes an unnamed constant Value;
+ *  - the default-domain opset version is recorded on every node.
+ *
+ * Everything read from the file is checked before use: sizes against the
+ * data present, dims against overflow, names against the values defined so
+ * far.  External data may only name files inside the model's folder.
+ */
+#include "../../compiler/cardinal.h"
+#include "onnx.pb-c.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S(x) ((x) ? (x) : "")
+
+typedef struct {
+  Graph *g;
+  Diag *d;
+  const char *dir;  /* folder of the model, for external data */
+  int opset;        /* default-domain opset */
+} Loader;
+
+static bool dims_numel(const int64_t *dims, size_t rank, int64_t *numel) {
+  int64_t n = 1;
+  for (size_t i = 0; i < rank; i++) {
+    if (dims[i] < 0)
+      return false;
+    if (dims[i] && n > ((int64_t)1 << 40) / dims[i])
+      return false;
+    n *= dims[i];
+  }
+  *numel = n;
+  return true;
+}
+
+/* True if `rel` is a plain relative path that stays inside its folder. */
+static bool path_is_contained(const char *rel) {
+  if (!rel[0] || rel[0] == '/' || rel[0] == '\\' || strchr(rel, ':'))
+    return false;
+  const char *p = rel;
+  while (*p) {
+    const char *e = p;
+    while (*e && *e != '/' && *e != '\\')
+      e++;
+    if (e - p == 2 && p[0] == '.' && p[1] == '.')
+      return false;
+    p = *e ? e + 1 : e;
+  }
+  return true;
+}
+
+static bool read_external(Loader *L, const Onnx__TensorProto *t,
+                          const char *what, uint8_t **out, size_t want) {
+  const char *loc = NULL;
+  int64_t offset = 0, length = -1;
+  for (size_t i = 0; i < t->n_external_data; i++) {
+    const char *k = S(t->external_data[i]->key), *v = S(t->external_data[i]->value);
+    char *end;
+    if (!strcmp(k, "location"))
+      loc = v;
+    else if (!strcmp(k, "offset") || !strcmp(k, "length")) {
+      errno = 0;
+      long long x = strtoll(v, &end, 10);
+      if (errno || *end || x < 0) {
+        diag_error(L->d, "tensor '%s': bad external data %s '%s'", what, k, v);
+        return false;
+      }
+      if (!strcmp(k, "offset"))
+        offset = x;
+      else
+        length = x;
+    }
+  }
+  if (!loc) {
+    diag_error(L->d, "tensor '%s': external data without a location", what);
+    return false;
+  }
+  if (!path_is_contained(loc)) {
+    diag_error(L->d, "tensor '%s': external data path '%s' leaves the model's "
+               "folder; refused", what, loc);
+    return false;
+  }
+  if (length >= 0 && (size_t)length != want) {
+    diag_error(L->d, "tensor '%s': external data length %lld, expected %zu",
+               what, (long long)length, want);
+    return false;
+  }
+  char *path = arena_printf(&L->g->arena, "%s/%s", L->dir, loc);
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    diag_error(L->d, "tensor '%s': cannot open external data '%s': %s", what,
+               path, strerror(errno));
+    return false;
+  }
+  uint8_t *buf = arena_alloc(&L->g->arena, want + 1);
+  bool ok = fseek(f, (long)offset, SEEK_SET) == 0 &&
+            fread(buf, 1, want, f) == want;
+  fclose(f);
+  if (!ok) {
+    diag_error(L->d, "tensor '%s': external data '%s' is shorter than "
+               "offset %lld + %zu bytes", what, loc, (long long)offset, want);
+    return false;
+  }
+  *out = buf;
+  return true;
+}
+
+/* Converts a TensorProto to dtype/dims/data (arena). */
+static bool load_tensor(Loader *L, const Onnx__TensorProto *t, Value *v) {
+  const char *what = t->name && t->name[0] ? t->name : "(unnamed)";
+  DType dt = (DType)t->data_type;
+  size_t es = dtype_size(dt);
+  if (!es) {
+    diag_error(L->d, "tensor '%s': element type %d is not supported", what,
+               (int)t->data_type);
+    return false;
+  }
+  if (t->n_dims > CD_MAX_RANK) {
+    diag_error(L->d, "tensor '%s': rank %zu exceeds %d", what, t->n_dims,
+               CD_MAX_RANK);
+    return false;
+  }
+  int64_t numel;
+  if (!dims_numel(t->dims, t->n_dims, &numel)) {
+    diag_error(L->d, "tensor '%s': invalid dims", what);
+    return false;
+  }
+  value_set_shape(v, dt, (int)t->n_dims, t->dims);
+  size_t bytes = (size_t)numel * es;
+  uint8_t *data = NULL;
+  if (t->has_data_location &&
+      t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+    if (!read_external(L, t, what, &data, bytes))
+      return false;
+  } else if (t->has_raw_data) {
+    if (t->raw_data.len != bytes) {
+      diag_error(L->d, "tensor '%s': raw_data holds %zu bytes, shape needs %zu",
+                 what, t->raw_data.len, bytes);
+      return false;
+    }
+    data = arena_alloc(&L->g->arena, bytes + 1);
+    memcpy(data, t->raw_data.data, bytes);
+  } else {
+    size_t have;
+    switch (dt) {
+    case DT_FLOAT: have = t->n_float_data; break;
+    case DT_INT64: have = t->n_int64_data; break;
+    case DT_DOUBLE: have = t->n_double_data; break;
+    default: have = t->n_int32_data; break;
+    }
+    if (have != (size_t)numel) {
+      diag_error(L->d, "tensor '%s': %zu stored elements, shape needs %lld",
+                 what, have, (long long)numel);
+      return false;
+    }
+    data = arena_alloc(&L->g->arena, bytes + 1);
+    for (int64_t i = 0; i < numel; i++) {
+      switch (dt) {
+      case DT_FLOAT: ((float *)data)[i] = t->float_data[i]; break;
+      case DT_INT64: ((int64_t *)data)[i] = t->int64_data[i]; break;
+      case DT_DOUBLE: ((double *)data)[i] = t->double_data[i]; break;
+      case DT_INT32: ((int32_t *)data)[i] = t->int32_data[i]; break;
+      default: data[i] = (uint8_t)t->int32_data[i]; break;
+      }
+    }
+  }
+  v->data = data;
+  return true;
+}
+
+static int add_const(Loader *L, const Onnx__TensorProto *t, const char *name) {
+  int vi = graph_add_value(L->g, name);
+  if (!load_tensor(L, t, &L->g->values[vi]))
+    return -1;
+  return vi;
+}
+
+static bool load_attr(Loader *L, const Onnx__AttributeProto *a, Attr *at,
+                      const Node *n) {
+  Graph *g = L->g;
+  at->name = arena_strdup(&g->arena, S(a->name));
+  int type = a->has_type ? (int)a->type : -1;
+  if (type < 0) { /* IR v1 models leave the type out */
+    if (a->n_ints) type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+    else if (a->n_floats) type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS;
+    else if (a->has_i) type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+    else if (a->has_f) type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
+    else if (a->has_s) type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING;
+    else if (a->t) type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR;
+    else type = 0;
+  }
+  switch (type) {
+  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT:
+    at->type = AT_FLOAT;
+    at->f = a->f;
+    break;
+  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT:
+    at->type = AT_INT;
+    at->i = a->i;
+    break;
+  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING:
+    at->type = AT_STRING;
+    at->s = arena_strndup(&g->arena, (const char *)a->s.data, a->s.len);
+    break;
+  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS:
+    at->type = AT_FLOATS;
+    at->count = (int)a->n_floats;
+    at->floats = arena_alloc(&g->arena, sizeof(float) * (a->n_floats + 1));
+    memcpy(at->floats, a->floats, sizeof(float) * a->n_floats);
+    break;
+  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS:
+    at->type = AT_INTS;
+    at->count = (int)a->n_ints;
+    at->ints = arena_alloc(&g->arena, sizeof(int64_t) * (a->n_ints + 1));
+    memcpy(at->ints, a->ints, sizeof(int64_t) * a->n_ints);
+    break;
+  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR:
+    if (!a->t) {
+      diag_error(L->d, "node '%s': tensor attribute '%s' is empty",
+                 node_label(n), at->name);
+      return false;
+    }
+    at->type = AT_TENSOR;
+    at->tensor = add_const(L, a->t, "");
+    if (at->tensor < 0)
+      return false;
+    break;
+  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS:
+    at->type = AT_STRINGS;
+    at->count = (int)a->n_strings;
+    break;
+  default:
+    at->type = AT_OTHER;
+    break;
+  }
+  return true;
+}
+
+/* Declared type of a graph input/output; shapes from dim_value. */
+static bool load_value_info(Loader *L, const Onnx__ValueInfoProto *vi,
+                            Value *v) {
+  const Onnx__TypeProto *tp = vi->type;
+  if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ||
+      !tp->tensor_type) {
+    diag_error(L->d, "graph input '%s' is not a tensor", S(vi->name));
+    return false;
+  }
+  const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
+  v->dtype = (DType)tt->elem_type;
+  if (!tt->shape) {
+    diag_error(L->d, "graph input '%s' has no shape", S(vi->name));
+    return false;
+  }
+  if (tt->shape->n_dim > CD_MAX_RANK) {
+    diag_error(L->d, "graph input '%s': rank %zu exceeds %d", S(vi->name),
+               tt->shape->n_dim, CD_MAX_RANK);
+    return false;
+  }
+  int64_t dims[CD_MAX_RANK];
+  for (size_t i = 0; i < tt->shape->n_dim; i++) {
+    const Onnx__TensorShapeProto__Dimension *dm = tt->shape->dim[i];
+    if (dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
+        dm->dim_value >= 0) {
+      dims[i] = dm->dim_value;
+    } else {
+      diag_warn(L->d, "graph input '%s': dim %zu ('%s') is symbolic; using 1",
+                S(vi->name), i,
+                dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM
+                    ? S(dm->dim_param) : "?");
+      dims[i] = 1;
+    }
+  }
+  int64_t numel;
+  if (!dims_numel(dims, tt->shape->n_dim, &numel)) {
+    diag_error(L->d, "graph input '%s': shape too large", S(vi->name));
+    return false;
+  }
+  value_set_shape(v, v->dtype, (int)tt->shape->n_dim, dims);
+  return true;
+}
+
+static bool load_graph(Loader *L, const Onnx__ModelProto *m) {
+  Graph *g = L->g;
+  Diag *d = L->d;
+  const Onnx__GraphProto *gp = m->graph;
+  for (size_t i = 0; i < gp->n_initializer; i++) {
+    const Onnx__TensorProto *t = gp->initializer[i];
+    if (!t->name || !t->name[0]) {
+      diag_error(d, "initializer %zu has no name", i);
+      return false;
+    }
+    if (add_const(L, t, t->name) < 0)
+      return false;
+  }
+  g->inputs = arena_alloc(&g->arena, sizeof(int) * (gp->n_input + 1));
+  for (size_t i = 0; i < gp->n_input; i++) {
+    const char *name = S(gp->input[i]->name);
+    if (graph_find_value(g, name) >= 0)
+      continue; /* an initializer listed as input: a constant */
+    int v = graph_add_value(g, name);
+    if (!load_value_info(L, gp->input[i], &g->values[v]))
+      return false;
+    g->values[v].is_input = true;
+    g->inputs[g->ninputs++] = v;
+  }
+  for (size_t i = 0; i < gp->n_node; i++) {
+    const Onnx__NodeProto *np = gp->node[i];
+    int ni = graph_add_node(g, S(np->op_type), (int)np->n_input,
+                            (int)np->n_output);
+    Node *n = &g->nodes[ni];
+    n->name = arena_strdup(&g->arena, S(np->name));
+    n->domain = arena_strdup(&g->arena, S(np->domain));
+    n->op = op_lookup(n->op_type, n->domain);
+    n->opset = L->opset;
+    for (size_t j = 0; j < np->n_input; j++) {
+      const char *in = S(np->input[j]);
+      if (!in[0])
+        continue;
+      int v = graph_find_value(g, in);
+      if (v < 0) {
+        diag_error(d, "node '%s' (%s) reads '%s', which nothing defines "
+                   "before it", node_label(n), n->op_type, in);
+        return false;
+      }
+      n->in[j] = v;
+    }
+    n->nattrs = (int)np->n_attribute;
+    n->attrs = arena_alloc(&g->arena, sizeof(Attr) * (np->n_attribute + 1));
+    for (size_t j = 0; j < np->n_attribute; j++) {
+      if (!load_attr(L, np->attribute[j], &n->attrs[j], n))
+        return false;
+      n = &g->nodes[ni]; /* add_const may not move nodes, but be safe */
+    }
+    for (size_t j = 0; j < np->n_output; j++) {
+      const char *out = S(np->output[j]);
+      if (!out[0])
+        continue;
+      int v = graph_add_value(g, out);
+      g->values[v].producer = ni;
+      g->nodes[ni].out[j] = v;
+    }
+  }
+  g->outputs = arena_alloc(&g->arena, sizeof(int) * (gp->n_output + 1));
+  for (size_t i = 0; i < gp->n_output; i++) {
+    const char *name = S(gp->output[i]->name);
+    int v = graph_find_value(g, name);
+    if (v < 0) {
+      diag_error(d, "graph output '%s' is never computed", name);
+      return false;
+    }
+    g->values[v].is_output = true;
+    g->outputs[g->noutputs++] = v;
+  }
+  if (g->noutputs == 0) {
+    diag_error(d, "the graph has no outputs");
+    return false;
+  }
+  return true;
+}
+
+bool onnx_load(Graph *g, const char *path, Diag *d) {
+  uint8_t *bytes;
+  size_t size;
+  if (!cd_read_file(path, &bytes, &size)) {
+    diag_error(d, "cannot read: %s", strerror(errno));
+    return false;
+  }
+  g->source = arena_strdup(&g->arena, path);
+  g->hash = cd_hash_bytes(0, bytes, size);
+  Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, size, bytes);
+  free(bytes);
+  if (!m) {
+    diag_error(d, "not a valid ONNX model (protobuf parse failed: truncated "
+               "or corrupt file?)");
+    return false;
+  }
+  bool ok = false;
+  Loader L = {g, d, NULL, -1};
+  if (!m->graph || !m->has_ir_version) {
+    diag_error(d, "not an ONNX model (no graph or IR version)");
+    goto done;
+  }
+  for (size_t i = 0; i < m->n_opset_import; i++) {
+    const char *dom = S(m->opset_import[i]->domain);
+    if (!dom[0] || !strcmp(dom, "ai.onnx"))
+      L.opset = (int)m->opset_import[i]->version;
+  }
+  if (L.opset < 0) {
+    L.opset = 1;
+    if (m->ir_version >= 3)
+      diag_warn(d, "no default-domain opset_import; assuming opset 1");
+  }
+  if (L.opset > 21) {
+    diag_error(d, "opset %d is newer than Cardinal knows (<= 21)", L.opset);
+    goto done;
+  }
+  char *dir = arena_strdup(&g->arena, path);
+  char *slash = strrchr(dir, '/');
+  if (slash)
+    *slash = 0;
+  else
+    dir = ".";
+  L.dir = dir;
+  ok = load_graph(&L, m);
+done:
+  onnx__model_proto__free_unpacked(m, NULL);
+  return ok && d->nerrors == 0;
+}
+
+/* A standalone TensorProto file (.pb), as in the ONNX test data. */
+bool onnx_load_tensor(const char *path, HostTensor *t, Diag *d) {
+  uint8_t *bytes;
+  size_t size;
+  if (!cd_read_file(path, &bytes, &size)) {
+    diag_error(d, "%s: cannot read: %s", path, strerror(errno));
+    return false;
+  }
+  Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, size, bytes);
+  free(bytes);
+  if (!tp) {
+    diag_error(d, "%s: not a TensorProto", path);
+    return false;
+  }
+  Graph *g = graph_new();
+  char *dir = arena_strdup(&g->arena, path);
+  char *slash = strrchr(dir, '/');
+  if (slash)
+    *slash = 0;
+  else
+    dir = ".";
+  Loader L = {g, d, dir, 0};
+  int v = add_const(&L, tp, S(tp->name));
+  bool ok = v >= 0;
+  if (ok) {
+    Value *x = &g->values[v];
+    memset(t, 0, sizeof *t);
+    t->dtype = x->dtype;
+    t->rank = x->rank;
+    memcpy(t->dims, x->dims, sizeof t->dims);
+    size_t bytes_ = value_bytes(x);
+    t->data = malloc(bytes_ + 1);
+    memcpy(t->data, x->data, bytes_);
+    t->name = strdup(x->name);
+  }
+  onnx__tensor_proto__free_unpacked(tp, NULL);
+  graph_free(g);
+  return ok;
+}

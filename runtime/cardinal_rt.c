@@ -1,0 +1,63 @@
+/*
+ * cardinal_rt.c — the runtime's helpers (see cardinal_rt.h).  Aligned
+ * allocation is done by hand (over-allocate, stash the original pointer
+ * just below the aligned block) so it works on any C99 libc.
+ */
+#include "cardinal_rt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+const char *cd_strerror(int code) {
+  switch (code) {
+  case CD_OK: return "ok";
+  case CD_ERR_NULL: return "a required pointer was NULL";
+  case CD_ERR_ALIGN: return "buffer is not 64-byte aligned";
+  case CD_ERR_WEIGHTS: return "weights missing or from another model";
+  case CD_ERR_IO: return "file could not be read";
+  case CD_ERR_NOMEM: return "out of memory";
+  default: return "unknown error";
+  }
+}
+
+void *cd_aligned_alloc(size_t size) {
+  unsigned char *raw = (unsigned char *)malloc(size + 64 + sizeof(void *));
+  unsigned char *p;
+  if (!raw)
+    return NULL;
+  p = raw + sizeof(void *);
+  p += (64 - (size_t)p % 64) % 64;
+  ((void **)p)[-1] = raw;
+  return p;
+}
+
+void cd_free(void *p) {
+  if (p)
+    free(((void **)p)[-1]);
+}
+
+int cd_load_file(const char *path, void **data, size_t *size) {
+  FILE *f = fopen(path, "rb");
+  long n;
+  void *buf;
+  if (!f)
+    return CD_ERR_IO;
+  if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+    fclose(f);
+    return CD_ERR_IO;
+  }
+  buf = cd_aligned_alloc((size_t)n + 1);
+  if (!buf) {
+    fclose(f);
+    return CD_ERR_NOMEM;
+  }
+  if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+    cd_free(buf);
+    fclose(f);
+    return CD_ERR_IO;
+  }
+  fclose(f);
+  *data = buf;
+  *size = (size_t)n;
+  return CD_OK;
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/python3
+"""Exports a model to ONNX with torch.onnx and writes a reference input and
+PyTorch's output next to it (.npy).
+
+  export.py article:tiny_4x2d OUT.onnx [--opset N] [--keep-bn] [--size 32]
+  export.py torchvision:resnext50_32x4d OUT.onnx [--opset N] [--keep-bn] [--size 224]
+
+--keep-bn exports with training=PRESERVE so BatchNormalization nodes stay
+(the default eval export folds Conv->BN).  Random weights, seeded, with
+non-trivial BatchNorm statistics.
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+def make(spec):
+    kind, name = spec.split(":", 1)
+    if kind == "article":
+        import article_resnext
+        return article_resnext.build(name), 32
+    if kind == "torchvision":
+        import torchvision
+        import article_resnext
+        torch.manual_seed(0)
+        m = getattr(torchvision.models, name)(weights=None)
+        article_resnext.randomize_bn(m)
+        return m.eval(), 224
+    raise SystemExit(f"unknown model kind {kind}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model")
+    ap.add_argument("out")
+    ap.add_argument("--opset", type=int, default=13)
+    ap.add_argument("--keep-bn", action="store_true")
+    ap.add_argument("--size", type=int, default=0)
+    a = ap.parse_args()
+    model, size = make(a.model)
+    size = a.size or size
+    torch.manual_seed(42)
+    x = torch.randn(1, 3, size, size)
+    with torch.no_grad():
+        y = model(x)
+    kw = {}
+    if a.keep_bn:
+        kw["training"] = torch.onnx.TrainingMode.PRESERVE
+    torch.onnx.export(model, x, a.out, opset_version=a.opset, input_names=["input"],
+                      output_names=["logits"], do_constant_folding=not a.keep_bn, **kw)
+    base = os.path.splitext(a.out)[0]
+    np.save(base + ".input.npy", x.numpy())
+    np.save(base + ".expected.npy", y.numpy())
+    print(f"{a.out}: output {tuple(y.shape)} argmax {int(y.argmax())}")
+
+
+if __name__ == "__main__":
+    main()
