@@ -207,12 +207,15 @@ static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
       sb_printf(&h, "}\n");
     }
   }
+  /* A model without inputs still declares one-element arrays: ISO C has no
+   * zero-size arrays. */
+  const char *nin = arena_printf(&g->arena, g->ninputs ? "%s_NUM_INPUTS" : "1", NAME);
   sb_printf(&h, "\n/* Elements (float32) of each input and output, in model order. */\n"
-                "extern const size_t %s_input_size[%s_NUM_INPUTS];\n"
+                "extern const size_t %s_input_size[%s];\n"
                 "extern const size_t %s_output_size[%s_NUM_OUTPUTS];\n"
-                "extern const char *const %s_input_name[%s_NUM_INPUTS];\n"
+                "extern const char *const %s_input_name[%s];\n"
                 "extern const char *const %s_output_name[%s_NUM_OUTPUTS];\n\n",
-            name, NAME, name, NAME, name, NAME, name, NAME);
+            name, nin, name, NAME, name, nin, name, NAME);
   sb_printf(&h, "/* Runs the model.  workspace: %s_WORKSPACE_SIZE bytes, 64-byte aligned,\n"
                 " * reused freely between calls.  Returns CD_OK (0) or a CD_ERR_* code. */\n"
                 "int %s_run(const float *const inputs[], float *const outputs[], void *workspace);\n",
@@ -334,18 +337,19 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
   for (int io = 0; io < 2; io++) {
     int cnt = io ? g->noutputs : g->ninputs;
     const int *vs = io ? g->outputs : g->inputs;
-    sb_printf(&c, "const size_t %s_%s_size[%s_NUM_%s] = {", name, io ? "output" : "input",
-              NAME, io ? "OUTPUTS" : "INPUTS");
+    const char *len = cnt ? arena_printf(&g->arena, "%s_NUM_%s", NAME, io ? "OUTPUTS" : "INPUTS")
+                          : "1";
+    sb_printf(&c, "const size_t %s_%s_size[%s] = {", name, io ? "output" : "input", len);
     for (int k = 0; k < cnt; k++)
       sb_printf(&c, "%s%lld", k ? ", " : "", (long long)value_numel(&g->values[vs[k]]));
-    sb_printf(&c, "};\nconst char *const %s_%s_name[%s_NUM_%s] = {", name,
-              io ? "output" : "input", NAME, io ? "OUTPUTS" : "INPUTS");
+    sb_printf(&c, "%s};\nconst char *const %s_%s_name[%s] = {", cnt ? "" : "0", name,
+              io ? "output" : "input", len);
     for (int k = 0; k < cnt; k++) {
       if (k)
         sb_printf(&c, ", ");
       put_c_string(&c, g->values[vs[k]].name);
     }
-    sb_printf(&c, "};\n");
+    sb_printf(&c, "%s};\n", cnt ? "" : "0");
   }
 
   Emitter e = {.out = &c, .g = g, .plan = p, .d = d};

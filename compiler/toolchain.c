@@ -365,6 +365,7 @@ bool cd_build(const CompileJob *j, Diag *d) {
 /* The harness `run` links with a model: reads inputs from DIR/in<k>.bin,
  * runs RUNS times, prints the median time, writes DIR/out<k>.bin. */
 static const char *harness_text =
+    "#define _POSIX_C_SOURCE 199309L /* clock_gettime under -std=c99 */\n"
     "#include \"%s.h\"\n"
     "#include <stdio.h>\n#include <stdlib.h>\n#include <time.h>\n\n"
     "static double now_ms(void) {\n"

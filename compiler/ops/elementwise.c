@@ -112,6 +112,23 @@ bool binary_infer(Graph *g, Node *n, Diag *d) {
       return false;
     }
   }
+  if (n->op == OP_PRELU && vs[1]->rank == 1 && vs[0]->rank > 2 &&
+      vs[1]->dims[0] == vs[0]->dims[1] && vs[1]->dims[0] != vs[0]->dims[vs[0]->rank - 1] &&
+      vs[1]->data) {
+    /* Opset < 7 PRelu: a 1-D slope is per channel (axis 1).  View the
+     * constant as [C, 1, ..., 1] so numpy broadcasting applies. */
+    int s = graph_add_value(g, "");
+    Value *sv = &g->values[s], *old = &g->values[n->in[1]];
+    int64_t dims[CD_MAX_RANK];
+    dims[0] = old->dims[0];
+    for (int k = 1; k < vs[0]->rank - 1; k++)
+      dims[k] = 1;
+    value_set_shape(sv, old->dtype, vs[0]->rank - 1, dims);
+    sv->data = old->data;
+    n->in[1] = s;
+    vs[0] = &g->values[n->in[0]];
+    vs[1] = sv;
+  }
   int rank;
   int64_t dims[CD_MAX_RANK];
   if (!op_broadcast(d, n, n->nin, vs, &rank, dims))

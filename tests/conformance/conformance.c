@@ -1,0 +1,334 @@
+/*
+ * conformance.c — runs the ONNX backend conformance data (Debian's
+ * libonnx-testdata) through the reference interpreter and through generated
+ * C, comparing as the ONNX backend test does: |got - want| <= atol + rtol *
+ * |want| with rtol 1e-3, atol 1e-7.
+ *
+ * A case is in scope when every node's op is in Cardinal's list (issue 2),
+ * every graph output is float32, every input is float32 or int64 (int64
+ * inputs -- shapes, axes, pads -- are frozen to the case's values), and
+ * nothing runs in training mode.  Everything else is counted as out of
+ * scope with the reason, never silently passed.
+ *
+ *   conformance [--shard I/N] [--verbose] [--no-codegen] [--cc CC] DIR...
+ *
+ * The generated C is compiled with -std=c99 -pedantic -Wall -Wextra -Werror,
+ * so any warning in emitted code fails its case.
+ */
+#include "cardinal.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *in_scope_ops[] = {
+    "Conv", "BatchNormalization", "Relu", "LeakyRelu", "PRelu", "Sigmoid",
+    "Tanh", "HardSigmoid", "HardSwish", "Clip", "Add", "Sub", "Mul", "Div",
+    "Sum", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
+    "Gemm", "MatMul", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Concat",
+    "Transpose", "Softmax", "Pad", "Identity", "Dropout", "Constant", NULL};
+
+typedef struct {
+  int pass, fail, out_of_scope;
+  int pass3d, fail3d;
+  bool verbose, codegen;
+  const char *cc;
+} Totals;
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int list_dir(const char *dir, char ***out) {
+  DIR *d = opendir(dir);
+  if (!d)
+    return 0;
+  int n = 0, cap = 64;
+  char **v = malloc(sizeof(char *) * (size_t)cap);
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.')
+      continue;
+    if (n == cap)
+      v = realloc(v, sizeof(char *) * (size_t)(cap *= 2));
+    v[n++] = strdup(e->d_name);
+  }
+  closedir(d);
+  qsort(v, (size_t)n, sizeof(char *), cmp_str);
+  *out = v;
+  return n;
+}
+
+static bool file_exists(const char *p) {
+  struct stat st;
+  return stat(p, &st) == 0;
+}
+
+static bool close_enough(const float *got, const float *want, int64_t n,
+                         double *worst) {
+  bool ok = true;
+  *worst = 0;
+  for (int64_t i = 0; i < n; i++) {
+    double g = got[i], w = want[i];
+    if (isnan(w) && isnan(g))
+      continue;
+    double err = fabs(g - w), tol = 1e-7 + 1e-3 * fabs(w);
+    if (!(err <= tol)) {
+      ok = false;
+      if (!(err <= *worst))
+        *worst = err;
+    }
+  }
+  return ok;
+}
+
+/* Why a case is out of scope, or NULL. */
+static const char *scope(Graph *g) {
+  static char why[256];
+  for (int i = 0; i < g->nnodes; i++) {
+    Node *n = &g->nodes[i];
+    bool known = false;
+    for (const char **o = in_scope_ops; *o; o++)
+      if (!strcmp(*o, n->op_type) && !n->domain[0])
+        known = true;
+    if (!known) {
+      snprintf(why, sizeof why, "op %s", n->op_type);
+      return why;
+    }
+    if (n->op == OP_BATCHNORM && (attr_int(n, "training_mode", 0) || n->nout > 1))
+      return "training mode";
+    if (n->op == OP_DROPOUT && n->nin > 2 && n->in[2] >= 0)
+      return "training mode";
+  }
+  for (int k = 0; k < g->ninputs; k++) {
+    DType t = g->values[g->inputs[k]].dtype;
+    if (t != DT_FLOAT && t != DT_INT64)
+      return "non-float input";
+  }
+  return NULL;
+}
+
+static bool is_3d(Graph *g) {
+  for (int i = 0; i < g->nnodes; i++) {
+    Node *n = &g->nodes[i];
+    if ((n->op == OP_CONV || n->op == OP_MAXPOOL || n->op == OP_AVGPOOL ||
+         n->op == OP_GLOBALAVGPOOL || n->op == OP_GLOBALMAXPOOL) &&
+        n->in[0] >= 0 && g->values[n->in[0]].rank == 5)
+      return true;
+  }
+  return false;
+}
+
+static void run_case(const char *root, const char *name, Totals *t) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s/model.onnx", root, name);
+  if (!file_exists(path))
+    return;
+  Diag d = {.file = path, .quiet = true};
+  Graph *probe = graph_new();
+  if (!onnx_load(probe, path, &d)) {
+    t->out_of_scope++;
+    if (t->verbose)
+      printf("SKIP %s (does not load: %s)\n", name, d.log.buf ? d.log.buf : "");
+    graph_free(probe);
+    sb_free(&d.log);
+    return;
+  }
+  const char *why = scope(probe);
+  bool three_d = false;
+  char **sets;
+  int nsets = 0;
+  if (!why) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/%s", root, name);
+    char **all;
+    int na = list_dir(dir, &all);
+    sets = malloc(sizeof(char *) * (size_t)(na + 1));
+    for (int i = 0; i < na; i++) {
+      if (!strncmp(all[i], "test_data_set_", 14))
+        sets[nsets++] = all[i];
+      else
+        free(all[i]);
+    }
+    free(all);
+    /* Expected outputs must be float32. */
+    for (int k = 0; k < probe->noutputs && nsets && !why; k++) {
+      snprintf(path, sizeof path, "%s/%s/%s/output_%d.pb", root, name, sets[0], k);
+      HostTensor ht;
+      Diag dd = {.quiet = true};
+      if (!tensor_read(path, &ht, &dd) || ht.dtype != DT_FLOAT)
+        why = "non-float output";
+      tensor_free(&ht);
+      sb_free(&dd.log);
+    }
+    if (!nsets)
+      why = "no test data";
+  }
+  graph_free(probe);
+  sb_free(&d.log);
+  if (why) {
+    t->out_of_scope++;
+    if (t->verbose)
+      printf("SKIP %s (%s)\n", name, why);
+    return;
+  }
+  bool ok = true;
+  char msg[512] = "";
+  for (int s = 0; s < nsets && ok; s++) {
+    /* Freeze int64 inputs to this data set's values, then load. */
+    Graph *g0 = graph_new();
+    Diag d0 = {.file = path, .quiet = true};
+    snprintf(path, sizeof path, "%s/%s/model.onnx", root, name);
+    onnx_load(g0, path, &d0);
+    char *freeze_specs[64];
+    const char *freeze_ptrs[64];
+    int nf = 0, nin_float = 0;
+    int input_file[64];
+    for (int k = 0; k < g0->ninputs && k < 64; k++) {
+      char f[4096];
+      snprintf(f, sizeof f, "%s/%s/%s/input_%d.pb", root, name, sets[s], k);
+      if (g0->values[g0->inputs[k]].dtype == DT_INT64) {
+        freeze_specs[nf] = malloc(strlen(f) + strlen(g0->values[g0->inputs[k]].name) + 2);
+        sprintf(freeze_specs[nf], "%s=%s", g0->values[g0->inputs[k]].name, f);
+        freeze_ptrs[nf] = freeze_specs[nf];
+        nf++;
+      } else {
+        input_file[nin_float++] = k;
+      }
+    }
+    graph_free(g0);
+    sb_free(&d0.log);
+    CompileJob j = {.model = path, .name = "model", .passes = "default",
+                    .nfreeze = nf, .freeze = freeze_ptrs, .verify = true,
+                    .cc = t->cc,
+                    .cflags = "-O1 -std=c99 -pedantic -Wall -Wextra -Werror"};
+    Diag dl = {.file = path, .quiet = true};
+    Graph *g = cd_load_model(&j, NULL, NULL, &dl);
+    for (int f = 0; f < nf; f++)
+      free(freeze_specs[f]);
+    if (!g) {
+      ok = false;
+      snprintf(msg, sizeof msg, "load: %s", dl.log.buf ? dl.log.buf : "?");
+      sb_free(&dl.log);
+      break;
+    }
+    three_d = is_3d(g);
+    HostTensor ins[64], want[64];
+    const float *inp[64];
+    int nin = 0, nwant = 0;
+    for (int k = 0; k < nin_float && ok; k++) {
+      char f[4096];
+      snprintf(f, sizeof f, "%s/%s/%s/input_%d.pb", root, name, sets[s], input_file[k]);
+      ok = tensor_read(f, &ins[nin], &dl);
+      if (ok)
+        inp[nin] = ins[nin].data, nin++;
+    }
+    for (int k = 0; k < g->noutputs && ok; k++) {
+      char f[4096];
+      snprintf(f, sizeof f, "%s/%s/%s/output_%d.pb", root, name, sets[s], k);
+      ok = tensor_read(f, &want[nwant], &dl);
+      if (ok && tensor_numel(&want[nwant]) != value_numel(&g->values[g->outputs[k]])) {
+        snprintf(msg, sizeof msg, "output %d has %lld elements, expected %lld", k,
+                 (long long)value_numel(&g->values[g->outputs[k]]),
+                 (long long)tensor_numel(&want[nwant]));
+        ok = false;
+      }
+      nwant++;
+    }
+    if (!ok && !msg[0])
+      snprintf(msg, sizeof msg, "test data: %s", dl.log.buf ? dl.log.buf : "?");
+    float *outs[64] = {0};
+    for (int engine = 0; engine < (t->codegen ? 2 : 1) && ok; engine++) {
+      bool ran = engine == 0 ? interp_run(g, inp, outs, &dl)
+                             : cd_run_generated(&j, g, inp, outs, &dl);
+      if (!ran) {
+        snprintf(msg, sizeof msg, "%s failed: %s", engine ? "generated C" : "interpreter",
+                 dl.log.buf ? dl.log.buf : "?");
+        ok = false;
+      }
+      for (int k = 0; k < g->noutputs && ok; k++) {
+        double worst;
+        if (!close_enough(outs[k], want[k].data, tensor_numel(&want[k]), &worst)) {
+          snprintf(msg, sizeof msg, "%s: output %d differs (max error %g)",
+                   engine ? "generated C" : "interpreter", k, worst);
+          ok = false;
+        }
+      }
+      for (int k = 0; k < g->noutputs; k++) {
+        free(outs[k]);
+        outs[k] = NULL;
+      }
+    }
+    for (int k = 0; k < nin; k++)
+      tensor_free(&ins[k]);
+    for (int k = 0; k < nwant; k++)
+      tensor_free(&want[k]);
+    sb_free(&dl.log);
+    graph_free(g);
+  }
+  for (int s = 0; s < nsets; s++)
+    free(sets[s]);
+  free(sets);
+  if (ok) {
+    t->pass++;
+    t->pass3d += three_d;
+    if (t->verbose)
+      printf("PASS %s\n", name);
+  } else {
+    t->fail++;
+    t->fail3d += three_d;
+    char *nl;
+    while ((nl = strchr(msg, '\n')))
+      *nl = ' ';
+    printf("FAIL %s%s: %s\n", name, three_d ? " (3-D)" : "", msg);
+  }
+  fflush(stdout);
+}
+
+int main(int argc, char **argv) {
+  Totals t = {.codegen = true};
+  int shard = 0, nshards = 1;
+  int first = 1;
+  for (; first < argc && argv[first][0] == '-'; first++) {
+    if (!strcmp(argv[first], "--verbose"))
+      t.verbose = true;
+    else if (!strcmp(argv[first], "--no-codegen"))
+      t.codegen = false;
+    else if (!strcmp(argv[first], "--cc") && first + 1 < argc)
+      t.cc = argv[++first];
+    else if (!strcmp(argv[first], "--shard") && first + 1 < argc &&
+             sscanf(argv[++first], "%d/%d", &shard, &nshards) == 2 && nshards > 0) {
+    } else {
+      fprintf(stderr, "usage: conformance [--shard I/N] [--verbose] [--no-codegen] "
+                      "[--cc CC] DIR...\n");
+      return 2;
+    }
+  }
+  if (first >= argc) {
+    fprintf(stderr, "conformance: no test-data folder given\n");
+    return 2;
+  }
+  int idx = 0;
+  for (int a = first; a < argc; a++) {
+    char **names;
+    int n = list_dir(argv[a], &names);
+    if (!n) {
+      fprintf(stderr, "conformance: %s is empty or missing (apt-get install "
+                      "libonnx-testdata)\n", argv[a]);
+      return 2;
+    }
+    for (int i = 0; i < n; i++) {
+      if (idx++ % nshards == shard)
+        run_case(argv[a], names[i], &t);
+      free(names[i]);
+    }
+    free(names);
+  }
+  printf("conformance: %d cases in scope (%d of them 3-D: %d pass), %d out of scope\n",
+         t.pass + t.fail, t.pass3d + t.fail3d, t.pass3d, t.out_of_scope);
+  printf("%d passed, %d failed\n", t.pass, t.fail);
+  return t.fail ? 1 : 0;
+}
