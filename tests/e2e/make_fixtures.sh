@@ -1,0 +1,10 @@
+#!/bin/sh
+# Regenerates the committed end-to-end fixtures: the seed article's CIFAR
+# ResNeXt at tiny widths (4x2d, blocks [1,1,1,1], 16-channel stem), random
+# seeded weights, exported by torch.onnx, with PyTorch's output.
+#   opset 11, training=PRESERVE: BatchNormalization kept, AvgPool as Pad+AveragePool
+#   opset 9, eval export: Conv->BN pre-folded by the exporter
+set -eu
+cd "$(dirname "$0")/fixtures"
+/usr/bin/python3 ../../models/export.py article:tiny_4x2d resnext_tiny_bn_op11.onnx --keep-bn --opset 11
+/usr/bin/python3 ../../models/export.py article:tiny_4x2d resnext_tiny_op9.onnx --opset 9
