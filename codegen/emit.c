@@ -50,17 +50,14 @@ const char *c_float(Emitter *e, double f) {
   return arena_printf(&e->g->arena, x < 0 ? "(%s)" : "%s", buf);
 }
 
-/* Text safe inside a C comment: printable ASCII, no comment terminator. */
+/* Text safe inside a C comment: printable ASCII without '*' (so neither
+ * comment delimiter can form), '\\' or '?' (no line splice, no trigraph). */
 static void put_comment_text(StrBuf *sb, const char *s) {
-  char prev = 0;
   for (int i = 0; s[i] && i < 200; i++) {
     char c = s[i];
-    if (c < 32 || c > 126)
-      c = '?';
-    if (prev == '*' && c == '/')
-      c = '|';
+    if (c < 32 || c > 126 || c == '*' || c == '\\' || c == '?')
+      c = '_';
     sb_putn(sb, &c, 1);
-    prev = c;
   }
 }
 

@@ -399,9 +399,11 @@ bool onnx_load(Graph *g, const char *path, Diag *d) {
       L.opset = (int)m->opset_import[i]->version;
   }
   if (L.opset < 0) {
+    if (m->ir_version >= 3) { /* required since IR 3: missing means damage */
+      diag_error(d, "no default-domain opset_import (truncated or corrupt file?)");
+      goto done;
+    }
     L.opset = 1;
-    if (m->ir_version >= 3)
-      diag_warn(d, "no default-domain opset_import; assuming opset 1");
   }
   if (L.opset > 21) {
     diag_error(d, "opset %d is newer than Cardinal knows (<= 21)", L.opset);

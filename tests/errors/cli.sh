@@ -1,0 +1,59 @@
+#!/bin/sh
+# Command-line error handling: bad input gives a one-line error naming the
+# file and the problem, exit status 1, and no output folder; bad usage gives
+# exit status 2.
+# usage: cli.sh CARDINAL SOURCE_DIR
+set -u
+CARDINAL=$1 SRC=$2
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+FIX=$SRC/tests/e2e/fixtures/resnext_tiny_op9.onnx
+fails=0 passes=0
+
+# expect STATUS PATTERN -- command...: runs it, checks status and stderr.
+expect() {
+  want=$1 pattern=$2
+  shift 2
+  "$@" > "$T/stdout" 2> "$T/stderr"
+  got=$?
+  if [ "$got" -ne "$want" ] || ! grep -q -- "$pattern" "$T/stderr"; then
+    echo "FAIL: $* -> status $got (want $want), stderr:"; cat "$T/stderr"
+    fails=$((fails + 1))
+  else
+    passes=$((passes + 1))
+  fi
+}
+no_dir() {
+  if [ -e "$1" ]; then echo "FAIL: $1 was created"; fails=$((fails + 1)); else passes=$((passes + 1)); fi
+}
+
+head -c 100000 "$FIX" > "$T/truncated.onnx"
+expect 1 "truncated.onnx: error: not a valid ONNX model" "$CARDINAL" compile "$T/truncated.onnx" -o "$T/out1"
+no_dir "$T/out1"
+[ "$(wc -l < "$T/stderr")" -eq 1 ] || { echo "FAIL: more than one line for a truncated model"; fails=$((fails + 1)); }
+
+awk 'BEGIN { srand(7); for (i = 0; i < 4096; i++) printf "%c", int(rand() * 256) }' > "$T/random.onnx"
+expect 1 "random.onnx: error:" "$CARDINAL" build "$T/random.onnx" -o "$T/out2"
+no_dir "$T/out2"
+
+printf 'not a model' > "$T/model.txt"
+expect 1 "unknown model format" "$CARDINAL" compile "$T/model.txt" -o "$T/out3"
+expect 1 "cannot read" "$CARDINAL" inspect "$T/nonexistent.onnx"
+
+expect 1 "'erf_1': unsupported op Erf (opset 13)" "$CARDINAL" compile "$SRC/tests/errors/unsupported.onnx" -o "$T/out4"
+grep -q "'celu_1': unsupported op Celu (opset 13)" "$T/stderr" || { echo "FAIL: second unsupported op not reported"; fails=$((fails + 1)); }
+no_dir "$T/out4"
+
+expect 2 "unknown option" "$CARDINAL" compile "$FIX" -o "$T/out5" --frobnicate
+expect 2 "must be a C identifier" "$CARDINAL" compile "$FIX" -o "$T/out5" --name "1; rm -rf /"
+expect 2 "-o DIR is required" "$CARDINAL" compile "$FIX"
+expect 2 "--weights takes embed or blob" "$CARDINAL" compile "$FIX" -o "$T/out5" --weights zip
+expect 2 "unknown --target" "$CARDINAL" compile "$FIX" -o "$T/out5" --target vax
+expect 2 "unknown command" "$CARDINAL" frobnicate
+expect 1 "unknown pass 'nope'" "$CARDINAL" inspect "$FIX" --passes default,nope
+expect 1 "no input named 'nope'" "$CARDINAL" compile "$FIX" -o "$T/out5" --freeze nope=x.npy
+no_dir "$T/out5"
+expect 2 "has 1 inputs, 0 --input given" "$CARDINAL" run "$FIX"
+
+echo "cli errors: $passes passed, $fails failed"
+[ "$fails" -eq 0 ]

@@ -1,0 +1,325 @@
+/*
+ * test_infer.c — shape inference: each op family's output shapes, both
+ * sides of its boundary conditions, and the folding of exporter shape
+ * arithmetic (Shape -> Gather -> Unsqueeze -> Concat -> Reshape).
+ */
+#include "onnx_builder.h"
+#include "testutil.h"
+
+#include <string.h>
+
+static bool dims_are(const Value *v, int rank, const int64_t *dims) {
+  if (v->rank != rank)
+    return false;
+  for (int i = 0; i < rank; i++)
+    if (v->dims[i] != dims[i])
+      return false;
+  return true;
+}
+
+/* Builds x -> op -> y with the attributes set by `attrs`, infers shapes. */
+typedef void (*AttrFn)(Node *n, Graph *g);
+
+static Graph *one_op(const char *op, int rank, const int64_t *dims, int nextra,
+                     const int *extra_rank, const int64_t (*extra_dims)[8],
+                     AttrFn attrs, bool *ok) {
+  Graph *g = graph_new();
+  int ins[8];
+  ins[0] = tu_input(g, "x", rank, dims);
+  for (int i = 0; i < nextra; i++) {
+    float zeros[4096] = {0};
+    ins[1 + i] = tu_const(g, "w", extra_rank[i], extra_dims[i], zeros);
+  }
+  Node *n;
+  int y = tu_node(g, op, 1 + nextra, ins, &n);
+  if (attrs)
+    attrs(n, g);
+  tu_output(g, y);
+  Diag d = {.quiet = true};
+  *ok = graph_infer(g, &d);
+  sb_free(&d.log);
+  return g;
+}
+
+static void set_attr_ints(Graph *g, Node *n, const char *name, int count,
+                          const int64_t *v) {
+  Attr *a = arena_alloc(&g->arena, sizeof(Attr) * (size_t)(n->nattrs + 1));
+  memcpy(a, n->attrs, sizeof(Attr) * (size_t)n->nattrs);
+  a[n->nattrs].name = arena_strdup(&g->arena, name);
+  a[n->nattrs].type = AT_INTS;
+  a[n->nattrs].count = count;
+  a[n->nattrs].ints = arena_alloc(&g->arena, sizeof(int64_t) * (size_t)count);
+  memcpy(a[n->nattrs].ints, v, sizeof(int64_t) * (size_t)count);
+  n->attrs = a;
+  n->nattrs++;
+}
+
+static void set_attr_int(Graph *g, Node *n, const char *name, int64_t v) {
+  Attr *a = arena_alloc(&g->arena, sizeof(Attr) * (size_t)(n->nattrs + 1));
+  memcpy(a, n->attrs, sizeof(Attr) * (size_t)n->nattrs);
+  a[n->nattrs].name = arena_strdup(&g->arena, name);
+  a[n->nattrs].type = AT_INT;
+  a[n->nattrs].i = v;
+  n->attrs = a;
+  n->nattrs++;
+}
+
+static void set_attr_str(Graph *g, Node *n, const char *name, const char *s) {
+  Attr *a = arena_alloc(&g->arena, sizeof(Attr) * (size_t)(n->nattrs + 1));
+  memcpy(a, n->attrs, sizeof(Attr) * (size_t)n->nattrs);
+  a[n->nattrs].name = arena_strdup(&g->arena, name);
+  a[n->nattrs].type = AT_STRING;
+  a[n->nattrs].s = arena_strdup(&g->arena, s);
+  n->attrs = a;
+  n->nattrs++;
+}
+
+static void conv_s2_p1(Node *n, Graph *g) {
+  const int64_t s[2] = {2, 2}, p[4] = {1, 1, 1, 1};
+  set_attr_ints(g, n, "strides", 2, s);
+  set_attr_ints(g, n, "pads", 4, p);
+}
+static void conv_grouped(Node *n, Graph *g) { set_attr_int(g, n, "group", 4); }
+static void conv_same_upper(Node *n, Graph *g) {
+  const int64_t s[2] = {2, 2};
+  set_attr_ints(g, n, "strides", 2, s);
+  set_attr_str(g, n, "auto_pad", "SAME_UPPER");
+}
+static void conv_dilated(Node *n, Graph *g) {
+  const int64_t dl[2] = {2, 2};
+  set_attr_ints(g, n, "dilations", 2, dl);
+}
+
+static void test_conv_shapes(void) {
+  const int64_t x[4] = {1, 8, 7, 7};
+  const int extra_rank[1] = {4};
+  const int64_t w[1][8] = {{16, 8, 3, 3}};
+  bool ok;
+  Graph *g = one_op("Conv", 4, x, 1, extra_rank, w, conv_s2_p1, &ok);
+  CU_ASSERT_FATAL(ok);
+  const int64_t y1[4] = {1, 16, 4, 4}; /* floor((7 + 2 - 3) / 2) + 1 */
+  CU_ASSERT(dims_are(&g->values[g->outputs[0]], 4, y1));
+  graph_free(g);
+
+  const int64_t wg[1][8] = {{16, 2, 3, 3}}; /* 8 channels in 4 groups of 2 */
+  g = one_op("Conv", 4, x, 1, extra_rank, wg, conv_grouped, &ok);
+  CU_ASSERT_FATAL(ok);
+  const int64_t y2[4] = {1, 16, 5, 5};
+  CU_ASSERT(dims_are(&g->values[g->outputs[0]], 4, y2));
+  CU_ASSERT_EQUAL(g->nodes[0].p.group, 4);
+  graph_free(g);
+
+  g = one_op("Conv", 4, x, 1, extra_rank, w, conv_same_upper, &ok);
+  CU_ASSERT_FATAL(ok);
+  const int64_t y3[4] = {1, 16, 4, 4}; /* ceil(7 / 2) */
+  CU_ASSERT(dims_are(&g->values[g->outputs[0]], 4, y3));
+  CU_ASSERT_EQUAL(g->nodes[0].p.pad0[2], 1);
+  CU_ASSERT_EQUAL(g->nodes[0].p.pad1[2], 1);
+  graph_free(g);
+
+  g = one_op("Conv", 4, x, 1, extra_rank, w, conv_dilated, &ok);
+  CU_ASSERT_FATAL(ok);
+  const int64_t y4[4] = {1, 16, 3, 3}; /* window 5 */
+  CU_ASSERT(dims_are(&g->values[g->outputs[0]], 4, y4));
+  graph_free(g);
+
+  /* Group that does not divide the channels: an error, not a crash. */
+  const int64_t wbad[1][8] = {{16, 3, 3, 3}};
+  g = one_op("Conv", 4, x, 1, extra_rank, wbad, conv_grouped, &ok);
+  CU_ASSERT_FALSE(ok);
+  graph_free(g);
+
+  /* 1-D */
+  const int64_t x1[3] = {1, 8, 10};
+  const int erank1[1] = {3};
+  const int64_t w1[1][8] = {{4, 8, 3}};
+  g = one_op("Conv", 3, x1, 1, erank1, w1, NULL, &ok);
+  CU_ASSERT_FATAL(ok);
+  const int64_t y5[3] = {1, 4, 8};
+  CU_ASSERT(dims_are(&g->values[g->outputs[0]], 3, y5));
+  graph_free(g);
+}
+
+static void pool_k3_s2_ceil(Node *n, Graph *g) {
+  const int64_t k[2] = {3, 3}, s[2] = {2, 2};
+  set_attr_ints(g, n, "kernel_shape", 2, k);
+  set_attr_ints(g, n, "strides", 2, s);
+  set_attr_int(g, n, "ceil_mode", 1);
+}
+static void pool_k3_s2(Node *n, Graph *g) {
+  const int64_t k[2] = {3, 3}, s[2] = {2, 2};
+  set_attr_ints(g, n, "kernel_shape", 2, k);
+  set_attr_ints(g, n, "strides", 2, s);
+}
+
+static void test_pool_shapes(void) {
+  const int64_t x[4] = {1, 2, 8, 8};
+  bool ok;
+  Graph *g = one_op("MaxPool", 4, x, 0, NULL, NULL, pool_k3_s2, &ok);
+  CU_ASSERT_FATAL(ok);
+  const int64_t y[4] = {1, 2, 3, 3}; /* floor(5/2)+1 */
+  CU_ASSERT(dims_are(&g->values[g->outputs[0]], 4, y));
+  graph_free(g);
+  g = one_op("MaxPool", 4, x, 0, NULL, NULL, pool_k3_s2_ceil, &ok);
+  CU_ASSERT_FATAL(ok);
+  const int64_t yc[4] = {1, 2, 4, 4}; /* ceil(5/2)+1, last window starts at 6 < 8 */
+  CU_ASSERT(dims_are(&g->values[g->outputs[0]], 4, yc));
+  graph_free(g);
+  g = one_op("GlobalAveragePool", 4, x, 0, NULL, NULL, NULL, &ok);
+  CU_ASSERT_FATAL(ok);
+  const int64_t yg[4] = {1, 2, 1, 1};
+  CU_ASSERT(dims_are(&g->values[g->outputs[0]], 4, yg));
+  graph_free(g);
+  g = one_op("MaxPool", 4, x, 0, NULL, NULL, NULL, &ok); /* no kernel_shape */
+  CU_ASSERT_FALSE(ok);
+  graph_free(g);
+}
+
+static void gemm_tb(Node *n, Graph *g) { set_attr_int(g, n, "transB", 1); }
+
+static void test_gemm_matmul_shapes(void) {
+  const int64_t a[2] = {3, 5};
+  const int er[1] = {2};
+  const int64_t bt[1][8] = {{7, 5}};
+  bool ok;
+  Graph *g = one_op("Gemm", 2, a, 1, er, bt, gemm_tb, &ok);
+  CU_ASSERT_FATAL(ok);
+  const int64_t y[2] = {3, 7};
+  CU_ASSERT(dims_are(&g->values[g->outputs[0]], 2, y));
+  graph_free(g);
+  g = one_op("Gemm", 2, a, 1, er, bt, NULL, &ok); /* K mismatch without transB */
+  CU_ASSERT_FALSE(ok);
+  graph_free(g);
+  const int64_t x[3] = {4, 3, 5};
+  const int er2[1] = {1};
+  const int64_t v[1][8] = {{5}};
+  g = one_op("MatMul", 3, x, 1, er2, v, NULL, &ok);
+  CU_ASSERT_FATAL(ok);
+  const int64_t ym[2] = {4, 3}; /* a 1-D right operand drops its dim */
+  CU_ASSERT(dims_are(&g->values[g->outputs[0]], 2, ym));
+  graph_free(g);
+  const int er3[1] = {4};
+  const int64_t bb[1][8] = {{2, 1, 5, 6}};
+  g = one_op("MatMul", 3, x, 1, er3, bb, NULL, &ok);
+  CU_ASSERT_FATAL(ok);
+  const int64_t yb[4] = {2, 4, 3, 6}; /* batch dims broadcast */
+  CU_ASSERT(dims_are(&g->values[g->outputs[0]], 4, yb));
+  graph_free(g);
+}
+
+/* Reshape with a constant int64 shape input. */
+static Graph *reshape_to(int count, const int64_t *shape, bool allowzero, bool *ok) {
+  Graph *g = graph_new();
+  const int64_t x[4] = {2, 3, 4, 0 + 5};
+  int ins[2];
+  ins[0] = tu_input(g, "x", 4, x);
+  ins[1] = graph_add_value(g, "shape");
+  int64_t d = count;
+  value_set_shape(&g->values[ins[1]], DT_INT64, 1, &d);
+  g->values[ins[1]].data = arena_alloc(&g->arena, 8 * (size_t)count);
+  memcpy(g->values[ins[1]].data, shape, 8 * (size_t)count);
+  Node *n;
+  int y = tu_node(g, "Reshape", 2, ins, &n);
+  if (allowzero)
+    set_attr_int(g, n, "allowzero", 1);
+  tu_output(g, y);
+  Diag dg = {.quiet = true};
+  *ok = graph_infer(g, &dg);
+  sb_free(&dg.log);
+  return g;
+}
+
+static void test_reshape_shapes(void) {
+  bool ok;
+  const int64_t s1[3] = {0, -1, 5};
+  Graph *g = reshape_to(3, s1, false, &ok);
+  CU_ASSERT_FATAL(ok);
+  const int64_t y1[3] = {2, 12, 5};
+  CU_ASSERT(dims_are(&g->values[g->outputs[0]], 3, y1));
+  graph_free(g);
+  const int64_t s2[2] = {-1, -1};
+  g = reshape_to(2, s2, false, &ok);
+  CU_ASSERT_FALSE(ok);
+  graph_free(g);
+  const int64_t s3[2] = {7, -1}; /* 120 is not a multiple of 7 */
+  g = reshape_to(2, s3, false, &ok);
+  CU_ASSERT_FALSE(ok);
+  graph_free(g);
+  const int64_t s4[2] = {0, 120}; /* allowzero: 0 means 0 elements: mismatch */
+  g = reshape_to(2, s4, true, &ok);
+  CU_ASSERT_FALSE(ok);
+  graph_free(g);
+}
+
+/* The flatten that old torch exports emit for x.view(x.size(0), -1). */
+static void test_shape_arithmetic_folds(void) {
+  MB *m = mb_new(9);
+  const int64_t x[4] = {1, 8, 2, 2};
+  mb_input(m, "x", 1, 4, x);
+  const int64_t one[1] = {1};
+  const int64_t zero = 0, minus1 = -1, ax = 0;
+  mb_init_int64s(m, "idx", 0, NULL, &zero);
+  mb_init_int64s(m, "m1", 1, one, &minus1);
+  (void)ax;
+  const char *i0[1] = {"x"}, *o0[1] = {"shp"};
+  mb_node(m, "Shape", "shape", 1, i0, 1, o0);
+  const char *i1[2] = {"shp", "idx"}, *o1[1] = {"n"};
+  mb_node(m, "Gather", "gather", 2, i1, 1, o1);
+  const char *i2[1] = {"n"}, *o2[1] = {"n1"};
+  Onnx__NodeProto *u = mb_node(m, "Unsqueeze", "unsq", 1, i2, 1, o2);
+  const int64_t axes[1] = {0};
+  mb_attr_ints(u, "axes", 1, axes);
+  const char *i3[2] = {"n1", "m1"}, *o3[1] = {"target"};
+  Onnx__NodeProto *c = mb_node(m, "Concat", "concat", 2, i3, 1, o3);
+  mb_attr_int(c, "axis", 0);
+  const char *i4[2] = {"x", "target"}, *o4[1] = {"flat"};
+  mb_node(m, "Reshape", "reshape", 2, i4, 1, o4);
+  mb_output(m, "flat");
+  CU_ASSERT_FATAL(mb_write(m, tu_path("flatten.onnx")));
+  mb_free(m);
+  Graph *g = graph_new();
+  Diag d = {.quiet = true};
+  CU_ASSERT_FATAL(onnx_load(g, tu_path("flatten.onnx"), &d));
+  CU_ASSERT_FATAL(graph_infer(g, &d));
+  CU_ASSERT_EQUAL(g->nnodes, 1); /* only the Reshape is left */
+  CU_ASSERT_EQUAL(g->nodes[0].op, OP_RESHAPE);
+  const int64_t y[2] = {1, 32};
+  CU_ASSERT(dims_are(&g->values[g->outputs[0]], 2, y));
+  graph_free(g);
+  sb_free(&d.log);
+}
+
+static void test_broadcast_and_concat(void) {
+  Graph *g = graph_new();
+  const int64_t a[4] = {2, 3, 1, 5}, b[2] = {4, 1};
+  int ins[2] = {tu_input(g, "a", 4, a), tu_input(g, "b", 2, b)};
+  int y = tu_node(g, "Add", 2, ins, NULL);
+  tu_output(g, y);
+  Diag d = {.quiet = true};
+  CU_ASSERT_FATAL(graph_infer(g, &d));
+  const int64_t yd[4] = {2, 3, 4, 5};
+  CU_ASSERT(dims_are(&g->values[y], 4, yd));
+  graph_free(g);
+  g = graph_new();
+  const int64_t c1[3] = {2, 3, 4}, c2[3] = {2, 5, 4};
+  int cins[2] = {tu_input(g, "a", 3, c1), tu_input(g, "b", 3, c2)};
+  Node *n;
+  y = tu_node(g, "Concat", 2, cins, &n);
+  set_attr_int(g, n, "axis", -2);
+  tu_output(g, y);
+  CU_ASSERT_FATAL(graph_infer(g, &d));
+  const int64_t cd[3] = {2, 8, 4};
+  CU_ASSERT(dims_are(&g->values[y], 3, cd));
+  graph_free(g);
+  sb_free(&d.log);
+}
+
+void add_infer_suite(void) {
+  CU_pSuite s = CU_add_suite("infer", NULL, NULL);
+  ADD(s, test_conv_shapes);
+  ADD(s, test_pool_shapes);
+  ADD(s, test_gemm_matmul_shapes);
+  ADD(s, test_reshape_shapes);
+  ADD(s, test_shape_arithmetic_folds);
+  ADD(s, test_broadcast_and_concat);
+}

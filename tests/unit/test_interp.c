@@ -1,0 +1,219 @@
+/*
+ * test_interp.c — the reference interpreter on hand-computed cases, and the
+ * passes: each one must change the graph as intended while the
+ * interpreter's output stays the same.
+ */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void add_ints(Graph *g, Node *n, const char *name, int count,
+                     const int64_t *v) {
+  Attr *a = arena_alloc(&g->arena, sizeof(Attr) * (size_t)(n->nattrs + 1));
+  memcpy(a, n->attrs, sizeof(Attr) * (size_t)n->nattrs);
+  a[n->nattrs] = (Attr){.name = arena_strdup(&g->arena, name), .type = AT_INTS,
+                        .count = count};
+  a[n->nattrs].ints = arena_alloc(&g->arena, sizeof(int64_t) * (size_t)count);
+  memcpy(a[n->nattrs].ints, v, sizeof(int64_t) * (size_t)count);
+  n->attrs = a;
+  n->nattrs++;
+}
+
+static void add_int(Graph *g, Node *n, const char *name, int64_t v) {
+  Attr *a = arena_alloc(&g->arena, sizeof(Attr) * (size_t)(n->nattrs + 1));
+  memcpy(a, n->attrs, sizeof(Attr) * (size_t)n->nattrs);
+  a[n->nattrs] = (Attr){.name = arena_strdup(&g->arena, name), .type = AT_INT, .i = v};
+  n->attrs = a;
+  n->nattrs++;
+}
+
+static void test_conv_by_hand(void) {
+  /* x = 1..9 (3x3), W = ones 2x2: valid conv sums each 2x2 window. */
+  Graph *g = graph_new();
+  const int64_t xd[4] = {1, 1, 3, 3}, wd[4] = {1, 1, 2, 2};
+  const float ones[4] = {1, 1, 1, 1};
+  int ins[2] = {tu_input(g, "x", 4, xd), tu_const(g, "W", 4, wd, ones)};
+  int y = tu_node(g, "Conv", 2, ins, NULL);
+  tu_output(g, y);
+  Diag d = {.quiet = true};
+  CU_ASSERT_FATAL(graph_infer(g, &d));
+  const float x[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+  float *out = tu_interp(g, x);
+  CU_ASSERT_DOUBLE_EQUAL(out[0], 12, 1e-6);
+  CU_ASSERT_DOUBLE_EQUAL(out[1], 16, 1e-6);
+  CU_ASSERT_DOUBLE_EQUAL(out[2], 24, 1e-6);
+  CU_ASSERT_DOUBLE_EQUAL(out[3], 28, 1e-6);
+  free(out);
+  graph_free(g);
+  /* pads 1, stride 2: windows at -1, 1 -> corners. */
+  g = graph_new();
+  int ins2[2] = {tu_input(g, "x", 4, xd), tu_const(g, "W", 4, wd, ones)};
+  Node *n;
+  y = tu_node(g, "Conv", 2, ins2, &n);
+  const int64_t pads[4] = {1, 1, 1, 1}, strides[2] = {2, 2};
+  add_ints(g, n, "pads", 4, pads);
+  add_ints(g, n, "strides", 2, strides);
+  tu_output(g, y);
+  CU_ASSERT_FATAL(graph_infer(g, &d));
+  out = tu_interp(g, x);
+  CU_ASSERT_DOUBLE_EQUAL(out[0], 1, 1e-6);       /* only x[0,0] */
+  CU_ASSERT_DOUBLE_EQUAL(out[1], 2 + 3, 1e-6);   /* x[0,1..2] */
+  CU_ASSERT_DOUBLE_EQUAL(out[2], 4 + 7, 1e-6);
+  CU_ASSERT_DOUBLE_EQUAL(out[3], 5 + 6 + 8 + 9, 1e-6);
+  free(out);
+  graph_free(g);
+  sb_free(&d.log);
+}
+
+static void test_avgpool_count_include_pad(void) {
+  const int64_t xd[4] = {1, 1, 2, 2}, k[2] = {2, 2}, pads[4] = {1, 1, 1, 1},
+                st[2] = {2, 2};
+  const float x[4] = {4, 8, 12, 16};
+  for (int include = 0; include < 2; include++) {
+    Graph *g = graph_new();
+    int in = tu_input(g, "x", 4, xd);
+    Node *n;
+    int y = tu_node(g, "AveragePool", 1, &in, &n);
+    add_ints(g, n, "kernel_shape", 2, k);
+    add_ints(g, n, "pads", 4, pads);
+    add_ints(g, n, "strides", 2, st);
+    add_int(g, n, "count_include_pad", include);
+    tu_output(g, y);
+    Diag d = {.quiet = true};
+    CU_ASSERT_FATAL(graph_infer(g, &d));
+    float *out = tu_interp(g, x);
+    /* Each 2x2 window holds one real pixel and three pads. */
+    CU_ASSERT_DOUBLE_EQUAL(out[0], include ? 1.0 : 4.0, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(out[3], include ? 4.0 : 16.0, 1e-6);
+    free(out);
+    graph_free(g);
+    sb_free(&d.log);
+  }
+}
+
+static void test_softmax_and_gemm(void) {
+  Graph *g = graph_new();
+  const int64_t xd[2] = {2, 3};
+  int in = tu_input(g, "x", 2, xd);
+  int y = tu_node(g, "Softmax", 1, &in, NULL);
+  tu_output(g, y);
+  Diag d = {.quiet = true};
+  CU_ASSERT_FATAL(graph_infer(g, &d));
+  const float x[6] = {1, 2, 3, -1, 0, 1000};
+  float *out = tu_interp(g, x);
+  CU_ASSERT_DOUBLE_EQUAL(out[0] + out[1] + out[2], 1.0, 1e-6);
+  CU_ASSERT_DOUBLE_EQUAL(out[5], 1.0, 1e-6); /* no overflow on large logits */
+  CU_ASSERT(out[2] > out[1] && out[1] > out[0]);
+  free(out);
+  graph_free(g);
+
+  g = graph_new();
+  const int64_t bd[2] = {2, 3}, cd[1] = {2};
+  const float b[6] = {1, 0, 0, 0, 1, 0}, c[2] = {10, 20};
+  int gins[3] = {tu_input(g, "a", 2, xd), tu_const(g, "B", 2, bd, b),
+                 tu_const(g, "C", 1, cd, c)};
+  Node *n;
+  y = tu_node(g, "Gemm", 3, gins, &n);
+  add_int(g, n, "transB", 1);
+  tu_output(g, y);
+  CU_ASSERT_FATAL(graph_infer(g, &d));
+  out = tu_interp(g, x); /* Y = A B^T + C picks columns 0 and 1 */
+  CU_ASSERT_DOUBLE_EQUAL(out[0], 1 + 10, 1e-6);
+  CU_ASSERT_DOUBLE_EQUAL(out[1], 2 + 20, 1e-6);
+  CU_ASSERT_DOUBLE_EQUAL(out[2], -1 + 10, 1e-6);
+  CU_ASSERT_DOUBLE_EQUAL(out[3], 0 + 20, 1e-6);
+  free(out);
+  graph_free(g);
+  sb_free(&d.log);
+}
+
+static int live_count(const Graph *g, OpKind op) {
+  int k = 0;
+  for (int i = 0; i < g->nnodes; i++)
+    k += !g->nodes[i].dead && (op == OP_COUNT || g->nodes[i].op == op);
+  return k;
+}
+
+/* Runs the named passes; returns the interpreter output before and after. */
+static void run_passes(Graph *g, const char *list, const float *x, float **before,
+                       float **after) {
+  Diag d = {.quiet = true};
+  CU_ASSERT_FATAL(graph_infer(g, &d));
+  *before = tu_interp(g, x);
+  int order[16], n;
+  CU_ASSERT_FATAL(passes_parse(list, order, &n, &d));
+  PassStats st[16];
+  CU_ASSERT_FATAL(passes_run(g, order, n, st, true, NULL, NULL, &d));
+  CU_ASSERT(ir_verify(g, &d));
+  *after = tu_interp(g, x);
+  sb_free(&d.log);
+}
+
+static void test_pass_eliminate_identity(void) {
+  Graph *g = graph_new();
+  const int64_t xd[4] = {1, 2, 2, 2};
+  int v = tu_input(g, "x", 4, xd);
+  v = tu_node(g, "Relu", 1, &v, NULL);
+  v = tu_node(g, "Identity", 1, &v, NULL);
+  v = tu_node(g, "Dropout", 1, &v, NULL);
+  v = tu_node(g, "Flatten", 1, &v, NULL);
+  v = tu_node(g, "Flatten", 1, &v, NULL); /* no-op: already 2-D */
+  v = tu_node(g, "Sigmoid", 1, &v, NULL);
+  tu_output(g, v);
+  float x[8] = {-1, 2, -3, 4, 5, -6, 7, 8}, *b, *a;
+  run_passes(g, "eliminate-identity,dce", x, &b, &a);
+  CU_ASSERT_EQUAL(live_count(g, OP_IDENTITY), 0);
+  CU_ASSERT_EQUAL(live_count(g, OP_DROPOUT), 0);
+  CU_ASSERT_EQUAL(live_count(g, OP_FLATTEN), 1);
+  CU_ASSERT_EQUAL(live_count(g, OP_COUNT), 3);
+  CU_ASSERT_EQUAL(memcmp(a, b, sizeof x), 0);
+  free(a);
+  free(b);
+  graph_free(g);
+}
+
+static void test_pass_dce_and_fold(void) {
+  Graph *g = graph_new();
+  const int64_t xd[2] = {2, 2};
+  const float w[4] = {1, 2, 3, 4};
+  int x = tu_input(g, "x", 2, xd);
+  int c = tu_const(g, "W", 2, xd, w);
+  int wt = tu_node(g, "Transpose", 1, &c, NULL); /* constant: folds */
+  int ins[2] = {x, wt};
+  int y = tu_node(g, "MatMul", 2, ins, NULL);
+  tu_node(g, "Tanh", 1, &x, NULL); /* dead */
+  tu_output(g, y);
+  float xv[4] = {1, -1, 0.5f, 2}, *b, *a;
+  run_passes(g, "default", xv, &b, &a);
+  CU_ASSERT_EQUAL(live_count(g, OP_TRANSPOSE), 0);
+  CU_ASSERT_EQUAL(live_count(g, OP_TANH), 0);
+  CU_ASSERT_EQUAL(live_count(g, OP_COUNT), 1);
+  CU_ASSERT_EQUAL(memcmp(a, b, sizeof xv), 0);
+  free(a);
+  free(b);
+  graph_free(g);
+}
+
+static void test_passes_parse(void) {
+  int order[16], n;
+  Diag d = {.quiet = true};
+  CU_ASSERT(passes_parse("none", order, &n, &d) && n == 0);
+  CU_ASSERT(passes_parse("default", order, &n, &d) && n == pass_count);
+  CU_ASSERT(passes_parse("default,-dce", order, &n, &d) && n == pass_count - 1);
+  CU_ASSERT(passes_parse("dce", order, &n, &d) && n == 1);
+  CU_ASSERT_FALSE(passes_parse("fold-everything", order, &n, &d));
+  CU_ASSERT(tu_log_has(&d, "unknown pass 'fold-everything'"));
+  sb_free(&d.log);
+}
+
+void add_interp_suite(void) {
+  CU_pSuite s = CU_add_suite("interp+passes", NULL, NULL);
+  ADD(s, test_conv_by_hand);
+  ADD(s, test_avgpool_count_include_pad);
+  ADD(s, test_softmax_and_gemm);
+  ADD(s, test_pass_eliminate_identity);
+  ADD(s, test_pass_dce_and_fold);
+  ADD(s, test_passes_parse);
+}

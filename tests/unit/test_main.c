@@ -1,0 +1,93 @@
+/*
+ * test_main.c — the CUnit unit suites: frontend (loader and its errors),
+ * shape inference, the memory planner, the interpreter and passes, codegen.
+ */
+#include "testutil.h"
+
+#include <CUnit/Basic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char scratch[] = "/tmp/cardinal-unit-XXXXXX";
+
+const char *tu_path(const char *file) {
+  static char buf[8][4096];
+  static int k;
+  k = (k + 1) % 8;
+  snprintf(buf[k], sizeof buf[k], "%s/%s", scratch, file);
+  return buf[k];
+}
+
+int tu_input(Graph *g, const char *name, int rank, const int64_t *dims) {
+  int v = graph_add_value(g, name);
+  value_set_shape(&g->values[v], DT_FLOAT, rank, dims);
+  g->values[v].is_input = true;
+  g->inputs = realloc(g->inputs == NULL ? NULL : g->inputs, sizeof(int) * (size_t)(g->ninputs + 1));
+  g->inputs[g->ninputs++] = v;
+  return v;
+}
+
+int tu_const(Graph *g, const char *name, int rank, const int64_t *dims,
+             const float *data) {
+  int v = graph_add_value(g, name);
+  value_set_shape(&g->values[v], DT_FLOAT, rank, dims);
+  g->values[v].data = arena_alloc(&g->arena, value_bytes(&g->values[v]) + 1);
+  memcpy(g->values[v].data, data, value_bytes(&g->values[v]));
+  return v;
+}
+
+int tu_node(Graph *g, const char *op, int nin, const int *ins, Node **out) {
+  int ni = graph_add_node(g, op, nin, 1);
+  int v = graph_add_value(g, "");
+  Node *n = &g->nodes[ni];
+  n->opset = 13;
+  for (int i = 0; i < nin; i++)
+    n->in[i] = ins[i];
+  n->out[0] = v;
+  g->values[v].producer = ni;
+  if (out)
+    *out = n;
+  return v;
+}
+
+void tu_output(Graph *g, int v) {
+  g->outputs = realloc(g->outputs, sizeof(int) * (size_t)(g->noutputs + 1));
+  g->outputs[g->noutputs++] = v;
+  g->values[v].is_output = true;
+}
+
+float *tu_interp(Graph *g, const float *x) {
+  float *outs[8] = {0};
+  const float *ins[1] = {x};
+  Diag d = {.quiet = true};
+  CU_ASSERT_FATAL(interp_run(g, ins, outs, &d));
+  sb_free(&d.log);
+  for (int i = 1; i < g->noutputs; i++)
+    free(outs[i]);
+  return outs[0];
+}
+
+bool tu_log_has(const Diag *d, const char *needle) {
+  return d->log.buf && strstr(d->log.buf, needle);
+}
+
+int main(void) {
+  if (!mkdtemp(scratch)) {
+    perror("mkdtemp");
+    return 2;
+  }
+  if (CU_initialize_registry() != CUE_SUCCESS)
+    return 2;
+  add_frontend_suite();
+  add_infer_suite();
+  add_plan_suite();
+  add_interp_suite();
+  add_codegen_suite();
+  CU_basic_set_mode(CU_BRM_VERBOSE);
+  CU_basic_run_tests();
+  unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+  CU_cleanup_registry();
+  cd_rm_rf(scratch);
+  return failed ? 1 : 0;
+}

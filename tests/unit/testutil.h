@@ -1,0 +1,31 @@
+/*
+ * testutil.h — helpers shared by the CUnit suites: a scratch folder, graphs
+ * built by hand in the IR, and a comparison of interpreter outputs.
+ */
+#ifndef TESTUTIL_H
+#define TESTUTIL_H
+
+#include <CUnit/CUnit.h>
+
+#include "cardinal.h"
+
+const char *tu_path(const char *file); /* file inside this run's scratch dir */
+/* Hand-built IR: inputs, then nodes whose outputs are fresh values. */
+int tu_input(Graph *g, const char *name, int rank, const int64_t *dims);
+int tu_const(Graph *g, const char *name, int rank, const int64_t *dims,
+             const float *data);
+int tu_node(Graph *g, const char *op, int nin, const int *ins, Node **out);
+void tu_output(Graph *g, int v);
+/* Runs the interpreter on one input; returns output 0 (malloc'd). */
+float *tu_interp(Graph *g, const float *x);
+bool tu_log_has(const Diag *d, const char *needle);
+
+void add_frontend_suite(void);
+void add_infer_suite(void);
+void add_plan_suite(void);
+void add_interp_suite(void);
+void add_codegen_suite(void);
+
+#define ADD(suite, fn) CU_add_test(suite, #fn, fn)
+
+#endif
