@@ -73,8 +73,7 @@ bool conv_emit(Emitter *e, Graph *g, Node *n) {
           "                    yr[ow] += wv * xp[row + ow * %lld];\n"
           "                }\n"
           "            }\n"
-          "      }\n"
-          "    }\n",
+          "      }\n",
        (long long)N, (long long)M, (long long)Mg, (long long)M, (long long)osz,
        (long long)osz, bias ? "x2[m]" : "0.0f", (long long)Cg, (long long)C,
        (long long)Cg, (long long)isz, (long long)Cg, (long long)ksz,
@@ -86,6 +85,13 @@ bool conv_emit(Emitter *e, Graph *g, Node *n) {
        (long long)p->pad0[2], (long long)O[1], (long long)O[2],
        (long long)p->stride[2]);
   (void)ksz;
+  if (node_has_epilogue(n)) {
+    const char *idx = arena_printf(&g->arena, "(b * %lld + m) * %lld + i", (long long)M,
+                                   (long long)osz);
+    emit(e, "      for (long i = 0; i < %lld; i++)\n        %s\n", (long long)osz,
+         epilogue_stmt(e, n, "yp[i]", idx, "m"));
+  }
+  emit(e, "    }\n");
   return true;
 }
 

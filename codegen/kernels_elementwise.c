@@ -11,24 +11,45 @@
 
 #include <string.h>
 
-/* The C expression of a unary op applied to `v`. */
-static const char *unary_expr(Emitter *e, Node *n, const char *v) {
-  Arena *a = &e->g->arena;
-  const OpParams *p = &n->p;
-  switch (n->op) {
-  case OP_RELU: return arena_printf(a, "%s > 0.0f ? %s : 0.0f", v, v);
+/* The C expression of unary op `op` (parameters a, b) applied to `v`. */
+const char *unary_expr(Emitter *e, OpKind op, float a, float b, const char *v) {
+  Arena *ar = &e->g->arena;
+  switch (op) {
+  case OP_RELU: return arena_printf(ar, "%s > 0.0f ? %s : 0.0f", v, v);
   case OP_LEAKYRELU:
-    return arena_printf(a, "%s >= 0.0f ? %s : %s * %s", v, v, c_float(e, p->alpha), v);
-  case OP_SIGMOID: return arena_printf(a, "1.0f / (1.0f + expf(-%s))", v);
-  case OP_TANH: return arena_printf(a, "tanhf(%s)", v);
+    return arena_printf(ar, "%s >= 0.0f ? %s : %s * %s", v, v, c_float(e, a), v);
+  case OP_SIGMOID: return arena_printf(ar, "1.0f / (1.0f + expf(-%s))", v);
+  case OP_TANH: return arena_printf(ar, "tanhf(%s)", v);
   case OP_HARDSIGMOID:
-    return arena_printf(a, "fmaxf(0.0f, fminf(1.0f, %s * %s + %s))",
-                        c_float(e, p->alpha), v, c_float(e, p->beta));
+    return arena_printf(ar, "fmaxf(0.0f, fminf(1.0f, %s * %s + %s))", c_float(e, a), v,
+                        c_float(e, b));
   case OP_HARDSWISH:
-    return arena_printf(a, "%s * fmaxf(0.0f, fminf(1.0f, %s / 6.0f + 0.5f))", v, v);
-  case OP_CLIP: return arena_printf(a, "%s < lo ? lo : (%s > hi ? hi : %s)", v, v, v);
+    return arena_printf(ar, "%s * fmaxf(0.0f, fminf(1.0f, %s / 6.0f + 0.5f))", v, v);
+  case OP_CLIP:
+    return arena_printf(ar, "%s < %s ? %s : (%s > %s ? %s : %s)", v, c_float(e, a),
+                        c_float(e, a), v, c_float(e, b), c_float(e, b), v);
   default: return NULL;
   }
+}
+
+const char *epilogue_stmt(Emitter *e, Node *n, const char *y, const char *idx,
+                          const char *chan) {
+  Arena *ar = &e->g->arena;
+  const Epilogue *ep = &n->ep;
+  if (!node_has_epilogue(n))
+    return "";
+  const char *v = y;
+  if (ep->residual >= 0) {
+    if (ep->residual_scale >= 0)
+      v = arena_printf(ar, "(%s + x%d[%s] * x%d[%s])", y, ep->residual, idx,
+                       ep->residual_scale, chan);
+    else
+      v = arena_printf(ar, "(%s + x%d[%s])", y, ep->residual, idx);
+  }
+  if (ep->act == OP_COUNT)
+    return arena_printf(ar, "%s = %s;", y, v);
+  return arena_printf(ar, "{ const float ev = %s; %s = %s; }", v, y,
+                      unary_expr(e, ep->act, ep->act_alpha, ep->act_beta, "ev"));
 }
 
 bool unary_emit(Emitter *e, Graph *g, Node *n) {
@@ -38,13 +59,16 @@ bool unary_emit(Emitter *e, Graph *g, Node *n) {
     bool rhi = n->nin > 2 && n->in[2] >= 0 && !g->values[n->in[2]].data;
     emit(e, "  const float lo = %s, hi = %s;\n", rlo ? "x1[0]" : c_float(e, n->p.alpha),
          rhi ? "x2[0]" : c_float(e, n->p.beta));
+    emit(e, "  for (long i = 0; i < %lld; i++) {\n    const float v = x0[i];\n"
+            "    y0[i] = v < lo ? lo : (v > hi ? hi : v);\n  }\n", (long long)m);
     for (int i = 1; i < n->nin; i++)
       if (n->in[i] >= 0 && !(i == 1 ? rlo : rhi))
         emit(e, "  (void)x%d;\n", i);
+    return true;
   }
   emit(e, "  for (long i = 0; i < %lld; i++) {\n    const float v = x0[i];\n"
           "    y0[i] = %s;\n  }\n",
-       (long long)m, unary_expr(e, n, "v"));
+       (long long)m, unary_expr(e, n->op, n->p.alpha, n->p.beta, "v"));
   return true;
 }
 

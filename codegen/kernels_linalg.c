@@ -43,6 +43,10 @@ bool gemm_emit(Emitter *e, Graph *g, Node *n) {
             "      for (long k = 0; k < %lld; k++)\n        acc += %s * br[k];\n"
             "      yr[j] += %s * acc;\n    }\n",
          (long long)N, (long long)K, (long long)K, abuf, c_float(e, p->alpha));
+  if (node_has_epilogue(n))
+    emit(e, "    for (long j = 0; j < %lld; j++)\n      %s\n", (long long)N,
+         epilogue_stmt(e, n, "yr[j]", arena_printf(&g->arena, "i * %lld + j", (long long)N),
+                       "j"));
   emit(e, "  }\n");
   return true;
 }

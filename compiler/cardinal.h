@@ -158,6 +158,24 @@ typedef enum {
   OP_COUNT
 } OpKind;
 
+/*
+ * A fused epilogue, applied to a Conv or Gemm output per element after the
+ * op itself (and its bias):
+ *
+ *   y = act(y + residual * residual_scale[channel])
+ *
+ * The residual and its per-channel scale are ordinary node inputs (their
+ * positions in `in` are recorded here), so liveness, verification and the
+ * planner see them like any operand.  Scales of BatchNormalization are
+ * folded into weights, not kept here.
+ */
+typedef struct {
+  int residual;       /* index into Node.in of the residual operand, or -1 */
+  int residual_scale; /* index into Node.in of a [C] scale, or -1 */
+  OpKind act;         /* OP_COUNT for none, else a unary op (Relu, Clip, ...) */
+  float act_alpha, act_beta; /* its parameters (LeakyRelu slope, Clip bounds) */
+} Epilogue;
+
 typedef struct {
   OpKind op;          /* OP_COUNT for an op Cardinal does not know */
   char *op_type;      /* as written in the model */
@@ -170,6 +188,7 @@ typedef struct {
   int nattrs;
   Attr *attrs;
   OpParams p;         /* filled by the op's infer function */
+  Epilogue ep;        /* fused work after the op (Conv, Gemm) */
   bool dead;          /* removed by a pass */
 } Node;
 
@@ -203,7 +222,14 @@ const char *attr_string(const Node *n, const char *name, const char *dflt);
 void ir_recount_uses(Graph *g);
 bool ir_verify(const Graph *g, Diag *d);
 void ir_dump(const Graph *g, FILE *f);
-void graph_compact(Graph *g); /* drop dead nodes, keep order */
+void graph_compact(Graph *g); /* drop dead nodes, re-sort topologically */
+int node_add_input(Graph *g, Node *n, int v); /* appends an operand, returns its slot */
+int graph_add_const(Graph *g, const char *name, int rank, const int64_t *dims); /* zeroed float32 */
+bool value_single_use(const Graph *g, int v); /* one reader, not a graph output */
+void node_take_output(Graph *g, Node *n, Node *dead); /* n writes dead's output; dead dies */
+bool node_has_epilogue(const Node *n);
+float unary_apply(OpKind op, float x, float a, float b); /* elementwise.c */
+void epilogue_eval(Graph *g, Node *n, void **data);      /* interp.c */
 bool value_is_const(const Graph *g, int v);
 
 /* ---------------------------------------------------------------- ops.c */
@@ -293,6 +319,11 @@ bool passes_run(Graph *g, const int *order, int n, PassStats *stats,
                 bool verify, const char *dump_after, FILE *dump, Diag *d);
 
 bool pass_fold_constants(Graph *g, PassStats *st);
+bool pass_fold_bn(Graph *g, PassStats *st);
+bool pass_merge_paths(Graph *g, PassStats *st);
+bool pass_fuse_residual(Graph *g, PassStats *st);
+bool pass_fuse_activation(Graph *g, PassStats *st);
+bool fuse_activation_into(Graph *g, Node *p); /* fuses p's single activation reader */
 bool pass_eliminate_identity(Graph *g, PassStats *st);
 bool pass_dce(Graph *g, PassStats *st);
 
@@ -351,7 +382,12 @@ struct Emitter {
 };
 void emit(Emitter *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-const char *c_float(Emitter *e, double f); /* exact literal, e.g. 0x1.8p+0f */
+const char *c_float(Emitter *e, double f); /* round-trip literal, e.g. 0.1f */
+const char *unary_expr(Emitter *e, OpKind op, float a, float b, const char *v);
+/* The statement applying n's epilogue to lvalue `y` (element index `idx`
+ * into the residual, channel `chan`), or "" when n has none. */
+const char *epilogue_stmt(Emitter *e, Node *n, const char *y, const char *idx,
+                          const char *chan);
 
 /* ---------------------------------------------------------------- tensorio.c */
 

@@ -45,6 +45,8 @@ bool node_fold(Graph *g, Node *n, Diag *d) {
   }
   if (n->op != OP_CONSTANT)
     op_table[n->op].eval(g, n, data);
+  if (node_has_epilogue(n))
+    epilogue_eval(g, n, data);
   for (int i = 0; i < n->nout; i++)
     if (n->out[i] >= 0)
       g->values[n->out[i]].producer = -1;

@@ -76,6 +76,7 @@ int graph_add_node(Graph *g, const char *op_type, int nin, int nout) {
   n->domain = arena_strdup(&g->arena, "");
   n->name = arena_strdup(&g->arena, "");
   n->op = op_lookup(op_type, "");
+  n->ep = (Epilogue){-1, -1, OP_COUNT, 0, 0};
   n->nin = nin;
   n->nout = nout;
   n->in = arena_alloc(&g->arena, sizeof(int) * (size_t)(nin ? nin : 1));
@@ -160,21 +161,111 @@ void ir_recount_uses(Graph *g) {
   }
 }
 
+int node_add_input(Graph *g, Node *n, int v) {
+  int *in = arena_alloc(&g->arena, sizeof(int) * (size_t)(n->nin + 1));
+  memcpy(in, n->in, sizeof(int) * (size_t)n->nin);
+  in[n->nin] = v;
+  n->in = in;
+  return n->nin++;
+}
+
+int graph_add_const(Graph *g, const char *name, int rank, const int64_t *dims) {
+  int v = graph_add_value(g, name);
+  value_set_shape(&g->values[v], DT_FLOAT, rank, dims);
+  g->values[v].data = arena_alloc(&g->arena, value_bytes(&g->values[v]) + 1);
+  return v;
+}
+
+bool value_single_use(const Graph *g, int v) {
+  return v >= 0 && g->values[v].nusers == 1 && !g->values[v].is_output;
+}
+
+/* n's first output is replaced by dead's: n now computes what dead did. */
+void node_take_output(Graph *g, Node *n, Node *dead) {
+  int old = n->out[0];
+  n->out[0] = dead->out[0];
+  g->values[n->out[0]].producer = (int)(n - g->nodes);
+  g->values[old].dead = true;
+  g->values[old].producer = -1;
+  dead->dead = true;
+  ir_recount_uses(g);
+}
+
+bool node_has_epilogue(const Node *n) {
+  return n->ep.residual >= 0 || n->ep.act != OP_COUNT;
+}
+
+/*
+ * Drops dead nodes and re-sorts the rest topologically (Kahn's algorithm,
+ * always taking the earliest ready node), so a pass may append nodes or
+ * rewire operands without caring where nodes sit; an already sorted graph
+ * keeps its order exactly.
+ */
 void graph_compact(Graph *g) {
-  int *newidx = malloc(sizeof(int) * (size_t)(g->nnodes + 1));
-  int k = 0;
-  for (int i = 0; i < g->nnodes; i++) {
-    newidx[i] = g->nodes[i].dead ? -1 : k;
-    if (!g->nodes[i].dead)
-      g->nodes[k++] = g->nodes[i];
+  int nn = g->nnodes;
+  int *newidx = malloc(sizeof(int) * (size_t)(nn + 1));
+  int *pending = calloc((size_t)nn + 1, sizeof(int));
+  int *order = malloc(sizeof(int) * (size_t)(nn + 1));
+  char *done = calloc((size_t)nn + 1, 1);
+  for (int i = 0; i < nn; i++) {
+    Node *n = &g->nodes[i];
+    if (n->dead)
+      continue;
+    for (int j = 0; j < n->nin; j++) {
+      int v = n->in[j];
+      if (v < 0)
+        continue;
+      int p = g->values[v].producer;
+      if (p >= 0 && p != i && !g->nodes[p].dead)
+        pending[i]++;
+    }
   }
+  int k = 0;
+  for (bool progress = true; progress;) {
+    progress = false;
+    for (int i = 0; i < nn; i++) {
+      Node *n = &g->nodes[i];
+      if (n->dead || done[i] || pending[i])
+        continue;
+      done[i] = 1;
+      order[k++] = i;
+      progress = true;
+      for (int o = 0; o < n->nout; o++) {
+        int v = n->out[o];
+        if (v < 0)
+          continue;
+        for (int u = 0; u < nn; u++) {
+          if (g->nodes[u].dead || done[u])
+            continue;
+          for (int j = 0; j < g->nodes[u].nin; j++)
+            if (g->nodes[u].in[j] == v)
+              pending[u]--;
+        }
+      }
+      break; /* restart from the earliest node: keeps the original order */
+    }
+  }
+  for (int i = 0; i < nn; i++)
+    CD_ASSERT(g->nodes[i].dead || done[i]); /* a cycle: a pass bug */
+  Node *sorted = malloc(sizeof(Node) * (size_t)(k + 1));
+  for (int i = 0; i < nn; i++)
+    newidx[i] = -1;
+  for (int i = 0; i < k; i++) {
+    sorted[i] = g->nodes[order[i]];
+    newidx[order[i]] = i;
+  }
+  memcpy(g->nodes, sorted, sizeof(Node) * (size_t)k);
   for (int i = 0; i < g->nvalues; i++) {
     Value *v = &g->values[i];
     if (v->producer >= 0)
       v->producer = newidx[v->producer];
   }
   g->nnodes = k;
+  free(sorted);
   free(newidx);
+  free(pending);
+  free(order);
+  free(done);
   ir_recount_uses(g);
 }
 

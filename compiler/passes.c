@@ -14,6 +14,11 @@
 const PassInfo pass_list[] = {
     {"fold-constants", pass_fold_constants, true},
     {"eliminate-identity", pass_eliminate_identity, true},
+    {"fold-bn", pass_fold_bn, true},
+    {"merge-paths", pass_merge_paths, true},
+    {"fuse-residual", pass_fuse_residual, true},
+    {"fuse-activation", pass_fuse_activation, true},
+    /* tile-grouped-conv belongs here, with the SIMD codegen */
     {"dce", pass_dce, true},
 };
 const int pass_count = (int)(sizeof pass_list / sizeof pass_list[0]);
