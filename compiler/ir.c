@@ -170,8 +170,11 @@ int node_add_input(Graph *g, Node *n, int v) {
 }
 
 int graph_add_const(Graph *g, const char *name, int rank, const int64_t *dims) {
+  int64_t copy[CD_MAX_RANK]; /* dims may point into g->values, which may move */
+  CD_ASSERT(rank >= 0 && rank <= CD_MAX_RANK);
+  memcpy(copy, dims, sizeof(int64_t) * (size_t)rank);
   int v = graph_add_value(g, name);
-  value_set_shape(&g->values[v], DT_FLOAT, rank, dims);
+  value_set_shape(&g->values[v], DT_FLOAT, rank, copy);
   g->values[v].data = arena_alloc(&g->arena, value_bytes(&g->values[v]) + 1);
   return v;
 }

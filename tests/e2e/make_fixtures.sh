@@ -8,3 +8,7 @@ set -eu
 cd "$(dirname "$0")/fixtures"
 /usr/bin/python3 ../../models/export.py article:tiny_4x2d resnext_tiny_bn_op11.onnx --keep-bn --opset 11
 /usr/bin/python3 ../../models/export.py article:tiny_4x2d resnext_tiny_op9.onnx --opset 9
+# The paper's block forms (tests/models/block_forms.py), BN kept: form (a)
+# with C = 8 explicit paths summed, and its form (c) twin.
+/usr/bin/python3 ../../models/export.py form:a block_form_a.onnx --keep-bn --opset 13
+/usr/bin/python3 ../../models/export.py form:c block_form_c.onnx --keep-bn --opset 13

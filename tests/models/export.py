@@ -4,6 +4,7 @@ PyTorch's output next to it (.npy).
 
   export.py article:tiny_4x2d OUT.onnx [--opset N] [--keep-bn] [--size 32]
   export.py torchvision:resnext50_32x4d OUT.onnx [--opset N] [--keep-bn] [--size 224]
+  export.py form:a OUT.onnx      (a ResNeXt block in form a, b or c: block_forms.py)
 
 --keep-bn exports with training=PRESERVE so BatchNormalization nodes stay
 (the default eval export folds Conv->BN).  Random weights, seeded, with
@@ -24,6 +25,13 @@ def make(spec):
     if kind == "article":
         import article_resnext
         return article_resnext.build(name), 32
+    if kind == "form":
+        import block_forms
+        import article_resnext
+        torch.manual_seed(0)
+        m = block_forms.Net(name)
+        article_resnext.randomize_bn(m)
+        return m.eval(), 16
     if kind == "torchvision":
         import torchvision
         import article_resnext
