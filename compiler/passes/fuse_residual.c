@@ -85,6 +85,8 @@ bool pass_fuse_residual(Graph *g, PassStats *st) {
     }
     Node *p = &g->nodes[pi];
     add = &g->nodes[i];
+    while (p->nin < op_table[p->op].max_in) /* epilogue operands follow the bias slot */
+      node_add_input(g, p, -1);
     p->ep.residual = node_add_input(g, p, other);
     if (scale >= 0)
       p->ep.residual_scale = node_add_input(g, p, scale);

@@ -7,7 +7,8 @@
 #     -std=c99 -pedantic -Wall -Wextra -Werror, the embedding example links
 #     against libnet.a, runs, and matches too -- with embedded weights and
 #     with --weights blob;
-#   - two compilations are byte-identical.
+#   - two compilations are byte-identical;
+#   - with --passes none the output is just as right.
 # usage: e2e.sh CARDINAL NPYCMP SOURCE_DIR FIXTURE_BASENAME
 set -eu
 CARDINAL=$1 NPYCMP=$2 SRC=$3 NAME=$4
@@ -19,6 +20,9 @@ STRICT="-O2 -std=c99 -pedantic -Wall -Wextra -Werror"
 echo "== $NAME: generated C via cardinal run"
 "$CARDINAL" run "$FIX.onnx" --input "$FIX.input.npy" --output "$T/c.npy" --cflags "$STRICT"
 "$NPYCMP" "$T/c.npy" "$FIX.expected.npy" 1e-4
+echo "== $NAME: generated C without any pass (--passes none)"
+"$CARDINAL" run "$FIX.onnx" --input "$FIX.input.npy" --output "$T/none.npy" --passes none --cflags "$STRICT"
+"$NPYCMP" "$T/none.npy" "$FIX.expected.npy" 1e-4
 echo "== $NAME: reference interpreter"
 "$CARDINAL" run "$FIX.onnx" --input "$FIX.input.npy" --output "$T/ref.npy" --reference
 "$NPYCMP" "$T/ref.npy" "$FIX.expected.npy" 1e-4

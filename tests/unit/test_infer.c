@@ -41,53 +41,20 @@ static Graph *one_op(const char *op, int rank, const int64_t *dims, int nextra,
   return g;
 }
 
-static void set_attr_ints(Graph *g, Node *n, const char *name, int count,
-                          const int64_t *v) {
-  Attr *a = arena_alloc(&g->arena, sizeof(Attr) * (size_t)(n->nattrs + 1));
-  memcpy(a, n->attrs, sizeof(Attr) * (size_t)n->nattrs);
-  a[n->nattrs].name = arena_strdup(&g->arena, name);
-  a[n->nattrs].type = AT_INTS;
-  a[n->nattrs].count = count;
-  a[n->nattrs].ints = arena_alloc(&g->arena, sizeof(int64_t) * (size_t)count);
-  memcpy(a[n->nattrs].ints, v, sizeof(int64_t) * (size_t)count);
-  n->attrs = a;
-  n->nattrs++;
-}
-
-static void set_attr_int(Graph *g, Node *n, const char *name, int64_t v) {
-  Attr *a = arena_alloc(&g->arena, sizeof(Attr) * (size_t)(n->nattrs + 1));
-  memcpy(a, n->attrs, sizeof(Attr) * (size_t)n->nattrs);
-  a[n->nattrs].name = arena_strdup(&g->arena, name);
-  a[n->nattrs].type = AT_INT;
-  a[n->nattrs].i = v;
-  n->attrs = a;
-  n->nattrs++;
-}
-
-static void set_attr_str(Graph *g, Node *n, const char *name, const char *s) {
-  Attr *a = arena_alloc(&g->arena, sizeof(Attr) * (size_t)(n->nattrs + 1));
-  memcpy(a, n->attrs, sizeof(Attr) * (size_t)n->nattrs);
-  a[n->nattrs].name = arena_strdup(&g->arena, name);
-  a[n->nattrs].type = AT_STRING;
-  a[n->nattrs].s = arena_strdup(&g->arena, s);
-  n->attrs = a;
-  n->nattrs++;
-}
-
 static void conv_s2_p1(Node *n, Graph *g) {
   const int64_t s[2] = {2, 2}, p[4] = {1, 1, 1, 1};
-  set_attr_ints(g, n, "strides", 2, s);
-  set_attr_ints(g, n, "pads", 4, p);
+  tu_attr_ints(g, n, "strides", 2, s);
+  tu_attr_ints(g, n, "pads", 4, p);
 }
-static void conv_grouped(Node *n, Graph *g) { set_attr_int(g, n, "group", 4); }
+static void conv_grouped(Node *n, Graph *g) { tu_attr_int(g, n, "group", 4); }
 static void conv_same_upper(Node *n, Graph *g) {
   const int64_t s[2] = {2, 2};
-  set_attr_ints(g, n, "strides", 2, s);
-  set_attr_str(g, n, "auto_pad", "SAME_UPPER");
+  tu_attr_ints(g, n, "strides", 2, s);
+  tu_attr_str(g, n, "auto_pad", "SAME_UPPER");
 }
 static void conv_dilated(Node *n, Graph *g) {
   const int64_t dl[2] = {2, 2};
-  set_attr_ints(g, n, "dilations", 2, dl);
+  tu_attr_ints(g, n, "dilations", 2, dl);
 }
 
 static void test_conv_shapes(void) {
@@ -142,14 +109,14 @@ static void test_conv_shapes(void) {
 
 static void pool_k3_s2_ceil(Node *n, Graph *g) {
   const int64_t k[2] = {3, 3}, s[2] = {2, 2};
-  set_attr_ints(g, n, "kernel_shape", 2, k);
-  set_attr_ints(g, n, "strides", 2, s);
-  set_attr_int(g, n, "ceil_mode", 1);
+  tu_attr_ints(g, n, "kernel_shape", 2, k);
+  tu_attr_ints(g, n, "strides", 2, s);
+  tu_attr_int(g, n, "ceil_mode", 1);
 }
 static void pool_k3_s2(Node *n, Graph *g) {
   const int64_t k[2] = {3, 3}, s[2] = {2, 2};
-  set_attr_ints(g, n, "kernel_shape", 2, k);
-  set_attr_ints(g, n, "strides", 2, s);
+  tu_attr_ints(g, n, "kernel_shape", 2, k);
+  tu_attr_ints(g, n, "strides", 2, s);
 }
 
 static void test_pool_shapes(void) {
@@ -175,7 +142,7 @@ static void test_pool_shapes(void) {
   graph_free(g);
 }
 
-static void gemm_tb(Node *n, Graph *g) { set_attr_int(g, n, "transB", 1); }
+static void gemm_tb(Node *n, Graph *g) { tu_attr_int(g, n, "transB", 1); }
 
 static void test_gemm_matmul_shapes(void) {
   const int64_t a[2] = {3, 5};
@@ -221,7 +188,7 @@ static Graph *reshape_to(int count, const int64_t *shape, bool allowzero, bool *
   Node *n;
   int y = tu_node(g, "Reshape", 2, ins, &n);
   if (allowzero)
-    set_attr_int(g, n, "allowzero", 1);
+    tu_attr_int(g, n, "allowzero", 1);
   tu_output(g, y);
   Diag dg = {.quiet = true};
   *ok = graph_infer(g, &dg);
@@ -305,7 +272,7 @@ static void test_broadcast_and_concat(void) {
   int cins[2] = {tu_input(g, "a", 3, c1), tu_input(g, "b", 3, c2)};
   Node *n;
   y = tu_node(g, "Concat", 2, cins, &n);
-  set_attr_int(g, n, "axis", -2);
+  tu_attr_int(g, n, "axis", -2);
   tu_output(g, y);
   CU_ASSERT_FATAL(graph_infer(g, &d));
   const int64_t cd[3] = {2, 8, 4};

@@ -9,26 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void add_ints(Graph *g, Node *n, const char *name, int count,
-                     const int64_t *v) {
-  Attr *a = arena_alloc(&g->arena, sizeof(Attr) * (size_t)(n->nattrs + 1));
-  memcpy(a, n->attrs, sizeof(Attr) * (size_t)n->nattrs);
-  a[n->nattrs] = (Attr){.name = arena_strdup(&g->arena, name), .type = AT_INTS,
-                        .count = count};
-  a[n->nattrs].ints = arena_alloc(&g->arena, sizeof(int64_t) * (size_t)count);
-  memcpy(a[n->nattrs].ints, v, sizeof(int64_t) * (size_t)count);
-  n->attrs = a;
-  n->nattrs++;
-}
-
-static void add_int(Graph *g, Node *n, const char *name, int64_t v) {
-  Attr *a = arena_alloc(&g->arena, sizeof(Attr) * (size_t)(n->nattrs + 1));
-  memcpy(a, n->attrs, sizeof(Attr) * (size_t)n->nattrs);
-  a[n->nattrs] = (Attr){.name = arena_strdup(&g->arena, name), .type = AT_INT, .i = v};
-  n->attrs = a;
-  n->nattrs++;
-}
-
 static void test_conv_by_hand(void) {
   /* x = 1..9 (3x3), W = ones 2x2: valid conv sums each 2x2 window. */
   Graph *g = graph_new();
@@ -53,8 +33,8 @@ static void test_conv_by_hand(void) {
   Node *n;
   y = tu_node(g, "Conv", 2, ins2, &n);
   const int64_t pads[4] = {1, 1, 1, 1}, strides[2] = {2, 2};
-  add_ints(g, n, "pads", 4, pads);
-  add_ints(g, n, "strides", 2, strides);
+  tu_attr_ints(g, n, "pads", 4, pads);
+  tu_attr_ints(g, n, "strides", 2, strides);
   tu_output(g, y);
   CU_ASSERT_FATAL(graph_infer(g, &d));
   out = tu_interp(g, x);
@@ -76,10 +56,10 @@ static void test_avgpool_count_include_pad(void) {
     int in = tu_input(g, "x", 4, xd);
     Node *n;
     int y = tu_node(g, "AveragePool", 1, &in, &n);
-    add_ints(g, n, "kernel_shape", 2, k);
-    add_ints(g, n, "pads", 4, pads);
-    add_ints(g, n, "strides", 2, st);
-    add_int(g, n, "count_include_pad", include);
+    tu_attr_ints(g, n, "kernel_shape", 2, k);
+    tu_attr_ints(g, n, "pads", 4, pads);
+    tu_attr_ints(g, n, "strides", 2, st);
+    tu_attr_int(g, n, "count_include_pad", include);
     tu_output(g, y);
     Diag d = {.quiet = true};
     CU_ASSERT_FATAL(graph_infer(g, &d));
@@ -116,7 +96,7 @@ static void test_softmax_and_gemm(void) {
                  tu_const(g, "C", 1, cd, c)};
   Node *n;
   y = tu_node(g, "Gemm", 3, gins, &n);
-  add_int(g, n, "transB", 1);
+  tu_attr_int(g, n, "transB", 1);
   tu_output(g, y);
   CU_ASSERT_FATAL(graph_infer(g, &d));
   out = tu_interp(g, x); /* Y = A B^T + C picks columns 0 and 1 */

@@ -68,6 +68,31 @@ float *tu_interp(Graph *g, const float *x) {
   return outs[0];
 }
 
+static Attr *new_attr(Graph *g, Node *n, const char *name, AttrType type) {
+  Attr *a = arena_alloc(&g->arena, sizeof(Attr) * (size_t)(n->nattrs + 1));
+  memcpy(a, n->attrs, sizeof(Attr) * (size_t)n->nattrs);
+  n->attrs = a;
+  a = &a[n->nattrs++];
+  a->name = arena_strdup(&g->arena, name);
+  a->type = type;
+  return a;
+}
+
+void tu_attr_int(Graph *g, Node *n, const char *name, int64_t v) {
+  new_attr(g, n, name, AT_INT)->i = v;
+}
+
+void tu_attr_ints(Graph *g, Node *n, const char *name, int count, const int64_t *v) {
+  Attr *a = new_attr(g, n, name, AT_INTS);
+  a->count = count;
+  a->ints = arena_alloc(&g->arena, sizeof(int64_t) * (size_t)(count + 1));
+  memcpy(a->ints, v, sizeof(int64_t) * (size_t)count);
+}
+
+void tu_attr_str(Graph *g, Node *n, const char *name, const char *s) {
+  new_attr(g, n, name, AT_STRING)->s = arena_strdup(&g->arena, s);
+}
+
 bool tu_log_has(const Diag *d, const char *needle) {
   return d->log.buf && strstr(d->log.buf, needle);
 }
@@ -83,6 +108,7 @@ int main(void) {
   add_infer_suite();
   add_plan_suite();
   add_interp_suite();
+  add_passes_suite();
   add_codegen_suite();
   CU_basic_set_mode(CU_BRM_VERBOSE);
   CU_basic_run_tests();

@@ -19,12 +19,17 @@ void tu_output(Graph *g, int v);
 /* Runs the interpreter on one input; returns output 0 (malloc'd). */
 float *tu_interp(Graph *g, const float *x);
 bool tu_log_has(const Diag *d, const char *needle);
+/* Attributes on hand-built nodes. */
+void tu_attr_int(Graph *g, Node *n, const char *name, int64_t v);
+void tu_attr_ints(Graph *g, Node *n, const char *name, int count, const int64_t *v);
+void tu_attr_str(Graph *g, Node *n, const char *name, const char *s);
 
 void add_frontend_suite(void);
 void add_infer_suite(void);
 void add_plan_suite(void);
 void add_interp_suite(void);
 void add_codegen_suite(void);
+void add_passes_suite(void);
 
 #define ADD(suite, fn) CU_add_test(suite, #fn, fn)
 
