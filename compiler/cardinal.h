@@ -358,6 +358,19 @@ typedef struct {
 bool plan_build(Graph *g, Plan *p, Diag *d);
 void plan_free(Plan *p);
 
+/* ---------------------------------------------------------------- stats.c */
+
+typedef struct {
+  int nodes;
+  int counts[OP_COUNT]; /* live nodes per op */
+  int64_t params;       /* float constants the generated code reads */
+  int64_t macs;         /* multiply-accumulates of Conv, Gemm, MatMul */
+  int64_t weight_bytes, workspace_bytes;
+} GraphStats;
+
+void graph_stats(const Graph *g, const Plan *p, GraphStats *s);
+bool graph_write_dot(const Graph *g, const char *path);
+
 /* ---------------------------------------------------------------- codegen */
 
 typedef struct {
@@ -422,6 +435,7 @@ typedef struct {
   bool weights_blob;
   bool verify;          /* ir_verify after every pass */
   const char *dump_after;
+  const char *dot;      /* write the final graph here (Graphviz) */
   const char *cc;       /* C compiler for build/run */
   const char *cflags;
   int nfreeze;

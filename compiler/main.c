@@ -23,6 +23,7 @@ static const char *usage_main =
     "  build     compile, then build DIR/libNAME.a with the C compiler\n"
     "  run       run the model on input tensors (generated C or --reference)\n"
     "  inspect   print the graph's statistics (node counts, parameters, MACs)\n"
+    "  compare   build and time the model under several pass configurations\n"
     "\n"
     "Run 'cardinal COMMAND --help' for a command's options.\n"
     "'cardinal --version' prints the version.\n";
@@ -42,6 +43,7 @@ static const char *usage_compile =
     "  -f, --freeze NAME=FILE  make input NAME a constant (.npy, .pb or raw f32)\n"
     "      --verify            check the IR after every pass\n"
     "      --dump-after PASS   print the graph after PASS\n"
+    "      --dot FILE          write the final graph for Graphviz (dot -Tsvg FILE)\n"
     "%s"
     "  -h, --help              this text\n";
 
@@ -65,6 +67,7 @@ static const char *usage_run =
     "  -f, --freeze NAME=FILE  as for compile\n"
     "  -w, --weights MODE      embed or blob, as for compile\n"
     "      --runs N            time N runs of the generated code (default 1)\n"
+    "      --dot FILE          write the final graph for Graphviz\n"
     "      --cc CC, --cflags FLAGS   the C compiler and its flags\n"
     "  -h, --help              this text\n";
 
@@ -81,9 +84,31 @@ static const char *usage_inspect =
     "      --json              print JSON instead of text\n"
     "      --dump-after PASS   print the graph after PASS\n"
     "      --dump              print the final graph\n"
+    "      --dot FILE          write the final graph for Graphviz (dot -Tsvg FILE)\n"
     "  -h, --help              this text\n";
 
-enum { O_VERIFY = 256, O_DUMP_AFTER, O_CC, O_CFLAGS, O_JSON, O_RUNS, O_DUMP };
+static const char *usage_compare =
+    "usage: cardinal compare MODEL --configs CONFIG... [options]\n"
+    "\n"
+    "Builds and runs MODEL once per pass configuration and prints a table:\n"
+    "nodes, MACs, weight and workspace bytes, median latency (min-max), the\n"
+    "speed-up over the first configuration and the largest output difference\n"
+    "from it.  A configuration is a --passes list, e.g.\n"
+    "  cardinal compare m.onnx --configs none fold-bn fold-bn,fuse-activation default\n"
+    "\n"
+    "options:\n"
+    "      --configs LIST...   the configurations (default: none default)\n"
+    "      --runs N            timed runs per configuration (default 5)\n"
+    "  -i, --input FILE        the input (default: x[i] = sin(0.37 i), as ort_time.js)\n"
+    "      --csv FILE          also write the table as CSV\n"
+    "      --json              print JSON instead of the table\n"
+    "      --svg FILE          draw latency and workspace bars (open in a browser)\n"
+    "  -f, --freeze NAME=FILE  as for compile\n"
+    "      --cc CC, --cflags FLAGS   the C compiler and its flags\n"
+    "  -h, --help              this text\n";
+
+enum { O_VERIFY = 256, O_DUMP_AFTER, O_CC, O_CFLAGS, O_JSON, O_RUNS, O_DUMP, O_DOT, O_CSV,
+       O_SVG };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},
@@ -102,6 +127,9 @@ static const struct option long_opts[] = {
     {"cflags", required_argument, 0, O_CFLAGS},
     {"json", no_argument, 0, O_JSON},
     {"runs", required_argument, 0, O_RUNS},
+    {"dot", required_argument, 0, O_DOT},
+    {"csv", required_argument, 0, O_CSV},
+    {"svg", required_argument, 0, O_SVG},
     {0, 0, 0, 0},
 };
 
@@ -112,6 +140,7 @@ typedef struct {
   const char *outputs[64];
   int noutputs;
   const char *freeze[64];
+  const char *csv, *svg;
   bool reference, json, dump;
 } Args;
 
@@ -189,6 +218,9 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
     case O_CC: a->job.cc = optarg; break;
     case O_CFLAGS: a->job.cflags = optarg; break;
     case O_JSON: a->json = true; break;
+    case O_DOT: a->job.dot = optarg; break;
+    case O_CSV: a->csv = optarg; break;
+    case O_SVG: a->svg = optarg; break;
     case O_RUNS: {
       char *end;
       long n = strtol(optarg, &end, 10);
@@ -353,21 +385,6 @@ static int cmd_run(int argc, char **argv) {
   return ok ? 0 : 1;
 }
 
-/* Parameters and multiply-accumulates of one node. */
-static void node_cost(const Graph *g, const Node *n, int64_t *macs) {
-  *macs = 0;
-  if (n->op == OP_CONV) {
-    const Value *w = &g->values[n->in[1]], *y = &g->values[n->out[0]];
-    *macs = value_numel(y) * (value_numel(w) / w->dims[0]);
-  } else if (n->op == OP_GEMM) {
-    const Value *a = &g->values[n->in[0]], *y = &g->values[n->out[0]];
-    *macs = value_numel(y) * (n->p.trans_a ? a->dims[0] : a->dims[1]);
-  } else if (n->op == OP_MATMUL) {
-    const Value *a = &g->values[n->in[0]], *y = &g->values[n->out[0]];
-    *macs = value_numel(y) * a->dims[a->rank - 1];
-  }
-}
-
 static void json_string(const char *s) {
   putchar('"');
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -394,17 +411,10 @@ static int cmd_inspect(int argc, char **argv) {
     return 1;
   Plan plan;
   plan_build(g, &plan, &d);
-  int counts[OP_COUNT] = {0};
-  int64_t macs = 0, params = 0;
-  for (int i = 0; i < g->nnodes; i++) {
-    int64_t m;
-    counts[g->nodes[i].op]++;
-    node_cost(g, &g->nodes[i], &m);
-    macs += m;
-  }
-  for (int v = 0; v < g->nvalues; v++)
-    if (plan.loc[v].kind == LOC_WEIGHT && plan.alias_of[v] == v)
-      params += value_numel(&g->values[v]);
+  GraphStats gs;
+  graph_stats(g, &plan, &gs);
+  const int *counts = gs.counts;
+  int64_t macs = gs.macs, params = gs.params;
   if (a.dump)
     ir_dump(g, stdout);
   if (a.json) {
@@ -451,6 +461,54 @@ static int cmd_inspect(int argc, char **argv) {
   return 0;
 }
 
+int cd_compare(CompileJob *base, const char *const *configs, int nconfigs,
+               const char *input, const char *csv, const char *svg, bool json, Diag *d);
+
+static int cmd_compare(int argc, char **argv) {
+  /* --configs takes every following argument up to the next option. */
+  const char *configs[64];
+  int nconfigs = 0;
+  char **rest = calloc((size_t)argc + 1, sizeof(char *));
+  int nrest = 0;
+  for (int i = 0; i < argc; i++) {
+    if (!strcmp(argv[i], "--configs")) {
+      while (i + 1 < argc && argv[i + 1][0] != '-' && nconfigs < 64) {
+        /* The model is the one argument ending in .onnx. */
+        size_t L = strlen(argv[i + 1]);
+        if (L > 5 && !strcmp(argv[i + 1] + L - 5, ".onnx"))
+          break;
+        configs[nconfigs++] = argv[++i];
+      }
+      continue;
+    }
+    rest[nrest++] = argv[i];
+  }
+  Args a;
+  int rc = parse_args("compare", nrest, rest, &a, usage_compare);
+  if (rc) {
+    free(rest);
+    return rc;
+  }
+  if (!nconfigs) {
+    configs[nconfigs++] = "none";
+    configs[nconfigs++] = "default";
+  }
+  if (!a.job.runs)
+    a.job.runs = 5;
+  Diag d = {.file = a.job.model};
+  for (int i = 0; i < nconfigs; i++) { /* reject a bad list before any work */
+    int order[64], n;
+    if (!passes_parse(configs[i], order, &n, &d)) {
+      free(rest);
+      return 1;
+    }
+  }
+  rc = cd_compare(&a.job, configs, nconfigs, a.ninputs ? a.inputs[0] : NULL, a.csv, a.svg,
+                  a.json, &d);
+  free(rest);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fputs(usage_main, stderr);
@@ -473,6 +531,8 @@ int main(int argc, char **argv) {
     return cmd_run(argc - 1, argv + 1);
   if (!strcmp(cmd, "inspect"))
     return cmd_inspect(argc - 1, argv + 1);
+  if (!strcmp(cmd, "compare"))
+    return cmd_compare(argc - 1, argv + 1);
   fprintf(stderr, "cardinal: unknown command '%s'\n\n%s", cmd, usage_main);
   return 2;
 }

@@ -203,6 +203,11 @@ Graph *cd_load_model(const CompileJob *j, PassStats *stats, int *nstats,
   }
   if (nstats)
     *nstats = n;
+  if (j->dot && !graph_write_dot(g, j->dot)) {
+    diag_error(d, "cannot write %s: %s", j->dot, strerror(errno));
+    graph_free(g);
+    return NULL;
+  }
   return g;
 }
 

@@ -1,0 +1,231 @@
+/*
+ * compare.c — `cardinal compare`: what each pass configuration buys.
+ *
+ * For each configuration the model is loaded with that pass list, compiled
+ * to C, built and run N times on the same input; the table gives the graph's
+ * size (nodes, MACs, weight and workspace bytes), the median latency with
+ * its min-max, the speed-up over the first configuration and the largest
+ * absolute difference of the outputs from the first configuration's.  Runs
+ * use --weights blob, so a 100 MB model is not recompiled into C each time.
+ * Results also go to CSV, JSON and an SVG bar chart.
+ */
+#include "cardinal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  const char *config;
+  GraphStats st;
+  double med, min, max;
+  double diff;       /* max |output - first config's output| */
+  double speedup;    /* first median / this median */
+} Row;
+
+static void write_csv(FILE *f, const Row *r, int n) {
+  fprintf(f, "configuration,nodes,macs,weight_bytes,workspace_bytes,median_ms,min_ms,"
+             "max_ms,speedup,max_abs_diff\n");
+  for (int i = 0; i < n; i++)
+    fprintf(f, "\"%s\",%d,%lld,%lld,%lld,%.3f,%.3f,%.3f,%.3f,%.3g\n", r[i].config,
+            r[i].st.nodes, (long long)r[i].st.macs, (long long)r[i].st.weight_bytes,
+            (long long)r[i].st.workspace_bytes, r[i].med, r[i].min, r[i].max, r[i].speedup,
+            r[i].diff);
+}
+
+static void write_json(FILE *f, const char *model, const Row *r, int n, int runs) {
+  fprintf(f, "{\n  \"model\": \"");
+  for (const char *p = model; *p; p++)
+    fprintf(f, *p == '"' || *p == '\\' ? "\\%c" : "%c", *p);
+  fprintf(f, "\",\n  \"runs\": %d,\n  \"configs\": [", runs);
+  for (int i = 0; i < n; i++)
+    fprintf(f, "%s\n    {\"configuration\": \"%s\", \"nodes\": %d, \"macs\": %lld, "
+               "\"weight_bytes\": %lld, \"workspace_bytes\": %lld, \"median_ms\": %.3f, "
+               "\"min_ms\": %.3f, \"max_ms\": %.3f, \"speedup\": %.3f, \"max_abs_diff\": %.3g}",
+            i ? "," : "", r[i].config, r[i].st.nodes, (long long)r[i].st.macs,
+            (long long)r[i].st.weight_bytes, (long long)r[i].st.workspace_bytes, r[i].med,
+            r[i].min, r[i].max, r[i].speedup, r[i].diff);
+  fprintf(f, "\n  ]\n}\n");
+}
+
+static void xml_text(FILE *f, const char *s) {
+  for (; *s; s++) {
+    if (*s == '<') fputs("&lt;", f);
+    else if (*s == '>') fputs("&gt;", f);
+    else if (*s == '&') fputs("&amp;", f);
+    else if (*s == '"') fputs("&quot;", f);
+    else fputc(*s, f);
+  }
+}
+
+/* Two horizontal bar charts side by side: latency (median, with a min-max
+ * whisker) and workspace, one bar per configuration. */
+static void write_svg(FILE *f, const char *model, const Row *r, int n) {
+  const int label_w = 200, chart_w = 320, bar_h = 22, gap = 10, top = 70;
+  int h = top + n * (bar_h + gap) + 40, w = label_w + 2 * chart_w + 120;
+  double tmax = 0, wmax = 0;
+  for (int i = 0; i < n; i++) {
+    tmax = fmax(tmax, r[i].max);
+    wmax = fmax(wmax, (double)r[i].st.workspace_bytes / 1048576.0);
+  }
+  tmax = tmax > 0 ? tmax : 1;
+  wmax = wmax > 0 ? wmax : 1;
+  fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+             "font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n", w, h);
+  fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+  fprintf(f, "<text x=\"10\" y=\"22\" font-size=\"15\" font-weight=\"bold\">cardinal compare: ");
+  xml_text(f, model);
+  fprintf(f, "</text>\n");
+  int x0 = label_w, x1 = label_w + chart_w + 60;
+  const double lat_w = chart_w * 0.65; /* room for the label after the whisker */
+  fprintf(f, "<text x=\"%d\" y=\"52\" font-weight=\"bold\">latency, ms (median; whisker min-max)</text>\n", x0);
+  fprintf(f, "<text x=\"%d\" y=\"52\" font-weight=\"bold\">workspace, MiB</text>\n", x1);
+  for (int i = 0; i < n; i++) {
+    int y = top + i * (bar_h + gap);
+    fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", label_w - 10, y + 15);
+    xml_text(f, r[i].config);
+    fprintf(f, "</text>\n");
+    double bw = r[i].med / tmax * lat_w;
+    fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#4c78a8\"/>\n", x0, y,
+            bw, bar_h);
+    double wl = r[i].min / tmax * lat_w, wh = r[i].max / tmax * lat_w;
+    fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"black\"/>\n",
+            x0 + wl, y + bar_h / 2, x0 + wh, y + bar_h / 2);
+    fprintf(f, "<text x=\"%.1f\" y=\"%d\">%.3g (%.2fx)</text>\n", x0 + fmax(bw, wh) + 4,
+            y + 15, r[i].med, r[i].speedup);
+    double mib = (double)r[i].st.workspace_bytes / 1048576.0;
+    double ww = mib / wmax * chart_w;
+    fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#f58518\"/>\n", x1,
+            y, ww, bar_h);
+    fprintf(f, "<text x=\"%.1f\" y=\"%d\">%.2f</text>\n", x1 + ww + 4, y + 15, mib);
+  }
+  fprintf(f, "</svg>\n");
+}
+
+int cd_compare(CompileJob *base, const char *const *configs, int nconfigs,
+               const char *input, const char *csv, const char *svg, bool json,
+               Diag *d) {
+  Row *rows = calloc((size_t)nconfigs, sizeof(Row));
+  float **first = NULL;
+  float *x = NULL;
+  HostTensor ht = {0};
+  int nout = 0, ok_rows = 0;
+  for (int c = 0; c < nconfigs; c++) {
+    CompileJob j = *base;
+    j.passes = configs[c];
+    j.weights_blob = true;
+    fprintf(stderr, "[%d/%d] %s: compiling, building, running %d time%s...\n", c + 1,
+            nconfigs, configs[c], j.runs, j.runs == 1 ? "" : "s");
+    Graph *g = cd_load_model(&j, NULL, NULL, d);
+    if (!g)
+      break;
+    if (g->ninputs != 1) {
+      diag_error(d, "compare needs a model with one input (this one has %d)", g->ninputs);
+      graph_free(g);
+      break;
+    }
+    int64_t n = value_numel(&g->values[g->inputs[0]]);
+    if (!x) {
+      if (input) {
+        if (!tensor_read(input, &ht, d)) {
+          graph_free(g);
+          break;
+        }
+        if (ht.dtype != DT_FLOAT || tensor_numel(&ht) != n) {
+          diag_error(d, "%s: the input needs %lld float32 values", input, (long long)n);
+          graph_free(g);
+          break;
+        }
+        x = ht.data;
+      } else {
+        x = malloc(sizeof(float) * (size_t)n); /* ort_time.js's default input */
+        for (int64_t i = 0; i < n; i++)
+          x[i] = (float)sin(0.37 * (double)i);
+      }
+    }
+    Plan plan;
+    plan_build(g, &plan, d);
+    Row *r = &rows[c];
+    r->config = configs[c];
+    graph_stats(g, &plan, &r->st);
+    plan_free(&plan);
+    float **outs = calloc((size_t)g->noutputs + 1, sizeof(float *));
+    const float *ins[1] = {x};
+    if (!cd_run_generated(&j, g, ins, outs, d)) {
+      free(outs);
+      graph_free(g);
+      break;
+    }
+    r->med = j.ms_median;
+    r->min = j.ms_min;
+    r->max = j.ms_max;
+    if (!first) {
+      first = outs;
+      nout = g->noutputs;
+    } else {
+      for (int k = 0; k < nout && k < g->noutputs; k++) {
+        int64_t m = value_numel(&g->values[g->outputs[k]]);
+        for (int64_t i = 0; i < m; i++)
+          r->diff = fmax(r->diff, fabs((double)outs[k][i] - first[k][i]));
+      }
+      for (int k = 0; k < g->noutputs; k++)
+        free(outs[k]);
+      free(outs);
+    }
+    r->speedup = r->med > 0 ? rows[0].med / r->med : 0;
+    fprintf(stderr, "[%d/%d] %s: %d nodes, %.3f ms median\n", c + 1, nconfigs, configs[c],
+            r->st.nodes, r->med);
+    graph_free(g);
+    ok_rows++;
+  }
+  bool ok = ok_rows == nconfigs;
+  if (ok) {
+    if (json) {
+      write_json(stdout, base->model, rows, nconfigs, base->runs);
+    } else {
+      printf("%-28s %6s %9s %11s %13s %26s %9s %12s\n", "configuration", "nodes", "GMACs",
+             "weights MB", "workspace MB", "latency ms: median (min-max)", "speed-up",
+             "max |diff|");
+      for (int i = 0; i < nconfigs; i++) {
+        char lat[64];
+        snprintf(lat, sizeof lat, "%.2f (%.2f-%.2f)", rows[i].med, rows[i].min, rows[i].max);
+        printf("%-28s %6d %9.3f %11.2f %13.2f %26s %8.2fx %12.3g\n", rows[i].config,
+               rows[i].st.nodes, (double)rows[i].st.macs / 1e9,
+               (double)rows[i].st.weight_bytes / 1e6,
+               (double)rows[i].st.workspace_bytes / 1e6, lat, rows[i].speedup, rows[i].diff);
+      }
+      printf("(%d runs per configuration; speed-up and difference against '%s')\n",
+             base->runs, rows[0].config);
+    }
+    FILE *f;
+    if (csv) {
+      if ((f = fopen(csv, "w"))) {
+        write_csv(f, rows, nconfigs);
+        ok = fclose(f) == 0;
+      } else
+        ok = false;
+      if (!ok)
+        diag_error(d, "cannot write %s", csv);
+    }
+    if (svg && ok) {
+      if ((f = fopen(svg, "w"))) {
+        write_svg(f, base->model, rows, nconfigs);
+        ok = fclose(f) == 0;
+      } else
+        ok = false;
+      if (!ok)
+        diag_error(d, "cannot write %s", svg);
+    }
+  }
+  if (first) {
+    for (int k = 0; k < nout; k++)
+      free(first[k]);
+    free(first);
+  }
+  if (ht.data)
+    tensor_free(&ht);
+  else
+    free(x);
+  free(rows);
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,100 @@
+/*
+ * stats.c — what `inspect` and `compare` report about a compiled graph
+ * (node counts per op, parameters, multiply-accumulates), and the Graphviz
+ * rendering behind --dot.
+ */
+#include "cardinal.h"
+
+#include <string.h>
+
+void graph_stats(const Graph *g, const Plan *p, GraphStats *s) {
+  memset(s, 0, sizeof *s);
+  s->nodes = g->nnodes;
+  for (int i = 0; i < g->nnodes; i++) {
+    const Node *n = &g->nodes[i];
+    s->counts[n->op]++;
+    const Value *y = &g->values[n->out[0]];
+    if (n->op == OP_CONV) {
+      const Value *w = &g->values[n->in[1]];
+      s->macs += value_numel(y) * (value_numel(w) / w->dims[0]);
+    } else if (n->op == OP_GEMM) {
+      const Value *a = &g->values[n->in[0]];
+      s->macs += value_numel(y) * (n->p.trans_a ? a->dims[0] : a->dims[1]);
+    } else if (n->op == OP_MATMUL) {
+      const Value *a = &g->values[n->in[0]];
+      s->macs += value_numel(y) * a->dims[a->rank - 1];
+    }
+  }
+  for (int v = 0; v < g->nvalues; v++)
+    if (p->loc[v].kind == LOC_WEIGHT && p->alias_of[v] == v)
+      s->params += value_numel(&g->values[v]);
+  s->weight_bytes = p->weight_size;
+  s->workspace_bytes = p->ws_size;
+}
+
+/* A label safe inside a DOT double-quoted string. */
+static void dot_text(FILE *f, const char *s) {
+  for (int i = 0; s[i] && i < 80; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '"' || c == '\\')
+      fputc('\\', f);
+    fputc(c < 32 || c > 126 ? '?' : c, f);
+  }
+}
+
+static void dot_dims(FILE *f, const Value *v) {
+  fputc('[', f);
+  for (int i = 0; i < v->rank; i++)
+    fprintf(f, "%s%lld", i ? "," : "", (long long)v->dims[i]);
+  fputc(']', f);
+}
+
+bool graph_write_dot(const Graph *g, const char *path) {
+  FILE *f = fopen(path, "w");
+  if (!f)
+    return false;
+  fprintf(f, "digraph cardinal {\n  rankdir=TB;\n  node [shape=box, fontname=\"Helvetica\", fontsize=10];\n");
+  for (int k = 0; k < g->ninputs; k++) {
+    fprintf(f, "  v%d [shape=ellipse, label=\"input ", g->inputs[k]);
+    dot_text(f, g->values[g->inputs[k]].name);
+    fputs("\\n", f);
+    dot_dims(f, &g->values[g->inputs[k]]);
+    fputs("\"];\n", f);
+  }
+  for (int i = 0; i < g->nnodes; i++) {
+    const Node *n = &g->nodes[i];
+    fprintf(f, "  n%d [label=\"", i);
+    dot_text(f, n->op_type);
+    if (n->op == OP_CONV && n->p.group > 1)
+      fprintf(f, " (group %lld)", (long long)n->p.group);
+    if (n->ep.residual >= 0)
+      fputs(n->ep.residual_scale >= 0 ? " + scaled residual" : " + residual", f);
+    if (n->ep.act != OP_COUNT)
+      fprintf(f, " + %s", op_table[n->ep.act].name);
+    fputs("\\n", f);
+    dot_text(f, n->name);
+    fputs("\\n", f);
+    dot_dims(f, &g->values[n->out[0]]);
+    fprintf(f, "\"%s];\n", node_has_epilogue(n) ? ", style=filled, fillcolor=\"#dde8ff\"" : "");
+    for (int j = 0; j < n->nin; j++) {
+      int v = n->in[j];
+      if (v < 0 || g->values[v].data)
+        continue;
+      int p = g->values[v].producer;
+      if (p >= 0)
+        fprintf(f, "  n%d -> n%d;\n", p, i);
+      else if (g->values[v].is_input)
+        fprintf(f, "  v%d -> n%d;\n", v, i);
+    }
+  }
+  for (int k = 0; k < g->noutputs; k++) {
+    int v = g->outputs[k];
+    fprintf(f, "  o%d [shape=ellipse, label=\"output ", k);
+    dot_text(f, g->values[v].name);
+    fputs("\"];\n", f);
+    if (g->values[v].producer >= 0)
+      fprintf(f, "  n%d -> o%d;\n", g->values[v].producer, k);
+  }
+  fputs("}\n", f);
+  return fclose(f) == 0;
+}

@@ -1,0 +1,33 @@
+#!/bin/sh
+# `cardinal compare` and `--dot` on the committed CIFAR ResNeXt: the table has
+# one row per configuration, the outputs agree across configurations, the
+# CSV and JSON are complete, the SVG is a whole document, the DOT file a
+# whole graph; a bad configuration is refused before any work.
+# usage: compare.sh CARDINAL SOURCE_DIR
+set -eu
+CARDINAL=$1 SRC=$2
+FIX=$SRC/tests/e2e/fixtures/resnext_tiny_bn_op11.onnx
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+"$CARDINAL" compare "$FIX" --configs none fold-bn fold-bn,fuse-activation default --runs 3 \
+  --csv "$T/c.csv" --svg "$T/c.svg" > "$T/table.txt"
+cat "$T/table.txt"
+[ "$(grep -c -E '^(none|fold-bn|fold-bn,fuse-activation|default) ' "$T/table.txt")" -eq 4 ] || { echo "FAIL: table rows"; exit 1; }
+[ "$(wc -l < "$T/c.csv")" -eq 5 ] || { echo "FAIL: CSV rows"; exit 1; }
+# Every configuration computes the same function (within float rounding).
+awk -F, 'NR > 1 && $10 + 0 > 1e-5 { bad = 1 } END { exit bad }' "$T/c.csv" || { echo "FAIL: outputs differ"; exit 1; }
+# The default passes leave fewer nodes than none.
+awk -F, 'NR == 2 { n0 = $2 } NR == 5 { exit !($2 < n0) }' "$T/c.csv" || { echo "FAIL: default did not shrink the graph"; exit 1; }
+tail -1 "$T/c.svg" | grep -q '</svg>' || { echo "FAIL: SVG incomplete"; exit 1; }
+[ "$(grep -c '<rect' "$T/c.svg")" -eq 9 ] || { echo "FAIL: SVG bars"; exit 1; }
+"$CARDINAL" compare "$FIX" --configs none default --runs 1 --json > "$T/c.json"
+grep -q '"configuration": "default"' "$T/c.json" || { echo "FAIL: JSON"; exit 1; }
+if "$CARDINAL" compare "$FIX" --configs none fold-everything 2> "$T/err"; then
+  echo "FAIL: a bad configuration was accepted"; exit 1
+fi
+grep -q "unknown pass 'fold-everything'" "$T/err" || { echo "FAIL: bad-config message"; exit 1; }
+"$CARDINAL" inspect "$FIX" --dot "$T/g.dot" > /dev/null
+head -1 "$T/g.dot" | grep -q '^digraph cardinal {' && tail -1 "$T/g.dot" | grep -q '^}$' ||
+  { echo "FAIL: DOT file"; exit 1; }
+grep -q 'Conv + residual + Relu\|Conv + scaled residual + Relu' "$T/g.dot" || { echo "FAIL: DOT epilogues"; exit 1; }
+echo "compare: ok"
