@@ -422,6 +422,8 @@ int64_t tensor_numel(const HostTensor *t);
 /* ---------------------------------------------------------------- frontend */
 
 bool onnx_load(Graph *g, const char *path, Diag *d);
+bool dsl_load_model(Graph *g, const char *path, const char *params, uint64_t seed,
+                    Diag *d); /* frontend/dsl/lower.c */
 bool onnx_load_tensor(const char *path, HostTensor *t, Diag *d);
 
 /* ---------------------------------------------------------------- toolchain.c */
@@ -440,6 +442,8 @@ typedef struct {
   const char *cflags;
   int nfreeze;
   const char **freeze;  /* NAME=FILE */
+  const char *params;   /* DSL: parameters from this .safetensors file */
+  uint64_t seed;        /* DSL: seed of generated parameters without one */
   int runs;             /* cd_run_generated: timed runs */
   double ms_median, ms_min, ms_max; /* cd_run_generated: measured times */
 } CompileJob;

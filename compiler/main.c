@@ -16,7 +16,8 @@
 static const char *usage_main =
     "usage: cardinal COMMAND [OPTIONS] MODEL\n"
     "\n"
-    "Compiles a neural network (ONNX) into standalone C.\n"
+    "Compiles a neural network (ONNX, or a .nx model in Cardinal's DSL) into\n"
+    "standalone C.\n"
     "\n"
     "commands:\n"
     "  compile   write NAME.h, NAME.c, the weights and the runtime into DIR\n"
@@ -39,7 +40,10 @@ static const char *usage_compile =
     "  -t, --target T          scalar (default; portable C99)\n"
     "  -p, --passes LIST       passes to run: default, none, or a comma list;\n"
     "                          '-NAME' drops one (e.g. default,-dce)\n"
-    "  -w, --weights MODE      embed (default: NAME_weights.c) or blob (NAME.weights)\n"
+    "  -w, --weights MODE      embed (default: NAME_weights.c) or blob (NAME.weights);\n"
+    "                          or FILE.safetensors: the parameters of a .nx model\n"
+    "      --seed N            .nx without a safetensors file: seed of the generated\n"
+    "                          parameters (default 0)\n"
     "  -f, --freeze NAME=FILE  make input NAME a constant (.npy, .pb or raw f32)\n"
     "      --verify            check the IR after every pass\n"
     "      --dump-after PASS   print the graph after PASS\n"
@@ -65,7 +69,8 @@ static const char *usage_run =
     "  -r, --reference         use the reference interpreter\n"
     "  -p, --passes LIST       as for compile\n"
     "  -f, --freeze NAME=FILE  as for compile\n"
-    "  -w, --weights MODE      embed or blob, as for compile\n"
+    "  -w, --weights MODE      embed, blob or FILE.safetensors, as for compile\n"
+    "      --seed N            as for compile\n"
     "      --runs N            time N runs of the generated code (default 1)\n"
     "      --dot FILE          write the final graph for Graphviz\n"
     "      --cc CC, --cflags FLAGS   the C compiler and its flags\n"
@@ -81,6 +86,7 @@ static const char *usage_inspect =
     "options:\n"
     "  -p, --passes LIST       as for compile\n"
     "  -f, --freeze NAME=FILE  as for compile\n"
+    "  -w, --weights FILE.safetensors, --seed N   parameters of a .nx model\n"
     "      --json              print JSON instead of text\n"
     "      --dump-after PASS   print the graph after PASS\n"
     "      --dump              print the final graph\n"
@@ -108,7 +114,7 @@ static const char *usage_compare =
     "  -h, --help              this text\n";
 
 enum { O_VERIFY = 256, O_DUMP_AFTER, O_CC, O_CFLAGS, O_JSON, O_RUNS, O_DUMP, O_DOT, O_CSV,
-       O_SVG };
+       O_SVG, O_SEED };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},
@@ -130,6 +136,7 @@ static const struct option long_opts[] = {
     {"dot", required_argument, 0, O_DOT},
     {"csv", required_argument, 0, O_CSV},
     {"svg", required_argument, 0, O_SVG},
+    {"seed", required_argument, 0, O_SEED},
     {0, 0, 0, 0},
 };
 
@@ -194,12 +201,24 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
     case 'n': a->job.name = optarg; break;
     case 't': a->job.target = optarg; break;
     case 'p': a->job.passes = optarg; break;
-    case 'w':
+    case 'w': {
+      size_t L = strlen(optarg);
       if (!strcmp(optarg, "blob"))
         a->job.weights_blob = true;
+      else if (L > 12 && !strcmp(optarg + L - 12, ".safetensors"))
+        a->job.params = optarg;
       else if (strcmp(optarg, "embed") != 0)
-        return usage_error(cmd, "--weights takes embed or blob, not", optarg);
+        return usage_error(cmd, "--weights takes embed, blob or FILE.safetensors, not", optarg);
       break;
+    }
+    case O_SEED: {
+      char *end;
+      unsigned long long v = strtoull(optarg, &end, 10);
+      if (*end || !*optarg)
+        return usage_error(cmd, "--seed takes a non-negative integer, not", optarg);
+      a->job.seed = v;
+      break;
+    }
     case 'f':
       if (a->job.nfreeze == 64)
         return usage_error(cmd, "too many --freeze", NULL);

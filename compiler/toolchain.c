@@ -180,13 +180,21 @@ Graph *cd_load_model(const CompileJob *j, PassStats *stats, int *nstats,
                      Diag *d) {
   Graph *g = graph_new();
   const char *ext = strrchr(j->model, '.');
-  if (!ext || strcmp(ext, ".onnx") != 0) {
-    diag_error(d, "unknown model format (expected a .onnx file)");
+  bool dsl = ext && !strcmp(ext, ".nx");
+  if (!ext || (strcmp(ext, ".onnx") != 0 && !dsl)) {
+    diag_error(d, "unknown model format (expected a .onnx or .nx file)");
+    graph_free(g);
+    return NULL;
+  }
+  if (j->params && !dsl) {
+    diag_error(d, "--weights FILE.safetensors binds parameters of a .nx model; an ONNX "
+               "model carries its own");
     graph_free(g);
     return NULL;
   }
   int order[64], n = 0;
-  if (!passes_parse(j->passes, order, &n, d) || !onnx_load(g, j->model, d) ||
+  if (!passes_parse(j->passes, order, &n, d) ||
+      !(dsl ? dsl_load_model(g, j->model, j->params, j->seed, d) : onnx_load(g, j->model, d)) ||
       !freeze_inputs(g, j, d) || !graph_infer(g, d)) {
     graph_free(g);
     return NULL;

@@ -17,7 +17,8 @@
  * path.  A path is a chain of Conv (group 1, constant weights), activations
  * and BatchNormalization, each result read only by the next step; all paths
  * must match op for op, shape for shape and attribute for attribute.
- * Running after fold-bn, a path's BatchNorms are already inside its convs.
+ * Running after fold-bn, a path's BatchNorms are already inside its convs;
+ * a BatchNorm after the aggregation is folded once the paths are merged.
  */
 #include "../cardinal.h"
 
@@ -325,8 +326,14 @@ bool pass_merge_paths(Graph *g, PassStats *st) {
       continue;
     merged += merge_at(g, i);
   }
+  /* A BatchNorm after the aggregation (form a's sum, form b's 1x1 conv) now
+   * follows a single conv: fold it too, so the block ends like form c. */
+  PassStats bn = {0};
+  if (merged)
+    pass_fold_bn(g, &bn);
   st->changes = merged;
   snprintf(st->what, sizeof st->what,
-           "merged %d groups of parallel paths into grouped convolutions", merged);
+           "merged %d groups of parallel paths into grouped convolutions (then folded %d "
+           "BatchNormalization)", merged, bn.changes);
   return true;
 }

@@ -1,0 +1,117 @@
+/*
+ * dsl.h — the Cardinal DSL: AST, parser entry and lowering to the IR.
+ *
+ * A .nx file holds `block` definitions (parameterised sub-networks) and one
+ * `model` (typed inputs, a body, return values).  The parser (flex + bison)
+ * builds the AST below; lower.c then *runs* the model body at compile time:
+ * loops unroll, `if` picks a branch from parameters and tensor shapes, each
+ * layer call appends IR nodes (shapes inferred as they are made), and each
+ * parameter gets a hierarchical name (`layer1.0.conv2.weight`) bound from a
+ * safetensors file or a seeded generator.  See GRAMMAR.md.
+ */
+#ifndef DSL_H
+#define DSL_H
+
+#include "../../compiler/cardinal.h"
+
+typedef struct {
+  int file;  /* index into DslProgram.files */
+  int line;  /* 1-based */
+  int col;   /* 1-based */
+  int len;   /* characters of the token, for the caret */
+} SrcLoc;
+
+typedef enum {
+  /* expressions */
+  A_INT, A_FLOAT, A_STR, A_BOOL, A_NAME, A_LIST, A_COMP, A_BINOP, A_NEG, A_NOT,
+  A_IFEXPR, A_CALL, A_KWARG, A_LABELED, A_MEMBER, A_MEMBER_INT, A_INDEX, A_CHAIN,
+  /* statements */
+  A_ASSIGN, A_IF, A_FOR, A_RETURN, A_BODY,
+} AstKind;
+
+typedef struct Ast Ast;
+typedef struct {
+  Ast **v;
+  int n, cap;
+} AstList;
+
+struct Ast {
+  AstKind kind;
+  SrcLoc loc;
+  int op;          /* A_BINOP: the operator token */
+  int64_t i;       /* A_INT, A_BOOL, A_MEMBER_INT */
+  double f;        /* A_FLOAT */
+  char *s;         /* A_STR, A_NAME, A_CALL callee, A_KWARG key, A_MEMBER name, A_FOR var */
+  Ast *a, *b, *c;  /* children: operands, condition/then/else, ... */
+  AstList list;    /* A_LIST items, A_CALL args, A_BODY statements, A_RETURN values */
+};
+
+typedef struct {
+  char *name;
+  Ast *dflt;       /* default value, or NULL */
+  int dims[CD_MAX_RANK];
+  int rank;        /* model inputs: declared f32[...] shape */
+  SrcLoc loc;
+} DslParam;
+
+typedef struct {
+  bool is_model;
+  char *name;
+  DslParam *params;
+  int nparams;
+  Ast *body;
+  SrcLoc loc;
+} DslDef;
+
+typedef struct {
+  Arena *arena;       /* owns the AST */
+  char **files;       /* source paths */
+  char **texts;       /* their contents, for caret diagnostics */
+  int nfiles;
+  DslDef *defs;
+  int ndefs, cap_defs;
+  Diag *d;
+  int nerrors;
+} DslProgram;
+
+/* Parser (parser.y): parses `path` (and what it imports) into prog. */
+bool dsl_parse_file(DslProgram *prog, const char *path);
+/* Reports a located error: file:line:col: message, the line, a caret. */
+void dsl_error(DslProgram *prog, SrcLoc loc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+Ast *ast_new(DslProgram *p, AstKind k, SrcLoc loc);
+void ast_push(DslProgram *p, AstList *l, Ast *a);
+
+/* lower.c: the model -> Graph.  weights: a .safetensors path or NULL
+ * (then parameters come from a generator seeded with `seed`). */
+typedef struct {
+  const char *weights;
+  uint64_t seed;
+} DslOptions;
+bool dsl_load(Graph *g, const char *path, const DslOptions *o, Diag *d);
+
+/* safetensors.c: a read-only view of a safetensors file. */
+typedef struct {
+  char *name;
+  DType dtype;         /* DT_FLOAT, or DT_UNDEFINED for types we cannot read */
+  char dtype_name[16]; /* as written, for messages */
+  int rank;
+  int64_t dims[CD_MAX_RANK];
+  const uint8_t *data; /* into the file's bytes */
+  size_t bytes;
+  bool used;           /* bound by the model */
+} StTensor;
+
+typedef struct {
+  uint8_t *bytes;
+  size_t size;
+  StTensor *t;
+  int n;
+} SafeTensors;
+
+bool safetensors_open(SafeTensors *st, const char *path, Diag *d);
+const StTensor *safetensors_find(const SafeTensors *st, const char *name);
+void safetensors_close(SafeTensors *st);
+
+#endif

@@ -1,0 +1,293 @@
+/*
+ * safetensors.c — reads the safetensors format without a new dependency:
+ *
+ *   u64 little-endian N | N bytes of JSON | raw tensor bytes
+ *
+ * The JSON maps each tensor name to {"dtype": "F32", "shape": [..],
+ * "data_offsets": [begin, end]} (offsets into the raw bytes), plus an
+ * optional "__metadata__" object.  Everything is checked: the header
+ * length, the JSON, offsets inside the file and matching dtype x shape.
+ * Tensors are views into the file's bytes.
+ */
+#include "dsl.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  const char *p, *end;
+  bool bad;
+} Json;
+
+static void ws(Json *j) {
+  while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\t' || *j->p == '\r'))
+    j->p++;
+}
+
+static bool eat(Json *j, char ch) {
+  ws(j);
+  if (j->p < j->end && *j->p == ch) {
+    j->p++;
+    return true;
+  }
+  j->bad = true;
+  return false;
+}
+
+/* A JSON string into out (malloc'd); \uXXXX kept only for ASCII. */
+static char *jstring(Json *j) {
+  ws(j);
+  if (j->p >= j->end || *j->p != '"') {
+    j->bad = true;
+    return NULL;
+  }
+  j->p++;
+  StrBuf sb = {0};
+  sb_putn(&sb, "", 0);
+  while (j->p < j->end && *j->p != '"') {
+    char ch = *j->p++;
+    if (ch == '\\') {
+      if (j->p >= j->end) break;
+      char e = *j->p++;
+      if (e == 'u') {
+        if (j->end - j->p < 4) { j->bad = true; break; }
+        unsigned v = (unsigned)strtoul((char[5]){j->p[0], j->p[1], j->p[2], j->p[3], 0}, NULL, 16);
+        j->p += 4;
+        ch = v < 128 ? (char)v : '?';
+      } else {
+        ch = e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e == 'b' ? '\b' : e == 'f' ? '\f' : e;
+      }
+    }
+    sb_putn(&sb, &ch, 1);
+  }
+  if (j->p >= j->end) {
+    j->bad = true;
+    sb_free(&sb);
+    return NULL;
+  }
+  j->p++;
+  return sb.buf;
+}
+
+static bool jint(Json *j, int64_t *out) {
+  ws(j);
+  char *e;
+  errno = 0;
+  long long v = strtoll(j->p, &e, 10);
+  if (e == j->p || e > j->end || errno) {
+    j->bad = true;
+    return false;
+  }
+  j->p = e;
+  *out = v;
+  return true;
+}
+
+/* Skips any JSON value (for keys we do not need). */
+static void skip(Json *j, int depth) {
+  ws(j);
+  if (j->p >= j->end || depth > 32) {
+    j->bad = true;
+    return;
+  }
+  char ch = *j->p;
+  if (ch == '"') {
+    free(jstring(j));
+  } else if (ch == '{' || ch == '[') {
+    char close = ch == '{' ? '}' : ']';
+    j->p++;
+    ws(j);
+    if (j->p < j->end && *j->p == close) {
+      j->p++;
+      return;
+    }
+    for (;;) {
+      if (ch == '{') {
+        free(jstring(j));
+        if (!eat(j, ':')) return;
+      }
+      skip(j, depth + 1);
+      if (j->bad) return;
+      ws(j);
+      if (j->p < j->end && *j->p == ',') { j->p++; continue; }
+      eat(j, close);
+      return;
+    }
+  } else {
+    while (j->p < j->end && !strchr(",}] \n\t\r", *j->p))
+      j->p++;
+  }
+}
+
+static bool jints(Json *j, int64_t *v, int *n, int max) {
+  *n = 0;
+  if (!eat(j, '['))
+    return false;
+  ws(j);
+  if (j->p < j->end && *j->p == ']') {
+    j->p++;
+    return true;
+  }
+  for (;;) {
+    int64_t x;
+    if (*n >= max || !jint(j, &x)) {
+      j->bad = true;
+      return false;
+    }
+    v[(*n)++] = x;
+    ws(j);
+    if (j->p < j->end && *j->p == ',') { j->p++; continue; }
+    return eat(j, ']');
+  }
+}
+
+static size_t st_dtype_size(const char *t) {
+  if (!strcmp(t, "F32") || !strcmp(t, "I32") || !strcmp(t, "U32")) return 4;
+  if (!strcmp(t, "F64") || !strcmp(t, "I64") || !strcmp(t, "U64")) return 8;
+  if (!strcmp(t, "F16") || !strcmp(t, "BF16") || !strcmp(t, "I16") || !strcmp(t, "U16")) return 2;
+  if (!strcmp(t, "I8") || !strcmp(t, "U8") || !strcmp(t, "BOOL")) return 1;
+  return 0;
+}
+
+bool safetensors_open(SafeTensors *st, const char *path, Diag *d) {
+  memset(st, 0, sizeof *st);
+  if (!cd_read_file(path, &st->bytes, &st->size)) {
+    diag_error(d, "%s: cannot read: %s", path, strerror(errno));
+    return false;
+  }
+  uint64_t hlen = 0;
+  if (st->size < 8) {
+    diag_error(d, "%s: truncated safetensors file (%zu bytes)", path, st->size);
+    goto fail;
+  }
+  for (int i = 7; i >= 0; i--)
+    hlen = hlen << 8 | st->bytes[i];
+  if (hlen > st->size - 8 || hlen > (100u << 20)) {
+    diag_error(d, "%s: header length %llu exceeds the file (%zu bytes): truncated?", path,
+               (unsigned long long)hlen, st->size);
+    goto fail;
+  }
+  const uint8_t *data = st->bytes + 8 + hlen;
+  size_t data_size = st->size - 8 - hlen;
+  Json j = {(const char *)st->bytes + 8, (const char *)st->bytes + 8 + hlen, false};
+  int cap = 0;
+  if (!eat(&j, '{'))
+    goto bad_json;
+  ws(&j);
+  if (j.p < j.end && *j.p == '}')
+    return true;
+  for (;;) {
+    char *name = jstring(&j);
+    if (!name || !eat(&j, ':')) {
+      free(name);
+      goto bad_json;
+    }
+    if (!strcmp(name, "__metadata__")) {
+      free(name);
+      skip(&j, 0);
+    } else {
+      StTensor t = {.name = name};
+      int64_t offs[2];
+      int noffs = -1;
+      bool have_dtype = false;
+      t.rank = -1;
+      if (!eat(&j, '{'))
+        goto bad_json;
+      for (;;) {
+        char *key = jstring(&j);
+        if (!key || !eat(&j, ':')) {
+          free(key);
+          goto bad_json;
+        }
+        if (!strcmp(key, "dtype")) {
+          char *dt = jstring(&j);
+          if (dt) {
+            snprintf(t.dtype_name, sizeof t.dtype_name, "%s", dt);
+            have_dtype = true;
+          }
+          free(dt);
+        } else if (!strcmp(key, "shape")) {
+          jints(&j, t.dims, &t.rank, CD_MAX_RANK);
+        } else if (!strcmp(key, "data_offsets")) {
+          jints(&j, offs, &noffs, 2);
+        } else {
+          skip(&j, 0);
+        }
+        free(key);
+        if (j.bad)
+          goto bad_json;
+        ws(&j);
+        if (j.p < j.end && *j.p == ',') { j.p++; continue; }
+        if (!eat(&j, '}'))
+          goto bad_json;
+        break;
+      }
+      size_t es = have_dtype ? st_dtype_size(t.dtype_name) : 0;
+      if (!have_dtype || t.rank < 0 || noffs != 2) {
+        diag_error(d, "%s: tensor '%s' lacks dtype, shape or data_offsets", path, name);
+        free(name);
+        goto fail;
+      }
+      if (!es) {
+        diag_error(d, "%s: tensor '%s' has unknown dtype '%s'", path, name, t.dtype_name);
+        free(name);
+        goto fail;
+      }
+      int64_t numel = 1;
+      for (int k = 0; k < t.rank; k++) {
+        if (t.dims[k] < 0 || (t.dims[k] && numel > ((int64_t)1 << 40) / t.dims[k])) {
+          numel = -1;
+          break;
+        }
+        numel *= t.dims[k];
+      }
+      if (numel < 0 || offs[0] < 0 || offs[1] < offs[0] || (uint64_t)offs[1] > data_size ||
+          (uint64_t)(offs[1] - offs[0]) != (uint64_t)numel * es) {
+        diag_error(d, "%s: tensor '%s' has bad data_offsets [%lld, %lld] for %s x %lld "
+                   "elements in %zu data bytes", path, name, (long long)offs[0],
+                   (long long)offs[1], t.dtype_name, (long long)numel, data_size);
+        free(name);
+        goto fail;
+      }
+      t.dtype = !strcmp(t.dtype_name, "F32") ? DT_FLOAT : DT_UNDEFINED;
+      t.data = data + offs[0];
+      t.bytes = (size_t)(offs[1] - offs[0]);
+      if (st->n == cap) {
+        cap = cap ? 2 * cap : 64;
+        st->t = realloc(st->t, sizeof(StTensor) * (size_t)cap);
+      }
+      st->t[st->n++] = t;
+    }
+    ws(&j);
+    if (j.p < j.end && *j.p == ',') {
+      j.p++;
+      continue;
+    }
+    if (!eat(&j, '}'))
+      goto bad_json;
+    break;
+  }
+  return true;
+bad_json:
+  diag_error(d, "%s: the safetensors header is not valid JSON (at byte %ld)", path,
+             (long)(j.p - (const char *)st->bytes));
+fail:
+  safetensors_close(st);
+  return false;
+}
+
+const StTensor *safetensors_find(const SafeTensors *st, const char *name) {
+  for (int i = 0; i < st->n; i++)
+    if (!strcmp(st->t[i].name, name))
+      return &st->t[i];
+  return NULL;
+}
+
+void safetensors_close(SafeTensors *st) {
+  for (int i = 0; i < st->n; i++)
+    free(st->t[i].name);
+  free(st->t);
+  free(st->bytes);
+  memset(st, 0, sizeof *st);
+}

@@ -1,0 +1,125 @@
+/*
+ * source.c — DSL source files: loading (and `import`), AST allocation, and
+ * located diagnostics in the style of a C compiler:
+ *
+ *   model.nx:12:18: error: undefined name 'widht'
+ *      12 |   y = x -> conv(widht, k=1)
+ *         |                 ^~~~~
+ */
+#include "dsl.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool dsl_parse_text(DslProgram *prog, int file); /* lexer.l */
+
+Ast *ast_new(DslProgram *p, AstKind k, SrcLoc loc) {
+  Ast *a = arena_alloc(p->arena, sizeof(Ast));
+  a->kind = k;
+  a->loc = loc;
+  return a;
+}
+
+void ast_push(DslProgram *p, AstList *l, Ast *a) {
+  if (l->n == l->cap) {
+    l->cap = l->cap ? 2 * l->cap : 4;
+    Ast **nv = arena_alloc(p->arena, sizeof(Ast *) * (size_t)l->cap);
+    if (l->n)
+      memcpy(nv, l->v, sizeof(Ast *) * (size_t)l->n);
+    l->v = nv;
+  }
+  l->v[l->n++] = a;
+}
+
+void dsl_error(DslProgram *prog, SrcLoc loc, const char *fmt, ...) {
+  StrBuf sb = {0};
+  const char *file = loc.file >= 0 && loc.file < prog->nfiles ? prog->files[loc.file] : "?";
+  sb_printf(&sb, "%s:%d:%d: error: ", file, loc.line, loc.col);
+  va_list ap;
+  va_start(ap, fmt);
+  sb_vprintf(&sb, fmt, ap);
+  va_end(ap);
+  sb_printf(&sb, "\n");
+  if (loc.file >= 0 && loc.file < prog->nfiles && loc.line > 0) {
+    const char *t = prog->texts[loc.file];
+    for (int l = 1; l < loc.line && *t; t++)
+      if (*t == '\n')
+        l++;
+    const char *e = strchr(t, '\n');
+    int n = e ? (int)(e - t) : (int)strlen(t);
+    sb_printf(&sb, "%5d | ", loc.line);
+    for (int i = 0; i < n; i++)
+      sb_putn(&sb, t[i] == '\t' ? " " : &t[i], 1);
+    sb_printf(&sb, "\n      | %*s^", loc.col - 1, "");
+    for (int i = 1; i < loc.len && i < 200; i++)
+      sb_printf(&sb, "~");
+    sb_printf(&sb, "\n");
+  }
+  Diag *d = prog->d;
+  if (!d->quiet)
+    fputs(sb.buf, stderr);
+  sb_putn(&d->log, sb.buf, sb.len);
+  d->nerrors++;
+  prog->nerrors++;
+  sb_free(&sb);
+}
+
+static int add_file(DslProgram *prog, const char *path, char *text) {
+  char **f = arena_alloc(prog->arena, sizeof(char *) * (size_t)(prog->nfiles + 1));
+  char **t = arena_alloc(prog->arena, sizeof(char *) * (size_t)(prog->nfiles + 1));
+  if (prog->nfiles) {
+    memcpy(f, prog->files, sizeof(char *) * (size_t)prog->nfiles);
+    memcpy(t, prog->texts, sizeof(char *) * (size_t)prog->nfiles);
+  }
+  f[prog->nfiles] = arena_strdup(prog->arena, path);
+  t[prog->nfiles] = text;
+  prog->files = f;
+  prog->texts = t;
+  return prog->nfiles++;
+}
+
+/* Parses `path`; an import names it relative to the importing file. */
+bool dsl_parse_file_at(DslProgram *prog, const char *path, SrcLoc from) {
+  char *full;
+  if (from.file >= 0 && path[0] != '/') {
+    const char *base = prog->files[from.file];
+    const char *slash = strrchr(base, '/');
+    full = slash ? arena_printf(prog->arena, "%.*s/%s", (int)(slash - base), base, path)
+                 : arena_strdup(prog->arena, path);
+  } else {
+    full = arena_strdup(prog->arena, path);
+  }
+  for (int i = 0; i < prog->nfiles; i++)
+    if (!strcmp(prog->files[i], full))
+      return true; /* imported already */
+  if (prog->nfiles >= 64) {
+    dsl_error(prog, from, "too many imports");
+    return false;
+  }
+  uint8_t *bytes;
+  size_t n;
+  if (!cd_read_file(full, &bytes, &n)) {
+    if (from.file >= 0)
+      dsl_error(prog, from, "cannot import '%s': %s", full, strerror(errno));
+    else
+      diag_error(prog->d, "cannot read: %s", strerror(errno)), prog->nerrors++;
+    return false;
+  }
+  char *text = arena_alloc(prog->arena, n + 1);
+  memcpy(text, bytes, n);
+  free(bytes);
+  if (memchr(text, 0, n)) {
+    SrcLoc l = {add_file(prog, full, text), 1, 1, 1};
+    dsl_error(prog, l, "not a text file (contains NUL bytes)");
+    return false;
+  }
+  int file = add_file(prog, full, text);
+  return dsl_parse_text(prog, file);
+}
+
+bool dsl_parse_file(DslProgram *prog, const char *path) {
+  SrcLoc none = {-1, 0, 0, 0};
+  dsl_parse_file_at(prog, path, none);
+  return prog->nerrors == 0;
+}
