@@ -204,6 +204,7 @@ typedef struct {
   int noutputs;
   char *source;       /* model path, for messages and generated headers */
   uint64_t hash;      /* hash of the model file, for the generated header */
+  int64_t source_params; /* learnable parameters as loaded (no BN running stats) */
 } Graph;
 
 Graph *graph_new(void);
@@ -369,6 +370,7 @@ typedef struct {
 } GraphStats;
 
 void graph_stats(const Graph *g, const Plan *p, GraphStats *s);
+int64_t graph_learnable_params(const Graph *g); /* as torch counts them */
 bool graph_write_dot(const Graph *g, const char *path);
 
 /* ---------------------------------------------------------------- codegen */

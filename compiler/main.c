@@ -453,11 +453,11 @@ static int cmd_inspect(int argc, char **argv) {
         printf("%s\n    \"%s\": %d", first ? "" : ",", op_table[i].name, counts[i]);
         first = false;
       }
-    printf("\n  },\n  \"parameters\": %lld,\n  \"macs\": %lld,\n"
+    printf("\n  },\n  \"source_parameters\": %lld,\n  \"parameters\": %lld,\n  \"macs\": %lld,\n"
            "  \"weight_bytes\": %lld,\n  \"workspace_bytes\": %lld,\n"
            "  \"workspace_lower_bound\": %lld,\n  \"passes\": [",
-           (long long)params, (long long)macs, (long long)plan.weight_size,
-           (long long)plan.ws_size, (long long)plan.ws_lower_bound);
+           (long long)g->source_params, (long long)params, (long long)macs,
+           (long long)plan.weight_size, (long long)plan.ws_size, (long long)plan.ws_lower_bound);
     for (int i = 0; i < nstats; i++) {
       printf("%s\n    {\"name\": \"%s\", \"nodes_before\": %d, \"nodes_after\": %d, "
              "\"changes\": %d, \"what\": ",
@@ -472,7 +472,9 @@ static int cmd_inspect(int argc, char **argv) {
     for (int i = 0; i < OP_COUNT; i++)
       if (counts[i])
         printf("  %-20s %d\n", op_table[i].name, counts[i]);
-    printf("parameters  %lld (%.2f M)\nMACs        %lld (%.3f G)\n"
+    printf("model parameters %lld (%.2f M; learnable, as loaded)\n",
+           (long long)g->source_params, (double)g->source_params / 1e6);
+    printf("parameters  %lld (%.2f M; constants of the compiled graph)\nMACs        %lld (%.3f G)\n"
            "weights     %lld bytes\nworkspace   %lld bytes (lower bound %lld)\n",
            (long long)params, (double)params / 1e6, (long long)macs, (double)macs / 1e9,
            (long long)plan.weight_size, (long long)plan.ws_size,

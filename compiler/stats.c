@@ -5,6 +5,7 @@
  */
 #include "cardinal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 void graph_stats(const Graph *g, const Plan *p, GraphStats *s) {
@@ -30,6 +31,26 @@ void graph_stats(const Graph *g, const Plan *p, GraphStats *s) {
       s->params += value_numel(&g->values[v]);
   s->weight_bytes = p->weight_size;
   s->workspace_bytes = p->ws_size;
+}
+
+/* Float constants the nodes read, each once, except BatchNormalization's
+ * running mean and variance: what torch's parameters() would count. */
+int64_t graph_learnable_params(const Graph *g) {
+  char *seen = calloc((size_t)g->nvalues + 1, 1);
+  int64_t n = 0;
+  for (int i = 0; i < g->nnodes; i++) {
+    const Node *nd = &g->nodes[i];
+    for (int j = 0; j < nd->nin; j++) {
+      int v = nd->in[j];
+      if (v < 0 || seen[v] || !g->values[v].data || g->values[v].dtype != DT_FLOAT ||
+          (nd->op == OP_BATCHNORM && j >= 3))
+        continue;
+      seen[v] = 1;
+      n += value_numel(&g->values[v]);
+    }
+  }
+  free(seen);
+  return n;
 }
 
 /* A label safe inside a DOT double-quoted string. */

@@ -203,6 +203,7 @@ Graph *cd_load_model(const CompileJob *j, PassStats *stats, int *nstats,
     graph_free(g);
     return NULL;
   }
+  g->source_params = graph_learnable_params(g);
   PassStats local[64];
   if (!passes_run(g, order, n, stats ? stats : local, j->verify,
                   j->dump_after, stdout, d)) {

@@ -83,11 +83,13 @@ static void param_push(DslProgram *p, ParamList *l, DslParam x) {
   struct { int dims[CD_MAX_RANK]; int rank; } shape;
 }
 
-%token <str> IDENT STRING
-%token <i> INT BOOL
-%token <f> FLOAT
-%token ARROW DOTDOT EQ NE LE GE AND OR NL
-%token BLOCK MODEL IMPORT IF THEN ELSE FOR IN RETURN
+%token <str> IDENT "name" STRING "string"
+%token <i> INT "integer" BOOL "true or false"
+%token <f> FLOAT "number"
+%token ARROW "->" DOTDOT ".." EQ "==" NE "!=" LE "<=" GE ">=" AND "&&"
+%token OR "||" NL "end of line"
+%token BLOCK "block" MODEL "model" IMPORT "import" IF "if" THEN "then"
+%token ELSE "else" FOR "for" IN "in" RETURN "return"
 
 %type <ast> expr postfix primary call stmt body if_stmt list_expr arg
 %type <list> stmts args args1 exprs

@@ -5,6 +5,7 @@ PyTorch's output next to it (.npy).
   export.py article:tiny_4x2d OUT.onnx [--opset N] [--keep-bn] [--size 32]
   export.py torchvision:resnext50_32x4d OUT.onnx [--opset N] [--keep-bn] [--size 224]
   export.py form:a OUT.onnx      (a ResNeXt block in form a, b or c: block_forms.py)
+  ... --safetensors W.safetensors  also writes the state_dict, for .nx models
 
 --keep-bn exports with training=PRESERVE so BatchNormalization nodes stay
 (the default eval export folds Conv->BN).  Random weights, seeded, with
@@ -42,6 +43,28 @@ def make(spec):
     raise SystemExit(f"unknown model kind {kind}")
 
 
+def save_safetensors(state, path):
+    """The safetensors format, written by hand (no Debian package has it):
+    u64 little-endian header length, JSON header, raw little-endian data."""
+    import json
+    import struct
+    codes = {torch.float32: "F32", torch.int64: "I64", torch.float16: "F16"}
+    header, blobs, off = {}, [], 0
+    for name, t in state.items():
+        raw = t.detach().contiguous().cpu().numpy().tobytes()
+        header[name] = {"dtype": codes[t.dtype], "shape": list(t.shape),
+                        "data_offsets": [off, off + len(raw)]}
+        blobs.append(raw)
+        off += len(raw)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for b in blobs:
+            f.write(b)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("model")
@@ -49,6 +72,7 @@ def main():
     ap.add_argument("--opset", type=int, default=13)
     ap.add_argument("--keep-bn", action="store_true")
     ap.add_argument("--size", type=int, default=0)
+    ap.add_argument("--safetensors", help="also save the state_dict here")
     a = ap.parse_args()
     model, size = make(a.model)
     size = a.size or size
@@ -61,6 +85,8 @@ def main():
         kw["training"] = torch.onnx.TrainingMode.PRESERVE
     torch.onnx.export(model, x, a.out, opset_version=a.opset, input_names=["input"],
                       output_names=["logits"], do_constant_folding=not a.keep_bn, **kw)
+    if a.safetensors:
+        save_safetensors(model.state_dict(), a.safetensors)
     base = os.path.splitext(a.out)[0]
     np.save(base + ".input.npy", x.numpy())
     np.save(base + ".expected.npy", y.numpy())
