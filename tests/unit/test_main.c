@@ -109,6 +109,7 @@ int main(void) {
   add_plan_suite();
   add_interp_suite();
   add_passes_suite();
+  add_dsl_suite();
   add_codegen_suite();
   CU_basic_set_mode(CU_BRM_VERBOSE);
   CU_basic_run_tests();

@@ -1,0 +1,382 @@
+/*
+ * test_dsl.c — the DSL: the lexer, the parser (each construct), every error
+ * class (located, and several in one run), the safetensors reader (good,
+ * truncated, bad JSON, bad offsets, wrong dtype), weight binding, and the
+ * three ResNeXt block forms computing the same function.
+ */
+#include "dsl.h"
+#include "parser.h"
+#include "testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int dsl_tokens(const char *text, int *out, int max);
+
+static const char *write_text(const char *name, const char *text) {
+  const char *p = tu_path(name);
+  FILE *f = fopen(p, "w");
+  fputs(text, f);
+  fclose(f);
+  return p;
+}
+
+/* Compiles `text` as a .nx file; returns the graph or NULL, errors in d. */
+static Graph *load(const char *text, const char *weights, Diag *d) {
+  const char *p = write_text("t.nx", text);
+  Graph *g = graph_new();
+  d->quiet = true;
+  if (!dsl_load_model(g, p, weights, 0, d) || !graph_infer(g, d)) {
+    graph_free(g);
+    return NULL;
+  }
+  return g;
+}
+
+static void expect_error(const char *text, const char *needle, int line) {
+  Diag d = {0};
+  Graph *g = load(text, NULL, &d);
+  CU_ASSERT(g == NULL);
+  char where[64];
+  snprintf(where, sizeof where, "t.nx:%d:", line);
+  bool ok = tu_log_has(&d, needle) && tu_log_has(&d, where);
+  if (!ok)
+    fprintf(stderr, "\nexpected '%s' at line %d in:\n%s\n", needle, line, d.log.buf ? d.log.buf : "");
+  CU_ASSERT(ok);
+  CU_ASSERT(tu_log_has(&d, "^")); /* the caret line */
+  graph_free(g);
+  sb_free(&d.log);
+}
+
+static void test_lexer(void) {
+  int t[64];
+  int n = dsl_tokens("y = x -> conv(64, k=3) # comment\n  -> bn()\nfor i in 0..3 {", t, 64);
+  int want[] = {IDENT, '=', IDENT, ARROW, IDENT, '(', INT, ',', IDENT, '=', INT, ')',
+                ARROW, IDENT, '(', ')', NL, FOR, IDENT, IN, INT, DOTDOT, INT, '{'};
+  CU_ASSERT_EQUAL(n, (int)(sizeof want / sizeof want[0]));
+  for (int i = 0; i < n && i < (int)(sizeof want / sizeof want[0]); i++)
+    CU_ASSERT_EQUAL(t[i], want[i]);
+  n = dsl_tokens("1.5 2e-3 \"s\" true f(\n a\n) // c", t, 64);
+  int want2[] = {FLOAT, FLOAT, STRING, BOOL, IDENT, '(', IDENT, ')'};
+  CU_ASSERT_EQUAL(n, 8); /* newlines inside ( ) vanish */
+  for (int i = 0; i < n && i < 8; i++)
+    CU_ASSERT_EQUAL(t[i], want2[i]);
+  n = dsl_tokens("a == b != c <= d >= e && f || !g", t, 64);
+  CU_ASSERT_EQUAL(n, 14);
+  CU_ASSERT_EQUAL(t[1], EQ);
+  CU_ASSERT_EQUAL(t[11], OR);
+}
+
+static DslDef *parse(const char *text, DslProgram *prog, Arena *ar, Diag *d) {
+  memset(prog, 0, sizeof *prog);
+  prog->arena = ar;
+  prog->d = d;
+  d->quiet = true;
+  CU_ASSERT(dsl_parse_file(prog, write_text("p.nx", text)));
+  return prog->ndefs ? &prog->defs[0] : NULL;
+}
+
+static void test_parser_constructs(void) {
+  Arena ar = {0};
+  Diag d = {0};
+  DslProgram prog;
+  DslDef *b = parse("block b(x, w, s = 1) {\n"
+                    "  y = x -> c1: conv(w, k=3) -> relu()\n"
+                    "  if s != 1 { y = y } else if s == 2 { y = x } else { y = x }\n"
+                    "  for i in 0..3 { y = [i]: f(y) }\n"
+                    "  l = [a for a in 0..4]\n"
+                    "  m = [1, 2.5, \"s\"]\n"
+                    "  v = if true then x.shape[1] else -1\n"
+                    "  return y, layer1.0: g(y)\n"
+                    "}\n"
+                    "model m(x: f32[1, 3, 8, 8]) { return b(x, 4) }\n",
+                    &prog, &ar, &d);
+  CU_ASSERT_FATAL(b != NULL);
+  CU_ASSERT_EQUAL(prog.ndefs, 2);
+  CU_ASSERT_FALSE(b->is_model);
+  CU_ASSERT_EQUAL(b->nparams, 3);
+  CU_ASSERT(b->params[2].dflt && b->params[2].dflt->kind == A_INT);
+  Ast **s = b->body->list.v;
+  CU_ASSERT_EQUAL(b->body->list.n, 7);
+  CU_ASSERT_EQUAL(s[0]->kind, A_ASSIGN);
+  CU_ASSERT_EQUAL(s[0]->a->kind, A_CHAIN);             /* (x -> c1: conv) -> relu */
+  CU_ASSERT_EQUAL(s[0]->a->a->b->kind, A_LABELED);
+  CU_ASSERT_EQUAL(s[1]->kind, A_IF);
+  CU_ASSERT_EQUAL(s[1]->c->kind, A_IF);                /* else if */
+  CU_ASSERT_EQUAL(s[2]->kind, A_FOR);
+  CU_ASSERT_EQUAL(s[3]->a->kind, A_COMP);
+  CU_ASSERT_EQUAL(s[4]->a->kind, A_LIST);
+  CU_ASSERT_EQUAL(s[4]->a->list.n, 3);
+  CU_ASSERT_EQUAL(s[5]->a->kind, A_IFEXPR);
+  CU_ASSERT_EQUAL(s[5]->a->b->kind, A_INDEX);          /* x.shape[1] */
+  CU_ASSERT_EQUAL(s[6]->kind, A_RETURN);
+  CU_ASSERT_EQUAL(s[6]->list.n, 2);
+  CU_ASSERT_EQUAL(s[6]->list.v[1]->a->kind, A_MEMBER_INT); /* layer1.0 */
+  DslDef *m = &prog.defs[1];
+  CU_ASSERT(m->is_model);
+  CU_ASSERT_EQUAL(m->params[0].rank, 4);
+  CU_ASSERT_EQUAL(m->params[0].dims[1], 3);
+  arena_free(&ar);
+  sb_free(&d.log);
+}
+
+static void test_import(void) {
+  write_text("lib.nx", "block double(x) { return x + x }\n");
+  Diag d = {0};
+  Graph *g = load("import \"lib.nx\"\nmodel m(x: f32[2]) { return double(x) }\n", NULL, &d);
+  CU_ASSERT_FATAL(g != NULL);
+  CU_ASSERT_EQUAL(g->nnodes, 1);
+  CU_ASSERT_EQUAL(g->nodes[0].op, OP_ADD);
+  graph_free(g);
+  sb_free(&d.log);
+}
+
+static void test_naming(void) {
+  Diag d = {0};
+  Graph *g = load("block blk(x) { return x -> conv1: conv(4, k=1) -> down.0: bn() }\n"
+                  "model m(x: f32[1, 2, 4, 4]) {\n"
+                  "  for i in 0..2 { x = layer1[i]: blk(x) }\n"
+                  "  return x -> flatten() -> fc: linear(3)\n}\n",
+                  NULL, &d);
+  CU_ASSERT_FATAL(g != NULL);
+  const char *names[] = {"layer1.0.conv1.weight", "layer1.1.conv1.bias",
+                         "layer1.1.down.0.running_var", "fc.weight"};
+  for (int i = 0; i < 4; i++)
+    CU_ASSERT(graph_find_value(g, names[i]) >= 0);
+  int v = graph_find_value(g, "fc.weight");
+  CU_ASSERT_EQUAL(g->values[v].dims[0], 3);
+  CU_ASSERT_EQUAL(g->values[v].dims[1], 64);
+  graph_free(g);
+  sb_free(&d.log);
+}
+
+static void test_branch_on_shape(void) {
+  Diag d = {0};
+  const char *src = "block b(x, out) {\n"
+                    "  if x.shape[1] != out { x = x -> proj: conv(out, k=1) }\n"
+                    "  return x\n}\n"
+                    "model m(x: f32[1, 4, 2, 2]) { return b(x, %d) }\n";
+  char text[512];
+  snprintf(text, sizeof text, src, 4);
+  Graph *g = load(text, NULL, &d);
+  CU_ASSERT_FATAL(g != NULL);
+  CU_ASSERT_EQUAL(g->nnodes, 1); /* just the Identity copying the input out */
+  graph_free(g);
+  snprintf(text, sizeof text, src, 8);
+  g = load(text, NULL, &d);
+  CU_ASSERT_FATAL(g != NULL);
+  CU_ASSERT_EQUAL(g->nodes[0].op, OP_CONV);
+  graph_free(g);
+  sb_free(&d.log);
+}
+
+static void test_error_classes(void) {
+  expect_error("model m(x: f32[1, 2]) {\n  y = x +* 2\n  return y\n}\n",
+               "syntax error, unexpected '*'", 2);
+  expect_error("block unused(x) {\n  return x -> conv(widht)\n}\n"
+               "model m(x: f32[1, 2]) { return x }\n", "undefined name 'widht'", 2);
+  expect_error("model m(x: f32[1, 2]) {\n  return x -> frob()\n}\n",
+               "undefined block or op 'frob'", 2);
+  expect_error("block b(x, w) { return x }\nmodel m(x: f32[1, 2]) {\n  return b(x)\n}\n",
+               "block 'b' needs argument 'w'", 3);
+  expect_error("block b(x) { return x }\nmodel m(x: f32[1, 2]) {\n  return b(x, 1, 2)\n}\n",
+               "block 'b' takes 1 argument, got 3", 3);
+  expect_error("block b(x) { return x }\nmodel m(x: f32[1, 2]) {\n  return b(x, y=2)\n}\n",
+               "block 'b' has no parameter 'y'", 3);
+  expect_error("model m(x: f32[1, 2, 4, 4]) {\n  return x -> conv(4, k=\"3\")\n}\n",
+               "conv: argument k must be an int or a list of 2 ints", 2);
+  expect_error("model m(x: f32[1, 2, 4, 4]) {\n  return x -> conv(4, strides=2)\n}\n",
+               "conv has no argument named 'strides'", 2);
+  expect_error("model m(x: f32[1, 2, 4, 4]) {\n  return MaxPool(x, kernel_shape=[\"a\"])\n}\n",
+               "attribute kernel_shape: a list of numbers is expected", 2);
+  expect_error("model m(x: f32[1, 2, 4, 4]) {\n  return relu(x, x)\n}\n",
+               "Relu takes 1 positional argument, got 2", 2);
+  expect_error("block b(x, c) { return x -> conv(c, k=3, groups=3) }\n"
+               "model m(x: f32[1, 4, 4, 4]) {\n  return b(x, 6)\n}\n",
+               "do not split into 3 groups", 1);
+  expect_error("block b(x, y) { return x + y }\n"
+               "model m(x: f32[1, 4], y: f32[1, 3]) {\n  return b(x, y)\n}\n",
+               "shapes cannot broadcast", 1);
+  expect_error("model m(x: f32[1, 2]) {\n  n = 4 / 0\n  return x\n}\n", "division by zero", 2);
+  expect_error("block r(x) { return r(x) }\nmodel m(x: f32[1, 2]) {\n  return r(x)\n}\n",
+               "deeper than 64", 1);
+  expect_error("model m(x: f32[1, 2]) {\n  for i in 0..1000000 { x = x }\n  return x\n}\n",
+               "more than 100000 steps", 2);
+  expect_error("model m(x: f32[1, 2]) {\n  return x.size\n}\n", "has no member 'size'", 2);
+  expect_error("model m(x: f32[1, 2]) {\n  return 3\n}\n", "must return tensors", 1);
+}
+
+static void test_several_errors_at_once(void) {
+  Diag d = {0};
+  Graph *g = load("model m(x: f32[1, 2, 4, 4]) {\n"
+                  "  a = x -> conv(4, k=\"3\")\n"
+                  "  b = x -> nope()\n"
+                  "  c = x + undefined_thing\n"
+                  "  return x\n}\n",
+                  NULL, &d);
+  CU_ASSERT(g == NULL);
+  CU_ASSERT_EQUAL(d.nerrors, 3);
+  CU_ASSERT(tu_log_has(&d, "t.nx:2:") && tu_log_has(&d, "t.nx:3:") && tu_log_has(&d, "t.nx:4:"));
+  sb_free(&d.log);
+}
+
+/* A safetensors file with the given JSON header and data. */
+static const char *st_file(const char *name, const char *json, const void *data, size_t n,
+                           int64_t declared) {
+  const char *p = tu_path(name);
+  FILE *f = fopen(p, "wb");
+  uint64_t len = declared >= 0 ? (uint64_t)declared : strlen(json);
+  for (int i = 0; i < 8; i++)
+    fputc((int)(len >> (8 * i)) & 0xff, f);
+  fputs(json, f);
+  fwrite(data, 1, n, f);
+  fclose(f);
+  return p;
+}
+
+static void test_safetensors_reader(void) {
+  float w[6] = {1, 2, 3, 4, 5, 6};
+  SafeTensors st;
+  Diag d = {.quiet = true};
+  const char *good = st_file("good.safetensors",
+                             "{\"__metadata__\":{\"format\":\"pt\"},"
+                             "\"a.weight\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]}}",
+                             w, sizeof w, -1);
+  CU_ASSERT_FATAL(safetensors_open(&st, good, &d));
+  CU_ASSERT_EQUAL(st.n, 1);
+  const StTensor *t = safetensors_find(&st, "a.weight");
+  CU_ASSERT_FATAL(t != NULL);
+  CU_ASSERT_EQUAL(t->rank, 2);
+  CU_ASSERT_EQUAL(t->dims[1], 3);
+  CU_ASSERT_EQUAL(memcmp(t->data, w, 24), 0);
+  safetensors_close(&st);
+  struct {
+    const char *json;
+    size_t n;
+    int64_t declared;
+    const char *needle;
+  } bad[] = {
+      {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]}}", 24, 5000, "exceeds the file"},
+      {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]}", 24, -1, "not valid JSON"},
+      {"{\"a\" \"dtype\"}", 24, -1, "not valid JSON"},
+      {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,28]}}", 24, -1, "bad data_offsets"},
+      {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[8,32]}}", 24, -1, "bad data_offsets"},
+      {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,24]}}", 24, -1, "bad data_offsets"},
+      {"{\"a\":{\"dtype\":\"Q7\",\"shape\":[2,3],\"data_offsets\":[0,24]}}", 24, -1, "unknown dtype"},
+      {"{\"a\":{\"shape\":[2,3],\"data_offsets\":[0,24]}}", 24, -1, "lacks dtype"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    Diag e = {.quiet = true};
+    const char *p = st_file("bad.safetensors", bad[i].json, w, bad[i].n, bad[i].declared);
+    CU_ASSERT_FALSE(safetensors_open(&st, p, &e));
+    if (!tu_log_has(&e, bad[i].needle))
+      fprintf(stderr, "\ncase %zu: expected '%s' in %s\n", i, bad[i].needle, e.log.buf);
+    CU_ASSERT(tu_log_has(&e, bad[i].needle));
+    sb_free(&e.log);
+  }
+  FILE *f = fopen(tu_path("short.safetensors"), "wb");
+  fwrite("abc", 1, 3, f);
+  fclose(f);
+  CU_ASSERT_FALSE(safetensors_open(&st, tu_path("short.safetensors"), &d));
+  CU_ASSERT(tu_log_has(&d, "truncated"));
+  sb_free(&d.log);
+}
+
+static void test_weight_binding(void) {
+  const char *model = "model m(x: f32[2, 3]) {\n  return x -> fc: linear(2)\n}\n";
+  float w[8] = {1, 0, 0, 0, 1, 0, 10, 20}; /* weight [2,3] then bias [2] */
+  const char *hdr =
+      "{\"fc.weight\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]},"
+      "\"fc.bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[24,32]},"
+      "\"bn.num_batches_tracked\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[32,40]}}";
+  float data[10];
+  memcpy(data, w, sizeof w);
+  memset(data + 8, 0, 8);
+  Diag d = {0};
+  Graph *g = load(model, st_file("w.safetensors", hdr, data, 40, -1), &d);
+  CU_ASSERT_FATAL(g != NULL);
+  const float x[6] = {1, 2, 3, 4, 5, 6};
+  float *y = tu_interp(g, x);
+  CU_ASSERT_DOUBLE_EQUAL(y[0], 11, 1e-6);
+  CU_ASSERT_DOUBLE_EQUAL(y[1], 22, 1e-6);
+  CU_ASSERT_DOUBLE_EQUAL(y[2], 14, 1e-6);
+  free(y);
+  graph_free(g);
+  struct {
+    const char *hdr;
+    const char *needle;
+  } bad[] = {
+      {"{\"fc.weight\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]}}",
+       "parameter 'fc.bias' is missing"},
+      {"{\"fc.weight\":{\"dtype\":\"F32\",\"shape\":[3,2],\"data_offsets\":[0,24]},"
+       "\"fc.bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[24,32]}}",
+       "parameter 'fc.weight' is [2,3] in the model but [3,2]"},
+      {"{\"fc.weight\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]},"
+       "\"fc.bias\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[24,28]}}",
+       "parameter 'fc.bias' is F16"},
+      {"{\"fc.weight\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]},"
+       "\"fc.bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[24,32]},"
+       "\"fc.extra\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[32,36]}}",
+       "tensor 'fc.extra' is not a parameter"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    Diag e = {0};
+    g = load(model, st_file("w.safetensors", bad[i].hdr, data, 40, -1), &e);
+    CU_ASSERT(g == NULL);
+    if (!tu_log_has(&e, bad[i].needle))
+      fprintf(stderr, "\ncase %zu: expected '%s' in %s\n", i, bad[i].needle, e.log.buf);
+    CU_ASSERT(tu_log_has(&e, bad[i].needle));
+    graph_free(g);
+    sb_free(&e.log);
+  }
+  sb_free(&d.log);
+}
+
+/* Acceptance: the three forms of the block compute the same function. */
+static void test_block_forms_agree(void) {
+  float *out[3];
+  float x[3 * 16 * 16];
+  for (int i = 0; i < 3 * 16 * 16; i++)
+    x[i] = sinf(0.37f * (float)i);
+  int nodes[3];
+  for (int f = 0; f < 3; f++) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/examples/resnext/forms/block_form_%c.nx",
+             CARDINAL_SOURCE_DIR, 'a' + f);
+    CompileJob j = {.model = path, .passes = "default", .verify = true};
+    Diag d = {.quiet = true};
+    Graph *g = cd_load_model(&j, NULL, NULL, &d);
+    CU_ASSERT_FATAL(g != NULL);
+    nodes[f] = g->nnodes;
+    out[f] = tu_interp(g, x);
+    graph_free(g);
+    sb_free(&d.log);
+  }
+  CU_ASSERT_EQUAL(nodes[0], nodes[2]); /* merge-paths: (a) and (b) become (c) */
+  CU_ASSERT_EQUAL(nodes[1], nodes[2]);
+  for (int f = 0; f < 2; f++) {
+    double err = 0, mag = 0;
+    for (int i = 0; i < 10; i++) {
+      err = fmax(err, fabs((double)out[f][i] - out[2][i]));
+      mag = fmax(mag, fabs((double)out[2][i]));
+    }
+    CU_ASSERT(mag > 0 && err <= 1e-5 * mag);
+  }
+  for (int f = 0; f < 3; f++)
+    free(out[f]);
+}
+
+void add_dsl_suite(void) {
+  CU_pSuite s = CU_add_suite("dsl", NULL, NULL);
+  ADD(s, test_lexer);
+  ADD(s, test_parser_constructs);
+  ADD(s, test_import);
+  ADD(s, test_naming);
+  ADD(s, test_branch_on_shape);
+  ADD(s, test_error_classes);
+  ADD(s, test_several_errors_at_once);
+  ADD(s, test_safetensors_reader);
+  ADD(s, test_weight_binding);
+  ADD(s, test_block_forms_agree);
+}
