@@ -257,7 +257,8 @@ void graph_compact(Graph *g) {
     sorted[i] = g->nodes[order[i]];
     newidx[order[i]] = i;
   }
-  memcpy(g->nodes, sorted, sizeof(Node) * (size_t)k);
+  if (k)
+    memcpy(g->nodes, sorted, sizeof(Node) * (size_t)k);
   for (int i = 0; i < g->nvalues; i++) {
     Value *v = &g->values[i];
     if (v->producer >= 0)

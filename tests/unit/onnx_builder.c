@@ -123,7 +123,8 @@ static Onnx__TensorProto *tensor(MB *m, const char *name, int dtype, int rank,
   t->data_type = dtype;
   t->n_dims = (size_t)rank;
   t->dims = alloc(m, sizeof(int64_t) * (size_t)(rank + 1));
-  memcpy(t->dims, dims, sizeof(int64_t) * (size_t)rank);
+  if (rank)
+    memcpy(t->dims, dims, sizeof(int64_t) * (size_t)rank);
   PUSH(m, m->graph.initializer, m->graph.n_initializer, t);
   return t;
 }

@@ -70,7 +70,8 @@ float *tu_interp(Graph *g, const float *x) {
 
 static Attr *new_attr(Graph *g, Node *n, const char *name, AttrType type) {
   Attr *a = arena_alloc(&g->arena, sizeof(Attr) * (size_t)(n->nattrs + 1));
-  memcpy(a, n->attrs, sizeof(Attr) * (size_t)n->nattrs);
+  if (n->nattrs)
+    memcpy(a, n->attrs, sizeof(Attr) * (size_t)n->nattrs);
   n->attrs = a;
   a = &a[n->nattrs++];
   a->name = arena_strdup(&g->arena, name);
