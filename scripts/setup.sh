@@ -4,7 +4,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-PACKAGES="build-essential cmake pkg-config clang protobuf-c-compiler libprotobuf-c-dev \
+PACKAGES="build-essential cmake pkg-config clang flex bison protobuf-c-compiler libprotobuf-c-dev \
 libonnx-dev libonnx-testdata libcunit1-dev python3-numpy python3-onnx python3-torch \
 python3-torchvision"
 
