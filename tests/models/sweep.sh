@@ -29,7 +29,7 @@ for spec in $MODELS; do
   for opset in $OPSETS; do
     for mode in eval keep-bn; do
       case $spec in article:*) [ $mode = eval ] && continue ;; esac
-      tag=$(echo "$spec" | sed 's/.*://')_op${opset}_$mode
+      tag=$(echo "$spec" | sed 's/torchvision:/tv_/; s/article:/article_/')_op${opset}_$mode
       d=$OUT/$tag
       mkdir -p "$d"
       flag=""
