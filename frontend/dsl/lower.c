@@ -312,36 +312,36 @@ static Arg *kwarg(Args *a, const char *name) {
   return NULL;
 }
 
-static bool kw_int(Ctx *c, Args *a, const char *name, int64_t dflt, int64_t *out) {
+/* A numeric keyword argument: an int (integral) or any number. */
+static bool kw_number(Ctx *c, Args *a, const char *name, bool integral, double dflt,
+                      double *out) {
   Arg *k = kwarg(a, name);
   *out = dflt;
   if (!k)
     return true;
   if (k->v.k == V_ERR)
     return false;
-  if (k->v.k != V_INT && k->v.k != V_BOOL) {
-    dsl_error(c->prog, k->loc, "%s: argument %s must be an int, not a %s", a->callee, name,
-              kind_name(k->v.k));
+  bool ok = k->v.k == V_INT || k->v.k == V_BOOL || (!integral && k->v.k == V_FLOAT);
+  if (!ok) {
+    dsl_error(c->prog, k->loc, "%s: argument %s must be %s, not a %s", a->callee, name,
+              integral ? "an int" : "a number", kind_name(k->v.k));
     return false;
   }
-  *out = k->v.i;
+  *out = k->v.k == V_FLOAT ? k->v.f : (double)k->v.i;
+  return true;
+}
+
+static bool kw_int(Ctx *c, Args *a, const char *name, int64_t dflt, int64_t *out) {
+  double v;
+  if (!kw_number(c, a, name, true, (double)dflt, &v))
+    return false;
+  Arg *k = kwarg(a, name);
+  *out = k ? k->v.i : dflt; /* exact, whatever a double could hold */
   return true;
 }
 
 static bool kw_float(Ctx *c, Args *a, const char *name, double dflt, double *out) {
-  Arg *k = kwarg(a, name);
-  *out = dflt;
-  if (!k)
-    return true;
-  if (k->v.k == V_ERR)
-    return false;
-  if (k->v.k != V_INT && k->v.k != V_FLOAT) {
-    dsl_error(c->prog, k->loc, "%s: argument %s must be a number, not a %s", a->callee,
-              name, kind_name(k->v.k));
-    return false;
-  }
-  *out = k->v.k == V_INT ? (double)k->v.i : k->v.f;
-  return true;
+  return kw_number(c, a, name, false, dflt, out);
 }
 
 /* An int or a list of `n` ints (k=3 or k=[3, 1]); spatial attributes. */
