@@ -199,13 +199,18 @@ Graph *cd_load_model(const CompileJob *j, PassStats *stats, int *nstats,
     graph_free(g);
     return NULL;
   }
-  if ((j->verify || getenv("CARDINAL_VERIFY")) && !ir_verify(g, d)) {
+#ifdef NDEBUG
+  bool verify = j->verify || getenv("CARDINAL_VERIFY");
+#else
+  bool verify = true; /* debug builds check the IR after every pass */
+#endif
+  if (verify && !ir_verify(g, d)) {
     graph_free(g);
     return NULL;
   }
   g->source_params = graph_learnable_params(g);
   PassStats local[64];
-  if (!passes_run(g, order, n, stats ? stats : local, j->verify,
+  if (!passes_run(g, order, n, stats ? stats : local, verify,
                   j->dump_after, stdout, d)) {
     graph_free(g);
     return NULL;
