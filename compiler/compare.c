@@ -91,8 +91,8 @@ static void write_svg(FILE *f, const char *model, const Row *r, int n) {
     double wl = r[i].min / tmax * lat_w, wh = r[i].max / tmax * lat_w;
     fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"black\"/>\n",
             x0 + wl, y + bar_h / 2, x0 + wh, y + bar_h / 2);
-    fprintf(f, "<text x=\"%.1f\" y=\"%d\">%.3g (%.2fx)</text>\n", x0 + fmax(bw, wh) + 4,
-            y + 15, r[i].med, r[i].speedup);
+    fprintf(f, "<text x=\"%.1f\" y=\"%d\">%.*f (%.2fx)</text>\n", x0 + fmax(bw, wh) + 4,
+            y + 15, r[i].med >= 100 ? 0 : r[i].med >= 10 ? 1 : 3, r[i].med, r[i].speedup);
     double mib = (double)r[i].st.workspace_bytes / 1048576.0;
     double ww = mib / wmax * chart_w;
     fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#f58518\"/>\n", x1,
