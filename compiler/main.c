@@ -54,7 +54,7 @@ static const char *usage_compile =
 
 static const char *usage_build_extra =
     "      --cc CC             C compiler (default: cc)\n"
-    "      --cflags FLAGS      its flags (default: -O2)\n";
+    "      --cflags FLAGS      its flags (default: -O3)\n";
 
 static const char *usage_run =
     "usage: cardinal run MODEL --input FILE... [options]\n"

@@ -299,7 +299,7 @@ static bool compile_objects(const CompileJob *j, const char *dir,
   bool ok = true;
   for (int i = 0; i < nsrc; i++) {
     char flags[1024];
-    snprintf(flags, sizeof flags, "%s", j->cflags ? j->cflags : "-O2");
+    snprintf(flags, sizeof flags, "%s", j->cflags ? j->cflags : "-O3");
     char *argv[64];
     int a = 0;
     argv[a++] = (char *)cc;
@@ -459,7 +459,7 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
   snprintf(exe, sizeof exe, "%s/run", dir);
   if (ok) {
     char flags[1024];
-    snprintf(flags, sizeof flags, "%s", j->cflags ? j->cflags : "-O2");
+    snprintf(flags, sizeof flags, "%s", j->cflags ? j->cflags : "-O3");
     char *argv[64], srcs[4][4200];
     int a = 0;
     argv[a++] = (char *)(j->cc ? j->cc : "cc");

@@ -76,9 +76,93 @@ static void test_identifiers(void) {
   CU_ASSERT_FALSE(cd_is_identifier("a;b"));
 }
 
+
+/* The pointwise-conv kernel's register tiles (CONV1X1_MR x CONV1X1_NR =
+ * 8 x 16): channel and pixel counts below, at, and past one tile and
+ * several, groups, with and without bias and a residual + ReLU epilogue,
+ * all in one generated program, against the interpreter. */
+static void test_conv1x1_tile_boundaries(void) {
+  static const int64_t pix[] = {1, 15, 16, 17, 33, 49};
+  static const int64_t chans[] = {1, 7, 8, 9, 17};
+  Graph *g = graph_new();
+  uint32_t s = 3;
+  int ncase = 0;
+  for (int pi = 0; pi < 6; pi++)
+    for (int mi = 0; mi < 5; mi++) {
+      int64_t P = pix[pi], Mg = chans[mi], G = 1 + (ncase % 3 == 2), Cg = 1 + ncase % 4;
+      bool bias = ncase % 2 == 0, residual = ncase % 4 == 1;
+      int64_t xd[4] = {1, Cg * G, 1, P}, wd[4] = {Mg * G, Cg, 1, 1}, bd[1] = {Mg * G};
+      char name[32];
+      snprintf(name, sizeof name, "x%d", ncase);
+      int x = tu_input(g, name, 4, xd);
+      float w[4096], b[64];
+      for (int i = 0; i < Mg * G * Cg; i++) {
+        s = s * 1664525u + 1013904223u;
+        w[i] = (float)((s >> 8) & 0xffff) / 65536.0f - 0.5f;
+      }
+      for (int i = 0; i < Mg * G; i++)
+        b[i] = 0.1f * (float)i;
+      int ins[3] = {x, tu_const(g, "", 4, wd, w), bias ? tu_const(g, "", 1, bd, b) : -1};
+      Node *n;
+      int y = tu_node(g, "Conv", bias ? 3 : 2, ins, &n);
+      tu_attr_int(g, n, "group", G);
+      if (residual) {
+        int64_t rd[4] = {1, Mg * G, 1, P};
+        snprintf(name, sizeof name, "r%d", ncase);
+        int r = tu_input(g, name, 4, rd);
+        int add_in[2] = {y, r};
+        y = tu_node(g, "Add", 2, add_in, NULL);
+        y = tu_node(g, "Relu", 1, &y, NULL);
+      }
+      tu_output(g, y);
+      ncase++;
+    }
+  Diag d = {.quiet = true};
+  CU_ASSERT_FATAL(graph_infer(g, &d));
+  float **ins = calloc((size_t)g->ninputs, sizeof(float *));
+  for (int k = 0; k < g->ninputs; k++) {
+    int64_t n = value_numel(&g->values[g->inputs[k]]);
+    ins[k] = malloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++)
+      ins[k][i] = sinf(0.7f * (float)i + (float)k);
+  }
+  float **want = calloc((size_t)g->noutputs, sizeof(float *));
+  CU_ASSERT_FATAL(interp_run(g, (const float *const *)ins, want, &d));
+  int order[16], np;
+  CU_ASSERT_FATAL(passes_parse("default", order, &np, &d));
+  PassStats st[16];
+  CU_ASSERT_FATAL(passes_run(g, order, np, st, true, NULL, NULL, &d));
+  int fused = 0;
+  for (int i = 0; i < g->nnodes; i++)
+    fused += g->nodes[i].op == OP_CONV && g->nodes[i].ep.residual >= 0;
+  CU_ASSERT(fused > 0); /* the epilogue path is exercised */
+  CompileJob j = {.name = "tiles", .cflags = "-O2 -std=c99 -pedantic -Wall -Wextra -Werror"};
+  float **got = calloc((size_t)g->noutputs, sizeof(float *));
+  CU_ASSERT_FATAL(cd_run_generated(&j, g, (const float *const *)ins, got, &d));
+  for (int k = 0; k < g->noutputs; k++) {
+    int64_t n = value_numel(&g->values[g->outputs[k]]);
+    double err = 0;
+    for (int64_t i = 0; i < n; i++)
+      err = fmax(err, fabs((double)got[k][i] - want[k][i]) / (1 + fabs((double)want[k][i])));
+    if (err > 1e-5)
+      fprintf(stderr, "\ncase %d: error %g\n", k, err);
+    CU_ASSERT(err <= 1e-5);
+    free(got[k]);
+    free(want[k]);
+  }
+  for (int k = 0; k < g->ninputs; k++)
+    free(ins[k]);
+  free(ins);
+  free(got);
+  free(want);
+  sb_free(&d.log);
+  graph_free(g);
+}
+
 void add_codegen_suite(void) {
   CU_pSuite s = CU_add_suite("codegen", NULL, NULL);
   ADD(s, test_hostile_names);
   ADD(s, test_float_literals);
   ADD(s, test_identifiers);
+  ADD(s, test_conv1x1_tile_boundaries);
 }
