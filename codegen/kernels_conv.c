@@ -78,8 +78,10 @@ static void emit_conv1x1(Emitter *e, Graph *g, Node *n) {
                                 "              Y[m * P + q] = acc[i][j];\n"
                                 "              %s", epi)
              : "Y[(m0 + i) * P + p0 + j] = acc[i][j];";
-  emit(e, "  enum { MR = %d, NR = %d, P = %lld, CG = %lld };\n", CONV1X1_MR, CONV1X1_NR,
-       (long long)P, (long long)Cg);
+  /* Tile sizes as enum constants (array bounds); sizes as long constants,
+   * which may not fit an int on small targets. */
+  emit(e, "  enum { MR = %d, NR = %d };\n  const long P = %lld, CG = %lld;\n", CONV1X1_MR,
+       CONV1X1_NR, (long long)P, (long long)Cg);
   emit(e, "  for (long b = 0; b < %lld; b++)\n"
           "    for (long g = 0; g < %lld; g++) {\n"
           "      const float *X = x0 + (b * %lld + g * CG) * P;\n"
