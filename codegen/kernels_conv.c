@@ -47,14 +47,17 @@ static void emit_ranges(Emitter *e, const OpParams *p, const int64_t *I,
  * activation) is applied as the tile is stored, so the output is written
  * once.  The pixel loop of fixed length NR vectorises at -O3 with any SIMD
  * the compiler targets.  Pixels and rows past the last full tile take a
- * plain dot-product loop.
+ * plain dot-product loop.  A strided 1x1 conv (ResNet's downsampling
+ * shortcut) is the same GEMM over the input pixels a compile-time map
+ * picks: each tile gathers its NR pixels of a channel once, for MR rows.
  */
 #define CONV1X1_MR 8
 #define CONV1X1_NR 16
 
+/* 1x1, unpadded; any stride (a strided one reads its pixels through a map). */
 static bool is_pointwise(const OpParams *p) {
   for (int s = 0; s < 3; s++)
-    if (p->kernel[s] != 1 || p->stride[s] != 1 || p->pad0[s] || p->pad1[s])
+    if (p->kernel[s] != 1 || p->pad0[s] || p->pad1[s])
       return false;
   return true;
 }
@@ -63,9 +66,10 @@ static void emit_conv1x1(Emitter *e, Graph *g, Node *n) {
   const Value *x = &g->values[n->in[0]], *w = &g->values[n->in[1]];
   const Value *y = &g->values[n->out[0]];
   int64_t N = x->dims[0], C = x->dims[1], M = w->dims[0], G = n->p.group;
-  int64_t Cg = C / G, Mg = M / G, P = value_numel(y) / (N * M);
+  int64_t Cg = C / G, Mg = M / G, P = value_numel(y) / (N * M), IP = value_numel(x) / (N * C);
   int64_t Mfull = Mg / CONV1X1_MR * CONV1X1_MR, Pfull = P / CONV1X1_NR * CONV1X1_NR;
   bool bias = n->nin > 2 && n->in[2] >= 0;
+  bool strided = IP != P;
   Arena *ar = &g->arena;
   const char *idx = arena_printf(ar, "(b * %lld + g * %lld + m) * %lld + q", (long long)M,
                                  (long long)Mg, (long long)P);
@@ -78,13 +82,29 @@ static void emit_conv1x1(Emitter *e, Graph *g, Node *n) {
                                 "              Y[m * P + q] = acc[i][j];\n"
                                 "              %s", epi)
              : "Y[(m0 + i) * P + p0 + j] = acc[i][j];";
+  /* Where output pixel q reads: q itself, or the strided map. */
+  const char *pixq = strided ? "pix[q]" : "q";
+  if (strided) {
+    int64_t I[3], O[3];
+    sp_dims3(x, n->p.nsp, I);
+    sp_dims3(y, n->p.nsp, O);
+    emit(e, "  static const long pix[%lld] = {", (long long)P);
+    int64_t q = 0;
+    for (int64_t od = 0; od < O[0]; od++)
+      for (int64_t oh = 0; oh < O[1]; oh++)
+        for (int64_t ow = 0; ow < O[2]; ow++, q++)
+          emit(e, "%s%s%lld", q ? "," : "", q % 16 ? "" : "\n    ",
+               (long long)(((od * n->p.stride[0]) * I[1] + oh * n->p.stride[1]) * I[2] +
+                           ow * n->p.stride[2]));
+    emit(e, "};\n");
+  }
   /* Tile sizes as enum constants (array bounds); sizes as long constants,
    * which may not fit an int on small targets. */
-  emit(e, "  enum { MR = %d, NR = %d };\n  const long P = %lld, CG = %lld;\n", CONV1X1_MR,
-       CONV1X1_NR, (long long)P, (long long)Cg);
+  emit(e, "  enum { MR = %d, NR = %d };\n  const long P = %lld, IP = %lld, CG = %lld;\n",
+       CONV1X1_MR, CONV1X1_NR, (long long)P, (long long)IP, (long long)Cg);
   emit(e, "  for (long b = 0; b < %lld; b++)\n"
           "    for (long g = 0; g < %lld; g++) {\n"
-          "      const float *X = x0 + (b * %lld + g * CG) * P;\n"
+          "      const float *X = x0 + (b * %lld + g * CG) * IP;\n"
           "      const float *W = x1 + g * %lld * CG;\n"
           "      float *Y = y0 + (b * %lld + g * %lld) * P;\n"
           "      long m0 = 0;\n",
@@ -99,7 +119,7 @@ static void emit_conv1x1(Emitter *e, Graph *g, Node *n) {
           "            for (long j = 0; j < NR; j++)\n"
           "              acc[i][j] = %s;\n"
           "          for (long c = 0; c < CG; c++) {\n"
-          "            const float *xr = X + c * P + p0;\n"
+          "            %s\n"
           "            for (long i = 0; i < MR; i++) {\n"
           "              const float wv = W[(m0 + i) * CG + c];\n"
           "              for (long j = 0; j < NR; j++)\n"
@@ -111,28 +131,33 @@ static void emit_conv1x1(Emitter *e, Graph *g, Node *n) {
           "              %s\n"
           "            }\n"
           "        }\n",
-       (long long)Pfull, (long long)Mfull, b_tile, store);
+       (long long)Pfull, (long long)Mfull, b_tile,
+       strided ? "float xr[NR];\n"
+                 "            for (long j = 0; j < NR; j++)\n"
+                 "              xr[j] = X[c * IP + pix[p0 + j]];"
+               : "const float *xr = X + c * P + p0;",
+       store);
   emit(e, "        for (long m = m0; m < %lld; m++)\n"
           "          for (long q = p0; q < p0 + NR; q++) {\n"
           "            float acc = %s;\n"
           "            for (long c = 0; c < CG; c++)\n"
-          "              acc += W[m * CG + c] * X[c * P + q];\n"
+          "              acc += W[m * CG + c] * X[c * IP + %s];\n"
           "            Y[m * P + q] = acc;\n"
           "            %s\n"
           "          }\n"
           "      }\n",
-       (long long)Mg, b_row, epi);
+       (long long)Mg, b_row, pixq, epi);
   emit(e, "      for (long m = 0; m < %lld; m++)\n"
           "        for (long q = %lld; q < P; q++) {\n"
           "          float acc = %s;\n"
           "          for (long c = 0; c < CG; c++)\n"
-          "            acc += W[m * CG + c] * X[c * P + q];\n"
+          "            acc += W[m * CG + c] * X[c * IP + %s];\n"
           "          Y[m * P + q] = acc;\n"
           "          %s\n"
           "        }\n"
           "      (void)m0;\n"
           "    }\n",
-       (long long)Mg, (long long)Pfull, b_row, epi);
+       (long long)Mg, (long long)Pfull, b_row, pixq, epi);
 }
 
 bool conv_emit(Emitter *e, Graph *g, Node *n) {

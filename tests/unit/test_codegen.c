@@ -79,8 +79,8 @@ static void test_identifiers(void) {
 
 /* The pointwise-conv kernel's register tiles (CONV1X1_MR x CONV1X1_NR =
  * 8 x 16): channel and pixel counts below, at, and past one tile and
- * several, groups, with and without bias and a residual + ReLU epilogue,
- * all in one generated program, against the interpreter. */
+ * several, groups, strides 1 and 2, with and without bias and a residual +
+ * ReLU epilogue, all in one generated program, against the interpreter. */
 static void test_conv1x1_tile_boundaries(void) {
   static const int64_t pix[] = {1, 15, 16, 17, 33, 49};
   static const int64_t chans[] = {1, 7, 8, 9, 17};
@@ -90,8 +90,10 @@ static void test_conv1x1_tile_boundaries(void) {
   for (int pi = 0; pi < 6; pi++)
     for (int mi = 0; mi < 5; mi++) {
       int64_t P = pix[pi], Mg = chans[mi], G = 1 + (ncase % 3 == 2), Cg = 1 + ncase % 4;
-      bool bias = ncase % 2 == 0, residual = ncase % 4 == 1;
-      int64_t xd[4] = {1, Cg * G, 1, P}, wd[4] = {Mg * G, Cg, 1, 1}, bd[1] = {Mg * G};
+      bool bias = ncase % 2 == 0, residual = ncase % 4 == 1, strided = ncase % 5 == 3;
+      /* A strided case reads every other pixel of a 2 x 2P input. */
+      int64_t xd[4] = {1, Cg * G, strided ? 2 : 1, strided ? 2 * P : P},
+              wd[4] = {Mg * G, Cg, 1, 1}, bd[1] = {Mg * G};
       char name[32];
       snprintf(name, sizeof name, "x%d", ncase);
       int x = tu_input(g, name, 4, xd);
@@ -106,6 +108,10 @@ static void test_conv1x1_tile_boundaries(void) {
       Node *n;
       int y = tu_node(g, "Conv", bias ? 3 : 2, ins, &n);
       tu_attr_int(g, n, "group", G);
+      if (strided) {
+        const int64_t st2[2] = {2, 2};
+        tu_attr_ints(g, n, "strides", 2, st2);
+      }
       if (residual) {
         int64_t rd[4] = {1, Mg * G, 1, P};
         snprintf(name, sizeof name, "r%d", ncase);
