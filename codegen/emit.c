@@ -171,6 +171,16 @@ static void banner(StrBuf *sb, Graph *g, const CodegenOptions *o) {
   sb_printf(sb, "\n */\n");
 }
 
+/* Nodes that get a kernel (not aliases): the rows of the profile. */
+static int count_kernels(Graph *g, Plan *p) {
+  int k = 0;
+  for (int i = 0; i < g->nnodes; i++) {
+    Node *n = &g->nodes[i];
+    k += !((op_table[n->op].flags & OPF_ALIAS) && p->alias_of[n->out[0]] != n->out[0]);
+  }
+  return k;
+}
+
 static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
                          const char *dir, const char *NAME, Diag *d) {
   const char *name = o->name;
@@ -217,6 +227,15 @@ static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
                 " * reused freely between calls.  Returns CD_OK (0) or a CD_ERR_* code. */\n"
                 "int %s_run(const float *const inputs[], float *const outputs[], void *workspace);\n",
             NAME, name);
+  sb_printf(&h, "\n#ifdef CARDINAL_PROFILE\n"
+                "/* With -DCARDINAL_PROFILE (all of the model's sources): milliseconds spent\n"
+                " * in each kernel, summed over runs, with its name and multiply-adds. */\n"
+                "#define %s_NUM_KERNELS %d\n"
+                "extern double %s_profile_ms[];\n"
+                "extern const char *const %s_profile_name[];\n"
+                "extern const long long %s_profile_macs[];\n"
+                "#endif\n",
+            NAME, count_kernels(g, p), name, name, name);
   if (o->weights_blob)
     sb_printf(&h, "\n/* Weights live in %s.weights: pass its bytes (64-byte aligned, e.g.\n"
                   " * from cd_load_file) before the first run.  Checks the header and size;\n"
@@ -350,6 +369,8 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
   }
 
   Emitter e = {.out = &c, .g = g, .plan = p, .d = d};
+  StrBuf prof_names = {0}, prof_macs = {0};
+  int nk = 0; /* kernels emitted */
   sb_printf(&body, "int %s_run(const float *const inputs[], float *const outputs[], void *workspace) {\n"
                    "  unsigned char *ws = (unsigned char *)workspace;\n", name);
   sb_printf(&body, "  if (!inputs || !outputs || (!ws && %s_WORKSPACE_SIZE > 0))\n"
@@ -375,7 +396,7 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
       break;
     }
     sb_printf(&c, "}\n");
-    sb_printf(&body, "  k%d(", i);
+    sb_printf(&body, "  CD_PROF(%d, k%d(", nk, i);
     bool first = true;
     for (int j = 0; j < n->nin; j++) {
       int v = n->in[j];
@@ -392,7 +413,15 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
       sb_printf(&body, "%s%s", first ? "" : ", ", loc_expr(g, p, v));
       first = false;
     }
-    sb_printf(&body, ");\n");
+    sb_printf(&body, "));\n");
+    /* The profile's row for this kernel: its name and work. */
+    sb_printf(&prof_names, "%s\n  ", nk ? "," : "");
+    StrBuf label = {0};
+    sb_printf(&label, "k%d %s '%s'", i, n->op_type, n->name);
+    put_c_string(&prof_names, label.buf);
+    sb_free(&label);
+    sb_printf(&prof_macs, "%s%lld", nk ? ", " : "", (long long)node_macs(g, n));
+    nk++;
   }
   /* Outputs not written in place: graph inputs, constants, repeats. */
   for (int k = 0; k < g->noutputs; k++) {
@@ -407,9 +436,29 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
   if (d->nerrors) {
     sb_free(&c);
     sb_free(&body);
+    sb_free(&prof_names);
+    sb_free(&prof_macs);
     return false;
   }
-  sb_printf(&c, "\n");
+  sb_printf(&c, "\n#ifdef CARDINAL_PROFILE\n"
+                "/* Built with -DCARDINAL_PROFILE: the time of every kernel call adds up in\n"
+                " * %s_profile_ms (see %s.h). */\n"
+                "double %s_profile_ms[%d];\n"
+                "const char *const %s_profile_name[%d] = {%s};\n"
+                "const long long %s_profile_macs[%d] = {%s};\n"
+                "#define CD_PROF(i, call) \\\n"
+                "  do { \\\n"
+                "    const double t0_ = cd_now_ms(); \\\n"
+                "    call; \\\n"
+                "    %s_profile_ms[i] += cd_now_ms() - t0_; \\\n"
+                "  } while (0)\n"
+                "#else\n"
+                "#define CD_PROF(i, call) call\n"
+                "#endif\n\n",
+            name, name, name, nk ? nk : 1, name, nk ? nk : 1,
+            nk ? prof_names.buf : "\"\"", name, nk ? nk : 1, nk ? prof_macs.buf : "0", name);
+  sb_free(&prof_names);
+  sb_free(&prof_macs);
   sb_putn(&c, body.buf, body.len);
   sb_free(&body);
 

@@ -370,6 +370,7 @@ typedef struct {
 } GraphStats;
 
 void graph_stats(const Graph *g, const Plan *p, GraphStats *s);
+int64_t node_macs(const Graph *g, const Node *n); /* multiply-adds of one node */
 int64_t graph_learnable_params(const Graph *g); /* as torch counts them */
 bool graph_write_dot(const Graph *g, const char *path);
 
@@ -447,6 +448,8 @@ typedef struct {
   const char *params;   /* DSL: parameters from this .safetensors file */
   uint64_t seed;        /* DSL: seed of generated parameters without one */
   int runs;             /* cd_run_generated: timed runs */
+  bool profile;         /* cd_run_generated: time every kernel (-DCARDINAL_PROFILE) */
+  char *profile_text;   /* its result: "ms macs name" lines, malloc'd */
   double ms_median, ms_min, ms_max; /* cd_run_generated: measured times */
 } CompileJob;
 

@@ -73,6 +73,7 @@ static const char *usage_run =
     "  -w, --weights MODE      embed, blob or FILE.safetensors, as for compile\n"
     "      --seed N            as for compile\n"
     "      --runs N            time N runs of the generated code (default 1)\n"
+    "      --profile           time every kernel and print where the time goes\n"
     "      --dot FILE          write the final graph for Graphviz\n"
     "      --cc CC, --cflags FLAGS   the C compiler and its flags\n"
     "  -h, --help              this text\n";
@@ -115,7 +116,7 @@ static const char *usage_compare =
     "  -h, --help              this text\n";
 
 enum { O_VERIFY = 256, O_DUMP_AFTER, O_CC, O_CFLAGS, O_JSON, O_RUNS, O_DUMP, O_DOT, O_CSV,
-       O_SVG, O_SEED };
+       O_SVG, O_SEED, O_PROFILE };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},
@@ -138,6 +139,7 @@ static const struct option long_opts[] = {
     {"csv", required_argument, 0, O_CSV},
     {"svg", required_argument, 0, O_SVG},
     {"seed", required_argument, 0, O_SEED},
+    {"profile", no_argument, 0, O_PROFILE},
     {0, 0, 0, 0},
 };
 
@@ -245,6 +247,7 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
     case O_CFLAGS: a->job.cflags = optarg; break;
     case O_JSON: a->json = true; break;
     case O_DOT: a->job.dot = optarg; break;
+    case O_PROFILE: a->job.profile = true; break;
     case O_CSV: a->csv = optarg; break;
     case O_SVG: a->svg = optarg; break;
     case O_RUNS: {
@@ -329,6 +332,47 @@ static void print_output(const Value *v, const float *y, int k) {
   printf("\n  arg-max %lld (%.6g)\n", (long long)am, n ? y[am] : 0.0);
 }
 
+typedef struct {
+  double ms;
+  long long macs;
+  char name[200];
+} ProfRow;
+
+static int cmp_prof(const void *a, const void *b) {
+  double x = ((const ProfRow *)a)->ms, y = ((const ProfRow *)b)->ms;
+  return x > y ? -1 : x < y;
+}
+
+/* The per-kernel profile, slowest first, with each kernel's share and
+ * arithmetic rate (2 flops per multiply-add). */
+static void print_profile(const char *text) {
+  int cap = 64, n = 0;
+  ProfRow *r = malloc(sizeof(ProfRow) * (size_t)cap);
+  double total = 0;
+  for (const char *p = text; *p;) {
+    const char *e = strchr(p, '\n');
+    size_t len = e ? (size_t)(e - p) : strlen(p);
+    if (n == cap)
+      r = realloc(r, sizeof(ProfRow) * (size_t)(cap *= 2));
+    char line[400];
+    snprintf(line, sizeof line, "%.*s", (int)(len < 399 ? len : 399), p);
+    int off = 0;
+    if (sscanf(line, "%lf %lld %n", &r[n].ms, &r[n].macs, &off) == 2) {
+      snprintf(r[n].name, sizeof r[n].name, "%s", line + off);
+      total += r[n].ms;
+      n++;
+    }
+    p = e ? e + 1 : p + len;
+  }
+  qsort(r, (size_t)n, sizeof(ProfRow), cmp_prof);
+  printf("%10s %6s %8s  %s\n", "ms/run", "share", "GFLOP/s", "kernel");
+  for (int i = 0; i < n; i++)
+    printf("%10.3f %5.1f%% %8.2f  %s\n", r[i].ms, total > 0 ? 100 * r[i].ms / total : 0,
+           r[i].ms > 0 ? 2.0 * (double)r[i].macs / (r[i].ms * 1e6) : 0.0, r[i].name);
+  printf("%10.3f        in %d kernels\n", total, n);
+  free(r);
+}
+
 static int cmd_run(int argc, char **argv) {
   Args a;
   int rc = parse_args("run", argc, argv, &a, usage_run);
@@ -370,6 +414,10 @@ static int cmd_run(int argc, char **argv) {
         fprintf(stderr, "cardinal: reference interpreter: %.1f ms\n", now_ms() - t0);
     } else {
       ok = cd_run_generated(&a.job, g, ins, outs, &d);
+      if (ok && a.job.profile_text) {
+        print_profile(a.job.profile_text);
+        free(a.job.profile_text);
+      }
       if (ok)
         fprintf(stderr, "cardinal: generated C: %.3f ms median of %d run(s) "
                         "(min %.3f, max %.3f); compile+build %.1f s\n",

@@ -8,23 +8,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+int64_t node_macs(const Graph *g, const Node *n) {
+  const Value *y = &g->values[n->out[0]];
+  if (n->op == OP_CONV) {
+    const Value *w = &g->values[n->in[1]];
+    return value_numel(y) * (value_numel(w) / w->dims[0]);
+  }
+  if (n->op == OP_GEMM) {
+    const Value *a = &g->values[n->in[0]];
+    return value_numel(y) * (n->p.trans_a ? a->dims[0] : a->dims[1]);
+  }
+  if (n->op == OP_MATMUL) {
+    const Value *a = &g->values[n->in[0]];
+    return value_numel(y) * a->dims[a->rank - 1];
+  }
+  return 0;
+}
+
 void graph_stats(const Graph *g, const Plan *p, GraphStats *s) {
   memset(s, 0, sizeof *s);
   s->nodes = g->nnodes;
   for (int i = 0; i < g->nnodes; i++) {
-    const Node *n = &g->nodes[i];
-    s->counts[n->op]++;
-    const Value *y = &g->values[n->out[0]];
-    if (n->op == OP_CONV) {
-      const Value *w = &g->values[n->in[1]];
-      s->macs += value_numel(y) * (value_numel(w) / w->dims[0]);
-    } else if (n->op == OP_GEMM) {
-      const Value *a = &g->values[n->in[0]];
-      s->macs += value_numel(y) * (n->p.trans_a ? a->dims[0] : a->dims[1]);
-    } else if (n->op == OP_MATMUL) {
-      const Value *a = &g->values[n->in[0]];
-      s->macs += value_numel(y) * a->dims[a->rank - 1];
-    }
+    s->counts[g->nodes[i].op]++;
+    s->macs += node_macs(g, &g->nodes[i]);
   }
   for (int v = 0; v < g->nvalues; v++)
     if (p->loc[v].kind == LOC_WEIGHT && p->alias_of[v] == v)

@@ -411,6 +411,14 @@ static const char *harness_text =
     "  if (rc) { fprintf(stderr, \"%s_run: %%s\\n\", cd_strerror(rc)); return 2; }\n"
     "  qsort(t, runs, sizeof(double), cmp);\n"
     "  printf(\"%%.3f %%.3f %%.3f\\n\", t[runs / 2], t[0], t[runs - 1]);\n"
+    "#ifdef CARDINAL_PROFILE\n"
+    "  {\n    FILE *f;\n    sprintf(path, \"%%s/profile.txt\", argv[1]);\n"
+    "    f = fopen(path, \"w\");\n"
+    "    for (k = 0; f && k < %s_NUM_KERNELS; k++)\n"
+    "      fprintf(f, \"%%.6f %%lld %%s\\n\", %s_profile_ms[k] / runs, %s_profile_macs[k],\n"
+    "              %s_profile_name[k]);\n"
+    "    if (f) fclose(f);\n  }\n"
+    "#endif\n"
     "  for (k = 0; k < %s_NUM_OUTPUTS; k++) {\n"
     "    FILE *f;\n    sprintf(path, \"%%s/out%%d.bin\", argv[1], k);\n"
     "    f = fopen(path, \"wb\");\n"
@@ -442,7 +450,7 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
                name, name);
     StrBuf h = {0};
     sb_printf(&h, harness_text, name, NAME, NAME, NAME, blob, NAME, name, name, name,
-              NAME, name, name, name, NAME, name, name);
+              NAME, name, name, name, NAME, name, name, name, NAME, name, name);
     snprintf(path, sizeof path, "%s/harness.c", dir);
     ok = write_text(path, h.buf, d);
     sb_free(&h);
@@ -459,7 +467,8 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
   snprintf(exe, sizeof exe, "%s/run", dir);
   if (ok) {
     char flags[1024];
-    snprintf(flags, sizeof flags, "%s", j->cflags ? j->cflags : "-O3");
+    snprintf(flags, sizeof flags, "%s%s", j->cflags ? j->cflags : "-O3",
+             j->profile ? " -DCARDINAL_PROFILE" : "");
     char *argv[64], srcs[4][4200];
     int a = 0;
     argv[a++] = (char *)(j->cc ? j->cc : "cc");
@@ -519,6 +528,15 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
       fclose(f);
     if (!ok)
       diag_error(d, "cannot read the generated program's output %d", k);
+  }
+  if (ok && j->profile) {
+    snprintf(path, sizeof path, "%s/profile.txt", dir);
+    uint8_t *text;
+    size_t n;
+    if (cd_read_file(path, &text, &n)) {
+      j->profile_text = realloc(text, n + 1);
+      j->profile_text[n] = 0;
+    }
   }
   if (!getenv("CARDINAL_KEEP_TMP"))
     cd_rm_rf(dir);

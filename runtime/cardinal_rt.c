@@ -3,6 +3,9 @@
  * allocation is done by hand (over-allocate, stash the original pointer
  * just below the aligned block) so it works on any C99 libc.
  */
+#if defined(CARDINAL_PROFILE) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 199309L /* clock_gettime, only for profiling builds */
+#endif
 #include "cardinal_rt.h"
 
 #include <stdio.h>
@@ -61,3 +64,13 @@ int cd_load_file(const char *path, void **data, size_t *size) {
   *size = (size_t)n;
   return CD_OK;
 }
+
+#ifdef CARDINAL_PROFILE
+#include <time.h>
+
+double cd_now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+#endif

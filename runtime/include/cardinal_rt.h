@@ -33,6 +33,12 @@ void cd_free(void *p);
  * Returns CD_OK or CD_ERR_IO / CD_ERR_NOMEM. */
 int cd_load_file(const char *path, void **data, size_t *size);
 
+#ifdef CARDINAL_PROFILE
+/* Monotonic milliseconds (POSIX clock_gettime): the clock of the per-kernel
+ * profile generated code keeps when built with -DCARDINAL_PROFILE. */
+double cd_now_ms(void);
+#endif
+
 #ifdef __cplusplus
 }
 #endif
