@@ -62,6 +62,23 @@ static bool is_pointwise(const OpParams *p) {
   return true;
 }
 
+/* Outputs m in [mlo, mhi) x pixels q in [qlo, qhi) of a pointwise conv as
+ * plain dot products: the rows and pixels its register tiles leave over. */
+static void emit_dot_block(Emitter *e, const char *mlo, const char *mhi, const char *qlo,
+                           const char *qhi, const char *bias, const char *pixq,
+                           const char *epi, int indent) {
+  emit(e, "%*sfor (long m = %s; m < %s; m++)\n"
+          "%*s  for (long q = %s; q < %s; q++) {\n"
+          "%*s    float acc = %s;\n"
+          "%*s    for (long c = 0; c < CG; c++)\n"
+          "%*s      acc += W[m * CG + c] * X[c * IP + %s];\n"
+          "%*s    Y[m * P + q] = acc;\n"
+          "%*s    %s\n"
+          "%*s  }\n",
+       indent, "", mlo, mhi, indent, "", qlo, qhi, indent, "", bias, indent, "", indent, "",
+       pixq, indent, "", indent, "", epi, indent, "");
+}
+
 static void emit_conv1x1(Emitter *e, Graph *g, Node *n) {
   const Value *x = &g->values[n->in[0]], *w = &g->values[n->in[1]];
   const Value *y = &g->values[n->out[0]];
@@ -137,27 +154,12 @@ static void emit_conv1x1(Emitter *e, Graph *g, Node *n) {
                  "              xr[j] = X[c * IP + pix[p0 + j]];"
                : "const float *xr = X + c * P + p0;",
        store);
-  emit(e, "        for (long m = m0; m < %lld; m++)\n"
-          "          for (long q = p0; q < p0 + NR; q++) {\n"
-          "            float acc = %s;\n"
-          "            for (long c = 0; c < CG; c++)\n"
-          "              acc += W[m * CG + c] * X[c * IP + %s];\n"
-          "            Y[m * P + q] = acc;\n"
-          "            %s\n"
-          "          }\n"
-          "      }\n",
-       (long long)Mg, b_row, pixq, epi);
-  emit(e, "      for (long m = 0; m < %lld; m++)\n"
-          "        for (long q = %lld; q < P; q++) {\n"
-          "          float acc = %s;\n"
-          "          for (long c = 0; c < CG; c++)\n"
-          "            acc += W[m * CG + c] * X[c * IP + %s];\n"
-          "          Y[m * P + q] = acc;\n"
-          "          %s\n"
-          "        }\n"
-          "      (void)m0;\n"
-          "    }\n",
-       (long long)Mg, (long long)Pfull, b_row, pixq, epi);
+  emit_dot_block(e, "m0", arena_printf(ar, "%lld", (long long)Mg), "p0", "p0 + NR", b_row,
+                 pixq, epi, 8);
+  emit(e, "      }\n");
+  emit_dot_block(e, "0", arena_printf(ar, "%lld", (long long)Mg),
+                 arena_printf(ar, "%lld", (long long)Pfull), "P", b_row, pixq, epi, 6);
+  emit(e, "      (void)m0;\n    }\n");
 }
 
 bool conv_emit(Emitter *e, Graph *g, Node *n) {

@@ -419,6 +419,17 @@ static const char *pname(Ctx *c, const char *label, const char *leaf) {
   return arena_printf(&c->g->arena, "%s.%s", label, leaf);
 }
 
+/* kernel_shape, strides and symmetric pads (into pads[2 * nsp]): the
+ * first three attributes of a conv or pool layer. */
+static void spatial_attrs(AttrInit *at, int nsp, const int64_t *k, const int64_t *s,
+                          const int64_t *p, int64_t *pads) {
+  for (int i = 0; i < nsp; i++)
+    pads[i] = pads[nsp + i] = p[i];
+  at[0] = (AttrInit){"kernel_shape", AT_INTS, .count = nsp, .ints = k};
+  at[1] = (AttrInit){"strides", AT_INTS, .count = nsp, .ints = s};
+  at[2] = (AttrInit){"pads", AT_INTS, .count = 2 * nsp, .ints = pads};
+}
+
 /* conv(x, out, k=1, stride=1, pad=0, dilation=1, groups=1, bias=true) */
 static DVal lay_conv(Ctx *c, Args *a, const char *label) {
   int x;
@@ -453,15 +464,10 @@ static DVal lay_conv(Ctx *c, Args *a, const char *label) {
   if (w < 0 || (bias && b < 0))
     return ERR;
   int64_t pads[6];
-  for (int i = 0; i < nsp; i++)
-    pads[i] = pads[nsp + i] = p[i];
-  AttrInit at[5] = {
-      {"kernel_shape", AT_INTS, .count = nsp, .ints = k},
-      {"strides", AT_INTS, .count = nsp, .ints = s},
-      {"pads", AT_INTS, .count = 2 * nsp, .ints = pads},
-      {"dilations", AT_INTS, .count = nsp, .ints = dl},
-      {"group", AT_INT, .i = groups},
-  };
+  AttrInit at[5];
+  spatial_attrs(at, nsp, k, s, p, pads);
+  at[3] = (AttrInit){"dilations", AT_INTS, .count = nsp, .ints = dl};
+  at[4] = (AttrInit){"group", AT_INT, .i = groups};
   int ins[3] = {x, w, b};
   int y = make_node(c, a->at, "Conv", label, bias ? 3 : 2, ins, 5, at);
   return y < 0 ? ERR : vtensor(y);
@@ -542,15 +548,10 @@ static DVal lay_pool(Ctx *c, Args *a, const char *label, bool max) {
       (!max && !kw_int(c, a, "count_include_pad", 1, &cip)) || !check_kwargs(c, a))
     return ERR;
   int64_t pads[6];
-  for (int i = 0; i < nsp; i++)
-    pads[i] = pads[nsp + i] = p[i];
-  AttrInit at[5] = {
-      {"kernel_shape", AT_INTS, .count = nsp, .ints = k},
-      {"strides", AT_INTS, .count = nsp, .ints = s},
-      {"pads", AT_INTS, .count = 2 * nsp, .ints = pads},
-      {"ceil_mode", AT_INT, .i = ceil_mode},
-      {"count_include_pad", AT_INT, .i = cip},
-  };
+  AttrInit at[5];
+  spatial_attrs(at, nsp, k, s, p, pads);
+  at[3] = (AttrInit){"ceil_mode", AT_INT, .i = ceil_mode};
+  at[4] = (AttrInit){"count_include_pad", AT_INT, .i = cip};
   int y = make_node(c, a->at, max ? "MaxPool" : "AveragePool", label, 1, &x, max ? 4 : 5, at);
   return y < 0 ? ERR : vtensor(y);
 }
