@@ -212,7 +212,6 @@ bool conv_emit(Emitter *e, Graph *g, Node *n) {
        (long long)p->dilation[1], (long long)I[2], (long long)p->dilation[2],
        (long long)p->pad0[2], (long long)O[1], (long long)O[2],
        (long long)p->stride[2]);
-  (void)ksz;
   if (node_has_epilogue(n)) {
     const char *idx = arena_printf(&g->arena, "(b * %lld + m) * %lld + i", (long long)M,
                                    (long long)osz);

@@ -427,7 +427,9 @@ static const char *harness_text =
 
 bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
                       float **outputs, Diag *d) {
-  char tmpl[] = "/tmp/cardinal-run-XXXXXX";
+  const char *tmpdir = getenv("TMPDIR");
+  char tmpl[4096];
+  snprintf(tmpl, sizeof tmpl, "%s/cardinal-run-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
   char *dir = mkdtemp(tmpl);
   if (!dir) {
     diag_error(d, "cannot create a temporary folder: %s", strerror(errno));
