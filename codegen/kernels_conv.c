@@ -62,21 +62,66 @@ static bool is_pointwise(const OpParams *p) {
   return true;
 }
 
-/* Outputs m in [mlo, mhi) x pixels q in [qlo, qhi) of a pointwise conv as
- * plain dot products: the rows and pixels its register tiles leave over. */
-static void emit_dot_block(Emitter *e, const char *mlo, const char *mhi, const char *qlo,
-                           const char *qhi, const char *bias, const char *pixq,
-                           const char *epi, int indent) {
-  emit(e, "%*sfor (long m = %s; m < %s; m++)\n"
-          "%*s  for (long q = %s; q < %s; q++) {\n"
-          "%*s    float acc = %s;\n"
-          "%*s    for (long c = 0; c < CG; c++)\n"
-          "%*s      acc += W[m * CG + c] * X[c * IP + %s];\n"
-          "%*s    Y[m * P + q] = acc;\n"
-          "%*s    %s\n"
+/* What one pointwise-conv kernel needs to emit its tiles. */
+typedef struct {
+  Emitter *e;
+  Node *n;
+  int64_t M, Mg;     /* output channels, per group */
+  bool bias, strided;
+} Conv1x1;
+
+/*
+ * One register tile: mr output channels from m0 x nr pixels from p0 (C
+ * expressions), mr and nr compile-time constants.  The full tiles, the
+ * rows and pixels past them and the corner all use this same code, so
+ * every one of them is an outer-product loop the compiler vectorises (a
+ * dot-product loop for the leftovers was slower: GCC gave up vectorising
+ * it as soon as an epilogue followed).
+ */
+static void emit_tile(const Conv1x1 *k, int mr, int64_t nr, const char *m0, const char *p0,
+                      int ind) {
+  Emitter *e = k->e;
+  Node *n = k->n;
+  emit(e, "%*s{\n%*s  float acc[%d][%lld];\n", ind, "", ind, "", mr, (long long)nr);
+  emit(e, "%*s  for (long i = 0; i < %d; i++)\n"
+          "%*s    for (long j = 0; j < %lld; j++)\n"
+          "%*s      acc[i][j] = %s;\n",
+       ind, "", mr, ind, "", (long long)nr, ind, "",
+       k->bias ? arena_printf(&e->g->arena, "x2[g * %lld + %s + i]", (long long)k->Mg, m0)
+               : "0.0f");
+  emit(e, "%*s  for (long c = 0; c < CG; c++) {\n", ind, "");
+  if (k->strided)
+    emit(e, "%*s    float xr[%lld];\n"
+            "%*s    for (long j = 0; j < %lld; j++)\n"
+            "%*s      xr[j] = X[c * IP + pix[%s + j]];\n",
+         ind, "", (long long)nr, ind, "", (long long)nr, ind, "", p0);
+  else
+    emit(e, "%*s    const float *xr = X + c * P + %s;\n", ind, "", p0);
+  emit(e, "%*s    for (long i = 0; i < %d; i++) {\n"
+          "%*s      const float wv = W[(%s + i) * CG + c];\n"
+          "%*s      for (long j = 0; j < %lld; j++)\n"
+          "%*s        acc[i][j] += wv * xr[j];\n"
+          "%*s    }\n"
           "%*s  }\n",
-       indent, "", mlo, mhi, indent, "", qlo, qhi, indent, "", bias, indent, "", indent, "",
-       pixq, indent, "", indent, "", epi, indent, "");
+       ind, "", mr, ind, "", m0, ind, "", (long long)nr, ind, "", ind, "", ind, "");
+  /* The store, a row at a time: the row's output, residual and channel are
+   * fixed before the pixel loop, which stays unit-stride, epilogue and all. */
+  emit(e, "%*s  for (long i = 0; i < %d; i++) {\n"
+          "%*s    float *yr = Y + (%s + i) * P + %s;\n",
+       ind, "", mr, ind, "", m0, p0);
+  if (n->ep.residual >= 0)
+    emit(e, "%*s    const long ro = (b * %lld + g * %lld + %s + i) * P + %s;\n", ind, "",
+         (long long)k->M, (long long)k->Mg, m0, p0);
+  if (n->ep.residual_scale >= 0)
+    emit(e, "%*s    const long ch = g * %lld + %s + i;\n", ind, "", (long long)k->Mg, m0);
+  emit(e, "%*s    for (long j = 0; j < %lld; j++) {\n"
+          "%*s      yr[j] = acc[i][j];\n"
+          "%*s      %s\n"
+          "%*s    }\n"
+          "%*s  }\n"
+          "%*s}\n",
+       ind, "", (long long)nr, ind, "", ind, "", epilogue_stmt(e, n, "yr[j]", "ro + j", "ch"),
+       ind, "", ind, "", ind, "");
 }
 
 static void emit_conv1x1(Emitter *e, Graph *g, Node *n) {
@@ -85,23 +130,10 @@ static void emit_conv1x1(Emitter *e, Graph *g, Node *n) {
   int64_t N = x->dims[0], C = x->dims[1], M = w->dims[0], G = n->p.group;
   int64_t Cg = C / G, Mg = M / G, P = value_numel(y) / (N * M), IP = value_numel(x) / (N * C);
   int64_t Mfull = Mg / CONV1X1_MR * CONV1X1_MR, Pfull = P / CONV1X1_NR * CONV1X1_NR;
-  bool bias = n->nin > 2 && n->in[2] >= 0;
-  bool strided = IP != P;
-  Arena *ar = &g->arena;
-  const char *idx = arena_printf(ar, "(b * %lld + g * %lld + m) * %lld + q", (long long)M,
-                                 (long long)Mg, (long long)P);
-  const char *chan = arena_printf(ar, "g * %lld + m", (long long)Mg);
-  const char *epi = epilogue_stmt(e, n, "Y[m * P + q]", idx, chan);
-  const char *b_row = bias ? arena_printf(ar, "x2[g * %lld + m]", (long long)Mg) : "0.0f";
-  const char *b_tile = bias ? arena_printf(ar, "x2[g * %lld + m0 + i]", (long long)Mg) : "0.0f";
-  const char *store =
-      epi[0] ? arena_printf(ar, "const long m = m0 + i, q = p0 + j;\n"
-                                "              Y[m * P + q] = acc[i][j];\n"
-                                "              %s", epi)
-             : "Y[(m0 + i) * P + p0 + j] = acc[i][j];";
-  /* Where output pixel q reads: q itself, or the strided map. */
-  const char *pixq = strided ? "pix[q]" : "q";
-  if (strided) {
+  int mt = (int)(Mg - Mfull);       /* channels past the last full tile */
+  int64_t pt = P - Pfull;           /* pixels past the last full tile */
+  Conv1x1 k = {e, n, M, Mg, n->nin > 2 && n->in[2] >= 0, value_numel(x) / (N * C) != P};
+  if (k.strided) {
     int64_t I[3], O[3];
     sp_dims3(x, n->p.nsp, I);
     sp_dims3(y, n->p.nsp, O);
@@ -115,51 +147,39 @@ static void emit_conv1x1(Emitter *e, Graph *g, Node *n) {
                            ow * n->p.stride[2]));
     emit(e, "};\n");
   }
-  /* Tile sizes as enum constants (array bounds); sizes as long constants,
-   * which may not fit an int on small targets. */
-  emit(e, "  enum { MR = %d, NR = %d };\n  const long P = %lld, IP = %lld, CG = %lld;\n",
-       CONV1X1_MR, CONV1X1_NR, (long long)P, (long long)IP, (long long)Cg);
+  emit(e, "  const long P = %lld, IP = %lld, CG = %lld;\n", (long long)P, (long long)IP,
+       (long long)Cg);
   emit(e, "  for (long b = 0; b < %lld; b++)\n"
           "    for (long g = 0; g < %lld; g++) {\n"
           "      const float *X = x0 + (b * %lld + g * CG) * IP;\n"
           "      const float *W = x1 + g * %lld * CG;\n"
-          "      float *Y = y0 + (b * %lld + g * %lld) * P;\n"
-          "      long m0 = 0;\n",
+          "      float *Y = y0 + (b * %lld + g * %lld) * P;\n",
        (long long)N, (long long)G, (long long)C, (long long)Mg, (long long)M, (long long)Mg);
+  char mtail[32], ptail[32];
+  snprintf(mtail, sizeof mtail, "%lld", (long long)Mfull);
+  snprintf(ptail, sizeof ptail, "%lld", (long long)Pfull);
   /* Pixel tiles outside: a tile's input columns (CG x NR) stay in cache
    * while every channel tile reads them; the weights stream once per
    * pixel tile, NR/MR times less traffic than the other order. */
-  emit(e, "      for (long p0 = 0; p0 < %lld; p0 += NR) {\n"
-          "        for (m0 = 0; m0 < %lld; m0 += MR) {\n"
-          "          float acc[MR][NR];\n"
-          "          for (long i = 0; i < MR; i++)\n"
-          "            for (long j = 0; j < NR; j++)\n"
-          "              acc[i][j] = %s;\n"
-          "          for (long c = 0; c < CG; c++) {\n"
-          "            %s\n"
-          "            for (long i = 0; i < MR; i++) {\n"
-          "              const float wv = W[(m0 + i) * CG + c];\n"
-          "              for (long j = 0; j < NR; j++)\n"
-          "                acc[i][j] += wv * xr[j];\n"
-          "            }\n"
-          "          }\n"
-          "          for (long i = 0; i < MR; i++)\n"
-          "            for (long j = 0; j < NR; j++) {\n"
-          "              %s\n"
-          "            }\n"
-          "        }\n",
-       (long long)Pfull, (long long)Mfull, b_tile,
-       strided ? "float xr[NR];\n"
-                 "            for (long j = 0; j < NR; j++)\n"
-                 "              xr[j] = X[c * IP + pix[p0 + j]];"
-               : "const float *xr = X + c * P + p0;",
-       store);
-  emit_dot_block(e, "m0", arena_printf(ar, "%lld", (long long)Mg), "p0", "p0 + NR", b_row,
-                 pixq, epi, 8);
-  emit(e, "      }\n");
-  emit_dot_block(e, "0", arena_printf(ar, "%lld", (long long)Mg),
-                 arena_printf(ar, "%lld", (long long)Pfull), "P", b_row, pixq, epi, 6);
-  emit(e, "      (void)m0;\n    }\n");
+  if (Pfull) {
+    emit(e, "      for (long p0 = 0; p0 < %lld; p0 += %d) {\n", (long long)Pfull, CONV1X1_NR);
+    if (Mfull) {
+      emit(e, "        for (long m0 = 0; m0 < %lld; m0 += %d)\n", (long long)Mfull, CONV1X1_MR);
+      emit_tile(&k, CONV1X1_MR, CONV1X1_NR, "m0", "p0", 10);
+    }
+    if (mt)
+      emit_tile(&k, mt, CONV1X1_NR, mtail, "p0", 8);
+    emit(e, "      }\n");
+  }
+  if (pt) {
+    if (Mfull) {
+      emit(e, "      for (long m0 = 0; m0 < %lld; m0 += %d)\n", (long long)Mfull, CONV1X1_MR);
+      emit_tile(&k, CONV1X1_MR, pt, "m0", ptail, 8);
+    }
+    if (mt)
+      emit_tile(&k, mt, pt, mtail, ptail, 6);
+  }
+  emit(e, "    }\n");
 }
 
 bool conv_emit(Emitter *e, Graph *g, Node *n) {
