@@ -74,6 +74,10 @@ typedef struct {
   int nerrors;
 } DslProgram;
 
+/* Fails (with an error) if an AST is nested deeper than `limit`. */
+bool dsl_check_depth(DslProgram *prog, Ast *root, int limit);
+#define DSL_MAX_DEPTH 500 /* the name checks recurse over the AST: stay far from the stack's end */
+
 /* Parser (parser.y): parses `path` (and what it imports) into prog. */
 bool dsl_parse_file(DslProgram *prog, const char *path);
 /* Reports a located error: file:line:col: message, the line, a caret. */

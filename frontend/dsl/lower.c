@@ -61,7 +61,9 @@ typedef struct {
   SafeTensors *st;       /* NULL: seeded parameters */
   uint64_t seed;
   const char *weights_path;
-  int depth;
+  int depth;             /* block calls in progress */
+  int edepth;            /* evaluations in progress */
+  bool too_deep;         /* reported that edepth hit its limit */
   int autoname;          /* counter for unlabeled layers */
   int nparams;
 } Ctx;
@@ -294,10 +296,14 @@ typedef struct {
   bool used;
 } Arg;
 
+/* Arguments of one call: kept small, since calls nest on the C stack (a
+ * list argument carries any number of tensors). */
+#define MAX_ARGS 16
+
 typedef struct {
-  Arg pos[64];
+  Arg pos[MAX_ARGS];
   int npos;
-  Arg kw[32];
+  Arg kw[MAX_ARGS];
   int nkw;
   SrcLoc at;            /* the call */
   const char *callee;
@@ -652,7 +658,7 @@ static DVal onnx_op(Ctx *c, Args *a, const char *label, OpKind op) {
     dsl_error(c->prog, a->at, "%s needs at least %d inputs", a->callee, info->min_in);
     return ERR;
   }
-  AttrInit at[32];
+  AttrInit at[MAX_ARGS];
   memset(at, 0, sizeof at);
   for (int i = 0; i < a->nkw; i++) {
     a->kw[i].used = true;
@@ -687,7 +693,7 @@ static DVal call(Ctx *c, Frame *f, Ast *call_ast, const char *label, DVal *chain
   for (int i = 0; i < call_ast->list.n; i++) {
     Ast *arg = call_ast->list.v[i];
     if (arg->kind == A_KWARG) {
-      if (a.nkw == 32) {
+      if (a.nkw == MAX_ARGS) {
         dsl_error(c->prog, arg->loc, "too many keyword arguments");
         return ERR;
       }
@@ -698,7 +704,7 @@ static DVal call(Ctx *c, Frame *f, Ast *call_ast, const char *label, DVal *chain
         dsl_error(c->prog, arg->loc, "a positional argument after keyword arguments");
         return ERR;
       }
-      if (a.npos == 64) {
+      if (a.npos == MAX_ARGS) {
         dsl_error(c->prog, arg->loc, "too many arguments");
         return ERR;
       }
@@ -1041,7 +1047,24 @@ static bool range(Ctx *c, Frame *f, Ast *lo, Ast *hi, int64_t *a, int64_t *b) {
   return true;
 }
 
+static DVal eval_node(Ctx *c, Frame *f, Ast *a);
+
+/* Every evaluation passes here: nested calls and expressions share one
+ * budget, so no program can run the evaluator off the end of the stack. */
 static DVal eval(Ctx *c, Frame *f, Ast *a) {
+  if (c->edepth >= 1500) {
+    if (!c->too_deep)
+      dsl_error(c->prog, a->loc, "evaluation nests deeper than 1500 levels");
+    c->too_deep = true;
+    return ERR;
+  }
+  c->edepth++;
+  DVal v = eval_node(c, f, a);
+  c->edepth--;
+  return v;
+}
+
+static DVal eval_node(Ctx *c, Frame *f, Ast *a) {
   switch (a->kind) {
   case A_INT: return vint(a->i);
   case A_FLOAT: return vfloat(a->f);
@@ -1306,6 +1329,9 @@ bool dsl_load(Graph *g, const char *path, const DslOptions *o, Diag *d) {
   const DslDef *model = NULL;
   for (int i = 0; i < prog.ndefs; i++) {
     DslDef *def = &prog.defs[i];
+    dsl_check_depth(&prog, def->body, DSL_MAX_DEPTH);
+    for (int k = 0; k < def->nparams; k++)
+      dsl_check_depth(&prog, def->params[k].dflt, DSL_MAX_DEPTH);
     for (int j = 0; j < i; j++)
       if (!strcmp(prog.defs[j].name, def->name))
         dsl_error(&prog, def->loc, "'%s' is defined twice", def->name);

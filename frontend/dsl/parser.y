@@ -33,6 +33,8 @@ static SrcLoc L(DslProgram *prog, int file, DSL_YYLTYPE l) {
 static void dsl_yyerror(DSL_YYLTYPE *loc, void *scanner, DslProgram *prog, int file,
                         const char *msg) {
   (void)scanner;
+  if (!strcmp(msg, "memory exhausted"))
+    msg = "expressions nest too deeply for the parser";
   dsl_error(prog, L(prog, file, *loc), "%s", msg);
 }
 

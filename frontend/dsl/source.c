@@ -48,10 +48,14 @@ void dsl_error(DslProgram *prog, SrcLoc loc, const char *fmt, ...) {
         l++;
     const char *e = strchr(t, '\n');
     int n = e ? (int)(e - t) : (int)strlen(t);
-    sb_printf(&sb, "%5d | ", loc.line);
-    for (int i = 0; i < n; i++)
+    /* A window of the line around the column: a generated line can be
+     * megabytes long. */
+    int from = loc.col > 100 ? loc.col - 60 : 1, to = from + 140 < n + 1 ? from + 140 : n + 1;
+    sb_printf(&sb, "%5d | %s", loc.line, from > 1 ? "..." : "");
+    for (int i = from - 1; i < to - 1 && i < n; i++)
       sb_putn(&sb, t[i] == '\t' ? " " : &t[i], 1);
-    sb_printf(&sb, "\n      | %*s^", loc.col - 1, "");
+    sb_printf(&sb, "%s\n      | %*s^", to - 1 < n ? "..." : "",
+              loc.col - from + (from > 1 ? 3 : 0), "");
     for (int i = 1; i < loc.len && i < 200; i++)
       sb_printf(&sb, "~");
     sb_printf(&sb, "\n");
@@ -116,6 +120,46 @@ bool dsl_parse_file_at(DslProgram *prog, const char *path, SrcLoc from) {
   }
   int file = add_file(prog, full, text);
   return dsl_parse_text(prog, file);
+}
+
+/* The deepest path below `root`, found without recursion (the walkers that
+ * come later recurse, and a generated `1 + 1 + ... + 1` of a million terms
+ * would overflow their stack).  Reports the first node past `limit`. */
+bool dsl_check_depth(DslProgram *prog, Ast *root, int limit) {
+  if (!root)
+    return true;
+  int cap = 256, n = 0;
+  struct { Ast *a; int d; } *st = malloc(sizeof *st * (size_t)cap);
+  st[n].a = root;
+  st[n++].d = 1;
+  bool ok = true;
+  while (n && ok) {
+    Ast *a = st[--n].a;
+    int d = st[n].d;
+    if (d > limit) {
+      dsl_error(prog, a->loc, "expressions nest deeper than %d levels", limit);
+      ok = false;
+      break;
+    }
+    Ast *kids[3] = {a->a, a->b, a->c};
+    int need = n + 3 + a->list.n;
+    if (need > cap) {
+      while (cap < need)
+        cap *= 2;
+      st = realloc(st, sizeof *st * (size_t)cap);
+    }
+    for (int i = 0; i < 3; i++)
+      if (kids[i]) {
+        st[n].a = kids[i];
+        st[n++].d = d + 1;
+      }
+    for (int i = 0; i < a->list.n; i++) {
+      st[n].a = a->list.v[i];
+      st[n++].d = d + 1;
+    }
+  }
+  free(st);
+  return ok;
 }
 
 bool dsl_parse_file(DslProgram *prog, const char *path) {

@@ -207,6 +207,27 @@ static void test_error_classes(void) {
   expect_error("model m(x: f32[1, 2]) {\n  return 3\n}\n", "must return tensors", 1);
 }
 
+/* A generated program nested a million levels deep is an error, not a
+ * stack overflow. */
+static void test_deep_nesting(void) {
+  StrBuf sb = {0};
+  sb_printf(&sb, "model m(x: f32[1, 2]) {\n  n = 1");
+  for (int i = 0; i < 200000; i++)
+    sb_printf(&sb, " + 1");
+  sb_printf(&sb, "\n  return x\n}\n");
+  expect_error(sb.buf, "expressions nest deeper than 500 levels", 2);
+  sb_free(&sb);
+  sb_printf(&sb, "model m(x: f32[1, 2]) {\n  n = ");
+  for (int i = 0; i < 20000; i++)
+    sb_printf(&sb, "(");
+  sb_printf(&sb, "1");
+  for (int i = 0; i < 20000; i++)
+    sb_printf(&sb, ")");
+  sb_printf(&sb, "\n  return x\n}\n");
+  expect_error(sb.buf, "nest too deeply for the parser", 2);
+  sb_free(&sb);
+}
+
 static void test_several_errors_at_once(void) {
   Diag d = {0};
   Graph *g = load("model m(x: f32[1, 2, 4, 4]) {\n"
@@ -376,6 +397,7 @@ void add_dsl_suite(void) {
   ADD(s, test_branch_on_shape);
   ADD(s, test_error_classes);
   ADD(s, test_several_errors_at_once);
+  ADD(s, test_deep_nesting);
   ADD(s, test_safetensors_reader);
   ADD(s, test_weight_binding);
   ADD(s, test_block_forms_agree);
