@@ -165,10 +165,99 @@ static void test_conv1x1_tile_boundaries(void) {
   graph_free(g);
 }
 
+
+/* Both direct-conv kernels: the register tiles of short rows (under 16
+ * output pixels, CONV_MR = 4 channels a tile) and the row kernel of wider
+ * ones: widths 1, 15 and stride-2 rows on one side, 16, 17, 40, 48 on the
+ * other; channel counts around 4; 3x3 and 5x5 kernels with padding, stride
+ * 2, dilation 2, groups, bias, a residual + ReLU epilogue; one generated
+ * program against the interpreter. */
+static void test_conv_tile_boundaries(void) {
+  static const int64_t widths[] = {1, 15, 16, 17, 40, 48};
+  static const int64_t chans[] = {1, 3, 4, 5, 9};
+  Graph *g = graph_new();
+  uint32_t s = 11;
+  int ncase = 0;
+  for (int wi = 0; wi < 6; wi++)
+    for (int mi = 0; mi < 5; mi++) {
+      int64_t Wd = widths[wi], Mg = chans[mi], G = 1 + (ncase % 3 == 1), Cg = 1 + ncase % 3;
+      int64_t K = ncase % 4 == 3 ? 5 : 3, S = ncase % 5 == 2 ? 2 : 1, D = ncase % 7 == 4 ? 2 : 1;
+      int64_t pad = (K / 2) * D;
+      bool bias = ncase % 2 == 0, residual = ncase % 4 == 1;
+      int64_t xd[4] = {1, Cg * G, 3, Wd}, wd[4] = {Mg * G, Cg, K, K}, bd[1] = {Mg * G};
+      char name[32];
+      snprintf(name, sizeof name, "x%d", ncase);
+      int x = tu_input(g, name, 4, xd);
+      float w[4096], b[64];
+      for (int i = 0; i < Mg * G * Cg * K * K; i++) {
+        s = s * 1664525u + 1013904223u;
+        w[i] = (float)((s >> 8) & 0xffff) / 65536.0f - 0.5f;
+      }
+      for (int i = 0; i < Mg * G; i++)
+        b[i] = 0.1f * (float)i - 0.2f;
+      int ins[3] = {x, tu_const(g, "", 4, wd, w), bias ? tu_const(g, "", 1, bd, b) : -1};
+      Node *n;
+      int y = tu_node(g, "Conv", bias ? 3 : 2, ins, &n);
+      const int64_t pads[4] = {pad, pad, pad, pad}, st[2] = {S, S}, dl[2] = {D, D};
+      tu_attr_int(g, n, "group", G);
+      tu_attr_ints(g, n, "pads", 4, pads);
+      tu_attr_ints(g, n, "strides", 2, st);
+      tu_attr_ints(g, n, "dilations", 2, dl);
+      if (residual) {
+        int64_t rd[4] = {1, Mg * G, (3 + 2 * pad - D * (K - 1) - 1) / S + 1,
+                         (Wd + 2 * pad - D * (K - 1) - 1) / S + 1};
+        snprintf(name, sizeof name, "r%d", ncase);
+        int r = tu_input(g, name, 4, rd);
+        int add_in[2] = {y, r};
+        y = tu_node(g, "Add", 2, add_in, NULL);
+        y = tu_node(g, "Relu", 1, &y, NULL);
+      }
+      tu_output(g, y);
+      ncase++;
+    }
+  Diag d = {.quiet = true};
+  CU_ASSERT_FATAL(graph_infer(g, &d));
+  float **ins = calloc((size_t)g->ninputs, sizeof(float *));
+  for (int k = 0; k < g->ninputs; k++) {
+    int64_t n = value_numel(&g->values[g->inputs[k]]);
+    ins[k] = malloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++)
+      ins[k][i] = sinf(0.9f * (float)i + (float)k);
+  }
+  float **want = calloc((size_t)g->noutputs, sizeof(float *));
+  CU_ASSERT_FATAL(interp_run(g, (const float *const *)ins, want, &d));
+  int order[16], np;
+  CU_ASSERT_FATAL(passes_parse("default", order, &np, &d));
+  PassStats stt[16];
+  CU_ASSERT_FATAL(passes_run(g, order, np, stt, true, NULL, NULL, &d));
+  CompileJob j = {.name = "ctiles", .cflags = "-O2 -std=c99 -pedantic -Wall -Wextra -Werror"};
+  float **got = calloc((size_t)g->noutputs, sizeof(float *));
+  CU_ASSERT_FATAL(cd_run_generated(&j, g, (const float *const *)ins, got, &d));
+  for (int k = 0; k < g->noutputs; k++) {
+    int64_t n = value_numel(&g->values[g->outputs[k]]);
+    double err = 0;
+    for (int64_t i = 0; i < n; i++)
+      err = fmax(err, fabs((double)got[k][i] - want[k][i]) / (1 + fabs((double)want[k][i])));
+    if (err > 1e-5)
+      fprintf(stderr, "\ncase %d: error %g\n", k, err);
+    CU_ASSERT(err <= 1e-5);
+    free(got[k]);
+    free(want[k]);
+  }
+  for (int k = 0; k < g->ninputs; k++)
+    free(ins[k]);
+  free(ins);
+  free(got);
+  free(want);
+  sb_free(&d.log);
+  graph_free(g);
+}
+
 void add_codegen_suite(void) {
   CU_pSuite s = CU_add_suite("codegen", NULL, NULL);
   ADD(s, test_hostile_names);
   ADD(s, test_float_literals);
   ADD(s, test_identifiers);
   ADD(s, test_conv1x1_tile_boundaries);
+  ADD(s, test_conv_tile_boundaries);
 }
