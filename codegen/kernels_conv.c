@@ -36,26 +36,18 @@ static bool is_pointwise(const OpParams *p) {
   return true;
 }
 
-/* What one pointwise-conv kernel needs to emit its tiles. */
+/* What a register-tiled conv kernel needs to emit its tiles. */
 typedef struct {
   Emitter *e;
   Node *n;
   int64_t M, Mg;     /* output channels, per group */
-  bool bias, strided;
-} Conv1x1;
+  bool bias;         /* input 2 is a bias */
+  bool strided;      /* pointwise only: pixels read through pix[] */
+} Tiles;
 
-/*
- * One register tile: mr output channels from m0 x nr pixels from p0 (C
- * expressions), mr and nr compile-time constants.  The full tiles, the
- * rows and pixels past them and the corner all use this same code, so
- * every one of them is an outer-product loop the compiler vectorises (a
- * dot-product loop for the leftovers was slower: GCC gave up vectorising
- * it as soon as an epilogue followed).
- */
-static void emit_tile(const Conv1x1 *k, int mr, int64_t nr, const char *m0, const char *p0,
-                      int ind) {
+/* acc[mr][nr], each row starting from its channel's bias. */
+static void emit_tile_init(const Tiles *k, int mr, int64_t nr, const char *m0, int ind) {
   Emitter *e = k->e;
-  Node *n = k->n;
   emit(e, "%*s{\n%*s  float acc[%d][%lld];\n", ind, "", ind, "", mr, (long long)nr);
   emit(e, "%*s  for (long i = 0; i < %d; i++)\n"
           "%*s    for (long j = 0; j < %lld; j++)\n"
@@ -63,6 +55,45 @@ static void emit_tile(const Conv1x1 *k, int mr, int64_t nr, const char *m0, cons
        ind, "", mr, ind, "", (long long)nr, ind, "",
        k->bias ? arena_printf(&e->g->arena, "x2[g * %lld + %s + i]", (long long)k->Mg, m0)
                : "0.0f");
+}
+
+/* The tile's store, a row at a time: the row's output, residual and channel
+ * are fixed before the pixel loop, which stays unit-stride, epilogue and
+ * all.  Output row i starts at (m0 + i) * plane + at. */
+static void emit_tile_store(const Tiles *k, int mr, int64_t nr, const char *m0,
+                            const char *plane, const char *at, int ind) {
+  Emitter *e = k->e;
+  Node *n = k->n;
+  emit(e, "%*s  for (long i = 0; i < %d; i++) {\n"
+          "%*s    float *yr = Y + (%s + i) * %s + %s;\n",
+       ind, "", mr, ind, "", m0, plane, at);
+  if (n->ep.residual >= 0)
+    emit(e, "%*s    const long ro = (b * %lld + g * %lld + %s + i) * %s + %s;\n", ind, "",
+         (long long)k->M, (long long)k->Mg, m0, plane, at);
+  if (n->ep.residual_scale >= 0)
+    emit(e, "%*s    const long ch = g * %lld + %s + i;\n", ind, "", (long long)k->Mg, m0);
+  emit(e, "%*s    for (long j = 0; j < %lld; j++) {\n"
+          "%*s      yr[j] = acc[i][j];\n"
+          "%*s      %s\n"
+          "%*s    }\n"
+          "%*s  }\n"
+          "%*s}\n",
+       ind, "", (long long)nr, ind, "", ind, "", epilogue_stmt(e, n, "yr[j]", "ro + j", "ch"),
+       ind, "", ind, "", ind, "");
+}
+
+/*
+ * One pointwise tile: mr output channels from m0 x nr pixels from p0 (C
+ * expressions), mr and nr compile-time constants.  The full tiles, the
+ * rows and pixels past them and the corner all use this same code, so
+ * every one of them is an outer-product loop the compiler vectorises (a
+ * dot-product loop for the leftovers was slower: GCC gave up vectorising
+ * it as soon as an epilogue followed).
+ */
+static void emit_tile(const Tiles *k, int mr, int64_t nr, const char *m0, const char *p0,
+                      int ind) {
+  Emitter *e = k->e;
+  emit_tile_init(k, mr, nr, m0, ind);
   emit(e, "%*s  for (long c = 0; c < CG; c++) {\n", ind, "");
   if (k->strided)
     emit(e, "%*s    float xr[%lld];\n"
@@ -78,24 +109,7 @@ static void emit_tile(const Conv1x1 *k, int mr, int64_t nr, const char *m0, cons
           "%*s    }\n"
           "%*s  }\n",
        ind, "", mr, ind, "", m0, ind, "", (long long)nr, ind, "", ind, "", ind, "");
-  /* The store, a row at a time: the row's output, residual and channel are
-   * fixed before the pixel loop, which stays unit-stride, epilogue and all. */
-  emit(e, "%*s  for (long i = 0; i < %d; i++) {\n"
-          "%*s    float *yr = Y + (%s + i) * P + %s;\n",
-       ind, "", mr, ind, "", m0, p0);
-  if (n->ep.residual >= 0)
-    emit(e, "%*s    const long ro = (b * %lld + g * %lld + %s + i) * P + %s;\n", ind, "",
-         (long long)k->M, (long long)k->Mg, m0, p0);
-  if (n->ep.residual_scale >= 0)
-    emit(e, "%*s    const long ch = g * %lld + %s + i;\n", ind, "", (long long)k->Mg, m0);
-  emit(e, "%*s    for (long j = 0; j < %lld; j++) {\n"
-          "%*s      yr[j] = acc[i][j];\n"
-          "%*s      %s\n"
-          "%*s    }\n"
-          "%*s  }\n"
-          "%*s}\n",
-       ind, "", (long long)nr, ind, "", ind, "", epilogue_stmt(e, n, "yr[j]", "ro + j", "ch"),
-       ind, "", ind, "", ind, "");
+  emit_tile_store(k, mr, nr, m0, "P", p0, ind);
 }
 
 static void emit_conv1x1(Emitter *e, Graph *g, Node *n) {
@@ -106,7 +120,7 @@ static void emit_conv1x1(Emitter *e, Graph *g, Node *n) {
   int64_t Mfull = Mg / CONV1X1_MR * CONV1X1_MR, Pfull = P / CONV1X1_NR * CONV1X1_NR;
   int mt = (int)(Mg - Mfull);       /* channels past the last full tile */
   int64_t pt = P - Pfull;           /* pixels past the last full tile */
-  Conv1x1 k = {e, n, M, Mg, n->nin > 2 && n->in[2] >= 0, value_numel(x) / (N * C) != P};
+  Tiles k = {e, n, M, Mg, n->nin > 2 && n->in[2] >= 0, value_numel(x) / (N * C) != P};
   if (k.strided) {
     int64_t I[3], O[3];
     sp_dims3(x, n->p.nsp, I);
@@ -260,24 +274,10 @@ static void emit_conv_rows(Emitter *e, Graph *g, Node *n) {
 #define CONV_MR 4
 #define CONV_NR 16
 
-typedef struct {
-  Emitter *e;
-  Node *n;
-  int64_t M, Mg, osz;
-  bool bias;
-} ConvTile;
-
-static void emit_conv_tile(const ConvTile *k, int mr, int64_t nr, const char *m0,
+static void emit_conv_tile(const Tiles *k, int mr, int64_t nr, const char *m0,
                            const char *ow0, int ind) {
   Emitter *e = k->e;
-  Node *n = k->n;
-  emit(e, "%*s{\n%*s  float acc[%d][%lld];\n", ind, "", ind, "", mr, (long long)nr);
-  emit(e, "%*s  for (long i = 0; i < %d; i++)\n"
-          "%*s    for (long j = 0; j < %lld; j++)\n"
-          "%*s      acc[i][j] = %s;\n",
-       ind, "", mr, ind, "", (long long)nr, ind, "",
-       k->bias ? arena_printf(&e->g->arena, "x2[g * %lld + %s + i]", (long long)k->Mg, m0)
-               : "0.0f");
+  emit_tile_init(k, mr, nr, m0, ind);
   emit(e, "%*s  for (long c = 0; c < CG; c++)\n"
           "%*s    for (long kd = 0; kd < KD; kd++) {\n"
           "%*s      const long id = od * SD - PD + kd * DD;\n"
@@ -309,22 +309,8 @@ static void emit_conv_tile(const ConvTile *k, int mr, int64_t nr, const char *m0
           "%*s    }\n",
        ind, "", ind, "", mr, ind, "", ind, "", (long long)nr, ind, "", ind, "", ind, "", ind, "",
        ind, "");
-  emit(e, "%*s  for (long i = 0; i < %d; i++) {\n"
-          "%*s    float *yr = Y + (%s + i) * OSZ + (od * OH + oh) * OW + %s;\n",
-       ind, "", mr, ind, "", m0, ow0);
-  if (n->ep.residual >= 0)
-    emit(e, "%*s    const long ro = (b * %lld + g * %lld + %s + i) * OSZ + (od * OH + oh) * OW + %s;\n",
-         ind, "", (long long)k->M, (long long)k->Mg, m0, ow0);
-  if (n->ep.residual_scale >= 0)
-    emit(e, "%*s    const long ch = g * %lld + %s + i;\n", ind, "", (long long)k->Mg, m0);
-  emit(e, "%*s    for (long j = 0; j < %lld; j++) {\n"
-          "%*s      yr[j] = acc[i][j];\n"
-          "%*s      %s\n"
-          "%*s    }\n"
-          "%*s  }\n"
-          "%*s}\n",
-       ind, "", (long long)nr, ind, "", ind, "", epilogue_stmt(e, n, "yr[j]", "ro + j", "ch"),
-       ind, "", ind, "", ind, "");
+  emit_tile_store(k, mr, nr, m0, "OSZ",
+                  arena_printf(&e->g->arena, "(od * OH + oh) * OW + %s", ow0), ind);
 }
 
 bool conv_emit(Emitter *e, Graph *g, Node *n) {
@@ -345,7 +331,7 @@ bool conv_emit(Emitter *e, Graph *g, Node *n) {
   }
   int64_t Cg = C / G, Mg = M / G;
   int64_t isz = I[0] * I[1] * I[2], osz = O[0] * O[1] * O[2];
-  ConvTile k = {e, n, M, Mg, osz, n->nin > 2 && n->in[2] >= 0};
+  Tiles k = {e, n, M, Mg, n->nin > 2 && n->in[2] >= 0, false};
   emit(e, "  const long ID = %lld, IH = %lld, IW = %lld, OH = %lld, OW = %lld, OSZ = %lld;\n"
           "  const long CG = %lld, KD = %lld, KH = %lld, KW = %lld;\n"
           "  const long SD = %lld, SH = %lld, SW = %lld, PD = %lld, PH = %lld, PW = %lld;\n"

@@ -77,6 +77,47 @@ static void test_identifiers(void) {
 }
 
 
+/* Runs g through the interpreter, then through the default passes and
+ * generated C (compiled with -Werror); every output must agree to 1e-5.
+ * g is left as the passes made it, for further checks. */
+static void check_generated(Graph *g, const char *name, float phase) {
+  Diag d = {.quiet = true};
+  CU_ASSERT_FATAL(graph_infer(g, &d));
+  float **ins = calloc((size_t)g->ninputs, sizeof(float *));
+  for (int k = 0; k < g->ninputs; k++) {
+    int64_t n = value_numel(&g->values[g->inputs[k]]);
+    ins[k] = malloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++)
+      ins[k][i] = sinf(phase * (float)i + (float)k);
+  }
+  float **want = calloc((size_t)g->noutputs, sizeof(float *));
+  CU_ASSERT_FATAL(interp_run(g, (const float *const *)ins, want, &d));
+  int order[16], np;
+  CU_ASSERT_FATAL(passes_parse("default", order, &np, &d));
+  PassStats st[16];
+  CU_ASSERT_FATAL(passes_run(g, order, np, st, true, NULL, NULL, &d));
+  CompileJob j = {.name = name, .cflags = "-O2 -std=c99 -pedantic -Wall -Wextra -Werror"};
+  float **got = calloc((size_t)g->noutputs, sizeof(float *));
+  CU_ASSERT_FATAL(cd_run_generated(&j, g, (const float *const *)ins, got, &d));
+  for (int k = 0; k < g->noutputs; k++) {
+    int64_t n = value_numel(&g->values[g->outputs[k]]);
+    double err = 0;
+    for (int64_t i = 0; i < n; i++)
+      err = fmax(err, fabs((double)got[k][i] - want[k][i]) / (1 + fabs((double)want[k][i])));
+    if (err > 1e-5)
+      fprintf(stderr, "\n%s case %d: error %g\n", name, k, err);
+    CU_ASSERT(err <= 1e-5);
+    free(got[k]);
+    free(want[k]);
+  }
+  for (int k = 0; k < g->ninputs; k++)
+    free(ins[k]);
+  free(ins);
+  free(got);
+  free(want);
+  sb_free(&d.log);
+}
+
 /* The pointwise-conv kernel's register tiles (CONV1X1_MR x CONV1X1_NR =
  * 8 x 16): channel and pixel counts below, at, and past one tile and
  * several, groups, strides 1 and 2, with and without bias and a residual +
@@ -123,45 +164,11 @@ static void test_conv1x1_tile_boundaries(void) {
       tu_output(g, y);
       ncase++;
     }
-  Diag d = {.quiet = true};
-  CU_ASSERT_FATAL(graph_infer(g, &d));
-  float **ins = calloc((size_t)g->ninputs, sizeof(float *));
-  for (int k = 0; k < g->ninputs; k++) {
-    int64_t n = value_numel(&g->values[g->inputs[k]]);
-    ins[k] = malloc(sizeof(float) * (size_t)n);
-    for (int64_t i = 0; i < n; i++)
-      ins[k][i] = sinf(0.7f * (float)i + (float)k);
-  }
-  float **want = calloc((size_t)g->noutputs, sizeof(float *));
-  CU_ASSERT_FATAL(interp_run(g, (const float *const *)ins, want, &d));
-  int order[16], np;
-  CU_ASSERT_FATAL(passes_parse("default", order, &np, &d));
-  PassStats st[16];
-  CU_ASSERT_FATAL(passes_run(g, order, np, st, true, NULL, NULL, &d));
+  check_generated(g, "tiles", 0.7f);
   int fused = 0;
   for (int i = 0; i < g->nnodes; i++)
     fused += g->nodes[i].op == OP_CONV && g->nodes[i].ep.residual >= 0;
   CU_ASSERT(fused > 0); /* the epilogue path is exercised */
-  CompileJob j = {.name = "tiles", .cflags = "-O2 -std=c99 -pedantic -Wall -Wextra -Werror"};
-  float **got = calloc((size_t)g->noutputs, sizeof(float *));
-  CU_ASSERT_FATAL(cd_run_generated(&j, g, (const float *const *)ins, got, &d));
-  for (int k = 0; k < g->noutputs; k++) {
-    int64_t n = value_numel(&g->values[g->outputs[k]]);
-    double err = 0;
-    for (int64_t i = 0; i < n; i++)
-      err = fmax(err, fabs((double)got[k][i] - want[k][i]) / (1 + fabs((double)want[k][i])));
-    if (err > 1e-5)
-      fprintf(stderr, "\ncase %d: error %g\n", k, err);
-    CU_ASSERT(err <= 1e-5);
-    free(got[k]);
-    free(want[k]);
-  }
-  for (int k = 0; k < g->ninputs; k++)
-    free(ins[k]);
-  free(ins);
-  free(got);
-  free(want);
-  sb_free(&d.log);
   graph_free(g);
 }
 
@@ -215,41 +222,7 @@ static void test_conv_tile_boundaries(void) {
       tu_output(g, y);
       ncase++;
     }
-  Diag d = {.quiet = true};
-  CU_ASSERT_FATAL(graph_infer(g, &d));
-  float **ins = calloc((size_t)g->ninputs, sizeof(float *));
-  for (int k = 0; k < g->ninputs; k++) {
-    int64_t n = value_numel(&g->values[g->inputs[k]]);
-    ins[k] = malloc(sizeof(float) * (size_t)n);
-    for (int64_t i = 0; i < n; i++)
-      ins[k][i] = sinf(0.9f * (float)i + (float)k);
-  }
-  float **want = calloc((size_t)g->noutputs, sizeof(float *));
-  CU_ASSERT_FATAL(interp_run(g, (const float *const *)ins, want, &d));
-  int order[16], np;
-  CU_ASSERT_FATAL(passes_parse("default", order, &np, &d));
-  PassStats stt[16];
-  CU_ASSERT_FATAL(passes_run(g, order, np, stt, true, NULL, NULL, &d));
-  CompileJob j = {.name = "ctiles", .cflags = "-O2 -std=c99 -pedantic -Wall -Wextra -Werror"};
-  float **got = calloc((size_t)g->noutputs, sizeof(float *));
-  CU_ASSERT_FATAL(cd_run_generated(&j, g, (const float *const *)ins, got, &d));
-  for (int k = 0; k < g->noutputs; k++) {
-    int64_t n = value_numel(&g->values[g->outputs[k]]);
-    double err = 0;
-    for (int64_t i = 0; i < n; i++)
-      err = fmax(err, fabs((double)got[k][i] - want[k][i]) / (1 + fabs((double)want[k][i])));
-    if (err > 1e-5)
-      fprintf(stderr, "\ncase %d: error %g\n", k, err);
-    CU_ASSERT(err <= 1e-5);
-    free(got[k]);
-    free(want[k]);
-  }
-  for (int k = 0; k < g->ninputs; k++)
-    free(ins[k]);
-  free(ins);
-  free(got);
-  free(want);
-  sb_free(&d.log);
+  check_generated(g, "ctiles", 0.9f);
   graph_free(g);
 }
 
