@@ -173,15 +173,14 @@ static void test_conv1x1_tile_boundaries(void) {
 }
 
 
-/* Both direct-conv kernels: the register tiles of short rows (under 16
- * output pixels, CONV_MR = 4 channels a tile) and the row kernel of wider
- * ones: widths 1, 15 and stride-2 rows on one side, 16, 17, 40, 48 on the
- * other; channel counts around 4; 3x3 and 5x5 kernels with padding, stride
- * 2, dilation 2, groups, bias, a residual + ReLU epilogue; one generated
- * program against the interpreter. */
+/* The direct-conv kernel's tiles: 4 channels on rows under 8 pixels, 8 on
+ * longer ones, rows cut into 64-pixel segments: widths 1, 7, 17, 64, 65,
+ * 130 (and halves at stride 2), channel counts below, at and past a tile,
+ * 3x3 and 5x5 kernels with padding, dilation 2, groups, bias, a residual +
+ * ReLU epilogue; one generated program against the interpreter. */
 static void test_conv_tile_boundaries(void) {
-  static const int64_t widths[] = {1, 15, 16, 17, 40, 48};
-  static const int64_t chans[] = {1, 3, 4, 5, 9};
+  static const int64_t widths[] = {1, 7, 17, 64, 65, 130};
+  static const int64_t chans[] = {1, 3, 4, 9, 17};
   Graph *g = graph_new();
   uint32_t s = 11;
   int ncase = 0;
