@@ -198,78 +198,118 @@ bool node_has_epilogue(const Node *n) {
   return n->ep.residual >= 0 || n->ep.act != OP_COUNT;
 }
 
+/* A binary min-heap of node indices: the ready node that came first. */
+typedef struct {
+  int *v;
+  int n;
+} Heap;
+
+static void heap_push(Heap *h, int x) {
+  int i = h->n++;
+  h->v[i] = x;
+  while (i > 0 && h->v[(i - 1) / 2] > h->v[i]) {
+    int p = (i - 1) / 2, t = h->v[p];
+    h->v[p] = h->v[i];
+    h->v[i] = t;
+    i = p;
+  }
+}
+
+static int heap_pop(Heap *h) {
+  int top = h->v[0];
+  h->v[0] = h->v[--h->n];
+  for (int i = 0;;) {
+    int l = 2 * i + 1, r = l + 1, m = i;
+    if (l < h->n && h->v[l] < h->v[m])
+      m = l;
+    if (r < h->n && h->v[r] < h->v[m])
+      m = r;
+    if (m == i)
+      break;
+    int t = h->v[m];
+    h->v[m] = h->v[i];
+    h->v[i] = t;
+    i = m;
+  }
+  return top;
+}
+
 /*
  * Drops dead nodes and re-sorts the rest topologically (Kahn's algorithm,
- * always taking the earliest ready node), so a pass may append nodes or
- * rewire operands without caring where nodes sit; an already sorted graph
- * keeps its order exactly.
+ * always taking the earliest ready node, O((n + e) log n)), so a pass may
+ * append nodes or rewire operands without caring where nodes sit; an
+ * already sorted graph keeps its order exactly.
  */
 void graph_compact(Graph *g) {
   int nn = g->nnodes;
-  int *newidx = malloc(sizeof(int) * (size_t)(nn + 1));
   int *pending = calloc((size_t)nn + 1, sizeof(int));
-  int *order = malloc(sizeof(int) * (size_t)(nn + 1));
-  char *done = calloc((size_t)nn + 1, 1);
-  for (int i = 0; i < nn; i++) {
-    Node *n = &g->nodes[i];
-    if (n->dead)
-      continue;
-    for (int j = 0; j < n->nin; j++) {
-      int v = n->in[j];
-      if (v < 0)
-        continue;
-      int p = g->values[v].producer;
-      if (p >= 0 && p != i && !g->nodes[p].dead)
-        pending[i]++;
-    }
-  }
-  int k = 0;
-  for (bool progress = true; progress;) {
-    progress = false;
+  int *start = calloc((size_t)nn + 2, sizeof(int)); /* edges from node p: [start[p], start[p+1]) */
+  int nedges = 0;
+  for (int pass = 0; pass < 2; pass++) {
+    int *fill = pass ? calloc((size_t)nn + 1, sizeof(int)) : NULL;
+    int *edges = pass ? malloc(sizeof(int) * (size_t)(nedges + 1)) : NULL;
     for (int i = 0; i < nn; i++) {
       Node *n = &g->nodes[i];
-      if (n->dead || done[i] || pending[i])
+      if (n->dead)
         continue;
-      done[i] = 1;
-      order[k++] = i;
-      progress = true;
-      for (int o = 0; o < n->nout; o++) {
-        int v = n->out[o];
-        if (v < 0)
+      for (int j = 0; j < n->nin; j++) {
+        int v = n->in[j];
+        int p = v >= 0 ? g->values[v].producer : -1;
+        if (p < 0 || p == i || g->nodes[p].dead)
           continue;
-        for (int u = 0; u < nn; u++) {
-          if (g->nodes[u].dead || done[u])
-            continue;
-          for (int j = 0; j < g->nodes[u].nin; j++)
-            if (g->nodes[u].in[j] == v)
-              pending[u]--;
+        if (!pass) {
+          start[p + 1]++;
+          pending[i]++;
+          nedges++;
+        } else {
+          edges[start[p] + fill[p]++] = i;
         }
       }
-      break; /* restart from the earliest node: keeps the original order */
     }
+    if (!pass) {
+      for (int p = 0; p < nn; p++)
+        start[p + 1] += start[p];
+      continue;
+    }
+    Heap h = {malloc(sizeof(int) * (size_t)(nn + 1)), 0};
+    for (int i = 0; i < nn; i++)
+      if (!g->nodes[i].dead && !pending[i])
+        heap_push(&h, i);
+    int *order = malloc(sizeof(int) * (size_t)(nn + 1)), k = 0;
+    while (h.n) {
+      int i = heap_pop(&h);
+      order[k++] = i;
+      for (int e = start[i]; e < start[i + 1]; e++)
+        if (--pending[edges[e]] == 0)
+          heap_push(&h, edges[e]);
+    }
+    int *newidx = malloc(sizeof(int) * (size_t)(nn + 1));
+    for (int i = 0; i < nn; i++) {
+      newidx[i] = -1;
+      CD_ASSERT(g->nodes[i].dead || pending[i] == 0); /* a cycle: a pass bug */
+    }
+    Node *sorted = malloc(sizeof(Node) * (size_t)(k + 1));
+    for (int i = 0; i < k; i++) {
+      sorted[i] = g->nodes[order[i]];
+      newidx[order[i]] = i;
+    }
+    if (k)
+      memcpy(g->nodes, sorted, sizeof(Node) * (size_t)k);
+    for (int i = 0; i < g->nvalues; i++) {
+      Value *v = &g->values[i];
+      if (v->producer >= 0)
+        v->producer = newidx[v->producer];
+    }
+    g->nnodes = k;
+    free(sorted);
+    free(newidx);
+    free(order);
+    free(h.v);
+    free(fill);
+    free(edges);
   }
-  for (int i = 0; i < nn; i++)
-    CD_ASSERT(g->nodes[i].dead || done[i]); /* a cycle: a pass bug */
-  Node *sorted = malloc(sizeof(Node) * (size_t)(k + 1));
-  for (int i = 0; i < nn; i++)
-    newidx[i] = -1;
-  for (int i = 0; i < k; i++) {
-    sorted[i] = g->nodes[order[i]];
-    newidx[order[i]] = i;
-  }
-  if (k)
-    memcpy(g->nodes, sorted, sizeof(Node) * (size_t)k);
-  for (int i = 0; i < g->nvalues; i++) {
-    Value *v = &g->values[i];
-    if (v->producer >= 0)
-      v->producer = newidx[v->producer];
-  }
-  g->nnodes = k;
-  free(sorted);
-  free(newidx);
   free(pending);
-  free(order);
-  free(done);
+  free(start);
   ir_recount_uses(g);
 }
 

@@ -31,7 +31,26 @@ typedef struct {
   Diag *d;
   const char *dir;  /* folder of the model, for external data */
   int opset;        /* default-domain opset */
+  int *names;       /* open-addressing table: value index or -1 */
+  size_t cap;       /* its size, a power of two */
 } Loader;
+
+/* Names -> values while loading, so a graph of n nodes loads in O(n): a
+ * name defined again (which SSA forbids, but files do it) shadows the old. */
+static size_t name_slot(const Loader *L, const char *name) {
+  size_t h = (size_t)cd_hash_bytes(0, name, strlen(name)) & (L->cap - 1);
+  while (L->names[h] >= 0 && strcmp(L->g->values[L->names[h]].name, name) != 0)
+    h = (h + 1) & (L->cap - 1);
+  return h;
+}
+
+static int name_find(const Loader *L, const char *name) {
+  return L->names[name_slot(L, name)];
+}
+
+static void name_define(Loader *L, int v) {
+  L->names[name_slot(L, L->g->values[v].name)] = v;
+}
 
 static bool dims_numel(const int64_t *dims, size_t rank, int64_t *numel) {
   int64_t n = 1;
@@ -296,21 +315,32 @@ static bool load_graph(Loader *L, const Onnx__ModelProto *m) {
   Graph *g = L->g;
   Diag *d = L->d;
   const Onnx__GraphProto *gp = m->graph;
+  size_t names = gp->n_initializer + gp->n_input;
+  for (size_t i = 0; i < gp->n_node; i++)
+    names += gp->node[i]->n_output;
+  for (L->cap = 64; L->cap < 2 * names + 1; L->cap *= 2)
+    ;
+  L->names = arena_alloc(&g->arena, sizeof(int) * L->cap);
+  for (size_t i = 0; i < L->cap; i++)
+    L->names[i] = -1;
   for (size_t i = 0; i < gp->n_initializer; i++) {
     const Onnx__TensorProto *t = gp->initializer[i];
     if (!t->name || !t->name[0]) {
       diag_error(d, "initializer %zu has no name", i);
       return false;
     }
-    if (add_const(L, t, t->name) < 0)
+    int v = add_const(L, t, t->name);
+    if (v < 0)
       return false;
+    name_define(L, v);
   }
   g->inputs = arena_alloc(&g->arena, sizeof(int) * (gp->n_input + 1));
   for (size_t i = 0; i < gp->n_input; i++) {
     const char *name = S(gp->input[i]->name);
-    if (graph_find_value(g, name) >= 0)
+    if (name_find(L, name) >= 0)
       continue; /* an initializer listed as input: a constant */
     int v = graph_add_value(g, name);
+    name_define(L, v);
     if (!load_value_info(L, gp->input[i], &g->values[v]))
       return false;
     g->values[v].is_input = true;
@@ -329,7 +359,7 @@ static bool load_graph(Loader *L, const Onnx__ModelProto *m) {
       const char *in = S(np->input[j]);
       if (!in[0])
         continue;
-      int v = graph_find_value(g, in);
+      int v = name_find(L, in);
       if (v < 0) {
         diag_error(d, "node '%s' (%s) reads '%s', which nothing defines "
                    "before it", node_label(n), n->op_type, in);
@@ -349,6 +379,7 @@ static bool load_graph(Loader *L, const Onnx__ModelProto *m) {
       if (!out[0])
         continue;
       int v = graph_add_value(g, out);
+      name_define(L, v);
       g->values[v].producer = ni;
       g->nodes[ni].out[j] = v;
     }
@@ -356,7 +387,7 @@ static bool load_graph(Loader *L, const Onnx__ModelProto *m) {
   g->outputs = arena_alloc(&g->arena, sizeof(int) * (gp->n_output + 1));
   for (size_t i = 0; i < gp->n_output; i++) {
     const char *name = S(gp->output[i]->name);
-    int v = graph_find_value(g, name);
+    int v = name_find(L, name);
     if (v < 0) {
       diag_error(d, "graph output '%s' is never computed", name);
       return false;
@@ -388,7 +419,7 @@ bool onnx_load(Graph *g, const char *path, Diag *d) {
     return false;
   }
   bool ok = false;
-  Loader L = {g, d, NULL, -1};
+  Loader L = {g, d, NULL, -1, NULL, 0};
   if (!m->graph || !m->has_ir_version) {
     diag_error(d, "not an ONNX model (no graph or IR version)");
     goto done;
@@ -443,7 +474,7 @@ bool onnx_load_tensor(const char *path, HostTensor *t, Diag *d) {
     *slash = 0;
   else
     dir = ".";
-  Loader L = {g, d, dir, 0};
+  Loader L = {g, d, dir, 0, NULL, 0};
   int v = add_const(&L, tp, S(tp->name));
   bool ok = v >= 0;
   if (ok) {
