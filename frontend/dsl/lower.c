@@ -972,6 +972,18 @@ static DVal tensor_binop(Ctx *c, SrcLoc at, int op, DVal x, DVal y) {
   return t < 0 ? ERR : vtensor(t);
 }
 
+/* A comparison operator applied to cmp = sign(p - q). */
+static DVal compare_op(int op, int cmp) {
+  switch (op) {
+  case EQ: return vbool(cmp == 0);
+  case NE: return vbool(cmp != 0);
+  case '<': return vbool(cmp < 0);
+  case LE: return vbool(cmp <= 0);
+  case '>': return vbool(cmp > 0);
+  default: return vbool(cmp >= 0); /* GE */
+  }
+}
+
 static DVal binop(Ctx *c, Frame *f, Ast *a) {
   DVal x = eval(c, f, a->a);
   if (a->op == AND || a->op == OR) { /* short-circuit */
@@ -997,24 +1009,27 @@ static DVal binop(Ctx *c, Frame *f, Ast *a) {
     return vbool(a->op == EQ ? eq : !eq);
   }
   if (x.k == V_INT && y.k == V_INT) {
-    int64_t p = x.i, q = y.i;
+    int64_t p = x.i, q = y.i, r = 0;
+    bool over = false;
     switch (a->op) {
-    case '+': return vint(p + q);
-    case '-': return vint(p - q);
-    case '*': return vint(p * q);
+    case '+': over = __builtin_add_overflow(p, q, &r); break;
+    case '-': over = __builtin_sub_overflow(p, q, &r); break;
+    case '*': over = __builtin_mul_overflow(p, q, &r); break;
     case '/': case '%':
       if (q == 0) {
         dsl_error(c->prog, a->loc, "division by zero");
         return ERR;
       }
-      return vint(a->op == '/' ? p / q : p % q);
-    case EQ: return vbool(p == q);
-    case NE: return vbool(p != q);
-    case '<': return vbool(p < q);
-    case LE: return vbool(p <= q);
-    case '>': return vbool(p > q);
-    case GE: return vbool(p >= q);
+      over = p == INT64_MIN && q == -1;
+      r = over ? 0 : a->op == '/' ? p / q : p % q;
+      break;
+    default: return compare_op(a->op, (p > q) - (p < q));
     }
+    if (over) {
+      dsl_error(c->prog, a->loc, "integer overflow");
+      return ERR;
+    }
+    return vint(r);
   }
   double p, q;
   if (!as_number(c, x, a->a->loc, "an operand", &p) || !as_number(c, y, a->b->loc, "an operand", &q))
@@ -1024,12 +1039,10 @@ static DVal binop(Ctx *c, Frame *f, Ast *a) {
   case '-': return vfloat(p - q);
   case '*': return vfloat(p * q);
   case '/': return vfloat(p / q);
-  case EQ: return vbool(p == q);
-  case NE: return vbool(p != q);
-  case '<': return vbool(p < q);
-  case LE: return vbool(p <= q);
-  case '>': return vbool(p > q);
-  case GE: return vbool(p >= q);
+  case EQ: case NE: case '<': case LE: case '>': case GE:
+    if (p != p || q != q) /* NaN: unordered, only != holds */
+      return vbool(a->op == NE);
+    return compare_op(a->op, (p > q) - (p < q));
   default:
     dsl_error(c->prog, a->loc, "'%%' needs ints");
     return ERR;

@@ -199,6 +199,8 @@ static void test_error_classes(void) {
                "model m(x: f32[1, 4], y: f32[1, 3]) {\n  return b(x, y)\n}\n",
                "shapes cannot broadcast", 1);
   expect_error("model m(x: f32[1, 2]) {\n  n = 4 / 0\n  return x\n}\n", "division by zero", 2);
+  expect_error("model m(x: f32[1, 2]) {\n  n = 9223372036854775807 * 2\n  return x\n}\n",
+               "integer overflow", 2);
   expect_error("block r(x) { return r(x) }\nmodel m(x: f32[1, 2]) {\n  return r(x)\n}\n",
                "deeper than 64", 1);
   expect_error("model m(x: f32[1, 2]) {\n  for i in 0..1000000 { x = x }\n  return x\n}\n",
