@@ -8,8 +8,6 @@
  */
 #include "../compiler/cardinal.h"
 
-int64_t pad_source(int mode, int64_t o, int64_t begin, int64_t in);
-
 bool reshape_emit(Emitter *e, Graph *g, Node *n) {
   emit(e, "  memcpy(y0, x0, %zu);\n", value_bytes(&g->values[n->out[0]]));
   for (int i = 1; i < n->nin; i++)

@@ -8,9 +8,6 @@
  */
 #include "../compiler/cardinal.h"
 
-int64_t matmul_batch_offset(const Value *v, const int64_t *bdims, int brank,
-                            int64_t bi);
-
 bool gemm_emit(Emitter *e, Graph *g, Node *n) {
   const OpParams *p = &n->p;
   const Value *a = &g->values[n->in[0]], *y = &g->values[n->out[0]];
@@ -53,23 +50,17 @@ bool gemm_emit(Emitter *e, Graph *g, Node *n) {
 
 bool matmul_emit(Emitter *e, Graph *g, Node *n) {
   const Value *a = &g->values[n->in[0]], *b = &g->values[n->in[1]];
-  int64_t M = a->rank == 1 ? 1 : a->dims[a->rank - 2], K = a->dims[a->rank - 1];
-  int64_t N = b->rank == 1 ? 1 : b->dims[b->rank - 1];
-  int ra = a->rank > 2 ? a->rank - 2 : 0, rb = b->rank > 2 ? b->rank - 2 : 0;
-  int brank = ra > rb ? ra : rb;
-  int64_t bdims[CD_MAX_RANK], nb = 1;
-  for (int k = 0; k < brank; k++) {
-    int ka = k - (brank - ra), kb = k - (brank - rb);
-    int64_t da = ka >= 0 ? a->dims[ka] : 1, db = kb >= 0 ? b->dims[kb] : 1;
-    bdims[k] = da > db ? da : db;
-    nb *= bdims[k];
-  }
+  MatMulShape sh;
+  CD_ASSERT(matmul_shape(a, b, &sh)); /* checked by matmul_infer */
+  int64_t M = sh.M, K = sh.K, N = sh.N, nb = 1;
+  for (int k = 0; k < sh.brank; k++)
+    nb *= sh.bdims[k];
   for (int t = 0; t < 2; t++) {
     const Value *v = t ? b : a;
     emit(e, "  static const long off%d[%lld] = {", t, (long long)nb);
     for (int64_t bi = 0; bi < nb; bi++)
       emit(e, "%s%lld", bi ? ", " : "",
-           (long long)matmul_batch_offset(v, bdims, brank, bi));
+           (long long)matmul_batch_offset(v, sh.bdims, sh.brank, bi));
     emit(e, "};\n");
   }
   emit(e, "  for (long bi = 0; bi < %lld; bi++) {\n"

@@ -268,6 +268,18 @@ bool op_const_ints(Graph *g, Node *n, int input, Diag *d, int64_t *out,
                    int *count, int max);
 double value_scalar(const Graph *g, int v, double dflt); /* constant scalar */
 void sp_dims3(const Value *v, int nsp, int64_t *out); /* conv.c */
+
+/* gemm.c: MatMul's operands seen as batched matrices (numpy matmul). */
+typedef struct {
+  int brank;                  /* broadcast batch rank */
+  int64_t bdims[CD_MAX_RANK]; /* batch dims of the output */
+  int64_t M, K, N;
+} MatMulShape;
+bool matmul_shape(const Value *a, const Value *b, MatMulShape *s);
+/* Element offset in v of batch `bi` of the output's batch dims. */
+int64_t matmul_batch_offset(const Value *v, const int64_t *bdims, int brank, int64_t bi);
+/* pad.c: input coordinate of output coordinate o along a dim, or -1 (pad). */
+int64_t pad_source(int mode, int64_t o, int64_t begin, int64_t in);
 bool op_spatial(Node *n, Diag *d, int nsp, const int64_t *in_sp,
                 int64_t *out_sp); /* conv.c: strides, dilations, pads */
 

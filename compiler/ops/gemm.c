@@ -82,14 +82,7 @@ void gemm_eval(Graph *g, Node *n, void **data) {
     }
 }
 
-/* MatMul's operands seen as batched matrices: batch dims, then rows, cols. */
-typedef struct {
-  int brank;                  /* broadcast batch rank */
-  int64_t bdims[CD_MAX_RANK]; /* batch dims of the output */
-  int64_t M, K, N;
-} MatMulShape;
-
-static bool matmul_shape(const Value *a, const Value *b, MatMulShape *s) {
+bool matmul_shape(const Value *a, const Value *b, MatMulShape *s) {
   if (a->rank < 1 || b->rank < 1)
     return false;
   s->M = a->rank == 1 ? 1 : a->dims[a->rank - 2];
