@@ -118,6 +118,16 @@ static void check_generated(Graph *g, const char *name, float phase) {
   sb_free(&d.log);
 }
 
+/* relu(y + r) with r a new input "r<ncase>" of shape rd: what
+ * fuse-residual turns into a conv epilogue. */
+static int add_residual_relu(Graph *g, int y, int ncase, const int64_t *rd) {
+  char name[32];
+  snprintf(name, sizeof name, "r%d", ncase);
+  int add_in[2] = {y, tu_input(g, name, 4, rd)};
+  y = tu_node(g, "Add", 2, add_in, NULL);
+  return tu_node(g, "Relu", 1, &y, NULL);
+}
+
 /* The pointwise-conv kernel's register tiles (CONV1X1_MR x CONV1X1_NR =
  * 8 x 16): channel and pixel counts below, at, and past one tile and
  * several, groups, strides 1 and 2, with and without bias and a residual +
@@ -155,11 +165,7 @@ static void test_conv1x1_tile_boundaries(void) {
       }
       if (residual) {
         int64_t rd[4] = {1, Mg * G, 1, P};
-        snprintf(name, sizeof name, "r%d", ncase);
-        int r = tu_input(g, name, 4, rd);
-        int add_in[2] = {y, r};
-        y = tu_node(g, "Add", 2, add_in, NULL);
-        y = tu_node(g, "Relu", 1, &y, NULL);
+        y = add_residual_relu(g, y, ncase, rd);
       }
       tu_output(g, y);
       ncase++;
@@ -212,11 +218,7 @@ static void test_conv_tile_boundaries(void) {
       if (residual) {
         int64_t rd[4] = {1, Mg * G, (3 + 2 * pad - D * (K - 1) - 1) / S + 1,
                          (Wd + 2 * pad - D * (K - 1) - 1) / S + 1};
-        snprintf(name, sizeof name, "r%d", ncase);
-        int r = tu_input(g, name, 4, rd);
-        int add_in[2] = {y, r};
-        y = tu_node(g, "Add", 2, add_in, NULL);
-        y = tu_node(g, "Relu", 1, &y, NULL);
+        y = add_residual_relu(g, y, ncase, rd);
       }
       tu_output(g, y);
       ncase++;
