@@ -368,7 +368,7 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
     sb_printf(&c, "%s};\n", cnt ? "" : "0");
   }
 
-  Emitter e = {.out = &c, .g = g, .plan = p, .d = d};
+  Emitter e = {.out = &c, .g = g, .d = d};
   StrBuf prof_names = {0}, prof_macs = {0};
   int nk = 0; /* kernels emitted */
   sb_printf(&body, "int %s_run(const float *const inputs[], float *const outputs[], void *workspace) {\n"
@@ -389,7 +389,6 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
     kernel_comment(&c, g, n, i);
     kernel_signature(&c, g, n, i);
     sb_printf(&c, " {\n");
-    e.node = i;
     if (!op_table[n->op].emit(&e, g, n)) {
       if (d->nerrors == 0)
         diag_error(d, "node '%s' (%s): no scalar kernel", node_label(n), n->op_type);

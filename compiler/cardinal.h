@@ -363,7 +363,6 @@ typedef struct {
   int64_t ws_size;     /* bytes of workspace */
   int64_t ws_lower_bound; /* max over steps of live bytes: no plan does better */
   int64_t weight_size; /* bytes of the weight blob */
-  int nsteps;
 } Plan;
 
 #define CD_ALIGN 64 /* every buffer starts on a cache line, for SIMD loads */
@@ -402,11 +401,8 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
 /* Helpers the per-op emitters use (codegen/emit.c). */
 struct Emitter {
   StrBuf *out;      /* the kernel function body being written */
-  Graph *g;
-  Plan *plan;
+  Graph *g;         /* the graph; its arena holds the emitters' strings */
   Diag *d;
-  int node;         /* index of the node being emitted */
-  int ntables;      /* static tables emitted so far, for unique names */
 };
 void emit(Emitter *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

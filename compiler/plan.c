@@ -54,7 +54,6 @@ bool plan_build(Graph *g, Plan *p, Diag *d) {
   p->def_step = malloc(sizeof(int) * ((size_t)nv + 1));
   p->last_step = malloc(sizeof(int) * ((size_t)nv + 1));
   p->alias_of = malloc(sizeof(int) * ((size_t)nv + 1));
-  p->nsteps = g->nnodes;
   bool *used = calloc((size_t)nv + 1, 1);
   for (int v = 0; v < nv; v++) {
     p->def_step[v] = -1;
