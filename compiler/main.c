@@ -75,6 +75,7 @@ static const char *usage_run =
     "      --runs N            time N runs of the generated code (default 1)\n"
     "      --profile           time every kernel and print where the time goes\n"
     "      --dot FILE          write the final graph for Graphviz\n"
+    "      --verify, --dump-after PASS   as for compile\n"
     "      --cc CC, --cflags FLAGS   the C compiler and its flags\n"
     "  -h, --help              this text\n";
 
@@ -112,6 +113,7 @@ static const char *usage_compare =
     "      --json              print JSON instead of the table\n"
     "      --svg FILE          draw latency and workspace bars (open in a browser)\n"
     "  -f, --freeze NAME=FILE  as for compile\n"
+    "  -w, --weights FILE.safetensors, --seed N   parameters of a .nx model\n"
     "      --cc CC, --cflags FLAGS   the C compiler and its flags\n"
     "  -h, --help              this text\n";
 
