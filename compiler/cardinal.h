@@ -1,8 +1,8 @@
 /*
  * cardinal.h — the compiler's one internal header.
  *
- * Cardinal reads a model (ONNX today, the DSL later) into a Graph, runs passes
- * over it, plans memory and emits C.  Every stage talks to the next through
+ * Cardinal reads a model (ONNX or the DSL) into a Graph, runs passes over
+ * it, schedules and plans memory, and emits C.  Every stage talks to the next through
  * the IR declared here; each file's exports are grouped under a banner that
  * names the file.
  *
@@ -89,12 +89,41 @@ typedef enum {
 size_t dtype_size(DType t); /* 0 for types the IR cannot hold */
 const char *dtype_name(DType t);
 
+/*
+ * How a value's elements are stored (layout.c).  The dims of a Value are
+ * always its logical ONNX shape; the layout says where element (n, c, ...)
+ * lives, and so how many bytes the value takes:
+ *
+ *   LAYOUT_PLAIN   row-major in the logical dims (NCHW, OIHW, ...)
+ *   LAYOUT_NCHWC   activations [N][ceil(C/c)][spatial...][c], c = block;
+ *                  the lanes of channels >= C hold finite values (zero
+ *                  after a Reorder)
+ *   LAYOUT_WCONV   conv weights [M, C/group, k...] packed for the blocked
+ *                  direct conv: [ceil(M/c)][input blocks][k...][iblock][c],
+ *                  per output block only the input blocks its groups read,
+ *                  zero where an output channel does not read an input
+ *                  (iblock = the input's block, 1 for a plain input)
+ *   LAYOUT_WGLANES conv weights of a grouped conv whose groups share a
+ *                  vector (tile-grouped-conv): [ceil(M/c)][k...][C/group][c],
+ *                  lane l of block ob holding W[ob*c + l][j][k]
+ */
+typedef enum { LAYOUT_PLAIN, LAYOUT_NCHWC, LAYOUT_WCONV, LAYOUT_WGLANES } LayoutKind;
+
+typedef struct {
+  LayoutKind kind;
+  int block;           /* channels per block (vector lanes); 1 when plain */
+  int iblock;          /* LAYOUT_WCONV: the input activation's block */
+  int64_t group;       /* LAYOUT_WCONV/WGLANES: the conv's groups */
+} Layout;
+
 typedef struct {
   char *name;          /* ONNX name; never used as a C identifier */
   DType dtype;         /* element type */
   int rank;            /* -1 while unknown */
-  int64_t dims[CD_MAX_RANK];
-  void *data;          /* constant contents (arena), NULL if computed */
+  int64_t dims[CD_MAX_RANK]; /* logical shape, whatever the layout */
+  Layout layout;       /* how the elements are stored (PLAIN unless the layout pass says) */
+  void *data;          /* constant contents in `layout` (arena), NULL if computed */
+  size_t nbytes;       /* bytes at data; the verifier checks them against the layout */
   int producer;        /* index of the producing node, -1 for inputs/constants */
   int nusers;          /* nodes reading it, recomputed by ir_recount_uses */
   bool is_input;       /* a runtime graph input */
@@ -126,15 +155,26 @@ typedef struct {
   int tensor;       /* AT_TENSOR: index of a constant Value */
 } Attr;
 
-/* Operator parameters, normalised from attributes by each op's infer
- * function.  One flat struct: every op uses the fields it needs. */
+/*
+ * Operator parameters.  Each op's parse function reads the attributes (and
+ * constant inputs such as Reshape's shape) into this struct once, when the
+ * node is loaded; from then on nothing reads the attributes again.  Shape
+ * inference is a pure function of these parameters and the input shapes,
+ * so it can be re-run after any pass (the verifier does); a pass that
+ * changes what a node computes changes its parameters.  Fields marked
+ * "derived" are recomputed by inference from the others and the shapes.
+ * One flat struct: every op uses the fields it needs.
+ */
+typedef enum { AUTO_PAD_NOTSET, AUTO_PAD_SAME_UPPER, AUTO_PAD_SAME_LOWER, AUTO_PAD_VALID } AutoPad;
+
 typedef struct {
   int nsp;                          /* spatial rank of Conv/pool (1..3) */
-  int64_t kernel[CD_MAX_SPATIAL];   /* kernel extent per spatial dim */
+  int64_t kernel[CD_MAX_SPATIAL];   /* kernel extent per spatial dim (Conv: derived from W) */
   int64_t stride[CD_MAX_SPATIAL];
   int64_t dilation[CD_MAX_SPATIAL];
-  int64_t pad0[CD_MAX_SPATIAL];     /* padding before, per spatial dim */
+  int64_t pad0[CD_MAX_SPATIAL];     /* padding before, per spatial dim (derived under SAME/VALID) */
   int64_t pad1[CD_MAX_SPATIAL];     /* padding after */
+  AutoPad auto_pad;                 /* Conv/pools */
   int64_t group;                    /* Conv groups */
   bool ceil_mode;                   /* pools */
   bool count_include_pad;           /* AveragePool */
@@ -147,8 +187,14 @@ typedef struct {
   int pad_mode;                     /* Pad: 0 constant, 1 reflect, 2 edge */
   int64_t pads[2 * CD_MAX_RANK];    /* Pad: begin[rank] then end[rank] */
   float pad_value;                  /* Pad constant (attribute form) */
-  int64_t outer, len, inner;        /* Softmax/Concat/Gather: dims before, on, after the axis */
+  int64_t outer, len, inner;        /* Softmax/Concat/Gather: dims before, on, after the axis (derived) */
   DType to;                         /* Cast */
+  int nshape;                       /* Reshape: target shape (0 copies, -1 infers) */
+  int64_t shape[CD_MAX_RANK];
+  bool allowzero;                   /* Reshape */
+  int naxes;                        /* Squeeze/Unsqueeze/Pad axes, as given (-1: none given) */
+  int64_t axes[CD_MAX_RANK];
+  int64_t start, end;               /* Shape: the slice of dims it returns */
 } OpParams;
 
 typedef enum {
@@ -159,19 +205,50 @@ typedef enum {
 } OpKind;
 
 /*
+ * The schedule of one node (schedule.c): which kernel family runs it on the
+ * target, its register tile and cache blocking, and its split over threads.
+ * Decided once after the passes; the emitter, the weight packer, `inspect`
+ * and the profiler read it and never decide these themselves.
+ */
+typedef enum {
+  KF_NONE,        /* not scheduled yet */
+  KF_ALIAS,       /* no kernel: the output is the input's bytes */
+  KF_SCALAR,      /* the op's portable C kernel (ops/<family>.c) */
+  KF_CONV_BLOCKED,/* direct conv over NCHWc (1x1 as GEMM), LAYOUT_WCONV weights */
+  KF_CONV_GLANES, /* grouped conv, several groups a vector, LAYOUT_WGLANES weights */
+  KF_POOL_BLOCKED,/* max/average pooling over NCHWc */
+  KF_GPOOL_BLOCKED,/* global pooling over NCHWc */
+  KF_ELTWISE_VEC, /* elementwise over equal-shaped operands, any layout */
+  KF_REORDER,     /* layout conversion */
+  KF_GEMM_VEC,    /* Gemm with a constant B, vector over N */
+  KF_COUNT
+} KernelFamily;
+
+typedef struct {
+  KernelFamily family;
+  int tile_c;         /* register tile: output channels */
+  int tile_p;         /* register tile: output pixels (a row segment for direct convs) */
+  int64_t kc;         /* cache block of the reduction, in input channel blocks (0: whole) */
+  int64_t mc;         /* cache block of output channel blocks (0: whole) */
+  int threads;        /* threads the work is split over (1 until threads exist) */
+  char kernel[80];    /* the C name of its kernel: op, dtype, target, tile, node */
+} Schedule;
+
+/*
  * A fused epilogue, applied to a Conv or Gemm output per element after the
  * op itself (and its bias):
  *
  *   y = act(y + residual * residual_scale[channel])
  *
- * The residual and its per-channel scale are ordinary node inputs (their
- * positions in `in` are recorded here), so liveness, verification and the
- * planner see them like any operand.  Scales of BatchNormalization are
+ * The residual and its per-channel scale are values the node reads besides
+ * its op inputs: they are not part of the op's arity (ops.def), but every
+ * walk over what a node reads (liveness, verification, the planner) sees
+ * them through node_nreads/node_read.  Scales of BatchNormalization are
  * folded into weights, not kept here.
  */
 typedef struct {
-  int residual;       /* index into Node.in of the residual operand, or -1 */
-  int residual_scale; /* index into Node.in of a [C] scale, or -1 */
+  int residual;       /* value index of the residual operand (same shape as the output), or -1 */
+  int residual_scale; /* value index of a [C] float constant scaling it, or -1 */
   OpKind act;         /* OP_COUNT for none, else a unary op (Relu, Clip, ...) */
   float act_alpha, act_beta; /* its parameters (LeakyRelu slope, Clip bounds) */
 } Epilogue;
@@ -183,14 +260,22 @@ typedef struct {
   char *name;         /* node name, may be empty */
   int opset;          /* opset version in force for its domain */
   int nin, nout;
-  int *in;            /* value indices, -1 for an omitted optional input */
+  int *in;            /* op inputs: value indices, -1 for an omitted optional input */
   int *out;
   int nattrs;
-  Attr *attrs;
-  OpParams p;         /* filled by the op's infer function */
+  Attr *attrs;        /* as loaded; read only by the op's parse function */
+  OpParams p;         /* filled by the op's parse function, kept current by passes */
   Epilogue ep;        /* fused work after the op (Conv, Gemm) */
+  Schedule sched;     /* how it runs: kernel family, tiles, threads (schedule.c) */
   bool dead;          /* removed by a pass */
 } Node;
+
+/* What node n reads: its op inputs, then its epilogue's operands; a
+ * read may be -1 (an omitted input, no residual). */
+static inline int node_nreads(const Node *n) { return n->nin + 2; }
+static inline int node_read(const Node *n, int k) {
+  return k < n->nin ? n->in[k] : k == n->nin ? n->ep.residual : n->ep.residual_scale;
+}
 
 typedef struct {
   Arena arena;        /* owns everything below */
@@ -205,14 +290,19 @@ typedef struct {
   char *source;       /* model path, for messages and generated headers */
   uint64_t hash;      /* hash of the model file, for the generated header */
   int64_t source_params; /* learnable parameters as loaded (no BN running stats) */
+  const struct Target *target; /* what the passes prepare it for (layout, tiling) */
 } Graph;
 
 Graph *graph_new(void);
 void graph_free(Graph *g);
 int graph_add_value(Graph *g, const char *name);
-int graph_add_node(Graph *g, const char *op_type, int nin, int nout);
+int graph_add_node(Graph *g, const char *op_type, int nin, int nout); /* from a model */
+int graph_add_op(Graph *g, OpKind op, int nin, int nout);   /* made by a pass */
 int graph_find_value(const Graph *g, const char *name); /* -1 if none */
 void value_set_shape(Value *v, DType t, int rank, const int64_t *dims);
+/* Makes v a constant: data (arena, or shared with another constant) of nbytes. */
+void value_set_data(Value *v, void *data, size_t nbytes);
+void *value_alloc_data(Graph *g, int v); /* zeroed storage for v's shape and layout */
 int64_t value_numel(const Value *v);
 size_t value_bytes(const Value *v);
 const char *node_label(const Node *n); /* name, or op type if unnamed */
@@ -221,17 +311,34 @@ int64_t attr_int(const Node *n, const char *name, int64_t dflt);
 float attr_float(const Node *n, const char *name, float dflt);
 const char *attr_string(const Node *n, const char *name, const char *dflt);
 void ir_recount_uses(Graph *g);
-bool ir_verify(const Graph *g, Diag *d);
+bool ir_verify(Graph *g, Diag *d); /* the strict verifier; see ir.c */
 void ir_dump(const Graph *g, FILE *f);
 void graph_compact(Graph *g); /* drop dead nodes, re-sort topologically */
-int node_add_input(Graph *g, Node *n, int v); /* appends an operand, returns its slot */
+int node_add_input(Graph *g, Node *n, int v); /* appends an op input, returns its slot */
+void graph_replace_reads(Graph *g, int from, int to); /* every read of from reads to */
 int graph_add_const(Graph *g, const char *name, int rank, const int64_t *dims); /* zeroed float32 */
 bool value_single_use(const Graph *g, int v); /* one reader, not a graph output */
+bool value_same_shape(const Value *a, const Value *b);
 void node_take_output(Graph *g, Node *n, Node *dead); /* n writes dead's output; dead dies */
 bool node_has_epilogue(const Node *n);
 float unary_apply(OpKind op, float x, float a, float b); /* elementwise.c */
 void epilogue_eval(Graph *g, Node *n, void **data);      /* interp.c */
 bool value_is_const(const Graph *g, int v);
+
+/* ---------------------------------------------------------------- layout.c */
+
+bool layout_equal(Layout a, Layout b);
+const char *layout_name(Layout l, char *buf, size_t n); /* "nchw16c", "plain" */
+int64_t value_storage_numel(const Value *v);  /* elements stored, padding included */
+size_t value_storage_bytes(const Value *v);
+/* LAYOUT_WCONV: output block ob reads input blocks [*lo, *lo + *nb). */
+void wconv_blocks(const Value *w, int64_t ob, int64_t *lo, int64_t *nb);
+void layout_to_plain(const Value *v, const void *stored, void *plain);
+void layout_from_plain(const Value *v, const void *plain, void *stored); /* pads with 0 */
+/* Gives value vi layout l; a constant's contents are repacked. */
+bool value_set_layout(Graph *g, int vi, Layout l);
+/* NULL when the layouts node n reads and writes are ones it can run on. */
+const char *node_layout_error(const Graph *g, const Node *n);
 
 /* ---------------------------------------------------------------- ops.c */
 
@@ -242,16 +349,26 @@ typedef struct {
   const char *name;
   int min_in, max_in;         /* -1 max: variadic */
   int min_out, max_out;
-  unsigned flags;
-  bool (*infer)(Graph *g, Node *n, Diag *d);   /* attrs -> params, shapes */
-  void (*eval)(Graph *g, Node *n, void **data); /* reference semantics */
-  bool (*emit)(Emitter *e, Graph *g, Node *n); /* scalar C kernel body */
+  unsigned flags;             /* OPF_* */
+  const char *dsl_name;       /* the DSL's lowercase convenience, "" for none */
+  bool (*parse)(Graph *g, Node *n, Diag *d);   /* attrs, const inputs -> params (once) */
+  bool (*infer)(Graph *g, Node *n, Diag *d);   /* params, input shapes -> output shapes */
+  void (*eval)(Graph *g, Node *n, void **data); /* reference semantics, plain layouts */
+  bool (*emit)(Emitter *e, Graph *g, Node *n); /* the portable scalar C kernel body */
 } OpInfo;
 
+bool conv_is_pointwise(const OpParams *p); /* conv.c: 1x1, unpadded */
+
 enum {
-  OPF_ALIAS = 1,   /* output is the input's bytes reshaped: no kernel */
-  OPF_SHAPE = 2,   /* only ever folded at compile time (Shape, Gather) */
-  OPF_ELEMENTWISE = 4,
+  OPF_ALIAS = 1,        /* output is the input's bytes reshaped: no kernel */
+  OPF_SHAPE = 2,        /* only ever folded at compile time (Shape, Gather) */
+  OPF_ELEMENTWISE = 4,  /* broadcasting arithmetic: an elementwise kernel on any layout
+                           when every operand has the output's shape */
+  OPF_ACTIVATION = 8,   /* unary float -> float: fusable into an epilogue
+                           (unary_apply / unary_expr know it), a step of a
+                           merge-paths path, elementwise on any layout */
+  OPF_PER_CHANNEL = 16, /* params are per channel (dim 1): merge-paths stacks them */
+  OPF_INTERNAL = 32,    /* made by passes only, never loaded from a model (Reorder) */
 };
 
 extern const OpInfo op_table[OP_COUNT];
@@ -280,24 +397,30 @@ bool matmul_shape(const Value *a, const Value *b, MatMulShape *s);
 int64_t matmul_batch_offset(const Value *v, const int64_t *bdims, int brank, int64_t bi);
 /* pad.c: input coordinate of output coordinate o along a dim, or -1 (pad). */
 int64_t pad_source(int mode, int64_t o, int64_t begin, int64_t in);
-bool op_spatial(Node *n, Diag *d, int nsp, const int64_t *in_sp,
-                int64_t *out_sp); /* conv.c: strides, dilations, pads */
+/* conv.c: the spatial attributes Conv and the pools share.  _parse reads
+ * strides, dilations, pads and auto_pad; _infer computes the output extents
+ * (and the pads SAME/VALID imply) from p->kernel and the input extents. */
+bool op_spatial_parse(Node *n, Diag *d, int nsp);
+bool op_spatial_infer(Node *n, Diag *d, int nsp, const int64_t *in_sp, int64_t *out_sp);
 
 /* Every op's functions, declared from the table. */
-#define X(name, id, minin, maxin, minout, maxout, flags, fn) \
-  bool fn##_infer(Graph *g, Node *n, Diag *d);               \
-  void fn##_eval(Graph *g, Node *n, void **data);            \
+#define X(name, id, minin, maxin, minout, maxout, flags, fn, dsl) \
+  bool fn##_parse(Graph *g, Node *n, Diag *d);                    \
+  bool fn##_infer(Graph *g, Node *n, Diag *d);                    \
+  void fn##_eval(Graph *g, Node *n, void **data);                 \
   bool fn##_emit(Emitter *e, Graph *g, Node *n);
 #include "ops.def"
 #undef X
 
 /* ---------------------------------------------------------------- infer.c */
 
-/* Shape inference over the whole graph in order; nodes whose inputs are all
- * constant (or whose output depends only on shapes) are evaluated on the
- * spot, so shape arithmetic folds away as it is met. */
+/* Shape inference over the whole graph in order: each node is set up
+ * (arity checked, attributes parsed, shapes inferred); nodes whose inputs
+ * are all constant (or whose output depends only on shapes) are evaluated on
+ * the spot, so shape arithmetic folds away as it is met. */
 bool graph_infer(Graph *g, Diag *d);
-bool node_infer(Graph *g, Node *n, Diag *d);
+bool node_setup(Graph *g, Node *n, Diag *d);  /* arity, parse, infer: a new node */
+bool node_infer(Graph *g, Node *n, Diag *d);  /* infer only: re-runnable at any time */
 bool node_is_foldable(const Graph *g, const Node *n);
 bool node_fold(Graph *g, Node *n, Diag *d);
 
@@ -307,6 +430,8 @@ bool node_fold(Graph *g, Node *n, Diag *d);
  * malloc'd, one per graph output, in output order. */
 bool interp_run(Graph *g, const float *const *inputs, float **outputs,
                 Diag *d);
+/* Evaluates one node on data[] (per value, in the value's layout). */
+void node_eval(Graph *g, Node *n, void **data);
 
 /* ---------------------------------------------------------------- passes.c */
 
@@ -336,9 +461,50 @@ bool pass_fold_bn(Graph *g, PassStats *st);
 bool pass_merge_paths(Graph *g, PassStats *st);
 bool pass_fuse_residual(Graph *g, PassStats *st);
 bool pass_fuse_activation(Graph *g, PassStats *st);
-bool fuse_activation_into(Graph *g, Node *p); /* fuses p's single activation reader */
 bool pass_eliminate_identity(Graph *g, PassStats *st);
 bool pass_dce(Graph *g, PassStats *st);
+
+/* ---------------------------------------------------------------- rewrite.c */
+
+/* Rewrites several passes share (a pass never calls another pass). */
+typedef struct {
+  float *a, *t; /* per-channel scale and shift, malloc'd */
+  int64_t C;
+} Affine;
+bool bn_affine(Graph *g, Node *bn, Affine *f); /* BN(y) = a y + t; false unless constant */
+/* Folds BN node bi into its input's producer: 1 direct, 2 through an Add, 0 not. */
+int rewrite_fold_bn(Graph *g, int bi);
+bool is_fusable_activation(const Graph *g, const Node *n); /* OPF_ACTIVATION, constant params */
+bool rewrite_fuse_activation(Graph *g, Node *p); /* p's single activation reader into p */
+
+/* ---------------------------------------------------------------- codegen/target_*.c */
+
+/*
+ * A code generation target (DESIGN.md, "Targets, layouts and the
+ * schedule"): a table, not a fork.  It says how wide its vectors are, which
+ * CPU features the code needs and how to enable them, and spells the
+ * vector operations the generic micro-kernel emitters (codegen/simd_*.c)
+ * are written in.  What a target lacks falls back to the op's scalar C.
+ */
+typedef struct Target {
+  const char *name;        /* as --target spells it */
+  int vec;                 /* floats per vector register; 1 for scalar */
+  int nregs;               /* vector registers */
+  int64_t l1, l2;          /* data cache bytes per core the schedule blocks for */
+  const char *isa_attr;    /* function attribute enabling the ISA ("" for none) */
+  const char *include;     /* headers the kernels need */
+  unsigned cpu_features;   /* CD_CPU_* bits (cardinal_rt.h) checked before the first kernel */
+} Target;
+
+extern const Target target_scalar;
+const Target *target_find(const char *name); /* NULL if unknown; "native" = best for this host */
+const char *target_names(void);              /* "scalar, avx2, ..." for messages */
+
+/* ---------------------------------------------------------------- schedule.c */
+
+/* Decides every node's Schedule for target t (after the passes). */
+void schedule_build(Graph *g, const Target *t);
+const char *kernel_family_name(KernelFamily f);
 
 /* ---------------------------------------------------------------- plan.c */
 
@@ -389,7 +555,7 @@ bool graph_write_dot(const Graph *g, const char *path);
 
 typedef struct {
   const char *name;     /* C prefix, a valid identifier */
-  const char *target;   /* "scalar" */
+  const struct Target *target; /* what the kernels are written for */
   bool weights_blob;    /* side file instead of embedded */
   const char *passes;   /* for the header comment */
 } CodegenOptions;
@@ -403,13 +569,17 @@ struct Emitter {
   StrBuf *out;      /* the kernel function body being written */
   Graph *g;         /* the graph; its arena holds the emitters' strings */
   Diag *d;
+  const struct Target *t; /* the target the kernels are for */
 };
+/* The target's micro-kernel for n's scheduled family (codegen/simd_*.c). */
+bool simd_emit(Emitter *e, Graph *g, Node *n);
 void emit(Emitter *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 const char *c_float(Emitter *e, double f); /* round-trip literal, e.g. 0.1f */
 const char *unary_expr(Emitter *e, OpKind op, float a, float b, const char *v);
 /* The statement applying n's epilogue to lvalue `y` (element index `idx`
- * into the residual, channel `chan`), or "" when n has none. */
+ * into the residual r, channel `chan` of the scale rs), or "" when n has
+ * none. */
 const char *epilogue_stmt(Emitter *e, Node *n, const char *y, const char *idx,
                           const char *chan);
 
@@ -461,7 +631,7 @@ typedef struct {
   double ms_median, ms_min, ms_max; /* cd_run_generated: measured times */
 } CompileJob;
 
-/* Loads, freezes, infers, runs passes: a graph ready for codegen. */
+/* Loads, freezes, infers, runs passes, schedules: a graph ready for codegen. */
 Graph *cd_load_model(const CompileJob *j, PassStats *stats, int *nstats,
                      Diag *d);
 bool cd_compile(const CompileJob *j, Graph **out_g, Diag *d);

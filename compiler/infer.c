@@ -1,8 +1,10 @@
 /*
  * infer.c — shape inference, and the folding of compile-time-only values.
  *
- * Nodes are visited in order; each op's infer function checks attributes,
- * fills OpParams and sets output shapes.  A node computing shape data
+ * Nodes are visited in order; each is set up once: its arity checked
+ * against ops.def, its attributes parsed into OpParams, its output shapes
+ * inferred.  Inference proper (node_infer) reads only OpParams and the
+ * input shapes, so it can be re-run after any pass.  A node computing shape data
  * (Shape, Gather, Cast, Constant, or any node with int64 output) whose inputs
  * are known is evaluated on the spot by the reference interpreter and its
  * outputs become constants, so a Reshape fed by Shape -> Gather -> Unsqueeze
@@ -18,8 +20,8 @@ bool node_is_foldable(const Graph *g, const Node *n) {
     return false;
   if (n->op == OP_SHAPE)
     return g->values[n->in[0]].rank >= 0;
-  for (int i = 0; i < n->nin; i++)
-    if (n->in[i] >= 0 && !g->values[n->in[i]].data)
+  for (int i = 0; i < node_nreads(n); i++)
+    if (node_read(n, i) >= 0 && !g->values[node_read(n, i)].data)
       return false;
   for (int i = 0; i < n->nout; i++)
     if (n->out[i] >= 0 && g->values[n->out[i]].is_output && n->op != OP_CONSTANT)
@@ -30,29 +32,31 @@ bool node_is_foldable(const Graph *g, const Node *n) {
 /* Evaluates n now; its outputs become constants and n dies. */
 bool node_fold(Graph *g, Node *n, Diag *d) {
   (void)d;
-  void **data = calloc((size_t)g->nvalues, sizeof(void *));
-  for (int i = 0; i < n->nin; i++)
-    if (n->in[i] >= 0)
-      data[n->in[i]] = g->values[n->in[i]].data;
+  void **data = calloc((size_t)g->nvalues + 1, sizeof(void *));
+  CD_ASSERT(data);
+  for (int i = 0; i < node_nreads(n); i++)
+    if (node_read(n, i) >= 0)
+      data[node_read(n, i)] = g->values[node_read(n, i)].data;
   for (int i = 0; i < n->nout; i++) {
     int v = n->out[i];
     if (v < 0)
       continue;
-    Value *o = &g->values[v];
-    if (!o->data)
-      o->data = arena_alloc(&g->arena, value_bytes(o) + 1);
-    data[v] = o->data;
+    if (!g->values[v].data)
+      value_alloc_data(g, v);
+    data[v] = g->values[v].data;
   }
   if (n->op != OP_CONSTANT)
-    op_table[n->op].eval(g, n, data);
-  if (node_has_epilogue(n))
-    epilogue_eval(g, n, data);
+    node_eval(g, n, data);
   for (int i = 0; i < n->nout; i++)
     if (n->out[i] >= 0)
       g->values[n->out[i]].producer = -1;
   n->dead = true;
   free(data);
   return true;
+}
+
+bool node_setup(Graph *g, Node *n, Diag *d) {
+  return op_check_arity(g, n, d) && op_table[n->op].parse(g, n, d) && node_infer(g, n, d);
 }
 
 bool node_infer(Graph *g, Node *n, Diag *d) {
@@ -98,8 +102,9 @@ bool graph_infer(Graph *g, Diag *d) {
                    node_label(n), n->op_type, g->values[n->in[j]].name);
         return false;
       }
-    if (!node_infer(g, n, d))
+    if (!node_setup(g, &g->nodes[i], d))
       return false;
+    n = &g->nodes[i]; /* parse may add values, never nodes; stay safe */
     if (wants_folding(g, n) && node_is_foldable(g, n))
       node_fold(g, n, d);
   }

@@ -3,6 +3,11 @@
  * float32, no layout tricks.  It is the oracle of the tests (every pass and
  * every generated kernel is checked against it), the engine of constant
  * folding, and `cardinal run --reference`.
+ *
+ * Values are held in their layouts; node_eval converts every operand that
+ * is not plain (a blocked activation, packed weights) to plain before the
+ * op's eval and every output back after it, so each op's reference code
+ * only ever sees plain NCHW.
  */
 #include "cardinal.h"
 
@@ -14,8 +19,8 @@ void epilogue_eval(Graph *g, Node *n, void **data) {
   const Value *y = &g->values[n->out[0]];
   float *Y = data[n->out[0]];
   const Epilogue *ep = &n->ep;
-  const float *R = ep->residual >= 0 ? data[n->in[ep->residual]] : NULL;
-  const float *S = ep->residual_scale >= 0 ? data[n->in[ep->residual_scale]] : NULL;
+  const float *R = ep->residual >= 0 ? data[ep->residual] : NULL;
+  const float *S = ep->residual_scale >= 0 ? data[ep->residual_scale] : NULL;
   int64_t C = y->rank > 1 ? y->dims[1] : 1, outer = y->rank > 0 ? y->dims[0] : 1;
   int64_t oc = outer * C, inner = oc > 0 ? value_numel(y) / oc : 0;
   for (int64_t b = 0; b < outer; b++)
@@ -31,15 +36,69 @@ void epilogue_eval(Graph *g, Node *n, void **data) {
       }
 }
 
+void node_eval(Graph *g, Node *n, void **data) {
+  bool plain = true;
+  for (int j = 0; j < node_nreads(n); j++)
+    plain &= node_read(n, j) < 0 || g->values[node_read(n, j)].layout.kind == LAYOUT_PLAIN;
+  for (int j = 0; j < n->nout; j++)
+    plain &= n->out[j] < 0 || g->values[n->out[j]].layout.kind == LAYOUT_PLAIN;
+  if (plain) {
+    op_table[n->op].eval(g, n, data);
+    if (node_has_epilogue(n))
+      epilogue_eval(g, n, data);
+    return;
+  }
+  /* Plain copies of every operand and output, in a table of their own. */
+  void **view = calloc((size_t)g->nvalues + 1, sizeof(void *));
+  CD_ASSERT(view);
+  for (int j = 0; j < node_nreads(n) + n->nout; j++) {
+    int v = j < node_nreads(n) ? node_read(n, j) : n->out[j - node_nreads(n)];
+    if (v < 0 || view[v])
+      continue;
+    const Value *x = &g->values[v];
+    if (x->layout.kind == LAYOUT_PLAIN) {
+      view[v] = data[v];
+      continue;
+    }
+    view[v] = malloc(value_bytes(x) + 1);
+    CD_ASSERT(view[v]);
+    if (j < node_nreads(n))
+      layout_to_plain(x, data[v], view[v]);
+  }
+  op_table[n->op].eval(g, n, view);
+  if (node_has_epilogue(n))
+    epilogue_eval(g, n, view);
+  for (int j = 0; j < node_nreads(n) + n->nout; j++) {
+    int v = j < node_nreads(n) ? node_read(n, j) : n->out[j - node_nreads(n)];
+    if (v < 0 || !view[v] || view[v] == data[v])
+      continue;
+    if (j >= node_nreads(n))
+      layout_from_plain(&g->values[v], view[v], data[v]);
+    free(view[v]);
+    view[v] = NULL;
+  }
+  free(view);
+}
+
 bool interp_run(Graph *g, const float *const *inputs, float **outputs,
                 Diag *d) {
   void **data = calloc((size_t)g->nvalues + 1, sizeof(void *));
   char *owned = calloc((size_t)g->nvalues + 1, 1);
+  CD_ASSERT(data && owned);
   for (int i = 0; i < g->nvalues; i++)
     if (g->values[i].data)
       data[i] = g->values[i].data;
-  for (int i = 0; i < g->ninputs; i++)
-    data[g->inputs[i]] = (void *)inputs[i];
+  for (int i = 0; i < g->ninputs; i++) {
+    int v = g->inputs[i];
+    if (g->values[v].layout.kind == LAYOUT_PLAIN) {
+      data[v] = (void *)inputs[i];
+      continue;
+    }
+    data[v] = malloc(value_storage_bytes(&g->values[v]) + 1);
+    CD_ASSERT(data[v]);
+    owned[v] = 1;
+    layout_from_plain(&g->values[v], inputs[i], data[v]);
+  }
   bool ok = true;
   for (int i = 0; i < g->nnodes && ok; i++) {
     Node *n = &g->nodes[i];
@@ -54,19 +113,17 @@ bool interp_run(Graph *g, const float *const *inputs, float **outputs,
       int v = n->out[j];
       if (v < 0)
         continue;
-      data[v] = malloc(value_bytes(&g->values[v]) + 1);
+      data[v] = malloc(value_storage_bytes(&g->values[v]) + 1);
       CD_ASSERT(data[v]);
       owned[v] = 1;
     }
-    op_table[n->op].eval(g, n, data);
-    if (node_has_epilogue(n))
-      epilogue_eval(g, n, data);
+    node_eval(g, n, data);
   }
   for (int i = 0; i < g->noutputs && ok; i++) {
     const Value *v = &g->values[g->outputs[i]];
     outputs[i] = malloc(value_bytes(v) + 1);
     CD_ASSERT(outputs[i] && data[g->outputs[i]]);
-    memcpy(outputs[i], data[g->outputs[i]], value_bytes(v));
+    layout_to_plain(v, data[g->outputs[i]], outputs[i]);
   }
   for (int i = 0; i < g->nvalues; i++)
     if (owned[i])

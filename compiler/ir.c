@@ -38,6 +38,7 @@ const char *dtype_name(DType t) {
 Graph *graph_new(void) {
   Graph *g = calloc(1, sizeof(Graph));
   CD_ASSERT(g);
+  g->target = &target_scalar; /* until the driver picks one */
   return g;
 }
 
@@ -88,6 +89,12 @@ int graph_add_node(Graph *g, const char *op_type, int nin, int nout) {
   return g->nnodes++;
 }
 
+int graph_add_op(Graph *g, OpKind op, int nin, int nout) {
+  int ni = graph_add_node(g, op_table[op].name, nin, nout);
+  g->nodes[ni].op = op;
+  return ni;
+}
+
 int graph_find_value(const Graph *g, const char *name) {
   for (int i = g->nvalues - 1; i >= 0; i--)
     if (!g->values[i].dead && strcmp(g->values[i].name, name) == 0)
@@ -101,6 +108,17 @@ void value_set_shape(Value *v, DType t, int rank, const int64_t *dims) {
   v->rank = rank;
   for (int i = 0; i < rank; i++)
     v->dims[i] = dims[i];
+}
+
+void value_set_data(Value *v, void *data, size_t nbytes) {
+  v->data = data;
+  v->nbytes = nbytes;
+}
+
+void *value_alloc_data(Graph *g, int v) {
+  size_t n = value_storage_bytes(&g->values[v]);
+  value_set_data(&g->values[v], arena_alloc(&g->arena, n + 1), n);
+  return g->values[v].data;
 }
 
 int64_t value_numel(const Value *v) {
@@ -155,9 +173,24 @@ void ir_recount_uses(Graph *g) {
     Node *n = &g->nodes[i];
     if (n->dead)
       continue;
+    for (int j = 0; j < node_nreads(n); j++)
+      if (node_read(n, j) >= 0)
+        g->values[node_read(n, j)].nusers++;
+  }
+}
+
+void graph_replace_reads(Graph *g, int from, int to) {
+  for (int i = 0; i < g->nnodes; i++) {
+    Node *n = &g->nodes[i];
+    if (n->dead)
+      continue;
     for (int j = 0; j < n->nin; j++)
-      if (n->in[j] >= 0)
-        g->values[n->in[j]].nusers++;
+      if (n->in[j] == from)
+        n->in[j] = to;
+    if (n->ep.residual == from)
+      n->ep.residual = to;
+    if (n->ep.residual_scale == from)
+      n->ep.residual_scale = to;
   }
 }
 
@@ -175,8 +208,12 @@ int graph_add_const(Graph *g, const char *name, int rank, const int64_t *dims) {
   memcpy(copy, dims, sizeof(int64_t) * (size_t)rank);
   int v = graph_add_value(g, name);
   value_set_shape(&g->values[v], DT_FLOAT, rank, copy);
-  g->values[v].data = arena_alloc(&g->arena, value_bytes(&g->values[v]) + 1);
+  value_alloc_data(g, v);
   return v;
+}
+
+bool value_same_shape(const Value *a, const Value *b) {
+  return a->rank == b->rank && !memcmp(a->dims, b->dims, sizeof(int64_t) * (size_t)(a->rank > 0 ? a->rank : 0));
 }
 
 bool value_single_use(const Graph *g, int v) {
@@ -245,15 +282,17 @@ void graph_compact(Graph *g) {
   int *pending = calloc((size_t)nn + 1, sizeof(int));
   int *start = calloc((size_t)nn + 2, sizeof(int)); /* edges from node p: [start[p], start[p+1]) */
   int nedges = 0;
+  CD_ASSERT(pending && start);
   for (int pass = 0; pass < 2; pass++) {
     int *fill = pass ? calloc((size_t)nn + 1, sizeof(int)) : NULL;
     int *edges = pass ? malloc(sizeof(int) * (size_t)(nedges + 1)) : NULL;
+    CD_ASSERT(!pass || (fill && edges));
     for (int i = 0; i < nn; i++) {
       Node *n = &g->nodes[i];
       if (n->dead)
         continue;
-      for (int j = 0; j < n->nin; j++) {
-        int v = n->in[j];
+      for (int j = 0; j < node_nreads(n); j++) {
+        int v = node_read(n, j);
         int p = v >= 0 ? g->values[v].producer : -1;
         if (p < 0 || p == i || g->nodes[p].dead)
           continue;
@@ -272,10 +311,12 @@ void graph_compact(Graph *g) {
       continue;
     }
     Heap h = {malloc(sizeof(int) * (size_t)(nn + 1)), 0};
+    CD_ASSERT(h.v);
     for (int i = 0; i < nn; i++)
       if (!g->nodes[i].dead && !pending[i])
         heap_push(&h, i);
     int *order = malloc(sizeof(int) * (size_t)(nn + 1)), k = 0;
+    CD_ASSERT(order);
     while (h.n) {
       int i = heap_pop(&h);
       order[k++] = i;
@@ -284,11 +325,13 @@ void graph_compact(Graph *g) {
           heap_push(&h, edges[e]);
     }
     int *newidx = malloc(sizeof(int) * (size_t)(nn + 1));
+    CD_ASSERT(newidx);
     for (int i = 0; i < nn; i++) {
       newidx[i] = -1;
       CD_ASSERT(g->nodes[i].dead || pending[i] == 0); /* a cycle: a pass bug */
     }
     Node *sorted = malloc(sizeof(Node) * (size_t)(k + 1));
+    CD_ASSERT(sorted);
     for (int i = 0; i < k; i++) {
       sorted[i] = g->nodes[order[i]];
       newidx[order[i]] = i;
@@ -314,35 +357,135 @@ void graph_compact(Graph *g) {
 }
 
 /*
- * The verifier: every live node's operands are live values defined before
- * it (graph inputs, constants or an earlier node's output), every value has
- * a known shape, constants have data, producers point back correctly.
+ * The strict verifier.  Run after every pass in debug builds and tests, and
+ * under --verify.  It checks, and reports each violation naming the node or
+ * value:
+ *  - every live value is defined exactly once (a graph input, a constant or
+ *    one node's output), before it is read (so the graph has no cycle), and
+ *    names its producer;
+ *  - each node's op inputs and outputs are within the arity of ops.def;
+ *  - re-running the node's shape inference gives the shapes it has and the
+ *    parameters it has (inference is a pure function of both);
+ *  - every constant holds exactly the bytes its shape and layout need;
+ *  - an epilogue sits on a Conv or Gemm, its residual has the output's
+ *    shape, its scale is a constant [C], its activation is an activation;
+ *  - every node reads and writes layouts it can run on (layout.c);
+ *  - every graph output is computed.
  */
-bool ir_verify(const Graph *g, Diag *d) {
+static void verify_node(Graph *g, int i, const char *defined, Diag *d) {
+  Node *n = &g->nodes[i];
+  const char *nl = node_label(n);
+  const OpInfo *o = &op_table[n->op];
+  int nin = n->nin;
+  while (nin > 0 && n->in[nin - 1] < 0)
+    nin--;
+  if (nin < o->min_in || (o->max_in >= 0 && nin > o->max_in) || n->nout < o->min_out ||
+      n->nout > o->max_out) {
+    diag_error(d, "verify: node '%s' (%s) has %d inputs and %d outputs; %s takes %d..%d "
+               "and %d..%d", nl, n->op_type, nin, n->nout, o->name, o->min_in, o->max_in,
+               o->min_out, o->max_out);
+    return;
+  }
+  for (int j = 0; j < node_nreads(n); j++) {
+    int v = node_read(n, j);
+    if (v < 0)
+      continue;
+    if (v >= g->nvalues || g->values[v].dead) {
+      diag_error(d, "verify: node '%s' reads a dead value", nl);
+      return;
+    }
+    if (!defined[v]) {
+      diag_error(d, "verify: node '%s' reads '%s' before it is defined (a cycle, or "
+                 "out of order)", nl, g->values[v].name);
+      return;
+    }
+  }
+  const Epilogue *ep = &n->ep;
+  if (node_has_epilogue(n) || ep->residual_scale >= 0) {
+    const Value *y = &g->values[n->out[0]];
+    if (n->op != OP_CONV && n->op != OP_GEMM)
+      diag_error(d, "verify: node '%s' (%s) has an epilogue; only Conv and Gemm do", nl,
+                 n->op_type);
+    if (ep->act != OP_COUNT && !(op_table[ep->act].flags & OPF_ACTIVATION))
+      diag_error(d, "verify: node '%s': epilogue activation %s is not an activation", nl,
+                 op_table[ep->act].name);
+    if (ep->residual_scale >= 0 && ep->residual < 0)
+      diag_error(d, "verify: node '%s': a residual scale without a residual", nl);
+    if (ep->residual >= 0) {
+      const Value *r = &g->values[ep->residual];
+      if (r->rank != y->rank || memcmp(r->dims, y->dims, sizeof(int64_t) * (size_t)y->rank))
+        diag_error(d, "verify: node '%s': residual '%s' does not have the output's shape",
+                   nl, r->name);
+    }
+    if (ep->residual_scale >= 0) {
+      const Value *sc = &g->values[ep->residual_scale];
+      if (!sc->data || sc->rank != 1 || y->rank < 2 || sc->dims[0] != y->dims[1])
+        diag_error(d, "verify: node '%s': residual scale '%s' is not a constant [C]", nl,
+                   sc->name);
+    }
+  }
+  /* Re-infer on a copy of the node; the outputs' shapes are restored. */
+  Value saved[8];
+  int nsave = n->nout < 8 ? n->nout : 8;
+  for (int j = 0; j < nsave; j++)
+    if (n->out[j] >= 0)
+      saved[j] = g->values[n->out[j]];
+  Node copy = *n;
+  Diag quiet = {.quiet = true};
+  bool ok = o->infer(g, &copy, &quiet);
+  for (int j = 0; j < nsave && ok; j++) {
+    int v = n->out[j];
+    if (v < 0)
+      continue;
+    const Value *now = &g->values[v], *was = &saved[j];
+    if (now->dtype != was->dtype || now->rank != was->rank ||
+        memcmp(now->dims, was->dims, sizeof(int64_t) * (size_t)(now->rank > 0 ? now->rank : 0))) {
+      diag_error(d, "verify: node '%s' (%s): re-inferred output '%s' differs from the "
+                 "shape it has", nl, n->op_type, was->name);
+      ok = true; /* reported */
+      break;
+    }
+  }
+  if (!ok)
+    diag_error(d, "verify: node '%s' (%s): shape inference fails on it now: %s", nl,
+               n->op_type, quiet.log.buf ? quiet.log.buf : "?");
+  else if (memcmp(&copy.p, &n->p, sizeof n->p) != 0)
+    diag_error(d, "verify: node '%s' (%s): its parameters disagree with its inputs' "
+               "shapes (re-inference changes them)", nl, n->op_type);
+  sb_free(&quiet.log);
+  for (int j = 0; j < nsave; j++)
+    if (n->out[j] >= 0)
+      g->values[n->out[j]] = saved[j];
+  const char *why = node_layout_error(g, n);
+  if (why)
+    diag_error(d, "verify: node '%s' (%s): layouts: %s", nl, n->op_type, why);
+}
+
+bool ir_verify(Graph *g, Diag *d) {
   int errors = d->nerrors;
   char *defined = calloc((size_t)g->nvalues + 1, 1);
+  CD_ASSERT(defined);
   for (int i = 0; i < g->nvalues; i++) {
     const Value *v = &g->values[i];
     if (v->dead)
       continue;
     if (v->data || v->is_input)
       defined[i] = 1;
+    if (v->data && v->is_input)
+      diag_error(d, "verify: '%s' is both a graph input and a constant", v->name);
     if (v->data && v->producer >= 0)
       diag_error(d, "verify: constant '%s' has a producer", v->name);
+    if (v->data && v->rank >= 0 && v->nbytes != value_storage_bytes(v))
+      diag_error(d, "verify: constant '%s' holds %zu bytes; its shape and layout need %zu",
+                 v->name, v->nbytes, value_storage_bytes(v));
   }
   for (int i = 0; i < g->nnodes; i++) {
-    const Node *n = &g->nodes[i];
+    Node *n = &g->nodes[i];
     if (n->dead)
       continue;
-    for (int j = 0; j < n->nin; j++) {
-      int v = n->in[j];
-      if (v < 0)
-        continue;
-      if (v >= g->nvalues || g->values[v].dead)
-        diag_error(d, "verify: node '%s' reads a dead value", node_label(n));
-      else if (!defined[v])
-        diag_error(d, "verify: node '%s' reads '%s' before it is defined",
-                   node_label(n), g->values[v].name);
+    if (n->op == OP_COUNT) {
+      diag_error(d, "verify: node '%s' has an unknown op %s", node_label(n), n->op_type);
+      continue;
     }
     for (int j = 0; j < n->nout; j++) {
       int v = n->out[j];
@@ -355,9 +498,14 @@ bool ir_verify(const Graph *g, Diag *d) {
       if (o->rank < 0)
         diag_error(d, "verify: value '%s' has no shape", o->name);
       if (defined[v])
-        diag_error(d, "verify: value '%s' is defined twice", o->name);
-      defined[v] = 1;
+        diag_error(d, "verify: value '%s' is defined twice (node '%s' writes it again)",
+                   o->name, node_label(n));
     }
+    if (d->nerrors == errors)
+      verify_node(g, i, defined, d);
+    for (int j = 0; j < n->nout; j++)
+      if (n->out[j] >= 0)
+        defined[n->out[j]] = 1;
   }
   for (int i = 0; i < g->noutputs; i++)
     if (!defined[g->outputs[i]])
@@ -376,7 +524,12 @@ static void dump_value(const Graph *g, int v, FILE *f) {
   fprintf(f, "%%%d:%s[", v, dtype_name(x->dtype));
   for (int i = 0; i < x->rank; i++)
     fprintf(f, "%s%lld", i ? "," : "", (long long)x->dims[i]);
-  fprintf(f, "]%s", x->data ? "=const" : "");
+  fprintf(f, "]");
+  if (x->layout.kind != LAYOUT_PLAIN) {
+    char buf[32];
+    fprintf(f, "@%s", layout_name(x->layout, buf, sizeof buf));
+  }
+  fprintf(f, "%s", x->data ? "=const" : "");
 }
 
 void ir_dump(const Graph *g, FILE *f) {
@@ -402,7 +555,18 @@ void ir_dump(const Graph *g, FILE *f) {
         fprintf(f, ", ");
       dump_value(g, n->in[j], f);
     }
-    fprintf(f, ")\n");
+    fprintf(f, ")");
+    if (n->ep.residual >= 0) {
+      fprintf(f, " + residual ");
+      dump_value(g, n->ep.residual, f);
+      if (n->ep.residual_scale >= 0) {
+        fprintf(f, " * ");
+        dump_value(g, n->ep.residual_scale, f);
+      }
+    }
+    if (n->ep.act != OP_COUNT)
+      fprintf(f, " then %s", op_table[n->ep.act].name);
+    fprintf(f, "\n");
   }
   for (int i = 0; i < g->noutputs; i++) {
     fprintf(f, "  output ");

@@ -273,12 +273,11 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
     return usage_error(cmd, "--name must be a C identifier, not", a->job.name);
   if (!a->job.name)
     a->job.name = default_name(a->job.model);
-  if (a->job.target && strcmp(a->job.target, "scalar") != 0 &&
-      strcmp(a->job.target, "native") != 0)
-    return usage_error(cmd, "unknown --target (available: scalar, native):",
-                       a->job.target);
-  if (a->job.target && !strcmp(a->job.target, "native"))
-    a->job.target = "scalar";
+  if (a->job.target && !target_find(a->job.target)) {
+    char known[160];
+    snprintf(known, sizeof known, "unknown --target (available: %s):", target_names());
+    return usage_error(cmd, known, a->job.target);
+  }
   return 0;
 }
 

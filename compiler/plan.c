@@ -32,17 +32,18 @@ static int root_of(const Plan *p, int v) {
 
 typedef struct {
   int v;
-  int64_t size;
+  int64_t size;  /* bytes, aligned */
+  int def;       /* step that writes it */
 } Item;
 
-static const Plan *sort_plan;
+/* Largest first; ties by definition step, then value index, so the plan is
+ * the same on every run. */
 static int cmp_items(const void *a, const void *b) {
   const Item *x = a, *y = b;
   if (x->size != y->size)
     return x->size > y->size ? -1 : 1;
-  int dx = sort_plan->def_step[x->v], dy = sort_plan->def_step[y->v];
-  if (dx != dy)
-    return dx < dy ? -1 : 1;
+  if (x->def != y->def)
+    return x->def < y->def ? -1 : 1;
   return x->v - y->v;
 }
 
@@ -55,6 +56,7 @@ bool plan_build(Graph *g, Plan *p, Diag *d) {
   p->last_step = malloc(sizeof(int) * ((size_t)nv + 1));
   p->alias_of = malloc(sizeof(int) * ((size_t)nv + 1));
   bool *used = calloc((size_t)nv + 1, 1);
+  CD_ASSERT(p->loc && p->def_step && p->last_step && p->alias_of && used);
   for (int v = 0; v < nv; v++) {
     p->def_step[v] = -1;
     p->last_step[v] = -1;
@@ -63,10 +65,10 @@ bool plan_build(Graph *g, Plan *p, Diag *d) {
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = &g->nodes[i];
     CD_ASSERT(!n->dead);
-    for (int j = 0; j < n->nin; j++)
-      if (n->in[j] >= 0) {
-        p->last_step[n->in[j]] = i;
-        used[n->in[j]] = true;
+    for (int j = 0; j < node_nreads(n); j++)
+      if (node_read(n, j) >= 0) {
+        p->last_step[node_read(n, j)] = i;
+        used[node_read(n, j)] = true;
       }
     for (int j = 0; j < n->nout; j++)
       if (n->out[j] >= 0) {
@@ -74,9 +76,9 @@ bool plan_build(Graph *g, Plan *p, Diag *d) {
         if (p->last_step[n->out[j]] < i)
           p->last_step[n->out[j]] = i;
       }
-    int y = n->out[0];
-    if ((op_table[n->op].flags & OPF_ALIAS) && !g->values[y].is_output)
-      p->alias_of[y] = n->in[0];
+    CD_ASSERT(n->sched.family != KF_NONE); /* schedule_build runs first */
+    if (n->sched.family == KF_ALIAS)
+      p->alias_of[n->out[0]] = n->in[0];
   }
   for (int k = 0; k < g->noutputs; k++) {
     int v = g->outputs[k];
@@ -96,7 +98,7 @@ bool plan_build(Graph *g, Plan *p, Diag *d) {
     Value *x = &g->values[v];
     if (x->data && used[v] && x->dtype == DT_FLOAT) {
       p->loc[v] = (Loc){LOC_WEIGHT, woff};
-      woff = align_up(woff + (int64_t)value_bytes(x));
+      woff = align_up(woff + (int64_t)value_storage_bytes(x));
     }
   }
   p->weight_size = woff;
@@ -108,18 +110,19 @@ bool plan_build(Graph *g, Plan *p, Diag *d) {
         p->last_step[r] = p->last_step[v];
     }
   Item *items = malloc(sizeof(Item) * ((size_t)nv + 1));
+  CD_ASSERT(items);
   int ni = 0;
   for (int v = 0; v < nv; v++) {
     Value *x = &g->values[v];
     if (p->alias_of[v] != v || p->loc[v].kind != LOC_NONE || x->data ||
         x->dead || p->def_step[v] < 0 || x->dtype != DT_FLOAT)
       continue;
-    items[ni++] = (Item){v, align_up((int64_t)value_bytes(x))};
+    items[ni++] = (Item){v, align_up((int64_t)value_storage_bytes(x)), p->def_step[v]};
   }
-  sort_plan = p;
   qsort(items, (size_t)ni, sizeof(Item), cmp_items);
   Item *placed = malloc(sizeof(Item) * ((size_t)ni + 1));
   int64_t *offs = malloc(sizeof(int64_t) * ((size_t)ni + 1));
+  CD_ASSERT(placed && offs);
   int np = 0;
   for (int i = 0; i < ni; i++) {
     int v = items[i].v;

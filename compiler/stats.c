@@ -34,7 +34,7 @@ void graph_stats(const Graph *g, const Plan *p, GraphStats *s) {
   }
   for (int v = 0; v < g->nvalues; v++)
     if (p->loc[v].kind == LOC_WEIGHT && p->alias_of[v] == v)
-      s->params += value_numel(&g->values[v]);
+      s->params += value_numel(&g->values[v]); /* logical: padding is not a parameter */
   s->weight_bytes = p->weight_size;
   s->workspace_bytes = p->ws_size;
 }
@@ -46,8 +46,8 @@ int64_t graph_learnable_params(const Graph *g) {
   int64_t n = 0;
   for (int i = 0; i < g->nnodes; i++) {
     const Node *nd = &g->nodes[i];
-    for (int j = 0; j < nd->nin; j++) {
-      int v = nd->in[j];
+    for (int j = 0; j < node_nreads(nd); j++) {
+      int v = node_read(nd, j);
       if (v < 0 || seen[v] || !g->values[v].data || g->values[v].dtype != DT_FLOAT ||
           (nd->op == OP_BATCHNORM && j >= 3))
         continue;
@@ -103,8 +103,8 @@ bool graph_write_dot(const Graph *g, const char *path) {
     fputs("\\n", f);
     dot_dims(f, &g->values[n->out[0]]);
     fprintf(f, "\"%s];\n", node_has_epilogue(n) ? ", style=filled, fillcolor=\"#dde8ff\"" : "");
-    for (int j = 0; j < n->nin; j++) {
-      int v = n->in[j];
+    for (int j = 0; j < node_nreads(n); j++) {
+      int v = node_read(n, j);
       if (v < 0 || g->values[v].data)
         continue;
       int p = g->values[v].producer;

@@ -166,8 +166,7 @@ static bool freeze_inputs(Graph *g, const CompileJob *j, Diag *d) {
       t.dtype = DT_INT64;
     }
     value_set_shape(v, t.dtype, t.rank, t.dims);
-    v->data = arena_alloc(&g->arena, value_bytes(v) + 1);
-    memcpy(v->data, t.data, value_bytes(v));
+    memcpy(value_alloc_data(g, g->inputs[k]), t.data, value_bytes(v));
     v->is_input = false;
     tensor_free(&t);
     memmove(&g->inputs[k], &g->inputs[k + 1], sizeof(int) * (size_t)(g->ninputs - k - 1));
@@ -193,6 +192,12 @@ Graph *cd_load_model(const CompileJob *j, PassStats *stats, int *nstats,
     return NULL;
   }
   int order[64], n = 0;
+  g->target = target_find(j->target ? j->target : "native");
+  if (!g->target) {
+    diag_error(d, "unknown target '%s' (known: %s)", j->target, target_names());
+    graph_free(g);
+    return NULL;
+  }
   if (!passes_parse(j->passes, order, &n, d) ||
       !(dsl ? dsl_load_model(g, j->model, j->params, j->seed, d) : onnx_load(g, j->model, d)) ||
       !freeze_inputs(g, j, d) || !graph_infer(g, d)) {
@@ -217,6 +222,7 @@ Graph *cd_load_model(const CompileJob *j, PassStats *stats, int *nstats,
   }
   if (nstats)
     *nstats = n;
+  schedule_build(g, g->target);
   if (j->dot && !graph_write_dot(g, j->dot)) {
     diag_error(d, "cannot write %s: %s", j->dot, strerror(errno));
     graph_free(g);
@@ -229,10 +235,10 @@ Graph *cd_load_model(const CompileJob *j, PassStats *stats, int *nstats,
 static bool compile_into(const CompileJob *j, Graph *g, const char *dir,
                          Diag *d) {
   Plan plan;
+  schedule_build(g, g->target); /* again for graphs built by hand: it is idempotent */
   if (!plan_build(g, &plan, d))
     return false;
-  CodegenOptions o = {j->name, j->target ? j->target : "scalar",
-                      j->weights_blob, j->passes ? j->passes : "default"};
+  CodegenOptions o = {j->name, g->target, j->weights_blob, j->passes ? j->passes : "default"};
   bool ok = codegen_write(g, &plan, &o, dir, d) && cd_write_runtime(dir, d);
   plan_free(&plan);
   return ok;

@@ -10,18 +10,22 @@
 
 #include <math.h>
 
-bool batchnorm_infer(Graph *g, Node *n, Diag *d) {
-  if (!op_check_arity(g, n, d))
+bool batchnorm_parse(Graph *g, Node *n, Diag *d) {
+  (void)g;
+  if (attr_int(n, "training_mode", 0) != 0 || n->nout > 1) {
+    diag_error(d, "node '%s' (BatchNormalization): training mode is not "
+               "supported", node_label(n));
     return false;
+  }
+  n->p.epsilon = attr_float(n, "epsilon", 1e-5f);
+  return true;
+}
+
+bool batchnorm_infer(Graph *g, Node *n, Diag *d) {
   Value *x = &g->values[n->in[0]];
   if (x->dtype != DT_FLOAT || x->rank < 2) {
     diag_error(d, "node '%s' (BatchNormalization): input must be float32 of "
                "rank >= 2", node_label(n));
-    return false;
-  }
-  if (attr_int(n, "training_mode", 0) != 0 || n->nout > 1) {
-    diag_error(d, "node '%s' (BatchNormalization): training mode is not "
-               "supported", node_label(n));
     return false;
   }
   for (int i = 1; i < 5; i++) {
@@ -32,7 +36,6 @@ bool batchnorm_infer(Graph *g, Node *n, Diag *d) {
       return false;
     }
   }
-  n->p.epsilon = attr_float(n, "epsilon", 1e-5f);
   value_set_shape(&g->values[n->out[0]], DT_FLOAT, x->rank, x->dims);
   return true;
 }
@@ -53,4 +56,23 @@ void batchnorm_eval(Graph *g, Node *n, void **data) {
       for (int64_t i = 0; i < inner; i++)
         yc[i] = (xc[i] - M[c]) * a + B[c];
     }
+}
+
+/* ------------------------------------------------------------ scalar kernel */
+
+bool batchnorm_emit(Emitter *e, Graph *g, Node *n) {
+  const Value *x = &g->values[n->in[0]];
+  int64_t N = x->dims[0], C = x->dims[1], nc = N * C;
+  int64_t inner = nc > 0 ? value_numel(x) / nc : 0;
+  emit(e, "  for (long b = 0; b < %lld; b++)\n"
+          "    for (long c = 0; c < %lld; c++) {\n"
+          "      const float a = x1[c] / sqrtf(x4[c] + %s), s = x2[c], mu = x3[c];\n"
+          "      const float *xc = x0 + (b * %lld + c) * %lld;\n"
+          "      float *yc = y0 + (b * %lld + c) * %lld;\n"
+          "      for (long i = 0; i < %lld; i++)\n"
+          "        yc[i] = (xc[i] - mu) * a + s;\n"
+          "    }\n",
+       (long long)N, (long long)C, c_float(e, n->p.epsilon), (long long)C,
+       (long long)inner, (long long)C, (long long)inner, (long long)inner);
+  return true;
 }

@@ -6,19 +6,23 @@
 
 #include <string.h>
 
-bool concat_infer(Graph *g, Node *n, Diag *d) {
-  if (!op_check_arity(g, n, d))
-    return false;
-  Value *x0 = &g->values[n->in[0]];
+bool concat_parse(Graph *g, Node *n, Diag *d) {
+  (void)g;
   const Attr *ax = node_attr(n, "axis");
   if (!ax || ax->type != AT_INT) {
     diag_error(d, "node '%s' (Concat): missing axis", node_label(n));
     return false;
   }
-  int64_t axis = normalize_axis(ax->i, x0->rank);
+  n->p.axis = ax->i;
+  return true;
+}
+
+bool concat_infer(Graph *g, Node *n, Diag *d) {
+  Value *x0 = &g->values[n->in[0]];
+  int64_t axis = normalize_axis(n->p.axis, x0->rank);
   if (axis < 0 || axis >= x0->rank) {
     diag_error(d, "node '%s' (Concat): axis %lld out of range", node_label(n),
-               (long long)ax->i);
+               (long long)n->p.axis);
     return false;
   }
   int64_t dims[CD_MAX_RANK];
@@ -40,7 +44,7 @@ bool concat_infer(Graph *g, Node *n, Diag *d) {
       }
     dims[axis] += x->dims[axis];
   }
-  n->p.axis = axis;
+  n->p.axis = axis; /* normalised: running this again changes nothing */
   n->p.outer = 1;
   n->p.inner = 1;
   for (int k = 0; k < x0->rank; k++) {
@@ -68,28 +72,37 @@ void concat_eval(Graph *g, Node *n, void **data) {
   }
 }
 
-bool transpose_infer(Graph *g, Node *n, Diag *d) {
-  if (!op_check_arity(g, n, d))
-    return false;
+bool transpose_parse(Graph *g, Node *n, Diag *d) {
   Value *x = &g->values[n->in[0]];
   OpParams *p = &n->p;
   const Attr *a = node_attr(n, "perm");
+  if (a && (a->type != AT_INTS || a->count != x->rank)) {
+    diag_error(d, "node '%s' (Transpose): perm must list %d axes",
+               node_label(n), x->rank);
+    return false;
+  }
   p->nperm = x->rank;
+  for (int k = 0; k < x->rank; k++)
+    p->perm[k] = a ? normalize_axis(a->ints[k], x->rank) : x->rank - 1 - k;
+  return true;
+}
+
+bool transpose_infer(Graph *g, Node *n, Diag *d) {
+  Value *x = &g->values[n->in[0]];
+  OpParams *p = &n->p;
   bool seen[CD_MAX_RANK] = {0};
+  if (p->nperm != x->rank) {
+    diag_error(d, "node '%s' (Transpose): perm must list %d axes", node_label(n), x->rank);
+    return false;
+  }
   for (int k = 0; k < x->rank; k++) {
-    if (a && (a->type != AT_INTS || a->count != x->rank)) {
-      diag_error(d, "node '%s' (Transpose): perm must list %d axes",
-                 node_label(n), x->rank);
-      return false;
-    }
-    int64_t pk = a ? normalize_axis(a->ints[k], x->rank) : x->rank - 1 - k;
+    int64_t pk = p->perm[k];
     if (pk < 0 || pk >= x->rank || seen[pk]) {
       diag_error(d, "node '%s' (Transpose): perm is not a permutation",
                  node_label(n));
       return false;
     }
     seen[pk] = true;
-    p->perm[k] = pk;
   }
   int64_t dims[CD_MAX_RANK];
   for (int k = 0; k < x->rank; k++)
@@ -121,4 +134,39 @@ void transpose_eval(Graph *g, Node *n, void **data) {
       idx[k] = 0;
     }
   }
+}
+
+/* ------------------------------------------------------------ scalar kernel */
+
+bool concat_emit(Emitter *e, Graph *g, Node *n) {
+  const Value *y = &g->values[n->out[0]];
+  int64_t row = y->dims[n->p.axis] * n->p.inner, at = 0;
+  emit(e, "  for (long o = 0; o < %lld; o++) {\n", (long long)n->p.outer);
+  for (int i = 0; i < n->nin; i++) {
+    int64_t part = g->values[n->in[i]].dims[n->p.axis] * n->p.inner;
+    emit(e, "    memcpy(y0 + o * %lld + %lld, x%d + o * %lld, %lld);\n",
+         (long long)row, (long long)at, i, (long long)part, (long long)part * 4);
+    at += part;
+  }
+  emit(e, "  }\n");
+  return true;
+}
+
+bool transpose_emit(Emitter *e, Graph *g, Node *n) {
+  const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
+  int r = x->rank;
+  int64_t xs[CD_MAX_RANK], s = 1;
+  for (int k = r - 1; k >= 0; k--) {
+    xs[k] = s;
+    s *= x->dims[k];
+  }
+  emit(e, "  long i = 0;\n");
+  for (int k = 0; k < r; k++)
+    emit(e, "%*sfor (long i%d = 0; i%d < %lld; i%d++)\n", 2 + 2 * k, "", k, k,
+         (long long)y->dims[k], k);
+  emit(e, "%*sy0[i++] = x0[0", 2 + 2 * r, "");
+  for (int k = 0; k < r; k++)
+    emit(e, " + i%d * %lld", k, (long long)xs[n->p.perm[k]]);
+  emit(e, "];\n");
+  return true;
 }

@@ -8,9 +8,7 @@
 
 #include <string.h>
 
-bool constant_infer(Graph *g, Node *n, Diag *d) {
-  if (!op_check_arity(g, n, d))
-    return false;
+bool constant_parse(Graph *g, Node *n, Diag *d) {
   Value *y = &g->values[n->out[0]];
   if (y->data)
     return true;
@@ -24,24 +22,24 @@ bool constant_infer(Graph *g, Node *n, Diag *d) {
   if (a->type == AT_TENSOR && !strcmp(a->name, "value")) {
     Value *t = &g->values[a->tensor];
     value_set_shape(y, t->dtype, t->rank, t->dims);
-    y->data = t->data;
+    value_set_data(y, t->data, t->nbytes);
   } else if (!strcmp(a->name, "value_float") && a->type == AT_FLOAT) {
     value_set_shape(y, DT_FLOAT, 0, NULL);
-    y->data = arena_alloc(ar, 4);
+    value_set_data(y, arena_alloc(ar, 4), 4);
     *(float *)y->data = a->f;
   } else if (!strcmp(a->name, "value_int") && a->type == AT_INT) {
     value_set_shape(y, DT_INT64, 0, NULL);
-    y->data = arena_alloc(ar, 8);
+    value_set_data(y, arena_alloc(ar, 8), 8);
     *(int64_t *)y->data = a->i;
   } else if (!strcmp(a->name, "value_floats") && a->type == AT_FLOATS) {
     int64_t dim = a->count;
     value_set_shape(y, DT_FLOAT, 1, &dim);
-    y->data = arena_alloc(ar, 4 * (size_t)a->count);
+    value_set_data(y, arena_alloc(ar, 4 * (size_t)a->count + 1), 4 * (size_t)a->count);
     memcpy(y->data, a->floats, 4 * (size_t)a->count);
   } else if (!strcmp(a->name, "value_ints") && a->type == AT_INTS) {
     int64_t dim = a->count;
     value_set_shape(y, DT_INT64, 1, &dim);
-    y->data = arena_alloc(ar, 8 * (size_t)a->count);
+    value_set_data(y, arena_alloc(ar, 8 * (size_t)a->count + 1), 8 * (size_t)a->count);
     memcpy(y->data, a->ints, 8 * (size_t)a->count);
   } else {
     diag_error(d, "node '%s' (Constant): attribute '%s' is not supported",
@@ -51,17 +49,28 @@ bool constant_infer(Graph *g, Node *n, Diag *d) {
   return true;
 }
 
+/* The value was made by constant_parse; its shape is its data's. */
+bool constant_infer(Graph *g, Node *n, Diag *d) {
+  (void)d;
+  return g->values[n->out[0]].data != NULL;
+}
+
 void constant_eval(Graph *g, Node *n, void **data) {
   const Value *y = &g->values[n->out[0]];
   memcpy(data[n->out[0]], y->data, value_bytes(y));
 }
 
+bool shape_parse(Graph *g, Node *n, Diag *d) {
+  (void)d;
+  n->p.start = attr_int(n, "start", 0);
+  n->p.end = attr_int(n, "end", g->values[n->in[0]].rank);
+  return true;
+}
+
 bool shape_infer(Graph *g, Node *n, Diag *d) {
-  if (!op_check_arity(g, n, d))
-    return false;
   Value *x = &g->values[n->in[0]];
-  int64_t start = normalize_axis(attr_int(n, "start", 0), x->rank);
-  int64_t end = normalize_axis(attr_int(n, "end", x->rank), x->rank);
+  int64_t start = normalize_axis(n->p.start, x->rank);
+  int64_t end = normalize_axis(n->p.end, x->rank);
   if (start < 0) start = 0;
   if (end > x->rank) end = x->rank;
   if (end < start) end = start;
@@ -78,11 +87,16 @@ void shape_eval(Graph *g, Node *n, void **data) {
     ((int64_t *)data[n->out[0]])[i] = x->dims[n->p.outer + i];
 }
 
+bool gather_parse(Graph *g, Node *n, Diag *d) {
+  (void)g;
+  (void)d;
+  n->p.axis = attr_int(n, "axis", 0);
+  return true;
+}
+
 bool gather_infer(Graph *g, Node *n, Diag *d) {
-  if (!op_check_arity(g, n, d))
-    return false;
   Value *x = &g->values[n->in[0]], *ix = &g->values[n->in[1]];
-  int64_t axis = normalize_axis(attr_int(n, "axis", 0), x->rank);
+  int64_t axis = normalize_axis(n->p.axis, x->rank);
   if (axis < 0 || axis >= x->rank || ix->rank + x->rank - 1 > CD_MAX_RANK ||
       (ix->dtype != DT_INT64 && ix->dtype != DT_INT32)) {
     diag_error(d, "node '%s' (Gather): bad axis or indices", node_label(n));
@@ -134,18 +148,22 @@ void gather_eval(Graph *g, Node *n, void **data) {
     }
 }
 
+bool cast_parse(Graph *g, Node *n, Diag *d) {
+  (void)g;
+  (void)d;
+  n->p.to = (DType)attr_int(n, "to", 0);
+  return true;
+}
+
 bool cast_infer(Graph *g, Node *n, Diag *d) {
-  if (!op_check_arity(g, n, d))
-    return false;
   Value *x = &g->values[n->in[0]];
-  DType to = (DType)attr_int(n, "to", 0);
+  DType to = n->p.to;
   if ((to != DT_FLOAT && to != DT_INT64 && to != DT_INT32) ||
       (x->dtype != DT_FLOAT && x->dtype != DT_INT64 && x->dtype != DT_INT32)) {
     diag_error(d, "node '%s' (Cast): only float32/int32/int64 casts fold",
                node_label(n));
     return false;
   }
-  n->p.to = to;
   value_set_shape(&g->values[n->out[0]], to, x->rank, x->dims);
   return true;
 }
@@ -165,3 +183,19 @@ void cast_eval(Graph *g, Node *n, void **data) {
       ((int32_t *)data[n->out[0]])[i] = (int32_t)v;
   }
 }
+
+/* ------------------------------------------------------------ scalar kernel */
+
+static bool never_emitted(Emitter *e, Node *n) {
+  diag_error(e->d, "node '%s' (%s) must be folded at compile time",
+             node_label(n), n->op_type);
+  return false;
+}
+
+bool constant_emit(Emitter *e, Graph *g, Node *n) { (void)g; return never_emitted(e, n); }
+
+bool shape_emit(Emitter *e, Graph *g, Node *n) { (void)g; return never_emitted(e, n); }
+
+bool gather_emit(Emitter *e, Graph *g, Node *n) { (void)g; return never_emitted(e, n); }
+
+bool cast_emit(Emitter *e, Graph *g, Node *n) { (void)g; return never_emitted(e, n); }

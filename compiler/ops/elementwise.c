@@ -30,15 +30,7 @@ float unary_apply(OpKind op, float x, float a, float b) {
   }
 }
 
-bool unary_infer(Graph *g, Node *n, Diag *d) {
-  if (!op_check_arity(g, n, d))
-    return false;
-  Value *x = &g->values[n->in[0]];
-  if (x->dtype != DT_FLOAT) {
-    diag_error(d, "node '%s' (%s): only float32 is supported, got %s",
-               node_label(n), n->op_type, dtype_name(x->dtype));
-    return false;
-  }
+bool unary_parse(Graph *g, Node *n, Diag *d) {
   OpParams *p = &n->p;
   switch (n->op) {
   case OP_LEAKYRELU: p->alpha = attr_float(n, "alpha", 0.01f); break;
@@ -69,6 +61,16 @@ bool unary_infer(Graph *g, Node *n, Diag *d) {
     break;
   default: break;
   }
+  return true;
+}
+
+bool unary_infer(Graph *g, Node *n, Diag *d) {
+  Value *x = &g->values[n->in[0]];
+  if (x->dtype != DT_FLOAT) {
+    diag_error(d, "node '%s' (%s): only float32 is supported, got %s",
+               node_label(n), n->op_type, dtype_name(x->dtype));
+    return false;
+  }
   value_set_shape(&g->values[n->out[0]], DT_FLOAT, x->rank, x->dims);
   return true;
 }
@@ -88,9 +90,30 @@ void unary_eval(Graph *g, Node *n, void **data) {
     Y[i] = unary_apply(n->op, X[i], a, b);
 }
 
+bool binary_parse(Graph *g, Node *n, Diag *d) {
+  (void)d;
+  if (n->op != OP_PRELU)
+    return true;
+  const Value *x = &g->values[n->in[0]], *sl = &g->values[n->in[1]];
+  if (sl->rank == 1 && x->rank > 2 && sl->dims[0] == x->dims[1] &&
+      sl->dims[0] != x->dims[x->rank - 1] && sl->data) {
+    /* Opset < 7 PRelu: a 1-D slope is per channel (axis 1).  View the
+     * constant as [C, 1, ..., 1] so numpy broadcasting applies. */
+    int xr = x->rank;
+    int s = graph_add_value(g, "");
+    Value *sv = &g->values[s], *old = &g->values[n->in[1]];
+    int64_t dims[CD_MAX_RANK];
+    dims[0] = old->dims[0];
+    for (int k = 1; k < xr - 1; k++)
+      dims[k] = 1;
+    value_set_shape(sv, old->dtype, xr - 1, dims);
+    value_set_data(sv, old->data, old->nbytes);
+    n->in[1] = s;
+  }
+  return true;
+}
+
 bool binary_infer(Graph *g, Node *n, Diag *d) {
-  if (!op_check_arity(g, n, d))
-    return false;
   const Value *vs[64];
   if (n->nin > 64) {
     diag_error(d, "node '%s' (%s): more than 64 inputs", node_label(n),
@@ -111,23 +134,6 @@ bool binary_infer(Graph *g, Node *n, Diag *d) {
                  node_label(n), n->op_type, dtype_name(vs[i]->dtype));
       return false;
     }
-  }
-  if (n->op == OP_PRELU && vs[1]->rank == 1 && vs[0]->rank > 2 &&
-      vs[1]->dims[0] == vs[0]->dims[1] && vs[1]->dims[0] != vs[0]->dims[vs[0]->rank - 1] &&
-      vs[1]->data) {
-    /* Opset < 7 PRelu: a 1-D slope is per channel (axis 1).  View the
-     * constant as [C, 1, ..., 1] so numpy broadcasting applies. */
-    int s = graph_add_value(g, "");
-    Value *sv = &g->values[s], *old = &g->values[n->in[1]];
-    int64_t dims[CD_MAX_RANK];
-    dims[0] = old->dims[0];
-    for (int k = 1; k < vs[0]->rank - 1; k++)
-      dims[k] = 1;
-    value_set_shape(sv, old->dtype, vs[0]->rank - 1, dims);
-    sv->data = old->data;
-    n->in[1] = s;
-    vs[0] = &g->values[n->in[0]];
-    vs[1] = sv;
   }
   int rank;
   int64_t dims[CD_MAX_RANK];
@@ -194,4 +200,100 @@ void binary_eval(Graph *g, Node *n, void **data) {
       idx[k] = 0;
     }
   }
+}
+
+/* ------------------------------------------------------------ scalar kernel */
+
+/* The C expression of unary op `op` (parameters a, b) applied to `v`. */
+const char *unary_expr(Emitter *e, OpKind op, float a, float b, const char *v) {
+  Arena *ar = &e->g->arena;
+  switch (op) {
+  case OP_RELU: return arena_printf(ar, "%s > 0.0f ? %s : 0.0f", v, v);
+  case OP_LEAKYRELU:
+    return arena_printf(ar, "%s >= 0.0f ? %s : %s * %s", v, v, c_float(e, a), v);
+  case OP_SIGMOID: return arena_printf(ar, "1.0f / (1.0f + expf(-%s))", v);
+  case OP_TANH: return arena_printf(ar, "tanhf(%s)", v);
+  case OP_HARDSIGMOID:
+    return arena_printf(ar, "fmaxf(0.0f, fminf(1.0f, %s * %s + %s))", c_float(e, a), v,
+                        c_float(e, b));
+  case OP_HARDSWISH:
+    return arena_printf(ar, "%s * fmaxf(0.0f, fminf(1.0f, %s / 6.0f + 0.5f))", v, v);
+  case OP_CLIP:
+    return arena_printf(ar, "%s < %s ? %s : (%s > %s ? %s : %s)", v, c_float(e, a),
+                        c_float(e, a), v, c_float(e, b), c_float(e, b), v);
+  default: return NULL;
+  }
+}
+
+bool unary_emit(Emitter *e, Graph *g, Node *n) {
+  int64_t m = value_numel(&g->values[n->out[0]]);
+  if (n->op == OP_CLIP) {
+    bool rlo = n->nin > 1 && n->in[1] >= 0 && !g->values[n->in[1]].data;
+    bool rhi = n->nin > 2 && n->in[2] >= 0 && !g->values[n->in[2]].data;
+    emit(e, "  const float lo = %s, hi = %s;\n", rlo ? "x1[0]" : c_float(e, n->p.alpha),
+         rhi ? "x2[0]" : c_float(e, n->p.beta));
+    emit(e, "  for (long i = 0; i < %lld; i++) {\n    const float v = x0[i];\n"
+            "    y0[i] = v < lo ? lo : (v > hi ? hi : v);\n  }\n", (long long)m);
+    for (int i = 1; i < n->nin; i++)
+      if (n->in[i] >= 0 && !(i == 1 ? rlo : rhi))
+        emit(e, "  (void)x%d;\n", i);
+    return true;
+  }
+  emit(e, "  for (long i = 0; i < %lld; i++) {\n    const float v = x0[i];\n"
+          "    y0[i] = %s;\n  }\n",
+       (long long)m, unary_expr(e, n->op, n->p.alpha, n->p.beta, "v"));
+  return true;
+}
+
+static const char *binary_expr(Emitter *e, OpKind op, const char *a,
+                               const char *b) {
+  Arena *ar = &e->g->arena;
+  switch (op) {
+  case OP_ADD: case OP_SUM: return arena_printf(ar, "%s + %s", a, b);
+  case OP_SUB: return arena_printf(ar, "%s - %s", a, b);
+  case OP_MUL: return arena_printf(ar, "%s * %s", a, b);
+  case OP_DIV: return arena_printf(ar, "%s / %s", a, b);
+  case OP_PRELU: return arena_printf(ar, "%s < 0.0f ? %s * %s : %s", a, a, b, a);
+  default: return NULL;
+  }
+}
+
+bool binary_emit(Emitter *e, Graph *g, Node *n) {
+  const Value *y = &g->values[n->out[0]];
+  int r = y->rank;
+  bool flat = true;
+  for (int i = 0; i < n->nin; i++) {
+    const Value *x = &g->values[n->in[i]];
+    if (x->rank != r || memcmp(x->dims, y->dims, sizeof(int64_t) * (size_t)r))
+      flat = false;
+  }
+  /* Operand reads: x<i>[index]. */
+  const char **rd = arena_alloc(&g->arena, sizeof(char *) * (size_t)n->nin);
+  if (flat) {
+    for (int i = 0; i < n->nin; i++)
+      rd[i] = arena_printf(&g->arena, "x%d[i]", i);
+    emit(e, "  for (long i = 0; i < %lld; i++)\n", (long long)value_numel(y));
+  } else {
+    for (int i = 0; i < n->nin; i++) {
+      int64_t st[CD_MAX_RANK];
+      broadcast_strides(&g->values[n->in[i]], r, y->dims, st);
+      StrBuf sb = {0};
+      sb_printf(&sb, "x%d[0", i);
+      for (int k = 0; k < r; k++)
+        if (st[k])
+          sb_printf(&sb, " + i%d * %lld", k, (long long)st[k]);
+      sb_printf(&sb, "]");
+      rd[i] = arena_strdup(&g->arena, sb.buf);
+      sb_free(&sb);
+    }
+    emit(e, "  long i = 0;\n");
+    for (int k = 0; k < r; k++)
+      emit(e, "%*sfor (long i%d = 0; i%d < %lld; i%d++)\n", 2 + 2 * k, "", k, k,
+           (long long)y->dims[k], k);
+  }
+  const char *acc = rd[0];
+  for (int i = 1; i < n->nin; i++)
+    acc = arena_printf(&g->arena, "(%s)", binary_expr(e, n->op, acc, rd[i]));
+  emit(e, "%*sy0[i%s] = %s;\n", 4 + (flat ? 0 : 2 * r - 2), "", flat ? "" : "++", acc);
+  return true;
 }

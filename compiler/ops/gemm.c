@@ -7,9 +7,18 @@
 
 #include <string.h>
 
+bool gemm_parse(Graph *g, Node *n, Diag *d) {
+  (void)g;
+  (void)d;
+  OpParams *p = &n->p;
+  p->trans_a = attr_int(n, "transA", 0) != 0;
+  p->trans_b = attr_int(n, "transB", 0) != 0;
+  p->alpha = attr_float(n, "alpha", 1.0f);
+  p->beta = attr_float(n, "beta", 1.0f);
+  return true;
+}
+
 bool gemm_infer(Graph *g, Node *n, Diag *d) {
-  if (!op_check_arity(g, n, d))
-    return false;
   Value *a = &g->values[n->in[0]], *b = &g->values[n->in[1]];
   if (a->dtype != DT_FLOAT || b->dtype != DT_FLOAT || a->rank != 2 ||
       b->rank != 2) {
@@ -18,10 +27,6 @@ bool gemm_infer(Graph *g, Node *n, Diag *d) {
     return false;
   }
   OpParams *p = &n->p;
-  p->trans_a = attr_int(n, "transA", 0) != 0;
-  p->trans_b = attr_int(n, "transB", 0) != 0;
-  p->alpha = attr_float(n, "alpha", 1.0f);
-  p->beta = attr_float(n, "beta", 1.0f);
   int64_t M = p->trans_a ? a->dims[1] : a->dims[0];
   int64_t K = p->trans_a ? a->dims[0] : a->dims[1];
   int64_t K2 = p->trans_b ? b->dims[1] : b->dims[0];
@@ -103,9 +108,14 @@ bool matmul_shape(const Value *a, const Value *b, MatMulShape *s) {
   return true;
 }
 
+bool matmul_parse(Graph *g, Node *n, Diag *d) {
+  (void)g;
+  (void)n;
+  (void)d;
+  return true;
+}
+
 bool matmul_infer(Graph *g, Node *n, Diag *d) {
-  if (!op_check_arity(g, n, d))
-    return false;
   Value *a = &g->values[n->in[0]], *b = &g->values[n->in[1]];
   MatMulShape s;
   if (a->dtype != DT_FLOAT || b->dtype != DT_FLOAT || !matmul_shape(a, b, &s)) {
@@ -164,4 +174,77 @@ void matmul_eval(Graph *g, Node *n, void **data) {
         Yb[i * s.N + j] = (float)acc;
       }
   }
+}
+
+/* ------------------------------------------------------------ scalar kernel */
+
+bool gemm_emit(Emitter *e, Graph *g, Node *n) {
+  const OpParams *p = &n->p;
+  const Value *a = &g->values[n->in[0]], *y = &g->values[n->out[0]];
+  int64_t M = y->dims[0], N = y->dims[1], K = p->trans_a ? a->dims[0] : a->dims[1];
+  bool has_c = n->nin > 2 && n->in[2] >= 0 && p->beta != 0.0f;
+  if (n->nin > 2 && n->in[2] >= 0 && !has_c)
+    emit(e, "  (void)x2;\n");
+  int64_t cs[2] = {0, 0};
+  if (has_c)
+    broadcast_strides(&g->values[n->in[2]], 2, y->dims, cs);
+  const char *aik = p->trans_a ? "x0[k * %lld + i]" : "x0[i * %lld + k]";
+  char abuf[64];
+  snprintf(abuf, sizeof abuf, aik, (long long)(p->trans_a ? M : K));
+  emit(e, "  for (long i = 0; i < %lld; i++) {\n    float *yr = y0 + i * %lld;\n",
+       (long long)M, (long long)N);
+  if (has_c)
+    emit(e, "    for (long j = 0; j < %lld; j++)\n      yr[j] = %s * x2[i * %lld + j * %lld];\n",
+         (long long)N, c_float(e, p->beta), (long long)cs[0], (long long)cs[1]);
+  else
+    emit(e, "    for (long j = 0; j < %lld; j++)\n      yr[j] = 0.0f;\n", (long long)N);
+  if (!p->trans_b)
+    emit(e, "    for (long k = 0; k < %lld; k++) {\n"
+            "      const float av = %s * %s;\n"
+            "      const float *br = x1 + k * %lld;\n"
+            "      for (long j = 0; j < %lld; j++)\n        yr[j] += av * br[j];\n    }\n",
+         (long long)K, c_float(e, p->alpha), abuf, (long long)N, (long long)N);
+  else
+    emit(e, "    for (long j = 0; j < %lld; j++) {\n"
+            "      const float *br = x1 + j * %lld;\n      float acc = 0.0f;\n"
+            "      for (long k = 0; k < %lld; k++)\n        acc += %s * br[k];\n"
+            "      yr[j] += %s * acc;\n    }\n",
+         (long long)N, (long long)K, (long long)K, abuf, c_float(e, p->alpha));
+  if (node_has_epilogue(n))
+    emit(e, "    for (long j = 0; j < %lld; j++)\n      %s\n", (long long)N,
+         epilogue_stmt(e, n, "yr[j]", arena_printf(&g->arena, "i * %lld + j", (long long)N),
+                       "j"));
+  emit(e, "  }\n");
+  return true;
+}
+
+bool matmul_emit(Emitter *e, Graph *g, Node *n) {
+  const Value *a = &g->values[n->in[0]], *b = &g->values[n->in[1]];
+  MatMulShape sh;
+  CD_ASSERT(matmul_shape(a, b, &sh)); /* checked by matmul_infer */
+  int64_t M = sh.M, K = sh.K, N = sh.N, nb = 1;
+  for (int k = 0; k < sh.brank; k++)
+    nb *= sh.bdims[k];
+  for (int t = 0; t < 2; t++) {
+    const Value *v = t ? b : a;
+    emit(e, "  static const long off%d[%lld] = {", t, (long long)nb);
+    for (int64_t bi = 0; bi < nb; bi++)
+      emit(e, "%s%lld", bi ? ", " : "",
+           (long long)matmul_batch_offset(v, sh.bdims, sh.brank, bi));
+    emit(e, "};\n");
+  }
+  emit(e, "  for (long bi = 0; bi < %lld; bi++) {\n"
+          "    const float *A = x0 + off0[bi], *B = x1 + off1[bi];\n"
+          "    float *Y = y0 + bi * %lld;\n"
+          "    for (long i = 0; i < %lld; i++) {\n"
+          "      float *yr = Y + i * %lld;\n"
+          "      for (long j = 0; j < %lld; j++)\n        yr[j] = 0.0f;\n"
+          "      for (long k = 0; k < %lld; k++) {\n"
+          "        const float av = A[i * %lld + k];\n"
+          "        for (long j = 0; j < %lld; j++)\n"
+          "          yr[j] += av * B[k * %lld + j];\n"
+          "      }\n    }\n  }\n",
+       (long long)nb, (long long)(M * N), (long long)M, (long long)N, (long long)N,
+       (long long)K, (long long)K, (long long)N, (long long)N);
+  return true;
 }

@@ -10,9 +10,7 @@
 
 #include <string.h>
 
-bool pad_infer(Graph *g, Node *n, Diag *d) {
-  if (!op_check_arity(g, n, d))
-    return false;
+bool pad_parse(Graph *g, Node *n, Diag *d) {
   Value *x = &g->values[n->in[0]];
   OpParams *p = &n->p;
   int r = x->rank;
@@ -80,6 +78,13 @@ bool pad_infer(Graph *g, Node *n, Diag *d) {
     p->pads[a] = raw[i];
     p->pads[CD_MAX_RANK + a] = raw[naxes + i];
   }
+  return true;
+}
+
+bool pad_infer(Graph *g, Node *n, Diag *d) {
+  Value *x = &g->values[n->in[0]];
+  const OpParams *p = &n->p;
+  int r = x->rank;
   int64_t dims[CD_MAX_RANK];
   for (int k = 0; k < r; k++) {
     dims[k] = x->dims[k] + p->pads[k] + p->pads[CD_MAX_RANK + k];
@@ -151,4 +156,44 @@ void pad_eval(Graph *g, Node *n, void **data) {
       idx[k] = 0;
     }
   }
+}
+
+/* ------------------------------------------------------------ scalar kernel */
+
+bool pad_emit(Emitter *e, Graph *g, Node *n) {
+  const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
+  const OpParams *p = &n->p;
+  int r = x->rank;
+  int64_t xs[CD_MAX_RANK], s = 1;
+  for (int k = r - 1; k >= 0; k--) {
+    xs[k] = s;
+    s *= x->dims[k];
+  }
+  /* map<k>[o]: input offset along dim k for output coordinate o, or -1. */
+  for (int k = 0; k < r; k++) {
+    emit(e, "  static const long map%d[%lld] = {", k, (long long)y->dims[k]);
+    for (int64_t o = 0; o < y->dims[k]; o++) {
+      int64_t src = pad_source(p->pad_mode, o, p->pads[k], x->dims[k]);
+      emit(e, "%s%lld", o ? ", " : "", (long long)(src < 0 ? -1 : src * xs[k]));
+    }
+    emit(e, "};\n");
+  }
+  bool runtime_value = n->nin > 2 && n->in[2] >= 0 && !g->values[n->in[2]].data;
+  emit(e, "  const float value = %s;\n", runtime_value ? "x2[0]" : c_float(e, p->pad_value));
+  if (n->nin > 2 && n->in[2] >= 0 && !runtime_value)
+    emit(e, "  (void)x2;\n");
+  emit(e, "  long i = 0;\n");
+  for (int k = 0; k < r; k++)
+    emit(e, "%*sfor (long i%d = 0; i%d < %lld; i%d++)\n", 2 + 2 * k, "", k, k,
+         (long long)y->dims[k], k);
+  emit(e, "%*sy0[i++] = ", 2 + 2 * r, "");
+  for (int k = 0; k < r; k++)
+    emit(e, "%smap%d[i%d] < 0", k ? " || " : "", k, k);
+  if (r == 0)
+    emit(e, "0");
+  emit(e, " ? value : x0[0");
+  for (int k = 0; k < r; k++)
+    emit(e, " + map%d[i%d]", k, k);
+  emit(e, "];\n");
+  return true;
 }

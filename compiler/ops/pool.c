@@ -13,47 +13,59 @@
 #include <float.h>
 #include <math.h>
 
-bool pool_infer(Graph *g, Node *n, Diag *d) {
-  if (!op_check_arity(g, n, d))
-    return false;
+bool pool_parse(Graph *g, Node *n, Diag *d) {
   Value *x = &g->values[n->in[0]];
-  if (x->dtype != DT_FLOAT || x->rank < 3 || x->rank > 5) {
-    diag_error(d, "node '%s' (%s): input must be float32 of rank 3 to 5",
-               node_label(n), n->op_type);
+  if (x->rank < 3 || x->rank > 5) {
+    diag_error(d, "node '%s' (%s): input must be of rank 3 to 5", node_label(n), n->op_type);
     return false;
   }
   OpParams *p = &n->p;
   int nsp = x->rank - 2;
   p->nsp = nsp;
-  int64_t dims[5] = {x->dims[0], x->dims[1]};
   for (int k = 0; k < 3; k++)
     p->kernel[k] = p->stride[k] = p->dilation[k] = 1;
+  if (n->op == OP_GLOBALAVGPOOL || n->op == OP_GLOBALMAXPOOL)
+    return true;
+  const Attr *ks = node_attr(n, "kernel_shape");
+  if (!ks || ks->type != AT_INTS || ks->count != nsp) {
+    diag_error(d, "node '%s' (%s): kernel_shape must list %d extents",
+               node_label(n), n->op_type, nsp);
+    return false;
+  }
+  p->ceil_mode = attr_int(n, "ceil_mode", 0) != 0;
+  p->count_include_pad = attr_int(n, "count_include_pad", 0) != 0;
+  if (n->op == OP_MAXPOOL && attr_int(n, "storage_order", 0) != 0 && n->nout > 1) {
+    diag_error(d, "node '%s' (MaxPool): column-major Indices are not supported",
+               node_label(n));
+    return false;
+  }
+  if (!op_spatial_parse(n, d, nsp))
+    return false;
+  for (int k = 0; k < nsp; k++)
+    p->kernel[3 - nsp + k] = ks->ints[k];
+  return true;
+}
+
+bool pool_infer(Graph *g, Node *n, Diag *d) {
+  Value *x = &g->values[n->in[0]];
+  OpParams *p = &n->p;
+  int nsp = p->nsp;
+  if (x->dtype != DT_FLOAT || x->rank != nsp + 2) {
+    diag_error(d, "node '%s' (%s): input must be float32 of rank %d",
+               node_label(n), n->op_type, nsp + 2);
+    return false;
+  }
+  int64_t dims[5] = {x->dims[0], x->dims[1]};
   if (n->op == OP_GLOBALAVGPOOL || n->op == OP_GLOBALMAXPOOL) {
     for (int k = 0; k < nsp; k++) {
       p->kernel[3 - nsp + k] = x->dims[2 + k];
       dims[2 + k] = 1;
     }
   } else {
-    const Attr *ks = node_attr(n, "kernel_shape");
-    if (!ks || ks->type != AT_INTS || ks->count != nsp) {
-      diag_error(d, "node '%s' (%s): kernel_shape must list %d extents",
-                 node_label(n), n->op_type, nsp);
-      return false;
-    }
-    for (int k = 0; k < nsp; k++)
-      p->kernel[3 - nsp + k] = ks->ints[k];
-    p->ceil_mode = attr_int(n, "ceil_mode", 0) != 0;
-    p->count_include_pad = attr_int(n, "count_include_pad", 0) != 0;
-    if (n->op == OP_MAXPOOL && attr_int(n, "storage_order", 0) != 0 &&
-        n->nout > 1) {
-      diag_error(d, "node '%s' (MaxPool): column-major Indices are not supported",
-                 node_label(n));
-      return false;
-    }
-    int64_t in_sp[3], out_sp[3];
+    int64_t in_sp[3] = {1, 1, 1}, out_sp[3] = {1, 1, 1};
     for (int k = 0; k < nsp; k++)
       in_sp[k] = x->dims[2 + k];
-    if (!op_spatial(n, d, nsp, in_sp, out_sp))
+    if (!op_spatial_infer(n, d, nsp, in_sp, out_sp))
       return false;
     for (int k = 0; k < nsp; k++)
       dims[2 + k] = out_sp[k];
@@ -112,4 +124,80 @@ void pool_eval(Graph *g, Node *n, void **data) {
           Yc[(od * O[1] + oh) * O[2] + ow] = (float)acc;
         }
   }
+}
+
+/* ------------------------------------------------------------ scalar kernel */
+
+bool pool_emit(Emitter *e, Graph *g, Node *n) {
+  const OpParams *p = &n->p;
+  const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
+  int64_t I[3], O[3];
+  sp_dims3(x, p->nsp, I);
+  sp_dims3(y, p->nsp, O);
+  bool is_max = n->op == OP_MAXPOOL || n->op == OP_GLOBALMAXPOOL;
+  int64_t planes = x->dims[0] * x->dims[1];
+  int64_t isz = I[0] * I[1] * I[2], osz = O[0] * O[1] * O[2];
+  if (n->op == OP_GLOBALAVGPOOL || n->op == OP_GLOBALMAXPOOL) {
+    emit(e, "  for (long c = 0; c < %lld; c++) {\n"
+            "    const float *xp = x0 + c * %lld;\n"
+            "    float acc = %s;\n"
+            "    for (long i = 0; i < %lld; i++)\n"
+            "      %s;\n"
+            "    y0[c] = %s;\n"
+            "  }\n",
+         (long long)planes, (long long)isz, is_max ? "xp[0]" : "0.0f",
+         (long long)isz, is_max ? "acc = xp[i] > acc ? xp[i] : acc" : "acc += xp[i]",
+         is_max ? "acc" : arena_printf(&g->arena, "acc / %s", c_float(e, (double)isz)));
+    return true;
+  }
+  emit(e, "  for (long c = 0; c < %lld; c++) {\n"
+          "    const float *xp = x0 + c * %lld;\n"
+          "    float *yp = y0 + c * %lld;\n"
+          "    for (long od = 0; od < %lld; od++)\n"
+          "      for (long oh = 0; oh < %lld; oh++)\n"
+          "        for (long ow = 0; ow < %lld; ow++) {\n"
+          "          float acc = %s;\n"
+          "          long count = 0, padded = 0;\n"
+          "          for (long kd = 0; kd < %lld; kd++) {\n"
+          "            const long id = od * %lld - %lld + kd * %lld;\n"
+          "            for (long kh = 0; kh < %lld; kh++) {\n"
+          "              const long ih = oh * %lld - %lld + kh * %lld;\n"
+          "              for (long kw = 0; kw < %lld; kw++) {\n"
+          "                const long iw = ow * %lld - %lld + kw * %lld;\n"
+          "                if (id >= -%lld && id < %lld && ih >= -%lld && ih < %lld &&\n"
+          "                    iw >= -%lld && iw < %lld)\n"
+          "                  padded++;\n"
+          "                if (id < 0 || id >= %lld || ih < 0 || ih >= %lld || iw < 0 || iw >= %lld)\n"
+          "                  continue;\n"
+          "                {\n"
+          "                  const float v = xp[(id * %lld + ih) * %lld + iw];\n"
+          "                  count++;\n"
+          "                  %s\n"
+          "                }\n"
+          "              }\n"
+          "            }\n"
+          "          }\n",
+       (long long)planes, (long long)isz, (long long)osz, (long long)O[0],
+       (long long)O[1], (long long)O[2], is_max ? "-HUGE_VALF" : "0.0f",
+       (long long)p->kernel[0], (long long)p->stride[0], (long long)p->pad0[0],
+       (long long)p->dilation[0], (long long)p->kernel[1], (long long)p->stride[1],
+       (long long)p->pad0[1], (long long)p->dilation[1], (long long)p->kernel[2],
+       (long long)p->stride[2], (long long)p->pad0[2], (long long)p->dilation[2],
+       (long long)p->pad0[0], (long long)(I[0] + p->pad1[0]), (long long)p->pad0[1],
+       (long long)(I[1] + p->pad1[1]), (long long)p->pad0[2],
+       (long long)(I[2] + p->pad1[2]), (long long)I[0], (long long)I[1],
+       (long long)I[2], (long long)I[1], (long long)I[2],
+       is_max ? "if (v > acc || v != v) acc = v;" : "acc += v;");
+  if (is_max)
+    emit(e, "          (void)count;\n          (void)padded;\n"
+            "          yp[(od * %lld + oh) * %lld + ow] = acc;\n",
+         (long long)O[1], (long long)O[2]);
+  else
+    emit(e, "          (void)count;\n          (void)padded;\n"
+            "          {\n            const long div = %s;\n"
+            "            yp[(od * %lld + oh) * %lld + ow] = div ? acc / (float)div : 0.0f;\n"
+            "          }\n",
+         p->count_include_pad ? "padded" : "count", (long long)O[1], (long long)O[2]);
+  emit(e, "        }\n  }\n");
+  return true;
 }

@@ -9,52 +9,78 @@
 
 #include <string.h>
 
-/* Axes from the `axes` attribute (older opsets) or input 1 (opset 13+). */
-static bool read_axes(Graph *g, Node *n, Diag *d, int64_t *axes, int *count,
-                      bool *given) {
+/* Axes from the `axes` attribute (older opsets) or input 1 (opset 13+);
+ * p->naxes = -1 when neither is given. */
+static bool read_axes(Graph *g, Node *n, Diag *d) {
+  OpParams *p = &n->p;
   const Attr *a = node_attr(n, "axes");
-  *given = false;
-  *count = 0;
+  p->naxes = -1;
   if (a) {
     if (a->type != AT_INTS || a->count > CD_MAX_RANK) {
       diag_error(d, "node '%s' (%s): bad axes attribute", node_label(n),
                  n->op_type);
       return false;
     }
-    memcpy(axes, a->ints, sizeof(int64_t) * (size_t)a->count);
-    *count = a->count;
-    *given = true;
+    memcpy(p->axes, a->ints, sizeof(int64_t) * (size_t)a->count);
+    p->naxes = a->count;
     return true;
   }
-  if (n->nin > 1 && n->in[1] >= 0) {
-    *given = true;
-    return op_const_ints(g, n, 1, d, axes, count, CD_MAX_RANK);
-  }
+  if (n->nin > 1 && n->in[1] >= 0)
+    return op_const_ints(g, n, 1, d, p->axes, &p->naxes, CD_MAX_RANK);
   return true;
 }
 
+bool reshape_parse(Graph *g, Node *n, Diag *d) {
+  OpParams *p = &n->p;
+  switch (n->op) {
+  case OP_DROPOUT:
+    if (n->nin > 2 && n->in[2] >= 0 && value_scalar(g, n->in[2], 1) != 0) {
+      diag_error(d, "node '%s' (Dropout): training_mode must be a constant "
+                 "false", node_label(n));
+      return false;
+    }
+    return true;
+  case OP_FLATTEN:
+    p->axis = attr_int(n, "axis", 1);
+    return true;
+  case OP_RESHAPE: {
+    const Attr *a = node_attr(n, "shape");
+    if (n->nin > 1 && n->in[1] >= 0) {
+      if (!op_const_ints(g, n, 1, d, p->shape, &p->nshape, CD_MAX_RANK))
+        return false;
+    } else if (a && a->type == AT_INTS && a->count <= CD_MAX_RANK) {
+      memcpy(p->shape, a->ints, sizeof(int64_t) * (size_t)a->count);
+      p->nshape = a->count;
+    } else {
+      diag_error(d, "node '%s' (Reshape): no shape", node_label(n));
+      return false;
+    }
+    p->allowzero = attr_int(n, "allowzero", 0) != 0;
+    return true;
+  }
+  case OP_SQUEEZE:
+  case OP_UNSQUEEZE:
+    return read_axes(g, n, d);
+  default:
+    return true;
+  }
+}
+
 bool reshape_infer(Graph *g, Node *n, Diag *d) {
-  if (!op_check_arity(g, n, d))
-    return false;
   Value *x = &g->values[n->in[0]];
+  const OpParams *p = &n->p;
   int64_t dims[CD_MAX_RANK];
   int r = 0;
   switch (n->op) {
   case OP_IDENTITY:
   case OP_DROPOUT:
-    if (n->op == OP_DROPOUT && n->nin > 2 && n->in[2] >= 0 &&
-        value_scalar(g, n->in[2], 1) != 0) {
-      diag_error(d, "node '%s' (Dropout): training_mode must be a constant "
-                 "false", node_label(n));
-      return false;
-    }
     r = x->rank;
     memcpy(dims, x->dims, sizeof(int64_t) * (size_t)r);
     if (n->nout > 1 && n->out[1] >= 0)
       value_set_shape(&g->values[n->out[1]], DT_BOOL, r, dims);
     break;
   case OP_FLATTEN: {
-    int64_t axis = normalize_axis(attr_int(n, "axis", 1), x->rank);
+    int64_t axis = normalize_axis(p->axis, x->rank);
     if (axis < 0 || axis > x->rank) {
       diag_error(d, "node '%s' (Flatten): axis out of range", node_label(n));
       return false;
@@ -66,25 +92,11 @@ bool reshape_infer(Graph *g, Node *n, Diag *d) {
     break;
   }
   case OP_RESHAPE: {
-    int64_t shape[CD_MAX_RANK];
-    int cnt = 0;
-    const Attr *a = node_attr(n, "shape");
-    if (n->nin > 1 && n->in[1] >= 0) {
-      if (!op_const_ints(g, n, 1, d, shape, &cnt, CD_MAX_RANK))
-        return false;
-    } else if (a && a->type == AT_INTS && a->count <= CD_MAX_RANK) {
-      memcpy(shape, a->ints, sizeof(int64_t) * (size_t)a->count);
-      cnt = a->count;
-    } else {
-      diag_error(d, "node '%s' (Reshape): no shape", node_label(n));
-      return false;
-    }
-    bool allowzero = attr_int(n, "allowzero", 0) != 0;
     int infer = -1;
     int64_t known = 1;
-    for (int k = 0; k < cnt; k++) {
-      int64_t s = shape[k];
-      if (s == 0 && !allowzero) {
+    for (int k = 0; k < p->nshape; k++) {
+      int64_t s = p->shape[k];
+      if (s == 0 && !p->allowzero) {
         if (k >= x->rank) {
           diag_error(d, "node '%s' (Reshape): 0 at dim %d copies a missing "
                      "input dim", node_label(n), k);
@@ -116,48 +128,38 @@ bool reshape_infer(Graph *g, Node *n, Diag *d) {
       }
       dims[infer] = total / known;
     }
-    r = cnt;
+    r = p->nshape;
     break;
   }
   case OP_SQUEEZE: {
-    int64_t axes[CD_MAX_RANK];
-    int cnt;
-    bool given;
-    if (!read_axes(g, n, d, axes, &cnt, &given))
-      return false;
     bool drop[CD_MAX_RANK] = {0};
-    for (int i = 0; i < cnt; i++) {
-      int64_t a = normalize_axis(axes[i], x->rank);
+    for (int i = 0; i < p->naxes; i++) {
+      int64_t a = normalize_axis(p->axes[i], x->rank);
       if (a < 0 || a >= x->rank || x->dims[a] != 1) {
         diag_error(d, "node '%s' (Squeeze): axis %lld is not a unit dim",
-                   node_label(n), (long long)axes[i]);
+                   node_label(n), (long long)p->axes[i]);
         return false;
       }
       drop[a] = true;
     }
     for (int k = 0; k < x->rank; k++)
-      if (!(given ? drop[k] : x->dims[k] == 1))
+      if (!(p->naxes >= 0 ? drop[k] : x->dims[k] == 1))
         dims[r++] = x->dims[k];
     break;
   }
   case OP_UNSQUEEZE: {
-    int64_t axes[CD_MAX_RANK];
-    int cnt;
-    bool given;
-    if (!read_axes(g, n, d, axes, &cnt, &given))
-      return false;
-    r = x->rank + cnt;
-    if (!given || r > CD_MAX_RANK) {
+    r = x->rank + (p->naxes > 0 ? p->naxes : 0);
+    if (p->naxes < 0 || r > CD_MAX_RANK) {
       diag_error(d, "node '%s' (Unsqueeze): needs axes, result rank <= %d",
                  node_label(n), CD_MAX_RANK);
       return false;
     }
     bool ins[CD_MAX_RANK] = {0};
-    for (int i = 0; i < cnt; i++) {
-      int64_t a = normalize_axis(axes[i], r);
+    for (int i = 0; i < p->naxes; i++) {
+      int64_t a = normalize_axis(p->axes[i], r);
       if (a < 0 || a >= r || ins[a]) {
         diag_error(d, "node '%s' (Unsqueeze): bad axis %lld", node_label(n),
-                   (long long)axes[i]);
+                   (long long)p->axes[i]);
         return false;
       }
       ins[a] = true;
@@ -184,4 +186,16 @@ void reshape_eval(Graph *g, Node *n, void **data) {
   memcpy(data[n->out[0]], data[n->in[0]], value_bytes(&g->values[n->in[0]]));
   if (n->nout > 1 && n->out[1] >= 0)
     memset(data[n->out[1]], 1, value_bytes(&g->values[n->out[1]]));
+}
+
+/* ------------------------------------------------------------ scalar kernel */
+
+bool reshape_emit(Emitter *e, Graph *g, Node *n) {
+  emit(e, "  memcpy(y0, x0, %zu);\n", value_bytes(&g->values[n->out[0]]));
+  for (int i = 1; i < n->nin; i++)
+    if (n->in[i] >= 0 && g->values[n->in[i]].dtype == DT_FLOAT)
+      emit(e, "  (void)x%d;\n", i);
+  if (n->nout > 1 && n->out[1] >= 0 && g->values[n->out[1]].dtype == DT_FLOAT)
+    emit(e, "  (void)y1;\n");
+  return true;
 }

@@ -8,22 +8,27 @@
 
 #include <math.h>
 
+bool softmax_parse(Graph *g, Node *n, Diag *d) {
+  (void)g;
+  (void)d;
+  n->p.axis = attr_int(n, "axis", n->opset < 13 ? 1 : -1);
+  return true;
+}
+
 bool softmax_infer(Graph *g, Node *n, Diag *d) {
-  if (!op_check_arity(g, n, d))
-    return false;
   Value *x = &g->values[n->in[0]];
   if (x->dtype != DT_FLOAT || x->rank < 1) {
     diag_error(d, "node '%s' (Softmax): input must be float32", node_label(n));
     return false;
   }
   bool old = n->opset < 13;
-  int64_t axis = normalize_axis(attr_int(n, "axis", old ? 1 : -1), x->rank);
+  int64_t axis = normalize_axis(n->p.axis, x->rank);
   if (axis < 0 || axis >= x->rank) {
     diag_error(d, "node '%s' (Softmax): axis out of range", node_label(n));
     return false;
   }
   OpParams *p = &n->p;
-  p->axis = axis;
+  p->axis = axis; /* normalised: running this again changes nothing */
   p->outer = p->len = p->inner = 1;
   for (int k = 0; k < x->rank; k++) {
     if (k < axis)
@@ -55,4 +60,28 @@ void softmax_eval(Graph *g, Node *n, void **data) {
       for (int64_t k = 0; k < p->len; k++)
         y[k * p->inner] = (float)(expf(x[k * p->inner] - mx) / sum);
     }
+}
+
+/* ------------------------------------------------------------ scalar kernel */
+
+bool softmax_emit(Emitter *e, Graph *g, Node *n) {
+  (void)g;
+  const OpParams *p = &n->p;
+  emit(e, "  for (long o = 0; o < %lld; o++)\n"
+          "    for (long i = 0; i < %lld; i++) {\n"
+          "      const float *x = x0 + o * %lld + i;\n"
+          "      float *y = y0 + o * %lld + i;\n"
+          "      float mx = -HUGE_VALF, sum = 0.0f;\n"
+          "      for (long k = 0; k < %lld; k++)\n"
+          "        mx = x[k * %lld] > mx ? x[k * %lld] : mx;\n"
+          "      for (long k = 0; k < %lld; k++)\n"
+          "        sum += y[k * %lld] = expf(x[k * %lld] - mx);\n"
+          "      for (long k = 0; k < %lld; k++)\n"
+          "        y[k * %lld] /= sum;\n"
+          "    }\n",
+       (long long)p->outer, (long long)p->inner, (long long)(p->len * p->inner),
+       (long long)(p->len * p->inner), (long long)p->len, (long long)p->inner,
+       (long long)p->inner, (long long)p->len, (long long)p->inner,
+       (long long)p->inner, (long long)p->len, (long long)p->inner);
+  return true;
 }

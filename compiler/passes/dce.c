@@ -24,9 +24,9 @@ bool pass_dce(Graph *g, PassStats *st) {
       removed++;
       continue;
     }
-    for (int j = 0; j < n->nin; j++)
-      if (n->in[j] >= 0)
-        need[n->in[j]] = 1;
+    for (int j = 0; j < node_nreads(n); j++)
+      if (node_read(n, j) >= 0)
+        need[node_read(n, j)] = 1;
   }
   free(need);
   st->changes = removed;

@@ -10,17 +10,6 @@
 
 #include <string.h>
 
-static void replace_uses(Graph *g, int from, int to) {
-  for (int i = 0; i < g->nnodes; i++) {
-    Node *n = &g->nodes[i];
-    if (n->dead)
-      continue;
-    for (int j = 0; j < n->nin; j++)
-      if (n->in[j] == from)
-        n->in[j] = to;
-  }
-}
-
 bool pass_eliminate_identity(Graph *g, PassStats *st) {
   int removed = 0, shortcut = 0;
   for (int i = 0; i < g->nnodes; i++) {
@@ -43,7 +32,7 @@ bool pass_eliminate_identity(Graph *g, PassStats *st) {
     bool same = vx->rank == vy->rank && vx->dtype == vy->dtype &&
                 !memcmp(vx->dims, vy->dims, sizeof(int64_t) * (size_t)vx->rank);
     if (same && !vy->is_output) {
-      replace_uses(g, y, x);
+      graph_replace_reads(g, y, x);
       n->dead = true;
       removed++;
     }

@@ -2,7 +2,8 @@
  * fuse-residual: a residual Add whose operand is the output of a Conv (or
  * Gemm) read by nothing else becomes that node's epilogue: the conv adds the
  * other operand as it writes its output, and the activation after the Add
- * (if any) follows it in.  So a ResNeXt block's last conv writes the block's
+ * (if any) follows it in (rewrite_fuse_activation, shared with
+ * fuse-activation).  So a ResNeXt block's last conv writes the block's
  * output once.  When the other operand is Mul(x, s) with s a per-channel
  * constant (what fold-bn leaves of a BatchNorm after an identity-shortcut
  * Add), the epilogue reads x and scales it by s on the fly.
@@ -13,11 +14,6 @@
 #include "../cardinal.h"
 
 #include <string.h>
-
-static bool same_shape(const Value *a, const Value *b) {
-  return a->rank == b->rank &&
-         !memcmp(a->dims, b->dims, sizeof(int64_t) * (size_t)a->rank);
-}
 
 static bool fusable(const Graph *g, int v) {
   if (!value_single_use(g, v) || g->values[v].producer < 0)
@@ -37,7 +33,7 @@ static int per_channel_mul(Graph *g, int v, int *scale) {
     return -1;
   for (int i = 0; i < 2; i++) {
     const Value *x = &g->values[m->in[i]], *s = &g->values[m->in[1 - i]];
-    if (!same_shape(x, y) || !s->data || value_numel(s) != y->dims[1])
+    if (!value_same_shape(x, y) || !s->data || value_numel(s) != y->dims[1])
       continue;
     /* s broadcast against y must vary along dim 1 only. */
     bool ok = s->rank <= y->rank - 1;
@@ -51,7 +47,8 @@ static int per_channel_mul(Graph *g, int v, int *scale) {
     int64_t C = y->dims[1];
     int view = graph_add_value(g, "");
     value_set_shape(&g->values[view], DT_FLOAT, 1, &C);
-    g->values[view].data = g->values[m->in[1 - i]].data;
+    value_set_data(&g->values[view], g->values[m->in[1 - i]].data,
+                   g->values[m->in[1 - i]].nbytes);
     *scale = view;
     m = &g->nodes[g->values[v].producer];
     m->dead = true; /* the Mul is absorbed */
@@ -67,7 +64,7 @@ bool pass_fuse_residual(Graph *g, PassStats *st) {
     if (add->dead || add->op != OP_ADD || add->nin != 2)
       continue;
     const Value *y = &g->values[add->out[0]];
-    if (!same_shape(&g->values[add->in[0]], y) || !same_shape(&g->values[add->in[1]], y))
+    if (!value_same_shape(&g->values[add->in[0]], y) || !value_same_shape(&g->values[add->in[1]], y))
       continue;
     int pick = -1;
     for (int k = 0; k < 2; k++)
@@ -85,14 +82,11 @@ bool pass_fuse_residual(Graph *g, PassStats *st) {
     }
     Node *p = &g->nodes[pi];
     add = &g->nodes[i];
-    while (p->nin < op_table[p->op].max_in) /* epilogue operands follow the bias slot */
-      node_add_input(g, p, -1);
-    p->ep.residual = node_add_input(g, p, other);
-    if (scale >= 0)
-      p->ep.residual_scale = node_add_input(g, p, scale);
+    p->ep.residual = other;
+    p->ep.residual_scale = scale;
     node_take_output(g, p, add);
     fused++;
-    acts += fuse_activation_into(g, p);
+    acts += rewrite_fuse_activation(g, p);
   }
   st->changes = fused;
   snprintf(st->what, sizeof st->what,

@@ -35,18 +35,13 @@ typedef struct {
   int leaf;              /* the value the path produces */
 } Path;
 
-static bool is_unary(OpKind op) {
-  return op == OP_RELU || op == OP_LEAKYRELU || op == OP_SIGMOID || op == OP_TANH ||
-         op == OP_HARDSIGMOID || op == OP_HARDSWISH || op == OP_CLIP;
-}
-
 static bool path_step(const Graph *g, const Node *n) {
   for (int i = 1; i < n->nin; i++)
     if (n->in[i] >= 0 && !g->values[n->in[i]].data)
       return false;
   if (n->op == OP_CONV)
     return n->p.group == 1 && !node_has_epilogue(n);
-  return is_unary(n->op) || n->op == OP_BATCHNORM;
+  return (op_table[n->op].flags & (OPF_ACTIVATION | OPF_PER_CHANNEL)) != 0;
 }
 
 static bool trace(const Graph *g, int v, Path *p) {
@@ -69,18 +64,14 @@ static bool trace(const Graph *g, int v, Path *p) {
   return p->n > 0;
 }
 
-static bool same_dims(const Value *a, const Value *b) {
-  return a->rank == b->rank && !memcmp(a->dims, b->dims, sizeof(int64_t) * (size_t)a->rank);
-}
-
 static bool same_step(const Graph *g, const Node *a, const Node *b) {
   if (a->op != b->op || a->nin != b->nin)
     return false;
   for (int i = 0; i < a->nin; i++)
     if ((a->in[i] < 0) != (b->in[i] < 0) ||
-        (i > 0 && a->in[i] >= 0 && !same_dims(&g->values[a->in[i]], &g->values[b->in[i]])))
+        (i > 0 && a->in[i] >= 0 && !value_same_shape(&g->values[a->in[i]], &g->values[b->in[i]])))
       return false;
-  if (!same_dims(&g->values[a->out[0]], &g->values[b->out[0]]))
+  if (!value_same_shape(&g->values[a->out[0]], &g->values[b->out[0]]))
     return false;
   const OpParams *p = &a->p, *q = &b->p;
   if (a->op == OP_CONV)
@@ -107,9 +98,9 @@ static void collect(const Graph *g, int r, int *leaves, int *nl, int *tree, int 
   }
 }
 
-static int new_node(Graph *g, const Node *tmpl, const char *op, int nin, int rank,
+static int new_node(Graph *g, const Node *tmpl, OpKind op, int nin, int rank,
                     const int64_t *dims) {
-  int ni = graph_add_node(g, op, nin, 1);
+  int ni = graph_add_op(g, op, nin, 1);
   int v = graph_add_value(g, "");
   Node *n = &g->nodes[ni];
   if (tmpl) {
@@ -178,7 +169,7 @@ static int build_merged(Graph *g, Path *paths, int np, bool summed) {
       bool bias = t.nin > 2 && t.in[2] >= 0;
       int w = stack(g, paths, np, s, 1, final_sum ? 1 : 0, false);
       int b = bias ? stack(g, paths, np, s, 2, 0, final_sum) : -1;
-      ni = new_node(g, &t, "Conv", bias ? 3 : 2, rank, dims);
+      ni = new_node(g, &t, OP_CONV, bias ? 3 : 2, rank, dims);
       Node *n = &g->nodes[ni];
       n->p.group = s == 0 || final_sum ? 1 : np;
       n->in[1] = w;
@@ -188,11 +179,11 @@ static int build_merged(Graph *g, Path *paths, int np, bool summed) {
       int prm[4];
       for (int k = 0; k < 4; k++)
         prm[k] = stack(g, paths, np, s, 1 + k, 0, false);
-      ni = new_node(g, &t, "BatchNormalization", 5, rank, dims);
+      ni = new_node(g, &t, OP_BATCHNORM, 5, rank, dims);
       for (int k = 0; k < 4; k++)
         g->nodes[ni].in[1 + k] = prm[k];
     } else {
-      ni = new_node(g, &t, t.op_type, t.nin, rank, dims);
+      ni = new_node(g, &t, t.op, t.nin, rank, dims);
       for (int k = 1; k < t.nin; k++)
         g->nodes[ni].in[k] = t.in[k];
     }
@@ -282,7 +273,7 @@ static bool merge_at(Graph *g, int r) {
       int rank = y->rank;
       int64_t dims[CD_MAX_RANK];
       memcpy(dims, y->dims, sizeof dims);
-      int ai = new_node(g, NULL, "Add", 2, rank, dims);
+      int ai = new_node(g, NULL, OP_ADD, 2, rank, dims);
       g->nodes[ai].opset = g->nodes[r].opset;
       g->nodes[ai].in[0] = g->nodes[fin].out[0];
       g->nodes[ai].in[1] = leaves[j];
@@ -328,12 +319,13 @@ bool pass_merge_paths(Graph *g, PassStats *st) {
   }
   /* A BatchNorm after the aggregation (form a's sum, form b's 1x1 conv) now
    * follows a single conv: fold it too, so the block ends like form c. */
-  PassStats bn = {0};
-  if (merged)
-    pass_fold_bn(g, &bn);
+  int bns = 0;
+  for (int i = 0; merged && i < g->nnodes; i++)
+    if (!g->nodes[i].dead && g->nodes[i].op == OP_BATCHNORM)
+      bns += rewrite_fold_bn(g, i) != 0;
   st->changes = merged;
   snprintf(st->what, sizeof st->what,
            "merged %d groups of parallel paths into grouped convolutions (then folded %d "
-           "BatchNormalization)", merged, bn.changes);
+           "BatchNormalization)", merged, bns);
   return true;
 }

@@ -194,7 +194,7 @@ static int make_node(Ctx *c, SrcLoc at, const char *op, const char *label, int n
     }
   }
   Diag d = {.quiet = true};
-  bool ok = node_infer(g, &g->nodes[ni], &d);
+  bool ok = node_setup(g, &g->nodes[ni], &d);
   if (!ok) {
     char *msg = d.log.buf ? d.log.buf : "shape inference failed";
     char *e = strchr(msg, '\n');
@@ -607,8 +607,7 @@ static int const_i64(Ctx *c, const int64_t *v, int n) {
   int64_t dim = n;
   int t = graph_add_value(c->g, "");
   value_set_shape(&c->g->values[t], DT_INT64, 1, &dim);
-  c->g->values[t].data = arena_alloc(&c->g->arena, sizeof(int64_t) * (size_t)(n + 1));
-  memcpy(c->g->values[t].data, v, sizeof(int64_t) * (size_t)n);
+  memcpy(value_alloc_data(c->g, t), v, sizeof(int64_t) * (size_t)n);
   return t;
 }
 
@@ -671,17 +670,14 @@ static DVal onnx_op(Ctx *c, Args *a, const char *label, OpKind op) {
 
 static DVal call_block(Ctx *c, Frame *f, const DslDef *def, Args *a, const char *label);
 
-/* Lowercase conveniences over table ops: name, ONNX op, takes axis/alpha. */
-static const struct {
-  const char *name;
-  const char *op;
-} simple_ops[] = {
-    {"relu", "Relu"}, {"sigmoid", "Sigmoid"}, {"tanh", "Tanh"},
-    {"leaky_relu", "LeakyRelu"}, {"hardsigmoid", "HardSigmoid"}, {"hardswish", "HardSwish"},
-    {"global_avgpool", "GlobalAveragePool"}, {"global_maxpool", "GlobalMaxPool"},
-    {"flatten", "Flatten"}, {"softmax", "Softmax"}, {"identity", "Identity"},
-    {"transpose", "Transpose"}, {"matmul", "MatMul"}, {"prelu", "PRelu"},
-};
+/* The lowercase convenience `name` of a table op (the DSL-name column of
+ * ops.def), or OP_COUNT. */
+static OpKind dsl_simple_op(const char *name) {
+  for (int i = 0; i < OP_COUNT; i++)
+    if (op_table[i].dsl_name[0] && !strcmp(op_table[i].dsl_name, name))
+      return (OpKind)i;
+  return OP_COUNT;
+}
 
 static DVal call(Ctx *c, Frame *f, Ast *call_ast, const char *label, DVal *chained) {
   Args a = {.at = call_ast->loc, .callee = call_ast->s};
@@ -821,12 +817,12 @@ static DVal call(Ctx *c, Frame *f, Ast *call_ast, const char *label, DVal *chain
     int y = make_node(c, a.at, "Clip", full, 3, ins, 0, NULL);
     return y < 0 ? ERR : vtensor(y);
   }
-  for (size_t i = 0; i < sizeof simple_ops / sizeof simple_ops[0]; i++)
-    if (!strcmp(name, simple_ops[i].name)) {
-      a.callee = simple_ops[i].op;
-      return onnx_op(c, &a, full, op_lookup(simple_ops[i].op, ""));
-    }
-  OpKind op = op_lookup(name, "");
+  OpKind op = dsl_simple_op(name);
+  if (op != OP_COUNT) {
+    a.callee = op_table[op].name;
+    return onnx_op(c, &a, full, op);
+  }
+  op = op_lookup(name, "");
   if (op != OP_COUNT && !(op_table[op].flags & OPF_SHAPE) && op != OP_CONSTANT)
     return onnx_op(c, &a, full, op);
   dsl_error(c->prog, call_ast->loc, "undefined block or op '%s'", name);

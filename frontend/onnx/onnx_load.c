@@ -52,6 +52,34 @@ static void name_define(Loader *L, int v) {
   L->names[name_slot(L, L->g->values[v].name)] = v;
 }
 
+/* Who defines value v, for messages. */
+static const char *definer(Loader *L, int v) {
+  const Value *x = &L->g->values[v];
+  if (x->producer >= 0)
+    return arena_printf(&L->g->arena, "node '%s'", node_label(&L->g->nodes[x->producer]));
+  return x->is_input ? "a graph input" : "an initializer";
+}
+
+/* ONNX is SSA: a name is defined once.  ONNX Runtime refuses a model that
+ * breaks this; so do we, naming both definitions. */
+static bool name_is_new(Loader *L, const char *name, const char *who) {
+  int old = name_find(L, name);
+  if (old < 0)
+    return true;
+  diag_error(L->d, "'%s' is defined twice (by %s and by %s): every value of an ONNX "
+             "graph has one definition", name, definer(L, old), who);
+  return false;
+}
+
+/* Whether some node at or after position `from` writes `name`. */
+static bool defined_later(const Onnx__GraphProto *gp, size_t from, const char *name) {
+  for (size_t i = from; i < gp->n_node; i++)
+    for (size_t j = 0; j < gp->node[i]->n_output; j++)
+      if (gp->node[i]->output[j] && !strcmp(gp->node[i]->output[j], name))
+        return true;
+  return false;
+}
+
 static bool dims_numel(const int64_t *dims, size_t rank, int64_t *numel) {
   int64_t n = 1;
   for (size_t i = 0; i < rank; i++) {
@@ -196,7 +224,7 @@ static bool load_tensor(Loader *L, const Onnx__TensorProto *t, Value *v) {
       }
     }
   }
-  v->data = data;
+  value_set_data(v, data, bytes);
   return true;
 }
 
@@ -329,6 +357,8 @@ static bool load_graph(Loader *L, const Onnx__ModelProto *m) {
       diag_error(d, "initializer %zu has no name", i);
       return false;
     }
+    if (!name_is_new(L, t->name, "an initializer"))
+      return false;
     int v = add_const(L, t, t->name);
     if (v < 0)
       return false;
@@ -337,8 +367,11 @@ static bool load_graph(Loader *L, const Onnx__ModelProto *m) {
   g->inputs = arena_alloc(&g->arena, sizeof(int) * (gp->n_input + 1));
   for (size_t i = 0; i < gp->n_input; i++) {
     const char *name = S(gp->input[i]->name);
-    if (name_find(L, name) >= 0)
+    int old = name_find(L, name);
+    if (old >= 0 && !g->values[old].is_input)
       continue; /* an initializer listed as input: a constant */
+    if (!name_is_new(L, name, "a graph input"))
+      return false;
     int v = graph_add_value(g, name);
     name_define(L, v);
     if (!load_value_info(L, gp->input[i], &g->values[v]))
@@ -360,6 +393,12 @@ static bool load_graph(Loader *L, const Onnx__ModelProto *m) {
       if (!in[0])
         continue;
       int v = name_find(L, in);
+      if (v < 0 && defined_later(gp, i, in)) {
+        diag_error(d, "node '%s' (%s) reads '%s' before the node that writes it: the "
+                   "graph has a cycle or is not in topological order", node_label(n),
+                   n->op_type, in);
+        return false;
+      }
       if (v < 0) {
         diag_error(d, "node '%s' (%s) reads '%s', which nothing defines "
                    "before it", node_label(n), n->op_type, in);
@@ -378,6 +417,8 @@ static bool load_graph(Loader *L, const Onnx__ModelProto *m) {
       const char *out = S(np->output[j]);
       if (!out[0])
         continue;
+      if (!name_is_new(L, out, arena_printf(&g->arena, "node '%s'", node_label(&g->nodes[ni]))))
+        return false;
       int v = graph_add_value(g, out);
       name_define(L, v);
       g->values[v].producer = ni;

@@ -24,12 +24,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *in_scope_ops[] = {
-    "Conv", "BatchNormalization", "Relu", "LeakyRelu", "PRelu", "Sigmoid",
-    "Tanh", "HardSigmoid", "HardSwish", "Clip", "Add", "Sub", "Mul", "Div",
-    "Sum", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
-    "Gemm", "MatMul", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Concat",
-    "Transpose", "Softmax", "Pad", "Identity", "Dropout", "Constant", NULL};
+/* In scope: every op of ops.def a model can name, except the shape
+ * arithmetic that only ever folds at compile time (Shape, Gather, Cast). */
+static bool in_scope_op(const Node *n) {
+  return n->op != OP_COUNT && !(op_table[n->op].flags & (OPF_SHAPE | OPF_INTERNAL));
+}
 
 typedef struct {
   int pass, fail, out_of_scope;
@@ -90,11 +89,7 @@ static const char *scope(Graph *g) {
   static char why[256];
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = &g->nodes[i];
-    bool known = false;
-    for (const char **o = in_scope_ops; *o; o++)
-      if (!strcmp(*o, n->op_type) && !n->domain[0])
-        known = true;
-    if (!known) {
+    if (!in_scope_op(n)) {
       snprintf(why, sizeof why, "op %s", n->op_type);
       return why;
     }

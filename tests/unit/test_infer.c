@@ -183,8 +183,7 @@ static Graph *reshape_to(int count, const int64_t *shape, bool allowzero, bool *
   ins[1] = graph_add_value(g, "shape");
   int64_t d = count;
   value_set_shape(&g->values[ins[1]], DT_INT64, 1, &d);
-  g->values[ins[1]].data = arena_alloc(&g->arena, 8 * (size_t)count);
-  memcpy(g->values[ins[1]].data, shape, 8 * (size_t)count);
+  memcpy(value_alloc_data(g, ins[1]), shape, 8 * (size_t)count);
   Node *n;
   int y = tu_node(g, "Reshape", 2, ins, &n);
   if (allowzero)

@@ -32,8 +32,7 @@ int tu_const(Graph *g, const char *name, int rank, const int64_t *dims,
              const float *data) {
   int v = graph_add_value(g, name);
   value_set_shape(&g->values[v], DT_FLOAT, rank, dims);
-  g->values[v].data = arena_alloc(&g->arena, value_bytes(&g->values[v]) + 1);
-  memcpy(g->values[v].data, data, value_bytes(&g->values[v]));
+  memcpy(value_alloc_data(g, v), data, value_bytes(&g->values[v]));
   return v;
 }
 

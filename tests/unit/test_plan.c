@@ -38,6 +38,7 @@ static void test_chain_reuses_two_buffers(void) {
   Diag d = {.quiet = true};
   CU_ASSERT_FATAL(graph_infer(g, &d));
   Plan p;
+  schedule_build(g, &target_scalar);
   CU_ASSERT_FATAL(plan_build(g, &p, &d));
   check_no_overlap(g, &p);
   /* Nine intermediates, two live at a time, 4000 bytes rounded to 4032. */
@@ -60,6 +61,7 @@ static void test_alias_shares_bytes(void) {
   Diag d = {.quiet = true};
   CU_ASSERT_FATAL(graph_infer(g, &d));
   Plan p;
+  schedule_build(g, &target_scalar);
   CU_ASSERT_FATAL(plan_build(g, &p, &d));
   CU_ASSERT_EQUAL(p.alias_of[f], r);
   CU_ASSERT_EQUAL(p.loc[f].kind, LOC_WS);
@@ -91,6 +93,7 @@ static void test_random_dags(void) {
     Diag d = {.quiet = true};
     CU_ASSERT_FATAL(graph_infer(g, &d));
     Plan p;
+    schedule_build(g, &target_scalar);
     CU_ASSERT_FATAL(plan_build(g, &p, &d));
     check_no_overlap(g, &p);
     int64_t total = 0;

@@ -1,0 +1,33 @@
+/*
+ * target_scalar.c — the portable target: C99 loops with constant shapes,
+ * no intrinsics, any compiler, any CPU.  Every node runs its op's scalar
+ * kernel (compiler/ops/); -O3 vectorises what it can.  It is also what
+ * every other target falls back to for what it lacks.
+ */
+#include "../compiler/cardinal.h"
+
+#include <string.h>
+
+const Target target_scalar = {
+    .name = "scalar",
+    .vec = 1,
+    .nregs = 16,
+    .l1 = 32 << 10,
+    .l2 = 512 << 10,
+    .isa_attr = "",
+    .include = "",
+    .cpu_features = 0,
+};
+
+static const Target *const targets[] = {&target_scalar};
+
+const Target *target_find(const char *name) {
+  if (!strcmp(name, "native"))
+    return &target_scalar;
+  for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++)
+    if (!strcmp(targets[i]->name, name))
+      return targets[i];
+  return NULL;
+}
+
+const char *target_names(void) { return "scalar, native"; }

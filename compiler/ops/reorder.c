@@ -1,0 +1,64 @@
+/*
+ * reorder.c — Reorder, the one op that changes a value's layout (NCHW to
+ * NCHWc and back).  Passes make it (the layout pass puts one after each
+ * input and before each output); models cannot name it.  Logically it is
+ * the identity: the interpreter converts every operand to plain at a node's
+ * boundary and every output back to its layout, so its reference
+ * evaluation is a copy.  Its scalar kernel walks the output in storage
+ * order and computes each element's source offset.
+ */
+#include "../cardinal.h"
+
+#include <string.h>
+
+bool reorder_parse(Graph *g, Node *n, Diag *d) {
+  (void)g;
+  (void)n;
+  (void)d;
+  return true;
+}
+
+bool reorder_infer(Graph *g, Node *n, Diag *d) {
+  (void)d;
+  const Value *x = &g->values[n->in[0]];
+  value_set_shape(&g->values[n->out[0]], x->dtype, x->rank, x->dims);
+  return true;
+}
+
+void reorder_eval(Graph *g, Node *n, void **data) {
+  memcpy(data[n->out[0]], data[n->in[0]], value_bytes(&g->values[n->in[0]]));
+}
+
+/* Channels and spatial size of an activation [N, C, spatial...]. */
+static void ncs(const Value *v, int64_t *N, int64_t *C, int64_t *S) {
+  *N = v->rank > 0 ? v->dims[0] : 1;
+  *C = v->rank > 1 ? v->dims[1] : 1;
+  *S = 1;
+  for (int i = 2; i < v->rank; i++)
+    *S *= v->dims[i];
+}
+
+/* Block of an activation layout: 1 for plain. */
+static int64_t block_of(const Value *v) {
+  return v->layout.kind == LAYOUT_NCHWC ? v->layout.block : 1;
+}
+
+bool reorder_emit(Emitter *e, Graph *g, Node *n) {
+  const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
+  int64_t N, C, S;
+  ncs(y, &N, &C, &S);
+  int64_t bx = block_of(x), by = block_of(y);
+  int64_t cbx = (C + bx - 1) / bx, cby = (C + by - 1) / by;
+  emit(e, "  for (long n = 0; n < %lld; n++)\n"
+          "    for (long cb = 0; cb < %lld; cb++)\n"
+          "      for (long s = 0; s < %lld; s++)\n"
+          "        for (long j = 0; j < %lld; j++) {\n"
+          "          const long c = cb * %lld + j;\n"
+          "          y0[((n * %lld + cb) * %lld + s) * %lld + j] =\n"
+          "              c < %lld ? x0[((n * %lld + c / %lld) * %lld + s) * %lld + c %% %lld] : 0.0f;\n"
+          "        }\n",
+       (long long)N, (long long)cby, (long long)S, (long long)by, (long long)by,
+       (long long)cby, (long long)S, (long long)by, (long long)C, (long long)cbx,
+       (long long)bx, (long long)S, (long long)bx, (long long)bx);
+  return true;
+}
