@@ -215,7 +215,10 @@ static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
             (long long)p->weight_size);
   sb_printf(&h, "#define %s_MODEL_HASH \"%016llx\" /* FNV-1a of the model file */\n",
             NAME, (unsigned long long)g->hash);
-  sb_printf(&h, "#define %s_WEIGHTS_EMBEDDED %d\n\n", NAME, o->weights_blob ? 0 : 1);
+  sb_printf(&h, "#define %s_WEIGHTS_EMBEDDED %d\n", NAME, o->weights_blob ? 0 : 1);
+  sb_printf(&h, "#define %s_TARGET \"%s\" /* the instruction set the kernels use */\n"
+                "#define %s_CPU_FEATURES %uu /* CD_CPU_* bits %s_run checks (cd_cpu_has) */\n\n",
+            NAME, o->target->name, NAME, o->target->cpu_features, name);
   for (int io = 0; io < 2; io++) {
     int cnt = io ? g->noutputs : g->ninputs;
     const int *vs = io ? g->outputs : g->inputs;
@@ -443,6 +446,8 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
                    "  if ((size_t)((uintptr_t)ws %% 64) != 0)\n    return CD_ERR_ALIGN;\n", NAME);
   if (o->weights_blob)
     sb_printf(&body, "  if (!cd_w)\n    return CD_ERR_WEIGHTS;\n");
+  if (o->target->cpu_features)
+    sb_printf(&body, "  if (!cd_cpu_has(%s_CPU_FEATURES))\n    return CD_ERR_CPU;\n", NAME);
   sb_printf(&body, "  (void)ws;\n");
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = &g->nodes[i];

@@ -6,8 +6,6 @@
  */
 #include "../compiler/cardinal.h"
 
-#include <string.h>
-
 const Target target_scalar = {
     .name = "scalar",
     .vec = 1,
@@ -17,17 +15,5 @@ const Target target_scalar = {
     .isa_attr = "",
     .include = "",
     .cpu_features = 0,
+    .cc_check = "1",
 };
-
-static const Target *const targets[] = {&target_scalar};
-
-const Target *target_find(const char *name) {
-  if (!strcmp(name, "native"))
-    return &target_scalar;
-  for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++)
-    if (!strcmp(targets[i]->name, name))
-      return targets[i];
-  return NULL;
-}
-
-const char *target_names(void) { return "scalar, native"; }

@@ -106,8 +106,10 @@ const char *dtype_name(DType t);
  *   LAYOUT_WGLANES conv weights of a grouped conv whose groups share a
  *                  vector (tile-grouped-conv): [ceil(M/c)][k...][C/group][c],
  *                  lane l of block ob holding W[ob*c + l][j][k]
+ *   LAYOUT_CPAD    a per-channel vector [C] (bias, scale) padded with zeros
+ *                  to ceil(C/c)*c, so whole vectors can be loaded
  */
-typedef enum { LAYOUT_PLAIN, LAYOUT_NCHWC, LAYOUT_WCONV, LAYOUT_WGLANES } LayoutKind;
+typedef enum { LAYOUT_PLAIN, LAYOUT_NCHWC, LAYOUT_WCONV, LAYOUT_WGLANES, LAYOUT_CPAD } LayoutKind;
 
 typedef struct {
   LayoutKind kind;
@@ -333,6 +335,9 @@ int64_t value_storage_numel(const Value *v);  /* elements stored, padding includ
 size_t value_storage_bytes(const Value *v);
 /* LAYOUT_WCONV: output block ob reads input blocks [*lo, *lo + *nb). */
 void wconv_blocks(const Value *w, int64_t ob, int64_t *lo, int64_t *nb);
+/* Whether conv weight w packed as l reads the same number of input blocks
+ * for every output block (what the blocked kernel needs). */
+bool wconv_uniform(const Value *w, Layout l);
 void layout_to_plain(const Value *v, const void *stored, void *plain);
 void layout_from_plain(const Value *v, const void *plain, void *stored); /* pads with 0 */
 /* Gives value vi layout l; a constant's contents are repacked. */
@@ -462,6 +467,8 @@ bool pass_merge_paths(Graph *g, PassStats *st);
 bool pass_fuse_residual(Graph *g, PassStats *st);
 bool pass_fuse_activation(Graph *g, PassStats *st);
 bool pass_eliminate_identity(Graph *g, PassStats *st);
+bool pass_tile_grouped_conv(Graph *g, PassStats *st);
+bool pass_layout(Graph *g, PassStats *st);
 bool pass_dce(Graph *g, PassStats *st);
 
 /* ---------------------------------------------------------------- rewrite.c */
@@ -492,18 +499,39 @@ typedef struct Target {
   int nregs;               /* vector registers */
   int64_t l1, l2;          /* data cache bytes per core the schedule blocks for */
   const char *isa_attr;    /* function attribute enabling the ISA ("" for none) */
-  const char *include;     /* headers the kernels need */
+  const char *include;     /* headers (and an #error for the wrong architecture) */
   unsigned cpu_features;   /* CD_CPU_* bits (cardinal_rt.h) checked before the first kernel */
+  const char *cc_check;    /* C preprocessor condition true where the intrinsics compile */
+  /* Vector operations, as templates of their operands $0 $1 $2 (see vop). */
+  const char *vtype;       /* the vector type */
+  const char *load, *store;/* load($0 = address); store($0 = address, $1 = vector) */
+  const char *set1, *zero; /* set1($0 = float expression) */
+  const char *fma;         /* $0 * $1 + $2 */
+  const char *add, *mul, *max, *min;
+  /* The vector whose lanes in each group of cg consecutive lanes all hold
+   * lane j of that group of x (cg divides vec): what lets several groups of
+   * a grouped conv share a vector.  NULL where the target cannot. */
+  const char *(*group_bcast)(Emitter *e, int cg, int j, const char *x);
 } Target;
 
-extern const Target target_scalar;
+extern const Target target_scalar, target_avx2, target_avx512, target_neon;
 const Target *target_find(const char *name); /* NULL if unknown; "native" = best for this host */
 const char *target_names(void);              /* "scalar, avx2, ..." for messages */
+/* Fills template tmpl's $0 $1 $2 with a, b, c (arena string). */
+const char *vop(Emitter *e, const char *tmpl, const char *a, const char *b, const char *c);
 
 /* ---------------------------------------------------------------- schedule.c */
 
 /* Decides every node's Schedule for target t (after the passes). */
 void schedule_build(Graph *g, const Target *t);
+/* Whether target t has a kernel running n on NCHWc activations (decided
+ * from op, params and shapes; the layout pass asks before it moves n). */
+bool node_can_block(const Graph *g, const Node *n, const Target *t);
+/* Whether t runs the grouped conv n with several groups a vector
+ * (LAYOUT_WGLANES; the tile-grouped-conv pass asks). */
+bool conv_can_glanes(const Graph *g, const Node *n, const Target *t);
+/* A stride-1 unpadded 1x1 conv: its pixels are one flat range. */
+bool conv_flat_pixels(const Node *n);
 const char *kernel_family_name(KernelFamily f);
 
 /* ---------------------------------------------------------------- plan.c */
@@ -573,6 +601,10 @@ struct Emitter {
 };
 /* The target's micro-kernel for n's scheduled family (codegen/simd_*.c). */
 bool simd_emit(Emitter *e, Graph *g, Node *n);
+bool simd_conv_blocked(Emitter *e, Graph *g, Node *n);
+bool simd_conv_glanes(Emitter *e, Graph *g, Node *n);
+bool simd_pool_blocked(Emitter *e, Graph *g, Node *n);
+bool simd_gpool_blocked(Emitter *e, Graph *g, Node *n);
 void emit(Emitter *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 const char *c_float(Emitter *e, double f); /* round-trip literal, e.g. 0.1f */

@@ -19,6 +19,7 @@
  *                     [nb(ob)][K][ib][c]
  *   WGLANES (c):      [ceil(M/c)][K][Cg][c], lane l of block ob holding
  *                     W[ob*c + l][j][k]
+ *   CPAD (c):         [ceil(C/c) * c], zeros past C
  */
 #include "cardinal.h"
 
@@ -35,6 +36,7 @@ bool layout_equal(Layout a, Layout b) {
   case LAYOUT_NCHWC: return a.block == b.block;
   case LAYOUT_WCONV: return a.block == b.block && a.iblock == b.iblock && a.group == b.group;
   case LAYOUT_WGLANES: return a.block == b.block && a.group == b.group;
+  case LAYOUT_CPAD: return a.block == b.block;
   }
   return false;
 }
@@ -45,6 +47,7 @@ const char *layout_name(Layout l, char *buf, size_t n) {
   case LAYOUT_NCHWC: snprintf(buf, n, "nchw%dc", l.block); break;
   case LAYOUT_WCONV: snprintf(buf, n, "wconv%do%di", l.block, l.iblock); break;
   case LAYOUT_WGLANES: snprintf(buf, n, "wglanes%d", l.block); break;
+  case LAYOUT_CPAD: snprintf(buf, n, "cpad%d", l.block); break;
   }
   return buf;
 }
@@ -64,6 +67,19 @@ void wconv_blocks(const Value *w, int64_t ob, int64_t *lo, int64_t *nb) {
   int64_t c0 = m0 / Mg * Cg, c1 = ((m1 - 1) / Mg + 1) * Cg;        /* input channels */
   *lo = c0 / l->iblock;
   *nb = ceil_div(c1, l->iblock) - *lo;
+}
+
+bool wconv_uniform(const Value *w, Layout l) {
+  Value v = *w;
+  v.layout = l;
+  int64_t lo, nb0, nb;
+  wconv_blocks(&v, 0, &lo, &nb0);
+  for (int64_t ob = 1; ob < ceil_div(w->dims[0], l.block); ob++) {
+    wconv_blocks(&v, ob, &lo, &nb);
+    if (nb != nb0)
+      return false;
+  }
+  return true;
 }
 
 int64_t value_storage_numel(const Value *v) {
@@ -86,6 +102,8 @@ int64_t value_storage_numel(const Value *v) {
   }
   case LAYOUT_WGLANES:
     return ceil_div(v->dims[0], l->block) * l->block * v->dims[1] * weight_k(v);
+  case LAYOUT_CPAD:
+    return ceil_div(v->dims[0], l->block) * l->block;
   }
   return 0;
 }
@@ -149,6 +167,10 @@ static void layout_walk(const Value *v, ElemFn f, void *ctx) {
           }
     return;
   }
+  case LAYOUT_CPAD:
+    for (int64_t i = 0; i < value_storage_numel(v); i++)
+      f(i < v->dims[0] ? i : -1, i, ctx);
+    return;
   }
 }
 
@@ -194,7 +216,7 @@ bool value_set_layout(Graph *g, int vi, Layout l) {
   CD_ASSERT(plain);
   layout_to_plain(v, v->data, plain);
   v->layout = l;
-  v->data = arena_alloc(&g->arena, value_storage_bytes(v) + 1);
+  value_alloc_data(g, vi);
   layout_from_plain(v, plain, v->data);
   free(plain);
   return true;
@@ -210,8 +232,8 @@ static bool is_activation_layout(Layout l) {
  * valid.  Otherwise:
  *  - Reorder converts between two activation layouts;
  *  - Conv reads NCHWc (or plain) activations and WCONV/WGLANES weights of
- *    its own geometry, and writes NCHWc; its bias and residual scale stay
- *    plain, its residual has the output's layout;
+ *    its own geometry, and writes NCHWc; its bias and residual scale are
+ *    CPAD of the output's block, its residual has the output's layout;
  *  - pools read and write the same NCHWc;
  *  - an activation, or arithmetic whose operands all have the output's
  *    shape, reads and writes one layout.
@@ -250,13 +272,15 @@ const char *node_layout_error(const Graph *g, const Node *n) {
                 w->layout.group == n->p.group && ib == y->layout.block);
     if (!wok)
       return "a Conv's weights are packed for its block, input block and groups";
-    if (n->nin > 2 && n->in[2] >= 0 && g->values[n->in[2]].layout.kind != LAYOUT_PLAIN)
-      return "a Conv's bias stays plain";
+    if (n->nin > 2 && n->in[2] >= 0 &&
+        !layout_equal(g->values[n->in[2]].layout, (Layout){LAYOUT_CPAD, y->layout.block, 0, 0}))
+      return "a blocked Conv's bias is padded to whole vectors (cpad)";
     if (n->ep.residual >= 0 && !layout_equal(g->values[n->ep.residual].layout, y->layout))
       return "a Conv's residual has its output's layout";
     if (n->ep.residual_scale >= 0 &&
-        g->values[n->ep.residual_scale].layout.kind != LAYOUT_PLAIN)
-      return "a residual scale stays plain";
+        !layout_equal(g->values[n->ep.residual_scale].layout,
+                      (Layout){LAYOUT_CPAD, y->layout.block, 0, 0}))
+      return "a blocked Conv's residual scale is padded to whole vectors (cpad)";
     return NULL;
   }
   bool same_shapes = true;

@@ -18,7 +18,8 @@ const PassInfo pass_list[] = {
     {"merge-paths", pass_merge_paths, true},
     {"fuse-residual", pass_fuse_residual, true},
     {"fuse-activation", pass_fuse_activation, true},
-    /* tile-grouped-conv belongs here, with the SIMD codegen */
+    {"layout", pass_layout, true},
+    {"tile-grouped-conv", pass_tile_grouped_conv, true},
     {"dce", pass_dce, true},
 };
 const int pass_count = (int)(sizeof pass_list / sizeof pass_list[0]);

@@ -2,13 +2,29 @@
  * schedule.c — how each node runs: its kernel family on the target, its
  * register tile, its cache blocking and its split over threads.  Decided
  * here once, after the passes and before the memory plan; the planner (an
- * alias needs no buffer), the emitter (which kernel, which tile), the
- * weight packer, `inspect --json` and the profiler read n->sched and never
- * decide these themselves.
+ * alias needs no buffer), the emitter (which kernel, which tile), `inspect
+ * --json` and the profiler read n->sched and never decide these themselves.
+ * What a target can run blocked is decided here too (node_can_block), and
+ * the layout and tile-grouped-conv passes ask before they move a node.
+ *
+ * The families on a SIMD target (c = the target's floats per vector):
+ *
+ *   conv_blocked  a direct convolution over NCHWc (a 1x1 is a GEMM over
+ *                 flattened pixels): a register tile of tile_p output pixels
+ *                 x tile_c/c output vectors accumulates over the input
+ *                 channels and taps, one broadcast input per tile_c/c FMAs
+ *                 and one weight vector per tile_p; the reduction is cut in
+ *                 chunks of kc input blocks so a tile's input stays in L1
+ *   conv_glanes   a grouped conv with c/Cg groups per vector (Cg = channels
+ *                 per group dividing c): the input vector of a pixel is
+ *                 permuted so lane l sees channel j of its own group, one
+ *                 permute feeding every horizontal tap
+ *   pool_blocked, gpool_blocked, eltwise_vec, reorder: vector loops over
+ *                 whole blocks
  *
  * Kernel names carry what a kernel is: op (with its kernel extents and
  * stride for convs and pools), dtype, target, tile (channels x pixels) and
- * node, e.g. conv1x1_f32_scalar_8x16_n12.
+ * node, e.g. conv1x1_f32_avx512_32x14_n12.
  */
 #include "cardinal.h"
 
@@ -42,6 +58,63 @@ static void op_part(const Node *n, char *buf, size_t len) {
     snprintf(buf + k, len - k, "s%lld", (long long)st);
 }
 
+static bool is_const(const Graph *g, int v) { return v < 0 || g->values[v].data != NULL; }
+
+/* A 4-D float activation: the only rank NCHWc kernels take. */
+static bool is_4d(const Graph *g, int v) {
+  return v >= 0 && g->values[v].rank == 4 && g->values[v].dtype == DT_FLOAT && g->values[v].dims[0] >= 1;
+}
+
+bool conv_can_glanes(const Graph *g, const Node *n, const Target *t) {
+  if (n->op != OP_CONV || t->vec < 2 || !t->group_bcast || !is_4d(g, n->in[0]))
+    return false;
+  const Value *w = &g->values[n->in[1]];
+  int64_t Cg = w->dims[1], Mg = w->dims[0] / n->p.group;
+  return n->p.group > 1 && Cg == Mg && t->vec % Cg == 0 && is_const(g, n->in[1]) &&
+         (n->nin < 3 || is_const(g, n->in[2]));
+}
+
+bool node_can_block(const Graph *g, const Node *n, const Target *t) {
+  if (t->vec < 2 || n->nout != 1 || !is_4d(g, n->out[0]))
+    return false;
+  switch (n->op) {
+  case OP_CONV: {
+    if (!is_4d(g, n->in[0]) || !is_const(g, n->in[1]) || (n->nin > 2 && !is_const(g, n->in[2])))
+      return false;
+    const Value *w = &g->values[n->in[1]];
+    int ib = g->values[n->in[0]].layout.kind == LAYOUT_NCHWC ? t->vec : 1;
+    /* Either input block works for the blocked kernel when block counts are
+     * uniform; the layout pass picks. */
+    return wconv_uniform(w, (Layout){LAYOUT_WCONV, t->vec, t->vec, n->p.group}) &&
+           wconv_uniform(w, (Layout){LAYOUT_WCONV, t->vec, ib, n->p.group});
+  }
+  case OP_MAXPOOL:
+  case OP_AVGPOOL:
+    return n->p.dilation[1] == 1 && n->p.dilation[2] == 1;
+  case OP_GLOBALAVGPOOL:
+  case OP_GLOBALMAXPOOL:
+    return true;
+  default:
+    break;
+  }
+  unsigned f = op_table[n->op].flags;
+  if (!(f & (OPF_ACTIVATION | OPF_ELEMENTWISE)))
+    return false;
+  const Value *y = &g->values[n->out[0]];
+  for (int i = 0; i < n->nin; i++) {
+    if (n->in[i] < 0)
+      continue;
+    if ((f & OPF_ACTIVATION) && i > 0) {
+      if (!is_const(g, n->in[i])) /* Clip bounds known at compile time */
+        return false;
+      continue;
+    }
+    if (!value_same_shape(&g->values[n->in[i]], y))
+      return false;
+  }
+  return true;
+}
+
 /* The portable C kernels: tiles as measured on the scalar loops. */
 static void schedule_scalar(const Graph *g, Node *n, Schedule *s) {
   s->family = KF_SCALAR;
@@ -60,24 +133,105 @@ static void schedule_scalar(const Graph *g, Node *n, Schedule *s) {
   s->tile_p = 64;
 }
 
+/* Pixels flattened over the whole image (a stride-1 unpadded 1x1 conv reads
+ * them contiguously), or along one output row. */
+bool conv_flat_pixels(const Node *n) {
+  const OpParams *p = &n->p;
+  return conv_is_pointwise(p) && p->stride[1] == 1 && p->stride[2] == 1;
+}
+
+/*
+ * The blocked conv's tile and blocking.  Accumulators: tile_p x nv vectors
+ * (nv = tile_c / c) plus nv weight vectors and a broadcast must fit the
+ * registers.  The reduction is chunked (kc input blocks) so that one
+ * tile's input (kc blocks x its taps) stays in L1 while every output block
+ * reads it.
+ */
+static void schedule_conv_blocked(const Graph *g, Node *n, const Target *t, Schedule *s) {
+  const Value *x = &g->values[n->in[0]], *w = &g->values[n->in[1]];
+  const Value *y = &g->values[n->out[0]];
+  int c = t->vec;
+  int64_t mb = (y->dims[1] + c - 1) / c, lo, nb;
+  wconv_blocks(w, 0, &lo, &nb);
+  int64_t P = conv_flat_pixels(n) ? y->dims[2] * y->dims[3] : y->dims[3];
+  int regs = t->nregs - 2; /* a broadcast and a spare */
+  int best_nv = 1, best_p = 1;
+  double best = 0;
+  /* Maximise FMAs per load (p * nv / (p + nv)) over tiles that fit, with
+   * few wasted pixels in the last tile of a row. */
+  for (int nv = 1; nv <= 4 && nv <= mb; nv++) {
+    for (int p = 1; p * nv + nv <= regs && p <= P; p++) {
+      int64_t tiles = (P + p - 1) / p;
+      double used = (double)P / (double)(tiles * p);
+      double score = (double)(p * nv) / (double)(p + nv) * used * (mb % nv ? 0.9 : 1.0);
+      if (score > best + 1e-9) {
+        best = score;
+        best_nv = nv;
+        best_p = p;
+      }
+    }
+  }
+  /* Grouped convs: the output blocks of one tile must read the same input
+   * blocks (one group). */
+  if (n->p.group > 1) {
+    int64_t per_group = (y->dims[1] / n->p.group) / c; /* output blocks of a group */
+    while (best_nv > 1 && (per_group < best_nv || per_group % best_nv))
+      best_nv--;
+  }
+  s->tile_c = best_nv * c;
+  s->tile_p = best_p;
+  /* kc: the input blocks one tile reads in L1 (half of it). */
+  int ib = x->layout.kind == LAYOUT_NCHWC ? c : 1;
+  int64_t taps = n->p.kernel[1] * n->p.kernel[2];
+  int64_t rowspan = (int64_t)best_p * n->p.stride[2] + n->p.kernel[2];
+  int64_t per_block = (conv_flat_pixels(n) ? best_p : rowspan * n->p.kernel[1]) * ib * 4;
+  int64_t kc = t->l1 / 2 / (per_block > 0 ? per_block : 1);
+  (void)taps;
+  if (kc < 1)
+    kc = 1;
+  s->kc = kc >= nb ? 0 : kc;
+}
+
 void schedule_build(Graph *g, const Target *t) {
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = &g->nodes[i];
     Schedule *s = &n->sched;
     memset(s, 0, sizeof *s);
     s->threads = 1;
+    bool blocked = n->nout > 0 && n->out[0] >= 0 &&
+                   g->values[n->out[0]].layout.kind == LAYOUT_NCHWC;
+    bool from_blocked = n->nin > 0 && n->in[0] >= 0 &&
+                        g->values[n->in[0]].layout.kind == LAYOUT_NCHWC;
     if ((op_table[n->op].flags & OPF_ALIAS) && !g->values[n->out[0]].is_output) {
       s->family = KF_ALIAS;
-    } else {
+    } else if (n->op == OP_REORDER && t->vec > 1) {
+      s->family = KF_REORDER;
+    } else if (!blocked && !(n->op == OP_REORDER && from_blocked)) {
       schedule_scalar(g, n, s);
+    } else if (n->op == OP_CONV) {
+      if (g->values[n->in[1]].layout.kind == LAYOUT_WGLANES) {
+        s->family = KF_CONV_GLANES;
+        s->tile_c = t->vec;
+        int64_t ow = g->values[n->out[0]].dims[3];
+        s->tile_p = (int)(ow < 14 ? ow : 14);
+      } else {
+        s->family = KF_CONV_BLOCKED;
+        schedule_conv_blocked(g, n, t, s);
+      }
+    } else if (n->op == OP_MAXPOOL || n->op == OP_AVGPOOL) {
+      s->family = KF_POOL_BLOCKED;
+    } else if (n->op == OP_GLOBALAVGPOOL || n->op == OP_GLOBALMAXPOOL) {
+      s->family = KF_GPOOL_BLOCKED;
+    } else {
+      s->family = KF_ELTWISE_VEC;
     }
+    const char *tn = s->family == KF_SCALAR ? "scalar" : t->name;
     char op[48];
     op_part(n, op, sizeof op);
     if (s->tile_c)
-      snprintf(s->kernel, sizeof s->kernel, "%s_f32_%s_%dx%d_n%d", op,
-               s->family == KF_SCALAR ? "scalar" : t->name, s->tile_c, s->tile_p, i);
+      snprintf(s->kernel, sizeof s->kernel, "%s_f32_%s_%dx%d_n%d", op, tn, s->tile_c,
+               s->tile_p, i);
     else
-      snprintf(s->kernel, sizeof s->kernel, "%s_f32_%s_n%d", op,
-               s->family == KF_SCALAR ? "scalar" : t->name, i);
+      snprintf(s->kernel, sizeof s->kernel, "%s_f32_%s_n%d", op, tn, i);
   }
 }

@@ -19,8 +19,27 @@ const char *cd_strerror(int code) {
   case CD_ERR_WEIGHTS: return "weights missing or from another model";
   case CD_ERR_IO: return "file could not be read";
   case CD_ERR_NOMEM: return "out of memory";
+  case CD_ERR_CPU: return "this CPU lacks the instruction set the model was built for "
+                          "(rebuild it with --target scalar or a target this CPU has)";
   default: return "unknown error";
   }
+}
+
+static unsigned cd_cpu_mask = ~0u;
+
+void cd_cpu_restrict(unsigned mask) { cd_cpu_mask = mask; }
+
+int cd_cpu_has(unsigned need) {
+  unsigned have = 0;
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+  /* libgcc's and compiler-rt's checks include the OS's XSAVE support. */
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    have |= CD_CPU_AVX2;
+  if ((have & CD_CPU_AVX2) && __builtin_cpu_supports("avx512f"))
+    have |= CD_CPU_AVX512;
+#endif
+  have &= cd_cpu_mask;
+  return (have & need) == need;
 }
 
 void *cd_aligned_alloc(size_t size) {

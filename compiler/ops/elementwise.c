@@ -226,7 +226,7 @@ const char *unary_expr(Emitter *e, OpKind op, float a, float b, const char *v) {
 }
 
 bool unary_emit(Emitter *e, Graph *g, Node *n) {
-  int64_t m = value_numel(&g->values[n->out[0]]);
+  int64_t m = value_storage_numel(&g->values[n->out[0]]) /* every stored lane, in any layout */;
   if (n->op == OP_CLIP) {
     bool rlo = n->nin > 1 && n->in[1] >= 0 && !g->values[n->in[1]].data;
     bool rhi = n->nin > 2 && n->in[2] >= 0 && !g->values[n->in[2]].data;
@@ -272,7 +272,7 @@ bool binary_emit(Emitter *e, Graph *g, Node *n) {
   if (flat) {
     for (int i = 0; i < n->nin; i++)
       rd[i] = arena_printf(&g->arena, "x%d[i]", i);
-    emit(e, "  for (long i = 0; i < %lld; i++)\n", (long long)value_numel(y));
+    emit(e, "  for (long i = 0; i < %lld; i++)\n", (long long)value_storage_numel(y));
   } else {
     for (int i = 0; i < n->nin; i++) {
       int64_t st[CD_MAX_RANK];

@@ -1,10 +1,10 @@
 /*
  * cardinal_rt.h — the runtime generated models link against.
  *
- * Generated code needs only the error codes below; the helpers load a
- * weights blob (for models built with --weights blob) and allocate the
- * 64-byte aligned buffers NAME_run expects.  Portable C99: no threads, no
- * allocation unless you call the helpers.
+ * Generated code needs the error codes and the CPU check below; the
+ * helpers load a weights blob (for models built with --weights blob) and
+ * allocate the 64-byte aligned buffers NAME_run expects.  Portable C99: no
+ * threads, no allocation unless you call the helpers.
  */
 #ifndef CARDINAL_RT_H
 #define CARDINAL_RT_H
@@ -21,6 +21,19 @@ extern "C" {
 #define CD_ERR_WEIGHTS 3 /* weights missing, or a blob of another model */
 #define CD_ERR_IO 4      /* a file could not be read */
 #define CD_ERR_NOMEM 5   /* allocation failed */
+#define CD_ERR_CPU 6     /* the CPU lacks an instruction set the model was built for */
+
+/* CPU features a model's kernels may need (its target's; see NAME_CPU_FEATURES). */
+#define CD_CPU_AVX2 1u   /* x86-64 AVX2 and FMA */
+#define CD_CPU_AVX512 2u /* x86-64 AVX-512 F (with AVX2 and FMA) */
+
+/* Nonzero when the CPU running this has every feature in `need` (and the
+ * OS saves its registers).  Generated code calls it before any kernel and
+ * returns CD_ERR_CPU instead of executing an instruction the CPU lacks. */
+int cd_cpu_has(unsigned need);
+/* For tests: pretend the CPU lacks every feature not in `mask`
+ * (cd_cpu_restrict(0) forces the CD_ERR_CPU path). */
+void cd_cpu_restrict(unsigned mask);
 
 /* A short English description of an error code. */
 const char *cd_strerror(int code);

@@ -1,0 +1,477 @@
+/*
+ * simd_conv.c — the convolution micro-kernels of the SIMD targets, written
+ * once over the target's table of vector operations (vop, target_*.c).
+ *
+ * conv_blocked: Y (NCHWc) = conv(X (NCHWc, or plain NCHW read as c = 1),
+ * W (LAYOUT_WCONV)).  The output is cut in register tiles of tile_p pixels
+ * (along a row, or over the flattened image for a stride-1 1x1) times nv =
+ * tile_c / c output vectors.  A tile's accumulators live in registers while
+ * it runs over its input blocks, taps and the ib channels of each block:
+ *
+ *   for each input channel ci of a block, each tap (kh, kw):
+ *     w[v]     = load(W[ob + v][block][kh][kw][ci][0..c))      nv loads
+ *     acc[p][v] += broadcast(X[block][ih][iw(p, kw)][ci]) * w[v]
+ *
+ * so each broadcast input feeds nv FMAs and each weight vector tile_p.
+ * Taps that fall into the padding are known when the kernel is written:
+ * tiles of a row are grouped by which (pixel, kw) pairs are valid, interior
+ * tiles run in a loop, edge tiles get their own code; a row of the padding
+ * (kh) is skipped at run time.  The reduction over input blocks is cut in
+ * chunks of kc blocks (the schedule's cache blocking): the first chunk
+ * starts from the bias, later ones from the partial sums in Y, and the last
+ * applies the epilogue (residual, its scale, the activation) in registers
+ * before the only store of the final value.
+ *
+ * conv_glanes: a grouped conv whose groups (Cg = Mg channels) divide c,
+ * weights LAYOUT_WGLANES.  Output block ob holds c/Cg whole groups, and
+ * reads input block ob.  For each input pixel of a tile's span and each j <
+ * Cg, the input vector is permuted (group_bcast) so lane l holds input
+ * channel j of its own group; that one vector feeds the FMAs of every
+ * horizontal tap it reaches: acc[p] += perm_j(X[ih][iw]) * W[kh][kw][j].
+ */
+#include "../compiler/cardinal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  Emitter *e;
+  Graph *g;
+  Node *n;
+  const Target *t;
+  int c;               /* lanes */
+  int ib;              /* channels per input block: c, or 1 for a plain input */
+  int64_t N, C, IH, IW, M, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW;
+  int64_t CBI;         /* blocks of the input */
+  int64_t MB;          /* blocks of the output */
+  int64_t NB;          /* input blocks each output block reads */
+  int64_t WOB;         /* floats of W per output block */
+  int64_t KC;          /* input blocks per reduction chunk (= NB when unchunked) */
+  bool flat;           /* pixels over the whole image (stride-1 1x1) */
+  bool bias;
+  int nv, tp;          /* register tile: vectors x pixels */
+} Conv;
+
+#define E(...) emit(k->e, __VA_ARGS__)
+
+static const char *V(const Conv *k, const char *tmpl, const char *a, const char *b,
+                     const char *c) {
+  return vop(k->e, tmpl, a, b, c);
+}
+
+static const char *fmt(const Conv *k, const char *f, ...) __attribute__((format(printf, 2, 3)));
+static const char *fmt(const Conv *k, const char *f, ...) {
+  va_list ap;
+  va_start(ap, f);
+  StrBuf sb = {0};
+  sb_vprintf(&sb, f, ap);
+  va_end(ap);
+  const char *s = arena_strdup(&k->g->arena, sb.buf);
+  sb_free(&sb);
+  return s;
+}
+
+/* The vector form of the epilogue activation applied to t, or NULL when the
+ * activation has none (then it runs per lane after the store). */
+static const char *vec_act(const Conv *k, const char *v) {
+  const Epilogue *ep = &k->n->ep;
+  const Target *t = k->t;
+  const char *zero = t->zero;
+  switch (ep->act) {
+  case OP_COUNT: return v;
+  case OP_RELU: return V(k, t->max, v, zero, NULL);
+  case OP_CLIP:
+    return V(k, t->min, V(k, t->max, v, V(k, t->set1, c_float(k->e, ep->act_alpha), 0, 0), 0),
+             V(k, t->set1, c_float(k->e, ep->act_beta), 0, 0), NULL);
+  case OP_LEAKYRELU:
+    return V(k, t->fma, V(k, t->min, v, zero, 0), V(k, t->set1, c_float(k->e, ep->act_alpha), 0, 0),
+             V(k, t->max, v, zero, 0));
+  default: return NULL;
+  }
+}
+
+/* Stores acc as the final value of output vector (ob + v, pixel at `off`):
+ * residual, scale and activation applied in registers. */
+static void store_final(const Conv *k, const char *acc, int v, const char *yoff) {
+  const Target *t = k->t;
+  const Node *n = k->n;
+  const char *val = acc;
+  if (n->ep.residual >= 0) {
+    const char *r = V(k, t->load, fmt(k, "R + %s", yoff), 0, 0);
+    if (n->ep.residual_scale >= 0)
+      val = V(k, t->fma, r, V(k, t->load, fmt(k, "rs + (ob + %d) * %d", v, k->c), 0, 0), val);
+    else
+      val = V(k, t->add, val, r, 0);
+  }
+  const char *act = vec_act(k, val);
+  if (act) {
+    E("          %s;\n", V(k, t->store, fmt(k, "Y + %s", yoff), act, 0));
+    return;
+  }
+  E("          %s;\n", V(k, t->store, fmt(k, "Y + %s", yoff), val, 0));
+  E("          for (int l = 0; l < %d; l++) {\n"
+    "            const float ev = Y[%s + l];\n"
+    "            Y[%s + l] = %s;\n"
+    "          }\n",
+    k->c, yoff, yoff, unary_expr(k->e, n->ep.act, n->ep.act_alpha, n->ep.act_beta, "ev"));
+}
+
+/* Output offset (floats, within image Y) of vector v, pixel p of the tile
+ * starting at pixel expression `pix0` (a flat pixel index, or ow0 in row
+ * oh). */
+static const char *yoff(const Conv *k, int v, int p, const char *pix0) {
+  if (k->flat)
+    return fmt(k, "(ob + %d) * %lld + (%s + %d) * %d", v, (long long)(k->OH * k->OW * k->c),
+               pix0, p, k->c);
+  return fmt(k, "(ob + %d) * %lld + (oh * %lld + %s + %d) * %d", v,
+             (long long)(k->OH * k->OW * k->c), (long long)k->OW, pix0, p, k->c);
+}
+
+/*
+ * One register tile: nvv vectors x np pixels from pixel expression pix0;
+ * valid[p * KW + kw] says whether tap kw of pixel p reads inside the row
+ * (row mode).  Chunked reductions start from Y after the first chunk.
+ */
+static void emit_tile(const Conv *k, int nvv, int np, const char *pix0, const bool *valid) {
+  const Target *t = k->t;
+  bool chunked = k->KC < k->NB;
+  E("        {\n");
+  for (int p = 0; p < np; p++)
+    for (int v = 0; v < nvv; v++)
+      E("          %s a%d_%d;\n", t->vtype, p, v);
+  if (chunked)
+    E("          if (kc0 == 0) {\n");
+  for (int v = 0; v < nvv; v++) {
+    const char *init = k->bias ? V(k, t->load, fmt(k, "x2 + (ob + %d) * %d", v, k->c), 0, 0)
+                               : t->zero;
+    for (int p = 0; p < np; p++)
+      E("          a%d_%d = %s;\n", p, v, init);
+  }
+  if (chunked) {
+    E("          } else {\n");
+    for (int p = 0; p < np; p++)
+      for (int v = 0; v < nvv; v++)
+        E("          a%d_%d = %s;\n", p, v, V(k, t->load, fmt(k, "Y + %s", yoff(k, v, p, pix0)), 0, 0));
+    E("          }\n");
+  }
+  /* The reduction. */
+  E("          for (long cb = %s; cb < %s; cb++) {\n", chunked ? "kc0" : "0",
+    chunked ? fmt(k, "(kc0 + %lld < %lld ? kc0 + %lld : %lld)", (long long)k->KC,
+                  (long long)k->NB, (long long)k->KC, (long long)k->NB)
+            : fmt(k, "%lld", (long long)k->NB));
+  E("            const float *xb = X + (lo + cb) * %lld;\n"
+    "            const float *wb = Wo + cb * %lld;\n",
+    (long long)(k->IH * k->IW * k->ib), (long long)(k->KH * k->KW * k->ib * k->c));
+  const char *xrow;
+  if (k->flat) {
+    xrow = fmt(k, "xb + (%s) * %d", pix0, k->ib);
+    E("            {\n              const float *xr = %s;\n              const float *wk = wb;\n",
+      xrow);
+  } else {
+    E("            for (long kh = 0; kh < %lld; kh++) {\n"
+      "              const long ih = oh * %lld - %lld + kh * %lld;\n"
+      "              const float *xr, *wk;\n"
+      "              if (ih < 0 || ih >= %lld)\n                continue;\n"
+      "              xr = xb + ih * %lld + (%s) * %lld;\n"
+      "              wk = wb + kh * %lld;\n",
+      (long long)k->KH, (long long)k->SH, (long long)k->PH, (long long)k->DH, (long long)k->IH,
+      (long long)(k->IW * k->ib), pix0, (long long)(k->SW * k->ib),
+      (long long)(k->KW * k->ib * k->c));
+  }
+  E("              for (long ci = 0; ci < %d; ci++) {\n", k->ib);
+  for (int kw = 0; kw < (k->flat ? 1 : k->KW); kw++) {
+    bool any = false;
+    for (int p = 0; p < np; p++)
+      any |= k->flat || valid[p * k->KW + kw];
+    if (!any)
+      continue;
+    E("                {\n");
+    for (int v = 0; v < nvv; v++)
+      E("                  const %s w%d = %s;\n", t->vtype, v,
+        V(k, t->load, fmt(k, "wk + %lld + ci * %d", (long long)(v * k->WOB + kw * k->ib * k->c), k->c),
+          0, 0));
+    for (int p = 0; p < np; p++) {
+      if (!k->flat && !valid[p * k->KW + kw])
+        continue;
+      /* Input pixel of tap kw for tile pixel p, relative to the tile's first. */
+      int64_t rel = k->flat ? p : (int64_t)p * k->SW - k->PW + kw * k->DW;
+      E("                  {\n                    const %s xv = %s;\n", t->vtype,
+        V(k, t->set1, fmt(k, "xr[%lld + ci]", (long long)(rel * k->ib)), 0, 0));
+      for (int v = 0; v < nvv; v++)
+        E("                    a%d_%d = %s;\n", p, v, V(k, t->fma, "xv", fmt(k, "w%d", v), fmt(k, "a%d_%d", p, v)));
+      E("                  }\n");
+    }
+    E("                }\n");
+  }
+  E("              }\n            }\n          }\n");
+  /* Store: partial sums, or the final value with the epilogue. */
+  if (chunked) {
+    E("          if (kc0 + %lld < %lld) {\n", (long long)k->KC, (long long)k->NB);
+    for (int p = 0; p < np; p++)
+      for (int v = 0; v < nvv; v++)
+        E("          %s;\n", V(k, t->store, fmt(k, "Y + %s", yoff(k, v, p, pix0)), fmt(k, "a%d_%d", p, v), 0));
+    E("          } else {\n");
+  }
+  for (int p = 0; p < np; p++)
+    for (int v = 0; v < nvv; v++)
+      store_final(k, fmt(k, "a%d_%d", p, v), v, yoff(k, v, p, pix0));
+  if (chunked)
+    E("          }\n");
+  E("        }\n");
+}
+
+/* The ob loop around one tile shape: full groups of nv vectors, then the
+ * leftover blocks. */
+static void emit_ob_loop(const Conv *k, int np, const char *pix0, const bool *valid) {
+  int64_t full = k->MB / k->nv * k->nv;
+  int rest = (int)(k->MB - full);
+  const char *setup = "          const float *Wo = x1 + ob * %lld;\n"
+                      "          const long lo = %s;\n";
+  const char *lo = k->NB == k->CBI ? "0" : "lo_tab[ob]";
+  if (full) {
+    E("        for (long ob = 0; ob < %lld; ob += %d) {\n", (long long)full, k->nv);
+    E(setup, (long long)k->WOB, lo);
+    emit_tile(k, k->nv, np, pix0, valid);
+    E("        }\n");
+  }
+  if (rest) {
+    E("        {\n          const long ob = %lld;\n", (long long)full);
+    E(setup, (long long)k->WOB, lo);
+    emit_tile(k, rest, np, pix0, valid);
+    E("        }\n");
+  }
+}
+
+/* A row of OW output pixels cut in tiles of tp: runs of tiles with the same
+ * shape and valid taps share one loop. */
+static void emit_row(const Conv *k) {
+  int64_t ntiles = (k->OW + k->tp - 1) / k->tp;
+  bool *valid = calloc((size_t)(ntiles * k->tp * k->KW + 1), 1);
+  int *np = calloc((size_t)ntiles + 1, sizeof(int));
+  CD_ASSERT(valid && np);
+  for (int64_t ti = 0; ti < ntiles; ti++) {
+    int64_t ow0 = ti * k->tp;
+    np[ti] = (int)(ow0 + k->tp <= k->OW ? k->tp : k->OW - ow0);
+    for (int p = 0; p < np[ti]; p++)
+      for (int kw = 0; kw < k->KW; kw++) {
+        int64_t iw = (ow0 + p) * k->SW - k->PW + kw * k->DW;
+        valid[(ti * k->tp + p) * k->KW + kw] = iw >= 0 && iw < k->IW;
+      }
+  }
+  size_t tsz = (size_t)(k->tp * k->KW);
+  for (int64_t ti = 0; ti < ntiles;) {
+    int64_t tj = ti + 1;
+    while (tj < ntiles && np[tj] == np[ti] &&
+           !memcmp(&valid[tj * (int64_t)tsz], &valid[ti * (int64_t)tsz], tsz))
+      tj++;
+    if (tj - ti > 1) {
+      E("      for (long ow0 = %lld; ow0 < %lld; ow0 += %d) {\n", (long long)(ti * k->tp),
+        (long long)(tj * k->tp), k->tp);
+      emit_ob_loop(k, np[ti], "ow0", &valid[ti * (int64_t)tsz]);
+      E("      }\n");
+    } else {
+      E("      {\n");
+      emit_ob_loop(k, np[ti], fmt(k, "%lld", (long long)(ti * k->tp)), &valid[ti * (int64_t)tsz]);
+      E("      }\n");
+    }
+    ti = tj;
+  }
+  free(valid);
+  free(np);
+}
+
+static void conv_setup(Conv *k, Emitter *e, Graph *g, Node *n) {
+  memset(k, 0, sizeof *k);
+  k->e = e;
+  k->g = g;
+  k->n = n;
+  k->t = e->t;
+  k->c = e->t->vec;
+  const Value *x = &g->values[n->in[0]], *w = &g->values[n->in[1]], *y = &g->values[n->out[0]];
+  const OpParams *p = &n->p;
+  k->ib = x->layout.kind == LAYOUT_NCHWC ? k->c : 1;
+  k->N = x->dims[0];
+  k->C = x->dims[1];
+  k->IH = x->dims[2];
+  k->IW = x->dims[3];
+  k->M = y->dims[1];
+  k->OH = y->dims[2];
+  k->OW = y->dims[3];
+  k->KH = p->kernel[1];
+  k->KW = p->kernel[2];
+  k->SH = p->stride[1];
+  k->SW = p->stride[2];
+  k->PH = p->pad0[1];
+  k->PW = p->pad0[2];
+  k->DH = p->dilation[1];
+  k->DW = p->dilation[2];
+  k->CBI = (k->C + k->ib - 1) / k->ib;
+  k->MB = (k->M + k->c - 1) / k->c;
+  k->bias = n->nin > 2 && n->in[2] >= 0;
+  k->nv = n->sched.tile_c / k->c;
+  k->tp = n->sched.tile_p;
+  if (w->layout.kind == LAYOUT_WCONV) {
+    int64_t lo;
+    wconv_blocks(w, 0, &lo, &k->NB);
+    k->WOB = k->NB * k->KH * k->KW * k->ib * k->c;
+  }
+  k->KC = n->sched.kc > 0 && n->sched.kc < k->NB ? n->sched.kc : k->NB;
+  k->flat = conv_flat_pixels(n);
+}
+
+bool simd_conv_blocked(Emitter *e, Graph *g, Node *n) {
+  Conv kk, *k = &kk;
+  conv_setup(k, e, g, n);
+  const Value *w = &g->values[n->in[1]];
+  CD_ASSERT(w->layout.kind == LAYOUT_WCONV && k->nv >= 1 && k->tp >= 1);
+  if (k->NB != k->CBI) {
+    /* Output block ob reads input blocks from lo_tab[ob]. */
+    E("  static const long lo_tab[%lld] = {", (long long)k->MB);
+    for (int64_t ob = 0; ob < k->MB; ob++) {
+      int64_t lo, nb;
+      wconv_blocks(w, ob, &lo, &nb);
+      CD_ASSERT(nb == k->NB);
+      E("%s%lld", ob ? ", " : "", (long long)lo);
+    }
+    E("};\n");
+  }
+  E("  for (long n = 0; n < %lld; n++) {\n"
+    "    const float *X = x0 + n * %lld;\n"
+    "    float *Y = y0 + n * %lld;\n",
+    (long long)k->N, (long long)(k->CBI * k->IH * k->IW * k->ib),
+    (long long)(k->MB * k->OH * k->OW * k->c));
+  if (n->ep.residual >= 0)
+    E("    const float *R = r + n * %lld;\n", (long long)(k->MB * k->OH * k->OW * k->c));
+  bool chunked = k->KC < k->NB;
+  if (chunked)
+    E("    for (long kc0 = 0; kc0 < %lld; kc0 += %lld) {\n", (long long)k->NB, (long long)k->KC);
+  if (k->flat) {
+    int64_t P = k->OH * k->OW, full = P / k->tp * k->tp;
+    if (full) {
+      E("      for (long p0 = 0; p0 < %lld; p0 += %d) {\n", (long long)full, k->tp);
+      emit_ob_loop(k, k->tp, "p0", NULL);
+      E("      }\n");
+    }
+    if (P > full) {
+      E("      {\n");
+      emit_ob_loop(k, (int)(P - full), fmt(k, "%lld", (long long)full), NULL);
+      E("      }\n");
+    }
+  } else {
+    E("    for (long oh = 0; oh < %lld; oh++) {\n", (long long)k->OH);
+    emit_row(k);
+    E("    }\n");
+  }
+  if (chunked)
+    E("    }\n");
+  E("  }\n");
+  return true;
+}
+
+/* ------------------------------------------------------------ conv_glanes */
+
+/* One tile of the grouped-lanes kernel: np pixels of row oh from ow0. */
+static void emit_glanes_tile(const Conv *k, int64_t Cg, int np, const char *ow0,
+                             int64_t ow0_const) {
+  const Target *t = k->t;
+  E("        {\n");
+  for (int p = 0; p < np; p++)
+    E("          %s a%d = %s;\n", t->vtype, p,
+      k->bias ? V(k, t->load, "x2 + ob * " "CD_C", 0, 0) : t->zero);
+  E("          for (long kh = 0; kh < %lld; kh++) {\n"
+    "            const long ih = oh * %lld - %lld + kh * %lld;\n"
+    "            const float *xr, *wk;\n"
+    "            if (ih < 0 || ih >= %lld)\n              continue;\n"
+    "            xr = Xb + ih * %lld + (%s) * %lld;\n"
+    "            wk = Wo + kh * %lld;\n",
+    (long long)k->KH, (long long)k->SH, (long long)k->PH, (long long)k->DH, (long long)k->IH,
+    (long long)(k->IW * k->c), ow0, (long long)(k->SW * k->c),
+    (long long)(k->KW * Cg * k->c));
+  /* The input pixels of the tile's span, relative to ow0 * SW - PW. */
+  int64_t span = (int64_t)(np - 1) * k->SW + (k->KW - 1) * k->DW + 1;
+  for (int64_t q = 0; q < span; q++) {
+    int64_t rel = q - k->PW; /* pixel offset from ow0 * SW */
+    if (ow0_const >= 0) {
+      int64_t iw = ow0_const * k->SW + rel;
+      if (iw < 0 || iw >= k->IW)
+        continue;
+    }
+    /* Which (pixel, tap) pairs this input pixel feeds. */
+    bool any = false;
+    for (int64_t kw = 0; kw < k->KW; kw++) {
+      int64_t d = q - kw * k->DW;
+      any |= d >= 0 && d % k->SW == 0 && d / k->SW < np;
+    }
+    if (!any)
+      continue;
+    E("            {\n              const %s xv = %s;\n", t->vtype,
+      V(k, t->load, fmt(k, "xr + %lld", (long long)(rel * k->c)), 0, 0));
+    for (int64_t j = 0; j < Cg; j++) {
+      E("              {\n                const %s pv = %s;\n", t->vtype,
+        t->group_bcast(k->e, (int)Cg, (int)j, "xv"));
+      for (int64_t kw = 0; kw < k->KW; kw++) {
+        int64_t d = q - kw * k->DW;
+        if (d < 0 || d % k->SW || d / k->SW >= np)
+          continue;
+        E("                a%lld = %s;\n", (long long)(d / k->SW),
+          V(k, t->fma, "pv", V(k, t->load, fmt(k, "wk + %lld", (long long)((kw * Cg + j) * k->c)), 0, 0),
+            fmt(k, "a%lld", (long long)(d / k->SW))));
+      }
+      E("              }\n");
+    }
+    E("            }\n");
+  }
+  E("          }\n");
+  for (int p = 0; p < np; p++)
+    store_final(k, fmt(k, "a%d", p), 0,
+                fmt(k, "ob * %lld + (oh * %lld + %s + %d) * %d", (long long)(k->OH * k->OW * k->c),
+                    (long long)k->OW, ow0, p, k->c));
+  E("        }\n");
+}
+
+bool simd_conv_glanes(Emitter *e, Graph *g, Node *n) {
+  Conv kk, *k = &kk;
+  conv_setup(k, e, g, n);
+  const Value *w = &g->values[n->in[1]];
+  CD_ASSERT(w->layout.kind == LAYOUT_WGLANES && k->ib == k->c);
+  int64_t Cg = w->dims[1];
+  k->WOB = k->KH * k->KW * Cg * k->c;
+  E("  enum { CD_C = %d };\n", k->c);
+  E("  for (long n = 0; n < %lld; n++)\n"
+    "    for (long ob = 0; ob < %lld; ob++) {\n"
+    "      const float *Xb = x0 + (n * %lld + ob) * %lld;\n"
+    "      const float *Wo = x1 + ob * %lld;\n"
+    "      float *Y = y0 + n * %lld;\n",
+    (long long)k->N, (long long)k->MB, (long long)k->CBI, (long long)(k->IH * k->IW * k->c),
+    (long long)k->WOB, (long long)(k->MB * k->OH * k->OW * k->c));
+  if (n->ep.residual >= 0)
+    E("      const float *R = r + n * %lld;\n", (long long)(k->MB * k->OH * k->OW * k->c));
+  E("      for (long oh = 0; oh < %lld; oh++) {\n", (long long)k->OH);
+  /* Tiles along the row: edge tiles (some input pixel outside the row)
+   * unrolled with their constant ow0, the interior in a loop. */
+  int64_t ntiles = (k->OW + k->tp - 1) / k->tp;
+  for (int64_t ti = 0; ti < ntiles;) {
+    int64_t ow0 = ti * k->tp;
+    int np = (int)(ow0 + k->tp <= k->OW ? k->tp : k->OW - ow0);
+    int64_t span = (int64_t)(np - 1) * k->SW + (k->KW - 1) * k->DW + 1;
+    bool inside = ow0 * k->SW - k->PW >= 0 && ow0 * k->SW - k->PW + span <= k->IW;
+    if (!inside || np != k->tp) {
+      emit_glanes_tile(k, Cg, np, fmt(k, "%lld", (long long)ow0), ow0);
+      ti++;
+      continue;
+    }
+    int64_t tj = ti + 1;
+    while (tj < ntiles) {
+      int64_t o = tj * k->tp;
+      if (o + k->tp > k->OW || o * k->SW - k->PW + span > k->IW)
+        break;
+      tj++;
+    }
+    E("        for (long ow0 = %lld; ow0 < %lld; ow0 += %d)\n", (long long)ow0,
+      (long long)(tj * k->tp), k->tp);
+    emit_glanes_tile(k, Cg, np, "ow0", -1);
+    ti = tj;
+  }
+  E("      }\n    }\n");
+  return true;
+}

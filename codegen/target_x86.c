@@ -1,0 +1,100 @@
+/*
+ * target_x86.c — the x86-64 targets: avx512 (16 floats a vector, 32
+ * registers) and avx2 (8 floats, 16 registers, FMA).  Their kernels carry a
+ * target attribute, so a model's sources compile with the user's own flags;
+ * NAME_run checks the CPU (cd_cpu_has) before the first kernel and returns
+ * CD_ERR_CPU on a CPU without the instructions.
+ *
+ * group_bcast replicates lane j of each group of cg lanes: within 128-bit
+ * lanes (cg <= 4) an in-lane permute with an immediate, across them an
+ * index permute with a constant index vector.
+ */
+#include "../compiler/cardinal.h"
+
+/* imm8 of _mm*_permute_ps picking, in each 128-bit lane, lane j of each
+ * group of cg (cg = 1, 2, 4). */
+static int inlane_imm(int cg, int j) {
+  int imm = 0;
+  for (int l = 0; l < 4; l++)
+    imm |= (l / cg * cg + j) << (2 * l);
+  return imm;
+}
+
+/* "idx,idx,...": lane l reads lane l / cg * cg + j. */
+static const char *index_list(Emitter *e, int vec, int cg, int j) {
+  StrBuf sb = {0};
+  for (int l = vec - 1; l >= 0; l--) /* _mm*_set_epi32 lists the high lane first */
+    sb_printf(&sb, "%s%d", l == vec - 1 ? "" : ", ", l / cg * cg + j);
+  const char *s = arena_strdup(&e->g->arena, sb.buf);
+  sb_free(&sb);
+  return s;
+}
+
+static const char *bcast512(Emitter *e, int cg, int j, const char *x) {
+  if (cg == 1)
+    return x;
+  if (cg <= 4)
+    return arena_printf(&e->g->arena, "_mm512_permute_ps(%s, %d)", x, inlane_imm(cg, j));
+  return arena_printf(&e->g->arena, "_mm512_permutexvar_ps(_mm512_set_epi32(%s), %s)",
+                      index_list(e, 16, cg, j), x);
+}
+
+static const char *bcast256(Emitter *e, int cg, int j, const char *x) {
+  if (cg == 1)
+    return x;
+  if (cg <= 4)
+    return arena_printf(&e->g->arena, "_mm256_permute_ps(%s, %d)", x, inlane_imm(cg, j));
+  return arena_printf(&e->g->arena, "_mm256_permutevar8x32_ps(%s, _mm256_set_epi32(%s))", x,
+                      index_list(e, 8, cg, j));
+}
+
+#define X86_INCLUDE(isa)                                                         \
+  "#if !defined(__x86_64__)\n#error \"built for target " isa                    \
+  ": compile it for x86-64, or rebuild with --target scalar\"\n#endif\n"         \
+  "#include <immintrin.h>\n"
+
+const Target target_avx512 = {
+    .name = "avx512",
+    .vec = 16,
+    .nregs = 32,
+    .l1 = 32 << 10,
+    .l2 = 1 << 20,
+    .isa_attr = "__attribute__((target(\"avx512f,avx2,fma\")))",
+    .include = X86_INCLUDE("avx512"),
+    .cpu_features = 3, /* CD_CPU_AVX2 | CD_CPU_AVX512 */
+    .cc_check = "defined(__x86_64__)",
+    .vtype = "__m512",
+    .load = "_mm512_loadu_ps($0)",
+    .store = "_mm512_storeu_ps($0, $1)",
+    .set1 = "_mm512_set1_ps($0)",
+    .zero = "_mm512_setzero_ps()",
+    .fma = "_mm512_fmadd_ps($0, $1, $2)",
+    .add = "_mm512_add_ps($0, $1)",
+    .mul = "_mm512_mul_ps($0, $1)",
+    .max = "_mm512_max_ps($0, $1)",
+    .min = "_mm512_min_ps($0, $1)",
+    .group_bcast = bcast512,
+};
+
+const Target target_avx2 = {
+    .name = "avx2",
+    .vec = 8,
+    .nregs = 16,
+    .l1 = 32 << 10,
+    .l2 = 512 << 10,
+    .isa_attr = "__attribute__((target(\"avx2,fma\")))",
+    .include = X86_INCLUDE("avx2"),
+    .cpu_features = 1, /* CD_CPU_AVX2 */
+    .cc_check = "defined(__x86_64__)",
+    .vtype = "__m256",
+    .load = "_mm256_loadu_ps($0)",
+    .store = "_mm256_storeu_ps($0, $1)",
+    .set1 = "_mm256_set1_ps($0)",
+    .zero = "_mm256_setzero_ps()",
+    .fma = "_mm256_fmadd_ps($0, $1, $2)",
+    .add = "_mm256_add_ps($0, $1)",
+    .mul = "_mm256_mul_ps($0, $1)",
+    .max = "_mm256_max_ps($0, $1)",
+    .min = "_mm256_min_ps($0, $1)",
+    .group_bcast = bcast256,
+};
