@@ -527,6 +527,9 @@ void schedule_build(Graph *g, const Target *t);
 /* Whether target t has a kernel running n on NCHWc activations (decided
  * from op, params and shapes; the layout pass asks before it moves n). */
 bool node_can_block(const Graph *g, const Node *n, const Target *t);
+/* The input block a blocked conv reads: the target's c, or 1 (plain) for an
+ * input of fewer than c channels not already blocked. */
+int conv_input_block(const Graph *g, const Node *n, const Target *t);
 /* Whether t runs the grouped conv n with several groups a vector
  * (LAYOUT_WGLANES; the tile-grouped-conv pass asks). */
 bool conv_can_glanes(const Graph *g, const Node *n, const Target *t);

@@ -74,6 +74,13 @@ bool conv_can_glanes(const Graph *g, const Node *n, const Target *t) {
          (n->nin < 3 || is_const(g, n->in[2]));
 }
 
+/* The block a blocked conv reads its input in: c, unless the input is plain
+ * with fewer than c channels (the stem), which it reads as it is. */
+int conv_input_block(const Graph *g, const Node *n, const Target *t) {
+  const Value *x = &g->values[n->in[0]];
+  return x->layout.kind == LAYOUT_NCHWC || x->dims[1] >= t->vec ? t->vec : 1;
+}
+
 bool node_can_block(const Graph *g, const Node *n, const Target *t) {
   if (t->vec < 2 || n->nout != 1 || !is_4d(g, n->out[0]))
     return false;
@@ -82,11 +89,7 @@ bool node_can_block(const Graph *g, const Node *n, const Target *t) {
     if (!is_4d(g, n->in[0]) || !is_const(g, n->in[1]) || (n->nin > 2 && !is_const(g, n->in[2])))
       return false;
     const Value *w = &g->values[n->in[1]];
-    int ib = g->values[n->in[0]].layout.kind == LAYOUT_NCHWC ? t->vec : 1;
-    /* Either input block works for the blocked kernel when block counts are
-     * uniform; the layout pass picks. */
-    return wconv_uniform(w, (Layout){LAYOUT_WCONV, t->vec, t->vec, n->p.group}) &&
-           wconv_uniform(w, (Layout){LAYOUT_WCONV, t->vec, ib, n->p.group});
+    return wconv_uniform(w, (Layout){LAYOUT_WCONV, t->vec, conv_input_block(g, n, t), n->p.group});
   }
   case OP_MAXPOOL:
   case OP_AVGPOOL:

@@ -388,11 +388,15 @@ bool cd_build(const CompileJob *j, Diag *d) {
 }
 
 /* The harness `run` links with a model: reads inputs from DIR/in<k>.bin,
- * runs RUNS times, prints the median time, writes DIR/out<k>.bin. */
+ * runs RUNS times, prints the median time, writes DIR/out<k>.bin.  The
+ * workspace and the outputs start filled with NaN, so a kernel that leaves
+ * a lane unwritten shows in the outputs; CARDINAL_CPU_MASK (hex) restricts
+ * the CPU features the model may use (cd_cpu_restrict), to test the
+ * CD_ERR_CPU path. */
 static const char *harness_text =
     "#define _POSIX_C_SOURCE 199309L /* clock_gettime under -std=c99 */\n"
     "#include \"%s.h\"\n"
-    "#include <stdio.h>\n#include <stdlib.h>\n#include <time.h>\n\n"
+    "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <time.h>\n\n"
     "static double now_ms(void) {\n"
     "  struct timespec t;\n  clock_gettime(CLOCK_MONOTONIC, &t);\n"
     "  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;\n}\n"
@@ -404,6 +408,9 @@ static const char *harness_text =
     "  char path[4096];\n  int runs = argc > 2 ? atoi(argv[2]) : 1, k, r, rc = 0;\n"
     "  double *t = malloc(sizeof(double) * (runs + 1));\n"
     "  void *ws = cd_aligned_alloc(%s_WORKSPACE_SIZE + 1);\n"
+    "  const char *mask = getenv(\"CARDINAL_CPU_MASK\");\n"
+    "  if (mask)\n    cd_cpu_restrict((unsigned)strtoul(mask, NULL, 16));\n"
+    "  memset(ws, 0xff, %s_WORKSPACE_SIZE + 1); /* NaN */\n"
     "%s"
     "  for (k = 0; k < %s_NUM_INPUTS; k++) {\n"
     "    FILE *f;\n    float *b = malloc(%s_input_size[k] * 4 + 4);\n"
@@ -411,7 +418,9 @@ static const char *harness_text =
     "    f = fopen(path, \"rb\");\n"
     "    if (!f || fread(b, 4, %s_input_size[k], f) != %s_input_size[k]) return 3;\n"
     "    fclose(f);\n    in[k] = b;\n  }\n"
-    "  for (k = 0; k < %s_NUM_OUTPUTS; k++) out[k] = malloc(%s_output_size[k] * 4 + 4);\n"
+    "  for (k = 0; k < %s_NUM_OUTPUTS; k++) {\n"
+    "    out[k] = malloc(%s_output_size[k] * 4 + 4);\n"
+    "    memset(out[k], 0xff, %s_output_size[k] * 4 + 4); /* NaN */\n  }\n"
     "  for (r = 0; r < runs && rc == 0; r++) {\n"
     "    double t0 = now_ms();\n    rc = %s_run(in, out, ws);\n    t[r] = now_ms() - t0;\n  }\n"
     "  if (rc) { fprintf(stderr, \"%s_run: %%s\\n\", cd_strerror(rc)); return 2; }\n"
@@ -457,8 +466,8 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
                "    if (cd_load_file(path, &wb, &wn) || %s_set_weights(wb, wn)) return 5; }\n",
                name, name);
     StrBuf h = {0};
-    sb_printf(&h, harness_text, name, NAME, NAME, NAME, blob, NAME, name, name, name,
-              NAME, name, name, name, NAME, name, name, name, NAME, name, name);
+    sb_printf(&h, harness_text, name, NAME, NAME, NAME, NAME, blob, NAME, name, name, name,
+              NAME, name, name, name, name, NAME, name, name, name, NAME, name, name);
     snprintf(path, sizeof path, "%s/harness.c", dir);
     ok = write_text(path, h.buf, d);
     sb_free(&h);

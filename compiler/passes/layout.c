@@ -99,13 +99,10 @@ static void block_conv(Ctx *c, int i) {
   Graph *g = c->g;
   int vec = c->t->vec;
   Node *n = &g->nodes[i];
-  const Value *x = &g->values[n->in[0]];
-  int in = n->in[0];
-  if (x->layout.kind == LAYOUT_NCHWC || x->dims[1] >= vec)
-    in = as_blocked(c, in);
+  int ib = conv_input_block(g, n, c->t);
+  int in = ib > 1 ? as_blocked(c, n->in[0]) : n->in[0];
   n = &g->nodes[i];
   n->in[0] = in;
-  int ib = g->values[in].layout.kind == LAYOUT_NCHWC ? vec : 1;
   Layout cpad = {LAYOUT_CPAD, vec, 0, 0};
   int w = packed(g, n->in[1], (Layout){LAYOUT_WCONV, vec, ib, n->p.group});
   int b = n->nin > 2 ? packed(g, n->in[2], cpad) : -1;

@@ -5,6 +5,7 @@
  */
 #include "onnx_builder.h"
 #include "testutil.h"
+#include "cardinal_rt.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -77,11 +78,34 @@ static void test_identifiers(void) {
 }
 
 
-/* Runs g through the interpreter, then through the default passes and
- * generated C (compiled with -Werror); every output must agree to 1e-5.
- * g is left as the passes made it, for further checks. */
-static void check_generated(Graph *g, const char *name, float phase) {
+/* The targets this machine runs: scalar always, the x86 ones when the CPU
+ * has them (the others are skipped, with a note). */
+static const Target *runnable[4];
+static int nrunnable;
+
+static void find_targets(void) {
+  if (nrunnable)
+    return;
+  runnable[nrunnable++] = &target_scalar;
+#if defined(__x86_64__)
+  if (cd_cpu_has(CD_CPU_AVX2))
+    runnable[nrunnable++] = &target_avx2;
+  else
+    fprintf(stderr, "\n[skipping avx2 kernel tests: this CPU lacks AVX2/FMA]\n");
+  if (cd_cpu_has(CD_CPU_AVX2 | CD_CPU_AVX512))
+    runnable[nrunnable++] = &target_avx512;
+  else
+    fprintf(stderr, "\n[skipping avx512 kernel tests: this CPU lacks AVX-512]\n");
+#endif
+}
+
+/* Runs g through the interpreter, then through the default passes for
+ * target t and generated C (compiled with -Werror; the harness fills the
+ * workspace and the outputs with NaN first, so an unwritten lane shows);
+ * every output must agree to 1e-5.  g is left as the passes made it. */
+static void check_generated(Graph *g, const char *name, float phase, const Target *t) {
   Diag d = {.quiet = true};
+  g->target = t;
   CU_ASSERT_FATAL(graph_infer(g, &d));
   float **ins = calloc((size_t)g->ninputs, sizeof(float *));
   for (int k = 0; k < g->ninputs; k++) {
@@ -98,14 +122,19 @@ static void check_generated(Graph *g, const char *name, float phase) {
   CU_ASSERT_FATAL(passes_run(g, order, np, st, true, NULL, NULL, &d));
   CompileJob j = {.name = name, .cflags = "-O2 -std=c99 -pedantic -Wall -Wextra -Werror"};
   float **got = calloc((size_t)g->noutputs, sizeof(float *));
-  CU_ASSERT_FATAL(cd_run_generated(&j, g, (const float *const *)ins, got, &d));
+  bool ran = cd_run_generated(&j, g, (const float *const *)ins, got, &d);
+  if (!ran)
+    fprintf(stderr, "\n%s on %s: %s\n", name, t->name, d.log.buf ? d.log.buf : "");
+  CU_ASSERT_FATAL(ran);
   for (int k = 0; k < g->noutputs; k++) {
     int64_t n = value_numel(&g->values[g->outputs[k]]);
     double err = 0;
-    for (int64_t i = 0; i < n; i++)
-      err = fmax(err, fabs((double)got[k][i] - want[k][i]) / (1 + fabs((double)want[k][i])));
-    if (err > 1e-5)
-      fprintf(stderr, "\n%s case %d: error %g\n", name, k, err);
+    for (int64_t i = 0; i < n; i++) {
+      double e = fabs((double)got[k][i] - want[k][i]) / (1 + fabs((double)want[k][i]));
+      err = e == e ? fmax(err, e) : INFINITY; /* a NaN is an unwritten lane */
+    }
+    if (!(err <= 1e-5))
+      fprintf(stderr, "\n%s on %s, output %d: error %g\n", name, t->name, k, err);
     CU_ASSERT(err <= 1e-5);
     free(got[k]);
     free(want[k]);
@@ -128,103 +157,165 @@ static int add_residual_relu(Graph *g, int y, int ncase, const int64_t *rd) {
   return tu_node(g, "Relu", 1, &y, NULL);
 }
 
-/* The pointwise-conv kernel's register tiles (CONV1X1_MR x CONV1X1_NR =
- * 8 x 16): channel and pixel counts below, at, and past one tile and
- * several, groups, strides 1 and 2, with and without bias and a residual +
- * ReLU epilogue, all in one generated program, against the interpreter. */
+static uint32_t wseed;
+static float wrand(void) {
+  wseed = wseed * 1664525u + 1013904223u;
+  return (float)((wseed >> 8) & 0xffff) / 65536.0f - 0.5f;
+}
+
+/* One conv case: input [1, Cg*G, H, W], M = Mg*G outputs, k x k kernel,
+ * stride, pad, dilation; with a bias and/or a residual + ReLU epilogue.
+ * Returns its output. */
+typedef struct {
+  int64_t Cg, Mg, G, H, W, K, S, P, D;
+  bool bias, residual;
+} ConvCase;
+
+static int conv_case(Graph *g, const ConvCase *c, int ncase) {
+  int64_t xd[4] = {1, c->Cg * c->G, c->H, c->W}, wd[4] = {c->Mg * c->G, c->Cg, c->K, c->K},
+          bd[1] = {c->Mg * c->G};
+  char name[32];
+  snprintf(name, sizeof name, "x%d", ncase);
+  int x = tu_input(g, name, 4, xd);
+  int64_t nw = wd[0] * wd[1] * wd[2] * wd[3];
+  float *w = malloc(sizeof(float) * (size_t)nw), *b = malloc(sizeof(float) * (size_t)bd[0]);
+  for (int64_t i = 0; i < nw; i++)
+    w[i] = wrand();
+  for (int64_t i = 0; i < bd[0]; i++)
+    b[i] = 0.1f * (float)i - 0.2f;
+  int ins[3] = {x, tu_const(g, "", 4, wd, w), c->bias ? tu_const(g, "", 1, bd, b) : -1};
+  free(w);
+  free(b);
+  Node *n;
+  int y = tu_node(g, "Conv", c->bias ? 3 : 2, ins, &n);
+  const int64_t pads[4] = {c->P, c->P, c->P, c->P}, st[2] = {c->S, c->S}, dl[2] = {c->D, c->D};
+  tu_attr_int(g, n, "group", c->G);
+  tu_attr_ints(g, n, "pads", 4, pads);
+  tu_attr_ints(g, n, "strides", 2, st);
+  tu_attr_ints(g, n, "dilations", 2, dl);
+  if (c->residual) {
+    int64_t rd[4] = {1, c->Mg * c->G, (c->H + 2 * c->P - c->D * (c->K - 1) - 1) / c->S + 1,
+                     (c->W + 2 * c->P - c->D * (c->K - 1) - 1) / c->S + 1};
+    y = add_residual_relu(g, y, ncase, rd);
+  }
+  return y;
+}
+
+/* The pointwise-conv kernels' register tiles (scalar: 8 channels x 16
+ * pixels; SIMD: tile_c x tile_p of the schedule): channel and pixel counts
+ * below, at, and past one tile and several, groups, strides 1 and 2, with
+ * and without bias and a residual + ReLU epilogue, all in one generated
+ * program per target, against the interpreter. */
 static void test_conv1x1_tile_boundaries(void) {
   static const int64_t pix[] = {1, 15, 16, 17, 33, 49};
   static const int64_t chans[] = {1, 7, 8, 9, 17};
-  Graph *g = graph_new();
-  uint32_t s = 3;
-  int ncase = 0;
-  for (int pi = 0; pi < 6; pi++)
-    for (int mi = 0; mi < 5; mi++) {
-      int64_t P = pix[pi], Mg = chans[mi], G = 1 + (ncase % 3 == 2), Cg = 1 + ncase % 4;
-      bool bias = ncase % 2 == 0, residual = ncase % 4 == 1, strided = ncase % 5 == 3;
-      /* A strided case reads every other pixel of a 2 x 2P input. */
-      int64_t xd[4] = {1, Cg * G, strided ? 2 : 1, strided ? 2 * P : P},
-              wd[4] = {Mg * G, Cg, 1, 1}, bd[1] = {Mg * G};
-      char name[32];
-      snprintf(name, sizeof name, "x%d", ncase);
-      int x = tu_input(g, name, 4, xd);
-      float w[4096], b[64];
-      for (int i = 0; i < Mg * G * Cg; i++) {
-        s = s * 1664525u + 1013904223u;
-        w[i] = (float)((s >> 8) & 0xffff) / 65536.0f - 0.5f;
+  find_targets();
+  for (int ti = 0; ti < nrunnable; ti++) {
+    Graph *g = graph_new();
+    wseed = 3;
+    int ncase = 0;
+    for (int pi = 0; pi < 6; pi++)
+      for (int mi = 0; mi < 5; mi++) {
+        bool strided = ncase % 5 == 3;
+        /* A strided case reads every other pixel of a 2 x 2P input. */
+        ConvCase c = {1 + ncase % 4, chans[mi], 1 + (ncase % 3 == 2), strided ? 2 : 1,
+                      strided ? 2 * pix[pi] : pix[pi], 1, strided ? 2 : 1, 0, 1,
+                      ncase % 2 == 0, ncase % 4 == 1};
+        if (strided && c.residual)
+          c.H = 2;
+        tu_output(g, conv_case(g, &c, ncase));
+        ncase++;
       }
-      for (int i = 0; i < Mg * G; i++)
-        b[i] = 0.1f * (float)i;
-      int ins[3] = {x, tu_const(g, "", 4, wd, w), bias ? tu_const(g, "", 1, bd, b) : -1};
-      Node *n;
-      int y = tu_node(g, "Conv", bias ? 3 : 2, ins, &n);
-      tu_attr_int(g, n, "group", G);
-      if (strided) {
-        const int64_t st2[2] = {2, 2};
-        tu_attr_ints(g, n, "strides", 2, st2);
-      }
-      if (residual) {
-        int64_t rd[4] = {1, Mg * G, 1, P};
-        y = add_residual_relu(g, y, ncase, rd);
-      }
-      tu_output(g, y);
-      ncase++;
-    }
-  check_generated(g, "tiles", 0.7f);
-  int fused = 0;
-  for (int i = 0; i < g->nnodes; i++)
-    fused += g->nodes[i].op == OP_CONV && g->nodes[i].ep.residual >= 0;
-  CU_ASSERT(fused > 0); /* the epilogue path is exercised */
-  graph_free(g);
+    check_generated(g, "tiles", 0.7f, runnable[ti]);
+    int fused = 0;
+    for (int i = 0; i < g->nnodes; i++)
+      fused += g->nodes[i].op == OP_CONV && g->nodes[i].ep.residual >= 0;
+    CU_ASSERT(fused > 0); /* the epilogue path is exercised */
+    graph_free(g);
+  }
 }
 
-
-/* The direct-conv kernel's tiles: 4 channels on rows under 8 pixels, 8 on
- * longer ones, rows cut into 64-pixel segments: widths 1, 7, 17, 64, 65,
- * 130 (and halves at stride 2), channel counts below, at and past a tile,
- * 3x3 and 5x5 kernels with padding, dilation 2, groups, bias, a residual +
- * ReLU epilogue; one generated program against the interpreter. */
+/* The direct-conv kernels' tiles: widths 1, 7, 17, 64, 65, 130 (and halves
+ * at stride 2), channel counts below, at and past a tile, 3x3 and 5x5
+ * kernels with padding, dilation 2, groups, bias, a residual + ReLU
+ * epilogue; one generated program per target against the interpreter. */
 static void test_conv_tile_boundaries(void) {
   static const int64_t widths[] = {1, 7, 17, 64, 65, 130};
   static const int64_t chans[] = {1, 3, 4, 9, 17};
-  Graph *g = graph_new();
-  uint32_t s = 11;
-  int ncase = 0;
-  for (int wi = 0; wi < 6; wi++)
-    for (int mi = 0; mi < 5; mi++) {
-      int64_t Wd = widths[wi], Mg = chans[mi], G = 1 + (ncase % 3 == 1), Cg = 1 + ncase % 3;
-      int64_t K = ncase % 4 == 3 ? 5 : 3, S = ncase % 5 == 2 ? 2 : 1, D = ncase % 7 == 4 ? 2 : 1;
-      int64_t pad = (K / 2) * D;
-      bool bias = ncase % 2 == 0, residual = ncase % 4 == 1;
-      int64_t xd[4] = {1, Cg * G, 3, Wd}, wd[4] = {Mg * G, Cg, K, K}, bd[1] = {Mg * G};
-      char name[32];
-      snprintf(name, sizeof name, "x%d", ncase);
-      int x = tu_input(g, name, 4, xd);
-      float w[4096], b[64];
-      for (int i = 0; i < Mg * G * Cg * K * K; i++) {
-        s = s * 1664525u + 1013904223u;
-        w[i] = (float)((s >> 8) & 0xffff) / 65536.0f - 0.5f;
+  find_targets();
+  for (int ti = 0; ti < nrunnable; ti++) {
+    Graph *g = graph_new();
+    wseed = 11;
+    int ncase = 0;
+    for (int wi = 0; wi < 6; wi++)
+      for (int mi = 0; mi < 5; mi++) {
+        int64_t K = ncase % 4 == 3 ? 5 : 3, D = ncase % 7 == 4 ? 2 : 1;
+        ConvCase c = {1 + ncase % 3, chans[mi], 1 + (ncase % 3 == 1), 3, widths[wi], K,
+                      ncase % 5 == 2 ? 2 : 1, (K / 2) * D, D, ncase % 2 == 0, ncase % 4 == 1};
+        tu_output(g, conv_case(g, &c, ncase));
+        ncase++;
       }
-      for (int i = 0; i < Mg * G; i++)
-        b[i] = 0.1f * (float)i - 0.2f;
-      int ins[3] = {x, tu_const(g, "", 4, wd, w), bias ? tu_const(g, "", 1, bd, b) : -1};
-      Node *n;
-      int y = tu_node(g, "Conv", bias ? 3 : 2, ins, &n);
-      const int64_t pads[4] = {pad, pad, pad, pad}, st[2] = {S, S}, dl[2] = {D, D};
-      tu_attr_int(g, n, "group", G);
-      tu_attr_ints(g, n, "pads", 4, pads);
-      tu_attr_ints(g, n, "strides", 2, st);
-      tu_attr_ints(g, n, "dilations", 2, dl);
-      if (residual) {
-        int64_t rd[4] = {1, Mg * G, (3 + 2 * pad - D * (K - 1) - 1) / S + 1,
-                         (Wd + 2 * pad - D * (K - 1) - 1) / S + 1};
-        y = add_residual_relu(g, y, ncase, rd);
-      }
-      tu_output(g, y);
-      ncase++;
+    check_generated(g, "ctiles", 0.9f, runnable[ti]);
+    graph_free(g);
+  }
+}
+
+/*
+ * The SIMD kernels at the vector width's boundaries, per target (c = 8 for
+ * avx2, 16 for avx512): output and input channels around c and 2c (a
+ * partial last block: its padding lanes must stay finite and never reach an
+ * output), input channels below c (the plain-input path of the stem),
+ * widths around the register tile, 1x1 (flat pixels, and strided), 3x3,
+ * 5x5 and 7x7 with strides 1 and 2 and dilation, groups of 1, 2, 4, 8, 16
+ * and 32 channels and depthwise (the grouped-lanes kernel and the
+ * zero-padded blocked one), a reduction long enough to be cut in cache
+ * chunks, and every epilogue: bias, residual, residual scale (BN folded
+ * through an identity shortcut), ReLU.
+ */
+static void test_simd_conv_boundaries(void) {
+  find_targets();
+  for (int ti = 1; ti < nrunnable; ti++) {
+    const Target *t = runnable[ti];
+    int64_t c = t->vec;
+    const ConvCase cases[] = {
+        /* Cg, Mg, G, H, W, K, S, P, D, bias, residual */
+        {c - 1, c + 1, 1, 5, 9, 1, 1, 0, 1, true, false},
+        {c, c, 1, 4, 15, 1, 1, 0, 1, false, true},
+        {c + 1, 2 * c + 1, 1, 3, 29, 1, 1, 0, 1, true, true},
+        {2 * c, 3 * c, 1, 6, 10, 1, 2, 0, 1, true, false},
+        {3, c, 1, 17, 17, 7, 2, 3, 1, true, false},
+        {3, 2 * c - 1, 1, 9, 23, 3, 1, 1, 1, false, false},
+        {c, c, 1, 7, 7, 3, 1, 1, 1, true, true},
+        {c + 3, c - 2, 1, 11, 20, 3, 2, 1, 1, true, false},
+        {2 * c, 2 * c, 1, 9, 31, 5, 1, 2, 1, false, true},
+        {c, c, 1, 9, 12, 3, 1, 2, 2, true, false},
+        {4, 4, 2 * c / 4, 10, 19, 3, 1, 1, 1, true, true},
+        {4, 4, 2 * c / 4 + 1, 9, 9, 3, 2, 1, 1, true, false},
+        {8, 8, 2, 8, 15, 3, 1, 1, 1, false, true},
+        {2, 2, c, 6, 14, 3, 1, 1, 1, true, false},
+        {1, 1, 2 * c + 3, 7, 13, 3, 1, 1, 1, true, true},
+        {16, 16, 3, 7, 7, 3, 2, 1, 1, true, false},
+        {32, 32, 2, 5, 6, 3, 1, 1, 1, true, true},
+        {64 * c, c, 1, 2, 3, 1, 1, 0, 1, true, true},
+    };
+    Graph *g = graph_new();
+    wseed = 17;
+    int n = (int)(sizeof cases / sizeof cases[0]);
+    for (int i = 0; i < n; i++)
+      tu_output(g, conv_case(g, &cases[i], i));
+    check_generated(g, "simd", 0.3f, t);
+    int glanes = 0, blocked = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+      glanes += g->nodes[i].sched.family == KF_CONV_GLANES;
+      blocked += g->nodes[i].sched.family == KF_CONV_BLOCKED;
     }
-  check_generated(g, "ctiles", 0.9f);
-  graph_free(g);
+    if (glanes < 4)
+      for (int i = 0; i < g->nnodes; i++)
+        fprintf(stderr, "%s %s\n", g->nodes[i].sched.kernel, kernel_family_name(g->nodes[i].sched.family));
+    CU_ASSERT(glanes >= 4);   /* groups of 1, 2, 4, 8 share vectors */
+    CU_ASSERT(blocked >= 12); /* the rest run the blocked kernel */
+    graph_free(g);
+  }
 }
 
 void add_codegen_suite(void) {
@@ -234,4 +325,5 @@ void add_codegen_suite(void) {
   ADD(s, test_identifiers);
   ADD(s, test_conv1x1_tile_boundaries);
   ADD(s, test_conv_tile_boundaries);
+  ADD(s, test_simd_conv_boundaries);
 }
