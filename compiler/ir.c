@@ -420,7 +420,7 @@ static const char *param_diff(char *buf, size_t n, const OpParams *a, const OpPa
  *    one node's output), before it is read (so the graph has no cycle), and
  *    names its producer;
  *  - each node's op inputs and outputs are within the arity of ops.def, and
- *    its required inputs are present;
+ *    its required inputs and outputs are present;
  *  - re-running the node's shape inference gives the shapes it has and the
  *    parameters it has (inference is a pure function of both);
  *  - every constant holds exactly the bytes its shape and layout need;
@@ -452,6 +452,11 @@ static void verify_node(Graph *g, int i, const char *defined, Diag *d) {
   for (int j = 0; j < o->min_in; j++)
     if (n->in[j] < 0) {
       diag_error(d, "verify: node '%s' (%s): required input %d is missing", nl, n->op_type, j);
+      return;
+    }
+  for (int j = 0; j < o->min_out; j++)
+    if (n->out[j] < 0) {
+      diag_error(d, "verify: node '%s' (%s): required output %d is missing", nl, n->op_type, j);
       return;
     }
   for (int j = 0; j < node_nreads(n); j++) {

@@ -352,6 +352,21 @@ static void test_nodes_out_of_order(void) {
                      "graph has a cycle or is not in topological order");
 }
 
+/* An empty name for a required output: refused, not written through
+ * value -1. */
+static void test_required_output_unnamed(void) {
+  MB *m = mb_new(13);
+  const int64_t dims[2] = {2, 2};
+  mb_input(m, "x", 1, 2, dims);
+  const char *ins[1] = {"x"}, *o0[1] = {""}, *o1[1] = {"y"};
+  mb_node(m, "Relu", "relu", 1, ins, 1, o0);
+  mb_node(m, "Sigmoid", "sig", 1, ins, 1, o1);
+  mb_output(m, "y");
+  CU_ASSERT_FATAL(mb_write(m, tu_path("noout.onnx")));
+  mb_free(m);
+  expect_exact_error(tu_path("noout.onnx"), "node 'relu' (Relu): required output 0 is missing");
+}
+
 static void test_inconsistent_shapes(void) {
   MB *m = mb_new(13);
   const int64_t a[2] = {2, 3}, b[1] = {4};
@@ -419,6 +434,7 @@ void add_frontend_suite(void) {
   ADD(s, test_two_graph_inputs_one_name);
   ADD(s, test_two_initializers_one_name);
   ADD(s, test_nodes_out_of_order);
+  ADD(s, test_required_output_unnamed);
   ADD(s, test_inconsistent_shapes);
   ADD(s, test_no_partial_output);
   ADD(s, test_tensor_files);

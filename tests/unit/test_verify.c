@@ -185,6 +185,13 @@ static void test_required_input_missing(void) {
   graph_free(g);
 }
 
+static void test_required_output_missing(void) {
+  Graph *g = valid_graph();
+  node_named(g, "relu")->out[0] = -1;
+  expect_invalid(g, 1, "error: verify: node 'relu' (Relu): required output 0 is missing\n");
+  graph_free(g);
+}
+
 /* A parameter changed behind the shapes: the stride halves the output a
  * pass did not update. */
 static void test_conv_stride_changed(void) {
@@ -405,6 +412,7 @@ void add_verify_suite(void) {
   ADD(s, test_too_few_inputs);
   ADD(s, test_too_many_outputs);
   ADD(s, test_required_input_missing);
+  ADD(s, test_required_output_missing);
   ADD(s, test_conv_stride_changed);
   ADD(s, test_conv_group_changed);
   ADD(s, test_conv_kernel_param_changed);
