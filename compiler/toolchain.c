@@ -296,13 +296,15 @@ bool cd_compile(const CompileJob *j, Graph **out_g, Diag *d) {
   return ok;
 }
 
-/* Compiles each source of `srcs` to an object in dir, two at a time. */
+/* Compiles each source of `srcs` (at most 8) to an object in dir, all at
+ * once: every compiler is started before the first is waited for. */
 static bool compile_objects(const CompileJob *j, const char *dir,
                             const char **srcs, int nsrc, Diag *d) {
   const char *cc = j->cc ? j->cc : "cc";
   pid_t pids[8];
   int npid = 0;
   bool ok = true;
+  CD_ASSERT(nsrc <= 8);
   for (int i = 0; i < nsrc; i++) {
     char flags[1024];
     snprintf(flags, sizeof flags, "%s", j->cflags ? j->cflags : "-O3");
