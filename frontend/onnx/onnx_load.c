@@ -527,8 +527,9 @@ bool onnx_load_tensor(const char *path, HostTensor *t, Diag *d) {
     memcpy(t->dims, x->dims, sizeof t->dims);
     size_t bytes_ = value_bytes(x);
     t->data = malloc(bytes_ + 1);
-    memcpy(t->data, x->data, bytes_);
     t->name = strdup(x->name);
+    CD_ASSERT(t->data && t->name);
+    memcpy(t->data, x->data, bytes_);
   }
   onnx__tensor_proto__free_unpacked(tp, NULL);
   graph_free(g);
