@@ -105,7 +105,8 @@ static void write_svg(FILE *f, const char *model, const Row *r, int n) {
 int cd_compare(CompileJob *base, const char *const *configs, int nconfigs,
                const char *input, const char *csv, const char *svg, bool json,
                Diag *d) {
-  Row *rows = calloc((size_t)nconfigs, sizeof(Row));
+  Row *rows = calloc((size_t)nconfigs + 1, sizeof(Row));
+  CD_ASSERT(rows);
   float **first = NULL;
   float *x = NULL;
   HostTensor ht = {0};
@@ -138,7 +139,8 @@ int cd_compare(CompileJob *base, const char *const *configs, int nconfigs,
         }
         x = ht.data;
       } else {
-        x = malloc(sizeof(float) * (size_t)n); /* ort_time.js's default input */
+        x = malloc(sizeof(float) * (size_t)(n + 1)); /* ort_time.js's default input */
+        CD_ASSERT(x);
         for (int64_t i = 0; i < n; i++)
           x[i] = (float)sin(0.37 * (double)i);
       }
@@ -150,6 +152,7 @@ int cd_compare(CompileJob *base, const char *const *configs, int nconfigs,
     graph_stats(g, &plan, &r->st);
     plan_free(&plan);
     float **outs = calloc((size_t)g->noutputs + 1, sizeof(float *));
+    CD_ASSERT(outs);
     const float *ins[1] = {x};
     if (!cd_run_generated(&j, g, ins, outs, d)) {
       free(outs);

@@ -356,14 +356,71 @@ void graph_compact(Graph *g) {
   ir_recount_uses(g);
 }
 
+/* "2", "2 to 3" or "1 or more": how many operands an op takes, for messages. */
+static const char *count_range(char *buf, size_t n, int lo, int hi) {
+  if (hi < 0)
+    snprintf(buf, n, "%d or more", lo);
+  else if (lo == hi)
+    snprintf(buf, n, "%d", lo);
+  else
+    snprintf(buf, n, "%d to %d", lo, hi);
+  return buf;
+}
+
+/* "float32[1,8,8,8]", for messages. */
+static const char *shape_str(char *buf, size_t n, const Value *v) {
+  size_t k = (size_t)snprintf(buf, n, "%s[", dtype_name(v->dtype));
+  for (int i = 0; i < v->rank && k < n; i++)
+    k += (size_t)snprintf(buf + k, n - k, "%s%lld", i ? "," : "", (long long)v->dims[i]);
+  if (k < n)
+    snprintf(buf + k, n - k, "]");
+  return buf;
+}
+
+/* The fields of OpParams by name, so the verifier can say which parameter
+ * re-inference changes.  Keep in step with OpParams: a field missing here
+ * is still caught (the whole struct is compared), only not named. */
+#define PARAM_FIELD(f) {#f, offsetof(OpParams, f), sizeof(((OpParams *)0)->f)}
+static const struct {
+  const char *name;
+  size_t off, size;
+} param_fields[] = {
+    PARAM_FIELD(nsp),       PARAM_FIELD(kernel),    PARAM_FIELD(stride),
+    PARAM_FIELD(dilation),  PARAM_FIELD(pad0),      PARAM_FIELD(pad1),
+    PARAM_FIELD(auto_pad),  PARAM_FIELD(group),     PARAM_FIELD(ceil_mode),
+    PARAM_FIELD(count_include_pad), PARAM_FIELD(trans_a), PARAM_FIELD(trans_b),
+    PARAM_FIELD(alpha),     PARAM_FIELD(beta),      PARAM_FIELD(epsilon),
+    PARAM_FIELD(axis),      PARAM_FIELD(nperm),     PARAM_FIELD(perm),
+    PARAM_FIELD(pad_mode),  PARAM_FIELD(pads),      PARAM_FIELD(pad_value),
+    PARAM_FIELD(outer),     PARAM_FIELD(len),       PARAM_FIELD(inner),
+    PARAM_FIELD(to),        PARAM_FIELD(nshape),    PARAM_FIELD(shape),
+    PARAM_FIELD(allowzero), PARAM_FIELD(naxes),     PARAM_FIELD(axes),
+    PARAM_FIELD(start),     PARAM_FIELD(end),
+};
+#undef PARAM_FIELD
+
+/* "kernel, pad0": the parameters that differ between a and b. */
+static const char *param_diff(char *buf, size_t n, const OpParams *a, const OpParams *b) {
+  size_t k = 0;
+  buf[0] = 0;
+  for (size_t i = 0; i < sizeof param_fields / sizeof param_fields[0] && k < n; i++)
+    if (memcmp((const char *)a + param_fields[i].off, (const char *)b + param_fields[i].off,
+               param_fields[i].size))
+      k += (size_t)snprintf(buf + k, n - k, "%s%s", k ? ", " : "", param_fields[i].name);
+  if (!buf[0])
+    snprintf(buf, n, "a field the verifier does not name");
+  return buf;
+}
+
 /*
  * The strict verifier.  Run after every pass in debug builds and tests, and
  * under --verify.  It checks, and reports each violation naming the node or
- * value:
+ * value and saying why:
  *  - every live value is defined exactly once (a graph input, a constant or
  *    one node's output), before it is read (so the graph has no cycle), and
  *    names its producer;
- *  - each node's op inputs and outputs are within the arity of ops.def;
+ *  - each node's op inputs and outputs are within the arity of ops.def, and
+ *    its required inputs and outputs are present;
  *  - re-running the node's shape inference gives the shapes it has and the
  *    parameters it has (inference is a pure function of both);
  *  - every constant holds exactly the bytes its shape and layout need;
@@ -371,27 +428,48 @@ void graph_compact(Graph *g) {
  *    shape, its scale is a constant [C], its activation is an activation;
  *  - every node reads and writes layouts it can run on (layout.c);
  *  - every graph output is computed.
+ * After the first violation it stops checking nodes (later ones would only
+ * repeat it) but still reports every graph output never computed.
  */
 static void verify_node(Graph *g, int i, const char *defined, Diag *d) {
   Node *n = &g->nodes[i];
   const char *nl = node_label(n);
   const OpInfo *o = &op_table[n->op];
+  char want[32], s1[256], s2[256];
   int nin = n->nin;
   while (nin > 0 && n->in[nin - 1] < 0)
     nin--;
-  if (nin < o->min_in || (o->max_in >= 0 && nin > o->max_in) || n->nout < o->min_out ||
-      n->nout > o->max_out) {
-    diag_error(d, "verify: node '%s' (%s) has %d inputs and %d outputs; %s takes %d..%d "
-               "and %d..%d", nl, n->op_type, nin, n->nout, o->name, o->min_in, o->max_in,
-               o->min_out, o->max_out);
+  if (nin < o->min_in || (o->max_in >= 0 && nin > o->max_in)) {
+    diag_error(d, "verify: node '%s' (%s) has %d inputs; %s takes %s", nl, n->op_type, nin,
+               o->name, count_range(want, sizeof want, o->min_in, o->max_in));
     return;
   }
+  if (n->nout < o->min_out || n->nout > o->max_out) {
+    diag_error(d, "verify: node '%s' (%s) has %d outputs; %s makes %s", nl, n->op_type,
+               n->nout, o->name, count_range(want, sizeof want, o->min_out, o->max_out));
+    return;
+  }
+  for (int j = 0; j < o->min_in; j++)
+    if (n->in[j] < 0) {
+      diag_error(d, "verify: node '%s' (%s): required input %d is missing", nl, n->op_type, j);
+      return;
+    }
+  for (int j = 0; j < o->min_out; j++)
+    if (n->out[j] < 0) {
+      diag_error(d, "verify: node '%s' (%s): required output %d is missing", nl, n->op_type, j);
+      return;
+    }
   for (int j = 0; j < node_nreads(n); j++) {
     int v = node_read(n, j);
     if (v < 0)
       continue;
-    if (v >= g->nvalues || g->values[v].dead) {
-      diag_error(d, "verify: node '%s' reads a dead value", nl);
+    if (v >= g->nvalues) {
+      diag_error(d, "verify: node '%s' reads value %d, which does not exist", nl, v);
+      return;
+    }
+    if (g->values[v].dead) {
+      diag_error(d, "verify: node '%s' reads '%s', which a pass removed", nl,
+                 g->values[v].name);
       return;
     }
     if (!defined[v]) {
@@ -413,9 +491,9 @@ static void verify_node(Graph *g, int i, const char *defined, Diag *d) {
       diag_error(d, "verify: node '%s': a residual scale without a residual", nl);
     if (ep->residual >= 0) {
       const Value *r = &g->values[ep->residual];
-      if (r->rank != y->rank || memcmp(r->dims, y->dims, sizeof(int64_t) * (size_t)y->rank))
-        diag_error(d, "verify: node '%s': residual '%s' does not have the output's shape",
-                   nl, r->name);
+      if (!value_same_shape(r, y))
+        diag_error(d, "verify: node '%s': residual '%s' is %s; the output '%s' is %s", nl,
+                   r->name, shape_str(s1, sizeof s1, r), y->name, shape_str(s2, sizeof s2, y));
     }
     if (ep->residual_scale >= 0) {
       const Value *sc = &g->values[ep->residual_scale];
@@ -438,20 +516,25 @@ static void verify_node(Graph *g, int i, const char *defined, Diag *d) {
     if (v < 0)
       continue;
     const Value *now = &g->values[v], *was = &saved[j];
-    if (now->dtype != was->dtype || now->rank != was->rank ||
-        memcmp(now->dims, was->dims, sizeof(int64_t) * (size_t)(now->rank > 0 ? now->rank : 0))) {
-      diag_error(d, "verify: node '%s' (%s): re-inferred output '%s' differs from the "
-                 "shape it has", nl, n->op_type, was->name);
+    if (now->dtype != was->dtype || !value_same_shape(now, was)) {
+      diag_error(d, "verify: node '%s' (%s): output '%s' is %s, but re-inference gives %s",
+                 nl, n->op_type, was->name, shape_str(s1, sizeof s1, was),
+                 shape_str(s2, sizeof s2, now));
       ok = true; /* reported */
       break;
     }
   }
-  if (!ok)
-    diag_error(d, "verify: node '%s' (%s): shape inference fails on it now: %s", nl,
-               n->op_type, quiet.log.buf ? quiet.log.buf : "?");
-  else if (memcmp(&copy.p, &n->p, sizeof n->p) != 0)
+  if (!ok) {
+    /* Inference's own message, as one line: "error: ...\n" without the frame. */
+    const char *why = quiet.log.buf ? quiet.log.buf : "?";
+    if (!strncmp(why, "error: ", 7))
+      why += 7;
+    diag_error(d, "verify: node '%s' (%s): shape inference fails on it now: %.*s", nl,
+               n->op_type, (int)strcspn(why, "\n"), why);
+  } else if (memcmp(&copy.p, &n->p, sizeof n->p) != 0)
     diag_error(d, "verify: node '%s' (%s): its parameters disagree with its inputs' "
-               "shapes (re-inference changes them)", nl, n->op_type);
+               "shapes (re-inference changes %s)", nl, n->op_type,
+               param_diff(s1, sizeof s1, &n->p, &copy.p));
   sb_free(&quiet.log);
   for (int j = 0; j < nsave; j++)
     if (n->out[j] >= 0)
@@ -491,6 +574,11 @@ bool ir_verify(Graph *g, Diag *d) {
       int v = n->out[j];
       if (v < 0)
         continue;
+      if (v >= g->nvalues) {
+        diag_error(d, "verify: node '%s' writes value %d, which does not exist",
+                   node_label(n), v);
+        continue;
+      }
       const Value *o = &g->values[v];
       if (o->producer != i)
         diag_error(d, "verify: value '%s' does not name node '%s' as producer",
@@ -504,11 +592,14 @@ bool ir_verify(Graph *g, Diag *d) {
     if (d->nerrors == errors)
       verify_node(g, i, defined, d);
     for (int j = 0; j < n->nout; j++)
-      if (n->out[j] >= 0)
+      if (n->out[j] >= 0 && n->out[j] < g->nvalues)
         defined[n->out[j]] = 1;
   }
   for (int i = 0; i < g->noutputs; i++)
-    if (!defined[g->outputs[i]])
+    if (g->outputs[i] < 0 || g->outputs[i] >= g->nvalues)
+      diag_error(d, "verify: graph output %d is value %d, which does not exist", i,
+                 g->outputs[i]);
+    else if (!defined[g->outputs[i]])
       diag_error(d, "verify: graph output '%s' is never computed",
                  g->values[g->outputs[i]].name);
   free(defined);

@@ -7,6 +7,7 @@
  */
 #include "cardinal.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -349,12 +350,15 @@ static int cmp_prof(const void *a, const void *b) {
 static void print_profile(const char *text) {
   int cap = 64, n = 0;
   ProfRow *r = malloc(sizeof(ProfRow) * (size_t)cap);
+  CD_ASSERT(r);
   double total = 0;
   for (const char *p = text; *p;) {
     const char *e = strchr(p, '\n');
     size_t len = e ? (size_t)(e - p) : strlen(p);
-    if (n == cap)
+    if (n == cap) {
       r = realloc(r, sizeof(ProfRow) * (size_t)(cap *= 2));
+      CD_ASSERT(r);
+    }
     char line[400];
     snprintf(line, sizeof line, "%.*s", (int)(len < 399 ? len : 399), p);
     int off = 0;
@@ -374,6 +378,9 @@ static void print_profile(const char *text) {
   free(r);
 }
 
+/* Errors are reported through the Diag, as in the other commands, so each
+ * is one line starting with the model's path; messages about an input or
+ * output file name that file next. */
 static int cmd_run(int argc, char **argv) {
   Args a;
   int rc = parse_args("run", argc, argv, &a, usage_run);
@@ -384,25 +391,27 @@ static int cmd_run(int argc, char **argv) {
   if (!g)
     return 1;
   if (a.ninputs != g->ninputs) {
-    fprintf(stderr, "cardinal run: the model has %d inputs, %d --input given\n",
-            g->ninputs, a.ninputs);
+    StrBuf names = {0};
+    for (int k = 0; k < g->ninputs; k++)
+      sb_printf(&names, "%s'%s'", k ? ", " : "", g->values[g->inputs[k]].name);
+    diag_error(&d, "the model has %d inputs, %d --input given (one per input, in order: %s)",
+               g->ninputs, a.ninputs, names.buf ? names.buf : "none");
+    sb_free(&names);
     graph_free(g);
     return 2;
   }
   HostTensor *ts = calloc((size_t)g->ninputs + 1, sizeof(HostTensor));
   const float **ins = calloc((size_t)g->ninputs + 1, sizeof(float *));
   float **outs = calloc((size_t)g->noutputs + 1, sizeof(float *));
+  CD_ASSERT(ts && ins && outs);
   bool ok = true;
   for (int k = 0; k < g->ninputs && ok; k++) {
-    Diag di = {0};
-    ok = tensor_read(a.inputs[k], &ts[k], &di);
-    d.nerrors += di.nerrors;
-    sb_free(&di.log);
+    ok = tensor_read(a.inputs[k], &ts[k], &d);
     const Value *v = &g->values[g->inputs[k]];
     if (ok && (ts[k].dtype != DT_FLOAT || tensor_numel(&ts[k]) != value_numel(v))) {
-      fprintf(stderr, "%s: error: input '%s' needs %lld float32 values, the file "
-                      "holds %lld %s\n", a.inputs[k], v->name, (long long)value_numel(v),
-              (long long)tensor_numel(&ts[k]), dtype_name(ts[k].dtype));
+      diag_error(&d, "%s: input '%s' needs %lld float32 values, the file holds %lld %s",
+                 a.inputs[k], v->name, (long long)value_numel(v),
+                 (long long)tensor_numel(&ts[k]), dtype_name(ts[k].dtype));
       ok = false;
     }
     ins[k] = ok ? ts[k].data : NULL;
@@ -433,6 +442,7 @@ static int cmd_run(int argc, char **argv) {
       size_t L = strlen(p);
       bool npy = L > 4 && !strcmp(p + L - 4, ".npy");
       bool w;
+      errno = 0;
       if (npy)
         w = tensor_write_npy(p, outs[k], v->rank, v->dims);
       else {
@@ -442,7 +452,8 @@ static int cmd_run(int argc, char **argv) {
           w = (fclose(f) == 0) && w;
       }
       if (!w) {
-        fprintf(stderr, "%s: error: cannot write output\n", p);
+        diag_error(&d, "%s: cannot write output '%s'%s%s", p, v->name, errno ? ": " : "",
+                   errno ? strerror(errno) : "");
         ok = false;
       }
     } else {
@@ -457,6 +468,7 @@ static int cmd_run(int argc, char **argv) {
   free(ins);
   free(outs);
   graph_free(g);
+  sb_free(&d.log);
   return ok ? 0 : 1;
 }
 

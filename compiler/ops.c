@@ -49,6 +49,12 @@ bool op_check_arity(Graph *g, Node *n, Diag *d) {
                  node_label(n), n->op_type, i);
       return false;
     }
+  for (int i = 0; i < o->min_out; i++) /* an empty output name in the file */
+    if (n->out[i] < 0) {
+      diag_error(d, "node '%s' (%s): required output %d is missing",
+                 node_label(n), n->op_type, i);
+      return false;
+    }
   return true;
 }
 

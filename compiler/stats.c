@@ -43,6 +43,7 @@ void graph_stats(const Graph *g, const Plan *p, GraphStats *s) {
  * running mean and variance: what torch's parameters() would count. */
 int64_t graph_learnable_params(const Graph *g) {
   char *seen = calloc((size_t)g->nvalues + 1, 1);
+  CD_ASSERT(seen);
   int64_t n = 0;
   for (int i = 0; i < g->nnodes; i++) {
     const Node *nd = &g->nodes[i];

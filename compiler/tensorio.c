@@ -50,6 +50,7 @@ static bool npy_read(const char *path, const uint8_t *b, size_t n,
     return false;
   }
   char *h = strndup((const char *)b + hstart, hlen);
+  CD_ASSERT(h);
   const char *descr = strstr(h, "'descr'"), *fo = strstr(h, "'fortran_order'"),
              *sh = strstr(h, "'shape'");
   bool ok = descr && fo && sh;
@@ -118,6 +119,7 @@ static bool npy_read(const char *path, const uint8_t *b, size_t n,
   t->rank = rank;
   memcpy(t->dims, dims, sizeof(int64_t) * (size_t)rank);
   t->data = malloc(need + 1);
+  CD_ASSERT(t->data);
   const uint8_t *src = b + hstart + hlen;
   if (dt == DT_DOUBLE) {
     for (int64_t i = 0; i < numel; i++) {

@@ -35,6 +35,7 @@ bool cd_is_identifier(const char *s) {
 
 bool cd_mkdir_p(const char *path) {
   char *p = strdup(path);
+  CD_ASSERT(p);
   for (char *s = p + 1; *s; s++) {
     if (*s != '/')
       continue;
@@ -63,6 +64,7 @@ bool cd_rm_rf(const char *path) {
       if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
         continue;
       char *sub = malloc(strlen(path) + strlen(e->d_name) + 2);
+      CD_ASSERT(sub);
       sprintf(sub, "%s/%s", path, e->d_name);
       cd_rm_rf(sub);
       free(sub);
@@ -136,6 +138,7 @@ static bool freeze_inputs(Graph *g, const CompileJob *j, Diag *d) {
       return false;
     }
     char *name = strndup(spec, (size_t)(eq - spec));
+    CD_ASSERT(name);
     int k;
     for (k = 0; k < g->ninputs; k++)
       if (!strcmp(g->values[g->inputs[k]].name, name))
@@ -159,6 +162,7 @@ static bool freeze_inputs(Graph *g, const CompileJob *j, Diag *d) {
     if (t.dtype == DT_INT32) { /* widen to the declared int64 */
       int64_t m = tensor_numel(&t);
       int64_t *w = malloc(sizeof(int64_t) * (size_t)(m + 1));
+      CD_ASSERT(w);
       for (int64_t i = 0; i < m; i++)
         w[i] = ((int32_t *)t.data)[i];
       free(t.data);
@@ -273,6 +277,7 @@ static bool move_files(const char *src, const char *dst, Diag *d) {
 
 static char *staging_dir(const char *out) {
   char *s = malloc(strlen(out) + 32);
+  CD_ASSERT(s);
   sprintf(s, "%s.cardinal-tmp-%d", out, (int)getpid());
   return s;
 }
@@ -296,13 +301,15 @@ bool cd_compile(const CompileJob *j, Graph **out_g, Diag *d) {
   return ok;
 }
 
-/* Compiles each source of `srcs` to an object in dir, two at a time. */
+/* Compiles each source of `srcs` (at most 8) to an object in dir, all at
+ * once: every compiler is started before the first is waited for. */
 static bool compile_objects(const CompileJob *j, const char *dir,
                             const char **srcs, int nsrc, Diag *d) {
   const char *cc = j->cc ? j->cc : "cc";
   pid_t pids[8];
   int npid = 0;
   bool ok = true;
+  CD_ASSERT(nsrc <= 8);
   for (int i = 0; i < nsrc; i++) {
     char flags[1024];
     snprintf(flags, sizeof flags, "%s", j->cflags ? j->cflags : "-O3");
@@ -409,6 +416,7 @@ static const char *harness_text =
     "  double *t = malloc(sizeof(double) * (runs + 1));\n"
     "  void *ws = cd_aligned_alloc(%s_WORKSPACE_SIZE + 1);\n"
     "  const char *mask = getenv(\"CARDINAL_CPU_MASK\");\n"
+    "  if (!t || !ws) return 4;\n"
     "  if (mask)\n    cd_cpu_restrict((unsigned)strtoul(mask, NULL, 16));\n"
     "  memset(ws, 0xff, %s_WORKSPACE_SIZE + 1); /* NaN */\n"
     "%s"
@@ -416,11 +424,12 @@ static const char *harness_text =
     "    FILE *f;\n    float *b = malloc(%s_input_size[k] * 4 + 4);\n"
     "    sprintf(path, \"%%s/in%%d.bin\", argv[1], k);\n"
     "    f = fopen(path, \"rb\");\n"
-    "    if (!f || fread(b, 4, %s_input_size[k], f) != %s_input_size[k]) return 3;\n"
+    "    if (!b || !f || fread(b, 4, %s_input_size[k], f) != %s_input_size[k]) return 3;\n"
     "    fclose(f);\n    in[k] = b;\n  }\n"
-    "  for (k = 0; k < %s_NUM_OUTPUTS; k++) {\n"
-    "    out[k] = malloc(%s_output_size[k] * 4 + 4);\n"
-    "    memset(out[k], 0xff, %s_output_size[k] * 4 + 4); /* NaN */\n  }\n"
+    "  for (k = 0; k < %s_NUM_OUTPUTS; k++) { /* NaN-filled: an element never written shows */\n"
+    "    size_t n = %s_output_size[k] * 4;\n"
+    "    if (!(out[k] = malloc(n + 4))) return 4;\n"
+    "    memset(out[k], 0xff, n);\n  }\n"
     "  for (r = 0; r < runs && rc == 0; r++) {\n"
     "    double t0 = now_ms();\n    rc = %s_run(in, out, ws);\n    t[r] = now_ms() - t0;\n  }\n"
     "  if (rc) { fprintf(stderr, \"%s_run: %%s\\n\", cd_strerror(rc)); return 2; }\n"
@@ -467,7 +476,7 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
                name, name);
     StrBuf h = {0};
     sb_printf(&h, harness_text, name, NAME, NAME, NAME, NAME, blob, NAME, name, name, name,
-              NAME, name, name, name, name, NAME, name, name, name, NAME, name, name);
+              NAME, name, name, name, NAME, name, name, name, NAME, name, name);
     snprintf(path, sizeof path, "%s/harness.c", dir);
     ok = write_text(path, h.buf, d);
     sb_free(&h);
@@ -539,6 +548,7 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
     snprintf(path, sizeof path, "%s/out%d.bin", dir, k);
     size_t n = (size_t)value_numel(&g->values[g->outputs[k]]);
     outputs[k] = malloc(n * 4 + 4);
+    CD_ASSERT(outputs[k]);
     FILE *f = fopen(path, "rb");
     ok = f && fread(outputs[k], 4, n, f) == n;
     if (f)
@@ -552,6 +562,7 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
     size_t n;
     if (cd_read_file(path, &text, &n)) {
       j->profile_text = realloc(text, n + 1);
+      CD_ASSERT(j->profile_text);
       j->profile_text[n] = 0;
     }
   }

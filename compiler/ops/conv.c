@@ -247,15 +247,17 @@ void conv_eval(Graph *g, Node *n, void **data) {
  * A pointwise conv (1x1, stride 1, no padding) is a GEMM per image and
  * group: Y[Mg, P] = W[Mg, Cg] X[Cg, P] with P the pixels.  It is written in
  * register tiles of MR output channels x NR pixels (the schedule's tile_c x
- * tile_p, schedule.c): the
- * tile's accumulators stay in registers across the whole Cg reduction, each
- * loaded input row feeds MR channels, and the epilogue (bias, residual,
- * activation) is applied as the tile is stored, so the output is written
- * once.  The pixel loop of fixed length NR vectorises at -O3 with any SIMD
- * the compiler targets.  Pixels and rows past the last full tile take a
- * plain dot-product loop.  A strided 1x1 conv (ResNet's downsampling
- * shortcut) is the same GEMM over the input pixels a compile-time map
- * picks: each tile gathers its NR pixels of a channel once, for MR rows.
+ * tile_p, schedule.c): the tile's accumulators stay in registers across the
+ * whole Cg reduction, each loaded input row feeds MR channels, and the
+ * epilogue (bias, residual, activation) is applied as the tile is stored,
+ * so the output is written once.  The pixel loop of fixed length NR
+ * vectorises at -O3 with any SIMD the compiler targets.  Channels and
+ * pixels past the last full tile are register tiles too, of the leftover
+ * size (mt channels x NR pixels, MR x pt, and the mt x pt corner), emitted
+ * by the same emit_tile with those sizes as constants.  A strided 1x1 conv
+ * (ResNet's downsampling shortcut) is the same GEMM over the input pixels
+ * a compile-time map picks: each tile gathers its NR pixels of a channel
+ * once, for MR rows.
  */
 
 /* 1x1, unpadded; any stride (a strided one reads its pixels through a map). */

@@ -8,6 +8,7 @@
 
 bool pass_dce(Graph *g, PassStats *st) {
   char *need = calloc((size_t)g->nvalues + 1, 1);
+  CD_ASSERT(need);
   for (int i = 0; i < g->noutputs; i++)
     need[g->outputs[i]] = 1;
   int removed = 0;

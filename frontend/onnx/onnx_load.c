@@ -35,8 +35,9 @@ typedef struct {
   size_t cap;       /* its size, a power of two */
 } Loader;
 
-/* Names -> values while loading, so a graph of n nodes loads in O(n): a
- * name defined again (which SSA forbids, but files do it) shadows the old. */
+/* Names -> values while loading, so a graph of n nodes loads in O(n).  A
+ * name is defined once (name_is_new refuses a second definition), except
+ * an initializer an old exporter also lists as a graph input. */
 static size_t name_slot(const Loader *L, const char *name) {
   size_t h = (size_t)cd_hash_bytes(0, name, strlen(name)) & (L->cap - 1);
   while (L->names[h] >= 0 && strcmp(L->g->values[L->names[h]].name, name) != 0)
@@ -357,7 +358,7 @@ static bool load_graph(Loader *L, const Onnx__ModelProto *m) {
       diag_error(d, "initializer %zu has no name", i);
       return false;
     }
-    if (!name_is_new(L, t->name, "an initializer"))
+    if (!name_is_new(L, t->name, "another initializer"))
       return false;
     int v = add_const(L, t, t->name);
     if (v < 0)
@@ -370,7 +371,7 @@ static bool load_graph(Loader *L, const Onnx__ModelProto *m) {
     int old = name_find(L, name);
     if (old >= 0 && !g->values[old].is_input)
       continue; /* an initializer listed as input: a constant */
-    if (!name_is_new(L, name, "a graph input"))
+    if (!name_is_new(L, name, "another graph input"))
       return false;
     int v = graph_add_value(g, name);
     name_define(L, v);
@@ -526,8 +527,9 @@ bool onnx_load_tensor(const char *path, HostTensor *t, Diag *d) {
     memcpy(t->dims, x->dims, sizeof t->dims);
     size_t bytes_ = value_bytes(x);
     t->data = malloc(bytes_ + 1);
-    memcpy(t->data, x->data, bytes_);
     t->name = strdup(x->name);
+    CD_ASSERT(t->data && t->name);
+    memcpy(t->data, x->data, bytes_);
   }
   onnx__tensor_proto__free_unpacked(tp, NULL);
   graph_free(g);

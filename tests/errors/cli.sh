@@ -53,7 +53,13 @@ expect 2 "unknown command" "$CARDINAL" frobnicate
 expect 1 "unknown pass 'nope'" "$CARDINAL" inspect "$FIX" --passes default,nope
 expect 1 "no input named 'nope'" "$CARDINAL" compile "$FIX" -o "$T/out5" --freeze nope=x.npy
 no_dir "$T/out5"
-expect 2 "has 1 inputs, 0 --input given" "$CARDINAL" run "$FIX"
+expect 2 "resnext_tiny_op9.onnx: error: the model has 1 inputs, 0 --input given (one per input, in order: 'input')" "$CARDINAL" run "$FIX"
+printf 'abc' > "$T/odd.bin"
+expect 1 "resnext_tiny_op9.onnx: error: $T/odd.bin: raw float32 file of 3 bytes" "$CARDINAL" run "$FIX" --input "$T/odd.bin"
+[ "$(wc -l < "$T/stderr")" -eq 1 ] || { echo "FAIL: more than one line for a bad input file"; fails=$((fails + 1)); }
+printf 'abcdefgh' > "$T/short.bin"
+expect 1 "error: $T/short.bin: input 'input' needs [0-9]* float32 values, the file holds 2 float32" "$CARDINAL" run "$FIX" --input "$T/short.bin" --reference
+expect 1 "error: $T/no/such/dir/y.npy: cannot write output" "$CARDINAL" run "$FIX" --input "$SRC/tests/e2e/fixtures/resnext_tiny_op9.input.npy" --reference --output "$T/no/such/dir/y.npy"
 
 echo "cli errors: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]

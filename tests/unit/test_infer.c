@@ -17,6 +17,21 @@ static bool dims_are(const Value *v, int rank, const int64_t *dims) {
   return true;
 }
 
+/* The messages of the last one_op or reshape_to, so a refused case can
+ * check it was refused for the reason it is about. */
+static char last_log[1024];
+
+static void keep_log(Diag *d) {
+  snprintf(last_log, sizeof last_log, "%s", d->log.buf ? d->log.buf : "");
+  sb_free(&d->log);
+}
+
+static bool refused_for(const char *why) {
+  if (!strstr(last_log, why))
+    fprintf(stderr, "\nexpected '%s' in: %s\n", why, last_log);
+  return strstr(last_log, why) != NULL;
+}
+
 /* Builds x -> op -> y with the attributes set by `attrs`, infers shapes. */
 typedef void (*AttrFn)(Node *n, Graph *g);
 
@@ -37,7 +52,7 @@ static Graph *one_op(const char *op, int rank, const int64_t *dims, int nextra,
   tu_output(g, y);
   Diag d = {.quiet = true};
   *ok = graph_infer(g, &d);
-  sb_free(&d.log);
+  keep_log(&d);
   return g;
 }
 
@@ -90,10 +105,19 @@ static void test_conv_shapes(void) {
   CU_ASSERT(dims_are(&g->values[g->outputs[0]], 4, y4));
   graph_free(g);
 
-  /* Group that does not divide the channels: an error, not a crash. */
+  /* A weight whose channels per group (3) times the groups (4) are not
+   * the input's 8: an error, not a crash. */
   const int64_t wbad[1][8] = {{16, 3, 3, 3}};
   g = one_op("Conv", 4, x, 1, extra_rank, wbad, conv_grouped, &ok);
   CU_ASSERT_FALSE(ok);
+  CU_ASSERT(refused_for("8 input channels, weight [16,3,..] and group 4 do not agree"));
+  graph_free(g);
+  /* Groups that do not divide the channels (6 in 4 groups). */
+  const int64_t x6[4] = {1, 6, 7, 7};
+  const int64_t w3[1][8] = {{16, 2, 3, 3}};
+  g = one_op("Conv", 4, x6, 1, extra_rank, w3, conv_grouped, &ok);
+  CU_ASSERT_FALSE(ok);
+  CU_ASSERT(refused_for("6 input channels, weight [16,2,..] and group 4 do not agree"));
   graph_free(g);
 
   /* 1-D */
@@ -139,6 +163,7 @@ static void test_pool_shapes(void) {
   graph_free(g);
   g = one_op("MaxPool", 4, x, 0, NULL, NULL, NULL, &ok); /* no kernel_shape */
   CU_ASSERT_FALSE(ok);
+  CU_ASSERT(refused_for("kernel_shape must list 2 extents"));
   graph_free(g);
 }
 
@@ -156,6 +181,7 @@ static void test_gemm_matmul_shapes(void) {
   graph_free(g);
   g = one_op("Gemm", 2, a, 1, er, bt, NULL, &ok); /* K mismatch without transB */
   CU_ASSERT_FALSE(ok);
+  CU_ASSERT(refused_for("inner dimensions differ (5 vs 7)"));
   graph_free(g);
   const int64_t x[3] = {4, 3, 5};
   const int er2[1] = {1};
@@ -191,7 +217,7 @@ static Graph *reshape_to(int count, const int64_t *shape, bool allowzero, bool *
   tu_output(g, y);
   Diag dg = {.quiet = true};
   *ok = graph_infer(g, &dg);
-  sb_free(&dg.log);
+  keep_log(&dg);
   return g;
 }
 
@@ -206,14 +232,17 @@ static void test_reshape_shapes(void) {
   const int64_t s2[2] = {-1, -1};
   g = reshape_to(2, s2, false, &ok);
   CU_ASSERT_FALSE(ok);
+  CU_ASSERT(refused_for("more than one -1"));
   graph_free(g);
   const int64_t s3[2] = {7, -1}; /* 120 is not a multiple of 7 */
   g = reshape_to(2, s3, false, &ok);
   CU_ASSERT_FALSE(ok);
+  CU_ASSERT(refused_for("cannot infer -1 (120 elements)"));
   graph_free(g);
   const int64_t s4[2] = {0, 120}; /* allowzero: 0 means 0 elements: mismatch */
   g = reshape_to(2, s4, true, &ok);
   CU_ASSERT_FALSE(ok);
+  CU_ASSERT(refused_for("120 elements cannot become 0"));
   graph_free(g);
 }
 

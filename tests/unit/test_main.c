@@ -1,6 +1,7 @@
 /*
  * test_main.c — the CUnit unit suites: frontend (loader and its errors),
- * shape inference, the memory planner, the interpreter and passes, codegen.
+ * shape inference, the verifier, the memory planner, the interpreter and
+ * passes, codegen.
  */
 #include "testutil.h"
 
@@ -106,6 +107,7 @@ int main(void) {
     return 2;
   add_frontend_suite();
   add_infer_suite();
+  add_verify_suite();
   add_plan_suite();
   add_interp_suite();
   add_passes_suite();
