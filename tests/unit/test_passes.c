@@ -354,33 +354,41 @@ static Graph *form_a_block(const BlockSpec *s, int *xv) {
   return g;
 }
 
+/* The Conv writing v, or NULL. */
+static const Node *conv_writing(const Graph *g, int v) {
+  int p = v >= 0 ? g->values[v].producer : -1;
+  return p >= 0 && g->nodes[p].op == OP_CONV ? &g->nodes[p] : NULL;
+}
+
 static void check_form_c(const BlockSpec *s) {
   int x, C = s->card ? s->card : 4;
+  unsigned failures = CU_get_number_of_failures();
   Graph *g = form_a_block(s, &x);
   run_and_compare(g, "default");
-  bool ok = count(g, OP_COUNT) == 3 && count(g, OP_CONV) == 3;
-  CU_ASSERT(ok);
+  CU_ASSERT_EQUAL(count(g, OP_COUNT), 3);
+  CU_ASSERT_EQUAL(count(g, OP_CONV), 3);
   CU_ASSERT_EQUAL(count(g, OP_ADD) + count(g, OP_SUM) + count(g, OP_MUL), 0);
   CU_ASSERT_EQUAL(count(g, OP_RELU) + count(g, OP_BATCHNORM), 0);
-  const Node *last = &g->nodes[g->values[g->outputs[0]].producer];
-  CU_ASSERT_FATAL(last->op == OP_CONV && last->in[0] >= 0);
-  CU_ASSERT_EQUAL(last->ep.residual, s->shortcut == SC_NONE ? -1 : x);
-  /* fold-bn scales an identity shortcut a BN follows */
-  CU_ASSERT_EQUAL(last->ep.residual_scale >= 0, s->bn_after && s->shortcut == SC_INSIDE);
-  CU_ASSERT_EQUAL(last->ep.act, OP_RELU);
-  CU_ASSERT_EQUAL(last->p.group, 1);
-  const Node *mid = &g->nodes[g->values[last->in[0]].producer];
-  CU_ASSERT_FATAL(mid->op == OP_CONV);
-  CU_ASSERT_EQUAL(mid->p.group, C);
-  CU_ASSERT_EQUAL(mid->ep.act, OP_RELU);
-  const Node *first = &g->nodes[g->values[mid->in[0]].producer];
-  CU_ASSERT_FATAL(first->op == OP_CONV);
-  CU_ASSERT_EQUAL(first->p.group, 1);
-  CU_ASSERT_EQUAL(first->in[0], x);
-  CU_ASSERT_EQUAL(g->values[first->out[0]].dims[1], 2 * C);
-  if (!ok) {
-    fprintf(stderr, "\n%s: %d nodes, %d Conv, %d Add, %d Relu\n", s->label, count(g, OP_COUNT),
-            count(g, OP_CONV), count(g, OP_ADD), count(g, OP_RELU));
+  const Node *last = conv_writing(g, g->outputs[0]);
+  const Node *mid = last ? conv_writing(g, last->in[0]) : NULL;
+  const Node *first = mid ? conv_writing(g, mid->in[0]) : NULL;
+  CU_ASSERT(last && mid && first);
+  if (last && mid && first) {
+    CU_ASSERT_EQUAL(last->ep.residual, s->shortcut == SC_NONE ? -1 : x);
+    /* fold-bn scales an identity shortcut a BN follows */
+    CU_ASSERT_EQUAL(last->ep.residual_scale >= 0, s->bn_after && s->shortcut == SC_INSIDE);
+    CU_ASSERT_EQUAL(last->ep.act, OP_RELU);
+    CU_ASSERT_EQUAL(last->p.group, 1);
+    CU_ASSERT_EQUAL(mid->p.group, C);
+    CU_ASSERT_EQUAL(mid->ep.act, OP_RELU);
+    CU_ASSERT_EQUAL(first->p.group, 1);
+    CU_ASSERT_EQUAL(first->in[0], x);
+    CU_ASSERT_EQUAL(g->values[first->out[0]].dims[1], 2 * C);
+  }
+  if (CU_get_number_of_failures() != failures) {
+    fprintf(stderr, "\n%s (sum %d, zero %d, BN in paths %d, bias %d, BN after %d, shortcut %d, "
+            "order %s, C = %d) became:\n", s->label, (int)s->assoc, s->zero, s->bn_paths,
+            s->bias, s->bn_after, s->shortcut, s->order ? "shuffled" : "as made", C);
     ir_dump(g, stderr);
   }
   graph_free(g);
@@ -479,6 +487,18 @@ static void test_merge_shortcut(void) {
                               .shortcut = SC_INSIDE});
     check_form_c(&(BlockSpec){"no shortcut", (Assoc)a, .bias = true});
   }
+}
+
+/* Every combination of the above (paths shuffled in half of them). */
+static void test_merge_every_combination(void) {
+  static const int order[4] = {3, 1, 0, 2};
+  for (int a = SUM_LEFT; a <= SUM_OP; a++)
+    for (int zero = 0; zero < 3; zero++)
+      for (int k = 0; k < 8; k++)
+        for (int sc = SC_NONE; sc <= SC_INSIDE; sc++)
+          check_form_c(&(BlockSpec){"combination", (Assoc)a, zero, .bn_paths = k & 1,
+                                    .bias = k & 2, .bn_after = k & 4, .shortcut = sc,
+                                    .order = (a + zero + k + sc) & 1 ? order : NULL});
 }
 
 static int grouped_convs(const Graph *g) {
@@ -624,5 +644,6 @@ void add_passes_suite(void) {
   ADD(s, test_merge_bn_in_paths);
   ADD(s, test_merge_bn_after_sum);
   ADD(s, test_merge_shortcut);
+  ADD(s, test_merge_every_combination);
   ADD(s, test_merge_paths_not_equivalent);
 }
