@@ -217,7 +217,7 @@ static bool path_step(const Graph *g, const Node *n) {
     if (n->in[i] >= 0 && !g->values[n->in[i]].data)
       return false;
   if (n->op == OP_CONV)
-    return n->p.group == 1 && !node_has_epilogue(n);
+    return n->p.group == 1 && !node_has_epilogue(n) && value_numel(&g->values[n->in[1]]) > 0;
   return (op_table[n->op].flags & (OPF_ACTIVATION | OPF_PER_CHANNEL)) != 0;
 }
 

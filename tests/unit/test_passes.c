@@ -596,6 +596,21 @@ static void test_merge_paths_not_equivalent(void) {
     graph_free(g);
   }
 
+  /* Paths of zero width (an empty weight) are left alone. */
+  g = graph_new();
+  x = tu_input(g, "x", 4, X4);
+  int e[3];
+  for (int i = 0; i < 2; i++) {
+    int h = conv(g, x, 8, 0, 1, 1, false);
+    h = tu_node(g, "Relu", 1, &h, NULL);
+    e[i] = conv(g, h, 0, 8, 1, 1, true);
+  }
+  e[2] = x;
+  tu_output(g, sum_terms(g, SUM_LEFT, e, 3));
+  run_and_compare(g, "merge-paths");
+  CU_ASSERT_EQUAL(count(g, OP_CONV), 4);
+  graph_free(g);
+
   /* A Concat with an input that is not a path stays as it is. */
   g = graph_new();
   x = tu_input(g, "x", 4, X4);
