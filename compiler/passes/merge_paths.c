@@ -583,14 +583,14 @@ bool pass_merge_paths(Graph *g, PassStats *st) {
       outs[nouts++] = out;
   }
   /* A BatchNorm after a merged sum now follows a conv, or its residual Add. */
-  for (int i = 0; i < g->nnodes; i++) {
-    Node *n = &g->nodes[i];
-    for (int k = 0; k < nouts && !n->dead && n->op == OP_BATCHNORM; k++)
-      if (n->in[0] == outs[k]) {
-        bns += rewrite_fold_bn(g, i) != 0;
-        break;
-      }
-  }
+  char *sum_out = calloc((size_t)g->nvalues + 1, 1);
+  CD_ASSERT(sum_out);
+  for (int k = 0; k < nouts; k++)
+    sum_out[outs[k]] = 1;
+  for (int i = 0, n = g->nnodes; i < n; i++)
+    if (!g->nodes[i].dead && g->nodes[i].op == OP_BATCHNORM && sum_out[g->nodes[i].in[0]])
+      bns += rewrite_fold_bn(g, i) != 0;
+  free(sum_out);
   free(seen);
   free(outs);
   st->changes = merged;
