@@ -12,3 +12,8 @@ cd "$(dirname "$0")/fixtures"
 # with C = 8 explicit paths summed, and its form (c) twin.
 /usr/bin/python3 ../../models/export.py form:a block_form_a.onnx --keep-bn --opset 13
 /usr/bin/python3 ../../models/export.py form:c block_form_c.onnx --keep-bn --opset 13
+# Form (a) written the ways people write the sum (block_forms.py): the naive
+# loop then BN, shortcut add, ReLU; zeros_like + a balanced tree with the
+# shortcut inside, then BN, ReLU.
+/usr/bin/python3 ../../models/export.py form:a_naive block_form_a_naive.onnx --keep-bn --opset 13
+/usr/bin/python3 ../../models/export.py form:a_tree block_form_a_tree.onnx --keep-bn --opset 13

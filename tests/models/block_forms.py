@@ -7,6 +7,13 @@ PyTorch modules, for testing merge-paths:
   (c) one 1x1 conv to C*d, a grouped 3x3 conv with C groups, a 1x1 conv.
 
 Unlike the seed article's BasicBlock_A, form (a) here really sums its paths.
+Form (a) also comes the ways people write the sum:
+
+  a_naive  out = p0(x); for p in rest: out = out + p(x) (a left chain), then
+           BN, the shortcut add, ReLU;
+  a_tree   zeros_like(x) and the paths in reverse order, the shortcut among
+           them, summed as a balanced tree, then BN and ReLU (the article's
+           relu(bn(paths + shortcut))).
 """
 import torch
 import torch.nn as nn
@@ -44,6 +51,40 @@ class BlockA(nn.Module):
         return F.relu(out + x)
 
 
+class BlockANaive(nn.Module):
+    def __init__(self, cin=64, card=8, d=4, cout=64):
+        super().__init__()
+        self.paths = nn.ModuleList([Path(cin, d, cout, 1, True) for _ in range(card)])
+        self.bn = bn(cout)
+
+    def forward(self, x):
+        out = self.paths[0](x)
+        for p in self.paths[1:]:
+            out = out + p(x)
+        out = self.bn(out)
+        out = out + x
+        return F.relu(out)
+
+
+def tree_sum(terms):
+    if len(terms) == 1:
+        return terms[0]
+    h = len(terms) // 2
+    return tree_sum(terms[:h]) + tree_sum(terms[h:])
+
+
+class BlockATree(nn.Module):
+    def __init__(self, cin=64, card=8, d=4, cout=64):
+        super().__init__()
+        self.paths = nn.ModuleList([Path(cin, d, cout, 1, True) for _ in range(card)])
+        self.bn = bn(cout)
+
+    def forward(self, x):
+        ys = [p(x) for p in reversed(self.paths)]
+        terms = [torch.zeros_like(x)] + ys[:3] + [x] + ys[3:]
+        return F.relu(self.bn(tree_sum(terms)))
+
+
 class BlockB(nn.Module):
     def __init__(self, cin=64, card=8, d=4, cout=64):
         super().__init__()
@@ -73,7 +114,8 @@ class Net(nn.Module):
     """Stem, two blocks of the chosen form, head."""
     def __init__(self, form, card=8, d=4):
         super().__init__()
-        block = {"a": BlockA, "b": BlockB, "c": BlockC}[form]
+        block = {"a": BlockA, "a_naive": BlockANaive, "a_tree": BlockATree,
+                 "b": BlockB, "c": BlockC}[form]
         self.stem, self.bn0 = nn.Conv2d(3, 64, 3, padding=1, bias=False), bn(64)
         self.blocks = nn.Sequential(block(64, card, d, 64), block(64, card, d, 64))
         self.fc = nn.Linear(64, 10)

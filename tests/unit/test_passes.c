@@ -272,6 +272,374 @@ static void test_merge_paths(void) {
   graph_free(g);
 }
 
+/*
+ * Form (a) as people write it.  A block is C paths conv1x1 (8 -> 2) [-> BN]
+ * -> relu -> conv3x3 [-> BN] -> relu -> conv1x1 (2 -> 8) [-> BN] from x,
+ * summed in some association, [-> BN], with the shortcut x added after the
+ * sum or as one of its terms, -> relu.  After the default passes it must be
+ * form (c): three convs and nothing else, the middle one grouped C ways, the
+ * last one carrying the residual and the ReLU.
+ */
+typedef enum { SUM_LEFT, SUM_RIGHT, SUM_BALANCED, SUM_OP } Assoc;
+enum { SC_NONE, SC_AFTER, SC_INSIDE };
+
+typedef struct {
+  const char *label;  /* printed when the block does not become form (c) */
+  Assoc assoc;        /* ((p0 + p1) + p2) ..., p0 + (p1 + ...), a balanced tree, one Sum */
+  int zero;           /* the sum starts from 0: 1 zeros_like(x), 2 a [1] zero initializer */
+  bool bn_paths;      /* a BatchNorm after every conv of a path */
+  bool bias;          /* the paths' convs have biases */
+  bool bn_after;      /* a BatchNorm after the sum */
+  int shortcut;       /* SC_NONE, SC_AFTER (after the sum and its BN), SC_INSIDE (2nd term) */
+  const int *order;   /* the order the paths are summed in; NULL for creation order */
+  int card;           /* C, 4 unless given */
+} BlockSpec;
+
+static int block_path(Graph *g, int x, const BlockSpec *s) {
+  int h = conv(g, x, 8, 2, 1, 1, s->bias);
+  h = s->bn_paths ? bn(g, h, 2) : h;
+  h = tu_node(g, "Relu", 1, &h, NULL);
+  h = conv(g, h, 2, 2, 3, 1, s->bias);
+  h = s->bn_paths ? bn(g, h, 2) : h;
+  h = tu_node(g, "Relu", 1, &h, NULL);
+  h = conv(g, h, 2, 8, 1, 1, s->bias);
+  return s->bn_paths ? bn(g, h, 8) : h;
+}
+
+static int sum_terms(Graph *g, Assoc a, const int *t, int n) {
+  if (n == 1)
+    return t[0];
+  if (a == SUM_OP)
+    return tu_node(g, "Sum", n, t, NULL);
+  int ins[2];
+  if (a == SUM_LEFT) {
+    ins[0] = sum_terms(g, a, t, n - 1);
+    ins[1] = t[n - 1];
+  } else if (a == SUM_RIGHT) {
+    ins[0] = t[0];
+    ins[1] = sum_terms(g, a, t + 1, n - 1);
+  } else {
+    ins[0] = sum_terms(g, a, t, n / 2);
+    ins[1] = sum_terms(g, a, t + n / 2, n - n / 2);
+  }
+  return tu_node(g, "Add", 2, ins, NULL);
+}
+
+static Graph *form_a_block(const BlockSpec *s, int *xv) {
+  Graph *g = graph_new();
+  int C = s->card ? s->card : 4;
+  int x = tu_input(g, "x", 4, X4);
+  int leaves[64], t[68], n = 0;
+  for (int i = 0; i < C; i++)
+    leaves[i] = block_path(g, x, s);
+  if (s->zero) {
+    const int64_t one[1] = {1};
+    float z[200] = {0};
+    t[n++] = s->zero == 1 ? tu_const(g, "zeros", 4, X4, z) : tu_const(g, "zero", 1, one, z);
+  }
+  for (int i = 0; i < C; i++) {
+    t[n++] = leaves[s->order ? s->order[i] : i];
+    if (i == 0 && s->shortcut == SC_INSIDE)
+      t[n++] = x;
+  }
+  int y = sum_terms(g, s->assoc, t, n);
+  if (s->bn_after)
+    y = bn(g, y, 8);
+  if (s->shortcut == SC_AFTER) {
+    int ins[2] = {y, x};
+    y = tu_node(g, "Add", 2, ins, NULL);
+  }
+  tu_output(g, tu_node(g, "Relu", 1, &y, NULL));
+  *xv = x;
+  return g;
+}
+
+/* The Conv writing v, or NULL. */
+static const Node *conv_writing(const Graph *g, int v) {
+  int p = v >= 0 ? g->values[v].producer : -1;
+  return p >= 0 && g->nodes[p].op == OP_CONV ? &g->nodes[p] : NULL;
+}
+
+static void check_form_c(const BlockSpec *s) {
+  int x, C = s->card ? s->card : 4;
+  unsigned failures = CU_get_number_of_failures();
+  Graph *g = form_a_block(s, &x);
+  run_and_compare(g, "default");
+  CU_ASSERT_EQUAL(count(g, OP_COUNT), 3);
+  CU_ASSERT_EQUAL(count(g, OP_CONV), 3);
+  CU_ASSERT_EQUAL(count(g, OP_ADD) + count(g, OP_SUM) + count(g, OP_MUL), 0);
+  CU_ASSERT_EQUAL(count(g, OP_RELU) + count(g, OP_BATCHNORM), 0);
+  const Node *last = conv_writing(g, g->outputs[0]);
+  const Node *mid = last ? conv_writing(g, last->in[0]) : NULL;
+  const Node *first = mid ? conv_writing(g, mid->in[0]) : NULL;
+  CU_ASSERT(last && mid && first);
+  if (last && mid && first) {
+    CU_ASSERT_EQUAL(last->ep.residual, s->shortcut == SC_NONE ? -1 : x);
+    /* fold-bn scales an identity shortcut a BN follows */
+    CU_ASSERT_EQUAL(last->ep.residual_scale >= 0, s->bn_after && s->shortcut == SC_INSIDE);
+    CU_ASSERT_EQUAL(last->ep.act, OP_RELU);
+    CU_ASSERT_EQUAL(last->p.group, 1);
+    CU_ASSERT_EQUAL(mid->p.group, C);
+    CU_ASSERT_EQUAL(mid->ep.act, OP_RELU);
+    CU_ASSERT_EQUAL(first->p.group, 1);
+    CU_ASSERT_EQUAL(first->in[0], x);
+    CU_ASSERT_EQUAL(g->values[first->out[0]].dims[1], 2 * C);
+  }
+  if (CU_get_number_of_failures() != failures) {
+    fprintf(stderr, "\n%s (sum %d, zero %d, BN in paths %d, bias %d, BN after %d, shortcut %d, "
+            "order %s, C = %d) became:\n", s->label, (int)s->assoc, s->zero, s->bn_paths,
+            s->bias, s->bn_after, s->shortcut, s->order ? "shuffled" : "as made", C);
+    ir_dump(g, stderr);
+  }
+  graph_free(g);
+}
+
+static void test_merge_left_chain(void) {
+  /* out = p0(x); for p in rest: out = out + p(x); relu(bn(out) + x) */
+  check_form_c(&(BlockSpec){"naive loop", SUM_LEFT, .bn_paths = true, .bn_after = true,
+                            .shortcut = SC_AFTER});
+  check_form_c(&(BlockSpec){"naive loop, C = 32", SUM_LEFT, .bn_paths = true,
+                            .bn_after = true, .shortcut = SC_AFTER, .card = 32});
+  check_form_c(&(BlockSpec){"left, biases", SUM_LEFT, .bias = true, .shortcut = SC_AFTER});
+  check_form_c(&(BlockSpec){"left, shortcut inside", SUM_LEFT, .bn_paths = true,
+                            .shortcut = SC_INSIDE});
+}
+
+static void test_merge_right_chain(void) {
+  check_form_c(&(BlockSpec){"right", SUM_RIGHT, .bn_paths = true, .bn_after = true,
+                            .shortcut = SC_AFTER});
+  check_form_c(&(BlockSpec){"right, shortcut inside", SUM_RIGHT, .bias = true,
+                            .shortcut = SC_INSIDE});
+}
+
+static void test_merge_balanced_tree(void) {
+  check_form_c(&(BlockSpec){"balanced", SUM_BALANCED, .bn_paths = true, .bn_after = true,
+                            .shortcut = SC_AFTER});
+  check_form_c(&(BlockSpec){"balanced, shortcut inside", SUM_BALANCED, .bn_paths = true,
+                            .shortcut = SC_INSIDE});
+  check_form_c(&(BlockSpec){"balanced, 8 paths", SUM_BALANCED, .bias = true,
+                            .shortcut = SC_AFTER, .card = 8});
+}
+
+static void test_merge_sum_op(void) {
+  check_form_c(&(BlockSpec){"Sum", SUM_OP, .bn_paths = true, .bn_after = true,
+                            .shortcut = SC_AFTER});
+  check_form_c(&(BlockSpec){"Sum with the shortcut", SUM_OP, .bn_paths = true,
+                            .shortcut = SC_INSIDE});
+  check_form_c(&(BlockSpec){"Sum with the shortcut, BN", SUM_OP, .bn_paths = true,
+                            .bn_after = true, .shortcut = SC_INSIDE});
+}
+
+static void test_merge_zero_start(void) {
+  check_form_c(&(BlockSpec){"zeros_like, left", SUM_LEFT, .zero = 1, .bn_paths = true,
+                            .bn_after = true, .shortcut = SC_AFTER});
+  check_form_c(&(BlockSpec){"0 initializer, left", SUM_LEFT, .zero = 2, .bias = true,
+                            .shortcut = SC_AFTER});
+  check_form_c(&(BlockSpec){"zeros_like, Sum", SUM_OP, .zero = 1, .bn_paths = true,
+                            .shortcut = SC_INSIDE});
+  check_form_c(&(BlockSpec){"0 initializer, balanced", SUM_BALANCED, .zero = 2,
+                            .bn_paths = true, .bn_after = true, .shortcut = SC_INSIDE});
+}
+
+static void test_merge_any_order(void) {
+  static const int order[4] = {2, 0, 3, 1};
+  check_form_c(&(BlockSpec){"order, left", SUM_LEFT, .bn_paths = true, .bn_after = true,
+                            .shortcut = SC_INSIDE, .order = order});
+  check_form_c(&(BlockSpec){"order, balanced", SUM_BALANCED, .bias = true,
+                            .shortcut = SC_AFTER, .order = order});
+  check_form_c(&(BlockSpec){"order, right", SUM_RIGHT, .bn_paths = true,
+                            .shortcut = SC_AFTER, .order = order});
+}
+
+static void test_merge_bn_in_paths(void) {
+  check_form_c(&(BlockSpec){"BN in paths", SUM_LEFT, .bn_paths = true, .shortcut = SC_AFTER});
+  check_form_c(&(BlockSpec){"no BN, no bias", SUM_LEFT, .shortcut = SC_AFTER});
+  check_form_c(&(BlockSpec){"BN and bias", SUM_BALANCED, .bn_paths = true, .bias = true,
+                            .shortcut = SC_AFTER});
+  /* Without fold-bn: the inner BNs are stacked into one each, the last ones
+   * go into the merged last conv. */
+  int x;
+  Graph *g = form_a_block(&(BlockSpec){"", SUM_LEFT, .bn_paths = true, .shortcut = SC_AFTER}, &x);
+  run_and_compare(g, "merge-paths");
+  CU_ASSERT_EQUAL(count(g, OP_CONV), 3);
+  CU_ASSERT_EQUAL(count(g, OP_BATCHNORM), 2);
+  CU_ASSERT_EQUAL(count(g, OP_RELU), 3);
+  CU_ASSERT_EQUAL(count(g, OP_ADD), 1); /* the shortcut */
+  CU_ASSERT_EQUAL(count(g, OP_COUNT), 9);
+  graph_free(g);
+}
+
+static void test_merge_bn_after_sum(void) {
+  /* fold-bn folds it through the sum's last Add (a Mul on the rest of the
+   * tree), or cannot (Sum, balanced) and merge-paths folds it after. */
+  for (int a = SUM_LEFT; a <= SUM_OP; a++)
+    for (int sc = SC_NONE; sc <= SC_INSIDE; sc++) {
+      check_form_c(&(BlockSpec){"BN after", (Assoc)a, .bn_after = true, .shortcut = sc});
+      check_form_c(&(BlockSpec){"BN after, BN in paths", (Assoc)a, .bn_paths = true,
+                                .bn_after = true, .shortcut = sc});
+    }
+}
+
+static void test_merge_shortcut(void) {
+  for (int a = SUM_LEFT; a <= SUM_OP; a++) {
+    check_form_c(&(BlockSpec){"shortcut after", (Assoc)a, .bias = true, .shortcut = SC_AFTER});
+    check_form_c(&(BlockSpec){"shortcut inside", (Assoc)a, .bias = true,
+                              .shortcut = SC_INSIDE});
+    check_form_c(&(BlockSpec){"no shortcut", (Assoc)a, .bias = true});
+  }
+}
+
+/* Every combination of the above (paths shuffled in half of them). */
+static void test_merge_every_combination(void) {
+  static const int order[4] = {3, 1, 0, 2};
+  for (int a = SUM_LEFT; a <= SUM_OP; a++)
+    for (int zero = 0; zero < 3; zero++)
+      for (int k = 0; k < 8; k++)
+        for (int sc = SC_NONE; sc <= SC_INSIDE; sc++)
+          check_form_c(&(BlockSpec){"combination", (Assoc)a, zero, .bn_paths = k & 1,
+                                    .bias = k & 2, .bn_after = k & 4, .shortcut = sc,
+                                    .order = (a + zero + k + sc) & 1 ? order : NULL});
+}
+
+static int grouped_convs(const Graph *g) {
+  int k = 0;
+  for (int i = 0; i < g->nnodes; i++)
+    k += !g->nodes[i].dead && g->nodes[i].op == OP_CONV && g->nodes[i].p.group > 1;
+  return k;
+}
+
+/* conv k x k, C -> M, with a stride and a dilation (padded to keep the size
+ * at stride 1). */
+static int conv_sd(Graph *g, int x, int64_t C, int64_t M, int64_t k, int64_t stride,
+                   int64_t dil) {
+  const int64_t wd[4] = {M, C, k, k};
+  int ins[2] = {x, rconst(g, 4, wd, 0)};
+  Node *n;
+  int y = tu_node(g, "Conv", 2, ins, &n);
+  const int64_t p = dil * (k / 2), pads[4] = {p, p, p, p}, st[2] = {stride, stride},
+                dl[2] = {dil, dil};
+  tu_attr_ints(g, n, "pads", 4, pads);
+  tu_attr_ints(g, n, "strides", 2, st);
+  tu_attr_ints(g, n, "dilations", 2, dl);
+  return y;
+}
+
+/* Two paths conv_sd(8 -> d, 1x1, stride s1) -> act -> conv_sd(d -> 8, 3x3,
+ * stride s2, dilation dl), summed; path 1's activation takes alpha if >= 0. */
+static void check_two_paths(bool merge, int64_t d1, const int64_t *s1, const int64_t *s2,
+                            const int64_t *dl, const char *act, float alpha1) {
+  Graph *g = graph_new();
+  int x = tu_input(g, "x", 4, X4);
+  int t[2];
+  for (int i = 0; i < 2; i++) {
+    int64_t d = i ? d1 : 2;
+    int h = conv_sd(g, x, 8, d, 1, s1[i], 1);
+    Node *n;
+    h = tu_node(g, act, 1, &h, &n);
+    if (i && alpha1 >= 0)
+      tu_attr_float(g, n, "alpha", alpha1);
+    t[i] = conv_sd(g, h, d, 8, 3, s2[i], dl[i]);
+  }
+  tu_output(g, tu_node(g, "Add", 2, t, NULL));
+  run_and_compare(g, "merge-paths");
+  CU_ASSERT_EQUAL(count(g, OP_CONV), merge ? 2 : 4);
+  CU_ASSERT_EQUAL(count(g, OP_ADD), merge ? 0 : 1);
+  graph_free(g);
+}
+
+static void test_merge_paths_not_equivalent(void) {
+  const int64_t one[2] = {1, 1}, s12[2] = {1, 2}, s21[2] = {2, 1}, d12[2] = {1, 2};
+  check_two_paths(true, 2, one, one, one, "Relu", -1);          /* the control */
+  check_two_paths(false, 3, one, one, one, "Relu", -1);         /* widths differ */
+  check_two_paths(false, 2, s21, s12, one, "Relu", -1);         /* strides differ, same output */
+  check_two_paths(false, 2, one, one, d12, "Relu", -1);         /* dilations differ, same shapes */
+  check_two_paths(true, 2, one, one, one, "LeakyRelu", 0.01f);  /* alpha as the default */
+  check_two_paths(false, 2, one, one, one, "LeakyRelu", 0.5f);  /* alpha differs */
+
+  /* Paths reading different sources: x and relu(x). */
+  Graph *g = graph_new();
+  int x = tu_input(g, "x", 4, X4);
+  int r = tu_node(g, "Relu", 1, &x, NULL);
+  BlockSpec plain = {"", SUM_LEFT, .bias = true};
+  int t[3] = {block_path(g, x, &plain), block_path(g, r, &plain), x};
+  tu_output(g, sum_terms(g, SUM_LEFT, t, 3));
+  run_and_compare(g, "merge-paths");
+  CU_ASSERT_EQUAL(count(g, OP_CONV), 6);
+  CU_ASSERT_EQUAL(grouped_convs(g), 0);
+  graph_free(g);
+
+  /* A path's output, or a value inside it, read by something else: that
+   * path stays; the three others merge. */
+  for (int inside = 0; inside < 2; inside++) {
+    g = graph_new();
+    x = tu_input(g, "x", 4, X4);
+    int p[4];
+    for (int i = 0; i < 4; i++)
+      p[i] = block_path(g, x, &plain);
+    int y = sum_terms(g, SUM_LEFT, p, 4);
+    if (inside) {
+      /* the 3x3 conv of path 1 is also a graph output */
+      const Node *last = &g->nodes[g->values[p[1]].producer];
+      const Node *relu = &g->nodes[g->values[last->in[0]].producer];
+      tu_output(g, y);
+      tu_output(g, relu->in[0]);
+    } else {
+      int ins[2] = {y, tu_node(g, "Sigmoid", 1, &p[1], NULL)};
+      tu_output(g, tu_node(g, "Add", 2, ins, NULL));
+    }
+    run_and_compare(g, "merge-paths");
+    CU_ASSERT_EQUAL(count(g, OP_CONV), 6);
+    CU_ASSERT_EQUAL(grouped_convs(g), 1);
+    for (int i = 0; i < g->nnodes; i++)
+      if (!g->nodes[i].dead && g->nodes[i].p.group > 1)
+        CU_ASSERT_EQUAL(g->nodes[i].p.group, 3);
+    graph_free(g);
+  }
+
+  /* Paths of zero width (an empty weight) are left alone. */
+  g = graph_new();
+  x = tu_input(g, "x", 4, X4);
+  int e[3];
+  for (int i = 0; i < 2; i++) {
+    int h = conv(g, x, 8, 0, 1, 1, false);
+    h = tu_node(g, "Relu", 1, &h, NULL);
+    e[i] = conv(g, h, 0, 8, 1, 1, true);
+  }
+  e[2] = x;
+  tu_output(g, sum_terms(g, SUM_LEFT, e, 3));
+  run_and_compare(g, "merge-paths");
+  CU_ASSERT_EQUAL(count(g, OP_CONV), 4);
+  graph_free(g);
+
+  /* A Concat with an input that is not a path stays as it is. */
+  g = graph_new();
+  x = tu_input(g, "x", 4, X4);
+  int c[3] = {conv(g, x, 8, 2, 1, 1, true), conv(g, x, 8, 2, 1, 1, true), x};
+  Node *n;
+  int y = tu_node(g, "Concat", 3, c, &n);
+  tu_attr_int(g, n, "axis", 1);
+  tu_output(g, y);
+  run_and_compare(g, "merge-paths");
+  CU_ASSERT_EQUAL(count(g, OP_CONV), 2);
+  CU_ASSERT_EQUAL(count(g, OP_CONCAT), 1);
+  graph_free(g);
+
+  /* A Mul by a constant that is not per channel is not part of the sum:
+   * the sum under it merges, the one above it sees one path. */
+  g = graph_new();
+  x = tu_input(g, "x", 4, X4);
+  int q[3] = {block_path(g, x, &plain), block_path(g, x, &plain), block_path(g, x, &plain)};
+  int s01 = sum_terms(g, SUM_LEFT, q, 2);
+  int m[2] = {s01, rconst(g, 4, X4, 0)};
+  int ins[2] = {tu_node(g, "Mul", 2, m, NULL), q[2]};
+  tu_output(g, tu_node(g, "Add", 2, ins, NULL));
+  run_and_compare(g, "merge-paths");
+  CU_ASSERT_EQUAL(count(g, OP_CONV), 6);
+  CU_ASSERT_EQUAL(count(g, OP_MUL), 1);
+  CU_ASSERT_EQUAL(grouped_convs(g), 1);
+  graph_free(g);
+}
+
 void add_passes_suite(void) {
   CU_pSuite s = CU_add_suite("passes", NULL, NULL);
   ADD(s, test_fold_bn_into_conv);
@@ -282,4 +650,15 @@ void add_passes_suite(void) {
   ADD(s, test_fuse_activation);
   ADD(s, test_fuse_residual);
   ADD(s, test_merge_paths);
+  ADD(s, test_merge_left_chain);
+  ADD(s, test_merge_right_chain);
+  ADD(s, test_merge_balanced_tree);
+  ADD(s, test_merge_sum_op);
+  ADD(s, test_merge_zero_start);
+  ADD(s, test_merge_any_order);
+  ADD(s, test_merge_bn_in_paths);
+  ADD(s, test_merge_bn_after_sum);
+  ADD(s, test_merge_shortcut);
+  ADD(s, test_merge_every_combination);
+  ADD(s, test_merge_paths_not_equivalent);
 }
