@@ -38,7 +38,9 @@ static const char *usage_compile =
     "options:\n"
     "  -o, --output DIR        output folder (created; files are replaced)\n"
     "  -n, --name NAME         C prefix of the generated API (default: from MODEL)\n"
-    "  -t, --target T          scalar (default; portable C99)\n"
+    "  -t, --target T          native (default: the best this machine runs), avx512,\n"
+    "                          avx2 (x86-64 with FMA), neon (AArch64), or scalar\n"
+    "                          (portable C99, any compiler and CPU)\n"
     "  -p, --passes LIST       passes to run: default, none, or a comma list;\n"
     "                          '-NAME' drops one (e.g. default,-dce)\n"
     "  -w, --weights MODE      embed (default: NAME_weights.c) or blob (NAME.weights);\n"
@@ -69,6 +71,7 @@ static const char *usage_run =
     "  -i, --input FILE        an input tensor (repeat per input)\n"
     "  -O, --output FILE       write an output (.npy, else raw float32; repeat)\n"
     "  -r, --reference         use the reference interpreter\n"
+    "  -t, --target T          as for compile (default native)\n"
     "  -p, --passes LIST       as for compile\n"
     "  -f, --freeze NAME=FILE  as for compile\n"
     "  -w, --weights MODE      embed, blob or FILE.safetensors, as for compile\n"
@@ -94,6 +97,8 @@ static const char *usage_inspect =
     "      --json              print JSON instead of text\n"
     "      --dump-after PASS   print the graph after PASS\n"
     "      --dump              print the final graph\n"
+    "      --schedule          print each node's kernel, tile, cache block and layout\n"
+    "  -t, --target T          as for compile (the layout and schedule depend on it)\n"
     "      --dot FILE          write the final graph for Graphviz (dot -Tsvg FILE)\n"
     "  -h, --help              this text\n";
 
@@ -109,6 +114,8 @@ static const char *usage_compare =
     "options:\n"
     "      --configs LIST...   the configurations (default: none default)\n"
     "      --runs N            timed runs per configuration (default 5)\n"
+    "  -t, --target T          as for compile (default native); passes such as layout\n"
+    "                          and tile-grouped-conv do nothing on scalar\n"
     "  -i, --input FILE        the input (default: x[i] = sin(0.37 i), as ort_time.js)\n"
     "      --csv FILE          also write the table as CSV\n"
     "      --json              print JSON instead of the table\n"
@@ -119,7 +126,7 @@ static const char *usage_compare =
     "  -h, --help              this text\n";
 
 enum { O_VERIFY = 256, O_DUMP_AFTER, O_CC, O_CFLAGS, O_JSON, O_RUNS, O_DUMP, O_DOT, O_CSV,
-       O_SVG, O_SEED, O_PROFILE };
+       O_SVG, O_SEED, O_PROFILE, O_SCHEDULE };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},
@@ -143,6 +150,7 @@ static const struct option long_opts[] = {
     {"svg", required_argument, 0, O_SVG},
     {"seed", required_argument, 0, O_SEED},
     {"profile", no_argument, 0, O_PROFILE},
+    {"schedule", no_argument, 0, O_SCHEDULE},
     {0, 0, 0, 0},
 };
 
@@ -154,7 +162,7 @@ typedef struct {
   int noutputs;
   const char *freeze[64];
   const char *csv, *svg;
-  bool reference, json, dump;
+  bool reference, json, dump, schedule;
 } Args;
 
 static int usage_error(const char *cmd, const char *msg, const char *arg) {
@@ -246,6 +254,7 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
     case O_VERIFY: a->job.verify = true; break;
     case O_DUMP_AFTER: a->job.dump_after = optarg; break;
     case O_DUMP: a->dump = true; break;
+    case O_SCHEDULE: a->schedule = true; break;
     case O_CC: a->job.cc = optarg; break;
     case O_CFLAGS: a->job.cflags = optarg; break;
     case O_JSON: a->json = true; break;
@@ -528,6 +537,19 @@ static int cmd_inspect(int argc, char **argv) {
       json_string(stats[i].what);
       printf(", \"ms\": %.3f}", stats[i].ms);
     }
+    printf("\n  ],\n  \"target\": \"%s\",\n  \"schedule\": [", g->target->name);
+    for (int i = 0; i < g->nnodes; i++) {
+      const Node *n = &g->nodes[i];
+      const Schedule *s = &n->sched;
+      char lay[32];
+      printf("%s\n    {\"node\": %d, \"op\": \"%s\", \"name\": ", i ? "," : "", i, n->op_type);
+      json_string(n->name);
+      printf(", \"kernel\": \"%s\", \"family\": \"%s\", \"tile_c\": %d, \"tile_p\": %d, "
+             "\"kc\": %lld, \"threads\": %d, \"layout\": \"%s\", \"macs\": %lld}",
+             s->kernel, kernel_family_name(s->family), s->tile_c, s->tile_p, (long long)s->kc,
+             s->threads, layout_name(g->values[n->out[0]].layout, lay, sizeof lay),
+             (long long)node_macs(g, n));
+    }
     printf("\n  ]\n}\n");
   } else {
     printf("model       %s\nnodes       %d\n", a.job.model, g->nnodes);
@@ -544,6 +566,19 @@ static int cmd_inspect(int argc, char **argv) {
     for (int i = 0; i < nstats; i++)
       printf("pass %-20s %4d -> %4d nodes  %8.3f ms  %s\n", stats[i].name,
              stats[i].nodes_before, stats[i].nodes_after, stats[i].ms, stats[i].what);
+    printf("target      %s (%d floats a vector)\n", g->target->name, g->target->vec);
+    if (a.schedule) {
+      printf("%4s %-14s %-6s %5s %4s %-9s  %s\n", "node", "family", "tile", "kc", "thr",
+             "layout", "kernel");
+      for (int i = 0; i < g->nnodes; i++) {
+        const Schedule *s = &g->nodes[i].sched;
+        char tile[24], lay[32];
+        snprintf(tile, sizeof tile, s->tile_c ? "%dx%d" : "-", s->tile_c, s->tile_p);
+        printf("%4d %-14s %-6s %5lld %4d %-9s  %s\n", i, kernel_family_name(s->family), tile,
+               (long long)s->kc, s->threads,
+               layout_name(g->values[g->nodes[i].out[0]].layout, lay, sizeof lay), s->kernel);
+      }
+    }
   }
   plan_free(&plan);
   graph_free(g);
