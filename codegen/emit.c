@@ -255,8 +255,11 @@ static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
                 "extern double %s_profile_ms[];\n"
                 "extern const char *const %s_profile_name[];\n"
                 "extern const long long %s_profile_macs[];\n"
+                "/* The FMA peak of one core for this target, GFLOP/s, measured now: what\n"
+                " * the profile reports each kernel's speed against. */\n"
+                "double %s_profile_peak(void);\n"
                 "#endif\n",
-            NAME, count_kernels(g), name, name, name);
+            NAME, count_kernels(g), name, name, name, name);
   if (o->weights_blob)
     sb_printf(&h, "\n/* Weights live in %s.weights: pass its bytes (64-byte aligned, e.g.\n"
                   " * from cd_load_file) before the first run.  Checks the header and size;\n"
@@ -387,6 +390,58 @@ static bool check_io(Graph *g, Diag *d) {
   return d->nerrors == 0;
 }
 
+/*
+ * NAME_profile_peak, in profiling builds: the target's FMA throughput on one
+ * core, from a loop of independent FMAs on registers (every vector register
+ * but 4 as an accumulator, more than latency x issue width on the cores we
+ * know; 64
+ * floats for scalar, which the compiler vectorises as it does the scalar
+ * kernels), best of 5.  Measured by the same compiler and flags as the
+ * kernels, on the machine that runs them.
+ */
+static void emit_peak(Emitter *e, const char *name) {
+  const Target *t = e->t;
+  int na = t->vec > 1 ? t->nregs - 4 : 64; /* vector registers but b, c and a spare */
+  emit(e, "#ifdef CARDINAL_PROFILE\n"
+          "static %s%sdouble cd_fma_loop(long iters) {\n"
+          "  volatile float sink;\n  long i;\n  double t0;\n",
+       t->isa_attr, t->isa_attr[0] ? " " : "");
+  if (t->vec > 1) {
+    emit(e, "  const %s b = %s, c = %s;\n  float lanes[%d];\n", t->vtype,
+         vop(e, t->set1, "0.999999f", 0, 0), vop(e, t->set1, "1e-6f", 0, 0), t->vec);
+    for (int k = 0; k < na; k++)
+      emit(e, "  %s a%d = %s;\n", t->vtype, k,
+           vop(e, t->set1, arena_printf(&e->g->arena, "%d.0f", k), 0, 0));
+    emit(e, "  t0 = cd_now_ms();\n  for (i = 0; i < iters; i++) {\n");
+    for (int k = 0; k < na; k++) {
+      const char *a = arena_printf(&e->g->arena, "a%d", k);
+      emit(e, "    %s = %s;\n", a, vop(e, t->fma, a, "b", "c"));
+    }
+    emit(e, "  }\n  t0 = cd_now_ms() - t0;\n");
+    for (int k = 1; k < na; k++)
+      emit(e, "  a0 = %s;\n", vop(e, t->add, "a0", arena_printf(&e->g->arena, "a%d", k), 0));
+    emit(e, "  %s;\n  sink = lanes[0];\n", vop(e, t->store, "lanes", "a0", 0));
+  } else {
+    /* Plain float code, vectorised by the compiler as the scalar kernels are. */
+    emit(e, "  float a[%d];\n  long k;\n"
+            "  for (k = 0; k < %d; k++)\n    a[k] = (float)k;\n"
+            "  t0 = cd_now_ms();\n"
+            "  for (i = 0; i < iters; i++)\n    for (k = 0; k < %d; k++)\n"
+            "      a[k] = a[k] * 0.999999f + 1e-6f;\n"
+            "  t0 = cd_now_ms() - t0;\n"
+            "  for (k = 1; k < %d; k++)\n    a[0] += a[k];\n  sink = a[0];\n",
+         na, na, na, na);
+  }
+  emit(e, "  (void)sink;\n"
+          "  return t0 > 0 ? 2.0 * %d * %d * (double)iters / (t0 * 1e6) : 0.0;\n}\n\n"
+          "double %s_profile_peak(void) {\n"
+          "  double best = 0;\n  int r;\n"
+          "  for (r = 0; r < 5; r++) {\n"
+          "    const double g = cd_fma_loop(%d);\n"
+          "    best = g > best ? g : best;\n  }\n  return best;\n}\n#endif\n\n",
+       t->vec > 1 ? t->vec : 1, na, name, 64000000 / na);
+}
+
 /* The kernel body of node n: the target's micro-kernel for its family, or
  * the op's scalar kernel. */
 static bool emit_kernel(Emitter *e, Graph *g, Node *n) {
@@ -514,6 +569,7 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
             nk ? prof_names.buf : "\"\"", name, nk ? nk : 1, nk ? prof_macs.buf : "0", name);
   sb_free(&prof_names);
   sb_free(&prof_macs);
+  emit_peak(&e, name);
   sb_putn(&c, body.buf, body.len);
   sb_free(&body);
 

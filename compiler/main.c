@@ -360,7 +360,7 @@ static void print_profile(const char *text) {
   int cap = 64, n = 0;
   ProfRow *r = malloc(sizeof(ProfRow) * (size_t)cap);
   CD_ASSERT(r);
-  double total = 0;
+  double total = 0, peak = 0;
   for (const char *p = text; *p;) {
     const char *e = strchr(p, '\n');
     size_t len = e ? (size_t)(e - p) : strlen(p);
@@ -371,6 +371,10 @@ static void print_profile(const char *text) {
     char line[400];
     snprintf(line, sizeof line, "%.*s", (int)(len < 399 ? len : 399), p);
     int off = 0;
+    if (sscanf(line, "peak %lf", &peak) == 1) {
+      p = e ? e + 1 : p + len;
+      continue;
+    }
     if (sscanf(line, "%lf %lld %n", &r[n].ms, &r[n].macs, &off) == 2) {
       snprintf(r[n].name, sizeof r[n].name, "%s", line + off);
       total += r[n].ms;
@@ -379,11 +383,17 @@ static void print_profile(const char *text) {
     p = e ? e + 1 : p + len;
   }
   qsort(r, (size_t)n, sizeof(ProfRow), cmp_prof);
-  printf("%10s %6s %8s  %s\n", "ms/run", "share", "GFLOP/s", "kernel");
-  for (int i = 0; i < n; i++)
-    printf("%10.3f %5.1f%% %8.2f  %s\n", r[i].ms, total > 0 ? 100 * r[i].ms / total : 0,
-           r[i].ms > 0 ? 2.0 * (double)r[i].macs / (r[i].ms * 1e6) : 0.0, r[i].name);
-  printf("%10.3f        in %d kernels\n", total, n);
+  printf("%10s %6s %8s %6s  %s\n", "ms/run", "share", "GFLOP/s", "%peak", "kernel");
+  double macs = 0;
+  for (int i = 0; i < n; i++) {
+    double gf = r[i].ms > 0 ? 2.0 * (double)r[i].macs / (r[i].ms * 1e6) : 0.0;
+    macs += (double)r[i].macs;
+    printf("%10.3f %5.1f%% %8.2f %5.1f%%  %s\n", r[i].ms, total > 0 ? 100 * r[i].ms / total : 0,
+           gf, peak > 0 ? 100 * gf / peak : 0.0, r[i].name);
+  }
+  double gf = total > 0 ? 2.0 * macs / (total * 1e6) : 0.0;
+  printf("%10.3f        in %d kernels: %.2f GFLOP/s, %.1f%% of the %.1f GFLOP/s FMA peak "
+         "measured on one core\n", total, n, gf, peak > 0 ? 100 * gf / peak : 0.0, peak);
   free(r);
 }
 
