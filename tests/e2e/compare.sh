@@ -35,7 +35,9 @@ grep -q 'Conv + residual + Relu\|Conv + scaled residual + Relu' "$T/g.dot" || { 
 "$CARDINAL" run "$FIX" --input "$SRC/tests/e2e/fixtures/resnext_tiny_bn_op11.input.npy" \
   --profile --runs 3 > "$T/prof.txt"
 cat "$T/prof.txt"
-grep -q 'ms/run  share  GFLOP/s  kernel' "$T/prof.txt" || { echo "FAIL: profile header"; exit 1; }
+grep -q 'ms/run  share  GFLOP/s  %peak  kernel' "$T/prof.txt" || { echo "FAIL: profile header"; exit 1; }
+grep -q 'of the [0-9.]* GFLOP/s FMA peak measured on one core' "$T/prof.txt" ||
+  { echo "FAIL: profile peak"; exit 1; }
 grep -q "conv3x3_f32_[a-z0-9]*_[0-9]*x[0-9]*_n0 Conv" "$T/prof.txt" || { echo "FAIL: profile rows"; exit 1; }
 # One row per kernel: every node but the alias (the Reshape), Reorders included.
 rows=$(grep -c '_n[0-9]* ' "$T/prof.txt")

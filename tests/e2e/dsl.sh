@@ -30,7 +30,7 @@ echo "$n example models compile"
 check() { # MODEL PARAMS MACS
   "$CARDINAL" inspect "$SRC/examples/resnext/$1.nx" --json > "$T/i.json"
   p=$(sed -n 's/.*"source_parameters": \([0-9]*\).*/\1/p' "$T/i.json")
-  m=$(sed -n 's/.*"macs": \([0-9]*\).*/\1/p' "$T/i.json")
+  m=$(sed -n 's/^  "macs": \([0-9]*\).*/\1/p' "$T/i.json")
   echo "$1: $p parameters, $m MACs"
   [ "$p" = "$2" ] && [ "$m" = "$3" ] || { echo "FAIL: expected $2 parameters, $3 MACs"; exit 1; }
 }
