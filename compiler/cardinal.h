@@ -676,6 +676,10 @@ bool cd_build(const CompileJob *j, Diag *d);
 bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
                       float **outputs, Diag *d);
 bool cd_write_runtime(const char *dir, Diag *d);
+/* bench.c: the model's one input read from path (or x[i] = sin(0.37 i)),
+ * malloc'd; and `cardinal bench` (with ONNX Runtime when `peer`). */
+float *cd_model_input(Graph *g, const char *path, Diag *d);
+bool cd_bench(CompileJob *j, const char *input, bool peer, Diag *d);
 bool cd_is_identifier(const char *s);
 bool cd_mkdir_p(const char *path);
 bool cd_rm_rf(const char *path);

@@ -109,7 +109,6 @@ int cd_compare(CompileJob *base, const char *const *configs, int nconfigs,
   CD_ASSERT(rows);
   float **first = NULL;
   float *x = NULL;
-  HostTensor ht = {0};
   int nout = 0, ok_rows = 0;
   for (int c = 0; c < nconfigs; c++) {
     CompileJob j = *base;
@@ -125,25 +124,9 @@ int cd_compare(CompileJob *base, const char *const *configs, int nconfigs,
       graph_free(g);
       break;
     }
-    int64_t n = value_numel(&g->values[g->inputs[0]]);
-    if (!x) {
-      if (input) {
-        if (!tensor_read(input, &ht, d)) {
-          graph_free(g);
-          break;
-        }
-        if (ht.dtype != DT_FLOAT || tensor_numel(&ht) != n) {
-          diag_error(d, "%s: the input needs %lld float32 values", input, (long long)n);
-          graph_free(g);
-          break;
-        }
-        x = ht.data;
-      } else {
-        x = malloc(sizeof(float) * (size_t)(n + 1)); /* ort_time.js's default input */
-        CD_ASSERT(x);
-        for (int64_t i = 0; i < n; i++)
-          x[i] = (float)sin(0.37 * (double)i);
-      }
+    if (!x && !(x = cd_model_input(g, input, d))) {
+      graph_free(g);
+      break;
     }
     Plan plan;
     plan_build(g, &plan, d);
@@ -225,10 +208,7 @@ int cd_compare(CompileJob *base, const char *const *configs, int nconfigs,
       free(first[k]);
     free(first);
   }
-  if (ht.data)
-    tensor_free(&ht);
-  else
-    free(x);
+  free(x);
   free(rows);
   return ok ? 0 : 1;
 }

@@ -26,6 +26,7 @@ static const char *usage_main =
     "  run       run the model on input tensors (generated C or --reference)\n"
     "  inspect   print the graph's statistics (node counts, parameters, MACs)\n"
     "  compare   build and time the model under several pass configurations\n"
+    "  bench     time the generated code, next to ONNX Runtime when it is installed\n"
     "\n"
     "Run 'cardinal COMMAND --help' for a command's options.\n"
     "'cardinal --version' prints the version.\n";
@@ -102,6 +103,26 @@ static const char *usage_inspect =
     "      --dot FILE          write the final graph for Graphviz (dot -Tsvg FILE)\n"
     "  -h, --help              this text\n";
 
+static const char *usage_bench =
+    "usage: cardinal bench MODEL [options]\n"
+    "\n"
+    "Builds MODEL for the target, runs the generated code N times on one core and\n"
+    "prints the median latency (min, max); for an ONNX model, also ONNX Runtime's\n"
+    "median on the same input, measured in the same run, and the ratio.  ONNX\n"
+    "Runtime is the npm package onnxruntime-node under $ORT_DIR or /opt/ort, run by\n"
+    "node; without it the peer is skipped with a note.\n"
+    "\n"
+    "options:\n"
+    "      --runs N            timed runs (default 20)\n"
+    "  -t, --target T          as for compile (default native)\n"
+    "  -p, --passes LIST       as for compile\n"
+    "  -i, --input FILE        the input (default: x[i] = sin(0.37 i), as ONNX Runtime's)\n"
+    "      --no-peer           do not run ONNX Runtime\n"
+    "  -f, --freeze NAME=FILE  as for compile\n"
+    "  -w, --weights FILE.safetensors, --seed N   parameters of a .nx model\n"
+    "      --cc CC, --cflags FLAGS   the C compiler and its flags\n"
+    "  -h, --help              this text\n";
+
 static const char *usage_compare =
     "usage: cardinal compare MODEL --configs CONFIG... [options]\n"
     "\n"
@@ -126,7 +147,7 @@ static const char *usage_compare =
     "  -h, --help              this text\n";
 
 enum { O_VERIFY = 256, O_DUMP_AFTER, O_CC, O_CFLAGS, O_JSON, O_RUNS, O_DUMP, O_DOT, O_CSV,
-       O_SVG, O_SEED, O_PROFILE, O_SCHEDULE };
+       O_SVG, O_SEED, O_PROFILE, O_SCHEDULE, O_NO_PEER };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},
@@ -151,6 +172,7 @@ static const struct option long_opts[] = {
     {"seed", required_argument, 0, O_SEED},
     {"profile", no_argument, 0, O_PROFILE},
     {"schedule", no_argument, 0, O_SCHEDULE},
+    {"no-peer", no_argument, 0, O_NO_PEER},
     {0, 0, 0, 0},
 };
 
@@ -162,7 +184,7 @@ typedef struct {
   int noutputs;
   const char *freeze[64];
   const char *csv, *svg;
-  bool reference, json, dump, schedule;
+  bool reference, json, dump, schedule, no_peer;
 } Args;
 
 static int usage_error(const char *cmd, const char *msg, const char *arg) {
@@ -255,6 +277,7 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
     case O_DUMP_AFTER: a->job.dump_after = optarg; break;
     case O_DUMP: a->dump = true; break;
     case O_SCHEDULE: a->schedule = true; break;
+    case O_NO_PEER: a->no_peer = true; break;
     case O_CC: a->job.cc = optarg; break;
     case O_CFLAGS: a->job.cflags = optarg; break;
     case O_JSON: a->json = true; break;
@@ -595,6 +618,21 @@ static int cmd_inspect(int argc, char **argv) {
   return 0;
 }
 
+static int cmd_bench(int argc, char **argv) {
+  Args a;
+  int rc = parse_args("bench", argc, argv, &a, usage_bench);
+  if (rc)
+    return rc;
+  if (a.ninputs > 1)
+    return usage_error("bench", "one --input at most", NULL);
+  if (!a.job.runs)
+    a.job.runs = 20;
+  Diag d = {.file = a.job.model};
+  bool ok = cd_bench(&a.job, a.ninputs ? a.inputs[0] : NULL, !a.no_peer, &d);
+  sb_free(&d.log);
+  return ok ? 0 : 1;
+}
+
 int cd_compare(CompileJob *base, const char *const *configs, int nconfigs,
                const char *input, const char *csv, const char *svg, bool json, Diag *d);
 
@@ -667,6 +705,8 @@ int main(int argc, char **argv) {
     return cmd_inspect(argc - 1, argv + 1);
   if (!strcmp(cmd, "compare"))
     return cmd_compare(argc - 1, argv + 1);
+  if (!strcmp(cmd, "bench"))
+    return cmd_bench(argc - 1, argv + 1);
   fprintf(stderr, "cardinal: unknown command '%s'\n\n%s", cmd, usage_main);
   return 2;
 }
