@@ -231,7 +231,7 @@ typedef struct {
   int tile_c;         /* register tile: output channels */
   int tile_p;         /* register tile: output pixels (a row segment for direct convs) */
   int64_t kc;         /* cache block of the reduction, in input channel blocks (0: whole) */
-  int64_t mc;         /* cache block of output channel blocks (0: whole) */
+  bool ob_outer;      /* loop order: output blocks outside the pixels (else pixels outside) */
   int threads;        /* threads the work is split over (1 until threads exist) */
   char kernel[80];    /* the C name of its kernel: op, dtype, target, tile, node */
 } Schedule;
