@@ -227,6 +227,40 @@ static void test_conv_tile_boundaries(void) {
   graph_free(g);
 }
 
+/* Every activation of the op table, with its default attributes (and
+ * Gelu's tanh form), alone and fused into a Conv's epilogue by
+ * fuse-activation: generated C against the interpreter. */
+static void test_activation_kernels(void) {
+  Graph *g = graph_new();
+  const int64_t xd[4] = {1, 3, 4, 5}, wd[4] = {2, 3, 1, 1};
+  const float w[6] = {0.5f, -1, 2, 1.5f, 0.25f, -3};
+  int x = tu_input(g, "x", 4, xd);
+  int nact = 0;
+  for (int op = 0; op <= OP_COUNT; op++) {
+    if (op < OP_COUNT && !(op_table[op].flags & OPF_ACTIVATION))
+      continue;
+    const char *name = op < OP_COUNT ? op_table[op].name : "Gelu";
+    Node *n;
+    int a = tu_node(g, name, 1, &x, &n);
+    if (op == OP_COUNT)
+      tu_attr_str(g, n, "approximate", "tanh");
+    tu_output(g, a);
+    int ins[2] = {x, tu_const(g, "", 4, wd, w)};
+    int c = tu_node(g, "Conv", 2, ins, NULL);
+    c = tu_node(g, name, 1, &c, &n);
+    if (op == OP_COUNT)
+      tu_attr_str(g, n, "approximate", "tanh");
+    tu_output(g, c);
+    nact++;
+  }
+  check_generated(g, "acts", 0.7f);
+  int fused = 0;
+  for (int i = 0; i < g->nnodes; i++)
+    fused += !g->nodes[i].dead && g->nodes[i].op == OP_CONV && g->nodes[i].ep.act != OP_COUNT;
+  CU_ASSERT_EQUAL(fused, nact);
+  graph_free(g);
+}
+
 void add_codegen_suite(void) {
   CU_pSuite s = CU_add_suite("codegen", NULL, NULL);
   ADD(s, test_hostile_names);
@@ -234,4 +268,5 @@ void add_codegen_suite(void) {
   ADD(s, test_identifiers);
   ADD(s, test_conv1x1_tile_boundaries);
   ADD(s, test_conv_tile_boundaries);
+  ADD(s, test_activation_kernels);
 }

@@ -82,6 +82,10 @@ void tu_attr_int(Graph *g, Node *n, const char *name, int64_t v) {
   new_attr(g, n, name, AT_INT)->i = v;
 }
 
+void tu_attr_float(Graph *g, Node *n, const char *name, float v) {
+  new_attr(g, n, name, AT_FLOAT)->f = v;
+}
+
 void tu_attr_ints(Graph *g, Node *n, const char *name, int count, const int64_t *v) {
   Attr *a = new_attr(g, n, name, AT_INTS);
   a->count = count;

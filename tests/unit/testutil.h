@@ -21,6 +21,7 @@ float *tu_interp(Graph *g, const float *x);
 bool tu_log_has(const Diag *d, const char *needle);
 /* Attributes on hand-built nodes. */
 void tu_attr_int(Graph *g, Node *n, const char *name, int64_t v);
+void tu_attr_float(Graph *g, Node *n, const char *name, float v);
 void tu_attr_ints(Graph *g, Node *n, const char *name, int count, const int64_t *v);
 void tu_attr_str(Graph *g, Node *n, const char *name, const char *s);
 
