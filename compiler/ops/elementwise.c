@@ -1,7 +1,9 @@
 /*
  * elementwise.c — the unary activations (Relu, LeakyRelu, Sigmoid, Tanh,
- * HardSigmoid, HardSwish, Clip, Elu, Selu, Softplus, Gelu) and the
- * broadcasting arithmetic (Add, Sub, Mul, Div, PRelu, Sum).
+ * HardSigmoid, HardSwish, Clip, Elu, Selu, Softplus, Gelu), the float
+ * functions Erf, Exp, Log and Sqrt (activations too: unary float -> float,
+ * so they fuse and merge like one) and the broadcasting arithmetic (Add,
+ * Sub, Mul, Div, PRelu, Sum).
  *
  * Unary parameters land in OpParams.alpha/beta, which is all an epilogue
  * carries (Epilogue.act_alpha/act_beta), so every activation says what it
@@ -41,6 +43,10 @@ float unary_apply(OpKind op, float x, float a, float b) {
   case OP_GELU:
     return a != 0 ? 0.5f * x * (1.0f + tanhf(0.7978845608f * (x + 0.044715f * x * x * x)))
                   : 0.5f * x * (1.0f + erff(x * 0.70710678118f));
+  case OP_ERF: return erff(x);
+  case OP_EXP: return expf(x);
+  case OP_LOG: return logf(x);
+  case OP_SQRT: return sqrtf(x);
   default: CD_ASSERT(!"not a unary op"); return 0;
   }
 }
@@ -262,6 +268,10 @@ const char *unary_expr(Emitter *e, OpKind op, float a, float b, const char *v) {
       return arena_printf(ar, "0.5f * %s * (1.0f + tanhf(0.7978845608f * (%s + 0.044715f * %s "
                               "* %s * %s)))", v, v, v, v, v);
     return arena_printf(ar, "0.5f * %s * (1.0f + erff(%s * 0.70710678118f))", v, v);
+  case OP_ERF: return arena_printf(ar, "erff(%s)", v);
+  case OP_EXP: return arena_printf(ar, "expf(%s)", v);
+  case OP_LOG: return arena_printf(ar, "logf(%s)", v);
+  case OP_SQRT: return arena_printf(ar, "sqrtf(%s)", v);
   default: return NULL;
   }
 }
