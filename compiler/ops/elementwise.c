@@ -3,7 +3,7 @@
  * HardSigmoid, HardSwish, Clip, Elu, Selu, Softplus, Gelu), the float
  * functions Erf, Exp, Log and Sqrt (activations too: unary float -> float,
  * so they fuse and merge like one) and the broadcasting arithmetic (Add,
- * Sub, Mul, Div, PRelu, Sum).
+ * Sub, Mul, Div, PRelu, Sum, Pow).
  *
  * Unary parameters land in OpParams.alpha/beta, which is all an epilogue
  * carries (Epilogue.act_alpha/act_beta), so every activation says what it
@@ -20,7 +20,10 @@
  *                approximate = "tanh" form x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
  *
  * The binary ops broadcast like numpy.  They also run on int64, which only
- * happens while folding shape arithmetic at compile time.
+ * happens while folding shape arithmetic at compile time.  Pow takes a
+ * float32 base; its exponent is float32, or an integer constant that parse
+ * turns into a float32 one (exporters write x ** 2 with an int64 2); an
+ * integer exponent computed at run time is refused.
  */
 #include "../cardinal.h"
 
@@ -126,8 +129,38 @@ void unary_eval(Graph *g, Node *n, void **data) {
     Y[i] = unary_apply(n->op, X[i], a, b);
 }
 
+/* Pow: an integer constant exponent becomes a float32 constant. */
+static bool pow_parse(Graph *g, Node *n, Diag *d) {
+  const Value *x = &g->values[n->in[0]], *e = &g->values[n->in[1]];
+  if (x->dtype != DT_FLOAT) {
+    diag_error(d, "node '%s' (Pow): the base '%s' must be float32, not %s", node_label(n),
+               x->name, dtype_name(x->dtype));
+    return false;
+  }
+  if (e->dtype == DT_FLOAT)
+    return true;
+  if ((e->dtype != DT_INT64 && e->dtype != DT_INT32) || !e->data) {
+    diag_error(d, "node '%s' (Pow): the exponent '%s' is %s%s; only float32 exponents "
+               "(or constant integer ones) are supported", node_label(n), e->name,
+               dtype_name(e->dtype), e->data ? "" : " computed at run time");
+    return false;
+  }
+  int f = graph_add_value(g, arena_printf(&g->arena, "%s.float", e->name));
+  Value *fv = &g->values[f];
+  e = &g->values[n->in[1]];
+  value_set_shape(fv, DT_FLOAT, e->rank, e->dims);
+  float *data = value_alloc_data(g, f);
+  e = &g->values[n->in[1]];
+  for (int64_t i = 0; i < value_numel(e); i++)
+    data[i] = e->dtype == DT_INT64 ? (float)((int64_t *)e->data)[i]
+                                   : (float)((int32_t *)e->data)[i];
+  n->in[1] = f;
+  return true;
+}
+
 bool binary_parse(Graph *g, Node *n, Diag *d) {
-  (void)d;
+  if (n->op == OP_POW)
+    return pow_parse(g, n, d);
   if (n->op != OP_PRELU)
     return true;
   const Value *x = &g->values[n->in[0]], *sl = &g->values[n->in[1]];
@@ -194,6 +227,7 @@ static double binary_apply(OpKind op, double a, double b) {
   case OP_MUL: return a * b;
   case OP_DIV: return a / b;
   case OP_PRELU: return a < 0 ? a * b : a;
+  case OP_POW: return powf((float)a, (float)b);
   default: CD_ASSERT(!"not a binary op"); return 0;
   }
 }
@@ -305,6 +339,7 @@ static const char *binary_expr(Emitter *e, OpKind op, const char *a,
   case OP_MUL: return arena_printf(ar, "%s * %s", a, b);
   case OP_DIV: return arena_printf(ar, "%s / %s", a, b);
   case OP_PRELU: return arena_printf(ar, "%s < 0.0f ? %s * %s : %s", a, a, b, a);
+  case OP_POW: return arena_printf(ar, "powf(%s, %s)", a, b);
   default: return NULL;
   }
 }

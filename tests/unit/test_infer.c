@@ -6,6 +6,7 @@
 #include "onnx_builder.h"
 #include "testutil.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static bool dims_are(const Value *v, int rank, const int64_t *dims) {
@@ -280,6 +281,69 @@ static void test_broadcast_and_concat(void) {
   sb_free(&d.log);
 }
 
+/* An int64 value: a runtime input, or a constant holding data. */
+static int int64_value(Graph *g, const char *name, int rank, const int64_t *dims,
+                       const int64_t *data) {
+  int v = graph_add_value(g, name);
+  value_set_shape(&g->values[v], DT_INT64, rank, dims);
+  if (data) {
+    memcpy(value_alloc_data(g, v), data, value_bytes(&g->values[v]));
+  } else {
+    g->values[v].is_input = true;
+    g->inputs = realloc(g->inputs, sizeof(int) * (size_t)(g->ninputs + 1));
+    g->inputs[g->ninputs++] = v;
+  }
+  return v;
+}
+
+/* Pow: float base; a constant integer exponent becomes float32, a runtime
+ * one is refused, naming the node and the exponent. */
+static void test_pow_exponents(void) {
+  const int64_t xd[2] = {2, 3}, ed[1] = {3}, two[3] = {2, 2, 3};
+  for (int runtime = 0; runtime < 2; runtime++) {
+    Graph *g = graph_new();
+    int ins[2] = {tu_input(g, "x", 2, xd), int64_value(g, "e", 1, ed, runtime ? NULL : two)};
+    Node *n;
+    int y = tu_node(g, "Pow", 2, ins, &n);
+    n->name = "sq";
+    tu_output(g, y);
+    Diag d = {.quiet = true};
+    bool ok = graph_infer(g, &d);
+    if (runtime) {
+      CU_ASSERT_FALSE(ok);
+      CU_ASSERT(tu_log_has(&d, "node 'sq' (Pow): the exponent 'e' is int64 computed at run "
+                               "time; only float32 exponents"));
+    } else {
+      CU_ASSERT_FATAL(ok);
+      const Value *e = &g->values[g->nodes[0].in[1]];
+      CU_ASSERT(e->dtype == DT_FLOAT && e->data && dims_are(e, 1, ed));
+      CU_ASSERT_EQUAL(((float *)e->data)[2], 3.0f);
+      CU_ASSERT(dims_are(&g->values[y], 2, xd));
+      const float x[6] = {1, 2, 3, -1, 0.5f, 2};
+      const float *in[2] = {x, NULL};
+      float *out[1];
+      CU_ASSERT_FATAL(interp_run(g, in, out, &d));
+      CU_ASSERT_DOUBLE_EQUAL(out[0][2], 27, 1e-6);
+      CU_ASSERT_DOUBLE_EQUAL(out[0][3], 1, 1e-6);
+      CU_ASSERT_DOUBLE_EQUAL(out[0][5], 8, 1e-6);
+      free(out[0]);
+    }
+    graph_free(g);
+    sb_free(&d.log);
+  }
+  /* An integer base is refused. */
+  Graph *g = graph_new();
+  int ins[2] = {int64_value(g, "b", 1, ed, NULL), tu_input(g, "x", 1, ed)};
+  Node *n;
+  tu_output(g, tu_node(g, "Pow", 2, ins, &n));
+  n->name = "ipow";
+  Diag d = {.quiet = true};
+  CU_ASSERT_FALSE(graph_infer(g, &d));
+  CU_ASSERT(tu_log_has(&d, "node 'ipow' (Pow): the base 'b' must be float32, not int64"));
+  graph_free(g);
+  sb_free(&d.log);
+}
+
 void add_infer_suite(void) {
   CU_pSuite s = CU_add_suite("infer", NULL, NULL);
   ADD(s, test_conv_shapes);
@@ -288,4 +352,5 @@ void add_infer_suite(void) {
   ADD(s, test_reshape_shapes);
   ADD(s, test_shape_arithmetic_folds);
   ADD(s, test_broadcast_and_concat);
+  ADD(s, test_pow_exponents);
 }
