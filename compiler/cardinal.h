@@ -192,8 +192,10 @@ typedef struct {
   int nshape;                       /* Reshape: target shape (0 copies, -1 infers) */
   int64_t shape[CD_MAX_RANK];
   bool allowzero;                   /* Reshape */
-  int naxes;                        /* Squeeze/Unsqueeze/Pad axes, as given (-1: none given) */
+  int naxes;                        /* Squeeze/Unsqueeze/Pad/Reduce* axes, as given (-1: none given) */
   int64_t axes[CD_MAX_RANK];
+  bool keepdims;                    /* Reduce*: reduced dims stay as 1 */
+  bool noop_empty;                  /* Reduce*: noop_with_empty_axes */
   int64_t start, end;               /* Shape: the slice of dims it returns */
 } OpParams;
 

@@ -344,6 +344,88 @@ static void test_pow_exponents(void) {
   sb_free(&d.log);
 }
 
+/* op(x [2, 3, 4, 5]) with axes as an attribute (opset 13) or, when
+ * `as_input`, a constant int64 input (opset 18); naxes -1: no axes. */
+static Graph *reduce_case(const char *op, int naxes, const int64_t *axes, bool as_input,
+                          int keepdims, int noop, Diag *d, bool *ok) {
+  Graph *g = graph_new();
+  const int64_t xd[4] = {2, 3, 4, 5};
+  int64_t na = naxes < 0 ? 0 : naxes;
+  int ins[2] = {tu_input(g, "x", 4, xd),
+                as_input && naxes >= 0 ? int64_value(g, "axes", 1, &na, axes ? axes : xd) : -1};
+  Node *n;
+  int y = tu_node(g, op, ins[1] >= 0 ? 2 : 1, ins, &n);
+  n->name = "red";
+  n->opset = as_input ? 18 : 13;
+  if (!as_input && naxes >= 0)
+    tu_attr_ints(g, n, "axes", naxes, axes);
+  if (keepdims >= 0)
+    tu_attr_int(g, n, "keepdims", keepdims);
+  if (noop >= 0)
+    tu_attr_int(g, n, "noop_with_empty_axes", noop);
+  tu_output(g, y);
+  *ok = graph_infer(g, d);
+  return g;
+}
+
+static void test_reduce_shapes(void) {
+  Diag d = {.quiet = true};
+  bool ok;
+  const int64_t a13[2] = {1, -1}, a_dup[2] = {1, -3}, a_bad[1] = {4};
+  Graph *g = reduce_case("ReduceMean", 2, a13, false, -1, -1, &d, &ok);
+  CU_ASSERT(ok && dims_are(&g->values[g->outputs[0]], 4, (const int64_t[]){2, 1, 4, 1}));
+  graph_free(g);
+  g = reduce_case("ReduceMax", 2, a13, true, 0, -1, &d, &ok);
+  CU_ASSERT(ok && dims_are(&g->values[g->outputs[0]], 2, (const int64_t[]){2, 4}));
+  graph_free(g);
+  g = reduce_case("ReduceSum", -1, NULL, false, 0, -1, &d, &ok); /* every axis */
+  CU_ASSERT(ok && dims_are(&g->values[g->outputs[0]], 0, NULL));
+  graph_free(g);
+  g = reduce_case("ReduceSum", 0, NULL, true, 1, 1, &d, &ok); /* empty axes: noop */
+  CU_ASSERT(ok && dims_are(&g->values[g->outputs[0]], 4, (const int64_t[]){2, 3, 4, 5}));
+  graph_free(g);
+  g = reduce_case("ReduceSum", 0, NULL, true, 1, 0, &d, &ok); /* empty axes: all */
+  CU_ASSERT(ok && dims_are(&g->values[g->outputs[0]], 4, (const int64_t[]){1, 1, 1, 1}));
+  graph_free(g);
+  CU_ASSERT_EQUAL(d.nerrors, 0);
+  g = reduce_case("ReduceMean", 2, a_dup, false, -1, -1, &d, &ok);
+  CU_ASSERT(!ok && tu_log_has(&d, "node 'red' (ReduceMean): axis -3 is out of range for "
+                                  "rank 4 or repeated"));
+  graph_free(g);
+  g = reduce_case("ReduceMean", 1, a_bad, true, -1, -1, &d, &ok);
+  CU_ASSERT(!ok && tu_log_has(&d, "axis 4 is out of range"));
+  graph_free(g);
+  /* The axes' form must match the opset. */
+  g = graph_new();
+  const int64_t xd[2] = {2, 3}, one = 1;
+  int ins[2] = {tu_input(g, "x", 2, xd), int64_value(g, "axes", 1, &one, a13)};
+  Node *n;
+  tu_output(g, tu_node(g, "ReduceMax", 2, ins, &n));
+  n->name = "old";
+  n->opset = 13;
+  CU_ASSERT_FALSE(graph_infer(g, &d));
+  CU_ASSERT(tu_log_has(&d, "node 'old' (ReduceMax): axes are an input only from opset 18"));
+  graph_free(g);
+  g = graph_new();
+  ins[0] = tu_input(g, "x", 2, xd);
+  ins[1] = int64_value(g, "axes", 1, &one, NULL); /* a runtime input */
+  tu_output(g, tu_node(g, "ReduceSum", 2, ins, &n));
+  n->name = "dyn";
+  CU_ASSERT_FALSE(graph_infer(g, &d));
+  CU_ASSERT(tu_log_has(&d, "node 'dyn' (ReduceSum): input 1 ('axes') must be a constant"));
+  graph_free(g);
+  g = graph_new();
+  ins[0] = tu_input(g, "x", 2, xd);
+  tu_output(g, tu_node(g, "ReduceSum", 1, ins, &n));
+  n->name = "attr18";
+  n->opset = 18;
+  tu_attr_ints(g, n, "axes", 1, a13);
+  CU_ASSERT_FALSE(graph_infer(g, &d));
+  CU_ASSERT(tu_log_has(&d, "node 'attr18' (ReduceSum): from opset 13 the axes are an input"));
+  graph_free(g);
+  sb_free(&d.log);
+}
+
 void add_infer_suite(void) {
   CU_pSuite s = CU_add_suite("infer", NULL, NULL);
   ADD(s, test_conv_shapes);
@@ -353,4 +435,5 @@ void add_infer_suite(void) {
   ADD(s, test_shape_arithmetic_folds);
   ADD(s, test_broadcast_and_concat);
   ADD(s, test_pow_exponents);
+  ADD(s, test_reduce_shapes);
 }
