@@ -196,6 +196,8 @@ typedef struct {
   int64_t axes[CD_MAX_RANK];
   bool keepdims;                    /* Reduce*: reduced dims stay as 1 */
   bool noop_empty;                  /* Reduce*: noop_with_empty_axes */
+  int nslice;                       /* Slice: entries in starts/ends/steps (and axes, if given) */
+  int64_t starts[CD_MAX_RANK], ends[CD_MAX_RANK], steps[CD_MAX_RANK]; /* Slice, as given */
   int64_t start, end;               /* Shape: the slice of dims it returns */
 } OpParams;
 

@@ -426,6 +426,101 @@ static void test_reduce_shapes(void) {
   sb_free(&d.log);
 }
 
+/* Slice of x [20, 10, 5] with constant starts/ends/axes/steps (n entries;
+ * axes or steps NULL: omitted). */
+static Graph *slice_case(int n, const int64_t *starts, const int64_t *ends,
+                         const int64_t *axes, const int64_t *steps, Diag *d, bool *ok) {
+  Graph *g = graph_new();
+  const int64_t xd[3] = {20, 10, 5}, nd = n;
+  int ins[5] = {tu_input(g, "x", 3, xd), int64_value(g, "starts", 1, &nd, starts),
+                int64_value(g, "ends", 1, &nd, ends),
+                axes ? int64_value(g, "axes", 1, &nd, axes) : -1,
+                steps ? int64_value(g, "steps", 1, &nd, steps) : -1};
+  Node *nd_;
+  int y = tu_node(g, "Slice", 5, ins, &nd_);
+  nd_->name = "sl";
+  tu_output(g, y);
+  *ok = graph_infer(g, d);
+  return g;
+}
+
+static void test_slice_shapes(void) {
+  Diag d = {.quiet = true};
+  bool ok;
+  const int64_t big = INT64_MAX, small = INT64_MIN;
+  /* Negative steps to the very start; clamping of out-of-range bounds. */
+  Graph *g = slice_case(3, (const int64_t[]){20, 10, 4}, (const int64_t[]){0, small, -6},
+                        (const int64_t[]){0, 1, 2}, (const int64_t[]){-1, -3, -2}, &d, &ok);
+  CU_ASSERT(ok && dims_are(&g->values[g->outputs[0]], 3, (const int64_t[]){19, 4, 3}));
+  graph_free(g);
+  g = slice_case(2, (const int64_t[]){-100, 1}, (const int64_t[]){big, 1000},
+                 (const int64_t[]){-1, -3}, (const int64_t[]){2, 7}, &d, &ok);
+  CU_ASSERT(ok && dims_are(&g->values[g->outputs[0]], 3, (const int64_t[]){3, 10, 3}));
+  graph_free(g);
+  g = slice_case(1, (const int64_t[]){15}, (const int64_t[]){5}, NULL, NULL, &d, &ok);
+  CU_ASSERT(ok && dims_are(&g->values[g->outputs[0]], 3, (const int64_t[]){0, 10, 5}));
+  graph_free(g);
+  CU_ASSERT_EQUAL(d.nerrors, 0);
+  g = slice_case(1, (const int64_t[]){0}, (const int64_t[]){5}, NULL, (const int64_t[]){0},
+                 &d, &ok);
+  CU_ASSERT(!ok && tu_log_has(&d, "node 'sl' (Slice): step 0 is 0"));
+  graph_free(g);
+  g = slice_case(2, (const int64_t[]){0, 0}, (const int64_t[]){5, 5},
+                 (const int64_t[]){1, -2}, NULL, &d, &ok);
+  CU_ASSERT(!ok && tu_log_has(&d, "node 'sl' (Slice): an axis is repeated (input rank 3)"));
+  graph_free(g);
+  g = slice_case(1, (const int64_t[]){0}, (const int64_t[]){5}, (const int64_t[]){3}, NULL,
+                 &d, &ok);
+  CU_ASSERT(!ok && tu_log_has(&d, "node 'sl' (Slice): an axis is out of range"));
+  graph_free(g);
+  sb_free(&d.log);
+  /* Starts computed at run time; starts and ends of different lengths. */
+  d = (Diag){.quiet = true};
+  g = graph_new();
+  const int64_t xd[2] = {4, 4}, one = 1, two = 2;
+  int ins[3] = {tu_input(g, "x", 2, xd), int64_value(g, "s", 1, &one, NULL),
+                int64_value(g, "e", 1, &one, xd)};
+  Node *n;
+  tu_output(g, tu_node(g, "Slice", 3, ins, &n));
+  n->name = "dyn";
+  CU_ASSERT_FALSE(graph_infer(g, &d));
+  CU_ASSERT(tu_log_has(&d, "node 'dyn' (Slice): input 1 ('s') must be a constant"));
+  graph_free(g);
+  g = graph_new();
+  ins[0] = tu_input(g, "x", 2, xd);
+  ins[1] = int64_value(g, "s", 1, &one, xd);
+  ins[2] = int64_value(g, "e", 1, &two, xd);
+  tu_output(g, tu_node(g, "Slice", 3, ins, &n));
+  n->name = "mismatch";
+  CU_ASSERT_FALSE(graph_infer(g, &d));
+  CU_ASSERT(tu_log_has(&d, "node 'mismatch' (Slice): 1 starts, 2 ends"));
+  graph_free(g);
+  sb_free(&d.log);
+}
+
+/* Slice at opset 1 (attributes) on a shape vector folds at compile time:
+ * Reshape(x, Shape(x)[1:]) is a constant-shape Reshape. */
+static void test_slice_folds_shapes(void) {
+  Graph *g = graph_new();
+  const int64_t xd[4] = {1, 8, 3, 5};
+  int x = tu_input(g, "x", 4, xd);
+  int shp = tu_node(g, "Shape", 1, &x, NULL);
+  Node *n;
+  int sl = tu_node(g, "Slice", 1, &shp, &n);
+  n->opset = 1;
+  tu_attr_ints(g, n, "starts", 1, (const int64_t[]){1});
+  tu_attr_ints(g, n, "ends", 1, (const int64_t[]){INT64_MAX});
+  int ins[2] = {x, sl};
+  int y = tu_node(g, "Reshape", 2, ins, NULL);
+  tu_output(g, y);
+  Diag d = {.quiet = true};
+  CU_ASSERT_FATAL(graph_infer(g, &d));
+  CU_ASSERT_EQUAL(g->nnodes, 1);
+  CU_ASSERT(dims_are(&g->values[y], 3, xd + 1));
+  graph_free(g);
+  sb_free(&d.log);
+}
+
 void add_infer_suite(void) {
   CU_pSuite s = CU_add_suite("infer", NULL, NULL);
   ADD(s, test_conv_shapes);
@@ -436,4 +531,6 @@ void add_infer_suite(void) {
   ADD(s, test_broadcast_and_concat);
   ADD(s, test_pow_exponents);
   ADD(s, test_reduce_shapes);
+  ADD(s, test_slice_shapes);
+  ADD(s, test_slice_folds_shapes);
 }
