@@ -1,5 +1,5 @@
 /*
- * slice.c — Slice.
+ * slice.c — Slice and Split: views of a part of a tensor, copied.
  *
  * Slice takes starts, ends, optional axes and optional steps: attributes
  * (no steps) before opset 10, constant int64 inputs from then on.  Each
@@ -15,6 +15,15 @@
  * in either direction.  Output coordinate o of an axis reads input
  * coordinate start + o * step.  Slice runs on any element type: exporters
  * slice shape vectors, which fold at compile time.
+ *
+ * Split cuts one axis (default 0) into consecutive parts, one per output.
+ * Their sizes are the `split` attribute (opsets 1..12; opset 1 also takes
+ * an input), a constant int64 input (opset 13+), or not given: then the
+ * axis is split equally -- before opset 18 it must divide evenly, from
+ * opset 18 (where num_outputs, when given, must match the outputs) the
+ * parts are ceil(dim / n) and the last one is smaller.  Seen as
+ * outer x dim x inner, output j copies rows [at_j, at_j + size_j) of each
+ * outer slab.
  */
 #include "../cardinal.h"
 
@@ -194,5 +203,148 @@ bool slice_emit(Emitter *e, Graph *g, Node *n) {
     if (y->dims[k] > 1)
       emit(e, " + i%d * %lld", k, (long long)(s.step[k] * xs[k]));
   emit(e, "];\n");
+  return true;
+}
+
+/* ------------------------------------------------------------------ Split */
+
+bool split_parse(Graph *g, Node *n, Diag *d) {
+  OpParams *p = &n->p;
+  p->axis = attr_int(n, "axis", 0);
+  p->nsplit = -1;
+  const Attr *a = node_attr(n, "split");
+  if (a) {
+    if (a->type != AT_INTS || a->count > CD_MAX_SPLIT) {
+      diag_error(d, "node '%s' (Split): split must be a list of at most %d ints",
+                 node_label(n), CD_MAX_SPLIT);
+      return false;
+    }
+    memcpy(p->split, a->ints, sizeof(int64_t) * (size_t)a->count);
+    p->nsplit = a->count;
+  } else if (n->nin > 1 && n->in[1] >= 0) {
+    if (!op_const_ints(g, n, 1, d, p->split, &p->nsplit, CD_MAX_SPLIT))
+      return false;
+  }
+  const Attr *no = node_attr(n, "num_outputs");
+  if (no && (no->type != AT_INT || no->i != n->nout || p->nsplit >= 0)) {
+    diag_error(d, "node '%s' (Split): num_outputs must be the number of outputs (%d) "
+               "and comes without split", node_label(n), n->nout);
+    return false;
+  }
+  if (p->nsplit >= 0 && p->nsplit != n->nout) {
+    diag_error(d, "node '%s' (Split): %d split sizes for %d outputs", node_label(n),
+               p->nsplit, n->nout);
+    return false;
+  }
+  for (int j = 0; j < p->nsplit; j++)
+    if (p->split[j] < 0) {
+      diag_error(d, "node '%s' (Split): split size %d is negative", node_label(n), j);
+      return false;
+    }
+  return true;
+}
+
+/* The part sizes along an axis of extent dim; false if they do not fit. */
+static bool split_sizes(const Node *n, int64_t dim, int64_t *sizes) {
+  const OpParams *p = &n->p;
+  int64_t total = 0;
+  if (p->nsplit >= 0) {
+    for (int j = 0; j < n->nout; j++)
+      total += sizes[j] = p->split[j];
+    return total == dim;
+  }
+  if (n->opset < 18 && dim % n->nout)
+    return false;
+  int64_t part = (dim + n->nout - 1) / n->nout;
+  for (int j = 0; j < n->nout; j++) {
+    sizes[j] = dim - total < part ? dim - total : part;
+    total += sizes[j];
+  }
+  return true;
+}
+
+bool split_infer(Graph *g, Node *n, Diag *d) {
+  const Value *x = &g->values[n->in[0]];
+  int64_t axis = normalize_axis(n->p.axis, x->rank);
+  if (axis < 0 || axis >= x->rank) {
+    diag_error(d, "node '%s' (Split): axis %lld is out of range for rank %d", node_label(n),
+               (long long)n->p.axis, x->rank);
+    return false;
+  }
+  if (!dtype_size(x->dtype)) {
+    diag_error(d, "node '%s' (Split): %s data is not supported", node_label(n),
+               dtype_name(x->dtype));
+    return false;
+  }
+  int64_t sizes[CD_MAX_SPLIT];
+  if (!split_sizes(n, x->dims[axis], sizes)) {
+    diag_error(d, "node '%s' (Split): %s cannot cut axis %lld of extent %lld into %d parts",
+               node_label(n), n->p.nsplit >= 0 ? "the split sizes" : "equal parts",
+               (long long)axis, (long long)x->dims[axis], n->nout);
+    return false;
+  }
+  for (int j = 0; j < n->nout; j++) {
+    if (n->out[j] < 0)
+      continue;
+    int64_t dims[CD_MAX_RANK];
+    memcpy(dims, x->dims, sizeof dims);
+    dims[axis] = sizes[j];
+    value_set_shape(&g->values[n->out[j]], x->dtype, x->rank, dims);
+  }
+  return true;
+}
+
+/* x as outer x dim x inner around the split axis. */
+static void split_extents(const Node *n, const Value *x, int64_t *outer, int64_t *dim,
+                          int64_t *inner) {
+  int64_t axis = normalize_axis(n->p.axis, x->rank);
+  *outer = *inner = 1;
+  for (int k = 0; k < x->rank; k++) {
+    if (k < axis)
+      *outer *= x->dims[k];
+    if (k > axis)
+      *inner *= x->dims[k];
+  }
+  *dim = x->dims[axis];
+}
+
+void split_eval(Graph *g, Node *n, void **data) {
+  const Value *x = &g->values[n->in[0]];
+  int64_t outer, dim, inner, sizes[CD_MAX_SPLIT], at = 0;
+  split_extents(n, x, &outer, &dim, &inner);
+  CD_ASSERT(split_sizes(n, dim, sizes));
+  size_t es = dtype_size(x->dtype);
+  for (int j = 0; j < n->nout; j++) {
+    int64_t part = sizes[j] * inner;
+    if (n->out[j] >= 0)
+      for (int64_t o = 0; o < outer; o++)
+        memcpy((char *)data[n->out[j]] + (size_t)(o * part) * es,
+               (const char *)data[n->in[0]] + (size_t)(o * dim * inner + at) * es,
+               (size_t)part * es);
+    at += part;
+  }
+}
+
+bool split_emit(Emitter *e, Graph *g, Node *n) {
+  const Value *x = &g->values[n->in[0]];
+  int64_t outer, dim, inner, sizes[CD_MAX_SPLIT], at = 0;
+  split_extents(n, x, &outer, &dim, &inner);
+  CD_ASSERT(split_sizes(n, dim, sizes));
+  bool reads = false;
+  emit(e, "  for (long o = 0; o < %lld; o++) {\n", (long long)outer);
+  for (int j = 0; j < n->nout; j++) {
+    int64_t part = sizes[j] * inner;
+    if (n->out[j] >= 0 && part > 0) {
+      emit(e, "    memcpy(y%d + o * %lld, x0 + o * %lld + %lld, %lld);\n", j, (long long)part,
+           (long long)(dim * inner), (long long)at, (long long)part * 4);
+      reads = true;
+    } else if (n->out[j] >= 0) {
+      emit(e, "    (void)y%d; /* empty */\n", j);
+    }
+    at += part;
+  }
+  emit(e, "  }\n");
+  if (!reads)
+    emit(e, "  (void)x0;\n");
   return true;
 }

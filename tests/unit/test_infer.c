@@ -521,6 +521,74 @@ static void test_slice_folds_shapes(void) {
   sb_free(&d.log);
 }
 
+/* Split of x [2, 7] along axis 1 into nout outputs, at `opset`, sizes as
+ * a constant input (n sizes; NULL: none), num_outputs when > 0. */
+static Graph *split_case(int opset, int nout, int n, const int64_t *sizes, int num_outputs,
+                         Diag *d, bool *ok) {
+  Graph *g = graph_new();
+  const int64_t xd[2] = {2, 7}, nd = n;
+  int x = tu_input(g, "x", 2, xd);
+  int s = sizes ? int64_value(g, "split", 1, &nd, sizes) : -1;
+  int ni = graph_add_node(g, "Split", 2, nout);
+  Node *sp = &g->nodes[ni];
+  sp->opset = opset;
+  sp->name = "sp";
+  sp->in[0] = x;
+  sp->in[1] = s;
+  tu_attr_int(g, sp, "axis", -1);
+  if (num_outputs > 0)
+    tu_attr_int(g, sp, "num_outputs", num_outputs);
+  for (int j = 0; j < nout; j++) {
+    int v = graph_add_value(g, "");
+    g->nodes[ni].out[j] = v;
+    g->values[v].producer = ni;
+    tu_output(g, v);
+  }
+  *ok = graph_infer(g, d);
+  return g;
+}
+
+static void test_split_shapes(void) {
+  Diag d = {.quiet = true};
+  bool ok;
+  Graph *g = split_case(13, 3, 3, (const int64_t[]){2, 0, 5}, 0, &d, &ok);
+  CU_ASSERT_FATAL(ok);
+  CU_ASSERT(dims_are(&g->values[g->outputs[0]], 2, (const int64_t[]){2, 2}));
+  CU_ASSERT(dims_are(&g->values[g->outputs[1]], 2, (const int64_t[]){2, 0}));
+  CU_ASSERT(dims_are(&g->values[g->outputs[2]], 2, (const int64_t[]){2, 5}));
+  const float x[14] = {0, 1, 2, 3, 4, 5, 6, 10, 11, 12, 13, 14, 15, 16};
+  const float *in[1] = {x};
+  float *out[3];
+  CU_ASSERT_FATAL(interp_run(g, in, out, &d));
+  CU_ASSERT(out[0][0] == 0 && out[0][1] == 1 && out[0][2] == 10 && out[0][3] == 11);
+  CU_ASSERT(out[2][0] == 2 && out[2][4] == 6 && out[2][5] == 12 && out[2][9] == 16);
+  for (int j = 0; j < 3; j++)
+    free(out[j]);
+  graph_free(g);
+  /* Opset 18, num_outputs 3 of 7: 3, 3, 1. */
+  g = split_case(18, 3, 0, NULL, 3, &d, &ok);
+  CU_ASSERT_FATAL(ok);
+  CU_ASSERT(dims_are(&g->values[g->outputs[1]], 2, (const int64_t[]){2, 3}));
+  CU_ASSERT(dims_are(&g->values[g->outputs[2]], 2, (const int64_t[]){2, 1}));
+  graph_free(g);
+  CU_ASSERT_EQUAL(d.nerrors, 0);
+  g = split_case(13, 2, 0, NULL, 0, &d, &ok); /* 7 is odd */
+  CU_ASSERT(!ok && tu_log_has(&d, "node 'sp' (Split): equal parts cannot cut axis 1 of "
+                                  "extent 7 into 2 parts"));
+  graph_free(g);
+  g = split_case(13, 2, 2, (const int64_t[]){3, 3}, 0, &d, &ok);
+  CU_ASSERT(!ok && tu_log_has(&d, "node 'sp' (Split): the split sizes cannot cut axis 1"));
+  graph_free(g);
+  g = split_case(13, 2, 3, (const int64_t[]){3, 3, 1}, 0, &d, &ok);
+  CU_ASSERT(!ok && tu_log_has(&d, "node 'sp' (Split): 3 split sizes for 2 outputs"));
+  graph_free(g);
+  g = split_case(18, 2, 0, NULL, 3, &d, &ok);
+  CU_ASSERT(!ok && tu_log_has(&d, "node 'sp' (Split): num_outputs must be the number of "
+                                  "outputs (2)"));
+  graph_free(g);
+  sb_free(&d.log);
+}
+
 void add_infer_suite(void) {
   CU_pSuite s = CU_add_suite("infer", NULL, NULL);
   ADD(s, test_conv_shapes);
@@ -533,4 +601,5 @@ void add_infer_suite(void) {
   ADD(s, test_reduce_shapes);
   ADD(s, test_slice_shapes);
   ADD(s, test_slice_folds_shapes);
+  ADD(s, test_split_shapes);
 }
