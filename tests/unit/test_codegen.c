@@ -264,6 +264,38 @@ static void test_activation_kernels(void) {
   graph_free(g);
 }
 
+/* LayerNormalization kernels: with and without B, a one-value Scale, the
+ * Mean and InvStdDev outputs; generated C against the interpreter. */
+static void test_layernorm_kernels(void) {
+  Graph *g = graph_new();
+  const int64_t xd[3] = {2, 5, 6}, sd[2] = {5, 6}, one[1] = {1};
+  float sc[30], b[30];
+  for (int i = 0; i < 30; i++)
+    sc[i] = 0.1f * (float)i - 1, b[i] = 0.05f * (float)(i % 7);
+  int x = tu_input(g, "x", 3, xd);
+  for (int c = 0; c < 3; c++) {
+    int nout = c == 2 ? 3 : 1;
+    int ni = graph_add_node(g, "LayerNormalization", 3, nout);
+    Node *n = &g->nodes[ni];
+    n->opset = 17;
+    n->in[0] = x;
+    /* c = 0: axis -1, Scale [6], no B; 1: axis 1, one-value Scale and B;
+     * 2: axis -2, Scale and B [5, 6], Mean and InvStdDev. */
+    n->in[1] = c == 0 ? tu_const(g, "", 1, sd + 1, sc)
+               : c == 1 ? tu_const(g, "", 1, one, sc) : tu_const(g, "", 2, sd, sc);
+    n->in[2] = c == 0 ? -1 : c == 1 ? tu_const(g, "", 1, one, b) : tu_const(g, "", 2, sd, b);
+    tu_attr_int(g, &g->nodes[ni], "axis", c == 0 ? -1 : c == 1 ? 1 : -2);
+    for (int j = 0; j < nout; j++) {
+      int v = graph_add_value(g, "");
+      g->nodes[ni].out[j] = v;
+      g->values[v].producer = ni;
+      tu_output(g, v);
+    }
+  }
+  check_generated(g, "lnorm", 1.3f);
+  graph_free(g);
+}
+
 void add_codegen_suite(void) {
   CU_pSuite s = CU_add_suite("codegen", NULL, NULL);
   ADD(s, test_hostile_names);
@@ -272,4 +304,5 @@ void add_codegen_suite(void) {
   ADD(s, test_conv1x1_tile_boundaries);
   ADD(s, test_conv_tile_boundaries);
   ADD(s, test_activation_kernels);
+  ADD(s, test_layernorm_kernels);
 }

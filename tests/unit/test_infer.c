@@ -589,6 +589,65 @@ static void test_split_shapes(void) {
   sb_free(&d.log);
 }
 
+/* LayerNormalization of x [2, 3, 4] with a Scale of shape sd (rank sr),
+ * axis given, stash_type when >= 0; three outputs. */
+static Graph *layernorm_case(int64_t axis, int sr, const int64_t *sd, int stash, Diag *d,
+                             bool *ok) {
+  Graph *g = graph_new();
+  const int64_t xd[3] = {2, 3, 4};
+  float ones[64];
+  for (int i = 0; i < 64; i++)
+    ones[i] = 1;
+  int ins[2] = {tu_input(g, "x", 3, xd), tu_const(g, "scale", sr, sd, ones)};
+  int ni = graph_add_node(g, "LayerNormalization", 2, 3);
+  Node *n = &g->nodes[ni];
+  n->opset = 17;
+  n->name = "ln";
+  n->in[0] = ins[0];
+  n->in[1] = ins[1];
+  tu_attr_int(g, n, "axis", axis);
+  if (stash >= 0)
+    tu_attr_int(g, n, "stash_type", stash);
+  for (int j = 0; j < 3; j++) {
+    int v = graph_add_value(g, "");
+    g->nodes[ni].out[j] = v;
+    g->values[v].producer = ni;
+    tu_output(g, v);
+  }
+  *ok = graph_infer(g, d);
+  return g;
+}
+
+static void test_layernorm_shapes(void) {
+  Diag d = {.quiet = true};
+  bool ok;
+  Graph *g = layernorm_case(-2, 2, (const int64_t[]){3, 4}, -1, &d, &ok);
+  CU_ASSERT_FATAL(ok);
+  CU_ASSERT(dims_are(&g->values[g->outputs[0]], 3, (const int64_t[]){2, 3, 4}));
+  CU_ASSERT(dims_are(&g->values[g->outputs[1]], 3, (const int64_t[]){2, 1, 1}));
+  CU_ASSERT(dims_are(&g->values[g->outputs[2]], 3, (const int64_t[]){2, 1, 1}));
+  CU_ASSERT_EQUAL(g->nodes[0].p.axis, 1);
+  CU_ASSERT_EQUAL(g->nodes[0].p.inner, 12);
+  graph_free(g);
+  g = layernorm_case(2, 3, (const int64_t[]){1, 1, 4}, 1, &d, &ok); /* leading 1s */
+  CU_ASSERT(ok);
+  graph_free(g);
+  CU_ASSERT_EQUAL(d.nerrors, 0);
+  g = layernorm_case(3, 1, (const int64_t[]){4}, -1, &d, &ok);
+  CU_ASSERT(!ok && tu_log_has(&d, "node 'ln' (LayerNormalization): axis 3 is out of range "
+                                  "for rank 3"));
+  graph_free(g);
+  g = layernorm_case(1, 1, (const int64_t[]){4}, -1, &d, &ok);
+  CU_ASSERT(!ok && tu_log_has(&d, "node 'ln' (LayerNormalization): Scale 'scale' must be "
+                                  "float32 of the normalised shape (X's dims from axis 1 on)"));
+  graph_free(g);
+  g = layernorm_case(-1, 1, (const int64_t[]){4}, 11, &d, &ok);
+  CU_ASSERT(!ok && tu_log_has(&d, "node 'ln' (LayerNormalization): stash_type 11 is not "
+                                  "supported"));
+  graph_free(g);
+  sb_free(&d.log);
+}
+
 void add_infer_suite(void) {
   CU_pSuite s = CU_add_suite("infer", NULL, NULL);
   ADD(s, test_conv_shapes);
@@ -602,4 +661,5 @@ void add_infer_suite(void) {
   ADD(s, test_slice_shapes);
   ADD(s, test_slice_folds_shapes);
   ADD(s, test_split_shapes);
+  ADD(s, test_layernorm_shapes);
 }

@@ -176,6 +176,42 @@ static void test_activations_by_hand(void) {
   sb_free(&d.log);
 }
 
+/* LayerNormalization over the last axis, with Scale, B, Mean and InvStdDev. */
+static void test_layernorm_by_hand(void) {
+  Graph *g = graph_new();
+  const int64_t xd[2] = {2, 3}, sd[1] = {3};
+  const float scale[3] = {1, 2, -1}, bias[3] = {0, 1, 0.5f};
+  int x = tu_input(g, "x", 2, xd);
+  int ni = graph_add_node(g, "LayerNormalization", 3, 3);
+  Node *n = &g->nodes[ni];
+  n->opset = 17;
+  n->in[0] = x;
+  n->in[1] = tu_const(g, "scale", 1, sd, scale);
+  n->in[2] = tu_const(g, "B", 1, sd, bias);
+  tu_attr_float(g, &g->nodes[ni], "epsilon", 0.25f);
+  for (int j = 0; j < 3; j++) {
+    int v = graph_add_value(g, "");
+    g->nodes[ni].out[j] = v;
+    g->values[v].producer = ni;
+    tu_output(g, v);
+  }
+  Diag d = {.quiet = true};
+  CU_ASSERT_FATAL(graph_infer(g, &d));
+  const float xv[6] = {1, 2, 3, -4, 0, 4}; /* means 2, 0; variances 2/3, 32/3 */
+  const float *in[1] = {xv};
+  float *out[3];
+  CU_ASSERT_FATAL(interp_run(g, in, out, &d));
+  double i0 = 1 / sqrt(2.0 / 3 + 0.25), i1 = 1 / sqrt(32.0 / 3 + 0.25);
+  check_values(out[0], (const float[]){(float)-i0, 1, (float)(-i0 + 0.5),
+                                       (float)(-4 * i1), 1, (float)(-4 * i1 + 0.5)}, 6, 1e-6);
+  check_values(out[1], (const float[]){2, 0}, 2, 1e-6);
+  check_values(out[2], (const float[]){(float)i0, (float)i1}, 2, 1e-6);
+  for (int j = 0; j < 3; j++)
+    free(out[j]);
+  graph_free(g);
+  sb_free(&d.log);
+}
+
 static int live_count(const Graph *g, OpKind op) {
   int k = 0;
   for (int i = 0; i < g->nnodes; i++)
@@ -261,6 +297,7 @@ void add_interp_suite(void) {
   ADD(s, test_avgpool_count_include_pad);
   ADD(s, test_softmax_and_gemm);
   ADD(s, test_activations_by_hand);
+  ADD(s, test_layernorm_by_hand);
   ADD(s, test_pass_eliminate_identity);
   ADD(s, test_pass_dce_and_fold);
   ADD(s, test_passes_parse);
