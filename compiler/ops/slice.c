@@ -249,8 +249,11 @@ static bool split_sizes(const Node *n, int64_t dim, int64_t *sizes) {
   const OpParams *p = &n->p;
   int64_t total = 0;
   if (p->nsplit >= 0) {
-    for (int j = 0; j < n->nout; j++)
+    for (int j = 0; j < n->nout; j++) {
+      if (p->split[j] > dim - total) /* also keeps the sum from overflowing */
+        return false;
       total += sizes[j] = p->split[j];
+    }
     return total == dim;
   }
   if (n->opset < 18 && dim % n->nout)
