@@ -23,6 +23,7 @@
 #define CD_VERSION "0.1.0"
 #define CD_MAX_RANK 8   /* ONNX allows more; no op we support needs it */
 #define CD_MAX_SPATIAL 3 /* Conv and pooling: 1-D, 2-D and 3-D */
+#define CD_MAX_SPLIT 32  /* outputs of one Split */
 
 /* Internal invariants stay checked in release builds (see STYLE.md). */
 #define CD_ASSERT(c) \
@@ -194,8 +195,14 @@ typedef struct {
   int nshape;                       /* Reshape: target shape (0 copies, -1 infers) */
   int64_t shape[CD_MAX_RANK];
   bool allowzero;                   /* Reshape */
-  int naxes;                        /* Squeeze/Unsqueeze/Pad axes, as given (-1: none given) */
+  int naxes;                        /* Squeeze/Unsqueeze/Pad/Reduce* axes, as given (-1: none given) */
   int64_t axes[CD_MAX_RANK];
+  bool keepdims;                    /* Reduce*: reduced dims stay as 1 */
+  bool noop_empty;                  /* Reduce*: noop_with_empty_axes */
+  int nslice;                       /* Slice: entries in starts/ends/steps (and axes, if given) */
+  int64_t starts[CD_MAX_RANK], ends[CD_MAX_RANK], steps[CD_MAX_RANK]; /* Slice, as given */
+  int nsplit;                       /* Split: sizes given (-1: none, split equally) */
+  int64_t split[CD_MAX_SPLIT];
   int64_t start, end;               /* Shape: the slice of dims it returns */
 } OpParams;
 

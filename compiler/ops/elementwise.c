@@ -1,15 +1,29 @@
 /*
  * elementwise.c — the unary activations (Relu, LeakyRelu, Sigmoid, Tanh,
- * HardSigmoid, HardSwish, Clip) and the broadcasting arithmetic (Add, Sub,
- * Mul, Div, PRelu, Sum).
+ * HardSigmoid, HardSwish, Clip, Elu, Selu, Softplus, Gelu), the float
+ * functions Erf, Exp, Log and Sqrt (activations too: unary float -> float,
+ * so they fuse and merge like one) and the broadcasting arithmetic (Add,
+ * Sub, Mul, Div, PRelu, Sum, Pow).
  *
- * Unary parameters land in OpParams.alpha/beta: LeakyRelu's slope,
- * HardSigmoid's alpha/beta (y = max(0, min(1, alpha*x + beta))), Clip's
- * bounds when they are attributes (opset < 11) or constant inputs.  A Clip
- * whose bounds are runtime inputs reads them at run time instead.
+ * Unary parameters land in OpParams.alpha/beta, which is all an epilogue
+ * carries (Epilogue.act_alpha/act_beta), so every activation says what it
+ * needs in two floats:
+ *
+ *   LeakyRelu    alpha = slope
+ *   HardSigmoid  y = max(0, min(1, alpha*x + beta))
+ *   Clip         [alpha, beta] = bounds, attributes (opset < 11) or constant
+ *                inputs; runtime bounds are read at run time instead
+ *   Elu          y = x >= 0 ? x : alpha * (e^x - 1)
+ *   Selu         y = beta * (x > 0 ? x : alpha * (e^x - 1)), beta = gamma
+ *   Softplus     y = ln(1 + e^x), written so neither side overflows
+ *   Gelu         y = x/2 (1 + erf(x / sqrt 2)); alpha = 1 selects the
+ *                approximate = "tanh" form x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
  *
  * The binary ops broadcast like numpy.  They also run on int64, which only
- * happens while folding shape arithmetic at compile time.
+ * happens while folding shape arithmetic at compile time.  Pow takes a
+ * float32 base; its exponent is float32, or an integer constant that parse
+ * turns into a float32 one (exporters write x ** 2 with an int64 2); an
+ * integer exponent computed at run time is refused.
  */
 #include "../cardinal.h"
 
@@ -26,6 +40,16 @@ float unary_apply(OpKind op, float x, float a, float b) {
   case OP_HARDSIGMOID: return fmaxf(0.0f, fminf(1.0f, a * x + b));
   case OP_HARDSWISH: return x * fmaxf(0.0f, fminf(1.0f, x / 6.0f + 0.5f));
   case OP_CLIP: return x < a ? a : (x > b ? b : x);
+  case OP_ELU: return x >= 0 ? x : a * expm1f(x);
+  case OP_SELU: return b * (x > 0 ? x : a * expm1f(x));
+  case OP_SOFTPLUS: return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x));
+  case OP_GELU:
+    return a != 0 ? 0.5f * x * (1.0f + tanhf(0.7978845608f * (x + 0.044715f * x * x * x)))
+                  : 0.5f * x * (1.0f + erff(x * 0.70710678118f));
+  case OP_ERF: return erff(x);
+  case OP_EXP: return expf(x);
+  case OP_LOG: return logf(x);
+  case OP_SQRT: return sqrtf(x);
   default: CD_ASSERT(!"not a unary op"); return 0;
   }
 }
@@ -38,6 +62,21 @@ bool unary_parse(Graph *g, Node *n, Diag *d) {
     p->alpha = attr_float(n, "alpha", 0.2f);
     p->beta = attr_float(n, "beta", 0.5f);
     break;
+  case OP_ELU: p->alpha = attr_float(n, "alpha", 1.0f); break;
+  case OP_SELU:
+    p->alpha = attr_float(n, "alpha", 1.67326319217681884765625f);
+    p->beta = attr_float(n, "gamma", 1.05070102214813232421875f);
+    break;
+  case OP_GELU: {
+    const char *approx = attr_string(n, "approximate", "none");
+    if (strcmp(approx, "none") && strcmp(approx, "tanh")) {
+      diag_error(d, "node '%s' (Gelu): approximate must be \"none\" or \"tanh\", not \"%s\"",
+                 node_label(n), approx);
+      return false;
+    }
+    p->alpha = !strcmp(approx, "tanh");
+    break;
+  }
   case OP_CLIP:
     p->alpha = attr_float(n, "min", -FLT_MAX);
     p->beta = attr_float(n, "max", FLT_MAX);
@@ -90,8 +129,38 @@ void unary_eval(Graph *g, Node *n, void **data) {
     Y[i] = unary_apply(n->op, X[i], a, b);
 }
 
+/* Pow: an integer constant exponent becomes a float32 constant. */
+static bool pow_parse(Graph *g, Node *n, Diag *d) {
+  const Value *x = &g->values[n->in[0]], *e = &g->values[n->in[1]];
+  if (x->dtype != DT_FLOAT) {
+    diag_error(d, "node '%s' (Pow): the base '%s' must be float32, not %s", node_label(n),
+               x->name, dtype_name(x->dtype));
+    return false;
+  }
+  if (e->dtype == DT_FLOAT)
+    return true;
+  if ((e->dtype != DT_INT64 && e->dtype != DT_INT32) || !e->data) {
+    diag_error(d, "node '%s' (Pow): the exponent '%s' is %s%s; only float32 exponents "
+               "(or constant integer ones) are supported", node_label(n), e->name,
+               dtype_name(e->dtype), e->data ? "" : " computed at run time");
+    return false;
+  }
+  int f = graph_add_value(g, arena_printf(&g->arena, "%s.float", e->name));
+  Value *fv = &g->values[f];
+  e = &g->values[n->in[1]];
+  value_set_shape(fv, DT_FLOAT, e->rank, e->dims);
+  float *data = value_alloc_data(g, f);
+  e = &g->values[n->in[1]];
+  for (int64_t i = 0; i < value_numel(e); i++)
+    data[i] = e->dtype == DT_INT64 ? (float)((int64_t *)e->data)[i]
+                                   : (float)((int32_t *)e->data)[i];
+  n->in[1] = f;
+  return true;
+}
+
 bool binary_parse(Graph *g, Node *n, Diag *d) {
-  (void)d;
+  if (n->op == OP_POW)
+    return pow_parse(g, n, d);
   if (n->op != OP_PRELU)
     return true;
   const Value *x = &g->values[n->in[0]], *sl = &g->values[n->in[1]];
@@ -158,6 +227,7 @@ static double binary_apply(OpKind op, double a, double b) {
   case OP_MUL: return a * b;
   case OP_DIV: return a / b;
   case OP_PRELU: return a < 0 ? a * b : a;
+  case OP_POW: return powf((float)a, (float)b);
   default: CD_ASSERT(!"not a binary op"); return 0;
   }
 }
@@ -221,6 +291,21 @@ const char *unary_expr(Emitter *e, OpKind op, float a, float b, const char *v) {
   case OP_CLIP:
     return arena_printf(ar, "%s < %s ? %s : (%s > %s ? %s : %s)", v, c_float(e, a),
                         c_float(e, a), v, c_float(e, b), c_float(e, b), v);
+  case OP_ELU: return arena_printf(ar, "%s >= 0.0f ? %s : %s * expm1f(%s)", v, v, c_float(e, a), v);
+  case OP_SELU:
+    return arena_printf(ar, "%s * (%s > 0.0f ? %s : %s * expm1f(%s))", c_float(e, b), v, v,
+                        c_float(e, a), v);
+  case OP_SOFTPLUS:
+    return arena_printf(ar, "%s > 0.0f ? %s + log1pf(expf(-%s)) : log1pf(expf(%s))", v, v, v, v);
+  case OP_GELU:
+    if (a != 0)
+      return arena_printf(ar, "0.5f * %s * (1.0f + tanhf(0.7978845608f * (%s + 0.044715f * %s "
+                              "* %s * %s)))", v, v, v, v, v);
+    return arena_printf(ar, "0.5f * %s * (1.0f + erff(%s * 0.70710678118f))", v, v);
+  case OP_ERF: return arena_printf(ar, "erff(%s)", v);
+  case OP_EXP: return arena_printf(ar, "expf(%s)", v);
+  case OP_LOG: return arena_printf(ar, "logf(%s)", v);
+  case OP_SQRT: return arena_printf(ar, "sqrtf(%s)", v);
   default: return NULL;
   }
 }
@@ -254,6 +339,7 @@ static const char *binary_expr(Emitter *e, OpKind op, const char *a,
   case OP_MUL: return arena_printf(ar, "%s * %s", a, b);
   case OP_DIV: return arena_printf(ar, "%s / %s", a, b);
   case OP_PRELU: return arena_printf(ar, "%s < 0.0f ? %s * %s : %s", a, a, b, a);
+  case OP_POW: return arena_printf(ar, "powf(%s, %s)", a, b);
   default: return NULL;
   }
 }

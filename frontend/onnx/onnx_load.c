@@ -200,7 +200,8 @@ static bool load_tensor(Loader *L, const Onnx__TensorProto *t, Value *v) {
       return false;
     }
     data = arena_alloc(&L->g->arena, bytes + 1);
-    memcpy(data, t->raw_data.data, bytes);
+    if (bytes) /* an empty tensor may have no raw_data buffer at all */
+      memcpy(data, t->raw_data.data, bytes);
   } else {
     size_t have;
     switch (dt) {

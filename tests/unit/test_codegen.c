@@ -247,7 +247,8 @@ static void find_targets(void) {
 /* Runs g through the interpreter, then through the default passes for
  * target t and generated C (compiled with -Werror; the harness fills the
  * workspace and the outputs with NaN first, so an unwritten lane shows);
- * every output must agree to 1e-5.  g is left as the passes made it. */
+ * every output must agree to 1e-5 (NaN where the interpreter has NaN: Log
+ * and Sqrt of negatives).  g is left as the passes made it. */
 static void check_generated(Graph *g, const char *name, float phase, const Target *t) {
   Diag d = {.quiet = true};
   g->target = t;
@@ -275,8 +276,11 @@ static void check_generated(Graph *g, const char *name, float phase, const Targe
     int64_t n = value_numel(&g->values[g->outputs[k]]);
     double err = 0;
     for (int64_t i = 0; i < n; i++) {
-      double e = fabs((double)got[k][i] - want[k][i]) / (1 + fabs((double)want[k][i]));
-      err = isnan(e) || e > err ? e : err; /* fmax would drop a NaN (an unwritten lane) */
+      bool gn = isnan(got[k][i]), wn = isnan(want[k][i]);
+      double e = gn != wn ? INFINITY /* an unwritten lane, or a wrong NaN */
+                 : gn     ? 0.0
+                          : fabs((double)got[k][i] - want[k][i]) / (1 + fabs((double)want[k][i]));
+      err = e > err ? e : err; /* fmax would drop a NaN */
     }
     if (!(err <= 1e-5))
       fprintf(stderr, "\n%s on %s, output %d: error %g\n", name, t->name, k, err);
@@ -463,6 +467,77 @@ static void test_simd_conv_boundaries(void) {
   }
 }
 
+/* Every activation of the op table, with its default attributes (and
+ * Gelu's tanh form), alone and fused into a Conv's epilogue by
+ * fuse-activation (a vector epilogue on the SIMD targets, or the lanes one
+ * by one for the activations without a vector form): generated C against
+ * the interpreter, on every target. */
+static void test_activation_kernels(void) {
+  find_targets();
+  for (int ti = 0; ti < nrunnable; ti++) {
+    Graph *g = graph_new();
+    const int64_t xd[4] = {1, 3, 4, 5}, wd[4] = {2, 3, 1, 1};
+    const float w[6] = {0.5f, -1, 2, 1.5f, 0.25f, -3};
+    int x = tu_input(g, "x", 4, xd);
+    int nact = 0;
+    for (int op = 0; op <= OP_COUNT; op++) {
+      if (op < OP_COUNT && !(op_table[op].flags & OPF_ACTIVATION))
+        continue;
+      const char *name = op < OP_COUNT ? op_table[op].name : "Gelu";
+      Node *n;
+      int a = tu_node(g, name, 1, &x, &n);
+      if (op == OP_COUNT)
+        tu_attr_str(g, n, "approximate", "tanh");
+      tu_output(g, a);
+      int ins[2] = {x, tu_const(g, "", 4, wd, w)};
+      int c = tu_node(g, "Conv", 2, ins, NULL);
+      c = tu_node(g, name, 1, &c, &n);
+      if (op == OP_COUNT)
+        tu_attr_str(g, n, "approximate", "tanh");
+      tu_output(g, c);
+      nact++;
+    }
+    check_generated(g, "acts", 0.7f, runnable[ti]);
+    int fused = 0;
+    for (int i = 0; i < g->nnodes; i++)
+      fused += !g->nodes[i].dead && g->nodes[i].op == OP_CONV && g->nodes[i].ep.act != OP_COUNT;
+    CU_ASSERT_EQUAL(fused, nact);
+    graph_free(g);
+  }
+}
+
+/* LayerNormalization kernels: with and without B, a one-value Scale, the
+ * Mean and InvStdDev outputs; generated C against the interpreter. */
+static void test_layernorm_kernels(void) {
+  Graph *g = graph_new();
+  const int64_t xd[3] = {2, 5, 6}, sd[2] = {5, 6}, one[1] = {1};
+  float sc[30], b[30];
+  for (int i = 0; i < 30; i++)
+    sc[i] = 0.1f * (float)i - 1, b[i] = 0.05f * (float)(i % 7);
+  int x = tu_input(g, "x", 3, xd);
+  for (int c = 0; c < 3; c++) {
+    int nout = c == 2 ? 3 : 1;
+    int ni = graph_add_node(g, "LayerNormalization", 3, nout);
+    Node *n = &g->nodes[ni];
+    n->opset = 17;
+    n->in[0] = x;
+    /* c = 0: axis -1, Scale [6], no B; 1: axis 1, one-value Scale and B;
+     * 2: axis -2, Scale and B [5, 6], Mean and InvStdDev. */
+    n->in[1] = c == 0 ? tu_const(g, "", 1, sd + 1, sc)
+               : c == 1 ? tu_const(g, "", 1, one, sc) : tu_const(g, "", 2, sd, sc);
+    n->in[2] = c == 0 ? -1 : c == 1 ? tu_const(g, "", 1, one, b) : tu_const(g, "", 2, sd, b);
+    tu_attr_int(g, &g->nodes[ni], "axis", c == 0 ? -1 : c == 1 ? 1 : -2);
+    for (int j = 0; j < nout; j++) {
+      int v = graph_add_value(g, "");
+      g->nodes[ni].out[j] = v;
+      g->values[v].producer = ni;
+      tu_output(g, v);
+    }
+  }
+  check_generated(g, "lnorm", 1.3f, &target_scalar);
+  graph_free(g);
+}
+
 void add_codegen_suite(void) {
   CU_pSuite s = CU_add_suite("codegen", NULL, NULL);
   ADD(s, test_name_checker);
@@ -472,4 +547,6 @@ void add_codegen_suite(void) {
   ADD(s, test_conv1x1_tile_boundaries);
   ADD(s, test_conv_tile_boundaries);
   ADD(s, test_simd_conv_boundaries);
+  ADD(s, test_activation_kernels);
+  ADD(s, test_layernorm_kernels);
 }

@@ -109,6 +109,109 @@ static void test_softmax_and_gemm(void) {
   sb_free(&d.log);
 }
 
+/* x -> op -> y on 1-D x; attribute setter `attrs` may be NULL.  Returns
+ * the interpreter's y (malloc'd), NULL if inference failed (log in d). */
+static float *unary_by_hand(const char *op, void (*attrs)(Graph *, Node *), int64_t len,
+                            const float *x, Diag *d) {
+  Graph *g = graph_new();
+  int in = tu_input(g, "x", 1, &len);
+  Node *n;
+  int y = tu_node(g, op, 1, &in, &n);
+  n->name = "act";
+  if (attrs)
+    attrs(g, n);
+  tu_output(g, y);
+  float *out = graph_infer(g, d) ? tu_interp(g, x) : NULL;
+  graph_free(g);
+  return out;
+}
+
+static void check_values(const float *got, const float *want, int n, double tol) {
+  CU_ASSERT_FATAL(got != NULL);
+  for (int i = 0; i < n; i++) {
+    if (!(fabs((double)got[i] - want[i]) <= tol * (1 + fabs((double)want[i]))))
+      fprintf(stderr, "\n  element %d: got %.9g, want %.9g\n", i, got[i], want[i]);
+    CU_ASSERT(fabs((double)got[i] - want[i]) <= tol * (1 + fabs((double)want[i])));
+  }
+}
+
+static void elu_half(Graph *g, Node *n) { tu_attr_float(g, n, "alpha", 0.5f); }
+static void gelu_tanh(Graph *g, Node *n) { tu_attr_str(g, n, "approximate", "tanh"); }
+static void gelu_bad(Graph *g, Node *n) { tu_attr_str(g, n, "approximate", "fast"); }
+
+/* The activations against PyTorch's values (torch.nn.functional). */
+static void test_activations_by_hand(void) {
+  Diag d = {.quiet = true};
+  const float x3[3] = {-1, 0, 2};
+  float *y = unary_by_hand("Elu", elu_half, 3, x3, &d);
+  check_values(y, (const float[]){-0.31606027483940125f, 0, 2}, 3, 1e-6);
+  free(y);
+  y = unary_by_hand("Selu", NULL, 3, x3, &d);
+  check_values(y, (const float[]){-1.1113307476043701f, 0, 2.1014020442962646f}, 3, 1e-6);
+  free(y);
+  /* Softplus: no overflow at either end. */
+  const float xs[5] = {-100, -1, 0, 1, 100};
+  y = unary_by_hand("Softplus", NULL, 5, xs, &d);
+  check_values(y, (const float[]){3.783505853677006e-44f, 0.3132616877555847f,
+                                  0.6931471824645996f, 1.31326162815094f, 100},
+               5, 1e-6);
+  free(y);
+  const float xg[7] = {-3, -1, -0.5f, 0, 0.5f, 1, 3};
+  y = unary_by_hand("Gelu", NULL, 7, xg, &d);
+  check_values(y, (const float[]){-0.004049867391586304f, -0.1586552858352661f,
+                                  -0.1542687863111496f, 0, 0.3457311987876892f,
+                                  0.8413447141647339f, 2.995950222015381f},
+               7, 1e-6);
+  free(y);
+  y = unary_by_hand("Gelu", gelu_tanh, 7, xg, &d);
+  check_values(y, (const float[]){-0.0036374330520629883f, -0.15880799293518066f,
+                                  -0.1542859971523285f, 0, 0.3457140028476715f,
+                                  0.8411920070648193f, 2.9963626861572266f},
+               7, 1e-6);
+  free(y);
+  CU_ASSERT_EQUAL(d.nerrors, 0);
+  CU_ASSERT_PTR_NULL(unary_by_hand("Gelu", gelu_bad, 7, xg, &d));
+  CU_ASSERT(tu_log_has(&d, "node 'act' (Gelu): approximate must be \"none\" or \"tanh\", "
+                           "not \"fast\""));
+  sb_free(&d.log);
+}
+
+/* LayerNormalization over the last axis, with Scale, B, Mean and InvStdDev. */
+static void test_layernorm_by_hand(void) {
+  Graph *g = graph_new();
+  const int64_t xd[2] = {2, 3}, sd[1] = {3};
+  const float scale[3] = {1, 2, -1}, bias[3] = {0, 1, 0.5f};
+  int x = tu_input(g, "x", 2, xd);
+  int ni = graph_add_node(g, "LayerNormalization", 3, 3);
+  Node *n = &g->nodes[ni];
+  n->opset = 17;
+  n->in[0] = x;
+  n->in[1] = tu_const(g, "scale", 1, sd, scale);
+  n->in[2] = tu_const(g, "B", 1, sd, bias);
+  tu_attr_float(g, &g->nodes[ni], "epsilon", 0.25f);
+  for (int j = 0; j < 3; j++) {
+    int v = graph_add_value(g, "");
+    g->nodes[ni].out[j] = v;
+    g->values[v].producer = ni;
+    tu_output(g, v);
+  }
+  Diag d = {.quiet = true};
+  CU_ASSERT_FATAL(graph_infer(g, &d));
+  const float xv[6] = {1, 2, 3, -4, 0, 4}; /* means 2, 0; variances 2/3, 32/3 */
+  const float *in[1] = {xv};
+  float *out[3];
+  CU_ASSERT_FATAL(interp_run(g, in, out, &d));
+  double i0 = 1 / sqrt(2.0 / 3 + 0.25), i1 = 1 / sqrt(32.0 / 3 + 0.25);
+  check_values(out[0], (const float[]){(float)-i0, 1, (float)(-i0 + 0.5),
+                                       (float)(-4 * i1), 1, (float)(-4 * i1 + 0.5)}, 6, 1e-6);
+  check_values(out[1], (const float[]){2, 0}, 2, 1e-6);
+  check_values(out[2], (const float[]){(float)i0, (float)i1}, 2, 1e-6);
+  for (int j = 0; j < 3; j++)
+    free(out[j]);
+  graph_free(g);
+  sb_free(&d.log);
+}
+
 static int live_count(const Graph *g, OpKind op) {
   int k = 0;
   for (int i = 0; i < g->nnodes; i++)
@@ -193,6 +296,8 @@ void add_interp_suite(void) {
   ADD(s, test_conv_by_hand);
   ADD(s, test_avgpool_count_include_pad);
   ADD(s, test_softmax_and_gemm);
+  ADD(s, test_activations_by_hand);
+  ADD(s, test_layernorm_by_hand);
   ADD(s, test_pass_eliminate_identity);
   ADD(s, test_pass_dce_and_fold);
   ADD(s, test_passes_parse);
