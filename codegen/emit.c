@@ -464,6 +464,10 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
   banner(&c, g, o);
   sb_printf(&c, "#include \"%s.h\"\n\n#include <math.h>\n#include <stdint.h>\n"
                 "#include <string.h>\n%s\n", name, o->target->include);
+  if (o->target->vec > 1)
+    sb_printf(&c, "/* Zeros the compiler cannot see through: kernels offset pointers by them\n"
+                  " * to keep it from merging loads it should not keep live (simd_conv.c). */\n"
+                  "static volatile long cd_zero[16];\n\n");
   if (o->weights_blob) {
     sb_printf(&c, "/* Set by %s_set_weights: the blob after its 64-byte header. */\n"
                   "static const unsigned char *cd_w;\n"

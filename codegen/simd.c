@@ -14,6 +14,7 @@ bool simd_emit(Emitter *e, Graph *g, Node *n) {
   case KF_CONV_GLANES: return simd_conv_glanes(e, g, n);
   case KF_POOL_BLOCKED: return simd_pool_blocked(e, g, n);
   case KF_GPOOL_BLOCKED: return simd_gpool_blocked(e, g, n);
+  case KF_GEMM_VEC: return simd_gemm(e, g, n);
   case KF_ELTWISE_VEC:
   case KF_REORDER: return op_table[n->op].emit(e, g, n);
   default: break;

@@ -182,13 +182,22 @@ static void emit_tile(const Conv *k, int nvv, int np, const char *pix0, const bo
    * one, every broadcast address is distinct.  (With kw inside one loop,
    * tap kw of pixel p and tap kw-1 of pixel p+1 read the same input; gcc and
    * clang then keep all those broadcasts live across the taps and spill:
-   * measured 41 % slower on a 3x3.) */
+   * measured 41 % slower on a 3x3.)  A plain input (ib = 1) has one
+   * channel a loop, so the columns meet again; there each column reads
+   * through its own pointer, offset by a zero the compiler cannot see
+   * (zk[kw], read from a volatile at the kernel's start), which keeps the
+   * addresses of different columns apart. */
   for (int kw = 0; kw < (k->flat ? 1 : k->KW); kw++) {
     bool any = false;
     for (int p = 0; p < np; p++)
       any |= k->flat || valid[p * k->KW + kw];
     if (!any)
       continue;
+    const char *xbase = "xr";
+    if (k->ib == 1 && !k->flat) {
+      E("              {\n              const float *xq = xr + zk[%d];\n", kw % 16);
+      xbase = "xq";
+    }
     E("              for (long ci = 0; ci < %d; ci++) {\n", k->ib);
     for (int v = 0; v < nvv; v++)
       E("                const %s w%d = %s;\n", t->vtype, v,
@@ -200,12 +209,14 @@ static void emit_tile(const Conv *k, int nvv, int np, const char *pix0, const bo
       /* Input pixel of tap kw for tile pixel p, relative to the tile's first. */
       int64_t rel = k->flat ? p : (int64_t)p * k->SW - k->PW + kw * k->DW;
       E("                {\n                  const %s xv = %s;\n", t->vtype,
-        V(k, t->set1, fmt(k, "xr[%lld + ci]", (long long)(rel * k->ib)), 0, 0));
+        V(k, t->set1, fmt(k, "%s[%lld + ci]", xbase, (long long)(rel * k->ib)), 0, 0));
       for (int v = 0; v < nvv; v++)
         E("                  a%d_%d = %s;\n", p, v, V(k, t->fma, "xv", fmt(k, "w%d", v), fmt(k, "a%d_%d", p, v)));
       E("                }\n");
     }
     E("              }\n");
+    if (k->ib == 1 && !k->flat)
+      E("              }\n");
   }
   E("            }\n          }\n");
   /* Store: partial sums, or the final value with the epilogue. */
@@ -373,6 +384,10 @@ bool simd_conv_blocked(Emitter *e, Graph *g, Node *n) {
     }
     E("};\n");
   }
+  if (k->ib == 1 && !k->flat)
+    E("  long zk[16];\n"
+      "  for (int i = 0; i < 16; i++)\n"
+      "    zk[i] = cd_zero[i];\n");
   E("  for (long n = 0; n < %lld; n++) {\n"
     "    const float *X = x0 + n * %lld;\n"
     "    float *Y = y0 + n * %lld;\n",

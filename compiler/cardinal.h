@@ -540,6 +540,9 @@ int conv_input_block(const Graph *g, const Node *n, const Target *t);
 /* Whether t runs the grouped conv n with several groups a vector
  * (LAYOUT_WGLANES; the tile-grouped-conv pass asks). */
 bool conv_can_glanes(const Graph *g, const Node *n, const Target *t);
+/* Whether t has a vector kernel for Gemm n with B^T packed (the layout pass
+ * packs it). */
+bool gemm_can_pack(const Graph *g, const Node *n, const Target *t);
 /* A stride-1 unpadded 1x1 conv: its pixels are one flat range. */
 bool conv_flat_pixels(const Node *n);
 const char *kernel_family_name(KernelFamily f);
@@ -615,6 +618,7 @@ bool simd_conv_blocked(Emitter *e, Graph *g, Node *n);
 bool simd_conv_glanes(Emitter *e, Graph *g, Node *n);
 bool simd_pool_blocked(Emitter *e, Graph *g, Node *n);
 bool simd_gpool_blocked(Emitter *e, Graph *g, Node *n);
+bool simd_gemm(Emitter *e, Graph *g, Node *n);
 void emit(Emitter *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 const char *c_float(Emitter *e, double f); /* round-trip literal, e.g. 0.1f */

@@ -235,6 +235,8 @@ static bool is_activation_layout(Layout l) {
  *    its own geometry, and writes NCHWc; its bias and residual scale are
  *    CPAD of the output's block, its residual has the output's layout;
  *  - pools read and write the same NCHWc;
+ *  - a Gemm (transB) may read B^T packed as WCONV (N output "channels" of
+ *    K inputs, input block 1) and C as CPAD, its A and Y plain;
  *  - an activation, or arithmetic whose operands all have the output's
  *    shape, reads and writes one layout.
  * Returns NULL when the node's layouts are valid, else why not.
@@ -253,6 +255,19 @@ const char *node_layout_error(const Graph *g, const Node *n) {
   if (all_plain)
     return NULL;
   const Value *x = &g->values[n->in[0]];
+  if (n->op == OP_GEMM) {
+    const Value *b = &g->values[n->in[1]];
+    Layout wl = {LAYOUT_WCONV, b->layout.block, 1, 1};
+    if (x->layout.kind != LAYOUT_PLAIN || y->layout.kind != LAYOUT_PLAIN || !n->p.trans_b ||
+        n->p.trans_a || !layout_equal(b->layout, wl))
+      return "a Gemm reads a plain A and B^T packed as wconv (transB, not transA)";
+    if (n->nin > 2 && n->in[2] >= 0 &&
+        !layout_equal(g->values[n->in[2]].layout, (Layout){LAYOUT_CPAD, wl.block, 0, 0}))
+      return "a packed Gemm's C is a [N] vector padded to whole vectors (cpad)";
+    if (n->ep.residual >= 0 && g->values[n->ep.residual].layout.kind != LAYOUT_PLAIN)
+      return "a Gemm's residual is plain";
+    return NULL;
+  }
   if (n->op == OP_REORDER)
     return is_activation_layout(x->layout) && is_activation_layout(y->layout) &&
                    !layout_equal(x->layout, y->layout)

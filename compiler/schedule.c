@@ -84,6 +84,18 @@ int conv_input_block(const Graph *g, const Node *n, const Target *t) {
   return x->layout.kind == LAYOUT_NCHWC || x->dims[1] >= t->vec ? t->vec : 1;
 }
 
+bool gemm_can_pack(const Graph *g, const Node *n, const Target *t) {
+  if (n->op != OP_GEMM || t->vec < 2 || !n->p.trans_b || n->p.trans_a ||
+      !is_const(g, n->in[1]) || g->values[n->in[1]].layout.kind != LAYOUT_PLAIN)
+    return false;
+  if (n->nin > 2 && n->in[2] >= 0) {
+    const Value *c = &g->values[n->in[2]];
+    if (!c->data || c->rank != 1 || c->dims[0] != g->values[n->in[1]].dims[0])
+      return false;
+  }
+  return true;
+}
+
 bool node_can_block(const Graph *g, const Node *n, const Target *t) {
   if (t->vec < 2 || n->nout != 1 || !is_4d(g, n->out[0]))
     return false;
@@ -218,6 +230,10 @@ void schedule_build(Graph *g, const Target *t) {
                         g->values[n->in[0]].layout.kind == LAYOUT_NCHWC;
     if ((op_table[n->op].flags & OPF_ALIAS) && !g->values[n->out[0]].is_output) {
       s->family = KF_ALIAS;
+    } else if (n->op == OP_GEMM && g->values[n->in[1]].layout.kind == LAYOUT_WCONV) {
+      s->family = KF_GEMM_VEC;
+      s->tile_c = 4 * t->vec;
+      s->tile_p = 1;
     } else if (n->op == OP_REORDER && t->vec > 1) {
       s->family = KF_REORDER;
     } else if (!blocked && !(n->op == OP_REORDER && from_blocked)) {

@@ -16,6 +16,8 @@
  * reader; a blocked graph output gets a Reorder back to plain, so graph
  * inputs and outputs keep their plain layout.  Packed constants are new
  * constants: an initializer shared with another node is never repacked.
+ * A Gemm with a constant B^T (a classifier head) gets it packed as WCONV,
+ * N outputs a vector, its bias as CPAD; its A and Y stay plain.
  * On a target without vectors the pass does nothing.
  */
 #include "../cardinal.h"
@@ -132,6 +134,14 @@ bool pass_layout(Graph *g, PassStats *st) {
     for (int k = 0; k < n->nin; k++)
       any_blocked |= n->in[k] >= 0 && g->values[n->in[k]].layout.kind == LAYOUT_NCHWC;
     bool block = node_can_block(g, n, t) && (n->op == OP_CONV || any_blocked);
+    if (gemm_can_pack(g, n, t)) {
+      int w = packed(g, n->in[1], (Layout){LAYOUT_WCONV, t->vec, 1, 1});
+      int cb = n->nin > 2 ? packed(g, n->in[2], (Layout){LAYOUT_CPAD, t->vec, 0, 0}) : -1;
+      n = &g->nodes[i];
+      n->in[1] = w;
+      if (n->nin > 2)
+        n->in[2] = cb;
+    }
     if (!block) {
       for (int k = 0; k < node_nreads(n); k++) {
         int v = node_read(n, k);

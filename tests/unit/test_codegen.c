@@ -467,6 +467,52 @@ static void test_simd_conv_boundaries(void) {
   }
 }
 
+/* The packed Gemm kernel (a classifier head: transB, B constant): rows M,
+ * outputs N around the vector width and the 4-vector tile, K from 1, with
+ * and without C, alpha and beta not 1, a fused ReLU; per SIMD target. */
+static void test_simd_gemm(void) {
+  find_targets();
+  for (int ti = 1; ti < nrunnable; ti++) {
+    int64_t c = runnable[ti]->vec;
+    const int64_t Ns[] = {1, c - 1, c, c + 1, 4 * c, 4 * c + 3, 9 * c + 5};
+    const int64_t Ks[] = {1, 7, 33};
+    Graph *g = graph_new();
+    wseed = 5;
+    int ncase = 0;
+    for (int ni = 0; ni < 7; ni++)
+      for (int ki = 0; ki < 3; ki++) {
+        int64_t M = 1 + ncase % 3, N = Ns[ni], K = Ks[ki];
+        int64_t ad[2] = {M, K}, bd[2] = {N, K}, cd[1] = {N};
+        char name[16];
+        snprintf(name, sizeof name, "a%d", ncase);
+        float *b = malloc(sizeof(float) * (size_t)(N * K + N));
+        for (int64_t i = 0; i < N * K + N; i++)
+          b[i] = wrand();
+        bool bias = ncase % 2 == 0;
+        int ins[3] = {tu_input(g, name, 2, ad), tu_const(g, "", 2, bd, b),
+                      bias ? tu_const(g, "", 1, cd, b + N * K) : -1};
+        free(b);
+        Node *n;
+        int y = tu_node(g, "Gemm", bias ? 3 : 2, ins, &n);
+        tu_attr_int(g, n, "transB", 1);
+        if (ncase % 3 == 1) {
+          tu_attr_float(g, n, "alpha", 0.5f);
+          tu_attr_float(g, n, "beta", -2.0f);
+        }
+        if (ncase % 4 == 3)
+          y = tu_node(g, "Relu", 1, &y, NULL);
+        tu_output(g, y);
+        ncase++;
+      }
+    check_generated(g, "gemm", 0.4f, runnable[ti]);
+    int packed = 0;
+    for (int i = 0; i < g->nnodes; i++)
+      packed += g->nodes[i].sched.family == KF_GEMM_VEC;
+    CU_ASSERT_EQUAL(packed, ncase);
+    graph_free(g);
+  }
+}
+
 /* Every activation of the op table, with its default attributes (and
  * Gelu's tanh form), alone and fused into a Conv's epilogue by
  * fuse-activation (a vector epilogue on the SIMD targets, or the lanes one
@@ -547,6 +593,7 @@ void add_codegen_suite(void) {
   ADD(s, test_conv1x1_tile_boundaries);
   ADD(s, test_conv_tile_boundaries);
   ADD(s, test_simd_conv_boundaries);
+  ADD(s, test_simd_gemm);
   ADD(s, test_activation_kernels);
   ADD(s, test_layernorm_kernels);
 }
