@@ -672,6 +672,7 @@ typedef struct {
   const char *params;   /* DSL: parameters from this .safetensors file */
   uint64_t seed;        /* DSL: seed of generated parameters without one */
   int runs;             /* cd_run_generated: timed runs */
+  const char *runner;   /* cd_run_generated: run the program through this (qemu-aarch64), linked -static */
   bool profile;         /* cd_run_generated: time every kernel (-DCARDINAL_PROFILE) */
   char *profile_text;   /* its result: "ms macs name" lines, malloc'd */
   double ms_median, ms_min, ms_max; /* cd_run_generated: measured times */

@@ -509,20 +509,24 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
     argv[a++] = "-o";
     argv[a++] = exe;
     argv[a++] = "-lm";
+    if (j->runner)
+      argv[a++] = "-static"; /* an emulator runs it without the target's libraries */
     argv[a] = NULL;
     ok = run_argv(argv, false, d);
   }
   if (ok) {
     char runs[16];
     snprintf(runs, sizeof runs, "%d", j->runs > 0 ? j->runs : 1);
-    char *argv[] = {exe, dir, runs, NULL};
+    char *direct[] = {exe, dir, runs, NULL};
+    char *wrapped[] = {(char *)j->runner, exe, dir, runs, NULL};
+    char **argv = j->runner ? wrapped : direct;
     char tpath[4096];
     snprintf(tpath, sizeof tpath, "%s/time.txt", dir);
     pid_t pid;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, tpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int rc = posix_spawn(&pid, exe, &fa, NULL, argv, environ);
+    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     int status = 0;
     if (rc == 0)
