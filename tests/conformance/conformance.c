@@ -10,12 +10,19 @@
  * nothing runs in training mode.  Everything else is counted as out of
  * scope with the reason, never silently passed.
  *
- *   conformance [--shard I/N] [--verbose] [--no-codegen] [--cc CC] DIR...
+ *   conformance [--shard I/N] [--verbose] [--no-codegen] [--cc CC]
+ *               [--target T] [--runner PROG] DIR...
+ *
+ * --target picks the code generation target (default native); --runner
+ * runs the generated programs through an emulator (qemu-aarch64 with
+ * --cc aarch64-linux-gnu-gcc --target neon).  A target this CPU cannot run
+ * is skipped with the reason printed.
  *
  * The generated C is compiled with -std=c99 -pedantic -Wall -Wextra -Werror,
  * so any warning in emitted code fails its case.
  */
 #include "cardinal.h"
+#include "cardinal_rt.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -34,7 +41,7 @@ typedef struct {
   int pass, fail, out_of_scope;
   int pass3d, fail3d;
   bool verbose, codegen;
-  const char *cc;
+  const char *cc, *target, *runner;
 } Totals;
 
 static int cmp_str(const void *a, const void *b) {
@@ -198,7 +205,7 @@ static void run_case(const char *root, const char *name, Totals *t) {
     sb_free(&d0.log);
     CompileJob j = {.model = path, .name = "model", .passes = "default",
                     .nfreeze = nf, .freeze = freeze_ptrs, .verify = true,
-                    .cc = t->cc,
+                    .cc = t->cc, .target = t->target, .runner = t->runner,
                     .cflags = "-O1 -std=c99 -pedantic -Wall -Wextra -Werror"};
     Diag dl = {.file = path, .quiet = true};
     Graph *g = cd_load_model(&j, NULL, NULL, &dl);
@@ -294,13 +301,26 @@ int main(int argc, char **argv) {
       t.codegen = false;
     else if (!strcmp(argv[first], "--cc") && first + 1 < argc)
       t.cc = argv[++first];
+    else if (!strcmp(argv[first], "--target") && first + 1 < argc)
+      t.target = argv[++first];
+    else if (!strcmp(argv[first], "--runner") && first + 1 < argc)
+      t.runner = argv[++first];
     else if (!strcmp(argv[first], "--shard") && first + 1 < argc &&
              sscanf(argv[++first], "%d/%d", &shard, &nshards) == 2 && nshards > 0) {
     } else {
       fprintf(stderr, "usage: conformance [--shard I/N] [--verbose] [--no-codegen] "
-                      "[--cc CC] DIR...\n");
+                      "[--cc CC] [--target T] [--runner PROG] DIR...\n");
       return 2;
     }
+  }
+  const Target *tg = t.target ? target_find(t.target) : NULL;
+  if (t.target && !tg) {
+    fprintf(stderr, "conformance: unknown target '%s' (known: %s)\n", t.target, target_names());
+    return 2;
+  }
+  if (tg && !t.runner && t.codegen && !cd_cpu_has(tg->cpu_features)) {
+    printf("conformance: skipped: this CPU cannot run target %s\n", tg->name);
+    return 0;
   }
   if (first >= argc) {
     fprintf(stderr, "conformance: no test-data folder given\n");
