@@ -8,7 +8,7 @@
 # --reference`) is compared with ONNX Runtime too.  Prints one row per model
 # and a closing "N passed, N failed" line.
 #
-#   [REFERENCE=1] sh tests/models/sweep.sh [OUT_DIR] [MODELS] [OPSETS]
+#   [REFERENCE=1] [TARGETS="native avx2 scalar neon"] sh tests/models/sweep.sh [OUT_DIR] [MODELS] [OPSETS]
 #     MODELS default: "torchvision:resnext50_32x4d torchvision:resnext101_32x8d
 #                      torchvision:resnet50 torchvision:shufflenet_v2_x1_0
 #                      torchvision:mnasnet0_5 torchvision:convnext_tiny
@@ -25,7 +25,10 @@ OUT=${1:-sweep_out}
 MODELS=${2:-"torchvision:resnext50_32x4d torchvision:resnext101_32x8d torchvision:resnet50 torchvision:shufflenet_v2_x1_0 torchvision:mnasnet0_5 torchvision:convnext_tiny article:resnext26_2x64d article:resnext50_32x4d"}
 OPSETS=${3:-"9 11 13 17"}
 REFERENCE=${REFERENCE:-0}
-ORT_JS=${ORT_JS:-../shared/peers/ort_time.js}
+ORT_JS=${ORT_JS:-bench/ort_time.js}
+# TARGETS: the code generation targets each model is built for (default
+# native); neon is cross-compiled and run under qemu-user.
+TARGETS=${TARGETS:-native}
 mkdir -p "$OUT"
 if [ ! -d /opt/ort/node_modules/onnxruntime-node ]; then
   npm install --prefix /opt/ort --ignore-scripts onnxruntime-node@1.30.0 >/dev/null 2>&1
@@ -46,18 +49,21 @@ for spec in $MODELS; do
       if ! /usr/bin/python3 tests/models/export.py "$spec" "$d/model.onnx" --opset "$opset" $flag > "$d/export.log" 2>&1; then
         printf '%-44s export failed (see %s)\n' "$tag" "$d/export.log"; fail=$((fail + 1)); continue
       fi
+      build/tests/npycmp --raw "$d/model.input.npy" "$d/model.input.f32"
       if ! build/cardinal inspect "$d/model.onnx" --verify > "$d/verify.log" 2>&1; then
         printf '%-44s verify failed: %s\n' "$tag" "$(grep -m1 error "$d/verify.log")"; fail=$((fail + 1)); continue
       fi
+      ort=$(node "$ORT_JS" "$d/model.onnx" 1 "$d/model.input.f32" --dump "$d/ort.f32" 2>&1)
+      for target in $TARGETS; do
+      CC=cc RUN=""
+      [ "$target" = neon ] && CC=aarch64-linux-gnu-gcc RUN=qemu-aarch64
       t0=$(date +%s.%N)
-      if ! build/cardinal build "$d/model.onnx" -o "$d/net" --name net > "$d/build.log" 2>&1; then
-        printf '%-44s build failed: %s\n' "$tag" "$(tail -1 "$d/build.log")"; fail=$((fail + 1)); continue
+      if ! build/cardinal build "$d/model.onnx" -o "$d/net" --name net --target "$target" --cc $CC > "$d/build.log" 2>&1; then
+        printf '%-44s build failed: %s\n' "$tag/$target" "$(tail -1 "$d/build.log")"; fail=$((fail + 1)); continue
       fi
       t1=$(date +%s.%N)
-      cc -O2 examples/embed/app.c -I"$d/net" "$d/net/libnet.a" -lm -o "$d/app"
-      build/tests/npycmp --raw "$d/model.input.npy" "$d/in.f32"
-      run=$("$d/app" "$d/in.f32" "$d/out.f32" | sed 's/.*, \([0-9.]*\) ms per run.*/\1/')
-      ort=$(node "$ORT_JS" "$d/model.onnx" 1 "$d/in.f32" --dump "$d/ort.f32" 2>&1)
+      $CC -O2 examples/embed/app.c -I"$d/net" "$d/net/libnet.a" -lm -o "$d/app" ${RUN:+-static}
+      run=$($RUN "$d/app" "$d/model.input.f32" "$d/out.f32" | sed 's/.*, \([0-9.]*\) ms per run.*/\1/')
       r="ok"
       cmp=$(build/tests/npycmp "$d/out.f32" "$d/ort.f32" 1e-4) || r="MISMATCH"
       if [ "$REFERENCE" = 1 ]; then
@@ -67,8 +73,9 @@ for spec in $MODELS; do
         cmp="$cmp; reference: $(echo "$rcmp" | sed 's/npycmp: [a-zA-Z]*: //')"
       fi
       if [ "$r" = ok ]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
-      printf '%-44s %8.1f %9s %9s  %s: %s\n' "$tag" "$(awk "BEGIN { print $t1 - $t0 }")" "$run" "$ort" "$r" \
+      printf '%-44s %8.1f %9s %9s  %s: %s\n' "$tag/$target" "$(awk "BEGIN { print $t1 - $t0 }")" "$run" "$ort" "$r" \
         "$(echo "$cmp" | sed 's/npycmp: [a-zA-Z]*: //')"
+      done
       rm -rf "$d/net" "$d/app"
     done
   done
