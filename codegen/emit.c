@@ -216,6 +216,8 @@ static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
   sb_printf(&h, "#define %s_MODEL_HASH \"%016llx\" /* FNV-1a of the model file */\n",
             NAME, (unsigned long long)g->hash);
   sb_printf(&h, "#define %s_WEIGHTS_EMBEDDED %d\n", NAME, o->weights_blob ? 0 : 1);
+  sb_printf(&h, "#define %s_THREADS %d /* threads each layer is split over (static schedule) */\n",
+            NAME, g->threads > 1 ? g->threads : 1);
   sb_printf(&h, "#define %s_TARGET \"%s\" /* the instruction set the kernels use */\n"
                 "#define %s_CPU_FEATURES %uu /* CD_CPU_* bits %s_run checks (cd_cpu_has) */\n\n",
             NAME, o->target->name, NAME, o->target->cpu_features, name);
@@ -248,6 +250,25 @@ static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
                 " * reused freely between calls.  Returns CD_OK (0) or a CD_ERR_* code. */\n"
                 "int %s_run(const float *const inputs[], float *const outputs[], void *workspace);\n",
             NAME, name);
+  if (g->threads > 1)
+    sb_printf(&h, "\n/* Threads (built with --threads %d): %s_run splits every layer over the\n"
+                  " * caller's thread and %d workers of a static pool, started by the first run or\n"
+                  " * by %s_init_threads (CD_OK, or CD_ERR_THREADS) and joined by %s_shutdown.\n"
+                  " * Calls from several threads at once are safe with one workspace each; a\n"
+                  " * call that finds the pool busy runs every share on its own thread (the\n"
+                  " * same results, bit for bit). */\n"
+                  "int %s_init_threads(void);\nvoid %s_shutdown(void);\n"
+                  "/* To drive the threads yourself: call %s_run_part(t, %s_THREADS, ...) once on\n"
+                  " * each of %s_THREADS threads (t = 0 .. %s_THREADS - 1) with the same arguments\n"
+                  " * and one workspace; each call runs its share of every layer and calls\n"
+                  " * barrier(ctx) between dependent layers, and barrier must return only when\n"
+                  " * all %s_THREADS threads have called it (the same number of times).  The\n"
+                  " * outputs are complete when every call has returned. */\n"
+                  "int %s_run_part(int t, int nthreads, const float *const inputs[],\n"
+                  "                float *const outputs[], void *workspace,\n"
+                  "                void (*barrier)(void *ctx), void *ctx);\n",
+              g->threads, name, g->threads - 1, name, name, name, name, name, NAME, NAME, NAME,
+              NAME, name);
   sb_printf(&h, "\n#ifdef CARDINAL_PROFILE\n"
                 "/* With -DCARDINAL_PROFILE (all of the model's sources): milliseconds spent\n"
                 " * in each kernel, summed over runs, with its name and multiply-adds. */\n"
@@ -318,13 +339,233 @@ static void param_arg(StrBuf *sb, const char *pname, int v, bool out, void *ctx)
   sb_printf(sb, "%s%s", a->count++ ? ", " : "", loc_expr(a->g, a->p, v));
 }
 
+/* With threads, every kernel takes its thread's number last. */
 static void kernel_signature(StrBuf *sb, Graph *g, Node *n, const Target *t) {
   sb_printf(sb, "static %s%svoid %s(", t->isa_attr, t->isa_attr[0] ? " " : "", n->sched.kernel);
   int count = 0;
   kernel_params(g, n, sb, param_decl, &count);
+  if (g->threads > 1)
+    sb_printf(sb, "%sint tid", count++ ? ", " : "");
   if (!count)
     sb_printf(sb, "void");
   sb_printf(sb, ")");
+}
+
+/*
+ * The share of a vector kernel's work this call does: units [s0, s1) of the
+ * axis the schedule splits (schedule.c); a kernel the schedule gives one
+ * thread takes them all.  Scalar kernels ignore tid: only thread 0 calls
+ * them.
+ */
+static void emit_share(Emitter *e, Graph *g, Node *n) {
+  const Schedule *s = &n->sched;
+  if (s->family == KF_SCALAR || s->split == SPLIT_NONE) {
+    if (g->threads > 1)
+      emit(e, "  (void)tid;\n");
+    return;
+  }
+  if (s->threads > 1) {
+    emit(e, "  static const long cd_share[%d] = {", s->threads + 1);
+    for (int t = 0; t <= s->threads; t++)
+      emit(e, "%s%lld", t ? ", " : "", (long long)s->share[t]);
+    emit(e, "};\n  const long s0 = cd_share[tid], s1 = cd_share[tid + 1];\n");
+    return;
+  }
+  emit(e, "  const long s0 = 0, s1 = %lld; /* one thread */\n", (long long)s->units);
+  if (g->threads > 1)
+    emit(e, "  (void)tid;\n");
+}
+
+/*
+ * The sequence of kernel calls NAME_run makes.  With T threads, each thread
+ * runs the sequence with its tid (a kernel the schedule gives one thread is
+ * called by thread 0 alone), and a barrier separates two steps only when the
+ * second reads what a step since the last barrier wrote, or writes what one
+ * read or wrote (workspace ranges of the memory plan; each input and output
+ * buffer is a range of its own; weights are read-only).  The serial form
+ * runs every share of a step on one thread before the next step: the same
+ * arithmetic in the same order, for a call that finds the pool busy.
+ */
+typedef struct {
+  int64_t a, b; /* [a, b) in one address space: the workspace, then the I/O buffers */
+} Region;
+
+typedef struct {
+  Graph *g;
+  Plan *p;
+  StrBuf part;   /* T > 1: each thread's sequence; T == 1: the sequence */
+  StrBuf serial; /* T > 1: the sequence on one thread */
+  Region *rd, *wr; /* read and written since the last barrier */
+  int nrd, nwr, cap;
+  int barriers;
+} Seq;
+
+static bool region_of(const Seq *q, int v, Region *r) {
+  Loc l = q->p->loc[v];
+  const int64_t io = (int64_t)1 << 60, span = (int64_t)1 << 48;
+  switch (l.kind) {
+  case LOC_WS:
+    *r = (Region){l.index, l.index + (int64_t)value_storage_bytes(&q->g->values[v])};
+    return true;
+  case LOC_INPUT: *r = (Region){io + l.index * span, io + (l.index + 1) * span}; return true;
+  case LOC_OUTPUT:
+    *r = (Region){2 * io + l.index * span, 2 * io + (l.index + 1) * span};
+    return true;
+  default: return false; /* weights: read-only */
+  }
+}
+
+static bool overlaps(const Region *set, int n, Region r) {
+  for (int i = 0; i < n; i++)
+    if (set[i].a < r.b && r.a < set[i].b)
+      return true;
+  return false;
+}
+
+static void seq_add(Seq *q, Region **set, int *n, Region r) {
+  if (q->nrd + q->nwr + 2 > q->cap) {
+    q->cap = q->cap ? q->cap * 2 : 64;
+    q->rd = realloc(q->rd, sizeof(Region) * (size_t)q->cap);
+    q->wr = realloc(q->wr, sizeof(Region) * (size_t)q->cap);
+    CD_ASSERT(q->rd && q->wr);
+  }
+  (*set)[(*n)++] = r;
+}
+
+/* One step reading rd[0..nr) and writing wr[0..nw) (value indices). */
+static void seq_deps(Seq *q, const int *rd, int nr, const int *wr, int nw) {
+  bool conflict = false;
+  Region r;
+  for (int i = 0; i < nr; i++)
+    if (rd[i] >= 0 && region_of(q, rd[i], &r) && overlaps(q->wr, q->nwr, r))
+      conflict = true;
+  for (int i = 0; i < nw; i++)
+    if (wr[i] >= 0 && region_of(q, wr[i], &r) &&
+        (overlaps(q->wr, q->nwr, r) || overlaps(q->rd, q->nrd, r)))
+      conflict = true;
+  if (conflict) {
+    sb_printf(&q->part, "  jb->barrier(bar);\n");
+    q->nrd = q->nwr = 0;
+    q->barriers++;
+  }
+  for (int i = 0; i < nr; i++)
+    if (rd[i] >= 0 && region_of(q, rd[i], &r))
+      seq_add(q, &q->rd, &q->nrd, r);
+  for (int i = 0; i < nw; i++)
+    if (wr[i] >= 0 && region_of(q, wr[i], &r))
+      seq_add(q, &q->wr, &q->nwr, r);
+}
+
+static void seq_step(Seq *q, Node *n, int k, const char *call, int threads) {
+  if (q->g->threads <= 1) {
+    sb_printf(&q->part, "  CD_PROF(%d, 0, %s);\n", k, call);
+    return;
+  }
+  int rd[64], nr = 0;
+  for (int j = 0; j < node_nreads(n) && nr < 64; j++)
+    rd[nr++] = node_read(n, j);
+  seq_deps(q, rd, nr, n->out, n->nout);
+  if (threads > 1) {
+    sb_printf(&q->part, "  CD_PROF(%d, tid, %s);\n", k, call);
+    sb_printf(&q->serial, "  for (tid = 0; tid < %d; tid++)\n    CD_PROF(%d, tid, %s);\n",
+              threads, k, call);
+  } else {
+    sb_printf(&q->part, "  if (tid == 0)\n    CD_PROF(%d, tid, %s);\n", k, call);
+    sb_printf(&q->serial, "  tid = 0;\n  CD_PROF(%d, tid, %s);\n", k, call);
+  }
+}
+
+/* Graph output k is value v held elsewhere: thread 0 copies it. */
+static void seq_copy(Seq *q, int k, int v) {
+  const char *cp = arena_printf(&q->g->arena, "memcpy(outputs[%d], %s, %lld);", k,
+                                loc_expr(q->g, q->p, v), (long long)value_bytes(&q->g->values[v]));
+  if (q->g->threads <= 1) {
+    sb_printf(&q->part, "  %s\n", cp);
+    return;
+  }
+  int out = -1;
+  for (int u = 0; u < q->g->nvalues && out < 0; u++)
+    if (q->p->loc[u].kind == LOC_OUTPUT && q->p->loc[u].index == k)
+      out = u;
+  seq_deps(q, &v, 1, &out, 1);
+  sb_printf(&q->part, "  if (tid == 0)\n    %s\n", cp);
+  sb_printf(&q->serial, "  %s\n", cp);
+}
+
+static void seq_free(Seq *q) {
+  sb_free(&q->part);
+  sb_free(&q->serial);
+  free(q->rd);
+  free(q->wr);
+}
+
+/*
+ * NAME_run (and with threads NAME_run_part, NAME_init_threads,
+ * NAME_shutdown) around the sequence.
+ */
+static void run_functions(StrBuf *b, Graph *g, const CodegenOptions *o, const char *NAME, Seq *q) {
+  const char *name = o->name;
+  int T = g->threads > 1 ? g->threads : 1;
+  sb_printf(b, "/* The arguments every entry point checks before running a kernel. */\n"
+               "static int cd_check(const float *const inputs[], float *const outputs[], "
+               "const unsigned char *ws) {\n"
+               "  if (!inputs || !outputs || (!ws && %s_WORKSPACE_SIZE > 0))\n"
+               "    return CD_ERR_NULL;\n"
+               "  if ((size_t)((uintptr_t)ws %% 64) != 0)\n    return CD_ERR_ALIGN;\n", NAME);
+  if (o->weights_blob)
+    sb_printf(b, "  if (!cd_w)\n    return CD_ERR_WEIGHTS;\n");
+  if (o->target->cpu_features)
+    sb_printf(b, "  if (!cd_cpu_has(%s_CPU_FEATURES))\n    return CD_ERR_CPU;\n", NAME);
+  sb_printf(b, "  return CD_OK;\n}\n\n");
+  if (T == 1) {
+    sb_printf(b, "int %s_run(const float *const inputs[], float *const outputs[], void *workspace) {\n"
+                 "  unsigned char *ws = (unsigned char *)workspace;\n"
+                 "  const int rc = cd_check(inputs, outputs, ws);\n"
+                 "  if (rc != CD_OK)\n    return rc;\n"
+                 "  (void)ws;\n%s  return CD_OK;\n}\n",
+              name, q->part.buf ? q->part.buf : "");
+    return;
+  }
+  sb_printf(b, "/* One call's arguments, and the barrier its threads meet at. */\n"
+               "typedef struct {\n  const float *const *inputs;\n  float *const *outputs;\n"
+               "  unsigned char *ws;\n  void (*barrier)(void *);\n} cd_job;\n\n"
+               "/* Thread tid's share of every layer (%d barriers). */\n"
+               "static void cd_part(int tid, void *job, void *bar) {\n"
+               "  const cd_job *jb = (const cd_job *)job;\n"
+               "  const float *const *inputs = jb->inputs;\n"
+               "  float *const *outputs = jb->outputs;\n"
+               "  unsigned char *ws = jb->ws;\n"
+               "  (void)inputs;\n  (void)outputs;\n  (void)ws;\n  (void)bar;\n%s}\n\n",
+            q->barriers, q->part.buf ? q->part.buf : "");
+  sb_printf(b, "/* Every share of every layer on the caller's thread. */\n"
+               "static void cd_serial(const cd_job *jb) {\n"
+               "  const float *const *inputs = jb->inputs;\n"
+               "  float *const *outputs = jb->outputs;\n"
+               "  unsigned char *ws = jb->ws;\n  int tid;\n"
+               "  (void)inputs;\n  (void)outputs;\n  (void)ws;\n%s}\n\n",
+            q->serial.buf ? q->serial.buf : "");
+  sb_printf(b, "static cd_pool cd_threads; /* started once; the caller is thread 0 */\n\n"
+               "int %s_init_threads(void) {\n  return cd_pool_start(&cd_threads, %s_THREADS);\n}\n\n"
+               "void %s_shutdown(void) {\n  cd_pool_stop(&cd_threads);\n}\n\n"
+               "int %s_run(const float *const inputs[], float *const outputs[], void *workspace) {\n"
+               "  cd_job jb;\n  const int rc = cd_check(inputs, outputs, (const unsigned char *)workspace);\n"
+               "  if (rc != CD_OK)\n    return rc;\n"
+               "  jb.inputs = inputs;\n  jb.outputs = outputs;\n"
+               "  jb.ws = (unsigned char *)workspace;\n  jb.barrier = cd_pool_barrier;\n"
+               "  if (cd_pool_run(&cd_threads, %s_THREADS, cd_part, &jb) != CD_OK)\n"
+               "    cd_serial(&jb); /* the pool runs another call, or could not start */\n"
+               "  return CD_OK;\n}\n\n"
+               "int %s_run_part(int t, int nthreads, const float *const inputs[], "
+               "float *const outputs[],\n"
+               "                void *workspace, void (*barrier)(void *ctx), void *ctx) {\n"
+               "  cd_job jb;\n  const int rc = cd_check(inputs, outputs, (const unsigned char *)workspace);\n"
+               "  if (rc != CD_OK)\n    return rc;\n"
+               "  if (nthreads != %s_THREADS || t < 0 || t >= nthreads || !barrier)\n"
+               "    return CD_ERR_THREADS;\n"
+               "  jb.inputs = inputs;\n  jb.outputs = outputs;\n"
+               "  jb.ws = (unsigned char *)workspace;\n  jb.barrier = barrier;\n"
+               "  cd_part(t, &jb, ctx);\n  return CD_OK;\n}\n",
+            name, NAME, name, name, NAME, name, NAME);
 }
 
 static void kernel_comment(StrBuf *sb, Graph *g, Node *n) {
@@ -497,36 +738,34 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
 
   Emitter e = {.out = &c, .g = g, .d = d, .t = o->target};
   StrBuf prof_names = {0}, prof_macs = {0};
+  int T = g->threads > 1 ? g->threads : 1;
+  Seq q = {.g = g, .p = p};
   int nk = 0; /* kernels emitted */
-  sb_printf(&body, "int %s_run(const float *const inputs[], float *const outputs[], void *workspace) {\n"
-                   "  unsigned char *ws = (unsigned char *)workspace;\n", name);
-  sb_printf(&body, "  if (!inputs || !outputs || (!ws && %s_WORKSPACE_SIZE > 0))\n"
-                   "    return CD_ERR_NULL;\n"
-                   "  if ((size_t)((uintptr_t)ws %% 64) != 0)\n    return CD_ERR_ALIGN;\n", NAME);
-  if (o->weights_blob)
-    sb_printf(&body, "  if (!cd_w)\n    return CD_ERR_WEIGHTS;\n");
-  if (o->target->cpu_features)
-    sb_printf(&body, "  if (!cd_cpu_has(%s_CPU_FEATURES))\n    return CD_ERR_CPU;\n", NAME);
-  sb_printf(&body, "  (void)ws;\n");
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = &g->nodes[i];
     if (n->sched.family == KF_ALIAS) {
-      sb_printf(&body, "  /* node %d %s: an alias, no work */\n", i, n->op_type);
+      sb_printf(&q.part, "  /* node %d %s: an alias, no work */\n", i, n->op_type);
       continue;
     }
     kernel_comment(&c, g, n);
     kernel_signature(&c, g, n, o->target);
     sb_printf(&c, " {\n");
+    emit_share(&e, g, n);
     if (!emit_kernel(&e, g, n)) {
       if (d->nerrors == 0)
         diag_error(d, "node '%s' (%s): no kernel", node_label(n), n->op_type);
       break;
     }
     sb_printf(&c, "}\n");
-    sb_printf(&body, "  CD_PROF(%d, %s(", nk, n->sched.kernel);
+    StrBuf call = {0};
+    sb_printf(&call, "%s(", n->sched.kernel);
     ArgCtx ac = {g, p, 0};
-    kernel_params(g, n, &body, param_arg, &ac);
-    sb_printf(&body, "));\n");
+    kernel_params(g, n, &call, param_arg, &ac);
+    sb_printf(&call, "%stid)", T > 1 ? (ac.count ? ", " : "") : "");
+    if (T == 1) /* no tid parameter */
+      call.buf[call.len - 4] = ')', call.buf[call.len - 3] = 0, call.len -= 3;
+    seq_step(&q, n, nk, call.buf, n->sched.threads);
+    sb_free(&call);
     /* The profile's row for this kernel: its name and work. */
     sb_printf(&prof_names, "%s\n  ", nk ? "," : "");
     StrBuf label = {0};
@@ -543,31 +782,33 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
     if (l.kind == LOC_OUTPUT && l.index == k)
       continue;
     CD_ASSERT(g->values[v].layout.kind == LAYOUT_PLAIN); /* the layout pass reorders outputs */
-    sb_printf(&body, "  memcpy(outputs[%d], %s, %lld);\n", k, loc_expr(g, p, v),
-              (long long)value_bytes(&g->values[v]));
+    seq_copy(&q, k, v);
   }
-  sb_printf(&body, "  return CD_OK;\n}\n");
   if (d->nerrors) {
     sb_free(&c);
-    sb_free(&body);
+    seq_free(&q);
     sb_free(&prof_names);
     sb_free(&prof_macs);
     return false;
   }
+  run_functions(&body, g, o, NAME, &q);
+  seq_free(&q);
   sb_printf(&c, "\n#ifdef CARDINAL_PROFILE\n"
                 "/* Built with -DCARDINAL_PROFILE: the time of every kernel call adds up in\n"
                 " * %s_profile_ms (see %s.h). */\n"
                 "double %s_profile_ms[%d];\n"
                 "const char *const %s_profile_name[%d] = {%s};\n"
                 "const long long %s_profile_macs[%d] = {%s};\n"
-                "#define CD_PROF(i, call) \\\n"
+                "/* Thread 0 times its own share of each kernel. */\n"
+                "#define CD_PROF(i, tid, call) \\\n"
                 "  do { \\\n"
-                "    const double t0_ = cd_now_ms(); \\\n"
+                "    const double t0_ = (tid) == 0 ? cd_now_ms() : 0.0; \\\n"
                 "    call; \\\n"
-                "    %s_profile_ms[i] += cd_now_ms() - t0_; \\\n"
+                "    if ((tid) == 0) \\\n"
+                "      %s_profile_ms[i] += cd_now_ms() - t0_; \\\n"
                 "  } while (0)\n"
                 "#else\n"
-                "#define CD_PROF(i, call) call\n"
+                "#define CD_PROF(i, tid, call) call\n"
                 "#endif\n\n",
             name, name, name, nk ? nk : 1, name, nk ? nk : 1,
             nk ? prof_names.buf : "\"\"", name, nk ? nk : 1, nk ? prof_macs.buf : "0", name);

@@ -4,7 +4,9 @@
  * elementwise and reorder families reuse the op's own kernel: both are
  * loops over every stored element (an elementwise op on equal shapes does
  * not care about the layout; the reorder kernel handles any block), which
- * the compiler vectorises under the target's attribute.
+ * the compiler vectorises under the target's attribute.  Every family's
+ * outer loop runs over the units [s0, s1) the schedule gives this thread
+ * (emit.c writes s0 and s1 before the body).
  */
 #include "../compiler/cardinal.h"
 
@@ -15,8 +17,14 @@ bool simd_emit(Emitter *e, Graph *g, Node *n) {
   case KF_POOL_BLOCKED: return simd_pool_blocked(e, g, n);
   case KF_GPOOL_BLOCKED: return simd_gpool_blocked(e, g, n);
   case KF_GEMM_VEC: return simd_gemm(e, g, n);
-  case KF_ELTWISE_VEC:
-  case KF_REORDER: return op_table[n->op].emit(e, g, n);
+  case KF_ELTWISE_VEC: {
+    int64_t m = value_storage_numel(&g->values[n->out[0]]);
+    elementwise_flat(e, g, n, "s0 * 64",
+                     arena_printf(&g->arena, "(s1 * 64 < %lld ? s1 * 64 : %lld)", (long long)m,
+                                  (long long)m));
+    return true;
+  }
+  case KF_REORDER: reorder_loops(e, g, n, "s0", "s1"); return true;
   default: break;
   }
   diag_error(e->d, "internal error: node '%s' (%s) is scheduled as %s, which target %s "

@@ -310,21 +310,31 @@ static void emit_row(const Conv *k, int nvv) {
  * loop inside each tile, nvv > 0 emits tiles of nvv vectors for the
  * caller's ob. */
 static void emit_pixels(const Conv *k, int nvv) {
+  bool split = k->n->sched.split == SPLIT_TILES || k->n->sched.split == SPLIT_ROWS;
   if (k->flat) {
-    int64_t P = k->OH * k->OW, full = P / k->tp * k->tp;
+    /* Tiles [s0, s1) when the threads split the tiles; the tail tile is the
+     * last unit. */
+    int64_t P = k->OH * k->OW, nf = P / k->tp, full = nf * k->tp;
     if (full) {
-      E("      for (long p0 = 0; p0 < %lld; p0 += %d) {\n", (long long)full, k->tp);
+      if (split)
+        E("      for (long p0 = s0 * %d; p0 < (s1 < %lld ? s1 : %lld) * %d; p0 += %d) {\n", k->tp,
+          (long long)nf, (long long)nf, k->tp, k->tp);
+      else
+        E("      for (long p0 = 0; p0 < %lld; p0 += %d) {\n", (long long)full, k->tp);
       emit_obs(k, nvv, k->tp, "p0", NULL);
       E("      }\n");
     }
     if (P > full) {
-      E("      {\n");
+      E("      %s{\n", split ? fmt(k, "if (s1 > %lld) ", (long long)nf) : "");
       emit_obs(k, nvv, (int)(P - full), fmt(k, "%lld", (long long)full), NULL);
       E("      }\n");
     }
     return;
   }
-  E("    for (long oh = 0; oh < %lld; oh++) {\n", (long long)k->OH);
+  if (split)
+    E("    for (long oh = s0; oh < s1; oh++) {\n");
+  else
+    E("    for (long oh = 0; oh < %lld; oh++) {\n", (long long)k->OH);
   emit_row(k, nvv);
   E("    }\n");
 }
@@ -401,15 +411,23 @@ bool simd_conv_blocked(Emitter *e, Graph *g, Node *n) {
   if (!n->sched.ob_outer) {
     emit_pixels(k, 0);
   } else {
-    int64_t full = k->MB / k->nv * k->nv;
+    /* Groups of nv output blocks [s0, s1) when the threads split the
+     * blocks; the leftover blocks are the last group. */
+    int64_t full = k->MB / k->nv * k->nv, nf = full / k->nv;
     int rest = (int)(k->MB - full);
+    bool split = n->sched.split == SPLIT_BLOCKS;
     if (full) {
-      E("    for (long ob = 0; ob < %lld; ob += %d) {\n", (long long)full, k->nv);
+      if (split)
+        E("    for (long ob = s0 * %d; ob < (s1 < %lld ? s1 : %lld) * %d; ob += %d) {\n", k->nv,
+          (long long)nf, (long long)nf, k->nv, k->nv);
+      else
+        E("    for (long ob = 0; ob < %lld; ob += %d) {\n", (long long)full, k->nv);
       emit_pixels(k, k->nv);
       E("    }\n");
     }
     if (rest) {
-      E("    {\n      const long ob = %lld;\n", (long long)full);
+      E("    %s{\n      const long ob = %lld;\n", split ? fmt(k, "if (s1 > %lld) ", (long long)nf) : "",
+        (long long)full);
       emit_pixels(k, rest);
       E("    }\n");
     }
@@ -489,16 +507,22 @@ bool simd_conv_glanes(Emitter *e, Graph *g, Node *n) {
   int64_t Cg = w->dims[1];
   k->WOB = k->KH * k->KW * Cg * k->c;
   E("  enum { CD_C = %d };\n", k->c);
-  E("  for (long n = 0; n < %lld; n++)\n"
-    "    for (long ob = 0; ob < %lld; ob++) {\n"
+  /* Threads split the blocks (units: n * MB + ob) or the rows. */
+  bool by_blocks = n->sched.split == SPLIT_BLOCKS;
+  E("  for (long u = %s; u < %s; u++) {\n"
+    "      const long n = u / %lld, ob = u %% %lld;\n"
     "      const float *Xb = x0 + (n * %lld + ob) * %lld;\n"
     "      const float *Wo = x1 + ob * %lld;\n"
     "      float *Y = y0 + n * %lld;\n",
-    (long long)k->N, (long long)k->MB, (long long)k->CBI, (long long)(k->IH * k->IW * k->c),
+    by_blocks ? "s0" : "0", by_blocks ? "s1" : fmt(k, "%lld", (long long)(k->N * k->MB)),
+    (long long)k->MB, (long long)k->MB, (long long)k->CBI, (long long)(k->IH * k->IW * k->c),
     (long long)k->WOB, (long long)(k->MB * k->OH * k->OW * k->c));
   if (n->ep.residual >= 0)
     E("      const float *R = r + n * %lld;\n", (long long)(k->MB * k->OH * k->OW * k->c));
-  E("      for (long oh = 0; oh < %lld; oh++) {\n", (long long)k->OH);
+  if (by_blocks)
+    E("      for (long oh = 0; oh < %lld; oh++) {\n", (long long)k->OH);
+  else
+    E("      for (long oh = s0; oh < s1; oh++) {\n");
   /* Tiles along the row: edge tiles (some input pixel outside the row)
    * unrolled with their constant ow0, the interior in a loop. */
   int64_t ntiles = (k->OW + k->tp - 1) / k->tp;

@@ -23,7 +23,7 @@ bool simd_gemm(Emitter *e, Graph *g, Node *n) {
     E("  (void)x2;\n");
   E("  for (long i = 0; i < %lld; i++) {\n"
     "    const float *A = x0 + i * %lld;\n"
-    "    for (long nb = 0; nb < %lld; nb += %d) {\n"
+    "    for (long nb = s0 * %d; nb < s1 * %d && nb < %lld; nb += %d) {\n"
     "      %s acc[%d];\n"
     "      float lanes[%d];\n"
     "      long v, k, l;\n"
@@ -46,7 +46,7 @@ bool simd_gemm(Emitter *e, Graph *g, Node *n) {
     "      }\n"
     "    }\n"
     "  }\n",
-    (long long)M, (long long)K, (long long)NB, nv, t->vtype, nv, c, nv,
+    (long long)M, (long long)K, nv, nv, (long long)NB, nv, t->vtype, nv, c, nv,
     t->zero,
     (long long)K, t->vtype, vop(e, t->set1, "A[k]", 0, 0), nv, (long long)NB,
     vop(e, t->fma, "av", vop(e, t->load, arena_printf(ar, "x1 + ((nb + v) * %lld + k) * %d", (long long)K, c), 0, 0), "acc[v]"),

@@ -18,10 +18,11 @@ bool simd_pool_blocked(Emitter *e, Graph *g, Node *n) {
   int64_t CB = (x->dims[1] + c - 1) / c * x->dims[0];
   int64_t IH = x->dims[2], IW = x->dims[3], OH = y->dims[2], OW = y->dims[3];
   bool is_max = n->op == OP_MAXPOOL;
-  E("  for (long cb = 0; cb < %lld; cb++) {\n"
+  bool by_blocks = n->sched.split == SPLIT_BLOCKS; /* threads split blocks, or rows */
+  E("  for (long cb = %s; cb < %s; cb++) {\n"
     "    const float *X = x0 + cb * %lld;\n"
     "    float *Y = y0 + cb * %lld;\n"
-    "    for (long oh = 0; oh < %lld; oh++)\n"
+    "    for (long oh = %s; oh < %s; oh++)\n"
     "      for (long ow = 0; ow < %lld; ow++) {\n"
     "        const long ih0 = oh * %lld - %lld, iw0 = ow * %lld - %lld;\n"
     "        %s acc = %s;\n"
@@ -36,7 +37,9 @@ bool simd_pool_blocked(Emitter *e, Graph *g, Node *n) {
     "            count++;\n"
     "            acc = %s;\n"
     "          }\n",
-    (long long)CB, (long long)(IH * IW * c), (long long)(OH * OW * c), (long long)OH,
+    by_blocks ? "s0" : "0", by_blocks ? "s1" : arena_printf(&g->arena, "%lld", (long long)CB),
+    (long long)(IH * IW * c), (long long)(OH * OW * c), by_blocks ? "0" : "s0",
+    by_blocks ? arena_printf(&g->arena, "%lld", (long long)OH) : "s1",
     (long long)OW, (long long)p->stride[1], (long long)p->pad0[1], (long long)p->stride[2],
     (long long)p->pad0[2], t->vtype, is_max ? vop(e, t->set1, "-HUGE_VALF", 0, 0) : t->zero,
     (long long)p->kernel[1], (long long)p->kernel[2], (long long)(IH + p->pad1[1]),
@@ -62,14 +65,15 @@ bool simd_gpool_blocked(Emitter *e, Graph *g, Node *n) {
   int64_t CB = (x->dims[1] + c - 1) / c * x->dims[0];
   int64_t S = x->dims[2] * x->dims[3];
   bool is_max = n->op == OP_GLOBALMAXPOOL;
-  E("  for (long cb = 0; cb < %lld; cb++) {\n"
+  (void)CB; /* the threads' units are the blocks */
+  E("  for (long cb = s0; cb < s1; cb++) {\n"
     "    const float *X = x0 + cb * %lld;\n"
     "    %s acc = %s;\n"
     "    for (long i = 0; i < %lld; i++)\n"
     "      acc = %s;\n"
     "    %s;\n"
     "  }\n",
-    (long long)CB, (long long)(S * c), t->vtype,
+    (long long)(S * c), t->vtype,
     is_max ? vop(e, t->load, "X", 0, 0) : t->zero, (long long)S,
     vop(e, is_max ? t->max : t->add, "acc", vop(e, t->load, arena_printf(&g->arena, "X + i * %d", c), 0, 0), 0),
     vop(e, t->store, arena_printf(&g->arena, "y0 + cb * %d", c),

@@ -76,7 +76,8 @@ static bool run_capture(char *const argv[], const char *out) {
 }
 
 /* ONNX Runtime's median ms on the model and input x, or -1 with *why set. */
-static double ort_ms(const char *model, const float *x, int64_t n, int runs, const char **why) {
+static double ort_ms(const char *model, const float *x, int64_t n, int runs, int threads,
+                     const char **why) {
   const char *dir = getenv("ORT_DIR");
   char mod[4096];
   snprintf(mod, sizeof mod, "%s/node_modules/onnxruntime-node", dir && *dir ? dir : "/opt/ort");
@@ -92,11 +93,12 @@ static double ort_ms(const char *model, const float *x, int64_t n, int runs, con
     *why = "cannot create a temporary folder";
     return -1;
   }
-  char js[4200], in[4200], out[4200], rs[32];
+  char js[4200], in[4200], out[4200], rs[32], ts[16];
   snprintf(js, sizeof js, "%s/ort_time.js", tdir);
   snprintf(in, sizeof in, "%s/in.f32", tdir);
   snprintf(out, sizeof out, "%s/ms.txt", tdir);
   snprintf(rs, sizeof rs, "%d", runs);
+  snprintf(ts, sizeof ts, "%d", threads);
   double ms = -1;
   FILE *f = fopen(js, "w");
   bool ok = f && fputs(cd_ort_script, f) >= 0;
@@ -106,7 +108,7 @@ static double ort_ms(const char *model, const float *x, int64_t n, int runs, con
   ok = f && fwrite(x, 4, (size_t)n, f) == (size_t)n;
   if (f)
     ok = fclose(f) == 0 && ok;
-  char *const argv[] = {"node", js, (char *)model, "1", in, "--runs", rs, NULL};
+  char *const argv[] = {"node", js, (char *)model, ts, in, "--runs", rs, NULL};
   if (ok && run_capture(argv, out)) {
     f = fopen(out, "r");
     if (!f || fscanf(f, "%lf", &ms) != 1)
@@ -138,16 +140,21 @@ bool cd_bench(CompileJob *j, const char *input, bool peer, Diag *d) {
   }
   if (ok) {
     fflush(stderr);
-    printf("model %s, target %s, 1 thread, %d runs\n", j->model, target, j->runs);
+    int T = j->threads > 1 ? j->threads : 1;
+    printf("model %s, target %s, %d thread%s, %d runs\n", j->model, target, T, T > 1 ? "s" : "",
+           j->runs);
     printf("cardinal      %9.3f ms median (min %.3f, max %.3f)\n", j->ms_median, j->ms_min,
            j->ms_max);
     const char *ext = strrchr(j->model, '.');
     const char *why = "the model is not ONNX";
-    double o = peer && ext && !strcmp(ext, ".onnx") ? ort_ms(j->model, x, n, j->runs, &why) : -1;
+    double o = peer && ext && !strcmp(ext, ".onnx")
+                   ? ort_ms(j->model, x, n, j->runs, j->threads > 1 ? j->threads : 1, &why)
+                   : -1;
     if (!peer)
       why = "--no-peer";
     if (o > 0) {
-      printf("onnxruntime   %9.3f ms median (1 thread, same input)\n", o);
+      printf("onnxruntime   %9.3f ms median (%d intra-op thread%s, same input)\n", o,
+             j->threads > 1 ? j->threads : 1, j->threads > 1 ? "s" : "");
       printf("ratio cardinal/onnxruntime %.2f\n", j->ms_median / o);
     } else {
       printf("onnxruntime   not measured: %s\n", why);

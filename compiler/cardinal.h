@@ -233,13 +233,28 @@ typedef enum {
   KF_COUNT
 } KernelFamily;
 
+/* What a kernel's threads split (the outer loop each share takes a range of). */
+typedef enum {
+  SPLIT_NONE,   /* one thread runs it all */
+  SPLIT_BLOCKS, /* output channel blocks (groups of tile_c / c of them for convs) */
+  SPLIT_ROWS,   /* output rows */
+  SPLIT_TILES,  /* pixel tiles of a flattened image */
+  SPLIT_ELEMS,  /* stored elements, in whole vectors */
+} SplitAxis;
+
+#define CD_MAX_THREADS 64
+
 typedef struct {
   KernelFamily family;
   int tile_c;         /* register tile: output channels */
   int tile_p;         /* register tile: output pixels (a row segment for direct convs) */
   int64_t kc;         /* cache block of the reduction, in input channel blocks (0: whole) */
   bool ob_outer;      /* loop order: output blocks outside the pixels (else pixels outside) */
-  int threads;        /* threads the work is split over (1 until threads exist) */
+  int threads;        /* threads its work is split over (1: thread 0 runs it) */
+  SplitAxis split;    /* what is split */
+  int64_t units;      /* how many of them */
+  int64_t share[CD_MAX_THREADS + 1]; /* thread t takes units [share[t], share[t+1]) */
+  double imbalance;   /* largest share / mean share (1: even) */
   char kernel[80];    /* the C name of its kernel: op, dtype, target, tile, node */
 } Schedule;
 
@@ -300,6 +315,7 @@ typedef struct {
   uint64_t hash;      /* hash of the model file, for the generated header */
   int64_t source_params; /* learnable parameters as loaded (no BN running stats) */
   const struct Target *target; /* what the passes prepare it for (layout, tiling) */
+  int threads;        /* threads the schedule splits each layer over (1..CD_MAX_THREADS) */
 } Graph;
 
 Graph *graph_new(void);
@@ -370,6 +386,11 @@ typedef struct {
 } OpInfo;
 
 bool conv_is_pointwise(const OpParams *p); /* conv.c: 1x1, unpadded */
+/* elementwise.c: the kernel over stored elements [i0, i1) of an op whose
+ * operands all have the output's shape and layout. */
+void elementwise_flat(Emitter *e, Graph *g, Node *n, const char *i0, const char *i1);
+/* reorder.c: the Reorder kernel over output blocks [u0, u1) of n * C/c. */
+void reorder_loops(Emitter *e, Graph *g, Node *n, const char *u0, const char *u1);
 
 enum {
   OPF_ALIAS = 1,        /* output is the input's bytes reshaped: no kernel */
@@ -546,6 +567,7 @@ bool gemm_can_pack(const Graph *g, const Node *n, const Target *t);
 /* A stride-1 unpadded 1x1 conv: its pixels are one flat range. */
 bool conv_flat_pixels(const Node *n);
 const char *kernel_family_name(KernelFamily f);
+const char *split_axis_name(SplitAxis a);
 
 /* ---------------------------------------------------------------- plan.c */
 
@@ -671,6 +693,7 @@ typedef struct {
   const char **freeze;  /* NAME=FILE */
   const char *params;   /* DSL: parameters from this .safetensors file */
   uint64_t seed;        /* DSL: seed of generated parameters without one */
+  int threads;          /* threads of the generated code (0 or 1: one) */
   int runs;             /* cd_run_generated: timed runs */
   const char *runner;   /* cd_run_generated: run the program through this (qemu-aarch64), linked -static */
   bool profile;         /* cd_run_generated: time every kernel (-DCARDINAL_PROFILE) */
@@ -687,7 +710,7 @@ bool cd_build(const CompileJob *j, Diag *d);
  * the inputs and returns malloc'd outputs (graph output order). */
 bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
                       float **outputs, Diag *d);
-bool cd_write_runtime(const char *dir, Diag *d);
+bool cd_write_runtime(const char *dir, bool threads, Diag *d);
 /* bench.c: the model's one input read from path (or x[i] = sin(0.37 i)),
  * malloc'd; and `cardinal bench` (with ONNX Runtime when `peer`). */
 float *cd_model_input(Graph *g, const char *path, Diag *d);

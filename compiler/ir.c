@@ -39,6 +39,7 @@ Graph *graph_new(void) {
   Graph *g = calloc(1, sizeof(Graph));
   CD_ASSERT(g);
   g->target = &target_scalar; /* until the driver picks one */
+  g->threads = 1;
   return g;
 }
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *usage_main =
     "usage: cardinal COMMAND [OPTIONS] MODEL\n"
@@ -42,6 +43,8 @@ static const char *usage_compile =
     "  -t, --target T          native (default: the best this machine runs), avx512,\n"
     "                          avx2 (x86-64 with FMA), neon (AArch64), or scalar\n"
     "                          (portable C99, any compiler and CPU)\n"
+    "      --threads N         split every layer over N threads when compiled (default 1;\n"
+    "                          auto: this machine's cores); N > 1 links -lpthread\n"
     "  -p, --passes LIST       passes to run: default, none, or a comma list;\n"
     "                          '-NAME' drops one (e.g. default,-dce)\n"
     "  -w, --weights MODE      embed (default: NAME_weights.c) or blob (NAME.weights);\n"
@@ -73,6 +76,7 @@ static const char *usage_run =
     "  -O, --output FILE       write an output (.npy, else raw float32; repeat)\n"
     "  -r, --reference         use the reference interpreter\n"
     "  -t, --target T          as for compile (default native)\n"
+    "      --threads N         as for compile (default 1)\n"
     "  -p, --passes LIST       as for compile\n"
     "  -f, --freeze NAME=FILE  as for compile\n"
     "  -w, --weights MODE      embed, blob or FILE.safetensors, as for compile\n"
@@ -106,15 +110,17 @@ static const char *usage_inspect =
 static const char *usage_bench =
     "usage: cardinal bench MODEL [options]\n"
     "\n"
-    "Builds MODEL for the target, runs the generated code N times on one core and\n"
-    "prints the median latency (min, max); for an ONNX model, also ONNX Runtime's\n"
-    "median on the same input, measured in the same run, and the ratio.  ONNX\n"
+    "Builds MODEL for the target, runs the generated code N times (on one core, or\n"
+    "--threads) and prints the median latency (min, max); for an ONNX model, also\n"
+    "ONNX Runtime's median on the same input with as many threads, measured in the\n"
+    "same run, and the ratio.  ONNX\n"
     "Runtime is the npm package onnxruntime-node under $ORT_DIR or /opt/ort, run by\n"
     "node; without it the peer is skipped with a note.\n"
     "\n"
     "options:\n"
     "      --runs N            timed runs (default 20)\n"
     "  -t, --target T          as for compile (default native)\n"
+    "      --threads N         as for compile (default 1); ONNX Runtime gets N threads too\n"
     "  -p, --passes LIST       as for compile\n"
     "  -i, --input FILE        the input (default: x[i] = sin(0.37 i), as ONNX Runtime's)\n"
     "      --no-peer           do not run ONNX Runtime\n"
@@ -137,6 +143,7 @@ static const char *usage_compare =
     "      --runs N            timed runs per configuration (default 5)\n"
     "  -t, --target T          as for compile (default native); passes such as layout\n"
     "                          and tile-grouped-conv do nothing on scalar\n"
+    "      --threads N         as for compile (default 1)\n"
     "  -i, --input FILE        the input (default: x[i] = sin(0.37 i), as ort_time.js)\n"
     "      --csv FILE          also write the table as CSV\n"
     "      --json              print JSON instead of the table\n"
@@ -147,7 +154,7 @@ static const char *usage_compare =
     "  -h, --help              this text\n";
 
 enum { O_VERIFY = 256, O_DUMP_AFTER, O_CC, O_CFLAGS, O_JSON, O_RUNS, O_DUMP, O_DOT, O_CSV,
-       O_SVG, O_SEED, O_PROFILE, O_SCHEDULE, O_NO_PEER };
+       O_SVG, O_SEED, O_PROFILE, O_SCHEDULE, O_NO_PEER, O_THREADS };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},
@@ -173,6 +180,7 @@ static const struct option long_opts[] = {
     {"profile", no_argument, 0, O_PROFILE},
     {"schedule", no_argument, 0, O_SCHEDULE},
     {"no-peer", no_argument, 0, O_NO_PEER},
+    {"threads", required_argument, 0, O_THREADS},
     {0, 0, 0, 0},
 };
 
@@ -285,6 +293,14 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
     case O_PROFILE: a->job.profile = true; break;
     case O_CSV: a->csv = optarg; break;
     case O_SVG: a->svg = optarg; break;
+    case O_THREADS: {
+      char *end;
+      long n = !strcmp(optarg, "auto") ? sysconf(_SC_NPROCESSORS_ONLN) : strtol(optarg, &end, 10);
+      if ((strcmp(optarg, "auto") && *end) || n < 1 || n > CD_MAX_THREADS)
+        return usage_error(cmd, "--threads takes a count from 1 to 64, or auto, not", optarg);
+      a->job.threads = (int)n;
+      break;
+    }
     case O_RUNS: {
       char *end;
       long n = strtol(optarg, &end, 10);
@@ -344,8 +360,8 @@ static int cmd_compile(int argc, char **argv, bool build) {
           a.job.model, a.job.out_dir, build ? "lib" : "", build ? a.job.name : a.job.name,
           (now_ms() - t0) / 1e3);
   if (build)
-    fprintf(stderr, "cardinal: link with: cc app.c %s/lib%s.a -lm\n", a.job.out_dir,
-            a.job.name);
+    fprintf(stderr, "cardinal: link with: cc app.c -I%s %s/lib%s.a -lm%s\n", a.job.out_dir,
+            a.job.out_dir, a.job.name, a.job.threads > 1 ? " -lpthread" : "");
   return 0;
 }
 
@@ -570,7 +586,8 @@ static int cmd_inspect(int argc, char **argv) {
       json_string(stats[i].what);
       printf(", \"ms\": %.3f}", stats[i].ms);
     }
-    printf("\n  ],\n  \"target\": \"%s\",\n  \"schedule\": [", g->target->name);
+    printf("\n  ],\n  \"target\": \"%s\",\n  \"threads\": %d,\n  \"schedule\": [",
+           g->target->name, g->threads);
     for (int i = 0; i < g->nnodes; i++) {
       const Node *n = &g->nodes[i];
       const Schedule *s = &n->sched;
@@ -578,10 +595,12 @@ static int cmd_inspect(int argc, char **argv) {
       printf("%s\n    {\"node\": %d, \"op\": \"%s\", \"name\": ", i ? "," : "", i, n->op_type);
       json_string(n->name);
       printf(", \"kernel\": \"%s\", \"family\": \"%s\", \"tile_c\": %d, \"tile_p\": %d, "
-             "\"kc\": %lld, \"threads\": %d, \"layout\": \"%s\", \"macs\": %lld}",
+             "\"kc\": %lld, \"order\": \"%s\", \"threads\": %d, \"split\": \"%s\", "
+             "\"units\": %lld, \"imbalance\": %.3f, \"layout\": \"%s\", \"macs\": %lld}",
              s->kernel, kernel_family_name(s->family), s->tile_c, s->tile_p, (long long)s->kc,
-             s->threads, layout_name(g->values[n->out[0]].layout, lay, sizeof lay),
-             (long long)node_macs(g, n));
+             s->ob_outer ? "blocks-outside" : "pixels-outside", s->threads,
+             split_axis_name(s->split), (long long)s->units, s->imbalance,
+             layout_name(g->values[n->out[0]].layout, lay, sizeof lay), (long long)node_macs(g, n));
     }
     printf("\n  ]\n}\n");
   } else {
@@ -599,16 +618,19 @@ static int cmd_inspect(int argc, char **argv) {
     for (int i = 0; i < nstats; i++)
       printf("pass %-20s %4d -> %4d nodes  %8.3f ms  %s\n", stats[i].name,
              stats[i].nodes_before, stats[i].nodes_after, stats[i].ms, stats[i].what);
-    printf("target      %s (%d floats a vector)\n", g->target->name, g->target->vec);
+    printf("target      %s (%d floats a vector), %d thread%s\n", g->target->name,
+           g->target->vec, g->threads, g->threads > 1 ? "s" : "");
     if (a.schedule) {
-      printf("%4s %-14s %-6s %5s %4s %-9s  %s\n", "node", "family", "tile", "kc", "thr",
-             "layout", "kernel");
+      printf("%4s %-14s %-6s %5s %-6s %4s %-7s %6s %5s %-9s  %s\n", "node", "family", "tile",
+             "kc", "order", "thr", "split", "units", "imbal", "layout", "kernel");
       for (int i = 0; i < g->nnodes; i++) {
         const Schedule *s = &g->nodes[i].sched;
         char tile[24], lay[32];
         snprintf(tile, sizeof tile, s->tile_c ? "%dx%d" : "-", s->tile_c, s->tile_p);
-        printf("%4d %-14s %-6s %5lld %4d %-9s  %s\n", i, kernel_family_name(s->family), tile,
-               (long long)s->kc, s->threads,
+        printf("%4d %-14s %-6s %5lld %-6s %4d %-7s %6lld %5.2f %-9s  %s\n", i,
+               kernel_family_name(s->family), tile, (long long)s->kc,
+               s->family == KF_CONV_BLOCKED ? (s->ob_outer ? "blocks" : "pixels") : "-",
+               s->threads, split_axis_name(s->split), (long long)s->units, s->imbalance,
                layout_name(g->values[g->nodes[i].out[0]].layout, lay, sizeof lay), s->kernel);
       }
     }

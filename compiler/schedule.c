@@ -41,6 +41,11 @@ static const char *family_names[KF_COUNT] = {
 
 const char *kernel_family_name(KernelFamily f) { return family_names[f]; }
 
+const char *split_axis_name(SplitAxis a) {
+  static const char *names[] = {"none", "blocks", "rows", "tiles", "elems"};
+  return names[a];
+}
+
 /* "conv3x3s2", "maxpool3x3", "relu": the op part of a kernel name. */
 static void op_part(const Node *n, char *buf, size_t len) {
   size_t k = 0;
@@ -218,12 +223,89 @@ static void schedule_conv_blocked(const Graph *g, Node *n, const Target *t, Sche
   }
 }
 
+/*
+ * The split over threads.  Every family with a vector kernel names the
+ * outer loop its threads divide (output blocks, rows, pixel tiles or stored
+ * elements) and how many units it has, whatever the thread count; with T
+ * threads the units are cut in T equal shares (thread t takes [share[t],
+ * share[t+1])).  Splitting outputs, never a reduction, keeps every value's
+ * arithmetic in the same order: the results do not depend on T.  A layer
+ * with less work than a few barrier crossings cost, or fewer units than two,
+ * runs on thread 0 while the others go on to the next barrier.
+ */
+#define SPLIT_MIN_WORK 32768 /* multiply-adds or elements: below, one thread */
+
+static void schedule_split(const Graph *g, Node *n, const Target *t, int T) {
+  Schedule *s = &n->sched;
+  const Value *y = &g->values[n->out[0]];
+  int c = t->vec > 1 ? t->vec : 1;
+  int64_t work = node_macs(g, n), oh = y->rank == 4 ? y->dims[2] : 1;
+  if (!work)
+    work = value_numel(y);
+  s->split = SPLIT_NONE;
+  s->units = 1;
+  switch (s->family) {
+  case KF_CONV_BLOCKED: {
+    int64_t mb = (y->dims[1] + c - 1) / c, nv = s->tile_c / c;
+    int64_t groups = (mb + nv - 1) / nv;
+    int64_t tiles = (y->dims[2] * y->dims[3] + s->tile_p - 1) / s->tile_p;
+    if (s->ob_outer && groups >= 2 * T) {
+      s->split = SPLIT_BLOCKS;
+      s->units = groups;
+    } else if (conv_flat_pixels(n)) {
+      s->split = SPLIT_TILES;
+      s->units = tiles;
+    } else {
+      s->split = SPLIT_ROWS;
+      s->units = oh;
+    }
+    break;
+  }
+  case KF_CONV_GLANES:
+  case KF_POOL_BLOCKED: {
+    int64_t cb = (y->dims[1] + c - 1) / c * y->dims[0];
+    s->split = cb >= 2 * T || oh < 2 ? SPLIT_BLOCKS : SPLIT_ROWS;
+    s->units = s->split == SPLIT_BLOCKS ? cb : oh;
+    break;
+  }
+  case KF_GPOOL_BLOCKED:
+  case KF_REORDER: {
+    /* Blocks of the output: c channels, or one of a plain output. */
+    int64_t b = y->layout.kind == LAYOUT_NCHWC ? y->layout.block : 1;
+    s->split = SPLIT_BLOCKS;
+    s->units = (y->rank > 1 ? (y->dims[1] + b - 1) / b : 1) * (y->rank > 0 ? y->dims[0] : 1);
+    break;
+  }
+  case KF_GEMM_VEC: {
+    int64_t nb = (y->dims[1] + c - 1) / c, nv = s->tile_c / c;
+    s->split = SPLIT_BLOCKS;
+    s->units = (nb + nv - 1) / nv;
+    break;
+  }
+  case KF_ELTWISE_VEC:
+    s->split = SPLIT_ELEMS;
+    s->units = (value_storage_numel(y) + 63) / 64; /* 64-element (cache line) units */
+    break;
+  default:
+    break;
+  }
+  s->threads = T > 1 && s->split != SPLIT_NONE && work >= SPLIT_MIN_WORK && s->units >= 2
+                   ? (int)(s->units < T ? s->units : T)
+                   : 1;
+  int64_t most = 0;
+  for (int k = 0; k <= s->threads; k++) {
+    s->share[k] = s->units * k / s->threads;
+    if (k && s->share[k] - s->share[k - 1] > most)
+      most = s->share[k] - s->share[k - 1];
+  }
+  s->imbalance = (double)most * s->threads / (double)s->units;
+}
+
 void schedule_build(Graph *g, const Target *t) {
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = &g->nodes[i];
     Schedule *s = &n->sched;
     memset(s, 0, sizeof *s);
-    s->threads = 1;
     bool blocked = n->nout > 0 && n->out[0] >= 0 &&
                    g->values[n->out[0]].layout.kind == LAYOUT_NCHWC;
     bool from_blocked = n->nin > 0 && n->in[0] >= 0 &&
@@ -255,6 +337,7 @@ void schedule_build(Graph *g, const Target *t) {
     } else {
       s->family = KF_ELTWISE_VEC;
     }
+    schedule_split(g, n, t, g->threads > 0 ? g->threads : 1);
     const char *tn = s->family == KF_SCALAR ? "scalar" : t->name;
     char op[48];
     op_part(n, op, sizeof op);

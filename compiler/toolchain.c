@@ -22,6 +22,7 @@
 extern char **environ;
 extern const char cd_runtime_header[]; /* runtime/include/cardinal_rt.h */
 extern const char cd_runtime_source[]; /* runtime/cardinal_rt.c */
+extern const char cd_runtime_threads_source[]; /* runtime/cardinal_rt_threads.c */
 
 bool cd_is_identifier(const char *s) {
   if (!s || !*s || (*s >= '0' && *s <= '9') || strlen(s) > 64)
@@ -86,13 +87,18 @@ static bool write_text(const char *path, const char *text, Diag *d) {
   return fclose(f) == 0;
 }
 
-bool cd_write_runtime(const char *dir, Diag *d) {
+/* The runtime beside the generated code; its thread pool only for a model
+ * built with threads (so a single-threaded one needs no pthreads). */
+bool cd_write_runtime(const char *dir, bool threads, Diag *d) {
   char path[4096];
   snprintf(path, sizeof path, "%s/cardinal_rt.h", dir);
   if (!write_text(path, cd_runtime_header, d))
     return false;
   snprintf(path, sizeof path, "%s/cardinal_rt.c", dir);
-  return write_text(path, cd_runtime_source, d);
+  if (!write_text(path, cd_runtime_source, d))
+    return false;
+  snprintf(path, sizeof path, "%s/cardinal_rt_threads.c", dir);
+  return !threads || write_text(path, cd_runtime_threads_source, d);
 }
 
 /* Runs argv, waits; true on exit status 0.  Output goes to our stderr. */
@@ -197,6 +203,12 @@ Graph *cd_load_model(const CompileJob *j, PassStats *stats, int *nstats,
   }
   int order[64], n = 0;
   g->target = target_find(j->target ? j->target : "native");
+  g->threads = j->threads > 1 ? j->threads : 1;
+  if (g->threads > CD_MAX_THREADS) {
+    diag_error(d, "--threads %d: at most %d", j->threads, CD_MAX_THREADS);
+    graph_free(g);
+    return NULL;
+  }
   if (!g->target) {
     diag_error(d, "unknown target '%s' (known: %s)", j->target, target_names());
     graph_free(g);
@@ -243,7 +255,7 @@ static bool compile_into(const CompileJob *j, Graph *g, const char *dir,
   if (!plan_build(g, &plan, d))
     return false;
   CodegenOptions o = {j->name, g->target, j->weights_blob, j->passes ? j->passes : "default"};
-  bool ok = codegen_write(g, &plan, &o, dir, d) && cd_write_runtime(dir, d);
+  bool ok = codegen_write(g, &plan, &o, dir, d) && cd_write_runtime(dir, g->threads > 1, d);
   plan_free(&plan);
   return ok;
 }
@@ -348,8 +360,10 @@ static bool compile_objects(const CompileJob *j, const char *dir,
 }
 
 static bool build_library(const CompileJob *j, const char *dir, Diag *d) {
-  const char *srcs[3] = {j->name, "cardinal_rt", NULL};
+  const char *srcs[4] = {j->name, "cardinal_rt", NULL, NULL};
   int nsrc = 2;
+  if (j->threads > 1)
+    srcs[nsrc++] = "cardinal_rt_threads";
   char wname[256];
   if (!j->weights_blob) {
     snprintf(wname, sizeof wname, "%s_weights", j->name);
@@ -361,7 +375,7 @@ static bool build_library(const CompileJob *j, const char *dir, Diag *d) {
   snprintf(lib, sizeof lib, "%s/lib%s.a", dir, j->name);
   unlink(lib);
   char *argv[8];
-  char objs[3][4096];
+  char objs[4][4096];
   int a = 0;
   argv[a++] = "ar";
   argv[a++] = "rcs";
@@ -496,19 +510,23 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
     char flags[1024];
     snprintf(flags, sizeof flags, "%s%s", j->cflags ? j->cflags : "-O3",
              j->profile ? " -DCARDINAL_PROFILE" : "");
-    char *argv[64], srcs[4][4200];
+    char *argv[64], srcs[5][4200];
     int a = 0;
     argv[a++] = (char *)(j->cc ? j->cc : "cc");
     a += split_flags(flags, argv + a, 40);
     snprintf(srcs[0], sizeof srcs[0], "%s/harness.c", dir);
     snprintf(srcs[1], sizeof srcs[1], "%s/%s.c", dir, name);
     snprintf(srcs[2], sizeof srcs[2], "%s/cardinal_rt.c", dir);
-    snprintf(srcs[3], sizeof srcs[3], "%s/%s_weights.c", dir, name);
-    for (int i = 0; i < (j->weights_blob ? 3 : 4); i++)
-      argv[a++] = srcs[i];
+    snprintf(srcs[3], sizeof srcs[3], "%s/cardinal_rt_threads.c", dir);
+    snprintf(srcs[4], sizeof srcs[4], "%s/%s_weights.c", dir, name);
+    for (int i = 0; i < 5; i++)
+      if ((i != 3 || g->threads > 1) && (i != 4 || !j->weights_blob))
+        argv[a++] = srcs[i];
     argv[a++] = "-o";
     argv[a++] = exe;
     argv[a++] = "-lm";
+    if (g->threads > 1)
+      argv[a++] = "-lpthread";
     if (j->runner)
       argv[a++] = "-static"; /* an emulator runs it without the target's libraries */
     argv[a] = NULL;

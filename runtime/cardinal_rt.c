@@ -19,6 +19,9 @@ const char *cd_strerror(int code) {
   case CD_ERR_WEIGHTS: return "weights missing or from another model";
   case CD_ERR_IO: return "file could not be read";
   case CD_ERR_NOMEM: return "out of memory";
+  case CD_ERR_THREADS: return "threads could not start, or the thread count is not the "
+                              "one the model was built for";
+  case CD_ERR_BUSY: return "the thread pool is busy";
   case CD_ERR_CPU: return "this CPU lacks the instruction set the model was built for "
                           "(rebuild it with --target scalar or a target this CPU has)";
   default: return "unknown error";

@@ -310,9 +310,34 @@ const char *unary_expr(Emitter *e, OpKind op, float a, float b, const char *v) {
   }
 }
 
+static const char *binary_expr(Emitter *e, OpKind op, const char *a, const char *b);
+
+/* The kernel over stored elements [i0, i1) (C expressions) when every
+ * operand has the output's shape and layout (so any layout): the flat case
+ * of the scalar kernels, and the elementwise family's share of a thread. */
+void elementwise_flat(Emitter *e, Graph *g, Node *n, const char *i0, const char *i1) {
+  if (op_table[n->op].flags & OPF_ACTIVATION) {
+    for (int i = 1; i < n->nin; i++) /* constant parameters (Clip's bounds) are in n->p */
+      if (n->in[i] >= 0 && g->values[n->in[i]].dtype == DT_FLOAT)
+        emit(e, "  (void)x%d;\n", i);
+    emit(e, "  for (long i = %s; i < %s; i++) {\n    const float v = x0[i];\n"
+            "    y0[i] = %s;\n  }\n",
+         i0, i1, unary_expr(e, n->op, n->p.alpha, n->p.beta, "v"));
+    return;
+  }
+  const char *acc = "x0[i]";
+  for (int i = 1; i < n->nin; i++)
+    acc = arena_printf(&g->arena, "(%s)",
+                       binary_expr(e, n->op, acc, arena_printf(&g->arena, "x%d[i]", i)));
+  emit(e, "  for (long i = %s; i < %s; i++)\n    y0[i] = %s;\n", i0, i1, acc);
+}
+
 bool unary_emit(Emitter *e, Graph *g, Node *n) {
   int64_t m = value_storage_numel(&g->values[n->out[0]]) /* every stored lane, in any layout */;
-  if (n->op == OP_CLIP) {
+  bool runtime_bounds = false;
+  for (int i = 1; i < n->nin; i++)
+    runtime_bounds |= n->in[i] >= 0 && !g->values[n->in[i]].data;
+  if (n->op == OP_CLIP && runtime_bounds) {
     bool rlo = n->nin > 1 && n->in[1] >= 0 && !g->values[n->in[1]].data;
     bool rhi = n->nin > 2 && n->in[2] >= 0 && !g->values[n->in[2]].data;
     emit(e, "  const float lo = %s, hi = %s;\n", rlo ? "x1[0]" : c_float(e, n->p.alpha),
@@ -324,9 +349,7 @@ bool unary_emit(Emitter *e, Graph *g, Node *n) {
         emit(e, "  (void)x%d;\n", i);
     return true;
   }
-  emit(e, "  for (long i = 0; i < %lld; i++) {\n    const float v = x0[i];\n"
-          "    y0[i] = %s;\n  }\n",
-       (long long)m, unary_expr(e, n->op, n->p.alpha, n->p.beta, "v"));
+  elementwise_flat(e, g, n, "0", arena_printf(&g->arena, "%lld", (long long)m));
   return true;
 }
 
@@ -353,13 +376,14 @@ bool binary_emit(Emitter *e, Graph *g, Node *n) {
     if (x->rank != r || memcmp(x->dims, y->dims, sizeof(int64_t) * (size_t)r))
       flat = false;
   }
+  if (flat) {
+    elementwise_flat(e, g, n, "0", arena_printf(&g->arena, "%lld",
+                                                 (long long)value_storage_numel(y)));
+    return true;
+  }
   /* Operand reads: x<i>[index]. */
   const char **rd = arena_alloc(&g->arena, sizeof(char *) * (size_t)n->nin);
-  if (flat) {
-    for (int i = 0; i < n->nin; i++)
-      rd[i] = arena_printf(&g->arena, "x%d[i]", i);
-    emit(e, "  for (long i = 0; i < %lld; i++)\n", (long long)value_storage_numel(y));
-  } else {
+  {
     for (int i = 0; i < n->nin; i++) {
       int64_t st[CD_MAX_RANK];
       broadcast_strides(&g->values[n->in[i]], r, y->dims, st);
@@ -380,6 +404,6 @@ bool binary_emit(Emitter *e, Graph *g, Node *n) {
   const char *acc = rd[0];
   for (int i = 1; i < n->nin; i++)
     acc = arena_printf(&g->arena, "(%s)", binary_expr(e, n->op, acc, rd[i]));
-  emit(e, "%*sy0[i%s] = %s;\n", 4 + (flat ? 0 : 2 * r - 2), "", flat ? "" : "++", acc);
+  emit(e, "%*sy0[i++] = %s;\n", 2 + 2 * r, "", acc);
   return true;
 }

@@ -22,6 +22,8 @@ extern "C" {
 #define CD_ERR_IO 4      /* a file could not be read */
 #define CD_ERR_NOMEM 5   /* allocation failed */
 #define CD_ERR_CPU 6     /* the CPU lacks an instruction set the model was built for */
+#define CD_ERR_THREADS 7 /* threads could not start, or a share/thread count is wrong */
+#define CD_ERR_BUSY 8    /* (internal) the pool runs another call: run on this thread */
 
 /* CPU features a model's kernels may need (its target's; see NAME_CPU_FEATURES). */
 #define CD_CPU_AVX2 1u   /* x86-64 AVX2 and FMA */
@@ -45,6 +47,29 @@ void cd_free(void *p);
 /* Reads a whole file into a 64-byte aligned buffer (release with cd_free).
  * Returns CD_OK or CD_ERR_IO / CD_ERR_NOMEM. */
 int cd_load_file(const char *path, void **data, size_t *size);
+
+/*
+ * The static thread pool of models built with --threads T > 1 (in
+ * cardinal_rt_threads.c, which only such models compile and link, with
+ * -lpthread).  A cd_pool is zero-initialised static storage owned by the
+ * generated code; NAME_init_threads, NAME_run and NAME_shutdown use it.
+ */
+#define CD_MAX_POOL_THREADS 64
+typedef union {
+  unsigned char bytes[8192];
+  void *align_ptr;
+  long double align_ld;
+} cd_pool;
+/* Starts the pool's nthreads - 1 workers (once; again returns CD_OK). */
+int cd_pool_start(cd_pool *pool, int nthreads);
+/* Runs part(t, job, pool) on thread t = 0 (the caller) .. nthreads-1 and
+ * returns when all are done; CD_ERR_BUSY if another call holds the pool. */
+int cd_pool_run(cd_pool *pool, int nthreads, void (*part)(int t, void *job, void *pool),
+                void *job);
+/* The barrier a part calls between dependent layers (pass it the pool). */
+void cd_pool_barrier(void *pool);
+/* Stops and joins the workers; the pool can be started again. */
+void cd_pool_stop(cd_pool *pool);
 
 #ifdef CARDINAL_PROFILE
 /* Monotonic milliseconds (POSIX clock_gettime): the clock of the per-kernel

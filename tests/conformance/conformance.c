@@ -11,12 +11,13 @@
  * scope with the reason, never silently passed.
  *
  *   conformance [--shard I/N] [--verbose] [--no-codegen] [--cc CC]
- *               [--target T] [--runner PROG] DIR...
+ *               [--target T] [--runner PROG] [--threads N] DIR...
  *
  * --target picks the code generation target (default native); --runner
  * runs the generated programs through an emulator (qemu-aarch64 with
  * --cc aarch64-linux-gnu-gcc --target neon).  A target this CPU cannot run
- * is skipped with the reason printed.
+ * is skipped with the reason printed.  --threads N also runs the generated
+ * code built for N threads and requires the bits of the 1-thread build.
  *
  * The generated C is compiled with -std=c99 -pedantic -Wall -Wextra -Werror,
  * so any warning in emitted code fails its case.
@@ -42,6 +43,7 @@ typedef struct {
   int pass3d, fail3d;
   bool verbose, codegen;
   const char *cc, *target, *runner;
+  int threads; /* > 1: also run on this many threads, bit-identical to one */
 } Totals;
 
 static int cmp_str(const void *a, const void *b) {
@@ -242,8 +244,10 @@ static void run_case(const char *root, const char *name, Totals *t) {
     }
     if (!ok && !msg[0])
       snprintf(msg, sizeof msg, "test data: %s", dl.log.buf ? dl.log.buf : "?");
-    float *outs[64] = {0};
-    for (int engine = 0; engine < (t->codegen ? 2 : 1) && ok; engine++) {
+    float *outs[64] = {0}, *one[64] = {0};
+    int engines = t->codegen ? (t->threads > 1 ? 3 : 2) : 1;
+    for (int engine = 0; engine < engines && ok; engine++) {
+      g->threads = engine == 2 ? t->threads : 1; /* engine 2: the same code on T threads */
       bool ran = engine == 0 ? interp_run(g, inp, outs, &dl)
                              : cd_run_generated(&j, g, inp, outs, &dl);
       if (!ran) {
@@ -259,11 +263,22 @@ static void run_case(const char *root, const char *name, Totals *t) {
           ok = false;
         }
       }
+      for (int k = 0; k < g->noutputs && ok && engine == 2; k++)
+        if (memcmp(outs[k], one[k], sizeof(float) * (size_t)tensor_numel(&want[k]))) {
+          snprintf(msg, sizeof msg, "generated C on %d threads: output %d is not the bits "
+                   "of 1 thread", t->threads, k);
+          ok = false;
+        }
       for (int k = 0; k < g->noutputs; k++) {
-        free(outs[k]);
+        if (engine == 1)
+          one[k] = outs[k];
+        else
+          free(outs[k]);
         outs[k] = NULL;
       }
     }
+    for (int k = 0; k < g->noutputs; k++)
+      free(one[k]);
     for (int k = 0; k < nin; k++)
       tensor_free(&ins[k]);
     for (int k = 0; k < nwant; k++)
@@ -305,11 +320,13 @@ int main(int argc, char **argv) {
       t.target = argv[++first];
     else if (!strcmp(argv[first], "--runner") && first + 1 < argc)
       t.runner = argv[++first];
+    else if (!strcmp(argv[first], "--threads") && first + 1 < argc)
+      t.threads = atoi(argv[++first]);
     else if (!strcmp(argv[first], "--shard") && first + 1 < argc &&
              sscanf(argv[++first], "%d/%d", &shard, &nshards) == 2 && nshards > 0) {
     } else {
       fprintf(stderr, "usage: conformance [--shard I/N] [--verbose] [--no-codegen] "
-                      "[--cc CC] [--target T] [--runner PROG] DIR...\n");
+                      "[--cc CC] [--target T] [--runner PROG] [--threads N] DIR...\n");
       return 2;
     }
   }
