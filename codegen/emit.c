@@ -541,8 +541,8 @@ static void run_functions(StrBuf *b, Graph *g, const CodegenOptions *o, const ch
                "static void cd_serial(const cd_job *jb) {\n"
                "  const float *const *inputs = jb->inputs;\n"
                "  float *const *outputs = jb->outputs;\n"
-               "  unsigned char *ws = jb->ws;\n  int tid;\n"
-               "  (void)inputs;\n  (void)outputs;\n  (void)ws;\n%s}\n\n",
+               "  unsigned char *ws = jb->ws;\n  int tid = 0;\n"
+               "  (void)inputs;\n  (void)outputs;\n  (void)ws;\n  (void)tid;\n%s}\n\n",
             q->serial.buf ? q->serial.buf : "");
   sb_printf(b, "static cd_pool cd_threads; /* started once; the caller is thread 0 */\n\n"
                "int %s_init_threads(void) {\n  return cd_pool_start(&cd_threads, %s_THREADS);\n}\n\n"
