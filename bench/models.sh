@@ -1,13 +1,16 @@
 #!/bin/sh
-# The benchmark of issue 8 (not a test): each model built for the target
-# (default native) and timed by `cardinal bench` next to ONNX Runtime 1.30 in
-# the same run, 1 thread, the same input; prints a table with the ratio
-# Cardinal / ONNX Runtime (below 1: Cardinal is faster).  Machines are shared
-# and noisy: only the ratio measured in one run means anything.
+# The benchmark (not a test): each model built for the target (default
+# native) and timed by `cardinal bench` next to ONNX Runtime 1.30 in the same
+# run, the same input, with 1 and with 2 threads (ONNX Runtime with as many
+# intra-op threads); prints a table with the ratios Cardinal / ONNX Runtime
+# (below 1: Cardinal is faster) and Cardinal's scaling from 1 to 2 threads.
+# Machines are shared and noisy: only ratios measured in one run mean
+# anything.
 #
 #   sh bench/models.sh [OUT_DIR] [MODELS] [TARGET]
 #     MODELS default: torchvision:resnext50_32x4d torchvision:resnext101_32x8d
 #                     torchvision:resnet50 article:resnext26_32x4d
+#     THREADS (environment) default: "1 2"
 #
 # Models are exported once with torch.onnx (random seeded weights, opset 13)
 # into OUT_DIR (default bench_out).  ONNX Runtime: npm install --prefix
@@ -18,26 +21,42 @@ OUT=${1:-bench_out}
 MODELS=${2:-"torchvision:resnext50_32x4d torchvision:resnext101_32x8d torchvision:resnet50 article:resnext26_32x4d"}
 TARGET=${3:-native}
 RUNS=${RUNS:-20}
+THREADS=${THREADS:-"1 2"}
 mkdir -p "$OUT"
 if [ ! -d "${ORT_DIR:-/opt/ort}/node_modules/onnxruntime-node" ]; then
   npm install --prefix "${ORT_DIR:-/opt/ort}" --ignore-scripts onnxruntime-node@1.30.0 > /dev/null 2>&1
 fi
+head="| model | target |"
+rule="|---|---|"
+for t in $THREADS; do
+  head="$head Cardinal ($t thr) | ONNX Runtime ($t thr) | ratio |"
+  rule="$rule---|---|---|"
+done
 rows=""
 for spec in $MODELS; do
   name=${spec#*:}
   m=$OUT/$name.onnx
   [ -f "$m" ] || /usr/bin/python3 tests/models/export.py "$spec" "$m" --opset 13 > /dev/null
-  build/cardinal bench "$m" --target "$TARGET" --runs "$RUNS" > "$OUT/$name.bench" 2> "$OUT/$name.log" ||
-    { echo "$name: cardinal bench failed (see $OUT/$name.log)"; exit 1; }
-  cat "$OUT/$name.bench"
-  c=$(sed -n 's/^cardinal *\([0-9.]*\) ms.*/\1/p' "$OUT/$name.bench")
-  o=$(sed -n 's/^onnxruntime *\([0-9.]*\) ms.*/\1/p' "$OUT/$name.bench")
-  t=$(sed -n 's/^model .*, target \([a-z0-9]*\),.*/\1/p' "$OUT/$name.bench")
-  r=$(sed -n 's/^ratio cardinal\/onnxruntime \([0-9.]*\)/\1/p' "$OUT/$name.bench")
-  rows="$rows| $name | $t | $c ms | ${o:-?} ms | ${r:-?} |
+  row="| $name |"
+  first=1
+  for t in $THREADS; do
+    b=$OUT/$name.t$t.bench
+    build/cardinal bench "$m" --target "$TARGET" --runs "$RUNS" --threads "$t" > "$b" 2> "$OUT/$name.log" ||
+      { echo "$name: cardinal bench failed (see $OUT/$name.log)"; exit 1; }
+    cat "$b"
+    c=$(sed -n 's/^cardinal *\([0-9.]*\) ms.*/\1/p' "$b")
+    o=$(sed -n 's/^onnxruntime *\([0-9.]*\) ms.*/\1/p' "$b")
+    r=$(sed -n 's/^ratio cardinal\/onnxruntime \([0-9.]*\)/\1/p' "$b")
+    if [ $first = 1 ]; then
+      row="$row $(sed -n 's/^model .*, target \([a-z0-9]*\),.*/\1/p' "$b") |"
+      first=0
+    fi
+    row="$row $c ms | ${o:-?} ms | ${r:-?} |"
+  done
+  rows="$rows$row
 "
 done
 echo
-echo "| model | target | Cardinal (1 thread) | ONNX Runtime 1.30 (1 thread) | ratio |"
-echo "|---|---|---|---|---|"
+echo "$head"
+echo "$rule"
 printf '%s' "$rows"

@@ -400,6 +400,7 @@ static void print_profile(const char *text) {
   ProfRow *r = malloc(sizeof(ProfRow) * (size_t)cap);
   CD_ASSERT(r);
   double total = 0, peak = 0;
+  int cores = 1;
   for (const char *p = text; *p;) {
     const char *e = strchr(p, '\n');
     size_t len = e ? (size_t)(e - p) : strlen(p);
@@ -410,7 +411,7 @@ static void print_profile(const char *text) {
     char line[400];
     snprintf(line, sizeof line, "%.*s", (int)(len < 399 ? len : 399), p);
     int off = 0;
-    if (sscanf(line, "peak %lf", &peak) == 1) {
+    if (sscanf(line, "peak %lf %d", &peak, &cores) >= 1) {
       p = e ? e + 1 : p + len;
       continue;
     }
@@ -422,6 +423,10 @@ static void print_profile(const char *text) {
     p = e ? e + 1 : p + len;
   }
   qsort(r, (size_t)n, sizeof(ProfRow), cmp_prof);
+  /* With threads, thread 0 times its share: the whole layer's work in that
+   * time, against the peak of all the cores. */
+  if (cores > 1)
+    peak *= cores;
   printf("%10s %6s %8s %6s  %s\n", "ms/run", "share", "GFLOP/s", "%peak", "kernel");
   double macs = 0;
   for (int i = 0; i < n; i++) {
@@ -431,8 +436,11 @@ static void print_profile(const char *text) {
            gf, peak > 0 ? 100 * gf / peak : 0.0, r[i].name);
   }
   double gf = total > 0 ? 2.0 * macs / (total * 1e6) : 0.0;
+  char where[32] = "one core";
+  if (cores > 1)
+    snprintf(where, sizeof where, "%d cores", cores);
   printf("%10.3f        in %d kernels: %.2f GFLOP/s, %.1f%% of the %.1f GFLOP/s FMA peak "
-         "measured on one core\n", total, n, gf, peak > 0 ? 100 * gf / peak : 0.0, peak);
+         "measured on %s\n", total, n, gf, peak > 0 ? 100 * gf / peak : 0.0, peak, where);
   free(r);
 }
 
