@@ -35,9 +35,6 @@ static const char *bcast512(Emitter *e, int cg, int j, const char *x) {
     return x;
   if (cg <= 4)
     return arena_printf(&e->g->arena, "_mm512_permute_ps(%s, %d)", x, inlane_imm(cg, j));
-  if (cg == 8) /* the 128-bit lane holding channel j fills its group's half, then in-lane */
-    return arena_printf(&e->g->arena, "_mm512_permute_ps(_mm512_shuffle_f32x4(%s, %s, %d), %d)",
-                        x, x, j < 4 ? 0xA0 : 0xF5, inlane_imm(4, j % 4));
   return arena_printf(&e->g->arena, "_mm512_permutexvar_ps(_mm512_set_epi32(%s), %s)",
                       index_list(e, 16, cg, j), x);
 }
