@@ -440,91 +440,110 @@ bool simd_conv_blocked(Emitter *e, Graph *g, Node *n) {
 
 /* ------------------------------------------------------------ conv_glanes */
 
-/* One tile of the grouped-lanes kernel: np pixels of row oh from ow0. */
-static void emit_glanes_tile(const Conv *k, int64_t Cg, int np, const char *ow0,
+/*
+ * One tile of the grouped-lanes kernel: nr output rows from oh x np pixels
+ * from ow0.  Input row ir of the tile (ih = oh * SH - PH + ir) feeds output
+ * row rr through tap kh wherever ir = rr * SH + kh * DH, so rows of several
+ * output rows share each permuted vector as the columns do: with SH = 2 one
+ * row of outputs reuses a permute 1.5 times, four rows 1.9 times.
+ */
+static void emit_glanes_tile(const Conv *k, int64_t Cg, int nr, int np, const char *ow0,
                              int64_t ow0_const) {
   const Target *t = k->t;
   E("        {\n");
-  for (int p = 0; p < np; p++)
-    E("          %s a%d = %s;\n", t->vtype, p,
-      k->bias ? V(k, t->load, "x2 + ob * " "CD_C", 0, 0) : t->zero);
-  E("          for (long kh = 0; kh < %lld; kh++) {\n"
-    "            const long ih = oh * %lld - %lld + kh * %lld;\n"
-    "            const float *xr, *wk;\n"
-    "            if (ih < 0 || ih >= %lld)\n              continue;\n"
-    "            xr = Xb + ih * %lld + (%s) * %lld;\n"
-    "            wk = Wo + kh * %lld;\n",
-    (long long)k->KH, (long long)k->SH, (long long)k->PH, (long long)k->DH, (long long)k->IH,
-    (long long)(k->IW * k->c), ow0, (long long)(k->SW * k->c),
-    (long long)(k->KW * Cg * k->c));
-  /* The input pixels of the tile's span, relative to ow0 * SW - PW. */
+  for (int rr = 0; rr < nr; rr++)
+    for (int p = 0; p < np; p++)
+      E("          %s a%d_%d = %s;\n", t->vtype, rr, p,
+        k->bias ? V(k, t->load, "x2 + ob * CD_C", 0, 0) : t->zero);
+  int64_t irows = (int64_t)(nr - 1) * k->SH + (k->KH - 1) * k->DH + 1;
   int64_t span = (int64_t)(np - 1) * k->SW + (k->KW - 1) * k->DW + 1;
-  for (int64_t q = 0; q < span; q++) {
-    int64_t rel = q - k->PW; /* pixel offset from ow0 * SW */
-    if (ow0_const >= 0) {
-      int64_t iw = ow0_const * k->SW + rel;
-      if (iw < 0 || iw >= k->IW)
-        continue;
+  /* One output row: the kernel rows in a loop at run time (a third of the
+   * code); several: each input row unrolled with the rows it feeds. */
+  bool one = nr == 1;
+  if (one)
+    irows = 1;
+  for (int64_t ir = 0; ir < irows; ir++) {
+    /* The (output row, kernel row) pairs this input row feeds. */
+    int pr[16], npair = 0;
+    const char *pk[16];
+    for (int rr = 0; rr < nr && !one; rr++) {
+      int64_t d = ir - rr * k->SH;
+      if (d >= 0 && d % k->DH == 0 && d / k->DH < k->KH && npair < 16) {
+        pr[npair] = rr;
+        pk[npair++] = fmt(k, "%lld", (long long)(d / k->DH));
+      }
     }
-    /* Which (pixel, tap) pairs this input pixel feeds. */
-    bool any = false;
-    for (int64_t kw = 0; kw < k->KW; kw++) {
-      int64_t d = q - kw * k->DW;
-      any |= d >= 0 && d % k->SW == 0 && d / k->SW < np;
+    if (one) {
+      pr[0] = 0;
+      pk[npair++] = "kh";
     }
-    if (!any)
+    if (!npair)
       continue;
-    E("            {\n              const %s xv = %s;\n", t->vtype,
-      V(k, t->load, fmt(k, "xr + %lld", (long long)(rel * k->c)), 0, 0));
-    for (int64_t j = 0; j < Cg; j++) {
-      E("              {\n                const %s pv = %s;\n", t->vtype,
-        t->group_bcast(k->e, (int)Cg, (int)j, "xv"));
+    if (one)
+      E("          for (long kh = 0; kh < %lld; kh++) {\n"
+        "            const long ih = oh * %lld - %lld + kh * %lld;\n"
+        "            if (ih >= 0 && ih < %lld) {\n"
+        "              const float *xr = Xb + ih * %lld + (%s) * %lld;\n",
+        (long long)k->KH, (long long)k->SH, (long long)k->PH, (long long)k->DH, (long long)k->IH,
+        (long long)(k->IW * k->c), ow0, (long long)(k->SW * k->c));
+    else
+      E("          {\n"
+        "            const long ih = oh * %lld - %lld + %lld;\n"
+        "            if (ih >= 0 && ih < %lld) {\n"
+        "              const float *xr = Xb + ih * %lld + (%s) * %lld;\n",
+        (long long)k->SH, (long long)k->PH, (long long)ir, (long long)k->IH,
+        (long long)(k->IW * k->c), ow0, (long long)(k->SW * k->c));
+    for (int64_t q = 0; q < span; q++) {
+      int64_t rel = q - k->PW; /* pixel offset from ow0 * SW */
+      if (ow0_const >= 0) {
+        int64_t iw = ow0_const * k->SW + rel;
+        if (iw < 0 || iw >= k->IW)
+          continue;
+      }
+      /* Which (pixel, tap) pairs this input pixel feeds. */
+      bool any = false;
       for (int64_t kw = 0; kw < k->KW; kw++) {
         int64_t d = q - kw * k->DW;
-        if (d < 0 || d % k->SW || d / k->SW >= np)
-          continue;
-        E("                a%lld = %s;\n", (long long)(d / k->SW),
-          V(k, t->fma, "pv", V(k, t->load, fmt(k, "wk + %lld", (long long)((kw * Cg + j) * k->c)), 0, 0),
-            fmt(k, "a%lld", (long long)(d / k->SW))));
+        any |= d >= 0 && d % k->SW == 0 && d / k->SW < np;
+      }
+      if (!any)
+        continue;
+      E("              {\n                const %s xv = %s;\n", t->vtype,
+        V(k, t->load, fmt(k, "xr + %lld", (long long)(rel * k->c)), 0, 0));
+      for (int64_t j = 0; j < Cg; j++) {
+        E("                {\n                  const %s pv = %s;\n", t->vtype,
+          t->group_bcast(k->e, (int)Cg, (int)j, "xv"));
+        for (int a = 0; a < npair; a++)
+          for (int64_t kw = 0; kw < k->KW; kw++) {
+            int64_t d = q - kw * k->DW;
+            if (d < 0 || d % k->SW || d / k->SW >= np)
+              continue;
+            const char *acc = fmt(k, "a%d_%lld", pr[a], (long long)(d / k->SW));
+            E("                  %s = %s;\n", acc,
+              V(k, t->fma, "pv",
+                V(k, t->load,
+                  fmt(k, "Wo + %s * %lld + %lld", pk[a], (long long)(k->KW * Cg * k->c),
+                      (long long)((kw * Cg + j) * k->c)), 0, 0),
+                acc));
+          }
+        E("                }\n");
       }
       E("              }\n");
     }
-    E("            }\n");
+    E("            }\n          }\n");
   }
-  E("          }\n");
-  for (int p = 0; p < np; p++)
-    store_final(k, fmt(k, "a%d", p), 0,
-                fmt(k, "ob * %lld + (oh * %lld + %s + %d) * %d", (long long)(k->OH * k->OW * k->c),
-                    (long long)k->OW, ow0, p, k->c));
+  for (int rr = 0; rr < nr; rr++)
+    for (int p = 0; p < np; p++)
+      store_final(k, fmt(k, "a%d_%d", rr, p), 0,
+                  fmt(k, "ob * %lld + ((oh + %d) * %lld + %s + %d) * %d",
+                      (long long)(k->OH * k->OW * k->c), rr, (long long)k->OW, ow0, p, k->c));
   E("        }\n");
 }
 
-bool simd_conv_glanes(Emitter *e, Graph *g, Node *n) {
-  Conv kk, *k = &kk;
-  conv_setup(k, e, g, n);
-  const Value *w = &g->values[n->in[1]];
-  CD_ASSERT(w->layout.kind == LAYOUT_WGLANES && k->ib == k->c);
-  int64_t Cg = w->dims[1];
-  k->WOB = k->KH * k->KW * Cg * k->c;
-  E("  enum { CD_C = %d };\n", k->c);
-  /* Threads split the blocks (units: n * MB + ob) or the rows. */
-  bool by_blocks = n->sched.split == SPLIT_BLOCKS;
-  E("  for (long u = %s; u < %s; u++) {\n"
-    "      const long n = u / %lld, ob = u %% %lld;\n"
-    "      const float *Xb = x0 + (n * %lld + ob) * %lld;\n"
-    "      const float *Wo = x1 + ob * %lld;\n"
-    "      float *Y = y0 + n * %lld;\n",
-    by_blocks ? "s0" : "0", by_blocks ? "s1" : fmt(k, "%lld", (long long)(k->N * k->MB)),
-    (long long)k->MB, (long long)k->MB, (long long)k->CBI, (long long)(k->IH * k->IW * k->c),
-    (long long)k->WOB, (long long)(k->MB * k->OH * k->OW * k->c));
-  if (n->ep.residual >= 0)
-    E("      const float *R = r + n * %lld;\n", (long long)(k->MB * k->OH * k->OW * k->c));
-  if (by_blocks)
-    E("      for (long oh = 0; oh < %lld; oh++) {\n", (long long)k->OH);
-  else
-    E("      for (long oh = s0; oh < s1; oh++) {\n");
-  /* Tiles along the row: edge tiles (some input pixel outside the row)
-   * unrolled with their constant ow0, the interior in a loop. */
+/* A row group of nr output rows from oh: its tiles along the row, edge
+ * tiles (some input pixel outside the row) with their constant ow0, the
+ * interior in a loop. */
+static void emit_glanes_rows(const Conv *k, int64_t Cg, int nr) {
   int64_t ntiles = (k->OW + k->tp - 1) / k->tp;
   for (int64_t ti = 0; ti < ntiles;) {
     int64_t ow0 = ti * k->tp;
@@ -532,7 +551,7 @@ bool simd_conv_glanes(Emitter *e, Graph *g, Node *n) {
     int64_t span = (int64_t)(np - 1) * k->SW + (k->KW - 1) * k->DW + 1;
     bool inside = ow0 * k->SW - k->PW >= 0 && ow0 * k->SW - k->PW + span <= k->IW;
     if (!inside || np != k->tp) {
-      emit_glanes_tile(k, Cg, np, fmt(k, "%lld", (long long)ow0), ow0);
+      emit_glanes_tile(k, Cg, nr, np, fmt(k, "%lld", (long long)ow0), ow0);
       ti++;
       continue;
     }
@@ -545,8 +564,44 @@ bool simd_conv_glanes(Emitter *e, Graph *g, Node *n) {
     }
     E("        for (long ow0 = %lld; ow0 < %lld; ow0 += %d)\n", (long long)ow0,
       (long long)(tj * k->tp), k->tp);
-    emit_glanes_tile(k, Cg, np, "ow0", -1);
+    emit_glanes_tile(k, Cg, nr, np, "ow0", -1);
     ti = tj;
+  }
+}
+
+bool simd_conv_glanes(Emitter *e, Graph *g, Node *n) {
+  Conv kk, *k = &kk;
+  conv_setup(k, e, g, n);
+  const Value *w = &g->values[n->in[1]];
+  CD_ASSERT(w->layout.kind == LAYOUT_WGLANES && k->ib == k->c);
+  int64_t Cg = w->dims[1];
+  int R = n->sched.tile_r > 0 ? n->sched.tile_r : 1;
+  int64_t ngroups = (k->OH + R - 1) / R, nfull = k->OH / R; /* row groups, whole ones */
+  k->WOB = k->KH * k->KW * Cg * k->c;
+  E("  enum { CD_C = %d };\n", k->c);
+  /* Threads split the blocks (units: n * MB + ob) or the row groups. */
+  bool by_blocks = n->sched.split == SPLIT_BLOCKS;
+  E("  for (long u = %s; u < %s; u++) {\n"
+    "      const long n = u / %lld, ob = u %% %lld;\n"
+    "      const float *Xb = x0 + (n * %lld + ob) * %lld;\n"
+    "      const float *Wo = x1 + ob * %lld;\n"
+    "      float *Y = y0 + n * %lld;\n",
+    by_blocks ? "s0" : "0", by_blocks ? "s1" : fmt(k, "%lld", (long long)(k->N * k->MB)),
+    (long long)k->MB, (long long)k->MB, (long long)k->CBI, (long long)(k->IH * k->IW * k->c),
+    (long long)k->WOB, (long long)(k->MB * k->OH * k->OW * k->c));
+  if (n->ep.residual >= 0)
+    E("      const float *R = r + n * %lld;\n", (long long)(k->MB * k->OH * k->OW * k->c));
+  E("      for (long og = %s; og < %s; og++) {\n"
+    "        const long oh = og * %d;\n",
+    by_blocks ? "0" : "s0", by_blocks ? fmt(k, "%lld", (long long)ngroups) : "s1", R);
+  if (nfull < ngroups) {
+    E("        if (og < %lld) {\n", (long long)nfull);
+    emit_glanes_rows(k, Cg, R);
+    E("        } else {\n");
+    emit_glanes_rows(k, Cg, (int)(k->OH - nfull * R));
+    E("        }\n");
+  } else {
+    emit_glanes_rows(k, Cg, R);
   }
   E("      }\n    }\n");
   return true;

@@ -248,6 +248,7 @@ typedef struct {
   KernelFamily family;
   int tile_c;         /* register tile: output channels */
   int tile_p;         /* register tile: output pixels (a row segment for direct convs) */
+  int tile_r;         /* register tile: output rows (grouped lanes; 1 elsewhere) */
   int64_t kc;         /* cache block of the reduction, in input channel blocks (0: whole) */
   bool ob_outer;      /* loop order: output blocks outside the pixels (else pixels outside) */
   int threads;        /* threads its work is split over (1: thread 0 runs it) */

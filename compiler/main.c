@@ -602,10 +602,12 @@ static int cmd_inspect(int argc, char **argv) {
       char lay[32];
       printf("%s\n    {\"node\": %d, \"op\": \"%s\", \"name\": ", i ? "," : "", i, n->op_type);
       json_string(n->name);
-      printf(", \"kernel\": \"%s\", \"family\": \"%s\", \"tile_c\": %d, \"tile_p\": %d, "
+      printf(", \"kernel\": \"%s\", \"family\": \"%s\", \"tile_c\": %d, \"tile_r\": %d, "
+             "\"tile_p\": %d, "
              "\"kc\": %lld, \"order\": \"%s\", \"threads\": %d, \"split\": \"%s\", "
              "\"units\": %lld, \"imbalance\": %.3f, \"layout\": \"%s\", \"macs\": %lld}",
-             s->kernel, kernel_family_name(s->family), s->tile_c, s->tile_p, (long long)s->kc,
+             s->kernel, kernel_family_name(s->family), s->tile_c, s->tile_r > 0 ? s->tile_r : 1,
+             s->tile_p, (long long)s->kc,
              s->ob_outer ? "blocks-outside" : "pixels-outside", s->threads,
              split_axis_name(s->split), (long long)s->units, s->imbalance,
              layout_name(g->values[n->out[0]].layout, lay, sizeof lay), (long long)node_macs(g, n));
@@ -634,7 +636,10 @@ static int cmd_inspect(int argc, char **argv) {
       for (int i = 0; i < g->nnodes; i++) {
         const Schedule *s = &g->nodes[i].sched;
         char tile[24], lay[32];
-        snprintf(tile, sizeof tile, s->tile_c ? "%dx%d" : "-", s->tile_c, s->tile_p);
+        if (s->tile_r > 1)
+          snprintf(tile, sizeof tile, "%dx%dx%d", s->tile_c, s->tile_r, s->tile_p);
+        else
+          snprintf(tile, sizeof tile, s->tile_c ? "%dx%d" : "-", s->tile_c, s->tile_p);
         printf("%4d %-14s %-6s %5lld %-6s %4d %-7s %6lld %5.2f %-9s  %s\n", i,
                kernel_family_name(s->family), tile, (long long)s->kc,
                s->family == KF_CONV_BLOCKED ? (s->ob_outer ? "blocks" : "pixels") : "-",

@@ -261,7 +261,13 @@ static void schedule_split(const Graph *g, Node *n, const Target *t, int T) {
     }
     break;
   }
-  case KF_CONV_GLANES:
+  case KF_CONV_GLANES: {
+    int64_t cb = (y->dims[1] + c - 1) / c * y->dims[0];
+    int64_t groups = (oh + s->tile_r - 1) / s->tile_r; /* row groups */
+    s->split = cb >= 2 * T || groups < 2 ? SPLIT_BLOCKS : SPLIT_ROWS;
+    s->units = s->split == SPLIT_BLOCKS ? cb : groups;
+    break;
+  }
   case KF_POOL_BLOCKED: {
     int64_t cb = (y->dims[1] + c - 1) / c * y->dims[0];
     s->split = cb >= 2 * T || oh < 2 ? SPLIT_BLOCKS : SPLIT_ROWS;
@@ -301,6 +307,42 @@ static void schedule_split(const Graph *g, Node *n, const Target *t, int T) {
   s->imbalance = (double)most * s->threads / (double)s->units;
 }
 
+/*
+ * The grouped-lanes tile: tile_r rows x tile_p pixels of accumulators
+ * (within the registers less the input, its permute and a spare).  Each
+ * permute (one per input pixel and channel of a group) feeds every
+ * (pixel, tap) of the tile it reaches; the tile maximising FMAs per
+ * permute wins (with stride 2 one row reuses a permute 1.5 times, four rows
+ * 1.9 times), discounted for pixels wasted at the end of a row or rows past
+ * the image.  Several rows only at stride 2 and more, where a single row
+ * reuses a permute least (each unrolled input row is code: at stride 1 the
+ * kernel rows stay a loop).
+ */
+static void schedule_conv_glanes(const Graph *g, Node *n, const Target *t, Schedule *s) {
+  const Value *y = &g->values[n->out[0]];
+  const OpParams *p = &n->p;
+  int64_t OH = y->dims[2], OW = y->dims[3];
+  int64_t KH = p->kernel[1], KW = p->kernel[2], SH = p->stride[1], SW = p->stride[2];
+  int regs = t->nregs - 4;
+  double best = 0;
+  s->tile_c = t->vec;
+  s->tile_r = 1;
+  s->tile_p = 1;
+  for (int r = 1; r <= (SH > 1 ? 4 : 1) && r <= OH; r++)
+    for (int np = 1; np * r <= regs && np <= OW; np++) {
+      double fmas = (double)r * np * KH * KW;
+      double perms = (double)((r - 1) * SH + KH) * (double)((np - 1) * SW + KW);
+      int64_t tiles = (OW + np - 1) / np, groups = (OH + r - 1) / r;
+      double used = (double)(OW * OH) / (double)(tiles * np * groups * r);
+      double score = fmas / perms * used;
+      if (score > best + 1e-9) {
+        best = score;
+        s->tile_r = r;
+        s->tile_p = np;
+      }
+    }
+}
+
 void schedule_build(Graph *g, const Target *t) {
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = &g->nodes[i];
@@ -323,9 +365,7 @@ void schedule_build(Graph *g, const Target *t) {
     } else if (n->op == OP_CONV) {
       if (g->values[n->in[1]].layout.kind == LAYOUT_WGLANES) {
         s->family = KF_CONV_GLANES;
-        s->tile_c = t->vec;
-        int64_t ow = g->values[n->out[0]].dims[3];
-        s->tile_p = (int)(ow < 14 ? ow : 14);
+        schedule_conv_glanes(g, n, t, s);
       } else {
         s->family = KF_CONV_BLOCKED;
         schedule_conv_blocked(g, n, t, s);
@@ -341,7 +381,10 @@ void schedule_build(Graph *g, const Target *t) {
     const char *tn = s->family == KF_SCALAR ? "scalar" : t->name;
     char op[48];
     op_part(n, op, sizeof op);
-    if (s->tile_c)
+    if (s->tile_r > 1) /* channels x rows x pixels */
+      snprintf(s->kernel, sizeof s->kernel, "%s_f32_%s_%dx%dx%d_n%d", op, tn, s->tile_c,
+               s->tile_r, s->tile_p, i);
+    else if (s->tile_c)
       snprintf(s->kernel, sizeof s->kernel, "%s_f32_%s_%dx%d_n%d", op, tn, s->tile_c,
                s->tile_p, i);
     else
