@@ -306,6 +306,23 @@ static void emit_row(const Conv *k, int nvv) {
   free(np);
 }
 
+/* Opens the loop `for (var = ...; ...; var += step)` over the nf whole units
+ * of step: a thread's share [s0, s1) of them when split, else all; a
+ * leftover partial unit is the last unit, which rest_guard opens. */
+static void unit_loop(const Conv *k, const char *ind, const char *var, int step, int64_t nf,
+                      bool split) {
+  if (split)
+    E("%sfor (long %s = s0 * %d; %s < (s1 < %lld ? s1 : %lld) * %d; %s += %d) {\n", ind, var,
+      step, var, (long long)nf, (long long)nf, step, var, step);
+  else
+    E("%sfor (long %s = 0; %s < %lld; %s += %d) {\n", ind, var, var, (long long)(nf * step),
+      var, step);
+}
+
+static const char *rest_guard(const Conv *k, int64_t nf, bool split) {
+  return split ? fmt(k, "if (s1 > %lld) ", (long long)nf) : "";
+}
+
 /* Every pixel of the output image, in tiles: nvv = 0 puts the output block
  * loop inside each tile, nvv > 0 emits tiles of nvv vectors for the
  * caller's ob. */
@@ -316,16 +333,12 @@ static void emit_pixels(const Conv *k, int nvv) {
      * last unit. */
     int64_t P = k->OH * k->OW, nf = P / k->tp, full = nf * k->tp;
     if (full) {
-      if (split)
-        E("      for (long p0 = s0 * %d; p0 < (s1 < %lld ? s1 : %lld) * %d; p0 += %d) {\n", k->tp,
-          (long long)nf, (long long)nf, k->tp, k->tp);
-      else
-        E("      for (long p0 = 0; p0 < %lld; p0 += %d) {\n", (long long)full, k->tp);
+      unit_loop(k, "      ", "p0", k->tp, nf, split);
       emit_obs(k, nvv, k->tp, "p0", NULL);
       E("      }\n");
     }
     if (P > full) {
-      E("      %s{\n", split ? fmt(k, "if (s1 > %lld) ", (long long)nf) : "");
+      E("      %s{\n", rest_guard(k, nf, split));
       emit_obs(k, nvv, (int)(P - full), fmt(k, "%lld", (long long)full), NULL);
       E("      }\n");
     }
@@ -417,17 +430,12 @@ bool simd_conv_blocked(Emitter *e, Graph *g, Node *n) {
     int rest = (int)(k->MB - full);
     bool split = n->sched.split == SPLIT_BLOCKS;
     if (full) {
-      if (split)
-        E("    for (long ob = s0 * %d; ob < (s1 < %lld ? s1 : %lld) * %d; ob += %d) {\n", k->nv,
-          (long long)nf, (long long)nf, k->nv, k->nv);
-      else
-        E("    for (long ob = 0; ob < %lld; ob += %d) {\n", (long long)full, k->nv);
+      unit_loop(k, "    ", "ob", k->nv, nf, split);
       emit_pixels(k, k->nv);
       E("    }\n");
     }
     if (rest) {
-      E("    %s{\n      const long ob = %lld;\n", split ? fmt(k, "if (s1 > %lld) ", (long long)nf) : "",
-        (long long)full);
+      E("    %s{\n      const long ob = %lld;\n", rest_guard(k, nf, split), (long long)full);
       emit_pixels(k, rest);
       E("    }\n");
     }

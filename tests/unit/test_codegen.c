@@ -325,6 +325,51 @@ static void check_generated(Graph *g, const char *name, float phase, const Runna
   sb_free(&d.log);
 }
 
+/* The graph check_generated left (passes run), built for T threads: every
+ * output must be the bits of the 1-thread build (each kernel's split covers
+ * its units once; no reduction is split). */
+static void check_threads(Graph *g, const char *name, const Runnable *r, int T) {
+  Diag d = {.quiet = true};
+  float **ins = calloc((size_t)g->ninputs, sizeof(float *));
+  for (int k = 0; k < g->ninputs; k++) {
+    int64_t n = value_numel(&g->values[g->inputs[k]]);
+    ins[k] = malloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++)
+      ins[k][i] = cosf(0.37f * (float)i + (float)k);
+  }
+  float **one = calloc((size_t)g->noutputs, sizeof(float *));
+  float **many = calloc((size_t)g->noutputs, sizeof(float *));
+  CompileJob j = {.name = name, .cflags = "-O2 -std=c99 -pedantic -Wall -Wextra -Werror",
+                  .cc = r->cc, .runner = r->runner};
+  g->threads = 1;
+  CU_ASSERT_FATAL(cd_run_generated(&j, g, (const float *const *)ins, one, &d));
+  g->threads = T;
+  bool ran = cd_run_generated(&j, g, (const float *const *)ins, many, &d);
+  if (!ran)
+    fprintf(stderr, "\n%s on %s, %d threads: %s\n", name, r->t->name, T, d.log.buf ? d.log.buf : "");
+  CU_ASSERT_FATAL(ran);
+  int split = 0;
+  for (int i = 0; i < g->nnodes; i++)
+    split += g->nodes[i].sched.threads > 1;
+  CU_ASSERT(split > 0); /* some kernels really are split */
+  for (int k = 0; k < g->noutputs; k++) {
+    size_t bytes = sizeof(float) * (size_t)value_numel(&g->values[g->outputs[k]]);
+    bool same = memcmp(one[k], many[k], bytes) == 0;
+    if (!same)
+      fprintf(stderr, "\n%s on %s, output %d: %d threads differ from 1\n", name, r->t->name, k, T);
+    CU_ASSERT(same);
+    free(one[k]);
+    free(many[k]);
+  }
+  g->threads = 1;
+  for (int k = 0; k < g->ninputs; k++)
+    free(ins[k]);
+  free(ins);
+  free(one);
+  free(many);
+  sb_free(&d.log);
+}
+
 /* relu(y + r) with r a new input "r<ncase>" of shape rd: what
  * fuse-residual turns into a conv epilogue. */
 static int add_residual_relu(Graph *g, int y, int ncase, const int64_t *rd) {
@@ -434,6 +479,8 @@ static void test_conv_tile_boundaries(void) {
         ncase++;
       }
     check_generated(g, "ctiles", 0.9f, &runnable[ti]);
+    if (ti > 0)
+      check_threads(g, "ctiles", &runnable[ti], 4);
     graph_free(g);
   }
 }
@@ -485,6 +532,7 @@ static void test_simd_conv_boundaries(void) {
       want_glanes += cc->G > 1 && cc->Cg == cc->Mg && cc->Cg < c && c % cc->Cg == 0;
     }
     check_generated(g, "simd", 0.3f, &runnable[ti]);
+    check_threads(g, "simd", &runnable[ti], 3);
     int glanes = 0, blocked = 0;
     for (int i = 0; i < g->nnodes; i++) {
       glanes += g->nodes[i].sched.family == KF_CONV_GLANES;
@@ -508,14 +556,15 @@ static void test_simd_gemm(void) {
   find_targets();
   for (int ti = 1; ti < nrunnable; ti++) {
     int64_t c = runnable[ti].t->vec;
-    const int64_t Ns[] = {1, c - 1, c, c + 1, 4 * c, 4 * c + 3, 9 * c + 5};
+    const int64_t Ns[] = {1, c - 1, c, c + 1, 4 * c, 4 * c + 3, 9 * c + 5, 1000};
     const int64_t Ks[] = {1, 7, 33};
     Graph *g = graph_new();
     wseed = 5;
     int ncase = 0;
-    for (int ni = 0; ni < 7; ni++)
+    for (int ni = 0; ni < 8; ni++)
       for (int ki = 0; ki < 3; ki++) {
-        int64_t M = 1 + ncase % 3, N = Ns[ni], K = Ks[ki];
+        /* the last outputs: a head big enough to be split over threads */
+        int64_t M = 1 + ncase % 3, N = Ns[ni], K = ni == 7 ? 512 : Ks[ki];
         int64_t ad[2] = {M, K}, bd[2] = {N, K}, cd[1] = {N};
         char name[16];
         snprintf(name, sizeof name, "a%d", ncase);
@@ -539,6 +588,7 @@ static void test_simd_gemm(void) {
         ncase++;
       }
     check_generated(g, "gemm", 0.4f, &runnable[ti]);
+    check_threads(g, "gemm", &runnable[ti], 3);
     int packed = 0;
     for (int i = 0; i < g->nnodes; i++)
       packed += g->nodes[i].sched.family == KF_GEMM_VEC;
