@@ -499,6 +499,7 @@ bool pass_eliminate_identity(Graph *g, PassStats *st);
 bool pass_tile_grouped_conv(Graph *g, PassStats *st);
 bool pass_layout(Graph *g, PassStats *st);
 bool pass_dce(Graph *g, PassStats *st);
+bool pass_gemm_from_matmul(Graph *g, PassStats *st);
 
 /* ---------------------------------------------------------------- rewrite.c */
 

@@ -283,9 +283,11 @@ static void schedule_split(const Graph *g, Node *n, const Target *t, int T) {
     break;
   }
   case KF_GEMM_VEC: {
+    /* Row tiles when there are enough, else groups of output blocks. */
     int64_t nb = (y->dims[1] + c - 1) / c, nv = s->tile_c / c;
-    s->split = SPLIT_BLOCKS;
-    s->units = (nb + nv - 1) / nv;
+    int64_t rows = (y->dims[0] + s->tile_p - 1) / s->tile_p;
+    s->split = rows >= 2 * T ? SPLIT_ROWS : SPLIT_BLOCKS;
+    s->units = s->split == SPLIT_ROWS ? rows : (nb + nv - 1) / nv;
     break;
   }
   case KF_ELTWISE_VEC:
@@ -305,6 +307,27 @@ static void schedule_split(const Graph *g, Node *n, const Target *t, int T) {
       most = s->share[k] - s->share[k - 1];
   }
   s->imbalance = (double)most * s->threads / (double)s->units;
+}
+
+/* The packed Gemm's tile: tile_p rows x tile_c / c vectors, the most FMAs
+ * per load within the registers, as for the blocked conv (its rows are the
+ * conv's pixels). */
+static void schedule_gemm(const Graph *g, Node *n, const Target *t, Schedule *s) {
+  const Value *y = &g->values[n->out[0]];
+  int64_t M = y->dims[0], nb = (y->dims[1] + t->vec - 1) / t->vec;
+  int regs = t->nregs - 3;
+  double best = 0;
+  for (int nv = 1; nv <= 4 && nv <= nb; nv++)
+    for (int r = 1; r * nv + nv <= regs && r <= M; r++) {
+      int64_t tiles = (M + r - 1) / r;
+      double used = (double)M / (double)(tiles * r);
+      double score = (double)(r * nv) / (double)(r + nv) * used;
+      if (score > best + 1e-9) {
+        best = score;
+        s->tile_c = nv * t->vec;
+        s->tile_p = r;
+      }
+    }
 }
 
 /*
@@ -356,8 +379,7 @@ void schedule_build(Graph *g, const Target *t) {
       s->family = KF_ALIAS;
     } else if (n->op == OP_GEMM && g->values[n->in[1]].layout.kind == LAYOUT_WCONV) {
       s->family = KF_GEMM_VEC;
-      s->tile_c = 4 * t->vec;
-      s->tile_p = 1;
+      schedule_gemm(g, n, t, s);
     } else if (n->op == OP_REORDER && t->vec > 1) {
       s->family = KF_REORDER;
     } else if (!blocked && !(n->op == OP_REORDER && from_blocked)) {

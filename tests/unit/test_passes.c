@@ -92,6 +92,43 @@ static void run_and_compare(Graph *g, const char *passes) {
   sb_free(&d.log);
 }
 
+/* run_and_compare for graphs of several inputs and outputs: every output
+ * within 1e-5 of its magnitude (a NaN anywhere fails). */
+static void run_and_compare_all(Graph *g, const char *passes) {
+  Diag d = {.quiet = true};
+  CU_ASSERT_FATAL(graph_infer(g, &d));
+  float *ins[8] = {0}, *before[8] = {0}, *after[8] = {0};
+  CU_ASSERT_FATAL(g->ninputs <= 8 && g->noutputs <= 8);
+  for (int k = 0; k < g->ninputs; k++) {
+    int64_t n = value_numel(&g->values[g->inputs[k]]);
+    ins[k] = malloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++)
+      ins[k][i] = rnd() * 4;
+  }
+  CU_ASSERT_FATAL(interp_run(g, (const float *const *)ins, before, &d));
+  int order[16], np;
+  CU_ASSERT_FATAL(passes_parse(passes, order, &np, &d));
+  PassStats st[16];
+  CU_ASSERT_FATAL(passes_run(g, order, np, st, true, NULL, NULL, &d));
+  CU_ASSERT_FATAL(interp_run(g, (const float *const *)ins, after, &d));
+  for (int k = 0; k < g->noutputs; k++) {
+    double err = 0, mag = 0;
+    for (int64_t i = 0; i < value_numel(&g->values[g->outputs[k]]); i++) {
+      double e = fabs((double)after[k][i] - before[k][i]);
+      err = e != e || e > err ? e : err;
+      mag = fmax(mag, fabs((double)before[k][i]));
+    }
+    CU_ASSERT(mag > 0 && err <= 1e-5 * mag);
+    if (!(err <= 1e-5 * mag))
+      fprintf(stderr, "\n%s, output %d: error %g of magnitude %g\n", passes, k, err, mag);
+    free(before[k]);
+    free(after[k]);
+  }
+  for (int k = 0; k < g->ninputs; k++)
+    free(ins[k]);
+  sb_free(&d.log);
+}
+
 static const int64_t X4[4] = {1, 8, 5, 5};
 
 static void test_fold_bn_into_conv(void) {
@@ -640,6 +677,37 @@ static void test_merge_paths_not_equivalent(void) {
   graph_free(g);
 }
 
+/* A linear layer on 3-D and 2-D inputs (MatMul by a constant, then a bias
+ * Add): one Gemm each, the 3-D one between two Reshapes, the bias its C;
+ * a MatMul of two computed operands stays. */
+static void test_gemm_from_matmul(void) {
+  Graph *g = graph_new();
+  const int64_t xd[3] = {2, 3, 5}, wd[2] = {5, 7}, bd[1] = {7}, b2[2] = {1, 7}, x2d[2] = {4, 5};
+  int x = tu_input(g, "x", 3, xd);
+  int ins[2] = {x, rconst(g, 2, wd, 0)};
+  int m = tu_node(g, "MatMul", 2, ins, NULL);
+  int add[2] = {rconst(g, 1, bd, 0), m}; /* the bias first: either order */
+  tu_output(g, tu_node(g, "Add", 2, add, NULL));
+  int x2 = tu_input(g, "x2", 2, x2d);
+  int ins2[2] = {x2, rconst(g, 2, wd, 0)};
+  int m2 = tu_node(g, "MatMul", 2, ins2, NULL);
+  int add2[2] = {m2, rconst(g, 2, b2, 0)};
+  tu_output(g, tu_node(g, "Add", 2, add2, NULL));
+  int ins3[2] = {x2, x2};
+  int t = tu_node(g, "Transpose", 1, &ins3[1], NULL);
+  int ins4[2] = {x2, t};
+  tu_output(g, tu_node(g, "MatMul", 2, ins4, NULL)); /* [4,5] x [5,4]: not constant */
+  run_and_compare_all(g, "gemm-from-matmul");
+  CU_ASSERT_EQUAL(count(g, OP_GEMM), 2);
+  CU_ASSERT_EQUAL(count(g, OP_MATMUL), 1);
+  CU_ASSERT_EQUAL(count(g, OP_ADD), 0);
+  CU_ASSERT_EQUAL(count(g, OP_RESHAPE), 2);
+  for (int i = 0; i < g->nnodes; i++)
+    if (g->nodes[i].op == OP_GEMM)
+      CU_ASSERT(g->nodes[i].p.trans_b && g->nodes[i].nin == 3 && g->nodes[i].in[2] >= 0);
+  graph_free(g);
+}
+
 void add_passes_suite(void) {
   CU_pSuite s = CU_add_suite("passes", NULL, NULL);
   ADD(s, test_fold_bn_into_conv);
@@ -661,4 +729,5 @@ void add_passes_suite(void) {
   ADD(s, test_merge_shortcut);
   ADD(s, test_merge_every_combination);
   ADD(s, test_merge_paths_not_equivalent);
+  ADD(s, test_gemm_from_matmul);
 }
