@@ -21,7 +21,7 @@ else
 fi
 echo "== cardinal inspect"
 build/cardinal inspect "$OUT/model.onnx"
-echo "== cardinal build (scalar C, weights embedded)"
+echo "== cardinal build (SIMD kernels for this machine: --target native; weights embedded)"
 rm -rf "$OUT/net"
 build/cardinal build "$OUT/model.onnx" -o "$OUT/net" --name net
 echo "== linking examples/embed/app.c against $OUT/net/libnet.a"
