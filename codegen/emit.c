@@ -365,9 +365,11 @@ static void emit_share(Emitter *e, Graph *g, Node *n) {
     return;
   }
   if (s->threads > 1) {
-    emit(e, "  static const long cd_share[%d] = {", s->threads + 1);
-    for (int t = 0; t <= s->threads; t++)
-      emit(e, "%s%lld", t ? ", " : "", (long long)s->share[t]);
+    /* Every thread of the model calls a split kernel: those past the
+     * layer's share count get the empty range [units, units). */
+    emit(e, "  static const long cd_share[%d] = {", g->threads + 1);
+    for (int t = 0; t <= g->threads; t++)
+      emit(e, "%s%lld", t ? ", " : "", (long long)s->share[t <= s->threads ? t : s->threads]);
     emit(e, "};\n  const long s0 = cd_share[tid], s1 = cd_share[tid + 1];\n");
     return;
   }
@@ -397,6 +399,7 @@ typedef struct {
   StrBuf serial; /* T > 1: the sequence on one thread */
   Region *rd, *wr; /* read and written since the last barrier */
   int nrd, nwr, cap;
+  bool only0;    /* every step since the last barrier ran on thread 0 alone */
   int barriers;
 } Seq;
 
@@ -432,8 +435,10 @@ static void seq_add(Seq *q, Region **set, int *n, Region r) {
   (*set)[(*n)++] = r;
 }
 
-/* One step reading rd[0..nr) and writing wr[0..nw) (value indices). */
-static void seq_deps(Seq *q, const int *rd, int nr, const int *wr, int nw) {
+/* One step reading rd[0..nr) and writing wr[0..nw) (value indices), run by
+ * thread 0 alone when only0.  Steps that thread 0 alone runs since the last
+ * barrier need none between them: one thread runs them in order. */
+static void seq_deps(Seq *q, const int *rd, int nr, const int *wr, int nw, bool only0) {
   bool conflict = false;
   Region r;
   for (int i = 0; i < nr; i++)
@@ -443,11 +448,13 @@ static void seq_deps(Seq *q, const int *rd, int nr, const int *wr, int nw) {
     if (wr[i] >= 0 && region_of(q, wr[i], &r) &&
         (overlaps(q->wr, q->nwr, r) || overlaps(q->rd, q->nrd, r)))
       conflict = true;
-  if (conflict) {
+  if (conflict && !(only0 && q->only0)) {
     sb_printf(&q->part, "  jb->barrier(bar);\n");
     q->nrd = q->nwr = 0;
     q->barriers++;
+    q->only0 = true;
   }
+  q->only0 = q->only0 && only0;
   for (int i = 0; i < nr; i++)
     if (rd[i] >= 0 && region_of(q, rd[i], &r))
       seq_add(q, &q->rd, &q->nrd, r);
@@ -461,10 +468,12 @@ static void seq_step(Seq *q, Node *n, int k, const char *call, int threads) {
     sb_printf(&q->part, "  CD_PROF(%d, 0, %s);\n", k, call);
     return;
   }
-  int rd[64], nr = 0;
-  for (int j = 0; j < node_nreads(n) && nr < 64; j++)
+  int *rd = malloc(sizeof(int) * (size_t)node_nreads(n)), nr = 0;
+  CD_ASSERT(rd);
+  for (int j = 0; j < node_nreads(n); j++)
     rd[nr++] = node_read(n, j);
-  seq_deps(q, rd, nr, n->out, n->nout);
+  seq_deps(q, rd, nr, n->out, n->nout, threads == 1);
+  free(rd);
   if (threads > 1) {
     sb_printf(&q->part, "  CD_PROF(%d, tid, %s);\n", k, call);
     sb_printf(&q->serial, "  for (tid = 0; tid < %d; tid++)\n    CD_PROF(%d, tid, %s);\n",
@@ -487,7 +496,7 @@ static void seq_copy(Seq *q, int k, int v) {
   for (int u = 0; u < q->g->nvalues && out < 0; u++)
     if (q->p->loc[u].kind == LOC_OUTPUT && q->p->loc[u].index == k)
       out = u;
-  seq_deps(q, &v, 1, &out, 1);
+  seq_deps(q, &v, 1, &out, 1, true);
   sb_printf(&q->part, "  if (tid == 0)\n    %s\n", cp);
   sb_printf(&q->serial, "  %s\n", cp);
 }
@@ -705,7 +714,12 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
   banner(&c, g, o);
   sb_printf(&c, "#include \"%s.h\"\n\n#include <math.h>\n#include <stdint.h>\n"
                 "#include <string.h>\n%s\n", name, o->target->include);
-  if (o->target->vec > 1)
+  bool zeros = false; /* a blocked conv reading a plain input row by row uses them */
+  for (int i = 0; i < g->nnodes; i++)
+    zeros |= g->nodes[i].sched.family == KF_CONV_BLOCKED &&
+             g->values[g->nodes[i].in[0]].layout.kind == LAYOUT_PLAIN &&
+             !conv_flat_pixels(&g->nodes[i]);
+  if (zeros)
     sb_printf(&c, "/* Zeros the compiler cannot see through: kernels offset pointers by them\n"
                   " * to keep it from merging loads it should not keep live (simd_conv.c). */\n"
                   "static volatile long cd_zero[16];\n\n");
@@ -739,7 +753,7 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
   Emitter e = {.out = &c, .g = g, .d = d, .t = o->target};
   StrBuf prof_names = {0}, prof_macs = {0};
   int T = g->threads > 1 ? g->threads : 1;
-  Seq q = {.g = g, .p = p};
+  Seq q = {.g = g, .p = p, .only0 = true};
   int nk = 0; /* kernels emitted */
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = &g->nodes[i];

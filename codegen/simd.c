@@ -1,10 +1,11 @@
 /*
  * simd.c — the dispatcher from a node's scheduled kernel family to the
  * micro-kernel that emits it, written once over the target's table.  The
- * elementwise and reorder families reuse the op's own kernel: both are
- * loops over every stored element (an elementwise op on equal shapes does
- * not care about the layout; the reorder kernel handles any block), which
- * the compiler vectorises under the target's attribute.  Every family's
+ * elementwise and reorder families reuse the op's own loops: an elementwise
+ * op on operands of one shape and layout works lane by lane, padding lanes
+ * included (what they hold never reaches a real lane), and the reorder
+ * kernel handles any block; the compiler vectorises both under the
+ * target's attribute.  Every family's
  * outer loop runs over the units [s0, s1) the schedule gives this thread
  * (emit.c writes s0 and s1 before the body).
  */

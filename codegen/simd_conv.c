@@ -162,6 +162,13 @@ static void emit_tile(const Conv *k, int nvv, int np, const char *pix0, const bo
   E("            const float *xb = X + (lo + cb) * %lld;\n"
     "            const float *wb = Wo + cb * %lld;\n",
     (long long)(k->IH * k->IW * k->ib), (long long)(k->KH * k->KW * k->ib * k->c));
+  /* The channels of the block: the last block of an input whose C is not a
+   * multiple of the block holds only C % ib real ones; its padding lanes may
+   * hold anything (a fused Log of 0, say) and must never be read. */
+  const char *nci = fmt(k, "%d", k->ib);
+  if (k->C % k->ib)
+    nci = fmt(k, "(lo + cb == %lld ? %lld : %d)", (long long)(k->CBI - 1),
+              (long long)(k->C % k->ib), k->ib);
   const char *xrow;
   if (k->flat) {
     xrow = fmt(k, "xb + (%s) * %d", pix0, k->ib);
@@ -173,7 +180,9 @@ static void emit_tile(const Conv *k, int nvv, int np, const char *pix0, const bo
       "              const float *xr, *wk;\n"
       "              if (ih < 0 || ih >= %lld)\n                continue;\n"
       "              xr = xb + ih * %lld + (%s) * %lld;\n"
-      "              wk = wb + kh * %lld;\n",
+      "              wk = wb + kh * %lld;\n"
+      "              (void)xr; /* no tap of this tile may fall inside the row */\n"
+      "              (void)wk;\n",
       (long long)k->KH, (long long)k->SH, (long long)k->PH, (long long)k->DH, (long long)k->IH,
       (long long)(k->IW * k->ib), pix0, (long long)(k->SW * k->ib),
       (long long)(k->KW * k->ib * k->c));
@@ -198,7 +207,7 @@ static void emit_tile(const Conv *k, int nvv, int np, const char *pix0, const bo
       E("              {\n              const float *xq = xr + zk[%d];\n", kw % 16);
       xbase = "xq";
     }
-    E("              for (long ci = 0; ci < %d; ci++) {\n", k->ib);
+    E("              for (long ci = 0; ci < %s; ci++) {\n", nci);
     for (int v = 0; v < nvv; v++)
       E("                const %s w%d = %s;\n", t->vtype, v,
         V(k, t->load, fmt(k, "wk + %lld + ci * %d", (long long)(v * k->WOB + kw * k->ib * k->c), k->c),
@@ -319,8 +328,9 @@ static void unit_loop(const Conv *k, const char *ind, const char *var, int step,
       var, step);
 }
 
+/* The leftover unit is unit nf: the share [s0, s1) holding it runs it. */
 static const char *rest_guard(const Conv *k, int64_t nf, bool split) {
-  return split ? fmt(k, "if (s1 > %lld) ", (long long)nf) : "";
+  return split ? fmt(k, "if (s0 <= %lld && %lld < s1) ", (long long)nf, (long long)nf) : "";
 }
 
 /* Every pixel of the output image, in tiles: nvv = 0 puts the output block
@@ -407,7 +417,7 @@ bool simd_conv_blocked(Emitter *e, Graph *g, Node *n) {
     }
     E("};\n");
   }
-  if (k->ib == 1 && !k->flat)
+  if (k->ib == 1 && !k->flat) /* the rule emit.c follows to declare cd_zero */
     E("  long zk[16];\n"
       "  for (int i = 0; i < 16; i++)\n"
       "    zk[i] = cd_zero[i];\n");
@@ -491,14 +501,16 @@ static void emit_glanes_tile(const Conv *k, int64_t Cg, int nr, int np, const ch
       E("          for (long kh = 0; kh < %lld; kh++) {\n"
         "            const long ih = oh * %lld - %lld + kh * %lld;\n"
         "            if (ih >= 0 && ih < %lld) {\n"
-        "              const float *xr = Xb + ih * %lld + (%s) * %lld;\n",
+        "              const float *xr = Xb + ih * %lld + (%s) * %lld;\n"
+        "              (void)xr;\n",
         (long long)k->KH, (long long)k->SH, (long long)k->PH, (long long)k->DH, (long long)k->IH,
         (long long)(k->IW * k->c), ow0, (long long)(k->SW * k->c));
     else
       E("          {\n"
         "            const long ih = oh * %lld - %lld + %lld;\n"
         "            if (ih >= 0 && ih < %lld) {\n"
-        "              const float *xr = Xb + ih * %lld + (%s) * %lld;\n",
+        "              const float *xr = Xb + ih * %lld + (%s) * %lld;\n"
+        "              (void)xr;\n",
         (long long)k->SH, (long long)k->PH, (long long)ir, (long long)k->IH,
         (long long)(k->IW * k->c), ow0, (long long)(k->SW * k->c));
     for (int64_t q = 0; q < span; q++) {

@@ -74,7 +74,9 @@ static void gemm_blocks(Emitter *e, Graph *g, Node *n, int mr, const char *i0, b
   }
   if (rest) {
     E("      %s{\n        const long nb = %lld;\n",
-      by_blocks ? arena_printf(&g->arena, "if (s1 > %lld) ", (long long)nf) : "",
+      by_blocks ? arena_printf(&g->arena, "if (s0 <= %lld && %lld < s1) ", (long long)nf,
+                               (long long)nf)
+                : "",
       (long long)(nf * nv));
     gemm_tile(e, g, n, mr, rest, i0);
     E("      }\n");
@@ -99,7 +101,8 @@ bool simd_gemm(Emitter *e, Graph *g, Node *n) {
     E("  }\n");
   }
   if (M > mf * mr) {
-    E("  %s{\n", by_blocks ? "" : arena_printf(&g->arena, "if (s1 > %lld) ", (long long)mf));
+    E("  %s{\n", by_blocks ? "" : arena_printf(&g->arena, "if (s0 <= %lld && %lld < s1) ",
+                                                (long long)mf, (long long)mf));
     gemm_blocks(e, g, n, (int)(M - mf * mr), arena_printf(&g->arena, "%lld", (long long)(mf * mr)),
                 by_blocks);
     E("  }\n");

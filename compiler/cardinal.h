@@ -97,8 +97,10 @@ const char *dtype_name(DType t);
  *
  *   LAYOUT_PLAIN   row-major in the logical dims (NCHW, OIHW, ...)
  *   LAYOUT_NCHWC   activations [N][ceil(C/c)][spatial...][c], c = block;
- *                  the lanes of channels >= C hold finite values (zero
- *                  after a Reorder)
+ *                  the lanes of channels >= C may hold anything (zero
+ *                  after a Reorder, f(0) after an elementwise f): no
+ *                  kernel lets them reach a real lane (a conv reads only
+ *                  the real channels of an input's last block)
  *   LAYOUT_WCONV   conv weights [M, C/group, k...] packed for the blocked
  *                  direct conv: [ceil(M/c)][input blocks][k...][iblock][c],
  *                  per output block only the input blocks its groups read,

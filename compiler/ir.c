@@ -504,8 +504,9 @@ static void verify_node(Graph *g, int i, const char *defined, Diag *d) {
     }
   }
   /* Re-infer on a copy of the node; the outputs' shapes are restored. */
-  Value saved[8];
-  int nsave = n->nout < 8 ? n->nout : 8;
+  Value *saved = malloc(sizeof(Value) * (size_t)(n->nout + 1));
+  int nsave = n->nout;
+  CD_ASSERT(saved);
   for (int j = 0; j < nsave; j++)
     if (n->out[j] >= 0)
       saved[j] = g->values[n->out[j]];
@@ -540,6 +541,7 @@ static void verify_node(Graph *g, int i, const char *defined, Diag *d) {
   for (int j = 0; j < nsave; j++)
     if (n->out[j] >= 0)
       g->values[n->out[j]] = saved[j];
+  free(saved);
   const char *why = node_layout_error(g, n);
   if (why)
     diag_error(d, "verify: node '%s' (%s): layouts: %s", nl, n->op_type, why);

@@ -298,14 +298,21 @@ const char *node_layout_error(const Graph *g, const Node *n) {
       return "a blocked Conv's residual scale is padded to whole vectors (cpad)";
     return NULL;
   }
+  /* The operands the op works on lane by lane: every input of arithmetic,
+   * input 0 of an activation (its others are constant parameters, Clip's
+   * bounds, read from the node's parameters). */
+  int lanes = op_table[n->op].flags & OPF_ACTIVATION ? 1 : n->nin;
   bool same_shapes = true;
-  for (int k = 0; k < n->nin; k++) {
+  for (int k = 0; k < lanes; k++) {
     const Value *v = n->in[k] >= 0 ? &g->values[n->in[k]] : NULL;
     if (v && (v->rank != y->rank || memcmp(v->dims, y->dims, sizeof(int64_t) * (size_t)y->rank)))
       same_shapes = false;
   }
+  for (int k = lanes; k < n->nin; k++)
+    if (n->in[k] >= 0 && !g->values[n->in[k]].data)
+      same_shapes = false;
   bool one_layout = node_has_epilogue(n) == false;
-  for (int k = 0; k < n->nin && one_layout; k++)
+  for (int k = 0; k < lanes && one_layout; k++)
     if (n->in[k] >= 0 && !layout_equal(g->values[n->in[k]].layout, y->layout))
       one_layout = false;
   if (!one_layout)

@@ -19,8 +19,10 @@
  *                 per group dividing c): the input vector of a pixel is
  *                 permuted so lane l sees channel j of its own group, one
  *                 permute feeding every horizontal tap
- *   pool_blocked, gpool_blocked, eltwise_vec, reorder: vector loops over
- *                 whole blocks
+ *   pool_blocked, gpool_blocked: vector loops over whole blocks
+ *   gemm_vec      a Gemm with B^T packed: rows x vectors of accumulators
+ *   eltwise_vec, reorder: loops over stored elements (lane by lane,
+ *                 padding lanes included) the compiler vectorises
  *
  * Kernel names carry what a kernel is: op (with its kernel extents and
  * stride for convs and pools), dtype, target, tile (channels x pixels) and

@@ -17,7 +17,7 @@
  * A pool runs one job at a time: cd_pool_run returns CD_ERR_BUSY when
  * another thread's run holds it, and the generated NAME_run then runs the
  * whole model on its caller's thread instead (the same shares in the same
- * order, so the same bits).
+ * order, so the same bits).  cd_pool_stop waits for a run in progress.
  */
 #if !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L /* pthreads under -std=c99 */
@@ -35,7 +35,7 @@
 #define CD_PAUSE() ((void)0)
 #endif
 
-#define CD_SPINS 4000 /* spins before sleeping: ~20-50 us, shorter than most layers */
+#define CD_SPINS 4000 /* spins before sleeping: ~100 us with PAUSE, about a small layer */
 
 typedef struct Pool Pool;
 
@@ -96,7 +96,7 @@ static void *worker(void *arg) {
     pthread_mutex_lock(&p->lock);
     while (p->gen == seen && !p->stop)
       pthread_cond_wait(&p->wake, &p->lock);
-    if (p->stop) {
+    if (p->gen == seen) { /* stop, with no job of ours pending */
       pthread_mutex_unlock(&p->lock);
       return NULL;
     }
@@ -170,12 +170,14 @@ void cd_pool_stop(cd_pool *pool) {
   Pool *p = (Pool *)pool;
   pthread_mutex_lock(&start_lock);
   if (p->started) {
+    pthread_mutex_lock(&p->run); /* a run in progress finishes first */
     pthread_mutex_lock(&p->lock);
     p->stop = 1;
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
     for (int t = 1; t < p->n; t++)
       pthread_join(p->tid[t], NULL);
+    pthread_mutex_unlock(&p->run);
     pthread_mutex_destroy(&p->lock);
     pthread_mutex_destroy(&p->run);
     pthread_cond_destroy(&p->wake);

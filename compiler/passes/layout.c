@@ -161,9 +161,11 @@ bool pass_layout(Graph *g, PassStats *st) {
     } else {
       for (int k = 0; k < n->nin; k++) {
         int v = n->in[k];
-        if (v < 0 || g->values[v].data || g->values[v].rank != 4)
-          continue;
-        int b = as_blocked(&c, v);
+        if (v < 0 || g->values[v].rank != 4)
+          continue; /* an activation's scalar parameters stay plain */
+        /* A constant operand of the output's shape is packed like it. */
+        int b = g->values[v].data ? packed(g, v, (Layout){LAYOUT_NCHWC, t->vec, 0, 0})
+                                  : as_blocked(&c, v);
         g->nodes[i].in[k] = b;
       }
     }

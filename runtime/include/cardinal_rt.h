@@ -3,8 +3,9 @@
  *
  * Generated code needs the error codes and the CPU check below; the
  * helpers load a weights blob (for models built with --weights blob) and
- * allocate the 64-byte aligned buffers NAME_run expects.  Portable C99: no
- * threads, no allocation unless you call the helpers.
+ * allocate the 64-byte aligned buffers NAME_run expects.  Portable C99, no
+ * allocation unless you call the helpers; the thread pool below exists only
+ * in models built with --threads N > 1 (cardinal_rt_threads.c).
  */
 #ifndef CARDINAL_RT_H
 #define CARDINAL_RT_H
@@ -68,7 +69,8 @@ int cd_pool_run(cd_pool *pool, int nthreads, void (*part)(int t, void *job, void
                 void *job);
 /* The barrier a part calls between dependent layers (pass it the pool). */
 void cd_pool_barrier(void *pool);
-/* Stops and joins the workers; the pool can be started again. */
+/* Waits for a run in progress, stops and joins the workers; the pool can be
+ * started again. */
 void cd_pool_stop(cd_pool *pool);
 
 #ifdef CARDINAL_PROFILE

@@ -5,7 +5,10 @@
  * that caller runs every share itself.  Every output must equal, bit for
  * bit, the one a single-threaded build wrote (REF_A, REF_B: raw float32),
  * and nothing may deadlock (the test has a timeout).  Then a drives its own
- * threads through a_run_part with a barrier of its own, the embedder's path.
+ * threads through a_run_part with a barrier of its own, the embedder's path;
+ * then a_shutdown is called again and again while another thread runs a
+ * (each shutdown waits for the run in progress; the next run restarts the
+ * pool).
  *
  *   cc threads_stress.c -Ia -Ib a/liba.a b/libb.a -lm -lpthread
  *   ./a.out IN_A.f32 REF_A.f32 IN_B.f32 REF_B.f32 RUNS
@@ -18,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct {
   int (*run)(const float *const[], float *const[], void *);
@@ -133,6 +137,19 @@ int main(int argc, char **argv) {
   int same = memcmp(y, ja.ref, a_output_size[0] * sizeof *y) == 0;
   printf("a_run_part on the embedder's threads: %s\n", same ? "same" : "DIFFERENT");
   bad += !same;
+  Job jl = ja;
+  jl.runs = runs / 4 + 1;
+  pthread_t looper;
+  pthread_create(&looper, NULL, worker, &jl);
+  for (int i = 0; i < 20; i++) {
+    struct timespec ms = {0, 1000000};
+    a_shutdown();
+    nanosleep(&ms, NULL);
+  }
+  pthread_join(looper, NULL);
+  printf("a while shut down 20 times: %d runs, %d failed, %d different\n", jl.runs, jl.failed,
+         jl.bad);
+  bad += jl.failed + jl.bad;
   a_shutdown();
   b_shutdown();
   cd_free(ws);
