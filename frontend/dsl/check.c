@@ -1,0 +1,85 @@
+/*
+ * check.c — static checks over a definition, before anything runs: every
+ * name it reads is a parameter or assigned in it, so a typo in a block is
+ * reported even if no call reaches it.
+ */
+#include "lower.h"
+
+#include <string.h>
+
+typedef struct {
+  const char **v;
+  int n, cap;
+} NameSet;
+
+static void names_add(Ctx *c, NameSet *s, const char *name) {
+  if (s->n == s->cap) {
+    s->cap = s->cap ? 2 * s->cap : 32;
+    const char **nv = arena_alloc(&c->g->arena, sizeof(char *) * (size_t)s->cap);
+    if (s->n)
+      memcpy(nv, s->v, sizeof(char *) * (size_t)s->n);
+    s->v = nv;
+  }
+  s->v[s->n++] = name;
+}
+
+static bool names_has(const NameSet *s, const char *name) {
+  for (int i = 0; i < s->n; i++)
+    if (!strcmp(s->v[i], name))
+      return true;
+  return false;
+}
+
+static void collect_defs(Ctx *c, Ast *a, NameSet *s) {
+  if (!a)
+    return;
+  if (a->kind == A_ASSIGN || a->kind == A_FOR || a->kind == A_COMP)
+    names_add(c, s, a->s);
+  collect_defs(c, a->a, s);
+  collect_defs(c, a->b, s);
+  collect_defs(c, a->c, s);
+  for (int i = 0; i < a->list.n; i++)
+    collect_defs(c, a->list.v[i], s);
+}
+
+static void check_uses(Ctx *c, Ast *a, const NameSet *s) {
+  if (!a)
+    return;
+  if (a->kind == A_NAME && !names_has(s, a->s)) {
+    dsl_error(c->prog, a->loc, "undefined name '%s'", a->s);
+    a->i = 1;
+  }
+  if (a->kind == A_LABELED) { /* a label is a path, not a use; its [index] is */
+    for (Ast *l = a->a; l; l = l->a) {
+      if (l->kind == A_INDEX)
+        check_uses(c, l->b, s);
+      if (l->kind == A_LIST)
+        for (int i = 0; i < l->list.n; i++)
+          check_uses(c, l->list.v[i], s);
+    }
+    check_uses(c, a->b, s);
+    return;
+  }
+  if (a->kind == A_KWARG) { /* the key is not a use */
+    check_uses(c, a->a, s);
+    return;
+  }
+  check_uses(c, a->a, s);
+  check_uses(c, a->b, s);
+  check_uses(c, a->c, s);
+  for (int i = 0; i < a->list.n; i++)
+    check_uses(c, a->list.v[i], s);
+}
+
+/* Every name a definition reads must be a parameter or assigned somewhere
+ * in it: typos in blocks are reported even if no call reaches them. */
+void dsl_check_names(Ctx *c, const DslDef *def) {
+  NameSet s = {0};
+  for (int i = 0; i < def->nparams; i++)
+    names_add(c, &s, def->params[i].name);
+  collect_defs(c, def->body, &s);
+  for (int i = 0; i < def->nparams; i++)
+    if (def->params[i].dflt)
+      check_uses(c, def->params[i].dflt, &s);
+  check_uses(c, def->body, &s);
+}

@@ -1,0 +1,178 @@
+/*
+ * lower.h — internal to the DSL's compile-time evaluator, shared by the
+ * files that make it up, one job each:
+ *
+ *   lower.c     values, expressions, statements, block calls, the model
+ *   builtins.c  what a call can name besides a block: the layers and
+ *               helpers (a table), and every op of ops.def by its ONNX or
+ *               lowercase name
+ *   params.c    parameters: names, binding from safetensors, the seeded
+ *               generator, sharing, writing them out
+ *   check.c     static checks over a definition (undefined names, a
+ *               missing return) before anything runs
+ *   suggest.c   "did you mean": the nearest known spelling of a name
+ */
+#ifndef DSL_LOWER_H
+#define DSL_LOWER_H
+
+#include "dsl.h"
+
+#include <string.h>
+
+typedef enum { V_ERR, V_NONE, V_INT, V_FLOAT, V_BOOL, V_STR, V_LIST, V_TENSOR } VKind;
+
+typedef struct DVal DVal;
+struct DVal {
+  VKind k;
+  int64_t i;      /* V_INT, V_BOOL */
+  double f;       /* V_FLOAT */
+  const char *s;  /* V_STR */
+  DVal *items;    /* V_LIST */
+  int n;
+  int t;          /* V_TENSOR: value index */
+};
+
+typedef struct Var {
+  const char *name;
+  DVal v;
+  struct Var *next;
+} Var;
+
+typedef struct Frame {
+  Var *vars;
+  const char *scope;     /* parameter name prefix, "" or "layer1.0." */
+  const DslDef *def;     /* the block or model running */
+  SrcLoc call;           /* where it was called from */
+  struct Frame *parent;
+  bool returned;
+  DVal ret;
+} Frame;
+
+typedef struct {
+  DslProgram *prog;
+  Graph *g;
+  Diag *d;
+  SafeTensors *st;       /* NULL: seeded parameters */
+  uint64_t seed;
+  const char *weights_path;
+  int depth;             /* block calls in progress */
+  int edepth;            /* evaluations in progress */
+  bool too_deep;         /* reported that edepth hit its limit */
+  int autoname;          /* counter for unlabeled layers */
+  int nparams;
+} Ctx;
+
+static const DVal ERR = {.k = V_ERR};
+static const DVal NONE = {.k = V_NONE};
+
+static inline const char *kind_name(VKind k) {
+  static const char *n[] = {"error", "nothing", "int", "float", "bool", "string", "list", "tensor"};
+  return n[k];
+}
+
+static inline DVal vint(int64_t i) { return (DVal){.k = V_INT, .i = i}; }
+static inline DVal vfloat(double x) { return (DVal){.k = V_FLOAT, .f = x}; }
+static inline DVal vbool(bool b) { return (DVal){.k = V_BOOL, .i = b}; }
+static inline DVal vtensor(int t) { return (DVal){.k = V_TENSOR, .t = t}; }
+static inline const Value *tv(Ctx *c, DVal v) { return &c->g->values[v.t]; }
+
+static inline bool as_int(Ctx *c, DVal v, SrcLoc at, const char *what, int64_t *out) {
+  if (v.k == V_ERR)
+    return false;
+  if (v.k == V_INT || v.k == V_BOOL) {
+    *out = v.i;
+    return true;
+  }
+  dsl_error(c->prog, at, "%s must be an int, not a %s", what, kind_name(v.k));
+  return false;
+}
+
+static inline bool as_number(Ctx *c, DVal v, SrcLoc at, const char *what, double *out) {
+  if (v.k == V_ERR)
+    return false;
+  if (v.k == V_INT || v.k == V_BOOL) {
+    *out = (double)v.i;
+    return true;
+  }
+  if (v.k == V_FLOAT) {
+    *out = v.f;
+    return true;
+  }
+  dsl_error(c->prog, at, "%s must be a number, not a %s", what, kind_name(v.k));
+  return false;
+}
+
+static inline bool truthy(Ctx *c, DVal v, SrcLoc at, bool *out) {
+  if (v.k == V_ERR)
+    return false;
+  if (v.k == V_BOOL || v.k == V_INT) {
+    *out = v.i != 0;
+    return true;
+  }
+  dsl_error(c->prog, at, "a condition must be a bool, not a %s", kind_name(v.k));
+  return false;
+}
+
+/* ------------------------------------------------------------ calls */
+
+typedef struct {
+  const char *name;
+  DVal v;
+  SrcLoc loc;
+  bool used;
+} Arg;
+
+/* Arguments of one call: kept small, since calls nest on the C stack (a
+ * list argument carries any number of tensors). */
+#define MAX_ARGS 16
+
+typedef struct {
+  Arg pos[MAX_ARGS];
+  int npos;
+  Arg kw[MAX_ARGS];
+  int nkw;
+  SrcLoc at;            /* the call */
+  const char *callee;
+} Args;
+
+/* The keyword argument `name` (marked used), or NULL. */
+static inline Arg *kwarg(Args *a, const char *name) {
+  for (int i = 0; i < a->nkw; i++)
+    if (!strcmp(a->kw[i].name, name)) {
+      a->kw[i].used = true;
+      return &a->kw[i];
+    }
+  return NULL;
+}
+
+/* builtins.c: calls a layer, helper or table op `name` (label: the user's
+ * label or NULL; full: the scoped name of what it makes).  *found is false
+ * (and nothing is reported) if no builtin or op has that name. */
+DVal dsl_call_builtin(Ctx *c, Frame *f, Args *a, const char *name, const char *label,
+                      const char *full, bool *found);
+
+/* An attribute of a node the evaluator makes. */
+typedef struct {
+  const char *name;
+  AttrType type;
+  int64_t i;
+  float f;
+  const char *s;
+  int count;
+  const int64_t *ints;
+  const float *floats;
+} AttrInit;
+
+/* Appends op(ins) with attributes, infers its shape; on failure reports
+ * infer's message at `at`.  Returns the output value or -1. */
+int dsl_make_node(Ctx *c, SrcLoc at, const char *op, const char *label, int nin,
+                  const int *ins, int nattrs, const AttrInit *attrs);
+
+/* params.c: the parameter `name`, bound from the safetensors file or
+ * generated; -1 after an error. */
+int dsl_param(Ctx *c, SrcLoc at, const char *name, int rank, const int64_t *dims);
+
+/* check.c: every name a definition reads is a parameter or assigned in it. */
+void dsl_check_names(Ctx *c, const DslDef *def);
+
+#endif
