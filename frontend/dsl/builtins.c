@@ -81,7 +81,7 @@ static bool kw_number(Ctx *c, Args *a, const char *name, bool integral, double d
   return true;
 }
 
-bool kw_int(Ctx *c, Args *a, const char *name, int64_t dflt, int64_t *out) {
+static bool kw_int(Ctx *c, Args *a, const char *name, int64_t dflt, int64_t *out) {
   double v;
   if (!kw_number(c, a, name, true, (double)dflt, &v))
     return false;
@@ -90,12 +90,12 @@ bool kw_int(Ctx *c, Args *a, const char *name, int64_t dflt, int64_t *out) {
   return true;
 }
 
-bool kw_float(Ctx *c, Args *a, const char *name, double dflt, double *out) {
+static bool kw_float(Ctx *c, Args *a, const char *name, double dflt, double *out) {
   return kw_number(c, a, name, false, dflt, out);
 }
 
 /* An int or a list of `n` ints (k=3 or k=[3, 1]); spatial attributes. */
-bool kw_ints(Ctx *c, Args *a, const char *name, int n, int64_t dflt, int64_t *out) {
+static bool kw_ints(Ctx *c, Args *a, const char *name, int n, int64_t dflt, int64_t *out) {
   Arg *k = kwarg(a, name);
   for (int i = 0; i < n; i++)
     out[i] = dflt;
@@ -122,7 +122,7 @@ bad:
   return false;
 }
 
-bool want_tensor(Ctx *c, Args *a, int i, int *t) {
+static bool want_tensor(Ctx *c, Args *a, int i, int *t) {
   if (i >= a->npos) {
     dsl_error(c->prog, a->at, "%s: needs a tensor as argument %d", a->callee, i + 1);
     return false;
@@ -140,7 +140,7 @@ bool want_tensor(Ctx *c, Args *a, int i, int *t) {
   return true;
 }
 
-bool check_arity(Ctx *c, Args *a, int min, int max) {
+static bool check_arity(Ctx *c, Args *a, int min, int max) {
   if (a->npos < min || a->npos > max) {
     if (min == max)
       dsl_error(c->prog, a->at, "%s takes %d positional argument%s, got %d", a->callee, min,
@@ -154,7 +154,7 @@ bool check_arity(Ctx *c, Args *a, int min, int max) {
 }
 
 /* Reports keyword arguments nobody read. */
-bool check_kwargs(Ctx *c, Args *a) {
+static bool check_kwargs(Ctx *c, Args *a) {
   bool ok = true;
   for (int i = 0; i < a->nkw; i++)
     if (!a->kw[i].used) {
@@ -165,13 +165,13 @@ bool check_kwargs(Ctx *c, Args *a) {
   return ok;
 }
 
-const char *pname(Ctx *c, const char *label, const char *leaf) {
+static const char *pname(Ctx *c, const char *label, const char *leaf) {
   return arena_printf(&c->g->arena, "%s.%s", label, leaf);
 }
 
 /* kernel_shape, strides and symmetric pads (into pads[2 * nsp]): the
  * first three attributes of a conv or pool layer. */
-void spatial_attrs(AttrInit *at, int nsp, const int64_t *k, const int64_t *s,
+static void spatial_attrs(AttrInit *at, int nsp, const int64_t *k, const int64_t *s,
                           const int64_t *p, int64_t *pads) {
   for (int i = 0; i < nsp; i++)
     pads[i] = pads[nsp + i] = p[i];
@@ -181,7 +181,7 @@ void spatial_attrs(AttrInit *at, int nsp, const int64_t *k, const int64_t *s,
 }
 
 /* conv(x, out, k=1, stride=1, pad=0, dilation=1, groups=1, bias=true) */
-DVal lay_conv(Ctx *c, Args *a, const char *label) {
+static DVal lay_conv(Ctx *c, Args *a, const char *label) {
   int x;
   int64_t out, groups, bias;
   if (!check_arity(c, a, 2, 2) || !want_tensor(c, a, 0, &x) ||
@@ -224,7 +224,7 @@ DVal lay_conv(Ctx *c, Args *a, const char *label) {
 }
 
 /* bn(x, eps=1e-5): torch's BatchNorm2d in eval mode */
-DVal lay_bn(Ctx *c, Args *a, const char *label) {
+static DVal lay_bn(Ctx *c, Args *a, const char *label) {
   int x;
   double eps;
   if (!check_arity(c, a, 1, 1) || !want_tensor(c, a, 0, &x) ||
@@ -248,7 +248,7 @@ DVal lay_bn(Ctx *c, Args *a, const char *label) {
 }
 
 /* linear(x, out, bias=true): torch's Linear, y = x W^T + b */
-DVal lay_linear(Ctx *c, Args *a, const char *label) {
+static DVal lay_linear(Ctx *c, Args *a, const char *label) {
   int x;
   int64_t out, bias;
   if (!check_arity(c, a, 2, 2) || !want_tensor(c, a, 0, &x) ||
@@ -272,7 +272,7 @@ DVal lay_linear(Ctx *c, Args *a, const char *label) {
 }
 
 /* maxpool/avgpool(x, k, stride=k, pad=0, ceil=false[, count_include_pad=true]) */
-DVal lay_pool(Ctx *c, Args *a, const char *label, bool max) {
+static DVal lay_pool(Ctx *c, Args *a, const char *label, bool max) {
   int x;
   if (!check_arity(c, a, 1, 1) || !want_tensor(c, a, 0, &x))
     return ERR;
@@ -307,7 +307,7 @@ DVal lay_pool(Ctx *c, Args *a, const char *label, bool max) {
 }
 
 /* Converts a DSL value to an ONNX attribute (generic op calls). */
-bool to_attr(Ctx *c, Arg *k, AttrInit *at) {
+static bool to_attr(Ctx *c, Arg *k, AttrInit *at) {
   DVal v = k->v;
   at->name = k->name;
   switch (v.k) {
