@@ -73,8 +73,8 @@ static bool kw_number(Ctx *c, Args *a, const char *name, bool integral, double d
     return false;
   bool ok = k->v.k == V_INT || k->v.k == V_BOOL || (!integral && k->v.k == V_FLOAT);
   if (!ok) {
-    dsl_error(c->prog, k->loc, "%s: argument %s must be %s, not a %s", a->callee, name,
-              integral ? "an int" : "a number", kind_name(k->v.k));
+    dsl_error(c->prog, k->loc, "%s: argument %s must be %s, not %s", a->callee, name,
+              integral ? "an int" : "a number", a_kind(k->v.k));
     return false;
   }
   *out = k->v.k == V_FLOAT ? k->v.f : (double)k->v.i;
@@ -131,8 +131,8 @@ static bool want_tensor(Ctx *c, Args *a, int i, int *t) {
   if (v.k == V_ERR)
     return false;
   if (v.k != V_TENSOR) {
-    dsl_error(c->prog, a->pos[i].loc, "%s: argument %d must be a tensor, not a %s",
-              a->callee, i + 1, kind_name(v.k));
+    dsl_error(c->prog, a->pos[i].loc, "%s: argument %d must be a tensor, not %s",
+              a->callee, i + 1, a_kind(v.k));
     return false;
   }
   a->pos[i].used = true;
@@ -341,7 +341,7 @@ static bool to_attr(Ctx *c, Arg *k, AttrInit *at) {
   }
   case V_ERR: return false;
   default:
-    dsl_error(c->prog, k->loc, "attribute %s cannot be a %s", k->name, kind_name(v.k));
+    dsl_error(c->prog, k->loc, "attribute %s cannot be %s", k->name, a_kind(v.k));
     return false;
   }
 }
@@ -391,8 +391,8 @@ static DVal onnx_op(Ctx *c, Args *a, const char *label, OpKind op) {
       }
       ins[n++] = const_i64(c, vals, v.n < 64 ? v.n : 64);
     } else {
-      dsl_error(c->prog, a->pos[i].loc, "%s: argument %d must be a tensor, not a %s",
-                a->callee, i + 1, kind_name(v.k));
+      dsl_error(c->prog, a->pos[i].loc, "%s: argument %d must be a tensor, not %s",
+                a->callee, i + 1, a_kind(v.k));
       return ERR;
     }
   }

@@ -1,7 +1,10 @@
 /*
- * check.c — static checks over a definition, before anything runs: every
- * name it reads is a parameter or assigned in it, so a typo in a block is
- * reported even if no call reaches it.
+ * check.c — static checks over a definition, before anything runs, so a
+ * mistake in a block is reported even if no call reaches it, and reported
+ * once, in the block, however often it is called:
+ *
+ *   - every name it reads is a parameter or assigned somewhere in it;
+ *   - it has a 'return' (a block without one gives its caller nothing).
  */
 #include "lower.h"
 
@@ -82,4 +85,34 @@ void dsl_check_names(Ctx *c, const DslDef *def) {
     if (def->params[i].dflt)
       check_uses(c, def->params[i].dflt, &s);
   check_uses(c, def->body, &s);
+}
+
+static bool has_return(const Ast *a) {
+  if (!a)
+    return false;
+  if (a->kind == A_RETURN)
+    return true;
+  if (has_return(a->a) || has_return(a->b) || has_return(a->c))
+    return true;
+  for (int i = 0; i < a->list.n; i++)
+    if (has_return(a->list.v[i]))
+      return true;
+  return false;
+}
+
+/* A definition without any 'return' is reported at its closing '}'; if
+ * its last statement assigns a name, the note says to return that. */
+void dsl_check_returns(Ctx *c, DslDef *def) {
+  if (!def->body || has_return(def->body))
+    return;
+  def->no_return = true;
+  const char *what = def->is_model ? "model" : "block";
+  dsl_error(c->prog, def->body->end, "%s '%s' ends without 'return'%s", what, def->name,
+            def->is_model ? ": a model returns its output tensors" : "");
+  const AstList *l = &def->body->list;
+  const Ast *last = l->n ? l->v[l->n - 1] : NULL;
+  if (last && last->kind == A_ASSIGN)
+    dsl_note(c->prog, last->loc, true, "add 'return %s' after its last statement", last->s);
+  else
+    dsl_note(c->prog, def->body->end, false, "add 'return VALUE' before this '}'");
 }

@@ -44,6 +44,7 @@ struct Ast {
   char *s;         /* A_STR, A_NAME, A_CALL callee, A_KWARG key, A_MEMBER name, A_FOR var */
   Ast *a, *b, *c;  /* children: operands, condition/then/else, ... */
   AstList list;    /* A_LIST items, A_CALL args, A_BODY statements, A_RETURN values */
+  SrcLoc end;      /* A_BODY: its closing '}' */
 };
 
 typedef struct {
@@ -61,6 +62,7 @@ typedef struct {
   int nparams;
   Ast *body;
   SrcLoc loc;
+  bool no_return;  /* has no 'return' at all (reported once, by check.c) */
 } DslDef;
 
 typedef struct {
@@ -71,7 +73,11 @@ typedef struct {
   DslDef *defs;
   int ndefs, cap_defs;
   Diag *d;
-  int nerrors;
+  int nerrors;        /* errors reported, repeats included */
+  int nshown;         /* errors printed: a repeat of an earlier message is not */
+  bool shown;         /* the last error was printed (so its notes are too) */
+  uint64_t *seen;     /* hashes of the messages printed (open addressing) */
+  int nseen, cap_seen;
 } DslProgram;
 
 /* Fails (with an error) if an AST is nested deeper than `limit`. */
@@ -80,9 +86,15 @@ bool dsl_check_depth(DslProgram *prog, Ast *root, int limit);
 
 /* Parser (parser.y): parses `path` (and what it imports) into prog. */
 bool dsl_parse_file(DslProgram *prog, const char *path);
-/* Reports a located error: file:line:col: message, the line, a caret. */
+/* Reports a located error: file:line:col: message, the line, a caret.  A
+ * message identical to an earlier one (same place, same words) is counted
+ * but not printed again. */
 void dsl_error(DslProgram *prog, SrcLoc loc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A note after the last error (not printed if that error was a repeat);
+ * show_line adds the source line and a caret. */
+void dsl_note(DslProgram *prog, SrcLoc loc, bool show_line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 Ast *ast_new(DslProgram *p, AstKind k, SrcLoc loc);
 void ast_push(DslProgram *p, AstList *l, Ast *a);

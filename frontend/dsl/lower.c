@@ -102,7 +102,14 @@ static DVal call(Ctx *c, Frame *f, Ast *call_ast, const char *label, DVal *chain
 
 static DVal call_block(Ctx *c, Frame *f, const DslDef *def, Args *a, const char *label) {
   if (c->depth >= 64) {
-    dsl_error(c->prog, a->at, "blocks nest deeper than 64 calls (recursion?)");
+    bool recursive = false;
+    for (Frame *p = f; p && !recursive; p = p->parent)
+      recursive = p->def == def;
+    if (recursive)
+      dsl_error(c->prog, a->at, "block '%s' calls itself more than 64 levels deep "
+                "(does its recursion stop?)", def->name);
+    else
+      dsl_error(c->prog, a->at, "blocks nest deeper than 64 calls");
     return ERR;
   }
   Frame nf = {.def = def, .call = a->at, .parent = f};
@@ -139,21 +146,22 @@ static DVal call_block(Ctx *c, Frame *f, const DslDef *def, Args *a, const char 
   if (!ok)
     return ERR;
   c->depth++;
-  int errors = c->prog->nerrors;
+  int errors = c->prog->nerrors, shown = c->prog->nshown;
   exec_body(c, &nf, def->body);
   c->depth--;
-  if (c->prog->nerrors > errors && c->depth < 8) {
-    /* Say where the failing block was used, once per level. */
-    const char *file = c->prog->files[a->at.file];
-    StrBuf sb = {0};
-    sb_printf(&sb, "%s:%d:%d: note: in block '%s' called here\n", file, a->at.line, a->at.col,
-              def->name);
-    if (!c->d->quiet)
-      fputs(sb.buf, stderr);
-    sb_putn(&c->d->log, sb.buf, sb.len);
-    sb_free(&sb);
+  if (!nf.returned && c->prog->nerrors == errors && !def->no_return)
+    dsl_error(c->prog, def->body->end, "block '%s' reached its end without a 'return' "
+              "running (its returns are all in branches not taken)", def->name);
+  SrcLoc at = a->at;
+  bool repeat = at.file == c->last_note.file && at.line == c->last_note.line &&
+                at.col == c->last_note.col; /* a recursion: one note for its levels */
+  if (c->prog->nshown > shown && c->depth < 8 && !repeat) {
+    /* Say where the failing block was used. */
+    c->prog->shown = true;
+    dsl_note(c->prog, at, false, "in block '%s' called here", def->name);
+    c->last_note = at;
   }
-  return nf.returned ? nf.ret : NONE;
+  return nf.returned ? nf.ret : ERR;
 }
 
 /* ------------------------------------------------------------ expressions */
@@ -275,6 +283,8 @@ static DVal binop(Ctx *c, Frame *f, Ast *a) {
     bool eq = x.k == y.k && !strcmp(x.s, y.s);
     return vbool(a->op == EQ ? eq : !eq);
   }
+  if ((a->op == EQ || a->op == NE) && x.k == V_BOOL && y.k == V_BOOL)
+    return vbool((x.i == y.i) == (a->op == EQ));
   if (x.k == V_INT && y.k == V_INT) {
     int64_t p = x.i, q = y.i, r = 0;
     bool over = false;
@@ -430,8 +440,8 @@ static DVal eval_node(Ctx *c, Frame *f, Ast *a) {
     }
     if (x.k == V_TENSOR && !strcmp(a->s, "rank"))
       return vint(tv(c, x)->rank);
-    dsl_error(c->prog, a->loc, "a %s has no member '%s' (tensors have .shape and .rank)",
-              kind_name(x.k), a->s);
+    dsl_error(c->prog, a->loc, "%s has no member '%s' (tensors have .shape and .rank)",
+              a_kind(x.k), a->s);
     return ERR;
   }
   case A_MEMBER_INT:
@@ -443,7 +453,7 @@ static DVal eval_node(Ctx *c, Frame *f, Ast *a) {
     if (x.k == V_ERR || !as_int(c, eval(c, f, a->b), a->b->loc, "an index", &i))
       return ERR;
     if (x.k != V_LIST) {
-      dsl_error(c->prog, a->loc, "cannot index a %s", kind_name(x.k));
+      dsl_error(c->prog, a->loc, "cannot index %s", a_kind(x.k));
       return ERR;
     }
     if (i < 0)
@@ -544,7 +554,17 @@ bool dsl_load(Graph *g, const char *path, const DslOptions *o, Diag *d) {
     }
   }
   if (!model && !prog.nerrors) {
-    diag_error(d, "no model in the program (a 'model NAME(x: f32[...]) { ... }' is needed)");
+    if (prog.ndefs) {
+      StrBuf names = {0};
+      for (int i = 0; i < prog.ndefs && i < 4; i++)
+        sb_printf(&names, "%s%s", i ? ", " : "", prog.defs[i].name);
+      diag_error(d, "this file only defines blocks (%s%s); import it from a file with a "
+                 "model: import \"%s\" then model NAME(x: f32[...]) { ... }", names.buf,
+                 prog.ndefs > 4 ? ", ..." : "",
+                 strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
+      sb_free(&names);
+    } else
+      diag_error(d, "no model in the file (a 'model NAME(x: f32[...]) { ... }' is needed)");
     return false;
   }
   if (prog.nerrors)
@@ -557,8 +577,10 @@ bool dsl_load(Graph *g, const char *path, const DslOptions *o, Diag *d) {
       return false;
     c.st = &st;
   }
-  for (int i = 0; i < prog.ndefs; i++)
+  for (int i = 0; i < prog.ndefs; i++) {
     dsl_check_names(&c, &prog.defs[i]);
+    dsl_check_returns(&c, &prog.defs[i]);
+  }
   g->inputs = arena_alloc(&g->arena, sizeof(int) * (size_t)(model->nparams + 1));
   Frame top = {.scope = "", .def = model};
   for (int i = 0; i < model->nparams; i++) {
@@ -576,6 +598,9 @@ bool dsl_load(Graph *g, const char *path, const DslOptions *o, Diag *d) {
     bind(&c, &top, p->name, vtensor(v));
   }
   exec_body(&c, &top, model->body);
+  if (!prog.nerrors && !top.returned)
+    dsl_error(&prog, model->body->end, "model '%s' reached its end without a 'return' "
+              "running (its returns are all in branches not taken)", model->name);
   if (!prog.nerrors) {
     DVal r = top.ret;
     int nret = r.k == V_LIST ? r.n : 1;
@@ -583,8 +608,8 @@ bool dsl_load(Graph *g, const char *path, const DslOptions *o, Diag *d) {
     for (int i = 0; i < nret; i++) {
       DVal v = r.k == V_LIST ? r.items[i] : r;
       if (v.k != V_TENSOR) {
-        dsl_error(&prog, model->loc, "model '%s' must return tensors (returns a %s)",
-                  model->name, kind_name(v.k));
+        dsl_error(&prog, model->loc, "model '%s' must return tensors, not %s",
+                  model->name, a_kind(v.k));
         break;
       }
       if (g->values[v.t].is_output || g->values[v.t].data || g->values[v.t].is_input) {

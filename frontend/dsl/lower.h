@@ -60,6 +60,7 @@ typedef struct {
   bool too_deep;         /* reported that edepth hit its limit */
   int autoname;          /* counter for unlabeled layers */
   int nparams;
+  SrcLoc last_note;      /* the last "called here" note (a recursion gives one) */
 } Ctx;
 
 static const DVal ERR = {.k = V_ERR};
@@ -67,6 +68,14 @@ static const DVal NONE = {.k = V_NONE};
 
 static inline const char *kind_name(VKind k) {
   static const char *n[] = {"error", "nothing", "int", "float", "bool", "string", "list", "tensor"};
+  return n[k];
+}
+
+/* A value's kind for a message, with its article: "an int", "a tensor".
+ * Errors are never described (they were reported where they happened). */
+static inline const char *a_kind(VKind k) {
+  static const char *n[] = {"an error", "no value", "an int", "a float", "a bool",
+                            "a string", "a list", "a tensor"};
   return n[k];
 }
 
@@ -79,18 +88,18 @@ static inline const Value *tv(Ctx *c, DVal v) { return &c->g->values[v.t]; }
 static inline bool as_int(Ctx *c, DVal v, SrcLoc at, const char *what, int64_t *out) {
   if (v.k == V_ERR)
     return false;
-  if (v.k == V_INT || v.k == V_BOOL) {
+  if (v.k == V_INT) {
     *out = v.i;
     return true;
   }
-  dsl_error(c->prog, at, "%s must be an int, not a %s", what, kind_name(v.k));
+  dsl_error(c->prog, at, "%s must be an int, not %s", what, a_kind(v.k));
   return false;
 }
 
 static inline bool as_number(Ctx *c, DVal v, SrcLoc at, const char *what, double *out) {
   if (v.k == V_ERR)
     return false;
-  if (v.k == V_INT || v.k == V_BOOL) {
+  if (v.k == V_INT) {
     *out = (double)v.i;
     return true;
   }
@@ -98,7 +107,7 @@ static inline bool as_number(Ctx *c, DVal v, SrcLoc at, const char *what, double
     *out = v.f;
     return true;
   }
-  dsl_error(c->prog, at, "%s must be a number, not a %s", what, kind_name(v.k));
+  dsl_error(c->prog, at, "%s must be a number, not %s", what, a_kind(v.k));
   return false;
 }
 
@@ -109,7 +118,7 @@ static inline bool truthy(Ctx *c, DVal v, SrcLoc at, bool *out) {
     *out = v.i != 0;
     return true;
   }
-  dsl_error(c->prog, at, "a condition must be a bool, not a %s", kind_name(v.k));
+  dsl_error(c->prog, at, "a condition must be a bool, not %s", a_kind(v.k));
   return false;
 }
 
@@ -174,5 +183,7 @@ int dsl_param(Ctx *c, SrcLoc at, const char *name, int rank, const int64_t *dims
 
 /* check.c: every name a definition reads is a parameter or assigned in it. */
 void dsl_check_names(Ctx *c, const DslDef *def);
+/* check.c: a definition has a 'return' (else an error; def->no_return). */
+void dsl_check_returns(Ctx *c, DslDef *def);
 
 #endif

@@ -125,10 +125,12 @@ program
  *     | "model" IDENT "(" inputs ")" body */
 def
   : BLOCK IDENT '(' params ')' body {
-      add_def(prog, (DslDef){false, $2, $4.v, $4.n, $6, L(prog, file, @2)});
+      add_def(prog, (DslDef){.name = $2, .params = $4.v, .nparams = $4.n, .body = $6,
+                            .loc = L(prog, file, @2)});
     }
   | MODEL IDENT '(' inputs ')' body {
-      add_def(prog, (DslDef){true, $2, $4.v, $4.n, $6, L(prog, file, @2)});
+      add_def(prog, (DslDef){.is_model = true, .name = $2, .params = $4.v, .nparams = $4.n,
+                            .body = $6, .loc = L(prog, file, @2)});
     }
   ;
 
@@ -176,11 +178,16 @@ dims
 
 /* body = "{" { stmt (NL | ";") | NL | ";" } [ stmt ] "}" */
 body
-  : '{' stmts '}' { $$ = ast_new(prog, A_BODY, L(prog, file, @1)); $$->list = $2; }
+  : '{' stmts '}' {
+      $$ = ast_new(prog, A_BODY, L(prog, file, @1));
+      $$->list = $2;
+      $$->end = L(prog, file, @3);
+    }
   | '{' stmts stmt '}' {
       $$ = ast_new(prog, A_BODY, L(prog, file, @1));
       $$->list = $2;
       ast_push(prog, &$$->list, $3);
+      $$->end = L(prog, file, @4);
     }
   ;
 stmts
