@@ -277,7 +277,15 @@ typedef struct {
   Epilogue ep;        /* fused work after the op (Conv, Gemm) */
   Schedule sched;     /* how it runs: kernel family, tiles, threads (schedule.c) */
   bool dead;          /* removed by a pass */
+  struct AttrLog *attr_log; /* NULL, or where node_attr records the names asked for */
 } Node;
+
+/* The attribute names an op's functions asked node_attr for, so the DSL can
+ * refuse a keyword no function reads (MaxPool(x, kernel=...)). */
+typedef struct AttrLog {
+  const char *name[32];
+  int n;
+} AttrLog;
 
 /* What node n reads: its op inputs, then its epilogue's operands; a
  * read may be -1 (an omitted input, no residual). */

@@ -13,8 +13,43 @@
 
 /* ------------------------------------------------------------ the IR */
 
-int dsl_make_node(Ctx *c, SrcLoc at, const char *op, const char *label, int nin,
-                  const int *ins, int nattrs, const AttrInit *attrs) {
+static const char *kw_alias(const Args *a, const char *name);
+
+/* Keywords of a generic op call that none of the op's functions read
+ * (the node's AttrLog): each is an error at the keyword, with the nearest
+ * name the op does read. */
+static bool unread_keywords(Ctx *c, Args *a, const AttrLog *log) {
+  bool ok = true;
+  for (int i = 0; i < a->nkw; i++) {
+    bool read = false;
+    for (int k = 0; k < log->n && !read; k++)
+      read = !strcmp(log->name[k], a->kw[i].name);
+    if (read)
+      continue;
+    Suggest sg;
+    suggest_init(&sg, a->kw[i].name);
+    for (int k = 0; k < log->n; k++)
+      suggest_add(&sg, log->name[k]);
+    for (int k = 0; k < a->nknown; k++)
+      suggest_add(&sg, a->known[k]);
+    const char *best = kw_alias(a, a->kw[i].name);
+    if (!best)
+      best = suggest_best(&sg);
+    if (best)
+      dsl_error(c->prog, a->kw[i].loc, "%s takes no attribute '%s'; did you mean '%s'?",
+                a->callee, a->kw[i].name, best);
+    else
+      dsl_error(c->prog, a->kw[i].loc, "%s takes no attribute '%s'", a->callee, a->kw[i].name);
+    ok = false;
+  }
+  return ok;
+}
+
+/* dsl_make_node; with `check`, the keywords of that call must all be
+ * attributes the op reads (checked before its shape errors are reported:
+ * MaxPool(x, kernel=[2, 2]) is a misspelt kernel_shape, not a missing one). */
+static int make_node_checked(Ctx *c, SrcLoc at, const char *op, const char *label, int nin,
+                             const int *ins, int nattrs, const AttrInit *attrs, Args *check) {
   Graph *g = c->g;
   int ni = graph_add_node(g, op, nin, 1);
   int y = graph_add_value(g, label ? label : "");
@@ -45,8 +80,13 @@ int dsl_make_node(Ctx *c, SrcLoc at, const char *op, const char *label, int nin,
     }
   }
   Diag d = {.quiet = true};
+  AttrLog log = {0};
+  g->nodes[ni].attr_log = &log;
   bool ok = node_setup(g, &g->nodes[ni], &d);
-  if (!ok) {
+  g->nodes[ni].attr_log = NULL;
+  if (check && !unread_keywords(c, check, &log)) {
+    ok = false;
+  } else if (!ok) {
     char *msg = d.log.buf ? d.log.buf : "shape inference failed";
     char *e = strchr(msg, '\n');
     if (e)
@@ -54,10 +94,16 @@ int dsl_make_node(Ctx *c, SrcLoc at, const char *op, const char *label, int nin,
     if (!strncmp(msg, "error: ", 7))
       msg += 7;
     dsl_error(c->prog, at, "%s", msg);
-    g->nodes[ni].dead = true;
   }
+  if (!ok)
+    g->nodes[ni].dead = true;
   sb_free(&d.log);
   return ok ? y : -1;
+}
+
+int dsl_make_node(Ctx *c, SrcLoc at, const char *op, const char *label, int nin,
+                  const int *ins, int nattrs, const AttrInit *attrs) {
+  return make_node_checked(c, at, op, label, nin, ins, nattrs, attrs, NULL);
 }
 
 /* ------------------------------------------------------------ arguments */
@@ -71,7 +117,7 @@ static bool kw_number(Ctx *c, Args *a, const char *name, bool integral, double d
     return true;
   if (k->v.k == V_ERR)
     return false;
-  bool ok = k->v.k == V_INT || k->v.k == V_BOOL || (!integral && k->v.k == V_FLOAT);
+  bool ok = k->v.k == V_INT || (!integral && k->v.k == V_FLOAT);
   if (!ok) {
     dsl_error(c->prog, k->loc, "%s: argument %s must be %s, not %s", a->callee, name,
               integral ? "an int" : "a number", a_kind(k->v.k));
@@ -92,6 +138,23 @@ static bool kw_int(Ctx *c, Args *a, const char *name, int64_t dflt, int64_t *out
 
 static bool kw_float(Ctx *c, Args *a, const char *name, double dflt, double *out) {
   return kw_number(c, a, name, false, dflt, out);
+}
+
+/* A true-or-false keyword argument (bias=false). */
+static bool kw_bool(Ctx *c, Args *a, const char *name, bool dflt, bool *out) {
+  Arg *k = kwarg(a, name);
+  *out = dflt;
+  if (!k)
+    return true;
+  if (k->v.k == V_ERR)
+    return false;
+  if (k->v.k != V_BOOL) {
+    dsl_error(c->prog, k->loc, "%s: argument %s must be true or false, not %s", a->callee,
+              name, a_kind(k->v.k));
+    return false;
+  }
+  *out = k->v.i != 0;
+  return true;
 }
 
 /* An int or a list of `n` ints (k=3 or k=[3, 1]); spatial attributes. */
@@ -140,28 +203,80 @@ static bool want_tensor(Ctx *c, Args *a, int i, int *t) {
   return true;
 }
 
+/* Positional arguments between min and max; after '->' the piped input is
+ * the first, and the message counts only the ones the user wrote. */
 static bool check_arity(Ctx *c, Args *a, int min, int max) {
-  if (a->npos < min || a->npos > max) {
-    if (min == max)
-      dsl_error(c->prog, a->at, "%s takes %d positional argument%s, got %d", a->callee, min,
-                min == 1 ? "" : "s", a->npos);
-    else
-      dsl_error(c->prog, a->at, "%s takes %d to %d positional arguments, got %d",
-                a->callee, min, max, a->npos);
-    return false;
-  }
-  return true;
+  if (a->npos >= min && a->npos <= max)
+    return true;
+  int k = a->chained, lo = min - k, hi = max - k, got = a->npos - k;
+  const char *after = k ? " after '->'" : "", *besides = k ? " besides its input" : "";
+  if (hi == 0)
+    dsl_error(c->prog, a->at, "%s%s takes no argument%s, got %d", a->callee, after,
+              besides, got);
+  else if (lo == hi)
+    dsl_error(c->prog, a->at, "%s%s takes %d positional argument%s%s, got %d", a->callee,
+              after, lo, lo == 1 ? "" : "s", besides, got);
+  else
+    dsl_error(c->prog, a->at, "%s%s takes %d to %d positional arguments%s, got %d",
+              a->callee, after, lo, hi, besides, got);
+  return false;
 }
 
-/* Reports keyword arguments nobody read. */
+/* Other spellings people reach for (torch's, ONNX's) of the layers'
+ * keywords; offered only when the call takes the right-hand one. */
+static const char *const kw_aliases[][2] = {
+    {"padding", "pad"},          {"pads", "pad"},        {"kernel_size", "k"},
+    {"kernel", "k"},             {"kernel_shape", "k"},  {"ksize", "k"},
+    {"strides", "stride"},       {"group", "groups"},    {"dilations", "dilation"},
+    {"epsilon", "eps"},          {"ceil_mode", "ceil"},  {"min_val", "min"},
+    {"max_val", "max"},          {"dim", "axis"},
+};
+
+/* The keyword the call takes that `name` is another spelling of, or NULL. */
+static const char *kw_alias(const Args *a, const char *name) {
+  for (size_t j = 0; j < sizeof kw_aliases / sizeof kw_aliases[0]; j++)
+    for (int q = 0; q < a->nknown; q++)
+      if (!strcmp(kw_aliases[j][0], name) && !strcmp(kw_aliases[j][1], a->known[q]))
+        return a->known[q];
+  return NULL;
+}
+
+/* Reports keyword arguments nobody read, with the nearest one the call
+ * takes (those it asked for), or the list of them. */
 static bool check_kwargs(Ctx *c, Args *a) {
   bool ok = true;
-  for (int i = 0; i < a->nkw; i++)
-    if (!a->kw[i].used) {
-      dsl_error(c->prog, a->kw[i].loc, "%s has no argument named '%s'", a->callee,
-                a->kw[i].name);
-      ok = false;
+  for (int i = 0; i < a->nkw; i++) {
+    if (a->kw[i].used)
+      continue;
+    const char *name = a->kw[i].name, *best = kw_alias(a, name);
+    Suggest sg;
+    suggest_init(&sg, name);
+    for (int q = 0; q < a->nknown; q++)
+      suggest_add(&sg, a->known[q]);
+    if (!best)
+      best = suggest_best(&sg);
+    if (best) {
+      dsl_error(c->prog, a->kw[i].loc, "%s has no argument named '%s'; did you mean '%s'?",
+                a->callee, name, best);
+    } else {
+      StrBuf list = {0};
+      for (int q = 0; q < a->nknown; q++) {
+        bool dup = false;
+        for (int r = 0; r < q; r++)
+          dup |= !strcmp(a->known[r], a->known[q]);
+        if (!dup)
+          sb_printf(&list, "%s%s", list.len ? ", " : "", a->known[q]);
+      }
+      if (list.len)
+        dsl_error(c->prog, a->kw[i].loc, "%s has no argument named '%s' (it takes %s)",
+                  a->callee, name, list.buf);
+      else
+        dsl_error(c->prog, a->kw[i].loc, "%s takes no keyword arguments, got '%s'",
+                  a->callee, name);
+      sb_free(&list);
     }
+    ok = false;
+  }
   return ok;
 }
 
@@ -183,7 +298,8 @@ static void spatial_attrs(AttrInit *at, int nsp, const int64_t *k, const int64_t
 /* conv(x, out, k=1, stride=1, pad=0, dilation=1, groups=1, bias=true) */
 static DVal lay_conv(Ctx *c, Args *a, const char *label) {
   int x;
-  int64_t out, groups, bias;
+  int64_t out, groups;
+  bool bias;
   if (!check_arity(c, a, 2, 2) || !want_tensor(c, a, 0, &x) ||
       !as_int(c, a->pos[1].v, a->pos[1].loc, "conv: the output channel count", &out))
     return ERR;
@@ -197,7 +313,7 @@ static DVal lay_conv(Ctx *c, Args *a, const char *label) {
   int64_t k[3], s[3], p[3], dl[3];
   if (!kw_ints(c, a, "k", nsp, 1, k) || !kw_ints(c, a, "stride", nsp, 1, s) ||
       !kw_ints(c, a, "pad", nsp, 0, p) || !kw_ints(c, a, "dilation", nsp, 1, dl) ||
-      !kw_int(c, a, "groups", 1, &groups) || !kw_int(c, a, "bias", 1, &bias) ||
+      !kw_int(c, a, "groups", 1, &groups) || !kw_bool(c, a, "bias", true, &bias) ||
       !check_kwargs(c, a))
     return ERR;
   int64_t C = xv->dims[1];
@@ -250,10 +366,11 @@ static DVal lay_bn(Ctx *c, Args *a, const char *label) {
 /* linear(x, out, bias=true): torch's Linear, y = x W^T + b */
 static DVal lay_linear(Ctx *c, Args *a, const char *label) {
   int x;
-  int64_t out, bias;
+  int64_t out;
+  bool bias;
   if (!check_arity(c, a, 2, 2) || !want_tensor(c, a, 0, &x) ||
       !as_int(c, a->pos[1].v, a->pos[1].loc, "linear: the output size", &out) ||
-      !kw_int(c, a, "bias", 1, &bias) || !check_kwargs(c, a))
+      !kw_bool(c, a, "bias", true, &bias) || !check_kwargs(c, a))
     return ERR;
   const Value *xv = &c->g->values[x];
   if (xv->rank != 2 || out < 1) {
@@ -281,22 +398,19 @@ static DVal lay_pool(Ctx *c, Args *a, const char *label, bool max) {
     dsl_error(c->prog, a->at, "%s: input must be [N, C, spatial...]", a->callee);
     return ERR;
   }
-  int64_t k[3], s[3], p[3], ceil_mode, cip = 1;
-  if (!kwarg(a, "k")) {
+  int64_t k[3], s[3], p[3];
+  bool ceil_mode, cip = true;
+  bool has_k = kwarg(a, "k") != NULL, has_stride = kwarg(a, "stride") != NULL;
+  if (!kw_ints(c, a, "k", nsp, 1, k) || !kw_ints(c, a, "stride", nsp, 1, s) ||
+      !kw_ints(c, a, "pad", nsp, 0, p) || !kw_bool(c, a, "ceil", false, &ceil_mode) ||
+      (!max && !kw_bool(c, a, "count_include_pad", true, &cip)) || !check_kwargs(c, a))
+    return ERR;
+  if (!has_k) {
     dsl_error(c->prog, a->at, "%s: needs the window size k=", a->callee);
     return ERR;
   }
-  if (!kw_ints(c, a, "k", nsp, 1, k))
-    return ERR;
-  Arg *sa = kwarg(a, "stride");
-  if (sa) {
-    if (!kw_ints(c, a, "stride", nsp, 1, s))
-      return ERR;
-  } else
+  if (!has_stride)
     memcpy(s, k, sizeof s);
-  if (!kw_ints(c, a, "pad", nsp, 0, p) || !kw_int(c, a, "ceil", 0, &ceil_mode) ||
-      (!max && !kw_int(c, a, "count_include_pad", 1, &cip)) || !check_kwargs(c, a))
-    return ERR;
   int64_t pads[6];
   AttrInit at[5];
   spatial_attrs(at, nsp, k, s, p, pads);
@@ -361,7 +475,14 @@ static DVal onnx_op(Ctx *c, Args *a, const char *label, OpKind op) {
   const OpInfo *info = &op_table[op];
   int ins[64];
   if (a->npos < info->min_in || (info->max_in >= 0 && a->npos > info->max_in)) {
-    return check_arity(c, a, info->min_in, info->max_in >= 0 ? info->max_in : 64), ERR;
+    check_arity(c, a, info->min_in, info->max_in >= 0 ? info->max_in : 64);
+    for (int i = info->max_in >= 0 ? info->max_in : 64; i < a->npos; i++)
+      if (a->pos[i].v.k == V_INT || a->pos[i].v.k == V_FLOAT) {
+        dsl_note(c->prog, a->pos[i].loc, false, "attributes are keyword arguments: "
+                 "%s(..., NAME=VALUE)", a->callee);
+        break;
+      }
+    return ERR;
   }
   /* Variadic ops also take one list of tensors: Concat([a, b], axis=1). */
   int n = 0;
@@ -407,7 +528,7 @@ static DVal onnx_op(Ctx *c, Args *a, const char *label, OpKind op) {
     if (!to_attr(c, &a->kw[i], &at[i]))
       return ERR;
   }
-  int y = dsl_make_node(c, a->at, info->name, label, n, ins, a->nkw, at);
+  int y = make_node_checked(c, a->at, info->name, label, n, ins, a->nkw, at, a);
   return y < 0 ? ERR : vtensor(y);
 }
 
@@ -559,6 +680,16 @@ static const struct {
     {"concat", b_concat_sum}, {"sum", b_concat_sum}, {"clip", b_clip},
 };
 
+void dsl_builtin_names(Suggest *s) {
+  for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
+    suggest_add(s, builtins[i].name);
+  for (int i = 0; i < OP_COUNT; i++)
+    suggest_add(s, op_table[i].dsl_name);
+  for (int i = 0; i < OP_COUNT; i++)
+    if (!(op_table[i].flags & (OPF_SHAPE | OPF_INTERNAL)) && i != OP_CONSTANT)
+      suggest_add(s, op_table[i].name);
+}
+
 DVal dsl_call_builtin(Ctx *c, Frame *f, Args *a, const char *name, const char *label,
                       const char *full, bool *found) {
   *found = true;
@@ -566,10 +697,8 @@ DVal dsl_call_builtin(Ctx *c, Frame *f, Args *a, const char *name, const char *l
     if (!strcmp(builtins[i].name, name))
       return builtins[i].fn(c, f, a, label, full);
   OpKind op = dsl_simple_op(name);
-  if (op != OP_COUNT) {
-    a->callee = op_table[op].name;
+  if (op != OP_COUNT)
     return onnx_op(c, a, full, op);
-  }
   op = op_lookup(name, "");
   if (op != OP_COUNT && !(op_table[op].flags & OPF_SHAPE) && op != OP_CONSTANT)
     return onnx_op(c, a, full, op);

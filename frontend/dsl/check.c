@@ -49,7 +49,23 @@ static void check_uses(Ctx *c, Ast *a, const NameSet *s) {
   if (!a)
     return;
   if (a->kind == A_NAME && !names_has(s, a->s)) {
-    dsl_error(c->prog, a->loc, "undefined name '%s'", a->s);
+    Suggest sg;
+    suggest_init(&sg, a->s);
+    for (int i = 0; i < s->n; i++)
+      suggest_add(&sg, s->v[i]);
+    suggest_add(&sg, "true");
+    suggest_add(&sg, "false");
+    bool is_block = false;
+    for (int i = 0; i < c->prog->ndefs; i++)
+      is_block |= !strcmp(c->prog->defs[i].name, a->s);
+    if (is_block)
+      dsl_error(c->prog, a->loc, "undefined name '%s'; '%s' is a block: call it, as %s(...)",
+                a->s, a->s, a->s);
+    else if (suggest_best(&sg))
+      dsl_error(c->prog, a->loc, "undefined name '%s'; did you mean '%s'?", a->s,
+                suggest_best(&sg));
+    else
+      dsl_error(c->prog, a->loc, "undefined name '%s'", a->s);
     a->i = 1;
   }
   if (a->kind == A_LABELED) { /* a label is a path, not a use; its [index] is */

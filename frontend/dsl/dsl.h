@@ -99,6 +99,17 @@ void dsl_note(DslProgram *prog, SrcLoc loc, bool show_line, const char *fmt, ...
 Ast *ast_new(DslProgram *p, AstKind k, SrcLoc loc);
 void ast_push(DslProgram *p, AstList *l, Ast *a);
 
+/* suggest.c: "did you mean": add the names that would be valid where
+ * `name` was written; the best is the nearest one close enough, or NULL. */
+typedef struct {
+  const char *name;  /* what was written */
+  const char *best;  /* the nearest candidate so far, or NULL */
+  int score;
+} Suggest;
+void suggest_init(Suggest *s, const char *name);
+void suggest_add(Suggest *s, const char *cand);
+const char *suggest_best(const Suggest *s);
+
 /* lower.c: the model -> Graph.  weights: a .safetensors path or NULL
  * (then parameters come from a generator seeded with `seed`). */
 typedef struct {

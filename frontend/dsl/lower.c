@@ -59,6 +59,7 @@ static DVal call(Ctx *c, Frame *f, Ast *call_ast, const char *label, DVal *chain
   if (chained) {
     a.pos[0] = (Arg){NULL, *chained, call_ast->loc, false};
     a.npos = 1;
+    a.chained = true;
   }
   bool bad = chained && chained->k == V_ERR;
   for (int i = 0; i < call_ast->list.n; i++) {
@@ -96,7 +97,17 @@ static DVal call(Ctx *c, Frame *f, Ast *call_ast, const char *label, DVal *chain
   DVal r = dsl_call_builtin(c, f, &a, name, label, full, &found);
   if (found)
     return r;
-  dsl_error(c->prog, call_ast->loc, "undefined block or op '%s'", name);
+  Suggest sg;
+  suggest_init(&sg, name);
+  for (int i = 0; i < c->prog->ndefs; i++)
+    if (!c->prog->defs[i].is_model)
+      suggest_add(&sg, c->prog->defs[i].name);
+  dsl_builtin_names(&sg);
+  if (suggest_best(&sg))
+    dsl_error(c->prog, call_ast->loc, "undefined block or op '%s'; did you mean '%s'?", name,
+              suggest_best(&sg));
+  else
+    dsl_error(c->prog, call_ast->loc, "undefined block or op '%s'", name);
   return ERR;
 }
 
@@ -120,9 +131,33 @@ static DVal call_block(Ctx *c, Frame *f, const DslDef *def, Args *a, const char 
     return ERR;
   }
   bool ok = true;
+  const char *meant[MAX_ARGS]; /* the parameter an unknown keyword is a typo of */
+  for (int i = 0; i < a->nkw; i++) {
+    bool known = false;
+    for (int k = 0; k < def->nparams && !known; k++)
+      known = !strcmp(def->params[k].name, a->kw[i].name);
+    meant[i] = NULL;
+    if (known)
+      continue;
+    Suggest sg;
+    suggest_init(&sg, a->kw[i].name);
+    for (int k = 0; k < def->nparams; k++)
+      suggest_add(&sg, def->params[k].name);
+    meant[i] = suggest_best(&sg);
+    if (meant[i])
+      dsl_error(c->prog, a->kw[i].loc, "block '%s' has no parameter '%s'; did you mean '%s'?",
+                def->name, a->kw[i].name, meant[i]);
+    else
+      dsl_error(c->prog, a->kw[i].loc, "block '%s' has no parameter '%s'", def->name,
+                a->kw[i].name);
+    ok = false;
+  }
   for (int i = 0; i < def->nparams; i++) {
     const DslParam *p = &def->params[i];
     Arg *k = kwarg(a, p->name);
+    bool typo = false; /* already reported as a misspelt keyword */
+    for (int j = 0; j < a->nkw && !typo; j++)
+      typo = meant[j] && !strcmp(meant[j], p->name);
     if (i < a->npos && k) {
       dsl_error(c->prog, k->loc, "argument '%s' of block '%s' given twice", p->name, def->name);
       ok = false;
@@ -132,17 +167,11 @@ static DVal call_block(Ctx *c, Frame *f, const DslDef *def, Args *a, const char 
       bind(c, &nf, p->name, k->v);
     } else if (p->dflt) {
       bind(c, &nf, p->name, eval(c, &nf, p->dflt));
-    } else {
+    } else if (!typo) {
       dsl_error(c->prog, a->at, "block '%s' needs argument '%s'", def->name, p->name);
       ok = false;
     }
   }
-  for (int i = 0; i < a->nkw; i++)
-    if (!a->kw[i].used) {
-      dsl_error(c->prog, a->kw[i].loc, "block '%s' has no parameter '%s'", def->name,
-                a->kw[i].name);
-      ok = false;
-    }
   if (!ok)
     return ERR;
   c->depth++;

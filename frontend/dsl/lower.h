@@ -141,11 +141,20 @@ typedef struct {
   Arg kw[MAX_ARGS];
   int nkw;
   SrcLoc at;            /* the call */
-  const char *callee;
+  const char *callee;   /* as written */
+  bool chained;         /* pos[0] is the input piped in by '->' */
+  const char *known[MAX_ARGS]; /* the keywords the callee asked for */
+  int nknown;
 } Args;
 
-/* The keyword argument `name` (marked used), or NULL. */
+/* The keyword argument `name` (marked used), or NULL; remembers that the
+ * callee takes `name`, for the "did you mean" of an unknown one. */
 static inline Arg *kwarg(Args *a, const char *name) {
+  bool known = false;
+  for (int i = 0; i < a->nknown && !known; i++)
+    known = !strcmp(a->known[i], name);
+  if (!known && a->nknown < MAX_ARGS)
+    a->known[a->nknown++] = name;
   for (int i = 0; i < a->nkw; i++)
     if (!strcmp(a->kw[i].name, name)) {
       a->kw[i].used = true;
@@ -159,6 +168,9 @@ static inline Arg *kwarg(Args *a, const char *name) {
  * (and nothing is reported) if no builtin or op has that name. */
 DVal dsl_call_builtin(Ctx *c, Frame *f, Args *a, const char *name, const char *label,
                       const char *full, bool *found);
+
+/* builtins.c: offers every builtin and op name to a "did you mean". */
+void dsl_builtin_names(Suggest *s);
 
 /* An attribute of a node the evaluator makes. */
 typedef struct {

@@ -223,7 +223,7 @@ static void test_error_classes(void) {
   expect_error("model m(x: f32[1, 2, 4, 4]) {\n  return MaxPool(x, kernel_shape=[\"a\"])\n}\n",
                "attribute kernel_shape: a list of numbers is expected", 2);
   expect_error("model m(x: f32[1, 2, 4, 4]) {\n  return relu(x, x)\n}\n",
-               "Relu takes 1 positional argument, got 2", 2);
+               "relu takes 1 positional argument, got 2", 2);
   expect_error("block b(x, c) { return x -> conv(c, k=3, groups=3) }\n"
                "model m(x: f32[1, 4, 4, 4]) {\n  return b(x, 6)\n}\n",
                "do not split into 3 groups", 1);
@@ -276,6 +276,61 @@ static void test_no_repeats(void) {
                                 "deep (does its recursion stop?)",
                                 "t.nx:1:21: note: in block 'r' called here",
                                 "t.nx:3:10: note: in block 'r' called here", NULL});
+}
+
+/* "did you mean" for names, blocks and ops, keywords, layer arguments and
+ * op attributes; an ONNX-named op refuses a keyword it does not read. */
+static void test_suggestions(void) {
+  static const struct {
+    const char *body; /* the model's statement, at line 4 */
+    const char *want;
+  } cases[] = {
+      {"  y = x -> conv(widht, k=1)", "t.nx:4:17: error: undefined name 'widht'; did you mean 'width'?"},
+      {"  y = x -> conv(4, k=1, bias=False)", "t.nx:4:30: error: undefined name 'False'; did you mean 'false'?"},
+      {"  y = bottlenek(x, width)", "t.nx:4:7: error: undefined block or op 'bottlenek'; did you mean 'bottleneck'?"},
+      {"  y = x -> rleu()", "t.nx:4:12: error: undefined block or op 'rleu'; did you mean 'relu'?"},
+      {"  y = x -> ReLU()", "t.nx:4:12: error: undefined block or op 'ReLU'; did you mean 'relu'?"},
+      {"  y = x -> max_pool(k=2)", "t.nx:4:12: error: undefined block or op 'max_pool'; did you mean 'maxpool'?"},
+      {"  y = bottleneck", "t.nx:4:7: error: undefined name 'bottleneck'; 'bottleneck' is a block: call it, as bottleneck(...)"},
+      {"  y = x -> conv(4, k=3, padding=1)", "t.nx:4:25: error: conv has no argument named 'padding'; did you mean 'pad'?"},
+      {"  y = x -> conv(4, kernel_size=3)", "t.nx:4:20: error: conv has no argument named 'kernel_size'; did you mean 'k'?"},
+      {"  y = x -> conv(4, k=3, strides=2)", "t.nx:4:25: error: conv has no argument named 'strides'; did you mean 'stride'?"},
+      {"  y = x -> conv(4, k=3, frob=2)", "t.nx:4:25: error: conv has no argument named 'frob' (it takes k, stride, pad, dilation, groups, bias)"},
+      {"  y = x -> maxpool(kernel_size=2)", "t.nx:4:20: error: maxpool has no argument named 'kernel_size'; did you mean 'k'?"},
+      {"  y = x -> bn(epsilon=1e-3)", "t.nx:4:15: error: bn has no argument named 'epsilon'; did you mean 'eps'?"},
+      {"  y = MaxPool(x, kernel=[2, 2])", "t.nx:4:18: error: MaxPool takes no attribute 'kernel'; did you mean 'kernel_shape'?"},
+      {"  y = x -> relu(inplace=true)", "t.nx:4:17: error: relu takes no attribute 'inplace'"},
+      {"  y = bottleneck(x, widht=4)", "t.nx:4:21: error: block 'bottleneck' has no parameter 'widht'; did you mean 'width'?"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char text[512];
+    snprintf(text, sizeof text,
+             "block bottleneck(x, width) { return x }\nmodel m(x: f32[1, 4, 8, 8]) {\n"
+             "  width = 4\n%s\n  return y\n}\n", cases[i].body);
+    expect_diags(text, (const char *[]){cases[i].want, NULL});
+  }
+}
+
+/* Arguments: bools are not ints, and after '->' the piped input is not
+ * counted among the arguments a message talks about. */
+static void test_arguments(void) {
+  expect_diags("model m(x: f32[1, 4, 8, 8]) {\n  return x -> conv(4, k=3, bias=0)\n}\n",
+               (const char *[]){"t.nx:2:28: error: conv: argument bias must be true or false, "
+                                "not an int", NULL});
+  expect_diags("model m(x: f32[1, 4, 8, 8]) {\n  return x -> conv(4, k=3, groups=true)\n}\n",
+               (const char *[]){"t.nx:2:28: error: conv: argument groups must be an int, "
+                                "not a bool", NULL});
+  expect_diags("model m(x: f32[1, 4, 8, 8]) {\n  return x -> flatten(1)\n}\n",
+               (const char *[]){"t.nx:2:15: error: flatten after '->' takes no argument "
+                                "besides its input, got 1",
+                                "t.nx:2:23: note: attributes are keyword arguments: "
+                                "flatten(..., NAME=VALUE)", NULL});
+  expect_diags("model m(x: f32[1, 4, 8, 8]) {\n  return x -> conv(4, 3)\n}\n",
+               (const char *[]){"t.nx:2:15: error: conv after '->' takes 1 positional argument "
+                                "besides its input, got 2", NULL});
+  expect_diags("model m(x: f32[1, 4, 8, 8]) {\n  return conv(x)\n}\n",
+               (const char *[]){"t.nx:2:10: error: conv takes 2 positional arguments, got 1",
+                                NULL});
 }
 
 /* A file of blocks alone says how to use it. */
@@ -484,6 +539,8 @@ void add_dsl_suite(void) {
   ADD(s, test_missing_return);
   ADD(s, test_no_repeats);
   ADD(s, test_library_file);
+  ADD(s, test_suggestions);
+  ADD(s, test_arguments);
   ADD(s, test_deep_nesting);
   ADD(s, test_safetensors_reader);
   ADD(s, test_weight_binding);
