@@ -229,7 +229,8 @@ static const char *const kw_aliases[][2] = {
     {"kernel", "k"},             {"kernel_shape", "k"},  {"ksize", "k"},
     {"strides", "stride"},       {"group", "groups"},    {"dilations", "dilation"},
     {"epsilon", "eps"},          {"ceil_mode", "ceil"},  {"min_val", "min"},
-    {"max_val", "max"},          {"dim", "axis"},
+    {"max_val", "max"},          {"dim", "axis"},        {"ratio", "p"},
+    {"prob", "p"},
 };
 
 /* The keyword the call takes that `name` is another spelling of, or NULL. */
@@ -521,6 +522,19 @@ static DVal onnx_op(Ctx *c, Args *a, const char *label, OpKind op) {
     dsl_error(c->prog, a->at, "%s needs at least %d inputs", a->callee, info->min_in);
     return ERR;
   }
+  if (op == OP_DROPOUT) { /* torch's dropout(p=0.5): identity at inference */
+    double pr;
+    if (!kw_float(c, a, "p", 0.5, &pr))
+      return ERR;
+    Arg *k = kwarg(a, "p");
+    if (k && !(pr >= 0 && pr < 1)) {
+      dsl_error(c->prog, k->loc, "%s: p is a probability in [0, 1), not %g", a->callee, pr);
+      return ERR;
+    }
+    if (k) { /* not an ONNX attribute: read here, not passed on */
+      *k = a->kw[--a->nkw];
+    }
+  }
   AttrInit at[MAX_ARGS];
   memset(at, 0, sizeof at);
   for (int i = 0; i < a->nkw; i++) {
@@ -647,6 +661,22 @@ static DVal b_clip(Ctx *c, Frame *f, Args *a, const char *label, const char *ful
   return y < 0 ? ERR : vtensor(y);
 }
 
+/* silu(x) = x * sigmoid(x) (torch's SiLU, "swish"): two nodes, the
+ * Sigmoid fused into the conv before it when there is one. */
+static DVal b_silu(Ctx *c, Frame *f, Args *a, const char *label, const char *full) {
+  (void)f, (void)label;
+  int x;
+  if (!check_arity(c, a, 1, 1) || !want_tensor(c, a, 0, &x) || !check_kwargs(c, a))
+    return ERR;
+  int sg = dsl_make_node(c, a->at, "Sigmoid", arena_printf(&c->g->arena, "%s.sigmoid", full),
+                         1, &x, 0, NULL);
+  if (sg < 0)
+    return ERR;
+  int ins[2] = {x, sg};
+  int y = dsl_make_node(c, a->at, "Mul", full, 2, ins, 0, NULL);
+  return y < 0 ? ERR : vtensor(y);
+}
+
 static DVal b_conv(Ctx *c, Frame *f, Args *a, const char *label, const char *full) {
   (void)f, (void)label;
   return lay_conv(c, a, full);
@@ -678,6 +708,7 @@ static const struct {
     {"maxpool", b_pool},  {"avgpool", b_pool},  {"param", b_param},
     {"len", b_len},       {"min", b_minmax},    {"max", b_minmax},
     {"concat", b_concat_sum}, {"sum", b_concat_sum}, {"clip", b_clip},
+    {"silu", b_silu},
 };
 
 void dsl_builtin_names(Suggest *s) {

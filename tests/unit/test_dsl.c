@@ -333,6 +333,41 @@ static void test_arguments(void) {
                                 NULL});
 }
 
+/* dropout (identity at inference), silu = x sigmoid(x), gelu (exact or
+ * tanh), flatten() after '->'. */
+static void test_conveniences(void) {
+  Diag d = {0};
+  Graph *g = load("model m(x: f32[1, 2, 2, 2]) {\n"
+                  "  return x -> dropout(p=0.3) -> silu() -> gelu(approximate=\"tanh\")\n"
+                  "           -> flatten()\n}\n", NULL, &d);
+  CU_ASSERT_FATAL(g != NULL);
+  int ops[5] = {0};
+  OpKind want[5] = {OP_DROPOUT, OP_SIGMOID, OP_MUL, OP_GELU, OP_FLATTEN};
+  for (int i = 0; i < g->nnodes; i++)
+    for (int k = 0; k < 5; k++)
+      ops[k] += g->nodes[i].op == want[k];
+  for (int k = 0; k < 5; k++)
+    CU_ASSERT_EQUAL(ops[k], 1);
+  const Value *y = &g->values[g->outputs[0]];
+  CU_ASSERT(y->rank == 2 && y->dims[0] == 1 && y->dims[1] == 8);
+  const float x[8] = {-3, -1, -0.5f, 0, 0.25f, 1, 2, 4};
+  float *out = tu_interp(g, x);
+  for (int i = 0; i < 8; i++) {
+    double s = x[i] / (1 + exp(-x[i]));
+    double ge = 0.5 * s * (1 + tanh(sqrt(2 / M_PI) * (s + 0.044715 * s * s * s)));
+    CU_ASSERT_DOUBLE_EQUAL(out[i], ge, 1e-5);
+  }
+  free(out);
+  graph_free(g);
+  sb_free(&d.log);
+  expect_diags("model m(x: f32[1, 4]) {\n  return x -> dropout(p=1.5)\n}\n",
+               (const char *[]){"t.nx:2:23: error: dropout: p is a probability in [0, 1), "
+                                "not 1.5", NULL});
+  expect_diags("model m(x: f32[1, 4]) {\n  return x -> dropout(prob=0.2)\n}\n",
+               (const char *[]){"t.nx:2:23: error: dropout takes no attribute 'prob'; "
+                                "did you mean 'p'?", NULL});
+}
+
 /* A file of blocks alone says how to use it. */
 static void test_library_file(void) {
   Diag d = {0};
@@ -541,6 +576,7 @@ void add_dsl_suite(void) {
   ADD(s, test_library_file);
   ADD(s, test_suggestions);
   ADD(s, test_arguments);
+  ADD(s, test_conveniences);
   ADD(s, test_deep_nesting);
   ADD(s, test_safetensors_reader);
   ADD(s, test_weight_binding);
