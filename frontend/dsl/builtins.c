@@ -327,7 +327,7 @@ static DVal lay_conv(Ctx *c, Args *a, const char *label) {
   for (int i = 0; i < nsp; i++)
     wd[2 + i] = k[i];
   int w = dsl_param(c, a->at, pname(c, label, "weight"), 2 + nsp, wd);
-  int b = bias ? dsl_param(c, a->at, pname(c, label, "bias"), 1, &out) : -1;
+  int b = w >= 0 && bias ? dsl_param(c, a->at, pname(c, label, "bias"), 1, &out) : -1;
   if (w < 0 || (bias && b < 0))
     return ERR;
   int64_t pads[6];
@@ -352,12 +352,10 @@ static DVal lay_bn(Ctx *c, Args *a, const char *label) {
     return ERR;
   }
   int64_t C = c->g->values[x].dims[1];
-  int ins[5] = {x, dsl_param(c, a->at, pname(c, label, "weight"), 1, &C),
-                dsl_param(c, a->at, pname(c, label, "bias"), 1, &C),
-                dsl_param(c, a->at, pname(c, label, "running_mean"), 1, &C),
-                dsl_param(c, a->at, pname(c, label, "running_var"), 1, &C)};
-  for (int i = 1; i < 5; i++)
-    if (ins[i] < 0)
+  static const char *const leaf[4] = {"weight", "bias", "running_mean", "running_var"};
+  int ins[5] = {x};
+  for (int i = 0; i < 4; i++)
+    if ((ins[1 + i] = dsl_param(c, a->at, pname(c, label, leaf[i]), 1, &C)) < 0)
       return ERR;
   AttrInit at[1] = {{"epsilon", AT_FLOAT, .f = (float)eps}};
   int y = dsl_make_node(c, a->at, "BatchNormalization", label, 5, ins, 1, at);
@@ -380,9 +378,8 @@ static DVal lay_linear(Ctx *c, Args *a, const char *label) {
     return ERR;
   }
   int64_t wd[2] = {out, xv->dims[1]};
-  int ins[3] = {x, dsl_param(c, a->at, pname(c, label, "weight"), 2, wd),
-                bias ? dsl_param(c, a->at, pname(c, label, "bias"), 1, &out) : -1};
-  if (ins[1] < 0 || (bias && ins[2] < 0))
+  int ins[3] = {x, dsl_param(c, a->at, pname(c, label, "weight"), 2, wd), -1};
+  if (ins[1] < 0 || (bias && (ins[2] = dsl_param(c, a->at, pname(c, label, "bias"), 1, &out)) < 0))
     return ERR;
   AttrInit at[1] = {{"transB", AT_INT, .i = 1}};
   int y = dsl_make_node(c, a->at, "Gemm", label, bias ? 3 : 2, ins, 1, at);

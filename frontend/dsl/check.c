@@ -7,6 +7,7 @@
  *   - it has a 'return' (a block without one gives its caller nothing).
  */
 #include "lower.h"
+#include "parser.h"
 
 #include <string.h>
 
@@ -48,6 +49,11 @@ static void collect_defs(Ctx *c, Ast *a, NameSet *s) {
 static void check_uses(Ctx *c, Ast *a, const NameSet *s) {
   if (!a)
     return;
+  if ((a->kind == A_NAME || a->kind == A_LIST) && a->op == SHARED) {
+    dsl_error(c->prog, a->loc, "'shared' goes before the label of a call: shared LABEL: call(...)");
+    a->i = 1;
+    return;
+  }
   if (a->kind == A_NAME && !names_has(s, a->s)) {
     Suggest sg;
     suggest_init(&sg, a->s);

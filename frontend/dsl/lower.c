@@ -54,7 +54,52 @@ static void bind(Ctx *c, Frame *f, const char *name, DVal v) {
 
 static DVal call_block(Ctx *c, Frame *f, const DslDef *def, Args *a, const char *label);
 
-static DVal call(Ctx *c, Frame *f, Ast *call_ast, const char *label, DVal *chained) {
+/* The label of a call: its text, where it is written, and whether the
+ * call may repeat an earlier one (`shared LABEL:`). */
+typedef struct {
+  const char *text;
+  SrcLoc loc;
+  bool shared;
+} Label;
+
+/* A label names what its call makes, once per scope: a second call with
+ * the same scoped label (a layer, or a block call, or a block called twice
+ * without a label, so that the labels inside repeat) is an error naming
+ * the first, unless it says `shared`.  param(...) labels are prefixes of
+ * parameter names and may repeat; its names are checked one by one. */
+static bool label_unused(Ctx *c, Frame *f, const Label *l, const char *full, bool is_block) {
+  bool added;
+  NameEntry *e = dsl_map_get(c, &c->labels, full, true, &added);
+  if (added) {
+    *e = (NameEntry){.key = full, .loc = l->loc, .call = f->call,
+                     .block = f->def && !f->def->is_model ? f->def->name : NULL,
+                     .is_block = is_block};
+    return true;
+  }
+  if (l->shared || c->sharing)
+    return true;
+  const char *what = e->is_block ? "a block call" : "a layer";
+  bool same_place = e->loc.file == l->loc.file && e->loc.line == l->loc.line &&
+                    e->loc.col == l->loc.col;
+  if (same_place && e->block) {
+    /* One label in a block called twice in the same scope. */
+    dsl_error(c->prog, l->loc, "label '%s' already names %s, made by the call of block '%s' "
+              "at %s", l->text, what, e->block, dsl_loc_text(c, e->call, l->loc));
+    dsl_note(c->prog, f->call, true, "block '%s' called again here, in the same scope: label "
+             "each call (b1: %s(...)) to give it its own parameters", e->block, e->block);
+    c->last_note = f->call; /* no "called here" note again for this call */
+  } else {
+    dsl_error(c->prog, l->loc, "label '%s' already names %s at %s", l->text, what,
+              dsl_loc_text(c, e->loc, l->loc));
+    dsl_note(c->prog, e->loc, true, "'%s' first used here", l->text);
+    dsl_note(c->prog, l->loc, false, "rename one, or write 'shared %s:' to use the same "
+             "parameters twice", l->text);
+  }
+  return false;
+}
+
+static DVal call(Ctx *c, Frame *f, Ast *call_ast, const Label *lb, DVal *chained) {
+  const char *label = lb ? lb->text : NULL;
   Args a = {.at = call_ast->loc, .callee = call_ast->s};
   if (chained) {
     a.pos[0] = (Arg){NULL, *chained, call_ast->loc, false};
@@ -90,11 +135,18 @@ static DVal call(Ctx *c, Frame *f, Ast *call_ast, const char *label, DVal *chain
   /* Labels default to the layer kind and a counter. */
   const char *lab = label ? label : arena_printf(&c->g->arena, "%s_%d", name, c->autoname++);
   const char *full = arena_printf(&c->g->arena, "%s%s", f->scope, lab);
-  for (int i = 0; i < c->prog->ndefs; i++)
+  const DslDef *block = NULL;
+  for (int i = 0; i < c->prog->ndefs && !block; i++)
     if (!c->prog->defs[i].is_model && !strcmp(c->prog->defs[i].name, name))
-      return call_block(c, f, &c->prog->defs[i], &a, label);
-  bool found;
-  DVal r = dsl_call_builtin(c, f, &a, name, label, full, &found);
+      block = &c->prog->defs[i];
+  if (lb && strcmp(name, "param") != 0 && !label_unused(c, f, lb, full, block != NULL))
+    return ERR;
+  bool shared = lb && lb->shared;
+  c->sharing += shared;
+  bool found = true;
+  DVal r = block ? call_block(c, f, block, &a, label)
+                 : dsl_call_builtin(c, f, &a, name, label, full, &found);
+  c->sharing -= shared;
   if (found)
     return r;
   Suggest sg;
@@ -243,10 +295,14 @@ static DVal eval_labeled(Ctx *c, Frame *f, Ast *a, DVal *chained) {
   if (a->kind == A_CALL)
     return call(c, f, a, NULL, chained);
   if (a->kind == A_LABELED) {
-    const char *l = label_text(c, f, a->a);
-    if (!l)
+    Label l = {label_text(c, f, a->a), a->loc, false};
+    if (!l.text)
       return ERR;
-    return call(c, f, a->b, l, chained);
+    const Ast *head = a->a;
+    while (head->kind == A_MEMBER || head->kind == A_MEMBER_INT || head->kind == A_INDEX)
+      head = head->a;
+    l.shared = head->op == SHARED;
+    return call(c, f, a->b, &l, chained);
   }
   dsl_error(c->prog, a->loc, "'->' must be followed by a call, like -> relu()");
   return ERR;
@@ -390,6 +446,9 @@ static DVal eval_node(Ctx *c, Frame *f, Ast *a) {
   case A_BOOL: return vbool(a->i != 0);
   case A_STR: return (DVal){.k = V_STR, .s = a->s};
   case A_NAME: {
+    if (a->op == SHARED) { /* reported by check_names */
+      return ERR;
+    }
     DVal *v = lookup(f, a->s); /* a block sees only its own frame */
     if (v)
       return *v;

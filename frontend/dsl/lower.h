@@ -48,6 +48,23 @@ typedef struct Frame {
   DVal ret;
 } Frame;
 
+/* A string-keyed table (open addressing): the labels used so far and the
+ * parameters made so far, so that a second use is an error, not silent
+ * sharing. */
+typedef struct {
+  const char *key;
+  int value;        /* parameters: the value index */
+  SrcLoc loc;       /* where it was made */
+  SrcLoc call;      /* the call of the block it was made in (line 0: the model's body) */
+  const char *block; /* that block's name */
+  bool is_block;    /* labels: a labelled block call */
+} NameEntry;
+
+typedef struct {
+  NameEntry *v;
+  int n, cap;
+} NameMap;
+
 typedef struct {
   DslProgram *prog;
   Graph *g;
@@ -61,6 +78,9 @@ typedef struct {
   int autoname;          /* counter for unlabeled layers */
   int nparams;
   SrcLoc last_note;      /* the last "called here" note (a recursion gives one) */
+  NameMap labels;        /* scoped labels used: "layer1.0.conv1" */
+  NameMap params;        /* parameters made: "layer1.0.conv1.weight" */
+  int sharing;           /* > 0 inside a 'shared LABEL:' call */
 } Ctx;
 
 static const DVal ERR = {.k = V_ERR};
@@ -192,6 +212,12 @@ int dsl_make_node(Ctx *c, SrcLoc at, const char *op, const char *label, int nin,
 /* params.c: the parameter `name`, bound from the safetensors file or
  * generated; -1 after an error. */
 int dsl_param(Ctx *c, SrcLoc at, const char *name, int rank, const int64_t *dims);
+
+/* params.c: the entry for `key`, or NULL; with `add`, a new zeroed entry
+ * when there is none (*added says which). */
+NameEntry *dsl_map_get(Ctx *c, NameMap *m, const char *key, bool add, bool *added);
+/* "4:48", or "lib.nx:4:48" in another file than `from`'s. */
+const char *dsl_loc_text(Ctx *c, SrcLoc loc, SrcLoc from);
 
 /* check.c: every name a definition reads is a parameter or assigned in it. */
 void dsl_check_names(Ctx *c, const DslDef *def);

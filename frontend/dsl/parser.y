@@ -91,7 +91,7 @@ static void param_push(DslProgram *p, ParamList *l, DslParam x) {
 %token ARROW "->" DOTDOT ".." EQ "==" NE "!=" LE "<=" GE ">=" AND "&&"
 %token OR "||" NL "end of line"
 %token BLOCK "block" MODEL "model" IMPORT "import" IF "if" THEN "then"
-%token ELSE "else" FOR "for" IN "in" RETURN "return"
+%token ELSE "else" FOR "for" IN "in" RETURN "return" SHARED "shared"
 
 %type <ast> expr postfix primary call stmt body if_stmt list_expr arg
 %type <list> stmts args args1 exprs
@@ -299,13 +299,20 @@ postfix
     }
   ;
 
-/* primary = INT | FLOAT | STRING | BOOL | IDENT | call | "(" expr ")" | list */
+/* primary = INT | FLOAT | STRING | BOOL | IDENT | call | "(" expr ")" | list
+ *         | "shared" IDENT | "shared" list          (label heads only) */
 primary
   : INT { $$ = ast_new(prog, A_INT, L(prog, file, @1)); $$->i = $1; }
   | FLOAT { $$ = ast_new(prog, A_FLOAT, L(prog, file, @1)); $$->f = $1; }
   | STRING { $$ = ast_new(prog, A_STR, L(prog, file, @1)); $$->s = $1; }
   | BOOL { $$ = ast_new(prog, A_BOOL, L(prog, file, @1)); $$->i = $1; }
   | IDENT { $$ = ast_new(prog, A_NAME, L(prog, file, @1)); $$->s = $1; }
+  | SHARED IDENT { /* the head of a label: shared conv1: conv(...) */
+      $$ = ast_new(prog, A_NAME, L(prog, file, @$));
+      $$->s = $2;
+      $$->op = SHARED;
+    }
+  | SHARED list_expr { $$ = $2; $$->op = SHARED; $$->loc = L(prog, file, @$); }
   | call
   | '(' expr ')' { $$ = $2; }
   | list_expr

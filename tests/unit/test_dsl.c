@@ -368,6 +368,60 @@ static void test_conveniences(void) {
                                 "did you mean 'p'?", NULL});
 }
 
+/* Two layers with one label in one scope would share their parameters:
+ * an error naming the first, unless the second says `shared`. */
+static void test_duplicate_labels(void) {
+  expect_diags("model m(x: f32[1, 4, 8, 8]) {\n"
+               "  y = x -> c: conv(4, k=1) -> bn1: bn() -> relu()\n"
+               "  y = y -> c: conv(8, k=3, pad=1) -> bn1: bn()\n  return y\n}\n",
+               (const char *[]){"t.nx:3:12: error: label 'c' already names a layer at 2:12",
+                                "t.nx:2:12: note: 'c' first used here",
+                                "t.nx:3:12: note: rename one, or write 'shared c:' to use the "
+                                "same parameters twice", NULL});
+  expect_diags("block b(x) {\n  return x -> conv1: conv(4, k=1) -> bn1: bn()\n}\n"
+               "model m(x: f32[1, 4, 8, 8]) {\n  y = b(x)\n  y = b(y)\n  return y\n}\n",
+               (const char *[]){"t.nx:2:15: error: label 'conv1' already names a layer, made "
+                                "by the call of block 'b' at 5:7",
+                                "t.nx:6:7: note: block 'b' called again here, in the same "
+                                "scope: label each call (b1: b(...)) to give it its own "
+                                "parameters", NULL});
+  expect_diags("block b(x) {\n  return x -> conv(4, k=1)\n}\n"
+               "model m(x: f32[1, 4, 8, 8]) {\n  y = enc: b(x)\n  y = enc: b(y)\n  return y\n}\n",
+               (const char *[]){"t.nx:6:7: error: label 'enc' already names a block call at 5:7",
+                                "t.nx:5:7: note: 'enc' first used here",
+                                "t.nx:6:7: note: rename one, or write 'shared enc:' to use the "
+                                "same parameters twice", NULL});
+  expect_diags("model m(x: f32[1, 4, 8, 8]) {\n  y = x -> c: conv(4, k=1)\n"
+               "  z = x -> shared c: conv(8, k=1)\n  return y + z\n}\n",
+               (const char *[]){"t.nx:3:22: error: shared parameter 'c.weight' is [8,4,1,1] "
+                                "here but [4,4,1,1] where it was made at 2:15", NULL});
+  expect_diags("model m(x: f32[1, 4, 8, 8]) {\n  y = shared x\n  return y\n}\n",
+               (const char *[]){"t.nx:2:7: error: 'shared' goes before the label of a call: "
+                                "shared LABEL: call(...)", NULL});
+  expect_diags("model m(x: f32[2]) {\n  a = param(\"w\", [2])\n  b = param(\"w\", [2])\n"
+               "  return x + a + b\n}\n",
+               (const char *[]){"t.nx:3:7: error: parameter 'w' is already made at 2:7",
+                                "t.nx:3:7: note: labels name parameters: give this call another "
+                                "label, or write 'shared LABEL:' to reuse that parameter", NULL});
+  /* Sharing asked for: one set of parameters, read twice. */
+  Diag d = {0};
+  Graph *g = load("block b(x) {\n  return x -> conv1: conv(4, k=1) -> bn1: bn()\n}\n"
+                  "model m(x: f32[1, 4, 2, 2]) {\n  y = enc: b(x)\n  z = shared enc: b(x)\n"
+                  "  for i in 0..2 {\n    z = shared [0]: b(z)\n  }\n  return y - z\n}\n",
+                  NULL, &d);
+  CU_ASSERT_FATAL(g != NULL);
+  int convs = 0, weights = 0;
+  for (int i = 0; i < g->nnodes; i++)
+    convs += g->nodes[i].op == OP_CONV;
+  for (int v = 0; v < g->nvalues; v++)
+    weights += g->values[v].data && strstr(g->values[v].name, "conv1.weight") != NULL;
+  CU_ASSERT_EQUAL(convs, 4);
+  CU_ASSERT_EQUAL(weights, 2); /* enc.conv1.weight and 0.conv1.weight */
+  CU_ASSERT(graph_find_value(g, "enc.conv1.weight") >= 0 && graph_find_value(g, "0.bn1.bias") >= 0);
+  graph_free(g);
+  sb_free(&d.log);
+}
+
 /* A file of blocks alone says how to use it. */
 static void test_library_file(void) {
   Diag d = {0};
@@ -577,6 +631,7 @@ void add_dsl_suite(void) {
   ADD(s, test_suggestions);
   ADD(s, test_arguments);
   ADD(s, test_conveniences);
+  ADD(s, test_duplicate_labels);
   ADD(s, test_deep_nesting);
   ADD(s, test_safetensors_reader);
   ADD(s, test_weight_binding);
