@@ -76,6 +76,8 @@ typedef struct {
   int nerrors;        /* errors reported, repeats included */
   int nshown;         /* errors printed: a repeat of an earlier message is not */
   bool shown;         /* the last error was printed (so its notes are too) */
+  bool toplevel_quiet; /* said "statements go inside a body" since the last definition */
+  bool muted;         /* the lexer is reading a statement dropped after an error */
   uint64_t *seen;     /* hashes of the messages printed (open addressing) */
   int nseen, cap_seen;
 } DslProgram;
@@ -83,6 +85,38 @@ typedef struct {
 /* Fails (with an error) if an AST is nested deeper than `limit`. */
 bool dsl_check_depth(DslProgram *prog, Ast *root, int limit);
 #define DSL_MAX_DEPTH 500 /* the name checks recurse over the AST: stay far from the stack's end */
+
+/* lexer.l -> parser.y: what the parser's syntax errors are written from. */
+typedef struct {
+  int kind;           /* token kind (parser.h); 0 at the end of the file */
+  SrcLoc loc;
+  char text[64];      /* as written (cut) */
+  bool first_on_line;
+  bool unmatched;     /* a ')' ']' or '}' that closes nothing */
+} DslTok;
+
+typedef struct {
+  DslTok last, prev;  /* the lookahead and the token before it */
+  int braces;         /* open '{' */
+  int stmt_braces;    /* open '{' when the statement began */
+  DslTok stmt_first;  /* its first token */
+  int errors_at_def;  /* prog->nerrors when the definition began */
+  SrcLoc body_end;    /* the '}' that closed the last definition's body */
+  int errors_at_stmt; /* prog->nerrors then (-1 after a syntax error in it) */
+  bool paren_open;    /* an '(' or '[' is open: */
+  SrcLoc paren;       /*   the innermost, */
+  char paren_ch;      /*   which, */
+  int paren_indent;   /*   the indentation of its line */
+} DslLexInfo;
+
+void dsl_lex_info(void *scanner, DslLexInfo *out);
+/* After a syntax error, how the lexer lets the parser go on: */
+typedef enum {
+  DSL_RECOVER_STATEMENT, /* drop the rest of the statement ('{' ... '}' included) */
+  DSL_RECOVER_REPLAY,    /* the lookahead began a new line: end the statement before it */
+  DSL_RECOVER_INDENTED,  /* a brace-less body follows: drop its deeper-indented lines too */
+} DslRecover;
+void dsl_lex_recover(void *scanner, DslRecover how);
 
 /* Parser (parser.y): parses `path` (and what it imports) into prog. */
 bool dsl_parse_file(DslProgram *prog, const char *path);

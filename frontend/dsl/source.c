@@ -91,6 +91,12 @@ static bool first_time(DslProgram *prog, const char *msg) {
 }
 
 void dsl_error(DslProgram *prog, SrcLoc loc, const char *fmt, ...) {
+  if (prog->muted) { /* part of a statement already reported */
+    prog->d->nerrors++;
+    prog->nerrors++;
+    prog->shown = false;
+    return;
+  }
   StrBuf sb = {0};
   const char *file = loc.file >= 0 && loc.file < prog->nfiles ? prog->files[loc.file] : "?";
   sb_printf(&sb, "%s:%d:%d: error: ", file, loc.line, loc.col);

@@ -205,7 +205,7 @@ static void test_branch_on_shape(void) {
 
 static void test_error_classes(void) {
   expect_error("model m(x: f32[1, 2]) {\n  y = x +* 2\n  return y\n}\n",
-               "syntax error, unexpected '*'", 2);
+               "expected an expression, found '*'", 2);
   expect_error("block unused(x) {\n  return x -> conv(widht)\n}\n"
                "model m(x: f32[1, 2]) { return x }\n", "undefined name 'widht'", 2);
   expect_error("model m(x: f32[1, 2]) {\n  return x -> frob()\n}\n",
@@ -422,6 +422,111 @@ static void test_duplicate_labels(void) {
   sb_free(&d.log);
 }
 
+/* Syntax errors: what was expected and found, at the right place, with a
+ * hint for what people bring from other languages; an unclosed bracket
+ * where it was opened; a missing '}' with the '{'; one error per statement
+ * and no cascade: each case gives exactly the lines listed. */
+static void test_syntax_errors(void) {
+  static const char *const M = "model m(x: f32[1, 4, 8, 8]) {\n";
+  static const struct {
+    const char *text; /* "%s" is the model's first line */
+    const char *want[4];
+  } cases[] = {
+      {"def bottleneck(x, c) {\n  y = x -> conv(c, k=1) -> relu()\n  return y\n}\n"
+       "%s  return bottleneck(x, 4)\n}\n",
+       {"t.nx:1:1: error: 'def' does not start a definition; did you mean 'block'?"}},
+      {"def f(x):\n  y = x\n  return y\n%s  return f(x)\n}\n",
+       {"t.nx:1:1: error: 'def' does not start a definition; did you mean 'block'?"}},
+      {"modle n(x: f32[1]) {\n  return x\n}\n",
+       {"t.nx:1:1: error: 'modle' does not start a definition; did you mean 'model'?"}},
+      {"block a(x):\n  return x\n%s  return a(x)\n}\n",
+       {"t.nx:1:11: error: expected '{', found ':'; a body is written in braces, not after a colon"}},
+      {"%s  y = x -> relu()\n  return y\n}\ny = layer1: stage(y, 64)\n",
+       {"t.nx:5:1: error: expected 'block', 'model' or 'import', found 'y'; statements go "
+        "inside the body of a block or a model", "t.nx:4:1: note: the body of 'm' ended here"}},
+      {"%s  y = x +* 2\n  z = y ** 3\n  return y\n}\n",
+       {"t.nx:2:10: error: expected an expression, found '*'",
+        "t.nx:3:10: error: expected an expression, found '*'"}},
+      {"%s  y = x -> conv(4, k=1\n  z = y -> relu(\n  return z\n}\n",
+       {"t.nx:2:16: error: this '(' is not closed",
+        "t.nx:3:3: note: expected ')' or ',' before the next line",
+        "t.nx:3:16: error: this '(' is not closed",
+        "t.nx:4:3: note: expected ')' or ',' before the next line"}},
+      {"%s  y = [x,\n       x\n  return y\n}\n",
+       {"t.nx:2:7: error: this '[' is not closed",
+        "t.nx:4:3: note: expected ']' or ',' before the next line"}},
+      {"block a(x) {\n  y = x -> relu()\n  return y\n\nblock b(x) {\n  return x\n}\n"
+       "%s  return b(a(x))\n}\n",
+       {"t.nx:5:1: error: expected '}' before 'block'", "t.nx:1:12: note: '{' opened here"}},
+      {"block a(x) {\n  if x.rank == 4 {\n    x = x -> relu()\n  return x\n}\n"
+       "%s  return a(x)\n}\n",
+       {"t.nx:6:1: error: expected '}' before 'model'", "t.nx:2:18: note: '{' opened here"}},
+      {"%s  y = x -> relu()\n  return y\n",
+       {"t.nx:3:11: error: expected '}' before the end of the file",
+        "t.nx:1:29: note: '{' opened here"}},
+      {"%s  return x\n}\n}\n", {"t.nx:4:1: error: this '}' closes nothing: no '{' is open",
+                                "t.nx:3:1: note: the body of 'm' ended here"}},
+      {"%s  y = x -> relu())\n  return y\n}\n",
+       {"t.nx:2:18: error: this ')' closes nothing: no '(' is open"}},
+      {"%s  for i in range(3) {\n    x = x -> relu()\n  }\n  return x\n}\n",
+       {"t.nx:2:12: error: range(...) is Python; the DSL writes the range as 0..3: for i in 0..3"}},
+      {"%s  n = 3\n  l = [i for i in range(1, n)]\n  return x\n}\n",
+       {"t.nx:3:19: error: range(...) is Python; the DSL writes the range as 1..n: for i in 1..n"}},
+      {"%s  if x.rank == 4 and x.rank > 2 {\n    x = x -> relu()\n  }\n  return x\n}\n",
+       {"t.nx:2:18: error: 'and' is not a keyword of the DSL; did you mean '&&'?"}},
+      {"%s  if not true {\n    x = x\n  }\n  return x\n}\n",
+       {"t.nx:2:6: error: 'not' is not a keyword of the DSL; did you mean '!'?"}},
+      {"%s  if x.rank == 4 {\n    x = x\n  } elif x.rank == 3 {\n    x = x\n  }\n  return x\n}\n",
+       {"t.nx:4:5: error: 'elif' is not a keyword of the DSL; did you mean 'else if'?"}},
+      {"%s  if x.rank = 4 {\n    x = x -> relu()\n  }\n  return x\n}\n",
+       {"t.nx:2:13: error: unexpected '=' in an expression; did you mean '=='?"}},
+      {"%s  n = 1\n  n += 1\n  return x\n}\n",
+       {"t.nx:3:5: error: '+=' is not in the DSL: write NAME = NAME + ..."}},
+      {"model n(x) {\n  return x\n}\n",
+       {"t.nx:1:10: error: expected ':', found ')'; a model's inputs are typed: x: f32[1, 3, 32, 32]"}},
+      {"%s  y = x \xe2\x86\x92 relu() \xe2\x86\x92 relu()\n  return y\n}\n",
+       {"t.nx:2:9: error: '\xe2\x86\x92' (U+2192) is not ASCII; type '->'"}},
+      {"%s  y = x \xc3\x97 2\n  return y\n}\n",
+       {"t.nx:2:9: error: '\xc3\x97' (U+00D7) is not ASCII; type '*'"}},
+      {"%s  y = x $ 2\n  return y\n}\n", {"t.nx:2:9: error: unexpected character '$'"}},
+      {"%s  return x\n}\n\xef\xbb\xbf\n",
+       {"t.nx:4:1: error: a byte-order mark (U+FEFF) inside the file: delete it"}},
+      /* No cascades: a call over several lines broken on its first line, a
+       * missing comma at a line's end, a stray '}' or '{' inside a call, a
+       * stray '{' in a header, an unterminated string, a '}' too many. */
+      {"%s  y = f(x, a +* b,\n        c,\n        d)\n  return y\n}\n",
+       {"t.nx:2:15: error: expected an expression, found '*'"}},
+      {"%s  y = f(x, a\n        c,\n        d)\n  return y\n}\n",
+       {"t.nx:3:9: error: expected ')', ',' or an operator, found 'c'"}},
+      {"%s  y = f(x, a }\n        c)\n  return y\n}\n",
+       {"t.nx:2:14: error: unexpected '}' inside '(' ... ')'", "t.nx:2:8: note: '(' opened here"}},
+      {"%s  y = f({ x)\n  return y\n}\n",
+       {"t.nx:2:9: error: expected ')' or an expression, found '{'"}},
+      {"block a(x, d { \n  return x\n}\n%s  return a(x, 1)\n}\n",
+       {"t.nx:1:14: error: expected ')', ',' or '=', found '{'"}},
+      {"%s  if x.rank == \"a {\n    x = x\n  }\n  return x\n}\n",
+       {"t.nx:2:16: error: unterminated string"}},
+      {"%s  y = x -> conv(4, k=1)\n  }\n  return y\n}\n",
+       {"t.nx:4:3: error: expected 'block', 'model' or 'import', found 'return'; statements go "
+        "inside the body of a block or a model", "t.nx:3:3: note: the body of 'm' ended here"}},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char text[1024];
+    snprintf(text, sizeof text, cases[i].text, M);
+    const char *want[5] = {0};
+    memcpy(want, cases[i].want, sizeof cases[i].want);
+    expect_diags(text, want);
+  }
+  /* A byte-order mark starting the file is skipped. */
+  Diag d = {0};
+  char text[256];
+  snprintf(text, sizeof text, "\xef\xbb\xbf%s  return x -> relu()\n}\n", M);
+  Graph *g = load(text, NULL, &d);
+  CU_ASSERT(g != NULL && g->nnodes == 1);
+  graph_free(g);
+  sb_free(&d.log);
+}
+
 /* A file of blocks alone says how to use it. */
 static void test_library_file(void) {
   Diag d = {0};
@@ -632,6 +737,7 @@ void add_dsl_suite(void) {
   ADD(s, test_arguments);
   ADD(s, test_conveniences);
   ADD(s, test_duplicate_labels);
+  ADD(s, test_syntax_errors);
   ADD(s, test_deep_nesting);
   ADD(s, test_safetensors_reader);
   ADD(s, test_weight_binding);
