@@ -100,6 +100,8 @@ static bool label_unused(Ctx *c, Frame *f, const Label *l, const char *full, boo
 
 static DVal call(Ctx *c, Frame *f, Ast *call_ast, const Label *lb, DVal *chained) {
   const char *label = lb ? lb->text : NULL;
+  if (call_ast->i) /* its arguments are out of order: reported by check_names */
+    return ERR;
   Args a = {.at = call_ast->loc, .callee = call_ast->s};
   if (chained) {
     a.pos[0] = (Arg){NULL, *chained, call_ast->loc, false};
@@ -117,10 +119,6 @@ static DVal call(Ctx *c, Frame *f, Ast *call_ast, const Label *lb, DVal *chained
       a.kw[a.nkw++] = (Arg){arg->s, eval(c, f, arg->a), arg->loc, false};
       bad |= a.kw[a.nkw - 1].v.k == V_ERR;
     } else {
-      if (a.nkw) {
-        dsl_error(c->prog, arg->loc, "a positional argument after keyword arguments");
-        return ERR;
-      }
       if (a.npos == MAX_ARGS) {
         dsl_error(c->prog, arg->loc, "too many arguments");
         return ERR;
@@ -149,6 +147,10 @@ static DVal call(Ctx *c, Frame *f, Ast *call_ast, const Label *lb, DVal *chained
   c->sharing -= shared;
   if (found)
     return r;
+  bool added;
+  dsl_map_get(c, &c->undefined, name, true, &added);
+  if (!added)
+    return ERR; /* each undefined block or op is reported once */
   Suggest sg;
   suggest_init(&sg, name);
   for (int i = 0; i < c->prog->ndefs; i++)
@@ -304,7 +306,8 @@ static DVal eval_labeled(Ctx *c, Frame *f, Ast *a, DVal *chained) {
     l.shared = head->op == SHARED;
     return call(c, f, a->b, &l, chained);
   }
-  dsl_error(c->prog, a->loc, "'->' must be followed by a call, like -> relu()");
+  if (!(a->kind == A_NAME && a->i)) /* not reported by check_names */
+    dsl_error(c->prog, a->loc, "'->' must be followed by a call, like -> relu()");
   return ERR;
 }
 
@@ -528,8 +531,12 @@ static DVal eval_node(Ctx *c, Frame *f, Ast *a) {
     }
     if (x.k == V_TENSOR && !strcmp(a->s, "rank"))
       return vint(tv(c, x)->rank);
-    dsl_error(c->prog, a->loc, "%s has no member '%s' (tensors have .shape and .rank)",
-              a_kind(x.k), a->s);
+    if (x.k == V_TENSOR && (!strcmp(a->s, "shap") || !strcmp(a->s, "size") ||
+                            !strcmp(a->s, "dims") || !strcmp(a->s, "shapes")))
+      dsl_error(c->prog, a->loc, "a tensor has no member '%s'; did you mean 'shape'?", a->s);
+    else
+      dsl_error(c->prog, a->loc, "%s has no member '%s' (tensors have .shape and .rank)",
+                a_kind(x.k), a->s);
     return ERR;
   }
   case A_MEMBER_INT:
@@ -560,9 +567,34 @@ static DVal eval_node(Ctx *c, Frame *f, Ast *a) {
 
 /* ------------------------------------------------------------ statements */
 
+/* The names a statement assigns (in its bodies too) become errors: after
+ * a statement that could not run, or a condition that could not be
+ * decided, their later uses stay silent instead of reporting whatever a
+ * stale value leads to. */
+static void poison(Ctx *c, Frame *f, const Ast *a) {
+  if (!a)
+    return;
+  if (a->kind == A_ASSIGN || a->kind == A_FOR)
+    bind(c, f, a->s, ERR);
+  if (a->kind == A_ASSIGN || a->kind == A_FOR || a->kind == A_IF || a->kind == A_BODY) {
+    poison(c, f, a->b);
+    poison(c, f, a->c);
+    for (int i = 0; i < a->list.n; i++)
+      poison(c, f, a->list.v[i]);
+  }
+}
+
 static void exec_body(Ctx *c, Frame *f, Ast *body) {
   for (int i = 0; i < body->list.n && !f->returned; i++) {
     Ast *s = body->list.v[i];
+    if (s->i) { /* reported by the static checks: not run */
+      poison(c, f, s);
+      if (s->kind == A_RETURN) {
+        f->ret = ERR;
+        f->returned = true;
+      }
+      continue;
+    }
     switch (s->kind) {
     case A_ASSIGN: bind(c, f, s->s, eval(c, f, s->a)); break;
     case A_IF: {
@@ -578,13 +610,17 @@ static void exec_body(Ctx *c, Frame *f, Ast *body) {
           wrap.list.n = 1;
           exec_body(c, f, &wrap);
         }
+      } else {
+        poison(c, f, s);
       }
       break;
     }
     case A_FOR: {
       int64_t lo, hi;
-      if (!range(c, f, s->a, s->b, &lo, &hi))
+      if (!range(c, f, s->a, s->b, &lo, &hi)) {
+        poison(c, f, s);
         break;
+      }
       for (int64_t k = lo; k < hi && !f->returned; k++) {
         bind(c, f, s->s, vint(k));
         int errors = c->prog->nerrors;

@@ -80,6 +80,7 @@ typedef struct {
   SrcLoc last_note;      /* the last "called here" note (a recursion gives one) */
   NameMap labels;        /* scoped labels used: "layer1.0.conv1" */
   NameMap params;        /* parameters made: "layer1.0.conv1.weight" */
+  NameMap undefined;     /* callees reported as undefined */
   int sharing;           /* > 0 inside a 'shared LABEL:' call */
 } Ctx;
 

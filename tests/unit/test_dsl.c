@@ -527,6 +527,30 @@ static void test_syntax_errors(void) {
   sb_free(&d.log);
 }
 
+/* One mistake, one error: a statement with an error is not run (nor
+ * reported again when it runs), names it would have set stay silent, an
+ * undefined name or block is reported at its first use only, a condition
+ * that cannot be decided silences both branches' names. */
+static void test_one_error_per_mistake(void) {
+  expect_diags("model m(x: f32[1, 4, 8, 8]) {\n  c = 4\n"
+               "  y = x -> conv(c, k=1, st,ride=1)\n  return y -> relu()\n}\n",
+               (const char *[]){"t.nx:3:25: error: a positional argument after keyword arguments",
+                                NULL});
+  expect_diags("model m(x: f32[1, 4, 8, 8]) {\n  y = x -> conv(widht, k=1)\n"
+               "  z = y -> conv(widht, k=1) + y\n  return z -> conv(widht, k=1)\n}\n",
+               (const char *[]){"t.nx:2:17: error: undefined name 'widht'", NULL});
+  expect_diags("model m(x: f32[1, 4, 8, 8]) {\n  y = x -> frob()\n  return y -> frob()\n}\n",
+               (const char *[]){"t.nx:2:12: error: undefined block or op 'frob'", NULL});
+  expect_diags("model m(x: f32[1, 4, 8, 8]) {\n  y = x\n  if x.shap[1] != 8 {\n"
+               "    y = x -> conv(8, k=1)\n  }\n  return y + x -> conv(8, k=1)\n}\n",
+               (const char *[]){"t.nx:3:8: error: a tensor has no member 'shap'; did you mean "
+                                "'shape'?", NULL});
+  expect_diags("model m(x: f32[1, 4, 8, 8]) {\n  return x -> global_avgpool() -> flatt, en()"
+               "\n}\n",
+               (const char *[]){"t.nx:2:35: error: '->' must be followed by a call: flatt(...)",
+                                NULL});
+}
+
 /* A file of blocks alone says how to use it. */
 static void test_library_file(void) {
   Diag d = {0};
@@ -738,6 +762,7 @@ void add_dsl_suite(void) {
   ADD(s, test_conveniences);
   ADD(s, test_duplicate_labels);
   ADD(s, test_syntax_errors);
+  ADD(s, test_one_error_per_mistake);
   ADD(s, test_deep_nesting);
   ADD(s, test_safetensors_reader);
   ADD(s, test_weight_binding);
