@@ -717,6 +717,7 @@ static void test_block_forms_agree(void) {
   for (int i = 0; i < 3 * 16 * 16; i++)
     x[i] = sinf(0.37f * (float)i);
   int nodes[3];
+  int64_t params[3];
   for (int f = 0; f < 3; f++) {
     char path[4096];
     snprintf(path, sizeof path, "%s/examples/resnext/forms/block_form_%c.nx",
@@ -726,12 +727,18 @@ static void test_block_forms_agree(void) {
     Graph *g = cd_load_model(&j, NULL, NULL, &d);
     CU_ASSERT_FATAL(g != NULL);
     nodes[f] = g->nnodes;
+    params[f] = g->source_params;
     out[f] = tu_interp(g, x);
     graph_free(g);
     sb_free(&d.log);
   }
   CU_ASSERT_EQUAL(nodes[0], nodes[2]); /* merge-paths: (a) and (b) become (c) */
   CU_ASSERT_EQUAL(nodes[1], nodes[2]);
+  /* The same learnable parameters, however they are written: the running
+   * statistics (form (c) stacks them with concat) are not among them. */
+  CU_ASSERT_EQUAL(params[0], 13514);
+  CU_ASSERT_EQUAL(params[1], params[0]);
+  CU_ASSERT_EQUAL(params[2], params[0]);
   for (int f = 0; f < 2; f++) {
     double err = 0, mag = 0;
     for (int i = 0; i < 10; i++) {
