@@ -659,6 +659,10 @@ int64_t tensor_numel(const HostTensor *t);
 bool onnx_load(Graph *g, const char *path, Diag *d);
 bool dsl_load_model(Graph *g, const char *path, const char *params, uint64_t seed,
                     Diag *d); /* frontend/dsl/lower.c */
+/* Writes the parameters of a .nx model (bound from `params` or seeded) to
+ * `out` as safetensors, with torch's names and layouts. */
+bool dsl_save_params(const char *path, const char *params, uint64_t seed, const char *out,
+                     Diag *d);
 bool onnx_load_tensor(const char *path, HostTensor *t, Diag *d);
 
 /* ---------------------------------------------------------------- toolchain.c */

@@ -149,6 +149,7 @@ const char *suggest_best(const Suggest *s);
 typedef struct {
   const char *weights;
   uint64_t seed;
+  const char *save;    /* also write the parameters here (safetensors), or NULL */
 } DslOptions;
 bool dsl_load(Graph *g, const char *path, const DslOptions *o, Diag *d);
 
@@ -172,6 +173,8 @@ typedef struct {
 } SafeTensors;
 
 bool safetensors_open(SafeTensors *st, const char *path, Diag *d);
+/* Writes float32 tensors (g's values `vals`, with their names) to path. */
+bool safetensors_write(const char *path, const Graph *g, const int *vals, int n, Diag *d);
 const StTensor *safetensors_find(const SafeTensors *st, const char *name);
 void safetensors_close(SafeTensors *st);
 

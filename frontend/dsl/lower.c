@@ -760,6 +760,21 @@ bool dsl_load(Graph *g, const char *path, const DslOptions *o, Diag *d) {
   }
   if (c.st)
     safetensors_close(&st);
+  if (o && o->save && prog.nerrors == 0 && d->nerrors == 0) {
+    /* The parameters, in the order they were made. */
+    int *vals = calloc((size_t)c.params.n + 1, sizeof(int)), nv = 0;
+    CD_ASSERT(vals);
+    for (int v = 0; v < g->nvalues; v++) {
+      NameEntry *e = g->values[v].data ? dsl_map_get(&c, &c.params, g->values[v].name, false,
+                                                     NULL) : NULL;
+      if (e && e->value == v)
+        vals[nv++] = v;
+    }
+    bool ok = safetensors_write(o->save, g, vals, nv, d);
+    free(vals);
+    if (!ok)
+      return false;
+  }
   /* Dead nodes from failed calls, and nothing unreachable, go. */
   for (int i = 0; i < g->nnodes; i++)
     if (g->nodes[i].dead)
@@ -771,6 +786,15 @@ bool dsl_load(Graph *g, const char *path, const DslOptions *o, Diag *d) {
 }
 
 bool dsl_load_model(Graph *g, const char *path, const char *params, uint64_t seed, Diag *d) {
-  DslOptions o = {params, seed};
+  DslOptions o = {.weights = params, .seed = seed};
   return dsl_load(g, path, &o, d);
+}
+
+bool dsl_save_params(const char *path, const char *params, uint64_t seed, const char *out,
+                     Diag *d) {
+  Graph *g = graph_new();
+  DslOptions o = {params, seed, out};
+  bool ok = dsl_load(g, path, &o, d);
+  graph_free(g);
+  return ok;
 }

@@ -18,6 +18,13 @@ for ref in "" --reference; do
     --input "$FIX/resnext_tiny_bn_op11.input.npy" --output "$T/y.npy" $ref
   "$NPYCMP" "$T/y.npy" "$FIX/resnext_tiny_bn_op11.expected.npy" 1e-4
 done
+echo "== dump-weights: the seeded parameters, written out, bind back to the same model"
+"$CARDINAL" dump-weights "$FIX/resnext_tiny.nx" --seed 5 -o "$T/seeded.safetensors"
+"$CARDINAL" run "$FIX/resnext_tiny.nx" --seed 5 --input "$FIX/resnext_tiny_bn_op11.input.npy" \
+  --output "$T/seeded.npy" --reference
+"$CARDINAL" run "$FIX/resnext_tiny.nx" --weights "$T/seeded.safetensors" \
+  --input "$FIX/resnext_tiny_bn_op11.input.npy" --output "$T/bound.npy" --reference
+"$NPYCMP" "$T/bound.npy" "$T/seeded.npy" 0
 echo "== every example compiles"
 n=0
 for f in "$SRC"/examples/resnext/*.nx "$SRC"/examples/resnext/*/*.nx; do
