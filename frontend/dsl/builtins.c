@@ -718,6 +718,16 @@ void dsl_builtin_names(Suggest *s) {
       suggest_add(s, op_table[i].name);
 }
 
+bool dsl_builtin_known(const char *name) {
+  for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
+    if (!strcmp(builtins[i].name, name))
+      return true;
+  if (dsl_simple_op(name) != OP_COUNT)
+    return true;
+  OpKind op = op_lookup(name, "");
+  return op != OP_COUNT && !(op_table[op].flags & OPF_SHAPE) && op != OP_CONSTANT;
+}
+
 DVal dsl_call_builtin(Ctx *c, Frame *f, Args *a, const char *name, const char *label,
                       const char *full, bool *found) {
   *found = true;

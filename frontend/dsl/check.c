@@ -3,7 +3,8 @@
  * mistake in a block is reported even if no call reaches it, and reported
  * once, in the block, however often it is called:
  *
- *   - every name it reads is a parameter or assigned somewhere in it;
+ *   - every name it reads is a parameter or assigned somewhere in it,
+ *     every call names a block, a builtin or an op;
  *   - it has a 'return' (a block without one gives its caller nothing).
  */
 #include "lower.h"
@@ -115,6 +116,32 @@ static void check_uses(Ctx *c, Ast *a, NameSet *s) {
     say(c, s, a->b->loc, "'->' must be followed by a call: %s(...)", a->b->s);
     a->b->i = 1;
     return;
+  }
+  if (a->kind == A_CALL && !a->i) { /* a block, a builtin or an op, reported once */
+    const DslDef *def = NULL;
+    for (int i = 0; i < c->prog->ndefs && !def; i++)
+      if (!strcmp(c->prog->defs[i].name, a->s))
+        def = &c->prog->defs[i];
+    if (def && def->is_model) {
+      say(c, s, a->loc, "'%s' is the model: only blocks can be called", a->s);
+      a->i = 1;
+    } else if (!def && !dsl_builtin_known(a->s)) {
+      if (!names_has(s->reported, a->s)) {
+        names_add(c, s->reported, a->s);
+        Suggest sg;
+        suggest_init(&sg, a->s);
+        for (int i = 0; i < c->prog->ndefs; i++)
+          if (!c->prog->defs[i].is_model)
+            suggest_add(&sg, c->prog->defs[i].name);
+        dsl_builtin_names(&sg);
+        if (suggest_best(&sg))
+          say(c, s, a->loc, "undefined block or op '%s'; did you mean '%s'?", a->s,
+              suggest_best(&sg));
+        else
+          say(c, s, a->loc, "undefined block or op '%s'", a->s);
+      }
+      a->i = 1;
+    }
   }
   if (a->kind == A_CALL) { /* f(a, k=1, b): the order of arguments */
     bool kw = false;

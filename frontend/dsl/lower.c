@@ -145,24 +145,8 @@ static DVal call(Ctx *c, Frame *f, Ast *call_ast, const Label *lb, DVal *chained
   DVal r = block ? call_block(c, f, block, &a, label)
                  : dsl_call_builtin(c, f, &a, name, label, full, &found);
   c->sharing -= shared;
-  if (found)
-    return r;
-  bool added;
-  dsl_map_get(c, &c->undefined, name, true, &added);
-  if (!added)
-    return ERR; /* each undefined block or op is reported once */
-  Suggest sg;
-  suggest_init(&sg, name);
-  for (int i = 0; i < c->prog->ndefs; i++)
-    if (!c->prog->defs[i].is_model)
-      suggest_add(&sg, c->prog->defs[i].name);
-  dsl_builtin_names(&sg);
-  if (suggest_best(&sg))
-    dsl_error(c->prog, call_ast->loc, "undefined block or op '%s'; did you mean '%s'?", name,
-              suggest_best(&sg));
-  else
-    dsl_error(c->prog, call_ast->loc, "undefined block or op '%s'", name);
-  return ERR;
+  CD_ASSERT(found); /* check_names refused the others */
+  return r;
 }
 
 static DVal call_block(Ctx *c, Frame *f, const DslDef *def, Args *a, const char *label) {

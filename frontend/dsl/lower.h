@@ -80,7 +80,6 @@ typedef struct {
   SrcLoc last_note;      /* the last "called here" note (a recursion gives one) */
   NameMap labels;        /* scoped labels used: "layer1.0.conv1" */
   NameMap params;        /* parameters made: "layer1.0.conv1.weight" */
-  NameMap undefined;     /* callees reported as undefined */
   int sharing;           /* > 0 inside a 'shared LABEL:' call */
 } Ctx;
 
@@ -192,6 +191,8 @@ DVal dsl_call_builtin(Ctx *c, Frame *f, Args *a, const char *name, const char *l
 
 /* builtins.c: offers every builtin and op name to a "did you mean". */
 void dsl_builtin_names(Suggest *s);
+/* builtins.c: whether a call can name `name` (besides blocks). */
+bool dsl_builtin_known(const char *name);
 
 /* An attribute of a node the evaluator makes. */
 typedef struct {

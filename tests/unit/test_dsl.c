@@ -541,6 +541,15 @@ static void test_one_error_per_mistake(void) {
                (const char *[]){"t.nx:2:17: error: undefined name 'widht'", NULL});
   expect_diags("model m(x: f32[1, 4, 8, 8]) {\n  y = x -> frob()\n  return y -> frob()\n}\n",
                (const char *[]){"t.nx:2:12: error: undefined block or op 'frob'", NULL});
+  /* Independent mistakes are each found, whatever the values: a call's
+   * name is checked before anything runs. */
+  expect_diags("block unused(x) { return x -> frob() }\nmodel m(x: f32[1, 4, 8, 8]) {\n"
+               "  y = x -> conv(64, k=3, padding=1)\n  return y -> rleu()\n}\n",
+               (const char *[]){"t.nx:1:31: error: undefined block or op 'frob'",
+                                "t.nx:4:15: error: undefined block or op 'rleu'; did you mean "
+                                "'relu'?",
+                                "t.nx:3:26: error: conv has no argument named 'padding'; did you "
+                                "mean 'pad'?", NULL});
   expect_diags("model m(x: f32[1, 4, 8, 8]) {\n  y = x\n  if x.shap[1] != 8 {\n"
                "    y = x -> conv(8, k=1)\n  }\n  return y + x -> conv(8, k=1)\n}\n",
                (const char *[]){"t.nx:3:8: error: a tensor has no member 'shap'; did you mean "
