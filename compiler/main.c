@@ -77,7 +77,9 @@ static const char *usage_run =
     "  -t, --target T          as for compile (default native)\n"
     "  -p, --passes LIST       as for compile\n"
     "  -f, --freeze NAME=FILE  as for compile\n"
-    "  -w, --weights MODE      embed, blob or FILE.safetensors, as for compile\n"
+    "  -w, --weights MODE      blob (the default here: the weights in a side file, which\n"
+    "                          compiles in seconds), embed, or FILE.safetensors: the\n"
+    "                          parameters of a .nx model (as for compile)\n"
     "      --seed N            as for compile\n"
     "      --runs N            time N runs of the generated code (default 1)\n"
     "      --profile           time every kernel and print where the time goes\n"
@@ -202,6 +204,7 @@ typedef struct {
   const char *freeze[64];
   const char *csv, *svg;
   bool reference, json, dump, schedule, no_peer;
+  bool weights_mode;   /* -w embed or -w blob was given */
 } Args;
 
 static int usage_error(const char *cmd, const char *msg, const char *arg) {
@@ -319,6 +322,8 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
     case 'p': a->job.passes = optarg; break;
     case 'w': {
       size_t L = strlen(optarg);
+      if (!strcmp(optarg, "blob") || !strcmp(optarg, "embed"))
+        a->weights_mode = true;
       if (!strcmp(optarg, "blob"))
         a->job.weights_blob = true;
       else if (L > 12 && !strcmp(optarg + L - 12, ".safetensors"))
@@ -509,6 +514,8 @@ static int cmd_run(int argc, char **argv) {
   int rc = parse_args("run", argc, argv, &a, usage_run);
   if (rc)
     return rc;
+  if (!a.weights_mode) /* the build is thrown away: the faster one, as compare does */
+    a.job.weights_blob = true;
   Diag d = {.file = a.job.model};
   Graph *g = cd_load_model(&a.job, NULL, NULL, &d);
   if (!g)
