@@ -13,10 +13,13 @@
  * Labels are paths: `layer1.0`, `downsample.0`, `layer1[i]` (= layer1.<i>).
  * So torchvision's state_dict names come out of code written like
  * torchvision's classes, and a state_dict saved as safetensors binds as is.
+ * A scoped label is used once (label_unused), unless the call says `shared`.
  *
  * Errors.  A failed expression yields an error value that later operations
  * pass along silently, so each independent mistake is reported once, with
- * its location, and evaluation goes on to find the next.
+ * its location, and evaluation goes on to find the next.  A statement the
+ * static checks (check.c) found wrong is not run; the names it, or a branch
+ * that could not be decided, would have set become error values (poison).
  */
 #include "lower.h"
 #include "parser.h"
