@@ -72,9 +72,9 @@ typedef struct {
  * parameter names and may repeat; its names are checked one by one. */
 static bool label_unused(Ctx *c, Frame *f, const Label *l, const char *full, bool is_block) {
   bool added;
-  NameEntry *e = dsl_map_get(c, &c->labels, full, true, &added);
+  DslEntry *e = dsl_map_get(c, &c->labels, full, true, &added);
   if (added) {
-    *e = (NameEntry){.key = full, .loc = l->loc, .call = f->call,
+    *e = (DslEntry){.key = full, .loc = l->loc, .call = f->call,
                      .block = f->def && !f->def->is_model ? f->def->name : NULL,
                      .is_block = is_block};
     return true;
@@ -752,7 +752,7 @@ bool dsl_load(Graph *g, const char *path, const DslOptions *o, Diag *d) {
     int *vals = calloc((size_t)c.params.n + 1, sizeof(int)), nv = 0;
     CD_ASSERT(vals);
     for (int v = 0; v < g->nvalues; v++) {
-      NameEntry *e = g->values[v].data ? dsl_map_get(&c, &c.params, g->values[v].name, false,
+      DslEntry *e = g->values[v].data ? dsl_map_get(&c, &c.params, g->values[v].name, false,
                                                      NULL) : NULL;
       if (e && e->value == v)
         vals[nv++] = v;

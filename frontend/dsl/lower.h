@@ -58,12 +58,12 @@ typedef struct {
   SrcLoc call;      /* the call of the block it was made in (line 0: the model's body) */
   const char *block; /* that block's name */
   bool is_block;    /* labels: a labelled block call */
-} NameEntry;
+} DslEntry;
 
 typedef struct {
-  NameEntry *v;
+  DslEntry *v;
   int n, cap;
-} NameMap;
+} DslMap;
 
 typedef struct {
   DslProgram *prog;
@@ -78,8 +78,8 @@ typedef struct {
   int autoname;          /* counter for unlabeled layers */
   int nparams;
   SrcLoc last_note;      /* the last "called here" note (a recursion gives one) */
-  NameMap labels;        /* scoped labels used: "layer1.0.conv1" */
-  NameMap params;        /* parameters made: "layer1.0.conv1.weight" */
+  DslMap labels;        /* scoped labels used: "layer1.0.conv1" */
+  DslMap params;        /* parameters made: "layer1.0.conv1.weight" */
   int sharing;           /* > 0 inside a 'shared LABEL:' call */
 } Ctx;
 
@@ -217,7 +217,7 @@ int dsl_param(Ctx *c, SrcLoc at, const char *name, int rank, const int64_t *dims
 
 /* params.c: the entry for `key`, or NULL; with `add`, a new zeroed entry
  * when there is none (*added says which). */
-NameEntry *dsl_map_get(Ctx *c, NameMap *m, const char *key, bool add, bool *added);
+DslEntry *dsl_map_get(Ctx *c, DslMap *m, const char *key, bool add, bool *added);
 /* "4:48", or "lib.nx:4:48" in another file than `from`'s. */
 const char *dsl_loc_text(Ctx *c, SrcLoc loc, SrcLoc from);
 

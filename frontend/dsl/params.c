@@ -7,12 +7,12 @@
 #include <math.h>
 #include <string.h>
 
-NameEntry *dsl_map_get(Ctx *c, NameMap *m, const char *key, bool add, bool *added) {
+DslEntry *dsl_map_get(Ctx *c, DslMap *m, const char *key, bool add, bool *added) {
   if (added)
     *added = false;
   if (add && 2 * (m->n + 1) > m->cap) {
     int cap = m->cap ? 2 * m->cap : 256;
-    NameEntry *v = arena_alloc(&c->g->arena, sizeof(NameEntry) * (size_t)cap);
+    DslEntry *v = arena_alloc(&c->g->arena, sizeof(DslEntry) * (size_t)cap);
     for (int i = 0; i < m->cap; i++)
       if (m->v[i].key)
         for (uint64_t k = cd_hash_bytes(0, m->v[i].key, strlen(m->v[i].key));; k++)
@@ -26,7 +26,7 @@ NameEntry *dsl_map_get(Ctx *c, NameMap *m, const char *key, bool add, bool *adde
   if (!m->cap)
     return NULL;
   for (uint64_t k = cd_hash_bytes(0, key, strlen(key));; k++) {
-    NameEntry *e = &m->v[k & (uint64_t)(m->cap - 1)];
+    DslEntry *e = &m->v[k & (uint64_t)(m->cap - 1)];
     if (e->key && !strcmp(e->key, key))
       return e;
     if (!e->key) {
@@ -76,7 +76,7 @@ static bool ends_with(const char *s, const char *suffix) {
  */
 int dsl_param(Ctx *c, SrcLoc at, const char *name, int rank, const int64_t *dims) {
   bool added;
-  NameEntry *e = dsl_map_get(c, &c->params, name, true, &added);
+  DslEntry *e = dsl_map_get(c, &c->params, name, true, &added);
   if (!added) {
     const Value *old = &c->g->values[e->value];
     bool same = old->rank == rank;
