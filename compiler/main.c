@@ -354,10 +354,12 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
     case 'r': a->reference = true; break;
     case 'h':
       fputs(help, stdout);
-      printf("\npasses, in the order they run (all are in 'default'):\n ");
-      for (int i = 0; i < pass_count; i++)
-        printf(" %s", pass_list[i].name);
-      printf("\n");
+      if (option_allowed(cmd, "passes") || !strcmp(cmd, "compare")) {
+        printf("\npasses, in the order they run (all are in 'default'):\n ");
+        for (int i = 0; i < pass_count; i++)
+          printf(" %s", pass_list[i].name);
+        printf("\n");
+      }
       exit(0);
     case O_VERIFY: a->job.verify = true; break;
     case O_DUMP_AFTER: a->job.dump_after = optarg; break;
