@@ -295,7 +295,15 @@ typedef struct {
   Epilogue ep;        /* fused work after the op (Conv, Gemm) */
   Schedule sched;     /* how it runs: kernel family, tiles, threads (schedule.c) */
   bool dead;          /* removed by a pass */
+  struct AttrLog *attr_log; /* NULL, or where node_attr records the names asked for */
 } Node;
+
+/* The attribute names an op's functions asked node_attr for, so the DSL can
+ * refuse a keyword no function reads (MaxPool(x, kernel=...)). */
+typedef struct AttrLog {
+  const char *name[32];
+  int n;
+} AttrLog;
 
 /* What node n reads: its op inputs, then its epilogue's operands; a
  * read may be -1 (an omitted input, no residual). */
@@ -677,6 +685,10 @@ int64_t tensor_numel(const HostTensor *t);
 bool onnx_load(Graph *g, const char *path, Diag *d);
 bool dsl_load_model(Graph *g, const char *path, const char *params, uint64_t seed,
                     Diag *d); /* frontend/dsl/lower.c */
+/* Writes the parameters of a .nx model (bound from `params` or seeded) to
+ * `out` as safetensors, with torch's names and layouts. */
+bool dsl_save_params(const char *path, const char *params, uint64_t seed, const char *out,
+                     Diag *d);
 bool onnx_load_tensor(const char *path, HostTensor *t, Diag *d);
 
 /* ---------------------------------------------------------------- toolchain.c */

@@ -142,6 +142,8 @@ const char *node_label(const Node *n) {
 }
 
 const Attr *node_attr(const Node *n, const char *name) {
+  if (n->attr_log && n->attr_log->n < 32)
+    n->attr_log->name[n->attr_log->n++] = name;
   for (int i = 0; i < n->nattrs; i++)
     if (strcmp(n->attrs[i].name, name) == 0)
       return &n->attrs[i];

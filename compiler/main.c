@@ -6,6 +6,7 @@
  * line naming the file and the problem and exit 1; usage errors exit 2.
  */
 #include "cardinal.h"
+#include "dsl.h" /* Suggest: "did you mean" for options */
 
 #include <errno.h>
 #include <getopt.h>
@@ -28,6 +29,7 @@ static const char *usage_main =
     "  inspect   print the graph's statistics (node counts, parameters, MACs)\n"
     "  compare   build and time the model under several pass configurations\n"
     "  bench     time the generated code, next to ONNX Runtime when it is installed\n"
+    "  dump-weights  write the parameters of a .nx model as safetensors (for PyTorch)\n"
     "\n"
     "Run 'cardinal COMMAND --help' for a command's options.\n"
     "'cardinal --version' prints the version.\n";
@@ -79,7 +81,9 @@ static const char *usage_run =
     "      --threads N         as for compile (default 1)\n"
     "  -p, --passes LIST       as for compile\n"
     "  -f, --freeze NAME=FILE  as for compile\n"
-    "  -w, --weights MODE      embed, blob or FILE.safetensors, as for compile\n"
+    "  -w, --weights MODE      blob (the default here: the weights in a side file, which\n"
+    "                          compiles in seconds), embed, or FILE.safetensors: the\n"
+    "                          parameters of a .nx model (as for compile)\n"
     "      --seed N            as for compile\n"
     "      --runs N            time N runs of the generated code (default 1)\n"
     "      --profile           time every kernel and print where the time goes\n"
@@ -153,6 +157,21 @@ static const char *usage_compare =
     "      --cc CC, --cflags FLAGS   the C compiler and its flags\n"
     "  -h, --help              this text\n";
 
+static const char *usage_dump_weights =
+    "usage: cardinal dump-weights MODEL.nx -o FILE.safetensors [options]\n"
+    "\n"
+    "Writes every parameter of a .nx model, with the names and layouts PyTorch\n"
+    "gives them (layer1.0.conv1.weight ...), as a safetensors file: the seeded\n"
+    "parameters a model compiles with when no weights are given, so PyTorch can\n"
+    "load them (scripts/safetensors_io.py reads the file with numpy alone) and\n"
+    "the two outputs can be compared.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output FILE       the safetensors file to write\n"
+    "      --seed N            seed of the generated parameters (default 0)\n"
+    "  -w, --weights FILE.safetensors   bind these instead (a check that they bind)\n"
+    "  -h, --help              this text\n";
+
 enum { O_VERIFY = 256, O_DUMP_AFTER, O_CC, O_CFLAGS, O_JSON, O_RUNS, O_DUMP, O_DOT, O_CSV,
        O_SVG, O_SEED, O_PROFILE, O_SCHEDULE, O_NO_PEER, O_THREADS };
 
@@ -193,6 +212,7 @@ typedef struct {
   const char *freeze[64];
   const char *csv, *svg;
   bool reference, json, dump, schedule, no_peer;
+  bool weights_mode;   /* -w embed or -w blob was given */
 } Args;
 
 static int usage_error(const char *cmd, const char *msg, const char *arg) {
@@ -220,6 +240,55 @@ static char *default_name(const char *model) {
   return s;
 }
 
+/* The options each command takes (long names), as its usage text lists
+ * them: any other is refused, not silently ignored. */
+static const struct {
+  const char *cmd, *options;
+} command_options[] = {
+    {"compile", "output name target passes weights seed freeze verify dump-after dot help"},
+    {"build", "output name target passes weights seed freeze verify dump-after dot cc cflags "
+              "help"},
+    {"run", "input output reference target passes freeze weights seed runs profile dot verify "
+            "dump-after cc cflags help"},
+    {"inspect", "passes freeze weights seed json dump-after dump schedule target dot verify "
+                "help"},
+    {"compare", "runs target input csv json svg freeze weights seed cc cflags help"},
+    {"bench", "runs target passes input no-peer freeze weights seed cc cflags verify help"},
+    {"dump-weights", "output weights seed help"},
+};
+
+static bool option_allowed(const char *cmd, const char *name) {
+  for (size_t i = 0; i < sizeof command_options / sizeof command_options[0]; i++)
+    if (!strcmp(command_options[i].cmd, cmd)) {
+      size_t n = strlen(name);
+      for (const char *p = command_options[i].options; (p = strstr(p, name)); p += n)
+        if ((p == command_options[i].options || p[-1] == ' ') && (p[n] == ' ' || !p[n]))
+          return true;
+      return false;
+    }
+  return true;
+}
+
+/* An unknown option: the command's nearest one, if any is close. */
+static int unknown_option(const char *cmd, const char *arg) {
+  const char *name = arg;
+  while (*name == '-')
+    name++;
+  char word[64];
+  snprintf(word, sizeof word, "%.*s", (int)strcspn(name, "="), name);
+  Suggest sg;
+  suggest_init(&sg, word);
+  for (const struct option *o = long_opts; o->name; o++)
+    if (option_allowed(cmd, o->name))
+      suggest_add(&sg, o->name);
+  if (arg[0] == '-' && arg[1] == '-' && suggest_best(&sg)) {
+    fprintf(stderr, "cardinal %s: unknown option %s; did you mean --%s?\nTry 'cardinal %s "
+            "--help'.\n", cmd, arg, suggest_best(&sg), cmd);
+    return 2;
+  }
+  return usage_error(cmd, "unknown option", arg);
+}
+
 static int parse_args(const char *cmd, int argc, char **argv, Args *a,
                       const char *help) {
   memset(a, 0, sizeof *a);
@@ -228,6 +297,20 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
   opterr = 0;
   int c;
   while ((c = getopt_long(argc, argv, ":o:n:t:p:w:f:i:O:rh", long_opts, NULL)) != -1) {
+    const char *lname = c == 'O' ? "output" : NULL;
+    for (const struct option *o = long_opts; o->name && !lname; o++)
+      if (o->val == c)
+        lname = o->name;
+    if (lname && !option_allowed(cmd, lname)) {
+      if (!strcmp(lname, "output"))
+        fprintf(stderr, "cardinal %s: %s does not take --output (-o): it %s\nTry 'cardinal "
+                "%s --help'.\n", cmd, cmd, !strcmp(cmd, "inspect") ? "prints to the terminal; "
+                "compile and build write files" : "writes no files", cmd);
+      else
+        fprintf(stderr, "cardinal %s: %s does not take --%s\nTry 'cardinal %s --help'.\n", cmd,
+                cmd, lname, cmd);
+      return 2;
+    }
     switch (c) {
     case 'o':
       if (!strcmp(cmd, "run")) {
@@ -247,6 +330,8 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
     case 'p': a->job.passes = optarg; break;
     case 'w': {
       size_t L = strlen(optarg);
+      if (!strcmp(optarg, "blob") || !strcmp(optarg, "embed"))
+        a->weights_mode = true;
       if (!strcmp(optarg, "blob"))
         a->job.weights_blob = true;
       else if (L > 12 && !strcmp(optarg + L - 12, ".safetensors"))
@@ -257,8 +342,9 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
     }
     case O_SEED: {
       char *end;
+      errno = 0;
       unsigned long long v = strtoull(optarg, &end, 10);
-      if (*end || !*optarg)
+      if (*end || !*optarg || optarg[0] < '0' || optarg[0] > '9' || errno)
         return usage_error(cmd, "--seed takes a non-negative integer, not", optarg);
       a->job.seed = v;
       break;
@@ -276,10 +362,12 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
     case 'r': a->reference = true; break;
     case 'h':
       fputs(help, stdout);
-      printf("\npasses, in the order they run (all are in 'default'):\n ");
-      for (int i = 0; i < pass_count; i++)
-        printf(" %s", pass_list[i].name);
-      printf("\n");
+      if (option_allowed(cmd, "passes") || !strcmp(cmd, "compare")) {
+        printf("\npasses, in the order they run (all are in 'default'):\n ");
+        for (int i = 0; i < pass_count; i++)
+          printf(" %s", pass_list[i].name);
+        printf("\n");
+      }
       exit(0);
     case O_VERIFY: a->job.verify = true; break;
     case O_DUMP_AFTER: a->job.dump_after = optarg; break;
@@ -310,7 +398,7 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
       break;
     }
     case ':': return usage_error(cmd, "missing value for", argv[optind - 1]);
-    default: return usage_error(cmd, "unknown option", argv[optind - 1]);
+    default: return unknown_option(cmd, argv[optind - 1]);
     }
   }
   if (optind >= argc)
@@ -452,6 +540,8 @@ static int cmd_run(int argc, char **argv) {
   int rc = parse_args("run", argc, argv, &a, usage_run);
   if (rc)
     return rc;
+  if (!a.weights_mode) /* the build is thrown away: the faster one, as compare does */
+    a.job.weights_blob = true;
   Diag d = {.file = a.job.model};
   Graph *g = cd_load_model(&a.job, NULL, NULL, &d);
   if (!g)
@@ -680,9 +770,10 @@ static int cmd_compare(int argc, char **argv) {
   for (int i = 0; i < argc; i++) {
     if (!strcmp(argv[i], "--configs")) {
       while (i + 1 < argc && argv[i + 1][0] != '-' && nconfigs < 64) {
-        /* The model is the one argument ending in .onnx. */
+        /* The model is the one argument ending in .onnx or .nx. */
         size_t L = strlen(argv[i + 1]);
-        if (L > 5 && !strcmp(argv[i + 1] + L - 5, ".onnx"))
+        if ((L > 5 && !strcmp(argv[i + 1] + L - 5, ".onnx")) ||
+            (L > 3 && !strcmp(argv[i + 1] + L - 3, ".nx")))
           break;
         configs[nconfigs++] = argv[++i];
       }
@@ -716,6 +807,25 @@ static int cmd_compare(int argc, char **argv) {
   return rc;
 }
 
+/* cardinal dump-weights MODEL.nx -o FILE.safetensors [--seed N] */
+static int cmd_dump_weights(int argc, char **argv) {
+  Args a;
+  int rc = parse_args("dump-weights", argc, argv, &a, usage_dump_weights);
+  if (rc)
+    return rc;
+  const char *ext = strrchr(a.job.model, '.');
+  if (!ext || strcmp(ext, ".nx") != 0)
+    return usage_error("dump-weights", "takes a .nx model (an ONNX file holds its weights), not",
+                       a.job.model);
+  if (!a.job.out_dir)
+    return usage_error("dump-weights", "-o FILE.safetensors is required", NULL);
+  Diag d = {.file = a.job.model};
+  if (!dsl_save_params(a.job.model, a.job.params, a.job.seed, a.job.out_dir, &d))
+    return 1;
+  fprintf(stderr, "cardinal: wrote the parameters of %s to %s\n", a.job.model, a.job.out_dir);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fputs(usage_main, stderr);
@@ -742,6 +852,18 @@ int main(int argc, char **argv) {
     return cmd_compare(argc - 1, argv + 1);
   if (!strcmp(cmd, "bench"))
     return cmd_bench(argc - 1, argv + 1);
-  fprintf(stderr, "cardinal: unknown command '%s'\n\n%s", cmd, usage_main);
+  if (!strcmp(cmd, "dump-weights"))
+    return cmd_dump_weights(argc - 1, argv + 1);
+  static const char *const commands[] = {"compile", "build", "run", "inspect", "compare",
+                                         "bench", "dump-weights"};
+  Suggest sg;
+  suggest_init(&sg, cmd);
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    suggest_add(&sg, commands[i]);
+  if (suggest_best(&sg))
+    fprintf(stderr, "cardinal: unknown command '%s'; did you mean '%s'?\n", cmd,
+            suggest_best(&sg));
+  else
+    fprintf(stderr, "cardinal: unknown command '%s'\n\n%s", cmd, usage_main);
   return 2;
 }

@@ -40,23 +40,36 @@ void graph_stats(const Graph *g, const Plan *p, GraphStats *s) {
 }
 
 /* Float constants the nodes read, each once, except BatchNormalization's
- * running mean and variance: what torch's parameters() would count. */
+ * running mean and variance: what torch's parameters() would count.  A
+ * statistic may reach the BatchNormalization through ops that only move
+ * data (the DSL's stacked per-path statistics go through a Concat), so the
+ * walk goes backwards: a value is a statistic if every node reading it
+ * reads it as one, or moves it into one. */
 int64_t graph_learnable_params(const Graph *g) {
-  char *seen = calloc((size_t)g->nvalues + 1, 1);
-  CD_ASSERT(seen);
-  int64_t n = 0;
-  for (int i = 0; i < g->nnodes; i++) {
+  char *stat = calloc((size_t)g->nvalues + 1, 1);  /* read as a statistic */
+  char *other = calloc((size_t)g->nvalues + 1, 1); /* read as anything else */
+  CD_ASSERT(stat && other);
+  for (int i = g->nnodes - 1; i >= 0; i--) { /* readers before producers */
     const Node *nd = &g->nodes[i];
+    bool moves = nd->op == OP_CONCAT || (op_table[nd->op].flags & OPF_ALIAS);
+    bool into_stat = moves && nd->nout == 1 && nd->out[0] >= 0 && stat[nd->out[0]] &&
+                     !other[nd->out[0]];
     for (int j = 0; j < node_nreads(nd); j++) {
       int v = node_read(nd, j);
-      if (v < 0 || seen[v] || !g->values[v].data || g->values[v].dtype != DT_FLOAT ||
-          (nd->op == OP_BATCHNORM && j >= 3))
+      if (v < 0)
         continue;
-      seen[v] = 1;
-      n += value_numel(&g->values[v]);
+      if ((nd->op == OP_BATCHNORM && j >= 3 && j < nd->nin) || (into_stat && j < nd->nin))
+        stat[v] = 1;
+      else
+        other[v] = 1;
     }
   }
-  free(seen);
+  int64_t n = 0;
+  for (int v = 0; v < g->nvalues; v++)
+    if (other[v] && g->values[v].data && g->values[v].dtype == DT_FLOAT)
+      n += value_numel(&g->values[v]);
+  free(stat);
+  free(other);
   return n;
 }
 

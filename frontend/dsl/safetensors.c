@@ -8,6 +8,10 @@
  * optional "__metadata__" object.  Everything is checked: the header
  * length, the JSON, offsets inside the file and matching dtype x shape.
  * Tensors are views into the file's bytes.
+ *
+ * It also writes them (float32, for `cardinal dump-weights`): the header
+ * padded with spaces to a multiple of 8 bytes, as the reference writer
+ * does, with {"__metadata__": {"format": "pt"}}.
  */
 #include "dsl.h"
 
@@ -290,4 +294,55 @@ void safetensors_close(SafeTensors *st) {
   free(st->t);
   free(st->bytes);
   memset(st, 0, sizeof *st);
+}
+
+static void json_name(StrBuf *sb, const char *s) {
+  sb_putn(sb, "\"", 1);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '"' || *p == '\\')
+      sb_printf(sb, "\\%c", *p);
+    else if (*p < 32)
+      sb_printf(sb, "\\u%04x", *p);
+    else
+      sb_putn(sb, (const char *)p, 1);
+  }
+  sb_putn(sb, "\"", 1);
+}
+
+bool safetensors_write(const char *path, const Graph *g, const int *vals, int n, Diag *d) {
+  StrBuf h = {0};
+  sb_printf(&h, "{\"__metadata__\":{\"format\":\"pt\"}");
+  uint64_t off = 0;
+  for (int i = 0; i < n; i++) {
+    const Value *v = &g->values[vals[i]];
+    uint64_t bytes = (uint64_t)value_numel(v) * 4;
+    sb_printf(&h, ",");
+    json_name(&h, v->name);
+    sb_printf(&h, ":{\"dtype\":\"F32\",\"shape\":[");
+    for (int k = 0; k < v->rank; k++)
+      sb_printf(&h, "%s%lld", k ? "," : "", (long long)v->dims[k]);
+    sb_printf(&h, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off,
+              (unsigned long long)(off + bytes));
+    off += bytes;
+  }
+  sb_printf(&h, "}");
+  while (h.len % 8)
+    sb_putn(&h, " ", 1);
+  FILE *f = fopen(path, "wb");
+  bool ok = f != NULL;
+  unsigned char len[8];
+  for (int i = 0; i < 8; i++)
+    len[i] = (unsigned char)((uint64_t)h.len >> (8 * i));
+  ok = ok && fwrite(len, 1, 8, f) == 8 && fwrite(h.buf, 1, h.len, f) == h.len;
+  for (int i = 0; ok && i < n; i++) {
+    const Value *v = &g->values[vals[i]];
+    size_t k = (size_t)value_numel(v);
+    ok = fwrite(v->data, 4, k, f) == k; /* little-endian hosts, as the reader */
+  }
+  if (f)
+    ok = (fclose(f) == 0) && ok;
+  if (!ok)
+    diag_error(d, "%s: cannot write: %s", path, strerror(errno));
+  sb_free(&h);
+  return ok;
 }

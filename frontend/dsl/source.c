@@ -32,7 +32,71 @@ void ast_push(DslProgram *p, AstList *l, Ast *a) {
   l->v[l->n++] = a;
 }
 
+/* The source line of `loc` with a caret under it. */
+static void excerpt(DslProgram *prog, SrcLoc loc, StrBuf *sb) {
+  if (loc.file < 0 || loc.file >= prog->nfiles || loc.line <= 0)
+    return;
+  const char *t = prog->texts[loc.file];
+  for (int l = 1; l < loc.line && *t; t++)
+    if (*t == '\n')
+      l++;
+  const char *e = strchr(t, '\n');
+  int n = e ? (int)(e - t) : (int)strlen(t);
+  /* A window of the line around the column: a generated line can be
+   * megabytes long. */
+  int from = loc.col > 100 ? loc.col - 60 : 1, to = from + 140 < n + 1 ? from + 140 : n + 1;
+  sb_printf(sb, "%5d | %s", loc.line, from > 1 ? "..." : "");
+  for (int i = from - 1; i < to - 1 && i < n; i++)
+    sb_putn(sb, t[i] == '\t' ? " " : &t[i], 1);
+  sb_printf(sb, "%s\n      | %*s^", to - 1 < n ? "..." : "",
+            loc.col - from + (from > 1 ? 3 : 0), "");
+  for (int i = 1; i < loc.len && i < 200; i++)
+    sb_printf(sb, "~");
+  sb_printf(sb, "\n");
+}
+
+static void print(DslProgram *prog, StrBuf *sb) {
+  Diag *d = prog->d;
+  if (!d->quiet)
+    fputs(sb->buf, stderr);
+  sb_putn(&d->log, sb->buf, sb->len);
+}
+
+/* Remembers a message; false if it was reported before (a block called
+ * four times with one mistake in it reports it once). */
+static bool first_time(DslProgram *prog, const char *msg) {
+  uint64_t h = cd_hash_bytes(0, msg, strlen(msg)) | 1;
+  if (2 * (prog->nseen + 1) > prog->cap_seen) {
+    int cap = prog->cap_seen ? 2 * prog->cap_seen : 64;
+    uint64_t *t = arena_alloc(prog->arena, sizeof(uint64_t) * (size_t)cap);
+    for (int i = 0; i < prog->cap_seen; i++)
+      if (prog->seen[i])
+        for (int k = (int)(prog->seen[i] & (uint64_t)(cap - 1));; k = (k + 1) & (cap - 1))
+          if (!t[k]) {
+            t[k] = prog->seen[i];
+            break;
+          }
+    prog->seen = t;
+    prog->cap_seen = cap;
+  }
+  for (int k = (int)(h & (uint64_t)(prog->cap_seen - 1));; k = (k + 1) & (prog->cap_seen - 1)) {
+    if (prog->seen[k] == h)
+      return false;
+    if (!prog->seen[k]) {
+      prog->seen[k] = h;
+      prog->nseen++;
+      return true;
+    }
+  }
+}
+
 void dsl_error(DslProgram *prog, SrcLoc loc, const char *fmt, ...) {
+  if (prog->muted) { /* part of a statement already reported */
+    prog->d->nerrors++;
+    prog->nerrors++;
+    prog->shown = false;
+    return;
+  }
   StrBuf sb = {0};
   const char *file = loc.file >= 0 && loc.file < prog->nfiles ? prog->files[loc.file] : "?";
   sb_printf(&sb, "%s:%d:%d: error: ", file, loc.line, loc.col);
@@ -41,31 +105,31 @@ void dsl_error(DslProgram *prog, SrcLoc loc, const char *fmt, ...) {
   sb_vprintf(&sb, fmt, ap);
   va_end(ap);
   sb_printf(&sb, "\n");
-  if (loc.file >= 0 && loc.file < prog->nfiles && loc.line > 0) {
-    const char *t = prog->texts[loc.file];
-    for (int l = 1; l < loc.line && *t; t++)
-      if (*t == '\n')
-        l++;
-    const char *e = strchr(t, '\n');
-    int n = e ? (int)(e - t) : (int)strlen(t);
-    /* A window of the line around the column: a generated line can be
-     * megabytes long. */
-    int from = loc.col > 100 ? loc.col - 60 : 1, to = from + 140 < n + 1 ? from + 140 : n + 1;
-    sb_printf(&sb, "%5d | %s", loc.line, from > 1 ? "..." : "");
-    for (int i = from - 1; i < to - 1 && i < n; i++)
-      sb_putn(&sb, t[i] == '\t' ? " " : &t[i], 1);
-    sb_printf(&sb, "%s\n      | %*s^", to - 1 < n ? "..." : "",
-              loc.col - from + (from > 1 ? 3 : 0), "");
-    for (int i = 1; i < loc.len && i < 200; i++)
-      sb_printf(&sb, "~");
-    sb_printf(&sb, "\n");
-  }
-  Diag *d = prog->d;
-  if (!d->quiet)
-    fputs(sb.buf, stderr);
-  sb_putn(&d->log, sb.buf, sb.len);
-  d->nerrors++;
+  prog->d->nerrors++;
   prog->nerrors++;
+  prog->shown = first_time(prog, sb.buf);
+  if (prog->shown) {
+    excerpt(prog, loc, &sb);
+    print(prog, &sb);
+    prog->nshown++;
+  }
+  sb_free(&sb);
+}
+
+void dsl_note(DslProgram *prog, SrcLoc loc, bool show_line, const char *fmt, ...) {
+  if (!prog->shown)
+    return; /* the error it explains was a repeat */
+  StrBuf sb = {0};
+  const char *file = loc.file >= 0 && loc.file < prog->nfiles ? prog->files[loc.file] : "?";
+  sb_printf(&sb, "%s:%d:%d: note: ", file, loc.line, loc.col);
+  va_list ap;
+  va_start(ap, fmt);
+  sb_vprintf(&sb, fmt, ap);
+  va_end(ap);
+  sb_printf(&sb, "\n");
+  if (show_line)
+    excerpt(prog, loc, &sb);
+  print(prog, &sb);
   sb_free(&sb);
 }
 

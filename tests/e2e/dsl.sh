@@ -3,8 +3,8 @@
 #   - the seed article's CIFAR ResNeXt written in the DSL (cifar.nx), with
 #     the PyTorch state_dict of the same network as safetensors, gives
 #     PyTorch's output (generated C and interpreter), to 1e-4, same arg-max;
-#   - every example compiles, and torchvision's models report torchvision's
-#     parameter and multiply-accumulate counts;
+#   - every example compiles, and torchvision's models and the paper's
+#     ResNeXt-29 report their parameter and multiply-accumulate counts;
 #   - a DSL error exits 1 with file:line:col, the line and a caret.
 # usage: dsl.sh CARDINAL NPYCMP SOURCE_DIR
 set -eu
@@ -18,6 +18,13 @@ for ref in "" --reference; do
     --input "$FIX/resnext_tiny_bn_op11.input.npy" --output "$T/y.npy" $ref
   "$NPYCMP" "$T/y.npy" "$FIX/resnext_tiny_bn_op11.expected.npy" 1e-4
 done
+echo "== dump-weights: the seeded parameters, written out, bind back to the same model"
+"$CARDINAL" dump-weights "$FIX/resnext_tiny.nx" --seed 5 -o "$T/seeded.safetensors"
+"$CARDINAL" run "$FIX/resnext_tiny.nx" --seed 5 --input "$FIX/resnext_tiny_bn_op11.input.npy" \
+  --output "$T/seeded.npy" --reference
+"$CARDINAL" run "$FIX/resnext_tiny.nx" --weights "$T/seeded.safetensors" \
+  --input "$FIX/resnext_tiny_bn_op11.input.npy" --output "$T/bound.npy" --reference
+"$NPYCMP" "$T/bound.npy" "$T/seeded.npy" 0
 echo "== every example compiles"
 n=0
 for f in "$SRC"/examples/resnext/*.nx "$SRC"/examples/resnext/*/*.nx; do
@@ -37,6 +44,8 @@ check() { # MODEL PARAMS MACS
 check resnext50_32x4d 25028904 4230479872    # torchvision: 25.03 M, 4.23 GMACs
 check resnet50 25557032 4089184256           # torchvision: 25.56 M, 4.09 GMACs
 check resnext101_32x8d 88791336 16414015488  # torchvision: 88.79 M, 16.41 GMACs
+check cifar/resnext29_8x64d 34426698 5387266048    # the paper's table 7: 34.4 M; 5.4 GMACs
+check cifar/resnext29_16x64d 68155210 10688866304  # the paper's table 7: 68.1 M; 10.7 GMACs
 echo "== errors"
 printf 'model m(x: f32[1, 2]) {\n  y = x -> rleu()\n  return y\n}\n' > "$T/bad.nx"
 if "$CARDINAL" compile "$T/bad.nx" -o "$T/out" 2> "$T/err"; then echo "FAIL: accepted"; exit 1; fi

@@ -61,5 +61,19 @@ printf 'abcdefgh' > "$T/short.bin"
 expect 1 "error: $T/short.bin: input 'input' needs [0-9]* float32 values, the file holds 2 float32" "$CARDINAL" run "$FIX" --input "$T/short.bin" --reference
 expect 1 "error: $T/no/such/dir/y.npy: cannot write output" "$CARDINAL" run "$FIX" --input "$SRC/tests/e2e/fixtures/resnext_tiny_op9.input.npy" --reference --output "$T/no/such/dir/y.npy"
 
+# Options: the nearest one for a typo, each command's own only, checked values.
+expect 2 "cardinal inspect: unknown option --jsn; did you mean --json?" "$CARDINAL" inspect "$FIX" --jsn
+expect 2 "cardinal inspect: inspect does not take --output (-o): it prints to the terminal; compile and build write files" "$CARDINAL" inspect "$FIX" -o "$T/o"
+no_dir "$T/o"
+expect 2 "cardinal compile: compile does not take --reference" "$CARDINAL" compile "$FIX" -o "$T/o" --reference
+expect 2 "cardinal inspect: --seed takes a non-negative integer, not -1" "$CARDINAL" inspect "$FIX" --seed -1
+expect 2 "cardinal inspect: --seed takes a non-negative integer, not 99999999999999999999999" "$CARDINAL" inspect "$FIX" --seed 99999999999999999999999
+expect 2 "cardinal: unknown command 'inspct'; did you mean 'inspect'?" "$CARDINAL" inspct "$FIX"
+expect 2 "cardinal dump-weights: takes a .nx model (an ONNX file holds its weights), not $FIX" "$CARDINAL" dump-weights "$FIX" -o "$T/w.safetensors"
+# compare finds a .nx model after the configurations, as it does an .onnx one.
+printf 'model m(x: f32[1, 4, 8, 8]) {\n  return x -> conv(4, k=3, pad=1) -> bn() -> relu()\n}\n' > "$T/m.nx"
+expect 0 "" "$CARDINAL" compare --configs none default "$T/m.nx" --runs 1 --target scalar
+grep -q "default" "$T/stdout" || { echo "FAIL: compare of a .nx model printed no table"; cat "$T/stdout"; fails=$((fails + 1)); }
+
 echo "cli errors: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -44,25 +44,12 @@ def make(spec):
 
 
 def save_safetensors(state, path):
-    """The safetensors format, written by hand (no Debian package has it):
-    u64 little-endian header length, JSON header, raw little-endian data."""
-    import json
-    import struct
-    codes = {torch.float32: "F32", torch.int64: "I64", torch.float16: "F16"}
-    header, blobs, off = {}, [], 0
-    for name, t in state.items():
-        raw = t.detach().contiguous().cpu().numpy().tobytes()
-        header[name] = {"dtype": codes[t.dtype], "shape": list(t.shape),
-                        "data_offsets": [off, off + len(raw)]}
-        blobs.append(raw)
-        off += len(raw)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
+    """The state_dict as safetensors (scripts/safetensors_io.py: numpy alone,
+    as Debian has no package for the format)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                    "scripts"))
+    from safetensors_io import save_file
+    save_file(state, path)
 
 
 def main():
