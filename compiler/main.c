@@ -108,6 +108,7 @@ static const char *usage_inspect =
     "      --dump              print the final graph\n"
     "      --schedule          print each node's kernel, tile, cache block and layout\n"
     "  -t, --target T          as for compile (the layout and schedule depend on it)\n"
+    "      --threads N         as for compile (the schedule splits each layer for N)\n"
     "      --dot FILE          write the final graph for Graphviz (dot -Tsvg FILE)\n"
     "  -h, --help              this text\n";
 
@@ -245,15 +246,17 @@ static char *default_name(const char *model) {
 static const struct {
   const char *cmd, *options;
 } command_options[] = {
-    {"compile", "output name target passes weights seed freeze verify dump-after dot help"},
-    {"build", "output name target passes weights seed freeze verify dump-after dot cc cflags "
-              "help"},
-    {"run", "input output reference target passes freeze weights seed runs profile dot verify "
-            "dump-after cc cflags help"},
-    {"inspect", "passes freeze weights seed json dump-after dump schedule target dot verify "
+    {"compile", "output name target threads passes weights seed freeze verify dump-after dot "
                 "help"},
-    {"compare", "runs target input csv json svg freeze weights seed cc cflags help"},
-    {"bench", "runs target passes input no-peer freeze weights seed cc cflags verify help"},
+    {"build", "output name target threads passes weights seed freeze verify dump-after dot cc "
+              "cflags help"},
+    {"run", "input output reference target threads passes freeze weights seed runs profile dot "
+            "verify dump-after cc cflags help"},
+    {"inspect", "passes freeze weights seed json dump-after dump schedule target threads dot "
+                "verify help"},
+    {"compare", "runs target threads input csv json svg freeze weights seed cc cflags help"},
+    {"bench", "runs target threads passes input no-peer freeze weights seed cc cflags verify "
+              "help"},
     {"dump-weights", "output weights seed help"},
 };
 
