@@ -191,6 +191,64 @@ static void banner(StrBuf *sb, Graph *g, const CodegenOptions *o) {
   sb_printf(sb, "\n */\n");
 }
 
+const char *io_layout_name(const Value *v) {
+  static char buf[32];
+  if (v->layout.kind != LAYOUT_PLAIN)
+    return layout_name(v->layout, buf, sizeof buf);
+  return v->rank == 4 ? "NCHW" : "row-major";
+}
+
+static const char *weights_mode(const CodegenOptions *o) {
+  return o->weights_blob ? "blob" : o->weights_section ? "section" : "embed";
+}
+
+/* What the header describes, for people: the same facts as its macros. */
+static void header_summary(StrBuf *h, Graph *g, Plan *p, const CodegenOptions *o) {
+  const char *name = o->name;
+  char NAME[80];
+  snprintf(NAME, sizeof NAME, "%s", name);
+  for (char *c = NAME; *c; c++)
+    if (*c >= 'a' && *c <= 'z')
+      *c = (char)(*c - 'a' + 'A');
+  sb_printf(h, "/*\n * %s, as compiled (the %s_* macros below say the same to code):\n"
+               " *   model file  FNV-1a %016llx\n", name, NAME, (unsigned long long)g->hash);
+  sb_printf(h, " *   kernels     %s%s, %d thread%s\n", o->target->name,
+            o->target->cpu_features ? " (the CPU is checked at run time)" : "",
+            g->threads > 1 ? g->threads : 1, g->threads > 1 ? "s" : "");
+  sb_printf(h, " *   weights     %lld bytes, ", (long long)p->weight_size);
+  if (o->weights_blob)
+    sb_printf(h, "in %s.weights, loaded at run time (%s_set_weights)", name, name);
+  else if (o->weights_section)
+    sb_printf(h, "in %s_weights.c, linker section %s_WEIGHTS_SECTION", name, name);
+  else
+    sb_printf(h, "embedded in %s_weights.c", name);
+  sb_printf(h, "\n *   workspace   %lld bytes, 64-byte aligned, %s", (long long)p->ws_size,
+            o->static_workspace ? arena_printf(&g->arena, "%s_workspace, used when %s_run gets NULL",
+                                               name, name)
+                                : "the caller's: one per concurrent call");
+  for (int io = 0; io < 2; io++) {
+    int cnt = io ? g->noutputs : g->ninputs;
+    const int *vs = io ? g->outputs : g->inputs;
+    for (int k = 0; k < cnt; k++) {
+      const Value *v = &g->values[vs[k]];
+      sb_printf(h, "\n *   %-6s %-4d '", io ? "output" : "input", k);
+      put_comment_text(h, v->name);
+      sb_printf(h, "' float32");
+      put_dims(h, v);
+      sb_printf(h, " %s, %lld elements", io_layout_name(v), (long long)value_numel(v));
+      int n = 0;
+      for (int s = 0; s < g->nsymdims; s++)
+        if (g->symdims[s].value == vs[k]) {
+          sb_printf(h, "%s", n++ ? ", " : "\n *               symbolic in the model: ");
+          put_comment_text(h, *g->symdims[s].param ? g->symdims[s].param : "?");
+          sb_printf(h, " = %lld (%s)", (long long)v->dims[g->symdims[s].dim],
+                    g->symdims[s].by_shape ? "--shape" : "the batch, 1");
+        }
+    }
+  }
+  sb_printf(h, "\n */\n");
+}
+
 /* Nodes that get a kernel (not aliases): the rows of the profile. */
 static int count_kernels(Graph *g) {
   int k = 0;
@@ -204,6 +262,7 @@ static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
   const char *name = o->name;
   StrBuf h = {0};
   banner(&h, g, o);
+  header_summary(&h, g, p, o);
   sb_printf(&h, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n"
                 "#include \"cardinal_rt.h\"\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n",
             NAME, NAME);
@@ -215,7 +274,15 @@ static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
             (long long)p->weight_size);
   sb_printf(&h, "#define %s_MODEL_HASH \"%016llx\" /* FNV-1a of the model file */\n",
             NAME, (unsigned long long)g->hash);
-  sb_printf(&h, "#define %s_WEIGHTS_EMBEDDED %d\n", NAME, o->weights_blob ? 0 : 1);
+  sb_printf(&h, "#define %s_WEIGHTS_EMBEDDED %d /* linked in (embed, section), else a blob */\n"
+                "#define %s_WEIGHTS_MODE \"%s\"\n", NAME, o->weights_blob ? 0 : 1, NAME,
+            weights_mode(o));
+  sb_printf(&h, "#define %s_STATIC_WORKSPACE %d /* %s_workspace exists */\n", NAME,
+            o->static_workspace ? 1 : 0, name);
+  sb_printf(&h, "#define %s_CARDINAL_VERSION \"%s\" /* the compiler that wrote this */\n"
+                "#define %s_PASSES ", NAME, CD_VERSION, NAME);
+  put_c_string(&h, o->passes ? o->passes : "default");
+  sb_printf(&h, "\n");
   sb_printf(&h, "#define %s_THREADS %d /* threads each layer is split over (static schedule) */\n",
             NAME, g->threads > 1 ? g->threads : 1);
   sb_printf(&h, "#define %s_TARGET \"%s\" /* the instruction set the kernels use */\n"
@@ -230,11 +297,15 @@ static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
       put_comment_text(&h, v->name);
       sb_printf(&h, " float32");
       put_dims(&h, v);
-      sb_printf(&h, " */\n#define %s_%s%d_RANK %d\n#define %s_%s%d_SHAPE {", NAME,
-                io ? "OUTPUT" : "INPUT", k, v->rank, NAME, io ? "OUTPUT" : "INPUT", k);
+      const char *io_ = io ? "OUTPUT" : "INPUT";
+      sb_printf(&h, " */\n#define %s_%s%d_RANK %d\n#define %s_%s%d_SHAPE {", NAME, io_, k,
+                v->rank, NAME, io_, k);
       for (int i = 0; i < v->rank; i++)
         sb_printf(&h, "%s%lld", i ? ", " : "", (long long)v->dims[i]);
-      sb_printf(&h, "}\n");
+      sb_printf(&h, "}\n#define %s_%s%d_SIZE %lld /* elements */\n#define %s_%s%d_NAME ", NAME,
+                io_, k, (long long)value_numel(v), NAME, io_, k);
+      put_c_string(&h, v->name);
+      sb_printf(&h, "\n#define %s_%s%d_LAYOUT \"%s\"\n", NAME, io_, k, io_layout_name(v));
     }
   }
   /* A model without inputs still declares one-element arrays: ISO C has no

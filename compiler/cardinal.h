@@ -301,6 +301,15 @@ static inline int node_read(const Node *n, int k) {
   return k < n->nin ? n->in[k] : k == n->nin ? n->ep.residual : n->ep.residual_scale;
 }
 
+/* A dim of a graph input the model leaves open (an ONNX dim_param, or no
+ * value): the loader makes it 1, `--shape` fixes it (toolchain.c). */
+typedef struct {
+  int value;          /* the graph input */
+  int dim;            /* which of its dims */
+  const char *param;  /* its name in the model ("" if none) */
+  bool by_shape;      /* fixed by --shape (else the loader's 1) */
+} SymbolicDim;
+
 typedef struct {
   Arena arena;        /* owns everything below */
   Value *values;
@@ -316,6 +325,8 @@ typedef struct {
   int64_t source_params; /* learnable parameters as loaded (no BN running stats) */
   const struct Target *target; /* what the passes prepare it for (layout, tiling) */
   int threads;        /* threads the schedule splits each layer over (1..CD_MAX_THREADS) */
+  SymbolicDim *symdims; /* open dims of the inputs, as loaded (arena) */
+  int nsymdims;
 } Graph;
 
 Graph *graph_new(void);
@@ -621,7 +632,13 @@ typedef struct {
   const struct Target *target; /* what the kernels are written for */
   bool weights_blob;    /* side file instead of embedded */
   const char *passes;   /* for the header comment */
+  bool weights_section; /* embedded, in a named linker section (NAME_WEIGHTS_SECTION) */
+  bool static_workspace; /* NAME_workspace, a static array NAME_run uses when passed NULL */
 } CodegenOptions;
+
+/* The layout of a graph input or output as the caller holds it: "NCHW"
+ * (plain rank 4), "row-major" (other plain ranks) or a blocked layout. */
+const char *io_layout_name(const Value *v);
 
 /* Writes DIR/NAME.h, DIR/NAME.c and DIR/NAME_weights.c (or NAME.weights). */
 bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
@@ -684,6 +701,10 @@ typedef struct {
   const char *target;
   const char *passes;
   bool weights_blob;
+  bool weights_section; /* embedded, in a named linker section */
+  bool weights_set;     /* --weights given (run defaults to blob, else embed) */
+  bool static_workspace; /* NAME_workspace, a static array */
+  int64_t max_workspace, max_weights; /* refuse to compile past these bytes (0: no limit) */
   bool verify;          /* ir_verify after every pass */
   const char *dump_after;
   const char *dot;      /* write the final graph here (Graphviz) */
@@ -691,6 +712,8 @@ typedef struct {
   const char *cflags;
   int nfreeze;
   const char **freeze;  /* NAME=FILE */
+  int nshapes;
+  const char **shapes;  /* NAME=D0,D1,...: fixes the open dims of an input */
   const char *params;   /* DSL: parameters from this .safetensors file */
   uint64_t seed;        /* DSL: seed of generated parameters without one */
   int threads;          /* threads of the generated code (0 or 1: one) */

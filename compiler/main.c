@@ -52,6 +52,9 @@ static const char *usage_compile =
     "      --seed N            .nx without a safetensors file: seed of the generated\n"
     "                          parameters (default 0)\n"
     "  -f, --freeze NAME=FILE  make input NAME a constant (.npy, .pb or raw f32)\n"
+    "      --shape NAME=D0,D1,...  the dims of input NAME, fixing its symbolic ones\n"
+    "                          (e.g. --shape input=1,3,224,224); a symbolic dim other\n"
+    "                          than the batch must be fixed, the batch defaults to 1\n"
     "      --verify            check the IR after every pass (always on in debug builds;\n"
     "                          or set CARDINAL_VERIFY=1)\n"
     "      --dump-after PASS   print the graph after PASS\n"
@@ -79,6 +82,7 @@ static const char *usage_run =
     "      --threads N         as for compile (default 1)\n"
     "  -p, --passes LIST       as for compile\n"
     "  -f, --freeze NAME=FILE  as for compile\n"
+    "      --shape NAME=D0,D1,...  as for compile\n"
     "  -w, --weights MODE      embed, blob or FILE.safetensors, as for compile\n"
     "      --seed N            as for compile\n"
     "      --runs N            time N runs of the generated code (default 1)\n"
@@ -98,6 +102,7 @@ static const char *usage_inspect =
     "options:\n"
     "  -p, --passes LIST       as for compile\n"
     "  -f, --freeze NAME=FILE  as for compile\n"
+    "      --shape NAME=D0,D1,...  as for compile\n"
     "  -w, --weights FILE.safetensors, --seed N   parameters of a .nx model\n"
     "      --json              print JSON instead of text\n"
     "      --dump-after PASS   print the graph after PASS\n"
@@ -125,6 +130,7 @@ static const char *usage_bench =
     "  -i, --input FILE        the input (default: x[i] = sin(0.37 i), as ONNX Runtime's)\n"
     "      --no-peer           do not run ONNX Runtime\n"
     "  -f, --freeze NAME=FILE  as for compile\n"
+    "      --shape NAME=D0,D1,...  as for compile\n"
     "  -w, --weights FILE.safetensors, --seed N   parameters of a .nx model\n"
     "      --cc CC, --cflags FLAGS   the C compiler and its flags\n"
     "  -h, --help              this text\n";
@@ -149,12 +155,13 @@ static const char *usage_compare =
     "      --json              print JSON instead of the table\n"
     "      --svg FILE          draw latency and workspace bars (open in a browser)\n"
     "  -f, --freeze NAME=FILE  as for compile\n"
+    "      --shape NAME=D0,D1,...  as for compile\n"
     "  -w, --weights FILE.safetensors, --seed N   parameters of a .nx model\n"
     "      --cc CC, --cflags FLAGS   the C compiler and its flags\n"
     "  -h, --help              this text\n";
 
 enum { O_VERIFY = 256, O_DUMP_AFTER, O_CC, O_CFLAGS, O_JSON, O_RUNS, O_DUMP, O_DOT, O_CSV,
-       O_SVG, O_SEED, O_PROFILE, O_SCHEDULE, O_NO_PEER, O_THREADS };
+       O_SVG, O_SEED, O_PROFILE, O_SCHEDULE, O_NO_PEER, O_THREADS, O_SHAPE };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},
@@ -181,6 +188,7 @@ static const struct option long_opts[] = {
     {"schedule", no_argument, 0, O_SCHEDULE},
     {"no-peer", no_argument, 0, O_NO_PEER},
     {"threads", required_argument, 0, O_THREADS},
+    {"shape", required_argument, 0, O_SHAPE},
     {0, 0, 0, 0},
 };
 
@@ -191,6 +199,7 @@ typedef struct {
   const char *outputs[64];
   int noutputs;
   const char *freeze[64];
+  const char *shapes[64];
   const char *csv, *svg;
   bool reference, json, dump, schedule, no_peer;
 } Args;
@@ -224,6 +233,7 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
                       const char *help) {
   memset(a, 0, sizeof *a);
   a->job.freeze = a->freeze;
+  a->job.shapes = a->shapes;
   optind = 1;
   opterr = 0;
   int c;
@@ -267,6 +277,11 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
       if (a->job.nfreeze == 64)
         return usage_error(cmd, "too many --freeze", NULL);
       a->freeze[a->job.nfreeze++] = optarg;
+      break;
+    case O_SHAPE:
+      if (a->job.nshapes == 64)
+        return usage_error(cmd, "too many --shape", NULL);
+      a->shapes[a->job.nshapes++] = optarg;
       break;
     case 'i':
       if (a->ninputs == 64)
@@ -551,6 +566,46 @@ static void json_string(const char *s) {
   putchar('"');
 }
 
+/* Graph input or output k, for inspect: name, type, shape, layout and how
+ * each symbolic dim got its value. */
+static void print_io(const Graph *g, bool out, int k, bool json) {
+  int v = out ? g->outputs[k] : g->inputs[k];
+  const Value *val = &g->values[v];
+  if (json) {
+    printf("%s\n    {\"name\": ", k ? "," : "");
+    json_string(val->name);
+    printf(", \"dtype\": \"%s\", \"shape\": [", dtype_name(val->dtype));
+    for (int i = 0; i < val->rank; i++)
+      printf("%s%lld", i ? ", " : "", (long long)val->dims[i]);
+    printf("], \"elements\": %lld, \"layout\": \"%s\", \"symbolic\": [",
+           (long long)value_numel(val), io_layout_name(val));
+  } else {
+    printf("%-6s %-3d '%s' %s[", out ? "output" : "input", k, val->name, dtype_name(val->dtype));
+    for (int i = 0; i < val->rank; i++)
+      printf("%s%lld", i ? "," : "", (long long)val->dims[i]);
+    printf("] %s", io_layout_name(val));
+  }
+  int n = 0;
+  for (int s = 0; s < g->nsymdims; s++) {
+    const SymbolicDim *sd = &g->symdims[s];
+    if (sd->value != v)
+      continue;
+    if (json) {
+      printf("%s{\"dim\": %d, \"name\": ", n ? ", " : "", sd->dim);
+      json_string(sd->param);
+      printf(", \"value\": %lld, \"from\": \"%s\"}", (long long)val->dims[sd->dim],
+             sd->by_shape ? "--shape" : "default");
+    } else
+      printf("%s dim %d%s%s%s %s", n ? "," : " (symbolic:", sd->dim, *sd->param ? " '" : "",
+             sd->param, *sd->param ? "'" : "", sd->by_shape ? "from --shape" : "batch, 1");
+    n++;
+  }
+  if (json)
+    printf("]}");
+  else
+    printf("%s\n", n ? ")" : "");
+}
+
 static int cmd_inspect(int argc, char **argv) {
   Args a;
   int rc = parse_args("inspect", argc, argv, &a, usage_inspect);
@@ -573,8 +628,13 @@ static int cmd_inspect(int argc, char **argv) {
   if (a.json) {
     printf("{\n  \"model\": ");
     json_string(a.job.model);
-    printf(",\n  \"inputs\": %d,\n  \"outputs\": %d,\n  \"nodes\": %d,\n  \"ops\": {",
-           g->ninputs, g->noutputs, g->nnodes);
+    printf(",\n  \"inputs\": [");
+    for (int k = 0; k < g->ninputs; k++)
+      print_io(g, false, k, true);
+    printf("\n  ],\n  \"outputs\": [");
+    for (int k = 0; k < g->noutputs; k++)
+      print_io(g, true, k, true);
+    printf("\n  ],\n  \"nodes\": %d,\n  \"ops\": {", g->nnodes);
     bool first = true;
     for (int i = 0; i < OP_COUNT; i++)
       if (counts[i]) {
@@ -612,7 +672,12 @@ static int cmd_inspect(int argc, char **argv) {
     }
     printf("\n  ]\n}\n");
   } else {
-    printf("model       %s\nnodes       %d\n", a.job.model, g->nnodes);
+    printf("model       %s\n", a.job.model);
+    for (int k = 0; k < g->ninputs; k++)
+      print_io(g, false, k, false);
+    for (int k = 0; k < g->noutputs; k++)
+      print_io(g, true, k, false);
+    printf("nodes       %d\n", g->nnodes);
     for (int i = 0; i < OP_COUNT; i++)
       if (counts[i])
         printf("  %-20s %d\n", op_table[i].name, counts[i]);

@@ -185,6 +185,124 @@ static bool freeze_inputs(Graph *g, const CompileJob *j, Diag *d) {
   return true;
 }
 
+/* "--shape x=1,3,N,W": the example an error message suggests, the open
+ * dims of input v by name. */
+static char *shape_hint(const Graph *g, int v) {
+  const Value *val = &g->values[v];
+  StrBuf sb = {0};
+  sb_printf(&sb, "--shape %s=", val->name);
+  for (int i = 0; i < val->rank; i++) {
+    const char *open = NULL;
+    for (int s = 0; s < g->nsymdims; s++)
+      if (g->symdims[s].value == v && g->symdims[s].dim == i)
+        open = *g->symdims[s].param ? g->symdims[s].param : "?";
+    if (open && i == 0)
+      sb_printf(&sb, "%s1", i ? "," : "");
+    else if (open)
+      sb_printf(&sb, "%s<%s>", i ? "," : "", open);
+    else
+      sb_printf(&sb, "%s%lld", i ? "," : "", (long long)val->dims[i]);
+  }
+  return sb.buf;
+}
+
+/*
+ * --shape NAME=D0,D1,...: the dims of graph input NAME.  A dim the model
+ * fixes must be given as it is; an open one (g->symdims, an ONNX
+ * dim_param) takes the value.  An open dim left without --shape is
+ * refused -- generated code has static shapes, and a guessed H or W would
+ * compile a different network -- except the batch (dim 0), which is 1.
+ */
+static bool apply_shapes(Graph *g, const CompileJob *j, Diag *d) {
+  for (int f = 0; f < j->nshapes; f++) {
+    const char *spec = j->shapes[f];
+    const char *eq = strrchr(spec, '=');
+    if (!eq || eq == spec || !eq[1]) {
+      diag_error(d, "--shape expects NAME=D0,D1,..., got '%s'", spec);
+      return false;
+    }
+    int k;
+    for (k = 0; k < g->ninputs; k++) {
+      const char *nm = g->values[g->inputs[k]].name;
+      if (strlen(nm) == (size_t)(eq - spec) && !strncmp(nm, spec, (size_t)(eq - spec)))
+        break;
+    }
+    if (k == g->ninputs) {
+      StrBuf names = {0};
+      for (int i = 0; i < g->ninputs; i++)
+        sb_printf(&names, "%s'%s'", i ? ", " : "", g->values[g->inputs[i]].name);
+      diag_error(d, "--shape %s: the model has no input named '%.*s' (inputs: %s)", spec,
+                 (int)(eq - spec), spec, names.buf ? names.buf : "none");
+      sb_free(&names);
+      return false;
+    }
+    int v = g->inputs[k];
+    Value *val = &g->values[v];
+    int64_t dims[CD_MAX_RANK];
+    int rank = 0;
+    for (const char *p = eq + 1;;) {
+      char *end;
+      errno = 0;
+      long long x = strtoll(p, &end, 10);
+      if (end == p || errno || x < 1 || x > ((int64_t)1 << 31) || (*end && *end != ',') ||
+          rank == CD_MAX_RANK) {
+        diag_error(d, "--shape %s: dims are positive integers separated by commas", spec);
+        return false;
+      }
+      dims[rank++] = x;
+      if (!*end)
+        break;
+      p = end + 1;
+    }
+    if (rank != val->rank) {
+      diag_error(d, "--shape %s: input '%s' has %d dims, not %d (%s)", spec, val->name,
+                 val->rank, rank, shape_hint(g, v));
+      return false;
+    }
+    for (int i = 0; i < rank; i++) {
+      int s;
+      for (s = 0; s < g->nsymdims; s++)
+        if (g->symdims[s].value == v && g->symdims[s].dim == i)
+          break;
+      if (s < g->nsymdims)
+        g->symdims[s].by_shape = true;
+      else if (dims[i] != val->dims[i]) {
+        diag_error(d, "--shape %s: dim %d of input '%s' is %lld in the model, not %lld", spec,
+                   i, val->name, (long long)val->dims[i], (long long)dims[i]);
+        return false;
+      }
+    }
+    int64_t numel = 1;
+    for (int i = 0; i < rank; i++)
+      if (__builtin_mul_overflow(numel, dims[i], &numel) || numel > ((int64_t)1 << 40)) {
+        diag_error(d, "--shape %s: too large", spec);
+        return false;
+      }
+    value_set_shape(val, val->dtype, rank, dims);
+  }
+  int errors = d->nerrors;
+  for (int pass = 0; pass < 2; pass++) /* errors first; then, if none, the batch notes */
+    for (int s = 0; s < g->nsymdims; s++) {
+      const SymbolicDim *sd = &g->symdims[s];
+      const Value *val = &g->values[sd->value];
+      if (sd->by_shape || !val->is_input || (sd->dim == 0) != (pass == 1) ||
+          (pass == 1 && d->nerrors > errors))
+        continue;
+      char named[200] = "";
+      if (*sd->param)
+        snprintf(named, sizeof named, " ('%s')", sd->param);
+      char *hint = shape_hint(g, sd->value);
+      if (sd->dim == 0)
+        diag_warn(d, "graph input '%s': dim 0%s, the batch, is symbolic; compiling batch 1 "
+                  "(%s chooses)", val->name, named, hint);
+      else
+        diag_error(d, "graph input '%s': dim %d%s is symbolic, and generated code has static "
+                   "shapes: give it with %s", val->name, sd->dim, named, hint);
+      free(hint);
+    }
+  return d->nerrors == errors;
+}
+
 Graph *cd_load_model(const CompileJob *j, PassStats *stats, int *nstats,
                      Diag *d) {
   Graph *g = graph_new();
@@ -216,7 +334,7 @@ Graph *cd_load_model(const CompileJob *j, PassStats *stats, int *nstats,
   }
   if (!passes_parse(j->passes, order, &n, d) ||
       !(dsl ? dsl_load_model(g, j->model, j->params, j->seed, d) : onnx_load(g, j->model, d)) ||
-      !freeze_inputs(g, j, d) || !graph_infer(g, d)) {
+      !freeze_inputs(g, j, d) || !apply_shapes(g, j, d) || !graph_infer(g, d)) {
     graph_free(g);
     return NULL;
   }
@@ -254,7 +372,8 @@ static bool compile_into(const CompileJob *j, Graph *g, const char *dir,
   schedule_build(g, g->target); /* again for graphs built by hand: it is idempotent */
   if (!plan_build(g, &plan, d))
     return false;
-  CodegenOptions o = {j->name, g->target, j->weights_blob, j->passes ? j->passes : "default"};
+  CodegenOptions o = {j->name, g->target, j->weights_blob, j->passes ? j->passes : "default",
+                      j->weights_section, j->static_workspace};
   bool ok = codegen_write(g, &plan, &o, dir, d) && cd_write_runtime(dir, g->threads > 1, d);
   plan_free(&plan);
   return ok;
