@@ -121,23 +121,50 @@ static void fill_weights(Graph *g, Plan *p, unsigned char *blob) {
              value_storage_bytes(&g->values[v]));
 }
 
-/* The declaration of the embedded blob, shared by NAME.c and
- * NAME_weights.c: 64-byte aligned, so every constant in it is too. */
-static void weights_decl(StrBuf *sb, const char *name, int64_t size) {
+/* CD_WEIGHTS_ALIGN: 64-byte alignment for the weight blob and the static
+ * workspace, in whatever spelling the compiler has. */
+static void align_macro(StrBuf *sb) {
   sb_printf(sb, "#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L\n"
                 "#define CD_WEIGHTS_ALIGN _Alignas(64)\n"
                 "#elif defined(__GNUC__)\n"
                 "#define CD_WEIGHTS_ALIGN __attribute__((aligned(64)))\n"
                 "#else\n"
                 "#define CD_WEIGHTS_ALIGN /* the compiler's own alignment */\n"
-                "#endif\n"
-                "extern CD_WEIGHTS_ALIGN const unsigned char %s_weights[%lld];\n",
+                "#endif\n");
+}
+
+/* The declaration of the embedded blob, shared by NAME.c and
+ * NAME_weights.c: 64-byte aligned, so every constant in it is too. */
+static void weights_decl(StrBuf *sb, const char *name, int64_t size) {
+  align_macro(sb);
+  sb_printf(sb, "extern CD_WEIGHTS_ALIGN const unsigned char %s_weights[%lld];\n",
             name, (long long)size + 1);
 }
 
+/*
+ * --weights section (and --static-workspace with it): the definition goes
+ * in a named linker section, so a linker script can map it to flash or
+ * external RAM.  The names start with .rodata. and .bss., so a default
+ * linker script still places them (with the read-only data, and with the
+ * zeroed data: the workspace takes no room in the file), and a firmware
+ * script maps them by name before its generic rules.  MACRO, defined when
+ * the file is compiled, picks another name.
+ */
+static void section_macro(StrBuf *sb, const char *NAME, const char *what, const char *dflt) {
+  sb_printf(sb, "#ifndef %s_%s_SECTION /* -D%s_%s_SECTION='\"name\"' to choose */\n"
+                "#define %s_%s_SECTION \"%s\"\n#endif\n"
+                "#if defined(__GNUC__) || defined(__clang__)\n"
+                "#define CD_%s_IN_SECTION __attribute__((section(%s_%s_SECTION)))\n"
+                "#else\n"
+                "#error \"--weights section needs __attribute__((section)); compile with gcc or clang, \" \\\n"
+                "       \"or rebuild with --weights embed\"\n"
+                "#endif\n",
+            NAME, what, NAME, what, NAME, what, dflt, what, NAME, what);
+}
+
 /* The weights as a string literal, 64 bytes a line. */
-static bool write_weights_c(const char *path, const char *name,
-                            const unsigned char *blob, int64_t size,
+static bool write_weights_c(const char *path, const char *name, const char *NAME,
+                            bool section, const unsigned char *blob, int64_t size,
                             const char *banner, Diag *d) {
   FILE *f = fopen(path, "wb");
   if (!f) {
@@ -146,6 +173,8 @@ static bool write_weights_c(const char *path, const char *name,
   }
   StrBuf decl = {0};
   weights_decl(&decl, name, size);
+  if (section)
+    section_macro(&decl, NAME, "WEIGHTS", ".rodata.cardinal_weights");
   fprintf(f, "%s", banner);
   fprintf(f, "/* The weight blob of %s: %lld bytes, little-endian float32. */\n"
              "#if defined(__GNUC__)\n"
@@ -153,8 +182,9 @@ static bool write_weights_c(const char *path, const char *name,
              "initializer list. */\n"
              "#pragma GCC diagnostic ignored \"-Woverlength-strings\"\n"
              "#endif\n%s"
-             "CD_WEIGHTS_ALIGN const unsigned char %s_weights[%lld] =\n",
-          name, (long long)size, decl.buf, name, (long long)size + 1);
+             "CD_WEIGHTS_ALIGN %sconst unsigned char %s_weights[%lld] =\n",
+          name, (long long)size, decl.buf, section ? "CD_WEIGHTS_IN_SECTION " : "", name,
+          (long long)size + 1);
   sb_free(&decl);
   static char esc[256][5];
   for (int c = 0; c < 256; c++) {
@@ -352,6 +382,20 @@ static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
                 "double %s_profile_peak(void);\n"
                 "#endif\n",
             NAME, count_kernels(g), name, name, name, name);
+  if (o->static_workspace)
+    sb_printf(&h, "\n/* --static-workspace: %s_WORKSPACE_SIZE bytes of static storage, 64-byte\n"
+                  " * aligned%s, that %s_run uses when its workspace\n"
+                  " * argument is NULL.  One call at a time: concurrent calls need workspaces\n"
+                  " * of their own. */\n"
+                  "extern unsigned char %s_workspace[%s_WORKSPACE_SIZE > 0 ? %s_WORKSPACE_SIZE : 1];\n",
+              NAME, o->weights_section ? arena_printf(&g->arena, " (linker section %s_WORKSPACE_SECTION,\n"
+                                                     " * default \".bss.cardinal_workspace\")", NAME) : "",
+              name, name, NAME, NAME);
+  if (o->weights_section)
+    sb_printf(&h, "\n/* --weights section: %s_weights (%s_weights.c) is in linker section\n"
+                  " * %s_WEIGHTS_SECTION, default \".rodata.cardinal_weights\" (define it when\n"
+                  " * compiling %s_weights.c to choose another). */\n",
+              name, name, NAME, name);
   if (o->weights_blob)
     sb_printf(&h, "\n/* Weights live in %s.weights: pass its bytes (64-byte aligned, e.g.\n"
                   " * from cd_load_file) before the first run.  Checks the header and size;\n"
@@ -577,6 +621,8 @@ static void seq_free(Seq *q) {
 static void run_functions(StrBuf *b, Graph *g, const CodegenOptions *o, const char *NAME, Seq *q) {
   const char *name = o->name;
   int T = g->threads > 1 ? g->threads : 1;
+  const char *static_ws = o->static_workspace
+      ? arena_printf(&g->arena, "  if (!workspace)\n    workspace = %s_workspace;\n", name) : "";
   sb_printf(b, "/* The arguments every entry point checks before running a kernel. */\n"
                "static int cd_check(const float *const inputs[], float *const outputs[], "
                "const unsigned char *ws) {\n"
@@ -590,11 +636,12 @@ static void run_functions(StrBuf *b, Graph *g, const CodegenOptions *o, const ch
   sb_printf(b, "  return CD_OK;\n}\n\n");
   if (T == 1) {
     sb_printf(b, "int %s_run(const float *const inputs[], float *const outputs[], void *workspace) {\n"
+                 "%s"
                  "  unsigned char *ws = (unsigned char *)workspace;\n"
                  "  const int rc = cd_check(inputs, outputs, ws);\n"
                  "  if (rc != CD_OK)\n    return rc;\n"
                  "  (void)ws;\n%s  return CD_OK;\n}\n",
-              name, q->part.buf ? q->part.buf : "");
+              name, static_ws, q->part.buf ? q->part.buf : "");
     return;
   }
   sb_printf(b, "/* One call's arguments, and the barrier its threads meet at. */\n"
@@ -619,7 +666,8 @@ static void run_functions(StrBuf *b, Graph *g, const CodegenOptions *o, const ch
                "int %s_init_threads(void) {\n  return cd_pool_start(&cd_threads, %s_THREADS);\n}\n\n"
                "void %s_shutdown(void) {\n  cd_pool_stop(&cd_threads);\n}\n\n"
                "int %s_run(const float *const inputs[], float *const outputs[], void *workspace) {\n"
-               "  cd_job jb;\n  const int rc = cd_check(inputs, outputs, (const unsigned char *)workspace);\n"
+               "  cd_job jb;\n  int rc;\n%s"
+               "  rc = cd_check(inputs, outputs, (const unsigned char *)workspace);\n"
                "  if (rc != CD_OK)\n    return rc;\n"
                "  jb.inputs = inputs;\n  jb.outputs = outputs;\n"
                "  jb.ws = (unsigned char *)workspace;\n  jb.barrier = cd_pool_barrier;\n"
@@ -629,14 +677,15 @@ static void run_functions(StrBuf *b, Graph *g, const CodegenOptions *o, const ch
                "int %s_run_part(int t, int nthreads, const float *const inputs[], "
                "float *const outputs[],\n"
                "                void *workspace, void (*barrier)(void *ctx), void *ctx) {\n"
-               "  cd_job jb;\n  const int rc = cd_check(inputs, outputs, (const unsigned char *)workspace);\n"
+               "  cd_job jb;\n  int rc;\n%s"
+               "  rc = cd_check(inputs, outputs, (const unsigned char *)workspace);\n"
                "  if (rc != CD_OK)\n    return rc;\n"
                "  if (nthreads != %s_THREADS || t < 0 || t >= nthreads || !barrier)\n"
                "    return CD_ERR_THREADS;\n"
                "  jb.inputs = inputs;\n  jb.outputs = outputs;\n"
                "  jb.ws = (unsigned char *)workspace;\n  jb.barrier = barrier;\n"
                "  cd_part(t, &jb, ctx);\n  return CD_OK;\n}\n",
-            name, NAME, name, name, NAME, name, NAME);
+            name, NAME, name, name, static_ws, NAME, name, static_ws, NAME);
 }
 
 static void kernel_comment(StrBuf *sb, Graph *g, Node *n) {
@@ -789,6 +838,16 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
     sb_printf(&c, "/* W(off): the float constant at byte offset off of the blob. */\n"
                   "#define W(off) ((const float *)(%s_weights + (off)))\n\n", name);
   }
+  if (o->static_workspace) {
+    if (o->weights_blob)
+      align_macro(&c);
+    if (o->weights_section)
+      section_macro(&c, NAME, "WORKSPACE", ".bss.cardinal_workspace");
+    sb_printf(&c, "/* --static-workspace: what %s_run uses when its workspace is NULL. */\n"
+                  "CD_WEIGHTS_ALIGN %sunsigned char %s_workspace[%s_WORKSPACE_SIZE > 0 ? "
+                  "%s_WORKSPACE_SIZE : 1];\n\n",
+              name, o->weights_section ? "CD_WORKSPACE_IN_SECTION " : "", name, NAME, NAME);
+  }
   for (int io = 0; io < 2; io++) {
     int cnt = io ? g->noutputs : g->ninputs;
     const int *vs = io ? g->outputs : g->inputs;
@@ -906,7 +965,8 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
   char *cpath = arena_printf(&g->arena, "%s/%s.c", dir, name);
   ok = ok && write_file(cpath, c.buf, c.len, d);
   sb_free(&c);
-  if (ok && o->weights_blob) {
+  if (o->no_weights_file) {
+  } else if (ok && o->weights_blob) {
     memcpy(blob, "CARDINALW1", 10);
     char hash[17];
     snprintf(hash, sizeof hash, "%016llx", (unsigned long long)g->hash);
@@ -917,7 +977,7 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
     StrBuf b = {0};
     banner(&b, g, o);
     char *wpath = arena_printf(&g->arena, "%s/%s_weights.c", dir, name);
-    ok = write_weights_c(wpath, name, blob + 64, (int64_t)wsize, b.buf, d);
+    ok = write_weights_c(wpath, name, NAME, o->weights_section, blob + 64, (int64_t)wsize, b.buf, d);
     sb_free(&b);
   }
   free(blob);

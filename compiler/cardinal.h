@@ -634,6 +634,7 @@ typedef struct {
   const char *passes;   /* for the header comment */
   bool weights_section; /* embedded, in a named linker section (NAME_WEIGHTS_SECTION) */
   bool static_workspace; /* NAME_workspace, a static array NAME_run uses when passed NULL */
+  bool no_weights_file; /* write neither NAME_weights.c nor NAME.weights (sizes only) */
 } CodegenOptions;
 
 /* The layout of a graph input or output as the caller holds it: "NCHW"
@@ -692,6 +693,28 @@ bool dsl_load_model(Graph *g, const char *path, const char *params, uint64_t see
                     Diag *d); /* frontend/dsl/lower.c */
 bool onnx_load_tensor(const char *path, HostTensor *t, Diag *d);
 
+/* ---------------------------------------------------------------- report.c */
+
+/* How much memory a built model takes (report.c says how each is found). */
+typedef struct {
+  const char *name;           /* the C prefix */
+  int64_t weight_bytes, workspace_bytes; /* from the plan */
+  char weights_where[96], workspace_where[96]; /* "embedded", "linker section ...", ... */
+  int64_t code_bytes;         /* executable bytes of the library's objects; -1: unknown */
+  int64_t runtime_code_bytes; /* ... of which the runtime's */
+  int64_t rodata_bytes;       /* read-only bytes besides the weights and the code */
+  int64_t stack_bytes;        /* NAME_run's stack on the caller's thread; -1: unknown */
+  int64_t stack_run, stack_kernel; /* NAME_run's own frame, the largest kernel's */
+  bool stack_dynamic;         /* some frame grows at run time: stack_bytes is a floor */
+} SizeReport;
+
+bool elf_add_sizes(const char *path, SizeReport *r);
+/* Fills r's stack fields from NAME.su (and the thread pool's .su, for a
+ * model built with threads); false if NAME_run is not in it. */
+bool stack_from_su(const char *model_su, const char *threads_su, const char *name,
+                   SizeReport *r);
+void report_print(FILE *f, const char *prefix, const SizeReport *r);
+
 /* ---------------------------------------------------------------- toolchain.c */
 
 typedef struct {
@@ -705,6 +728,7 @@ typedef struct {
   bool weights_set;     /* --weights given (run defaults to blob, else embed) */
   bool static_workspace; /* NAME_workspace, a static array */
   int64_t max_workspace, max_weights; /* refuse to compile past these bytes (0: no limit) */
+  SizeReport *report;   /* cd_build, if set: the memory the built library takes */
   bool verify;          /* ir_verify after every pass */
   const char *dump_after;
   const char *dot;      /* write the final graph here (Graphviz) */
@@ -734,6 +758,12 @@ bool cd_build(const CompileJob *j, Diag *d);
 bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
                       float **outputs, Diag *d);
 bool cd_write_runtime(const char *dir, bool threads, Diag *d);
+/* The report of cd_build without a build: NAME.c and the runtime compiled
+ * in a temporary folder (the weights are not: their size is known). */
+bool cd_measure(const CompileJob *j, Graph *g, SizeReport *r, Diag *d);
+/* --max-workspace, --max-weights: an error stating the size needed when the
+ * plan is over either. */
+bool cd_check_budget(const CompileJob *j, const Plan *p, Diag *d);
 /* bench.c: the model's one input read from path (or x[i] = sin(0.37 i)),
  * malloc'd; and `cardinal bench` (with ONNX Runtime when `peer`). */
 float *cd_model_input(Graph *g, const char *path, Diag *d);

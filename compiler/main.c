@@ -47,8 +47,15 @@ static const char *usage_compile =
     "                          auto: this machine's cores); N > 1 links -lpthread\n"
     "  -p, --passes LIST       passes to run: default, none, or a comma list;\n"
     "                          '-NAME' drops one (e.g. default,-dce)\n"
-    "  -w, --weights MODE      embed (default: NAME_weights.c) or blob (NAME.weights);\n"
-    "                          or FILE.safetensors: the parameters of a .nx model\n"
+    "  -w, --weights MODE      embed (default: NAME_weights.c), blob (NAME.weights,\n"
+    "                          loaded at run time), or section (embedded, in linker\n"
+    "                          section .rodata.cardinal_weights); or FILE.safetensors:\n"
+    "                          the parameters of a .nx model\n"
+    "      --static-workspace  NAME_workspace, a static array NAME_run uses when its\n"
+    "                          workspace is NULL (with --weights section, in linker\n"
+    "                          section .bss.cardinal_workspace)\n"
+    "      --max-workspace BYTES, --max-weights BYTES   fail, stating the size needed,\n"
+    "                          if the model needs more (K, M, G suffixes: 1024^n)\n"
     "      --seed N            .nx without a safetensors file: seed of the generated\n"
     "                          parameters (default 0)\n"
     "  -f, --freeze NAME=FILE  make input NAME a constant (.npy, .pb or raw f32)\n"
@@ -83,7 +90,8 @@ static const char *usage_run =
     "  -p, --passes LIST       as for compile\n"
     "  -f, --freeze NAME=FILE  as for compile\n"
     "      --shape NAME=D0,D1,...  as for compile\n"
-    "  -w, --weights MODE      embed, blob or FILE.safetensors, as for compile\n"
+    "  -w, --weights MODE      as for compile (default blob: nothing large to compile)\n"
+    "      --no-cache          do not reuse (or keep) the built program (see below)\n"
     "      --seed N            as for compile\n"
     "      --runs N            time N runs of the generated code (default 1)\n"
     "      --profile           time every kernel and print where the time goes\n"
@@ -95,9 +103,11 @@ static const char *usage_run =
 static const char *usage_inspect =
     "usage: cardinal inspect MODEL [options]\n"
     "\n"
-    "Loads the model, runs the passes and prints statistics: nodes per op type,\n"
-    "parameters, multiply-accumulates, weight and workspace bytes, and what\n"
-    "each pass did.\n"
+    "Loads the model, runs the passes and prints statistics: the inputs and outputs\n"
+    "(names, shapes), nodes per op type, parameters, multiply-accumulates, what\n"
+    "each pass did, and the memory the built model takes: weight and workspace\n"
+    "bytes, and the code size and stack of NAME_run, measured by compiling the\n"
+    "generated code with the C compiler (--cc, --cflags; -fstack-usage).\n"
     "\n"
     "options:\n"
     "  -p, --passes LIST       as for compile\n"
@@ -108,6 +118,10 @@ static const char *usage_inspect =
     "      --dump-after PASS   print the graph after PASS\n"
     "      --dump              print the final graph\n"
     "      --schedule          print each node's kernel, tile, cache block and layout\n"
+    "      --no-size           do not compile the code to measure its size and stack\n"
+    "      --threads N, --weights embed|blob|section, --static-workspace   as for compile\n"
+    "      --max-workspace BYTES, --max-weights BYTES   exit 1 (after the report) if over\n"
+    "      --cc CC, --cflags FLAGS   the C compiler that measures the code\n"
     "  -t, --target T          as for compile (the layout and schedule depend on it)\n"
     "      --dot FILE          write the final graph for Graphviz (dot -Tsvg FILE)\n"
     "  -h, --help              this text\n";
@@ -161,7 +175,8 @@ static const char *usage_compare =
     "  -h, --help              this text\n";
 
 enum { O_VERIFY = 256, O_DUMP_AFTER, O_CC, O_CFLAGS, O_JSON, O_RUNS, O_DUMP, O_DOT, O_CSV,
-       O_SVG, O_SEED, O_PROFILE, O_SCHEDULE, O_NO_PEER, O_THREADS, O_SHAPE };
+       O_SVG, O_SEED, O_PROFILE, O_SCHEDULE, O_NO_PEER, O_THREADS, O_SHAPE, O_STATIC_WS,
+       O_MAX_WS, O_MAX_WEIGHTS, O_NO_SIZE };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},
@@ -189,6 +204,10 @@ static const struct option long_opts[] = {
     {"no-peer", no_argument, 0, O_NO_PEER},
     {"threads", required_argument, 0, O_THREADS},
     {"shape", required_argument, 0, O_SHAPE},
+    {"static-workspace", no_argument, 0, O_STATIC_WS},
+    {"max-workspace", required_argument, 0, O_MAX_WS},
+    {"max-weights", required_argument, 0, O_MAX_WEIGHTS},
+    {"no-size", no_argument, 0, O_NO_SIZE},
     {0, 0, 0, 0},
 };
 
@@ -201,7 +220,7 @@ typedef struct {
   const char *freeze[64];
   const char *shapes[64];
   const char *csv, *svg;
-  bool reference, json, dump, schedule, no_peer;
+  bool reference, json, dump, schedule, no_peer, no_size;
 } Args;
 
 static int usage_error(const char *cmd, const char *msg, const char *arg) {
@@ -227,6 +246,26 @@ static char *default_name(const char *model) {
   if (!k)
     strcpy(s, "model");
   return s;
+}
+
+/* A byte count: digits, then optionally K, M or G (powers of 1024); -1 if
+ * it is not one. */
+static int64_t parse_bytes(const char *s) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  int shift = 0;
+  if (end == s || errno || *s == '-')
+    return -1;
+  if (*end == 'K' || *end == 'k')
+    shift = 10, end++;
+  else if (*end == 'M' || *end == 'm')
+    shift = 20, end++;
+  else if (*end == 'G' || *end == 'g')
+    shift = 30, end++;
+  if (*end || v > ((unsigned long long)INT64_MAX >> shift))
+    return -1;
+  return (int64_t)(v << shift);
 }
 
 static int parse_args(const char *cmd, int argc, char **argv, Args *a,
@@ -257,12 +296,16 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
     case 'p': a->job.passes = optarg; break;
     case 'w': {
       size_t L = strlen(optarg);
-      if (!strcmp(optarg, "blob"))
-        a->job.weights_blob = true;
-      else if (L > 12 && !strcmp(optarg + L - 12, ".safetensors"))
+      if (L > 12 && !strcmp(optarg + L - 12, ".safetensors")) {
         a->job.params = optarg;
-      else if (strcmp(optarg, "embed") != 0)
-        return usage_error(cmd, "--weights takes embed, blob or FILE.safetensors, not", optarg);
+        break;
+      }
+      if (strcmp(optarg, "embed") && strcmp(optarg, "blob") && strcmp(optarg, "section"))
+        return usage_error(cmd, "--weights takes embed, blob, section or FILE.safetensors, not",
+                           optarg);
+      a->job.weights_blob = !strcmp(optarg, "blob");
+      a->job.weights_section = !strcmp(optarg, "section");
+      a->job.weights_set = true;
       break;
     }
     case O_SEED: {
@@ -278,6 +321,19 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
         return usage_error(cmd, "too many --freeze", NULL);
       a->freeze[a->job.nfreeze++] = optarg;
       break;
+    case O_STATIC_WS: a->job.static_workspace = true; break;
+    case O_NO_SIZE: a->no_size = true; break;
+    case O_MAX_WS:
+    case O_MAX_WEIGHTS: {
+      int64_t n = parse_bytes(optarg);
+      if (n < 0)
+        return usage_error(cmd, c == O_MAX_WS ? "--max-workspace takes a byte count (e.g. "
+                                                "65536, 64K, 8M), not"
+                                              : "--max-weights takes a byte count (e.g. "
+                                                "65536, 64K, 8M), not", optarg);
+      *(c == O_MAX_WS ? &a->job.max_workspace : &a->job.max_weights) = n;
+      break;
+    }
     case O_SHAPE:
       if (a->job.nshapes == 64)
         return usage_error(cmd, "too many --shape", NULL);
@@ -368,15 +424,29 @@ static int cmd_compile(int argc, char **argv, bool build) {
     return usage_error(cmd, "-o DIR is required", NULL);
   Diag d = {.file = a.job.model};
   double t0 = now_ms();
+  SizeReport report;
+  a.job.report = &report;
   bool ok = build ? cd_build(&a.job, &d) : cd_compile(&a.job, NULL, &d);
   if (!ok)
     return 1;
   fprintf(stderr, "cardinal: %s %s -> %s/%s%s (%.1f s)\n", build ? "built" : "compiled",
           a.job.model, a.job.out_dir, build ? "lib" : "", build ? a.job.name : a.job.name,
           (now_ms() - t0) / 1e3);
-  if (build)
-    fprintf(stderr, "cardinal: link with: cc app.c -I%s %s/lib%s.a -lm%s\n", a.job.out_dir,
-            a.job.out_dir, a.job.name, a.job.threads > 1 ? " -lpthread" : "");
+  if (!build) {
+    fprintf(stderr, "cardinal: weights %lld bytes, workspace %lld bytes\n",
+            (long long)report.weight_bytes, (long long)report.workspace_bytes);
+    return 0;
+  }
+  report_print(stderr, "cardinal: ", &report);
+  /* The whole link line, as the library was built: compiler, include
+   * folder, library, system libraries. */
+  fprintf(stderr, "cardinal: link with: %s app.c -I%s %s/lib%s.a -lm%s\n",
+          a.job.cc ? a.job.cc : "cc", a.job.out_dir, a.job.out_dir, a.job.name,
+          a.job.threads > 1 ? " -lpthread" : "");
+  if (a.job.weights_blob)
+    fprintf(stderr, "cardinal: and at run time pass the bytes of %s/%s.weights (64-byte "
+                    "aligned, e.g. from cd_load_file) to %s_set_weights\n",
+            a.job.out_dir, a.job.name, a.job.name);
   return 0;
 }
 
@@ -621,6 +691,16 @@ static int cmd_inspect(int argc, char **argv) {
   plan_build(g, &plan, &d);
   GraphStats gs;
   graph_stats(g, &plan, &gs);
+  /* Code and stack: NAME.c and the runtime compiled as `build` would. */
+  SizeReport size;
+  memset(&size, 0, sizeof size);
+  size.code_bytes = size.stack_bytes = -1;
+  Diag sd = {.file = a.job.model, .quiet = true};
+  bool measured = !a.no_size && cd_measure(&a.job, g, &size, &sd);
+  if (!a.no_size && !measured)
+    fprintf(stderr, "cardinal: could not build the code to measure it: %s",
+            sd.log.buf ? sd.log.buf : "\n");
+  sb_free(&sd.log);
   const int *counts = gs.counts;
   int64_t macs = gs.macs, params = gs.params;
   if (a.dump)
@@ -643,9 +723,21 @@ static int cmd_inspect(int argc, char **argv) {
       }
     printf("\n  },\n  \"source_parameters\": %lld,\n  \"parameters\": %lld,\n  \"macs\": %lld,\n"
            "  \"weight_bytes\": %lld,\n  \"workspace_bytes\": %lld,\n"
-           "  \"workspace_lower_bound\": %lld,\n  \"passes\": [",
+           "  \"workspace_lower_bound\": %lld,\n",
            (long long)g->source_params, (long long)params, (long long)macs,
            (long long)plan.weight_size, (long long)plan.ws_size, (long long)plan.ws_lower_bound);
+    if (size.code_bytes >= 0)
+      printf("  \"code_bytes\": %lld,\n  \"runtime_code_bytes\": %lld,\n"
+             "  \"constant_bytes\": %lld,\n", (long long)size.code_bytes,
+             (long long)size.runtime_code_bytes, (long long)size.rodata_bytes);
+    else
+      printf("  \"code_bytes\": null,\n");
+    if (size.stack_bytes >= 0)
+      printf("  \"stack_bytes\": %lld,\n  \"stack_is_lower_bound\": %s,\n",
+             (long long)size.stack_bytes, size.stack_dynamic ? "true" : "false");
+    else
+      printf("  \"stack_bytes\": null,\n");
+    printf("  \"passes\": [");
     for (int i = 0; i < nstats; i++) {
       printf("%s\n    {\"name\": \"%s\", \"nodes_before\": %d, \"nodes_after\": %d, "
              "\"changes\": %d, \"what\": ",
@@ -688,6 +780,15 @@ static int cmd_inspect(int argc, char **argv) {
            (long long)params, (double)params / 1e6, (long long)macs, (double)macs / 1e9,
            (long long)plan.weight_size, (long long)plan.ws_size,
            (long long)plan.ws_lower_bound);
+    if (size.code_bytes >= 0)
+      printf("code        %lld bytes (+ %lld bytes of other constants; the runtime's %lld), "
+             "built with %s\n", (long long)size.code_bytes, (long long)size.rodata_bytes,
+             (long long)size.runtime_code_bytes, a.job.cc ? a.job.cc : "cc");
+    if (size.stack_bytes >= 0)
+      printf("stack       %s%lld bytes for %s_run (its frame %lld + the deepest kernel's %lld%s)\n",
+             size.stack_dynamic ? "at least " : "", (long long)size.stack_bytes, a.job.name,
+             (long long)size.stack_run, (long long)size.stack_kernel,
+             size.stack_bytes > size.stack_run + size.stack_kernel ? " + the thread pool's" : "");
     for (int i = 0; i < nstats; i++)
       printf("pass %-20s %4d -> %4d nodes  %8.3f ms  %s\n", stats[i].name,
              stats[i].nodes_before, stats[i].nodes_after, stats[i].ms, stats[i].what);
@@ -708,9 +809,11 @@ static int cmd_inspect(int argc, char **argv) {
       }
     }
   }
+  Diag bd = {.file = a.job.model};
+  bool within = cd_check_budget(&a.job, &plan, &bd);
   plan_free(&plan);
   graph_free(g);
-  return 0;
+  return within ? 0 : 1;
 }
 
 static int cmd_bench(int argc, char **argv) {

@@ -365,15 +365,62 @@ Graph *cd_load_model(const CompileJob *j, PassStats *stats, int *nstats,
   return g;
 }
 
+static const char *human_bytes(int64_t n, char *buf, size_t len) {
+  if (n >= 1 << 30)
+    snprintf(buf, len, "%.2f GiB", (double)n / (1 << 30));
+  else if (n >= 1 << 20)
+    snprintf(buf, len, "%.2f MiB", (double)n / (1 << 20));
+  else
+    snprintf(buf, len, "%.1f KiB", (double)n / (1 << 10));
+  return buf;
+}
+
+bool cd_check_budget(const CompileJob *j, const Plan *p, Diag *d) {
+  char a[32], b[32];
+  if (j->max_workspace > 0 && p->ws_size > j->max_workspace)
+    diag_error(d, "the workspace needs %lld bytes (%s), over --max-workspace %lld (%s)",
+               (long long)p->ws_size, human_bytes(p->ws_size, a, sizeof a),
+               (long long)j->max_workspace, human_bytes(j->max_workspace, b, sizeof b));
+  if (j->max_weights > 0 && p->weight_size > j->max_weights)
+    diag_error(d, "the weights need %lld bytes (%s), over --max-weights %lld (%s)",
+               (long long)p->weight_size, human_bytes(p->weight_size, a, sizeof a),
+               (long long)j->max_weights, human_bytes(j->max_weights, b, sizeof b));
+  return d->nerrors == 0;
+}
+
 /* Writes NAME.{h,c}, weights and the runtime into dir (which exists). */
-static bool compile_into(const CompileJob *j, Graph *g, const char *dir,
+static bool compile_into(const CompileJob *j, Graph *g, const char *dir, bool weights_file,
                          Diag *d) {
   Plan plan;
   schedule_build(g, g->target); /* again for graphs built by hand: it is idempotent */
   if (!plan_build(g, &plan, d))
     return false;
+  if (!cd_check_budget(j, &plan, d)) {
+    plan_free(&plan);
+    return false;
+  }
+  if (j->report) {
+    SizeReport *r = j->report;
+    memset(r, 0, sizeof *r);
+    r->name = j->name;
+    r->weight_bytes = plan.weight_size;
+    r->workspace_bytes = plan.ws_size;
+    if (j->weights_blob)
+      snprintf(r->weights_where, sizeof r->weights_where, "in %s.weights, loaded at run time",
+               j->name);
+    else
+      snprintf(r->weights_where, sizeof r->weights_where, "embedded, %s",
+               j->weights_section ? "linker section .rodata.cardinal_weights" : "read-only data");
+    if (j->static_workspace)
+      snprintf(r->workspace_where, sizeof r->workspace_where, "static %s_workspace%s", j->name,
+               j->weights_section ? ", linker section .bss.cardinal_workspace" : "");
+    else
+      snprintf(r->workspace_where, sizeof r->workspace_where,
+               "the caller's, one per concurrent call");
+    r->code_bytes = r->stack_bytes = -1;
+  }
   CodegenOptions o = {j->name, g->target, j->weights_blob, j->passes ? j->passes : "default",
-                      j->weights_section, j->static_workspace};
+                      j->weights_section, j->static_workspace, !weights_file};
   bool ok = codegen_write(g, &plan, &o, dir, d) && cd_write_runtime(dir, g->threads > 1, d);
   plan_free(&plan);
   return ok;
@@ -422,7 +469,7 @@ bool cd_compile(const CompileJob *j, Graph **out_g, Diag *d) {
   bool ok = cd_mkdir_p(tmp);
   if (!ok)
     diag_error(d, "cannot create %s: %s", tmp, strerror(errno));
-  ok = ok && compile_into(j, g, tmp, d) && move_files(tmp, j->out_dir, d);
+  ok = ok && compile_into(j, g, tmp, true, d) && move_files(tmp, j->out_dir, d);
   cd_rm_rf(tmp);
   free(tmp);
   if (ok && out_g)
@@ -435,7 +482,7 @@ bool cd_compile(const CompileJob *j, Graph **out_g, Diag *d) {
 /* Compiles each source of `srcs` (at most 8) to an object in dir, all at
  * once: every compiler is started before the first is waited for. */
 static bool compile_objects(const CompileJob *j, const char *dir,
-                            const char **srcs, int nsrc, Diag *d) {
+                            const char **srcs, int nsrc, const char *extra, Diag *d) {
   const char *cc = j->cc ? j->cc : "cc";
   pid_t pids[8];
   int npid = 0;
@@ -448,6 +495,8 @@ static bool compile_objects(const CompileJob *j, const char *dir,
     int a = 0;
     argv[a++] = (char *)cc;
     a += split_flags(flags, argv + a, 48);
+    if (extra)
+      argv[a++] = (char *)extra;
     char src[4096], obj[4096], inc[4200];
     snprintf(src, sizeof src, "%s/%s.c", dir, srcs[i]);
     snprintf(obj, sizeof obj, "%s/%s.o", dir, srcs[i]);
@@ -478,6 +527,58 @@ static bool compile_objects(const CompileJob *j, const char *dir,
   return ok;
 }
 
+/* Whether the C compiler takes -fstack-usage (gcc and clang do). */
+static bool cc_has_stack_usage(const CompileJob *j, const char *dir) {
+  char obj[4096], su[4096];
+  snprintf(obj, sizeof obj, "%s/probe.o", dir);
+  snprintf(su, sizeof su, "%s/probe.su", dir);
+  char *argv[] = {(char *)(j->cc ? j->cc : "cc"), "-fstack-usage", "-x", "c", "-c", "/dev/null",
+                  "-o", obj, NULL};
+  pid_t pid;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ), status = 1;
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc == 0)
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+      ;
+  unlink(obj);
+  unlink(su);
+  return rc == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* The code and stack fields of j->report, from the objects and the
+ * -fstack-usage files in dir (which it removes). */
+static void measure_objects(const CompileJob *j, const char *dir, const char **srcs, int nsrc,
+                            bool stack_usage) {
+  SizeReport *r = j->report;
+  char path[4096], su[4096], tsu[4096];
+  bool elf = true;
+  r->code_bytes = r->rodata_bytes = r->runtime_code_bytes = 0;
+  for (int i = 0; i < nsrc; i++) {
+    bool weights = srcs[i] != j->name && strncmp(srcs[i], "cardinal_rt", 11) != 0;
+    if (weights)
+      continue;
+    snprintf(path, sizeof path, "%s/%s.o", dir, srcs[i]);
+    int64_t before = r->code_bytes;
+    elf = elf && elf_add_sizes(path, r);
+    if (srcs[i] != j->name)
+      r->runtime_code_bytes += r->code_bytes - before;
+  }
+  if (!elf)
+    r->code_bytes = -1;
+  snprintf(su, sizeof su, "%s/%s.su", dir, j->name);
+  snprintf(tsu, sizeof tsu, "%s/cardinal_rt_threads.su", dir);
+  if (!stack_usage || !stack_from_su(su, j->threads > 1 ? tsu : NULL, j->name, r))
+    r->stack_bytes = -1;
+  for (int i = 0; i < nsrc; i++) {
+    snprintf(path, sizeof path, "%s/%s.su", dir, srcs[i]);
+    unlink(path);
+  }
+}
+
 static bool build_library(const CompileJob *j, const char *dir, Diag *d) {
   const char *srcs[4] = {j->name, "cardinal_rt", NULL, NULL};
   int nsrc = 2;
@@ -488,8 +589,11 @@ static bool build_library(const CompileJob *j, const char *dir, Diag *d) {
     snprintf(wname, sizeof wname, "%s_weights", j->name);
     srcs[nsrc++] = wname;
   }
-  if (!compile_objects(j, dir, srcs, nsrc, d))
+  bool stack_usage = j->report && cc_has_stack_usage(j, dir);
+  if (!compile_objects(j, dir, srcs, nsrc, stack_usage ? "-fstack-usage" : NULL, d))
     return false;
+  if (j->report)
+    measure_objects(j, dir, srcs, nsrc, stack_usage);
   char lib[4096];
   snprintf(lib, sizeof lib, "%s/lib%s.a", dir, j->name);
   unlink(lib);
@@ -510,6 +614,28 @@ static bool build_library(const CompileJob *j, const char *dir, Diag *d) {
   return ok;
 }
 
+bool cd_measure(const CompileJob *j0, Graph *g, SizeReport *r, Diag *d) {
+  CompileJob j = *j0;
+  j.report = r;
+  const char *tmpdir = getenv("TMPDIR");
+  char tmpl[4096];
+  snprintf(tmpl, sizeof tmpl, "%s/cardinal-size-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+  char *dir = mkdtemp(tmpl);
+  if (!dir) {
+    diag_error(d, "cannot create a temporary folder: %s", strerror(errno));
+    return false;
+  }
+  const char *srcs[3] = {j.name, "cardinal_rt", "cardinal_rt_threads"};
+  int nsrc = g->threads > 1 ? 3 : 2;
+  bool ok = compile_into(&j, g, dir, false, d);
+  bool stack_usage = ok && cc_has_stack_usage(&j, dir);
+  ok = ok && compile_objects(&j, dir, srcs, nsrc, stack_usage ? "-fstack-usage" : NULL, d);
+  if (ok)
+    measure_objects(&j, dir, srcs, nsrc, stack_usage);
+  cd_rm_rf(dir);
+  return ok;
+}
+
 bool cd_build(const CompileJob *j, Diag *d) {
   Graph *g = cd_load_model(j, NULL, NULL, d);
   if (!g)
@@ -519,7 +645,7 @@ bool cd_build(const CompileJob *j, Diag *d) {
   bool ok = cd_mkdir_p(tmp);
   if (!ok)
     diag_error(d, "cannot create %s: %s", tmp, strerror(errno));
-  ok = ok && compile_into(j, g, tmp, d) && build_library(j, tmp, d) &&
+  ok = ok && compile_into(j, g, tmp, true, d) && build_library(j, tmp, d) &&
        move_files(tmp, j->out_dir, d);
   cd_rm_rf(tmp);
   free(tmp);
@@ -594,7 +720,7 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
     return false;
   }
   const char *name = j->name;
-  bool ok = compile_into(j, g, dir, d);
+  bool ok = compile_into(j, g, dir, true, d);
   char NAME[80];
   snprintf(NAME, sizeof NAME, "%s", name);
   for (char *c = NAME; *c; c++)
