@@ -693,6 +693,19 @@ bool dsl_load_model(Graph *g, const char *path, const char *params, uint64_t see
                     Diag *d); /* frontend/dsl/lower.c */
 bool onnx_load_tensor(const char *path, HostTensor *t, Diag *d);
 
+/* ---------------------------------------------------------------- cache.c */
+
+/* The build cache's folder (created), malloc'd; NULL when it is off. */
+char *cache_root(void);
+uint64_t cache_hash(uint64_t h, const void *p, size_t n); /* fast, 64-bit */
+bool cache_hash_file(uint64_t *h, const char *path);
+/* The path of `file` in entry `key` (malloc'd), or NULL if absent. */
+char *cache_get(const char *root, uint64_t key, const char *file);
+/* Makes entry `key` of files[i] (named as[i]); the path of its first file
+ * (malloc'd), or NULL if it could not. */
+char *cache_put(const char *root, uint64_t key, const char *const *files, const char *const *as,
+                int n);
+
 /* ---------------------------------------------------------------- report.c */
 
 /* How much memory a built model takes (report.c says how each is found). */
@@ -706,6 +719,7 @@ typedef struct {
   int64_t stack_bytes;        /* NAME_run's stack on the caller's thread; -1: unknown */
   int64_t stack_run, stack_kernel; /* NAME_run's own frame, the largest kernel's */
   bool stack_dynamic;         /* some frame grows at run time: stack_bytes is a floor */
+  bool cached;                /* cd_measure: code and stack from the build cache */
 } SizeReport;
 
 bool elf_add_sizes(const char *path, SizeReport *r);
@@ -729,6 +743,8 @@ typedef struct {
   bool static_workspace; /* NAME_workspace, a static array */
   int64_t max_workspace, max_weights; /* refuse to compile past these bytes (0: no limit) */
   SizeReport *report;   /* cd_build, if set: the memory the built library takes */
+  const char *cache_dir; /* cd_run_generated, cd_measure: reuse builds kept here (cache.c) */
+  bool cache_hit;       /* ... and the last one did */
   bool verify;          /* ir_verify after every pass */
   const char *dump_after;
   const char *dot;      /* write the final graph here (Graphviz) */

@@ -81,6 +81,12 @@ static const char *usage_run =
     "run; --reference runs the reference interpreter instead.  Without\n"
     "--output, prints each output's shape, first values and arg-max.\n"
     "\n"
+    "The weights go in a blob the program reads (--weights to choose), and the\n"
+    "built program is kept in a cache keyed by everything its build reads (the\n"
+    "generated code, compiler, flags): run again, the C compiler is skipped.  The\n"
+    "cache is $CARDINAL_CACHE_DIR, else $XDG_CACHE_HOME/cardinal or ~/.cache/cardinal\n"
+    "(CARDINAL_CACHE_DIR=off: none), its 64 most recent builds within 1 GiB.\n"
+    "\n"
     "options:\n"
     "  -i, --input FILE        an input tensor (repeat per input)\n"
     "  -O, --output FILE       write an output (.npy, else raw float32; repeat)\n"
@@ -119,6 +125,8 @@ static const char *usage_inspect =
     "      --dump              print the final graph\n"
     "      --schedule          print each node's kernel, tile, cache block and layout\n"
     "      --no-size           do not compile the code to measure its size and stack\n"
+    "      --no-cache          measure again, even if the build cache has the answer\n"
+    "                          (see 'cardinal run --help')\n"
     "      --threads N, --weights embed|blob|section, --static-workspace   as for compile\n"
     "      --max-workspace BYTES, --max-weights BYTES   exit 1 (after the report) if over\n"
     "      --cc CC, --cflags FLAGS   the C compiler that measures the code\n"
@@ -176,7 +184,7 @@ static const char *usage_compare =
 
 enum { O_VERIFY = 256, O_DUMP_AFTER, O_CC, O_CFLAGS, O_JSON, O_RUNS, O_DUMP, O_DOT, O_CSV,
        O_SVG, O_SEED, O_PROFILE, O_SCHEDULE, O_NO_PEER, O_THREADS, O_SHAPE, O_STATIC_WS,
-       O_MAX_WS, O_MAX_WEIGHTS, O_NO_SIZE };
+       O_MAX_WS, O_MAX_WEIGHTS, O_NO_SIZE, O_NO_CACHE };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},
@@ -208,6 +216,7 @@ static const struct option long_opts[] = {
     {"max-workspace", required_argument, 0, O_MAX_WS},
     {"max-weights", required_argument, 0, O_MAX_WEIGHTS},
     {"no-size", no_argument, 0, O_NO_SIZE},
+    {"no-cache", no_argument, 0, O_NO_CACHE},
     {0, 0, 0, 0},
 };
 
@@ -220,7 +229,7 @@ typedef struct {
   const char *freeze[64];
   const char *shapes[64];
   const char *csv, *svg;
-  bool reference, json, dump, schedule, no_peer, no_size;
+  bool reference, json, dump, schedule, no_peer, no_size, no_cache;
 } Args;
 
 static int usage_error(const char *cmd, const char *msg, const char *arg) {
@@ -323,6 +332,7 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
       break;
     case O_STATIC_WS: a->job.static_workspace = true; break;
     case O_NO_SIZE: a->no_size = true; break;
+    case O_NO_CACHE: a->no_cache = true; break;
     case O_MAX_WS:
     case O_MAX_WEIGHTS: {
       int64_t n = parse_bytes(optarg);
@@ -537,10 +547,19 @@ static int cmd_run(int argc, char **argv) {
   int rc = parse_args("run", argc, argv, &a, usage_run);
   if (rc)
     return rc;
+  /* Nothing large to compile: the weights go in a blob the program reads
+   * (unless --weights says otherwise), and a build of the same code is
+   * reused from the cache. */
+  if (!a.job.weights_set)
+    a.job.weights_blob = true;
+  char *cache = a.no_cache ? NULL : cache_root();
+  a.job.cache_dir = cache;
   Diag d = {.file = a.job.model};
   Graph *g = cd_load_model(&a.job, NULL, NULL, &d);
-  if (!g)
+  if (!g) {
+    free(cache);
     return 1;
+  }
   if (a.ninputs != g->ninputs) {
     StrBuf names = {0};
     for (int k = 0; k < g->ninputs; k++)
@@ -581,9 +600,10 @@ static int cmd_run(int argc, char **argv) {
       }
       if (ok)
         fprintf(stderr, "cardinal: generated C: %.3f ms median of %d run(s) "
-                        "(min %.3f, max %.3f); compile+build %.1f s\n",
+                        "(min %.3f, max %.3f); compile+build %.1f s%s\n",
                 a.job.ms_median, a.job.runs ? a.job.runs : 1, a.job.ms_min,
-                a.job.ms_max, (now_ms() - t0) / 1e3);
+                a.job.ms_max, (now_ms() - t0) / 1e3,
+                a.job.cache_hit ? " (the build was cached)" : "");
     }
   }
   for (int k = 0; ok && k < g->noutputs; k++) {
@@ -620,6 +640,7 @@ static int cmd_run(int argc, char **argv) {
   free(outs);
   graph_free(g);
   sb_free(&d.log);
+  free(cache);
   return ok ? 0 : 1;
 }
 
@@ -696,7 +717,10 @@ static int cmd_inspect(int argc, char **argv) {
   memset(&size, 0, sizeof size);
   size.code_bytes = size.stack_bytes = -1;
   Diag sd = {.file = a.job.model, .quiet = true};
+  char *cache = a.no_cache || a.no_size ? NULL : cache_root();
+  a.job.cache_dir = cache;
   bool measured = !a.no_size && cd_measure(&a.job, g, &size, &sd);
+  free(cache);
   if (!a.no_size && !measured)
     fprintf(stderr, "cardinal: could not build the code to measure it: %s",
             sd.log.buf ? sd.log.buf : "\n");

@@ -628,10 +628,60 @@ bool cd_measure(const CompileJob *j0, Graph *g, SizeReport *r, Diag *d) {
   const char *srcs[3] = {j.name, "cardinal_rt", "cardinal_rt_threads"};
   int nsrc = g->threads > 1 ? 3 : 2;
   bool ok = compile_into(&j, g, dir, false, d);
+  /* The cache (cache.c) keeps the measurement, keyed by what is compiled. */
+  uint64_t key = 0;
+  char path[4200];
+  if (ok && j.cache_dir) {
+    const char *files[] = {"%s.c", "%s.h", "cardinal_rt.c", "cardinal_rt.h",
+                           "cardinal_rt_threads.c"};
+    key = cache_hash(0, "cardinal size " CD_VERSION, 17);
+    for (int i = 0; i < (nsrc == 3 ? 5 : 4); i++) {
+      char f[256];
+      snprintf(f, sizeof f, files[i], j.name);
+      snprintf(path, sizeof path, "%s/%s", dir, f);
+      if (!cache_hash_file(&key, path))
+        key = 0;
+    }
+    const char *how[] = {j.cc ? j.cc : "cc", j.cflags ? j.cflags : "-O3"};
+    for (int i = 0; i < 2; i++)
+      key = cache_hash(key, how[i], strlen(how[i]) + 1);
+    char *hit = key ? cache_get(j.cache_dir, key, "size.txt") : NULL;
+    FILE *f = hit ? fopen(hit, "r") : NULL;
+    long long v[6];
+    int dyn;
+    if (f && fscanf(f, "%lld %lld %lld %lld %lld %lld %d", &v[0], &v[1], &v[2], &v[3], &v[4],
+                    &v[5], &dyn) == 7) {
+      r->code_bytes = v[0], r->rodata_bytes = v[1], r->runtime_code_bytes = v[2];
+      r->stack_bytes = v[3], r->stack_run = v[4], r->stack_kernel = v[5];
+      r->stack_dynamic = dyn;
+      r->cached = true;
+      fclose(f);
+      free(hit);
+      cd_rm_rf(dir);
+      return true;
+    }
+    if (f)
+      fclose(f);
+    free(hit);
+  }
   bool stack_usage = ok && cc_has_stack_usage(&j, dir);
   ok = ok && compile_objects(&j, dir, srcs, nsrc, stack_usage ? "-fstack-usage" : NULL, d);
   if (ok)
     measure_objects(&j, dir, srcs, nsrc, stack_usage);
+  if (ok && key) {
+    snprintf(path, sizeof path, "%s/size.txt", dir);
+    FILE *f = fopen(path, "w");
+    if (f) {
+      fprintf(f, "%lld %lld %lld %lld %lld %lld %d\n", (long long)r->code_bytes,
+              (long long)r->rodata_bytes, (long long)r->runtime_code_bytes,
+              (long long)r->stack_bytes, (long long)r->stack_run, (long long)r->stack_kernel,
+              r->stack_dynamic);
+      if (fclose(f) == 0) {
+        const char *src[] = {path}, *as[] = {"size.txt"};
+        free(cache_put(j.cache_dir, key, src, as, 1));
+      }
+    }
+  }
   cd_rm_rf(dir);
   return ok;
 }
@@ -751,10 +801,38 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
   }
   char exe[4096];
   snprintf(exe, sizeof exe, "%s/run", dir);
-  if (ok) {
-    char flags[1024];
-    snprintf(flags, sizeof flags, "%s%s", j->cflags ? j->cflags : "-O3",
-             j->profile ? " -DCARDINAL_PROFILE" : "");
+  char flags[1024];
+  snprintf(flags, sizeof flags, "%s%s", j->cflags ? j->cflags : "-O3",
+           j->profile ? " -DCARDINAL_PROFILE" : "");
+  /* The build cache (cache.c): the key is everything the C compiler reads
+   * and how it is run; the blob weights and the inputs are read at run
+   * time from dir, so they are not part of it. */
+  uint64_t key = 0;
+  j->cache_hit = false;
+  if (ok && j->cache_dir) {
+    const char *files[] = {"harness.c", "%s.c", "%s.h", "cardinal_rt.c", "cardinal_rt.h",
+                           "cardinal_rt_threads.c", "%s_weights.c"};
+    key = cache_hash(0, "cardinal run " CD_VERSION, 16);
+    for (int i = 0; i < 7; i++) {
+      if ((i == 5 && g->threads <= 1) || (i == 6 && j->weights_blob))
+        continue;
+      char f[256];
+      snprintf(f, sizeof f, files[i], name);
+      snprintf(path, sizeof path, "%s/%s", dir, f);
+      if (!cache_hash_file(&key, path))
+        key = 0;
+    }
+    const char *how[] = {j->cc ? j->cc : "cc", flags, j->runner ? j->runner : ""};
+    for (int i = 0; i < 3; i++)
+      key = cache_hash(key, how[i], strlen(how[i]) + 1);
+    char *hit = key ? cache_get(j->cache_dir, key, "run") : NULL;
+    if (hit) {
+      snprintf(exe, sizeof exe, "%s", hit);
+      j->cache_hit = true;
+      free(hit);
+    }
+  }
+  if (ok && !j->cache_hit) {
     char *argv[64], srcs[5][4200];
     int a = 0;
     argv[a++] = (char *)(j->cc ? j->cc : "cc");
@@ -776,6 +854,10 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
       argv[a++] = "-static"; /* an emulator runs it without the target's libraries */
     argv[a] = NULL;
     ok = run_argv(argv, false, d);
+    if (ok && key) {
+      const char *src[] = {exe}, *as[] = {"run"};
+      free(cache_put(j->cache_dir, key, src, as, 1));
+    }
   }
   if (ok) {
     char runs[16];
