@@ -20,10 +20,12 @@
  * Weights: embedded (default) as one string literal in NAME_weights.c —
  * compilers lex a string far faster than a {0x3f800000, ...} initializer
  * list, so a 100 MB model builds in seconds — or written to NAME.weights,
- * a 64-byte header (magic, model hash, size) followed by the blob, which the
- * caller hands to NAME_set_weights.  Every constant sits at a 64-byte
- * aligned offset of the blob, in its layout (packed weights in the order
- * their kernel reads them), and the blob itself is 64-byte aligned.  Names
+ * a 64-byte header followed by the blob, which the caller hands to
+ * NAME_set_weights (header bytes 0-9 "CARDINALW1", 16-31 the model hash and
+ * 32-47 the hash of the blob's bytes, in hex; the rest zero).  Every
+ * constant sits at a 64-byte aligned offset of the blob, in its layout
+ * (packed weights in the order their kernel reads them), and the blob
+ * itself is 64-byte aligned.  Names
  * from the model reach the output only as escaped string literals or
  * comments, never as identifiers.
  */
@@ -288,7 +290,7 @@ static int count_kernels(Graph *g) {
 }
 
 static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
-                         const char *dir, const char *NAME, Diag *d) {
+                         const char *dir, const char *NAME, uint64_t whash, Diag *d) {
   const char *name = o->name;
   StrBuf h = {0};
   banner(&h, g, o);
@@ -304,6 +306,8 @@ static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
             (long long)p->weight_size);
   sb_printf(&h, "#define %s_MODEL_HASH \"%016llx\" /* FNV-1a of the model file */\n",
             NAME, (unsigned long long)g->hash);
+  sb_printf(&h, "#define %s_WEIGHTS_HASH \"%016llx\" /* of the weight bytes, in their layout */\n",
+            NAME, (unsigned long long)whash);
   sb_printf(&h, "#define %s_WEIGHTS_EMBEDDED %d /* linked in (embed, section), else a blob */\n"
                 "#define %s_WEIGHTS_MODE \"%s\"\n", NAME, o->weights_blob ? 0 : 1, NAME,
             weights_mode(o));
@@ -957,11 +961,15 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
                   "  if (!b)\n    return CD_ERR_NULL;\n"
                   "  if ((size_t)((uintptr_t)b %% 64) != 0)\n    return CD_ERR_ALIGN;\n"
                   "  if (size != 64 + (size_t)%s_WEIGHTS_SIZE || memcmp(b, \"CARDINALW1\", 10) != 0 ||\n"
-                  "      memcmp(b + 16, %s_MODEL_HASH, 16) != 0)\n    return CD_ERR_WEIGHTS;\n"
+                  "      memcmp(b + 16, %s_MODEL_HASH, 16) != 0 || memcmp(b + 32, %s_WEIGHTS_HASH, 16) != 0)\n"
+                  "    return CD_ERR_WEIGHTS;\n"
                   "  cd_w = b + 64;\n  return CD_OK;\n}\n",
-              name, NAME, NAME);
+              name, NAME, NAME, NAME);
   }
-  bool ok = write_header(g, p, o, dir, NAME, d);
+  /* The blob's own hash: a blob of the same model built for another target
+   * or with other passes has the same model hash but not these bytes. */
+  uint64_t whash = cache_hash(0, blob + 64, wsize);
+  bool ok = write_header(g, p, o, dir, NAME, whash, d);
   char *cpath = arena_printf(&g->arena, "%s/%s.c", dir, name);
   ok = ok && write_file(cpath, c.buf, c.len, d);
   sb_free(&c);
@@ -971,6 +979,8 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
     char hash[17];
     snprintf(hash, sizeof hash, "%016llx", (unsigned long long)g->hash);
     memcpy(blob + 16, hash, 16);
+    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)whash);
+    memcpy(blob + 32, hash, 16);
     char *wpath = arena_printf(&g->arena, "%s/%s.weights", dir, name);
     ok = write_file(wpath, blob, wsize + 64, d);
   } else if (ok) {

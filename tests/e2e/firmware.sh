@@ -6,12 +6,14 @@
 #   - --max-workspace / --max-weights one byte too small fail, stating the
 #     size needed (the header's), and leave nothing; the exact size passes;
 #   - --weights blob and section, each with and without --static-workspace,
-#     give the bits of --weights embed (and PyTorch's output);
+#     give the bits of --weights embed (and PyTorch's output); a blob whose
+#     header names other weights is refused;
 #   - section puts the weights in .rodata.cardinal_weights and the static
 #     workspace in .bss.cardinal_workspace (no file bytes), a linker script
 #     maps them to sections of their own, and -DNET_WEIGHTS_SECTION renames;
-#   - the model's objects use only the libc/libm functions the README lists,
-#     and the runtime built with -DCARDINAL_RT_NO_LIBC none at all.
+#   - the model's objects use only the libc/libm functions the docs list (a
+#     scalar one nothing of the runtime), and the runtime built with
+#     -DCARDINAL_RT_NO_LIBC no libc function at all.
 # usage: firmware.sh CARDINAL NPYCMP SOURCE_DIR
 set -eu
 CARDINAL=$1 NPYCMP=$2 SRC=$3
@@ -105,6 +107,13 @@ for w in embed blob section; do
   done
 done
 "$NPYCMP" "$T/w_embed/out.f32" "$FIX.expected.npy" 1e-4
+# A blob of another build (its header's weights hash differs) is refused.
+d=$T/w_blob
+cp "$d/net.weights" "$T/other.weights"
+printf 'ffffffffffffffff' | dd of="$T/other.weights" bs=1 seek=32 conv=notrunc 2> /dev/null
+st=0
+"$d/drv" "$T/in.f32" "$T/x.f32" "$T/other.weights" 2> /dev/null || st=$?
+[ "$st" = 4 ] || fail "a blob with another weights hash was taken (status $st)"
 
 echo "== sections"
 d=$T/w_section--static-workspace
@@ -146,6 +155,8 @@ for target in scalar native; do
     esac
   done
 done
+# A scalar model with one thread calls nothing of the runtime's.
+! nm -u "$T/o_scalar/net.o" | grep -q " cd_" || fail "scalar net.o needs the runtime"
 cc $STRICT -ffreestanding -DCARDINAL_RT_NO_LIBC -c "$T/libc_scalar/cardinal_rt.c" -o "$T/rt.o"
 nm -u "$T/rt.o" | grep -v -E "__cpu_model|__cpu_indicator_init|_GLOBAL_OFFSET_TABLE_" &&
   fail "the runtime with -DCARDINAL_RT_NO_LIBC uses the above"
