@@ -421,8 +421,10 @@ static int cmd_compile(int argc, char **argv, bool build) {
   const char *cmd = build ? "build" : "compile";
   char help[4096];
   snprintf(help, sizeof help, usage_compile, cmd,
-           build ? "Compiles MODEL to C and builds DIR/libNAME.a (generated code + runtime).\n"
-                   "Link it with: cc app.c DIR/libNAME.a -lm\n"
+           build ? "Compiles MODEL to C and builds DIR/libNAME.a (generated code + runtime),\n"
+                   "then prints the memory it takes (weight, workspace and code bytes, and\n"
+                   "the stack NAME_run needs) and the line that links it:\n"
+                   "cc app.c -IDIR DIR/libNAME.a -lm\n"
                  : "Compiles MODEL to C: DIR/NAME.h, DIR/NAME.c, DIR/NAME_weights.c (or\n"
                    "DIR/NAME.weights) and the runtime (cardinal_rt.h, cardinal_rt.c).\n",
            build ? usage_build_extra : "");
