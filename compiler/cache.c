@@ -72,12 +72,15 @@ bool cache_hash_file(uint64_t *h, const char *path) {
   FILE *f = fopen(path, "rb");
   if (!f)
     return false;
-  static unsigned char buf[1 << 20];
+  const size_t cap = (size_t)1 << 20;
+  unsigned char *buf = malloc(cap);
+  CD_ASSERT(buf);
   size_t n;
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+  while ((n = fread(buf, 1, cap, f)) > 0)
     *h = cache_hash(*h, buf, n);
   bool ok = !ferror(f);
   fclose(f);
+  free(buf);
   *h = cache_hash(*h, path, 0); /* mark the end of a file */
   return ok;
 }
@@ -103,7 +106,7 @@ char *cache_get(const char *root, uint64_t key, const char *file) {
 static bool copy_file(const char *src, const char *dst) {
   FILE *a = fopen(src, "rb"), *b = a ? fopen(dst, "wb") : NULL;
   bool ok = a && b;
-  static unsigned char buf[1 << 16];
+  unsigned char buf[1 << 14];
   size_t n;
   while (ok && (n = fread(buf, 1, sizeof buf, a)) > 0)
     ok = fwrite(buf, 1, n, b) == n;

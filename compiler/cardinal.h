@@ -638,7 +638,8 @@ typedef struct {
 } CodegenOptions;
 
 /* The layout of a graph input or output as the caller holds it: "NCHW"
- * (plain rank 4), "row-major" (other plain ranks) or a blocked layout. */
+ * (plain rank 4) or "row-major" (other ranks); "blocked" never reaches the
+ * caller (the layout pass reorders inputs and outputs to plain). */
 const char *io_layout_name(const Value *v);
 
 /* Writes DIR/NAME.h, DIR/NAME.c and DIR/NAME_weights.c (or NAME.weights). */
