@@ -17,8 +17,9 @@
 #
 # It adds a static library target NAME (the generated NAME.c and the
 # weights; its include folder has NAME.h), links it into each TARGET, and
-# runs `cardinal compile` whenever the model, the cardinal executable or
-# the options change -- and only then.  The runtime (cardinal_rt.c) is
+# runs `cardinal compile` whenever the model (for a .nx model, any .nx file
+# of its folder: its imports), the cardinal executable or the options
+# change -- and only then.  The runtime (cardinal_rt.c) is
 # compiled once per project, by the project's C compiler: in a cross build
 # the host's cardinal writes the C and the target's compiler builds it.
 # With WEIGHTS blob, NAME_WEIGHTS_FILE (in the caller's scope, and the
@@ -57,6 +58,14 @@ function(cardinal_add_model name)
                         "Cardinal first")
   endif()
   get_filename_component(model "${arg_MODEL}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+  set(deps "${model}")
+  if(model MATCHES "\\.nx$")
+    # A DSL model's imports live in its folder: a change to any .nx there
+    # regenerates it.
+    get_filename_component(model_dir "${model}" DIRECTORY)
+    file(GLOB_RECURSE imports CONFIGURE_DEPENDS "${model_dir}/*.nx")
+    list(APPEND deps ${imports})
+  endif()
 
   # The instruction set: native describes the machine that builds, so a
   # cross build picks from the target's processor.
@@ -88,7 +97,6 @@ function(cardinal_add_model name)
     set(dir "${CMAKE_CURRENT_BINARY_DIR}/cardinal/${name}")
   endif()
   set(args compile "${model}" -o "${dir}" --name ${name} --target ${isa} --weights ${weights})
-  set(deps "${model}")
   if(arg_PASSES)
     string(REPLACE ";" "," passes "${arg_PASSES}")
     list(APPEND args --passes "${passes}")
