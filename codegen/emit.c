@@ -20,10 +20,12 @@
  * Weights: embedded (default) as one string literal in NAME_weights.c —
  * compilers lex a string far faster than a {0x3f800000, ...} initializer
  * list, so a 100 MB model builds in seconds — or written to NAME.weights,
- * a 64-byte header (magic, model hash, size) followed by the blob, which the
- * caller hands to NAME_set_weights.  Every constant sits at a 64-byte
- * aligned offset of the blob, in its layout (packed weights in the order
- * their kernel reads them), and the blob itself is 64-byte aligned.  Names
+ * a 64-byte header followed by the blob, which the caller hands to
+ * NAME_set_weights (header bytes 0-9 "CARDINALW1", 16-31 the model hash and
+ * 32-47 the hash of the blob's bytes, in hex; the rest zero).  Every
+ * constant sits at a 64-byte aligned offset of the blob, in its layout
+ * (packed weights in the order their kernel reads them), and the blob
+ * itself is 64-byte aligned.  Names
  * from the model reach the output only as escaped string literals or
  * comments, never as identifiers.
  */
@@ -121,23 +123,50 @@ static void fill_weights(Graph *g, Plan *p, unsigned char *blob) {
              value_storage_bytes(&g->values[v]));
 }
 
-/* The declaration of the embedded blob, shared by NAME.c and
- * NAME_weights.c: 64-byte aligned, so every constant in it is too. */
-static void weights_decl(StrBuf *sb, const char *name, int64_t size) {
+/* CD_WEIGHTS_ALIGN: 64-byte alignment for the weight blob and the static
+ * workspace, in whatever spelling the compiler has. */
+static void align_macro(StrBuf *sb) {
   sb_printf(sb, "#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L\n"
                 "#define CD_WEIGHTS_ALIGN _Alignas(64)\n"
                 "#elif defined(__GNUC__)\n"
                 "#define CD_WEIGHTS_ALIGN __attribute__((aligned(64)))\n"
                 "#else\n"
                 "#define CD_WEIGHTS_ALIGN /* the compiler's own alignment */\n"
-                "#endif\n"
-                "extern CD_WEIGHTS_ALIGN const unsigned char %s_weights[%lld];\n",
+                "#endif\n");
+}
+
+/* The declaration of the embedded blob, shared by NAME.c and
+ * NAME_weights.c: 64-byte aligned, so every constant in it is too. */
+static void weights_decl(StrBuf *sb, const char *name, int64_t size) {
+  align_macro(sb);
+  sb_printf(sb, "extern CD_WEIGHTS_ALIGN const unsigned char %s_weights[%lld];\n",
             name, (long long)size + 1);
 }
 
+/*
+ * --weights section (and --static-workspace with it): the definition goes
+ * in a named linker section, so a linker script can map it to flash or
+ * external RAM.  The names start with .rodata. and .bss., so a default
+ * linker script still places them (with the read-only data, and with the
+ * zeroed data: the workspace takes no room in the file), and a firmware
+ * script maps them by name before its generic rules.  MACRO, defined when
+ * the file is compiled, picks another name.
+ */
+static void section_macro(StrBuf *sb, const char *NAME, const char *what, const char *dflt) {
+  sb_printf(sb, "#ifndef %s_%s_SECTION /* -D%s_%s_SECTION='\"name\"' to choose */\n"
+                "#define %s_%s_SECTION \"%s\"\n#endif\n"
+                "#if defined(__GNUC__) || defined(__clang__)\n"
+                "#define CD_%s_IN_SECTION __attribute__((section(%s_%s_SECTION)))\n"
+                "#else\n"
+                "#error \"--weights section needs __attribute__((section)); compile with gcc or clang, \" \\\n"
+                "       \"or rebuild with --weights embed\"\n"
+                "#endif\n",
+            NAME, what, NAME, what, NAME, what, dflt, what, NAME, what);
+}
+
 /* The weights as a string literal, 64 bytes a line. */
-static bool write_weights_c(const char *path, const char *name,
-                            const unsigned char *blob, int64_t size,
+static bool write_weights_c(const char *path, const char *name, const char *NAME,
+                            bool section, const unsigned char *blob, int64_t size,
                             const char *banner, Diag *d) {
   FILE *f = fopen(path, "wb");
   if (!f) {
@@ -146,6 +175,8 @@ static bool write_weights_c(const char *path, const char *name,
   }
   StrBuf decl = {0};
   weights_decl(&decl, name, size);
+  if (section)
+    section_macro(&decl, NAME, "WEIGHTS", ".rodata.cardinal_weights");
   fprintf(f, "%s", banner);
   fprintf(f, "/* The weight blob of %s: %lld bytes, little-endian float32. */\n"
              "#if defined(__GNUC__)\n"
@@ -153,8 +184,9 @@ static bool write_weights_c(const char *path, const char *name,
              "initializer list. */\n"
              "#pragma GCC diagnostic ignored \"-Woverlength-strings\"\n"
              "#endif\n%s"
-             "CD_WEIGHTS_ALIGN const unsigned char %s_weights[%lld] =\n",
-          name, (long long)size, decl.buf, name, (long long)size + 1);
+             "CD_WEIGHTS_ALIGN %sconst unsigned char %s_weights[%lld] =\n",
+          name, (long long)size, decl.buf, section ? "CD_WEIGHTS_IN_SECTION " : "", name,
+          (long long)size + 1);
   sb_free(&decl);
   static char esc[256][5];
   for (int c = 0; c < 256; c++) {
@@ -191,6 +223,63 @@ static void banner(StrBuf *sb, Graph *g, const CodegenOptions *o) {
   sb_printf(sb, "\n */\n");
 }
 
+const char *io_layout_name(const Value *v) {
+  if (v->layout.kind != LAYOUT_PLAIN) /* the layout pass keeps graph inputs and outputs plain */
+    return "blocked";
+  return v->rank == 4 ? "NCHW" : "row-major";
+}
+
+static const char *weights_mode(const CodegenOptions *o) {
+  return o->weights_blob ? "blob" : o->weights_section ? "section" : "embed";
+}
+
+/* What the header describes, for people: the same facts as its macros. */
+static void header_summary(StrBuf *h, Graph *g, Plan *p, const CodegenOptions *o) {
+  const char *name = o->name;
+  char NAME[80];
+  snprintf(NAME, sizeof NAME, "%s", name);
+  for (char *c = NAME; *c; c++)
+    if (*c >= 'a' && *c <= 'z')
+      *c = (char)(*c - 'a' + 'A');
+  sb_printf(h, "/*\n * %s, as compiled (the %s_* macros below say the same to code):\n"
+               " *   model file  FNV-1a %016llx\n", name, NAME, (unsigned long long)g->hash);
+  sb_printf(h, " *   kernels     %s%s, %d thread%s\n", o->target->name,
+            o->target->cpu_features ? " (the CPU is checked at run time)" : "",
+            g->threads > 1 ? g->threads : 1, g->threads > 1 ? "s" : "");
+  sb_printf(h, " *   weights     %lld bytes, ", (long long)p->weight_size);
+  if (o->weights_blob)
+    sb_printf(h, "in %s.weights, loaded at run time (%s_set_weights)", name, name);
+  else if (o->weights_section)
+    sb_printf(h, "in %s_weights.c, linker section %s_WEIGHTS_SECTION", name, name);
+  else
+    sb_printf(h, "embedded in %s_weights.c", name);
+  sb_printf(h, "\n *   workspace   %lld bytes, 64-byte aligned, %s", (long long)p->ws_size,
+            o->static_workspace ? arena_printf(&g->arena, "%s_workspace, used when %s_run gets NULL",
+                                               name, name)
+                                : "the caller's: one per concurrent call");
+  for (int io = 0; io < 2; io++) {
+    int cnt = io ? g->noutputs : g->ninputs;
+    const int *vs = io ? g->outputs : g->inputs;
+    for (int k = 0; k < cnt; k++) {
+      const Value *v = &g->values[vs[k]];
+      sb_printf(h, "\n *   %-6s %-4d '", io ? "output" : "input", k);
+      put_comment_text(h, v->name);
+      sb_printf(h, "' float32");
+      put_dims(h, v);
+      sb_printf(h, " %s, %lld elements", io_layout_name(v), (long long)value_numel(v));
+      int n = 0;
+      for (int s = 0; s < g->nsymdims; s++)
+        if (g->symdims[s].value == vs[k]) {
+          sb_printf(h, "%s", n++ ? ", " : "\n *               symbolic in the model: ");
+          put_comment_text(h, *g->symdims[s].param ? g->symdims[s].param : "?");
+          sb_printf(h, " = %lld (%s)", (long long)v->dims[g->symdims[s].dim],
+                    g->symdims[s].by_shape ? "--shape" : "the batch, 1");
+        }
+    }
+  }
+  sb_printf(h, "\n */\n");
+}
+
 /* Nodes that get a kernel (not aliases): the rows of the profile. */
 static int count_kernels(Graph *g) {
   int k = 0;
@@ -200,10 +289,11 @@ static int count_kernels(Graph *g) {
 }
 
 static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
-                         const char *dir, const char *NAME, Diag *d) {
+                         const char *dir, const char *NAME, uint64_t whash, Diag *d) {
   const char *name = o->name;
   StrBuf h = {0};
   banner(&h, g, o);
+  header_summary(&h, g, p, o);
   sb_printf(&h, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n"
                 "#include \"cardinal_rt.h\"\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n",
             NAME, NAME);
@@ -215,7 +305,17 @@ static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
             (long long)p->weight_size);
   sb_printf(&h, "#define %s_MODEL_HASH \"%016llx\" /* FNV-1a of the model file */\n",
             NAME, (unsigned long long)g->hash);
-  sb_printf(&h, "#define %s_WEIGHTS_EMBEDDED %d\n", NAME, o->weights_blob ? 0 : 1);
+  sb_printf(&h, "#define %s_WEIGHTS_HASH \"%016llx\" /* of the weight bytes, in their layout */\n",
+            NAME, (unsigned long long)whash);
+  sb_printf(&h, "#define %s_WEIGHTS_EMBEDDED %d /* linked in (embed, section), else a blob */\n"
+                "#define %s_WEIGHTS_MODE \"%s\"\n", NAME, o->weights_blob ? 0 : 1, NAME,
+            weights_mode(o));
+  sb_printf(&h, "#define %s_STATIC_WORKSPACE %d /* %s_workspace exists */\n", NAME,
+            o->static_workspace ? 1 : 0, name);
+  sb_printf(&h, "#define %s_CARDINAL_VERSION \"%s\" /* the compiler that wrote this */\n"
+                "#define %s_PASSES ", NAME, CD_VERSION, NAME);
+  put_c_string(&h, o->passes ? o->passes : "default");
+  sb_printf(&h, "\n");
   sb_printf(&h, "#define %s_THREADS %d /* threads each layer is split over (static schedule) */\n",
             NAME, g->threads > 1 ? g->threads : 1);
   sb_printf(&h, "#define %s_TARGET \"%s\" /* the instruction set the kernels use */\n"
@@ -230,11 +330,15 @@ static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
       put_comment_text(&h, v->name);
       sb_printf(&h, " float32");
       put_dims(&h, v);
-      sb_printf(&h, " */\n#define %s_%s%d_RANK %d\n#define %s_%s%d_SHAPE {", NAME,
-                io ? "OUTPUT" : "INPUT", k, v->rank, NAME, io ? "OUTPUT" : "INPUT", k);
+      const char *io_ = io ? "OUTPUT" : "INPUT";
+      sb_printf(&h, " */\n#define %s_%s%d_RANK %d\n#define %s_%s%d_SHAPE {", NAME, io_, k,
+                v->rank, NAME, io_, k);
       for (int i = 0; i < v->rank; i++)
         sb_printf(&h, "%s%lld", i ? ", " : "", (long long)v->dims[i]);
-      sb_printf(&h, "}\n");
+      sb_printf(&h, "}\n#define %s_%s%d_SIZE %lld /* elements */\n#define %s_%s%d_NAME ", NAME,
+                io_, k, (long long)value_numel(v), NAME, io_, k);
+      put_c_string(&h, v->name);
+      sb_printf(&h, "\n#define %s_%s%d_LAYOUT \"%s\"\n", NAME, io_, k, io_layout_name(v));
     }
   }
   /* A model without inputs still declares one-element arrays: ISO C has no
@@ -281,6 +385,20 @@ static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
                 "double %s_profile_peak(void);\n"
                 "#endif\n",
             NAME, count_kernels(g), name, name, name, name);
+  if (o->static_workspace)
+    sb_printf(&h, "\n/* --static-workspace: %s_WORKSPACE_SIZE bytes of static storage, 64-byte\n"
+                  " * aligned%s, that %s_run uses when its workspace\n"
+                  " * argument is NULL.  One call at a time: concurrent calls need workspaces\n"
+                  " * of their own. */\n"
+                  "extern unsigned char %s_workspace[%s_WORKSPACE_SIZE > 0 ? %s_WORKSPACE_SIZE : 1];\n",
+              NAME, o->weights_section ? arena_printf(&g->arena, " (linker section %s_WORKSPACE_SECTION,\n"
+                                                     " * default \".bss.cardinal_workspace\")", NAME) : "",
+              name, name, NAME, NAME);
+  if (o->weights_section)
+    sb_printf(&h, "\n/* --weights section: %s_weights (%s_weights.c) is in linker section\n"
+                  " * %s_WEIGHTS_SECTION, default \".rodata.cardinal_weights\" (define it when\n"
+                  " * compiling %s_weights.c to choose another). */\n",
+              name, name, NAME, name);
   if (o->weights_blob)
     sb_printf(&h, "\n/* Weights live in %s.weights: pass its bytes (64-byte aligned, e.g.\n"
                   " * from cd_load_file) before the first run.  Checks the header and size;\n"
@@ -515,6 +633,8 @@ static void seq_free(Seq *q) {
 static void run_functions(StrBuf *b, Graph *g, const CodegenOptions *o, const char *NAME, Seq *q) {
   const char *name = o->name;
   int T = g->threads > 1 ? g->threads : 1;
+  const char *static_ws = o->static_workspace
+      ? arena_printf(&g->arena, "  if (!workspace)\n    workspace = %s_workspace;\n", name) : "";
   sb_printf(b, "/* The arguments every entry point checks before running a kernel. */\n"
                "static int cd_check(const float *const inputs[], float *const outputs[], "
                "const unsigned char *ws) {\n"
@@ -528,11 +648,12 @@ static void run_functions(StrBuf *b, Graph *g, const CodegenOptions *o, const ch
   sb_printf(b, "  return CD_OK;\n}\n\n");
   if (T == 1) {
     sb_printf(b, "int %s_run(const float *const inputs[], float *const outputs[], void *workspace) {\n"
+                 "%s"
                  "  unsigned char *ws = (unsigned char *)workspace;\n"
                  "  const int rc = cd_check(inputs, outputs, ws);\n"
                  "  if (rc != CD_OK)\n    return rc;\n"
                  "  (void)ws;\n%s  return CD_OK;\n}\n",
-              name, q->part.buf ? q->part.buf : "");
+              name, static_ws, q->part.buf ? q->part.buf : "");
     return;
   }
   sb_printf(b, "/* One call's arguments, and the barrier its threads meet at. */\n"
@@ -557,7 +678,8 @@ static void run_functions(StrBuf *b, Graph *g, const CodegenOptions *o, const ch
                "int %s_init_threads(void) {\n  return cd_pool_start(&cd_threads, %s_THREADS);\n}\n\n"
                "void %s_shutdown(void) {\n  cd_pool_stop(&cd_threads);\n}\n\n"
                "int %s_run(const float *const inputs[], float *const outputs[], void *workspace) {\n"
-               "  cd_job jb;\n  const int rc = cd_check(inputs, outputs, (const unsigned char *)workspace);\n"
+               "  cd_job jb;\n  int rc;\n%s"
+               "  rc = cd_check(inputs, outputs, (const unsigned char *)workspace);\n"
                "  if (rc != CD_OK)\n    return rc;\n"
                "  jb.inputs = inputs;\n  jb.outputs = outputs;\n"
                "  jb.ws = (unsigned char *)workspace;\n  jb.barrier = cd_pool_barrier;\n"
@@ -567,14 +689,15 @@ static void run_functions(StrBuf *b, Graph *g, const CodegenOptions *o, const ch
                "int %s_run_part(int t, int nthreads, const float *const inputs[], "
                "float *const outputs[],\n"
                "                void *workspace, void (*barrier)(void *ctx), void *ctx) {\n"
-               "  cd_job jb;\n  const int rc = cd_check(inputs, outputs, (const unsigned char *)workspace);\n"
+               "  cd_job jb;\n  int rc;\n%s"
+               "  rc = cd_check(inputs, outputs, (const unsigned char *)workspace);\n"
                "  if (rc != CD_OK)\n    return rc;\n"
                "  if (nthreads != %s_THREADS || t < 0 || t >= nthreads || !barrier)\n"
                "    return CD_ERR_THREADS;\n"
                "  jb.inputs = inputs;\n  jb.outputs = outputs;\n"
                "  jb.ws = (unsigned char *)workspace;\n  jb.barrier = barrier;\n"
                "  cd_part(t, &jb, ctx);\n  return CD_OK;\n}\n",
-            name, NAME, name, name, NAME, name, NAME);
+            name, NAME, name, name, static_ws, NAME, name, static_ws, NAME);
 }
 
 static void kernel_comment(StrBuf *sb, Graph *g, Node *n) {
@@ -732,6 +855,16 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
     sb_printf(&c, "/* W(off): the float constant at byte offset off of the blob. */\n"
                   "#define W(off) ((const float *)(%s_weights + (off)))\n\n", name);
   }
+  if (o->static_workspace) {
+    if (o->weights_blob)
+      align_macro(&c);
+    if (o->weights_section)
+      section_macro(&c, NAME, "WORKSPACE", ".bss.cardinal_workspace");
+    sb_printf(&c, "/* --static-workspace: what %s_run uses when its workspace is NULL. */\n"
+                  "CD_WEIGHTS_ALIGN %sunsigned char %s_workspace[%s_WORKSPACE_SIZE > 0 ? "
+                  "%s_WORKSPACE_SIZE : 1];\n\n",
+              name, o->weights_section ? "CD_WORKSPACE_IN_SECTION " : "", name, NAME, NAME);
+  }
   for (int io = 0; io < 2; io++) {
     int cnt = io ? g->noutputs : g->ninputs;
     const int *vs = io ? g->outputs : g->inputs;
@@ -841,26 +974,33 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
                   "  if (!b)\n    return CD_ERR_NULL;\n"
                   "  if ((size_t)((uintptr_t)b %% 64) != 0)\n    return CD_ERR_ALIGN;\n"
                   "  if (size != 64 + (size_t)%s_WEIGHTS_SIZE || memcmp(b, \"CARDINALW1\", 10) != 0 ||\n"
-                  "      memcmp(b + 16, %s_MODEL_HASH, 16) != 0)\n    return CD_ERR_WEIGHTS;\n"
+                  "      memcmp(b + 16, %s_MODEL_HASH, 16) != 0 || memcmp(b + 32, %s_WEIGHTS_HASH, 16) != 0)\n"
+                  "    return CD_ERR_WEIGHTS;\n"
                   "  cd_w = b + 64;\n  return CD_OK;\n}\n",
-              name, NAME, NAME);
+              name, NAME, NAME, NAME);
   }
-  bool ok = write_header(g, p, o, dir, NAME, d);
+  /* The blob's own hash: a blob of the same model built for another target
+   * or with other passes has the same model hash but not these bytes. */
+  uint64_t whash = cache_hash(0, blob + 64, wsize);
+  bool ok = write_header(g, p, o, dir, NAME, whash, d);
   char *cpath = arena_printf(&g->arena, "%s/%s.c", dir, name);
   ok = ok && write_file(cpath, c.buf, c.len, d);
   sb_free(&c);
-  if (ok && o->weights_blob) {
+  if (o->no_weights_file) {
+  } else if (ok && o->weights_blob) {
     memcpy(blob, "CARDINALW1", 10);
     char hash[17];
     snprintf(hash, sizeof hash, "%016llx", (unsigned long long)g->hash);
     memcpy(blob + 16, hash, 16);
+    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)whash);
+    memcpy(blob + 32, hash, 16);
     char *wpath = arena_printf(&g->arena, "%s/%s.weights", dir, name);
     ok = write_file(wpath, blob, wsize + 64, d);
   } else if (ok) {
     StrBuf b = {0};
     banner(&b, g, o);
     char *wpath = arena_printf(&g->arena, "%s/%s_weights.c", dir, name);
-    ok = write_weights_c(wpath, name, blob + 64, (int64_t)wsize, b.buf, d);
+    ok = write_weights_c(wpath, name, NAME, o->weights_section, blob + 64, (int64_t)wsize, b.buf, d);
     sb_free(&b);
   }
   free(blob);

@@ -258,7 +258,7 @@ typedef struct {
   int64_t units;      /* how many of them */
   int64_t share[CD_MAX_THREADS + 1]; /* thread t takes units [share[t], share[t+1]) */
   double imbalance;   /* largest share / mean share (1: even) */
-  char kernel[80];    /* the C name of its kernel: op, dtype, target, tile, node */
+  char kernel[128];    /* the C name of its kernel: op, dtype, target, tile, node */
 } Schedule;
 
 /*
@@ -312,6 +312,15 @@ static inline int node_read(const Node *n, int k) {
   return k < n->nin ? n->in[k] : k == n->nin ? n->ep.residual : n->ep.residual_scale;
 }
 
+/* A dim of a graph input the model leaves open (an ONNX dim_param, or no
+ * value): the loader makes it 1, `--shape` fixes it (toolchain.c). */
+typedef struct {
+  int value;          /* the graph input */
+  int dim;            /* which of its dims */
+  const char *param;  /* its name in the model ("" if none) */
+  bool by_shape;      /* fixed by --shape (else the loader's 1) */
+} SymbolicDim;
+
 typedef struct {
   Arena arena;        /* owns everything below */
   Value *values;
@@ -327,6 +336,8 @@ typedef struct {
   int64_t source_params; /* learnable parameters as loaded (no BN running stats) */
   const struct Target *target; /* what the passes prepare it for (layout, tiling) */
   int threads;        /* threads the schedule splits each layer over (1..CD_MAX_THREADS) */
+  SymbolicDim *symdims; /* open dims of the inputs, as loaded (arena) */
+  int nsymdims;
 } Graph;
 
 Graph *graph_new(void);
@@ -633,7 +644,15 @@ typedef struct {
   const struct Target *target; /* what the kernels are written for */
   bool weights_blob;    /* side file instead of embedded */
   const char *passes;   /* for the header comment */
+  bool weights_section; /* embedded, in a named linker section (NAME_WEIGHTS_SECTION) */
+  bool static_workspace; /* NAME_workspace, a static array NAME_run uses when passed NULL */
+  bool no_weights_file; /* write neither NAME_weights.c nor NAME.weights (sizes only) */
 } CodegenOptions;
+
+/* The layout of a graph input or output as the caller holds it: "NCHW"
+ * (plain rank 4) or "row-major" (other ranks); "blocked" never reaches the
+ * caller (the layout pass reorders inputs and outputs to plain). */
+const char *io_layout_name(const Value *v);
 
 /* Writes DIR/NAME.h, DIR/NAME.c and DIR/NAME_weights.c (or NAME.weights). */
 bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
@@ -691,6 +710,42 @@ bool dsl_save_params(const char *path, const char *params, uint64_t seed, const 
                      Diag *d);
 bool onnx_load_tensor(const char *path, HostTensor *t, Diag *d);
 
+/* ---------------------------------------------------------------- cache.c */
+
+/* The build cache's folder (created), malloc'd; NULL when it is off. */
+char *cache_root(void);
+uint64_t cache_hash(uint64_t h, const void *p, size_t n); /* fast, 64-bit */
+bool cache_hash_file(uint64_t *h, const char *path);
+/* The path of `file` in entry `key` (malloc'd), or NULL if absent. */
+char *cache_get(const char *root, uint64_t key, const char *file);
+/* Makes entry `key` of files[i] (named as[i]); the path of its first file
+ * (malloc'd), or NULL if it could not. */
+char *cache_put(const char *root, uint64_t key, const char *const *files, const char *const *as,
+                int n);
+
+/* ---------------------------------------------------------------- report.c */
+
+/* How much memory a built model takes (report.c says how each is found). */
+typedef struct {
+  const char *name;           /* the C prefix */
+  int64_t weight_bytes, workspace_bytes; /* from the plan */
+  char weights_where[96], workspace_where[96]; /* "embedded", "linker section ...", ... */
+  int64_t code_bytes;         /* executable bytes of the library's objects; -1: unknown */
+  int64_t runtime_code_bytes; /* ... of which the runtime's */
+  int64_t rodata_bytes;       /* read-only bytes besides the weights and the code */
+  int64_t stack_bytes;        /* NAME_run's stack on the caller's thread; -1: unknown */
+  int64_t stack_run, stack_kernel; /* NAME_run's own frame, the largest kernel's */
+  bool stack_dynamic;         /* some frame grows at run time: stack_bytes is a floor */
+  bool cached;                /* cd_measure: code and stack from the build cache */
+} SizeReport;
+
+bool elf_add_sizes(const char *path, SizeReport *r);
+/* Fills r's stack fields from NAME.su (and the thread pool's .su, for a
+ * model built with threads); false if NAME_run is not in it. */
+bool stack_from_su(const char *model_su, const char *threads_su, const char *name,
+                   SizeReport *r);
+void report_print(FILE *f, const char *prefix, const SizeReport *r);
+
 /* ---------------------------------------------------------------- toolchain.c */
 
 typedef struct {
@@ -700,6 +755,13 @@ typedef struct {
   const char *target;
   const char *passes;
   bool weights_blob;
+  bool weights_section; /* embedded, in a named linker section */
+  bool weights_set;     /* --weights given (run defaults to blob, else embed) */
+  bool static_workspace; /* NAME_workspace, a static array */
+  int64_t max_workspace, max_weights; /* refuse to compile past these bytes (0: no limit) */
+  SizeReport *report;   /* cd_build, if set: the memory the built library takes */
+  const char *cache_dir; /* cd_run_generated, cd_measure: reuse builds kept here (cache.c) */
+  bool cache_hit;       /* ... and the last one did */
   bool verify;          /* ir_verify after every pass */
   const char *dump_after;
   const char *dot;      /* write the final graph here (Graphviz) */
@@ -707,6 +769,8 @@ typedef struct {
   const char *cflags;
   int nfreeze;
   const char **freeze;  /* NAME=FILE */
+  int nshapes;
+  const char **shapes;  /* NAME=D0,D1,...: fixes the open dims of an input */
   const char *params;   /* DSL: parameters from this .safetensors file */
   uint64_t seed;        /* DSL: seed of generated parameters without one */
   int threads;          /* threads of the generated code (0 or 1: one) */
@@ -727,6 +791,12 @@ bool cd_build(const CompileJob *j, Diag *d);
 bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
                       float **outputs, Diag *d);
 bool cd_write_runtime(const char *dir, bool threads, Diag *d);
+/* The report of cd_build without a build: NAME.c and the runtime compiled
+ * in a temporary folder (the weights are not: their size is known). */
+bool cd_measure(const CompileJob *j, Graph *g, SizeReport *r, Diag *d);
+/* --max-workspace, --max-weights: an error stating the size needed when the
+ * plan is over either. */
+bool cd_check_budget(const CompileJob *j, const Plan *p, Diag *d);
 /* bench.c: the model's one input read from path (or x[i] = sin(0.37 i)),
  * malloc'd; and `cardinal bench` (with ONNX Runtime when `peer`). */
 float *cd_model_input(Graph *g, const char *path, Diag *d);

@@ -49,11 +49,21 @@ static const char *usage_compile =
     "                          auto: this machine's cores); N > 1 links -lpthread\n"
     "  -p, --passes LIST       passes to run: default, none, or a comma list;\n"
     "                          '-NAME' drops one (e.g. default,-dce)\n"
-    "  -w, --weights MODE      embed (default: NAME_weights.c) or blob (NAME.weights);\n"
-    "                          or FILE.safetensors: the parameters of a .nx model\n"
+    "  -w, --weights MODE      embed (default: NAME_weights.c), blob (NAME.weights,\n"
+    "                          loaded at run time), or section (embedded, in linker\n"
+    "                          section .rodata.cardinal_weights); or FILE.safetensors:\n"
+    "                          the parameters of a .nx model\n"
+    "      --static-workspace  NAME_workspace, a static array NAME_run uses when its\n"
+    "                          workspace is NULL (with --weights section, in linker\n"
+    "                          section .bss.cardinal_workspace)\n"
+    "      --max-workspace BYTES, --max-weights BYTES   fail, stating the size needed,\n"
+    "                          if the model needs more (K, M, G suffixes: 1024^n)\n"
     "      --seed N            .nx without a safetensors file: seed of the generated\n"
     "                          parameters (default 0)\n"
     "  -f, --freeze NAME=FILE  make input NAME a constant (.npy, .pb or raw f32)\n"
+    "      --shape NAME=D0,D1,...  the dims of input NAME, fixing its symbolic ones\n"
+    "                          (e.g. --shape input=1,3,224,224); a symbolic dim other\n"
+    "                          than the batch must be fixed, the batch defaults to 1\n"
     "      --verify            check the IR after every pass (always on in debug builds;\n"
     "                          or set CARDINAL_VERIFY=1)\n"
     "      --dump-after PASS   print the graph after PASS\n"
@@ -73,6 +83,12 @@ static const char *usage_run =
     "run; --reference runs the reference interpreter instead.  Without\n"
     "--output, prints each output's shape, first values and arg-max.\n"
     "\n"
+    "The weights go in a blob the program reads (--weights to choose), and the\n"
+    "built program is kept in a cache keyed by everything its build reads (the\n"
+    "generated code, compiler, flags): run again, the C compiler is skipped.  The\n"
+    "cache is $CARDINAL_CACHE_DIR, else $XDG_CACHE_HOME/cardinal or ~/.cache/cardinal\n"
+    "(CARDINAL_CACHE_DIR=off: none), its 64 most recent builds within 1 GiB.\n"
+    "\n"
     "options:\n"
     "  -i, --input FILE        an input tensor (repeat per input)\n"
     "  -O, --output FILE       write an output (.npy, else raw float32; repeat)\n"
@@ -81,9 +97,9 @@ static const char *usage_run =
     "      --threads N         as for compile (default 1)\n"
     "  -p, --passes LIST       as for compile\n"
     "  -f, --freeze NAME=FILE  as for compile\n"
-    "  -w, --weights MODE      blob (the default here: the weights in a side file, which\n"
-    "                          compiles in seconds), embed, or FILE.safetensors: the\n"
-    "                          parameters of a .nx model (as for compile)\n"
+    "      --shape NAME=D0,D1,...  as for compile\n"
+    "  -w, --weights MODE      as for compile (default blob: nothing large to compile)\n"
+    "      --no-cache          do not reuse (or keep) the built program (see below)\n"
     "      --seed N            as for compile\n"
     "      --runs N            time N runs of the generated code (default 1)\n"
     "      --profile           time every kernel and print where the time goes\n"
@@ -95,18 +111,28 @@ static const char *usage_run =
 static const char *usage_inspect =
     "usage: cardinal inspect MODEL [options]\n"
     "\n"
-    "Loads the model, runs the passes and prints statistics: nodes per op type,\n"
-    "parameters, multiply-accumulates, weight and workspace bytes, and what\n"
-    "each pass did.\n"
+    "Loads the model, runs the passes and prints statistics: the inputs and outputs\n"
+    "(names, shapes), nodes per op type, parameters, multiply-accumulates, what\n"
+    "each pass did, and the memory the built model takes: weight and workspace\n"
+    "bytes, and the code size and stack of NAME_run, measured by compiling the\n"
+    "generated code with the C compiler (--cc, --cflags; -fstack-usage).\n"
     "\n"
     "options:\n"
+    "  -n, --name NAME         as for compile (the report names NAME_run)\n"
     "  -p, --passes LIST       as for compile\n"
     "  -f, --freeze NAME=FILE  as for compile\n"
+    "      --shape NAME=D0,D1,...  as for compile\n"
     "  -w, --weights FILE.safetensors, --seed N   parameters of a .nx model\n"
     "      --json              print JSON instead of text\n"
     "      --dump-after PASS   print the graph after PASS\n"
     "      --dump              print the final graph\n"
     "      --schedule          print each node's kernel, tile, cache block and layout\n"
+    "      --no-size           do not compile the code to measure its size and stack\n"
+    "      --no-cache          measure again, even if the build cache has the answer\n"
+    "                          (see 'cardinal run --help')\n"
+    "      --weights embed|blob|section, --static-workspace   as for compile\n"
+    "      --max-workspace BYTES, --max-weights BYTES   exit 1 (after the report) if over\n"
+    "      --cc CC, --cflags FLAGS   the C compiler that measures the code\n"
     "  -t, --target T          as for compile (the layout and schedule depend on it)\n"
     "      --threads N         as for compile (the schedule splits each layer for N)\n"
     "      --dot FILE          write the final graph for Graphviz (dot -Tsvg FILE)\n"
@@ -130,6 +156,7 @@ static const char *usage_bench =
     "  -i, --input FILE        the input (default: x[i] = sin(0.37 i), as ONNX Runtime's)\n"
     "      --no-peer           do not run ONNX Runtime\n"
     "  -f, --freeze NAME=FILE  as for compile\n"
+    "      --shape NAME=D0,D1,...  as for compile\n"
     "  -w, --weights FILE.safetensors, --seed N   parameters of a .nx model\n"
     "      --cc CC, --cflags FLAGS   the C compiler and its flags\n"
     "  -h, --help              this text\n";
@@ -154,6 +181,7 @@ static const char *usage_compare =
     "      --json              print JSON instead of the table\n"
     "      --svg FILE          draw latency and workspace bars (open in a browser)\n"
     "  -f, --freeze NAME=FILE  as for compile\n"
+    "      --shape NAME=D0,D1,...  as for compile\n"
     "  -w, --weights FILE.safetensors, --seed N   parameters of a .nx model\n"
     "      --cc CC, --cflags FLAGS   the C compiler and its flags\n"
     "  -h, --help              this text\n";
@@ -174,7 +202,8 @@ static const char *usage_dump_weights =
     "  -h, --help              this text\n";
 
 enum { O_VERIFY = 256, O_DUMP_AFTER, O_CC, O_CFLAGS, O_JSON, O_RUNS, O_DUMP, O_DOT, O_CSV,
-       O_SVG, O_SEED, O_PROFILE, O_SCHEDULE, O_NO_PEER, O_THREADS };
+       O_SVG, O_SEED, O_PROFILE, O_SCHEDULE, O_NO_PEER, O_THREADS, O_SHAPE, O_STATIC_WS,
+       O_MAX_WS, O_MAX_WEIGHTS, O_NO_SIZE, O_NO_CACHE };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},
@@ -201,6 +230,12 @@ static const struct option long_opts[] = {
     {"schedule", no_argument, 0, O_SCHEDULE},
     {"no-peer", no_argument, 0, O_NO_PEER},
     {"threads", required_argument, 0, O_THREADS},
+    {"shape", required_argument, 0, O_SHAPE},
+    {"static-workspace", no_argument, 0, O_STATIC_WS},
+    {"max-workspace", required_argument, 0, O_MAX_WS},
+    {"max-weights", required_argument, 0, O_MAX_WEIGHTS},
+    {"no-size", no_argument, 0, O_NO_SIZE},
+    {"no-cache", no_argument, 0, O_NO_CACHE},
     {0, 0, 0, 0},
 };
 
@@ -211,9 +246,9 @@ typedef struct {
   const char *outputs[64];
   int noutputs;
   const char *freeze[64];
+  const char *shapes[64];
   const char *csv, *svg;
-  bool reference, json, dump, schedule, no_peer;
-  bool weights_mode;   /* -w embed or -w blob was given */
+  bool reference, json, dump, schedule, no_peer, no_size, no_cache;
 } Args;
 
 static int usage_error(const char *cmd, const char *msg, const char *arg) {
@@ -246,17 +281,19 @@ static char *default_name(const char *model) {
 static const struct {
   const char *cmd, *options;
 } command_options[] = {
-    {"compile", "output name target threads passes weights seed freeze verify dump-after dot "
+    {"compile", "output name target threads passes weights seed freeze shape static-workspace "
+                "max-workspace max-weights verify dump-after dot help"},
+    {"build", "output name target threads passes weights seed freeze shape static-workspace "
+              "max-workspace max-weights verify dump-after dot cc cflags help"},
+    {"run", "input output reference target threads passes freeze shape weights seed runs "
+            "profile no-cache dot verify dump-after cc cflags help"},
+    {"inspect", "name passes freeze shape weights seed json dump-after dump schedule target threads "
+                "static-workspace max-workspace max-weights no-size no-cache dot verify cc "
+                "cflags help"},
+    {"compare", "runs target threads input shape csv json svg freeze weights seed cc cflags "
                 "help"},
-    {"build", "output name target threads passes weights seed freeze verify dump-after dot cc "
-              "cflags help"},
-    {"run", "input output reference target threads passes freeze weights seed runs profile dot "
-            "verify dump-after cc cflags help"},
-    {"inspect", "passes freeze weights seed json dump-after dump schedule target threads dot "
-                "verify help"},
-    {"compare", "runs target threads input csv json svg freeze weights seed cc cflags help"},
-    {"bench", "runs target threads passes input no-peer freeze weights seed cc cflags verify "
-              "help"},
+    {"bench", "runs target threads passes input shape no-peer freeze weights seed cc cflags "
+              "verify help"},
     {"dump-weights", "output weights seed help"},
 };
 
@@ -292,10 +329,31 @@ static int unknown_option(const char *cmd, const char *arg) {
   return usage_error(cmd, "unknown option", arg);
 }
 
+/* A byte count: digits, then optionally K, M or G (powers of 1024); -1 if
+ * it is not one. */
+static int64_t parse_bytes(const char *s) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  int shift = 0;
+  if (end == s || errno || *s == '-')
+    return -1;
+  if (*end == 'K' || *end == 'k')
+    shift = 10, end++;
+  else if (*end == 'M' || *end == 'm')
+    shift = 20, end++;
+  else if (*end == 'G' || *end == 'g')
+    shift = 30, end++;
+  if (*end || v > ((unsigned long long)INT64_MAX >> shift))
+    return -1;
+  return (int64_t)(v << shift);
+}
+
 static int parse_args(const char *cmd, int argc, char **argv, Args *a,
                       const char *help) {
   memset(a, 0, sizeof *a);
   a->job.freeze = a->freeze;
+  a->job.shapes = a->shapes;
   optind = 1;
   opterr = 0;
   int c;
@@ -333,14 +391,16 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
     case 'p': a->job.passes = optarg; break;
     case 'w': {
       size_t L = strlen(optarg);
-      if (!strcmp(optarg, "blob") || !strcmp(optarg, "embed"))
-        a->weights_mode = true;
-      if (!strcmp(optarg, "blob"))
-        a->job.weights_blob = true;
-      else if (L > 12 && !strcmp(optarg + L - 12, ".safetensors"))
+      if (L > 12 && !strcmp(optarg + L - 12, ".safetensors")) {
         a->job.params = optarg;
-      else if (strcmp(optarg, "embed") != 0)
-        return usage_error(cmd, "--weights takes embed, blob or FILE.safetensors, not", optarg);
+        break;
+      }
+      if (strcmp(optarg, "embed") && strcmp(optarg, "blob") && strcmp(optarg, "section"))
+        return usage_error(cmd, "--weights takes embed, blob, section or FILE.safetensors, not",
+                           optarg);
+      a->job.weights_blob = !strcmp(optarg, "blob");
+      a->job.weights_section = !strcmp(optarg, "section");
+      a->job.weights_set = true;
       break;
     }
     case O_SEED: {
@@ -356,6 +416,25 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
       if (a->job.nfreeze == 64)
         return usage_error(cmd, "too many --freeze", NULL);
       a->freeze[a->job.nfreeze++] = optarg;
+      break;
+    case O_STATIC_WS: a->job.static_workspace = true; break;
+    case O_NO_SIZE: a->no_size = true; break;
+    case O_NO_CACHE: a->no_cache = true; break;
+    case O_MAX_WS:
+    case O_MAX_WEIGHTS: {
+      int64_t n = parse_bytes(optarg);
+      if (n < 0)
+        return usage_error(cmd, c == O_MAX_WS ? "--max-workspace takes a byte count (e.g. "
+                                                "65536, 64K, 8M), not"
+                                              : "--max-weights takes a byte count (e.g. "
+                                                "65536, 64K, 8M), not", optarg);
+      *(c == O_MAX_WS ? &a->job.max_workspace : &a->job.max_weights) = n;
+      break;
+    }
+    case O_SHAPE:
+      if (a->job.nshapes == 64)
+        return usage_error(cmd, "too many --shape", NULL);
+      a->shapes[a->job.nshapes++] = optarg;
       break;
     case 'i':
       if (a->ninputs == 64)
@@ -431,8 +510,10 @@ static int cmd_compile(int argc, char **argv, bool build) {
   const char *cmd = build ? "build" : "compile";
   char help[4096];
   snprintf(help, sizeof help, usage_compile, cmd,
-           build ? "Compiles MODEL to C and builds DIR/libNAME.a (generated code + runtime).\n"
-                   "Link it with: cc app.c DIR/libNAME.a -lm\n"
+           build ? "Compiles MODEL to C and builds DIR/libNAME.a (generated code + runtime),\n"
+                   "then prints the memory it takes (weight, workspace and code bytes, and\n"
+                   "the stack NAME_run needs) and the line that links it:\n"
+                   "cc app.c -IDIR DIR/libNAME.a -lm\n"
                  : "Compiles MODEL to C: DIR/NAME.h, DIR/NAME.c, DIR/NAME_weights.c (or\n"
                    "DIR/NAME.weights) and the runtime (cardinal_rt.h, cardinal_rt.c).\n",
            build ? usage_build_extra : "");
@@ -444,15 +525,29 @@ static int cmd_compile(int argc, char **argv, bool build) {
     return usage_error(cmd, "-o DIR is required", NULL);
   Diag d = {.file = a.job.model};
   double t0 = now_ms();
+  SizeReport report;
+  a.job.report = &report;
   bool ok = build ? cd_build(&a.job, &d) : cd_compile(&a.job, NULL, &d);
   if (!ok)
     return 1;
   fprintf(stderr, "cardinal: %s %s -> %s/%s%s (%.1f s)\n", build ? "built" : "compiled",
           a.job.model, a.job.out_dir, build ? "lib" : "", build ? a.job.name : a.job.name,
           (now_ms() - t0) / 1e3);
-  if (build)
-    fprintf(stderr, "cardinal: link with: cc app.c -I%s %s/lib%s.a -lm%s\n", a.job.out_dir,
-            a.job.out_dir, a.job.name, a.job.threads > 1 ? " -lpthread" : "");
+  if (!build) {
+    fprintf(stderr, "cardinal: weights %lld bytes, workspace %lld bytes\n",
+            (long long)report.weight_bytes, (long long)report.workspace_bytes);
+    return 0;
+  }
+  report_print(stderr, "cardinal: ", &report);
+  /* The whole link line, as the library was built: compiler, include
+   * folder, library, system libraries. */
+  fprintf(stderr, "cardinal: link with: %s app.c -I%s %s/lib%s.a -lm%s\n",
+          a.job.cc ? a.job.cc : "cc", a.job.out_dir, a.job.out_dir, a.job.name,
+          a.job.threads > 1 ? " -lpthread" : "");
+  if (a.job.weights_blob)
+    fprintf(stderr, "cardinal: and at run time pass the bytes of %s/%s.weights (64-byte "
+                    "aligned, e.g. from cd_load_file) to %s_set_weights\n",
+            a.job.out_dir, a.job.name, a.job.name);
   return 0;
 }
 
@@ -543,12 +638,19 @@ static int cmd_run(int argc, char **argv) {
   int rc = parse_args("run", argc, argv, &a, usage_run);
   if (rc)
     return rc;
-  if (!a.weights_mode) /* the build is thrown away: the faster one, as compare does */
+  /* Nothing large to compile: the weights go in a blob the program reads
+   * (unless --weights says otherwise), and a build of the same code is
+   * reused from the cache. */
+  if (!a.job.weights_set)
     a.job.weights_blob = true;
+  char *cache = a.no_cache ? NULL : cache_root();
+  a.job.cache_dir = cache;
   Diag d = {.file = a.job.model};
   Graph *g = cd_load_model(&a.job, NULL, NULL, &d);
-  if (!g)
+  if (!g) {
+    free(cache);
     return 1;
+  }
   if (a.ninputs != g->ninputs) {
     StrBuf names = {0};
     for (int k = 0; k < g->ninputs; k++)
@@ -589,9 +691,10 @@ static int cmd_run(int argc, char **argv) {
       }
       if (ok)
         fprintf(stderr, "cardinal: generated C: %.3f ms median of %d run(s) "
-                        "(min %.3f, max %.3f); compile+build %.1f s\n",
+                        "(min %.3f, max %.3f); compile+build %.1f s%s\n",
                 a.job.ms_median, a.job.runs ? a.job.runs : 1, a.job.ms_min,
-                a.job.ms_max, (now_ms() - t0) / 1e3);
+                a.job.ms_max, (now_ms() - t0) / 1e3,
+                a.job.cache_hit ? " (the build was cached)" : "");
     }
   }
   for (int k = 0; ok && k < g->noutputs; k++) {
@@ -628,6 +731,7 @@ static int cmd_run(int argc, char **argv) {
   free(outs);
   graph_free(g);
   sb_free(&d.log);
+  free(cache);
   return ok ? 0 : 1;
 }
 
@@ -642,6 +746,46 @@ static void json_string(const char *s) {
       putchar(*p);
   }
   putchar('"');
+}
+
+/* Graph input or output k, for inspect: name, type, shape, layout and how
+ * each symbolic dim got its value. */
+static void print_io(const Graph *g, bool out, int k, bool json) {
+  int v = out ? g->outputs[k] : g->inputs[k];
+  const Value *val = &g->values[v];
+  if (json) {
+    printf("%s\n    {\"name\": ", k ? "," : "");
+    json_string(val->name);
+    printf(", \"dtype\": \"%s\", \"shape\": [", dtype_name(val->dtype));
+    for (int i = 0; i < val->rank; i++)
+      printf("%s%lld", i ? ", " : "", (long long)val->dims[i]);
+    printf("], \"elements\": %lld, \"layout\": \"%s\", \"symbolic\": [",
+           (long long)value_numel(val), io_layout_name(val));
+  } else {
+    printf("%-6s %-3d '%s' %s[", out ? "output" : "input", k, val->name, dtype_name(val->dtype));
+    for (int i = 0; i < val->rank; i++)
+      printf("%s%lld", i ? "," : "", (long long)val->dims[i]);
+    printf("] %s", io_layout_name(val));
+  }
+  int n = 0;
+  for (int s = 0; s < g->nsymdims; s++) {
+    const SymbolicDim *sd = &g->symdims[s];
+    if (sd->value != v)
+      continue;
+    if (json) {
+      printf("%s{\"dim\": %d, \"name\": ", n ? ", " : "", sd->dim);
+      json_string(sd->param);
+      printf(", \"value\": %lld, \"from\": \"%s\"}", (long long)val->dims[sd->dim],
+             sd->by_shape ? "--shape" : "default");
+    } else
+      printf("%s dim %d%s%s%s %s", n ? "," : " (symbolic:", sd->dim, *sd->param ? " '" : "",
+             sd->param, *sd->param ? "'" : "", sd->by_shape ? "from --shape" : "batch, 1");
+    n++;
+  }
+  if (json)
+    printf("]}");
+  else
+    printf("%s\n", n ? ")" : "");
 }
 
 static int cmd_inspect(int argc, char **argv) {
@@ -659,6 +803,19 @@ static int cmd_inspect(int argc, char **argv) {
   plan_build(g, &plan, &d);
   GraphStats gs;
   graph_stats(g, &plan, &gs);
+  /* Code and stack: NAME.c and the runtime compiled as `build` would. */
+  SizeReport size;
+  memset(&size, 0, sizeof size);
+  size.code_bytes = size.stack_bytes = -1;
+  Diag sd = {.file = a.job.model, .quiet = true};
+  char *cache = a.no_cache || a.no_size ? NULL : cache_root();
+  a.job.cache_dir = cache;
+  bool measured = !a.no_size && cd_measure(&a.job, g, &size, &sd);
+  free(cache);
+  if (!a.no_size && !measured)
+    fprintf(stderr, "cardinal: could not build the code to measure it: %s",
+            sd.log.buf ? sd.log.buf : "\n");
+  sb_free(&sd.log);
   const int *counts = gs.counts;
   int64_t macs = gs.macs, params = gs.params;
   if (a.dump)
@@ -666,8 +823,13 @@ static int cmd_inspect(int argc, char **argv) {
   if (a.json) {
     printf("{\n  \"model\": ");
     json_string(a.job.model);
-    printf(",\n  \"inputs\": %d,\n  \"outputs\": %d,\n  \"nodes\": %d,\n  \"ops\": {",
-           g->ninputs, g->noutputs, g->nnodes);
+    printf(",\n  \"inputs\": [");
+    for (int k = 0; k < g->ninputs; k++)
+      print_io(g, false, k, true);
+    printf("\n  ],\n  \"outputs\": [");
+    for (int k = 0; k < g->noutputs; k++)
+      print_io(g, true, k, true);
+    printf("\n  ],\n  \"nodes\": %d,\n  \"ops\": {", g->nnodes);
     bool first = true;
     for (int i = 0; i < OP_COUNT; i++)
       if (counts[i]) {
@@ -676,9 +838,21 @@ static int cmd_inspect(int argc, char **argv) {
       }
     printf("\n  },\n  \"source_parameters\": %lld,\n  \"parameters\": %lld,\n  \"macs\": %lld,\n"
            "  \"weight_bytes\": %lld,\n  \"workspace_bytes\": %lld,\n"
-           "  \"workspace_lower_bound\": %lld,\n  \"passes\": [",
+           "  \"workspace_lower_bound\": %lld,\n",
            (long long)g->source_params, (long long)params, (long long)macs,
            (long long)plan.weight_size, (long long)plan.ws_size, (long long)plan.ws_lower_bound);
+    if (size.code_bytes >= 0)
+      printf("  \"code_bytes\": %lld,\n  \"runtime_code_bytes\": %lld,\n"
+             "  \"constant_bytes\": %lld,\n", (long long)size.code_bytes,
+             (long long)size.runtime_code_bytes, (long long)size.rodata_bytes);
+    else
+      printf("  \"code_bytes\": null,\n");
+    if (size.stack_bytes >= 0)
+      printf("  \"stack_bytes\": %lld,\n  \"stack_is_lower_bound\": %s,\n",
+             (long long)size.stack_bytes, size.stack_dynamic ? "true" : "false");
+    else
+      printf("  \"stack_bytes\": null,\n");
+    printf("  \"passes\": [");
     for (int i = 0; i < nstats; i++) {
       printf("%s\n    {\"name\": \"%s\", \"nodes_before\": %d, \"nodes_after\": %d, "
              "\"changes\": %d, \"what\": ",
@@ -707,7 +881,12 @@ static int cmd_inspect(int argc, char **argv) {
     }
     printf("\n  ]\n}\n");
   } else {
-    printf("model       %s\nnodes       %d\n", a.job.model, g->nnodes);
+    printf("model       %s\n", a.job.model);
+    for (int k = 0; k < g->ninputs; k++)
+      print_io(g, false, k, false);
+    for (int k = 0; k < g->noutputs; k++)
+      print_io(g, true, k, false);
+    printf("nodes       %d\n", g->nnodes);
     for (int i = 0; i < OP_COUNT; i++)
       if (counts[i])
         printf("  %-20s %d\n", op_table[i].name, counts[i]);
@@ -718,6 +897,15 @@ static int cmd_inspect(int argc, char **argv) {
            (long long)params, (double)params / 1e6, (long long)macs, (double)macs / 1e9,
            (long long)plan.weight_size, (long long)plan.ws_size,
            (long long)plan.ws_lower_bound);
+    if (size.code_bytes >= 0)
+      printf("code        %lld bytes (+ %lld bytes of other constants; the runtime's %lld), "
+             "built with %s\n", (long long)size.code_bytes, (long long)size.rodata_bytes,
+             (long long)size.runtime_code_bytes, a.job.cc ? a.job.cc : "cc");
+    if (size.stack_bytes >= 0)
+      printf("stack       %s%lld bytes for %s_run (its frame %lld + the deepest kernel's %lld%s)\n",
+             size.stack_dynamic ? "at least " : "", (long long)size.stack_bytes, a.job.name,
+             (long long)size.stack_run, (long long)size.stack_kernel,
+             size.stack_bytes > size.stack_run + size.stack_kernel ? " + the thread pool's" : "");
     for (int i = 0; i < nstats; i++)
       printf("pass %-20s %4d -> %4d nodes  %8.3f ms  %s\n", stats[i].name,
              stats[i].nodes_before, stats[i].nodes_after, stats[i].ms, stats[i].what);
@@ -741,9 +929,11 @@ static int cmd_inspect(int argc, char **argv) {
       }
     }
   }
+  Diag bd = {.file = a.job.model};
+  bool within = cd_check_budget(&a.job, &plan, &bd);
   plan_free(&plan);
   graph_free(g);
-  return 0;
+  return within ? 0 : 1;
 }
 
 static int cmd_bench(int argc, char **argv) {

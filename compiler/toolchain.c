@@ -185,6 +185,124 @@ static bool freeze_inputs(Graph *g, const CompileJob *j, Diag *d) {
   return true;
 }
 
+/* "--shape x=1,3,N,W": the example an error message suggests, the open
+ * dims of input v by name. */
+static char *shape_hint(const Graph *g, int v) {
+  const Value *val = &g->values[v];
+  StrBuf sb = {0};
+  sb_printf(&sb, "--shape %s=", val->name);
+  for (int i = 0; i < val->rank; i++) {
+    const char *open = NULL;
+    for (int s = 0; s < g->nsymdims; s++)
+      if (g->symdims[s].value == v && g->symdims[s].dim == i)
+        open = *g->symdims[s].param ? g->symdims[s].param : "?";
+    if (open && i == 0)
+      sb_printf(&sb, "%s1", i ? "," : "");
+    else if (open)
+      sb_printf(&sb, "%s<%s>", i ? "," : "", open);
+    else
+      sb_printf(&sb, "%s%lld", i ? "," : "", (long long)val->dims[i]);
+  }
+  return sb.buf;
+}
+
+/*
+ * --shape NAME=D0,D1,...: the dims of graph input NAME.  A dim the model
+ * fixes must be given as it is; an open one (g->symdims, an ONNX
+ * dim_param) takes the value.  An open dim left without --shape is
+ * refused -- generated code has static shapes, and a guessed H or W would
+ * compile a different network -- except the batch (dim 0), which is 1.
+ */
+static bool apply_shapes(Graph *g, const CompileJob *j, Diag *d) {
+  for (int f = 0; f < j->nshapes; f++) {
+    const char *spec = j->shapes[f];
+    const char *eq = strrchr(spec, '=');
+    if (!eq || eq == spec || !eq[1]) {
+      diag_error(d, "--shape expects NAME=D0,D1,..., got '%s'", spec);
+      return false;
+    }
+    int k;
+    for (k = 0; k < g->ninputs; k++) {
+      const char *nm = g->values[g->inputs[k]].name;
+      if (strlen(nm) == (size_t)(eq - spec) && !strncmp(nm, spec, (size_t)(eq - spec)))
+        break;
+    }
+    if (k == g->ninputs) {
+      StrBuf names = {0};
+      for (int i = 0; i < g->ninputs; i++)
+        sb_printf(&names, "%s'%s'", i ? ", " : "", g->values[g->inputs[i]].name);
+      diag_error(d, "--shape %s: the model has no input named '%.*s' (inputs: %s)", spec,
+                 (int)(eq - spec), spec, names.buf ? names.buf : "none");
+      sb_free(&names);
+      return false;
+    }
+    int v = g->inputs[k];
+    Value *val = &g->values[v];
+    int64_t dims[CD_MAX_RANK];
+    int rank = 0;
+    for (const char *p = eq + 1;;) {
+      char *end;
+      errno = 0;
+      long long x = strtoll(p, &end, 10);
+      if (end == p || errno || x < 1 || x > ((int64_t)1 << 31) || (*end && *end != ',') ||
+          rank == CD_MAX_RANK) {
+        diag_error(d, "--shape %s: dims are positive integers separated by commas", spec);
+        return false;
+      }
+      dims[rank++] = x;
+      if (!*end)
+        break;
+      p = end + 1;
+    }
+    if (rank != val->rank) {
+      diag_error(d, "--shape %s: input '%s' has %d dims, not %d (%s)", spec, val->name,
+                 val->rank, rank, shape_hint(g, v));
+      return false;
+    }
+    for (int i = 0; i < rank; i++) {
+      int s;
+      for (s = 0; s < g->nsymdims; s++)
+        if (g->symdims[s].value == v && g->symdims[s].dim == i)
+          break;
+      if (s < g->nsymdims)
+        g->symdims[s].by_shape = true;
+      else if (dims[i] != val->dims[i]) {
+        diag_error(d, "--shape %s: dim %d of input '%s' is %lld in the model, not %lld", spec,
+                   i, val->name, (long long)val->dims[i], (long long)dims[i]);
+        return false;
+      }
+    }
+    int64_t numel = 1;
+    for (int i = 0; i < rank; i++)
+      if (__builtin_mul_overflow(numel, dims[i], &numel) || numel > ((int64_t)1 << 40)) {
+        diag_error(d, "--shape %s: too large", spec);
+        return false;
+      }
+    value_set_shape(val, val->dtype, rank, dims);
+  }
+  int errors = d->nerrors;
+  for (int pass = 0; pass < 2; pass++) /* errors first; then, if none, the batch notes */
+    for (int s = 0; s < g->nsymdims; s++) {
+      const SymbolicDim *sd = &g->symdims[s];
+      const Value *val = &g->values[sd->value];
+      if (sd->by_shape || !val->is_input || (sd->dim == 0) != (pass == 1) ||
+          (pass == 1 && d->nerrors > errors))
+        continue;
+      char named[200] = "";
+      if (*sd->param)
+        snprintf(named, sizeof named, " ('%s')", sd->param);
+      char *hint = shape_hint(g, sd->value);
+      if (sd->dim == 0)
+        diag_warn(d, "graph input '%s': dim 0%s, the batch, is symbolic; compiling batch 1 "
+                  "(%s chooses)", val->name, named, hint);
+      else
+        diag_error(d, "graph input '%s': dim %d%s is symbolic, and generated code has static "
+                   "shapes: give it with %s", val->name, sd->dim, named, hint);
+      free(hint);
+    }
+  return d->nerrors == errors;
+}
+
 Graph *cd_load_model(const CompileJob *j, PassStats *stats, int *nstats,
                      Diag *d) {
   Graph *g = graph_new();
@@ -216,7 +334,7 @@ Graph *cd_load_model(const CompileJob *j, PassStats *stats, int *nstats,
   }
   if (!passes_parse(j->passes, order, &n, d) ||
       !(dsl ? dsl_load_model(g, j->model, j->params, j->seed, d) : onnx_load(g, j->model, d)) ||
-      !freeze_inputs(g, j, d) || !graph_infer(g, d)) {
+      !freeze_inputs(g, j, d) || !apply_shapes(g, j, d) || !graph_infer(g, d)) {
     graph_free(g);
     return NULL;
   }
@@ -247,14 +365,62 @@ Graph *cd_load_model(const CompileJob *j, PassStats *stats, int *nstats,
   return g;
 }
 
+static const char *human_bytes(int64_t n, char *buf, size_t len) {
+  if (n >= 1 << 30)
+    snprintf(buf, len, "%.2f GiB", (double)n / (1 << 30));
+  else if (n >= 1 << 20)
+    snprintf(buf, len, "%.2f MiB", (double)n / (1 << 20));
+  else
+    snprintf(buf, len, "%.1f KiB", (double)n / (1 << 10));
+  return buf;
+}
+
+bool cd_check_budget(const CompileJob *j, const Plan *p, Diag *d) {
+  char a[32], b[32];
+  if (j->max_workspace > 0 && p->ws_size > j->max_workspace)
+    diag_error(d, "the workspace needs %lld bytes (%s), over --max-workspace %lld (%s)",
+               (long long)p->ws_size, human_bytes(p->ws_size, a, sizeof a),
+               (long long)j->max_workspace, human_bytes(j->max_workspace, b, sizeof b));
+  if (j->max_weights > 0 && p->weight_size > j->max_weights)
+    diag_error(d, "the weights need %lld bytes (%s), over --max-weights %lld (%s)",
+               (long long)p->weight_size, human_bytes(p->weight_size, a, sizeof a),
+               (long long)j->max_weights, human_bytes(j->max_weights, b, sizeof b));
+  return d->nerrors == 0;
+}
+
 /* Writes NAME.{h,c}, weights and the runtime into dir (which exists). */
-static bool compile_into(const CompileJob *j, Graph *g, const char *dir,
+static bool compile_into(const CompileJob *j, Graph *g, const char *dir, bool weights_file,
                          Diag *d) {
   Plan plan;
   schedule_build(g, g->target); /* again for graphs built by hand: it is idempotent */
   if (!plan_build(g, &plan, d))
     return false;
-  CodegenOptions o = {j->name, g->target, j->weights_blob, j->passes ? j->passes : "default"};
+  if (!cd_check_budget(j, &plan, d)) {
+    plan_free(&plan);
+    return false;
+  }
+  if (j->report) {
+    SizeReport *r = j->report;
+    memset(r, 0, sizeof *r);
+    r->name = j->name;
+    r->weight_bytes = plan.weight_size;
+    r->workspace_bytes = plan.ws_size;
+    if (j->weights_blob)
+      snprintf(r->weights_where, sizeof r->weights_where, "in %s.weights, loaded at run time",
+               j->name);
+    else
+      snprintf(r->weights_where, sizeof r->weights_where, "embedded, %s",
+               j->weights_section ? "linker section .rodata.cardinal_weights" : "read-only data");
+    if (j->static_workspace)
+      snprintf(r->workspace_where, sizeof r->workspace_where, "static %s_workspace%s", j->name,
+               j->weights_section ? ", linker section .bss.cardinal_workspace" : "");
+    else
+      snprintf(r->workspace_where, sizeof r->workspace_where,
+               "the caller's, one per concurrent call");
+    r->code_bytes = r->stack_bytes = -1;
+  }
+  CodegenOptions o = {j->name, g->target, j->weights_blob, j->passes ? j->passes : "default",
+                      j->weights_section, j->static_workspace, !weights_file};
   bool ok = codegen_write(g, &plan, &o, dir, d) && cd_write_runtime(dir, g->threads > 1, d);
   plan_free(&plan);
   return ok;
@@ -303,7 +469,7 @@ bool cd_compile(const CompileJob *j, Graph **out_g, Diag *d) {
   bool ok = cd_mkdir_p(tmp);
   if (!ok)
     diag_error(d, "cannot create %s: %s", tmp, strerror(errno));
-  ok = ok && compile_into(j, g, tmp, d) && move_files(tmp, j->out_dir, d);
+  ok = ok && compile_into(j, g, tmp, true, d) && move_files(tmp, j->out_dir, d);
   cd_rm_rf(tmp);
   free(tmp);
   if (ok && out_g)
@@ -316,7 +482,7 @@ bool cd_compile(const CompileJob *j, Graph **out_g, Diag *d) {
 /* Compiles each source of `srcs` (at most 8) to an object in dir, all at
  * once: every compiler is started before the first is waited for. */
 static bool compile_objects(const CompileJob *j, const char *dir,
-                            const char **srcs, int nsrc, Diag *d) {
+                            const char **srcs, int nsrc, const char *extra, Diag *d) {
   const char *cc = j->cc ? j->cc : "cc";
   pid_t pids[8];
   int npid = 0;
@@ -329,6 +495,8 @@ static bool compile_objects(const CompileJob *j, const char *dir,
     int a = 0;
     argv[a++] = (char *)cc;
     a += split_flags(flags, argv + a, 48);
+    if (extra)
+      argv[a++] = (char *)extra;
     char src[4096], obj[4096], inc[4200];
     snprintf(src, sizeof src, "%s/%s.c", dir, srcs[i]);
     snprintf(obj, sizeof obj, "%s/%s.o", dir, srcs[i]);
@@ -359,6 +527,58 @@ static bool compile_objects(const CompileJob *j, const char *dir,
   return ok;
 }
 
+/* Whether the C compiler takes -fstack-usage (gcc and clang do). */
+static bool cc_has_stack_usage(const CompileJob *j, const char *dir) {
+  char obj[4096], su[4096];
+  snprintf(obj, sizeof obj, "%s/probe.o", dir);
+  snprintf(su, sizeof su, "%s/probe.su", dir);
+  char *argv[] = {(char *)(j->cc ? j->cc : "cc"), "-fstack-usage", "-x", "c", "-c", "/dev/null",
+                  "-o", obj, NULL};
+  pid_t pid;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ), status = 1;
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc == 0)
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+      ;
+  unlink(obj);
+  unlink(su);
+  return rc == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* The code and stack fields of j->report, from the objects and the
+ * -fstack-usage files in dir (which it removes). */
+static void measure_objects(const CompileJob *j, const char *dir, const char **srcs, int nsrc,
+                            bool stack_usage) {
+  SizeReport *r = j->report;
+  char path[4096], su[4096], tsu[4096];
+  bool elf = true;
+  r->code_bytes = r->rodata_bytes = r->runtime_code_bytes = 0;
+  for (int i = 0; i < nsrc; i++) {
+    bool weights = srcs[i] != j->name && strncmp(srcs[i], "cardinal_rt", 11) != 0;
+    if (weights)
+      continue;
+    snprintf(path, sizeof path, "%s/%s.o", dir, srcs[i]);
+    int64_t before = r->code_bytes;
+    elf = elf && elf_add_sizes(path, r);
+    if (srcs[i] != j->name)
+      r->runtime_code_bytes += r->code_bytes - before;
+  }
+  if (!elf)
+    r->code_bytes = -1;
+  snprintf(su, sizeof su, "%s/%s.su", dir, j->name);
+  snprintf(tsu, sizeof tsu, "%s/cardinal_rt_threads.su", dir);
+  if (!stack_usage || !stack_from_su(su, j->threads > 1 ? tsu : NULL, j->name, r))
+    r->stack_bytes = -1;
+  for (int i = 0; i < nsrc; i++) {
+    snprintf(path, sizeof path, "%s/%s.su", dir, srcs[i]);
+    unlink(path);
+  }
+}
+
 static bool build_library(const CompileJob *j, const char *dir, Diag *d) {
   const char *srcs[4] = {j->name, "cardinal_rt", NULL, NULL};
   int nsrc = 2;
@@ -369,8 +589,11 @@ static bool build_library(const CompileJob *j, const char *dir, Diag *d) {
     snprintf(wname, sizeof wname, "%s_weights", j->name);
     srcs[nsrc++] = wname;
   }
-  if (!compile_objects(j, dir, srcs, nsrc, d))
+  bool stack_usage = j->report && cc_has_stack_usage(j, dir);
+  if (!compile_objects(j, dir, srcs, nsrc, stack_usage ? "-fstack-usage" : NULL, d))
     return false;
+  if (j->report)
+    measure_objects(j, dir, srcs, nsrc, stack_usage);
   char lib[4096];
   snprintf(lib, sizeof lib, "%s/lib%s.a", dir, j->name);
   unlink(lib);
@@ -391,6 +614,78 @@ static bool build_library(const CompileJob *j, const char *dir, Diag *d) {
   return ok;
 }
 
+bool cd_measure(const CompileJob *j0, Graph *g, SizeReport *r, Diag *d) {
+  CompileJob j = *j0;
+  j.report = r;
+  const char *tmpdir = getenv("TMPDIR");
+  char tmpl[4096];
+  snprintf(tmpl, sizeof tmpl, "%s/cardinal-size-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+  char *dir = mkdtemp(tmpl);
+  if (!dir) {
+    diag_error(d, "cannot create a temporary folder: %s", strerror(errno));
+    return false;
+  }
+  const char *srcs[3] = {j.name, "cardinal_rt", "cardinal_rt_threads"};
+  int nsrc = g->threads > 1 ? 3 : 2;
+  bool ok = compile_into(&j, g, dir, false, d);
+  /* The cache (cache.c) keeps the measurement, keyed by what is compiled. */
+  uint64_t key = 0;
+  char path[4200];
+  if (ok && j.cache_dir) {
+    const char *files[] = {"%s.c", "%s.h", "cardinal_rt.c", "cardinal_rt.h",
+                           "cardinal_rt_threads.c"};
+    key = cache_hash(0, "cardinal size " CD_VERSION, 17);
+    for (int i = 0; i < (nsrc == 3 ? 5 : 4); i++) {
+      char f[256];
+      snprintf(f, sizeof f, files[i], j.name);
+      snprintf(path, sizeof path, "%s/%s", dir, f);
+      if (!cache_hash_file(&key, path))
+        key = 0;
+    }
+    const char *how[] = {j.cc ? j.cc : "cc", j.cflags ? j.cflags : "-O3"};
+    for (int i = 0; i < 2; i++)
+      key = cache_hash(key, how[i], strlen(how[i]) + 1);
+    char *hit = key ? cache_get(j.cache_dir, key, "size.txt") : NULL;
+    FILE *f = hit ? fopen(hit, "r") : NULL;
+    long long v[6];
+    int dyn;
+    if (f && fscanf(f, "%lld %lld %lld %lld %lld %lld %d", &v[0], &v[1], &v[2], &v[3], &v[4],
+                    &v[5], &dyn) == 7) {
+      r->code_bytes = v[0], r->rodata_bytes = v[1], r->runtime_code_bytes = v[2];
+      r->stack_bytes = v[3], r->stack_run = v[4], r->stack_kernel = v[5];
+      r->stack_dynamic = dyn;
+      r->cached = true;
+      fclose(f);
+      free(hit);
+      cd_rm_rf(dir);
+      return true;
+    }
+    if (f)
+      fclose(f);
+    free(hit);
+  }
+  bool stack_usage = ok && cc_has_stack_usage(&j, dir);
+  ok = ok && compile_objects(&j, dir, srcs, nsrc, stack_usage ? "-fstack-usage" : NULL, d);
+  if (ok)
+    measure_objects(&j, dir, srcs, nsrc, stack_usage);
+  if (ok && key) {
+    snprintf(path, sizeof path, "%s/size.txt", dir);
+    FILE *f = fopen(path, "w");
+    if (f) {
+      fprintf(f, "%lld %lld %lld %lld %lld %lld %d\n", (long long)r->code_bytes,
+              (long long)r->rodata_bytes, (long long)r->runtime_code_bytes,
+              (long long)r->stack_bytes, (long long)r->stack_run, (long long)r->stack_kernel,
+              r->stack_dynamic);
+      if (fclose(f) == 0) {
+        const char *src[] = {path}, *as[] = {"size.txt"};
+        free(cache_put(j.cache_dir, key, src, as, 1));
+      }
+    }
+  }
+  cd_rm_rf(dir);
+  return ok;
+}
+
 bool cd_build(const CompileJob *j, Diag *d) {
   Graph *g = cd_load_model(j, NULL, NULL, d);
   if (!g)
@@ -400,7 +695,7 @@ bool cd_build(const CompileJob *j, Diag *d) {
   bool ok = cd_mkdir_p(tmp);
   if (!ok)
     diag_error(d, "cannot create %s: %s", tmp, strerror(errno));
-  ok = ok && compile_into(j, g, tmp, d) && build_library(j, tmp, d) &&
+  ok = ok && compile_into(j, g, tmp, true, d) && build_library(j, tmp, d) &&
        move_files(tmp, j->out_dir, d);
   cd_rm_rf(tmp);
   free(tmp);
@@ -475,7 +770,7 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
     return false;
   }
   const char *name = j->name;
-  bool ok = compile_into(j, g, dir, d);
+  bool ok = compile_into(j, g, dir, true, d);
   char NAME[80];
   snprintf(NAME, sizeof NAME, "%s", name);
   for (char *c = NAME; *c; c++)
@@ -506,10 +801,38 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
   }
   char exe[4096];
   snprintf(exe, sizeof exe, "%s/run", dir);
-  if (ok) {
-    char flags[1024];
-    snprintf(flags, sizeof flags, "%s%s", j->cflags ? j->cflags : "-O3",
-             j->profile ? " -DCARDINAL_PROFILE" : "");
+  char flags[1024];
+  snprintf(flags, sizeof flags, "%s%s", j->cflags ? j->cflags : "-O3",
+           j->profile ? " -DCARDINAL_PROFILE" : "");
+  /* The build cache (cache.c): the key is everything the C compiler reads
+   * and how it is run; the blob weights and the inputs are read at run
+   * time from dir, so they are not part of it. */
+  uint64_t key = 0;
+  j->cache_hit = false;
+  if (ok && j->cache_dir) {
+    const char *files[] = {"harness.c", "%s.c", "%s.h", "cardinal_rt.c", "cardinal_rt.h",
+                           "cardinal_rt_threads.c", "%s_weights.c"};
+    key = cache_hash(0, "cardinal run " CD_VERSION, 16);
+    for (int i = 0; i < 7; i++) {
+      if ((i == 5 && g->threads <= 1) || (i == 6 && j->weights_blob))
+        continue;
+      char f[256];
+      snprintf(f, sizeof f, files[i], name);
+      snprintf(path, sizeof path, "%s/%s", dir, f);
+      if (!cache_hash_file(&key, path))
+        key = 0;
+    }
+    const char *how[] = {j->cc ? j->cc : "cc", flags, j->runner ? j->runner : ""};
+    for (int i = 0; i < 3; i++)
+      key = cache_hash(key, how[i], strlen(how[i]) + 1);
+    char *hit = key ? cache_get(j->cache_dir, key, "run") : NULL;
+    if (hit) {
+      snprintf(exe, sizeof exe, "%s", hit);
+      j->cache_hit = true;
+      free(hit);
+    }
+  }
+  if (ok && !j->cache_hit) {
     char *argv[64], srcs[5][4200];
     int a = 0;
     argv[a++] = (char *)(j->cc ? j->cc : "cc");
@@ -531,6 +854,10 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
       argv[a++] = "-static"; /* an emulator runs it without the target's libraries */
     argv[a] = NULL;
     ok = run_argv(argv, false, d);
+    if (ok && key) {
+      const char *src[] = {exe}, *as[] = {"run"};
+      free(cache_put(j->cache_dir, key, src, as, 1));
+    }
   }
   if (ok) {
     char runs[16];

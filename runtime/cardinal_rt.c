@@ -8,8 +8,10 @@
 #endif
 #include "cardinal_rt.h"
 
+#ifndef CARDINAL_RT_NO_LIBC
 #include <stdio.h>
 #include <stdlib.h>
+#endif
 
 const char *cd_strerror(int code) {
   switch (code) {
@@ -45,6 +47,7 @@ int cd_cpu_has(unsigned need) {
   return (have & need) == need;
 }
 
+#ifndef CARDINAL_RT_NO_LIBC /* firmware without malloc or files: no helpers */
 void *cd_aligned_alloc(size_t size) {
   unsigned char *raw = (unsigned char *)malloc(size + 64 + sizeof(void *));
   unsigned char *p;
@@ -86,6 +89,7 @@ int cd_load_file(const char *path, void **data, size_t *size) {
   *size = (size_t)n;
   return CD_OK;
 }
+#endif
 
 #ifdef CARDINAL_PROFILE
 #include <time.h>

@@ -7,8 +7,9 @@
  *  - initializers (raw_data, typed fields, or external data files next to
  *    the model) become constant Values; a graph input that is also an
  *    initializer (IR version < 4 exports) is a constant, not an input;
- *  - graph inputs get their declared shapes (a symbolic dim becomes 1, with
- *    a warning: generated code has static shapes);
+ *  - graph inputs get their declared shapes; a symbolic dim is recorded in
+ *    g->symdims and set to 1 for now: generated code has static shapes, and
+ *    cd_load_model fixes it from --shape, or refuses it (the batch aside);
  *  - each NodeProto becomes a Node with its attributes copied out; a tensor
  *    attribute becomes an unnamed constant Value;
  *  - the default-domain opset version is recorded on every node.
@@ -298,7 +299,21 @@ static bool load_attr(Loader *L, const Onnx__AttributeProto *a, Attr *at,
   return true;
 }
 
-/* Declared type of a graph input/output; shapes from dim_value. */
+/* Records dim `dim` of input v as open; cd_load_model fixes it (--shape)
+ * or refuses it, the batch aside. */
+static void note_symbolic(Graph *g, int v, int dim, const char *param) {
+  int n = g->nsymdims;
+  if (n == 0 || (n >= 4 && (n & (n - 1)) == 0)) { /* full: capacity 4, then doubling */
+    SymbolicDim *s = arena_alloc(&g->arena, sizeof(SymbolicDim) * (size_t)(n ? 2 * n : 4));
+    if (n)
+      memcpy(s, g->symdims, sizeof(SymbolicDim) * (size_t)n);
+    g->symdims = s;
+  }
+  g->symdims[g->nsymdims++] = (SymbolicDim){v, dim, arena_strdup(&g->arena, param), false};
+}
+
+/* Declared type of a graph input/output; shapes from dim_value (an open
+ * dim is 1 until cd_load_model applies --shape). */
 static bool load_value_info(Loader *L, const Onnx__ValueInfoProto *vi,
                             Value *v) {
   const Onnx__TypeProto *tp = vi->type;
@@ -325,10 +340,9 @@ static bool load_value_info(Loader *L, const Onnx__ValueInfoProto *vi,
         dm->dim_value >= 0) {
       dims[i] = dm->dim_value;
     } else {
-      diag_warn(L->d, "graph input '%s': dim %zu ('%s') is symbolic; using 1",
-                S(vi->name), i,
-                dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM
-                    ? S(dm->dim_param) : "?");
+      note_symbolic(L->g, (int)(v - L->g->values), (int)i,
+                    dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM
+                        ? S(dm->dim_param) : "");
       dims[i] = 1;
     }
   }

@@ -5,7 +5,9 @@
  * helpers load a weights blob (for models built with --weights blob) and
  * allocate the 64-byte aligned buffers NAME_run expects.  Portable C99, no
  * allocation unless you call the helpers; the thread pool below exists only
- * in models built with --threads N > 1 (cardinal_rt_threads.c).
+ * in models built with --threads N > 1 (cardinal_rt_threads.c).  Compiled
+ * with -DCARDINAL_RT_NO_LIBC (firmware), cardinal_rt.c leaves the helpers
+ * out and uses no libc function at all.
  */
 #ifndef CARDINAL_RT_H
 #define CARDINAL_RT_H
@@ -41,6 +43,7 @@ void cd_cpu_restrict(unsigned mask);
 /* A short English description of an error code. */
 const char *cd_strerror(int code);
 
+#ifndef CARDINAL_RT_NO_LIBC
 /* size bytes, 64-byte aligned, or NULL; release with cd_free. */
 void *cd_aligned_alloc(size_t size);
 void cd_free(void *p);
@@ -48,6 +51,7 @@ void cd_free(void *p);
 /* Reads a whole file into a 64-byte aligned buffer (release with cd_free).
  * Returns CD_OK or CD_ERR_IO / CD_ERR_NOMEM. */
 int cd_load_file(const char *path, void **data, size_t *size);
+#endif
 
 /*
  * The static thread pool of models built with --threads T > 1 (in

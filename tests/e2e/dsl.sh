@@ -29,13 +29,13 @@ echo "== every example compiles"
 n=0
 for f in "$SRC"/examples/resnext/*.nx "$SRC"/examples/resnext/*/*.nx; do
   grep -q '^model ' "$f" || continue  # libraries of blocks
-  "$CARDINAL" inspect "$f" --json > "$T/i.json"
+  "$CARDINAL" inspect "$f" --json --no-size > "$T/i.json"
   n=$((n + 1))
 done
 echo "$n example models compile"
 [ "$n" -ge 14 ]
 check() { # MODEL PARAMS MACS
-  "$CARDINAL" inspect "$SRC/examples/resnext/$1.nx" --json > "$T/i.json"
+  "$CARDINAL" inspect "$SRC/examples/resnext/$1.nx" --json --no-size > "$T/i.json"
   p=$(sed -n 's/.*"source_parameters": \([0-9]*\).*/\1/p' "$T/i.json")
   m=$(sed -n 's/^  "macs": \([0-9]*\).*/\1/p' "$T/i.json")
   echo "$1: $p parameters, $m MACs"

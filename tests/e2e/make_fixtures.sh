@@ -17,3 +17,7 @@ cd "$(dirname "$0")/fixtures"
 # shortcut inside, then BN, ReLU.
 /usr/bin/python3 ../../models/export.py form:a_naive block_form_a_naive.onnx --keep-bn --opset 13
 /usr/bin/python3 ../../models/export.py form:a_tree block_form_a_tree.onnx --keep-bn --opset 13
+# Form (c) with symbolic batch, height and width (--shape picks them); the
+# reference input is 12x20.
+/usr/bin/python3 ../../models/export.py form:c block_form_c_dynamic.onnx --keep-bn --opset 13 \
+  --dynamic --hw 12,20

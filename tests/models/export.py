@@ -6,6 +6,8 @@ PyTorch's output next to it (.npy).
   export.py torchvision:resnext50_32x4d OUT.onnx [--opset N] [--keep-bn] [--size 224]
   export.py form:a OUT.onnx      (a ResNeXt block in form a, b or c: block_forms.py)
   ... --safetensors W.safetensors  also writes the state_dict, for .nx models
+  ... --dynamic --hw 12,20   symbolic batch, height and width (dynamic_axes);
+                             the reference input is 12x20
 
 --keep-bn exports with training=PRESERVE so BatchNormalization nodes stay
 (the default eval export folds Conv->BN).  Random weights, seeded, with
@@ -60,16 +62,23 @@ def main():
     ap.add_argument("--keep-bn", action="store_true")
     ap.add_argument("--size", type=int, default=0)
     ap.add_argument("--safetensors", help="also save the state_dict here")
+    ap.add_argument("--dynamic", action="store_true",
+                    help="export batch, height and width as symbolic dims")
+    ap.add_argument("--hw", help="H,W of the reference input (default: --size square)")
     a = ap.parse_args()
     model, size = make(a.model)
     size = a.size or size
+    h, w = (int(v) for v in a.hw.split(",")) if a.hw else (size, size)
     torch.manual_seed(42)
-    x = torch.randn(1, 3, size, size)
+    x = torch.randn(1, 3, h, w)
     with torch.no_grad():
         y = model(x)
     kw = {}
     if a.keep_bn:
         kw["training"] = torch.onnx.TrainingMode.PRESERVE
+    if a.dynamic:
+        kw["dynamic_axes"] = {"input": {0: "batch", 2: "height", 3: "width"},
+                              "logits": {0: "batch"}}
     torch.onnx.export(model, x, a.out, opset_version=a.opset, input_names=["input"],
                       output_names=["logits"], do_constant_folding=not a.keep_bn, **kw)
     if a.safetensors:

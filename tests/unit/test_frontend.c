@@ -143,11 +143,64 @@ static void test_symbolic_dim(void) {
   Graph *g = graph_new();
   Diag d = {.quiet = true};
   CU_ASSERT_FATAL(onnx_load(g, tu_path("sym.onnx"), &d));
-  CU_ASSERT_EQUAL(d.nwarnings, 1);
-  CU_ASSERT(tu_log_has(&d, "symbolic"));
+  /* The loader records the open dim and makes it 1; cd_load_model decides. */
+  CU_ASSERT_EQUAL(d.nwarnings, 0);
+  CU_ASSERT_EQUAL_FATAL(g->nsymdims, 1);
+  CU_ASSERT_EQUAL(g->symdims[0].value, g->inputs[0]);
+  CU_ASSERT_EQUAL(g->symdims[0].dim, 0);
+  CU_ASSERT_STRING_EQUAL(g->symdims[0].param, "batch");
   CU_ASSERT_EQUAL(g->values[g->inputs[0]].dims[0], 1);
   graph_free(g);
   sb_free(&d.log);
+  /* A symbolic batch compiles as 1, with a warning that names it. */
+  CompileJob j = {.model = tu_path("sym.onnx"), .target = "scalar"};
+  Diag d2 = {.quiet = true};
+  g = cd_load_model(&j, NULL, NULL, &d2);
+  CU_ASSERT_FATAL(g != NULL);
+  CU_ASSERT_EQUAL(d2.nwarnings, 1);
+  CU_ASSERT(tu_log_has(&d2, "dim 0 ('batch'), the batch, is symbolic"));
+  graph_free(g);
+  sb_free(&d2.log);
+}
+
+/* A symbolic dim other than the batch is an error naming the input and the
+ * dim, unless --shape fixes it; --shape cannot change a fixed dim. */
+static void test_shape_option(void) {
+  MB *m = mb_new(13);
+  const int64_t dims[3] = {1, 4, 0};
+  mb_input_symbolic(m, "x", 3, dims, 2);
+  const char *ins[1] = {"x"}, *outs[1] = {"y"};
+  mb_node(m, "Relu", "r", 1, ins, 1, outs);
+  mb_output(m, "y");
+  CU_ASSERT_FATAL(mb_write(m, tu_path("symw.onnx")));
+  mb_free(m);
+  CompileJob j = {.model = tu_path("symw.onnx"), .target = "scalar"};
+  Diag d = {.quiet = true};
+  CU_ASSERT(cd_load_model(&j, NULL, NULL, &d) == NULL);
+  CU_ASSERT(tu_log_has(&d, "graph input 'x': dim 2 ('batch') is symbolic"));
+  CU_ASSERT(tu_log_has(&d, "--shape x=1,4,<batch>"));
+  sb_free(&d.log);
+  const char *good[1] = {"x=1,4,7"}, *fixed[1] = {"x=1,5,7"}, *rank[1] = {"x=1,4"},
+             *none[1] = {"z=1,4,7"}, *bad[1] = {"x=1,4,0"};
+  j.shapes = good;
+  j.nshapes = 1;
+  Diag d2 = {.quiet = true};
+  Graph *g = cd_load_model(&j, NULL, NULL, &d2);
+  CU_ASSERT_FATAL(g != NULL);
+  CU_ASSERT_EQUAL(d2.nwarnings + d2.nerrors, 0);
+  CU_ASSERT_EQUAL(g->values[g->outputs[0]].dims[2], 7);
+  CU_ASSERT(g->symdims[0].by_shape);
+  graph_free(g);
+  const char **wrong[4] = {fixed, rank, none, bad};
+  const char *says[4] = {"dim 1 of input 'x' is 4 in the model, not 5", "has 3 dims, not 2",
+                         "no input named 'z' (inputs: 'x')", "positive integers"};
+  for (int i = 0; i < 4; i++) {
+    Diag d3 = {.quiet = true};
+    j.shapes = wrong[i];
+    CU_ASSERT(cd_load_model(&j, NULL, NULL, &d3) == NULL);
+    CU_ASSERT(tu_log_has(&d3, says[i]));
+    sb_free(&d3.log);
+  }
 }
 
 static void test_truncated_and_garbage(void) {
@@ -424,6 +477,7 @@ void add_frontend_suite(void) {
   ADD(s, test_external_short_file);
   ADD(s, test_initializer_as_input);
   ADD(s, test_symbolic_dim);
+  ADD(s, test_shape_option);
   ADD(s, test_truncated_and_garbage);
   ADD(s, test_unsupported_ops_all_reported);
   ADD(s, test_missing_initializer);
