@@ -43,6 +43,13 @@ void emit(Emitter *e, const char *fmt, ...) {
   va_end(ap);
 }
 
+int emit_loop_nest(Emitter *e, char v, const int64_t *dims, int r, int indent) {
+  for (int k = 0; k < r; k++, indent += 2)
+    emit(e, "%*sfor (long %c%d = 0; %c%d < %lld; %c%d++)\n", indent, "", v, k, v, k,
+         (long long)dims[k], v, k);
+  return indent;
+}
+
 const char *c_float(Emitter *e, double f) {
   float x = (float)f;
   if (isnan(x))

@@ -674,6 +674,9 @@ bool simd_gpool_blocked(Emitter *e, Graph *g, Node *n);
 bool simd_gemm(Emitter *e, Graph *g, Node *n);
 void emit(Emitter *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* `for (long V0 = 0; V0 < dims[0]; V0++)` ... nested r deep, the first at
+ * `indent` spaces, each deeper by 2; returns the body's indent. */
+int emit_loop_nest(Emitter *e, char v, const int64_t *dims, int r, int indent);
 const char *c_float(Emitter *e, double f); /* round-trip literal, e.g. 0.1f */
 const char *unary_expr(Emitter *e, OpKind op, float a, float b, const char *v);
 /* The statement applying n's epilogue to lvalue `y` (element index `idx`

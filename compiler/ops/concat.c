@@ -161,9 +161,7 @@ bool transpose_emit(Emitter *e, Graph *g, Node *n) {
     s *= x->dims[k];
   }
   emit(e, "  long i = 0;\n");
-  for (int k = 0; k < r; k++)
-    emit(e, "%*sfor (long i%d = 0; i%d < %lld; i%d++)\n", 2 + 2 * k, "", k, k,
-         (long long)y->dims[k], k);
+  emit_loop_nest(e, 'i', y->dims, r, 2);
   emit(e, "%*sy0[i++] = x0[0", 2 + 2 * r, "");
   for (int k = 0; k < r; k++)
     emit(e, " + i%d * %lld", k, (long long)xs[n->p.perm[k]]);

@@ -397,9 +397,7 @@ bool binary_emit(Emitter *e, Graph *g, Node *n) {
       sb_free(&sb);
     }
     emit(e, "  long i = 0;\n");
-    for (int k = 0; k < r; k++)
-      emit(e, "%*sfor (long i%d = 0; i%d < %lld; i%d++)\n", 2 + 2 * k, "", k, k,
-           (long long)y->dims[k], k);
+    emit_loop_nest(e, 'i', y->dims, r, 2);
   }
   const char *acc = rd[0];
   for (int i = 1; i < n->nin; i++)

@@ -183,9 +183,7 @@ bool pad_emit(Emitter *e, Graph *g, Node *n) {
   if (n->nin > 2 && n->in[2] >= 0 && !runtime_value)
     emit(e, "  (void)x2;\n");
   emit(e, "  long i = 0;\n");
-  for (int k = 0; k < r; k++)
-    emit(e, "%*sfor (long i%d = 0; i%d < %lld; i%d++)\n", 2 + 2 * k, "", k, k,
-         (long long)y->dims[k], k);
+  emit_loop_nest(e, 'i', y->dims, r, 2);
   emit(e, "%*sy0[i++] = ", 2 + 2 * r, "");
   for (int k = 0; k < r; k++)
     emit(e, "%smap%d[i%d] < 0", k ? " || " : "", k, k);

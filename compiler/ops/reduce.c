@@ -178,18 +178,12 @@ bool reduce_emit(Emitter *e, Graph *g, Node *n) {
   reduce_loops(n, x, &l);
   bool max = n->op == OP_REDUCEMAX;
   emit(e, "  long o = 0;\n");
-  int ind = 2;
-  for (int k = 0; k < l.nk; k++, ind += 2)
-    emit(e, "%*sfor (long k%d = 0; k%d < %lld; k%d++)\n", ind, "", k, k,
-         (long long)l.kd[k], k);
+  int ind = emit_loop_nest(e, 'k', l.kd, l.nk, 2);
   emit(e, "%*s{\n%*sconst float *xk = x0", ind, "", ind + 2, "");
   for (int k = 0; k < l.nk; k++)
     emit(e, " + k%d * %lld", k, (long long)l.ks[k]);
   emit(e, ";\n%*sfloat acc = %s;\n", ind + 2, "", max ? "-HUGE_VALF" : "0.0f");
-  int rind = ind + 2;
-  for (int k = 0; k < l.nr; k++, rind += 2)
-    emit(e, "%*sfor (long r%d = 0; r%d < %lld; r%d++)\n", rind, "", k, k,
-         (long long)l.rd[k], k);
+  int rind = emit_loop_nest(e, 'r', l.rd, l.nr, ind + 2);
   emit(e, "%*s{\n%*sconst float v = xk[0", rind, "", rind + 2, "");
   for (int k = 0; k < l.nr; k++)
     emit(e, " + r%d * %lld", k, (long long)l.rs[k]);

@@ -195,9 +195,7 @@ bool slice_emit(Emitter *e, Graph *g, Node *n) {
   for (int k = 0; k < x->rank; k++)
     base += s.begin[k] * xs[k];
   emit(e, "  long i = 0;\n");
-  for (int k = 0; k < y->rank; k++)
-    emit(e, "%*sfor (long i%d = 0; i%d < %lld; i%d++)\n", 2 + 2 * k, "", k, k,
-         (long long)y->dims[k], k);
+  emit_loop_nest(e, 'i', y->dims, y->rank, 2);
   emit(e, "%*sy0[i++] = x0[%lld", 2 + 2 * y->rank, "", (long long)base);
   for (int k = 0; k < y->rank; k++)
     if (y->dims[k] > 1)
