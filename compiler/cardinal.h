@@ -73,6 +73,25 @@ void diag_warn(Diag *d, const char *fmt, ...)
 uint64_t cd_hash_bytes(uint64_t h, const void *p, size_t n); /* FNV-1a 64 */
 bool cd_read_file(const char *path, uint8_t **data, size_t *size);
 
+/*
+ * Checked arithmetic.  Every dim, element count, byte count and offset a
+ * model file can make large is computed with these, never with a bare
+ * + - * (signed overflow is undefined behaviour, and a wrapped size is a
+ * small buffer).  ck_* return false when the exact result does not fit an
+ * int64_t; sat_* clamp to INT64_MIN/INT64_MAX instead, for results a limit
+ * check follows (a clamped value is always over the limit).
+ */
+static inline bool ck_add(int64_t a, int64_t b, int64_t *r) { return !__builtin_add_overflow(a, b, r); }
+static inline bool ck_sub(int64_t a, int64_t b, int64_t *r) { return !__builtin_sub_overflow(a, b, r); }
+static inline bool ck_mul(int64_t a, int64_t b, int64_t *r) { return !__builtin_mul_overflow(a, b, r); }
+int64_t sat_add(int64_t a, int64_t b);
+int64_t sat_sub(int64_t a, int64_t b);
+int64_t sat_mul(int64_t a, int64_t b);
+/* A double as an int64_t: false for NaN and for values out of range, where
+ * a C cast is undefined; cd_f2i_sat clamps them instead (NaN -> 0). */
+bool ck_f2i(double x, int64_t *r);
+int64_t cd_f2i_sat(double x);
+
 /* ---------------------------------------------------------------- ir.c */
 
 /* Element types, numbered as ONNX's TensorProto.DataType. */
@@ -286,6 +305,28 @@ static inline int node_read(const Node *n, int k) {
   return k < n->nin ? n->in[k] : k == n->nin ? n->ep.residual : n->ep.residual_scale;
 }
 
+/*
+ * What one model may ask of the compiler (README, "Limits").  A model file
+ * is hostile input: each quantity below is checked where it is first
+ * known -- a shape at inference, a file before it is read, work as it is
+ * done -- so no file makes the compiler overflow, exhaust memory or run
+ * unbounded.  Each Graph carries its own copy: graph_new sets the
+ * defaults, `--max-tensor-bytes` changes the one users may need to.
+ */
+typedef struct {
+  int64_t tensor_elements; /* elements of one tensor, and any dim (2^31: generated
+                              code indexes with long, 32 bits on some targets) */
+  int64_t tensor_bytes;    /* bytes of one tensor (4 GiB; --max-tensor-bytes) */
+  int nodes;               /* nodes of one graph, as loaded or made by the DSL */
+  int64_t fold_work;       /* element operations (multiply-adds for Conv, Gemm,
+                              MatMul) constant folding may spend */
+  int64_t fold_bytes;      /* bytes of constants folding may make */
+  int64_t code_bytes;      /* bytes of generated C, the weights aside */
+  int64_t param_bytes;     /* bytes of parameters a DSL model may declare */
+} Limits;
+
+extern const Limits cd_default_limits;
+
 typedef struct {
   Arena arena;        /* owns everything below */
   Value *values;
@@ -300,6 +341,9 @@ typedef struct {
   uint64_t hash;      /* hash of the model file, for the generated header */
   int64_t source_params; /* learnable parameters as loaded (no BN running stats) */
   const struct Target *target; /* what the passes prepare it for (layout, tiling) */
+  Limits limits;      /* what this model may ask for (graph_new: the defaults) */
+  int64_t fold_work;  /* constant folding so far: element operations ... */
+  int64_t fold_bytes; /* ... and bytes made (against limits.fold_*) */
 } Graph;
 
 Graph *graph_new(void);
@@ -312,8 +356,12 @@ void value_set_shape(Value *v, DType t, int rank, const int64_t *dims);
 /* Makes v a constant: data (arena, or shared with another constant) of nbytes. */
 void value_set_data(Value *v, void *data, size_t nbytes);
 void *value_alloc_data(Graph *g, int v); /* zeroed storage for v's shape and layout */
-int64_t value_numel(const Value *v);
-size_t value_bytes(const Value *v);
+int64_t value_numel(const Value *v);  /* INT64_MAX if the product overflows */
+size_t value_bytes(const Value *v);    /* SIZE_MAX if it overflows */
+/* Whether v's shape is within g's limits: every dim in [0, tensor_elements],
+ * the product of its nonzero dims and its bytes within the tensor limits (so
+ * no product of some of its dims can overflow).  If not, why[n] says why. */
+bool value_size_ok(const Graph *g, const Value *v, char *why, size_t n);
 const char *node_label(const Node *n); /* name, or op type if unnamed */
 const Attr *node_attr(const Node *n, const char *name);
 int64_t attr_int(const Node *n, const char *name, int64_t dflt);

@@ -55,22 +55,29 @@ bool node_fold(Graph *g, Node *n, Diag *d) {
   return true;
 }
 
+/* The tensor-size limit (Limits), on every value a node reads and writes:
+ * once inference has passed, no product of dims anywhere can overflow. */
+static bool sizes_ok(Graph *g, Node *n, Diag *d, bool outputs) {
+  char why[160];
+  int m = outputs ? n->nout : node_nreads(n);
+  for (int i = 0; i < m; i++) {
+    int v = outputs ? n->out[i] : node_read(n, i);
+    if (v < 0 || g->values[v].rank < 0 || value_size_ok(g, &g->values[v], why, sizeof why))
+      continue;
+    diag_error(d, "node '%s' (%s): %s '%s' is too large: %s", node_label(n), n->op_type,
+               outputs ? "output" : "input", g->values[v].name, why);
+    return false;
+  }
+  return true;
+}
+
 bool node_setup(Graph *g, Node *n, Diag *d) {
-  return op_check_arity(g, n, d) && op_table[n->op].parse(g, n, d) && node_infer(g, n, d);
+  return op_check_arity(g, n, d) && sizes_ok(g, n, d, false) &&
+         op_table[n->op].parse(g, n, d) && node_infer(g, n, d);
 }
 
 bool node_infer(Graph *g, Node *n, Diag *d) {
-  if (!op_table[n->op].infer(g, n, d))
-    return false;
-  for (int i = 0; i < n->nout; i++) {
-    Value *o = n->out[i] >= 0 ? &g->values[n->out[i]] : NULL;
-    if (o && value_numel(o) > ((int64_t)1 << 40)) {
-      diag_error(d, "node '%s' (%s): output '%s' is unreasonably large",
-                 node_label(n), n->op_type, o->name);
-      return false;
-    }
-  }
-  return true;
+  return sizes_ok(g, n, d, false) && op_table[n->op].infer(g, n, d) && sizes_ok(g, n, d, true);
 }
 
 static bool wants_folding(const Graph *g, const Node *n) {

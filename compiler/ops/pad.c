@@ -87,7 +87,12 @@ bool pad_infer(Graph *g, Node *n, Diag *d) {
   int r = x->rank;
   int64_t dims[CD_MAX_RANK];
   for (int k = 0; k < r; k++) {
-    dims[k] = x->dims[k] + p->pads[k] + p->pads[CD_MAX_RANK + k];
+    if (!ck_add(x->dims[k], p->pads[k], &dims[k]) ||
+        !ck_add(dims[k], p->pads[CD_MAX_RANK + k], &dims[k])) {
+      diag_error(d, "node '%s' (Pad): pads %lld and %lld of dim %d overflow", node_label(n),
+                 (long long)p->pads[k], (long long)p->pads[CD_MAX_RANK + k], k);
+      return false;
+    }
     if (dims[k] < 0 || (p->pad_mode && x->dims[k] == 0 && dims[k] > 0)) {
       diag_error(d, "node '%s' (Pad): pads make dim %d invalid", node_label(n),
                  k);

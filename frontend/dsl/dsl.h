@@ -49,7 +49,7 @@ struct Ast {
 typedef struct {
   char *name;
   Ast *dflt;       /* default value, or NULL */
-  int dims[CD_MAX_RANK];
+  int64_t dims[CD_MAX_RANK];
   int rank;        /* model inputs: declared f32[...] shape */
   SrcLoc loc;
 } DslParam;

@@ -1049,7 +1049,8 @@ static bool range(Ctx *c, Frame *f, Ast *lo, Ast *hi, int64_t *a, int64_t *b) {
   if (!as_int(c, eval(c, f, lo), lo->loc, "a range start", a) ||
       !as_int(c, eval(c, f, hi), hi->loc, "a range end", b))
     return false;
-  if (*b - *a > 100000) {
+  int64_t steps;
+  if (!ck_sub(*b, *a, &steps) || steps > 100000) {
     dsl_error(c->prog, hi->loc, "a range of more than 100000 steps");
     return false;
   }
@@ -1119,6 +1120,10 @@ static DVal eval_node(Ctx *c, Frame *f, Ast *a) {
   case A_BINOP: return binop(c, f, a);
   case A_NEG: {
     DVal x = eval(c, f, a->a);
+    if (x.k == V_INT && x.i == INT64_MIN) {
+      dsl_error(c->prog, a->loc, "integer overflow");
+      return ERR;
+    }
     if (x.k == V_INT)
       return vint(-x.i);
     if (x.k == V_FLOAT)
@@ -1379,6 +1384,9 @@ bool dsl_load(Graph *g, const char *path, const DslOptions *o, Diag *d) {
         dsl_error(&prog, p->loc, "input '%s': dims must be positive", p->name);
     }
     value_set_shape(&g->values[v], DT_FLOAT, p->rank, dims);
+    char why[160];
+    if (!prog.nerrors && !value_size_ok(g, &g->values[v], why, sizeof why))
+      dsl_error(&prog, p->loc, "input '%s' is too large: %s", p->name, why);
     g->values[v].is_input = true;
     g->inputs[g->ninputs++] = v;
     bind(&c, &top, p->name, vtensor(v));

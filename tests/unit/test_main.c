@@ -102,7 +102,8 @@ bool tu_log_has(const Diag *d, const char *needle) {
   return d->log.buf && strstr(d->log.buf, needle);
 }
 
-int main(void) {
+/* unit_tests [SUITE]: every suite, or the one named. */
+int main(int argc, char **argv) {
   if (!mkdtemp(scratch)) {
     perror("mkdtemp");
     return 2;
@@ -117,8 +118,17 @@ int main(void) {
   add_passes_suite();
   add_dsl_suite();
   add_codegen_suite();
+  add_hostile_suite();
   CU_basic_set_mode(CU_BRM_VERBOSE);
-  CU_basic_run_tests();
+  CU_pSuite only = argc > 1 ? CU_get_suite(argv[1]) : NULL;
+  if (argc > 1 && !only) {
+    fprintf(stderr, "no suite '%s'\n", argv[1]);
+    return 2;
+  }
+  if (only)
+    CU_basic_run_suite(only);
+  else
+    CU_basic_run_tests();
   unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
   CU_cleanup_registry();
   cd_rm_rf(scratch);

@@ -1,0 +1,282 @@
+/*
+ * test_hostile.c — a model file is hostile input.  One regression test per
+ * bug class of the hardening audit (issue 11), each on the smallest model
+ * showing it: shape arithmetic that overflows, divisions by a dim of zero,
+ * memory errors, stack overflow, tiny files asking for huge work,
+ * quadratic algorithms, files outside the model's folder and silently
+ * wrong models.  Each must end in a clean error (or the right result),
+ * never a crash, a hang or undefined behaviour (the sanitizer mode of the
+ * suite runs these under ASan and UBSan).
+ */
+#include "dsl.h"
+#include "onnx_builder.h"
+#include "testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const int64_t d4[4] = {1, 1, 4, 4};
+
+/* Loads and infers path; true if both pass.  Errors in d (quiet). */
+static bool load_infer(const char *path, Diag *d) {
+  Graph *g = graph_new();
+  d->quiet = true;
+  bool ok = onnx_load(g, path, d) && graph_infer(g, d);
+  graph_free(g);
+  return ok;
+}
+
+/* Writes m, frees it, and expects loading + inference to fail saying needle. */
+static void expect_model_error(MB *m, const char *file, const char *needle) {
+  CU_ASSERT_FATAL(mb_write(m, tu_path(file)));
+  mb_free(m);
+  Diag d = {0};
+  bool ok = load_infer(tu_path(file), &d);
+  CU_ASSERT(!ok);
+  if (!tu_log_has(&d, needle)) {
+    fprintf(stderr, "\n%s: expected '%s' in:\n%s\n", file, needle, d.log.buf ? d.log.buf : "");
+    CU_FAIL("message");
+  }
+  sb_free(&d.log);
+}
+
+/* x[1,1,4,4] -> op -> y, for the spatial ops. */
+static MB *one_node(const char *op, Onnx__NodeProto **n) {
+  MB *m = mb_new(13);
+  mb_input(m, "x", 1, 4, d4);
+  const char *ins[1] = {"x"}, *outs[1] = {"y"};
+  *n = mb_node(m, op, "n", 1, ins, 1, outs);
+  mb_output(m, "y");
+  return m;
+}
+
+/* ------------------------------------------------------------ 1. overflow */
+
+static void test_pool_huge_pads(void) {
+  Onnx__NodeProto *n;
+  MB *m = one_node("MaxPool", &n);
+  const int64_t k[2] = {1, 1}, pads[4] = {(int64_t)1 << 62, (int64_t)1 << 62, 0, 0};
+  mb_attr_ints(n, "kernel_shape", 2, k);
+  mb_attr_ints(n, "pads", 4, pads);
+  expect_model_error(m, "pool_pads.onnx", "pads must be below 2^31");
+  /* Within the attribute bound, the output is over the tensor limit. */
+  m = one_node("MaxPool", &n);
+  const int64_t big[4] = {INT32_MAX, INT32_MAX, 0, 0};
+  mb_attr_ints(n, "kernel_shape", 2, k);
+  mb_attr_ints(n, "pads", 4, big);
+  expect_model_error(m, "pool_pads2.onnx", "output 'y' is too large");
+}
+
+static void test_conv_huge_dilation_and_stride(void) {
+  const int64_t wd[4] = {1, 1, 3, 3}, dil[2] = {(int64_t)1 << 62, 1};
+  float w[9] = {0};
+  for (int same = 0; same < 2; same++) {
+    MB *m = mb_new(13);
+    mb_input(m, "x", 1, 4, d4);
+    mb_init_raw(m, "W", 1, 4, wd, w, sizeof w);
+    const char *ins[2] = {"x", "W"}, *outs[1] = {"y"};
+    Onnx__NodeProto *n = mb_node(m, "Conv", "c", 2, ins, 1, outs);
+    if (same) { /* SAME padding divides by the stride: (in + st - 1) / st overflowed */
+      mb_attr_string(n, "auto_pad", "SAME_UPPER");
+      mb_attr_ints(n, "strides", 2, (const int64_t[2]){INT64_MAX, 1});
+    } else {
+      mb_attr_ints(n, "dilations", 2, dil);
+    }
+    mb_output(m, "y");
+    expect_model_error(m, "conv_dil.onnx", "must be below 2^31");
+  }
+}
+
+static void test_pad_overflow(void) {
+  MB *m = mb_new(13);
+  mb_input(m, "x", 1, 4, d4);
+  const int64_t pd[1] = {8}, pads[8] = {0, 0, INT64_MAX, 0, 0, 0, 1, 0};
+  mb_init_int64s(m, "pads", 1, pd, pads);
+  const char *ins[2] = {"x", "pads"}, *outs[1] = {"y"};
+  mb_node(m, "Pad", "p", 2, ins, 1, outs);
+  mb_output(m, "y");
+  expect_model_error(m, "pad.onnx", "overflow");
+}
+
+static void test_reshape_overflow(void) {
+  MB *m = mb_new(13);
+  mb_input(m, "x", 1, 4, d4);
+  const int64_t sd[1] = {3}, shape[3] = {(int64_t)1 << 32, (int64_t)1 << 32, -1};
+  mb_init_int64s(m, "s", 1, sd, shape);
+  const char *ins[2] = {"x", "s"}, *outs[1] = {"y"};
+  mb_node(m, "Reshape", "r", 2, ins, 1, outs);
+  mb_output(m, "y");
+  expect_model_error(m, "reshape.onnx", "the target shape's size overflows");
+}
+
+/* An empty tensor must not carry dims whose product overflows: Flatten of
+ * [0, 2^31-1, 2^31-1] made a dim of 2^62 from a value of 0 elements. */
+static void test_flatten_of_empty_giant(void) {
+  MB *m = mb_new(13);
+  const int64_t xd[3] = {0, INT32_MAX, INT32_MAX};
+  mb_input(m, "x", 1, 3, xd);
+  const char *ins[1] = {"x"}, *outs[1] = {"y"};
+  mb_node(m, "Flatten", "f", 1, ins, 1, outs);
+  mb_output(m, "y");
+  expect_model_error(m, "flatten.onnx", "input 'x' is too large");
+}
+
+static void test_concat_over_limit(void) {
+  MB *m = mb_new(13);
+  const int64_t xd[2] = {1, (int64_t)1 << 30};
+  mb_input(m, "x", 1, 2, xd);
+  const char *ins[4] = {"x", "x", "x", "x"}, *outs[1] = {"y"};
+  Onnx__NodeProto *n = mb_node(m, "Concat", "c", 4, ins, 1, outs);
+  mb_attr_int(n, "axis", 1);
+  mb_output(m, "y");
+  expect_model_error(m, "concat.onnx", "output 'y' is too large");
+}
+
+static void test_value_numel_saturates(void) {
+  Graph *g = graph_new();
+  int v = graph_add_value(g, "v");
+  const int64_t dims[2] = {(int64_t)1 << 40, (int64_t)1 << 40};
+  value_set_shape(&g->values[v], DT_FLOAT, 2, dims);
+  CU_ASSERT_EQUAL(value_numel(&g->values[v]), INT64_MAX);
+  CU_ASSERT_EQUAL(value_bytes(&g->values[v]), SIZE_MAX);
+  char why[160];
+  CU_ASSERT(!value_size_ok(g, &g->values[v], why, sizeof why));
+  /* The limit is the graph's: a smaller one refuses a small tensor. */
+  const int64_t small[1] = {1000};
+  value_set_shape(&g->values[v], DT_FLOAT, 1, small);
+  CU_ASSERT(value_size_ok(g, &g->values[v], why, sizeof why));
+  g->limits.tensor_bytes = 3999;
+  CU_ASSERT(!value_size_ok(g, &g->values[v], why, sizeof why));
+  CU_ASSERT(strstr(why, "--max-tensor-bytes") != NULL);
+  graph_free(g);
+}
+
+static void test_checked_helpers(void) {
+  int64_t r;
+  CU_ASSERT(!ck_add(INT64_MAX, 1, &r));
+  CU_ASSERT(!ck_sub(INT64_MIN, 1, &r));
+  CU_ASSERT(!ck_mul((int64_t)1 << 32, (int64_t)1 << 31, &r));
+  CU_ASSERT(ck_mul((int64_t)1 << 31, (int64_t)1 << 31, &r) && r == (int64_t)1 << 62);
+  CU_ASSERT_EQUAL(sat_mul(-((int64_t)1 << 40), (int64_t)1 << 40), INT64_MIN);
+  CU_ASSERT_EQUAL(sat_sub(0, INT64_MIN), INT64_MAX);
+  CU_ASSERT(!ck_f2i(9223372036854775808.0, &r));
+  CU_ASSERT(ck_f2i(-9223372036854775808.0, &r) && r == INT64_MIN);
+  CU_ASSERT(!ck_f2i(NAN, &r));
+  CU_ASSERT_EQUAL(cd_f2i_sat(1e30), INT64_MAX);
+  CU_ASSERT_EQUAL(cd_f2i_sat(-1e30), INT64_MIN);
+  CU_ASSERT_EQUAL(cd_f2i_sat(NAN), 0);
+}
+
+/* Folds op(inputs) on int64 or float constants; returns the int64 output. */
+static const int64_t *fold_int64(Graph *g, const char *op, int nin, const int *ins,
+                                 int64_t to) {
+  Node *n;
+  int y = tu_node(g, op, nin, ins, &n);
+  if (to)
+    tu_attr_int(g, n, "to", to);
+  Diag d = {.quiet = true};
+  CU_ASSERT_FATAL(node_setup(g, n, &d));
+  CU_ASSERT_FATAL(node_fold(g, n, &d));
+  sb_free(&d.log);
+  return g->values[y].data;
+}
+
+static int const_i64(Graph *g, int n, const int64_t *v) {
+  int64_t dim = n;
+  int c = graph_add_value(g, "");
+  value_set_shape(&g->values[c], DT_INT64, 1, &dim);
+  memcpy(value_alloc_data(g, c), v, sizeof(int64_t) * (size_t)n);
+  return c;
+}
+
+/* float -> int64 casts of 1e30 or 2^64 were undefined (x86 gave INT64_MIN,
+ * a negative dim); they saturate. */
+static void test_cast_saturates(void) {
+  Graph *g = graph_new();
+  const int64_t dims[1] = {5};
+  const float x[5] = {1e30f, -1e30f, NAN, 18446744073709551616.0f, -7.9f};
+  int c = tu_const(g, "c", 1, dims, x);
+  const int64_t *y = fold_int64(g, "Cast", 1, &c, DT_INT64);
+  CU_ASSERT_EQUAL(y[0], INT64_MAX);
+  CU_ASSERT_EQUAL(y[1], INT64_MIN);
+  CU_ASSERT_EQUAL(y[2], 0);
+  CU_ASSERT_EQUAL(y[3], INT64_MAX);
+  CU_ASSERT_EQUAL(y[4], -7);
+  graph_free(g);
+}
+
+/* Shape arithmetic in int64 was done in double and cast back: undefined
+ * past 2^63, inexact past 2^53. */
+static void test_int64_arithmetic_saturates(void) {
+  Graph *g = graph_new();
+  const int64_t a[4] = {(int64_t)1 << 62, INT64_MAX, INT64_MIN, ((int64_t)1 << 53) + 1};
+  const int64_t b[4] = {4, 1, -1, 2};
+  int ab[2] = {const_i64(g, 4, a), const_i64(g, 4, b)};
+  const int64_t *mul = fold_int64(g, "Mul", 2, ab, 0);
+  CU_ASSERT_EQUAL(mul[0], INT64_MAX);
+  CU_ASSERT_EQUAL(mul[3], ((int64_t)1 << 54) + 2);
+  const int64_t *add = fold_int64(g, "Add", 2, ab, 0);
+  CU_ASSERT_EQUAL(add[1], INT64_MAX);
+  CU_ASSERT_EQUAL(add[3], ((int64_t)1 << 53) + 3); /* exact */
+  const int64_t *div = fold_int64(g, "Div", 2, ab, 0);
+  CU_ASSERT_EQUAL(div[2], 0); /* INT64_MIN / -1 does not trap */
+  graph_free(g);
+}
+
+/* ------------------------------------------------------------ DSL */
+
+static const char *write_text(const char *name, const char *text) {
+  const char *p = tu_path(name);
+  FILE *f = fopen(p, "w");
+  fputs(text, f);
+  fclose(f);
+  return p;
+}
+
+/* Compiles DSL text; expects failure with `needle` in the messages. */
+static void expect_dsl_error(const char *text, const char *needle) {
+  const char *p = write_text("h.nx", text);
+  Graph *g = graph_new();
+  Diag d = {.quiet = true};
+  bool ok = dsl_load_model(g, p, NULL, 0, &d) && graph_infer(g, &d);
+  CU_ASSERT(!ok);
+  if (!tu_log_has(&d, needle)) {
+    fprintf(stderr, "\nexpected '%s' in:\n%s\n", needle, d.log.buf ? d.log.buf : "");
+    CU_FAIL("message");
+  }
+  graph_free(g);
+  sb_free(&d.log);
+}
+
+static void test_dsl_dims_over_2_31(void) {
+  /* f32[4294967297, 4] was truncated to int: [1, 4]. */
+  expect_dsl_error("model m(x: f32[4294967297, 4]) { return relu(x) }\n", "is too large");
+}
+
+static void test_dsl_range_and_negation(void) {
+  /* hi - lo overflowed: the 100000-step check passed and the loop ran
+   * for 2^63 steps. */
+  expect_dsl_error("model m(x: f32[2]) {\n  for i in -9223372036854775807 - 1 .. 1 {\n"
+                   "    x = relu(x)\n  }\n  return x\n}\n",
+                   "a range of more than 100000 steps");
+  expect_dsl_error("model m(x: f32[2]) {\n  n = -(-9223372036854775807 - 1)\n  return x\n}\n",
+                   "integer overflow");
+}
+
+void add_hostile_suite(void) {
+  CU_pSuite s = CU_add_suite("hostile", NULL, NULL);
+  ADD(s, test_pool_huge_pads);
+  ADD(s, test_conv_huge_dilation_and_stride);
+  ADD(s, test_pad_overflow);
+  ADD(s, test_reshape_overflow);
+  ADD(s, test_flatten_of_empty_giant);
+  ADD(s, test_concat_over_limit);
+  ADD(s, test_value_numel_saturates);
+  ADD(s, test_checked_helpers);
+  ADD(s, test_cast_saturates);
+  ADD(s, test_int64_arithmetic_saturates);
+  ADD(s, test_dsl_dims_over_2_31);
+  ADD(s, test_dsl_range_and_negation);
+}
