@@ -183,9 +183,16 @@ bool conv_infer(Graph *g, Node *n, Diag *d) {
                node_label(n), x->rank, w->rank, nsp + 2);
     return false;
   }
-  int64_t C = x->dims[1], M = w->dims[0];
+  if (value_numel(x) == 0 || value_numel(w) == 0) {
+    /* Every stage after this divides by the channels, the batch or the
+     * kernel (per-group sizes, pixels per image, MACs per output). */
+    diag_error(d, "node '%s' (Conv): %s is empty (a dim of 0); empty tensors are not "
+               "supported", node_label(n), value_numel(x) == 0 ? "the input" : "the weight");
+    return false;
+  }
+  int64_t C = x->dims[1], M = w->dims[0], wc;
   if (p->group < 1 || C % p->group || M % p->group ||
-      w->dims[1] * p->group != C) {
+      !ck_mul(w->dims[1], p->group, &wc) || wc != C) {
     diag_error(d, "node '%s' (Conv): %lld input channels, weight [%lld,%lld,..] "
                "and group %lld do not agree", node_label(n), (long long)C,
                (long long)M, (long long)w->dims[1], (long long)p->group);

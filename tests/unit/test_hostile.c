@@ -265,6 +265,49 @@ static void test_dsl_range_and_negation(void) {
                    "integer overflow");
 }
 
+/* ------------------------------------------------------------ 2. division by zero */
+
+/* A Conv with zero output channels divided by them (stats.c, rewrite.c,
+ * the 1x1 kernel's pixels per image); a BatchNormalization of size 0 in
+ * its kernel and fold-bn. */
+static void test_empty_conv_and_bn(void) {
+  for (int k = 0; k < 3; k++) { /* a Conv of 0 channels; a BN of C = 0; a BN of N = 0 */
+    MB *m = mb_new(13);
+    const int64_t xd[4] = {k == 2 ? 0 : 1, k == 1 ? 0 : 1, 4, 4}, wd[4] = {0, 1, 1, 1};
+    const int64_t cd[1] = {k == 1 ? 0 : 1};
+    mb_input(m, "x", 1, 4, xd);
+    mb_init_raw(m, "W", 1, 4, wd, (const float[1]){0}, 0);
+    if (k == 0) {
+      const char *cins[2] = {"x", "W"}, *couts[1] = {"c"};
+      mb_node(m, "Conv", "conv", 2, cins, 1, couts);
+    }
+    const char *bn[5] = {"s", "b", "m", "v"};
+    for (int i = 0; i < 4; i++)
+      mb_init_raw(m, bn[i], 1, 1, cd, (const float[1]){1}, k == 1 ? 0 : 4);
+    const char *bins[5] = {k == 0 ? "c" : "x", "s", "b", "m", "v"}, *bouts[1] = {"y"};
+    mb_node(m, "BatchNormalization", "bn", 5, bins, 1, bouts);
+    mb_output(m, "y");
+    expect_model_error(m, "empty.onnx", k == 0 ? "the weight is empty" : "the input is empty");
+  }
+}
+
+/* node_macs divided by the output channels. */
+static void test_macs_of_empty_conv(void) {
+  Graph *g = graph_new();
+  const int64_t xd[4] = {1, 1, 2, 2}, wd[4] = {0, 1, 1, 1};
+  int x = tu_input(g, "x", 4, xd);
+  int w = graph_add_value(g, "w");
+  value_set_shape(&g->values[w], DT_FLOAT, 4, wd);
+  Node *n;
+  int ins[2] = {x, w};
+  int y = tu_node(g, "Conv", 2, ins, &n);
+  const int64_t yd[4] = {1, 0, 2, 2};
+  value_set_shape(&g->values[y], DT_FLOAT, 4, yd);
+  CU_ASSERT_EQUAL(node_macs(g, n), 0);
+  free(g->inputs);
+  graph_free(g);
+}
+
 void add_hostile_suite(void) {
   CU_pSuite s = CU_add_suite("hostile", NULL, NULL);
   ADD(s, test_pool_huge_pads);
@@ -279,4 +322,6 @@ void add_hostile_suite(void) {
   ADD(s, test_int64_arithmetic_saturates);
   ADD(s, test_dsl_dims_over_2_31);
   ADD(s, test_dsl_range_and_negation);
+  ADD(s, test_empty_conv_and_bn);
+  ADD(s, test_macs_of_empty_conv);
 }
