@@ -579,6 +579,11 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
 
   size_t wsize = (size_t)p->weight_size;
   unsigned char *blob = calloc(wsize + 64 + 1, 1);
+  if (!blob) {
+    diag_error(d, "out of memory for the %zu-byte weight blob", wsize);
+    sb_free(&c);
+    return false;
+  }
   fill_weights(g, p, blob + 64);
   if (o->weights_blob) {
     sb_printf(&c, "\nint %s_set_weights(const void *blob, size_t size) {\n"

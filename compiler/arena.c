@@ -62,7 +62,8 @@ void *arena_alloc(Arena *a, size_t n) {
 
 char *arena_strndup(Arena *a, const char *s, size_t n) {
   char *p = arena_alloc(a, n + 1);
-  memcpy(p, s, n);
+  if (n) /* s may be NULL when empty (protobuf-c's empty bytes) */
+    memcpy(p, s, n);
   p[n] = 0;
   return p;
 }
@@ -127,7 +128,8 @@ void sb_printf(StrBuf *sb, const char *fmt, ...) {
 
 void sb_putn(StrBuf *sb, const char *s, size_t n) {
   sb_reserve(sb, n);
-  memcpy(sb->buf + sb->len, s, n);
+  if (n)
+    memcpy(sb->buf + sb->len, s, n);
   sb->len += n;
   sb->buf[sb->len] = 0;
 }

@@ -226,6 +226,8 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
         if (a->noutputs == 64)
           return usage_error(cmd, "too many --output", NULL);
         a->outputs[a->noutputs++] = optarg;
+      } else if (!optarg[0]) {
+        return usage_error(cmd, "-o needs a folder name", NULL);
       } else
         a->job.out_dir = optarg;
       break;
@@ -450,6 +452,12 @@ static int cmd_run(int argc, char **argv) {
   for (int k = 0; k < g->ninputs && ok; k++) {
     ok = tensor_read(a.inputs[k], &ts[k], &d);
     const Value *v = &g->values[g->inputs[k]];
+    if (ok && v->dtype != DT_FLOAT) { /* the interpreter would read the floats as v's type */
+      diag_error(&d, "%s: input '%s' is %s; only float32 inputs are fed from files (make it a "
+                 "constant with --freeze %s=FILE)", a.inputs[k], v->name, dtype_name(v->dtype),
+                 v->name);
+      ok = false;
+    }
     if (ok && (ts[k].dtype != DT_FLOAT || tensor_numel(&ts[k]) != value_numel(v))) {
       diag_error(&d, "%s: input '%s' needs %lld float32 values, the file holds %lld %s",
                  a.inputs[k], v->name, (long long)value_numel(v),

@@ -34,6 +34,10 @@ bool cd_is_identifier(const char *s) {
 }
 
 bool cd_mkdir_p(const char *path) {
+  if (!path[0]) { /* p + 1 below would be past the end */
+    errno = ENOENT;
+    return false;
+  }
   char *p = strdup(path);
   CD_ASSERT(p);
   for (char *s = p + 1; *s; s++) {

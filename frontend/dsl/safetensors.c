@@ -70,16 +70,25 @@ static char *jstring(Json *j) {
   return sb.buf;
 }
 
+/* An integer; strtoll runs on a NUL-terminated copy, since the header is
+ * not terminated (the tensor bytes, or the end of the buffer, follow). */
 static bool jint(Json *j, int64_t *out) {
   ws(j);
+  char buf[32];
+  size_t n = 0;
+  while (j->p + n < j->end && n < sizeof buf - 1 &&
+         (j->p[n] == '-' || j->p[n] == '+' || (j->p[n] >= '0' && j->p[n] <= '9')))
+    n++;
+  memcpy(buf, j->p, n);
+  buf[n] = 0;
   char *e;
   errno = 0;
-  long long v = strtoll(j->p, &e, 10);
-  if (e == j->p || e > j->end || errno) {
+  long long v = strtoll(buf, &e, 10);
+  if (e == buf || errno || (size_t)(e - buf) != n) {
     j->bad = true;
     return false;
   }
-  j->p = e;
+  j->p += n;
   *out = v;
   return true;
 }

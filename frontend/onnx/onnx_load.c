@@ -268,13 +268,15 @@ static bool load_attr(Loader *L, const Onnx__AttributeProto *a, Attr *at,
     at->type = AT_FLOATS;
     at->count = (int)a->n_floats;
     at->floats = arena_alloc(&g->arena, sizeof(float) * (a->n_floats + 1));
-    memcpy(at->floats, a->floats, sizeof(float) * a->n_floats);
+    if (a->n_floats) /* a->floats is NULL when empty */
+      memcpy(at->floats, a->floats, sizeof(float) * a->n_floats);
     break;
   case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS:
     at->type = AT_INTS;
     at->count = (int)a->n_ints;
     at->ints = arena_alloc(&g->arena, sizeof(int64_t) * (a->n_ints + 1));
-    memcpy(at->ints, a->ints, sizeof(int64_t) * a->n_ints);
+    if (a->n_ints)
+      memcpy(at->ints, a->ints, sizeof(int64_t) * a->n_ints);
     break;
   case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR:
     if (!a->t) {

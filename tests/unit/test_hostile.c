@@ -308,6 +308,51 @@ static void test_macs_of_empty_conv(void) {
   graph_free(g);
 }
 
+/* ------------------------------------------------------------ 3. memory errors */
+
+/* A numpy batch dim of 0 against 1 became 1: MatMul read A past its end. */
+static void test_matmul_broadcast_zero(void) {
+  Graph *g = graph_new();
+  const int64_t ad[3] = {0, 2, 3}, bd[3] = {1, 3, 4};
+  int ins[2] = {tu_input(g, "a", 3, ad), tu_input(g, "b", 3, bd)};
+  Node *n;
+  int y = tu_node(g, "MatMul", 2, ins, &n);
+  Diag d = {.quiet = true};
+  CU_ASSERT_FATAL(node_setup(g, n, &d));
+  CU_ASSERT_EQUAL(g->values[y].dims[0], 0);
+  free(g->inputs);
+  graph_free(g);
+  sb_free(&d.log);
+}
+
+/* strtoll ran past the end of the safetensors header: into the tensor
+ * bytes, or past the file's bytes when a number ends the file (ASan sees
+ * it in the sanitizer mode; cd_read_file's buffer ends with the file). */
+static void test_safetensors_number_at_end(void) {
+  const char *json = "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
+  for (int cut = 0; cut < 2; cut++) {
+    FILE *f = fopen(tu_path("n.safetensors"), "wb");
+    uint64_t hl = strlen(json) - (cut ? 3 : 0); /* cut: the header ends "...[0,4" */
+    fwrite(&hl, 8, 1, f);
+    fwrite(json, 1, hl, f);
+    if (!cut)
+      fwrite("1234", 1, 4, f); /* digits right after the header */
+    fclose(f);
+    SafeTensors st;
+    Diag d = {.quiet = true};
+    bool ok = safetensors_open(&st, tu_path("n.safetensors"), &d);
+    CU_ASSERT_EQUAL(ok, !cut);
+    if (ok) {
+      CU_ASSERT_EQUAL(st.n, 1);
+      CU_ASSERT_EQUAL(st.t[0].bytes, 4);
+      safetensors_close(&st);
+    } else {
+      CU_ASSERT(tu_log_has(&d, "not valid JSON"));
+    }
+    sb_free(&d.log);
+  }
+}
+
 void add_hostile_suite(void) {
   CU_pSuite s = CU_add_suite("hostile", NULL, NULL);
   ADD(s, test_pool_huge_pads);
@@ -324,4 +369,6 @@ void add_hostile_suite(void) {
   ADD(s, test_dsl_range_and_negation);
   ADD(s, test_empty_conv_and_bn);
   ADD(s, test_macs_of_empty_conv);
+  ADD(s, test_matmul_broadcast_zero);
+  ADD(s, test_safetensors_number_at_end);
 }
