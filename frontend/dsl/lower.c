@@ -64,6 +64,7 @@ typedef struct {
   int depth;             /* block calls in progress */
   int edepth;            /* evaluations in progress */
   bool too_deep;         /* reported that edepth hit its limit */
+  const char *stack0;    /* the C stack where evaluation started */
   int autoname;          /* counter for unlabeled layers */
   int nparams;
 } Ctx;
@@ -1062,9 +1063,14 @@ static DVal eval_node(Ctx *c, Frame *f, Ast *a);
 /* Every evaluation passes here: nested calls and expressions share one
  * budget, so no program can run the evaluator off the end of the stack. */
 static DVal eval(Ctx *c, Frame *f, Ast *a) {
-  if (c->edepth >= 1500) {
+  /* Depth counts levels; the frames of a level differ in size (a call's
+   * arguments, a sanitizer's redzones), so the stack itself is measured
+   * too: both limits stay far from the end of the C stack. */
+  const char *sp = __builtin_frame_address(0);
+  if (c->edepth >= 1500 || c->stack0 - sp > DSL_MAX_STACK) {
     if (!c->too_deep)
-      dsl_error(c->prog, a->loc, "evaluation nests deeper than 1500 levels");
+      dsl_error(c->prog, a->loc, "evaluation nests deeper than %s",
+                c->edepth >= 1500 ? "1500 levels" : "the evaluator's stack allows");
     c->too_deep = true;
     return ERR;
   }
@@ -1364,7 +1370,7 @@ bool dsl_load(Graph *g, const char *path, const DslOptions *o, Diag *d) {
     return false;
   SafeTensors st = {0};
   Ctx c = {.prog = &prog, .g = g, .d = d, .seed = o ? o->seed : 0,
-           .weights_path = o ? o->weights : NULL};
+           .weights_path = o ? o->weights : NULL, .stack0 = __builtin_frame_address(0)};
   if (o && o->weights) {
     if (!safetensors_open(&st, o->weights, d))
       return false;

@@ -81,6 +81,85 @@ static bool defined_later(const Onnx__GraphProto *gp, size_t from, const char *n
   return false;
 }
 
+/*
+ * protobuf-c unpacks nested messages recursively, one C frame per level:
+ * 5,000 nested TypeProtos (a 34 KB file) overflow the stack.  So before
+ * unpacking, the wire format is walked without recursion, by the schema
+ * (a length-delimited field is a nested message only if the descriptor says
+ * so), and a file nesting messages deeper than PB_MAX_DEPTH is refused.
+ * Legitimate models nest a few levels per subgraph (Model, Graph, Node,
+ * Attribute, Graph, ...).  Malformed input passes: unpacking refuses it.
+ */
+#define PB_MAX_DEPTH 100
+
+static bool pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
+  *v = 0;
+  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+    uint8_t b = *(*p)++;
+    *v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80))
+      return true;
+  }
+  return false;
+}
+
+static bool pb_nesting_ok(const uint8_t *buf, size_t n, const ProtobufCMessageDescriptor *root) {
+  struct {
+    const uint8_t *p, *end;
+    const ProtobufCMessageDescriptor *desc;
+  } st[PB_MAX_DEPTH];
+  int top = 0;
+  st[0].p = buf;
+  st[0].end = buf + n;
+  st[0].desc = root;
+  while (top >= 0) {
+    const uint8_t **p = &st[top].p, *end = st[top].end;
+    if (*p >= end) {
+      top--;
+      continue;
+    }
+    uint64_t key, len;
+    if (!pb_varint(p, end, &key))
+      return true;
+    switch (key & 7) {
+    case 0:
+      if (!pb_varint(p, end, &len))
+        return true;
+      break;
+    case 1:
+    case 5: {
+      size_t k = (key & 7) == 1 ? 8 : 4;
+      if ((size_t)(end - *p) < k)
+        return true;
+      *p += k;
+      break;
+    }
+    case 2: {
+      if (!pb_varint(p, end, &len) || len > (uint64_t)(end - *p))
+        return true;
+      const ProtobufCFieldDescriptor *f =
+          key >> 3 <= UINT32_MAX
+              ? protobuf_c_message_descriptor_get_field(st[top].desc, (unsigned)(key >> 3))
+              : NULL;
+      const uint8_t *sub = *p;
+      *p += len;
+      if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+        if (top + 1 >= PB_MAX_DEPTH)
+          return false;
+        top++;
+        st[top].p = sub;
+        st[top].end = sub + len;
+        st[top].desc = f->descriptor;
+      }
+      break;
+    }
+    default:
+      return true; /* groups, or garbage: protobuf-c refuses them */
+    }
+  }
+  return true;
+}
+
 static bool dims_numel(const int64_t *dims, size_t rank, int64_t *numel) {
   int64_t n = 1;
   for (size_t i = 0; i < rank; i++) {
@@ -456,6 +535,12 @@ bool onnx_load(Graph *g, const char *path, Diag *d) {
   }
   g->source = arena_strdup(&g->arena, path);
   g->hash = cd_hash_bytes(0, bytes, size);
+  if (!pb_nesting_ok(bytes, size, &onnx__model_proto__descriptor)) {
+    free(bytes);
+    diag_error(d, "messages nest deeper than %d levels: not a model Cardinal reads (a "
+               "hostile file?)", PB_MAX_DEPTH);
+    return false;
+  }
   Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, size, bytes);
   free(bytes);
   if (!m) {
@@ -506,7 +591,9 @@ bool onnx_load_tensor(const char *path, HostTensor *t, Diag *d) {
     diag_error(d, "%s: cannot read: %s", path, strerror(errno));
     return false;
   }
-  Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, size, bytes);
+  Onnx__TensorProto *tp = pb_nesting_ok(bytes, size, &onnx__tensor_proto__descriptor)
+                              ? onnx__tensor_proto__unpack(NULL, size, bytes)
+                              : NULL;
   free(bytes);
   if (!tp) {
     diag_error(d, "%s: not a TensorProto", path);

@@ -353,6 +353,88 @@ static void test_safetensors_number_at_end(void) {
   }
 }
 
+/* 5,000 nested TypeProtos in 35 KB: protobuf-c's recursive unpacking ran
+ * off the end of the stack.  The bytes are written back to front. */
+static void test_protobuf_nesting(void) {
+  size_t cap = 1 << 17, at = cap;
+  uint8_t *b = malloc(cap);
+  /* prepends a tag and a length-delimited field holding b[at, cap) */
+  size_t end = cap;
+#define PUT(byte) (b[--at] = (uint8_t)(byte))
+  for (int level = 0; level < 5000; level++) {
+    for (int k = 0; k < 2; k++) { /* Sequence.elem_type = 1, TypeProto.sequence_type = 4 */
+      size_t len = end - at;
+      uint8_t v[10];
+      int nv = 0;
+      do {
+        v[nv++] = (uint8_t)((len & 0x7f) | (len > 0x7f ? 0x80 : 0));
+        len >>= 7;
+      } while (len);
+      while (nv)
+        PUT(v[--nv]);
+      PUT(k == 0 ? 0x0a : 0x22);
+    }
+  }
+  size_t tlen = end - at;
+  /* ValueInfoProto { name = "x", type = ... } */
+  uint8_t v[10];
+  int nv = 0;
+  do {
+    v[nv++] = (uint8_t)((tlen & 0x7f) | (tlen > 0x7f ? 0x80 : 0));
+    tlen >>= 7;
+  } while (tlen);
+  while (nv)
+    PUT(v[--nv]);
+  PUT(0x12);
+  PUT('x');
+  PUT(1);
+  PUT(0x0a);
+  for (int k = 0; k < 2; k++) { /* GraphProto.input = 11, ModelProto.graph = 7 */
+    size_t len = end - at;
+    nv = 0;
+    do {
+      v[nv++] = (uint8_t)((len & 0x7f) | (len > 0x7f ? 0x80 : 0));
+      len >>= 7;
+    } while (len);
+    while (nv)
+      PUT(v[--nv]);
+    PUT(k == 0 ? 0x5a : 0x3a);
+  }
+  PUT(8); /* ir_version = 8 */
+  PUT(0x08);
+#undef PUT
+  FILE *f = fopen(tu_path("nested.onnx"), "wb");
+  fwrite(b + at, 1, end - at, f);
+  fclose(f);
+  free(b);
+  Diag d = {0};
+  CU_ASSERT(!load_infer(tu_path("nested.onnx"), &d));
+  CU_ASSERT(tu_log_has(&d, "messages nest deeper than 100 levels"));
+  sb_free(&d.log);
+}
+
+/* ------------------------------------------------------------ 4. stack */
+
+/* Three blocks, each an expression of 480 nested calls: inside the
+ * evaluator's depth limit (1500), but ~1440 frames of a call's arguments
+ * overflowed the C stack (under ASan, or with a smaller stack). */
+static void test_dsl_nested_calls_stack(void) {
+  StrBuf sb = {0};
+  const char *inner[3] = {"relu", "b1", "b2"};
+  for (int b = 0; b < 3; b++) {
+    sb_printf(&sb, "block b%d(x) {\n  return ", b + 1);
+    for (int i = 0; i < 480; i++)
+      sb_printf(&sb, "%s(", inner[b]);
+    sb_printf(&sb, "x");
+    for (int i = 0; i < 480; i++)
+      sb_printf(&sb, ")");
+    sb_printf(&sb, "\n}\n");
+  }
+  sb_printf(&sb, "model m(x: f32[2]) { return b3(x) }\n");
+  expect_dsl_error(sb.buf, "evaluation nests deeper than");
+  sb_free(&sb);
+}
+
 void add_hostile_suite(void) {
   CU_pSuite s = CU_add_suite("hostile", NULL, NULL);
   ADD(s, test_pool_huge_pads);
@@ -371,4 +453,6 @@ void add_hostile_suite(void) {
   ADD(s, test_macs_of_empty_conv);
   ADD(s, test_matmul_broadcast_zero);
   ADD(s, test_safetensors_number_at_end);
+  ADD(s, test_protobuf_nesting);
+  ADD(s, test_dsl_nested_calls_stack);
 }
