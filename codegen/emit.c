@@ -34,11 +34,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Generated code is work the model asks for: past Limits.code_bytes,
+ * emit() writes nothing more and codegen_write reports it. */
 void emit(Emitter *e, const char *fmt, ...) {
+  if (e->over)
+    return;
   va_list ap;
   va_start(ap, fmt);
   sb_vprintf(e->out, fmt, ap);
   va_end(ap);
+  e->over = (int64_t)e->out->len > e->g->limits.code_bytes;
+}
+
+bool emit_room(Emitter *e, int64_t bytes) {
+  if (sat_add((int64_t)e->out->len, bytes) > e->g->limits.code_bytes)
+    e->over = true;
+  return !e->over;
 }
 
 const char *c_float(Emitter *e, double f) {
@@ -517,7 +528,13 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
     kernel_comment(&c, g, n);
     kernel_signature(&c, g, n, o->target);
     sb_printf(&c, " {\n");
-    if (!emit_kernel(&e, g, n)) {
+    bool ok = emit_kernel(&e, g, n);
+    if (e.over || (int64_t)(c.len + body.len) > g->limits.code_bytes) {
+      diag_error(d, "node '%s' (%s): the generated code would exceed %lld bytes", node_label(n),
+                 n->op_type, (long long)g->limits.code_bytes);
+      break;
+    }
+    if (!ok) {
       if (d->nerrors == 0)
         diag_error(d, "node '%s' (%s): no kernel", node_label(n), n->op_type);
       break;

@@ -500,6 +500,7 @@ typedef struct {
   int nodes_before, nodes_after;
   int changes;
   char what[160]; /* e.g. "removed 3 Identity" */
+  char error[400]; /* why the pass refused the graph (it returned false), or "" */
   double ms;
 } PassStats;
 
@@ -659,6 +660,7 @@ struct Emitter {
   Graph *g;         /* the graph; its arena holds the emitters' strings */
   Diag *d;
   const struct Target *t; /* the target the kernels are for */
+  bool over;        /* the code budget (Limits.code_bytes) is spent: emit() writes no more */
 };
 /* The target's micro-kernel for n's scheduled family (codegen/simd_*.c). */
 bool simd_emit(Emitter *e, Graph *g, Node *n);
@@ -669,6 +671,9 @@ bool simd_gpool_blocked(Emitter *e, Graph *g, Node *n);
 bool simd_gemm(Emitter *e, Graph *g, Node *n);
 void emit(Emitter *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Whether `bytes` more of code fit the budget; if not, e->over is set (the
+ * caller stops: a kernel's tables are checked before they are written). */
+bool emit_room(Emitter *e, int64_t bytes);
 const char *c_float(Emitter *e, double f); /* round-trip literal, e.g. 0.1f */
 const char *unary_expr(Emitter *e, OpKind op, float a, float b, const char *v);
 /* The statement applying n's epilogue to lvalue `y` (element index `idx`

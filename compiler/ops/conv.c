@@ -381,6 +381,8 @@ static void emit_conv1x1(Emitter *e, Graph *g, Node *n) {
   int64_t pt = P - Pfull;           /* pixels past the last full tile */
   Tiles k = {e, n, M, Mg, n->nin > 2 && n->in[2] >= 0, value_numel(x) / (N * C) != P};
   if (k.strided) {
+    if (!emit_room(e, sat_mul(P, 22))) /* the pixel map, before it is written */
+      return;
     int64_t I[3], O[3];
     sp_dims3(x, n->p.nsp, I);
     sp_dims3(y, n->p.nsp, O);

@@ -174,7 +174,13 @@ bool pad_emit(Emitter *e, Graph *g, Node *n) {
     xs[k] = s;
     s *= x->dims[k];
   }
-  /* map<k>[o]: input offset along dim k for output coordinate o, or -1. */
+  /* map<k>[o]: input offset along dim k for output coordinate o, or -1;
+   * up to 22 bytes an entry, checked against the code budget first. */
+  int64_t entries = 0;
+  for (int k = 0; k < r; k++)
+    entries = sat_add(entries, y->dims[k]);
+  if (!emit_room(e, sat_mul(entries, 22)))
+    return false;
   for (int k = 0; k < r; k++) {
     emit(e, "  static const long map%d[%lld] = {", k, (long long)y->dims[k]);
     for (int64_t o = 0; o < y->dims[k]; o++) {

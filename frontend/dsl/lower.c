@@ -65,6 +65,9 @@ typedef struct {
   int edepth;            /* evaluations in progress */
   bool too_deep;         /* reported that edepth hit its limit */
   const char *stack0;    /* the C stack where evaluation started */
+  int64_t steps;         /* evaluations so far (against DSL_MAX_STEPS) */
+  bool too_long;         /* reported that steps hit the limit */
+  int64_t param_bytes;   /* parameters declared so far (against Limits.param_bytes) */
   int autoname;          /* counter for unlabeled layers */
   int nparams;
 } Ctx;
@@ -166,6 +169,10 @@ typedef struct {
 static int make_node(Ctx *c, SrcLoc at, const char *op, const char *label, int nin,
                      const int *ins, int nattrs, const AttrInit *attrs) {
   Graph *g = c->g;
+  if (g->nnodes >= g->limits.nodes) {
+    dsl_error(c->prog, at, "the model makes more than %d nodes", g->limits.nodes);
+    return -1;
+  }
   int ni = graph_add_node(g, op, nin, 1);
   int y = graph_add_value(g, label ? label : "");
   Node *n = &g->nodes[ni];
@@ -238,6 +245,19 @@ static int param(Ctx *c, SrcLoc at, const char *name, int rank, const int64_t *d
              : rank == 1                                          ? 1
                                                                   : 0;
   Graph *g = c->g;
+  Value shape = {.dtype = DT_FLOAT, .rank = rank};
+  memcpy(shape.dims, dims, sizeof(int64_t) * (size_t)rank);
+  char why[160];
+  if (!value_size_ok(g, &shape, why, sizeof why)) {
+    dsl_error(c->prog, at, "parameter '%s' is too large: %s", name, why);
+    return -1;
+  }
+  c->param_bytes = sat_add(c->param_bytes, (int64_t)value_bytes(&shape));
+  if (c->param_bytes > g->limits.param_bytes) {
+    dsl_error(c->prog, at, "parameter '%s' takes the model's parameters past %lld bytes",
+              name, (long long)g->limits.param_bytes);
+    return -1;
+  }
   int v = graph_add_const(g, name, rank, dims);
   Value *x = &g->values[v];
   int64_t n = value_numel(x);
@@ -1072,6 +1092,13 @@ static DVal eval(Ctx *c, Frame *f, Ast *a) {
       dsl_error(c->prog, a->loc, "evaluation nests deeper than %s",
                 c->edepth >= 1500 ? "1500 levels" : "the evaluator's stack allows");
     c->too_deep = true;
+    return ERR;
+  }
+  if (++c->steps > DSL_MAX_STEPS) {
+    if (!c->too_long)
+      dsl_error(c->prog, a->loc, "evaluation takes more than %d steps (loops nested too "
+                "deep?)", DSL_MAX_STEPS);
+    c->too_long = true;
     return ERR;
   }
   c->edepth++;

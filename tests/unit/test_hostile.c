@@ -19,6 +19,12 @@
 
 static const int64_t d4[4] = {1, 1, 4, 4};
 
+static double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 /* Loads and infers path; true if both pass.  Errors in d (quiet). */
 static bool load_infer(const char *path, Diag *d) {
   Graph *g = graph_new();
@@ -435,6 +441,79 @@ static void test_dsl_nested_calls_stack(void) {
   sb_free(&sb);
 }
 
+/* ------------------------------------------------------------ 5. budgets */
+
+/* Folding was uncapped: a Pad of a 1-element constant folded 2^28 floats
+ * (a 1 GB weights file from a few hundred bytes), a Conv of two padded
+ * constants 10^13 multiply-adds. */
+static void test_fold_budget(void) {
+  for (int conv = 0; conv < 2; conv++) {
+    MB *m = mb_new(13);
+    const int64_t xd[4] = {1, 1, 1, 1}, one[4] = {1, 1, 1, 1}, pd[1] = {8};
+    mb_input(m, "x", 1, 4, xd);
+    mb_init_raw(m, "c", 1, 4, one, (const float[1]){1}, 4);
+    const int64_t big[8] = {0, 0, 0, 0, 0, 0, conv ? 4095 : 1 << 14, 1 << 14};
+    const int64_t kw[8] = {0, 0, 0, 0, 0, 0, 1023, 1023};
+    mb_init_int64s(m, "p", 1, pd, big);
+    mb_init_int64s(m, "pw", 1, pd, kw);
+    const char *pi[2] = {"c", "p"}, *po[1] = {"X"}, *wi[2] = {"c", "pw"}, *wo[1] = {"W"};
+    mb_node(m, "Pad", "pad", 2, pi, 1, po);
+    mb_node(m, "Pad", "padw", 2, wi, 1, wo);
+    const char *ci[2] = {"X", "W"}, *co[1] = {"K"};
+    if (conv)
+      mb_node(m, "Conv", "conv", 2, ci, 1, co);
+    const char *ai[2] = {"x", conv ? "K" : "X"}, *ao[1] = {"y"};
+    mb_node(m, "Add", "add", 2, ai, 1, ao); /* keeps the folded value a weight */
+    mb_output(m, "y");
+    CU_ASSERT_FATAL(mb_write(m, tu_path("fold.onnx")));
+    mb_free(m);
+    CompileJob j = {.model = tu_path("fold.onnx"), .target = "scalar"};
+    Diag d = {.quiet = true};
+    Graph *g = cd_load_model(&j, NULL, NULL, &d);
+    CU_ASSERT(g == NULL);
+    CU_ASSERT(tu_log_has(&d, "would exceed the constant-folding budget"));
+    graph_free(g);
+    sb_free(&d.log);
+  }
+}
+
+/* The Pad kernel's tables have an entry per output coordinate: a Pad of
+ * 2^28 columns from 100 bytes wrote gigabytes of C.  Generated code has a
+ * budget (Limits.code_bytes); tables are checked before they are written. */
+static void test_code_budget(void) {
+  MB *m = mb_new(13);
+  const int64_t xd[2] = {1, 1}, pd[1] = {4}, pads[4] = {0, 0, 0, 1 << 28};
+  mb_input(m, "x", 1, 2, xd);
+  mb_init_int64s(m, "p", 1, pd, pads);
+  const char *ins[2] = {"x", "p"}, *outs[1] = {"y"};
+  mb_node(m, "Pad", "pad", 2, ins, 1, outs);
+  mb_output(m, "y");
+  CU_ASSERT_FATAL(mb_write(m, tu_path("bigpad.onnx")));
+  mb_free(m);
+  CompileJob j = {.model = tu_path("bigpad.onnx"), .target = "scalar", .name = "net",
+                  .out_dir = tu_path("bigpad_out")};
+  Diag d = {.quiet = true};
+  double t0 = now_s();
+  CU_ASSERT(!cd_compile(&j, NULL, &d));
+  CU_ASSERT(now_s() - t0 < 10);
+  CU_ASSERT(tu_log_has(&d, "the generated code would exceed"));
+  sb_free(&d.log);
+}
+
+static void test_dsl_budgets(void) {
+  /* Loops are capped one by one, but nest: 10^10 evaluations. */
+  expect_dsl_error("model m(x: f32[2]) {\n  for i in 0..100000 {\n    for j in 0..100000 {\n"
+                   "      k = i\n    }\n  }\n  return x\n}\n",
+                   "evaluation takes more than 10000000 steps");
+  /* 300,000 nodes from a few lines. */
+  expect_dsl_error("model m(x: f32[2]) {\n  for i in 0..100000 {\n    x = relu(relu(relu(x)))\n"
+                   "  }\n  return x\n}\n",
+                   "the model makes more than 262144 nodes");
+  /* 4 GiB of parameters from 60 bytes. */
+  expect_dsl_error("model m(x: f32[2]) {\n  w = param(\"w\", [32768, 32768])\n  return x\n}\n",
+                   "past 2147483648 bytes");
+}
+
 void add_hostile_suite(void) {
   CU_pSuite s = CU_add_suite("hostile", NULL, NULL);
   ADD(s, test_pool_huge_pads);
@@ -455,4 +534,7 @@ void add_hostile_suite(void) {
   ADD(s, test_safetensors_number_at_end);
   ADD(s, test_protobuf_nesting);
   ADD(s, test_dsl_nested_calls_stack);
+  ADD(s, test_fold_budget);
+  ADD(s, test_code_budget);
+  ADD(s, test_dsl_budgets);
 }
