@@ -83,6 +83,36 @@ char *arena_printf(Arena *a, const char *fmt, ...) {
   return p;
 }
 
+static size_t namemap_slot(const NameMap *m, const char *key) {
+  size_t h = (size_t)cd_hash_bytes(0, key, strlen(key)) & (m->cap - 1);
+  while (m->keys[h] && strcmp(m->keys[h], key) != 0)
+    h = (h + 1) & (m->cap - 1);
+  return h;
+}
+
+void *namemap_get(const NameMap *m, const char *key) {
+  return m->cap ? m->vals[namemap_slot(m, key)] : NULL;
+}
+
+void namemap_put(NameMap *m, Arena *a, const char *key, void *val) {
+  if (2 * (m->n + 1) > m->cap) { /* at most half full: grow, rehash */
+    NameMap old = *m;
+    m->cap = old.cap ? 2 * old.cap : 16;
+    m->keys = arena_alloc(a, sizeof(char *) * m->cap);
+    m->vals = arena_alloc(a, sizeof(void *) * m->cap);
+    m->n = 0;
+    for (size_t i = 0; i < old.cap; i++)
+      if (old.keys[i])
+        namemap_put(m, a, old.keys[i], old.vals[i]);
+  }
+  size_t h = namemap_slot(m, key);
+  if (!m->keys[h]) {
+    m->keys[h] = key;
+    m->n++;
+  }
+  m->vals[h] = val;
+}
+
 void arena_free(Arena *a) {
   ArenaChunk *c = a->head;
   while (c) {

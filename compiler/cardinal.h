@@ -50,6 +50,18 @@ typedef struct {
   size_t cap; /* bytes allocated */
 } StrBuf;
 
+/* A string -> pointer map (open addressing), in an arena, for lookups whose
+ * count a model controls: names must not make a stage quadratic.  Keys are
+ * not copied; an empty map has cap 0. */
+typedef struct {
+  const char **keys;
+  void **vals;
+  size_t cap, n; /* slots (a power of two), keys held */
+} NameMap;
+
+void *namemap_get(const NameMap *m, const char *key); /* NULL if absent */
+void namemap_put(NameMap *m, Arena *a, const char *key, void *val);
+
 void sb_printf(StrBuf *sb, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void sb_vprintf(StrBuf *sb, const char *fmt, va_list ap);

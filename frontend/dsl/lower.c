@@ -46,6 +46,8 @@ typedef struct Var {
 
 typedef struct Frame {
   Var *vars;
+  int nvars;
+  NameMap map;           /* name -> Var, once there are more than a few */
   const char *scope;     /* parameter name prefix, "" or "layer1.0." */
   const DslDef *def;     /* the block or model running */
   SrcLoc call;           /* where it was called from */
@@ -68,6 +70,7 @@ typedef struct {
   int64_t steps;         /* evaluations so far (against DSL_MAX_STEPS) */
   bool too_long;         /* reported that steps hit the limit */
   int64_t param_bytes;   /* parameters declared so far (against Limits.param_bytes) */
+  NameMap blocks;        /* block name -> its DslDef */
   int autoname;          /* counter for unlabeled layers */
   int nparams;
 } Ctx;
@@ -85,7 +88,13 @@ static void exec_body(Ctx *c, Frame *f, Ast *body);
 
 /* ------------------------------------------------------------ variables */
 
+/* A frame's variables: a list while short, a NameMap past 8 (a model of
+ * 60,000 assignments spent seconds in the list). */
 static DVal *lookup(Frame *f, const char *name) {
+  if (f->map.cap) {
+    Var *v = namemap_get(&f->map, name);
+    return v ? &v->v : NULL;
+  }
   for (Var *v = f->vars; v; v = v->next)
     if (!strcmp(v->name, name))
       return &v->v;
@@ -103,6 +112,11 @@ static void bind(Ctx *c, Frame *f, const char *name, DVal v) {
   n->v = v;
   n->next = f->vars;
   f->vars = n;
+  if (++f->nvars == 8)
+    for (Var *x = f->vars; x; x = x->next)
+      namemap_put(&f->map, &c->g->arena, x->name, x);
+  else if (f->nvars > 8)
+    namemap_put(&f->map, &c->g->arena, name, n);
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -735,9 +749,9 @@ static DVal call(Ctx *c, Frame *f, Ast *call_ast, const char *label, DVal *chain
   /* Labels default to the layer kind and a counter. */
   const char *lab = label ? label : arena_printf(&c->g->arena, "%s_%d", name, c->autoname++);
   const char *full = arena_printf(&c->g->arena, "%s%s", f->scope, lab);
-  for (int i = 0; i < c->prog->ndefs; i++)
-    if (!c->prog->defs[i].is_model && !strcmp(c->prog->defs[i].name, name))
-      return call_block(c, f, &c->prog->defs[i], &a, label);
+  const DslDef *blk = namemap_get(&c->blocks, name);
+  if (blk)
+    return call_block(c, f, blk, &a, label);
   if (!strcmp(name, "conv"))
     return lay_conv(c, &a, full);
   if (!strcmp(name, "bn"))
@@ -1283,27 +1297,14 @@ static void exec_body(Ctx *c, Frame *f, Ast *body) {
 
 /* ------------------------------------------------------------ names */
 
-typedef struct {
-  const char **v;
-  int n, cap;
-} NameSet;
+typedef NameMap NameSet; /* name -> itself */
 
 static void names_add(Ctx *c, NameSet *s, const char *name) {
-  if (s->n == s->cap) {
-    s->cap = s->cap ? 2 * s->cap : 32;
-    const char **nv = arena_alloc(&c->g->arena, sizeof(char *) * (size_t)s->cap);
-    if (s->n)
-      memcpy(nv, s->v, sizeof(char *) * (size_t)s->n);
-    s->v = nv;
-  }
-  s->v[s->n++] = name;
+  namemap_put(s, &c->g->arena, name, (void *)name);
 }
 
 static bool names_has(const NameSet *s, const char *name) {
-  for (int i = 0; i < s->n; i++)
-    if (!strcmp(s->v[i], name))
-      return true;
-  return false;
+  return namemap_get(s, name) != NULL;
 }
 
 static void collect_defs(Ctx *c, Ast *a, NameSet *s) {
@@ -1374,14 +1375,18 @@ bool dsl_load(Graph *g, const char *path, const DslOptions *o, Diag *d) {
   if (!dsl_parse_file(&prog, path))
     return false;
   const DslDef *model = NULL;
+  NameMap names = {0}, blocks = {0};
   for (int i = 0; i < prog.ndefs; i++) {
     DslDef *def = &prog.defs[i];
     dsl_check_depth(&prog, def->body, DSL_MAX_DEPTH);
     for (int k = 0; k < def->nparams; k++)
       dsl_check_depth(&prog, def->params[k].dflt, DSL_MAX_DEPTH);
-    for (int j = 0; j < i; j++)
-      if (!strcmp(prog.defs[j].name, def->name))
-        dsl_error(&prog, def->loc, "'%s' is defined twice", def->name);
+    if (namemap_get(&names, def->name))
+      dsl_error(&prog, def->loc, "'%s' is defined twice", def->name);
+    else
+      namemap_put(&names, &g->arena, def->name, def);
+    if (!def->is_model && namemap_get(&blocks, def->name) == NULL)
+      namemap_put(&blocks, &g->arena, def->name, def);
     if (def->is_model) {
       if (model)
         dsl_error(&prog, def->loc, "a second model '%s' (one model per program)", def->name);
@@ -1397,7 +1402,8 @@ bool dsl_load(Graph *g, const char *path, const DslOptions *o, Diag *d) {
     return false;
   SafeTensors st = {0};
   Ctx c = {.prog = &prog, .g = g, .d = d, .seed = o ? o->seed : 0,
-           .weights_path = o ? o->weights : NULL, .stack0 = __builtin_frame_address(0)};
+           .weights_path = o ? o->weights : NULL, .stack0 = __builtin_frame_address(0),
+           .blocks = blocks};
   if (o && o->weights) {
     if (!safetensors_open(&st, o->weights, d))
       return false;

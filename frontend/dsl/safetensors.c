@@ -159,6 +159,10 @@ static size_t st_dtype_size(const char *t) {
   return 0;
 }
 
+static int cmp_names(const void *a, const void *b) {
+  return strcmp(((const StTensor *)a)->name, ((const StTensor *)b)->name);
+}
+
 bool safetensors_open(SafeTensors *st, const char *path, Diag *d) {
   memset(st, 0, sizeof *st);
   if (!cd_read_file(path, &st->bytes, &st->size)) {
@@ -277,6 +281,13 @@ bool safetensors_open(SafeTensors *st, const char *path, Diag *d) {
       goto bad_json;
     break;
   }
+  if (st->n)
+    qsort(st->t, (size_t)st->n, sizeof(StTensor), cmp_names);
+  for (int i = 1; i < st->n; i++)
+    if (!strcmp(st->t[i - 1].name, st->t[i].name)) {
+      diag_error(d, "%s: tensor '%s' appears twice in the header", path, st->t[i].name);
+      goto fail;
+    }
   return true;
 bad_json:
   diag_error(d, "%s: the safetensors header is not valid JSON (at byte %ld)", path,
@@ -286,11 +297,11 @@ fail:
   return false;
 }
 
+/* Tensors are sorted by name once opened: a model binding each of its
+ * parameters looks them up in log time. */
 const StTensor *safetensors_find(const SafeTensors *st, const char *name) {
-  for (int i = 0; i < st->n; i++)
-    if (!strcmp(st->t[i].name, name))
-      return &st->t[i];
-  return NULL;
+  StTensor key = {.name = (char *)name};
+  return st->n ? bsearch(&key, st->t, (size_t)st->n, sizeof(StTensor), cmp_names) : NULL;
 }
 
 void safetensors_close(SafeTensors *st) {

@@ -33,6 +33,17 @@ void ast_push(DslProgram *p, AstList *l, Ast *a) {
 }
 
 void dsl_error(DslProgram *prog, SrcLoc loc, const char *fmt, ...) {
+  Diag *d = prog->d;
+  if (prog->nerrors >= DSL_MAX_ERRORS) {
+    /* Each message finds its line from the file's start: a megabyte of
+     * garbage (an error a byte) must not cost a million scans. */
+    if (prog->nerrors == DSL_MAX_ERRORS)
+      diag_error(d, "too many errors (%d); stopping", DSL_MAX_ERRORS);
+    else
+      d->nerrors++;
+    prog->nerrors++;
+    return;
+  }
   StrBuf sb = {0};
   const char *file = loc.file >= 0 && loc.file < prog->nfiles ? prog->files[loc.file] : "?";
   sb_printf(&sb, "%s:%d:%d: error: ", file, loc.line, loc.col);
@@ -60,7 +71,6 @@ void dsl_error(DslProgram *prog, SrcLoc loc, const char *fmt, ...) {
       sb_printf(&sb, "~");
     sb_printf(&sb, "\n");
   }
-  Diag *d = prog->d;
   if (!d->quiet)
     fputs(sb.buf, stderr);
   sb_putn(&d->log, sb.buf, sb.len);

@@ -514,6 +514,195 @@ static void test_dsl_budgets(void) {
                    "past 2147483648 bytes");
 }
 
+/* ------------------------------------------------------------ 6. quadratic */
+
+/* A graph of n nodes, node i reading up to 3 earlier values (the input or
+ * outputs), output sizes random; scheduled by hand (plan_build reads only
+ * the edges, the sizes and the kernel family). */
+static Graph *random_dag(int n, unsigned seed, int fanin) {
+  Graph *g = graph_new();
+  const int64_t xd[1] = {16};
+  int x = tu_input(g, "x", 1, xd);
+  for (int i = 0; i < n; i++) {
+    int ins[3], k = 1 + (int)(rand_r(&seed) % (unsigned)fanin);
+    for (int j = 0; j < k; j++) {
+      int back = 1 + (int)(rand_r(&seed) % 8u);
+      ins[j] = i - back >= 0 && rand_r(&seed) % 4 ? g->nodes[i - back].out[0] : x;
+    }
+    Node *nd;
+    int y = tu_node(g, "Relu", k, ins, &nd);
+    nd->sched.family = KF_SCALAR;
+    const int64_t yd[1] = {1 + (int64_t)(rand_r(&seed) % 1000u)};
+    value_set_shape(&g->values[y], DT_FLOAT, 1, yd);
+  }
+  tu_output(g, g->nodes[n - 1].out[0]);
+  return g;
+}
+
+/* The planner before it was made O(n log n), verbatim in effect: every
+ * buffer, largest first, at the lowest offset no placed buffer with an
+ * intersecting lifetime overlaps, found by rescanning them all. */
+static void reference_offsets(const Graph *g, const Plan *p, int64_t *want) {
+  int nv = g->nvalues, np = 0;
+  int *vs = malloc(sizeof(int) * (size_t)nv);
+  for (int v = 0; v < nv; v++)
+    if (p->loc[v].kind == LOC_WS && p->alias_of[v] == v)
+      vs[np++] = v;
+  /* largest first, then by definition step, then value */
+  for (int a = 1; a < np; a++)
+    for (int b = a; b > 0; b--) {
+      int u = vs[b - 1], v = vs[b];
+      int64_t su = (int64_t)(value_storage_bytes(&g->values[u]) + 63) / 64 * 64;
+      int64_t sv = (int64_t)(value_storage_bytes(&g->values[v]) + 63) / 64 * 64;
+      bool swap = su != sv ? su < sv
+                  : p->def_step[u] != p->def_step[v] ? p->def_step[u] > p->def_step[v] : u > v;
+      if (!swap)
+        break;
+      vs[b - 1] = v;
+      vs[b] = u;
+    }
+  for (int i = 0; i < np; i++) {
+    int v = vs[i];
+    int64_t sv = (int64_t)(value_storage_bytes(&g->values[v]) + 63) / 64 * 64, off = 0;
+    for (bool moved = true; moved;) {
+      moved = false;
+      for (int k = 0; k < i; k++) {
+        int u = vs[k];
+        int64_t su = (int64_t)(value_storage_bytes(&g->values[u]) + 63) / 64 * 64;
+        if (p->def_step[u] > p->last_step[v] || p->def_step[v] > p->last_step[u])
+          continue;
+        if (off < want[u] + su && want[u] < off + sv) {
+          off = want[u] + su;
+          moved = true;
+        }
+      }
+    }
+    want[v] = off;
+  }
+  free(vs);
+}
+
+static void test_plan_same_as_quadratic_one(void) {
+  for (unsigned seed = 1; seed <= 20; seed++) {
+    Graph *g = random_dag(300, seed, seed % 2 ? 3 : 1);
+    Plan p;
+    Diag d = {.quiet = true};
+    CU_ASSERT_FATAL(plan_build(g, &p, &d));
+    int64_t *want = calloc((size_t)g->nvalues, sizeof(int64_t));
+    reference_offsets(g, &p, want);
+    for (int v = 0; v < g->nvalues; v++)
+      if (p.loc[v].kind == LOC_WS && p.alias_of[v] == v)
+        CU_ASSERT_EQUAL(p.loc[v].index, want[v]);
+    CU_ASSERT(p.ws_size >= p.ws_lower_bound);
+    free(want);
+    plan_free(&p);
+    free(g->inputs);
+    free(g->outputs);
+    graph_free(g);
+  }
+}
+
+/* The planner rescanned every placed buffer for every buffer: a
+ * 200,000-node chain took over a minute.  Generous bound, far below it. */
+static void test_plan_200k_chain(void) {
+  Graph *g = random_dag(200000, 7, 1);
+  Plan p;
+  Diag d = {.quiet = true};
+  double t0 = now_s();
+  CU_ASSERT_FATAL(plan_build(g, &p, &d));
+  double t = now_s() - t0;
+  if (t > 10)
+    fprintf(stderr, "\nplan_build of a 200,000-node chain: %.1f s\n", t);
+  CU_ASSERT(t < 10);
+  CU_ASSERT(p.ws_size >= p.ws_lower_bound && p.ws_lower_bound > 0);
+  plan_free(&p);
+  free(g->inputs);
+  free(g->outputs);
+  graph_free(g);
+}
+
+/* The newline rule rescanned the rest of a run of blank lines at each of
+ * them: 200,000 blank lines took 86 s. */
+static void test_dsl_blank_lines(void) {
+  StrBuf sb = {0};
+  for (int i = 0; i < 200000; i++)
+    sb_putn(&sb, i % 3 ? "\n" : "  # c\n", i % 3 ? 1 : 6);
+  sb_printf(&sb, "model m(x: f32[2]) {\n");
+  for (int i = 0; i < 200000; i++)
+    sb_putn(&sb, "\n", 1);
+  sb_printf(&sb, "  y = x\n\n\n    -> relu()\n  return y\n}\n");
+  const char *p = write_text("blank.nx", sb.buf);
+  sb_free(&sb);
+  Graph *g = graph_new();
+  Diag d = {.quiet = true};
+  double t0 = now_s();
+  CU_ASSERT(dsl_load_model(g, p, NULL, 0, &d));
+  double t = now_s() - t0;
+  CU_ASSERT(t < 5);
+  CU_ASSERT_EQUAL(g->nnodes, 1); /* the chain continued across the blank lines */
+  graph_free(g);
+  sb_free(&d.log);
+}
+
+/* Names were found by linear search (a frame's variables, the blocks, the
+ * definitions checked for duplicates, the names a block reads), and every
+ * error message rescanned the file for its line: 60,000 assignments took
+ * 4 s, a megabyte of stray bytes a million scans. */
+static void test_dsl_many_names(void) {
+  for (int k = 0; k < 3; k++) {
+    StrBuf sb = {0};
+    if (k == 0) {
+      sb_printf(&sb, "model m(x: f32[2]) {\n");
+      for (int i = 0; i < 100000; i++)
+        sb_printf(&sb, "  v%d = %d\n", i, i);
+      sb_printf(&sb, "  return x\n}\n");
+    } else if (k == 1) {
+      for (int i = 0; i < 50000; i++)
+        sb_printf(&sb, "block b%d(x) { return x }\n", i);
+      sb_printf(&sb, "model m(x: f32[2]) {\n  for i in 0..10000 {\n    x = b49999(x)\n  }\n"
+                     "  return x\n}\n");
+    } else {
+      sb_printf(&sb, "model m(x: f32[2]) { return x }\n");
+      for (int i = 0; i < 1000000; i++)
+        sb_putn(&sb, "$", 1);
+    }
+    const char *p = write_text("names.nx", sb.buf);
+    sb_free(&sb);
+    Graph *g = graph_new();
+    Diag d = {.quiet = true};
+    double t0 = now_s();
+    bool ok = dsl_load_model(g, p, NULL, 0, &d);
+    double t = now_s() - t0;
+    CU_ASSERT_EQUAL(ok, k < 2);
+    if (k == 2)
+      CU_ASSERT(tu_log_has(&d, "too many errors (100); stopping"));
+    if (t > 5)
+      fprintf(stderr, "\ncase %d: %.1f s\n", k, t);
+    CU_ASSERT(t < 5);
+    graph_free(g);
+    sb_free(&d.log);
+  }
+}
+
+/* ------------------------------------------------------------ 9. silently wrong */
+
+/* A safetensors file naming a tensor twice bound the first silently. */
+static void test_safetensors_duplicate_name(void) {
+  const char *json = "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                     "\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}";
+  FILE *f = fopen(tu_path("dup.safetensors"), "wb");
+  uint64_t hl = strlen(json);
+  fwrite(&hl, 8, 1, f);
+  fwrite(json, 1, hl, f);
+  fwrite("12345678", 1, 8, f);
+  fclose(f);
+  SafeTensors st;
+  Diag d = {.quiet = true};
+  CU_ASSERT(!safetensors_open(&st, tu_path("dup.safetensors"), &d));
+  CU_ASSERT(tu_log_has(&d, "tensor 'w' appears twice"));
+  sb_free(&d.log);
+}
+
 void add_hostile_suite(void) {
   CU_pSuite s = CU_add_suite("hostile", NULL, NULL);
   ADD(s, test_pool_huge_pads);
@@ -537,4 +726,9 @@ void add_hostile_suite(void) {
   ADD(s, test_fold_budget);
   ADD(s, test_code_budget);
   ADD(s, test_dsl_budgets);
+  ADD(s, test_plan_same_as_quadratic_one);
+  ADD(s, test_plan_200k_chain);
+  ADD(s, test_dsl_blank_lines);
+  ADD(s, test_dsl_many_names);
+  ADD(s, test_safetensors_duplicate_name);
 }
