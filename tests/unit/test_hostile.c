@@ -686,6 +686,20 @@ static void test_dsl_many_names(void) {
 
 /* ------------------------------------------------------------ 9. silently wrong */
 
+/* sum() and concat() of more than 64 tensors silently used the first 64. */
+static void test_dsl_sum_concat_over_64(void) {
+  const char *p = write_text("c.nx", "model m(x: f32[1, 2]) {\n"
+                                     "  return concat([x for i in 0..70], axis=1)\n}\n");
+  Graph *g = graph_new();
+  Diag d = {.quiet = true};
+  CU_ASSERT_FATAL(dsl_load_model(g, p, NULL, 0, &d));
+  CU_ASSERT_EQUAL(g->values[g->outputs[0]].dims[1], 140);
+  graph_free(g);
+  sb_free(&d.log);
+  expect_dsl_error("model m(x: f32[1, 2]) {\n  return sum([x for i in 0..70])\n}\n",
+                   "more than 64 inputs");
+}
+
 /* A safetensors file naming a tensor twice bound the first silently. */
 static void test_safetensors_duplicate_name(void) {
   const char *json = "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
@@ -730,5 +744,6 @@ void add_hostile_suite(void) {
   ADD(s, test_plan_200k_chain);
   ADD(s, test_dsl_blank_lines);
   ADD(s, test_dsl_many_names);
+  ADD(s, test_dsl_sum_concat_over_64);
   ADD(s, test_safetensors_duplicate_name);
 }
