@@ -10,8 +10,12 @@
 #include "cardinal.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct ArenaChunk {
   ArenaChunk *next; /* older chunk */
@@ -211,36 +215,151 @@ uint64_t cd_hash_bytes(uint64_t h, const void *p, size_t n) {
   return h;
 }
 
-bool cd_read_file(const char *path, uint8_t **data, size_t *size) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
+bool cd_read_fd(int fd, size_t max, uint8_t **data, size_t *size) {
+  struct stat st;
+  if (fstat(fd, &st) != 0)
     return false;
-  size_t cap = 1 << 16, len = 0;
-  uint8_t *buf = xmalloc(cap);
-  for (;;) {
-    if (len == cap) {
-      cap *= 2;
-      uint8_t *nb = realloc(buf, cap);
-      if (!nb) {
-        free(buf);
-        fclose(f);
-        errno = ENOMEM;
-        return false;
-      }
-      buf = nb;
+  if (!S_ISREG(st.st_mode)) {
+    errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+    return false;
+  }
+  if ((uint64_t)st.st_size > max) {
+    errno = EFBIG;
+    return false;
+  }
+  size_t want = (size_t)st.st_size, len = 0;
+  uint8_t *buf = malloc(want + 1);
+  if (!buf) {
+    errno = ENOMEM;
+    return false;
+  }
+  while (len < want) { /* a file that shrinks meanwhile ends early */
+    ssize_t got = read(fd, buf + len, want - len);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0) {
+      free(buf);
+      return false;
     }
-    size_t got = fread(buf + len, 1, cap - len, f);
-    len += got;
     if (got == 0)
       break;
+    len += (size_t)got;
   }
-  bool ok = !ferror(f);
-  fclose(f);
+  *data = buf;
+  *size = len;
+  return true;
+}
+
+/* Any file, streams included, up to max bytes: a regular file is read in
+ * one go (its size known), anything else in doubling chunks. */
+bool cd_read_file_max(const char *path, size_t max, uint8_t **data, size_t *size) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    bool ok = cd_read_fd(fd, max, data, size);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return ok;
+  }
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    close(fd);
+    errno = EISDIR;
+    return false;
+  }
+  size_t cap = 1 << 16, len = 0;
+  uint8_t *buf = malloc(cap);
+  bool ok = buf != NULL;
+  while (ok) {
+    if (len == cap) {
+      if (cap > max) {
+        errno = EFBIG;
+        ok = false;
+        break;
+      }
+      uint8_t *nb = realloc(buf, cap * 2);
+      if (!nb) {
+        errno = ENOMEM;
+        ok = false;
+        break;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+    ssize_t got = read(fd, buf + len, cap - len);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got <= 0) {
+      ok = got == 0;
+      break;
+    }
+    len += (size_t)got;
+  }
+  int e = errno;
+  close(fd);
+  if (ok && len > max) {
+    e = EFBIG;
+    ok = false;
+  }
   if (!ok) {
     free(buf);
+    errno = e;
     return false;
   }
   *data = buf;
   *size = len;
   return true;
 }
+
+bool cd_read_file(const char *path, uint8_t **data, size_t *size) {
+  return cd_read_file_max(path, ((size_t)1 << 32) + (1 << 16), data, size);
+}
+
+bool cd_path_is_relative_inside(const char *rel) {
+  if (!rel[0] || rel[0] == '/' || rel[0] == '\\' || strchr(rel, ':'))
+    return false;
+  for (const char *p = rel; *p;) {
+    const char *e = p;
+    while (*e && *e != '/' && *e != '\\')
+      e++;
+    if (e - p == 2 && p[0] == '.' && p[1] == '.')
+      return false;
+    p = *e ? e + 1 : e;
+  }
+  return true;
+}
+
+int cd_open_inside(const char *root, const char *path, int64_t *size, const char **why) {
+  *why = NULL;
+  char *rroot = realpath(root, NULL), *rpath = rroot ? realpath(path, NULL) : NULL;
+  int fd = -1, e = errno;
+  if (rpath) {
+    size_t n = strlen(rroot);
+    bool inside = !strncmp(rpath, rroot, n) && (rpath[n] == '/' || (n == 1 && rroot[0] == '/'));
+    if (!inside) {
+      *why = "a link leading out of the model's folder";
+      e = EACCES;
+    } else {
+      /* rpath has no links left; O_NOFOLLOW refuses one swapped in since,
+       * O_NONBLOCK keeps a FIFO swapped in from blocking the open. */
+      fd = open(rpath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+      e = errno;
+      struct stat st;
+      if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+        *why = "not a regular file";
+        close(fd);
+        fd = -1;
+        e = EINVAL;
+      } else if (fd >= 0) {
+        *size = (int64_t)st.st_size;
+      }
+    }
+  }
+  free(rroot);
+  free(rpath);
+  errno = e;
+  return fd;
+}
+

@@ -83,7 +83,22 @@ void diag_warn(Diag *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 uint64_t cd_hash_bytes(uint64_t h, const void *p, size_t n); /* FNV-1a 64 */
-bool cd_read_file(const char *path, uint8_t **data, size_t *size);
+/* Files.  A file the user names is read as given (a pipe too), up to a
+ * size; a file a model names (external data, an import) is opened with
+ * cd_open_inside: only a regular file inside the model's folder. */
+bool cd_read_file(const char *path, uint8_t **data, size_t *size); /* up to 4 GiB + 64 KiB */
+/* Reads path whole, at most max bytes (EFBIG past it); false with errno set. */
+bool cd_read_file_max(const char *path, size_t max, uint8_t **data, size_t *size);
+/* Reads an open regular file whole (EINVAL for anything else), at most max
+ * bytes (EFBIG); the fd stays open. */
+bool cd_read_fd(int fd, size_t max, uint8_t **data, size_t *size);
+/* Whether rel, a path a model names, is relative and has no ".." part. */
+bool cd_path_is_relative_inside(const char *rel);
+/* Opens path for reading only if, once every link is resolved, it is a
+ * regular file inside folder `root` (never a FIFO, a device or a link out);
+ * returns an fd and its size, or -1 with errno set and *why saying what
+ * was refused (NULL when it is errno's reason). */
+int cd_open_inside(const char *root, const char *path, int64_t *size, const char **why);
 
 /*
  * Checked arithmetic.  Every dim, element count, byte count and offset a

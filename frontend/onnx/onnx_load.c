@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define S(x) ((x) ? (x) : "")
 
@@ -173,22 +174,6 @@ static bool dims_numel(const int64_t *dims, size_t rank, int64_t *numel) {
   return true;
 }
 
-/* True if `rel` is a plain relative path that stays inside its folder. */
-static bool path_is_contained(const char *rel) {
-  if (!rel[0] || rel[0] == '/' || rel[0] == '\\' || strchr(rel, ':'))
-    return false;
-  const char *p = rel;
-  while (*p) {
-    const char *e = p;
-    while (*e && *e != '/' && *e != '\\')
-      e++;
-    if (e - p == 2 && p[0] == '.' && p[1] == '.')
-      return false;
-    p = *e ? e + 1 : e;
-  }
-  return true;
-}
-
 static bool read_external(Loader *L, const Onnx__TensorProto *t,
                           const char *what, uint8_t **out, size_t want) {
   const char *loc = NULL;
@@ -215,7 +200,7 @@ static bool read_external(Loader *L, const Onnx__TensorProto *t,
     diag_error(L->d, "tensor '%s': external data without a location", what);
     return false;
   }
-  if (!path_is_contained(loc)) {
+  if (!cd_path_is_relative_inside(loc)) {
     diag_error(L->d, "tensor '%s': external data path '%s' leaves the model's "
                "folder; refused", what, loc);
     return false;
@@ -225,18 +210,36 @@ static bool read_external(Loader *L, const Onnx__TensorProto *t,
                what, (long long)length, want);
     return false;
   }
+  /* Only a regular file inside the model's folder, links resolved (a link
+   * to /etc/passwd, a FIFO that blocks forever are refused), and its size
+   * checked before anything is allocated for it. */
   char *path = arena_printf(&L->g->arena, "%s/%s", L->dir, loc);
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    diag_error(L->d, "tensor '%s': cannot open external data '%s': %s", what,
-               path, strerror(errno));
+  const char *why;
+  int64_t fsize = 0;
+  int fd = cd_open_inside(L->dir, path, &fsize, &why);
+  if (fd < 0) {
+    diag_error(L->d, "tensor '%s': cannot open external data '%s': %s", what, loc,
+               why ? why : strerror(errno));
+    return false;
+  }
+  if (offset > fsize || (int64_t)want > fsize - offset) {
+    close(fd);
+    diag_error(L->d, "tensor '%s': external data '%s' is shorter than "
+               "offset %lld + %zu bytes", what, loc, (long long)offset, want);
     return false;
   }
   uint8_t *buf = arena_alloc(&L->g->arena, want + 1);
-  bool ok = fseek(f, (long)offset, SEEK_SET) == 0 &&
-            fread(buf, 1, want, f) == want;
-  fclose(f);
-  if (!ok) {
+  size_t got = 0;
+  while (got < want) {
+    ssize_t r = pread(fd, buf + got, want - got, (off_t)(offset + (int64_t)got));
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    got += (size_t)r;
+  }
+  close(fd);
+  if (got != want) {
     diag_error(L->d, "tensor '%s': external data '%s' is shorter than "
                "offset %lld + %zu bytes", what, loc, (long long)offset, want);
     return false;
@@ -267,6 +270,11 @@ static bool load_tensor(Loader *L, const Onnx__TensorProto *t, Value *v) {
   }
   value_set_shape(v, dt, (int)t->n_dims, t->dims);
   size_t bytes = (size_t)numel * es;
+  char why[160];
+  if (!value_size_ok(L->g, v, why, sizeof why)) { /* before external data is allocated */
+    diag_error(L->d, "tensor '%s' is too large: %s", what, why);
+    return false;
+  }
   uint8_t *data = NULL;
   if (t->has_data_location &&
       t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {

@@ -15,7 +15,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static const int64_t d4[4] = {1, 1, 4, 4};
 
@@ -684,6 +686,97 @@ static void test_dsl_many_names(void) {
   }
 }
 
+/* ------------------------------------------------------------ 7. files outside the folder */
+
+/* ext/m.onnx with W's external data at `loc` (dims wd), loaded. */
+static void expect_external(const char *loc, int rank, const int64_t *wd, const char *needle) {
+  MB *m = mb_new(13);
+  mb_input(m, "x", 1, 4, d4);
+  mb_init_external(m, "W", rank, wd, loc, 0);
+  const char *ins[2] = {"x", "W"}, *outs[1] = {"y"};
+  mb_node(m, "Conv", "conv", 2, ins, 1, outs);
+  mb_output(m, "y");
+  CU_ASSERT_FATAL(mb_write(m, tu_path("ext/m.onnx")));
+  mb_free(m);
+  Diag d = {0};
+  double t0 = now_s();
+  bool ok = load_infer(tu_path("ext/m.onnx"), &d);
+  CU_ASSERT(now_s() - t0 < 2);
+  CU_ASSERT_EQUAL(ok, needle == NULL);
+  if (needle && !tu_log_has(&d, needle)) {
+    fprintf(stderr, "\n%s: expected '%s' in:\n%s\n", loc, needle, d.log.buf ? d.log.buf : "");
+    CU_FAIL("message");
+  }
+  sb_free(&d.log);
+}
+
+static void test_external_data_outside(void) {
+  const int64_t wd[4] = {1, 1, 1, 1};
+  mkdir(tu_path("ext"), 0777);
+  FILE *f = fopen(tu_path("secret.bin"), "wb");
+  fwrite("abcd", 1, 4, f);
+  fclose(f);
+  f = fopen(tu_path("ext/w.bin"), "wb");
+  fwrite("abcd", 1, 4, f);
+  fclose(f);
+  /* a link inside the folder leading out: /etc/passwd ended up in the weights */
+  CU_ASSERT_FATAL(symlink("../secret.bin", tu_path("ext/link.bin")) == 0);
+  expect_external("link.bin", 4, wd, "a link leading out of the model's folder");
+  /* a link staying inside is fine */
+  CU_ASSERT_FATAL(symlink("w.bin", tu_path("ext/same.bin")) == 0);
+  expect_external("same.bin", 4, wd, NULL);
+  /* a FIFO blocked the loader forever */
+  CU_ASSERT_FATAL(mkfifo(tu_path("ext/fifo.bin"), 0600) == 0);
+  expect_external("fifo.bin", 4, wd, "not a regular file");
+  /* a folder */
+  mkdir(tu_path("ext/dir.bin"), 0777);
+  expect_external("dir.bin", 4, wd, "not a regular file");
+}
+
+/* 4 GiB of external data was allocated (and zeroed) before the 4-byte file
+ * was found short: 100 bytes of model, 4 GB of memory. */
+static void test_external_data_size_first(void) {
+  const int64_t wd[4] = {(int64_t)1 << 28, 1, 2, 2};
+  mkdir(tu_path("ext"), 0777);
+  FILE *f = fopen(tu_path("ext/small.bin"), "wb");
+  fwrite("abcd", 1, 4, f);
+  fclose(f);
+  expect_external("small.bin", 4, wd, "is shorter than offset 0 + 4294967296 bytes");
+}
+
+/* import accepted absolute and ".." paths, and read "/dev/zero" forever. */
+static void test_dsl_import_outside(void) {
+  mkdir(tu_path("imp"), 0777);
+  FILE *f = fopen(tu_path("outside.nx"), "w");
+  fputs("block b(x) { return x }\n", f);
+  fclose(f);
+  unlink(tu_path("imp/link.nx"));
+  CU_ASSERT_FATAL(symlink("../outside.nx", tu_path("imp/link.nx")) == 0);
+  unlink(tu_path("imp/fifo.nx"));
+  CU_ASSERT_FATAL(mkfifo(tu_path("imp/fifo.nx"), 0600) == 0);
+  const char *imports[4] = {"/dev/zero", "../outside.nx", "link.nx", "fifo.nx"};
+  const char *why[4] = {"by a relative path without '..'", "by a relative path without '..'",
+                        "a link leading out of the model's folder", "not a regular file"};
+  for (int i = 0; i < 4; i++) {
+    char text[200];
+    snprintf(text, sizeof text, "import \"%s\"\nmodel m(x: f32[2]) { return b(x) }\n",
+             imports[i]);
+    f = fopen(tu_path("imp/m.nx"), "w");
+    fputs(text, f);
+    fclose(f);
+    Graph *g = graph_new();
+    Diag d = {.quiet = true};
+    CU_ASSERT(!dsl_load_model(g, tu_path("imp/m.nx"), NULL, 0, &d));
+    if (!tu_log_has(&d, why[i])) {
+      fprintf(stderr, "\nimport %s: expected '%s' in:\n%s\n", imports[i], why[i],
+              d.log.buf ? d.log.buf : "");
+      CU_FAIL("message");
+    }
+    graph_free(g);
+    sb_free(&d.log);
+  }
+}
+
 /* ------------------------------------------------------------ 9. silently wrong */
 
 /* sum() and concat() of more than 64 tensors silently used the first 64. */
@@ -744,6 +837,9 @@ void add_hostile_suite(void) {
   ADD(s, test_plan_200k_chain);
   ADD(s, test_dsl_blank_lines);
   ADD(s, test_dsl_many_names);
+  ADD(s, test_external_data_outside);
+  ADD(s, test_external_data_size_first);
+  ADD(s, test_dsl_import_outside);
   ADD(s, test_dsl_sum_concat_over_64);
   ADD(s, test_safetensors_duplicate_name);
 }
