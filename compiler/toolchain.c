@@ -173,7 +173,29 @@ static bool freeze_inputs(Graph *g, const CompileJob *j, Diag *d) {
       t.data = w;
       t.dtype = DT_INT64;
     }
-    value_set_shape(v, t.dtype, t.rank, t.dims);
+    /* The declared shape stands: a file of another shape was taken as is
+     * and the model computed something else.  A raw float32 file has no
+     * shape of its own, only its count. */
+    size_t fl = strlen(eq + 1);
+    bool raw = !(fl >= 4 && !strcmp(eq + 1 + fl - 4, ".npy")) &&
+               !(fl >= 3 && !strcmp(eq + 1 + fl - 3, ".pb"));
+    bool same = raw ? tensor_numel(&t) == value_numel(v) : t.rank == v->rank;
+    for (int i = 0; !raw && same && i < t.rank; i++)
+      same = t.dims[i] == v->dims[i];
+    if (!same) {
+      StrBuf a = {0}, b = {0};
+      for (int i = 0; i < v->rank; i++)
+        sb_printf(&a, "%s%lld", i ? "," : "", (long long)v->dims[i]);
+      for (int i = 0; i < t.rank; i++)
+        sb_printf(&b, "%s%lld", i ? "," : "", (long long)t.dims[i]);
+      diag_error(d, "--freeze %s: the input is [%s], %s holds [%s]", v->name,
+                 a.buf ? a.buf : "", eq + 1, b.buf ? b.buf : "");
+      sb_free(&a);
+      sb_free(&b);
+      tensor_free(&t);
+      return false;
+    }
+    value_set_shape(v, t.dtype, v->rank, v->dims);
     memcpy(value_alloc_data(g, g->inputs[k]), t.data, value_bytes(v));
     v->is_input = false;
     tensor_free(&t);

@@ -564,8 +564,20 @@ bool onnx_load(Graph *g, const char *path, Diag *d) {
   }
   for (size_t i = 0; i < m->n_opset_import; i++) {
     const char *dom = S(m->opset_import[i]->domain);
-    if (!dom[0] || !strcmp(dom, "ai.onnx"))
-      L.opset = (int)m->opset_import[i]->version;
+    int64_t v = m->opset_import[i]->version; /* an int64: 2^32 + 13 is not 13 */
+    if (dom[0] && strcmp(dom, "ai.onnx") != 0)
+      continue;
+    if (v < 1 || v > 21) {
+      diag_error(d, "opset %lld of the default domain is not one Cardinal knows (1 to 21)",
+                 (long long)v);
+      goto done;
+    }
+    if (L.opset >= 0 && v != L.opset) {
+      diag_error(d, "the default domain is imported twice, at opsets %d and %lld", L.opset,
+                 (long long)v);
+      goto done;
+    }
+    L.opset = (int)v;
   }
   if (L.opset < 0) {
     if (m->ir_version >= 3) { /* required since IR 3: missing means damage */
@@ -573,10 +585,6 @@ bool onnx_load(Graph *g, const char *path, Diag *d) {
       goto done;
     }
     L.opset = 1;
-  }
-  if (L.opset > 21) {
-    diag_error(d, "opset %d is newer than Cardinal knows (<= 21)", L.opset);
-    goto done;
   }
   char *dir = arena_strdup(&g->arena, path);
   char *slash = strrchr(dir, '/');

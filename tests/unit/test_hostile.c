@@ -810,6 +810,61 @@ static void test_safetensors_duplicate_name(void) {
   sb_free(&d.log);
 }
 
+/* --freeze took the file's shape: a [3] tensor froze an input declared [4]. */
+static void test_freeze_wrong_shape(void) {
+  MB *m = mb_new(13);
+  const int64_t xd[2] = {2, 2}, sd[1] = {2};
+  mb_input(m, "x", 1, 2, xd);
+  mb_input(m, "s", 7, 1, sd);
+  const char *ins[2] = {"x", "s"}, *outs[1] = {"y"};
+  mb_node(m, "Reshape", "r", 2, ins, 1, outs);
+  mb_output(m, "y");
+  CU_ASSERT_FATAL(mb_write(m, tu_path("freeze.onnx")));
+  mb_free(m);
+  const int64_t three[1] = {3};
+  for (int good = 0; good < 2; good++) {
+    FILE *f = fopen(tu_path("s.npy"), "wb");
+    /* a version-1 .npy of int64 [n] holding 1, 4 (and 1) */
+    char hdr[118];
+    int n = snprintf(hdr, sizeof hdr, "{'descr': '<i8', 'fortran_order': False, 'shape': (%d,), }",
+                     good ? 2 : (int)three[0]);
+    memset(hdr + n, ' ', sizeof hdr - (size_t)n - 1);
+    hdr[sizeof hdr - 1] = '\n';
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    fputc((int)sizeof hdr, f);
+    fputc(0, f);
+    fwrite(hdr, 1, sizeof hdr, f);
+    const int64_t v[3] = {1, 4, 1};
+    fwrite(v, 8, good ? 2 : 3, f);
+    fclose(f);
+    char spec[4200];
+    snprintf(spec, sizeof spec, "s=%s", tu_path("s.npy"));
+    const char *specs[1] = {spec};
+    CompileJob j = {.model = tu_path("freeze.onnx"), .target = "scalar", .nfreeze = 1,
+                    .freeze = specs};
+    Diag d = {.quiet = true};
+    Graph *g = cd_load_model(&j, NULL, NULL, &d);
+    CU_ASSERT_EQUAL(g != NULL, good);
+    if (!good)
+      CU_ASSERT(tu_log_has(&d, "--freeze s: the input is [2]"));
+    graph_free(g);
+    sb_free(&d.log);
+  }
+}
+
+/* The opset is an int64: 2^32 + 13 was read as 13. */
+static void test_opset_out_of_range(void) {
+  for (int k = 0; k < 2; k++) {
+    MB *m = mb_new(13);
+    mb_set_opset(m, k ? -5 : ((int64_t)1 << 32) + 13);
+    mb_input(m, "x", 1, 4, d4);
+    const char *ins[1] = {"x"}, *outs[1] = {"y"};
+    mb_node(m, "Relu", "r", 1, ins, 1, outs);
+    mb_output(m, "y");
+    expect_model_error(m, "opset.onnx", "is not one Cardinal knows (1 to 21)");
+  }
+}
+
 void add_hostile_suite(void) {
   CU_pSuite s = CU_add_suite("hostile", NULL, NULL);
   ADD(s, test_pool_huge_pads);
@@ -842,4 +897,6 @@ void add_hostile_suite(void) {
   ADD(s, test_dsl_import_outside);
   ADD(s, test_dsl_sum_concat_over_64);
   ADD(s, test_safetensors_duplicate_name);
+  ADD(s, test_freeze_wrong_shape);
+  ADD(s, test_opset_out_of_range);
 }
