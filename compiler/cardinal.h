@@ -750,6 +750,7 @@ typedef struct {
   int nfreeze;
   const char **freeze;  /* NAME=FILE */
   const char *params;   /* DSL: parameters from this .safetensors file */
+  const Limits *limits; /* what the model may ask for; NULL: cd_default_limits */
   uint64_t seed;        /* DSL: seed of generated parameters without one */
   int runs;             /* cd_run_generated: timed runs */
   const char *runner;   /* cd_run_generated: run the program through this (qemu-aarch64), linked -static */

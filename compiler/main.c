@@ -53,6 +53,8 @@ static const char *usage_compile =
     "                          or set CARDINAL_VERIFY=1)\n"
     "      --dump-after PASS   print the graph after PASS\n"
     "      --dot FILE          write the final graph for Graphviz (dot -Tsvg FILE)\n"
+    "      --max-tensor-bytes N  refuse a tensor of more than N bytes (default\n"
+    "                          4294967296; README, Limits)\n"
     "%s"
     "  -h, --help              this text\n";
 
@@ -81,6 +83,7 @@ static const char *usage_run =
     "      --profile           time every kernel and print where the time goes\n"
     "      --dot FILE          write the final graph for Graphviz\n"
     "      --verify, --dump-after PASS   as for compile\n"
+    "      --max-tensor-bytes N  as for compile\n"
     "      --cc CC, --cflags FLAGS   the C compiler and its flags\n"
     "  -h, --help              this text\n";
 
@@ -101,6 +104,7 @@ static const char *usage_inspect =
     "      --schedule          print each node's kernel, tile, cache block and layout\n"
     "  -t, --target T          as for compile (the layout and schedule depend on it)\n"
     "      --dot FILE          write the final graph for Graphviz (dot -Tsvg FILE)\n"
+    "      --max-tensor-bytes N  as for compile\n"
     "  -h, --help              this text\n";
 
 static const char *usage_bench =
@@ -147,7 +151,7 @@ static const char *usage_compare =
     "  -h, --help              this text\n";
 
 enum { O_VERIFY = 256, O_DUMP_AFTER, O_CC, O_CFLAGS, O_JSON, O_RUNS, O_DUMP, O_DOT, O_CSV,
-       O_SVG, O_SEED, O_PROFILE, O_SCHEDULE, O_NO_PEER };
+       O_SVG, O_SEED, O_PROFILE, O_SCHEDULE, O_NO_PEER, O_MAX_TENSOR };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},
@@ -171,6 +175,7 @@ static const struct option long_opts[] = {
     {"svg", required_argument, 0, O_SVG},
     {"seed", required_argument, 0, O_SEED},
     {"profile", no_argument, 0, O_PROFILE},
+    {"max-tensor-bytes", required_argument, 0, O_MAX_TENSOR},
     {"schedule", no_argument, 0, O_SCHEDULE},
     {"no-peer", no_argument, 0, O_NO_PEER},
     {0, 0, 0, 0},
@@ -185,6 +190,7 @@ typedef struct {
   const char *freeze[64];
   const char *csv, *svg;
   bool reference, json, dump, schedule, no_peer;
+  Limits limits;        /* job.limits points here once an option changes one */
 } Args;
 
 static int usage_error(const char *cmd, const char *msg, const char *arg) {
@@ -285,6 +291,17 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
     case O_JSON: a->json = true; break;
     case O_DOT: a->job.dot = optarg; break;
     case O_PROFILE: a->job.profile = true; break;
+    case O_MAX_TENSOR: {
+      char *end;
+      errno = 0;
+      long long v = strtoll(optarg, &end, 10);
+      if (*end || !*optarg || errno || v < 1)
+        return usage_error(cmd, "--max-tensor-bytes takes a positive byte count, not", optarg);
+      a->limits = cd_default_limits;
+      a->limits.tensor_bytes = v;
+      a->job.limits = &a->limits;
+      break;
+    }
     case O_CSV: a->csv = optarg; break;
     case O_SVG: a->svg = optarg; break;
     case O_RUNS: {

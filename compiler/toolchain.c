@@ -208,6 +208,8 @@ static bool freeze_inputs(Graph *g, const CompileJob *j, Diag *d) {
 Graph *cd_load_model(const CompileJob *j, PassStats *stats, int *nstats,
                      Diag *d) {
   Graph *g = graph_new();
+  if (j->limits)
+    g->limits = *j->limits;
   const char *ext = strrchr(j->model, '.');
   bool dsl = ext && !strcmp(ext, ".nx");
   if (!ext || (strcmp(ext, ".onnx") != 0 && !dsl)) {
