@@ -14,7 +14,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 echo "== tiny article ResNeXt, PyTorch weights by name"
 for ref in "" --reference; do
-  "$CARDINAL" run "$FIX/resnext_tiny.nx" --weights "$FIX/resnext_tiny.safetensors" \
+  "$CARDINAL" run "$SRC/examples/resnext/cifar/resnext_tiny.nx" --weights "$FIX/resnext_tiny.safetensors" \
     --input "$FIX/resnext_tiny_bn_op11.input.npy" --output "$T/y.npy" $ref
   "$NPYCMP" "$T/y.npy" "$FIX/resnext_tiny_bn_op11.expected.npy" 1e-4
 done
