@@ -164,6 +164,7 @@ static int cmp_names(const void *a, const void *b) {
 }
 
 bool safetensors_open(SafeTensors *st, const char *path, Diag *d) {
+  char *pending = NULL; /* the name of the tensor being read, until st->t holds it */
   memset(st, 0, sizeof *st);
   if (!cd_read_file(path, &st->bytes, &st->size)) {
     diag_error(d, "%s: cannot read: %s", path, strerror(errno));
@@ -201,6 +202,7 @@ bool safetensors_open(SafeTensors *st, const char *path, Diag *d) {
       skip(&j, 0);
     } else {
       StTensor t = {.name = name};
+      pending = name;
       int64_t offs[2];
       int noffs = -1;
       bool have_dtype = false;
@@ -239,12 +241,10 @@ bool safetensors_open(SafeTensors *st, const char *path, Diag *d) {
       size_t es = have_dtype ? st_dtype_size(t.dtype_name) : 0;
       if (!have_dtype || t.rank < 0 || noffs != 2) {
         diag_error(d, "%s: tensor '%s' lacks dtype, shape or data_offsets", path, name);
-        free(name);
         goto fail;
       }
       if (!es) {
         diag_error(d, "%s: tensor '%s' has unknown dtype '%s'", path, name, t.dtype_name);
-        free(name);
         goto fail;
       }
       int64_t numel = 1;
@@ -260,7 +260,6 @@ bool safetensors_open(SafeTensors *st, const char *path, Diag *d) {
         diag_error(d, "%s: tensor '%s' has bad data_offsets [%lld, %lld] for %s x %lld "
                    "elements in %zu data bytes", path, name, (long long)offs[0],
                    (long long)offs[1], t.dtype_name, (long long)numel, data_size);
-        free(name);
         goto fail;
       }
       t.dtype = !strcmp(t.dtype_name, "F32") ? DT_FLOAT : DT_UNDEFINED;
@@ -271,6 +270,7 @@ bool safetensors_open(SafeTensors *st, const char *path, Diag *d) {
         st->t = realloc(st->t, sizeof(StTensor) * (size_t)cap);
       }
       st->t[st->n++] = t;
+      pending = NULL;
     }
     ws(&j);
     if (j.p < j.end && *j.p == ',') {
@@ -293,6 +293,7 @@ bad_json:
   diag_error(d, "%s: the safetensors header is not valid JSON (at byte %ld)", path,
              (long)(j.p - (const char *)st->bytes));
 fail:
+  free(pending);
   safetensors_close(st);
   return false;
 }
