@@ -111,7 +111,7 @@ static const char *loc_expr(Graph *g, Plan *p, int v) {
 }
 
 static bool write_file(const char *path, const void *data, size_t n, Diag *d) {
-  FILE *f = fopen(path, "wb");
+  FILE *f = cd_create_file(path); /* never through a link, never over a file */
   if (!f || fwrite(data, 1, n, f) != n) {
     diag_error(d, "cannot write %s: %s", path, strerror(errno));
     if (f)
@@ -150,7 +150,7 @@ static void weights_decl(StrBuf *sb, const char *name, int64_t size) {
 static bool write_weights_c(const char *path, const char *name,
                             const unsigned char *blob, int64_t size,
                             const char *banner, Diag *d) {
-  FILE *f = fopen(path, "wb");
+  FILE *f = cd_create_file(path);
   if (!f) {
     diag_error(d, "cannot write %s: %s", path, strerror(errno));
     return false;

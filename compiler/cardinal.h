@@ -774,6 +774,15 @@ bool cd_write_runtime(const char *dir, Diag *d);
 float *cd_model_input(Graph *g, const char *path, Diag *d);
 bool cd_bench(CompileJob *j, const char *input, bool peer, Diag *d);
 bool cd_is_identifier(const char *s);
+/* A C prefix Cardinal reserves: its runtime's files and symbols (cardinal_rt,
+ * cd_*), which a model's NAME.c and NAME_* would collide with. */
+bool cd_is_reserved_name(const char *s);
+/* Creates path for writing: O_CREAT|O_EXCL|O_NOFOLLOW, never through a link
+ * or over a file; NULL with errno set. */
+FILE *cd_create_file(const char *path);
+/* For SIGINT/SIGTERM/SIGHUP: removes the staging of the compile in progress
+ * (async-signal-safe), then re-raises sig. */
+void cd_staging_signal(int sig);
 bool cd_mkdir_p(const char *path);
 bool cd_rm_rf(const char *path);
 

@@ -8,6 +8,7 @@
 #include "cardinal.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -215,6 +216,10 @@ static char *default_name(const char *model) {
   }
   if (!k)
     strcpy(s, "model");
+  if (cd_is_reserved_name(s)) { /* cardinal_rt.onnx: m_cardinal_rt */
+    memmove(s + 2, s, strlen(s) + 1);
+    s[0] = 'm', s[1] = '_';
+  }
   return s;
 }
 
@@ -323,6 +328,8 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
   a->job.model = argv[optind];
   if (a->job.name && !cd_is_identifier(a->job.name))
     return usage_error(cmd, "--name must be a C identifier, not", a->job.name);
+  if (a->job.name && cd_is_reserved_name(a->job.name))
+    return usage_error(cmd, "--name may not be the runtime's (cardinal_rt, cd_*):", a->job.name);
   if (!a->job.name)
     a->job.name = default_name(a->job.model);
   if (a->job.target && !target_find(a->job.target)) {
@@ -356,6 +363,10 @@ static int cmd_compile(int argc, char **argv, bool build) {
     return usage_error(cmd, "-o DIR is required", NULL);
   Diag d = {.file = a.job.model};
   double t0 = now_ms();
+  /* Interrupted, the run removes its staging folder (DIR stays as it was). */
+  signal(SIGINT, cd_staging_signal);
+  signal(SIGTERM, cd_staging_signal);
+  signal(SIGHUP, cd_staging_signal);
   bool ok = build ? cd_build(&a.job, &d) : cd_compile(&a.job, NULL, &d);
   if (!ok)
     return 1;
