@@ -126,6 +126,8 @@ static bool fold_through_add(Graph *g, int opset, int ai, const Affine *f) {
     return false;
   bool shifted = false;
   for (int i = 0; i < 2; i++) {
+    add = &g->nodes[ai]; /* scale_conv adds values: take pointers again */
+    y = &g->values[add->out[0]];
     int v = add->in[i];
     if (conv[i]) {
       scale_conv(g, &g->nodes[g->values[v].producer], f->a, shifted ? NULL : f->t);
