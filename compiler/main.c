@@ -204,7 +204,8 @@ static int usage_error(const char *cmd, const char *msg, const char *arg) {
 static char *default_name(const char *model) {
   const char *b = strrchr(model, '/');
   b = b ? b + 1 : model;
-  char *s = calloc(strlen(b) + 8, 1);
+  static char s[72]; /* one per process: no allocation to free */
+  memset(s, 0, sizeof s);
   size_t k = 0;
   if (*b >= '0' && *b <= '9')
     s[k++] = 'm', s[k++] = '_';
@@ -368,6 +369,7 @@ static int cmd_compile(int argc, char **argv, bool build) {
   signal(SIGTERM, cd_staging_signal);
   signal(SIGHUP, cd_staging_signal);
   bool ok = build ? cd_build(&a.job, &d) : cd_compile(&a.job, NULL, &d);
+  sb_free(&d.log);
   if (!ok)
     return 1;
   fprintf(stderr, "cardinal: %s %s -> %s/%s%s (%.1f s)\n", build ? "built" : "compiled",
@@ -460,8 +462,10 @@ static int cmd_run(int argc, char **argv) {
     return rc;
   Diag d = {.file = a.job.model};
   Graph *g = cd_load_model(&a.job, NULL, NULL, &d);
-  if (!g)
+  if (!g) {
+    sb_free(&d.log);
     return 1;
+  }
   if (a.ninputs != g->ninputs) {
     StrBuf names = {0};
     for (int k = 0; k < g->ninputs; k++)
@@ -469,6 +473,7 @@ static int cmd_run(int argc, char **argv) {
     diag_error(&d, "the model has %d inputs, %d --input given (one per input, in order: %s)",
                g->ninputs, a.ninputs, names.buf ? names.buf : "none");
     sb_free(&names);
+    sb_free(&d.log);
     graph_free(g);
     return 2;
   }
@@ -572,8 +577,10 @@ static int cmd_inspect(int argc, char **argv) {
   PassStats stats[64];
   int nstats = 0;
   Graph *g = cd_load_model(&a.job, stats, &nstats, &d);
-  if (!g)
+  if (!g) {
+    sb_free(&d.log);
     return 1;
+  }
   Plan plan;
   plan_build(g, &plan, &d);
   GraphStats gs;
@@ -651,6 +658,7 @@ static int cmd_inspect(int argc, char **argv) {
   }
   plan_free(&plan);
   graph_free(g);
+  sb_free(&d.log);
   return 0;
 }
 
@@ -708,12 +716,14 @@ static int cmd_compare(int argc, char **argv) {
     int order[64], n;
     if (!passes_parse(configs[i], order, &n, &d)) {
       free(rest);
+      sb_free(&d.log);
       return 1;
     }
   }
   rc = cd_compare(&a.job, configs, nconfigs, a.ninputs ? a.inputs[0] : NULL, a.csv, a.svg,
                   a.json, &d);
   free(rest);
+  sb_free(&d.log);
   return rc;
 }
 

@@ -312,7 +312,6 @@ static void test_macs_of_empty_conv(void) {
   const int64_t yd[4] = {1, 0, 2, 2};
   value_set_shape(&g->values[y], DT_FLOAT, 4, yd);
   CU_ASSERT_EQUAL(node_macs(g, n), 0);
-  free(g->inputs);
   graph_free(g);
 }
 
@@ -328,7 +327,6 @@ static void test_matmul_broadcast_zero(void) {
   Diag d = {.quiet = true};
   CU_ASSERT_FATAL(node_setup(g, n, &d));
   CU_ASSERT_EQUAL(g->values[y].dims[0], 0);
-  free(g->inputs);
   graph_free(g);
   sb_free(&d.log);
 }
@@ -598,9 +596,7 @@ static void test_plan_same_as_quadratic_one(void) {
     CU_ASSERT(p.ws_size >= p.ws_lower_bound);
     free(want);
     plan_free(&p);
-    free(g->inputs);
-    free(g->outputs);
-    graph_free(g);
+      graph_free(g);
   }
 }
 
@@ -618,8 +614,6 @@ static void test_plan_200k_chain(void) {
   CU_ASSERT(t < 10);
   CU_ASSERT(p.ws_size >= p.ws_lower_bound && p.ws_lower_bound > 0);
   plan_free(&p);
-  free(g->inputs);
-  free(g->outputs);
   graph_free(g);
 }
 

@@ -20,11 +20,20 @@ const char *tu_path(const char *file) {
   return buf[k];
 }
 
+/* A copy of ints[n] with room for one more, in the graph's arena (freed
+ * with the graph, as a loader's are). */
+int *tu_grow_ints(Graph *g, const int *ints, int n) {
+  int *p = arena_alloc(&g->arena, sizeof(int) * (size_t)(n + 1));
+  if (n)
+    memcpy(p, ints, sizeof(int) * (size_t)n);
+  return p;
+}
+
 int tu_input(Graph *g, const char *name, int rank, const int64_t *dims) {
   int v = graph_add_value(g, name);
   value_set_shape(&g->values[v], DT_FLOAT, rank, dims);
   g->values[v].is_input = true;
-  g->inputs = realloc(g->inputs == NULL ? NULL : g->inputs, sizeof(int) * (size_t)(g->ninputs + 1));
+  g->inputs = tu_grow_ints(g, g->inputs, g->ninputs);
   g->inputs[g->ninputs++] = v;
   return v;
 }
@@ -52,7 +61,7 @@ int tu_node(Graph *g, const char *op, int nin, const int *ins, Node **out) {
 }
 
 void tu_output(Graph *g, int v) {
-  g->outputs = realloc(g->outputs, sizeof(int) * (size_t)(g->noutputs + 1));
+  g->outputs = tu_grow_ints(g, g->outputs, g->noutputs);
   g->outputs[g->noutputs++] = v;
   g->values[v].is_output = true;
 }
