@@ -150,13 +150,14 @@ static void weights_decl(StrBuf *sb, const char *name, int64_t size) {
 static bool write_weights_c(const char *path, const char *name,
                             const unsigned char *blob, int64_t size,
                             const char *banner, Diag *d) {
+  StrBuf decl = {0}; /* before the file is open: nothing allocates while it is */
+  weights_decl(&decl, name, size);
   FILE *f = cd_create_file(path);
   if (!f) {
     diag_error(d, "cannot write %s: %s", path, strerror(errno));
+    sb_free(&decl);
     return false;
   }
-  StrBuf decl = {0};
-  weights_decl(&decl, name, size);
   fprintf(f, "%s", banner);
   fprintf(f, "/* The weight blob of %s: %lld bytes, little-endian float32. */\n"
              "#if defined(__GNUC__)\n"

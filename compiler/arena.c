@@ -31,13 +31,156 @@ void cd_internal_error(const char *file, int line, const char *what) {
   abort();
 }
 
-static void *xmalloc(size_t n) {
-  void *p = malloc(n ? n : 1);
-  if (!p) {
+/* ------------------------------------------------------------ tracked blocks */
+
+/* Each block is preceded by this header (32 bytes: the caller's memory
+ * stays 16-byte aligned).  The links are XOR-masked: LeakSanitizer scans
+ * memory for pointers, and an unmasked list would keep every block
+ * reachable. */
+typedef struct Block {
+  uintptr_t prev_x, next_x;
+  uint64_t seq; /* allocation number; 0 once kept (cd_keep) */
+  uint64_t pad;
+} Block;
+
+#define LINK_MASK ((uintptr_t)0x5a5a5a5a5a5a5a5aull)
+#define LINK(p) ((uintptr_t)(p) ^ LINK_MASK)
+#define UNLINK(x) ((Block *)((x) ^ LINK_MASK))
+
+static uintptr_t head_x = LINK_MASK; /* the newest block, masked (NULL) */
+static uint64_t count;               /* allocations so far */
+static uint64_t fail_at;             /* the allocation that fails, 0: none */
+static size_t nlive;                 /* blocks on the list */
+static CdTry *current;               /* the innermost cd_try */
+
+static void link_block(Block *b) {
+  Block *h = UNLINK(head_x);
+  b->prev_x = LINK(NULL);
+  b->next_x = LINK(h);
+  if (h)
+    h->prev_x = LINK(b);
+  head_x = LINK(b);
+  nlive++;
+}
+
+static void unlink_block(Block *b) {
+  Block *p = UNLINK(b->prev_x), *n = UNLINK(b->next_x);
+  if (p)
+    p->next_x = LINK(n);
+  else
+    head_x = LINK(n);
+  if (n)
+    n->prev_x = LINK(p);
+  nlive--;
+}
+
+/* An allocation failed: unwind to the innermost try, having freed every
+ * block allocated inside it; with none, give up. */
+static _Noreturn void out_of_memory(size_t n) {
+  CdTry *t = current;
+  if (!t) {
     fprintf(stderr, "cardinal: out of memory (%zu bytes)\n", n);
     exit(1);
   }
+  current = t->outer;
+  for (Block *b = UNLINK(head_x), *next; b; b = next) {
+    next = UNLINK(b->next_x);
+    if (b->seq > t->mark) {
+      unlink_block(b);
+      (free)(b);
+    }
+  }
+  longjmp(t->env, 1);
+}
+
+_Noreturn void cd_oom(void) { out_of_memory(0); }
+
+/* One more allocation: false when the fault injector says this one fails. */
+static bool alloc_allowed(void) {
+  return ++count != fail_at;
+}
+
+void *cd_xmalloc(size_t n) {
+  Block *b = alloc_allowed() && n <= SIZE_MAX - sizeof(Block) ? (malloc)(sizeof(Block) + n)
+                                                              : NULL;
+  if (!b)
+    out_of_memory(n);
+  b->seq = count;
+  link_block(b);
+  return b + 1;
+}
+
+void *cd_xcalloc(size_t n, size_t m) {
+  if (m && n > SIZE_MAX / m)
+    out_of_memory(SIZE_MAX);
+  void *p = cd_xmalloc(n * m);
+  memset(p, 0, n * m);
   return p;
+}
+
+void *cd_xrealloc(void *p, size_t n) {
+  if (!p)
+    return cd_xmalloc(n);
+  Block *old = (Block *)p - 1;
+  if (!alloc_allowed() || n > SIZE_MAX - sizeof(Block))
+    out_of_memory(n); /* p stays valid, and freed by the unwinding if it is the try's */
+  unlink_block(old);
+  Block *b = (realloc)(old, sizeof(Block) + n);
+  if (!b) {
+    link_block(old);
+    out_of_memory(n);
+  }
+  link_block(b); /* keeps its number: a caller's block stays the caller's */
+  return b + 1;
+}
+
+static char *copy_str(const char *s, size_t len) {
+  char *p = cd_xmalloc(len + 1);
+  memcpy(p, s, len);
+  p[len] = 0;
+  return p;
+}
+
+char *cd_xstrndup(const char *s, size_t n) { return copy_str(s, strnlen(s, n)); }
+
+char *cd_xstrdup(const char *s) { return copy_str(s, strlen(s)); }
+
+void cd_xfree(void *p) {
+  if (!p)
+    return;
+  Block *b = (Block *)p - 1;
+  unlink_block(b);
+  (free)(b);
+}
+
+void cd_keep(void *p) {
+  if (p)
+    ((Block *)p - 1)->seq = 0;
+}
+
+void cd_try_begin(CdTry *t) {
+  t->outer = current;
+  t->mark = count;
+  current = t;
+}
+
+void cd_try_end(CdTry *t) {
+  CD_ASSERT(current == t);
+  current = t->outer;
+}
+
+void cd_fail_alloc(uint64_t n) {
+  fail_at = n ? count + n : 0;
+}
+
+uint64_t cd_alloc_count(void) { return count; }
+
+size_t cd_live_blocks(void) { return nlive; }
+
+/* ------------------------------------------------------------ the arena */
+
+static void *xmalloc(size_t n) {
+  return malloc(n ? n : 1);
 }
 
 void *arena_alloc(Arena *a, size_t n) {
@@ -133,11 +276,7 @@ static void sb_reserve(StrBuf *sb, size_t extra) {
   size_t cap = sb->cap ? sb->cap : 256;
   while (cap < sb->len + extra + 1)
     cap *= 2;
-  char *p = realloc(sb->buf, cap);
-  if (!p) {
-    fprintf(stderr, "cardinal: out of memory\n");
-    exit(1);
-  }
+  char *p = realloc(sb->buf, cap); /* unwinds on failure (cd_try) */
   sb->buf = p;
   sb->cap = cap;
 }
@@ -185,6 +324,7 @@ static void diag_vreport(Diag *d, const char *kind, const char *fmt,
   if (!d->quiet)
     fputs(line.buf, stderr);
   sb_putn(&d->log, line.buf, line.len);
+  cd_keep(d->log.buf); /* the caller's: it outlives an unwinding cd_try */
   sb_free(&line);
 }
 
@@ -227,12 +367,16 @@ bool cd_read_fd(int fd, size_t max, uint8_t **data, size_t *size) {
     errno = EFBIG;
     return false;
   }
-  size_t want = (size_t)st.st_size, len = 0;
-  uint8_t *buf = malloc(want + 1);
-  if (!buf) {
-    errno = ENOMEM;
-    return false;
+  size_t want = (size_t)st.st_size;
+  CdTry t; /* a failed allocation closes fd on its way out */
+  cd_try_begin(&t);
+  if (setjmp(t.env)) {
+    close(fd);
+    cd_oom();
   }
+  uint8_t *buf = malloc(want + 1);
+  cd_try_end(&t);
+  size_t len = 0;
   while (len < want) { /* a file that shrinks meanwhile ends early */
     ssize_t got = read(fd, buf + len, want - len);
     if (got < 0 && errno == EINTR)
@@ -244,6 +388,45 @@ bool cd_read_fd(int fd, size_t max, uint8_t **data, size_t *size) {
     if (got == 0)
       break;
     len += (size_t)got;
+  }
+  *data = buf;
+  *size = len;
+  return true;
+}
+
+/* A pipe or the like, in doubling chunks, up to max bytes (EFBIG). */
+static bool read_stream(int fd, size_t max, uint8_t **data, size_t *size) {
+  size_t cap = 1 << 16, len = 0;
+  uint8_t *buf = malloc(cap);
+  bool ok = true;
+  while (ok) {
+    if (len == cap) {
+      if (cap > max) {
+        errno = EFBIG;
+        ok = false;
+        break;
+      }
+      buf = realloc(buf, cap * 2);
+      cap *= 2;
+    }
+    ssize_t got = read(fd, buf + len, cap - len);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got <= 0) {
+      ok = got == 0;
+      break;
+    }
+    len += (size_t)got;
+  }
+  if (ok && len > max) {
+    errno = EFBIG;
+    ok = false;
+  }
+  if (!ok) {
+    int e = errno;
+    free(buf);
+    errno = e;
+    return false;
   }
   *data = buf;
   *size = len;
@@ -269,48 +452,18 @@ bool cd_read_file_max(const char *path, size_t max, uint8_t **data, size_t *size
     errno = EISDIR;
     return false;
   }
-  size_t cap = 1 << 16, len = 0;
-  uint8_t *buf = malloc(cap);
-  bool ok = buf != NULL;
-  while (ok) {
-    if (len == cap) {
-      if (cap > max) {
-        errno = EFBIG;
-        ok = false;
-        break;
-      }
-      uint8_t *nb = realloc(buf, cap * 2);
-      if (!nb) {
-        errno = ENOMEM;
-        ok = false;
-        break;
-      }
-      buf = nb;
-      cap *= 2;
-    }
-    ssize_t got = read(fd, buf + len, cap - len);
-    if (got < 0 && errno == EINTR)
-      continue;
-    if (got <= 0) {
-      ok = got == 0;
-      break;
-    }
-    len += (size_t)got;
+  CdTry t; /* a failed allocation closes fd on its way out */
+  cd_try_begin(&t);
+  if (setjmp(t.env)) {
+    close(fd);
+    cd_oom();
   }
+  bool ok = read_stream(fd, max, data, size);
+  cd_try_end(&t);
   int e = errno;
   close(fd);
-  if (ok && len > max) {
-    e = EFBIG;
-    ok = false;
-  }
-  if (!ok) {
-    free(buf);
-    errno = e;
-    return false;
-  }
-  *data = buf;
-  *size = len;
-  return true;
+  errno = e;
+  return ok;
 }
 
 bool cd_read_file(const char *path, uint8_t **data, size_t *size) {
@@ -357,8 +510,8 @@ int cd_open_inside(const char *root, const char *path, int64_t *size, const char
       }
     }
   }
-  free(rroot);
-  free(rpath);
+  (free)(rroot); /* realpath's, from the C library */
+  (free)(rpath);
   errno = e;
   return fd;
 }

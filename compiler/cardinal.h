@@ -14,11 +14,14 @@
 #ifndef CARDINAL_H
 #define CARDINAL_H
 
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h> /* before the allocation macros below */
+#include <string.h>
 
 #define CD_VERSION "0.1.0"
 #define CD_MAX_RANK 8   /* ONNX allows more; no op we support needs it */
@@ -29,6 +32,65 @@
 #define CD_ASSERT(c) \
   ((c) ? (void)0 : cd_internal_error(__FILE__, __LINE__, #c))
 void cd_internal_error(const char *file, int line, const char *what);
+
+/* ---------------------------------------------------------------- memory (arena.c) */
+
+/*
+ * Every allocation of the compiler goes through cd_xmalloc, cd_xcalloc,
+ * cd_xrealloc, cd_xstrdup and cd_xstrndup, every free through cd_xfree: the
+ * macros below rename them in each file that includes this header (the
+ * generated lexer and parser too), so no call site can forget.  Each block
+ * is on one list, so a failed allocation needs no check where it happens:
+ * it unwinds to the innermost cd_try (a setjmp at the library's entry
+ * points: cd_load_model, cd_compile, cd_build), which has every block
+ * allocated since it began freed and reports "out of memory" -- a clean
+ * error that leaks nothing, whichever allocation failed.  With no cd_try in
+ * force it reports and exits.  The list's links are masked, so that
+ * LeakSanitizer still sees a block nothing points to as leaked.  One
+ * compilation at a time (the list and the tries are per process).
+ *
+ *   CdTry t;
+ *   cd_try_begin(&t);
+ *   if (setjmp(t.env)) {     allocations since cd_try_begin are freed,
+ *     ...                    the try is over: undo what is not memory
+ *   }
+ *   ...
+ *   cd_try_end(&t);
+ */
+void *cd_xmalloc(size_t n);
+void *cd_xcalloc(size_t n, size_t m);
+void *cd_xrealloc(void *p, size_t n);
+char *cd_xstrdup(const char *s);
+char *cd_xstrndup(const char *s, size_t n);
+void cd_xfree(void *p);
+/* p outlives the cd_try in force: a caller's Diag log grown inside it. */
+void cd_keep(void *p);
+
+typedef struct CdTry {
+  jmp_buf env;
+  struct CdTry *outer;
+  uint64_t mark; /* blocks numbered above it were allocated inside */
+} CdTry;
+void cd_try_begin(CdTry *t);
+void cd_try_end(CdTry *t);
+/* Unwinds to the innermost cd_try, as a failed allocation does: a try that
+ * only undoes something (closes a file) passes the failure on with it. */
+_Noreturn void cd_oom(void);
+/* Fault injection (tests): the n-th allocation from now fails (0: none). */
+void cd_fail_alloc(uint64_t n);
+uint64_t cd_alloc_count(void); /* allocations so far */
+size_t cd_live_blocks(void);   /* blocks allocated and not freed */
+
+/* The renaming.  (free)(p) -- the name in parentheses -- still reaches the
+ * C library, for memory it allocated itself (realpath). */
+#undef strdup
+#undef strndup
+#define malloc(n) cd_xmalloc(n)
+#define calloc(n, m) cd_xcalloc(n, m)
+#define realloc(p, n) cd_xrealloc(p, n)
+#define strdup(s) cd_xstrdup(s)
+#define strndup(s, n) cd_xstrndup(s, n)
+#define free(p) cd_xfree(p)
 
 /* ---------------------------------------------------------------- arena.c */
 

@@ -77,11 +77,9 @@ bool cd_rm_rf(const char *path) {
     while ((e = readdir(d))) {
       if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
         continue;
-      char *sub = malloc(strlen(path) + strlen(e->d_name) + 2);
-      CD_ASSERT(sub);
-      sprintf(sub, "%s/%s", path, e->d_name);
-      cd_rm_rf(sub);
-      free(sub);
+      char sub[4096]; /* no allocation: this runs when one has failed */
+      if (snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) < (int)sizeof sub)
+        cd_rm_rf(sub);
     }
     closedir(d);
     return rmdir(path) == 0;
@@ -215,8 +213,7 @@ static bool freeze_inputs(Graph *g, const CompileJob *j, Diag *d) {
   return true;
 }
 
-Graph *cd_load_model(const CompileJob *j, PassStats *stats, int *nstats,
-                     Diag *d) {
+static Graph *load_model(const CompileJob *j, PassStats *stats, int *nstats, Diag *d) {
   Graph *g = graph_new();
   if (j->limits)
     g->limits = *j->limits;
@@ -319,6 +316,7 @@ typedef struct {
  * so the handler needs nothing but unlink and rmdir. */
 static struct {
   volatile sig_atomic_t active;
+  int lock_fd;
   char dir[3600], lock[3600], files[12][3900];
   int nfiles;
 } live;
@@ -427,6 +425,7 @@ static bool staging_begin(const char *out, const char *name, Staging *s, Diag *d
       snprintf(live.files[live.nfiles++], sizeof live.files[0], files[i], s->dir, name);
     snprintf(live.dir, sizeof live.dir, "%s", s->dir);
     snprintf(live.lock, sizeof live.lock, "%s", s->lock);
+    live.lock_fd = s->lock_fd;
     live.active = 1;
     if (flock(s->lock_fd, LOCK_EX) == 0 && mkdir(s->dir, 0700) == 0)
       return true;
@@ -519,7 +518,7 @@ static bool staging_commit(Staging *s, const char *out, Diag *d) {
   return false;
 }
 
-bool cd_compile(const CompileJob *j, Graph **out_g, Diag *d) {
+static bool compile_job(const CompileJob *j, Graph **out_g, Diag *d) {
   Graph *g = cd_load_model(j, NULL, NULL, d);
   if (!g)
     return false;
@@ -613,7 +612,7 @@ static bool build_library(const CompileJob *j, const char *dir, Diag *d) {
   return ok;
 }
 
-bool cd_build(const CompileJob *j, Diag *d) {
+static bool build_job(const CompileJob *j, Diag *d) {
   Graph *g = cd_load_model(j, NULL, NULL, d);
   if (!g)
     return false;
@@ -626,6 +625,56 @@ bool cd_build(const CompileJob *j, Diag *d) {
     staging_end(&s);
   }
   graph_free(g);
+  return ok;
+}
+
+/* The entry points: an allocation that fails anywhere below unwinds to
+ * here (cardinal.h, "memory"), every block allocated since is freed, and
+ * what is not memory is undone: the staging folder goes, OUT stays. */
+static void unwind_staging(void) {
+  if (live.active) {
+    cd_rm_rf(live.dir);
+    unlink(live.lock);
+    close(live.lock_fd);
+    live.active = 0;
+  }
+}
+
+Graph *cd_load_model(const CompileJob *j, PassStats *stats, int *nstats, Diag *d) {
+  CdTry t;
+  cd_try_begin(&t);
+  if (setjmp(t.env)) {
+    diag_error(d, "out of memory");
+    return NULL;
+  }
+  Graph *g = load_model(j, stats, nstats, d);
+  cd_try_end(&t);
+  return g;
+}
+
+bool cd_compile(const CompileJob *j, Graph **out_g, Diag *d) {
+  CdTry t;
+  cd_try_begin(&t);
+  if (setjmp(t.env)) {
+    unwind_staging();
+    diag_error(d, "out of memory");
+    return false;
+  }
+  bool ok = compile_job(j, out_g, d);
+  cd_try_end(&t);
+  return ok;
+}
+
+bool cd_build(const CompileJob *j, Diag *d) {
+  CdTry t;
+  cd_try_begin(&t);
+  if (setjmp(t.env)) {
+    unwind_staging();
+    diag_error(d, "out of memory");
+    return false;
+  }
+  bool ok = build_job(j, d);
+  cd_try_end(&t);
   return ok;
 }
 

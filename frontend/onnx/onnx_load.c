@@ -161,6 +161,20 @@ static bool pb_nesting_ok(const uint8_t *buf, size_t n, const ProtobufCMessageDe
   return true;
 }
 
+/* protobuf-c allocates through the compiler's allocator: its blocks are
+ * tracked, and a failed allocation unwinds like any other (cardinal.h). */
+static void *pb_alloc(void *ctx, size_t n) {
+  (void)ctx;
+  return malloc(n);
+}
+
+static void pb_free(void *ctx, void *p) {
+  (void)ctx;
+  free(p);
+}
+
+static ProtobufCAllocator pb_allocator = {pb_alloc, pb_free, NULL};
+
 static bool dims_numel(const int64_t *dims, size_t rank, int64_t *numel) {
   int64_t n = 1;
   for (size_t i = 0; i < rank; i++) {
@@ -172,6 +186,19 @@ static bool dims_numel(const int64_t *dims, size_t rank, int64_t *numel) {
   }
   *numel = n;
   return true;
+}
+
+/* n bytes of the arena; an allocation that fails closes fd on its way out. */
+static uint8_t *alloc_closing(Loader *L, size_t n, int fd) {
+  CdTry t;
+  cd_try_begin(&t);
+  if (setjmp(t.env)) {
+    close(fd);
+    cd_oom();
+  }
+  uint8_t *buf = arena_alloc(&L->g->arena, n);
+  cd_try_end(&t);
+  return buf;
 }
 
 static bool read_external(Loader *L, const Onnx__TensorProto *t,
@@ -228,7 +255,7 @@ static bool read_external(Loader *L, const Onnx__TensorProto *t,
                "offset %lld + %zu bytes", what, loc, (long long)offset, want);
     return false;
   }
-  uint8_t *buf = arena_alloc(&L->g->arena, want + 1);
+  uint8_t *buf = alloc_closing(L, want + 1, fd);
   size_t got = 0;
   while (got < want) {
     ssize_t r = pread(fd, buf + got, want - got, (off_t)(offset + (int64_t)got));
@@ -549,7 +576,7 @@ bool onnx_load(Graph *g, const char *path, Diag *d) {
                "hostile file?)", PB_MAX_DEPTH);
     return false;
   }
-  Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, size, bytes);
+  Onnx__ModelProto *m = onnx__model_proto__unpack(&pb_allocator, size, bytes);
   free(bytes);
   if (!m) {
     diag_error(d, "not a valid ONNX model (protobuf parse failed: truncated "
@@ -595,7 +622,7 @@ bool onnx_load(Graph *g, const char *path, Diag *d) {
   L.dir = dir;
   ok = load_graph(&L, m);
 done:
-  onnx__model_proto__free_unpacked(m, NULL);
+  onnx__model_proto__free_unpacked(m, &pb_allocator);
   return ok && d->nerrors == 0;
 }
 
@@ -608,7 +635,7 @@ bool onnx_load_tensor(const char *path, HostTensor *t, Diag *d) {
     return false;
   }
   Onnx__TensorProto *tp = pb_nesting_ok(bytes, size, &onnx__tensor_proto__descriptor)
-                              ? onnx__tensor_proto__unpack(NULL, size, bytes)
+                              ? onnx__tensor_proto__unpack(&pb_allocator, size, bytes)
                               : NULL;
   free(bytes);
   if (!tp) {
@@ -637,7 +664,7 @@ bool onnx_load_tensor(const char *path, HostTensor *t, Diag *d) {
     CD_ASSERT(t->data && t->name);
     memcpy(t->data, x->data, bytes_);
   }
-  onnx__tensor_proto__free_unpacked(tp, NULL);
+  onnx__tensor_proto__free_unpacked(tp, &pb_allocator);
   graph_free(g);
   return ok;
 }
