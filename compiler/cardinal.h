@@ -412,6 +412,7 @@ typedef struct {
   int64_t fold_bytes;      /* bytes of constants folding may make */
   int64_t code_bytes;      /* bytes of generated C, the weights aside */
   int64_t param_bytes;     /* bytes of parameters a DSL model may declare */
+  int64_t dsl_steps;       /* evaluation steps a DSL model may take (loops nest) */
 } Limits;
 
 extern const Limits cd_default_limits;

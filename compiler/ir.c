@@ -19,6 +19,7 @@ const Limits cd_default_limits = {
     .fold_bytes = (int64_t)512 << 20,
     .code_bytes = (int64_t)256 << 20,
     .param_bytes = (int64_t)2 << 30,
+    .dsl_steps = 10000000,
 };
 
 int64_t sat_add(int64_t a, int64_t b) {

@@ -69,7 +69,8 @@ for t in $targets; do
   # The corpus: the smallest set of inputs with the coverage of all of them.
   rm -rf $B/merged
   mkdir -p $B/merged
-  nice $B/fuzz_$t -merge=1 -timeout=10 -rss_limit_mb=2048 $B/merged $w > $B/$t-merge.log 2>&1 || true
+  nice $B/fuzz_$t -merge=1 -timeout=10 -rss_limit_mb=2048 -artifact_prefix=$B/artifacts/$t-merge- \
+    $B/merged $w > $B/$t-merge.log 2>&1 || true
   if [ "$(ls $B/merged | wc -l)" -gt 0 ]; then
     rm -f tests/fuzz/corpus/$t/*
     cp $B/merged/* tests/fuzz/corpus/$t/

@@ -78,7 +78,6 @@ typedef struct {
 bool dsl_check_depth(DslProgram *prog, Ast *root, int limit);
 #define DSL_MAX_DEPTH 500 /* the name checks recurse over the AST: stay far from the stack's end */
 #define DSL_MAX_STACK (2 << 20) /* bytes of C stack the evaluator may use (of 8 MiB) */
-#define DSL_MAX_STEPS 10000000 /* evaluations per model: nested loops multiply */
 #define DSL_MAX_ERRORS 100 /* messages reported; later ones are only counted */
 #define DSL_MAX_SOURCE ((size_t)16 << 20) /* bytes of one source file */
 

@@ -67,7 +67,7 @@ typedef struct {
   int edepth;            /* evaluations in progress */
   bool too_deep;         /* reported that edepth hit its limit */
   const char *stack0;    /* the C stack where evaluation started */
-  int64_t steps;         /* evaluations so far (against DSL_MAX_STEPS) */
+  int64_t steps;         /* evaluations so far (against Limits.dsl_steps) */
   bool too_long;         /* reported that steps hit the limit */
   int64_t param_bytes;   /* parameters declared so far (against Limits.param_bytes) */
   NameMap blocks;        /* block name -> its DslDef */
@@ -1113,10 +1113,10 @@ static DVal eval(Ctx *c, Frame *f, Ast *a) {
     c->too_deep = true;
     return ERR;
   }
-  if (++c->steps > DSL_MAX_STEPS) {
+  if (++c->steps > c->g->limits.dsl_steps) {
     if (!c->too_long)
-      dsl_error(c->prog, a->loc, "evaluation takes more than %d steps (loops nested too "
-                "deep?)", DSL_MAX_STEPS);
+      dsl_error(c->prog, a->loc, "evaluation takes more than %lld steps (loops nested too "
+                "deep?)", (long long)c->g->limits.dsl_steps);
     c->too_long = true;
     return ERR;
   }
