@@ -467,6 +467,10 @@ int graph_add_const(Graph *g, const char *name, int rank, const int64_t *dims); 
 bool value_single_use(const Graph *g, int v); /* one reader, not a graph output */
 bool value_same_shape(const Value *a, const Value *b);
 void node_take_output(Graph *g, Node *n, Node *dead); /* n writes dead's output; dead dies */
+/* The same in O(1): the use counts lose dead's reads, and the caller adds
+ * those of any read it gave n (node_take_output recounts every node: a
+ * pass doing it per node was quadratic). */
+void node_take_output_counted(Graph *g, Node *n, Node *dead);
 bool node_has_epilogue(const Node *n);
 float unary_apply(OpKind op, float x, float a, float b); /* elementwise.c */
 void epilogue_eval(Graph *g, Node *n, void **data);      /* interp.c */

@@ -294,13 +294,20 @@ bool value_single_use(const Graph *g, int v) {
 
 /* n's first output is replaced by dead's: n now computes what dead did. */
 void node_take_output(Graph *g, Node *n, Node *dead) {
+  node_take_output_counted(g, n, dead);
+  ir_recount_uses(g);
+}
+
+void node_take_output_counted(Graph *g, Node *n, Node *dead) {
   int old = n->out[0];
   n->out[0] = dead->out[0];
   g->values[n->out[0]].producer = (int)(n - g->nodes);
   g->values[old].dead = true;
   g->values[old].producer = -1;
   dead->dead = true;
-  ir_recount_uses(g);
+  for (int j = 0; j < node_nreads(dead); j++) /* what dead read, it reads no more */
+    if (node_read(dead, j) >= 0)
+      g->values[node_read(dead, j)].nusers--;
 }
 
 bool node_has_epilogue(const Node *n) {
