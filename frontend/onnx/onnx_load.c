@@ -461,6 +461,11 @@ static bool load_graph(Loader *L, const Onnx__ModelProto *m) {
   Graph *g = L->g;
   Diag *d = L->d;
   const Onnx__GraphProto *gp = m->graph;
+  if (gp->n_node > (size_t)g->limits.nodes) {
+    diag_error(d, "the graph has %zu nodes; at most %d are allowed", gp->n_node,
+               g->limits.nodes);
+    return false;
+  }
   size_t names = gp->n_initializer + gp->n_input;
   for (size_t i = 0; i < gp->n_node; i++)
     names += gp->node[i]->n_output;

@@ -477,6 +477,30 @@ static void test_fold_budget(void) {
   }
 }
 
+/* The node limit held for the DSL only: an ONNX graph may have as many
+ * nodes as its file holds (each node costs a kilobyte of IR). */
+static void test_onnx_node_limit(void) {
+  MB *m = mb_new(13);
+  mb_input(m, "x", 1, 4, d4);
+  char a[16], y[16];
+  for (int i = 0; i < 101; i++) {
+    snprintf(a, sizeof a, i ? "v%d" : "x", i - 1);
+    snprintf(y, sizeof y, i == 100 ? "y" : "v%d", i);
+    const char *ins[1] = {a}, *outs[1] = {y};
+    mb_node(m, "Relu", NULL, 1, ins, 1, outs);
+  }
+  mb_output(m, "y");
+  CU_ASSERT_FATAL(mb_write(m, tu_path("nodes.onnx")));
+  mb_free(m);
+  Limits lim = cd_default_limits;
+  lim.nodes = 100;
+  CompileJob j = {.model = tu_path("nodes.onnx"), .target = "scalar", .limits = &lim};
+  Diag d = {.quiet = true};
+  CU_ASSERT(cd_load_model(&j, NULL, NULL, &d) == NULL);
+  CU_ASSERT(tu_log_has(&d, "the graph has 101 nodes; at most 100 are allowed"));
+  sb_free(&d.log);
+}
+
 /* The Pad kernel's tables have an entry per output coordinate: a Pad of
  * 2^28 columns from 100 bytes wrote gigabytes of C.  Generated code has a
  * budget (Limits.code_bytes); tables are checked before they are written. */
@@ -928,6 +952,7 @@ void add_hostile_suite(void) {
   ADD(s, test_dsl_nested_calls_stack);
   ADD(s, test_fold_budget);
   ADD(s, test_code_budget);
+  ADD(s, test_onnx_node_limit);
   ADD(s, test_dsl_budgets);
   ADD(s, test_plan_same_as_quadratic_one);
   ADD(s, test_plan_200k_chain);
