@@ -14,11 +14,11 @@
 const Limits cd_default_limits = {
     .tensor_elements = INT32_MAX,
     .tensor_bytes = (int64_t)1 << 32,
-    .nodes = 1 << 18,
+    .nodes = 1 << 17,
     .fold_work = (int64_t)1 << 31,
     .fold_bytes = (int64_t)256 << 20,
     .code_bytes = (int64_t)64 << 20,
-    .param_bytes = (int64_t)2 << 30,
+    .param_bytes = (int64_t)1 << 30,
     .dsl_steps = 10000000,
 };
 

@@ -532,10 +532,10 @@ static void test_dsl_budgets(void) {
   /* 300,000 nodes from a few lines. */
   expect_dsl_error("model m(x: f32[2]) {\n  for i in 0..100000 {\n    x = relu(relu(relu(x)))\n"
                    "  }\n  return x\n}\n",
-                   "the model makes more than 262144 nodes");
-  /* 4 GiB of parameters from 60 bytes. */
+                   "the model makes more than 131072 nodes");
+  /* 4 GiB of parameters from 60 bytes (the budget is 1 GiB). */
   expect_dsl_error("model m(x: f32[2]) {\n  w = param(\"w\", [32768, 32768])\n  return x\n}\n",
-                   "past 2147483648 bytes");
+                   "past 1073741824 bytes");
 }
 
 /* ------------------------------------------------------------ 6. quadratic */
