@@ -501,6 +501,34 @@ static void test_onnx_node_limit(void) {
   sb_free(&d.log);
 }
 
+/* Past the code budget, the SIMD emitters went on building every string
+ * they would have written: a 1 MB Conv with a 250,000-wide kernel took
+ * 18 s and 1 GB to be refused.  Nothing is built past the budget. */
+static void test_code_budget_stops_work(void) {
+  const int64_t K = 250000, xd[4] = {1, 1, 1, K + 100}, wd[4] = {1, 1, 1, K};
+  MB *m = mb_new(13);
+  mb_input(m, "x", 1, 4, xd);
+  float *w = calloc((size_t)K, sizeof(float));
+  mb_init_raw(m, "W", 1, 4, wd, w, sizeof(float) * (size_t)K);
+  free(w);
+  const char *ins[2] = {"x", "W"}, *outs[1] = {"y"};
+  mb_node(m, "Conv", "wide", 2, ins, 1, outs);
+  mb_output(m, "y");
+  CU_ASSERT_FATAL(mb_write(m, tu_path("wide.onnx")));
+  mb_free(m);
+  CompileJob j = {.model = tu_path("wide.onnx"), .target = "avx2", .name = "net",
+                  .out_dir = tu_path("wide_out")};
+  Diag d = {.quiet = true};
+  double t0 = now_s();
+  CU_ASSERT(!cd_compile(&j, NULL, &d));
+  double t = now_s() - t0;
+  if (t > 5)
+    fprintf(stderr, "\nwide conv: %.1f s\n", t);
+  CU_ASSERT(t < 5);
+  CU_ASSERT(tu_log_has(&d, "the generated code would exceed"));
+  sb_free(&d.log);
+}
+
 /* The Pad kernel's tables have an entry per output coordinate: a Pad of
  * 2^28 columns from 100 bytes wrote gigabytes of C.  Generated code has a
  * budget (Limits.code_bytes); tables are checked before they are written. */
@@ -953,6 +981,7 @@ void add_hostile_suite(void) {
   ADD(s, test_fold_budget);
   ADD(s, test_code_budget);
   ADD(s, test_onnx_node_limit);
+  ADD(s, test_code_budget_stops_work);
   ADD(s, test_dsl_budgets);
   ADD(s, test_plan_same_as_quadratic_one);
   ADD(s, test_plan_200k_chain);
