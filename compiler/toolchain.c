@@ -419,7 +419,7 @@ static bool staging_begin(const char *out, const char *name, Staging *s, Diag *d
      * every file a run may write in it. */
     const char *files[] = {"%s/%s.h", "%s/%s.c", "%s/%s_weights.c", "%s/%s.weights",
                            "%s/lib%s.a", "%s/%s.o", "%s/%s_weights.o", "%s/cardinal_rt.h",
-                           "%s/cardinal_rt.c", "%s/cardinal_rt.o", "%s/" MARKER};
+                           "%s/cardinal_rt.c", "%s/cardinal_rt.o", ("%s/" MARKER)};
     live.nfiles = 0;
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
       snprintf(live.files[live.nfiles++], sizeof live.files[0], files[i], s->dir, name);
