@@ -37,9 +37,10 @@ void cd_internal_error(const char *file, int line, const char *what);
 
 /*
  * Every allocation of the compiler goes through cd_xmalloc, cd_xcalloc,
- * cd_xrealloc, cd_xstrdup and cd_xstrndup, every free through cd_xfree: the
- * macros below rename them in each file that includes this header (the
- * generated lexer and parser too), so no call site can forget.  Each block
+ * cd_xrealloc, cd_xstrdup and cd_xstrndup, every free through cd_xfree (x:
+ * the runtime, linked into the tests, has a cd_free of its own): the macros
+ * below rename them in each file that includes this header (the generated
+ * lexer and parser too), so no call site can forget.  Each block
  * is on one list, so a failed allocation needs no check where it happens:
  * it unwinds to the innermost cd_try (a setjmp at the library's entry
  * points: cd_load_model, cd_compile, cd_build), which has every block
