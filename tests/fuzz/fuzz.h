@@ -56,7 +56,7 @@ static const char *fuzz_file(const char *name, const uint8_t *data, size_t size)
 /* The whole pipeline on a model file: load, infer, passes with the
  * verifier, schedule, plan, emit (to tmpfs), for a target picked by the
  * input's hash, so every emitter (scalar, avx2, avx512, neon) is reached. */
-static void fuzz_compile(const char *path, const uint8_t *data, size_t size) {
+static inline void fuzz_compile(const char *path, const uint8_t *data, size_t size) {
   static const char *targets[4] = {"scalar", "avx2", "avx512", "neon"};
   char out[200];
   snprintf(out, sizeof out, "%s/out", fuzz_dir());
