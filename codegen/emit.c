@@ -36,11 +36,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Generated code is work the model asks for: past Limits.code_bytes,
+ * emit() writes nothing more and codegen_write reports it. */
 void emit(Emitter *e, const char *fmt, ...) {
+  if (e->over)
+    return;
   va_list ap;
   va_start(ap, fmt);
   sb_vprintf(e->out, fmt, ap);
   va_end(ap);
+  e->over = (int64_t)e->out->len > e->g->limits.code_bytes;
+}
+
+bool emit_room(Emitter *e, int64_t bytes) {
+  if (sat_add((int64_t)e->out->len, bytes) > e->g->limits.code_bytes)
+    e->over = true;
+  return !e->over;
 }
 
 int emit_loop_nest(Emitter *e, char v, const int64_t *dims, int r, int indent) {
@@ -109,7 +120,7 @@ static const char *loc_expr(Graph *g, Plan *p, int v) {
 }
 
 static bool write_file(const char *path, const void *data, size_t n, Diag *d) {
-  FILE *f = fopen(path, "wb");
+  FILE *f = cd_create_file(path); /* never through a link, never over a file */
   if (!f || fwrite(data, 1, n, f) != n) {
     diag_error(d, "cannot write %s: %s", path, strerror(errno));
     if (f)
@@ -175,15 +186,16 @@ static void section_macro(StrBuf *sb, const char *NAME, const char *what, const 
 static bool write_weights_c(const char *path, const char *name, const char *NAME,
                             bool section, const unsigned char *blob, int64_t size,
                             const char *banner, Diag *d) {
-  FILE *f = fopen(path, "wb");
-  if (!f) {
-    diag_error(d, "cannot write %s: %s", path, strerror(errno));
-    return false;
-  }
-  StrBuf decl = {0};
+  StrBuf decl = {0}; /* before the file is open: nothing allocates while it is */
   weights_decl(&decl, name, size);
   if (section)
     section_macro(&decl, NAME, "WEIGHTS", ".rodata.cardinal_weights");
+  FILE *f = cd_create_file(path);
+  if (!f) {
+    diag_error(d, "cannot write %s: %s", path, strerror(errno));
+    sb_free(&decl);
+    return false;
+  }
   fprintf(f, "%s", banner);
   fprintf(f, "/* The weight blob of %s: %lld bytes, little-endian float32. */\n"
              "#if defined(__GNUC__)\n"
@@ -905,7 +917,13 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
     kernel_signature(&c, g, n, o->target);
     sb_printf(&c, " {\n");
     emit_share(&e, g, n);
-    if (!emit_kernel(&e, g, n)) {
+    bool ok = emit_kernel(&e, g, n);
+    if (e.over || (int64_t)(c.len + body.len) > g->limits.code_bytes) {
+      diag_error(d, "node '%s' (%s): the generated code would exceed %lld bytes", node_label(n),
+                 n->op_type, (long long)g->limits.code_bytes);
+      break;
+    }
+    if (!ok) {
       if (d->nerrors == 0)
         diag_error(d, "node '%s' (%s): no kernel", node_label(n), n->op_type);
       break;
@@ -974,6 +992,11 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
 
   size_t wsize = (size_t)p->weight_size;
   unsigned char *blob = calloc(wsize + 64 + 1, 1);
+  if (!blob) {
+    diag_error(d, "out of memory for the %zu-byte weight blob", wsize);
+    sb_free(&c);
+    return false;
+  }
   fill_weights(g, p, blob + 64);
   if (o->weights_blob) {
     sb_printf(&c, "\nint %s_set_weights(const void *blob, size_t size) {\n"

@@ -61,6 +61,8 @@ static const char *V(const Conv *k, const char *tmpl, const char *a, const char 
 
 static const char *fmt(const Conv *k, const char *f, ...) __attribute__((format(printf, 2, 3)));
 static const char *fmt(const Conv *k, const char *f, ...) {
+  if (k->e->over) /* past the code budget nothing is written: build nothing either */
+    return "";
   va_list ap;
   va_start(ap, f);
   StrBuf sb = {0};

@@ -10,8 +10,12 @@
 #include "cardinal.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct ArenaChunk {
   ArenaChunk *next; /* older chunk */
@@ -27,13 +31,156 @@ void cd_internal_error(const char *file, int line, const char *what) {
   abort();
 }
 
-static void *xmalloc(size_t n) {
-  void *p = malloc(n ? n : 1);
-  if (!p) {
+/* ------------------------------------------------------------ tracked blocks */
+
+/* Each block is preceded by this header (32 bytes: the caller's memory
+ * stays 16-byte aligned).  The links are XOR-masked: LeakSanitizer scans
+ * memory for pointers, and an unmasked list would keep every block
+ * reachable. */
+typedef struct Block {
+  uintptr_t prev_x, next_x;
+  uint64_t seq; /* allocation number; 0 once kept (cd_keep) */
+  uint64_t pad;
+} Block;
+
+#define LINK_MASK ((uintptr_t)0x5a5a5a5a5a5a5a5aull)
+#define LINK(p) ((uintptr_t)(p) ^ LINK_MASK)
+#define UNLINK(x) ((Block *)((x) ^ LINK_MASK))
+
+static uintptr_t head_x = LINK_MASK; /* the newest block, masked (NULL) */
+static uint64_t count;               /* allocations so far */
+static uint64_t fail_at;             /* the allocation that fails, 0: none */
+static size_t nlive;                 /* blocks on the list */
+static CdTry *current;               /* the innermost cd_try */
+
+static void link_block(Block *b) {
+  Block *h = UNLINK(head_x);
+  b->prev_x = LINK(NULL);
+  b->next_x = LINK(h);
+  if (h)
+    h->prev_x = LINK(b);
+  head_x = LINK(b);
+  nlive++;
+}
+
+static void unlink_block(Block *b) {
+  Block *p = UNLINK(b->prev_x), *n = UNLINK(b->next_x);
+  if (p)
+    p->next_x = LINK(n);
+  else
+    head_x = LINK(n);
+  if (n)
+    n->prev_x = LINK(p);
+  nlive--;
+}
+
+/* An allocation failed: unwind to the innermost try, having freed every
+ * block allocated inside it; with none, give up. */
+static _Noreturn void out_of_memory(size_t n) {
+  CdTry *t = current;
+  if (!t) {
     fprintf(stderr, "cardinal: out of memory (%zu bytes)\n", n);
     exit(1);
   }
+  current = t->outer;
+  for (Block *b = UNLINK(head_x), *next; b; b = next) {
+    next = UNLINK(b->next_x);
+    if (b->seq > t->mark) {
+      unlink_block(b);
+      (free)(b);
+    }
+  }
+  longjmp(t->env, 1);
+}
+
+_Noreturn void cd_oom(void) { out_of_memory(0); }
+
+/* One more allocation: false when the fault injector says this one fails. */
+static bool alloc_allowed(void) {
+  return ++count != fail_at;
+}
+
+void *cd_xmalloc(size_t n) {
+  Block *b = alloc_allowed() && n <= SIZE_MAX - sizeof(Block) ? (malloc)(sizeof(Block) + n)
+                                                              : NULL;
+  if (!b)
+    out_of_memory(n);
+  b->seq = count;
+  link_block(b);
+  return b + 1;
+}
+
+void *cd_xcalloc(size_t n, size_t m) {
+  if (m && n > SIZE_MAX / m)
+    out_of_memory(SIZE_MAX);
+  void *p = cd_xmalloc(n * m);
+  memset(p, 0, n * m);
   return p;
+}
+
+void *cd_xrealloc(void *p, size_t n) {
+  if (!p)
+    return cd_xmalloc(n);
+  Block *old = (Block *)p - 1;
+  if (!alloc_allowed() || n > SIZE_MAX - sizeof(Block))
+    out_of_memory(n); /* p stays valid, and freed by the unwinding if it is the try's */
+  unlink_block(old);
+  Block *b = (realloc)(old, sizeof(Block) + n);
+  if (!b) {
+    link_block(old);
+    out_of_memory(n);
+  }
+  link_block(b); /* keeps its number: a caller's block stays the caller's */
+  return b + 1;
+}
+
+static char *copy_str(const char *s, size_t len) {
+  char *p = cd_xmalloc(len + 1);
+  memcpy(p, s, len);
+  p[len] = 0;
+  return p;
+}
+
+char *cd_xstrndup(const char *s, size_t n) { return copy_str(s, strnlen(s, n)); }
+
+char *cd_xstrdup(const char *s) { return copy_str(s, strlen(s)); }
+
+void cd_xfree(void *p) {
+  if (!p)
+    return;
+  Block *b = (Block *)p - 1;
+  unlink_block(b);
+  (free)(b);
+}
+
+void cd_keep(void *p) {
+  if (p)
+    ((Block *)p - 1)->seq = 0;
+}
+
+void cd_try_begin(CdTry *t) {
+  t->outer = current;
+  t->mark = count;
+  current = t;
+}
+
+void cd_try_end(CdTry *t) {
+  CD_ASSERT(current == t);
+  current = t->outer;
+}
+
+void cd_fail_alloc(uint64_t n) {
+  fail_at = n ? count + n : 0;
+}
+
+uint64_t cd_alloc_count(void) { return count; }
+
+size_t cd_live_blocks(void) { return nlive; }
+
+/* ------------------------------------------------------------ the arena */
+
+static void *xmalloc(size_t n) {
+  return malloc(n ? n : 1);
 }
 
 void *arena_alloc(Arena *a, size_t n) {
@@ -62,7 +209,8 @@ void *arena_alloc(Arena *a, size_t n) {
 
 char *arena_strndup(Arena *a, const char *s, size_t n) {
   char *p = arena_alloc(a, n + 1);
-  memcpy(p, s, n);
+  if (n) /* s may be NULL when empty (protobuf-c's empty bytes) */
+    memcpy(p, s, n);
   p[n] = 0;
   return p;
 }
@@ -82,6 +230,36 @@ char *arena_printf(Arena *a, const char *fmt, ...) {
   return p;
 }
 
+static size_t namemap_slot(const NameMap *m, const char *key) {
+  size_t h = (size_t)cd_hash_bytes(0, key, strlen(key)) & (m->cap - 1);
+  while (m->keys[h] && strcmp(m->keys[h], key) != 0)
+    h = (h + 1) & (m->cap - 1);
+  return h;
+}
+
+void *namemap_get(const NameMap *m, const char *key) {
+  return m->cap ? m->vals[namemap_slot(m, key)] : NULL;
+}
+
+void namemap_put(NameMap *m, Arena *a, const char *key, void *val) {
+  if (2 * (m->n + 1) > m->cap) { /* at most half full: grow, rehash */
+    NameMap old = *m;
+    m->cap = old.cap ? 2 * old.cap : 16;
+    m->keys = arena_alloc(a, sizeof(char *) * m->cap);
+    m->vals = arena_alloc(a, sizeof(void *) * m->cap);
+    m->n = 0;
+    for (size_t i = 0; i < old.cap; i++)
+      if (old.keys[i])
+        namemap_put(m, a, old.keys[i], old.vals[i]);
+  }
+  size_t h = namemap_slot(m, key);
+  if (!m->keys[h]) {
+    m->keys[h] = key;
+    m->n++;
+  }
+  m->vals[h] = val;
+}
+
 void arena_free(Arena *a) {
   ArenaChunk *c = a->head;
   while (c) {
@@ -98,11 +276,7 @@ static void sb_reserve(StrBuf *sb, size_t extra) {
   size_t cap = sb->cap ? sb->cap : 256;
   while (cap < sb->len + extra + 1)
     cap *= 2;
-  char *p = realloc(sb->buf, cap);
-  if (!p) {
-    fprintf(stderr, "cardinal: out of memory\n");
-    exit(1);
-  }
+  char *p = realloc(sb->buf, cap); /* unwinds on failure (cd_try) */
   sb->buf = p;
   sb->cap = cap;
 }
@@ -127,7 +301,8 @@ void sb_printf(StrBuf *sb, const char *fmt, ...) {
 
 void sb_putn(StrBuf *sb, const char *s, size_t n) {
   sb_reserve(sb, n);
-  memcpy(sb->buf + sb->len, s, n);
+  if (n)
+    memcpy(sb->buf + sb->len, s, n);
   sb->len += n;
   sb->buf[sb->len] = 0;
 }
@@ -149,6 +324,7 @@ static void diag_vreport(Diag *d, const char *kind, const char *fmt,
   if (!d->quiet)
     fputs(line.buf, stderr);
   sb_putn(&d->log, line.buf, line.len);
+  cd_keep(d->log.buf); /* the caller's: it outlives an unwinding cd_try */
   sb_free(&line);
 }
 
@@ -179,36 +355,164 @@ uint64_t cd_hash_bytes(uint64_t h, const void *p, size_t n) {
   return h;
 }
 
-bool cd_read_file(const char *path, uint8_t **data, size_t *size) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
+bool cd_read_fd(int fd, size_t max, uint8_t **data, size_t *size) {
+  struct stat st;
+  if (fstat(fd, &st) != 0)
     return false;
-  size_t cap = 1 << 16, len = 0;
-  uint8_t *buf = xmalloc(cap);
-  for (;;) {
-    if (len == cap) {
-      cap *= 2;
-      uint8_t *nb = realloc(buf, cap);
-      if (!nb) {
-        free(buf);
-        fclose(f);
-        errno = ENOMEM;
-        return false;
-      }
-      buf = nb;
+  if (!S_ISREG(st.st_mode)) {
+    errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+    return false;
+  }
+  if ((uint64_t)st.st_size > max) {
+    errno = EFBIG;
+    return false;
+  }
+  size_t want = (size_t)st.st_size;
+  CdTry t; /* a failed allocation closes fd on its way out */
+  cd_try_begin(&t);
+  if (setjmp(t.env)) {
+    close(fd);
+    cd_oom();
+  }
+  uint8_t *buf = malloc(want + 1);
+  cd_try_end(&t);
+  size_t len = 0;
+  while (len < want) { /* a file that shrinks meanwhile ends early */
+    ssize_t got = read(fd, buf + len, want - len);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0) {
+      free(buf);
+      return false;
     }
-    size_t got = fread(buf + len, 1, cap - len, f);
-    len += got;
     if (got == 0)
       break;
+    len += (size_t)got;
   }
-  bool ok = !ferror(f);
-  fclose(f);
+  *data = buf;
+  *size = len;
+  return true;
+}
+
+/* A pipe or the like, in doubling chunks, up to max bytes (EFBIG). */
+static bool read_stream(int fd, size_t max, uint8_t **data, size_t *size) {
+  size_t cap = 1 << 16, len = 0;
+  uint8_t *buf = malloc(cap);
+  bool ok = true;
+  while (ok) {
+    if (len == cap) {
+      if (cap > max) {
+        errno = EFBIG;
+        ok = false;
+        break;
+      }
+      buf = realloc(buf, cap * 2);
+      cap *= 2;
+    }
+    ssize_t got = read(fd, buf + len, cap - len);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got <= 0) {
+      ok = got == 0;
+      break;
+    }
+    len += (size_t)got;
+  }
+  if (ok && len > max) {
+    errno = EFBIG;
+    ok = false;
+  }
   if (!ok) {
+    int e = errno;
     free(buf);
+    errno = e;
     return false;
   }
   *data = buf;
   *size = len;
   return true;
 }
+
+/* Any file, streams included, up to max bytes: a regular file is read in
+ * one go (its size known), anything else in doubling chunks. */
+bool cd_read_file_max(const char *path, size_t max, uint8_t **data, size_t *size) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    bool ok = cd_read_fd(fd, max, data, size);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return ok;
+  }
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    close(fd);
+    errno = EISDIR;
+    return false;
+  }
+  CdTry t; /* a failed allocation closes fd on its way out */
+  cd_try_begin(&t);
+  if (setjmp(t.env)) {
+    close(fd);
+    cd_oom();
+  }
+  bool ok = read_stream(fd, max, data, size);
+  cd_try_end(&t);
+  int e = errno;
+  close(fd);
+  errno = e;
+  return ok;
+}
+
+bool cd_read_file(const char *path, uint8_t **data, size_t *size) {
+  return cd_read_file_max(path, ((size_t)1 << 32) + (1 << 16), data, size);
+}
+
+bool cd_path_is_relative_inside(const char *rel) {
+  if (!rel[0] || rel[0] == '/' || rel[0] == '\\' || strchr(rel, ':'))
+    return false;
+  for (const char *p = rel; *p;) {
+    const char *e = p;
+    while (*e && *e != '/' && *e != '\\')
+      e++;
+    if (e - p == 2 && p[0] == '.' && p[1] == '.')
+      return false;
+    p = *e ? e + 1 : e;
+  }
+  return true;
+}
+
+int cd_open_inside(const char *root, const char *path, int64_t *size, const char **why) {
+  *why = NULL;
+  char *rroot = realpath(root, NULL), *rpath = rroot ? realpath(path, NULL) : NULL;
+  int fd = -1, e = errno;
+  if (rpath) {
+    size_t n = strlen(rroot);
+    bool inside = !strncmp(rpath, rroot, n) && (rpath[n] == '/' || (n == 1 && rroot[0] == '/'));
+    if (!inside) {
+      *why = "a link leading out of the model's folder";
+      e = EACCES;
+    } else {
+      /* rpath has no links left; O_NOFOLLOW refuses one swapped in since,
+       * O_NONBLOCK keeps a FIFO swapped in from blocking the open. */
+      fd = open(rpath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+      e = errno;
+      struct stat st;
+      if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+        *why = "not a regular file";
+        close(fd);
+        fd = -1;
+        e = EINVAL;
+      } else if (fd >= 0) {
+        *size = (int64_t)st.st_size;
+      }
+    }
+  }
+  (free)(rroot); /* realpath's, from the C library */
+  (free)(rpath);
+  errno = e;
+  return fd;
+}
+

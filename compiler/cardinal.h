@@ -14,11 +14,14 @@
 #ifndef CARDINAL_H
 #define CARDINAL_H
 
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h> /* before the allocation macros below */
+#include <string.h>
 
 #define CD_VERSION "0.1.0"
 #define CD_MAX_RANK 8   /* ONNX allows more; no op we support needs it */
@@ -29,6 +32,66 @@
 #define CD_ASSERT(c) \
   ((c) ? (void)0 : cd_internal_error(__FILE__, __LINE__, #c))
 void cd_internal_error(const char *file, int line, const char *what);
+
+/* ---------------------------------------------------------------- memory (arena.c) */
+
+/*
+ * Every allocation of the compiler goes through cd_xmalloc, cd_xcalloc,
+ * cd_xrealloc, cd_xstrdup and cd_xstrndup, every free through cd_xfree (x:
+ * the runtime, linked into the tests, has a cd_free of its own): the macros
+ * below rename them in each file that includes this header (the generated
+ * lexer and parser too), so no call site can forget.  Each block
+ * is on one list, so a failed allocation needs no check where it happens:
+ * it unwinds to the innermost cd_try (a setjmp at the library's entry
+ * points: cd_load_model, cd_compile, cd_build), which has every block
+ * allocated since it began freed and reports "out of memory" -- a clean
+ * error that leaks nothing, whichever allocation failed.  With no cd_try in
+ * force it reports and exits.  The list's links are masked, so that
+ * LeakSanitizer still sees a block nothing points to as leaked.  One
+ * compilation at a time (the list and the tries are per process).
+ *
+ *   CdTry t;
+ *   cd_try_begin(&t);
+ *   if (setjmp(t.env)) {     allocations since cd_try_begin are freed,
+ *     ...                    the try is over: undo what is not memory
+ *   }
+ *   ...
+ *   cd_try_end(&t);
+ */
+void *cd_xmalloc(size_t n);
+void *cd_xcalloc(size_t n, size_t m);
+void *cd_xrealloc(void *p, size_t n);
+char *cd_xstrdup(const char *s);
+char *cd_xstrndup(const char *s, size_t n);
+void cd_xfree(void *p);
+/* p outlives the cd_try in force: a caller's Diag log grown inside it. */
+void cd_keep(void *p);
+
+typedef struct CdTry {
+  jmp_buf env;
+  struct CdTry *outer;
+  uint64_t mark; /* blocks numbered above it were allocated inside */
+} CdTry;
+void cd_try_begin(CdTry *t);
+void cd_try_end(CdTry *t);
+/* Unwinds to the innermost cd_try, as a failed allocation does: a try that
+ * only undoes something (closes a file) passes the failure on with it. */
+_Noreturn void cd_oom(void);
+/* Fault injection (tests): the n-th allocation from now fails (0: none). */
+void cd_fail_alloc(uint64_t n);
+uint64_t cd_alloc_count(void); /* allocations so far */
+size_t cd_live_blocks(void);   /* blocks allocated and not freed */
+
+/* The renaming.  (free)(p) -- the name in parentheses -- still reaches the
+ * C library, for memory it allocated itself (realpath). */
+#undef strdup
+#undef strndup
+#define malloc(n) cd_xmalloc(n)
+#define calloc(n, m) cd_xcalloc(n, m)
+#define realloc(p, n) cd_xrealloc(p, n)
+#define strdup(s) cd_xstrdup(s)
+#define strndup(s, n) cd_xstrndup(s, n)
+#define free(p) cd_xfree(p)
 
 /* ---------------------------------------------------------------- arena.c */
 
@@ -49,6 +112,18 @@ typedef struct {
   size_t len; /* bytes used, without the NUL */
   size_t cap; /* bytes allocated */
 } StrBuf;
+
+/* A string -> pointer map (open addressing), in an arena, for lookups whose
+ * count a model controls: names must not make a stage quadratic.  Keys are
+ * not copied; an empty map has cap 0. */
+typedef struct {
+  const char **keys;
+  void **vals;
+  size_t cap, n; /* slots (a power of two), keys held */
+} NameMap;
+
+void *namemap_get(const NameMap *m, const char *key); /* NULL if absent */
+void namemap_put(NameMap *m, Arena *a, const char *key, void *val);
 
 void sb_printf(StrBuf *sb, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -71,7 +146,41 @@ void diag_warn(Diag *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 uint64_t cd_hash_bytes(uint64_t h, const void *p, size_t n); /* FNV-1a 64 */
-bool cd_read_file(const char *path, uint8_t **data, size_t *size);
+/* Files.  A file the user names is read as given (a pipe too), up to a
+ * size; a file a model names (external data, an import) is opened with
+ * cd_open_inside: only a regular file inside the model's folder. */
+bool cd_read_file(const char *path, uint8_t **data, size_t *size); /* up to 4 GiB + 64 KiB */
+/* Reads path whole, at most max bytes (EFBIG past it); false with errno set. */
+bool cd_read_file_max(const char *path, size_t max, uint8_t **data, size_t *size);
+/* Reads an open regular file whole (EINVAL for anything else), at most max
+ * bytes (EFBIG); the fd stays open. */
+bool cd_read_fd(int fd, size_t max, uint8_t **data, size_t *size);
+/* Whether rel, a path a model names, is relative and has no ".." part. */
+bool cd_path_is_relative_inside(const char *rel);
+/* Opens path for reading only if, once every link is resolved, it is a
+ * regular file inside folder `root` (never a FIFO, a device or a link out);
+ * returns an fd and its size, or -1 with errno set and *why saying what
+ * was refused (NULL when it is errno's reason). */
+int cd_open_inside(const char *root, const char *path, int64_t *size, const char **why);
+
+/*
+ * Checked arithmetic.  Every dim, element count, byte count and offset a
+ * model file can make large is computed with these, never with a bare
+ * + - * (signed overflow is undefined behaviour, and a wrapped size is a
+ * small buffer).  ck_* return false when the exact result does not fit an
+ * int64_t; sat_* clamp to INT64_MIN/INT64_MAX instead, for results a limit
+ * check follows (a clamped value is always over the limit).
+ */
+static inline bool ck_add(int64_t a, int64_t b, int64_t *r) { return !__builtin_add_overflow(a, b, r); }
+static inline bool ck_sub(int64_t a, int64_t b, int64_t *r) { return !__builtin_sub_overflow(a, b, r); }
+static inline bool ck_mul(int64_t a, int64_t b, int64_t *r) { return !__builtin_mul_overflow(a, b, r); }
+int64_t sat_add(int64_t a, int64_t b);
+int64_t sat_sub(int64_t a, int64_t b);
+int64_t sat_mul(int64_t a, int64_t b);
+/* A double as an int64_t: false for NaN and for values out of range, where
+ * a C cast is undefined; cd_f2i_sat clamps them instead (NaN -> 0). */
+bool ck_f2i(double x, int64_t *r);
+int64_t cd_f2i_sat(double x);
 
 /* ---------------------------------------------------------------- ir.c */
 
@@ -320,6 +429,28 @@ typedef struct {
   const char *param;  /* its name in the model ("" if none) */
   bool by_shape;      /* fixed by --shape (else the loader's 1) */
 } SymbolicDim;
+/*
+ * What one model may ask of the compiler (README, "Limits").  A model file
+ * is hostile input: each quantity below is checked where it is first
+ * known -- a shape at inference, a file before it is read, work as it is
+ * done -- so no file makes the compiler overflow, exhaust memory or run
+ * unbounded.  Each Graph carries its own copy: graph_new sets the
+ * defaults, `--max-tensor-bytes` changes the one users may need to.
+ */
+typedef struct {
+  int64_t tensor_elements; /* elements of one tensor, and any dim (2^31: generated
+                              code indexes with long, 32 bits on some targets) */
+  int64_t tensor_bytes;    /* bytes of one tensor (4 GiB; --max-tensor-bytes) */
+  int nodes;               /* nodes of one graph, as loaded or made by the DSL */
+  int64_t fold_work;       /* element operations (multiply-adds for Conv, Gemm,
+                              MatMul) constant folding may spend */
+  int64_t fold_bytes;      /* bytes of constants folding may make */
+  int64_t code_bytes;      /* bytes of generated C, the weights aside */
+  int64_t param_bytes;     /* bytes of parameters a DSL model may declare */
+  int64_t dsl_steps;       /* evaluation steps a DSL model may take (loops nest) */
+} Limits;
+
+extern const Limits cd_default_limits;
 
 typedef struct {
   Arena arena;        /* owns everything below */
@@ -338,6 +469,9 @@ typedef struct {
   int threads;        /* threads the schedule splits each layer over (1..CD_MAX_THREADS) */
   SymbolicDim *symdims; /* open dims of the inputs, as loaded (arena) */
   int nsymdims;
+  Limits limits;      /* what this model may ask for (graph_new: the defaults) */
+  int64_t fold_work;  /* constant folding so far: element operations ... */
+  int64_t fold_bytes; /* ... and bytes made (against limits.fold_*) */
 } Graph;
 
 Graph *graph_new(void);
@@ -350,8 +484,12 @@ void value_set_shape(Value *v, DType t, int rank, const int64_t *dims);
 /* Makes v a constant: data (arena, or shared with another constant) of nbytes. */
 void value_set_data(Value *v, void *data, size_t nbytes);
 void *value_alloc_data(Graph *g, int v); /* zeroed storage for v's shape and layout */
-int64_t value_numel(const Value *v);
-size_t value_bytes(const Value *v);
+int64_t value_numel(const Value *v);  /* INT64_MAX if the product overflows */
+size_t value_bytes(const Value *v);    /* SIZE_MAX if it overflows */
+/* Whether v's shape is within g's limits: every dim in [0, tensor_elements],
+ * the product of its nonzero dims and its bytes within the tensor limits (so
+ * no product of some of its dims can overflow).  If not, why[n] says why. */
+bool value_size_ok(const Graph *g, const Value *v, char *why, size_t n);
 const char *node_label(const Node *n); /* name, or op type if unnamed */
 const Attr *node_attr(const Node *n, const char *name);
 int64_t attr_int(const Node *n, const char *name, int64_t dflt);
@@ -367,6 +505,10 @@ int graph_add_const(Graph *g, const char *name, int rank, const int64_t *dims); 
 bool value_single_use(const Graph *g, int v); /* one reader, not a graph output */
 bool value_same_shape(const Value *a, const Value *b);
 void node_take_output(Graph *g, Node *n, Node *dead); /* n writes dead's output; dead dies */
+/* The same in O(1): the use counts lose dead's reads, and the caller adds
+ * those of any read it gave n (node_take_output recounts every node: a
+ * pass doing it per node was quadratic). */
+void node_take_output_counted(Graph *g, Node *n, Node *dead);
 bool node_has_epilogue(const Node *n);
 float unary_apply(OpKind op, float x, float a, float b); /* elementwise.c */
 void epilogue_eval(Graph *g, Node *n, void **data);      /* interp.c */
@@ -495,6 +637,7 @@ typedef struct {
   int nodes_before, nodes_after;
   int changes;
   char what[160]; /* e.g. "removed 3 Identity" */
+  char error[400]; /* why the pass refused the graph (it returned false), or "" */
   double ms;
 } PassStats;
 
@@ -664,6 +807,7 @@ struct Emitter {
   Graph *g;         /* the graph; its arena holds the emitters' strings */
   Diag *d;
   const struct Target *t; /* the target the kernels are for */
+  bool over;        /* the code budget (Limits.code_bytes) is spent: emit() writes no more */
 };
 /* The target's micro-kernel for n's scheduled family (codegen/simd_*.c). */
 bool simd_emit(Emitter *e, Graph *g, Node *n);
@@ -677,6 +821,9 @@ void emit(Emitter *e, const char *fmt, ...)
 /* `for (long V0 = 0; V0 < dims[0]; V0++)` ... nested r deep, the first at
  * `indent` spaces, each deeper by 2; returns the body's indent. */
 int emit_loop_nest(Emitter *e, char v, const int64_t *dims, int r, int indent);
+/* Whether `bytes` more of code fit the budget; if not, e->over is set (the
+ * caller stops: a kernel's tables are checked before they are written). */
+bool emit_room(Emitter *e, int64_t bytes);
 const char *c_float(Emitter *e, double f); /* round-trip literal, e.g. 0.1f */
 const char *unary_expr(Emitter *e, OpKind op, float a, float b, const char *v);
 /* The statement applying n's epilogue to lvalue `y` (element index `idx`
@@ -775,6 +922,7 @@ typedef struct {
   int nshapes;
   const char **shapes;  /* NAME=D0,D1,...: fixes the open dims of an input */
   const char *params;   /* DSL: parameters from this .safetensors file */
+  const Limits *limits; /* what the model may ask for; NULL: cd_default_limits */
   uint64_t seed;        /* DSL: seed of generated parameters without one */
   int threads;          /* threads of the generated code (0 or 1: one) */
   int runs;             /* cd_run_generated: timed runs */
@@ -805,6 +953,15 @@ bool cd_check_budget(const CompileJob *j, const Plan *p, Diag *d);
 float *cd_model_input(Graph *g, const char *path, Diag *d);
 bool cd_bench(CompileJob *j, const char *input, bool peer, Diag *d);
 bool cd_is_identifier(const char *s);
+/* A C prefix Cardinal reserves: its runtime's files and symbols (cardinal_rt,
+ * cd_*), which a model's NAME.c and NAME_* would collide with. */
+bool cd_is_reserved_name(const char *s);
+/* Creates path for writing: O_CREAT|O_EXCL|O_NOFOLLOW, never through a link
+ * or over a file; NULL with errno set. */
+FILE *cd_create_file(const char *path);
+/* For SIGINT/SIGTERM/SIGHUP: removes the staging of the compile in progress
+ * (async-signal-safe), then re-raises sig. */
+void cd_staging_signal(int sig);
 bool cd_mkdir_p(const char *path);
 bool cd_rm_rf(const char *path);
 

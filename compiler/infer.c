@@ -29,9 +29,39 @@ bool node_is_foldable(const Graph *g, const Node *n) {
   return true;
 }
 
-/* Evaluates n now; its outputs become constants and n dies. */
+/* What evaluating n costs, in element operations: every element it reads
+ * and writes, plus its multiply-adds (a pool's window visits). */
+static int64_t fold_work(const Graph *g, const Node *n) {
+  int64_t work = sat_add(node_macs(g, n), 0);
+  for (int i = 0; i < node_nreads(n) + n->nout; i++) {
+    int v = i < node_nreads(n) ? node_read(n, i) : n->out[i - node_nreads(n)];
+    if (v >= 0)
+      work = sat_add(work, value_numel(&g->values[v]));
+  }
+  if (n->op == OP_MAXPOOL || n->op == OP_AVGPOOL)
+    work = sat_add(work, sat_mul(value_numel(&g->values[n->out[0]]),
+                                 sat_mul(sat_mul(n->p.kernel[0], n->p.kernel[1]), n->p.kernel[2])));
+  return work;
+}
+
+/* Evaluates n now; its outputs become constants and n dies.  Folding is
+ * work the file asks of the compiler: it is charged to the graph's budget
+ * (Limits.fold_work, fold_bytes) before it is done. */
 bool node_fold(Graph *g, Node *n, Diag *d) {
-  (void)d;
+  int64_t work = fold_work(g, n), bytes = 0;
+  for (int i = 0; i < n->nout; i++)
+    if (n->out[i] >= 0 && !g->values[n->out[i]].data)
+      bytes = sat_add(bytes, (int64_t)value_storage_bytes(&g->values[n->out[i]]));
+  if (sat_add(g->fold_work, work) > g->limits.fold_work ||
+      sat_add(g->fold_bytes, bytes) > g->limits.fold_bytes) {
+    diag_error(d, "node '%s' (%s): evaluating it at compile time (%lld element operations, "
+               "%lld bytes) would exceed the constant-folding budget (%lld operations, %lld "
+               "bytes per model)", node_label(n), n->op_type, (long long)work, (long long)bytes,
+               (long long)g->limits.fold_work, (long long)g->limits.fold_bytes);
+    return false;
+  }
+  g->fold_work += work;
+  g->fold_bytes += bytes;
   void **data = calloc((size_t)g->nvalues + 1, sizeof(void *));
   CD_ASSERT(data);
   for (int i = 0; i < node_nreads(n); i++)
@@ -55,22 +85,29 @@ bool node_fold(Graph *g, Node *n, Diag *d) {
   return true;
 }
 
+/* The tensor-size limit (Limits), on every value a node reads and writes:
+ * once inference has passed, no product of dims anywhere can overflow. */
+static bool sizes_ok(Graph *g, Node *n, Diag *d, bool outputs) {
+  char why[160];
+  int m = outputs ? n->nout : node_nreads(n);
+  for (int i = 0; i < m; i++) {
+    int v = outputs ? n->out[i] : node_read(n, i);
+    if (v < 0 || g->values[v].rank < 0 || value_size_ok(g, &g->values[v], why, sizeof why))
+      continue;
+    diag_error(d, "node '%s' (%s): %s '%s' is too large: %s", node_label(n), n->op_type,
+               outputs ? "output" : "input", g->values[v].name, why);
+    return false;
+  }
+  return true;
+}
+
 bool node_setup(Graph *g, Node *n, Diag *d) {
-  return op_check_arity(g, n, d) && op_table[n->op].parse(g, n, d) && node_infer(g, n, d);
+  return op_check_arity(g, n, d) && sizes_ok(g, n, d, false) &&
+         op_table[n->op].parse(g, n, d) && node_infer(g, n, d);
 }
 
 bool node_infer(Graph *g, Node *n, Diag *d) {
-  if (!op_table[n->op].infer(g, n, d))
-    return false;
-  for (int i = 0; i < n->nout; i++) {
-    Value *o = n->out[i] >= 0 ? &g->values[n->out[i]] : NULL;
-    if (o && value_numel(o) > ((int64_t)1 << 40)) {
-      diag_error(d, "node '%s' (%s): output '%s' is unreasonably large",
-                 node_label(n), n->op_type, o->name);
-      return false;
-    }
-  }
-  return true;
+  return sizes_ok(g, n, d, false) && op_table[n->op].infer(g, n, d) && sizes_ok(g, n, d, true);
 }
 
 static bool wants_folding(const Graph *g, const Node *n) {
@@ -105,8 +142,8 @@ bool graph_infer(Graph *g, Diag *d) {
     if (!node_setup(g, &g->nodes[i], d))
       return false;
     n = &g->nodes[i]; /* parse may add values, never nodes; stay safe */
-    if (wants_folding(g, n) && node_is_foldable(g, n))
-      node_fold(g, n, d);
+    if (wants_folding(g, n) && node_is_foldable(g, n) && !node_fold(g, n, d))
+      return false;
   }
   graph_compact(g);
   return true;

@@ -11,6 +11,48 @@
 #include <stdlib.h>
 #include <string.h>
 
+const Limits cd_default_limits = {
+    .tensor_elements = INT32_MAX,
+    .tensor_bytes = (int64_t)1 << 32,
+    .nodes = 1 << 17,
+    .fold_work = (int64_t)1 << 31,
+    .fold_bytes = (int64_t)256 << 20,
+    .code_bytes = (int64_t)64 << 20,
+    .param_bytes = (int64_t)1 << 30,
+    .dsl_steps = 10000000,
+};
+
+int64_t sat_add(int64_t a, int64_t b) {
+  int64_t r;
+  return ck_add(a, b, &r) ? r : b > 0 ? INT64_MAX : INT64_MIN;
+}
+
+int64_t sat_sub(int64_t a, int64_t b) {
+  int64_t r;
+  return ck_sub(a, b, &r) ? r : b < 0 ? INT64_MAX : INT64_MIN;
+}
+
+int64_t sat_mul(int64_t a, int64_t b) {
+  int64_t r;
+  return ck_mul(a, b, &r) ? r : (a < 0) != (b < 0) ? INT64_MIN : INT64_MAX;
+}
+
+/* Every double in [-2^63, 2^63) truncates to an int64_t; both bounds are
+ * exact doubles, and NaN fails both comparisons. */
+bool ck_f2i(double x, int64_t *r) {
+  if (!(x >= -9223372036854775808.0 && x < 9223372036854775808.0))
+    return false;
+  *r = (int64_t)x;
+  return true;
+}
+
+int64_t cd_f2i_sat(double x) {
+  int64_t r;
+  if (ck_f2i(x, &r))
+    return r;
+  return x != x ? 0 : x > 0 ? INT64_MAX : INT64_MIN;
+}
+
 size_t dtype_size(DType t) {
   switch (t) {
   case DT_FLOAT: return 4;
@@ -40,6 +82,7 @@ Graph *graph_new(void) {
   CD_ASSERT(g);
   g->target = &target_scalar; /* until the driver picks one */
   g->threads = 1;
+  g->limits = cd_default_limits;
   return g;
 }
 
@@ -125,12 +168,41 @@ void *value_alloc_data(Graph *g, int v) {
 int64_t value_numel(const Value *v) {
   int64_t n = 1;
   for (int i = 0; i < v->rank; i++)
-    n *= v->dims[i];
+    if (!ck_mul(n, v->dims[i], &n))
+      return INT64_MAX; /* over every limit: value_size_ok refuses it */
   return n;
 }
 
 size_t value_bytes(const Value *v) {
-  return (size_t)value_numel(v) * dtype_size(v->dtype);
+  int64_t n = value_numel(v), b;
+  if (n < 0 || !ck_mul(n, (int64_t)dtype_size(v->dtype), &b))
+    return SIZE_MAX;
+  return (size_t)b;
+}
+
+bool value_size_ok(const Graph *g, const Value *v, char *why, size_t n) {
+  const Limits *L = &g->limits;
+  int64_t nz = 1, bytes;
+  for (int i = 0; i < v->rank; i++) {
+    int64_t d = v->dims[i];
+    if (d < 0) {
+      snprintf(why, n, "dim %d is negative (%lld)", i, (long long)d);
+      return false;
+    }
+    if (d && (!ck_mul(nz, d, &nz) || nz > L->tensor_elements)) {
+      snprintf(why, n, "dim %d is %lld: more than the %lld elements a tensor may have", i,
+               (long long)d, (long long)L->tensor_elements);
+      return false;
+    }
+  }
+  int64_t es = dtype_size(v->dtype) ? (int64_t)dtype_size(v->dtype) : 1;
+  if (!ck_mul(value_numel(v), es, &bytes) || bytes > L->tensor_bytes) {
+    snprintf(why, n, "%lld elements of %lld bytes exceed the %lld-byte tensor limit "
+             "(--max-tensor-bytes)", (long long)value_numel(v), (long long)es,
+             (long long)L->tensor_bytes);
+    return false;
+  }
+  return true;
 }
 
 bool value_is_const(const Graph *g, int v) {
@@ -225,13 +297,20 @@ bool value_single_use(const Graph *g, int v) {
 
 /* n's first output is replaced by dead's: n now computes what dead did. */
 void node_take_output(Graph *g, Node *n, Node *dead) {
+  node_take_output_counted(g, n, dead);
+  ir_recount_uses(g);
+}
+
+void node_take_output_counted(Graph *g, Node *n, Node *dead) {
   int old = n->out[0];
   n->out[0] = dead->out[0];
   g->values[n->out[0]].producer = (int)(n - g->nodes);
   g->values[old].dead = true;
   g->values[old].producer = -1;
   dead->dead = true;
-  ir_recount_uses(g);
+  for (int j = 0; j < node_nreads(dead); j++) /* what dead read, it reads no more */
+    if (node_read(dead, j) >= 0)
+      g->values[node_read(dead, j)].nusers--;
 }
 
 bool node_has_epilogue(const Node *n) {

@@ -56,7 +56,7 @@ const char *layout_name(Layout l, char *buf, size_t n) {
 static int64_t weight_k(const Value *w) {
   int64_t k = 1;
   for (int i = 2; i < w->rank; i++)
-    k *= w->dims[i];
+    k = sat_mul(k, w->dims[i]);
   return k;
 }
 
@@ -82,6 +82,9 @@ bool wconv_uniform(const Value *w, Layout l) {
   return true;
 }
 
+/* Saturating: inference bounds every logical size (value_size_ok), and a
+ * layout pads it by less than a vector per row, so these never saturate
+ * on a graph that passed it; a hand-built one gets INT64_MAX, not a wrap. */
 int64_t value_storage_numel(const Value *v) {
   const Layout *l = &v->layout;
   switch (l->kind) {
@@ -89,19 +92,19 @@ int64_t value_storage_numel(const Value *v) {
   case LAYOUT_NCHWC: {
     int64_t s = 1;
     for (int i = 2; i < v->rank; i++)
-      s *= v->dims[i];
-    return v->dims[0] * ceil_div(v->dims[1], l->block) * l->block * s;
+      s = sat_mul(s, v->dims[i]);
+    return sat_mul(sat_mul(v->dims[0], ceil_div(v->dims[1], l->block) * l->block), s);
   }
   case LAYOUT_WCONV: {
     int64_t total = 0, lo, nb;
     for (int64_t ob = 0; ob < ceil_div(v->dims[0], l->block); ob++) {
       wconv_blocks(v, ob, &lo, &nb);
-      total += nb * l->iblock * weight_k(v) * l->block;
+      total = sat_add(total, sat_mul(sat_mul(nb * l->iblock, weight_k(v)), l->block));
     }
     return total;
   }
   case LAYOUT_WGLANES:
-    return ceil_div(v->dims[0], l->block) * l->block * v->dims[1] * weight_k(v);
+    return sat_mul(sat_mul(ceil_div(v->dims[0], l->block) * l->block, v->dims[1]), weight_k(v));
   case LAYOUT_CPAD:
     return ceil_div(v->dims[0], l->block) * l->block;
   }
@@ -109,7 +112,10 @@ int64_t value_storage_numel(const Value *v) {
 }
 
 size_t value_storage_bytes(const Value *v) {
-  return (size_t)value_storage_numel(v) * dtype_size(v->dtype);
+  int64_t n = value_storage_numel(v), b;
+  if (n < 0 || !ck_mul(n, (int64_t)dtype_size(v->dtype), &b))
+    return SIZE_MAX;
+  return (size_t)b;
 }
 
 /*

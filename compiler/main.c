@@ -9,6 +9,7 @@
 #include "dsl.h" /* Suggest: "did you mean" for options */
 
 #include <errno.h>
+#include <signal.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -68,6 +69,8 @@ static const char *usage_compile =
     "                          or set CARDINAL_VERIFY=1)\n"
     "      --dump-after PASS   print the graph after PASS\n"
     "      --dot FILE          write the final graph for Graphviz (dot -Tsvg FILE)\n"
+    "      --max-tensor-bytes N  refuse a tensor of more than N bytes (default\n"
+    "                          4294967296; README, Limits)\n"
     "%s"
     "  -h, --help              this text\n";
 
@@ -105,6 +108,7 @@ static const char *usage_run =
     "      --profile           time every kernel and print where the time goes\n"
     "      --dot FILE          write the final graph for Graphviz\n"
     "      --verify, --dump-after PASS   as for compile\n"
+    "      --max-tensor-bytes N  as for compile\n"
     "      --cc CC, --cflags FLAGS   the C compiler and its flags\n"
     "  -h, --help              this text\n";
 
@@ -136,6 +140,7 @@ static const char *usage_inspect =
     "  -t, --target T          as for compile (the layout and schedule depend on it)\n"
     "      --threads N         as for compile (the schedule splits each layer for N)\n"
     "      --dot FILE          write the final graph for Graphviz (dot -Tsvg FILE)\n"
+    "      --max-tensor-bytes N  as for compile\n"
     "  -h, --help              this text\n";
 
 static const char *usage_bench =
@@ -203,7 +208,7 @@ static const char *usage_dump_weights =
 
 enum { O_VERIFY = 256, O_DUMP_AFTER, O_CC, O_CFLAGS, O_JSON, O_RUNS, O_DUMP, O_DOT, O_CSV,
        O_SVG, O_SEED, O_PROFILE, O_SCHEDULE, O_NO_PEER, O_THREADS, O_SHAPE, O_STATIC_WS,
-       O_MAX_WS, O_MAX_WEIGHTS, O_NO_SIZE, O_NO_CACHE };
+       O_MAX_WS, O_MAX_WEIGHTS, O_NO_SIZE, O_NO_CACHE, O_MAX_TENSOR };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},
@@ -227,6 +232,7 @@ static const struct option long_opts[] = {
     {"svg", required_argument, 0, O_SVG},
     {"seed", required_argument, 0, O_SEED},
     {"profile", no_argument, 0, O_PROFILE},
+    {"max-tensor-bytes", required_argument, 0, O_MAX_TENSOR},
     {"schedule", no_argument, 0, O_SCHEDULE},
     {"no-peer", no_argument, 0, O_NO_PEER},
     {"threads", required_argument, 0, O_THREADS},
@@ -249,6 +255,7 @@ typedef struct {
   const char *shapes[64];
   const char *csv, *svg;
   bool reference, json, dump, schedule, no_peer, no_size, no_cache;
+  Limits limits;        /* job.limits points here once an option changes one */
 } Args;
 
 static int usage_error(const char *cmd, const char *msg, const char *arg) {
@@ -261,7 +268,8 @@ static int usage_error(const char *cmd, const char *msg, const char *arg) {
 static char *default_name(const char *model) {
   const char *b = strrchr(model, '/');
   b = b ? b + 1 : model;
-  char *s = calloc(strlen(b) + 8, 1);
+  static char s[72]; /* one per process: no allocation to free */
+  memset(s, 0, sizeof s);
   size_t k = 0;
   if (*b >= '0' && *b <= '9')
     s[k++] = 'm', s[k++] = '_';
@@ -273,6 +281,10 @@ static char *default_name(const char *model) {
   }
   if (!k)
     strcpy(s, "model");
+  if (cd_is_reserved_name(s)) { /* cardinal_rt.onnx: m_cardinal_rt */
+    memmove(s + 2, s, strlen(s) + 1);
+    s[0] = 'm', s[1] = '_';
+  }
   return s;
 }
 
@@ -282,14 +294,14 @@ static const struct {
   const char *cmd, *options;
 } command_options[] = {
     {"compile", "output name target threads passes weights seed freeze shape static-workspace "
-                "max-workspace max-weights verify dump-after dot help"},
+                "max-workspace max-weights max-tensor-bytes verify dump-after dot help"},
     {"build", "output name target threads passes weights seed freeze shape static-workspace "
-              "max-workspace max-weights verify dump-after dot cc cflags help"},
+              "max-workspace max-weights max-tensor-bytes verify dump-after dot cc cflags help"},
     {"run", "input output reference target threads passes freeze shape weights seed runs "
-            "profile no-cache dot verify dump-after cc cflags help"},
+            "profile no-cache dot verify dump-after max-tensor-bytes cc cflags help"},
     {"inspect", "name passes freeze shape weights seed json dump-after dump schedule target threads "
-                "static-workspace max-workspace max-weights no-size no-cache dot verify cc "
-                "cflags help"},
+                "static-workspace max-workspace max-weights no-size no-cache dot verify "
+                "max-tensor-bytes cc cflags help"},
     {"compare", "runs target threads input shape csv json svg freeze weights seed cc cflags "
                 "help"},
     {"bench", "runs target threads passes input shape no-peer freeze weights seed cc cflags "
@@ -378,6 +390,8 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
         if (a->noutputs == 64)
           return usage_error(cmd, "too many --output", NULL);
         a->outputs[a->noutputs++] = optarg;
+      } else if (!optarg[0]) {
+        return usage_error(cmd, "-o needs a folder name", NULL);
       } else
         a->job.out_dir = optarg;
       break;
@@ -461,6 +475,17 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
     case O_JSON: a->json = true; break;
     case O_DOT: a->job.dot = optarg; break;
     case O_PROFILE: a->job.profile = true; break;
+    case O_MAX_TENSOR: {
+      char *end;
+      errno = 0;
+      long long v = strtoll(optarg, &end, 10);
+      if (*end || !*optarg || errno || v < 1)
+        return usage_error(cmd, "--max-tensor-bytes takes a positive byte count, not", optarg);
+      a->limits = cd_default_limits;
+      a->limits.tensor_bytes = v;
+      a->job.limits = &a->limits;
+      break;
+    }
     case O_CSV: a->csv = optarg; break;
     case O_SVG: a->svg = optarg; break;
     case O_THREADS: {
@@ -490,6 +515,8 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
   a->job.model = argv[optind];
   if (a->job.name && !cd_is_identifier(a->job.name))
     return usage_error(cmd, "--name must be a C identifier, not", a->job.name);
+  if (a->job.name && cd_is_reserved_name(a->job.name))
+    return usage_error(cmd, "--name may not be the runtime's (cardinal_rt, cd_*):", a->job.name);
   if (!a->job.name)
     a->job.name = default_name(a->job.model);
   if (a->job.target && !target_find(a->job.target)) {
@@ -527,7 +554,12 @@ static int cmd_compile(int argc, char **argv, bool build) {
   double t0 = now_ms();
   SizeReport report;
   a.job.report = &report;
+  /* Interrupted, the run removes its staging folder (DIR stays as it was). */
+  signal(SIGINT, cd_staging_signal);
+  signal(SIGTERM, cd_staging_signal);
+  signal(SIGHUP, cd_staging_signal);
   bool ok = build ? cd_build(&a.job, &d) : cd_compile(&a.job, NULL, &d);
+  sb_free(&d.log);
   if (!ok)
     return 1;
   fprintf(stderr, "cardinal: %s %s -> %s/%s%s (%.1f s)\n", build ? "built" : "compiled",
@@ -649,6 +681,7 @@ static int cmd_run(int argc, char **argv) {
   Graph *g = cd_load_model(&a.job, NULL, NULL, &d);
   if (!g) {
     free(cache);
+    sb_free(&d.log);
     return 1;
   }
   if (a.ninputs != g->ninputs) {
@@ -658,6 +691,7 @@ static int cmd_run(int argc, char **argv) {
     diag_error(&d, "the model has %d inputs, %d --input given (one per input, in order: %s)",
                g->ninputs, a.ninputs, names.buf ? names.buf : "none");
     sb_free(&names);
+    sb_free(&d.log);
     graph_free(g);
     return 2;
   }
@@ -669,6 +703,12 @@ static int cmd_run(int argc, char **argv) {
   for (int k = 0; k < g->ninputs && ok; k++) {
     ok = tensor_read(a.inputs[k], &ts[k], &d);
     const Value *v = &g->values[g->inputs[k]];
+    if (ok && v->dtype != DT_FLOAT) { /* the interpreter would read the floats as v's type */
+      diag_error(&d, "%s: input '%s' is %s; only float32 inputs are fed from files (make it a "
+                 "constant with --freeze %s=FILE)", a.inputs[k], v->name, dtype_name(v->dtype),
+                 v->name);
+      ok = false;
+    }
     if (ok && (ts[k].dtype != DT_FLOAT || tensor_numel(&ts[k]) != value_numel(v))) {
       diag_error(&d, "%s: input '%s' needs %lld float32 values, the file holds %lld %s",
                  a.inputs[k], v->name, (long long)value_numel(v),
@@ -797,8 +837,10 @@ static int cmd_inspect(int argc, char **argv) {
   PassStats stats[64];
   int nstats = 0;
   Graph *g = cd_load_model(&a.job, stats, &nstats, &d);
-  if (!g)
+  if (!g) {
+    sb_free(&d.log);
     return 1;
+  }
   Plan plan;
   plan_build(g, &plan, &d);
   GraphStats gs;
@@ -933,6 +975,8 @@ static int cmd_inspect(int argc, char **argv) {
   bool within = cd_check_budget(&a.job, &plan, &bd);
   plan_free(&plan);
   graph_free(g);
+  sb_free(&d.log);
+  sb_free(&bd.log);
   return within ? 0 : 1;
 }
 
@@ -991,12 +1035,14 @@ static int cmd_compare(int argc, char **argv) {
     int order[64], n;
     if (!passes_parse(configs[i], order, &n, &d)) {
       free(rest);
+      sb_free(&d.log);
       return 1;
     }
   }
   rc = cd_compare(&a.job, configs, nconfigs, a.ninputs ? a.inputs[0] : NULL, a.csv, a.svg,
                   a.json, &d);
   free(rest);
+  sb_free(&d.log);
   return rc;
 }
 

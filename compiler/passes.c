@@ -103,7 +103,10 @@ bool passes_run(Graph *g, const int *order, int n, PassStats *stats,
              (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     st->nodes_after = live_nodes(g);
     if (!ok) {
-      diag_error(d, "internal error in pass %s", pi->name);
+      if (st->error[0])
+        diag_error(d, "%s", st->error);
+      else
+        diag_error(d, "internal error in pass %s", pi->name);
       return false;
     }
     if (verify && !ir_verify(g, d)) {

@@ -64,6 +64,14 @@ static bool foldable_producer(Graph *g, int v, OpKind want) {
   return true;
 }
 
+/* Input k of p becomes v; the use counts follow. */
+static void swap_read(Graph *g, Node *p, int k, int v) {
+  if (p->in[k] >= 0)
+    g->values[p->in[k]].nusers--;
+  p->in[k] = v;
+  g->values[v].nusers++;
+}
+
 /* Conv output channels m scale by a[m]; bias becomes a b + t (t may be NULL). */
 static void scale_conv(Graph *g, Node *p, const float *a, const float *t) {
   const Value *w = &g->values[p->in[1]];
@@ -80,11 +88,13 @@ static void scale_conv(Graph *g, Node *p, const float *a, const float *t) {
   const float *B0 = p->nin > 2 && p->in[2] >= 0 ? g->values[p->in[2]].data : NULL;
   for (int64_t m = 0; m < M; m++)
     Bn[m] = (B0 ? B0[m] * a[m] : 0.0f) + (t ? t[m] : 0.0f);
-  p->in[1] = nw;
+  swap_read(g, p, 1, nw);
   if (p->nin > 2)
-    p->in[2] = nb;
-  else
+    swap_read(g, p, 2, nb);
+  else {
     node_add_input(g, p, nb);
+    g->values[nb].nusers++;
+  }
 }
 
 /* Gemm output columns j scale by a[j]; C becomes beta a C + t. */
@@ -105,11 +115,13 @@ static void scale_gemm(Graph *g, Node *p, const float *a, const float *t) {
   for (int64_t j = 0; j < N; j++)
     Cn[j] = (C0 ? p->p.beta * C0[j] * a[j] : 0.0f) + t[j];
   p->p.beta = 1.0f;
-  p->in[1] = nb;
+  swap_read(g, p, 1, nb);
   if (p->nin > 2)
-    p->in[2] = nc;
-  else
+    swap_read(g, p, 2, nc);
+  else {
     node_add_input(g, p, nc);
+    g->values[nc].nusers++;
+  }
 }
 
 /* BN(u + w): fold into the Add's convolution operands. */
@@ -126,6 +138,8 @@ static bool fold_through_add(Graph *g, int opset, int ai, const Affine *f) {
     return false;
   bool shifted = false;
   for (int i = 0; i < 2; i++) {
+    add = &g->nodes[ai]; /* scale_conv adds values: take pointers again */
+    y = &g->values[add->out[0]];
     int v = add->in[i];
     if (conv[i]) {
       scale_conv(g, &g->nodes[g->values[v].producer], f->a, shifted ? NULL : f->t);
@@ -178,7 +192,9 @@ int rewrite_fold_bn(Graph *g, int bi) {
              fold_through_add(g, g->nodes[bi].opset, pi, &f)) {
     how = 2;
   }
-  if (how)
+  if (how == 1) /* scale_conv, scale_gemm kept the use counts */
+    node_take_output_counted(g, &g->nodes[pi], &g->nodes[bi]);
+  else if (how == 2)
     node_take_output(g, &g->nodes[pi], &g->nodes[bi]);
   free(f.a);
   free(f.t);
@@ -198,14 +214,15 @@ bool rewrite_fuse_activation(Graph *g, Node *p) {
   if ((p->op != OP_CONV && p->op != OP_GEMM) || p->ep.act != OP_COUNT ||
       !value_single_use(g, p->out[0]))
     return false;
-  for (int k = 0; k < g->nnodes; k++) {
+  /* Its reader comes after it (nodes are in order; a pass appends). */
+  for (int k = (int)(p - g->nodes) + 1; k < g->nnodes; k++) {
     Node *u = &g->nodes[k];
     if (u->dead || u->nin < 1 || u->in[0] != p->out[0] || !is_fusable_activation(g, u))
       continue;
     p->ep.act = u->op;
     p->ep.act_alpha = u->p.alpha;
     p->ep.act_beta = u->p.beta;
-    node_take_output(g, p, u);
+    node_take_output_counted(g, p, u); /* p reads nothing new */
     return true;
   }
   return false;

@@ -10,17 +10,20 @@
 
 int64_t node_macs(const Graph *g, const Node *n) {
   const Value *y = &g->values[n->out[0]];
-  if (n->op == OP_CONV) {
+  if (n->op == OP_CONV) { /* each output reads W[m]: Cg x kernel (no division: M may be 0) */
     const Value *w = &g->values[n->in[1]];
-    return value_numel(y) * (value_numel(w) / w->dims[0]);
+    int64_t per = 1;
+    for (int i = 1; i < w->rank; i++)
+      per = sat_mul(per, w->dims[i]);
+    return sat_mul(value_numel(y), per);
   }
   if (n->op == OP_GEMM) {
     const Value *a = &g->values[n->in[0]];
-    return value_numel(y) * (n->p.trans_a ? a->dims[0] : a->dims[1]);
+    return sat_mul(value_numel(y), n->p.trans_a ? a->dims[0] : a->dims[1]);
   }
   if (n->op == OP_MATMUL) {
     const Value *a = &g->values[n->in[0]];
-    return value_numel(y) * a->dims[a->rank - 1];
+    return sat_mul(value_numel(y), a->dims[a->rank - 1]);
   }
   return 0;
 }
@@ -30,11 +33,11 @@ void graph_stats(const Graph *g, const Plan *p, GraphStats *s) {
   s->nodes = g->nnodes;
   for (int i = 0; i < g->nnodes; i++) {
     s->counts[g->nodes[i].op]++;
-    s->macs += node_macs(g, &g->nodes[i]);
+    s->macs = sat_add(s->macs, node_macs(g, &g->nodes[i]));
   }
   for (int v = 0; v < g->nvalues; v++)
     if (p->loc[v].kind == LOC_WEIGHT && p->alias_of[v] == v)
-      s->params += value_numel(&g->values[v]); /* logical: padding is not a parameter */
+      s->params = sat_add(s->params, value_numel(&g->values[v])); /* logical: padding is not a parameter */
   s->weight_bytes = p->weight_size;
   s->workspace_bytes = p->ws_size;
 }

@@ -6,12 +6,16 @@
  * harness.  Child processes are spawned with argument vectors, never through
  * a shell, so no path or flag from the user is interpreted twice.
  */
+#define _GNU_SOURCE /* renameat2, mkstemps */
 #include "cardinal.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
+#include <sys/file.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,7 +38,17 @@ bool cd_is_identifier(const char *s) {
   return true;
 }
 
+bool cd_is_reserved_name(const char *s) {
+  if (!strcmp(s, "cardinal_rt") || !strcmp(s, "cardinal_rt_threads"))
+    return true;
+  return (s[0] == 'c' || s[0] == 'C') && (s[1] == 'd' || s[1] == 'D') && (!s[2] || s[2] == '_');
+}
+
 bool cd_mkdir_p(const char *path) {
+  if (!path[0]) { /* p + 1 below would be past the end */
+    errno = ENOENT;
+    return false;
+  }
   char *p = strdup(path);
   CD_ASSERT(p);
   for (char *s = p + 1; *s; s++) {
@@ -64,11 +78,9 @@ bool cd_rm_rf(const char *path) {
     while ((e = readdir(d))) {
       if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
         continue;
-      char *sub = malloc(strlen(path) + strlen(e->d_name) + 2);
-      CD_ASSERT(sub);
-      sprintf(sub, "%s/%s", path, e->d_name);
-      cd_rm_rf(sub);
-      free(sub);
+      char sub[4096]; /* no allocation: this runs when one has failed */
+      if (snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) < (int)sizeof sub)
+        cd_rm_rf(sub);
     }
     closedir(d);
     return rmdir(path) == 0;
@@ -77,7 +89,7 @@ bool cd_rm_rf(const char *path) {
 }
 
 static bool write_text(const char *path, const char *text, Diag *d) {
-  FILE *f = fopen(path, "wb");
+  FILE *f = cd_create_file(path);
   if (!f || fputs(text, f) < 0) {
     diag_error(d, "cannot write %s: %s", path, strerror(errno));
     if (f)
@@ -175,7 +187,29 @@ static bool freeze_inputs(Graph *g, const CompileJob *j, Diag *d) {
       t.data = w;
       t.dtype = DT_INT64;
     }
-    value_set_shape(v, t.dtype, t.rank, t.dims);
+    /* The declared shape stands: a file of another shape was taken as is
+     * and the model computed something else.  A raw float32 file has no
+     * shape of its own, only its count. */
+    size_t fl = strlen(eq + 1);
+    bool raw = !(fl >= 4 && !strcmp(eq + 1 + fl - 4, ".npy")) &&
+               !(fl >= 3 && !strcmp(eq + 1 + fl - 3, ".pb"));
+    bool same = raw ? tensor_numel(&t) == value_numel(v) : t.rank == v->rank;
+    for (int i = 0; !raw && same && i < t.rank; i++)
+      same = t.dims[i] == v->dims[i];
+    if (!same) {
+      StrBuf a = {0}, b = {0};
+      for (int i = 0; i < v->rank; i++)
+        sb_printf(&a, "%s%lld", i ? "," : "", (long long)v->dims[i]);
+      for (int i = 0; i < t.rank; i++)
+        sb_printf(&b, "%s%lld", i ? "," : "", (long long)t.dims[i]);
+      diag_error(d, "--freeze %s: the input is [%s], %s holds [%s]", v->name,
+                 a.buf ? a.buf : "", eq + 1, b.buf ? b.buf : "");
+      sb_free(&a);
+      sb_free(&b);
+      tensor_free(&t);
+      return false;
+    }
+    value_set_shape(v, t.dtype, v->rank, v->dims);
     memcpy(value_alloc_data(g, g->inputs[k]), t.data, value_bytes(v));
     v->is_input = false;
     tensor_free(&t);
@@ -303,9 +337,10 @@ static bool apply_shapes(Graph *g, const CompileJob *j, Diag *d) {
   return d->nerrors == errors;
 }
 
-Graph *cd_load_model(const CompileJob *j, PassStats *stats, int *nstats,
-                     Diag *d) {
+static Graph *load_model(const CompileJob *j, PassStats *stats, int *nstats, Diag *d) {
   Graph *g = graph_new();
+  if (j->limits)
+    g->limits = *j->limits;
   const char *ext = strrchr(j->model, '.');
   bool dsl = ext && !strcmp(ext, ".nx");
   if (!ext || (strcmp(ext, ".onnx") != 0 && !dsl)) {
@@ -426,52 +461,252 @@ static bool compile_into(const CompileJob *j, Graph *g, const char *dir, bool we
   return ok;
 }
 
-/* Moves every file of src into dst (created if needed), then removes src. */
-static bool move_files(const char *src, const char *dst, Diag *d) {
-  if (!cd_mkdir_p(dst)) {
-    diag_error(d, "cannot create %s: %s", dst, strerror(errno));
-    return false;
+/*
+ * The output folder is replaced in one step, never written in place.
+ *
+ * Everything goes into a staging folder beside OUT (so on its file system):
+ * ".BASE.cardinal-XXXXXX", made by mkdtemp's rules (a fresh random name,
+ * mode 0700) next to a lock file ".BASE.cardinal-XXXXXX.lock" created
+ * first (mkstemps, O_EXCL) and held with flock for the whole run.  Every
+ * file is created with O_CREAT|O_EXCL|O_NOFOLLOW (cd_create_file), so a
+ * link planted anywhere is never written through.  When all is written,
+ * one rename puts the folder at OUT: renameat2(RENAME_EXCHANGE) swaps it
+ * with an existing OUT (whatever OUT was: a folder, or a link, which is
+ * replaced, not followed), and the old folder is removed.  So a run that
+ * fails, or is killed at any point, leaves OUT as it was or as it is now.
+ *
+ * What a killed run leaves beside OUT -- its staging folder and lock -- is
+ * removed by its signal handler (SIGINT, SIGTERM, SIGHUP: cd_staging_signal)
+ * or, after kill -9, by the next run writing the same OUT: a lock nobody
+ * holds is a dead run's.  OUT itself is replaced only if it is empty or a
+ * folder Cardinal wrote (it holds the marker file .cardinal), so `-o .` or
+ * `-o ~` is refused instead of wiping a folder of other files.
+ */
+#define MARKER ".cardinal"
+
+typedef struct {
+  char dir[3600];  /* the staging folder (room left for the names inside it) */
+  char lock[3600]; /* its lock file */
+  int lock_fd;
+} Staging;
+
+/* The staging of the run in progress, for the signal handler: paths only,
+ * so the handler needs nothing but unlink and rmdir. */
+static struct {
+  volatile sig_atomic_t active;
+  int lock_fd;
+  char dir[3600], lock[3600], files[12][3900];
+  int nfiles;
+} live;
+
+/* Removes what a run in progress has written and re-raises sig. */
+void cd_staging_signal(int sig) {
+  if (live.active) {
+    for (int i = 0; i < live.nfiles; i++)
+      unlink(live.files[i]);
+    /* A folder that will not go (a compiler's temporary inside) keeps its
+     * lock file: the next run sees a lock nobody holds and removes both. */
+    if (rmdir(live.dir) == 0 || errno == ENOENT)
+      unlink(live.lock);
   }
-  DIR *dir = opendir(src);
-  if (!dir)
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+FILE *cd_create_file(const char *path) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return NULL;
+  FILE *f = fdopen(fd, "wb");
+  if (!f)
+    close(fd);
+  return f;
+}
+
+/* OUT without trailing slashes, split into its folder and base name. */
+static bool split_out(const char *out, char *parent, size_t pn, char *base, size_t bn) {
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", out);
+  size_t n = strlen(buf);
+  while (n > 1 && buf[n - 1] == '/')
+    buf[--n] = 0;
+  char *slash = strrchr(buf, '/');
+  const char *b = slash ? slash + 1 : buf;
+  if (!*b || !strcmp(b, ".") || !strcmp(b, "..") || strlen(b) >= bn ||
+      (slash && (size_t)(slash - buf) >= pn) || strlen(out) >= sizeof buf)
     return false;
+  snprintf(base, bn, "%s", b);
+  if (!slash)
+    snprintf(parent, pn, ".");
+  else if (slash == buf)
+    snprintf(parent, pn, "/");
+  else
+    snprintf(parent, pn, "%.*s", (int)(slash - buf), buf);
+  return true;
+}
+
+/* Removes the staging folders of dead runs for OUT: each with a lock file
+ * nobody holds. */
+static void remove_stale(const char *parent, const char *base) {
+  DIR *dir = opendir(parent);
+  if (!dir)
+    return;
+  char prefix[300];
+  snprintf(prefix, sizeof prefix, ".%.255s.cardinal-", base);
+  size_t pl = strlen(prefix);
   struct dirent *e;
-  bool ok = true;
-  while ((e = readdir(dir)) && ok) {
-    if (e->d_name[0] == '.')
+  while ((e = readdir(dir))) {
+    size_t L = strlen(e->d_name);
+    if (strncmp(e->d_name, prefix, pl) || L != pl + 6 + 5 || strcmp(e->d_name + L - 5, ".lock"))
       continue;
-    char a[4096], b[4096];
-    snprintf(a, sizeof a, "%s/%s", src, e->d_name);
-    snprintf(b, sizeof b, "%s/%s", dst, e->d_name);
-    if (rename(a, b) != 0) {
-      diag_error(d, "cannot move %s to %s: %s", a, b, strerror(errno));
-      ok = false;
+    char lock[4400], stale[4400];
+    snprintf(lock, sizeof lock, "%s/%s", parent, e->d_name);
+    int fd = open(lock, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+      continue;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      snprintf(stale, sizeof stale, "%s/%.*s", parent, (int)(L - 5), e->d_name);
+      cd_rm_rf(stale);
+      unlink(lock);
     }
+    close(fd);
   }
   closedir(dir);
-  cd_rm_rf(src);
-  return ok;
 }
 
-static char *staging_dir(const char *out) {
-  char *s = malloc(strlen(out) + 32);
-  CD_ASSERT(s);
-  sprintf(s, "%s.cardinal-tmp-%d", out, (int)getpid());
-  return s;
+static bool staging_begin(const char *out, const char *name, Staging *s, Diag *d) {
+  char parent[3300], base[256];
+  s->lock_fd = -1;
+  if (!split_out(out, parent, sizeof parent, base, sizeof base)) {
+    diag_error(d, "-o %s: not a folder name Cardinal can replace", out);
+    return false;
+  }
+  if (!cd_mkdir_p(parent)) {
+    diag_error(d, "cannot create %s: %s", parent, strerror(errno));
+    return false;
+  }
+  remove_stale(parent, base);
+  for (int tries = 0; tries < 100; tries++) {
+    snprintf(s->lock, sizeof s->lock, "%s/.%s.cardinal-XXXXXX.lock", parent, base);
+    live.active = 0;
+    s->lock_fd = mkstemps(s->lock, 5);
+    if (s->lock_fd < 0)
+      break;
+    snprintf(s->dir, sizeof s->dir, "%.*s", (int)(strlen(s->lock) - 5), s->lock);
+    /* From here on a signal removes what exists: the lock, the folder, and
+     * every file a run may write in it. */
+    const char *files[] = {"%s/%s.h", "%s/%s.c", "%s/%s_weights.c", "%s/%s.weights",
+                           "%s/lib%s.a", "%s/%s.o", "%s/%s_weights.o", "%s/cardinal_rt.h",
+                           "%s/cardinal_rt.c", "%s/cardinal_rt.o", ("%s/" MARKER)};
+    live.nfiles = 0;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+      snprintf(live.files[live.nfiles++], sizeof live.files[0], files[i], s->dir, name);
+    snprintf(live.dir, sizeof live.dir, "%s", s->dir);
+    snprintf(live.lock, sizeof live.lock, "%s", s->lock);
+    live.lock_fd = s->lock_fd;
+    live.active = 1;
+    if (flock(s->lock_fd, LOCK_EX) == 0 && mkdir(s->dir, 0700) == 0)
+      return true;
+    int e = errno;
+    live.active = 0;
+    close(s->lock_fd);
+    unlink(s->lock);
+    s->lock_fd = -1;
+    if (e != EEXIST)
+      break;
+  }
+  diag_error(d, "cannot create a staging folder beside %s: %s", out, strerror(errno));
+  return false;
 }
 
-bool cd_compile(const CompileJob *j, Graph **out_g, Diag *d) {
+/* Removes the staging folder (after a failure, or the old OUT after the swap). */
+static void staging_end(Staging *s) {
+  if (s->lock_fd >= 0) {
+    cd_rm_rf(s->dir);
+    unlink(s->lock);
+    live.active = 0;
+    close(s->lock_fd);
+    s->lock_fd = -1;
+  }
+}
+
+/* Whether OUT may be replaced: absent, a link (replaced, never followed),
+ * an empty folder, or a folder Cardinal wrote. */
+static bool out_replaceable(const char *out, Diag *d) {
+  struct stat st;
+  if (lstat(out, &st) != 0)
+    return errno == ENOENT;
+  if (S_ISLNK(st.st_mode))
+    return true;
+  if (!S_ISDIR(st.st_mode)) {
+    diag_error(d, "%s exists and is not a folder", out);
+    return false;
+  }
+  char marker[4200];
+  snprintf(marker, sizeof marker, "%s/" MARKER, out);
+  if (lstat(marker, &st) == 0 && S_ISREG(st.st_mode))
+    return true;
+  DIR *dir = opendir(out);
+  bool empty = dir != NULL;
+  struct dirent *e;
+  while (dir && (e = readdir(dir)))
+    if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+      empty = false;
+  if (dir)
+    closedir(dir);
+  if (!empty)
+    diag_error(d, "%s exists and is not a folder Cardinal wrote (no %s file): it would be "
+               "replaced as a whole; remove it or choose another", out, MARKER);
+  return empty;
+}
+
+/* The C prefix names the output files and symbols: an identifier, not one
+ * the runtime's (cardinal_rt.c, cd_*) would collide with. */
+static bool name_ok(const char *name, Diag *d) {
+  if (name && cd_is_identifier(name) && !cd_is_reserved_name(name))
+    return true;
+  diag_error(d, "the name '%s' is %s", name ? name : "",
+             name && cd_is_identifier(name) ? "reserved for the runtime (cardinal_rt, cd_*)"
+                                            : "not a C identifier");
+  return false;
+}
+
+/* The marker, the folder's mode as mkdir would have made it, then the one
+ * rename (an exchange when OUT exists), then the old OUT is removed. */
+static bool staging_commit(Staging *s, const char *out, Diag *d) {
+  char marker[4200];
+  snprintf(marker, sizeof marker, "%s/" MARKER, s->dir);
+  FILE *f = cd_create_file(marker);
+  bool ok = f && fputs("Written by cardinal; the next compile to this folder replaces it "
+                       "whole.\n", f) >= 0;
+  if (f)
+    ok = fclose(f) == 0 && ok;
+  mode_t mask = umask(0);
+  umask(mask);
+  ok = ok && chmod(s->dir, 0777 & ~mask) == 0;
+  if (!ok) {
+    diag_error(d, "cannot finish %s: %s", s->dir, strerror(errno));
+    return false;
+  }
+  if (rename(s->dir, out) == 0) /* OUT did not exist, or was an empty folder */
+    return true;
+  if (renameat2(AT_FDCWD, s->dir, AT_FDCWD, out, RENAME_EXCHANGE) == 0)
+    return true; /* the old OUT is now at s->dir: staging_end removes it */
+  diag_error(d, "cannot move %s into place as %s: %s", s->dir, out, strerror(errno));
+  return false;
+}
+
+static bool compile_job(const CompileJob *j, Graph **out_g, Diag *d) {
   Graph *g = cd_load_model(j, NULL, NULL, d);
   if (!g)
     return false;
-  char *tmp = staging_dir(j->out_dir);
-  cd_rm_rf(tmp);
-  bool ok = cd_mkdir_p(tmp);
-  if (!ok)
-    diag_error(d, "cannot create %s: %s", tmp, strerror(errno));
-  ok = ok && compile_into(j, g, tmp, true, d) && move_files(tmp, j->out_dir, d);
-  cd_rm_rf(tmp);
-  free(tmp);
+  Staging s;
+  bool ok = name_ok(j->name, d) && out_replaceable(j->out_dir, d) &&
+            staging_begin(j->out_dir, j->name, &s, d);
+  if (ok) {
+    ok = compile_into(j, g, s.dir, true, d) && staging_commit(&s, j->out_dir, d);
+    staging_end(&s);
+  }
   if (ok && out_g)
     *out_g = g;
   else
@@ -686,20 +921,69 @@ bool cd_measure(const CompileJob *j0, Graph *g, SizeReport *r, Diag *d) {
   return ok;
 }
 
-bool cd_build(const CompileJob *j, Diag *d) {
+static bool build_job(const CompileJob *j, Diag *d) {
   Graph *g = cd_load_model(j, NULL, NULL, d);
   if (!g)
     return false;
-  char *tmp = staging_dir(j->out_dir);
-  cd_rm_rf(tmp);
-  bool ok = cd_mkdir_p(tmp);
-  if (!ok)
-    diag_error(d, "cannot create %s: %s", tmp, strerror(errno));
-  ok = ok && compile_into(j, g, tmp, true, d) && build_library(j, tmp, d) &&
-       move_files(tmp, j->out_dir, d);
-  cd_rm_rf(tmp);
-  free(tmp);
+  Staging s;
+  bool ok = name_ok(j->name, d) && out_replaceable(j->out_dir, d) &&
+            staging_begin(j->out_dir, j->name, &s, d);
+  if (ok) {
+    ok = compile_into(j, g, s.dir, true, d) && build_library(j, s.dir, d) &&
+         staging_commit(&s, j->out_dir, d);
+    staging_end(&s);
+  }
   graph_free(g);
+  return ok;
+}
+
+/* The entry points: an allocation that fails anywhere below unwinds to
+ * here (cardinal.h, "memory"), every block allocated since is freed, and
+ * what is not memory is undone: the staging folder goes, OUT stays. */
+static void unwind_staging(void) {
+  if (live.active) {
+    cd_rm_rf(live.dir);
+    unlink(live.lock);
+    close(live.lock_fd);
+    live.active = 0;
+  }
+}
+
+Graph *cd_load_model(const CompileJob *j, PassStats *stats, int *nstats, Diag *d) {
+  CdTry t;
+  cd_try_begin(&t);
+  if (setjmp(t.env)) {
+    diag_error(d, "out of memory");
+    return NULL;
+  }
+  Graph *g = load_model(j, stats, nstats, d);
+  cd_try_end(&t);
+  return g;
+}
+
+bool cd_compile(const CompileJob *j, Graph **out_g, Diag *d) {
+  CdTry t;
+  cd_try_begin(&t);
+  if (setjmp(t.env)) {
+    unwind_staging();
+    diag_error(d, "out of memory");
+    return false;
+  }
+  bool ok = compile_job(j, out_g, d);
+  cd_try_end(&t);
+  return ok;
+}
+
+bool cd_build(const CompileJob *j, Diag *d) {
+  CdTry t;
+  cd_try_begin(&t);
+  if (setjmp(t.env)) {
+    unwind_staging();
+    diag_error(d, "out of memory");
+    return false;
+  }
+  bool ok = build_job(j, d);
+  cd_try_end(&t);
   return ok;
 }
 

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential cmake pkg-config clang flex bison protobuf-c-compiler libprotobuf-c-dev \
 libonnx-dev libonnx-testdata libcunit1-dev python3-numpy python3-onnx python3-torch \
-python3-torchvision gcc-aarch64-linux-gnu qemu-user"
+python3-torchvision gcc-aarch64-linux-gnu qemu-user libclang-rt-14-dev"
 
 missing=""
 for p in $PACKAGES; do

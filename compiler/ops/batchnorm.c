@@ -28,6 +28,11 @@ bool batchnorm_infer(Graph *g, Node *n, Diag *d) {
                "rank >= 2", node_label(n));
     return false;
   }
+  if (value_numel(x) == 0) { /* the kernel and fold-bn divide by N x C */
+    diag_error(d, "node '%s' (BatchNormalization): the input is empty (a dim of 0); "
+               "empty tensors are not supported", node_label(n));
+    return false;
+  }
   for (int i = 1; i < 5; i++) {
     Value *v = &g->values[n->in[i]];
     if (v->dtype != DT_FLOAT || v->rank != 1 || v->dims[0] != x->dims[1]) {

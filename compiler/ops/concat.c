@@ -42,16 +42,19 @@ bool concat_infer(Graph *g, Node *n, Diag *d) {
                    (long long)x->dims[k], (long long)x0->dims[k]);
         return false;
       }
-    dims[axis] += x->dims[axis];
+    if (!ck_add(dims[axis], x->dims[axis], &dims[axis])) {
+      diag_error(d, "node '%s' (Concat): the concatenated axis overflows", node_label(n));
+      return false;
+    }
   }
   n->p.axis = axis; /* normalised: running this again changes nothing */
   n->p.outer = 1;
   n->p.inner = 1;
   for (int k = 0; k < x0->rank; k++) {
     if (k < axis)
-      n->p.outer *= dims[k];
+      n->p.outer = sat_mul(n->p.outer, dims[k]);
     if (k > axis)
-      n->p.inner *= dims[k];
+      n->p.inner = sat_mul(n->p.inner, dims[k]);
   }
   value_set_shape(&g->values[n->out[0]], x0->dtype, x0->rank, dims);
   return true;

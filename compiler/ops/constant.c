@@ -175,12 +175,15 @@ void cast_eval(Graph *g, Node *n, void **data) {
     double v = x->dtype == DT_FLOAT   ? ((float *)data[n->in[0]])[i]
                : x->dtype == DT_INT64 ? (double)((int64_t *)data[n->in[0]])[i]
                                       : ((int32_t *)data[n->in[0]])[i];
+    /* Out-of-range values (1e30, 2^64, NaN) saturate: a C cast of them is
+     * undefined. */
+    int64_t iv = cd_f2i_sat(v);
     if (n->p.to == DT_FLOAT)
       ((float *)data[n->out[0]])[i] = (float)v;
     else if (n->p.to == DT_INT64)
-      ((int64_t *)data[n->out[0]])[i] = (int64_t)v;
+      ((int64_t *)data[n->out[0]])[i] = x->dtype == DT_INT64 ? ((int64_t *)data[n->in[0]])[i] : iv;
     else
-      ((int32_t *)data[n->out[0]])[i] = (int32_t)v;
+      ((int32_t *)data[n->out[0]])[i] = (int32_t)(iv < INT32_MIN ? INT32_MIN : iv > INT32_MAX ? INT32_MAX : iv);
   }
 }
 

@@ -63,6 +63,15 @@ bool op_spatial_parse(Node *n, Diag *d, int nsp) {
                  "non-negative", node_label(n), n->op_type);
       return false;
     }
+    /* No dim exceeds the tensor limit (< 2^31), so neither does any
+     * sensible window; past it the generated code's longs would not hold
+     * them on every target. */
+    if (stride[k] > INT32_MAX || dil[k] > INT32_MAX || pads[k] > INT32_MAX ||
+        pads[nsp + k] > INT32_MAX) {
+      diag_error(d, "node '%s' (%s): strides, dilations and pads must be below 2^31",
+                 node_label(n), n->op_type);
+      return false;
+    }
   }
   p->nsp = nsp;
   for (int k = 0; k < 3; k++) {
@@ -95,29 +104,39 @@ bool op_spatial_infer(Node *n, Diag *d, int nsp, const int64_t *in_sp, int64_t *
                  n->op_type);
       return false;
     }
-    int64_t ext = p->dilation[s] * (K - 1) + 1;
-    int64_t out;
-    if (p->auto_pad == AUTO_PAD_SAME_UPPER || p->auto_pad == AUTO_PAD_SAME_LOWER) {
-      out = (in + st - 1) / st;
-      int64_t total = (out - 1) * st + ext - in;
+    /* Checked: the attributes are the file's, up to 2^31 each. */
+    int64_t ext, out, span, total, pads;
+    bool ok = ck_mul(p->dilation[s], K - 1, &ext) && ck_add(ext, 1, &ext);
+    if (ok && (p->auto_pad == AUTO_PAD_SAME_UPPER || p->auto_pad == AUTO_PAD_SAME_LOWER)) {
+      out = in / st + (in % st != 0);
+      ok = ck_mul(out - 1, st, &total) && ck_add(total, ext, &total) &&
+           ck_sub(total, in, &total);
       if (total < 0)
         total = 0;
       p->pad0[s] = p->auto_pad == AUTO_PAD_SAME_UPPER ? total / 2 : total - total / 2;
       p->pad1[s] = total - p->pad0[s];
-    } else if (p->auto_pad == AUTO_PAD_VALID) {
+    } else if (ok && p->auto_pad == AUTO_PAD_VALID) {
       p->pad0[s] = p->pad1[s] = 0;
       out = in < ext ? 0 : (in - ext) / st + 1;
-    } else {
-      int64_t span = in + p->pad0[s] + p->pad1[s] - ext;
-      if (span < 0)
+    } else if (ok) {
+      ok = ck_add(in, p->pad0[s], &pads) && ck_add(pads, p->pad1[s], &pads) &&
+           ck_sub(pads, ext, &span);
+      if (!ok || span < 0)
         out = 0;
       else if (p->ceil_mode) {
-        out = (span + st - 1) / st + 1;
+        out = span / st + (span % st != 0) + 1;
         /* The last window must start inside the input or left padding. */
         if ((out - 1) * st >= in + p->pad0[s])
           out--;
       } else
         out = span / st + 1;
+    }
+    if (!ok) {
+      diag_error(d, "node '%s' (%s): the window of dim %d (kernel %lld, dilation %lld, "
+                 "pads %lld and %lld) overflows", node_label(n), n->op_type, k,
+                 (long long)K, (long long)p->dilation[s], (long long)p->pad0[s],
+                 (long long)p->pad1[s]);
+      return false;
     }
     if (out < 1) {
       diag_error(d, "node '%s' (%s): kernel larger than its padded input "
@@ -164,9 +183,16 @@ bool conv_infer(Graph *g, Node *n, Diag *d) {
                node_label(n), x->rank, w->rank, nsp + 2);
     return false;
   }
-  int64_t C = x->dims[1], M = w->dims[0];
+  if (value_numel(x) == 0 || value_numel(w) == 0) {
+    /* Every stage after this divides by the channels, the batch or the
+     * kernel (per-group sizes, pixels per image, MACs per output). */
+    diag_error(d, "node '%s' (Conv): %s is empty (a dim of 0); empty tensors are not "
+               "supported", node_label(n), value_numel(x) == 0 ? "the input" : "the weight");
+    return false;
+  }
+  int64_t C = x->dims[1], M = w->dims[0], wc;
   if (p->group < 1 || C % p->group || M % p->group ||
-      w->dims[1] * p->group != C) {
+      !ck_mul(w->dims[1], p->group, &wc) || wc != C) {
     diag_error(d, "node '%s' (Conv): %lld input channels, weight [%lld,%lld,..] "
                "and group %lld do not agree", node_label(n), (long long)C,
                (long long)M, (long long)w->dims[1], (long long)p->group);
@@ -355,6 +381,8 @@ static void emit_conv1x1(Emitter *e, Graph *g, Node *n) {
   int64_t pt = P - Pfull;           /* pixels past the last full tile */
   Tiles k = {e, n, M, Mg, n->nin > 2 && n->in[2] >= 0, value_numel(x) / (N * C) != P};
   if (k.strided) {
+    if (!emit_room(e, sat_mul(P, 22))) /* the pixel map, before it is written */
+      return;
     int64_t I[3], O[3];
     sp_dims3(x, n->p.nsp, I);
     sp_dims3(y, n->p.nsp, O);

@@ -243,25 +243,37 @@ void binary_eval(Graph *g, Node *n, void **data) {
   bool is_int = y->dtype == DT_INT64;
   for (int64_t e = 0; e < m; e++) {
     double acc = 0;
+    int64_t iacc = 0;
     for (int i = 0; i < n->nin; i++) {
       int64_t off = 0;
       for (int k = 0; k < r; k++)
         off += idx[k] * strides[i][k];
-      double v = is_int ? (double)((int64_t *)data[n->in[i]])[off]
-                        : (double)((float *)data[n->in[i]])[off];
+      if (is_int) {
+        /* Shape arithmetic in int64, saturating: hostile values must
+         * neither trap nor wrap (a saturated dim fails the size limit). */
+        int64_t v = ((int64_t *)data[n->in[i]])[off];
+        if (i == 0)
+          iacc = v;
+        else if (n->op == OP_ADD)
+          iacc = sat_add(iacc, v);
+        else if (n->op == OP_SUB)
+          iacc = sat_sub(iacc, v);
+        else if (n->op == OP_MUL)
+          iacc = sat_mul(iacc, v);
+        else
+          iacc = v == 0 || (v == -1 && iacc == INT64_MIN) ? 0 : iacc / v;
+        continue;
+      }
+      double v = (double)((float *)data[n->in[i]])[off];
       if (i == 0)
         acc = v;
-      else if (is_int && n->op == OP_DIV)
-        acc = (int64_t)v == 0 || ((int64_t)v == -1 && (int64_t)acc == INT64_MIN)
-                  ? 0.0 /* hostile shape arithmetic must not trap */
-                  : (double)((int64_t)acc / (int64_t)v);
-      else if (is_int || n->op == OP_SUM)
+      else if (n->op == OP_SUM)
         acc = binary_apply(n->op, acc, v);
       else
         acc = (float)binary_apply(n->op, (float)acc, (float)v);
     }
     if (is_int)
-      ((int64_t *)data[n->out[0]])[e] = (int64_t)acc;
+      ((int64_t *)data[n->out[0]])[e] = iacc;
     else
       ((float *)data[n->out[0]])[e] = (float)acc;
     for (int k = r - 1; k >= 0; k--) {

@@ -103,7 +103,7 @@ bool matmul_shape(const Value *a, const Value *b, MatMulShape *s) {
     int64_t da = ka >= 0 ? a->dims[ka] : 1, db = kb >= 0 ? b->dims[kb] : 1;
     if (da != db && da != 1 && db != 1)
       return false;
-    s->bdims[k] = da > db ? da : db;
+    s->bdims[k] = da == 1 ? db : da; /* numpy: 1 broadcasts to 0 too */
   }
   return true;
 }

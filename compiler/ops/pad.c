@@ -87,7 +87,12 @@ bool pad_infer(Graph *g, Node *n, Diag *d) {
   int r = x->rank;
   int64_t dims[CD_MAX_RANK];
   for (int k = 0; k < r; k++) {
-    dims[k] = x->dims[k] + p->pads[k] + p->pads[CD_MAX_RANK + k];
+    if (!ck_add(x->dims[k], p->pads[k], &dims[k]) ||
+        !ck_add(dims[k], p->pads[CD_MAX_RANK + k], &dims[k])) {
+      diag_error(d, "node '%s' (Pad): pads %lld and %lld of dim %d overflow", node_label(n),
+                 (long long)p->pads[k], (long long)p->pads[CD_MAX_RANK + k], k);
+      return false;
+    }
     if (dims[k] < 0 || (p->pad_mode && x->dims[k] == 0 && dims[k] > 0)) {
       diag_error(d, "node '%s' (Pad): pads make dim %d invalid", node_label(n),
                  k);
@@ -169,7 +174,13 @@ bool pad_emit(Emitter *e, Graph *g, Node *n) {
     xs[k] = s;
     s *= x->dims[k];
   }
-  /* map<k>[o]: input offset along dim k for output coordinate o, or -1. */
+  /* map<k>[o]: input offset along dim k for output coordinate o, or -1;
+   * up to 22 bytes an entry, checked against the code budget first. */
+  int64_t entries = 0;
+  for (int k = 0; k < r; k++)
+    entries = sat_add(entries, y->dims[k]);
+  if (!emit_room(e, sat_mul(entries, 22)))
+    return false;
   for (int k = 0; k < r; k++) {
     emit(e, "  static const long map%d[%lld] = {", k, (long long)y->dims[k]);
     for (int64_t o = 0; o < y->dims[k]; o++) {

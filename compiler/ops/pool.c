@@ -41,8 +41,14 @@ bool pool_parse(Graph *g, Node *n, Diag *d) {
   }
   if (!op_spatial_parse(n, d, nsp))
     return false;
-  for (int k = 0; k < nsp; k++)
+  for (int k = 0; k < nsp; k++) {
+    if (ks->ints[k] < 1 || ks->ints[k] > INT32_MAX) {
+      diag_error(d, "node '%s' (%s): kernel extents must be from 1 to 2^31 - 1",
+                 node_label(n), n->op_type);
+      return false;
+    }
     p->kernel[3 - nsp + k] = ks->ints[k];
+  }
   return true;
 }
 

@@ -86,8 +86,8 @@ bool reshape_infer(Graph *g, Node *n, Diag *d) {
       return false;
     }
     dims[0] = dims[1] = 1;
-    for (int k = 0; k < x->rank; k++)
-      dims[k < axis ? 0 : 1] *= x->dims[k];
+    for (int k = 0; k < x->rank; k++) /* a product of some of x's dims: no overflow */
+      dims[k < axis ? 0 : 1] = sat_mul(dims[k < axis ? 0 : 1], x->dims[k]);
     r = 2;
     break;
   }
@@ -117,7 +117,10 @@ bool reshape_infer(Graph *g, Node *n, Diag *d) {
         return false;
       }
       dims[k] = s;
-      known *= s;
+      if (!ck_mul(known, s, &known)) {
+        diag_error(d, "node '%s' (Reshape): the target shape's size overflows", node_label(n));
+        return false;
+      }
     }
     int64_t total = value_numel(x);
     if (infer >= 0) {

@@ -5,16 +5,24 @@
  */
 #include "../cardinal.h"
 
+#include <string.h>
+
 bool pass_fold_constants(Graph *g, PassStats *st) {
   Diag d = {.quiet = true};
-  for (int i = 0; i < g->nnodes; i++) {
+  bool ok = true;
+  for (int i = 0; i < g->nnodes && ok; i++) {
     Node *n = &g->nodes[i];
     if (n->dead || n->nin == 0 || !node_is_foldable(g, n))
       continue;
-    node_fold(g, n, &d);
-    st->changes++;
+    ok = node_fold(g, n, &d); /* false: over the folding budget */
+    st->changes += ok;
   }
+  if (!ok) /* the budget's message, without its "error: " */
+    snprintf(st->error, sizeof st->error, "%.*s", (int)strcspn(d.log.buf + 7, "\n"),
+             d.log.buf + 7);
   sb_free(&d.log);
+  if (!ok)
+    return false;
   snprintf(st->what, sizeof st->what, "folded %d nodes into constants",
            st->changes);
   return true;

@@ -84,7 +84,10 @@ bool pass_fuse_residual(Graph *g, PassStats *st) {
     add = &g->nodes[i];
     p->ep.residual = other;
     p->ep.residual_scale = scale;
-    node_take_output(g, p, add);
+    node_take_output_counted(g, p, add);
+    g->values[other].nusers++;
+    if (scale >= 0)
+      g->values[scale].nusers++;
     fused++;
     acts += rewrite_fuse_activation(g, p);
   }

@@ -51,6 +51,10 @@ static bool unread_keywords(Ctx *c, Args *a, const AttrLog *log) {
 static int make_node_checked(Ctx *c, SrcLoc at, const char *op, const char *label, int nin,
                              const int *ins, int nattrs, const AttrInit *attrs, Args *check) {
   Graph *g = c->g;
+  if (g->nnodes >= g->limits.nodes) {
+    dsl_error(c->prog, at, "the model makes more than %d nodes", g->limits.nodes);
+    return -1;
+  }
   int ni = graph_add_node(g, op, nin, 1);
   int y = graph_add_value(g, label ? label : "");
   Node *n = &g->nodes[ni];
@@ -471,7 +475,6 @@ static int const_i64(Ctx *c, const int64_t *v, int n) {
  * keywords with their ONNX names. */
 static DVal onnx_op(Ctx *c, Args *a, const char *label, OpKind op) {
   const OpInfo *info = &op_table[op];
-  int ins[64];
   if (a->npos < info->min_in || (info->max_in >= 0 && a->npos > info->max_in)) {
     check_arity(c, a, info->min_in, info->max_in >= 0 ? info->max_in : 64);
     for (int i = info->max_in >= 0 ? info->max_in : 64; i < a->npos; i++)
@@ -483,15 +486,18 @@ static DVal onnx_op(Ctx *c, Args *a, const char *label, OpKind op) {
     return ERR;
   }
   /* Variadic ops also take one list of tensors: Concat([a, b], axis=1). */
-  int n = 0;
-  for (int i = 0; i < a->npos && n < 64; i++) {
+  int n = 0, cap = 0;
+  for (int i = 0; i < a->npos; i++)
+    cap += a->pos[i].v.k == V_LIST && info->max_in < 0 ? a->pos[i].v.n : 1;
+  int *ins = arena_alloc(&c->g->arena, sizeof(int) * (size_t)(cap + 1));
+  for (int i = 0; i < a->npos; i++) {
     DVal v = a->pos[i].v;
     if (v.k == V_ERR)
       return ERR;
     if (v.k == V_TENSOR) {
       ins[n++] = v.t;
     } else if (v.k == V_LIST && v.n > 0 && v.items[0].k == V_TENSOR && info->max_in < 0) {
-      for (int j = 0; j < v.n && n < 64; j++) {
+      for (int j = 0; j < v.n; j++) {
         if (v.items[j].k != V_TENSOR) {
           dsl_error(c->prog, a->pos[i].loc, "%s: the list must hold tensors", a->callee);
           return ERR;
@@ -499,8 +505,8 @@ static DVal onnx_op(Ctx *c, Args *a, const char *label, OpKind op) {
         ins[n++] = v.items[j].t;
       }
     } else if (v.k == V_LIST) {
-      int64_t vals[64];
-      for (int j = 0; j < v.n && j < 64; j++) {
+      int64_t *vals = arena_alloc(&c->g->arena, sizeof(int64_t) * (size_t)(v.n + 1));
+      for (int j = 0; j < v.n; j++) {
         if (v.items[j].k != V_INT) {
           dsl_error(c->prog, a->pos[i].loc, "%s: argument %d must be a tensor or a list of ints",
                     a->callee, i + 1);
@@ -508,7 +514,7 @@ static DVal onnx_op(Ctx *c, Args *a, const char *label, OpKind op) {
         }
         vals[j] = v.items[j].i;
       }
-      ins[n++] = const_i64(c, vals, v.n < 64 ? v.n : 64);
+      ins[n++] = const_i64(c, vals, v.n);
     } else {
       dsl_error(c->prog, a->pos[i].loc, "%s: argument %d must be a tensor, not %s",
                 a->callee, i + 1, a_kind(v.k));
@@ -610,18 +616,21 @@ static DVal b_concat_sum(Ctx *c, Frame *f, Args *a, const char *label, const cha
   }
   if (!check_kwargs(c, a))
     return ERR;
-  int ins[64], n = 0;
+  int n = 0, cap = 0;
+  for (int i = 0; i < a->npos; i++)
+    cap += a->pos[i].v.k == V_LIST ? a->pos[i].v.n : 1;
+  int *ins = arena_alloc(&c->g->arena, sizeof(int) * (size_t)(cap + 1));
   for (int i = 0; i < a->npos; i++) {
     DVal v = a->pos[i].v;
     if (v.k == V_LIST) {
-      for (int j = 0; j < v.n && n < 64; j++) {
+      for (int j = 0; j < v.n; j++) {
         if (v.items[j].k != V_TENSOR) {
           dsl_error(c->prog, a->pos[i].loc, "%s: the list must hold tensors", name);
           return ERR;
         }
         ins[n++] = v.items[j].t;
       }
-    } else if (v.k == V_TENSOR && n < 64) {
+    } else if (v.k == V_TENSOR) {
       ins[n++] = v.t;
     } else {
       dsl_error(c->prog, a->pos[i].loc, "%s takes tensors or lists of tensors", name);

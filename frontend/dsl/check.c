@@ -15,13 +15,17 @@
 #include <string.h>
 
 typedef struct NameSet {
-  const char **v;
+  const char **v;           /* the names, for suggestions ... */
   int n, cap;
+  NameMap map;              /* ... and by name, for lookups */
   struct NameSet *reported; /* undefined names said once already */
   int stmt_errors;          /* prog->nerrors when the statement began */
 } NameSet;
 
 static void names_add(Ctx *c, NameSet *s, const char *name) {
+  if (namemap_get(&s->map, name))
+    return;
+  namemap_put(&s->map, &c->g->arena, name, (void *)name);
   if (s->n == s->cap) {
     s->cap = s->cap ? 2 * s->cap : 32;
     const char **nv = arena_alloc(&c->g->arena, sizeof(char *) * (size_t)s->cap);
@@ -33,10 +37,7 @@ static void names_add(Ctx *c, NameSet *s, const char *name) {
 }
 
 static bool names_has(const NameSet *s, const char *name) {
-  for (int i = 0; i < s->n; i++)
-    if (!strcmp(s->v[i], name))
-      return true;
-  return false;
+  return namemap_get(&s->map, name) != NULL;
 }
 
 static void collect_defs(Ctx *c, Ast *a, NameSet *s) {
@@ -87,9 +88,7 @@ static void check_uses(Ctx *c, Ast *a, NameSet *s) {
       suggest_add(&sg, s->v[i]);
     suggest_add(&sg, "true");
     suggest_add(&sg, "false");
-    bool is_block = false;
-    for (int i = 0; i < c->prog->ndefs; i++)
-      is_block |= !strcmp(c->prog->defs[i].name, a->s);
+    bool is_block = namemap_get(&c->defs, a->s) != NULL;
     if (is_block)
       say(c, s, a->loc, "undefined name '%s'; '%s' is a block: call it, as %s(...)", a->s, a->s,
           a->s);
@@ -118,10 +117,7 @@ static void check_uses(Ctx *c, Ast *a, NameSet *s) {
     return;
   }
   if (a->kind == A_CALL && !a->i) { /* a block, a builtin or an op, reported once */
-    const DslDef *def = NULL;
-    for (int i = 0; i < c->prog->ndefs && !def; i++)
-      if (!strcmp(c->prog->defs[i].name, a->s))
-        def = &c->prog->defs[i];
+    const DslDef *def = namemap_get(&c->defs, a->s);
     if (def && def->is_model) {
       say(c, s, a->loc, "'%s' is the model: only blocks can be called", a->s);
       a->i = 1;

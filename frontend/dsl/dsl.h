@@ -50,7 +50,7 @@ struct Ast {
 typedef struct {
   char *name;
   Ast *dflt;       /* default value, or NULL */
-  int dims[CD_MAX_RANK];
+  int64_t dims[CD_MAX_RANK];
   int rank;        /* model inputs: declared f32[...] shape */
   SrcLoc loc;
 } DslParam;
@@ -85,6 +85,9 @@ typedef struct {
 /* Fails (with an error) if an AST is nested deeper than `limit`. */
 bool dsl_check_depth(DslProgram *prog, Ast *root, int limit);
 #define DSL_MAX_DEPTH 500 /* the name checks recurse over the AST: stay far from the stack's end */
+#define DSL_MAX_STACK (2 << 20) /* bytes of C stack the evaluator may use (of 8 MiB) */
+#define DSL_MAX_ERRORS 100 /* messages reported; later ones are only counted */
+#define DSL_MAX_SOURCE ((size_t)16 << 20) /* bytes of one source file */
 
 /* lexer.l -> parser.y: what the parser's syntax errors are written from. */
 typedef struct {

@@ -33,7 +33,13 @@ static void exec_body(Ctx *c, Frame *f, Ast *body);
 
 /* ------------------------------------------------------------ variables */
 
+/* A frame's variables: a list while short, a NameMap past 8 (a model of
+ * 60,000 assignments spent seconds in the list). */
 static DVal *lookup(Frame *f, const char *name) {
+  if (f->map.cap) {
+    Var *v = namemap_get(&f->map, name);
+    return v ? &v->v : NULL;
+  }
   for (Var *v = f->vars; v; v = v->next)
     if (!strcmp(v->name, name))
       return &v->v;
@@ -51,6 +57,11 @@ static void bind(Ctx *c, Frame *f, const char *name, DVal v) {
   n->v = v;
   n->next = f->vars;
   f->vars = n;
+  if (++f->nvars == 8)
+    for (Var *x = f->vars; x; x = x->next)
+      namemap_put(&f->map, &c->g->arena, x->name, x);
+  else if (f->nvars > 8)
+    namemap_put(&f->map, &c->g->arena, name, n);
 }
 
 /* ------------------------------------------------------------ calls */
@@ -136,10 +147,7 @@ static DVal call(Ctx *c, Frame *f, Ast *call_ast, const Label *lb, DVal *chained
   /* Labels default to the layer kind and a counter. */
   const char *lab = label ? label : arena_printf(&c->g->arena, "%s_%d", name, c->autoname++);
   const char *full = arena_printf(&c->g->arena, "%s%s", f->scope, lab);
-  const DslDef *block = NULL;
-  for (int i = 0; i < c->prog->ndefs && !block; i++)
-    if (!c->prog->defs[i].is_model && !strcmp(c->prog->defs[i].name, name))
-      block = &c->prog->defs[i];
+  const DslDef *block = namemap_get(&c->blocks, name);
   if (lb && strcmp(name, "param") != 0 && !label_unused(c, f, lb, full, block != NULL))
     return ERR;
   bool shared = lb && lb->shared;
@@ -405,7 +413,8 @@ static bool range(Ctx *c, Frame *f, Ast *lo, Ast *hi, int64_t *a, int64_t *b) {
   if (!as_int(c, eval(c, f, lo), lo->loc, "a range start", a) ||
       !as_int(c, eval(c, f, hi), hi->loc, "a range end", b))
     return false;
-  if (*b - *a > 100000) {
+  int64_t steps;
+  if (!ck_sub(*b, *a, &steps) || steps > 100000) {
     dsl_error(c->prog, hi->loc, "a range of more than 100000 steps");
     return false;
   }
@@ -417,10 +426,22 @@ static DVal eval_node(Ctx *c, Frame *f, Ast *a);
 /* Every evaluation passes here: nested calls and expressions share one
  * budget, so no program can run the evaluator off the end of the stack. */
 static DVal eval(Ctx *c, Frame *f, Ast *a) {
-  if (c->edepth >= 1500) {
+  /* Depth counts levels; the frames of a level differ in size (a call's
+   * arguments, a sanitizer's redzones), so the stack itself is measured
+   * too: both limits stay far from the end of the C stack. */
+  const char *sp = __builtin_frame_address(0);
+  if (c->edepth >= 1500 || c->stack0 - sp > DSL_MAX_STACK) {
     if (!c->too_deep)
-      dsl_error(c->prog, a->loc, "evaluation nests deeper than 1500 levels");
+      dsl_error(c->prog, a->loc, "evaluation nests deeper than %s",
+                c->edepth >= 1500 ? "1500 levels" : "the evaluator's stack allows");
     c->too_deep = true;
+    return ERR;
+  }
+  if (++c->steps > c->g->limits.dsl_steps) {
+    if (!c->too_long)
+      dsl_error(c->prog, a->loc, "evaluation takes more than %lld steps (loops nested too "
+                "deep?)", (long long)c->g->limits.dsl_steps);
+    c->too_long = true;
     return ERR;
   }
   c->edepth++;
@@ -478,6 +499,10 @@ static DVal eval_node(Ctx *c, Frame *f, Ast *a) {
   case A_BINOP: return binop(c, f, a);
   case A_NEG: {
     DVal x = eval(c, f, a->a);
+    if (x.k == V_INT && x.i == INT64_MIN) {
+      dsl_error(c->prog, a->loc, "integer overflow");
+      return ERR;
+    }
     if (x.k == V_INT)
       return vint(-x.i);
     if (x.k == V_FLOAT)
@@ -649,14 +674,18 @@ bool dsl_load(Graph *g, const char *path, const DslOptions *o, Diag *d) {
   if (!dsl_parse_file(&prog, path))
     return false;
   const DslDef *model = NULL;
+  NameMap names = {0}, blocks = {0};
   for (int i = 0; i < prog.ndefs; i++) {
     DslDef *def = &prog.defs[i];
     dsl_check_depth(&prog, def->body, DSL_MAX_DEPTH);
     for (int k = 0; k < def->nparams; k++)
       dsl_check_depth(&prog, def->params[k].dflt, DSL_MAX_DEPTH);
-    for (int j = 0; j < i; j++)
-      if (!strcmp(prog.defs[j].name, def->name))
-        dsl_error(&prog, def->loc, "'%s' is defined twice", def->name);
+    if (namemap_get(&names, def->name))
+      dsl_error(&prog, def->loc, "'%s' is defined twice", def->name);
+    else
+      namemap_put(&names, &g->arena, def->name, def);
+    if (!def->is_model && namemap_get(&blocks, def->name) == NULL)
+      namemap_put(&blocks, &g->arena, def->name, def);
     if (def->is_model) {
       if (model)
         dsl_error(&prog, def->loc, "a second model '%s' (one model per program)", def->name);
@@ -682,7 +711,8 @@ bool dsl_load(Graph *g, const char *path, const DslOptions *o, Diag *d) {
     return false;
   SafeTensors st = {0};
   Ctx c = {.prog = &prog, .g = g, .d = d, .seed = o ? o->seed : 0,
-           .weights_path = o ? o->weights : NULL};
+           .weights_path = o ? o->weights : NULL, .stack0 = __builtin_frame_address(0),
+           .blocks = blocks, .defs = names};
   if (o && o->weights) {
     if (!safetensors_open(&st, o->weights, d))
       return false;
@@ -704,6 +734,9 @@ bool dsl_load(Graph *g, const char *path, const DslOptions *o, Diag *d) {
         dsl_error(&prog, p->loc, "input '%s': dims must be positive", p->name);
     }
     value_set_shape(&g->values[v], DT_FLOAT, p->rank, dims);
+    char why[160];
+    if (!prog.nerrors && !value_size_ok(g, &g->values[v], why, sizeof why))
+      dsl_error(&prog, p->loc, "input '%s' is too large: %s", p->name, why);
     g->values[v].is_input = true;
     g->inputs[g->ninputs++] = v;
     bind(&c, &top, p->name, vtensor(v));

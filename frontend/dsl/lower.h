@@ -40,6 +40,8 @@ typedef struct Var {
 
 typedef struct Frame {
   Var *vars;
+  int nvars;
+  NameMap map;           /* name -> Var, once there are more than a few */
   const char *scope;     /* parameter name prefix, "" or "layer1.0." */
   const DslDef *def;     /* the block or model running */
   SrcLoc call;           /* where it was called from */
@@ -75,6 +77,12 @@ typedef struct {
   int depth;             /* block calls in progress */
   int edepth;            /* evaluations in progress */
   bool too_deep;         /* reported that edepth hit its limit */
+  const char *stack0;    /* the C stack where evaluation started */
+  int64_t steps;         /* evaluations so far (against Limits.dsl_steps) */
+  bool too_long;         /* reported that steps hit the limit */
+  int64_t param_bytes;   /* parameters declared so far (against Limits.param_bytes) */
+  NameMap blocks;        /* block name -> its DslDef */
+  NameMap defs;          /* every definition (blocks, the model) by name */
   int autoname;          /* counter for unlabeled layers */
   int nparams;
   SrcLoc last_note;      /* the last "called here" note (a recursion gives one) */

@@ -75,6 +75,21 @@ static bool ends_with(const char *s, const char *suffix) {
  * (of the same shape).
  */
 int dsl_param(Ctx *c, SrcLoc at, const char *name, int rank, const int64_t *dims) {
+  Value shape = {.dtype = DT_FLOAT, .rank = rank};
+  memcpy(shape.dims, dims, sizeof(int64_t) * (size_t)rank);
+  char why[160];
+  if (!value_size_ok(c->g, &shape, why, sizeof why)) {
+    dsl_error(c->prog, at, "parameter '%s' is too large: %s", name, why);
+    return -1;
+  }
+  if (!dsl_map_get(c, &c->params, name, false, NULL)) { /* a new one: charged before it is made */
+    c->param_bytes = sat_add(c->param_bytes, (int64_t)value_bytes(&shape));
+    if (c->param_bytes > c->g->limits.param_bytes) {
+      dsl_error(c->prog, at, "parameter '%s' takes the model's parameters past %lld bytes",
+                name, (long long)c->g->limits.param_bytes);
+      return -1;
+    }
+  }
   bool added;
   DslEntry *e = dsl_map_get(c, &c->params, name, true, &added);
   if (!added) {

@@ -136,7 +136,7 @@ static void param_push(DslProgram *p, ParamList *l, DslParam x) {
   AstList list;
   DslParam param;
   struct { DslParam *v; int n, cap; } params;
-  struct { int dims[CD_MAX_RANK]; int rank; } shape;
+  struct { int64_t dims[CD_MAX_RANK]; int rank; } shape;
 }
 
 %token <str> IDENT "name" STRING "string"
@@ -225,11 +225,11 @@ input
     }
   ;
 dims
-  : INT { $$.rank = 1; $$.dims[0] = (int)$1; }
+  : INT { $$.rank = 1; $$.dims[0] = $1; }
   | dims ',' INT {
       $$ = $1;
       if ($$.rank < CD_MAX_RANK)
-        $$.dims[$$.rank++] = (int)$3;
+        $$.dims[$$.rank++] = $3;
       else
         dsl_error(prog, L(prog, file, @3), "more than %d dims", CD_MAX_RANK);
     }

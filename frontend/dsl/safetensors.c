@@ -74,16 +74,25 @@ static char *jstring(Json *j) {
   return sb.buf;
 }
 
+/* An integer; strtoll runs on a NUL-terminated copy, since the header is
+ * not terminated (the tensor bytes, or the end of the buffer, follow). */
 static bool jint(Json *j, int64_t *out) {
   ws(j);
+  char buf[32];
+  size_t n = 0;
+  while (j->p + n < j->end && n < sizeof buf - 1 &&
+         (j->p[n] == '-' || j->p[n] == '+' || (j->p[n] >= '0' && j->p[n] <= '9')))
+    n++;
+  memcpy(buf, j->p, n);
+  buf[n] = 0;
   char *e;
   errno = 0;
-  long long v = strtoll(j->p, &e, 10);
-  if (e == j->p || e > j->end || errno) {
+  long long v = strtoll(buf, &e, 10);
+  if (e == buf || errno || (size_t)(e - buf) != n) {
     j->bad = true;
     return false;
   }
-  j->p = e;
+  j->p += n;
   *out = v;
   return true;
 }
@@ -154,7 +163,12 @@ static size_t st_dtype_size(const char *t) {
   return 0;
 }
 
+static int cmp_names(const void *a, const void *b) {
+  return strcmp(((const StTensor *)a)->name, ((const StTensor *)b)->name);
+}
+
 bool safetensors_open(SafeTensors *st, const char *path, Diag *d) {
+  char *pending = NULL; /* the name of the tensor being read, until st->t holds it */
   memset(st, 0, sizeof *st);
   if (!cd_read_file(path, &st->bytes, &st->size)) {
     diag_error(d, "%s: cannot read: %s", path, strerror(errno));
@@ -192,6 +206,7 @@ bool safetensors_open(SafeTensors *st, const char *path, Diag *d) {
       skip(&j, 0);
     } else {
       StTensor t = {.name = name};
+      pending = name;
       int64_t offs[2];
       int noffs = -1;
       bool have_dtype = false;
@@ -230,12 +245,10 @@ bool safetensors_open(SafeTensors *st, const char *path, Diag *d) {
       size_t es = have_dtype ? st_dtype_size(t.dtype_name) : 0;
       if (!have_dtype || t.rank < 0 || noffs != 2) {
         diag_error(d, "%s: tensor '%s' lacks dtype, shape or data_offsets", path, name);
-        free(name);
         goto fail;
       }
       if (!es) {
         diag_error(d, "%s: tensor '%s' has unknown dtype '%s'", path, name, t.dtype_name);
-        free(name);
         goto fail;
       }
       int64_t numel = 1;
@@ -251,7 +264,6 @@ bool safetensors_open(SafeTensors *st, const char *path, Diag *d) {
         diag_error(d, "%s: tensor '%s' has bad data_offsets [%lld, %lld] for %s x %lld "
                    "elements in %zu data bytes", path, name, (long long)offs[0],
                    (long long)offs[1], t.dtype_name, (long long)numel, data_size);
-        free(name);
         goto fail;
       }
       t.dtype = !strcmp(t.dtype_name, "F32") ? DT_FLOAT : DT_UNDEFINED;
@@ -262,6 +274,7 @@ bool safetensors_open(SafeTensors *st, const char *path, Diag *d) {
         st->t = realloc(st->t, sizeof(StTensor) * (size_t)cap);
       }
       st->t[st->n++] = t;
+      pending = NULL;
     }
     ws(&j);
     if (j.p < j.end && *j.p == ',') {
@@ -272,20 +285,28 @@ bool safetensors_open(SafeTensors *st, const char *path, Diag *d) {
       goto bad_json;
     break;
   }
+  if (st->n)
+    qsort(st->t, (size_t)st->n, sizeof(StTensor), cmp_names);
+  for (int i = 1; i < st->n; i++)
+    if (!strcmp(st->t[i - 1].name, st->t[i].name)) {
+      diag_error(d, "%s: tensor '%s' appears twice in the header", path, st->t[i].name);
+      goto fail;
+    }
   return true;
 bad_json:
   diag_error(d, "%s: the safetensors header is not valid JSON (at byte %ld)", path,
              (long)(j.p - (const char *)st->bytes));
 fail:
+  free(pending);
   safetensors_close(st);
   return false;
 }
 
+/* Tensors are sorted by name once opened: a model binding each of its
+ * parameters looks them up in log time. */
 const StTensor *safetensors_find(const SafeTensors *st, const char *name) {
-  for (int i = 0; i < st->n; i++)
-    if (!strcmp(st->t[i].name, name))
-      return &st->t[i];
-  return NULL;
+  StTensor key = {.name = (char *)name};
+  return st->n ? bsearch(&key, st->t, (size_t)st->n, sizeof(StTensor), cmp_names) : NULL;
 }
 
 void safetensors_close(SafeTensors *st) {

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 bool dsl_parse_text(DslProgram *prog, int file); /* lexer.l */
 
@@ -97,6 +98,18 @@ void dsl_error(DslProgram *prog, SrcLoc loc, const char *fmt, ...) {
     prog->shown = false;
     return;
   }
+  Diag *d = prog->d;
+  if (prog->nerrors >= DSL_MAX_ERRORS) {
+    /* Each message finds its line from the file's start: a megabyte of
+     * garbage (an error a byte) must not cost a million scans. */
+    if (prog->nerrors == DSL_MAX_ERRORS)
+      diag_error(d, "too many errors (%d); stopping", DSL_MAX_ERRORS);
+    else
+      d->nerrors++;
+    prog->nerrors++;
+    prog->shown = false;
+    return;
+  }
   StrBuf sb = {0};
   const char *file = loc.file >= 0 && loc.file < prog->nfiles ? prog->files[loc.file] : "?";
   sb_printf(&sb, "%s:%d:%d: error: ", file, loc.line, loc.col);
@@ -105,7 +118,7 @@ void dsl_error(DslProgram *prog, SrcLoc loc, const char *fmt, ...) {
   sb_vprintf(&sb, fmt, ap);
   va_end(ap);
   sb_printf(&sb, "\n");
-  prog->d->nerrors++;
+  d->nerrors++;
   prog->nerrors++;
   prog->shown = first_time(prog, sb.buf);
   if (prog->shown) {
@@ -147,10 +160,18 @@ static int add_file(DslProgram *prog, const char *path, char *text) {
   return prog->nfiles++;
 }
 
-/* Parses `path`; an import names it relative to the importing file. */
+/* Parses `path`; an import names it relative to the importing file, and
+ * may only name a regular file inside the model's folder (the folder of
+ * the file compiled): no absolute path, no "..", no link leading out, no
+ * FIFO or device (import "/dev/zero" read without end). */
 bool dsl_parse_file_at(DslProgram *prog, const char *path, SrcLoc from) {
   char *full;
-  if (from.file >= 0 && path[0] != '/') {
+  if (from.file >= 0 && !cd_path_is_relative_inside(path)) {
+    dsl_error(prog, from, "cannot import '%s': an import names a file inside the model's "
+              "folder, by a relative path without '..'", path);
+    return false;
+  }
+  if (from.file >= 0) {
     const char *base = prog->files[from.file];
     const char *slash = strrchr(base, '/');
     full = slash ? arena_printf(prog->arena, "%.*s/%s", (int)(slash - base), base, path)
@@ -167,11 +188,27 @@ bool dsl_parse_file_at(DslProgram *prog, const char *path, SrcLoc from) {
   }
   uint8_t *bytes;
   size_t n;
-  if (!cd_read_file(full, &bytes, &n)) {
+  bool read;
+  const char *why = NULL;
+  if (from.file >= 0) {
+    const char *model = prog->files[0], *slash = strrchr(model, '/');
+    const char *root = slash ? arena_strndup(prog->arena, model, (size_t)(slash - model)) : ".";
+    int64_t size;
+    int fd = cd_open_inside(root, full, &size, &why);
+    read = fd >= 0 && cd_read_fd(fd, DSL_MAX_SOURCE, &bytes, &n);
+    int e = errno;
+    if (fd >= 0)
+      close(fd);
+    errno = e;
+  } else {
+    read = cd_read_file_max(full, DSL_MAX_SOURCE, &bytes, &n);
+  }
+  if (!read) {
+    const char *reason = why ? why : errno == EFBIG ? "larger than 16 MiB" : strerror(errno);
     if (from.file >= 0)
-      dsl_error(prog, from, "cannot import '%s': %s", full, strerror(errno));
+      dsl_error(prog, from, "cannot import '%s': %s", full, reason);
     else
-      diag_error(prog->d, "cannot read: %s", strerror(errno)), prog->nerrors++;
+      diag_error(prog->d, "cannot read: %s", reason), prog->nerrors++;
     return false;
   }
   char *text = arena_alloc(prog->arena, n + 1);

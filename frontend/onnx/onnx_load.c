@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define S(x) ((x) ? (x) : "")
 
@@ -82,6 +83,99 @@ static bool defined_later(const Onnx__GraphProto *gp, size_t from, const char *n
   return false;
 }
 
+/*
+ * protobuf-c unpacks nested messages recursively, one C frame per level:
+ * 5,000 nested TypeProtos (a 34 KB file) overflow the stack.  So before
+ * unpacking, the wire format is walked without recursion, by the schema
+ * (a length-delimited field is a nested message only if the descriptor says
+ * so), and a file nesting messages deeper than PB_MAX_DEPTH is refused.
+ * Legitimate models nest a few levels per subgraph (Model, Graph, Node,
+ * Attribute, Graph, ...).  Malformed input passes: unpacking refuses it.
+ */
+#define PB_MAX_DEPTH 100
+
+static bool pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
+  *v = 0;
+  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+    uint8_t b = *(*p)++;
+    *v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80))
+      return true;
+  }
+  return false;
+}
+
+static bool pb_nesting_ok(const uint8_t *buf, size_t n, const ProtobufCMessageDescriptor *root) {
+  struct {
+    const uint8_t *p, *end;
+    const ProtobufCMessageDescriptor *desc;
+  } st[PB_MAX_DEPTH];
+  int top = 0;
+  st[0].p = buf;
+  st[0].end = buf + n;
+  st[0].desc = root;
+  while (top >= 0) {
+    const uint8_t **p = &st[top].p, *end = st[top].end;
+    if (*p >= end) {
+      top--;
+      continue;
+    }
+    uint64_t key, len;
+    if (!pb_varint(p, end, &key))
+      return true;
+    switch (key & 7) {
+    case 0:
+      if (!pb_varint(p, end, &len))
+        return true;
+      break;
+    case 1:
+    case 5: {
+      size_t k = (key & 7) == 1 ? 8 : 4;
+      if ((size_t)(end - *p) < k)
+        return true;
+      *p += k;
+      break;
+    }
+    case 2: {
+      if (!pb_varint(p, end, &len) || len > (uint64_t)(end - *p))
+        return true;
+      const ProtobufCFieldDescriptor *f =
+          key >> 3 <= UINT32_MAX
+              ? protobuf_c_message_descriptor_get_field(st[top].desc, (unsigned)(key >> 3))
+              : NULL;
+      const uint8_t *sub = *p;
+      *p += len;
+      if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+        if (top + 1 >= PB_MAX_DEPTH)
+          return false;
+        top++;
+        st[top].p = sub;
+        st[top].end = sub + len;
+        st[top].desc = f->descriptor;
+      }
+      break;
+    }
+    default:
+      return true; /* groups, or garbage: protobuf-c refuses them */
+    }
+  }
+  return true;
+}
+
+/* protobuf-c allocates through the compiler's allocator: its blocks are
+ * tracked, and a failed allocation unwinds like any other (cardinal.h). */
+static void *pb_alloc(void *ctx, size_t n) {
+  (void)ctx;
+  return malloc(n);
+}
+
+static void pb_free(void *ctx, void *p) {
+  (void)ctx;
+  free(p);
+}
+
+static ProtobufCAllocator pb_allocator = {pb_alloc, pb_free, NULL};
+
 static bool dims_numel(const int64_t *dims, size_t rank, int64_t *numel) {
   int64_t n = 1;
   for (size_t i = 0; i < rank; i++) {
@@ -95,20 +189,17 @@ static bool dims_numel(const int64_t *dims, size_t rank, int64_t *numel) {
   return true;
 }
 
-/* True if `rel` is a plain relative path that stays inside its folder. */
-static bool path_is_contained(const char *rel) {
-  if (!rel[0] || rel[0] == '/' || rel[0] == '\\' || strchr(rel, ':'))
-    return false;
-  const char *p = rel;
-  while (*p) {
-    const char *e = p;
-    while (*e && *e != '/' && *e != '\\')
-      e++;
-    if (e - p == 2 && p[0] == '.' && p[1] == '.')
-      return false;
-    p = *e ? e + 1 : e;
+/* n bytes of the arena; an allocation that fails closes fd on its way out. */
+static uint8_t *alloc_closing(Loader *L, size_t n, int fd) {
+  CdTry t;
+  cd_try_begin(&t);
+  if (setjmp(t.env)) {
+    close(fd);
+    cd_oom();
   }
-  return true;
+  uint8_t *buf = arena_alloc(&L->g->arena, n);
+  cd_try_end(&t);
+  return buf;
 }
 
 static bool read_external(Loader *L, const Onnx__TensorProto *t,
@@ -137,7 +228,7 @@ static bool read_external(Loader *L, const Onnx__TensorProto *t,
     diag_error(L->d, "tensor '%s': external data without a location", what);
     return false;
   }
-  if (!path_is_contained(loc)) {
+  if (!cd_path_is_relative_inside(loc)) {
     diag_error(L->d, "tensor '%s': external data path '%s' leaves the model's "
                "folder; refused", what, loc);
     return false;
@@ -147,18 +238,36 @@ static bool read_external(Loader *L, const Onnx__TensorProto *t,
                what, (long long)length, want);
     return false;
   }
+  /* Only a regular file inside the model's folder, links resolved (a link
+   * to /etc/passwd, a FIFO that blocks forever are refused), and its size
+   * checked before anything is allocated for it. */
   char *path = arena_printf(&L->g->arena, "%s/%s", L->dir, loc);
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    diag_error(L->d, "tensor '%s': cannot open external data '%s': %s", what,
-               path, strerror(errno));
+  const char *why;
+  int64_t fsize = 0;
+  int fd = cd_open_inside(L->dir, path, &fsize, &why);
+  if (fd < 0) {
+    diag_error(L->d, "tensor '%s': cannot open external data '%s': %s", what, loc,
+               why ? why : strerror(errno));
     return false;
   }
-  uint8_t *buf = arena_alloc(&L->g->arena, want + 1);
-  bool ok = fseek(f, (long)offset, SEEK_SET) == 0 &&
-            fread(buf, 1, want, f) == want;
-  fclose(f);
-  if (!ok) {
+  if (offset > fsize || (int64_t)want > fsize - offset) {
+    close(fd);
+    diag_error(L->d, "tensor '%s': external data '%s' is shorter than "
+               "offset %lld + %zu bytes", what, loc, (long long)offset, want);
+    return false;
+  }
+  uint8_t *buf = alloc_closing(L, want + 1, fd);
+  size_t got = 0;
+  while (got < want) {
+    ssize_t r = pread(fd, buf + got, want - got, (off_t)(offset + (int64_t)got));
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    got += (size_t)r;
+  }
+  close(fd);
+  if (got != want) {
     diag_error(L->d, "tensor '%s': external data '%s' is shorter than "
                "offset %lld + %zu bytes", what, loc, (long long)offset, want);
     return false;
@@ -189,6 +298,11 @@ static bool load_tensor(Loader *L, const Onnx__TensorProto *t, Value *v) {
   }
   value_set_shape(v, dt, (int)t->n_dims, t->dims);
   size_t bytes = (size_t)numel * es;
+  char why[160];
+  if (!value_size_ok(L->g, v, why, sizeof why)) { /* before external data is allocated */
+    diag_error(L->d, "tensor '%s' is too large: %s", what, why);
+    return false;
+  }
   uint8_t *data = NULL;
   if (t->has_data_location &&
       t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
@@ -269,13 +383,15 @@ static bool load_attr(Loader *L, const Onnx__AttributeProto *a, Attr *at,
     at->type = AT_FLOATS;
     at->count = (int)a->n_floats;
     at->floats = arena_alloc(&g->arena, sizeof(float) * (a->n_floats + 1));
-    memcpy(at->floats, a->floats, sizeof(float) * a->n_floats);
+    if (a->n_floats) /* a->floats is NULL when empty */
+      memcpy(at->floats, a->floats, sizeof(float) * a->n_floats);
     break;
   case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS:
     at->type = AT_INTS;
     at->count = (int)a->n_ints;
     at->ints = arena_alloc(&g->arena, sizeof(int64_t) * (a->n_ints + 1));
-    memcpy(at->ints, a->ints, sizeof(int64_t) * a->n_ints);
+    if (a->n_ints)
+      memcpy(at->ints, a->ints, sizeof(int64_t) * a->n_ints);
     break;
   case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR:
     if (!a->t) {
@@ -359,6 +475,11 @@ static bool load_graph(Loader *L, const Onnx__ModelProto *m) {
   Graph *g = L->g;
   Diag *d = L->d;
   const Onnx__GraphProto *gp = m->graph;
+  if (gp->n_node > (size_t)g->limits.nodes) {
+    diag_error(d, "the graph has %zu nodes; at most %d are allowed", gp->n_node,
+               g->limits.nodes);
+    return false;
+  }
   size_t names = gp->n_initializer + gp->n_input;
   for (size_t i = 0; i < gp->n_node; i++)
     names += gp->node[i]->n_output;
@@ -468,7 +589,13 @@ bool onnx_load(Graph *g, const char *path, Diag *d) {
   }
   g->source = arena_strdup(&g->arena, path);
   g->hash = cd_hash_bytes(0, bytes, size);
-  Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, size, bytes);
+  if (!pb_nesting_ok(bytes, size, &onnx__model_proto__descriptor)) {
+    free(bytes);
+    diag_error(d, "messages nest deeper than %d levels: not a model Cardinal reads (a "
+               "hostile file?)", PB_MAX_DEPTH);
+    return false;
+  }
+  Onnx__ModelProto *m = onnx__model_proto__unpack(&pb_allocator, size, bytes);
   free(bytes);
   if (!m) {
     diag_error(d, "not a valid ONNX model (protobuf parse failed: truncated "
@@ -483,8 +610,20 @@ bool onnx_load(Graph *g, const char *path, Diag *d) {
   }
   for (size_t i = 0; i < m->n_opset_import; i++) {
     const char *dom = S(m->opset_import[i]->domain);
-    if (!dom[0] || !strcmp(dom, "ai.onnx"))
-      L.opset = (int)m->opset_import[i]->version;
+    int64_t v = m->opset_import[i]->version; /* an int64: 2^32 + 13 is not 13 */
+    if (dom[0] && strcmp(dom, "ai.onnx") != 0)
+      continue;
+    if (v < 1 || v > 21) {
+      diag_error(d, "opset %lld of the default domain is not one Cardinal knows (1 to 21)",
+                 (long long)v);
+      goto done;
+    }
+    if (L.opset >= 0 && v != L.opset) {
+      diag_error(d, "the default domain is imported twice, at opsets %d and %lld", L.opset,
+                 (long long)v);
+      goto done;
+    }
+    L.opset = (int)v;
   }
   if (L.opset < 0) {
     if (m->ir_version >= 3) { /* required since IR 3: missing means damage */
@@ -492,10 +631,6 @@ bool onnx_load(Graph *g, const char *path, Diag *d) {
       goto done;
     }
     L.opset = 1;
-  }
-  if (L.opset > 21) {
-    diag_error(d, "opset %d is newer than Cardinal knows (<= 21)", L.opset);
-    goto done;
   }
   char *dir = arena_strdup(&g->arena, path);
   char *slash = strrchr(dir, '/');
@@ -506,7 +641,7 @@ bool onnx_load(Graph *g, const char *path, Diag *d) {
   L.dir = dir;
   ok = load_graph(&L, m);
 done:
-  onnx__model_proto__free_unpacked(m, NULL);
+  onnx__model_proto__free_unpacked(m, &pb_allocator);
   return ok && d->nerrors == 0;
 }
 
@@ -518,7 +653,9 @@ bool onnx_load_tensor(const char *path, HostTensor *t, Diag *d) {
     diag_error(d, "%s: cannot read: %s", path, strerror(errno));
     return false;
   }
-  Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, size, bytes);
+  Onnx__TensorProto *tp = pb_nesting_ok(bytes, size, &onnx__tensor_proto__descriptor)
+                              ? onnx__tensor_proto__unpack(&pb_allocator, size, bytes)
+                              : NULL;
   free(bytes);
   if (!tp) {
     diag_error(d, "%s: not a TensorProto", path);
@@ -546,7 +683,7 @@ bool onnx_load_tensor(const char *path, HostTensor *t, Diag *d) {
     CD_ASSERT(t->data && t->name);
     memcpy(t->data, x->data, bytes_);
   }
-  onnx__tensor_proto__free_unpacked(tp, NULL);
+  onnx__tensor_proto__free_unpacked(tp, &pb_allocator);
   graph_free(g);
   return ok;
 }

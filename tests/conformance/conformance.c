@@ -143,7 +143,7 @@ static void run_case(const char *root, const char *name, Totals *t) {
   }
   const char *why = scope(probe);
   bool three_d = false;
-  char **sets;
+  char **sets = NULL;
   int nsets = 0;
   if (!why) {
     char dir[4096];
@@ -177,6 +177,9 @@ static void run_case(const char *root, const char *name, Totals *t) {
     t->out_of_scope++;
     if (t->verbose)
       printf("SKIP %s (%s)\n", name, why);
+    for (int s = 0; s < nsets; s++)
+      free(sets[s]);
+    free(sets);
     return;
   }
   bool ok = true;

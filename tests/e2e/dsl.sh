@@ -14,15 +14,15 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 echo "== tiny article ResNeXt, PyTorch weights by name"
 for ref in "" --reference; do
-  "$CARDINAL" run "$FIX/resnext_tiny.nx" --weights "$FIX/resnext_tiny.safetensors" \
+  "$CARDINAL" run "$SRC/examples/resnext/cifar/resnext_tiny.nx" --weights "$FIX/resnext_tiny.safetensors" \
     --input "$FIX/resnext_tiny_bn_op11.input.npy" --output "$T/y.npy" $ref
   "$NPYCMP" "$T/y.npy" "$FIX/resnext_tiny_bn_op11.expected.npy" 1e-4
 done
 echo "== dump-weights: the seeded parameters, written out, bind back to the same model"
-"$CARDINAL" dump-weights "$FIX/resnext_tiny.nx" --seed 5 -o "$T/seeded.safetensors"
-"$CARDINAL" run "$FIX/resnext_tiny.nx" --seed 5 --input "$FIX/resnext_tiny_bn_op11.input.npy" \
+"$CARDINAL" dump-weights "$SRC/examples/resnext/cifar/resnext_tiny.nx" --seed 5 -o "$T/seeded.safetensors"
+"$CARDINAL" run "$SRC/examples/resnext/cifar/resnext_tiny.nx" --seed 5 --input "$FIX/resnext_tiny_bn_op11.input.npy" \
   --output "$T/seeded.npy" --reference
-"$CARDINAL" run "$FIX/resnext_tiny.nx" --weights "$T/seeded.safetensors" \
+"$CARDINAL" run "$SRC/examples/resnext/cifar/resnext_tiny.nx" --weights "$T/seeded.safetensors" \
   --input "$FIX/resnext_tiny_bn_op11.input.npy" --output "$T/bound.npy" --reference
 "$NPYCMP" "$T/bound.npy" "$T/seeded.npy" 0
 echo "== every example compiles"

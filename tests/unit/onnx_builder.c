@@ -34,6 +34,8 @@ static char *dup(MB *m, const char *s) { return own(m, strdup(s)); }
     (arr)[(n)++] = (item);                                                \
   } while (0)
 
+void mb_set_opset(MB *m, int64_t version) { m->opset.version = version; }
+
 MB *mb_new(int opset) {
   MB *m = calloc(1, sizeof *m);
   onnx__model_proto__init(&m->model);

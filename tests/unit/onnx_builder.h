@@ -14,6 +14,7 @@
 typedef struct MB MB;
 
 MB *mb_new(int opset);
+void mb_set_opset(MB *m, int64_t version); /* any version, even one no file should have */
 void mb_free(MB *m);
 void mb_input(MB *m, const char *name, int dtype, int rank, const int64_t *dims);
 void mb_input_symbolic(MB *m, const char *name, int rank, const int64_t *dims,

@@ -319,7 +319,7 @@ static int int64_value(Graph *g, const char *name, int rank, const int64_t *dims
     memcpy(value_alloc_data(g, v), data, value_bytes(&g->values[v]));
   } else {
     g->values[v].is_input = true;
-    g->inputs = realloc(g->inputs, sizeof(int) * (size_t)(g->ninputs + 1));
+    g->inputs = tu_grow_ints(g, g->inputs, g->ninputs);
     g->inputs[g->ninputs++] = v;
   }
   return v;

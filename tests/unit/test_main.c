@@ -20,11 +20,20 @@ const char *tu_path(const char *file) {
   return buf[k];
 }
 
+/* A copy of ints[n] with room for one more, in the graph's arena (freed
+ * with the graph, as a loader's are). */
+int *tu_grow_ints(Graph *g, const int *ints, int n) {
+  int *p = arena_alloc(&g->arena, sizeof(int) * (size_t)(n + 1));
+  if (n)
+    memcpy(p, ints, sizeof(int) * (size_t)n);
+  return p;
+}
+
 int tu_input(Graph *g, const char *name, int rank, const int64_t *dims) {
   int v = graph_add_value(g, name);
   value_set_shape(&g->values[v], DT_FLOAT, rank, dims);
   g->values[v].is_input = true;
-  g->inputs = realloc(g->inputs == NULL ? NULL : g->inputs, sizeof(int) * (size_t)(g->ninputs + 1));
+  g->inputs = tu_grow_ints(g, g->inputs, g->ninputs);
   g->inputs[g->ninputs++] = v;
   return v;
 }
@@ -52,7 +61,7 @@ int tu_node(Graph *g, const char *op, int nin, const int *ins, Node **out) {
 }
 
 void tu_output(Graph *g, int v) {
-  g->outputs = realloc(g->outputs, sizeof(int) * (size_t)(g->noutputs + 1));
+  g->outputs = tu_grow_ints(g, g->outputs, g->noutputs);
   g->outputs[g->noutputs++] = v;
   g->values[v].is_output = true;
 }
@@ -102,7 +111,8 @@ bool tu_log_has(const Diag *d, const char *needle) {
   return d->log.buf && strstr(d->log.buf, needle);
 }
 
-int main(void) {
+/* unit_tests [SUITE]: every suite, or the one named. */
+int main(int argc, char **argv) {
   if (!mkdtemp(scratch)) {
     perror("mkdtemp");
     return 2;
@@ -117,8 +127,17 @@ int main(void) {
   add_passes_suite();
   add_dsl_suite();
   add_codegen_suite();
+  add_hostile_suite();
   CU_basic_set_mode(CU_BRM_VERBOSE);
-  CU_basic_run_tests();
+  CU_pSuite only = argc > 1 ? CU_get_suite(argv[1]) : NULL;
+  if (argc > 1 && !only) {
+    fprintf(stderr, "no suite '%s'\n", argv[1]);
+    return 2;
+  }
+  if (only)
+    CU_basic_run_suite(only);
+  else
+    CU_basic_run_tests();
   unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
   CU_cleanup_registry();
   cd_rm_rf(scratch);

@@ -112,7 +112,7 @@ static void test_value_defined_twice(void) {
   Graph *g = valid_graph();
   int c = value_named(g, "c"); /* conv's output, now also a graph input */
   g->values[c].is_input = true;
-  g->inputs = realloc(g->inputs, sizeof(int) * (size_t)(g->ninputs + 1));
+  g->inputs = tu_grow_ints(g, g->inputs, g->ninputs);
   g->inputs[g->ninputs++] = c;
   expect_invalid(g, 1, "error: verify: value 'c' is defined twice (node 'conv' writes it again)\n");
   graph_free(g);

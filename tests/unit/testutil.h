@@ -16,6 +16,8 @@ int tu_const(Graph *g, const char *name, int rank, const int64_t *dims,
              const float *data);
 int tu_node(Graph *g, const char *op, int nin, const int *ins, Node **out);
 void tu_output(Graph *g, int v);
+/* ints[n] copied with room for one more, in g's arena (inputs, outputs). */
+int *tu_grow_ints(Graph *g, const int *ints, int n);
 /* Runs the interpreter on one input; returns output 0 (malloc'd). */
 float *tu_interp(Graph *g, const float *x);
 bool tu_log_has(const Diag *d, const char *needle);
@@ -33,6 +35,7 @@ void add_codegen_suite(void);
 void add_passes_suite(void);
 void add_dsl_suite(void);
 void add_verify_suite(void);
+void add_hostile_suite(void);
 
 #define ADD(suite, fn) CU_add_test(suite, #fn, fn)
 

@@ -1,0 +1,103 @@
+#!/bin/sh
+# The output folder (issue 11, class 8): it is replaced in one step, never
+# written through a link, never mixed; a killed compile leaves the old
+# folder or the new one.
+#   - links planted at the output folder and at every file it will hold
+#     are replaced, never followed: their targets stay untouched;
+#   - a folder Cardinal did not write (no .cardinal) is not replaced, nor a
+#     file; the runtime's names are reserved (--name cardinal_rt);
+#   - an old output with a folder where a file goes is replaced whole;
+#   - compiles killed (SIGTERM, SIGKILL) at random points leave exactly the
+#     old or the new output, complete; SIGTERM leaves nothing else, SIGKILL
+#     a staging folder the next compile removes.
+# usage: output.sh CARDINAL SOURCE_DIR
+set -u
+CARDINAL=$1 SRC=$2
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+A=$SRC/tests/e2e/fixtures/resnext_tiny_op9.onnx
+B=$SRC/tests/e2e/fixtures/resnext_tiny_bn_op11.onnx
+fails=0 passes=0
+check() { # check DESCRIPTION CONDITION...
+  what=$1
+  shift
+  if "$@"; then passes=$((passes + 1)); else echo "FAIL: $what"; fails=$((fails + 1)); fi
+}
+compile() { "$CARDINAL" compile "$@" 2> "$T/stderr" > /dev/null; }
+
+# References: the outputs of A and of B.
+compile "$A" -o "$T/refA" --name net && compile "$B" -o "$T/refB" --name net
+check "reference compiles" test -f "$T/refA/net.c" -a -f "$T/refB/net.c"
+FILES=".cardinal cardinal_rt.c cardinal_rt.h net.c net.h net_weights.c"
+same() { # same DIR REF: DIR holds exactly REF's files, byte for byte
+  [ "$(cd "$1" && ls -A | sort | tr '\n' ' ')" = "$(cd "$2" && ls -A | sort | tr '\n' ' ')" ] || return 1
+  for f in $FILES; do cmp -s "$1/$f" "$2/$f" || return 1; done
+}
+
+# Links planted at the output folder and at each file of an old output.
+mkdir -p "$T/victim"
+echo secret > "$T/victim/file"
+ln -s "$T/victim" "$T/linked"
+compile "$A" -o "$T/linked" --name net
+check "a link at the output folder is replaced, not followed" \
+  test ! -L "$T/linked" -a -d "$T/linked" -a "$(cat "$T/victim/file")" = secret
+check "nothing written into the link's target" test "$(ls "$T/victim")" = file
+compile "$A" -o "$T/planted" --name net
+for f in $FILES; do
+  [ $f = .cardinal ] || { rm -f "$T/planted/$f"; ln -s "$T/victim/file" "$T/planted/$f"; }
+done
+compile "$B" -o "$T/planted" --name net
+check "links at every output file are not followed" test "$(cat "$T/victim/file")" = secret
+check "the output replaces them" same "$T/planted" "$T/refB"
+rm "$T/planted/.cardinal" && ln -s "$T/victim/file" "$T/planted/.cardinal"
+if compile "$B" -o "$T/planted" --name net; then r=0; else r=1; fi
+check "a link as the marker: not a folder Cardinal wrote, refused" \
+  test $r = 1 -a "$(cat "$T/victim/file")" = secret -a -L "$T/planted/.cardinal"
+
+# What is refused.
+mkdir -p "$T/mine" && echo keep > "$T/mine/notes.txt"
+if compile "$A" -o "$T/mine" --name net; then r=0; else r=1; fi
+check "a folder Cardinal did not write is not replaced" \
+  test $r = 1 -a "$(ls "$T/mine")" = notes.txt
+grep -q "is not a folder Cardinal wrote" "$T/stderr" || { echo "FAIL: message"; fails=$((fails + 1)); }
+echo x > "$T/afile"
+if compile "$A" -o "$T/afile" --name net; then r=0; else r=1; fi
+check "a file is not replaced" test $r = 1 -a "$(cat "$T/afile")" = x
+"$CARDINAL" compile "$A" -o "$T/rt" --name cardinal_rt 2> "$T/stderr"
+check "--name cardinal_rt is refused" test $? = 2 -a ! -e "$T/rt"
+grep -q "runtime's" "$T/stderr" || { echo "FAIL: message"; fails=$((fails + 1)); }
+
+# An old output with a folder where net.c goes: replaced whole.
+compile "$A" -o "$T/dirc" --name net && rm "$T/dirc/net.c" && mkdir "$T/dirc/net.c"
+compile "$B" -o "$T/dirc" --name net
+check "a folder in the old output does not stop the new one" same "$T/dirc" "$T/refB"
+
+# Killed at random points: the old output or the new one, complete.
+for sig in TERM KILL; do
+  i=0
+  while [ $i -lt 12 ]; do
+    rm -rf "$T/k" && mkdir "$T/k"
+    cp -r "$T/refA" "$T/k/out"
+    "$CARDINAL" compile "$B" -o "$T/k/out" --name net 2> /dev/null &
+    pid=$!
+    sleep "0.0$(( (i * 7) % 10 ))$(( i % 10 ))"
+    kill -$sig $pid 2> /dev/null
+    wait $pid 2> /dev/null
+    if same "$T/k/out" "$T/refA" || same "$T/k/out" "$T/refB"; then
+      passes=$((passes + 1))
+    else
+      echo "FAIL: SIG$sig after $i: the output is neither the old nor the new one"; ls -A "$T/k/out"
+      fails=$((fails + 1))
+    fi
+    left=$(ls -A "$T/k" | grep -v '^out$')
+    if [ $sig = TERM ] && [ -n "$left" ]; then
+      echo "FAIL: SIGTERM left $left"; fails=$((fails + 1))
+    fi
+    compile "$B" -o "$T/k/out" --name net
+    check "SIG$sig: the next compile leaves only the output" test "$(ls -A "$T/k")" = out
+    i=$((i + 1))
+  done
+done
+
+echo "output folder: $passes passed, $fails failed"
+[ "$fails" -eq 0 ]
