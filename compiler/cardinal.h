@@ -718,6 +718,8 @@ const char *vop(Emitter *e, const char *tmpl, const char *a, const char *b, cons
 
 /* Decides every node's Schedule for target t (after the passes). */
 void schedule_build(Graph *g, const Target *t);
+/* Most accumulators a one-row grouped-lanes tile keeps (schedule.c). */
+#define GLANES_ROW_ACC 14
 /* Whether target t has a kernel running n on NCHWc activations (decided
  * from op, params and shapes; the layout pass asks before it moves n). */
 bool node_can_block(const Graph *g, const Node *n, const Target *t);

@@ -349,6 +349,13 @@ static void schedule_conv_glanes(const Graph *g, Node *n, const Target *t, Sched
   int64_t OH = y->dims[2], OW = y->dims[3];
   int64_t KH = p->kernel[1], KW = p->kernel[2], SH = p->stride[1], SW = p->stride[2];
   int regs = t->nregs - 4;
+  /* A one-row tile (stride 1) keeps its accumulators live across the
+   * kernel-row loop; past GLANES_ROW_ACC of them the C compilers spill
+   * (ResNeXt-50 on avx512, layer1's 3x3 at 16x28: 148-167 GFLOP/s; 16x14:
+   * 232-240; 16x7: 206-211; layer2's at 16x28: 176, at 16x14: 186).
+   * Row groups (stride 2) were measured insensitive to their size. */
+  if (SH == 1 && regs > GLANES_ROW_ACC)
+    regs = GLANES_ROW_ACC;
   double best = 0;
   s->tile_c = t->vec;
   s->tile_r = 1;

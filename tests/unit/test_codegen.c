@@ -516,6 +516,7 @@ static void test_simd_conv_boundaries(void) {
         {c, c, 1, 9, 12, 3, 1, 2, 2, true, false},
         {4, 4, 2 * c / 4, 10, 19, 3, 1, 1, 1, true, true},
         {4, 4, 2 * c / 4 + 1, 9, 9, 3, 2, 1, 1, true, false},
+        {4, 4, 2 * c / 4, 3, 2 * GLANES_ROW_ACC, 3, 1, 1, 1, false, true}, /* 2 full row tiles */
         {8, 8, 2, 8, 15, 3, 1, 1, 1, false, true},
         {2, 2, c, 6, 14, 3, 1, 1, 1, true, false},
         {1, 1, 2 * c + 3, 7, 13, 3, 1, 1, 1, true, true},
@@ -544,11 +545,20 @@ static void test_simd_conv_boundaries(void) {
     check_generated(g, "simd", 0.3f, &r);
     check_threads(g, "simd", &r, 3);
     check_threads(g, "simd", &r, 7); /* layers with fewer units than threads */
-    int glanes = 0, blocked = 0;
+    int glanes = 0, blocked = 0, wide = 0;
     for (int i = 0; i < g->nnodes; i++) {
-      glanes += g->nodes[i].sched.family == KF_CONV_GLANES;
-      blocked += g->nodes[i].sched.family == KF_CONV_BLOCKED;
+      const Node *nd = &g->nodes[i];
+      glanes += nd->sched.family == KF_CONV_GLANES;
+      blocked += nd->sched.family == KF_CONV_BLOCKED;
+      if (nd->sched.family == KF_CONV_GLANES && nd->p.stride[1] == 1) {
+        /* one-row tiles stay within the accumulators that do not spill */
+        CU_ASSERT(nd->sched.tile_r == 1 && nd->sched.tile_p <= GLANES_ROW_ACC);
+        wide += g->values[nd->out[0]].dims[3] == 2 * GLANES_ROW_ACC &&
+                nd->sched.tile_p == (t->nregs - 4 < GLANES_ROW_ACC ? nd->sched.tile_p
+                                                                   : GLANES_ROW_ACC);
+      }
     }
+    CU_ASSERT_EQUAL(wide, c > 4); /* NEON: 4-channel groups fill a vector */
     if (glanes != want_glanes || blocked != n - glanes)
       for (int i = 0; i < g->nnodes; i++)
         fprintf(stderr, "%s %s\n", g->nodes[i].sched.kernel,
