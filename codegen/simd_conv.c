@@ -28,6 +28,11 @@
  * Cg, the input vector is permuted (group_bcast) so lane l holds input
  * channel j of its own group; that one vector feeds the FMAs of every
  * horizontal tap it reaches: acc[p] += perm_j(X[ih][iw]) * W[kh][kw][j].
+ * Its dot form (weights LAYOUT_WGDOT) permutes nothing: lane l holds input
+ * channel j = l % Cg of its group as loaded, each pixel has an accumulator
+ * per output channel m of a group, acc[p][m] += X[ih][iw] * W[kh][kw][m],
+ * and after the taps the target's group_sum folds the Cg accumulators of
+ * a pixel (summing the j lanes of each group) into lanes (group, m).
  */
 #include "../compiler/cardinal.h"
 
@@ -48,6 +53,7 @@ typedef struct {
   int64_t WOB;         /* floats of W per output block */
   int64_t KC;          /* input blocks per reduction chunk (= NB when unchunked) */
   bool flat;           /* pixels over the whole image (stride-1 1x1) */
+  bool dot;            /* conv_glanes in its dot form (LAYOUT_WGDOT weights) */
   bool bias;
   int nv, tp;          /* register tile: vectors x pixels */
 } Conv;
@@ -467,9 +473,70 @@ bool simd_conv_blocked(Emitter *e, Graph *g, Node *n) {
  * output rows share each permuted vector as the columns do: with SH = 2 one
  * row of outputs reuses a permute 1.5 times, four rows 1.9 times.
  */
+/* A dot-form tile: np pixels of row oh from ow0 (a constant ow0_const >= 0
+ * on edge tiles, whose taps outside the row are left out). */
+static void emit_gdot_tile(const Conv *k, int64_t Cg, int np, const char *ow0,
+                           int64_t ow0_const) {
+  const Target *t = k->t;
+  E("        {\n");
+  for (int p = 0; p < np; p++)
+    for (int64_t m = 0; m < Cg; m++)
+      E("          %s d%d_%lld = %s;\n", t->vtype, p, (long long)m, t->zero);
+  E("          for (long kh = 0; kh < %lld; kh++) {\n"
+    "            const long ih = oh * %lld - %lld + kh * %lld;\n"
+    "            if (ih >= 0 && ih < %lld) {\n"
+    "              const float *xr = Xb + ih * %lld + (%s) * %lld;\n"
+    "              const float *wk = Wo + kh * %lld;\n",
+    (long long)k->KH, (long long)k->SH, (long long)k->PH, (long long)k->DH, (long long)k->IH,
+    (long long)(k->IW * k->c), ow0, (long long)(k->SW * k->c),
+    (long long)(k->KW * Cg * k->c));
+  for (int64_t kw = 0; kw < k->KW; kw++) {
+    bool in[64] = {false}, any = false;
+    for (int p = 0; p < np && p < 64; p++) {
+      int64_t rel = p * k->SW + kw * k->DW - k->PW; /* pixel offset from ow0 * SW */
+      in[p] = ow0_const < 0 || (ow0_const * k->SW + rel >= 0 && ow0_const * k->SW + rel < k->IW);
+      if (in[p])
+        E("              const %s x%lld_%d = %s;\n", t->vtype, (long long)kw, p,
+          V(k, t->load, fmt(k, "xr + %lld", (long long)(rel * k->c)), 0, 0));
+      any |= in[p];
+    }
+    for (int64_t m = 0; m < Cg && any; m++) {
+      E("              {\n                const %s w = %s;\n", t->vtype,
+        V(k, t->load, fmt(k, "wk + %lld", (long long)((kw * Cg + m) * k->c)), 0, 0));
+      for (int p = 0; p < np; p++)
+        if (in[p]) {
+          const char *acc = fmt(k, "d%d_%lld", p, (long long)m);
+          E("                %s = %s;\n", acc,
+            V(k, t->fma, fmt(k, "x%lld_%d", (long long)kw, p), "w", acc));
+        }
+      E("              }\n");
+    }
+  }
+  E("            }\n          }\n");
+  for (int p = 0; p < np; p++) {
+    const char *acc[64];
+    for (int64_t m = 0; m < Cg; m++)
+      acc[m] = fmt(k, "d%d_%lld", p, (long long)m);
+    E("          {\n");
+    const char *sum = t->group_sum(k->e, (int)Cg, acc);
+    if (k->bias)
+      sum = V(k, t->add, sum, V(k, t->load, "x2 + ob * CD_C", 0, 0), 0);
+    store_final(k, sum, 0,
+                fmt(k, "ob * %lld + (oh * %lld + %s + %d) * %d",
+                    (long long)(k->OH * k->OW * k->c), (long long)k->OW, ow0, p, k->c));
+    E("          }\n");
+  }
+  E("        }\n");
+}
+
 static void emit_glanes_tile(const Conv *k, int64_t Cg, int nr, int np, const char *ow0,
                              int64_t ow0_const) {
   const Target *t = k->t;
+  if (k->dot) {
+    CD_ASSERT(nr == 1);
+    emit_gdot_tile(k, Cg, np, ow0, ow0_const);
+    return;
+  }
   E("        {\n");
   for (int rr = 0; rr < nr; rr++)
     for (int p = 0; p < np; p++)
@@ -595,8 +662,10 @@ bool simd_conv_glanes(Emitter *e, Graph *g, Node *n) {
   Conv kk, *k = &kk;
   conv_setup(k, e, g, n);
   const Value *w = &g->values[n->in[1]];
-  CD_ASSERT(w->layout.kind == LAYOUT_WGLANES && k->ib == k->c);
+  k->dot = w->layout.kind == LAYOUT_WGDOT;
+  CD_ASSERT((w->layout.kind == LAYOUT_WGLANES || k->dot) && k->ib == k->c);
   int64_t Cg = w->dims[1];
+  CD_ASSERT(!k->dot || (Cg == k->t->dot_cg && Cg <= 64 && n->sched.tile_p <= 64));
   int R = n->sched.tile_r > 0 ? n->sched.tile_r : 1;
   int64_t ngroups = (k->OH + R - 1) / R, nfull = k->OH / R; /* row groups, whole ones */
   k->WOB = k->KH * k->KW * Cg * k->c;

@@ -218,16 +218,21 @@ const char *dtype_name(DType t);
  *   LAYOUT_WGLANES conv weights of a grouped conv whose groups share a
  *                  vector (tile-grouped-conv): [ceil(M/c)][k...][C/group][c],
  *                  lane l of block ob holding W[ob*c + l][j][k]
+ *   LAYOUT_WGDOT   the same, for the kernel's dot form: [ceil(M/c)][k...]
+ *                  [Mg][c], vector m of block ob holding in lane l, of
+ *                  group l / Cg, W[ob*c + l / Cg * Cg + m][l % Cg][k]
  *   LAYOUT_CPAD    a per-channel vector [C] (bias, scale) padded with zeros
  *                  to ceil(C/c)*c, so whole vectors can be loaded
  */
-typedef enum { LAYOUT_PLAIN, LAYOUT_NCHWC, LAYOUT_WCONV, LAYOUT_WGLANES, LAYOUT_CPAD } LayoutKind;
+typedef enum {
+  LAYOUT_PLAIN, LAYOUT_NCHWC, LAYOUT_WCONV, LAYOUT_WGLANES, LAYOUT_WGDOT, LAYOUT_CPAD
+} LayoutKind;
 
 typedef struct {
   LayoutKind kind;
   int block;           /* channels per block (vector lanes); 1 when plain */
   int iblock;          /* LAYOUT_WCONV: the input activation's block */
-  int64_t group;       /* LAYOUT_WCONV/WGLANES: the conv's groups */
+  int64_t group;       /* LAYOUT_WCONV/WGLANES/WGDOT: the conv's groups */
 } Layout;
 
 typedef struct {
@@ -706,6 +711,12 @@ typedef struct Target {
    * lane j of that group of x (cg divides vec): what lets several groups of
    * a grouped conv share a vector.  NULL where the target cannot. */
   const char *(*group_bcast)(Emitter *e, int cg, int j, const char *x);
+  /* The dot form of a grouped conv (LAYOUT_WGDOT) for groups of dot_cg
+   * channels (0: none): group_sum writes the statements folding acc[0..cg)
+   * -- lanes (group, input channel j), one vector per output channel m --
+   * into one vector of (group, m) lanes, and returns its name. */
+  int dot_cg;
+  const char *(*group_sum)(Emitter *e, int cg, const char *const *acc);
 } Target;
 
 extern const Target target_scalar, target_avx2, target_avx512, target_neon;
@@ -718,6 +729,7 @@ const char *vop(Emitter *e, const char *tmpl, const char *a, const char *b, cons
 
 /* Decides every node's Schedule for target t (after the passes). */
 void schedule_build(Graph *g, const Target *t);
+bool conv_glanes_dot(const Graph *g, const Node *n, const Target *t);
 /* Most accumulators a one-row grouped-lanes tile keeps (schedule.c). */
 #define GLANES_ROW_ACC 14
 /* Whether target t has a kernel running n on NCHWc activations (decided

@@ -19,6 +19,8 @@
  *                     [nb(ob)][K][ib][c]
  *   WGLANES (c):      [ceil(M/c)][K][Cg][c], lane l of block ob holding
  *                     W[ob*c + l][j][k]
+ *   WGDOT (c):        [ceil(M/c)][K][Cg][c], vector m, lane l of block ob
+ *                     holding W[ob*c + l / Cg * Cg + m][l % Cg][k]
  *   CPAD (c):         [ceil(C/c) * c], zeros past C
  */
 #include "cardinal.h"
@@ -35,7 +37,8 @@ bool layout_equal(Layout a, Layout b) {
   case LAYOUT_PLAIN: return true;
   case LAYOUT_NCHWC: return a.block == b.block;
   case LAYOUT_WCONV: return a.block == b.block && a.iblock == b.iblock && a.group == b.group;
-  case LAYOUT_WGLANES: return a.block == b.block && a.group == b.group;
+  case LAYOUT_WGLANES:
+  case LAYOUT_WGDOT: return a.block == b.block && a.group == b.group;
   case LAYOUT_CPAD: return a.block == b.block;
   }
   return false;
@@ -47,6 +50,7 @@ const char *layout_name(Layout l, char *buf, size_t n) {
   case LAYOUT_NCHWC: snprintf(buf, n, "nchw%dc", l.block); break;
   case LAYOUT_WCONV: snprintf(buf, n, "wconv%do%di", l.block, l.iblock); break;
   case LAYOUT_WGLANES: snprintf(buf, n, "wglanes%d", l.block); break;
+  case LAYOUT_WGDOT: snprintf(buf, n, "wgdot%d", l.block); break;
   case LAYOUT_CPAD: snprintf(buf, n, "cpad%d", l.block); break;
   }
   return buf;
@@ -104,6 +108,7 @@ int64_t value_storage_numel(const Value *v) {
     return total;
   }
   case LAYOUT_WGLANES:
+  case LAYOUT_WGDOT:
     return sat_mul(sat_mul(ceil_div(v->dims[0], l->block) * l->block, v->dims[1]), weight_k(v));
   case LAYOUT_CPAD:
     return ceil_div(v->dims[0], l->block) * l->block;
@@ -170,6 +175,17 @@ static void layout_walk(const Value *v, ElemFn f, void *ctx) {
           for (int64_t co = 0; co < c; co++, q++) {
             int64_t m = ob * c + co;
             f(m < M ? (m * Cg + j) * K + k : -1, q, ctx);
+          }
+    return;
+  }
+  case LAYOUT_WGDOT: {
+    int64_t M = v->dims[0], Cg = v->dims[1], K = weight_k(v), q = 0;
+    for (int64_t ob = 0; ob < ceil_div(M, c); ob++)
+      for (int64_t k = 0; k < K; k++)
+        for (int64_t m = 0; m < Cg; m++)
+          for (int64_t co = 0; co < c; co++, q++) {
+            int64_t o = ob * c + co / Cg * Cg + m, j = co % Cg;
+            f(o < M ? (o * Cg + j) * K + k : -1, q, ctx);
           }
     return;
   }
@@ -289,7 +305,8 @@ const char *node_layout_error(const Graph *g, const Node *n) {
     int ib = x->layout.kind == LAYOUT_NCHWC ? x->layout.block : 1;
     bool wok = (w->layout.kind == LAYOUT_WCONV && w->layout.block == y->layout.block &&
                 w->layout.iblock == ib && w->layout.group == n->p.group) ||
-               (w->layout.kind == LAYOUT_WGLANES && w->layout.block == y->layout.block &&
+               ((w->layout.kind == LAYOUT_WGLANES || w->layout.kind == LAYOUT_WGDOT) &&
+                w->layout.block == y->layout.block &&
                 w->layout.group == n->p.group && ib == y->layout.block);
     if (!wok)
       return "a Conv's weights are packed for its block, input block and groups";

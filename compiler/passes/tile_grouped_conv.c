@@ -10,7 +10,11 @@
  * block ob holds W[ob*c + l][j][k], so one vector holds c/Cg groups), and
  * the kernel (conv_glanes, codegen/simd_conv.c) permutes each input vector
  * so that lane l sees input channel j of its own group: every lane does
- * useful work, and one permute feeds every horizontal tap.
+ * useful work, and one permute feeds every horizontal tap.  Where the
+ * target has a dot form for the group width (conv_glanes_dot), the weights
+ * are packed for it instead (LAYOUT_WGDOT): the input vector is used as
+ * loaded, one accumulator per output channel of a group, and the lanes
+ * are folded once per output pixel.
  *
  * Runs after layout, on convs it made blocked (their input is NCHWc of the
  * target's width and their weights LAYOUT_WCONV, zero-padded between the
@@ -39,7 +43,8 @@ bool pass_tile_grouped_conv(Graph *g, PassStats *st) {
     value_set_shape(v, w->dtype, w->rank, w->dims);
     v->layout = w->layout;
     value_set_data(v, w->data, w->nbytes);
-    value_set_layout(g, nw, (Layout){LAYOUT_WGLANES, t->vec, 0, n->p.group});
+    LayoutKind kind = conv_glanes_dot(g, n, t) ? LAYOUT_WGDOT : LAYOUT_WGLANES;
+    value_set_layout(g, nw, (Layout){kind, t->vec, 0, n->p.group});
     n->in[1] = nw;
     tiled++;
   }

@@ -518,6 +518,12 @@ static void test_simd_conv_boundaries(void) {
         {4, 4, 2 * c / 4 + 1, 9, 9, 3, 2, 1, 1, true, false},
         {4, 4, 2 * c / 4, 3, 2 * GLANES_ROW_ACC, 3, 1, 1, 1, false, true}, /* 2 full row tiles */
         {8, 8, 2, 8, 15, 3, 1, 1, 1, false, true},
+        /* 8-channel groups: avx512's dot form (strides, dilation, 5x5, a
+         * partial last block, padding wider than a tile) */
+        {8, 8, 3, 9, 17, 3, 2, 1, 1, true, false},
+        {8, 8, 2, 7, 13, 3, 1, 2, 2, false, true},
+        {8, 8, 4, 6, 11, 5, 1, 2, 1, true, true},
+        {8, 8, 2, 3, 2, 3, 2, 4, 1, true, false},
         {2, 2, c, 6, 14, 3, 1, 1, 1, true, false},
         {1, 1, 2 * c + 3, 7, 13, 3, 1, 1, 1, true, true},
         {16, 16, 3, 7, 7, 3, 2, 1, 1, true, false},
@@ -532,11 +538,13 @@ static void test_simd_conv_boundaries(void) {
     };
     Graph *g = graph_new();
     wseed = 17;
-    int n = (int)(sizeof cases / sizeof cases[0]), want_glanes = 0;
+    int n = (int)(sizeof cases / sizeof cases[0]), want_glanes = 0, want_dot = 0;
     for (int i = 0; i < n; i++) {
       tu_output(g, conv_case(g, &cases[i], i));
       const ConvCase *cc = &cases[i]; /* groups narrower than a vector share one */
-      want_glanes += cc->G > 1 && cc->Cg == cc->Mg && cc->Cg < c && c % cc->Cg == 0;
+      bool gl = cc->G > 1 && cc->Cg == cc->Mg && cc->Cg < c && c % cc->Cg == 0;
+      want_glanes += gl;
+      want_dot += gl && cc->Cg == t->dot_cg;
     }
     /* clang here (the other sweeps use cc): its warnings differ. */
     Runnable r = runnable[ti];
@@ -545,10 +553,12 @@ static void test_simd_conv_boundaries(void) {
     check_generated(g, "simd", 0.3f, &r);
     check_threads(g, "simd", &r, 3);
     check_threads(g, "simd", &r, 7); /* layers with fewer units than threads */
-    int glanes = 0, blocked = 0, wide = 0;
+    int glanes = 0, blocked = 0, wide = 0, dot = 0;
     for (int i = 0; i < g->nnodes; i++) {
       const Node *nd = &g->nodes[i];
       glanes += nd->sched.family == KF_CONV_GLANES;
+      dot += nd->sched.family == KF_CONV_GLANES &&
+             g->values[nd->in[1]].layout.kind == LAYOUT_WGDOT;
       blocked += nd->sched.family == KF_CONV_BLOCKED;
       if (nd->sched.family == KF_CONV_GLANES && nd->p.stride[1] == 1) {
         /* one-row tiles stay within the accumulators that do not spill */
@@ -559,6 +569,8 @@ static void test_simd_conv_boundaries(void) {
       }
     }
     CU_ASSERT_EQUAL(wide, c > 4); /* NEON: 4-channel groups fill a vector */
+    CU_ASSERT_EQUAL(dot, want_dot);
+    CU_ASSERT(t->dot_cg == 0 || dot >= 5);
     if (glanes != want_glanes || blocked != n - glanes)
       for (int i = 0; i < g->nnodes; i++)
         fprintf(stderr, "%s %s\n", g->nodes[i].sched.kernel,
