@@ -516,3 +516,34 @@ int cd_open_inside(const char *root, const char *path, int64_t *size, const char
   return fd;
 }
 
+static int heap_key(const IntHeap *h, int i) { return h->key ? h->key[h->v[i]] : h->v[i]; }
+
+void intheap_push(IntHeap *h, int x) {
+  int i = h->n++;
+  h->v[i] = x;
+  while (i > 0 && heap_key(h, (i - 1) / 2) > heap_key(h, i)) {
+    int q = (i - 1) / 2, t = h->v[q];
+    h->v[q] = h->v[i];
+    h->v[i] = t;
+    i = q;
+  }
+}
+
+int intheap_pop(IntHeap *h) {
+  int top = h->v[0];
+  h->v[0] = h->v[--h->n];
+  for (int i = 0;;) {
+    int l = 2 * i + 1, r = l + 1, m = i;
+    if (l < h->n && heap_key(h, l) < heap_key(h, m))
+      m = l;
+    if (r < h->n && heap_key(h, r) < heap_key(h, m))
+      m = r;
+    if (m == i)
+      break;
+    int t = h->v[m];
+    h->v[m] = h->v[i];
+    h->v[i] = t;
+    i = m;
+  }
+  return top;
+}

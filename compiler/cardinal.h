@@ -125,6 +125,15 @@ typedef struct {
 void *namemap_get(const NameMap *m, const char *key); /* NULL if absent */
 void namemap_put(NameMap *m, Arena *a, const char *key, void *val);
 
+/* A binary min-heap of ints (v holds room for every push), ordered by
+ * key[x], or by x itself when key is NULL; ties leave no order promised. */
+typedef struct {
+  int *v, n;
+  const int *key;
+} IntHeap;
+void intheap_push(IntHeap *h, int x);
+int intheap_pop(IntHeap *h);
+
 void sb_printf(StrBuf *sb, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void sb_vprintf(StrBuf *sb, const char *fmt, va_list ap);

@@ -317,42 +317,6 @@ bool node_has_epilogue(const Node *n) {
   return n->ep.residual >= 0 || n->ep.act != OP_COUNT;
 }
 
-/* A binary min-heap of node indices: the ready node that came first. */
-typedef struct {
-  int *v;
-  int n;
-} Heap;
-
-static void heap_push(Heap *h, int x) {
-  int i = h->n++;
-  h->v[i] = x;
-  while (i > 0 && h->v[(i - 1) / 2] > h->v[i]) {
-    int p = (i - 1) / 2, t = h->v[p];
-    h->v[p] = h->v[i];
-    h->v[i] = t;
-    i = p;
-  }
-}
-
-static int heap_pop(Heap *h) {
-  int top = h->v[0];
-  h->v[0] = h->v[--h->n];
-  for (int i = 0;;) {
-    int l = 2 * i + 1, r = l + 1, m = i;
-    if (l < h->n && h->v[l] < h->v[m])
-      m = l;
-    if (r < h->n && h->v[r] < h->v[m])
-      m = r;
-    if (m == i)
-      break;
-    int t = h->v[m];
-    h->v[m] = h->v[i];
-    h->v[i] = t;
-    i = m;
-  }
-  return top;
-}
-
 /*
  * Drops dead nodes and re-sorts the rest topologically (Kahn's algorithm,
  * always taking the earliest ready node, O((n + e) log n)), so a pass may
@@ -392,19 +356,19 @@ void graph_compact(Graph *g) {
         start[p + 1] += start[p];
       continue;
     }
-    Heap h = {malloc(sizeof(int) * (size_t)(nn + 1)), 0};
+    IntHeap h = {malloc(sizeof(int) * (size_t)(nn + 1)), 0, NULL}; /* the ready node that came first */
     CD_ASSERT(h.v);
     for (int i = 0; i < nn; i++)
       if (!g->nodes[i].dead && !pending[i])
-        heap_push(&h, i);
+        intheap_push(&h, i);
     int *order = malloc(sizeof(int) * (size_t)(nn + 1)), k = 0;
     CD_ASSERT(order);
     while (h.n) {
-      int i = heap_pop(&h);
+      int i = intheap_pop(&h);
       order[k++] = i;
       for (int e = start[i]; e < start[i + 1]; e++)
         if (--pending[edges[e]] == 0)
-          heap_push(&h, edges[e]);
+          intheap_push(&h, edges[e]);
     }
     int *newidx = malloc(sizeof(int) * (size_t)(nn + 1));
     CD_ASSERT(newidx);

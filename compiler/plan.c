@@ -52,42 +52,6 @@ static int cmp_items(const void *a, const void *b) {
   return x->v - y->v;
 }
 
-/* A min-heap of item indices by last step, for the sweep. */
-typedef struct {
-  int *v, n;
-  const int *key;
-} MinHeap;
-
-static void mh_push(MinHeap *h, int x) {
-  int i = h->n++;
-  h->v[i] = x;
-  while (i > 0 && h->key[h->v[(i - 1) / 2]] > h->key[h->v[i]]) {
-    int q = (i - 1) / 2, t = h->v[q];
-    h->v[q] = h->v[i];
-    h->v[i] = t;
-    i = q;
-  }
-}
-
-static int mh_pop(MinHeap *h) {
-  int top = h->v[0];
-  h->v[0] = h->v[--h->n];
-  for (int i = 0;;) {
-    int l = 2 * i + 1, r = l + 1, m = i;
-    if (l < h->n && h->key[h->v[l]] < h->key[h->v[m]])
-      m = l;
-    if (r < h->n && h->key[h->v[r]] < h->key[h->v[m]])
-      m = r;
-    if (m == i)
-      break;
-    int t = h->v[m];
-    h->v[m] = h->v[i];
-    h->v[i] = t;
-    i = m;
-  }
-  return top;
-}
-
 static const int *sort_key;
 static int cmp_by_key(const void *a, const void *b) {
   int x = *(const int *)a, y = *(const int *)b;
@@ -105,7 +69,7 @@ static int64_t lifetime_pairs(int ni, const int *def, const int *last, int64_t m
                               int **start_out, int **adj_out) {
   int *order = malloc(sizeof(int) * ((size_t)ni + 1));
   int *active = malloc(sizeof(int) * ((size_t)ni + 1)), *pos = malloc(sizeof(int) * ((size_t)ni + 1));
-  MinHeap h = {malloc(sizeof(int) * ((size_t)ni + 1)), 0, last};
+  IntHeap h = {malloc(sizeof(int) * ((size_t)ni + 1)), 0, last};
   CD_ASSERT(order && active && pos && h.v);
   for (int i = 0; i < ni; i++)
     order[i] = i;
@@ -119,7 +83,7 @@ static int64_t lifetime_pairs(int ni, const int *def, const int *last, int64_t m
     for (int k = 0; k < ni; k++) {
       int i = order[k];
       while (h.n && last[h.v[0]] < def[i]) { /* expired: swap-remove from active */
-        int j = mh_pop(&h), at = pos[j];
+        int j = intheap_pop(&h), at = pos[j];
         active[at] = active[--na];
         pos[active[at]] = at;
       }
@@ -133,7 +97,7 @@ static int64_t lifetime_pairs(int ni, const int *def, const int *last, int64_t m
         }
       pos[i] = na;
       active[na++] = i;
-      mh_push(&h, i);
+      intheap_push(&h, i);
     }
     if (pass || pairs > max)
       break;
@@ -147,7 +111,7 @@ static int64_t lifetime_pairs(int ni, const int *def, const int *last, int64_t m
     for (int k = 0; k < ni; k++) {
       int i = order[k];
       while (h.n && last[h.v[0]] < def[i]) {
-        int j = mh_pop(&h), at = pos[j];
+        int j = intheap_pop(&h), at = pos[j];
         active[at] = active[--na];
         pos[active[at]] = at;
       }
@@ -156,7 +120,7 @@ static int64_t lifetime_pairs(int ni, const int *def, const int *last, int64_t m
         start[active[a] + 1]++;
       pos[i] = na;
       active[na++] = i;
-      mh_push(&h, i);
+      intheap_push(&h, i);
     }
     for (int i = 0; i < ni; i++)
       start[i + 1] += start[i];
