@@ -349,7 +349,7 @@ typedef enum {
   KF_ALIAS,       /* no kernel: the output is the input's bytes */
   KF_SCALAR,      /* the op's portable C kernel (ops/<family>.c) */
   KF_CONV_BLOCKED,/* direct conv over NCHWc (1x1 as GEMM), LAYOUT_WCONV weights */
-  KF_CONV_GLANES, /* grouped conv, several groups a vector, LAYOUT_WGLANES weights */
+  KF_CONV_GLANES, /* grouped conv, several groups a vector, LAYOUT_WGLANES or WGDOT weights */
   KF_POOL_BLOCKED,/* max/average pooling over NCHWc */
   KF_GPOOL_BLOCKED,/* global pooling over NCHWc */
   KF_ELTWISE_VEC, /* elementwise over equal-shaped operands, any layout */
@@ -738,7 +738,6 @@ const char *vop(Emitter *e, const char *tmpl, const char *a, const char *b, cons
 
 /* Decides every node's Schedule for target t (after the passes). */
 void schedule_build(Graph *g, const Target *t);
-bool conv_glanes_dot(const Graph *g, const Node *n, const Target *t);
 /* Most accumulators a one-row grouped-lanes tile keeps (schedule.c). */
 #define GLANES_ROW_ACC 14
 /* Whether target t has a kernel running n on NCHWc activations (decided
@@ -750,6 +749,8 @@ int conv_input_block(const Graph *g, const Node *n, const Target *t);
 /* Whether t runs the grouped conv n with several groups a vector
  * (LAYOUT_WGLANES; the tile-grouped-conv pass asks). */
 bool conv_can_glanes(const Graph *g, const Node *n, const Target *t);
+/* Whether such a conv takes the dot form (LAYOUT_WGDOT) on t. */
+bool conv_glanes_dot(const Graph *g, const Node *n, const Target *t);
 /* Whether t has a vector kernel for Gemm n with B^T packed (the layout pass
  * packs it). */
 bool gemm_can_pack(const Graph *g, const Node *n, const Target *t);
