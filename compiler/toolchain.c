@@ -289,8 +289,10 @@ static bool apply_shapes(Graph *g, const CompileJob *j, Diag *d) {
       p = end + 1;
     }
     if (rank != val->rank) {
+      char *hint = shape_hint(g, v);
       diag_error(d, "--shape %s: input '%s' has %d dims, not %d (%s)", spec, val->name,
-                 val->rank, rank, shape_hint(g, v));
+                 val->rank, rank, hint);
+      free(hint);
       return false;
     }
     for (int i = 0; i < rank; i++) {
