@@ -486,7 +486,8 @@ static void emit_gdot_tile(const Conv *k, int64_t Cg, int np, const char *ow0,
     "            const long ih = oh * %lld - %lld + kh * %lld;\n"
     "            if (ih >= 0 && ih < %lld) {\n"
     "              const float *xr = Xb + ih * %lld + (%s) * %lld;\n"
-    "              const float *wk = Wo + kh * %lld;\n",
+    "              const float *wk = Wo + kh * %lld;\n"
+    "              (void)xr, (void)wk; /* an edge tile may have no tap inside */\n",
     (long long)k->KH, (long long)k->SH, (long long)k->PH, (long long)k->DH, (long long)k->IH,
     (long long)(k->IW * k->c), ow0, (long long)(k->SW * k->c),
     (long long)(k->KW * Cg * k->c));

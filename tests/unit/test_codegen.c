@@ -524,6 +524,7 @@ static void test_simd_conv_boundaries(void) {
         {8, 8, 2, 7, 13, 3, 1, 2, 2, false, true},
         {8, 8, 4, 6, 11, 5, 1, 2, 1, true, true},
         {8, 8, 2, 3, 2, 3, 2, 4, 1, true, false},
+        {8, 8, 2, 2, 1, 3, 1, 5, 1, false, false}, /* a tile with no tap inside */
         {2, 2, c, 6, 14, 3, 1, 1, 1, true, false},
         {1, 1, 2 * c + 3, 7, 13, 3, 1, 1, 1, true, true},
         {16, 16, 3, 7, 7, 3, 2, 1, 1, true, false},
