@@ -313,8 +313,8 @@ const char *unary_expr(Emitter *e, OpKind op, float a, float b, const char *v) {
     if (a != 0)
       return arena_printf(ar, "0.5f * %s * (1.0f + tanhf(0.7978845608f * (%s + 0.044715f * %s "
                               "* %s * %s)))", v, v, v, v, v);
-    return arena_printf(ar, "0.5f * %s * (1.0f + erff(%s * 0.70710678118f))", v, v);
-  case OP_ERF: return arena_printf(ar, "erff(%s)", v);
+    return arena_printf(ar, "0.5f * %s * (1.0f + cd_erff(%s * 0.70710678118f))", v, v);
+  case OP_ERF: return arena_printf(ar, "cd_erff(%s)", v); /* codegen_write defines it */
   case OP_EXP: return arena_printf(ar, "expf(%s)", v);
   case OP_LOG: return arena_printf(ar, "logf(%s)", v);
   case OP_SQRT: return arena_printf(ar, "sqrtf(%s)", v);

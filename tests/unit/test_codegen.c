@@ -721,6 +721,27 @@ static void test_simd_gemm(void) {
  * fuse-activation (a vector epilogue on the SIMD targets, or the lanes one
  * by one for the activations without a vector form): generated C against
  * the interpreter, on every target. */
+/* Generated code's erf (cd_erff, a rational approximation, not libm's)
+ * against the interpreter's erff over [-8, 8] (past the clamp at 4), on
+ * NaN (Log of a negative) and -inf (Log of 0), alone and inside Gelu. */
+static void test_erf_range(void) {
+  find_targets();
+  for (int ti = 0; ti < nrunnable; ti++) {
+    Graph *g = graph_new();
+    const int64_t xd[4] = {1, 2, 9, 23}, one[1] = {1};
+    const float eight = 8;
+    int x = tu_input(g, "x", 4, xd);
+    int ins[2] = {x, tu_const(g, "", 1, one, &eight)};
+    int big = tu_node(g, "Mul", 2, ins, NULL);
+    tu_output(g, tu_node(g, "Erf", 1, &big, NULL));
+    tu_output(g, tu_node(g, "Gelu", 1, &big, NULL));
+    int l = tu_node(g, "Log", 1, &x, NULL);
+    tu_output(g, tu_node(g, "Erf", 1, &l, NULL));
+    check_generated(g, "erf", 0.37f, &runnable[ti]);
+    graph_free(g);
+  }
+}
+
 static void test_activation_kernels(void) {
   find_targets();
   for (int ti = 0; ti < nrunnable; ti++) {
@@ -800,5 +821,6 @@ void add_codegen_suite(void) {
   ADD(s, test_simd_gemm);
   ADD(s, test_simd_around_kernels);
   ADD(s, test_activation_kernels);
+  ADD(s, test_erf_range);
   ADD(s, test_layernorm_kernels);
 }
