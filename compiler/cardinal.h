@@ -678,6 +678,7 @@ bool pass_tile_grouped_conv(Graph *g, PassStats *st);
 bool pass_layout(Graph *g, PassStats *st);
 bool pass_dce(Graph *g, PassStats *st);
 bool pass_gemm_from_matmul(Graph *g, PassStats *st);
+bool pass_fuse_gelu(Graph *g, PassStats *st);
 
 /* ---------------------------------------------------------------- rewrite.c */
 
@@ -691,6 +692,9 @@ bool bn_affine(Graph *g, Node *bn, Affine *f); /* BN(y) = a y + t; false unless 
 int rewrite_fold_bn(Graph *g, int bi);
 bool is_fusable_activation(const Graph *g, const Node *n); /* OPF_ACTIVATION, constant params */
 bool rewrite_fuse_activation(Graph *g, Node *p); /* p's single activation reader into p */
+/* A new node op(ins) (default parameters; a Gemm gets transB = 1) writing
+ * value out (made if -1), its shapes inferred; returns its index. */
+int rewrite_add_node(Graph *g, OpKind op, int nin, const int *ins, int out, int opset);
 
 /* ---------------------------------------------------------------- codegen/target_*.c */
 

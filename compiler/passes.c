@@ -15,6 +15,7 @@ const PassInfo pass_list[] = {
     {"fold-constants", pass_fold_constants, true},
     {"eliminate-identity", pass_eliminate_identity, true},
     {"gemm-from-matmul", pass_gemm_from_matmul, true},
+    {"fuse-gelu", pass_fuse_gelu, true},
     {"fold-bn", pass_fold_bn, true},
     {"merge-paths", pass_merge_paths, true},
     {"fuse-residual", pass_fuse_residual, true},

@@ -227,3 +227,21 @@ bool rewrite_fuse_activation(Graph *g, Node *p) {
   }
   return false;
 }
+
+int rewrite_add_node(Graph *g, OpKind op, int nin, const int *ins, int out, int opset) {
+  int ni = graph_add_op(g, op, nin, 1);
+  Node *n = &g->nodes[ni];
+  for (int i = 0; i < nin; i++)
+    n->in[i] = ins[i];
+  n->opset = opset;
+  if (out < 0)
+    out = graph_add_value(g, "");
+  n->out[0] = out;
+  g->values[out].producer = ni;
+  Diag d = {.quiet = true};
+  CD_ASSERT(op_check_arity(g, n, &d) && op_table[op].parse(g, n, &d));
+  n->p.trans_b = op == OP_GEMM; /* the only Gemm passes make: A B^T */
+  CD_ASSERT(node_infer(g, n, &d));
+  sb_free(&d.log);
+  return ni;
+}

@@ -25,27 +25,6 @@ static int shape_const(Graph *g, const int64_t *dims, int rank) {
   return v;
 }
 
-/* A new node op(ins) writing value out (made here, or given), its
- * parameters parsed (defaults), then trans_b set for a Gemm, then its
- * shapes inferred. */
-static int add_node(Graph *g, OpKind op, int nin, const int *ins, int out, int opset) {
-  int ni = graph_add_op(g, op, nin, 1);
-  Node *n = &g->nodes[ni];
-  for (int i = 0; i < nin; i++)
-    n->in[i] = ins[i];
-  n->opset = opset;
-  if (out < 0)
-    out = graph_add_value(g, "");
-  n->out[0] = out;
-  g->values[out].producer = ni;
-  Diag d = {.quiet = true};
-  CD_ASSERT(op_check_arity(g, n, &d) && op_table[op].parse(g, n, &d));
-  n->p.trans_b = op == OP_GEMM;
-  CD_ASSERT(node_infer(g, n, &d));
-  sb_free(&d.log);
-  return ni;
-}
-
 /* The constant [N] (or [1, ..., N]) a bias Add reading MatMul output y adds,
  * or -1; *add is the Add node. */
 static int bias_of(Graph *g, int y, int *add) {
@@ -105,13 +84,13 @@ bool pass_gemm_from_matmul(Graph *g, PassStats *st) {
     if (rank > 2) {
       int64_t sd[2] = {rows, K};
       int ins[2] = {x, shape_const(g, sd, 2)};
-      a2 = g->nodes[add_node(g, OP_RESHAPE, 2, ins, -1, opset)].out[0];
+      a2 = g->nodes[rewrite_add_node(g, OP_RESHAPE, 2, ins, -1, opset)].out[0];
     }
     int gins[3] = {a2, bt, cn};
-    int gi = add_node(g, OP_GEMM, cn >= 0 ? 3 : 2, gins, rank > 2 ? -1 : y, opset);
+    int gi = rewrite_add_node(g, OP_GEMM, cn >= 0 ? 3 : 2, gins, rank > 2 ? -1 : y, opset);
     if (rank > 2) {
       int ins[2] = {g->nodes[gi].out[0], shape_const(g, ydims, rank)};
-      add_node(g, OP_RESHAPE, 2, ins, y, opset);
+      rewrite_add_node(g, OP_RESHAPE, 2, ins, y, opset);
     }
     g->nodes[i].dead = true;
     if (add >= 0) {

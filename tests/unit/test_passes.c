@@ -684,6 +684,69 @@ static void test_merge_paths_not_equivalent(void) {
 /* A linear layer on 3-D and 2-D inputs (MatMul by a constant, then a bias
  * Add): one Gemm each, the 3-D one between two Reshapes, the bias its C;
  * a MatMul of two computed operands stays. */
+/* A one-element float constant. */
+static int scalar(Graph *g, float v) {
+  const int64_t one[1] = {1};
+  return tu_const(g, "", 1, one, &v);
+}
+
+/* GELU as torch exports it before opset 20, after a conv: form 0 is
+ * Mul(Mul(x, Add(Erf(Div(x, sqrt 2)), 1)), 0.5); form 1 swaps every
+ * operand, multiplies by 1/sqrt(2) and halves x first; form 2 adds 2, not 1
+ * (not a GELU). */
+static int erf_gelu(Graph *g, int x, int form) {
+  int t1, t3;
+  if (form == 1) {
+    int m[2] = {scalar(g, 0.70710678f), x};
+    t1 = tu_node(g, "Mul", 2, m, NULL);
+  } else {
+    int dv[2] = {x, scalar(g, 1.41421356f)};
+    t1 = tu_node(g, "Div", 2, dv, NULL);
+  }
+  int t2 = tu_node(g, "Erf", 1, &t1, NULL);
+  int ad[2] = {form == 1 ? scalar(g, 1) : t2, form == 1 ? t2 : scalar(g, form == 2 ? 2 : 1)};
+  t3 = tu_node(g, "Add", 2, ad, NULL);
+  if (form == 1) {
+    int h[2] = {scalar(g, 0.5f), x};
+    int m[2] = {t3, tu_node(g, "Mul", 2, h, NULL)};
+    return tu_node(g, "Mul", 2, m, NULL);
+  }
+  int m[2] = {x, t3};
+  int t4 = tu_node(g, "Mul", 2, m, NULL);
+  int h[2] = {t4, scalar(g, 0.5f)};
+  return tu_node(g, "Mul", 2, h, NULL);
+}
+
+static void test_fuse_gelu(void) {
+  for (int form = 0; form < 3; form++) {
+    Graph *g = graph_new();
+    int x = tu_input(g, "x", 4, X4);
+    tu_output(g, erf_gelu(g, conv(g, x, 8, 8, 3, 1, true), form));
+    run_and_compare(g, "fuse-gelu,fuse-activation,dce");
+    if (form < 2) { /* one Gelu, in the conv's epilogue */
+      CU_ASSERT_EQUAL(count(g, OP_COUNT), 1);
+      CU_ASSERT_EQUAL(find(g, OP_CONV)->ep.act, OP_GELU);
+      CU_ASSERT_EQUAL(find(g, OP_CONV)->ep.act_alpha, 0); /* approximate "none" */
+    } else {
+      CU_ASSERT_EQUAL(count(g, OP_ERF), 1);
+      CU_ASSERT_EQUAL(count(g, OP_COUNT), 6);
+    }
+    graph_free(g);
+  }
+  /* x read by something else besides the pattern keeps the pattern's x
+   * reads valid: the Gelu is made, the conv keeps no activation. */
+  Graph *g = graph_new();
+  int x = tu_input(g, "x", 4, X4);
+  int c = conv(g, x, 8, 8, 3, 1, true);
+  int ins[2] = {erf_gelu(g, c, 0), c};
+  tu_output(g, tu_node(g, "Add", 2, ins, NULL));
+  run_and_compare(g, "fuse-gelu,fuse-activation,dce");
+  CU_ASSERT_EQUAL(count(g, OP_GELU), 1);
+  CU_ASSERT_EQUAL(count(g, OP_ERF), 0);
+  CU_ASSERT_EQUAL(find(g, OP_CONV)->ep.act, OP_COUNT);
+  graph_free(g);
+}
+
 static void test_gemm_from_matmul(void) {
   Graph *g = graph_new();
   const int64_t xd[3] = {2, 3, 5}, wd[2] = {5, 7}, bd[1] = {7}, b2[2] = {1, 7}, x2d[2] = {4, 5};
@@ -734,4 +797,5 @@ void add_passes_suite(void) {
   ADD(s, test_merge_every_combination);
   ADD(s, test_merge_paths_not_equivalent);
   ADD(s, test_gemm_from_matmul);
+  ADD(s, test_fuse_gelu);
 }
