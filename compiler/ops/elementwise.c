@@ -324,6 +324,19 @@ const char *unary_expr(Emitter *e, OpKind op, float a, float b, const char *v) {
 
 static const char *binary_expr(Emitter *e, OpKind op, const char *a, const char *b);
 
+/* Pow by the constant 2 (a variance: LayerNorm as opset-13 exporters write
+ * it) as a * a, which is powf's correctly rounded result, without a call
+ * per element; NULL for any other Pow.  The kernel then ignores x1. */
+static const char *pow_square(Emitter *e, Graph *g, const Node *n, const char *a) {
+  if (n->op != OP_POW || n->nin != 2)
+    return NULL;
+  const Value *c = &g->values[n->in[1]];
+  if (!c->data || c->dtype != DT_FLOAT || value_numel(c) != 1 || ((const float *)c->data)[0] != 2.0f)
+    return NULL;
+  emit(e, "  (void)x1;\n");
+  return arena_printf(&g->arena, "%s * %s", a, a);
+}
+
 /* The kernel over stored elements [i0, i1) (C expressions) when every
  * operand has the output's shape and layout (so any layout): the flat case
  * of the scalar kernels, and the elementwise family's share of a thread. */
@@ -337,10 +350,13 @@ void elementwise_flat(Emitter *e, Graph *g, Node *n, const char *i0, const char 
          i0, i1, unary_expr(e, n->op, n->p.alpha, n->p.beta, "v"));
     return;
   }
-  const char *acc = "x0[i]";
-  for (int i = 1; i < n->nin; i++)
-    acc = arena_printf(&g->arena, "(%s)",
-                       binary_expr(e, n->op, acc, arena_printf(&g->arena, "x%d[i]", i)));
+  const char *acc = pow_square(e, g, n, "x0[i]");
+  if (!acc) {
+    acc = "x0[i]";
+    for (int i = 1; i < n->nin; i++)
+      acc = arena_printf(&g->arena, "(%s)",
+                         binary_expr(e, n->op, acc, arena_printf(&g->arena, "x%d[i]", i)));
+  }
   emit(e, "  for (long i = %s; i < %s; i++)\n    y0[i] = %s;\n", i0, i1, acc);
 }
 
@@ -408,12 +424,15 @@ bool binary_emit(Emitter *e, Graph *g, Node *n) {
       rd[i] = arena_strdup(&g->arena, sb.buf);
       sb_free(&sb);
     }
-    emit(e, "  long i = 0;\n");
-    emit_loop_nest(e, 'i', y->dims, r, 2);
   }
-  const char *acc = rd[0];
-  for (int i = 1; i < n->nin; i++)
-    acc = arena_printf(&g->arena, "(%s)", binary_expr(e, n->op, acc, rd[i]));
+  const char *acc = pow_square(e, g, n, rd[0]); /* before the loops: it may emit (void)x1 */
+  emit(e, "  long i = 0;\n");
+  emit_loop_nest(e, 'i', y->dims, r, 2);
+  if (!acc) {
+    acc = rd[0];
+    for (int i = 1; i < n->nin; i++)
+      acc = arena_printf(&g->arena, "(%s)", binary_expr(e, n->op, acc, rd[i]));
+  }
   emit(e, "%*sy0[i++] = %s;\n", 2 + 2 * r, "", acc);
   return true;
 }
