@@ -481,10 +481,20 @@ static bool compile_into(const CompileJob *j, Graph *g, const char *dir, bool we
  * removed by its signal handler (SIGINT, SIGTERM, SIGHUP: cd_staging_signal)
  * or, after kill -9, by the next run writing the same OUT: a lock nobody
  * holds is a dead run's.  OUT itself is replaced only if it is empty or a
- * folder Cardinal wrote (it holds the marker file .cardinal), so `-o .` or
- * `-o ~` is refused instead of wiping a folder of other files.
+ * folder Cardinal wrote (it holds the marker file .cardinal, or -- written
+ * before the marker existed -- nothing but written_files of this name), so
+ * `-o .` or `-o ~` is refused instead of wiping a folder of other files.
  */
 #define MARKER ".cardinal"
+
+/* Every file a compile or build of model NAME (%s) may write in its
+ * folder: what a signal removes from the staging folder, and what an
+ * output folder written before the marker existed may hold. */
+static const char *const written_files[] = {
+    "%s.h", "%s.c", "%s_weights.c", "%s.weights", "lib%s.a", "%s.o", "%s_weights.o",
+    "cardinal_rt.h", "cardinal_rt.c", "cardinal_rt.o", "cardinal_rt_threads.c",
+    "cardinal_rt_threads.o", MARKER};
+#define NWRITTEN (sizeof written_files / sizeof written_files[0])
 
 typedef struct {
   char dir[3600];  /* the staging folder (room left for the names inside it) */
@@ -497,7 +507,7 @@ typedef struct {
 static struct {
   volatile sig_atomic_t active;
   int lock_fd;
-  char dir[3600], lock[3600], files[12][3900];
+  char dir[3600], lock[3600], files[NWRITTEN][3900];
   int nfiles;
 } live;
 
@@ -597,12 +607,12 @@ static bool staging_begin(const char *out, const char *name, Staging *s, Diag *d
     snprintf(s->dir, sizeof s->dir, "%.*s", (int)(strlen(s->lock) - 5), s->lock);
     /* From here on a signal removes what exists: the lock, the folder, and
      * every file a run may write in it. */
-    const char *files[] = {"%s/%s.h", "%s/%s.c", "%s/%s_weights.c", "%s/%s.weights",
-                           "%s/lib%s.a", "%s/%s.o", "%s/%s_weights.o", "%s/cardinal_rt.h",
-                           "%s/cardinal_rt.c", "%s/cardinal_rt.o", ("%s/" MARKER)};
     live.nfiles = 0;
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
-      snprintf(live.files[live.nfiles++], sizeof live.files[0], files[i], s->dir, name);
+    for (size_t i = 0; i < NWRITTEN; i++) {
+      char f[300];
+      snprintf(f, sizeof f, written_files[i], name);
+      snprintf(live.files[live.nfiles++], sizeof live.files[0], "%s/%s", s->dir, f);
+    }
     snprintf(live.dir, sizeof live.dir, "%s", s->dir);
     snprintf(live.lock, sizeof live.lock, "%s", s->lock);
     live.lock_fd = s->lock_fd;
@@ -634,7 +644,23 @@ static void staging_end(Staging *s) {
 
 /* Whether OUT may be replaced: absent, a link (replaced, never followed),
  * an empty folder, or a folder Cardinal wrote. */
-static bool out_replaceable(const char *out, Diag *d) {
+/* Whether entry e of an output folder is a regular file Cardinal writes
+ * for model `name`. */
+static bool cardinal_file(const char *out, const char *e, const char *name) {
+  char path[4200], f[300];
+  struct stat st;
+  snprintf(path, sizeof path, "%s/%s", out, e);
+  if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+    return false;
+  for (size_t i = 0; i < NWRITTEN; i++) {
+    snprintf(f, sizeof f, written_files[i], name);
+    if (!strcmp(f, e))
+      return true;
+  }
+  return false;
+}
+
+static bool out_replaceable(const char *out, const char *name, Diag *d) {
   struct stat st;
   if (lstat(out, &st) != 0)
     return errno == ENOENT;
@@ -648,18 +674,20 @@ static bool out_replaceable(const char *out, Diag *d) {
   snprintf(marker, sizeof marker, "%s/" MARKER, out);
   if (lstat(marker, &st) == 0 && S_ISREG(st.st_mode))
     return true;
+  /* Empty, or holding only files Cardinal writes for this name (an output
+   * of a version before the marker). */
   DIR *dir = opendir(out);
-  bool empty = dir != NULL;
+  bool ours = dir != NULL;
   struct dirent *e;
-  while (dir && (e = readdir(dir)))
+  while (ours && (e = readdir(dir)))
     if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-      empty = false;
+      ours = strcmp(e->d_name, MARKER) && cardinal_file(out, e->d_name, name);
   if (dir)
     closedir(dir);
-  if (!empty)
+  if (!ours)
     diag_error(d, "%s exists and is not a folder Cardinal wrote (no %s file): it would be "
                "replaced as a whole; remove it or choose another", out, MARKER);
-  return empty;
+  return ours;
 }
 
 /* The C prefix names the output files and symbols: an identifier, not one
@@ -703,7 +731,7 @@ static bool compile_job(const CompileJob *j, Graph **out_g, Diag *d) {
   if (!g)
     return false;
   Staging s;
-  bool ok = name_ok(j->name, d) && out_replaceable(j->out_dir, d) &&
+  bool ok = name_ok(j->name, d) && out_replaceable(j->out_dir, j->name, d) &&
             staging_begin(j->out_dir, j->name, &s, d);
   if (ok) {
     ok = compile_into(j, g, s.dir, true, d) && staging_commit(&s, j->out_dir, d);
@@ -928,7 +956,7 @@ static bool build_job(const CompileJob *j, Diag *d) {
   if (!g)
     return false;
   Staging s;
-  bool ok = name_ok(j->name, d) && out_replaceable(j->out_dir, d) &&
+  bool ok = name_ok(j->name, d) && out_replaceable(j->out_dir, j->name, d) &&
             staging_begin(j->out_dir, j->name, &s, d);
   if (ok) {
     ok = compile_into(j, g, s.dir, true, d) && build_library(j, s.dir, d) &&

@@ -4,8 +4,9 @@
 # folder or the new one.
 #   - links planted at the output folder and at every file it will hold
 #     are replaced, never followed: their targets stay untouched;
-#   - a folder Cardinal did not write (no .cardinal) is not replaced, nor a
-#     file; the runtime's names are reserved (--name cardinal_rt);
+#   - a folder Cardinal did not write (no .cardinal, and not only the files
+#     a compile of that name writes) is not replaced, nor a file; the
+#     runtime's names are reserved (--name cardinal_rt);
 #   - an old output with a folder where a file goes is replaced whole;
 #   - compiles killed (SIGTERM, SIGKILL) at random points leave exactly the
 #     old or the new output, complete; SIGTERM leaves nothing else, SIGKILL
@@ -66,6 +67,18 @@ check "a file is not replaced" test $r = 1 -a "$(cat "$T/afile")" = x
 "$CARDINAL" compile "$A" -o "$T/rt" --name cardinal_rt 2> "$T/stderr"
 check "--name cardinal_rt is refused" test $? = 2 -a ! -e "$T/rt"
 grep -q "runtime's" "$T/stderr" || { echo "FAIL: message"; fails=$((fails + 1)); }
+
+# An output of a version before the marker: replaced if it holds only the
+# files a compile of that name writes.
+compile "$A" -o "$T/old" --name net && rm "$T/old/.cardinal"
+compile "$B" -o "$T/old" --name net
+check "an output without the marker, only Cardinal's files, is replaced" same "$T/old" "$T/refB"
+compile "$A" -o "$T/old2" --name net && rm "$T/old2/.cardinal" && echo keep > "$T/old2/notes.txt"
+if compile "$B" -o "$T/old2" --name net; then r=0; else r=1; fi
+check "... not with a file of its own" test $r = 1 -a "$(cat "$T/old2/notes.txt")" = keep
+rm "$T/old2/notes.txt"
+if compile "$B" -o "$T/old2" --name other; then r=0; else r=1; fi
+check "... nor with another model name's files" test $r = 1 -a -f "$T/old2/net.c"
 
 # An old output with a folder where net.c goes: replaced whole.
 compile "$A" -o "$T/dirc" --name net && rm "$T/dirc/net.c" && mkdir "$T/dirc/net.c"
