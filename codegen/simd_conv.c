@@ -466,13 +466,6 @@ bool simd_conv_blocked(Emitter *e, Graph *g, Node *n) {
 
 /* ------------------------------------------------------------ conv_glanes */
 
-/*
- * One tile of the grouped-lanes kernel: nr output rows from oh x np pixels
- * from ow0.  Input row ir of the tile (ih = oh * SH - PH + ir) feeds output
- * row rr through tap kh wherever ir = rr * SH + kh * DH, so rows of several
- * output rows share each permuted vector as the columns do: with SH = 2 one
- * row of outputs reuses a permute 1.5 times, four rows 1.9 times.
- */
 /* A dot-form tile: np pixels of row oh from ow0 (a constant ow0_const >= 0
  * on edge tiles, whose taps outside the row are left out). */
 static void emit_gdot_tile(const Conv *k, int64_t Cg, int np, const char *ow0,
@@ -530,6 +523,13 @@ static void emit_gdot_tile(const Conv *k, int64_t Cg, int np, const char *ow0,
   E("        }\n");
 }
 
+/*
+ * One tile of the grouped-lanes kernel: nr output rows from oh x np pixels
+ * from ow0.  Input row ir of the tile (ih = oh * SH - PH + ir) feeds output
+ * row rr through tap kh wherever ir = rr * SH + kh * DH, so rows of several
+ * output rows share each permuted vector as the columns do: with SH = 2 one
+ * row of outputs reuses a permute 1.5 times, four rows 1.9 times.
+ */
 static void emit_glanes_tile(const Conv *k, int64_t Cg, int nr, int np, const char *ow0,
                              int64_t ow0_const) {
   const Target *t = k->t;
