@@ -147,6 +147,24 @@ static int split_flags(char *s, char **out, int max) {
   return n;
 }
 
+/* The graph input named spec[0, len) of an option's NAME=... (--freeze,
+ * --shape), as its index in g->inputs; -1 after an error that lists the
+ * model's inputs. */
+static int named_input(const Graph *g, const char *opt, const char *spec, size_t len, Diag *d) {
+  for (int k = 0; k < g->ninputs; k++) {
+    const char *nm = g->values[g->inputs[k]].name;
+    if (strlen(nm) == len && !strncmp(nm, spec, len))
+      return k;
+  }
+  StrBuf names = {0};
+  for (int i = 0; i < g->ninputs; i++)
+    sb_printf(&names, "%s'%s'", i ? ", " : "", g->values[g->inputs[i]].name);
+  diag_error(d, "%s %s: the model has no input named '%.*s' (inputs: %s)", opt, spec, (int)len,
+             spec, names.buf ? names.buf : "none");
+  sb_free(&names);
+  return -1;
+}
+
 static bool freeze_inputs(Graph *g, const CompileJob *j, Diag *d) {
   for (int f = 0; f < j->nfreeze; f++) {
     const char *spec = j->freeze[f];
@@ -155,18 +173,9 @@ static bool freeze_inputs(Graph *g, const CompileJob *j, Diag *d) {
       diag_error(d, "--freeze expects NAME=FILE, got '%s'", spec);
       return false;
     }
-    char *name = strndup(spec, (size_t)(eq - spec));
-    CD_ASSERT(name);
-    int k;
-    for (k = 0; k < g->ninputs; k++)
-      if (!strcmp(g->values[g->inputs[k]].name, name))
-        break;
-    if (k == g->ninputs) {
-      diag_error(d, "--freeze: the model has no input named '%s'", name);
-      free(name);
+    int k = named_input(g, "--freeze", spec, (size_t)(eq - spec), d);
+    if (k < 0)
       return false;
-    }
-    free(name);
     HostTensor t;
     if (!tensor_read(eq + 1, &t, d))
       return false;
@@ -255,21 +264,9 @@ static bool apply_shapes(Graph *g, const CompileJob *j, Diag *d) {
       diag_error(d, "--shape expects NAME=D0,D1,..., got '%s'", spec);
       return false;
     }
-    int k;
-    for (k = 0; k < g->ninputs; k++) {
-      const char *nm = g->values[g->inputs[k]].name;
-      if (strlen(nm) == (size_t)(eq - spec) && !strncmp(nm, spec, (size_t)(eq - spec)))
-        break;
-    }
-    if (k == g->ninputs) {
-      StrBuf names = {0};
-      for (int i = 0; i < g->ninputs; i++)
-        sb_printf(&names, "%s'%s'", i ? ", " : "", g->values[g->inputs[i]].name);
-      diag_error(d, "--shape %s: the model has no input named '%.*s' (inputs: %s)", spec,
-                 (int)(eq - spec), spec, names.buf ? names.buf : "none");
-      sb_free(&names);
+    int k = named_input(g, "--shape", spec, (size_t)(eq - spec), d);
+    if (k < 0)
       return false;
-    }
     int v = g->inputs[k];
     Value *val = &g->values[v];
     int64_t dims[CD_MAX_RANK];
