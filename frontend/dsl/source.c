@@ -91,6 +91,15 @@ static bool first_time(DslProgram *prog, const char *msg) {
   }
 }
 
+/* "file:line:col: KIND: message\n" into sb. */
+static void headline(DslProgram *prog, SrcLoc loc, const char *kind, const char *fmt,
+                     va_list ap, StrBuf *sb) {
+  const char *file = loc.file >= 0 && loc.file < prog->nfiles ? prog->files[loc.file] : "?";
+  sb_printf(sb, "%s:%d:%d: %s: ", file, loc.line, loc.col, kind);
+  sb_vprintf(sb, fmt, ap);
+  sb_printf(sb, "\n");
+}
+
 void dsl_error(DslProgram *prog, SrcLoc loc, const char *fmt, ...) {
   if (prog->muted) { /* part of a statement already reported */
     prog->d->nerrors++;
@@ -111,13 +120,10 @@ void dsl_error(DslProgram *prog, SrcLoc loc, const char *fmt, ...) {
     return;
   }
   StrBuf sb = {0};
-  const char *file = loc.file >= 0 && loc.file < prog->nfiles ? prog->files[loc.file] : "?";
-  sb_printf(&sb, "%s:%d:%d: error: ", file, loc.line, loc.col);
   va_list ap;
   va_start(ap, fmt);
-  sb_vprintf(&sb, fmt, ap);
+  headline(prog, loc, "error", fmt, ap, &sb);
   va_end(ap);
-  sb_printf(&sb, "\n");
   d->nerrors++;
   prog->nerrors++;
   prog->shown = first_time(prog, sb.buf);
@@ -133,13 +139,10 @@ void dsl_note(DslProgram *prog, SrcLoc loc, bool show_line, const char *fmt, ...
   if (!prog->shown)
     return; /* the error it explains was a repeat */
   StrBuf sb = {0};
-  const char *file = loc.file >= 0 && loc.file < prog->nfiles ? prog->files[loc.file] : "?";
-  sb_printf(&sb, "%s:%d:%d: note: ", file, loc.line, loc.col);
   va_list ap;
   va_start(ap, fmt);
-  sb_vprintf(&sb, fmt, ap);
+  headline(prog, loc, "note", fmt, ap, &sb);
   va_end(ap);
-  sb_printf(&sb, "\n");
   if (show_line)
     excerpt(prog, loc, &sb);
   print(prog, &sb);
