@@ -466,6 +466,23 @@ bool simd_conv_blocked(Emitter *e, Graph *g, Node *n) {
 
 /* ------------------------------------------------------------ conv_glanes */
 
+/* Opens a grouped-lanes tile's loop over kernel rows: for each kh whose
+ * input row ih is inside the image, xr points at the tile's first input
+ * pixel in it and, when wstride > 0, wk at kernel row kh of the block's
+ * weights (wstride floats a row).  The caller closes it: "}\n}\n". */
+static void emit_glanes_kh_loop(const Conv *k, const char *ow0, int64_t wstride) {
+  E("          for (long kh = 0; kh < %lld; kh++) {\n"
+    "            const long ih = oh * %lld - %lld + kh * %lld;\n"
+    "            if (ih >= 0 && ih < %lld) {\n"
+    "              const float *xr = Xb + ih * %lld + (%s) * %lld;\n"
+    "              (void)xr; /* an edge tile may have no tap inside */\n",
+    (long long)k->KH, (long long)k->SH, (long long)k->PH, (long long)k->DH, (long long)k->IH,
+    (long long)(k->IW * k->c), ow0, (long long)(k->SW * k->c));
+  if (wstride > 0)
+    E("              const float *wk = Wo + kh * %lld;\n"
+      "              (void)wk;\n", (long long)wstride);
+}
+
 /* A dot-form tile: np pixels of row oh from ow0 (a constant ow0_const >= 0
  * on edge tiles, whose taps outside the row are left out). */
 static void emit_gdot_tile(const Conv *k, int64_t Cg, int np, const char *ow0,
@@ -475,15 +492,7 @@ static void emit_gdot_tile(const Conv *k, int64_t Cg, int np, const char *ow0,
   for (int p = 0; p < np; p++)
     for (int64_t m = 0; m < Cg; m++)
       E("          %s d%d_%lld = %s;\n", t->vtype, p, (long long)m, t->zero);
-  E("          for (long kh = 0; kh < %lld; kh++) {\n"
-    "            const long ih = oh * %lld - %lld + kh * %lld;\n"
-    "            if (ih >= 0 && ih < %lld) {\n"
-    "              const float *xr = Xb + ih * %lld + (%s) * %lld;\n"
-    "              const float *wk = Wo + kh * %lld;\n"
-    "              (void)xr, (void)wk; /* an edge tile may have no tap inside */\n",
-    (long long)k->KH, (long long)k->SH, (long long)k->PH, (long long)k->DH, (long long)k->IH,
-    (long long)(k->IW * k->c), ow0, (long long)(k->SW * k->c),
-    (long long)(k->KW * Cg * k->c));
+  emit_glanes_kh_loop(k, ow0, k->KW * Cg * k->c);
   for (int64_t kw = 0; kw < k->KW; kw++) {
     bool in[64] = {false}, any = false;
     for (int p = 0; p < np && p < 64; p++) {
@@ -568,13 +577,7 @@ static void emit_glanes_tile(const Conv *k, int64_t Cg, int nr, int np, const ch
     if (!npair)
       continue;
     if (one)
-      E("          for (long kh = 0; kh < %lld; kh++) {\n"
-        "            const long ih = oh * %lld - %lld + kh * %lld;\n"
-        "            if (ih >= 0 && ih < %lld) {\n"
-        "              const float *xr = Xb + ih * %lld + (%s) * %lld;\n"
-        "              (void)xr;\n",
-        (long long)k->KH, (long long)k->SH, (long long)k->PH, (long long)k->DH, (long long)k->IH,
-        (long long)(k->IW * k->c), ow0, (long long)(k->SW * k->c));
+      emit_glanes_kh_loop(k, ow0, 0);
     else
       E("          {\n"
         "            const long ih = oh * %lld - %lld + %lld;\n"
