@@ -8,14 +8,15 @@
  * micro-kernel the target describes; every shape in it is a constant, and
  * its name says op, dtype, target, tile and node.  Pointers are:
  *
- *   inputs[k]            a graph input
- *   outputs[k]           a graph output
- *   (float *)(ws + off)  an intermediate in the caller's workspace
- *   W(off)               a constant in the weight blob
+ *   inputs[k]            a graph input (float32)
+ *   outputs[k]           a graph output (float32)
+ *   (T *)(ws + off)      an intermediate in the caller's workspace, T its dtype's C type
+ *   W(off)               a float32 constant in the weight blob; (const T *)W(off) another
  *
- * Kernel parameters are the node's float inputs x<i> (i = the ONNX input
- * position; int64 inputs such as shapes were consumed at compile time), its
- * epilogue's residual r and residual scale rs, and its outputs y<j>.
+ * Kernel parameters are the node's inputs read at run time x<i> (i = the
+ * ONNX input position; parameter inputs such as Reshape's shape were
+ * consumed at compile time: node_runtime_read), its epilogue's residual r
+ * and residual scale rs, and its outputs y<j>, each declared by its dtype.
  *
  * Weights: embedded (default) as one string literal in NAME_weights.c —
  * compilers lex a string far faster than a {0x3f800000, ...} initializer
@@ -36,64 +37,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Generated code is work the model asks for: past Limits.code_bytes,
- * emit() writes nothing more and codegen_write reports it. */
-void emit(Emitter *e, const char *fmt, ...) {
-  if (e->over)
-    return;
-  va_list ap;
-  va_start(ap, fmt);
-  sb_vprintf(e->out, fmt, ap);
-  va_end(ap);
-  e->over = (int64_t)e->out->len > e->g->limits.code_bytes;
-}
-
-bool emit_room(Emitter *e, int64_t bytes) {
-  if (sat_add((int64_t)e->out->len, bytes) > e->g->limits.code_bytes)
-    e->over = true;
-  return !e->over;
-}
-
-int emit_loop_nest(Emitter *e, char v, const int64_t *dims, int r, int indent) {
-  for (int k = 0; k < r; k++, indent += 2)
-    emit(e, "%*sfor (long %c%d = 0; %c%d < %lld; %c%d++)\n", indent, "", v, k, v, k,
-         (long long)dims[k], v, k);
-  return indent;
-}
-
-const char *c_float(Emitter *e, double f) {
-  float x = (float)f;
-  if (isnan(x))
-    return "NAN";
-  if (isinf(x))
-    return x > 0 ? "HUGE_VALF" : "(-HUGE_VALF)";
-  char buf[64];
-  snprintf(buf, sizeof buf, "%.9g", (double)x);
-  if (!strpbrk(buf, ".en"))
-    strcat(buf, ".0");
-  strcat(buf, "f");
-  return arena_printf(&e->g->arena, x < 0 ? "(%s)" : "%s", buf);
-}
-
 /* Text safe inside a C comment: printable ASCII without '*' (so neither
- * comment delimiter can form), '\\' or '?' (no line splice, no trigraph). */
+ * comment delimiter can form), '\\' or '?' (no line splice, no trigraph),
+ * '$' (no ${var} of the C writer) or a brace (the writer's count). */
 static void put_comment_text(StrBuf *sb, const char *s) {
   for (int i = 0; s[i] && i < 200; i++) {
     char c = s[i];
-    if (c < 32 || c > 126 || c == '*' || c == '\\' || c == '?')
+    if (c < 32 || c > 126 || c == '*' || c == '\\' || c == '?' || c == '$' || c == '{' ||
+        c == '}')
       c = '_';
     sb_putn(sb, &c, 1);
   }
 }
 
-/* A C string literal: escapes quotes, backslashes, '?' (trigraphs) and
- * anything not printable. */
+/* A C string literal: escapes quotes, backslashes, '?' (trigraphs), '$'
+ * (no ${var} of the C writer) and anything not printable. */
 static void put_c_string(StrBuf *sb, const char *s) {
   sb_putn(sb, "\"", 1);
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
     if (*p == '"' || *p == '\\' || *p == '?')
       sb_printf(sb, "\\%c", *p);
-    else if (*p < 32 || *p > 126)
+    else if (*p < 32 || *p > 126 || *p == '$')
       sb_printf(sb, "\\%03o", *p);
     else
       sb_putn(sb, (const char *)p, 1);
@@ -113,8 +77,14 @@ static const char *loc_expr(Graph *g, Plan *p, int v) {
   switch (l.kind) {
   case LOC_INPUT: return arena_printf(&g->arena, "inputs[%lld]", (long long)l.index);
   case LOC_OUTPUT: return arena_printf(&g->arena, "outputs[%lld]", (long long)l.index);
-  case LOC_WS: return arena_printf(&g->arena, "(float *)(ws + %lld)", (long long)l.index);
-  case LOC_WEIGHT: return arena_printf(&g->arena, "W(%lld)", (long long)l.index);
+  case LOC_WS:
+    return arena_printf(&g->arena, "(%s *)(ws + %lld)", dtype_ctype(g->values[v].dtype),
+                        (long long)l.index);
+  case LOC_WEIGHT:
+    if (g->values[v].dtype == DT_FLOAT)
+      return arena_printf(&g->arena, "W(%lld)", (long long)l.index);
+    return arena_printf(&g->arena, "(const %s *)W(%lld)", dtype_ctype(g->values[v].dtype),
+                        (long long)l.index);
   default: return NULL;
   }
 }
@@ -303,7 +273,7 @@ static void header_summary(StrBuf *h, Graph *g, Plan *p, const CodegenOptions *o
 static int count_kernels(Graph *g) {
   int k = 0;
   for (int i = 0; i < g->nnodes; i++)
-    k += g->nodes[i].sched.family != KF_ALIAS;
+    k += !(g->nodes[i].sched.family->flags & KC_ALIAS);
   return k;
 }
 
@@ -431,36 +401,38 @@ static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
   return ok;
 }
 
-/* Calls f(e, "x0", v) for each value a kernel takes, in parameter order:
- * float op inputs x<i>, residual r, residual scale rs, outputs y<j>. */
-typedef void (*ParamFn)(StrBuf *sb, const char *pname, int v, bool out, void *ctx);
+/* Calls f(sb, "x0", v, ...) for each value a kernel takes, in parameter
+ * order: its op inputs read at run time x<i> (i = the ONNX input position;
+ * parameter inputs such as Reshape's shape were consumed at compile time,
+ * node_runtime_read), residual r, residual scale rs, outputs y<j>. */
+typedef void (*ParamFn)(StrBuf *sb, Graph *g, const char *pname, int v, bool out, void *ctx);
 
 static void kernel_params(Graph *g, Node *n, StrBuf *sb, ParamFn f, void *ctx) {
   char pname[16];
   for (int i = 0; i < n->nin; i++) {
-    int v = n->in[i];
-    if (v < 0 || g->values[v].dtype != DT_FLOAT)
+    if (!node_runtime_read(n, i))
       continue;
     snprintf(pname, sizeof pname, "x%d", i);
-    f(sb, pname, v, false, ctx);
+    f(sb, g, pname, n->in[i], false, ctx);
   }
   if (n->ep.residual >= 0)
-    f(sb, "r", n->ep.residual, false, ctx);
+    f(sb, g, "r", n->ep.residual, false, ctx);
   if (n->ep.residual_scale >= 0)
-    f(sb, "rs", n->ep.residual_scale, false, ctx);
+    f(sb, g, "rs", n->ep.residual_scale, false, ctx);
   for (int j = 0; j < n->nout; j++) {
     int v = n->out[j];
-    if (v < 0 || g->values[v].dtype != DT_FLOAT)
+    if (v < 0)
       continue;
     snprintf(pname, sizeof pname, "y%d", j);
-    f(sb, pname, v, true, ctx);
+    f(sb, g, pname, v, true, ctx);
   }
 }
 
-static void param_decl(StrBuf *sb, const char *pname, int v, bool out, void *ctx) {
+/* A parameter declared by its value's dtype: const float *restrict x0. */
+static void param_decl(StrBuf *sb, Graph *g, const char *pname, int v, bool out, void *ctx) {
   int *count = ctx;
-  (void)v;
-  sb_printf(sb, "%s%sfloat *restrict %s", (*count)++ ? ", " : "", out ? "" : "const ", pname);
+  sb_printf(sb, "%s%s%s *restrict %s", (*count)++ ? ", " : "", out ? "" : "const ",
+            dtype_ctype(g->values[v].dtype), pname);
 }
 
 typedef struct {
@@ -469,8 +441,9 @@ typedef struct {
   int count;
 } ArgCtx;
 
-static void param_arg(StrBuf *sb, const char *pname, int v, bool out, void *ctx) {
+static void param_arg(StrBuf *sb, Graph *g, const char *pname, int v, bool out, void *ctx) {
   ArgCtx *a = ctx;
+  (void)g;
   (void)pname;
   CD_ASSERT(!out || a->p->loc[v].kind == LOC_WS || a->p->loc[v].kind == LOC_OUTPUT);
   sb_printf(sb, "%s%s", a->count++ ? ", " : "", loc_expr(a->g, a->p, v));
@@ -494,25 +467,25 @@ static void kernel_signature(StrBuf *sb, Graph *g, Node *n, const Target *t) {
  * thread takes them all.  Scalar kernels ignore tid: only thread 0 calls
  * them.
  */
-static void emit_share(Emitter *e, Graph *g, Node *n) {
+static void emit_share(CWriter *w, Graph *g, Node *n) {
   const Schedule *s = &n->sched;
-  if (s->family == KF_SCALAR || s->split == SPLIT_NONE) {
+  if ((s->family->flags & KC_SCALAR) || s->split == SPLIT_NONE) {
     if (g->threads > 1)
-      emit(e, "  (void)tid;\n");
+      cw(w, "(void)tid;\n");
     return;
   }
   if (s->threads > 1) {
     /* Every thread of the model calls a split kernel: those past the
      * layer's share count get the empty range [units, units). */
-    emit(e, "  static const long cd_share[%d] = {", g->threads + 1);
+    cw(w, "static const long cd_share[%d] = {", g->threads + 1);
     for (int t = 0; t <= g->threads; t++)
-      emit(e, "%s%lld", t ? ", " : "", (long long)s->share[t <= s->threads ? t : s->threads]);
-    emit(e, "};\n  const long s0 = cd_share[tid], s1 = cd_share[tid + 1];\n");
+      cw(w, "%s%lld", t ? ", " : "", (long long)s->share[t <= s->threads ? t : s->threads]);
+    cw(w, "};\nconst long s0 = cd_share[tid], s1 = cd_share[tid + 1];\n");
     return;
   }
-  emit(e, "  const long s0 = 0, s1 = %lld; /* one thread */\n", (long long)s->units);
+  cw(w, "const long s0 = 0, s1 = %lld; /* one thread */\n", (long long)s->units);
   if (g->threads > 1)
-    emit(e, "  (void)tid;\n");
+    cw(w, "(void)tid;\n");
 }
 
 /*
@@ -774,10 +747,26 @@ static bool check_io(Graph *g, Diag *d) {
                  g->values[g->outputs[k]].name, dtype_name(g->values[g->outputs[k]].dtype));
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = &g->nodes[i];
-    if (op_table[n->op].flags & OPF_SHAPE)
+    if (op_table[n->op].flags & OPF_SHAPE) {
       diag_error(d, "node '%s' (%s) computes a shape at run time: dynamic "
                  "shapes are not supported (freeze the inputs it depends on)",
                  node_label(n), n->op_type);
+      continue;
+    }
+    /* The ops' portable kernels compute in float32; a family of another
+     * dtype says so in its row (kernels.c). */
+    if (!(n->sched.family->flags & KC_SCALAR))
+      continue;
+    for (int k = 0; k < node_nreads(n) + n->nout; k++) {
+      bool out = k >= node_nreads(n);
+      int v = out ? n->out[k - node_nreads(n)] : node_runtime_read(n, k) ? node_read(n, k) : -1;
+      if (v >= 0 && g->values[v].dtype != DT_FLOAT) {
+        diag_error(d, "node '%s' (%s): its %s '%s' is %s, and Cardinal's %s kernel computes "
+                   "in float32 only", node_label(n), n->op_type, out ? "output" : "input",
+                   g->values[v].name, dtype_name(g->values[v].dtype), n->op_type);
+        break;
+      }
+    }
   }
   return d->nerrors == 0;
 }
@@ -791,31 +780,30 @@ static bool check_io(Graph *g, Diag *d) {
  * kernels), best of 5.  Measured by the same compiler and flags as the
  * kernels, on the machine that runs them.
  */
-static void emit_peak(Emitter *e, const char *name) {
-  const Target *t = e->t;
-  int na = t->vec > 1 ? t->nregs - 4 : 64; /* vector registers but b, c and a spare */
-  emit(e, "#ifdef CARDINAL_PROFILE\n"
+static void emit_peak(CWriter *w, const Target *t, const char *name) {
+  int na = t->block > 1 ? t->nregs - 4 : 64; /* vector registers but b, c and a spare */
+  cw(w, "#ifdef CARDINAL_PROFILE\n"
           "static %s%sdouble cd_fma_loop(long iters) {\n"
           "  volatile float sink;\n  long i;\n  double t0;\n",
        t->isa_attr, t->isa_attr[0] ? " " : "");
-  if (t->vec > 1) {
-    emit(e, "  const %s b = %s, c = %s;\n  float lanes[%d];\n", t->vtype,
-         vop(e, t->set1, "0.999999f", 0, 0), vop(e, t->set1, "1e-6f", 0, 0), t->vec);
+  if (t->block > 1) {
+    cw(w, "  const %s b = %s, c = %s;\n  float lanes[%d];\n", t->f32.vtype,
+         cw_op(w, t->f32.set1, "0.999999f", 0, 0), cw_op(w, t->f32.set1, "1e-6f", 0, 0), t->block);
     for (int k = 0; k < na; k++)
-      emit(e, "  %s a%d = %s;\n", t->vtype, k,
-           vop(e, t->set1, arena_printf(&e->g->arena, "%d.0f", k), 0, 0));
-    emit(e, "  t0 = cd_now_ms();\n  for (i = 0; i < iters; i++) {\n");
+      cw(w, "  %s a%d = %s;\n", t->f32.vtype, k,
+           cw_op(w, t->f32.set1, cw_fmt(w, "%d.0f", k), 0, 0));
+    cw(w, "  t0 = cd_now_ms();\n  for (i = 0; i < iters; i++) {\n");
     for (int k = 0; k < na; k++) {
-      const char *a = arena_printf(&e->g->arena, "a%d", k);
-      emit(e, "    %s = %s;\n", a, vop(e, t->fma, a, "b", "c"));
+      const char *a = cw_fmt(w, "a%d", k);
+      cw(w, "    %s = %s;\n", a, cw_op(w, t->f32.fma, a, "b", "c"));
     }
-    emit(e, "  }\n  t0 = cd_now_ms() - t0;\n");
+    cw(w, "  }\n  t0 = cd_now_ms() - t0;\n");
     for (int k = 1; k < na; k++)
-      emit(e, "  a0 = %s;\n", vop(e, t->add, "a0", arena_printf(&e->g->arena, "a%d", k), 0));
-    emit(e, "  %s;\n  sink = lanes[0];\n", vop(e, t->store, "lanes", "a0", 0));
+      cw(w, "  a0 = %s;\n", cw_op(w, t->f32.add, "a0", cw_fmt(w, "a%d", k), 0));
+    cw(w, "  %s;\n  sink = lanes[0];\n", cw_op(w, t->f32.store, "lanes", "a0", 0));
   } else {
     /* Plain float code, vectorised by the compiler as the scalar kernels are. */
-    emit(e, "  float a[%d];\n  long k;\n"
+    cw(w, "  float a[%d];\n  long k;\n"
             "  for (k = 0; k < %d; k++)\n    a[k] = (float)k;\n"
             "  t0 = cd_now_ms();\n"
             "  for (i = 0; i < iters; i++)\n    for (k = 0; k < %d; k++)\n"
@@ -824,23 +812,16 @@ static void emit_peak(Emitter *e, const char *name) {
             "  for (k = 1; k < %d; k++)\n    a[0] += a[k];\n  sink = a[0];\n",
          na, na, na, na);
   }
-  emit(e, "  (void)sink;\n"
+  cw(w, "  (void)sink;\n"
           "  return t0 > 0 ? 2.0 * %d * %d * (double)iters / (t0 * 1e6) : 0.0;\n}\n\n"
           "double %s_profile_peak(void) {\n"
           "  double best = 0;\n  int r;\n"
           "  for (r = 0; r < 5; r++) {\n"
           "    const double g = cd_fma_loop(%d);\n"
           "    best = g > best ? g : best;\n  }\n  return best;\n}\n#endif\n\n",
-       t->vec > 1 ? t->vec : 1, na, name, 64000000 / na);
+       t->block > 1 ? t->block : 1, na, name, 64000000 / na);
 }
 
-/* The kernel body of node n: the target's micro-kernel for its family, or
- * the op's scalar kernel. */
-static bool emit_kernel(Emitter *e, Graph *g, Node *n) {
-  if (n->sched.family == KF_SCALAR)
-    return op_table[n->op].emit(e, g, n);
-  return simd_emit(e, g, n);
-}
 
 bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
                    const char *dir, Diag *d) {
@@ -881,15 +862,15 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
                   "  q = q * x2 - 1.42647390514189e-02f;\n"
                   "  return x * p / q;\n"
                   "}\n\n");
-  bool zeros = false; /* a blocked conv reading a plain input row by row uses them */
-  for (int i = 0; i < g->nnodes; i++)
-    zeros |= g->nodes[i].sched.family == KF_CONV_BLOCKED &&
-             g->values[g->nodes[i].in[0]].layout.kind == LAYOUT_PLAIN &&
-             !conv_flat_pixels(&g->nodes[i]);
-  if (zeros)
-    sb_printf(&c, "/* Zeros the compiler cannot see through: kernels offset pointers by them\n"
-                  " * to keep it from merging loads it should not keep live (simd_conv.c). */\n"
-                  "static volatile long cd_zero[16];\n\n");
+  /* The declarations kernel families share, once each. */
+  for (int k = 0; kernel_configs[k]; k++) {
+    const KernelConfig *kc = kernel_configs[k];
+    bool wanted = false;
+    for (int i = 0; i < g->nnodes && kc->prelude && !wanted; i++)
+      wanted = g->nodes[i].sched.family == kc && kc->wants(g, &g->nodes[i]);
+    if (wanted)
+      sb_printf(&c, "%s", kc->prelude);
+  }
   if (o->weights_blob) {
     sb_printf(&c, "/* Set by %s_set_weights: the blob after its 64-byte header. */\n"
                   "static const unsigned char *cd_w;\n"
@@ -927,23 +908,29 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
     sb_printf(&c, "%s};\n", cnt ? "" : "0");
   }
 
-  Emitter e = {.out = &c, .g = g, .d = d, .t = o->target};
+  CWriter cwr;
+  cw_init(&cwr, &c, &g->arena, g->limits.code_bytes);
+  Emitter e = {.w = &cwr, .g = g, .d = d, .t = o->target};
   StrBuf prof_names = {0}, prof_macs = {0};
   int T = g->threads > 1 ? g->threads : 1;
   Seq q = {.g = g, .p = p, .only0 = true};
   int nk = 0; /* kernels emitted */
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = &g->nodes[i];
-    if (n->sched.family == KF_ALIAS) {
+    if (n->sched.family->flags & KC_ALIAS) {
       sb_printf(&q.part, "  /* node %d %s: an alias, no work */\n", i, n->op_type);
       continue;
     }
     kernel_comment(&c, g, n);
-    kernel_signature(&c, g, n, o->target);
-    sb_printf(&c, " {\n");
-    emit_share(&e, g, n);
-    bool ok = emit_kernel(&e, g, n);
-    if (e.over || (int64_t)(c.len + body.len) > g->limits.code_bytes) {
+    StrBuf sig = {0};
+    kernel_signature(&sig, g, n, o->target);
+    cw(&cwr, "%s {\n", sig.buf);
+    sb_free(&sig);
+    cw_vars_clear(&cwr);
+    emit_share(&cwr, g, n);
+    bool ok = n->sched.family->emit(&e, g, n);
+    cw_flush(&cwr);
+    if (cwr.over || (int64_t)(c.len + body.len) > g->limits.code_bytes) {
       diag_error(d, "node '%s' (%s): the generated code would exceed %lld bytes", node_label(n),
                  n->op_type, (long long)g->limits.code_bytes);
       break;
@@ -953,7 +940,8 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
         diag_error(d, "node '%s' (%s): no kernel", node_label(n), n->op_type);
       break;
     }
-    sb_printf(&c, "}\n");
+    cw(&cwr, "}\n");
+    CD_ASSERT(cwr.depth == 0 && !cwr.pending && !cwr.paren);
     StrBuf call = {0};
     sb_printf(&call, "%s(", n->sched.kernel);
     ArgCtx ac = {g, p, 0};
@@ -983,6 +971,7 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
   }
   if (d->nerrors) {
     sb_free(&c);
+    cw_free(&cwr);
     seq_free(&q);
     sb_free(&prof_names);
     sb_free(&prof_macs);
@@ -1011,7 +1000,9 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
             nk ? prof_names.buf : "\"\"", name, nk ? nk : 1, nk ? prof_macs.buf : "0", name);
   sb_free(&prof_names);
   sb_free(&prof_macs);
-  emit_peak(&e, name);
+  emit_peak(&cwr, o->target, name);
+  cw_flush(&cwr);
+  cw_free(&cwr);
   sb_putn(&c, body.buf, body.len);
   sb_free(&body);
 
@@ -1036,7 +1027,7 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
   }
   /* The blob's own hash: a blob of the same model built for another target
    * or with other passes has the same model hash but not these bytes. */
-  uint64_t whash = cache_hash(0, blob + 64, wsize);
+  uint64_t whash = cd_hash64(0, blob + 64, wsize);
   bool ok = write_header(g, p, o, dir, NAME, whash, d);
   char *cpath = arena_printf(&g->arena, "%s/%s.c", dir, name);
   ok = ok && write_file(cpath, c.buf, c.len, d);
@@ -1060,23 +1051,4 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
   }
   free(blob);
   return ok;
-}
-
-const char *epilogue_stmt(Emitter *e, Node *n, const char *y, const char *idx,
-                          const char *chan) {
-  Arena *ar = &e->g->arena;
-  const Epilogue *ep = &n->ep;
-  if (!node_has_epilogue(n))
-    return "";
-  const char *v = y;
-  if (ep->residual >= 0) {
-    if (ep->residual_scale >= 0)
-      v = arena_printf(ar, "(%s + r[%s] * rs[%s])", y, idx, chan);
-    else
-      v = arena_printf(ar, "(%s + r[%s])", y, idx);
-  }
-  if (ep->act == OP_COUNT)
-    return arena_printf(ar, "%s = %s;", y, v);
-  return arena_printf(ar, "{ const float ev = %s; %s = %s; }", v, y,
-                      unary_expr(e, ep->act, ep->act_alpha, ep->act_beta, "ev"));
 }

@@ -39,6 +39,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The zeros a blocked conv reading a plain input row by row offsets its
+ * tap columns by (emit_tile says why): cd_zero, declared by the family's
+ * prelude, read into zk[ZERO_LEN] at the kernel's start. */
+#define ZERO_LEN 16
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* A stride-1 unpadded 1x1 conv: its pixels are one flat range. */
+bool conv_flat_pixels(const Node *n) {
+  const OpParams *p = &n->p;
+  return conv_is_pointwise(p) && p->stride[1] == 1 && p->stride[2] == 1;
+}
+
+static bool wants_zeros(const Graph *g, const Node *n) {
+  return g->values[n->in[0]].layout.kind == LAYOUT_PLAIN && !conv_flat_pixels(n);
+}
+
 typedef struct {
   Emitter *e;
   Graph *g;
@@ -58,16 +75,16 @@ typedef struct {
   int nv, tp;          /* register tile: vectors x pixels */
 } Conv;
 
-#define E(...) emit(k->e, __VA_ARGS__)
+#define E(...) cw(k->e->w, __VA_ARGS__)
 
 static const char *V(const Conv *k, const char *tmpl, const char *a, const char *b,
                      const char *c) {
-  return vop(k->e, tmpl, a, b, c);
+  return cw_op(k->e->w, tmpl, a, b, c);
 }
 
 static const char *fmt(const Conv *k, const char *f, ...) __attribute__((format(printf, 2, 3)));
 static const char *fmt(const Conv *k, const char *f, ...) {
-  if (k->e->over) /* past the code budget nothing is written: build nothing either */
+  if (k->e->w->over) /* past the code budget nothing is written: build nothing either */
     return "";
   va_list ap;
   va_start(ap, f);
@@ -84,16 +101,16 @@ static const char *fmt(const Conv *k, const char *f, ...) {
 static const char *vec_act(const Conv *k, const char *v) {
   const Epilogue *ep = &k->n->ep;
   const Target *t = k->t;
-  const char *zero = t->zero;
+  const char *zero = t->f32.zero;
   switch (ep->act) {
   case OP_COUNT: return v;
-  case OP_RELU: return V(k, t->max, v, zero, NULL);
+  case OP_RELU: return V(k, t->f32.max, v, zero, NULL);
   case OP_CLIP:
-    return V(k, t->min, V(k, t->max, v, V(k, t->set1, c_float(k->e, ep->act_alpha), 0, 0), 0),
-             V(k, t->set1, c_float(k->e, ep->act_beta), 0, 0), NULL);
+    return V(k, t->f32.min, V(k, t->f32.max, v, V(k, t->f32.set1, cw_float(k->e->w, ep->act_alpha), 0, 0), 0),
+             V(k, t->f32.set1, cw_float(k->e->w, ep->act_beta), 0, 0), NULL);
   case OP_LEAKYRELU:
-    return V(k, t->fma, V(k, t->min, v, zero, 0), V(k, t->set1, c_float(k->e, ep->act_alpha), 0, 0),
-             V(k, t->max, v, zero, 0));
+    return V(k, t->f32.fma, V(k, t->f32.min, v, zero, 0), V(k, t->f32.set1, cw_float(k->e->w, ep->act_alpha), 0, 0),
+             V(k, t->f32.max, v, zero, 0));
   default: return NULL;
   }
 }
@@ -105,23 +122,23 @@ static void store_final(const Conv *k, const char *acc, int v, const char *yoff)
   const Node *n = k->n;
   const char *val = acc;
   if (n->ep.residual >= 0) {
-    const char *r = V(k, t->load, fmt(k, "R + %s", yoff), 0, 0);
+    const char *r = V(k, t->f32.load, fmt(k, "R + %s", yoff), 0, 0);
     if (n->ep.residual_scale >= 0)
-      val = V(k, t->fma, r, V(k, t->load, fmt(k, "rs + (ob + %d) * %d", v, k->c), 0, 0), val);
+      val = V(k, t->f32.fma, r, V(k, t->f32.load, fmt(k, "rs + (ob + %d) * %d", v, k->c), 0, 0), val);
     else
-      val = V(k, t->add, val, r, 0);
+      val = V(k, t->f32.add, val, r, 0);
   }
   const char *act = vec_act(k, val);
   if (act) {
-    E("          %s;\n", V(k, t->store, fmt(k, "Y + %s", yoff), act, 0));
+    E("%s;\n", V(k, t->f32.store, fmt(k, "Y + %s", yoff), act, 0));
     return;
   }
-  E("          %s;\n", V(k, t->store, fmt(k, "Y + %s", yoff), val, 0));
-  E("          for (int l = 0; l < %d; l++) {\n"
-    "            const float ev = Y[%s + l];\n"
-    "            Y[%s + l] = %s;\n"
-    "          }\n",
-    k->c, yoff, yoff, unary_expr(k->e, n->ep.act, n->ep.act_alpha, n->ep.act_beta, "ev"));
+  E("%s;\n", V(k, t->f32.store, fmt(k, "Y + %s", yoff), val, 0));
+  E("for (int l = 0; l < %d; l++) {\n"
+    "const float ev = Y[%s + l];\n"
+    "Y[%s + l] = %s;\n"
+    "}\n",
+    k->c, yoff, yoff, unary_expr(k->e->w, n->ep.act, n->ep.act_alpha, n->ep.act_beta, "ev"));
 }
 
 /* Output offset (floats, within image Y) of vector v, pixel p of the tile
@@ -143,32 +160,32 @@ static const char *yoff(const Conv *k, int v, int p, const char *pix0) {
 static void emit_tile(const Conv *k, int nvv, int np, const char *pix0, const bool *valid) {
   const Target *t = k->t;
   bool chunked = k->KC < k->NB;
-  E("        {\n");
+  E("{\n");
   for (int p = 0; p < np; p++)
     for (int v = 0; v < nvv; v++)
-      E("          %s a%d_%d;\n", t->vtype, p, v);
+      E("%s a%d_%d;\n", t->f32.vtype, p, v);
   if (chunked)
-    E("          if (kc0 == 0) {\n");
+    E("if (kc0 == 0) {\n");
   for (int v = 0; v < nvv; v++) {
-    const char *init = k->bias ? V(k, t->load, fmt(k, "x2 + (ob + %d) * %d", v, k->c), 0, 0)
-                               : t->zero;
+    const char *init = k->bias ? V(k, t->f32.load, fmt(k, "x2 + (ob + %d) * %d", v, k->c), 0, 0)
+                               : t->f32.zero;
     for (int p = 0; p < np; p++)
-      E("          a%d_%d = %s;\n", p, v, init);
+      E("a%d_%d = %s;\n", p, v, init);
   }
   if (chunked) {
-    E("          } else {\n");
+    E("} else {\n");
     for (int p = 0; p < np; p++)
       for (int v = 0; v < nvv; v++)
-        E("          a%d_%d = %s;\n", p, v, V(k, t->load, fmt(k, "Y + %s", yoff(k, v, p, pix0)), 0, 0));
-    E("          }\n");
+        E("a%d_%d = %s;\n", p, v, V(k, t->f32.load, fmt(k, "Y + %s", yoff(k, v, p, pix0)), 0, 0));
+    E("}\n");
   }
   /* The reduction. */
-  E("          for (long cb = %s; cb < %s; cb++) {\n", chunked ? "kc0" : "0",
+  E("for (long cb = %s; cb < %s; cb++) {\n", chunked ? "kc0" : "0",
     chunked ? fmt(k, "(kc0 + %lld < %lld ? kc0 + %lld : %lld)", (long long)k->KC,
                   (long long)k->NB, (long long)k->KC, (long long)k->NB)
             : fmt(k, "%lld", (long long)k->NB));
-  E("            const float *xb = X + (lo + cb) * %lld;\n"
-    "            const float *wb = Wo + cb * %lld;\n",
+  E("const float *xb = X + (lo + cb) * %lld;\n"
+    "const float *wb = Wo + cb * %lld;\n",
     (long long)(k->IH * k->IW * k->ib), (long long)(k->KH * k->KW * k->ib * k->c));
   /* The channels of the block: the last block of an input whose C is not a
    * multiple of the block holds only C % ib real ones; its padding lanes may
@@ -180,17 +197,17 @@ static void emit_tile(const Conv *k, int nvv, int np, const char *pix0, const bo
   const char *xrow;
   if (k->flat) {
     xrow = fmt(k, "xb + (%s) * %d", pix0, k->ib);
-    E("            {\n              const float *xr = %s;\n              const float *wk = wb;\n",
+    E("{\nconst float *xr = %s;\nconst float *wk = wb;\n",
       xrow);
   } else {
-    E("            for (long kh = 0; kh < %lld; kh++) {\n"
-      "              const long ih = oh * %lld - %lld + kh * %lld;\n"
-      "              const float *xr, *wk;\n"
-      "              if (ih < 0 || ih >= %lld)\n                continue;\n"
-      "              xr = xb + ih * %lld + (%s) * %lld;\n"
-      "              wk = wb + kh * %lld;\n"
-      "              (void)xr; /* no tap of this tile may fall inside the row */\n"
-      "              (void)wk;\n",
+    E("for (long kh = 0; kh < %lld; kh++) {\n"
+      "const long ih = oh * %lld - %lld + kh * %lld;\n"
+      "const float *xr, *wk;\n"
+      "if (ih < 0 || ih >= %lld)\ncontinue;\n"
+      "xr = xb + ih * %lld + (%s) * %lld;\n"
+      "wk = wb + kh * %lld;\n"
+      "(void)xr; /* no tap of this tile may fall inside the row */\n"
+      "(void)wk;\n",
       (long long)k->KH, (long long)k->SH, (long long)k->PH, (long long)k->DH, (long long)k->IH,
       (long long)(k->IW * k->ib), pix0, (long long)(k->SW * k->ib),
       (long long)(k->KW * k->ib * k->c));
@@ -212,51 +229,51 @@ static void emit_tile(const Conv *k, int nvv, int np, const char *pix0, const bo
       continue;
     const char *xbase = "xr";
     if (k->ib == 1 && !k->flat) {
-      E("              {\n              const float *xq = xr + zk[%d];\n", kw % 16);
+      E("{\nconst float *xq = xr + zk[%d];\n", kw % ZERO_LEN);
       xbase = "xq";
     }
-    E("              for (long ci = 0; ci < %s; ci++) {\n", nci);
+    E("for (long ci = 0; ci < %s; ci++) {\n", nci);
     for (int v = 0; v < nvv; v++)
-      E("                const %s w%d = %s;\n", t->vtype, v,
-        V(k, t->load, fmt(k, "wk + %lld + ci * %d", (long long)(v * k->WOB + kw * k->ib * k->c), k->c),
+      E("const %s w%d = %s;\n", t->f32.vtype, v,
+        V(k, t->f32.load, fmt(k, "wk + %lld + ci * %d", (long long)(v * k->WOB + kw * k->ib * k->c), k->c),
           0, 0));
     for (int p = 0; p < np; p++) {
       if (!k->flat && !valid[p * k->KW + kw])
         continue;
       /* Input pixel of tap kw for tile pixel p, relative to the tile's first. */
       int64_t rel = k->flat ? p : (int64_t)p * k->SW - k->PW + kw * k->DW;
-      E("                {\n                  const %s xv = %s;\n", t->vtype,
-        V(k, t->set1, fmt(k, "%s[%lld + ci]", xbase, (long long)(rel * k->ib)), 0, 0));
+      E("{\nconst %s xv = %s;\n", t->f32.vtype,
+        V(k, t->f32.set1, fmt(k, "%s[%lld + ci]", xbase, (long long)(rel * k->ib)), 0, 0));
       for (int v = 0; v < nvv; v++)
-        E("                  a%d_%d = %s;\n", p, v, V(k, t->fma, "xv", fmt(k, "w%d", v), fmt(k, "a%d_%d", p, v)));
-      E("                }\n");
+        E("a%d_%d = %s;\n", p, v, V(k, t->f32.fma, "xv", fmt(k, "w%d", v), fmt(k, "a%d_%d", p, v)));
+      E("}\n");
     }
-    E("              }\n");
+    E("}\n");
     if (k->ib == 1 && !k->flat)
-      E("              }\n");
+      E("}\n");
   }
-  E("            }\n          }\n");
+  E("}\n}\n");
   /* Store: partial sums, or the final value with the epilogue. */
   if (chunked) {
-    E("          if (kc0 + %lld < %lld) {\n", (long long)k->KC, (long long)k->NB);
+    E("if (kc0 + %lld < %lld) {\n", (long long)k->KC, (long long)k->NB);
     for (int p = 0; p < np; p++)
       for (int v = 0; v < nvv; v++)
-        E("          %s;\n", V(k, t->store, fmt(k, "Y + %s", yoff(k, v, p, pix0)), fmt(k, "a%d_%d", p, v), 0));
-    E("          } else {\n");
+        E("%s;\n", V(k, t->f32.store, fmt(k, "Y + %s", yoff(k, v, p, pix0)), fmt(k, "a%d_%d", p, v), 0));
+    E("} else {\n");
   }
   for (int p = 0; p < np; p++)
     for (int v = 0; v < nvv; v++)
       store_final(k, fmt(k, "a%d_%d", p, v), v, yoff(k, v, p, pix0));
   if (chunked)
-    E("          }\n");
-  E("        }\n");
+    E("}\n");
+  E("}\n");
 }
 
 /* The output blocks of one tile: its body for nvv vectors from `ob`, with
  * ob's weights (Wo) and input blocks (lo) set up. */
 static void emit_ob_body(const Conv *k, int nvv, int np, const char *pix0, const bool *valid) {
-  E("          const float *Wo = x1 + ob * %lld;\n"
-    "          const long lo = %s;\n",
+  E("const float *Wo = x1 + ob * %lld;\n"
+    "const long lo = %s;\n",
     (long long)k->WOB, k->NB == k->CBI ? "0" : "lo_tab[ob]");
   emit_tile(k, nvv, np, pix0, valid);
 }
@@ -266,22 +283,22 @@ static void emit_ob_body(const Conv *k, int nvv, int np, const char *pix0, const
  * outside (nvv > 0): the tile alone, ob set by the caller. */
 static void emit_obs(const Conv *k, int nvv, int np, const char *pix0, const bool *valid) {
   if (nvv) {
-    E("        {\n");
+    E("{\n");
     emit_ob_body(k, nvv, np, pix0, valid);
-    E("        }\n");
+    E("}\n");
     return;
   }
   int64_t full = k->MB / k->nv * k->nv;
   int rest = (int)(k->MB - full);
   if (full) {
-    E("        for (long ob = 0; ob < %lld; ob += %d) {\n", (long long)full, k->nv);
+    E("for (long ob = 0; ob < %lld; ob += %d) {\n", (long long)full, k->nv);
     emit_ob_body(k, k->nv, np, pix0, valid);
-    E("        }\n");
+    E("}\n");
   }
   if (rest) {
-    E("        {\n          const long ob = %lld;\n", (long long)full);
+    E("{\nconst long ob = %lld;\n", (long long)full);
     emit_ob_body(k, rest, np, pix0, valid);
-    E("        }\n");
+    E("}\n");
   }
 }
 
@@ -308,14 +325,14 @@ static void emit_row(const Conv *k, int nvv) {
            !memcmp(&valid[tj * (int64_t)tsz], &valid[ti * (int64_t)tsz], tsz))
       tj++;
     if (tj - ti > 1) {
-      E("      for (long ow0 = %lld; ow0 < %lld; ow0 += %d) {\n", (long long)(ti * k->tp),
+      E("for (long ow0 = %lld; ow0 < %lld; ow0 += %d) {\n", (long long)(ti * k->tp),
         (long long)(tj * k->tp), k->tp);
       emit_obs(k, nvv, np[ti], "ow0", &valid[ti * (int64_t)tsz]);
-      E("      }\n");
+      E("}\n");
     } else {
-      E("      {\n");
+      E("{\n");
       emit_obs(k, nvv, np[ti], fmt(k, "%lld", (long long)(ti * k->tp)), &valid[ti * (int64_t)tsz]);
-      E("      }\n");
+      E("}\n");
     }
     ti = tj;
   }
@@ -353,21 +370,21 @@ static void emit_pixels(const Conv *k, int nvv) {
     if (full) {
       unit_loop(k, "      ", "p0", k->tp, nf, split);
       emit_obs(k, nvv, k->tp, "p0", NULL);
-      E("      }\n");
+      E("}\n");
     }
     if (P > full) {
-      E("      %s{\n", rest_guard(k, nf, split));
+      E("%s{\n", rest_guard(k, nf, split));
       emit_obs(k, nvv, (int)(P - full), fmt(k, "%lld", (long long)full), NULL);
-      E("      }\n");
+      E("}\n");
     }
     return;
   }
   if (split)
-    E("    for (long oh = s0; oh < s1; oh++) {\n");
+    E("for (long oh = s0; oh < s1; oh++) {\n");
   else
-    E("    for (long oh = 0; oh < %lld; oh++) {\n", (long long)k->OH);
+    E("for (long oh = 0; oh < %lld; oh++) {\n", (long long)k->OH);
   emit_row(k, nvv);
-  E("    }\n");
+  E("}\n");
 }
 
 static void conv_setup(Conv *k, Emitter *e, Graph *g, Node *n) {
@@ -376,7 +393,7 @@ static void conv_setup(Conv *k, Emitter *e, Graph *g, Node *n) {
   k->g = g;
   k->n = n;
   k->t = e->t;
-  k->c = e->t->vec;
+  k->c = e->t->block;
   const Value *x = &g->values[n->in[0]], *w = &g->values[n->in[1]], *y = &g->values[n->out[0]];
   const OpParams *p = &n->p;
   k->ib = x->layout.kind == LAYOUT_NCHWC ? k->c : 1;
@@ -409,14 +426,14 @@ static void conv_setup(Conv *k, Emitter *e, Graph *g, Node *n) {
   k->flat = conv_flat_pixels(n);
 }
 
-bool simd_conv_blocked(Emitter *e, Graph *g, Node *n) {
+static bool simd_conv_blocked(Emitter *e, Graph *g, Node *n) {
   Conv kk, *k = &kk;
   conv_setup(k, e, g, n);
   const Value *w = &g->values[n->in[1]];
   CD_ASSERT(w->layout.kind == LAYOUT_WCONV && k->nv >= 1 && k->tp >= 1);
   if (k->NB != k->CBI) {
     /* Output block ob reads input blocks from lo_tab[ob]. */
-    E("  static const long lo_tab[%lld] = {", (long long)k->MB);
+    E("static const long lo_tab[%lld] = {", (long long)k->MB);
     for (int64_t ob = 0; ob < k->MB; ob++) {
       int64_t lo, nb;
       wconv_blocks(w, ob, &lo, &nb);
@@ -425,20 +442,20 @@ bool simd_conv_blocked(Emitter *e, Graph *g, Node *n) {
     }
     E("};\n");
   }
-  if (k->ib == 1 && !k->flat) /* the rule emit.c follows to declare cd_zero */
-    E("  long zk[16];\n"
-      "  for (int i = 0; i < 16; i++)\n"
-      "    zk[i] = cd_zero[i];\n");
-  E("  for (long n = 0; n < %lld; n++) {\n"
-    "    const float *X = x0 + n * %lld;\n"
-    "    float *Y = y0 + n * %lld;\n",
+  if (wants_zeros(g, n))
+    E("long zk[%d];\n"
+      "for (int i = 0; i < %d; i++)\n"
+      "zk[i] = cd_zero[i];\n", ZERO_LEN, ZERO_LEN);
+  E("for (long n = 0; n < %lld; n++) {\n"
+    "const float *X = x0 + n * %lld;\n"
+    "float *Y = y0 + n * %lld;\n",
     (long long)k->N, (long long)(k->CBI * k->IH * k->IW * k->ib),
     (long long)(k->MB * k->OH * k->OW * k->c));
   if (n->ep.residual >= 0)
-    E("    const float *R = r + n * %lld;\n", (long long)(k->MB * k->OH * k->OW * k->c));
+    E("const float *R = r + n * %lld;\n", (long long)(k->MB * k->OH * k->OW * k->c));
   bool chunked = k->KC < k->NB;
   if (chunked)
-    E("    for (long kc0 = 0; kc0 < %lld; kc0 += %lld) {\n", (long long)k->NB, (long long)k->KC);
+    E("for (long kc0 = 0; kc0 < %lld; kc0 += %lld) {\n", (long long)k->NB, (long long)k->KC);
   if (!n->sched.ob_outer) {
     emit_pixels(k, 0);
   } else {
@@ -450,17 +467,17 @@ bool simd_conv_blocked(Emitter *e, Graph *g, Node *n) {
     if (full) {
       unit_loop(k, "    ", "ob", k->nv, nf, split);
       emit_pixels(k, k->nv);
-      E("    }\n");
+      E("}\n");
     }
     if (rest) {
-      E("    %s{\n      const long ob = %lld;\n", rest_guard(k, nf, split), (long long)full);
+      E("%s{\nconst long ob = %lld;\n", rest_guard(k, nf, split), (long long)full);
       emit_pixels(k, rest);
-      E("    }\n");
+      E("}\n");
     }
   }
   if (chunked)
-    E("    }\n");
-  E("  }\n");
+    E("}\n");
+  E("}\n");
   return true;
 }
 
@@ -471,16 +488,16 @@ bool simd_conv_blocked(Emitter *e, Graph *g, Node *n) {
  * pixel in it and, when wstride > 0, wk at kernel row kh of the block's
  * weights (wstride floats a row).  The caller closes it: "}\n}\n". */
 static void emit_glanes_kh_loop(const Conv *k, const char *ow0, int64_t wstride) {
-  E("          for (long kh = 0; kh < %lld; kh++) {\n"
-    "            const long ih = oh * %lld - %lld + kh * %lld;\n"
-    "            if (ih >= 0 && ih < %lld) {\n"
-    "              const float *xr = Xb + ih * %lld + (%s) * %lld;\n"
-    "              (void)xr; /* an edge tile may have no tap inside */\n",
+  E("for (long kh = 0; kh < %lld; kh++) {\n"
+    "const long ih = oh * %lld - %lld + kh * %lld;\n"
+    "if (ih >= 0 && ih < %lld) {\n"
+    "const float *xr = Xb + ih * %lld + (%s) * %lld;\n"
+    "(void)xr; /* an edge tile may have no tap inside */\n",
     (long long)k->KH, (long long)k->SH, (long long)k->PH, (long long)k->DH, (long long)k->IH,
     (long long)(k->IW * k->c), ow0, (long long)(k->SW * k->c));
   if (wstride > 0)
-    E("              const float *wk = Wo + kh * %lld;\n"
-      "              (void)wk;\n", (long long)wstride);
+    E("const float *wk = Wo + kh * %lld;\n"
+      "(void)wk;\n", (long long)wstride);
 }
 
 /* A dot-form tile: np pixels of row oh from ow0 (a constant ow0_const >= 0
@@ -488,10 +505,10 @@ static void emit_glanes_kh_loop(const Conv *k, const char *ow0, int64_t wstride)
 static void emit_gdot_tile(const Conv *k, int64_t Cg, int np, const char *ow0,
                            int64_t ow0_const) {
   const Target *t = k->t;
-  E("        {\n");
+  E("{\n");
   for (int p = 0; p < np; p++)
     for (int64_t m = 0; m < Cg; m++)
-      E("          %s d%d_%lld = %s;\n", t->vtype, p, (long long)m, t->zero);
+      E("%s d%d_%lld = %s;\n", t->f32.vtype, p, (long long)m, t->f32.zero);
   emit_glanes_kh_loop(k, ow0, k->KW * Cg * k->c);
   for (int64_t kw = 0; kw < k->KW; kw++) {
     bool in[64] = {false}, any = false;
@@ -499,37 +516,37 @@ static void emit_gdot_tile(const Conv *k, int64_t Cg, int np, const char *ow0,
       int64_t rel = p * k->SW + kw * k->DW - k->PW; /* pixel offset from ow0 * SW */
       in[p] = ow0_const < 0 || (ow0_const * k->SW + rel >= 0 && ow0_const * k->SW + rel < k->IW);
       if (in[p])
-        E("              const %s x%lld_%d = %s;\n", t->vtype, (long long)kw, p,
-          V(k, t->load, fmt(k, "xr + %lld", (long long)(rel * k->c)), 0, 0));
+        E("const %s x%lld_%d = %s;\n", t->f32.vtype, (long long)kw, p,
+          V(k, t->f32.load, fmt(k, "xr + %lld", (long long)(rel * k->c)), 0, 0));
       any |= in[p];
     }
     for (int64_t m = 0; m < Cg && any; m++) {
-      E("              {\n                const %s w = %s;\n", t->vtype,
-        V(k, t->load, fmt(k, "wk + %lld", (long long)((kw * Cg + m) * k->c)), 0, 0));
+      E("{\nconst %s w = %s;\n", t->f32.vtype,
+        V(k, t->f32.load, fmt(k, "wk + %lld", (long long)((kw * Cg + m) * k->c)), 0, 0));
       for (int p = 0; p < np; p++)
         if (in[p]) {
           const char *acc = fmt(k, "d%d_%lld", p, (long long)m);
-          E("                %s = %s;\n", acc,
-            V(k, t->fma, fmt(k, "x%lld_%d", (long long)kw, p), "w", acc));
+          E("%s = %s;\n", acc,
+            V(k, t->f32.fma, fmt(k, "x%lld_%d", (long long)kw, p), "w", acc));
         }
-      E("              }\n");
+      E("}\n");
     }
   }
-  E("            }\n          }\n");
+  E("}\n}\n");
   for (int p = 0; p < np; p++) {
     const char *acc[64];
     for (int64_t m = 0; m < Cg; m++)
       acc[m] = fmt(k, "d%d_%lld", p, (long long)m);
-    E("          {\n");
-    const char *sum = t->group_sum(k->e, (int)Cg, acc);
+    E("{\n");
+    const char *sum = t->group_sum(k->e->w, (int)Cg, acc);
     if (k->bias)
-      sum = V(k, t->add, sum, V(k, t->load, "x2 + ob * CD_C", 0, 0), 0);
+      sum = V(k, t->f32.add, sum, V(k, t->f32.load, "x2 + ob * CD_C", 0, 0), 0);
     store_final(k, sum, 0,
                 fmt(k, "ob * %lld + (oh * %lld + %s + %d) * %d",
                     (long long)(k->OH * k->OW * k->c), (long long)k->OW, ow0, p, k->c));
-    E("          }\n");
+    E("}\n");
   }
-  E("        }\n");
+  E("}\n");
 }
 
 /*
@@ -547,11 +564,11 @@ static void emit_glanes_tile(const Conv *k, int64_t Cg, int nr, int np, const ch
     emit_gdot_tile(k, Cg, np, ow0, ow0_const);
     return;
   }
-  E("        {\n");
+  E("{\n");
   for (int rr = 0; rr < nr; rr++)
     for (int p = 0; p < np; p++)
-      E("          %s a%d_%d = %s;\n", t->vtype, rr, p,
-        k->bias ? V(k, t->load, "x2 + ob * CD_C", 0, 0) : t->zero);
+      E("%s a%d_%d = %s;\n", t->f32.vtype, rr, p,
+        k->bias ? V(k, t->f32.load, "x2 + ob * CD_C", 0, 0) : t->f32.zero);
   int64_t irows = (int64_t)(nr - 1) * k->SH + (k->KH - 1) * k->DH + 1;
   int64_t span = (int64_t)(np - 1) * k->SW + (k->KW - 1) * k->DW + 1;
   /* One output row: the kernel rows in a loop at run time (a third of the
@@ -579,11 +596,11 @@ static void emit_glanes_tile(const Conv *k, int64_t Cg, int nr, int np, const ch
     if (one)
       emit_glanes_kh_loop(k, ow0, 0);
     else
-      E("          {\n"
-        "            const long ih = oh * %lld - %lld + %lld;\n"
-        "            if (ih >= 0 && ih < %lld) {\n"
-        "              const float *xr = Xb + ih * %lld + (%s) * %lld;\n"
-        "              (void)xr;\n",
+      E("{\n"
+        "const long ih = oh * %lld - %lld + %lld;\n"
+        "if (ih >= 0 && ih < %lld) {\n"
+        "const float *xr = Xb + ih * %lld + (%s) * %lld;\n"
+        "(void)xr;\n",
         (long long)k->SH, (long long)k->PH, (long long)ir, (long long)k->IH,
         (long long)(k->IW * k->c), ow0, (long long)(k->SW * k->c));
     for (int64_t q = 0; q < span; q++) {
@@ -601,36 +618,36 @@ static void emit_glanes_tile(const Conv *k, int64_t Cg, int nr, int np, const ch
       }
       if (!any)
         continue;
-      E("              {\n                const %s xv = %s;\n", t->vtype,
-        V(k, t->load, fmt(k, "xr + %lld", (long long)(rel * k->c)), 0, 0));
+      E("{\nconst %s xv = %s;\n", t->f32.vtype,
+        V(k, t->f32.load, fmt(k, "xr + %lld", (long long)(rel * k->c)), 0, 0));
       for (int64_t j = 0; j < Cg; j++) {
-        E("                {\n                  const %s pv = %s;\n", t->vtype,
-          t->group_bcast(k->e, (int)Cg, (int)j, "xv"));
+        E("{\nconst %s pv = %s;\n", t->f32.vtype,
+          t->group_bcast(k->e->w, (int)Cg, (int)j, "xv"));
         for (int a = 0; a < npair; a++)
           for (int64_t kw = 0; kw < k->KW; kw++) {
             int64_t d = q - kw * k->DW;
             if (d < 0 || d % k->SW || d / k->SW >= np)
               continue;
             const char *acc = fmt(k, "a%d_%lld", pr[a], (long long)(d / k->SW));
-            E("                  %s = %s;\n", acc,
-              V(k, t->fma, "pv",
-                V(k, t->load,
+            E("%s = %s;\n", acc,
+              V(k, t->f32.fma, "pv",
+                V(k, t->f32.load,
                   fmt(k, "Wo + %s * %lld + %lld", pk[a], (long long)(k->KW * Cg * k->c),
                       (long long)((kw * Cg + j) * k->c)), 0, 0),
                 acc));
           }
-        E("                }\n");
+        E("}\n");
       }
-      E("              }\n");
+      E("}\n");
     }
-    E("            }\n          }\n");
+    E("}\n}\n");
   }
   for (int rr = 0; rr < nr; rr++)
     for (int p = 0; p < np; p++)
       store_final(k, fmt(k, "a%d_%d", rr, p), 0,
                   fmt(k, "ob * %lld + ((oh + %d) * %lld + %s + %d) * %d",
                       (long long)(k->OH * k->OW * k->c), rr, (long long)k->OW, ow0, p, k->c));
-  E("        }\n");
+  E("}\n");
 }
 
 /* A row group of nr output rows from oh: its tiles along the row, edge
@@ -655,14 +672,14 @@ static void emit_glanes_rows(const Conv *k, int64_t Cg, int nr) {
         break;
       tj++;
     }
-    E("        for (long ow0 = %lld; ow0 < %lld; ow0 += %d)\n", (long long)ow0,
+    E("for (long ow0 = %lld; ow0 < %lld; ow0 += %d)\n", (long long)ow0,
       (long long)(tj * k->tp), k->tp);
     emit_glanes_tile(k, Cg, nr, np, "ow0", -1);
     ti = tj;
   }
 }
 
-bool simd_conv_glanes(Emitter *e, Graph *g, Node *n) {
+static bool simd_conv_glanes(Emitter *e, Graph *g, Node *n) {
   Conv kk, *k = &kk;
   conv_setup(k, e, g, n);
   const Value *w = &g->values[n->in[1]];
@@ -673,31 +690,270 @@ bool simd_conv_glanes(Emitter *e, Graph *g, Node *n) {
   int R = n->sched.tile_r > 0 ? n->sched.tile_r : 1;
   int64_t ngroups = (k->OH + R - 1) / R, nfull = k->OH / R; /* row groups, whole ones */
   k->WOB = k->KH * k->KW * Cg * k->c;
-  E("  enum { CD_C = %d };\n", k->c);
+  E("enum { CD_C = %d };\n", k->c);
   /* Threads split the blocks (units: n * MB + ob) or the row groups. */
   bool by_blocks = n->sched.split == SPLIT_BLOCKS;
-  E("  for (long u = %s; u < %s; u++) {\n"
-    "      const long n = u / %lld, ob = u %% %lld;\n"
-    "      const float *Xb = x0 + (n * %lld + ob) * %lld;\n"
-    "      const float *Wo = x1 + ob * %lld;\n"
-    "      float *Y = y0 + n * %lld;\n",
+  E("for (long u = %s; u < %s; u++) {\n"
+    "const long n = u / %lld, ob = u %% %lld;\n"
+    "const float *Xb = x0 + (n * %lld + ob) * %lld;\n"
+    "const float *Wo = x1 + ob * %lld;\n"
+    "float *Y = y0 + n * %lld;\n",
     by_blocks ? "s0" : "0", by_blocks ? "s1" : fmt(k, "%lld", (long long)(k->N * k->MB)),
     (long long)k->MB, (long long)k->MB, (long long)k->CBI, (long long)(k->IH * k->IW * k->c),
     (long long)k->WOB, (long long)(k->MB * k->OH * k->OW * k->c));
   if (n->ep.residual >= 0)
-    E("      const float *R = r + n * %lld;\n", (long long)(k->MB * k->OH * k->OW * k->c));
-  E("      for (long og = %s; og < %s; og++) {\n"
-    "        const long oh = og * %d;\n",
+    E("const float *R = r + n * %lld;\n", (long long)(k->MB * k->OH * k->OW * k->c));
+  E("for (long og = %s; og < %s; og++) {\n"
+    "const long oh = og * %d;\n",
     by_blocks ? "0" : "s0", by_blocks ? fmt(k, "%lld", (long long)ngroups) : "s1", R);
   if (nfull < ngroups) {
-    E("        if (og < %lld) {\n", (long long)nfull);
+    E("if (og < %lld) {\n", (long long)nfull);
     emit_glanes_rows(k, Cg, R);
-    E("        } else {\n");
+    E("} else {\n");
     emit_glanes_rows(k, Cg, (int)(k->OH - nfull * R));
-    E("        }\n");
+    E("}\n");
   } else {
     emit_glanes_rows(k, Cg, R);
   }
-  E("      }\n    }\n");
+  E("}\n}\n");
   return true;
 }
+
+/* ------------------------------------------------------------ the families' rows */
+
+bool conv_can_glanes(const Graph *g, const Node *n, const Target *t) {
+  if (n->op != OP_CONV || t->block < 2 || !t->group_bcast || !is_act4d(g, n->in[0]))
+    return false;
+  const Value *w = &g->values[n->in[1]];
+  int64_t Cg = w->dims[1], Mg = w->dims[0] / n->p.group;
+  /* Groups as wide as a vector or wider run faster as dense convs over
+   * their own blocks (88 % of peak at 16 and 32 channels a group, against
+   * 55 % for 16 permutes a pixel). */
+  return n->p.group > 1 && Cg == Mg && Cg < t->block && t->block % Cg == 0 &&
+         absent_or_const(g, n->in[1]) && (n->nin < 3 || absent_or_const(g, n->in[2]));
+}
+
+/* Whether a grouped-lanes conv takes the dot form (LAYOUT_WGDOT): where the
+ * target has it for the group width.  The permute form needs one permute
+ * per input pixel and channel, each feeding at most KH*KW/(SH*SW) FMAs;
+ * across 128-bit lanes (8-channel groups on avx512) that throttled it to
+ * 45 % of peak at stride 2 and 65 % at stride 1 (ResNeXt-50 layer2), where
+ * the dot form loads the input as it is and folds lanes once per pixel. */
+bool conv_glanes_dot(const Graph *g, const Node *n, const Target *t) {
+  return t->dot_cg > 0 && g->values[n->in[1]].dims[1] == t->dot_cg;
+}
+
+/* The block a blocked conv reads its input in: c, unless the input is plain
+ * with fewer than c channels (the stem), which it reads as it is. */
+int conv_input_block(const Graph *g, const Node *n, const Target *t) {
+  const Value *x = &g->values[n->in[0]];
+  return x->layout.kind == LAYOUT_NCHWC || x->dims[1] >= t->block ? t->block : 1;
+}
+
+/* Before the layout pass: a conv runs blocked when its weights, packed for
+ * the blocked kernel, read the same number of input blocks for every
+ * output block. */
+static bool conv_blocked_can(const Graph *g, const Node *n, const Target *t) {
+  if (n->op != OP_CONV || !is_act4d(g, n->in[0]) || !is_act4d(g, n->out[0]) ||
+      !absent_or_const(g, n->in[1]) || (n->nin > 2 && !absent_or_const(g, n->in[2])))
+    return false;
+  const Value *w = &g->values[n->in[1]];
+  return wconv_uniform(w, (Layout){LAYOUT_WCONV, t->block, conv_input_block(g, n, t), n->p.group});
+}
+
+static bool conv_blocked_runs(const Graph *g, const Node *n, const Target *t) {
+  (void)t;
+  return n->op == OP_CONV && g->values[n->out[0]].layout.kind == LAYOUT_NCHWC &&
+         g->values[n->in[1]].layout.kind == LAYOUT_WCONV;
+}
+
+static bool conv_glanes_runs(const Graph *g, const Node *n, const Target *t) {
+  (void)t;
+  LayoutKind wk = g->values[n->in[1]].layout.kind;
+  return n->op == OP_CONV && g->values[n->out[0]].layout.kind == LAYOUT_NCHWC &&
+         (wk == LAYOUT_WGLANES || wk == LAYOUT_WGDOT);
+}
+
+/*
+ * The blocked conv's tile, loop order and cache blocking, as measured on a
+ * Zen 5 core (AVX-512; AVX2 likewise with its 16 registers):
+ *  - the register tile: tile_p pixels x nv vectors of accumulators, plus nv
+ *    weight vectors and a broadcast, within the registers less one spare
+ *    (a tile using all 32 needs the compiler to fold every broadcast into
+ *    its FMA, which clang does not always do); among those, the most FMAs
+ *    per load (p nv / (p + nv)), discounted for pixels wasted in a row's
+ *    last tile: 6x4, 8x3 or 14x2 on AVX-512 reach 92-99 % of peak on 1x1s,
+ *    6x2 on AVX2 95 %;
+ *  - the order: pixels outside (each input tile is read from L1 by every
+ *    output block) on images of 784 pixels or more; output blocks outside
+ *    (the weight panel of a group of output blocks stays in L2 across the
+ *    image) on smaller ones, where pixels-outside re-reads megabytes of
+ *    weights per pixel tile (7x7 layers fell to 25-37 %);
+ *  - the reduction is cut in chunks (kc input blocks, partial sums kept in
+ *    the output) only when one output group's weight panel would not fit
+ *    in half of L2 (the 512-channel 3x3 at 7x7); elsewhere chunking bought
+ *    nothing measurable.
+ */
+#define BLOCKED_SPARE_REGS 3   /* registers beside a tile's accumulators and weights: the
+                                  broadcast and spares, for the reason above */
+#define OB_OUTER_BELOW 784     /* output pixels below which output blocks go outside */
+#define UNEVEN_GROUPS_SCORE 0.9 /* a tile whose nv leaves the last output group short */
+
+static void conv_blocked_tile(const Graph *g, Node *n, const Target *t, Schedule *s) {
+  const Value *w = &g->values[n->in[1]];
+  const Value *y = &g->values[n->out[0]];
+  int c = t->block;
+  int64_t mb = (y->dims[1] + c - 1) / c, lo, nb;
+  wconv_blocks(w, 0, &lo, &nb);
+  int64_t P = conv_flat_pixels(n) ? y->dims[2] * y->dims[3] : y->dims[3];
+  /* Grouped convs: the output blocks of one tile must read the same input
+   * blocks (one group). */
+  /* Output blocks of one group (1 when a block holds several groups: then
+   * each block reads its own input blocks); 0 for an ungrouped conv. */
+  int64_t per_group = 0;
+  if (n->p.group > 1)
+    per_group = (y->dims[1] / n->p.group) / c > 0 ? (y->dims[1] / n->p.group) / c : 1;
+  int regs = t->nregs - BLOCKED_SPARE_REGS;
+  int best_nv = 1, best_p = 1;
+  double best = 0;
+  for (int nv = 1; nv <= 4 && nv <= mb; nv++)
+    for (int p = 1; p * nv + nv <= regs && p <= P && (!per_group || per_group % nv == 0); p++) {
+      int64_t tiles = (P + p - 1) / p;
+      double used = (double)P / (double)(tiles * p);
+      double score = (double)(p * nv) / (double)(p + nv) * used * (mb % nv ? UNEVEN_GROUPS_SCORE : 1.0);
+      if (score > best + 1e-9) {
+        best = score;
+        best_nv = nv;
+        best_p = p;
+      }
+    }
+  s->tile_c = best_nv * c;
+  s->tile_p = best_p;
+  s->ob_outer = y->dims[2] * y->dims[3] < OB_OUTER_BELOW;
+  s->order = s->ob_outer ? "blocks" : "pixels";
+  int64_t k = n->p.kernel[1] * n->p.kernel[2] * conv_input_block(g, n, t);
+  int64_t panel = (int64_t)best_nv * nb * k * c * 4; /* weight bytes of one output group */
+  s->kc = 0;
+  if (panel > t->l2 / 2) {
+    int64_t kc = (t->l2 / 2) / ((int64_t)best_nv * k * c * 4);
+    s->kc = kc < 1 ? 1 : kc;
+  }
+}
+
+/*
+ * The grouped-lanes tile: tile_r rows x tile_p pixels of accumulators
+ * (within the registers less the input, its permute and a spare).  Each
+ * permute (one per input pixel and channel of a group) feeds every
+ * (pixel, tap) of the tile it reaches; the tile maximising FMAs per
+ * permute wins (with stride 2 one row reuses a permute 1.5 times, four rows
+ * 1.9 times), discounted for pixels wasted at the end of a row or rows past
+ * the image.  Several rows only at stride 2 and more, where a single row
+ * reuses a permute least (each unrolled input row is code: at stride 1 the
+ * kernel rows stay a loop).
+ */
+#define GDOT_SPARE_REGS 2      /* beside a dot tile's pixels (Cg + 1 each) and its weight vector */
+
+static void conv_glanes_tile(const Graph *g, Node *n, const Target *t, Schedule *s) {
+  const Value *y = &g->values[n->out[0]];
+  const OpParams *p = &n->p;
+  int64_t OH = y->dims[2], OW = y->dims[3];
+  int64_t KH = p->kernel[1], KW = p->kernel[2], SH = p->stride[1], SW = p->stride[2];
+  int regs = t->nregs - GLANES_SPARE_REGS;
+  /* A one-row tile (stride 1) keeps its accumulators live across the
+   * kernel-row loop; past GLANES_ROW_ACC of them the C compilers spill
+   * (ResNeXt-50 on avx512, layer1's 3x3 at 16x28: 148-167 GFLOP/s; 16x14:
+   * 232-240; 16x7: 206-211; layer2's at 16x28: 176, at 16x14: 186).
+   * Row groups (stride 2) were measured insensitive to their size. */
+  if (SH == 1 && regs > GLANES_ROW_ACC)
+    regs = GLANES_ROW_ACC;
+  double best = 0;
+  s->tile_c = t->block;
+  s->tile_r = 1;
+  s->tile_p = 1;
+  if (g->values[n->in[1]].layout.kind == LAYOUT_WGDOT) {
+    /* Cg accumulators and an input vector a pixel, one weight vector: the
+     * most pixels that fit, fewest wasted at the row's end (each tile
+     * reloads the weights and folds its lanes once). */
+    int64_t Cg = g->values[n->in[1]].dims[1];
+    for (int np = 1; np * (Cg + 1) + 1 <= t->nregs - GDOT_SPARE_REGS && np <= OW; np++) {
+      int64_t tiles = (OW + np - 1) / np;
+      double score = (double)OW / (double)(tiles * np) * np / (np + 1.0);
+      if (score > best + 1e-9) {
+        best = score;
+        s->tile_p = np;
+      }
+    }
+    return;
+  }
+  for (int r = 1; r <= (SH > 1 ? 4 : 1) && r <= OH; r++)
+    for (int np = 1; np * r <= regs && np <= OW; np++) {
+      double fmas = (double)r * np * KH * KW;
+      double perms = (double)((r - 1) * SH + KH) * (double)((np - 1) * SW + KW);
+      int64_t tiles = (OW + np - 1) / np, groups = (OH + r - 1) / r;
+      double used = (double)(OW * OH) / (double)(tiles * np * groups * r);
+      double score = fmas / perms * used;
+      if (score > best + 1e-9) {
+        best = score;
+        s->tile_r = r;
+        s->tile_p = np;
+      }
+    }
+}
+
+/* Output blocks when there are enough groups of them for every thread
+ * (with blocks outside), else pixel tiles of a flat 1x1, else rows. */
+static SplitAxis conv_blocked_split(const Graph *g, const Node *n, const Target *t, int T,
+                                    int64_t *units) {
+  const Value *y = &g->values[n->out[0]];
+  const Schedule *s = &n->sched;
+  int c = t->block;
+  int64_t mb = (y->dims[1] + c - 1) / c, nv = s->tile_c / c;
+  int64_t groups = (mb + nv - 1) / nv;
+  if (s->ob_outer && groups >= 2 * T) {
+    *units = groups;
+    return SPLIT_BLOCKS;
+  }
+  if (conv_flat_pixels(n)) {
+    *units = (y->dims[2] * y->dims[3] + s->tile_p - 1) / s->tile_p;
+    return SPLIT_TILES;
+  }
+  *units = y->dims[2];
+  return SPLIT_ROWS;
+}
+
+/* Channel blocks of every image, or row groups when there are too few. */
+static SplitAxis conv_glanes_split(const Graph *g, const Node *n, const Target *t, int T,
+                                   int64_t *units) {
+  const Value *y = &g->values[n->out[0]];
+  int c = t->block;
+  int64_t cb = (y->dims[1] + c - 1) / c * y->dims[0];
+  int64_t groups = (y->dims[2] + n->sched.tile_r - 1) / n->sched.tile_r; /* row groups */
+  bool blocks = cb >= 2 * T || groups < 2;
+  *units = blocks ? cb : groups;
+  return blocks ? SPLIT_BLOCKS : SPLIT_ROWS;
+}
+
+const KernelConfig kc_conv_blocked = {
+    .name = "conv_blocked",
+    .x = DT_FLOAT, .w = DT_FLOAT, .y = DT_FLOAT,
+    .flags = KC_VECTOR | KC_BLOCKED,
+    .runs = conv_blocked_runs,
+    .can = conv_blocked_can,
+    .tile = conv_blocked_tile,
+    .split = conv_blocked_split,
+    .emit = simd_conv_blocked,
+    .prelude = "/* Zeros the compiler cannot see through: kernels offset pointers by them\n"
+               " * to keep it from merging loads it should not keep live (simd_conv.c). */\n"
+               "static volatile long cd_zero[" STR(ZERO_LEN) "];\n\n",
+    .wants = wants_zeros,
+};
+
+const KernelConfig kc_conv_glanes = {
+    .name = "conv_glanes",
+    .x = DT_FLOAT, .w = DT_FLOAT, .y = DT_FLOAT,
+    .flags = KC_VECTOR | KC_BLOCKED,
+    .runs = conv_glanes_runs,
+    .tile = conv_glanes_tile,
+    .split = conv_glanes_split,
+    .emit = simd_conv_glanes,
+};

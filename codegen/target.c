@@ -2,7 +2,7 @@
  * target.c — the list of targets, `native`, and the templating of vector
  * operations.  A target is a table (codegen/target_<name>.c); the generic
  * micro-kernel emitters (codegen/simd_*.c) write every vector operation as
- * vop(e, t->fma, a, b, c), so a new ISA is a new table.
+ * cw_op(w, t->f32.fma, a, b, c), so a new ISA is a new table.
  *
  * `native` is the best target the compiling host runs: avx512, else avx2
  * on x86-64; neon on AArch64; scalar elsewhere.
@@ -40,22 +40,8 @@ const Target *target_find(const char *name) {
 
 const char *target_names(void) { return "scalar, avx2, avx512, neon, native"; }
 
-const char *vop(Emitter *e, const char *tmpl, const char *a, const char *b, const char *c) {
-  if (e->over) /* past the code budget nothing is written: build nothing either */
-    return "";
-  const char *args[3] = {a, b, c};
-  StrBuf sb = {0};
-  for (const char *p = tmpl; *p; p++) {
-    if (p[0] == '$' && p[1] >= '0' && p[1] <= '2') {
-      const char *s = args[p[1] - '0'];
-      CD_ASSERT(s);
-      sb_printf(&sb, "%s", s);
-      p++;
-    } else {
-      sb_putn(&sb, p, 1);
-    }
-  }
-  const char *r = arena_strdup(&e->g->arena, sb.buf ? sb.buf : "");
-  sb_free(&sb);
-  return r;
+const VecOps *target_vec(const Target *t, DType dt) {
+  if (dt == DT_FLOAT && t->f32.lanes > 1)
+    return &t->f32;
+  return NULL;
 }

@@ -8,7 +8,7 @@
 
 const Target target_scalar = {
     .name = "scalar",
-    .vec = 1,
+    .block = 1,
     .nregs = 16,
     .l1 = 32 << 10,
     .l2 = 512 << 10,

@@ -11,6 +11,7 @@
  * form for 8-channel groups (group_sum: its fold of the lanes).
  */
 #include "../compiler/cardinal.h"
+#include "../runtime/include/cardinal_rt.h" /* CD_CPU_*: what the generated code checks */
 
 /* imm8 of _mm*_permute_ps picking, in each 128-bit lane, lane j of each
  * group of cg (cg = 1, 2, 4). */
@@ -22,31 +23,31 @@ static int inlane_imm(int cg, int j) {
 }
 
 /* "idx,idx,...": lane l reads lane l / cg * cg + j. */
-static const char *index_list(Emitter *e, int vec, int cg, int j) {
+static const char *index_list(CWriter *w, int vec, int cg, int j) {
   StrBuf sb = {0};
   for (int l = vec - 1; l >= 0; l--) /* _mm*_set_epi32 lists the high lane first */
     sb_printf(&sb, "%s%d", l == vec - 1 ? "" : ", ", l / cg * cg + j);
-  const char *s = arena_strdup(&e->g->arena, sb.buf);
+  const char *s = arena_strdup(w->arena, sb.buf);
   sb_free(&sb);
   return s;
 }
 
-static const char *bcast512(Emitter *e, int cg, int j, const char *x) {
+static const char *bcast512(CWriter *w, int cg, int j, const char *x) {
   if (cg == 1)
     return x;
   if (cg <= 4)
-    return arena_printf(&e->g->arena, "_mm512_permute_ps(%s, %d)", x, inlane_imm(cg, j));
-  return arena_printf(&e->g->arena, "_mm512_permutexvar_ps(_mm512_set_epi32(%s), %s)",
-                      index_list(e, 16, cg, j), x);
+    return arena_printf(w->arena, "_mm512_permute_ps(%s, %d)", x, inlane_imm(cg, j));
+  return arena_printf(w->arena, "_mm512_permutexvar_ps(_mm512_set_epi32(%s), %s)",
+                      index_list(w, 16, cg, j), x);
 }
 
-static const char *bcast256(Emitter *e, int cg, int j, const char *x) {
+static const char *bcast256(CWriter *w, int cg, int j, const char *x) {
   if (cg == 1)
     return x;
   if (cg <= 4)
-    return arena_printf(&e->g->arena, "_mm256_permute_ps(%s, %d)", x, inlane_imm(cg, j));
-  return arena_printf(&e->g->arena, "_mm256_permutevar8x32_ps(%s, _mm256_set_epi32(%s))", x,
-                      index_list(e, 8, cg, j));
+    return arena_printf(w->arena, "_mm256_permute_ps(%s, %d)", x, inlane_imm(cg, j));
+  return arena_printf(w->arena, "_mm256_permutevar8x32_ps(%s, _mm256_set_epi32(%s))", x,
+                      index_list(w, 8, cg, j));
 }
 
 /*
@@ -58,18 +59,18 @@ static const char *bcast256(Emitter *e, int cg, int j, const char *x) {
  * pairs the two halves of each group, a last one puts m 0-3 before 4-7.
  * 15 shuffles and 7 adds a pixel, against 72 FMAs of a 3x3.
  */
-static const char *gsum512(Emitter *e, int cg, const char *const *a) {
+static const char *gsum512(CWriter *w, int cg, const char *const *a) {
   CD_ASSERT(cg == 8);
   for (int i = 0; i < 8; i += 2)
-    emit(e, "          const __m512 gs%d = _mm512_add_ps(_mm512_unpacklo_ps(%s, %s), "
+    cw(w, "const __m512 gs%d = _mm512_add_ps(_mm512_unpacklo_ps(%s, %s), "
             "_mm512_unpackhi_ps(%s, %s));\n", i, a[i], a[i + 1], a[i], a[i + 1]);
-  emit(e, "          const __m512 gq0 = _mm512_add_ps(_mm512_shuffle_ps(gs0, gs2, 0x44), "
+  cw(w, "const __m512 gq0 = _mm512_add_ps(_mm512_shuffle_ps(gs0, gs2, 0x44), "
           "_mm512_shuffle_ps(gs0, gs2, 0xEE));\n"
-          "          const __m512 gq1 = _mm512_add_ps(_mm512_shuffle_ps(gs4, gs6, 0x44), "
+          "const __m512 gq1 = _mm512_add_ps(_mm512_shuffle_ps(gs4, gs6, 0x44), "
           "_mm512_shuffle_ps(gs4, gs6, 0xEE));\n"
-          "          const __m512 gz = _mm512_add_ps(_mm512_shuffle_f32x4(gq0, gq1, 0x88), "
+          "const __m512 gz = _mm512_add_ps(_mm512_shuffle_f32x4(gq0, gq1, 0x88), "
           "_mm512_shuffle_f32x4(gq0, gq1, 0xDD));\n"
-          "          const __m512 gsum = _mm512_shuffle_f32x4(gz, gz, 0xD8);\n");
+          "const __m512 gsum = _mm512_shuffle_f32x4(gz, gz, 0xD8);\n");
   return "gsum";
 }
 
@@ -80,24 +81,42 @@ static const char *gsum512(Emitter *e, int cg, const char *const *a) {
 
 const Target target_avx512 = {
     .name = "avx512",
-    .vec = 16,
+    .block = 16,
     .nregs = 32,
     .l1 = 32 << 10,
     .l2 = 1 << 20,
     .isa_attr = "__attribute__((target(\"avx512f,avx2,fma\")))",
     .include = X86_INCLUDE("avx512"),
-    .cpu_features = 3, /* CD_CPU_AVX2 | CD_CPU_AVX512 */
+    .cpu_features = CD_CPU_AVX2 | CD_CPU_AVX512,
     .cc_check = "defined(__x86_64__)",
-    .vtype = "__m512",
-    .load = "_mm512_loadu_ps($0)",
-    .store = "_mm512_storeu_ps($0, $1)",
-    .set1 = "_mm512_set1_ps($0)",
-    .zero = "_mm512_setzero_ps()",
-    .fma = "_mm512_fmadd_ps($0, $1, $2)",
-    .add = "_mm512_add_ps($0, $1)",
-    .mul = "_mm512_mul_ps($0, $1)",
-    .max = "_mm512_max_ps($0, $1)",
-    .min = "_mm512_min_ps($0, $1)",
+    .f32 = {
+        .dtype = DT_FLOAT,
+        .lanes = 16,
+        .vtype = "__m512",
+        .mtype = "__mmask16",
+        .load = "_mm512_loadu_ps($0)",
+        .store = "_mm512_storeu_ps($0, $1)",
+        .set1 = "_mm512_set1_ps($0)",
+        .zero = "_mm512_setzero_ps()",
+        .add = "_mm512_add_ps($0, $1)",
+        .sub = "_mm512_sub_ps($0, $1)",
+        .mul = "_mm512_mul_ps($0, $1)",
+        .div = "_mm512_div_ps($0, $1)",
+        .fma = "_mm512_fmadd_ps($0, $1, $2)",
+        .max = "_mm512_max_ps($0, $1)",
+        .min = "_mm512_min_ps($0, $1)",
+        .maxnan = "_mm512_mask_blend_ps(_mm512_cmp_ps_mask($0, $0, _CMP_UNORD_Q), "
+                  "_mm512_max_ps($0, $1), $0)",
+        .sqrt = "_mm512_sqrt_ps($0)",
+        .abs = "_mm512_abs_ps($0)",
+        .round = "_mm512_roundscale_ps($0, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)",
+        .lt = "_mm512_cmp_ps_mask($0, $1, _CMP_LT_OQ)",
+        .unord = "_mm512_cmp_ps_mask($0, $1, _CMP_UNORD_Q)",
+        .blend = "_mm512_mask_blend_ps($0, $2, $1)",
+        .ldexp = "_mm512_scalef_ps($0, $1)",
+        .getexp = "_mm512_getexp_ps($0)",
+        .getmant = "_mm512_getmant_ps($0, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_zero)",
+    },
     .group_bcast = bcast512,
     .dot_cg = 8,
     .group_sum = gsum512,
@@ -105,23 +124,44 @@ const Target target_avx512 = {
 
 const Target target_avx2 = {
     .name = "avx2",
-    .vec = 8,
+    .block = 8,
     .nregs = 16,
     .l1 = 32 << 10,
     .l2 = 512 << 10,
     .isa_attr = "__attribute__((target(\"avx2,fma\")))",
     .include = X86_INCLUDE("avx2"),
-    .cpu_features = 1, /* CD_CPU_AVX2 */
+    .cpu_features = CD_CPU_AVX2,
     .cc_check = "defined(__x86_64__)",
-    .vtype = "__m256",
-    .load = "_mm256_loadu_ps($0)",
-    .store = "_mm256_storeu_ps($0, $1)",
-    .set1 = "_mm256_set1_ps($0)",
-    .zero = "_mm256_setzero_ps()",
-    .fma = "_mm256_fmadd_ps($0, $1, $2)",
-    .add = "_mm256_add_ps($0, $1)",
-    .mul = "_mm256_mul_ps($0, $1)",
-    .max = "_mm256_max_ps($0, $1)",
-    .min = "_mm256_min_ps($0, $1)",
+    .f32 = {
+        .dtype = DT_FLOAT,
+        .lanes = 8,
+        .vtype = "__m256",
+        .mtype = "__m256",
+        .load = "_mm256_loadu_ps($0)",
+        .store = "_mm256_storeu_ps($0, $1)",
+        .set1 = "_mm256_set1_ps($0)",
+        .zero = "_mm256_setzero_ps()",
+        .add = "_mm256_add_ps($0, $1)",
+        .sub = "_mm256_sub_ps($0, $1)",
+        .mul = "_mm256_mul_ps($0, $1)",
+        .div = "_mm256_div_ps($0, $1)",
+        .fma = "_mm256_fmadd_ps($0, $1, $2)",
+        .max = "_mm256_max_ps($0, $1)",
+        .min = "_mm256_min_ps($0, $1)",
+        .maxnan = "_mm256_blendv_ps(_mm256_max_ps($0, $1), $0, _mm256_cmp_ps($0, $0, _CMP_UNORD_Q))",
+        .sqrt = "_mm256_sqrt_ps($0)",
+        .abs = "_mm256_andnot_ps(_mm256_set1_ps(-0.0f), $0)",
+        .round = "_mm256_round_ps($0, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)",
+        .lt = "_mm256_cmp_ps($0, $1, _CMP_LT_OQ)",
+        .unord = "_mm256_cmp_ps($0, $1, _CMP_UNORD_Q)",
+        .blend = "_mm256_blendv_ps($2, $1, $0)",
+        /* 2^n built in the exponent field: n + 127 shifted into place */
+        .ldexp = "_mm256_mul_ps($0, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32("
+                 "_mm256_cvtps_epi32($1), _mm256_set1_epi32(127)), 23)))",
+        .getexp = "_mm256_sub_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(_mm256_castps_si256($0), "
+                  "23)), _mm256_set1_ps(127.0f))",
+        .getmant = "_mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(_mm256_castps_si256($0), "
+                   "_mm256_set1_epi32(0x007fffff)), _mm256_set1_epi32(0x3f800000)))",
+    },
     .group_bcast = bcast256,
 };

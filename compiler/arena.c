@@ -547,3 +547,52 @@ int intheap_pop(IntHeap *h) {
   }
   return top;
 }
+
+int64_t sat_add(int64_t a, int64_t b) {
+  int64_t r;
+  return ck_add(a, b, &r) ? r : b > 0 ? INT64_MAX : INT64_MIN;
+}
+
+int64_t sat_sub(int64_t a, int64_t b) {
+  int64_t r;
+  return ck_sub(a, b, &r) ? r : b < 0 ? INT64_MAX : INT64_MIN;
+}
+
+int64_t sat_mul(int64_t a, int64_t b) {
+  int64_t r;
+  return ck_mul(a, b, &r) ? r : (a < 0) != (b < 0) ? INT64_MIN : INT64_MAX;
+}
+
+/* Every double in [-2^63, 2^63) truncates to an int64_t; both bounds are
+ * exact doubles, and NaN fails both comparisons. */
+bool ck_f2i(double x, int64_t *r) {
+  if (!(x >= -9223372036854775808.0 && x < 9223372036854775808.0))
+    return false;
+  *r = (int64_t)x;
+  return true;
+}
+
+int64_t cd_f2i_sat(double x) {
+  int64_t r;
+  if (ck_f2i(x, &r))
+    return r;
+  return x != x ? 0 : x > 0 ? INT64_MAX : INT64_MIN;
+}
+
+/* A 64-bit hash of a byte string, 8 bytes a step (the files are large and
+ * the key must not cost what it saves); not for adversaries. */
+uint64_t cd_hash64(uint64_t h, const void *p, size_t n) {
+  const unsigned char *b = p;
+  h ^= 0x9e3779b97f4a7c15ull * (n + 1);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, b + i, 8);
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+  }
+  uint64_t w = 0;
+  memcpy(&w, b + i, n - i);
+  h = (h ^ w ^ (uint64_t)(n - i) << 56) * 0xc4ceb9fe1a85ec53ull;
+  return h ^ (h >> 29);
+}

@@ -50,24 +50,6 @@ char *cache_root(void) {
   return s;
 }
 
-/* A 64-bit hash of a byte string, 8 bytes a step (the files are large and
- * the key must not cost what it saves); not for adversaries. */
-uint64_t cache_hash(uint64_t h, const void *p, size_t n) {
-  const unsigned char *b = p;
-  h ^= 0x9e3779b97f4a7c15ull * (n + 1);
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, b + i, 8);
-    h = (h ^ w) * 0xff51afd7ed558ccdull;
-    h ^= h >> 32;
-  }
-  uint64_t w = 0;
-  memcpy(&w, b + i, n - i);
-  h = (h ^ w ^ (uint64_t)(n - i) << 56) * 0xc4ceb9fe1a85ec53ull;
-  return h ^ (h >> 29);
-}
-
 bool cache_hash_file(uint64_t *h, const char *path) {
   FILE *f = fopen(path, "rb");
   if (!f)
@@ -77,11 +59,11 @@ bool cache_hash_file(uint64_t *h, const char *path) {
   CD_ASSERT(buf);
   size_t n;
   while ((n = fread(buf, 1, cap, f)) > 0)
-    *h = cache_hash(*h, buf, n);
+    *h = cd_hash64(*h, buf, n);
   bool ok = !ferror(f);
   fclose(f);
   free(buf);
-  *h = cache_hash(*h, path, 0); /* mark the end of a file */
+  *h = cd_hash64(*h, path, 0); /* mark the end of a file */
   return ok;
 }
 

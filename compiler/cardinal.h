@@ -155,6 +155,8 @@ void diag_warn(Diag *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 uint64_t cd_hash_bytes(uint64_t h, const void *p, size_t n); /* FNV-1a 64 */
+/* A 64-bit hash, 8 bytes a step (large files, cache keys); not for adversaries. */
+uint64_t cd_hash64(uint64_t h, const void *p, size_t n);
 /* Files.  A file the user names is read as given (a pipe too), up to a
  * size; a file a model names (external data, an import) is opened with
  * cd_open_inside: only a regular file inside the model's folder. */
@@ -191,6 +193,88 @@ int64_t sat_mul(int64_t a, int64_t b);
 bool ck_f2i(double x, int64_t *r);
 int64_t cd_f2i_sat(double x);
 
+/* ---------------------------------------------------------------- cwriter.c */
+
+/*
+ * The C writer (cwriter.c says how it indents): every stage that writes C
+ * -- an op's scalar kernel, a SIMD micro-kernel, the emitter -- writes
+ * lines through one, never counting spaces, and names the numbers of a
+ * long template with cw_var instead of positional arguments.
+ */
+#define CW_MAX_VARS 48   /* ${names} one kernel defines (asserted) */
+#define CW_MAX_DEPTH 64  /* braces open at once (asserted) */
+
+typedef struct {
+  const char *name, *val;
+} CwVar;
+
+typedef struct CWriter {
+  StrBuf *out;         /* where complete lines go */
+  Arena *arena;        /* strings built for the code (cw_fmt, cw_float, cw_op) */
+  int64_t budget;      /* bytes out may hold (Limits.code_bytes) */
+  bool over;           /* the budget is spent: nothing more is written */
+  StrBuf line;         /* the line being written, until its '\n' */
+  int stack[CW_MAX_DEPTH]; /* the level of the line that opened each brace */
+  int depth;           /* braces open */
+  int paren;           /* parentheses open at the end of the last line */
+  int pending;         /* braceless control headers above the next statement */
+  int stmt_level;      /* the level of the statement a continuation continues */
+  bool header, cont;   /* the last line began a control header / ended on an operator */
+  bool in_comment;     /* inside a block comment that spans lines */
+  bool pp_cont;        /* the last line was a preprocessor line continued with a backslash */
+  CwVar vars[CW_MAX_VARS]; /* ${name} -> value, replaced in every line written */
+  int nvars;
+} CWriter;
+
+void cw_init(CWriter *w, StrBuf *out, Arena *arena, int64_t budget);
+void cw_free(CWriter *w);
+/* Writes text (printf format): complete lines go out indented, ${vars}
+ * replaced; a partial line waits for the rest. */
+void cw(CWriter *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cw_vwrite(CWriter *w, const char *fmt, va_list ap);
+void cw_flush(CWriter *w); /* ends a partial line */
+/* Whether `bytes` more fit the budget; if not, over is set (a kernel's
+ * tables are checked before they are written). */
+bool cw_room(CWriter *w, int64_t bytes);
+void cw_var(CWriter *w, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void cw_vars_clear(CWriter *w);
+/* Strings for the code, in the writer's arena ("" once over budget). */
+const char *cw_fmt(CWriter *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *cw_int(CWriter *w, int64_t v);
+const char *cw_float(CWriter *w, double f); /* a round-trip literal: 0.1f, NAN, HUGE_VALF */
+/* `for (long V0 = 0; V0 < dims[0]; V0++)` ... r deep, braceless: the next
+ * line written is their body. */
+void cw_loop_nest(CWriter *w, char v, const int64_t *dims, int r);
+/* Fills template tmpl's $0 $1 $2 with a, b, c: a target's vector operation. */
+const char *cw_op(CWriter *w, const char *tmpl, const char *a, const char *b, const char *c);
+
+/*
+ * A target's vector operations on one element type (codegen/target_*.c
+ * fill them in; micro-kernels and the activation table write vector code
+ * only through them): C templates of their operands $0 $1 $2, filled by
+ * cw_op.  A mask is what a comparison gives and blend takes.
+ */
+typedef struct {
+  int dtype;               /* DType of a lane */
+  int lanes;               /* elements a register holds; 0: the target has none */
+  const char *vtype, *mtype; /* the vector type; the comparison mask type */
+  const char *load, *store;/* load($0 = address); store($0 = address, $1 = vector) */
+  const char *set1, *zero; /* set1($0 = an element expression) */
+  const char *add, *sub, *mul, *div;
+  const char *fma;         /* $0 * $1 + $2, one rounding */
+  const char *max, *min;   /* the instruction's own NaN rule: on x86 a NaN in either gives $1 */
+  const char *maxnan;      /* max that gives NaN when either is NaN (MaxPool) */
+  const char *sqrt, *abs;
+  const char *round;       /* to the nearest integer, ties to even */
+  const char *lt;          /* mask of $0 < $1 (false for NaN) */
+  const char *unord;       /* mask of: $0 or $1 is NaN */
+  const char *blend;       /* $0 (a mask) ? $1 : $2, lane by lane */
+  const char *ldexp;       /* $0 * 2^$1, $1 an integral value in [-126, 127] */
+  const char *getexp;      /* floor(log2($0)) for a positive normal $0, as a float */
+  const char *getmant;     /* $0 / 2^getexp($0), in [1, 2), for a positive normal $0 */
+} VecOps;
+
 /* ---------------------------------------------------------------- ir.c */
 
 /* Element types, numbered as ONNX's TensorProto.DataType. */
@@ -206,7 +290,9 @@ typedef enum {
 } DType;
 
 size_t dtype_size(DType t); /* 0 for types the IR cannot hold */
-const char *dtype_name(DType t);
+const char *dtype_name(DType t);  /* "float32", as ONNX says it */
+const char *dtype_short(DType t); /* "f32", "u8", "s8", "s32": in kernel names */
+const char *dtype_ctype(DType t); /* "float", "uint8_t": what generated C declares */
 
 /*
  * How a value's elements are stored (layout.c).  The dims of a Value are
@@ -340,23 +426,12 @@ typedef enum {
 
 /*
  * The schedule of one node (schedule.c): which kernel family runs it on the
- * target, its register tile and cache blocking, and its split over threads.
- * Decided once after the passes; the emitter, the weight packer, `inspect`
- * and the profiler read it and never decide these themselves.
+ * target (a row of the kernel configurations, codegen/kernels.c), its
+ * register tile and cache blocking, and its split over threads.  Decided
+ * once after the passes; the emitter, the weight packer, `inspect` and the
+ * profiler read it and never decide these themselves.
  */
-typedef enum {
-  KF_NONE,        /* not scheduled yet */
-  KF_ALIAS,       /* no kernel: the output is the input's bytes */
-  KF_SCALAR,      /* the op's portable C kernel (ops/<family>.c) */
-  KF_CONV_BLOCKED,/* direct conv over NCHWc (1x1 as GEMM), LAYOUT_WCONV weights */
-  KF_CONV_GLANES, /* grouped conv, several groups a vector, LAYOUT_WGLANES or WGDOT weights */
-  KF_POOL_BLOCKED,/* max/average pooling over NCHWc */
-  KF_GPOOL_BLOCKED,/* global pooling over NCHWc */
-  KF_ELTWISE_VEC, /* elementwise over equal-shaped operands, any layout */
-  KF_REORDER,     /* layout conversion */
-  KF_GEMM_VEC,    /* Gemm with a constant B, vector over N */
-  KF_COUNT
-} KernelFamily;
+struct KernelConfig;
 
 /* What a kernel's threads split (the outer loop each share takes a range of). */
 typedef enum {
@@ -370,12 +445,13 @@ typedef enum {
 #define CD_MAX_THREADS 64
 
 typedef struct {
-  KernelFamily family;
+  const struct KernelConfig *family; /* its kernel family (NULL: not scheduled yet) */
   int tile_c;         /* register tile: output channels */
   int tile_p;         /* register tile: output pixels (a row segment for direct convs) */
   int tile_r;         /* register tile: output rows (grouped lanes; 1 elsewhere) */
   int64_t kc;         /* cache block of the reduction, in input channel blocks (0: whole) */
   bool ob_outer;      /* loop order: output blocks outside the pixels (else pixels outside) */
+  const char *order;  /* that order for people ("blocks", "pixels"), NULL where it has none */
   int threads;        /* threads its work is split over (1: thread 0 runs it) */
   SplitAxis split;    /* what is split */
   int64_t units;      /* how many of them */
@@ -479,7 +555,7 @@ typedef struct {
   char *source;       /* model path, for messages and generated headers */
   uint64_t hash;      /* hash of the model file, for the generated header */
   int64_t source_params; /* learnable parameters as loaded (no BN running stats) */
-  const struct Target *target; /* what the passes prepare it for (layout, tiling) */
+  const struct Target *target; /* what the passes prepare it for (layout, tiling); NULL: none yet */
   int threads;        /* threads the schedule splits each layer over (1..CD_MAX_THREADS) */
   SymbolicDim *symdims; /* open dims of the inputs, as loaded (arena) */
   int nsymdims;
@@ -491,8 +567,8 @@ typedef struct {
 Graph *graph_new(void);
 void graph_free(Graph *g);
 int graph_add_value(Graph *g, const char *name);
-int graph_add_node(Graph *g, const char *op_type, int nin, int nout); /* from a model */
-int graph_add_op(Graph *g, OpKind op, int nin, int nout);   /* made by a pass */
+/* A node of op `op` (OP_COUNT: one Cardinal does not know) spelt op_type. */
+int graph_add_node(Graph *g, OpKind op, const char *op_type, int nin, int nout);
 int graph_find_value(const Graph *g, const char *name); /* -1 if none */
 void value_set_shape(Value *v, DType t, int rank, const int64_t *dims);
 /* Makes v a constant: data (arena, or shared with another constant) of nbytes. */
@@ -510,8 +586,6 @@ int64_t attr_int(const Node *n, const char *name, int64_t dflt);
 float attr_float(const Node *n, const char *name, float dflt);
 const char *attr_string(const Node *n, const char *name, const char *dflt);
 void ir_recount_uses(Graph *g);
-bool ir_verify(Graph *g, Diag *d); /* the strict verifier; see ir.c */
-void ir_dump(const Graph *g, FILE *f);
 void graph_compact(Graph *g); /* drop dead nodes, re-sort topologically */
 int node_add_input(Graph *g, Node *n, int v); /* appends an op input, returns its slot */
 void graph_replace_reads(Graph *g, int from, int to); /* every read of from reads to */
@@ -543,12 +617,8 @@ void layout_to_plain(const Value *v, const void *stored, void *plain);
 void layout_from_plain(const Value *v, const void *plain, void *stored); /* pads with 0 */
 /* Gives value vi layout l; a constant's contents are repacked. */
 bool value_set_layout(Graph *g, int vi, Layout l);
-/* NULL when the layouts node n reads and writes are ones it can run on. */
-const char *node_layout_error(const Graph *g, const Node *n);
 
 /* ---------------------------------------------------------------- ops.c */
-
-typedef struct Emitter Emitter;
 
 /* One row of the operator table (ops.def). */
 typedef struct {
@@ -556,19 +626,28 @@ typedef struct {
   int min_in, max_in;         /* -1 max: variadic */
   int min_out, max_out;
   unsigned flags;             /* OPF_* */
+  unsigned param_inputs;      /* bit k: input k is read by parse, never by a kernel */
   const char *dsl_name;       /* the DSL's lowercase convenience, "" for none */
   bool (*parse)(Graph *g, Node *n, Diag *d);   /* attrs, const inputs -> params (once) */
   bool (*infer)(Graph *g, Node *n, Diag *d);   /* params, input shapes -> output shapes */
   void (*eval)(Graph *g, Node *n, void **data); /* reference semantics, plain layouts */
-  bool (*emit)(Emitter *e, Graph *g, Node *n); /* the portable scalar C kernel body */
+  bool (*emit)(CWriter *w, Graph *g, Node *n); /* the portable scalar C kernel body */
 } OpInfo;
 
 bool conv_is_pointwise(const OpParams *p); /* conv.c: 1x1, unpadded */
+void conv_scalar_tile(const Graph *g, const Node *n, Schedule *s); /* its scalar kernel's tiles */
 /* elementwise.c: the kernel over stored elements [i0, i1) of an op whose
  * operands all have the output's shape and layout. */
-void elementwise_flat(Emitter *e, Graph *g, Node *n, const char *i0, const char *i1);
+void elementwise_flat(CWriter *w, Graph *g, Node *n, const char *i0, const char *i1);
 /* reorder.c: the Reorder kernel over output blocks [u0, u1) of n * C/c. */
-void reorder_loops(Emitter *e, Graph *g, Node *n, const char *u0, const char *u1);
+void reorder_loops(CWriter *w, Graph *g, Node *n, const char *u0, const char *u1);
+/* elementwise.c: the C expression of unary op `op` (parameters a, b) on v. */
+const char *unary_expr(CWriter *w, OpKind op, float a, float b, const char *v);
+/* The statement applying n's epilogue to lvalue `y` (element index `idx`
+ * into the residual r, channel `chan` of the scale rs), or "" when n has
+ * none. */
+const char *epilogue_stmt(CWriter *w, Node *n, const char *y, const char *idx,
+                          const char *chan);
 
 enum {
   OPF_ALIAS = 1,        /* output is the input's bytes reshaped: no kernel */
@@ -584,6 +663,11 @@ enum {
 
 extern const OpInfo op_table[OP_COUNT];
 OpKind op_lookup(const char *op_type, const char *domain);
+int graph_add_op(Graph *g, OpKind op, int nin, int nout); /* a node of a known op (passes) */
+/* Whether read k of n (node_read) is an operand its kernel reads at run
+ * time: present, and not a parameter input its parse consumed.  The planner
+ * places exactly these (and what kernels write), the emitter passes them. */
+bool node_runtime_read(const Node *n, int k);
 
 /* Shared helpers for op files. */
 bool op_check_arity(Graph *g, Node *n, Diag *d);
@@ -615,11 +699,11 @@ bool op_spatial_parse(Node *n, Diag *d, int nsp);
 bool op_spatial_infer(Node *n, Diag *d, int nsp, const int64_t *in_sp, int64_t *out_sp);
 
 /* Every op's functions, declared from the table. */
-#define X(name, id, minin, maxin, minout, maxout, flags, fn, dsl) \
+#define X(name, id, minin, maxin, minout, maxout, flags, params, fn, dsl) \
   bool fn##_parse(Graph *g, Node *n, Diag *d);                    \
   bool fn##_infer(Graph *g, Node *n, Diag *d);                    \
   void fn##_eval(Graph *g, Node *n, void **data);                 \
-  bool fn##_emit(Emitter *e, Graph *g, Node *n);
+  bool fn##_emit(CWriter *w, Graph *g, Node *n);
 #include "ops.def"
 #undef X
 
@@ -643,6 +727,13 @@ bool interp_run(Graph *g, const float *const *inputs, float **outputs,
                 Diag *d);
 /* Evaluates one node on data[] (per value, in the value's layout). */
 void node_eval(Graph *g, Node *n, void **data);
+
+/* ---------------------------------------------------------------- verify.c */
+
+bool ir_verify(Graph *g, Diag *d); /* the strict verifier; see verify.c */
+void ir_dump(const Graph *g, FILE *f);
+/* NULL when the layouts node n reads and writes are ones it can run on. */
+const char *node_layout_error(const Graph *g, const Node *n);
 
 /* ---------------------------------------------------------------- passes.c */
 
@@ -707,60 +798,123 @@ int rewrite_add_node(Graph *g, OpKind op, int nin, const int *ins, int out, int 
  */
 typedef struct Target {
   const char *name;        /* as --target spells it */
-  int vec;                 /* floats per vector register; 1 for scalar */
+  int block;               /* channels of an NCHWc block: the 32-bit lanes of a vector
+                              register (fp32 values, int32 sums); 1 for scalar */
   int nregs;               /* vector registers */
   int64_t l1, l2;          /* data cache bytes per core the schedule blocks for */
   const char *isa_attr;    /* function attribute enabling the ISA ("" for none) */
   const char *include;     /* headers (and an #error for the wrong architecture) */
   unsigned cpu_features;   /* CD_CPU_* bits (cardinal_rt.h) checked before the first kernel */
   const char *cc_check;    /* C preprocessor condition true where the intrinsics compile */
-  /* Vector operations, as templates of their operands $0 $1 $2 (see vop). */
-  const char *vtype;       /* the vector type */
-  const char *load, *store;/* load($0 = address); store($0 = address, $1 = vector) */
-  const char *set1, *zero; /* set1($0 = float expression) */
-  const char *fma;         /* $0 * $1 + $2 */
-  const char *add, *mul, *max, *min;
+  VecOps f32;              /* fp32 vector operations (lanes 0: none) */
   /* The vector whose lanes in each group of cg consecutive lanes all hold
-   * lane j of that group of x (cg divides vec): what lets several groups of
-   * a grouped conv share a vector.  NULL where the target cannot. */
-  const char *(*group_bcast)(Emitter *e, int cg, int j, const char *x);
+   * lane j of that group of x (cg divides block): what lets several groups
+   * of a grouped conv share a vector.  NULL where the target cannot. */
+  const char *(*group_bcast)(CWriter *w, int cg, int j, const char *x);
   /* The dot form of a grouped conv (LAYOUT_WGDOT) for groups of dot_cg
    * channels (0: none): group_sum writes the statements folding acc[0..cg)
    * -- lanes (group, input channel j), one vector per output channel m --
    * into one vector of (group, m) lanes, and returns its name. */
   int dot_cg;
-  const char *(*group_sum)(Emitter *e, int cg, const char *const *acc);
+  const char *(*group_sum)(CWriter *w, int cg, const char *const *acc);
 } Target;
+
+/* The vector operations target t has for dtype dt, or NULL (then kernels
+ * of that dtype are its ops' scalar C). */
+const VecOps *target_vec(const Target *t, DType dt);
 
 extern const Target target_scalar, target_avx2, target_avx512, target_neon;
 const Target *target_find(const char *name); /* NULL if unknown; "native" = best for this host */
 const char *target_names(void);              /* "scalar, avx2, ..." for messages */
-/* Fills template tmpl's $0 $1 $2 with a, b, c (arena string). */
-const char *vop(Emitter *e, const char *tmpl, const char *a, const char *b, const char *c);
 
-/* ---------------------------------------------------------------- schedule.c */
+/* ---------------------------------------------------------------- codegen/kernels.c */
 
-/* Decides every node's Schedule for target t (after the passes). */
-void schedule_build(Graph *g, const Target *t);
-/* Most accumulators a one-row grouped-lanes tile keeps (schedule.c). */
-#define GLANES_ROW_ACC 14
-/* Whether target t has a kernel running n on NCHWc activations (decided
- * from op, params and shapes; the layout pass asks before it moves n). */
+/*
+ * Kernel configurations, as data (in the spirit of XNNPACK's per-(op,
+ * dtype, ISA) configs): every kernel family is one row, defined beside its
+ * emitter (codegen/simd_*.c) and listed in kernels.c, most specific first.
+ * The schedule gives each node the first row that runs it on the target as
+ * laid out; the layout passes ask the rows what can run blocked.  A new
+ * family (an int8 conv, a bf16 GEMM) is a row and its emitter file.
+ */
+typedef struct Emitter Emitter;
+
+typedef struct KernelConfig {
+  const char *name;   /* the family, as inspect shows it ("conv_blocked") */
+  DType x, w, y;      /* dtypes of input 0, input 1 (weights) and output 0; DT_UNDEFINED: any */
+  unsigned flags;     /* KC_* */
+  /* Whether n, as laid out, is this family's (the generic checks -- dtypes,
+   * the target's vector operations for y -- are done first). */
+  bool (*runs)(const Graph *g, const Node *n, const Target *t);
+  /* Before the layout pass (KC_BLOCKED rows): whether n could run on NCHWc
+   * in this family on t; NULL: the layout pass never picks it. */
+  bool (*can)(const Graph *g, const Node *n, const Target *t);
+  /* Its register tile, cache blocking and loop order (NULL: none). */
+  void (*tile)(const Graph *g, Node *n, const Target *t, Schedule *s);
+  /* The outer loop its threads split and that loop's units (NULL: one thread). */
+  SplitAxis (*split)(const Graph *g, const Node *n, const Target *t, int threads,
+                     int64_t *units);
+  /* The kernel body (codegen), NULL for KC_ALIAS. */
+  bool (*emit)(Emitter *e, Graph *g, Node *n);
+  /* Declarations its kernels share, written once before the first kernel
+   * of a model that has some node for which wants() holds (NULL: none). */
+  const char *prelude;
+  bool (*wants)(const Graph *g, const Node *n);
+} KernelConfig;
+
+enum {
+  KC_VECTOR = 1,  /* needs the target's vector operations for its y dtype */
+  KC_BLOCKED = 2, /* runs on NCHWc activations (the layout pass asks `can`) */
+  KC_ALIAS = 4,   /* no kernel: the output is the input's bytes */
+  KC_SCALAR = 8,  /* the op's portable C kernel (ops/<family>.c), on thread 0 */
+};
+
+extern const KernelConfig *const kernel_configs[]; /* NULL-terminated, most specific first */
+/* The first row running n on t as laid out (never NULL: the scalar row runs anything). */
+const KernelConfig *kernel_config_for(const Graph *g, const Node *n, const Target *t);
+const KernelConfig *kernel_config_named(const char *name); /* NULL if none */
+/* Whether t has a family running n on NCHWc activations (a KC_BLOCKED row
+ * whose `can` holds; the layout pass asks before it moves n). */
 bool node_can_block(const Graph *g, const Node *n, const Target *t);
-/* The input block a blocked conv reads: the target's c, or 1 (plain) for an
- * input of fewer than c channels not already blocked. */
+/* simd_conv.c: the input block a blocked conv reads: the target's c, or 1
+ * (plain) for an input of fewer than c channels not already blocked. */
 int conv_input_block(const Graph *g, const Node *n, const Target *t);
 /* Whether t runs the grouped conv n with several groups a vector
  * (LAYOUT_WGLANES; the tile-grouped-conv pass asks). */
 bool conv_can_glanes(const Graph *g, const Node *n, const Target *t);
 /* Whether such a conv takes the dot form (LAYOUT_WGDOT) on t. */
 bool conv_glanes_dot(const Graph *g, const Node *n, const Target *t);
-/* Whether t has a vector kernel for Gemm n with B^T packed (the layout pass
- * packs it). */
+/* simd_gemm.c: whether t has a vector kernel for Gemm n with B^T packed
+ * (the layout pass packs it). */
 bool gemm_can_pack(const Graph *g, const Node *n, const Target *t);
 /* A stride-1 unpadded 1x1 conv: its pixels are one flat range. */
 bool conv_flat_pixels(const Node *n);
-const char *kernel_family_name(KernelFamily f);
+/* The grouped-lanes tile (simd_conv.c, conv_glanes_tile): most accumulators
+ * of a one-row tile (past them the C compilers spill), and the registers
+ * beside the accumulators (the input, its permute, the weight, a spare). */
+#define GLANES_ROW_ACC 14
+#define GLANES_SPARE_REGS 4
+/* What the rows' predicates ask of operands: absent (-1) or a constant; a
+ * 4-D fp32 activation of at least one image (the rank NCHWc kernels take). */
+static inline bool absent_or_const(const Graph *g, int v) {
+  return v < 0 || g->values[v].data != NULL;
+}
+static inline bool is_act4d(const Graph *g, int v) {
+  return v >= 0 && g->values[v].rank == 4 && g->values[v].dtype == DT_FLOAT &&
+         g->values[v].dims[0] >= 1;
+}
+/* The kernel emitters the rows name (codegen/simd_*.c). */
+struct Emitter {
+  CWriter *w;       /* the kernel function body being written */
+  Graph *g;         /* the graph */
+  Diag *d;
+  const Target *t;  /* the target the kernels are for */
+};
+
+/* ---------------------------------------------------------------- schedule.c */
+
+/* Decides every node's Schedule for target t (after the passes). */
+void schedule_build(Graph *g, const Target *t);
 const char *split_axis_name(SplitAxis a);
 
 /* ---------------------------------------------------------------- plan.c */
@@ -829,37 +983,6 @@ const char *io_layout_name(const Value *v);
 bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
                    const char *dir, Diag *d);
 
-/* Helpers the per-op emitters use (codegen/emit.c). */
-struct Emitter {
-  StrBuf *out;      /* the kernel function body being written */
-  Graph *g;         /* the graph; its arena holds the emitters' strings */
-  Diag *d;
-  const struct Target *t; /* the target the kernels are for */
-  bool over;        /* the code budget (Limits.code_bytes) is spent: emit() writes no more */
-};
-/* The target's micro-kernel for n's scheduled family (codegen/simd_*.c). */
-bool simd_emit(Emitter *e, Graph *g, Node *n);
-bool simd_conv_blocked(Emitter *e, Graph *g, Node *n);
-bool simd_conv_glanes(Emitter *e, Graph *g, Node *n);
-bool simd_pool_blocked(Emitter *e, Graph *g, Node *n);
-bool simd_gpool_blocked(Emitter *e, Graph *g, Node *n);
-bool simd_gemm(Emitter *e, Graph *g, Node *n);
-void emit(Emitter *e, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* `for (long V0 = 0; V0 < dims[0]; V0++)` ... nested r deep, the first at
- * `indent` spaces, each deeper by 2; returns the body's indent. */
-int emit_loop_nest(Emitter *e, char v, const int64_t *dims, int r, int indent);
-/* Whether `bytes` more of code fit the budget; if not, e->over is set (the
- * caller stops: a kernel's tables are checked before they are written). */
-bool emit_room(Emitter *e, int64_t bytes);
-const char *c_float(Emitter *e, double f); /* round-trip literal, e.g. 0.1f */
-const char *unary_expr(Emitter *e, OpKind op, float a, float b, const char *v);
-/* The statement applying n's epilogue to lvalue `y` (element index `idx`
- * into the residual r, channel `chan` of the scale rs), or "" when n has
- * none. */
-const char *epilogue_stmt(Emitter *e, Node *n, const char *y, const char *idx,
-                          const char *chan);
-
 /* ---------------------------------------------------------------- tensorio.c */
 
 typedef struct {
@@ -892,7 +1015,6 @@ bool onnx_load_tensor(const char *path, HostTensor *t, Diag *d);
 
 /* The build cache's folder (created), malloc'd; NULL when it is off. */
 char *cache_root(void);
-uint64_t cache_hash(uint64_t h, const void *p, size_t n); /* fast, 64-bit */
 bool cache_hash_file(uint64_t *h, const char *path);
 /* The path of `file` in entry `key` (malloc'd), or NULL if absent. */
 char *cache_get(const char *root, uint64_t key, const char *file);

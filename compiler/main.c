@@ -915,7 +915,7 @@ static int cmd_inspect(int argc, char **argv) {
              "\"tile_p\": %d, "
              "\"kc\": %lld, \"order\": \"%s\", \"threads\": %d, \"split\": \"%s\", "
              "\"units\": %lld, \"imbalance\": %.3f, \"layout\": \"%s\", \"macs\": %lld}",
-             s->kernel, kernel_family_name(s->family), s->tile_c, s->tile_r > 0 ? s->tile_r : 1,
+             s->kernel, s->family->name, s->tile_c, s->tile_r > 0 ? s->tile_r : 1,
              s->tile_p, (long long)s->kc,
              s->ob_outer ? "blocks-outside" : "pixels-outside", s->threads,
              split_axis_name(s->split), (long long)s->units, s->imbalance,
@@ -952,7 +952,7 @@ static int cmd_inspect(int argc, char **argv) {
       printf("pass %-20s %4d -> %4d nodes  %8.3f ms  %s\n", stats[i].name,
              stats[i].nodes_before, stats[i].nodes_after, stats[i].ms, stats[i].what);
     printf("target      %s (%d floats a vector), %d thread%s\n", g->target->name,
-           g->target->vec, g->threads, g->threads > 1 ? "s" : "");
+           g->target->block, g->threads, g->threads > 1 ? "s" : "");
     if (a.schedule) {
       printf("%4s %-14s %-6s %5s %-6s %4s %-7s %6s %5s %-9s  %s\n", "node", "family", "tile",
              "kc", "order", "thr", "split", "units", "imbal", "layout", "kernel");
@@ -964,8 +964,8 @@ static int cmd_inspect(int argc, char **argv) {
         else
           snprintf(tile, sizeof tile, s->tile_c ? "%dx%d" : "-", s->tile_c, s->tile_p);
         printf("%4d %-14s %-6s %5lld %-6s %4d %-7s %6lld %5.2f %-9s  %s\n", i,
-               kernel_family_name(s->family), tile, (long long)s->kc,
-               s->family == KF_CONV_BLOCKED ? (s->ob_outer ? "blocks" : "pixels") : "-",
+               s->family->name, tile, (long long)s->kc,
+               s->order ? s->order : "-",
                s->threads, split_axis_name(s->split), (long long)s->units, s->imbalance,
                layout_name(g->values[g->nodes[i].out[0]].layout, lay, sizeof lay), s->kernel);
       }

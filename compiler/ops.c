@@ -11,12 +11,23 @@
  * ops.def, so they cannot disagree in length or order; tests check that
  * names are unique and op_lookup finds every loadable op. */
 const OpInfo op_table[OP_COUNT] = {
-#define X(name, id, minin, maxin, minout, maxout, flags, fn, dsl) \
-  [OP_##id] = {name, minin, maxin, minout, maxout, flags, dsl,      \
+#define IN(k) (1u << (k))
+#define X(name, id, minin, maxin, minout, maxout, flags, params, fn, dsl) \
+  [OP_##id] = {name, minin, maxin, minout, maxout, flags, params, dsl,      \
                fn##_parse, fn##_infer, fn##_eval, fn##_emit},
 #include "ops.def"
 #undef X
+#undef IN
 };
+
+bool node_runtime_read(const Node *n, int k) {
+  int v = node_read(n, k);
+  return v >= 0 && (k >= n->nin || k >= 32 || !(op_table[n->op].param_inputs & (1u << k)));
+}
+
+int graph_add_op(Graph *g, OpKind op, int nin, int nout) {
+  return graph_add_node(g, op, op_table[op].name, nin, nout);
+}
 
 OpKind op_lookup(const char *op_type, const char *domain) {
   if (domain && domain[0] && strcmp(domain, "ai.onnx") != 0)

@@ -163,7 +163,7 @@ bool plan_build(Graph *g, Plan *p, Diag *d) {
     Node *n = &g->nodes[i];
     CD_ASSERT(!n->dead);
     for (int j = 0; j < node_nreads(n); j++)
-      if (node_read(n, j) >= 0) {
+      if (node_runtime_read(n, j)) {
         p->last_step[node_read(n, j)] = i;
         used[node_read(n, j)] = true;
       }
@@ -173,10 +173,10 @@ bool plan_build(Graph *g, Plan *p, Diag *d) {
         if (p->last_step[n->out[j]] < i)
           p->last_step[n->out[j]] = i;
       }
-    CD_ASSERT(n->sched.family != KF_NONE); /* schedule_build runs first */
+    CD_ASSERT(n->sched.family != NULL); /* schedule_build runs first */
     /* Nodes are in order, so the input's root is final: alias the root
      * directly, and a chain of a million Reshapes costs no walk. */
-    if (n->sched.family == KF_ALIAS)
+    if (n->sched.family->flags & KC_ALIAS)
       p->alias_of[n->out[0]] = p->alias_of[n->in[0]];
   }
   for (int k = 0; k < g->noutputs; k++) {
@@ -191,11 +191,12 @@ bool plan_build(Graph *g, Plan *p, Diag *d) {
     if (!g->values[v].is_input && !g->values[v].data)
       p->loc[v] = (Loc){LOC_OUTPUT, k};
   }
-  /* Weights: float constants some node reads, in value order. */
+  /* Weights: constants some kernel reads, in value order. */
   int64_t woff = 0;
   for (int v = 0; v < nv; v++) {
     Value *x = &g->values[v];
-    if (x->data && used[v] && x->dtype == DT_FLOAT) {
+    if (x->data && used[v]) {
+      CD_ASSERT(dtype_size(x->dtype) > 0); /* inference refuses types the IR cannot hold */
       p->loc[v] = (Loc){LOC_WEIGHT, woff};
       woff = align_up(woff + (int64_t)value_storage_bytes(x));
     }
@@ -214,8 +215,9 @@ bool plan_build(Graph *g, Plan *p, Diag *d) {
   for (int v = 0; v < nv; v++) {
     Value *x = &g->values[v];
     if (p->alias_of[v] != v || p->loc[v].kind != LOC_NONE || x->data ||
-        x->dead || p->def_step[v] < 0 || x->dtype != DT_FLOAT)
+        x->dead || p->def_step[v] < 0)
       continue;
+    CD_ASSERT(dtype_size(x->dtype) > 0);
     items[ni++] = (Item){v, align_up((int64_t)value_storage_bytes(x)), p->def_step[v]};
   }
   qsort(items, (size_t)ni, sizeof(Item), cmp_items);

@@ -426,6 +426,8 @@ bool cd_check_budget(const CompileJob *j, const Plan *p, Diag *d) {
 static bool compile_into(const CompileJob *j, Graph *g, const char *dir, bool weights_file,
                          Diag *d) {
   Plan plan;
+  if (!g->target) /* a graph built by hand (tests) */
+    g->target = &target_scalar;
   schedule_build(g, g->target); /* again for graphs built by hand: it is idempotent */
   if (!plan_build(g, &plan, d))
     return false;
@@ -896,7 +898,7 @@ bool cd_measure(const CompileJob *j0, Graph *g, SizeReport *r, Diag *d) {
   if (ok && j.cache_dir) {
     const char *files[] = {"%s.c", "%s.h", "cardinal_rt.c", "cardinal_rt.h",
                            "cardinal_rt_threads.c"};
-    key = cache_hash(0, "cardinal size " CD_VERSION, 17);
+    key = cd_hash64(0, "cardinal size " CD_VERSION, 17);
     for (int i = 0; i < (nsrc == 3 ? 5 : 4); i++) {
       char f[256];
       snprintf(f, sizeof f, files[i], j.name);
@@ -906,7 +908,7 @@ bool cd_measure(const CompileJob *j0, Graph *g, SizeReport *r, Diag *d) {
     }
     const char *how[] = {j.cc ? j.cc : "cc", j.cflags ? j.cflags : "-O3"};
     for (int i = 0; i < 2; i++)
-      key = cache_hash(key, how[i], strlen(how[i]) + 1);
+      key = cd_hash64(key, how[i], strlen(how[i]) + 1);
     char *hit = key ? cache_get(j.cache_dir, key, "size.txt") : NULL;
     FILE *f = hit ? fopen(hit, "r") : NULL;
     long long v[6];
@@ -1123,7 +1125,7 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
   if (ok && j->cache_dir) {
     const char *files[] = {"harness.c", "%s.c", "%s.h", "cardinal_rt.c", "cardinal_rt.h",
                            "cardinal_rt_threads.c", "%s_weights.c"};
-    key = cache_hash(0, "cardinal run " CD_VERSION, 16);
+    key = cd_hash64(0, "cardinal run " CD_VERSION, 16);
     for (int i = 0; i < 7; i++) {
       if ((i == 5 && g->threads <= 1) || (i == 6 && j->weights_blob))
         continue;
@@ -1135,7 +1137,7 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
     }
     const char *how[] = {j->cc ? j->cc : "cc", flags, j->runner ? j->runner : ""};
     for (int i = 0; i < 3; i++)
-      key = cache_hash(key, how[i], strlen(how[i]) + 1);
+      key = cd_hash64(key, how[i], strlen(how[i]) + 1);
     char *hit = key ? cache_get(j->cache_dir, key, "run") : NULL;
     if (hit) {
       snprintf(exe, sizeof exe, "%s", hit);

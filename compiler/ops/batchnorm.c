@@ -65,19 +65,19 @@ void batchnorm_eval(Graph *g, Node *n, void **data) {
 
 /* ------------------------------------------------------------ scalar kernel */
 
-bool batchnorm_emit(Emitter *e, Graph *g, Node *n) {
+bool batchnorm_emit(CWriter *w, Graph *g, Node *n) {
   const Value *x = &g->values[n->in[0]];
   int64_t N = x->dims[0], C = x->dims[1], nc = N * C;
   int64_t inner = nc > 0 ? value_numel(x) / nc : 0;
-  emit(e, "  for (long b = 0; b < %lld; b++)\n"
-          "    for (long c = 0; c < %lld; c++) {\n"
-          "      const float a = x1[c] / sqrtf(x4[c] + %s), s = x2[c], mu = x3[c];\n"
-          "      const float *xc = x0 + (b * %lld + c) * %lld;\n"
-          "      float *yc = y0 + (b * %lld + c) * %lld;\n"
-          "      for (long i = 0; i < %lld; i++)\n"
-          "        yc[i] = (xc[i] - mu) * a + s;\n"
-          "    }\n",
-       (long long)N, (long long)C, c_float(e, n->p.epsilon), (long long)C,
+  cw(w, "for (long b = 0; b < %lld; b++)\n"
+        "for (long c = 0; c < %lld; c++) {\n"
+        "const float a = x1[c] / sqrtf(x4[c] + %s), s = x2[c], mu = x3[c];\n"
+        "const float *xc = x0 + (b * %lld + c) * %lld;\n"
+        "float *yc = y0 + (b * %lld + c) * %lld;\n"
+        "for (long i = 0; i < %lld; i++)\n"
+        "yc[i] = (xc[i] - mu) * a + s;\n"
+        "}\n",
+       (long long)N, (long long)C, cw_float(w, n->p.epsilon), (long long)C,
        (long long)inner, (long long)C, (long long)inner, (long long)inner);
   return true;
 }

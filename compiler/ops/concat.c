@@ -141,21 +141,21 @@ void transpose_eval(Graph *g, Node *n, void **data) {
 
 /* ------------------------------------------------------------ scalar kernel */
 
-bool concat_emit(Emitter *e, Graph *g, Node *n) {
+bool concat_emit(CWriter *w, Graph *g, Node *n) {
   const Value *y = &g->values[n->out[0]];
   int64_t row = y->dims[n->p.axis] * n->p.inner, at = 0;
-  emit(e, "  for (long o = 0; o < %lld; o++) {\n", (long long)n->p.outer);
+  cw(w, "for (long o = 0; o < %lld; o++) {\n", (long long)n->p.outer);
   for (int i = 0; i < n->nin; i++) {
     int64_t part = g->values[n->in[i]].dims[n->p.axis] * n->p.inner;
-    emit(e, "    memcpy(y0 + o * %lld + %lld, x%d + o * %lld, %lld);\n",
+    cw(w, "memcpy(y0 + o * %lld + %lld, x%d + o * %lld, %lld);\n",
          (long long)row, (long long)at, i, (long long)part, (long long)part * 4);
     at += part;
   }
-  emit(e, "  }\n");
+  cw(w, "}\n");
   return true;
 }
 
-bool transpose_emit(Emitter *e, Graph *g, Node *n) {
+bool transpose_emit(CWriter *w, Graph *g, Node *n) {
   const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
   int r = x->rank;
   int64_t xs[CD_MAX_RANK], s = 1;
@@ -163,11 +163,11 @@ bool transpose_emit(Emitter *e, Graph *g, Node *n) {
     xs[k] = s;
     s *= x->dims[k];
   }
-  emit(e, "  long i = 0;\n");
-  emit_loop_nest(e, 'i', y->dims, r, 2);
-  emit(e, "%*sy0[i++] = x0[0", 2 + 2 * r, "");
+  cw(w, "long i = 0;\n");
+  cw_loop_nest(w, 'i', y->dims, r);
+  cw(w, "y0[i++] = x0[0");
   for (int k = 0; k < r; k++)
-    emit(e, " + i%d * %lld", k, (long long)xs[n->p.perm[k]]);
-  emit(e, "];\n");
+    cw(w, " + i%d * %lld", k, (long long)xs[n->p.perm[k]]);
+  cw(w, "];\n");
   return true;
 }

@@ -286,6 +286,22 @@ void conv_eval(Graph *g, Node *n, void **data) {
  * once, for MR rows.
  */
 
+/* The scalar kernel's tiles, as measured on its loops (the scalar row of
+ * the kernel configurations asks). */
+void conv_scalar_tile(const Graph *g, const Node *n, Schedule *s) {
+  if (conv_is_pointwise(&n->p)) {
+    s->tile_c = 8;  /* 8 output channels share each input row */
+    s->tile_p = 16; /* a fixed 16-pixel loop the compiler vectorises */
+    return;
+  }
+  /* 8 channels share each gathered row segment when the row is long enough
+   * to fill the registers (measured: 2.5x on a 14-wide dense 3x3), 4 on the
+   * shortest rows; segments of up to 64 pixels keep the accumulators small. */
+  const Value *y = &g->values[n->out[0]];
+  s->tile_c = y->dims[y->rank - 1] >= 8 ? 8 : 4;
+  s->tile_p = 64;
+}
+
 /* 1x1, unpadded; any stride (a strided one reads its pixels through a map). */
 bool conv_is_pointwise(const OpParams *p) {
   for (int s = 0; s < 3; s++)
@@ -296,7 +312,7 @@ bool conv_is_pointwise(const OpParams *p) {
 
 /* What a register-tiled conv kernel needs to emit its tiles. */
 typedef struct {
-  Emitter *e;
+  CWriter *w;
   Node *n;
   int64_t M, Mg;     /* output channels, per group */
   bool bias;         /* input 2 is a bias */
@@ -304,40 +320,38 @@ typedef struct {
 } Tiles;
 
 /* acc[mr][nr], each row starting from its channel's bias. */
-static void emit_tile_init(const Tiles *k, int mr, int64_t nr, const char *m0, int ind) {
-  Emitter *e = k->e;
-  emit(e, "%*s{\n%*s  float acc[%d][%lld];\n", ind, "", ind, "", mr, (long long)nr);
-  emit(e, "%*s  for (long i = 0; i < %d; i++)\n"
-          "%*s    for (long j = 0; j < %lld; j++)\n"
-          "%*s      acc[i][j] = %s;\n",
-       ind, "", mr, ind, "", (long long)nr, ind, "",
-       k->bias ? arena_printf(&e->g->arena, "x2[g * %lld + %s + i]", (long long)k->Mg, m0)
-               : "0.0f");
+static void emit_tile_init(const Tiles *k, int mr, int64_t nr, const char *m0) {
+  CWriter *w = k->w;
+  cw(w, "{\n"
+        "float acc[%d][%lld];\n"
+        "for (long i = 0; i < %d; i++)\n"
+        "for (long j = 0; j < %lld; j++)\n"
+        "acc[i][j] = %s;\n",
+     mr, (long long)nr, mr, (long long)nr,
+     k->bias ? cw_fmt(w, "x2[g * %lld + %s + i]", (long long)k->Mg, m0) : "0.0f");
 }
 
 /* The tile's store, a row at a time: the row's output, residual and channel
  * are fixed before the pixel loop, which stays unit-stride, epilogue and
  * all.  Output row i starts at (m0 + i) * plane + at. */
 static void emit_tile_store(const Tiles *k, int mr, int64_t nr, const char *m0,
-                            const char *plane, const char *at, int ind) {
-  Emitter *e = k->e;
+                            const char *plane, const char *at) {
+  CWriter *w = k->w;
   Node *n = k->n;
-  emit(e, "%*s  for (long i = 0; i < %d; i++) {\n"
-          "%*s    float *yr = Y + (%s + i) * %s + %s;\n",
-       ind, "", mr, ind, "", m0, plane, at);
+  cw(w, "for (long i = 0; i < %d; i++) {\n"
+        "float *yr = Y + (%s + i) * %s + %s;\n", mr, m0, plane, at);
   if (n->ep.residual >= 0)
-    emit(e, "%*s    const long ro = (b * %lld + g * %lld + %s + i) * %s + %s;\n", ind, "",
-         (long long)k->M, (long long)k->Mg, m0, plane, at);
+    cw(w, "const long ro = (b * %lld + g * %lld + %s + i) * %s + %s;\n", (long long)k->M,
+       (long long)k->Mg, m0, plane, at);
   if (n->ep.residual_scale >= 0)
-    emit(e, "%*s    const long ch = g * %lld + %s + i;\n", ind, "", (long long)k->Mg, m0);
-  emit(e, "%*s    for (long j = 0; j < %lld; j++) {\n"
-          "%*s      yr[j] = acc[i][j];\n"
-          "%*s      %s\n"
-          "%*s    }\n"
-          "%*s  }\n"
-          "%*s}\n",
-       ind, "", (long long)nr, ind, "", ind, "", epilogue_stmt(e, n, "yr[j]", "ro + j", "ch"),
-       ind, "", ind, "", ind, "");
+    cw(w, "const long ch = g * %lld + %s + i;\n", (long long)k->Mg, m0);
+  cw(w, "for (long j = 0; j < %lld; j++) {\n"
+        "yr[j] = acc[i][j];\n"
+        "%s\n"
+        "}\n"
+        "}\n"
+        "}\n",
+     (long long)nr, epilogue_stmt(w, n, "yr[j]", "ro + j", "ch"));
 }
 
 /*
@@ -348,87 +362,87 @@ static void emit_tile_store(const Tiles *k, int mr, int64_t nr, const char *m0,
  * dot-product loop for the leftovers was slower: GCC gave up vectorising
  * it as soon as an epilogue followed).
  */
-static void emit_tile(const Tiles *k, int mr, int64_t nr, const char *m0, const char *p0,
-                      int ind) {
-  Emitter *e = k->e;
-  emit_tile_init(k, mr, nr, m0, ind);
-  emit(e, "%*s  for (long c = 0; c < CG; c++) {\n", ind, "");
+static void emit_tile(const Tiles *k, int mr, int64_t nr, const char *m0, const char *p0) {
+  CWriter *w = k->w;
+  emit_tile_init(k, mr, nr, m0);
+  cw(w, "for (long c = 0; c < CG; c++) {\n");
   if (k->strided)
-    emit(e, "%*s    float xr[%lld];\n"
-            "%*s    for (long j = 0; j < %lld; j++)\n"
-            "%*s      xr[j] = X[c * IP + pix[%s + j]];\n",
-         ind, "", (long long)nr, ind, "", (long long)nr, ind, "", p0);
+    cw(w, "float xr[%lld];\n"
+          "for (long j = 0; j < %lld; j++)\n"
+          "xr[j] = X[c * IP + pix[%s + j]];\n",
+       (long long)nr, (long long)nr, p0);
   else
-    emit(e, "%*s    const float *xr = X + c * P + %s;\n", ind, "", p0);
-  emit(e, "%*s    for (long i = 0; i < %d; i++) {\n"
-          "%*s      const float wv = W[(%s + i) * CG + c];\n"
-          "%*s      for (long j = 0; j < %lld; j++)\n"
-          "%*s        acc[i][j] += wv * xr[j];\n"
-          "%*s    }\n"
-          "%*s  }\n",
-       ind, "", mr, ind, "", m0, ind, "", (long long)nr, ind, "", ind, "", ind, "");
-  emit_tile_store(k, mr, nr, m0, "P", p0, ind);
+    cw(w, "const float *xr = X + c * P + %s;\n", p0);
+  cw(w, "for (long i = 0; i < %d; i++) {\n"
+        "const float wv = W[(%s + i) * CG + c];\n"
+        "for (long j = 0; j < %lld; j++)\n"
+        "acc[i][j] += wv * xr[j];\n"
+        "}\n"
+        "}\n",
+     mr, m0, (long long)nr);
+  emit_tile_store(k, mr, nr, m0, "P", p0);
 }
 
-static void emit_conv1x1(Emitter *e, Graph *g, Node *n) {
-  const Value *x = &g->values[n->in[0]], *w = &g->values[n->in[1]];
+static void emit_conv1x1(CWriter *w, Graph *g, Node *n) {
+  const Value *x = &g->values[n->in[0]], *wt = &g->values[n->in[1]];
   const Value *y = &g->values[n->out[0]];
-  int64_t N = x->dims[0], C = x->dims[1], M = w->dims[0], G = n->p.group;
+  int64_t N = x->dims[0], C = x->dims[1], M = wt->dims[0], G = n->p.group;
   int64_t Cg = C / G, Mg = M / G, P = value_numel(y) / (N * M), IP = value_numel(x) / (N * C);
   const int MR = n->sched.tile_c, NR = n->sched.tile_p;
   int64_t Mfull = Mg / MR * MR, Pfull = P / NR * NR;
   int mt = (int)(Mg - Mfull);       /* channels past the last full tile */
   int64_t pt = P - Pfull;           /* pixels past the last full tile */
-  Tiles k = {e, n, M, Mg, n->nin > 2 && n->in[2] >= 0, value_numel(x) / (N * C) != P};
+  Tiles k = {w, n, M, Mg, n->nin > 2 && n->in[2] >= 0, value_numel(x) / (N * C) != P};
   if (k.strided) {
-    if (!emit_room(e, sat_mul(P, 22))) /* the pixel map, before it is written */
+    if (!cw_room(w, sat_mul(P, 22))) /* the pixel map, before it is written */
       return;
     int64_t I[3], O[3];
     sp_dims3(x, n->p.nsp, I);
     sp_dims3(y, n->p.nsp, O);
-    emit(e, "  static const long pix[%lld] = {", (long long)P);
+    cw(w, "static const long pix[%lld] = {", (long long)P);
     int64_t q = 0;
     for (int64_t od = 0; od < O[0]; od++)
       for (int64_t oh = 0; oh < O[1]; oh++)
         for (int64_t ow = 0; ow < O[2]; ow++, q++)
-          emit(e, "%s%s%lld", q ? "," : "", q % 16 ? "" : "\n    ",
-               (long long)(((od * n->p.stride[0]) * I[1] + oh * n->p.stride[1]) * I[2] +
-                           ow * n->p.stride[2]));
-    emit(e, "};\n");
+          cw(w, "%s%s%lld", q ? "," : "", q % 16 ? "" : "\n",
+             (long long)(((od * n->p.stride[0]) * I[1] + oh * n->p.stride[1]) * I[2] +
+                       ow * n->p.stride[2]));
+    cw(w, "};\n");
   }
-  emit(e, "  const long P = %lld, IP = %lld, CG = %lld;\n", (long long)P, (long long)IP,
-       (long long)Cg);
-  emit(e, "  for (long b = 0; b < %lld; b++)\n"
-          "    for (long g = 0; g < %lld; g++) {\n"
-          "      const float *X = x0 + (b * %lld + g * CG) * IP;\n"
-          "      const float *W = x1 + g * %lld * CG;\n"
-          "      float *Y = y0 + (b * %lld + g * %lld) * P;\n",
-       (long long)N, (long long)G, (long long)C, (long long)Mg, (long long)M, (long long)Mg);
-  char mtail[32], ptail[32];
-  snprintf(mtail, sizeof mtail, "%lld", (long long)Mfull);
-  snprintf(ptail, sizeof ptail, "%lld", (long long)Pfull);
+  cw_var(w, "C", "%lld", (long long)C);
+  cw_var(w, "M", "%lld", (long long)M);
+  cw_var(w, "Mg", "%lld", (long long)Mg);
+  cw(w, "const long P = %lld, IP = %lld, CG = %lld;\n", (long long)P, (long long)IP,
+     (long long)Cg);
+  cw(w, "for (long b = 0; b < %lld; b++)\n"
+        "for (long g = 0; g < %lld; g++) {\n"
+        "const float *X = x0 + (b * ${C} + g * CG) * IP;\n"
+        "const float *W = x1 + g * ${Mg} * CG;\n"
+        "float *Y = y0 + (b * ${M} + g * ${Mg}) * P;\n",
+     (long long)N, (long long)G);
+  const char *mtail = cw_int(w, Mfull), *ptail = cw_int(w, Pfull);
   /* Pixel tiles outside: a tile's input columns (CG x NR) stay in cache
    * while every channel tile reads them; the weights stream once per
    * pixel tile, NR/MR times less traffic than the other order. */
   if (Pfull) {
-    emit(e, "      for (long p0 = 0; p0 < %lld; p0 += %d) {\n", (long long)Pfull, NR);
+    cw(w, "for (long p0 = 0; p0 < %lld; p0 += %d) {\n", (long long)Pfull, NR);
     if (Mfull) {
-      emit(e, "        for (long m0 = 0; m0 < %lld; m0 += %d)\n", (long long)Mfull, MR);
-      emit_tile(&k, MR, NR, "m0", "p0", 10);
+      cw(w, "for (long m0 = 0; m0 < %lld; m0 += %d)\n", (long long)Mfull, MR);
+      emit_tile(&k, MR, NR, "m0", "p0");
     }
     if (mt)
-      emit_tile(&k, mt, NR, mtail, "p0", 8);
-    emit(e, "      }\n");
+      emit_tile(&k, mt, NR, mtail, "p0");
+    cw(w, "}\n");
   }
   if (pt) {
     if (Mfull) {
-      emit(e, "      for (long m0 = 0; m0 < %lld; m0 += %d)\n", (long long)Mfull, MR);
-      emit_tile(&k, MR, pt, "m0", ptail, 8);
+      cw(w, "for (long m0 = 0; m0 < %lld; m0 += %d)\n", (long long)Mfull, MR);
+      emit_tile(&k, MR, pt, "m0", ptail);
     }
     if (mt)
-      emit_tile(&k, mt, pt, mtail, ptail, 6);
+      emit_tile(&k, mt, pt, mtail, ptail);
   }
-  emit(e, "    }\n");
+  cw(w, "}\n");
 }
 
 /*
@@ -444,106 +458,99 @@ static void emit_conv1x1(Emitter *e, Graph *g, Node *n) {
  */
 
 static void emit_conv_tile(const Tiles *k, int mr, int64_t nr, const char *m0,
-                           const char *ow0, int ind) {
-  Emitter *e = k->e;
-  emit_tile_init(k, mr, nr, m0, ind);
-  emit(e, "%*s  for (long c = 0; c < CG; c++)\n"
-          "%*s    for (long kd = 0; kd < KD; kd++) {\n"
-          "%*s      const long id = od * SD - PD + kd * DD;\n"
-          "%*s      if (id < 0 || id >= ID)\n"
-          "%*s        continue;\n"
-          "%*s      for (long kh = 0; kh < KH; kh++) {\n"
-          "%*s        const long ih = oh * SH - PH + kh * DH;\n"
-          "%*s        const float *xrow, *wk;\n"
-          "%*s        if (ih < 0 || ih >= IH)\n"
-          "%*s          continue;\n"
-          "%*s        xrow = X + ((c * ID + id) * IH + ih) * IW;\n"
-          "%*s        wk = W + (((%s) * CG + c) * KD + kd) * KH * KW + kh * KW;\n"
-          "%*s        for (long kw = 0; kw < KW; kw++) {\n"
-          "%*s          float xv[%lld];\n"
-          "%*s          for (long j = 0; j < %lld; j++) {\n",
-       ind, "", ind, "", ind, "", ind, "", ind, "", ind, "", ind, "", ind, "", ind, "", ind, "",
-       ind, "", ind, "", m0, ind, "", ind, "", (long long)nr, ind, "", (long long)nr);
-  emit(e, "%*s            const long iw = (%s + j) * SW - PW + kw * DW;\n"
-          "%*s            xv[j] = iw >= 0 && iw < IW ? xrow[iw] : 0.0f;\n",
-       ind, "", ow0, ind, "");
-  emit(e, "%*s          }\n"
-          "%*s          for (long i = 0; i < %d; i++) {\n"
-          "%*s            const float wv = wk[i * CG * KD * KH * KW + kw];\n"
-          "%*s            for (long j = 0; j < %lld; j++)\n"
-          "%*s              acc[i][j] += wv * xv[j];\n"
-          "%*s          }\n"
-          "%*s        }\n"
-          "%*s      }\n"
-          "%*s    }\n",
-       ind, "", ind, "", mr, ind, "", ind, "", (long long)nr, ind, "", ind, "", ind, "", ind, "",
-       ind, "");
-  emit_tile_store(k, mr, nr, m0, "OSZ",
-                  arena_printf(&e->g->arena, "(od * OH + oh) * OW + %s", ow0), ind);
+                           const char *ow0) {
+  CWriter *w = k->w;
+  emit_tile_init(k, mr, nr, m0);
+  cw(w, "for (long c = 0; c < CG; c++)\n"
+        "for (long kd = 0; kd < KD; kd++) {\n"
+        "const long id = od * SD - PD + kd * DD;\n"
+        "if (id < 0 || id >= ID)\n"
+        "continue;\n"
+        "for (long kh = 0; kh < KH; kh++) {\n"
+        "const long ih = oh * SH - PH + kh * DH;\n"
+        "const float *xrow, *wk;\n"
+        "if (ih < 0 || ih >= IH)\n"
+        "continue;\n"
+        "xrow = X + ((c * ID + id) * IH + ih) * IW;\n"
+        "wk = W + (((%s) * CG + c) * KD + kd) * KH * KW + kh * KW;\n"
+        "for (long kw = 0; kw < KW; kw++) {\n"
+        "float xv[%lld];\n"
+        "for (long j = 0; j < %lld; j++) {\n"
+        "const long iw = (%s + j) * SW - PW + kw * DW;\n"
+        "xv[j] = iw >= 0 && iw < IW ? xrow[iw] : 0.0f;\n"
+        "}\n"
+        "for (long i = 0; i < %d; i++) {\n"
+        "const float wv = wk[i * CG * KD * KH * KW + kw];\n"
+        "for (long j = 0; j < %lld; j++)\n"
+        "acc[i][j] += wv * xv[j];\n"
+        "}\n"
+        "}\n"
+        "}\n"
+        "}\n",
+     m0, (long long)nr, (long long)nr, ow0, mr, (long long)nr);
+  emit_tile_store(k, mr, nr, m0, "OSZ", cw_fmt(w, "(od * OH + oh) * OW + %s", ow0));
 }
 
-bool conv_emit(Emitter *e, Graph *g, Node *n) {
+bool conv_emit(CWriter *w, Graph *g, Node *n) {
   const OpParams *p = &n->p;
   if (conv_is_pointwise(p)) {
-    emit_conv1x1(e, g, n);
+    emit_conv1x1(w, g, n);
     return true;
   }
-  const Value *x = &g->values[n->in[0]], *w = &g->values[n->in[1]];
+  const Value *x = &g->values[n->in[0]], *wt = &g->values[n->in[1]];
   const Value *y = &g->values[n->out[0]];
   int64_t I[3], O[3];
   sp_dims3(x, p->nsp, I);
   sp_dims3(y, p->nsp, O);
-  int64_t N = x->dims[0], C = x->dims[1], M = w->dims[0], G = p->group;
+  int64_t N = x->dims[0], C = x->dims[1], M = wt->dims[0], G = p->group;
   int64_t Cg = C / G, Mg = M / G;
   int64_t isz = I[0] * I[1] * I[2], osz = O[0] * O[1] * O[2];
-  Tiles k = {e, n, M, Mg, n->nin > 2 && n->in[2] >= 0, false};
-  emit(e, "  const long ID = %lld, IH = %lld, IW = %lld, OH = %lld, OW = %lld, OSZ = %lld;\n"
-          "  const long CG = %lld, KD = %lld, KH = %lld, KW = %lld;\n"
-          "  const long SD = %lld, SH = %lld, SW = %lld, PD = %lld, PH = %lld, PW = %lld;\n"
-          "  const long DD = %lld, DH = %lld, DW = %lld;\n",
-       (long long)I[0], (long long)I[1], (long long)I[2], (long long)O[1], (long long)O[2],
-       (long long)osz, (long long)Cg, (long long)p->kernel[0], (long long)p->kernel[1],
-       (long long)p->kernel[2], (long long)p->stride[0], (long long)p->stride[1],
-       (long long)p->stride[2], (long long)p->pad0[0], (long long)p->pad0[1],
-       (long long)p->pad0[2], (long long)p->dilation[0], (long long)p->dilation[1],
-       (long long)p->dilation[2]);
-  emit(e, "  for (long b = 0; b < %lld; b++)\n"
-          "    for (long g = 0; g < %lld; g++) {\n"
-          "      const float *X = x0 + (b * %lld + g * CG) * %lld;\n"
-          "      const float *W = x1 + g * %lld * CG * KD * KH * KW;\n"
-          "      float *Y = y0 + (b * %lld + g * %lld) * OSZ;\n"
-          "      for (long od = 0; od < %lld; od++)\n"
-          "        for (long oh = 0; oh < OH; oh++) {\n",
-       (long long)N, (long long)G, (long long)C, (long long)isz, (long long)Mg, (long long)M,
-       (long long)Mg, (long long)O[0]);
+  Tiles k = {w, n, M, Mg, n->nin > 2 && n->in[2] >= 0, false};
+  cw(w, "const long ID = %lld, IH = %lld, IW = %lld, OH = %lld, OW = %lld, OSZ = %lld;\n",
+     (long long)I[0], (long long)I[1], (long long)I[2], (long long)O[1], (long long)O[2],
+     (long long)osz);
+  cw(w, "const long CG = %lld, KD = %lld, KH = %lld, KW = %lld;\n", (long long)Cg,
+     (long long)p->kernel[0], (long long)p->kernel[1], (long long)p->kernel[2]);
+  cw(w, "const long SD = %lld, SH = %lld, SW = %lld, PD = %lld, PH = %lld, PW = %lld;\n",
+     (long long)p->stride[0], (long long)p->stride[1], (long long)p->stride[2],
+     (long long)p->pad0[0], (long long)p->pad0[1], (long long)p->pad0[2]);
+  cw(w, "const long DD = %lld, DH = %lld, DW = %lld;\n", (long long)p->dilation[0],
+     (long long)p->dilation[1], (long long)p->dilation[2]);
+  cw_var(w, "C", "%lld", (long long)C);
+  cw_var(w, "M", "%lld", (long long)M);
+  cw_var(w, "Mg", "%lld", (long long)Mg);
+  cw(w, "for (long b = 0; b < %lld; b++)\n"
+        "for (long g = 0; g < %lld; g++) {\n"
+        "const float *X = x0 + (b * ${C} + g * CG) * %lld;\n"
+        "const float *W = x1 + g * ${Mg} * CG * KD * KH * KW;\n"
+        "float *Y = y0 + (b * ${M} + g * ${Mg}) * OSZ;\n"
+        "for (long od = 0; od < %lld; od++)\n"
+        "for (long oh = 0; oh < OH; oh++) {\n",
+     (long long)N, (long long)G, (long long)isz, (long long)O[0]);
   /* tile_c channels x row segments of up to tile_p pixels (schedule.c). */
-  const int mr = n->sched.tile_c, CONV_CW = n->sched.tile_p;
+  const int mr = n->sched.tile_c, seg = n->sched.tile_p;
   int64_t mfull = Mg / mr * mr;
   int mt = (int)(Mg - mfull);
-  /* Row segments of CONV_CW pixels (the accumulators must stay small),
-   * then the rest of the row. */
-  int64_t segs = O[2] / CONV_CW, rest = O[2] - segs * CONV_CW;
-  char mat[32], rat[32];
-  snprintf(mat, sizeof mat, "%lld", (long long)mfull);
-  snprintf(rat, sizeof rat, "%lld", (long long)(segs * CONV_CW));
+  /* Row segments of seg pixels (the accumulators must stay small), then
+   * the rest of the row. */
+  int64_t segs = O[2] / seg, rest = O[2] - segs * seg;
+  const char *mat = cw_int(w, mfull), *rat = cw_int(w, segs * seg);
   for (int part = 0; part < 2; part++) {
-    int64_t nr = part ? rest : CONV_CW;
+    int64_t nr = part ? rest : seg;
     const char *ow0 = part ? rat : "ow0";
-    int ind = part ? 10 : 12;
     if (!nr || (!part && !segs))
       continue;
     if (!part)
-      emit(e, "          for (long ow0 = 0; ow0 < %lld; ow0 += %d) {\n",
-           (long long)(segs * CONV_CW), CONV_CW);
+      cw(w, "for (long ow0 = 0; ow0 < %lld; ow0 += %d) {\n", (long long)(segs * seg), seg);
     if (mfull) {
-      emit(e, "%*sfor (long m0 = 0; m0 < %lld; m0 += %d)\n", ind, "", (long long)mfull, mr);
-      emit_conv_tile(&k, mr, nr, "m0", ow0, ind + 2);
+      cw(w, "for (long m0 = 0; m0 < %lld; m0 += %d)\n", (long long)mfull, mr);
+      emit_conv_tile(&k, mr, nr, "m0", ow0);
     }
     if (mt)
-      emit_conv_tile(&k, mt, nr, mat, ow0, ind);
+      emit_conv_tile(&k, mt, nr, mat, ow0);
     if (!part)
-      emit(e, "          }\n");
+      cw(w, "}\n");
   }
-  emit(e, "        }\n    }\n");
+  cw(w, "}\n}\n");
   return true;
 }

@@ -287,26 +287,26 @@ void binary_eval(Graph *g, Node *n, void **data) {
 /* ------------------------------------------------------------ scalar kernel */
 
 /* The C expression of unary op `op` (parameters a, b) applied to `v`. */
-const char *unary_expr(Emitter *e, OpKind op, float a, float b, const char *v) {
-  Arena *ar = &e->g->arena;
+const char *unary_expr(CWriter *w, OpKind op, float a, float b, const char *v) {
+  Arena *ar = w->arena;
   switch (op) {
   case OP_RELU: return arena_printf(ar, "%s > 0.0f ? %s : 0.0f", v, v);
   case OP_LEAKYRELU:
-    return arena_printf(ar, "%s >= 0.0f ? %s : %s * %s", v, v, c_float(e, a), v);
+    return arena_printf(ar, "%s >= 0.0f ? %s : %s * %s", v, v, cw_float(w, a), v);
   case OP_SIGMOID: return arena_printf(ar, "1.0f / (1.0f + expf(-%s))", v);
   case OP_TANH: return arena_printf(ar, "tanhf(%s)", v);
   case OP_HARDSIGMOID:
-    return arena_printf(ar, "fmaxf(0.0f, fminf(1.0f, %s * %s + %s))", c_float(e, a), v,
-                        c_float(e, b));
+    return arena_printf(ar, "fmaxf(0.0f, fminf(1.0f, %s * %s + %s))", cw_float(w, a), v,
+                        cw_float(w, b));
   case OP_HARDSWISH:
     return arena_printf(ar, "%s * fmaxf(0.0f, fminf(1.0f, %s / 6.0f + 0.5f))", v, v);
   case OP_CLIP:
-    return arena_printf(ar, "%s < %s ? %s : (%s > %s ? %s : %s)", v, c_float(e, a),
-                        c_float(e, a), v, c_float(e, b), c_float(e, b), v);
-  case OP_ELU: return arena_printf(ar, "%s >= 0.0f ? %s : %s * expm1f(%s)", v, v, c_float(e, a), v);
+    return arena_printf(ar, "%s < %s ? %s : (%s > %s ? %s : %s)", v, cw_float(w, a),
+                        cw_float(w, a), v, cw_float(w, b), cw_float(w, b), v);
+  case OP_ELU: return arena_printf(ar, "%s >= 0.0f ? %s : %s * expm1f(%s)", v, v, cw_float(w, a), v);
   case OP_SELU:
-    return arena_printf(ar, "%s * (%s > 0.0f ? %s : %s * expm1f(%s))", c_float(e, b), v, v,
-                        c_float(e, a), v);
+    return arena_printf(ar, "%s * (%s > 0.0f ? %s : %s * expm1f(%s))", cw_float(w, b), v, v,
+                        cw_float(w, a), v);
   case OP_SOFTPLUS:
     return arena_printf(ar, "%s > 0.0f ? %s + log1pf(expf(-%s)) : log1pf(expf(%s))", v, v, v, v);
   case OP_GELU:
@@ -322,45 +322,64 @@ const char *unary_expr(Emitter *e, OpKind op, float a, float b, const char *v) {
   }
 }
 
-static const char *binary_expr(Emitter *e, OpKind op, const char *a, const char *b);
+const char *epilogue_stmt(CWriter *w, Node *n, const char *y, const char *idx,
+                          const char *chan) {
+  Arena *ar = w->arena;
+  const Epilogue *ep = &n->ep;
+  if (!node_has_epilogue(n))
+    return "";
+  const char *v = y;
+  if (ep->residual >= 0) {
+    if (ep->residual_scale >= 0)
+      v = arena_printf(ar, "(%s + r[%s] * rs[%s])", y, idx, chan);
+    else
+      v = arena_printf(ar, "(%s + r[%s])", y, idx);
+  }
+  if (ep->act == OP_COUNT)
+    return arena_printf(ar, "%s = %s;", y, v);
+  return arena_printf(ar, "{ const float ev = %s; %s = %s; }", v, y,
+                      unary_expr(w, ep->act, ep->act_alpha, ep->act_beta, "ev"));
+}
+
+static const char *binary_expr(CWriter *w, OpKind op, const char *a, const char *b);
 
 /* Pow by the constant 2 (a variance: LayerNorm as opset-13 exporters write
  * it) as a * a, which is powf's correctly rounded result, without a call
  * per element; NULL for any other Pow.  The kernel then ignores x1. */
-static const char *pow_square(Emitter *e, Graph *g, const Node *n, const char *a) {
+static const char *pow_square(CWriter *w, Graph *g, const Node *n, const char *a) {
   if (n->op != OP_POW || n->nin != 2)
     return NULL;
   const Value *c = &g->values[n->in[1]];
   if (!c->data || c->dtype != DT_FLOAT || value_numel(c) != 1 || ((const float *)c->data)[0] != 2.0f)
     return NULL;
-  emit(e, "  (void)x1;\n");
+  cw(w, "(void)x1;\n");
   return arena_printf(&g->arena, "%s * %s", a, a);
 }
 
 /* The kernel over stored elements [i0, i1) (C expressions) when every
  * operand has the output's shape and layout (so any layout): the flat case
  * of the scalar kernels, and the elementwise family's share of a thread. */
-void elementwise_flat(Emitter *e, Graph *g, Node *n, const char *i0, const char *i1) {
+void elementwise_flat(CWriter *w, Graph *g, Node *n, const char *i0, const char *i1) {
   if (op_table[n->op].flags & OPF_ACTIVATION) {
     for (int i = 1; i < n->nin; i++) /* constant parameters (Clip's bounds) are in n->p */
       if (n->in[i] >= 0 && g->values[n->in[i]].dtype == DT_FLOAT)
-        emit(e, "  (void)x%d;\n", i);
-    emit(e, "  for (long i = %s; i < %s; i++) {\n    const float v = x0[i];\n"
-            "    y0[i] = %s;\n  }\n",
-         i0, i1, unary_expr(e, n->op, n->p.alpha, n->p.beta, "v"));
+        cw(w, "(void)x%d;\n", i);
+    cw(w, "for (long i = %s; i < %s; i++) {\nconst float v = x0[i];\n"
+          "y0[i] = %s;\n}\n",
+         i0, i1, unary_expr(w, n->op, n->p.alpha, n->p.beta, "v"));
     return;
   }
-  const char *acc = pow_square(e, g, n, "x0[i]");
+  const char *acc = pow_square(w, g, n, "x0[i]");
   if (!acc) {
     acc = "x0[i]";
     for (int i = 1; i < n->nin; i++)
       acc = arena_printf(&g->arena, "(%s)",
-                         binary_expr(e, n->op, acc, arena_printf(&g->arena, "x%d[i]", i)));
+                         binary_expr(w, n->op, acc, arena_printf(&g->arena, "x%d[i]", i)));
   }
-  emit(e, "  for (long i = %s; i < %s; i++)\n    y0[i] = %s;\n", i0, i1, acc);
+  cw(w, "for (long i = %s; i < %s; i++)\ny0[i] = %s;\n", i0, i1, acc);
 }
 
-bool unary_emit(Emitter *e, Graph *g, Node *n) {
+bool unary_emit(CWriter *w, Graph *g, Node *n) {
   int64_t m = value_storage_numel(&g->values[n->out[0]]) /* every stored lane, in any layout */;
   bool runtime_bounds = false;
   for (int i = 1; i < n->nin; i++)
@@ -368,22 +387,22 @@ bool unary_emit(Emitter *e, Graph *g, Node *n) {
   if (n->op == OP_CLIP && runtime_bounds) {
     bool rlo = n->nin > 1 && n->in[1] >= 0 && !g->values[n->in[1]].data;
     bool rhi = n->nin > 2 && n->in[2] >= 0 && !g->values[n->in[2]].data;
-    emit(e, "  const float lo = %s, hi = %s;\n", rlo ? "x1[0]" : c_float(e, n->p.alpha),
-         rhi ? "x2[0]" : c_float(e, n->p.beta));
-    emit(e, "  for (long i = 0; i < %lld; i++) {\n    const float v = x0[i];\n"
-            "    y0[i] = v < lo ? lo : (v > hi ? hi : v);\n  }\n", (long long)m);
+    cw(w, "const float lo = %s, hi = %s;\n", rlo ? "x1[0]" : cw_float(w, n->p.alpha),
+         rhi ? "x2[0]" : cw_float(w, n->p.beta));
+    cw(w, "for (long i = 0; i < %lld; i++) {\nconst float v = x0[i];\n"
+          "y0[i] = v < lo ? lo : (v > hi ? hi : v);\n}\n", (long long)m);
     for (int i = 1; i < n->nin; i++)
       if (n->in[i] >= 0 && !(i == 1 ? rlo : rhi))
-        emit(e, "  (void)x%d;\n", i);
+        cw(w, "(void)x%d;\n", i);
     return true;
   }
-  elementwise_flat(e, g, n, "0", arena_printf(&g->arena, "%lld", (long long)m));
+  elementwise_flat(w, g, n, "0", arena_printf(&g->arena, "%lld", (long long)m));
   return true;
 }
 
-static const char *binary_expr(Emitter *e, OpKind op, const char *a,
+static const char *binary_expr(CWriter *w, OpKind op, const char *a,
                                const char *b) {
-  Arena *ar = &e->g->arena;
+  Arena *ar = w->arena;
   switch (op) {
   case OP_ADD: case OP_SUM: return arena_printf(ar, "%s + %s", a, b);
   case OP_SUB: return arena_printf(ar, "%s - %s", a, b);
@@ -395,7 +414,7 @@ static const char *binary_expr(Emitter *e, OpKind op, const char *a,
   }
 }
 
-bool binary_emit(Emitter *e, Graph *g, Node *n) {
+bool binary_emit(CWriter *w, Graph *g, Node *n) {
   const Value *y = &g->values[n->out[0]];
   int r = y->rank;
   bool flat = true;
@@ -405,7 +424,7 @@ bool binary_emit(Emitter *e, Graph *g, Node *n) {
       flat = false;
   }
   if (flat) {
-    elementwise_flat(e, g, n, "0", arena_printf(&g->arena, "%lld",
+    elementwise_flat(w, g, n, "0", arena_printf(&g->arena, "%lld",
                                                  (long long)value_storage_numel(y)));
     return true;
   }
@@ -425,14 +444,14 @@ bool binary_emit(Emitter *e, Graph *g, Node *n) {
       sb_free(&sb);
     }
   }
-  const char *acc = pow_square(e, g, n, rd[0]); /* before the loops: it may emit (void)x1 */
-  emit(e, "  long i = 0;\n");
-  emit_loop_nest(e, 'i', y->dims, r, 2);
+  const char *acc = pow_square(w, g, n, rd[0]); /* before the loops: it may emit (void)x1 */
+  cw(w, "long i = 0;\n");
+  cw_loop_nest(w, 'i', y->dims, r);
   if (!acc) {
     acc = rd[0];
     for (int i = 1; i < n->nin; i++)
-      acc = arena_printf(&g->arena, "(%s)", binary_expr(e, n->op, acc, rd[i]));
+      acc = arena_printf(&g->arena, "(%s)", binary_expr(w, n->op, acc, rd[i]));
   }
-  emit(e, "%*sy0[i++] = %s;\n", 2 + 2 * r, "", acc);
+  cw(w, "y0[i++] = %s;\n", acc);
   return true;
 }

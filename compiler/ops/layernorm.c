@@ -109,32 +109,32 @@ void layernorm_eval(Graph *g, Node *n, void **data) {
 
 /* ------------------------------------------------------------ scalar kernel */
 
-bool layernorm_emit(Emitter *e, Graph *g, Node *n) {
+bool layernorm_emit(CWriter *w, Graph *g, Node *n) {
   const OpParams *p = &n->p;
   bool has_b = n->nin > 2 && n->in[2] >= 0;
   bool s1 = value_numel(&g->values[n->in[1]]) == 1;
   bool b1 = has_b && value_numel(&g->values[n->in[2]]) == 1;
   bool mean_out = n->nout > 1 && n->out[1] >= 0, inv_out = n->nout > 2 && n->out[2] >= 0;
-  emit(e, "  for (long o = 0; o < %lld; o++) {\n"
-          "    const float *x = x0 + o * %lld;\n"
-          "    float *y = y0 + o * %lld;\n"
-          "    float mean = 0.0f, var = 0.0f;\n"
-          "    for (long j = 0; j < %lld; j++)\n"
-          "      mean += x[j];\n"
-          "    mean /= %s;\n"
-          "    for (long j = 0; j < %lld; j++)\n"
-          "      var += (x[j] - mean) * (x[j] - mean);\n"
-          "    const float inv = 1.0f / sqrtf(var / %s + %s);\n"
-          "    for (long j = 0; j < %lld; j++)\n"
-          "      y[j] = (x[j] - mean) * inv * x1[%s]%s%s%s;\n",
-       (long long)p->outer, (long long)p->inner, (long long)p->inner, (long long)p->inner,
-       c_float(e, (double)p->inner), (long long)p->inner, c_float(e, (double)p->inner),
-       c_float(e, p->epsilon), (long long)p->inner, s1 ? "0" : "j", has_b ? " + x2[" : "",
-       has_b ? (b1 ? "0" : "j") : "", has_b ? "]" : "");
+  cw_var(w, "L", "%lld", (long long)p->inner); /* the normalised length */
+  cw_var(w, "Lf", "%s", cw_float(w, (double)p->inner));
+  cw(w, "for (long o = 0; o < %lld; o++) {\n"
+        "const float *x = x0 + o * ${L};\n"
+        "float *y = y0 + o * ${L};\n"
+        "float mean = 0.0f, var = 0.0f;\n"
+        "for (long j = 0; j < ${L}; j++)\n"
+        "mean += x[j];\n"
+        "mean /= ${Lf};\n"
+        "for (long j = 0; j < ${L}; j++)\n"
+        "var += (x[j] - mean) * (x[j] - mean);\n"
+        "const float inv = 1.0f / sqrtf(var / ${Lf} + %s);\n"
+        "for (long j = 0; j < ${L}; j++)\n"
+        "y[j] = (x[j] - mean) * inv * x1[%s]%s;\n",
+     (long long)p->outer, cw_float(w, p->epsilon), s1 ? "0" : "j",
+     has_b ? cw_fmt(w, " + x2[%s]", b1 ? "0" : "j") : "");
   if (mean_out)
-    emit(e, "    y1[o] = mean;\n");
+    cw(w, "y1[o] = mean;\n");
   if (inv_out)
-    emit(e, "    y2[o] = inv;\n");
-  emit(e, "  }\n");
+    cw(w, "y2[o] = inv;\n");
+  cw(w, "}\n");
   return true;
 }

@@ -165,7 +165,7 @@ void pad_eval(Graph *g, Node *n, void **data) {
 
 /* ------------------------------------------------------------ scalar kernel */
 
-bool pad_emit(Emitter *e, Graph *g, Node *n) {
+bool pad_emit(CWriter *w, Graph *g, Node *n) {
   const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
   const OpParams *p = &n->p;
   int r = x->rank;
@@ -179,30 +179,30 @@ bool pad_emit(Emitter *e, Graph *g, Node *n) {
   int64_t entries = 0;
   for (int k = 0; k < r; k++)
     entries = sat_add(entries, y->dims[k]);
-  if (!emit_room(e, sat_mul(entries, 22)))
+  if (!cw_room(w, sat_mul(entries, 22)))
     return false;
   for (int k = 0; k < r; k++) {
-    emit(e, "  static const long map%d[%lld] = {", k, (long long)y->dims[k]);
+    cw(w, "static const long map%d[%lld] = {", k, (long long)y->dims[k]);
     for (int64_t o = 0; o < y->dims[k]; o++) {
       int64_t src = pad_source(p->pad_mode, o, p->pads[k], x->dims[k]);
-      emit(e, "%s%lld", o ? ", " : "", (long long)(src < 0 ? -1 : src * xs[k]));
+      cw(w, "%s%lld", o ? ", " : "", (long long)(src < 0 ? -1 : src * xs[k]));
     }
-    emit(e, "};\n");
+    cw(w, "};\n");
   }
   bool runtime_value = n->nin > 2 && n->in[2] >= 0 && !g->values[n->in[2]].data;
-  emit(e, "  const float value = %s;\n", runtime_value ? "x2[0]" : c_float(e, p->pad_value));
+  cw(w, "const float value = %s;\n", runtime_value ? "x2[0]" : cw_float(w, p->pad_value));
   if (n->nin > 2 && n->in[2] >= 0 && !runtime_value)
-    emit(e, "  (void)x2;\n");
-  emit(e, "  long i = 0;\n");
-  emit_loop_nest(e, 'i', y->dims, r, 2);
-  emit(e, "%*sy0[i++] = ", 2 + 2 * r, "");
+    cw(w, "(void)x2;\n");
+  cw(w, "long i = 0;\n");
+  cw_loop_nest(w, 'i', y->dims, r);
+  cw(w, "y0[i++] = ");
   for (int k = 0; k < r; k++)
-    emit(e, "%smap%d[i%d] < 0", k ? " || " : "", k, k);
+    cw(w, "%smap%d[i%d] < 0", k ? " || " : "", k, k);
   if (r == 0)
-    emit(e, "0");
-  emit(e, " ? value : x0[0");
+    cw(w, "0");
+  cw(w, " ? value : x0[0");
   for (int k = 0; k < r; k++)
-    emit(e, " + map%d[i%d]", k, k);
-  emit(e, "];\n");
+    cw(w, " + map%d[i%d]", k, k);
+  cw(w, "];\n");
   return true;
 }

@@ -134,7 +134,7 @@ void pool_eval(Graph *g, Node *n, void **data) {
 
 /* ------------------------------------------------------------ scalar kernel */
 
-bool pool_emit(Emitter *e, Graph *g, Node *n) {
+bool pool_emit(CWriter *w, Graph *g, Node *n) {
   const OpParams *p = &n->p;
   const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
   int64_t I[3], O[3];
@@ -144,66 +144,68 @@ bool pool_emit(Emitter *e, Graph *g, Node *n) {
   int64_t planes = x->dims[0] * x->dims[1];
   int64_t isz = I[0] * I[1] * I[2], osz = O[0] * O[1] * O[2];
   if (n->op == OP_GLOBALAVGPOOL || n->op == OP_GLOBALMAXPOOL) {
-    emit(e, "  for (long c = 0; c < %lld; c++) {\n"
-            "    const float *xp = x0 + c * %lld;\n"
-            "    float acc = %s;\n"
-            "    for (long i = 0; i < %lld; i++)\n"
-            "      %s;\n"
-            "    y0[c] = %s;\n"
-            "  }\n",
-         (long long)planes, (long long)isz, is_max ? "xp[0]" : "0.0f",
-         (long long)isz, is_max ? "acc = xp[i] > acc ? xp[i] : acc" : "acc += xp[i]",
-         is_max ? "acc" : arena_printf(&g->arena, "acc / %s", c_float(e, (double)isz)));
+    cw(w, "for (long c = 0; c < %lld; c++) {\n"
+          "const float *xp = x0 + c * %lld;\n"
+          "float acc = %s;\n"
+          "for (long i = 0; i < %lld; i++)\n"
+          "%s;\n"
+          "y0[c] = %s;\n"
+          "}\n",
+       (long long)planes, (long long)isz, is_max ? "xp[0]" : "0.0f", (long long)isz,
+       is_max ? "acc = xp[i] > acc ? xp[i] : acc" : "acc += xp[i]",
+       is_max ? "acc" : cw_fmt(w, "acc / %s", cw_float(w, (double)isz)));
     return true;
   }
-  emit(e, "  for (long c = 0; c < %lld; c++) {\n"
-          "    const float *xp = x0 + c * %lld;\n"
-          "    float *yp = y0 + c * %lld;\n"
-          "    for (long od = 0; od < %lld; od++)\n"
-          "      for (long oh = 0; oh < %lld; oh++)\n"
-          "        for (long ow = 0; ow < %lld; ow++) {\n"
-          "          float acc = %s;\n"
-          "          long count = 0, padded = 0;\n"
-          "          for (long kd = 0; kd < %lld; kd++) {\n"
-          "            const long id = od * %lld - %lld + kd * %lld;\n"
-          "            for (long kh = 0; kh < %lld; kh++) {\n"
-          "              const long ih = oh * %lld - %lld + kh * %lld;\n"
-          "              for (long kw = 0; kw < %lld; kw++) {\n"
-          "                const long iw = ow * %lld - %lld + kw * %lld;\n"
-          "                if (id >= -%lld && id < %lld && ih >= -%lld && ih < %lld &&\n"
-          "                    iw >= -%lld && iw < %lld)\n"
-          "                  padded++;\n"
-          "                if (id < 0 || id >= %lld || ih < 0 || ih >= %lld || iw < 0 || iw >= %lld)\n"
-          "                  continue;\n"
-          "                {\n"
-          "                  const float v = xp[(id * %lld + ih) * %lld + iw];\n"
-          "                  count++;\n"
-          "                  %s\n"
-          "                }\n"
-          "              }\n"
-          "            }\n"
-          "          }\n",
-       (long long)planes, (long long)isz, (long long)osz, (long long)O[0],
-       (long long)O[1], (long long)O[2], is_max ? "-HUGE_VALF" : "0.0f",
-       (long long)p->kernel[0], (long long)p->stride[0], (long long)p->pad0[0],
-       (long long)p->dilation[0], (long long)p->kernel[1], (long long)p->stride[1],
-       (long long)p->pad0[1], (long long)p->dilation[1], (long long)p->kernel[2],
-       (long long)p->stride[2], (long long)p->pad0[2], (long long)p->dilation[2],
-       (long long)p->pad0[0], (long long)(I[0] + p->pad1[0]), (long long)p->pad0[1],
-       (long long)(I[1] + p->pad1[1]), (long long)p->pad0[2],
-       (long long)(I[2] + p->pad1[2]), (long long)I[0], (long long)I[1],
-       (long long)I[2], (long long)I[1], (long long)I[2],
-       is_max ? "if (v > acc || v != v) acc = v;" : "acc += v;");
+  /* Per spatial dim s (d, h, w): input extent I, output extent O, kernel
+   * K, stride S, padding before P and after, dilation D. */
+  static const char *const dim[3] = {"d", "h", "w"};
+  for (int s = 0; s < 3; s++) {
+    cw_var(w, cw_fmt(w, "I%s", dim[s]), "%lld", (long long)I[s]);
+    cw_var(w, cw_fmt(w, "O%s", dim[s]), "%lld", (long long)O[s]);
+    cw_var(w, cw_fmt(w, "K%s", dim[s]), "%lld", (long long)p->kernel[s]);
+    cw_var(w, cw_fmt(w, "S%s", dim[s]), "%lld", (long long)p->stride[s]);
+    cw_var(w, cw_fmt(w, "P%s", dim[s]), "%lld", (long long)p->pad0[s]);
+    cw_var(w, cw_fmt(w, "D%s", dim[s]), "%lld", (long long)p->dilation[s]);
+    cw_var(w, cw_fmt(w, "E%s", dim[s]), "%lld", (long long)(I[s] + p->pad1[s])); /* padded end */
+  }
+  cw(w, "for (long c = 0; c < %lld; c++) {\n"
+        "const float *xp = x0 + c * %lld;\n"
+        "float *yp = y0 + c * %lld;\n"
+        "for (long od = 0; od < ${Od}; od++)\n"
+        "for (long oh = 0; oh < ${Oh}; oh++)\n"
+        "for (long ow = 0; ow < ${Ow}; ow++) {\n"
+        "float acc = %s;\n"
+        "long count = 0, padded = 0;\n"
+        "for (long kd = 0; kd < ${Kd}; kd++) {\n"
+        "const long id = od * ${Sd} - ${Pd} + kd * ${Dd};\n"
+        "for (long kh = 0; kh < ${Kh}; kh++) {\n"
+        "const long ih = oh * ${Sh} - ${Ph} + kh * ${Dh};\n"
+        "for (long kw = 0; kw < ${Kw}; kw++) {\n"
+        "const long iw = ow * ${Sw} - ${Pw} + kw * ${Dw};\n"
+        "if (id >= -${Pd} && id < ${Ed} && ih >= -${Ph} && ih < ${Eh} &&\n"
+        "iw >= -${Pw} && iw < ${Ew})\n"
+        "padded++;\n"
+        "if (id < 0 || id >= ${Id} || ih < 0 || ih >= ${Ih} || iw < 0 || iw >= ${Iw})\n"
+        "continue;\n"
+        "{\n"
+        "const float v = xp[(id * ${Ih} + ih) * ${Iw} + iw];\n"
+        "count++;\n"
+        "%s\n"
+        "}\n"
+        "}\n"
+        "}\n"
+        "}\n",
+     (long long)planes, (long long)isz, (long long)osz, is_max ? "-HUGE_VALF" : "0.0f",
+     is_max ? "if (v > acc || v != v) acc = v;" : "acc += v;");
   if (is_max)
-    emit(e, "          (void)count;\n          (void)padded;\n"
-            "          yp[(od * %lld + oh) * %lld + ow] = acc;\n",
-         (long long)O[1], (long long)O[2]);
+    cw(w, "(void)count;\n(void)padded;\n"
+          "yp[(od * ${Oh} + oh) * ${Ow} + ow] = acc;\n");
   else
-    emit(e, "          (void)count;\n          (void)padded;\n"
-            "          {\n            const long div = %s;\n"
-            "            yp[(od * %lld + oh) * %lld + ow] = div ? acc / (float)div : 0.0f;\n"
-            "          }\n",
-         p->count_include_pad ? "padded" : "count", (long long)O[1], (long long)O[2]);
-  emit(e, "        }\n  }\n");
+    cw(w, "(void)count;\n(void)padded;\n"
+          "{\nconst long div = %s;\n"
+          "yp[(od * ${Oh} + oh) * ${Ow} + ow] = div ? acc / (float)div : 0.0f;\n"
+          "}\n",
+       p->count_include_pad ? "padded" : "count");
+  cw(w, "}\n}\n");
   return true;
 }

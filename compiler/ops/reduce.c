@@ -172,31 +172,31 @@ void reduce_eval(Graph *g, Node *n, void **data) {
 
 /* ------------------------------------------------------------ scalar kernel */
 
-bool reduce_emit(Emitter *e, Graph *g, Node *n) {
+bool reduce_emit(CWriter *w, Graph *g, Node *n) {
   const Value *x = &g->values[n->in[0]];
   ReduceLoops l;
   reduce_loops(n, x, &l);
   bool max = n->op == OP_REDUCEMAX;
-  emit(e, "  long o = 0;\n");
-  int ind = emit_loop_nest(e, 'k', l.kd, l.nk, 2);
-  emit(e, "%*s{\n%*sconst float *xk = x0", ind, "", ind + 2, "");
+  cw(w, "long o = 0;\n");
+  cw_loop_nest(w, 'k', l.kd, l.nk);
+  cw(w, "{\nconst float *xk = x0");
   for (int k = 0; k < l.nk; k++)
-    emit(e, " + k%d * %lld", k, (long long)l.ks[k]);
-  emit(e, ";\n%*sfloat acc = %s;\n", ind + 2, "", max ? "-HUGE_VALF" : "0.0f");
-  int rind = emit_loop_nest(e, 'r', l.rd, l.nr, ind + 2);
-  emit(e, "%*s{\n%*sconst float v = xk[0", rind, "", rind + 2, "");
+    cw(w, " + k%d * %lld", k, (long long)l.ks[k]);
+  cw(w, ";\nfloat acc = %s;\n", max ? "-HUGE_VALF" : "0.0f");
+  cw_loop_nest(w, 'r', l.rd, l.nr);
+  cw(w, "{\nconst float v = xk[0");
   for (int k = 0; k < l.nr; k++)
-    emit(e, " + r%d * %lld", k, (long long)l.rs[k]);
-  emit(e, "];\n");
+    cw(w, " + r%d * %lld", k, (long long)l.rs[k]);
+  cw(w, "];\n");
   if (max)
-    emit(e, "%*sacc = v > acc || v != v ? v : acc;\n", rind + 2, "");
+    cw(w, "acc = v > acc || v != v ? v : acc;\n");
   else
-    emit(e, "%*sacc += v;\n", rind + 2, "");
-  emit(e, "%*s}\n", rind, "");
+    cw(w, "acc += v;\n");
+  cw(w, "}\n");
   if (n->op == OP_REDUCEMEAN)
-    emit(e, "%*sy0[o++] = acc / %s;\n", ind + 2, "", c_float(e, (double)l.count));
+    cw(w, "y0[o++] = acc / %s;\n", cw_float(w, (double)l.count));
   else
-    emit(e, "%*sy0[o++] = acc;\n", ind + 2, "");
-  emit(e, "%*s}\n", ind, "");
+    cw(w, "y0[o++] = acc;\n");
+  cw(w, "}\n");
   return true;
 }

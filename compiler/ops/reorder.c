@@ -43,33 +43,37 @@ static int64_t block_of(const Value *v) {
   return v->layout.kind == LAYOUT_NCHWC ? v->layout.block : 1;
 }
 
-void reorder_loops(Emitter *e, Graph *g, Node *n, const char *u0, const char *u1) {
+void reorder_loops(CWriter *w, Graph *g, Node *n, const char *u0, const char *u1) {
   const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
   int64_t N, C, S;
   ncs(y, &N, &C, &S);
   int64_t bx = block_of(x), by = block_of(y);
   int64_t cbx = (C + bx - 1) / bx, cby = (C + by - 1) / by;
   (void)N;
-  emit(e, "  for (long u = %s; u < %s; u++) {\n"
-          "    const long n = u / %lld, cb = u %% %lld;\n"
-          "    for (long s = 0; s < %lld; s++)\n"
-          "      for (long j = 0; j < %lld; j++) {\n"
-          "        const long c = cb * %lld + j;\n"
-          "        y0[((n * %lld + cb) * %lld + s) * %lld + j] =\n"
-          "            c < %lld ? x0[((n * %lld + c / %lld) * %lld + s) * %lld + c %% %lld] : 0.0f;\n"
-          "      }\n"
-          "  }\n",
-       u0, u1, (long long)cby, (long long)cby, (long long)S, (long long)by, (long long)by,
-       (long long)cby, (long long)S, (long long)by, (long long)C, (long long)cbx,
-       (long long)bx, (long long)S, (long long)bx, (long long)bx);
+  cw_var(w, "S", "%lld", (long long)S);
+  cw_var(w, "C", "%lld", (long long)C);
+  cw_var(w, "bx", "%lld", (long long)bx); /* the input's block (1: plain) */
+  cw_var(w, "by", "%lld", (long long)by); /* the output's */
+  cw_var(w, "cbx", "%lld", (long long)cbx);
+  cw_var(w, "cby", "%lld", (long long)cby);
+  cw(w, "for (long u = %s; u < %s; u++) {\n"
+        "const long n = u / ${cby}, cb = u %% ${cby};\n"
+        "for (long s = 0; s < ${S}; s++)\n"
+        "for (long j = 0; j < ${by}; j++) {\n"
+        "const long c = cb * ${by} + j;\n"
+        "y0[((n * ${cby} + cb) * ${S} + s) * ${by} + j] =\n"
+        "c < ${C} ? x0[((n * ${cbx} + c / ${bx}) * ${S} + s) * ${bx} + c %% ${bx}] : 0.0f;\n"
+        "}\n"
+        "}\n",
+     u0, u1);
 }
 
 /* Output blocks (of every image) are the units a thread's share ranges
  * over; a scalar kernel takes them all. */
-bool reorder_emit(Emitter *e, Graph *g, Node *n) {
+bool reorder_emit(CWriter *w, Graph *g, Node *n) {
   const Value *y = &g->values[n->out[0]];
   int64_t N, C, S, by = block_of(y);
   ncs(y, &N, &C, &S);
-  reorder_loops(e, g, n, "0", arena_printf(&g->arena, "%lld", (long long)(N * ((C + by - 1) / by))));
+  reorder_loops(w, g, n, "0", arena_printf(&g->arena, "%lld", (long long)(N * ((C + by - 1) / by))));
   return true;
 }

@@ -193,12 +193,12 @@ void reshape_eval(Graph *g, Node *n, void **data) {
 
 /* ------------------------------------------------------------ scalar kernel */
 
-bool reshape_emit(Emitter *e, Graph *g, Node *n) {
-  emit(e, "  memcpy(y0, x0, %zu);\n", value_bytes(&g->values[n->out[0]]));
+bool reshape_emit(CWriter *w, Graph *g, Node *n) {
+  cw(w, "memcpy(y0, x0, %zu);\n", value_bytes(&g->values[n->out[0]]));
   for (int i = 1; i < n->nin; i++)
     if (n->in[i] >= 0 && g->values[n->in[i]].dtype == DT_FLOAT)
-      emit(e, "  (void)x%d;\n", i);
+      cw(w, "(void)x%d;\n", i);
   if (n->nout > 1 && n->out[1] >= 0 && g->values[n->out[1]].dtype == DT_FLOAT)
-    emit(e, "  (void)y1;\n");
+    cw(w, "(void)y1;\n");
   return true;
 }

@@ -185,7 +185,7 @@ void slice_eval(Graph *g, Node *n, void **data) {
 
 /* ------------------------------------------------------------ scalar kernel */
 
-bool slice_emit(Emitter *e, Graph *g, Node *n) {
+bool slice_emit(CWriter *w, Graph *g, Node *n) {
   const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
   SliceDims s;
   const char *why;
@@ -194,13 +194,13 @@ bool slice_emit(Emitter *e, Graph *g, Node *n) {
   row_strides(x, xs);
   for (int k = 0; k < x->rank; k++)
     base += s.begin[k] * xs[k];
-  emit(e, "  long i = 0;\n");
-  emit_loop_nest(e, 'i', y->dims, y->rank, 2);
-  emit(e, "%*sy0[i++] = x0[%lld", 2 + 2 * y->rank, "", (long long)base);
+  cw(w, "long i = 0;\n");
+  cw_loop_nest(w, 'i', y->dims, y->rank);
+  cw(w, "y0[i++] = x0[%lld", (long long)base);
   for (int k = 0; k < y->rank; k++)
     if (y->dims[k] > 1)
-      emit(e, " + i%d * %lld", k, (long long)(s.step[k] * xs[k]));
-  emit(e, "];\n");
+      cw(w, " + i%d * %lld", k, (long long)(s.step[k] * xs[k]));
+  cw(w, "];\n");
   return true;
 }
 
@@ -326,26 +326,26 @@ void split_eval(Graph *g, Node *n, void **data) {
   }
 }
 
-bool split_emit(Emitter *e, Graph *g, Node *n) {
+bool split_emit(CWriter *w, Graph *g, Node *n) {
   const Value *x = &g->values[n->in[0]];
   int64_t outer, dim, inner, sizes[CD_MAX_SPLIT], at = 0;
   split_extents(n, x, &outer, &dim, &inner);
   CD_ASSERT(split_sizes(n, dim, sizes));
   bool reads = false;
-  emit(e, "  for (long o = 0; o < %lld; o++) {\n", (long long)outer);
+  cw(w, "for (long o = 0; o < %lld; o++) {\n", (long long)outer);
   for (int j = 0; j < n->nout; j++) {
     int64_t part = sizes[j] * inner;
     if (n->out[j] >= 0 && part > 0) {
-      emit(e, "    memcpy(y%d + o * %lld, x0 + o * %lld + %lld, %lld);\n", j, (long long)part,
+      cw(w, "memcpy(y%d + o * %lld, x0 + o * %lld + %lld, %lld);\n", j, (long long)part,
            (long long)(dim * inner), (long long)at, (long long)part * 4);
       reads = true;
     } else if (n->out[j] >= 0) {
-      emit(e, "    (void)y%d; /* empty */\n", j);
+      cw(w, "(void)y%d; /* empty */\n", j);
     }
     at += part;
   }
-  emit(e, "  }\n");
+  cw(w, "}\n");
   if (!reads)
-    emit(e, "  (void)x0;\n");
+    cw(w, "(void)x0;\n");
   return true;
 }

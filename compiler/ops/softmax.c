@@ -64,24 +64,24 @@ void softmax_eval(Graph *g, Node *n, void **data) {
 
 /* ------------------------------------------------------------ scalar kernel */
 
-bool softmax_emit(Emitter *e, Graph *g, Node *n) {
+bool softmax_emit(CWriter *w, Graph *g, Node *n) {
   (void)g;
   const OpParams *p = &n->p;
-  emit(e, "  for (long o = 0; o < %lld; o++)\n"
-          "    for (long i = 0; i < %lld; i++) {\n"
-          "      const float *x = x0 + o * %lld + i;\n"
-          "      float *y = y0 + o * %lld + i;\n"
-          "      float mx = -HUGE_VALF, sum = 0.0f;\n"
-          "      for (long k = 0; k < %lld; k++)\n"
-          "        mx = x[k * %lld] > mx ? x[k * %lld] : mx;\n"
-          "      for (long k = 0; k < %lld; k++)\n"
-          "        sum += y[k * %lld] = expf(x[k * %lld] - mx);\n"
-          "      for (long k = 0; k < %lld; k++)\n"
-          "        y[k * %lld] /= sum;\n"
-          "    }\n",
-       (long long)p->outer, (long long)p->inner, (long long)(p->len * p->inner),
-       (long long)(p->len * p->inner), (long long)p->len, (long long)p->inner,
-       (long long)p->inner, (long long)p->len, (long long)p->inner,
-       (long long)p->inner, (long long)p->len, (long long)p->inner);
+  cw_var(w, "len", "%lld", (long long)p->len);     /* the axis */
+  cw_var(w, "inner", "%lld", (long long)p->inner); /* its stride */
+  cw_var(w, "outer", "%lld", (long long)(p->len * p->inner));
+  cw(w, "for (long o = 0; o < %lld; o++)\n"
+        "for (long i = 0; i < ${inner}; i++) {\n"
+        "const float *x = x0 + o * ${outer} + i;\n"
+        "float *y = y0 + o * ${outer} + i;\n"
+        "float mx = -HUGE_VALF, sum = 0.0f;\n"
+        "for (long k = 0; k < ${len}; k++)\n"
+        "mx = x[k * ${inner}] > mx ? x[k * ${inner}] : mx;\n"
+        "for (long k = 0; k < ${len}; k++)\n"
+        "sum += y[k * ${inner}] = expf(x[k * ${inner}] - mx);\n"
+        "for (long k = 0; k < ${len}; k++)\n"
+        "y[k * ${inner}] /= sum;\n"
+        "}\n",
+     (long long)p->outer);
   return true;
 }

@@ -69,7 +69,7 @@ static int as_blocked(Ctx *c, int v) {
     return v;
   map_cover(c, v);
   if (c->blocked_of[v] < 0)
-    c->blocked_of[v] = reorder(c, v, (Layout){LAYOUT_NCHWC, c->t->vec, 0, 0});
+    c->blocked_of[v] = reorder(c, v, (Layout){LAYOUT_NCHWC, c->t->block, 0, 0});
   return c->blocked_of[v];
 }
 
@@ -99,7 +99,7 @@ static int packed(Graph *g, int v, Layout l) {
 
 static void block_conv(Ctx *c, int i) {
   Graph *g = c->g;
-  int vec = c->t->vec;
+  int vec = c->t->block;
   Node *n = &g->nodes[i];
   int ib = conv_input_block(g, n, c->t);
   int in = ib > 1 ? as_blocked(c, n->in[0]) : n->in[0];
@@ -120,8 +120,8 @@ static void block_conv(Ctx *c, int i) {
 
 bool pass_layout(Graph *g, PassStats *st) {
   const Target *t = g->target;
-  if (t->vec < 2) {
-    snprintf(st->what, sizeof st->what, "nothing to do for target %s", t->name);
+  if (!t || t->block < 2) {
+    snprintf(st->what, sizeof st->what, "nothing to do for target %s", t ? t->name : "scalar");
     return true;
   }
   Ctx c = {g, t, NULL, NULL, 0, 0};
@@ -135,8 +135,8 @@ bool pass_layout(Graph *g, PassStats *st) {
       any_blocked |= n->in[k] >= 0 && g->values[n->in[k]].layout.kind == LAYOUT_NCHWC;
     bool block = node_can_block(g, n, t) && (n->op == OP_CONV || any_blocked);
     if (gemm_can_pack(g, n, t)) {
-      int w = packed(g, n->in[1], (Layout){LAYOUT_WCONV, t->vec, 1, 1});
-      int cb = n->nin > 2 ? packed(g, n->in[2], (Layout){LAYOUT_CPAD, t->vec, 0, 0}) : -1;
+      int w = packed(g, n->in[1], (Layout){LAYOUT_WCONV, t->block, 1, 1});
+      int cb = n->nin > 2 ? packed(g, n->in[2], (Layout){LAYOUT_CPAD, t->block, 0, 0}) : -1;
       n = &g->nodes[i];
       n->in[1] = w;
       if (n->nin > 2)
@@ -164,7 +164,7 @@ bool pass_layout(Graph *g, PassStats *st) {
         if (v < 0 || g->values[v].rank != 4)
           continue; /* an activation's scalar parameters stay plain */
         /* A constant operand of the output's shape is packed like it. */
-        int b = g->values[v].data ? packed(g, v, (Layout){LAYOUT_NCHWC, t->vec, 0, 0})
+        int b = g->values[v].data ? packed(g, v, (Layout){LAYOUT_NCHWC, t->block, 0, 0})
                                   : as_blocked(&c, v);
         g->nodes[i].in[k] = b;
       }
@@ -176,7 +176,7 @@ bool pass_layout(Graph *g, PassStats *st) {
       int nb = graph_add_value(g, g->values[y].name);
       Value *yb = &g->values[nb];
       value_set_shape(yb, DT_FLOAT, g->values[y].rank, g->values[y].dims);
-      yb->layout = (Layout){LAYOUT_NCHWC, t->vec, 0, 0};
+      yb->layout = (Layout){LAYOUT_NCHWC, t->block, 0, 0};
       yb->producer = i;
       g->nodes[i].out[0] = nb;
       int ri = graph_add_op(g, OP_REORDER, 1, 1);
@@ -190,7 +190,7 @@ bool pass_layout(Graph *g, PassStats *st) {
       sb_free(&d.log);
       c.reorders++;
     } else {
-      g->values[y].layout = (Layout){LAYOUT_NCHWC, t->vec, 0, 0};
+      g->values[y].layout = (Layout){LAYOUT_NCHWC, t->block, 0, 0};
     }
     moved++;
   }
@@ -198,7 +198,7 @@ bool pass_layout(Graph *g, PassStats *st) {
   free(c.plain_of);
   ir_recount_uses(g);
   st->changes = moved + c.reorders;
-  snprintf(st->what, sizeof st->what, "%d nodes on nchw%dc (%s), %d reorders", moved, t->vec,
+  snprintf(st->what, sizeof st->what, "%d nodes on nchw%dc (%s), %d reorders", moved, t->block,
            t->name, c.reorders);
   return true;
 }

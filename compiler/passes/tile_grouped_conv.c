@@ -32,7 +32,7 @@ bool pass_tile_grouped_conv(Graph *g, PassStats *st) {
   int tiled = 0;
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = &g->nodes[i];
-    if (n->dead || !conv_can_glanes(g, n, t) ||
+    if (n->dead || !t || !conv_can_glanes(g, n, t) ||
         g->values[n->in[1]].layout.kind != LAYOUT_WCONV ||
         g->values[n->in[0]].layout.kind != LAYOUT_NCHWC)
       continue;
@@ -44,13 +44,13 @@ bool pass_tile_grouped_conv(Graph *g, PassStats *st) {
     v->layout = w->layout;
     value_set_data(v, w->data, w->nbytes);
     LayoutKind kind = conv_glanes_dot(g, n, t) ? LAYOUT_WGDOT : LAYOUT_WGLANES;
-    value_set_layout(g, nw, (Layout){kind, t->vec, 0, n->p.group});
+    value_set_layout(g, nw, (Layout){kind, t->block, 0, n->p.group});
     n->in[1] = nw;
     tiled++;
   }
   st->changes = tiled;
   snprintf(st->what, sizeof st->what,
            "packed %d grouped convolutions to share vectors across groups (%s)", tiled,
-           t->name);
+           t ? t->name : "no target");
   return true;
 }

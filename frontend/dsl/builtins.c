@@ -55,7 +55,7 @@ static int make_node_checked(Ctx *c, SrcLoc at, const char *op, const char *labe
     dsl_error(c->prog, at, "the model makes more than %d nodes", g->limits.nodes);
     return -1;
   }
-  int ni = graph_add_node(g, op, nin, 1);
+  int ni = graph_add_node(g, op_lookup(op, ""), op, nin, 1);
   int y = graph_add_value(g, label ? label : "");
   Node *n = &g->nodes[ni];
   n->opset = 13;

@@ -518,12 +518,11 @@ static bool load_graph(Loader *L, const Onnx__ModelProto *m) {
   }
   for (size_t i = 0; i < gp->n_node; i++) {
     const Onnx__NodeProto *np = gp->node[i];
-    int ni = graph_add_node(g, S(np->op_type), (int)np->n_input,
-                            (int)np->n_output);
+    int ni = graph_add_node(g, op_lookup(S(np->op_type), S(np->domain)), S(np->op_type),
+                            (int)np->n_input, (int)np->n_output);
     Node *n = &g->nodes[ni];
     n->name = arena_strdup(&g->arena, S(np->name));
     n->domain = arena_strdup(&g->arena, S(np->domain));
-    n->op = op_lookup(n->op_type, n->domain);
     n->opset = L->opset;
     for (size_t j = 0; j < np->n_input; j++) {
       const char *in = S(np->input[j]);

@@ -202,15 +202,75 @@ static void test_hostile_names(void) {
 
 static void test_float_literals(void) {
   Graph *g = graph_new();
-  Emitter e = {.g = g};
+  StrBuf out = {0};
+  CWriter w;
+  cw_init(&w, &out, &g->arena, INT64_MAX);
   const float vals[] = {0.1f, -3.4028235e38f, 1e-45f, 1.0f / 3, 16777217.0f};
   for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
-    const char *s = c_float(&e, vals[i]);
+    const char *s = cw_float(&w, vals[i]);
     float back = strtof(s[0] == '(' ? s + 1 : s, NULL);
     CU_ASSERT_EQUAL(back, vals[i]);
   }
-  CU_ASSERT_STRING_EQUAL(c_float(&e, INFINITY), "HUGE_VALF");
-  CU_ASSERT_STRING_EQUAL(c_float(&e, 2.0), "2.0f");
+  CU_ASSERT_STRING_EQUAL(cw_float(&w, INFINITY), "HUGE_VALF");
+  CU_ASSERT_STRING_EQUAL(cw_float(&w, 2.0), "2.0f");
+  cw_free(&w);
+  graph_free(g);
+}
+
+/* The C writer indents by the code's braces and braceless headers, leaves
+ * literals, comments and preprocessor lines alone, and fills ${vars}. */
+static void test_cwriter(void) {
+  Graph *g = graph_new();
+  StrBuf out = {0};
+  CWriter w;
+  cw_init(&w, &out, &g->arena, INT64_MAX);
+  cw_var(&w, "N", "%d", 7);
+  cw(&w, "void f(float *y) {\n"
+         "      for (long i = 0; i < ${N}; i++)\n"
+         "for (long j = 0; j < 2; j++)\n"
+         "y[i] += \"{(\" [0] + '}';\n"
+         "  if (y[0] > 0 &&\n"
+         "y[1] > 0)\n"
+         "y[2] = 1; /* a { in a comment */\n"
+         "else\n"
+         "y[2] = 2;\n"
+         "/* a comment\n"
+         "* over lines */\n"
+         "#define X(a) \\\n"
+         "  do { a; } while (0)\n"
+         "for (long k = 0; k < 2; k++)\n"
+         "{\n"
+         "y[k] = 0;\n"
+         "}\n"
+         "} /* ${N} */\n");
+  cw_flush(&w);
+  CU_ASSERT_STRING_EQUAL(out.buf,
+      "void f(float *y) {\n"
+      "  for (long i = 0; i < 7; i++)\n"
+      "    for (long j = 0; j < 2; j++)\n"
+      "      y[i] += \"{(\" [0] + '}';\n"
+      "  if (y[0] > 0 &&\n"
+      "      y[1] > 0)\n"
+      "    y[2] = 1; /* a { in a comment */\n"
+      "  else\n"
+      "    y[2] = 2;\n"
+      "  /* a comment\n"
+      "   * over lines */\n"
+      "#define X(a) \\\n"
+      "  do { a; } while (0)\n"
+      "  for (long k = 0; k < 2; k++)\n"
+      "    {\n"
+      "      y[k] = 0;\n"
+      "    }\n"
+      "} /* 7 */\n");
+  CU_ASSERT_EQUAL(w.depth, 0);
+  /* Past the budget nothing more is written. */
+  cw_init(&w, &out, &g->arena, (int64_t)out.len + 10);
+  cw(&w, "int a_long_line_past_the_budget;\nint b;\n");
+  CU_ASSERT(w.over);
+  CU_ASSERT_PTR_NULL(strstr(out.buf, "int b;"));
+  cw_free(&w);
+  sb_free(&out);
   graph_free(g);
 }
 
@@ -501,7 +561,7 @@ static void test_simd_conv_boundaries(void) {
   find_targets();
   for (int ti = 1; ti < nrunnable; ti++) {
     const Target *t = runnable[ti].t;
-    int64_t c = t->vec;
+    int64_t c = t->block;
     const ConvCase cases[] = {
         /* Cg, Mg, G, H, W, K, S, P, D, bias, residual */
         {c - 1, c + 1, 1, 5, 9, 1, 1, 0, 1, true, false},
@@ -557,15 +617,15 @@ static void test_simd_conv_boundaries(void) {
     int glanes = 0, blocked = 0, wide = 0, dot = 0;
     for (int i = 0; i < g->nnodes; i++) {
       const Node *nd = &g->nodes[i];
-      glanes += nd->sched.family == KF_CONV_GLANES;
-      dot += nd->sched.family == KF_CONV_GLANES &&
+      glanes += nd->sched.family == kernel_config_named("conv_glanes");
+      dot += nd->sched.family == kernel_config_named("conv_glanes") &&
              g->values[nd->in[1]].layout.kind == LAYOUT_WGDOT;
-      blocked += nd->sched.family == KF_CONV_BLOCKED;
-      if (nd->sched.family == KF_CONV_GLANES && nd->p.stride[1] == 1) {
+      blocked += nd->sched.family == kernel_config_named("conv_blocked");
+      if (nd->sched.family == kernel_config_named("conv_glanes") && nd->p.stride[1] == 1) {
         /* one-row tiles stay within the accumulators that do not spill */
         CU_ASSERT(nd->sched.tile_r == 1 && nd->sched.tile_p <= GLANES_ROW_ACC);
         wide += g->values[nd->out[0]].dims[3] == 2 * GLANES_ROW_ACC &&
-                nd->sched.tile_p == (t->nregs - 4 < GLANES_ROW_ACC ? nd->sched.tile_p
+                nd->sched.tile_p == (t->nregs - GLANES_SPARE_REGS < GLANES_ROW_ACC ? nd->sched.tile_p
                                                                    : GLANES_ROW_ACC);
       }
     }
@@ -575,7 +635,7 @@ static void test_simd_conv_boundaries(void) {
     if (glanes != want_glanes || blocked != n - glanes)
       for (int i = 0; i < g->nnodes; i++)
         fprintf(stderr, "%s %s\n", g->nodes[i].sched.kernel,
-                kernel_family_name(g->nodes[i].sched.family));
+                g->nodes[i].sched.family->name);
     CU_ASSERT(want_glanes >= 2);
     CU_ASSERT_EQUAL(glanes, want_glanes); /* narrow groups share vectors */
     CU_ASSERT_EQUAL(blocked, n - glanes); /* every other conv runs the blocked kernel */
@@ -595,7 +655,7 @@ static void test_simd_conv_boundaries(void) {
 static void test_simd_around_kernels(void) {
   find_targets();
   for (int ti = 1; ti < nrunnable; ti++) {
-    int64_t c = runnable[ti].t->vec;
+    int64_t c = runnable[ti].t->block;
     Graph *g = graph_new();
     wseed = 23;
     const int64_t xd[4] = {1, 3, 12, 16};
@@ -674,7 +734,7 @@ static void test_simd_around_kernels(void) {
 static void test_simd_gemm(void) {
   find_targets();
   for (int ti = 1; ti < nrunnable; ti++) {
-    int64_t c = runnable[ti].t->vec;
+    int64_t c = runnable[ti].t->block;
     const int64_t Ns[] = {1, c - 1, c, c + 1, 4 * c, 4 * c + 3, 9 * c + 5, 1000};
     const int64_t Ks[] = {1, 7, 33};
     Graph *g = graph_new();
@@ -710,7 +770,7 @@ static void test_simd_gemm(void) {
     check_threads(g, "gemm", &runnable[ti], 3);
     int packed = 0;
     for (int i = 0; i < g->nnodes; i++)
-      packed += g->nodes[i].sched.family == KF_GEMM_VEC;
+      packed += g->nodes[i].sched.family == kernel_config_named("gemm_vec");
     CU_ASSERT_EQUAL(packed, ncase);
     graph_free(g);
   }
@@ -812,7 +872,7 @@ static void test_layernorm_kernels(void) {
   int x = tu_input(g, "x", 3, xd);
   for (int c = 0; c < 3; c++) {
     int nout = c == 2 ? 3 : 1;
-    int ni = graph_add_node(g, "LayerNormalization", 3, nout);
+    int ni = graph_add_op(g, OP_LAYERNORM, 3, nout);
     Node *n = &g->nodes[ni];
     n->opset = 17;
     n->in[0] = x;
@@ -839,6 +899,7 @@ void add_codegen_suite(void) {
   ADD(s, test_name_checker);
   ADD(s, test_hostile_names);
   ADD(s, test_float_literals);
+  ADD(s, test_cwriter);
   ADD(s, test_identifiers);
   ADD(s, test_conv1x1_tile_boundaries);
   ADD(s, test_conv_tile_boundaries);

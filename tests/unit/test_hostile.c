@@ -597,7 +597,7 @@ static Graph *random_dag(int n, unsigned seed, int fanin) {
     }
     Node *nd;
     int y = tu_node(g, "Relu", k, ins, &nd);
-    nd->sched.family = KF_SCALAR;
+    nd->sched.family = kernel_config_named("scalar");
     const int64_t yd[1] = {1 + (int64_t)(rand_r(&seed) % 1000u)};
     value_set_shape(&g->values[y], DT_FLOAT, 1, yd);
   }

@@ -558,7 +558,7 @@ static Graph *split_case(int opset, int nout, int n, const int64_t *sizes, int n
   const int64_t xd[2] = {2, 7}, nd = n;
   int x = tu_input(g, "x", 2, xd);
   int s = sizes ? int64_value(g, "split", 1, &nd, sizes) : -1;
-  int ni = graph_add_node(g, "Split", 2, nout);
+  int ni = graph_add_op(g, OP_SPLIT, 2, nout);
   Node *sp = &g->nodes[ni];
   sp->opset = opset;
   sp->name = "sp";
@@ -628,7 +628,7 @@ static Graph *layernorm_case(int64_t axis, int sr, const int64_t *sd, int stash,
   for (int i = 0; i < 64; i++)
     ones[i] = 1;
   int ins[2] = {tu_input(g, "x", 3, xd), tu_const(g, "scale", sr, sd, ones)};
-  int ni = graph_add_node(g, "LayerNormalization", 2, 3);
+  int ni = graph_add_op(g, OP_LAYERNORM, 2, 3);
   Node *n = &g->nodes[ni];
   n->opset = 17;
   n->name = "ln";

@@ -182,7 +182,7 @@ static void test_layernorm_by_hand(void) {
   const int64_t xd[2] = {2, 3}, sd[1] = {3};
   const float scale[3] = {1, 2, -1}, bias[3] = {0, 1, 0.5f};
   int x = tu_input(g, "x", 2, xd);
-  int ni = graph_add_node(g, "LayerNormalization", 3, 3);
+  int ni = graph_add_op(g, OP_LAYERNORM, 3, 3);
   Node *n = &g->nodes[ni];
   n->opset = 17;
   n->in[0] = x;

@@ -47,7 +47,7 @@ int tu_const(Graph *g, const char *name, int rank, const int64_t *dims,
 }
 
 int tu_node(Graph *g, const char *op, int nin, const int *ins, Node **out) {
-  int ni = graph_add_node(g, op, nin, 1);
+  int ni = graph_add_node(g, op_lookup(op, ""), op, nin, 1);
   int v = graph_add_value(g, "");
   Node *n = &g->nodes[ni];
   n->opset = 13;
