@@ -834,34 +834,30 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
       *c = (char)(*c - 'a' + 'A');
 
   StrBuf c = {0}, body = {0};
+  CWriter cwr;
+  cw_init(&cwr, &c, &g->arena, g->limits.code_bytes);
   banner(&c, g, o);
   sb_printf(&c, "#include \"%s.h\"\n\n#include <math.h>\n#include <stdint.h>\n"
                 "#include <string.h>\n%s\n", name, o->target->include);
-  bool erf = false;
-  for (int i = 0; i < g->nnodes; i++)
-    erf |= g->nodes[i].op == OP_ERF || g->nodes[i].op == OP_GELU || g->nodes[i].ep.act == OP_GELU;
-  if (erf) /* unary_expr's erf: libm's erff is a call per element */
-    sb_printf(&c, "/* erf without a branch or a call, so that loops over it vectorise: a\n"
-                  " * rational approximation on [-4, 4] (erf is +-1 in float past it),\n"
-                  " * within 4.1e-7 of erf; NaN stays NaN. */\n"
-                  "static inline float cd_erff(float x) {\n"
-                  "  float x2, p, q;\n"
-                  "  x = x < -4.0f ? -4.0f : (x > 4.0f ? 4.0f : x);\n"
-                  "  x2 = x * x;\n"
-                  "  p = -2.72614225801306e-10f;\n"
-                  "  p = p * x2 + 2.77068142495902e-08f;\n"
-                  "  p = p * x2 - 2.10102402082508e-06f;\n"
-                  "  p = p * x2 - 5.69250639462346e-05f;\n"
-                  "  p = p * x2 - 7.34990630326855e-04f;\n"
-                  "  p = p * x2 - 2.95459980854025e-03f;\n"
-                  "  p = p * x2 - 1.60960333262415e-02f;\n"
-                  "  q = -1.45660718464996e-05f;\n"
-                  "  q = q * x2 - 2.13374055278905e-04f;\n"
-                  "  q = q * x2 - 1.68282697438203e-03f;\n"
-                  "  q = q * x2 - 7.37332916720468e-03f;\n"
-                  "  q = q * x2 - 1.42647390514189e-02f;\n"
-                  "  return x * p / q;\n"
-                  "}\n\n");
+  /* The activation table's columns: act.h for activations applied one
+   * element at a time, the vector helpers where a vector form calls them. */
+  bool acts = false, helpers = false;
+  for (int i = 0; i < g->nnodes; i++) {
+    const Node *n = &g->nodes[i];
+    OpKind ops[2] = {n->op, n->ep.act};
+    for (int k = 0; k < 2; k++)
+      if (ops[k] != OP_COUNT && (op_table[ops[k]].flags & OPF_ACTIVATION)) {
+        acts = true;
+        helpers |= act_uses_helpers(ops[k]) && !(n->sched.family->flags & KC_SCALAR);
+      }
+  }
+  if (acts)
+    sb_printf(&c, "%s\n", act_scalar_source());
+  const VecOps *vops = target_vec(o->target, DT_FLOAT);
+  if (helpers && vops) {
+    act_write_vector(&cwr, vops, o->target->isa_attr);
+    cw_flush(&cwr);
+  }
   /* The declarations kernel families share, once each. */
   for (int k = 0; kernel_configs[k]; k++) {
     const KernelConfig *kc = kernel_configs[k];
@@ -908,8 +904,6 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
     sb_printf(&c, "%s};\n", cnt ? "" : "0");
   }
 
-  CWriter cwr;
-  cw_init(&cwr, &c, &g->arena, g->limits.code_bytes);
   Emitter e = {.w = &cwr, .g = g, .d = d, .t = o->target};
   StrBuf prof_names = {0}, prof_macs = {0};
   int T = g->threads > 1 ? g->threads : 1;

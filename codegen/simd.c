@@ -49,8 +49,26 @@ static SplitAxis eltwise_split(const Graph *g, const Node *n, const Target *t, i
   return SPLIT_ELEMS;
 }
 
+/* An activation is the table's vector form over whole vectors (NCHWc
+ * storage is whole vectors, and the unit a whole number of them); the
+ * arithmetic is the op's own loop, which the compiler vectorises. */
 static bool eltwise_emit(Emitter *e, Graph *g, Node *n) {
   int64_t m = value_storage_numel(&g->values[n->out[0]]);
+  const VecOps *o = target_vec(e->t, DT_FLOAT);
+  if (op_table[n->op].flags & OPF_ACTIVATION) {
+    CD_ASSERT(m % o->lanes == 0 && ELTWISE_UNIT % o->lanes == 0);
+    for (int i = 1; i < n->nin; i++) /* constant parameters (Clip's bounds) are in n->p */
+      if (node_runtime_read(n, i))
+        cw(e->w, "(void)x%d;\n", i);
+    cw(e->w, "for (long i = s0 * %d; i < (s1 * %d < %lld ? s1 * %d : %lld); i += %d) {\n"
+             "const %s v = %s;\n"
+             "%s;\n"
+             "}\n",
+       ELTWISE_UNIT, ELTWISE_UNIT, (long long)m, ELTWISE_UNIT, (long long)m, o->lanes, o->vtype,
+       cw_op(e->w, o->load, "x0 + i", 0, 0),
+       cw_op(e->w, o->store, "y0 + i", act_vector(e->w, o, n->op, n->p.alpha, n->p.beta, "v"), 0));
+    return true;
+  }
   elementwise_flat(e->w, g, n, cw_fmt(e->w, "s0 * %d", ELTWISE_UNIT),
                    cw_fmt(e->w, "(s1 * %d < %lld ? s1 * %d : %lld)", ELTWISE_UNIT, (long long)m,
                           ELTWISE_UNIT, (long long)m));

@@ -96,49 +96,27 @@ static const char *fmt(const Conv *k, const char *f, ...) {
   return s;
 }
 
-/* The vector form of the epilogue activation applied to t, or NULL when the
- * activation has none (then it runs per lane after the store). */
-static const char *vec_act(const Conv *k, const char *v) {
-  const Epilogue *ep = &k->n->ep;
-  const Target *t = k->t;
-  const char *zero = t->f32.zero;
-  switch (ep->act) {
-  case OP_COUNT: return v;
-  case OP_RELU: return V(k, t->f32.max, v, zero, NULL);
-  case OP_CLIP:
-    return V(k, t->f32.min, V(k, t->f32.max, v, V(k, t->f32.set1, cw_float(k->e->w, ep->act_alpha), 0, 0), 0),
-             V(k, t->f32.set1, cw_float(k->e->w, ep->act_beta), 0, 0), NULL);
-  case OP_LEAKYRELU:
-    return V(k, t->f32.fma, V(k, t->f32.min, v, zero, 0), V(k, t->f32.set1, cw_float(k->e->w, ep->act_alpha), 0, 0),
-             V(k, t->f32.max, v, zero, 0));
-  default: return NULL;
-  }
-}
-
 /* Stores acc as the final value of output vector (ob + v, pixel at `off`):
- * residual, scale and activation applied in registers. */
+ * residual, scale and activation (the activation table's vector form)
+ * applied in registers. */
 static void store_final(const Conv *k, const char *acc, int v, const char *yoff) {
-  const Target *t = k->t;
+  const VecOps *o = &k->t->f32;
   const Node *n = k->n;
   const char *val = acc;
   if (n->ep.residual >= 0) {
-    const char *r = V(k, t->f32.load, fmt(k, "R + %s", yoff), 0, 0);
+    const char *r = V(k, o->load, fmt(k, "R + %s", yoff), 0, 0);
     if (n->ep.residual_scale >= 0)
-      val = V(k, t->f32.fma, r, V(k, t->f32.load, fmt(k, "rs + (ob + %d) * %d", v, k->c), 0, 0), val);
+      val = V(k, o->fma, r, V(k, o->load, fmt(k, "rs + (ob + %d) * %d", v, k->c), 0, 0), val);
     else
-      val = V(k, t->f32.add, val, r, 0);
+      val = V(k, o->add, val, r, 0);
   }
-  const char *act = vec_act(k, val);
-  if (act) {
-    E("%s;\n", V(k, t->f32.store, fmt(k, "Y + %s", yoff), act, 0));
+  if (n->ep.act == OP_COUNT) {
+    E("%s;\n", V(k, o->store, fmt(k, "Y + %s", yoff), val, 0));
     return;
   }
-  E("%s;\n", V(k, t->f32.store, fmt(k, "Y + %s", yoff), val, 0));
-  E("for (int l = 0; l < %d; l++) {\n"
-    "const float ev = Y[%s + l];\n"
-    "Y[%s + l] = %s;\n"
-    "}\n",
-    k->c, yoff, yoff, unary_expr(k->e->w, n->ep.act, n->ep.act_alpha, n->ep.act_beta, "ev"));
+  E("{\nconst %s ev = %s;\n%s;\n}\n", o->vtype, val,
+    V(k, o->store, fmt(k, "Y + %s", yoff),
+      act_vector(k->e->w, o, n->ep.act, n->ep.act_alpha, n->ep.act_beta, "ev"), 0));
 }
 
 /* Output offset (floats, within image Y) of vector v, pixel p of the tile

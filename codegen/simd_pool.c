@@ -50,7 +50,7 @@ static bool simd_pool_blocked(Emitter *e, Graph *g, Node *n) {
         "acc = %s;\n"
         "}\n",
      (long long)p->kernel[1], (long long)p->kernel[2],
-     cw_op(w, is_max ? t->f32.max : t->f32.add, "acc", xv, 0));
+     cw_op(w, is_max ? t->f32.maxnan : t->f32.add, "acc", xv, 0));
   const char *val = is_max ? "acc"
                            : cw_op(w, t->f32.mul, "acc",
                                    cw_op(w, t->f32.set1, p->count_include_pad
@@ -80,7 +80,7 @@ static bool simd_gpool_blocked(Emitter *e, Graph *g, Node *n) {
     "}\n",
     (long long)(S * c), t->f32.vtype,
     is_max ? cw_op(e->w, t->f32.load, "X", 0, 0) : t->f32.zero, (long long)S,
-    cw_op(e->w, is_max ? t->f32.max : t->f32.add, "acc", cw_op(e->w, t->f32.load, arena_printf(&g->arena, "X + i * %d", c), 0, 0), 0),
+    cw_op(e->w, is_max ? t->f32.maxnan : t->f32.add, "acc", cw_op(e->w, t->f32.load, arena_printf(&g->arena, "X + i * %d", c), 0, 0), 0),
     cw_op(e->w, t->f32.store, arena_printf(&g->arena, "y0 + cb * %d", c),
         is_max ? "acc" : cw_op(e->w, t->f32.mul, "acc", cw_op(e->w, t->f32.set1, cw_float(e->w, 1.0 / (double)S), 0, 0), 0), 0));
   return true;

@@ -598,7 +598,6 @@ void node_take_output(Graph *g, Node *n, Node *dead); /* n writes dead's output;
  * pass doing it per node was quadratic). */
 void node_take_output_counted(Graph *g, Node *n, Node *dead);
 bool node_has_epilogue(const Node *n);
-float unary_apply(OpKind op, float x, float a, float b); /* elementwise.c */
 void epilogue_eval(Graph *g, Node *n, void **data);      /* interp.c */
 bool value_is_const(const Graph *g, int v);
 
@@ -641,8 +640,18 @@ void conv_scalar_tile(const Graph *g, const Node *n, Schedule *s); /* its scalar
 void elementwise_flat(CWriter *w, Graph *g, Node *n, const char *i0, const char *i1);
 /* reorder.c: the Reorder kernel over output blocks [u0, u1) of n * C/c. */
 void reorder_loops(CWriter *w, Graph *g, Node *n, const char *u0, const char *u1);
-/* elementwise.c: the C expression of unary op `op` (parameters a, b) on v. */
-const char *unary_expr(CWriter *w, OpKind op, float a, float b, const char *v);
+/* act.c, the activation table (every OPF_ACTIVATION op has a row): op
+ * with parameters a, b (an epilogue's act_alpha, act_beta) applied to x by
+ * the reference (the interpreter), as generated scalar C (a call of act.h,
+ * which act_scalar_source gives for the source), or as a vector expression
+ * over target operations o (calling the cd_v_* helpers act_write_vector
+ * writes once per source, when act_uses_helpers). */
+float act_apply(OpKind op, float x, float a, float b);
+const char *act_scalar(CWriter *w, OpKind op, float a, float b, const char *x);
+const char *act_vector(CWriter *w, const VecOps *o, OpKind op, float a, float b, const char *x);
+bool act_uses_helpers(OpKind op);
+const char *act_scalar_source(void);
+void act_write_vector(CWriter *w, const VecOps *o, const char *attr);
 /* The statement applying n's epilogue to lvalue `y` (element index `idx`
  * into the residual r, channel `chan` of the scale rs), or "" when n has
  * none. */

@@ -31,7 +31,7 @@ void epilogue_eval(Graph *g, Node *n, void **data) {
         if (R)
           v += S ? R[k] * S[c] : R[k];
         if (ep->act != OP_COUNT)
-          v = unary_apply(ep->act, v, ep->act_alpha, ep->act_beta);
+          v = act_apply(ep->act, v, ep->act_alpha, ep->act_beta);
         Y[k] = v;
       }
 }

@@ -1,9 +1,11 @@
 /*
- * elementwise.c — the unary activations (Relu, LeakyRelu, Sigmoid, Tanh,
- * HardSigmoid, HardSwish, Clip, Elu, Selu, Softplus, Gelu), the float
- * functions Erf, Exp, Log and Sqrt (activations too: unary float -> float,
- * so they fuse and merge like one) and the broadcasting arithmetic (Add,
- * Sub, Mul, Div, PRelu, Sum, Pow).
+ * elementwise.c — the unary activations (Relu, LeakyRelu, Sigmoid, SiLU,
+ * Tanh, HardSigmoid, HardSwish, Clip, Elu, Selu, Softplus, Mish, Gelu), the
+ * float functions Erf, Exp, Log and Sqrt (activations too: unary float ->
+ * float, so they fuse and merge like one) and the broadcasting arithmetic
+ * (Add, Sub, Mul, Div, PRelu, Sum, Pow).  What each activation computes is
+ * the activation table's (act.c, act.h); this file parses their parameters
+ * and runs them over tensors.
  *
  * Unary parameters land in OpParams.alpha/beta, which is all an epilogue
  * carries (Epilogue.act_alpha/act_beta), so every activation says what it
@@ -30,29 +32,6 @@
 #include <float.h>
 #include <math.h>
 #include <string.h>
-
-float unary_apply(OpKind op, float x, float a, float b) {
-  switch (op) {
-  case OP_RELU: return x > 0 ? x : 0.0f;
-  case OP_LEAKYRELU: return x >= 0 ? x : a * x;
-  case OP_SIGMOID: return 1.0f / (1.0f + expf(-x));
-  case OP_TANH: return tanhf(x);
-  case OP_HARDSIGMOID: return fmaxf(0.0f, fminf(1.0f, a * x + b));
-  case OP_HARDSWISH: return x * fmaxf(0.0f, fminf(1.0f, x / 6.0f + 0.5f));
-  case OP_CLIP: return x < a ? a : (x > b ? b : x);
-  case OP_ELU: return x >= 0 ? x : a * expm1f(x);
-  case OP_SELU: return b * (x > 0 ? x : a * expm1f(x));
-  case OP_SOFTPLUS: return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x));
-  case OP_GELU:
-    return a != 0 ? 0.5f * x * (1.0f + tanhf(0.7978845608f * (x + 0.044715f * x * x * x)))
-                  : 0.5f * x * (1.0f + erff(x * 0.70710678118f));
-  case OP_ERF: return erff(x);
-  case OP_EXP: return expf(x);
-  case OP_LOG: return logf(x);
-  case OP_SQRT: return sqrtf(x);
-  default: CD_ASSERT(!"not a unary op"); return 0;
-  }
-}
 
 bool unary_parse(Graph *g, Node *n, Diag *d) {
   OpParams *p = &n->p;
@@ -126,7 +105,7 @@ void unary_eval(Graph *g, Node *n, void **data) {
   }
   int64_t m = value_numel(&g->values[n->out[0]]);
   for (int64_t i = 0; i < m; i++)
-    Y[i] = unary_apply(n->op, X[i], a, b);
+    Y[i] = act_apply(n->op, X[i], a, b);
 }
 
 /* Pow: an integer constant exponent becomes a float32 constant. */
@@ -286,42 +265,6 @@ void binary_eval(Graph *g, Node *n, void **data) {
 
 /* ------------------------------------------------------------ scalar kernel */
 
-/* The C expression of unary op `op` (parameters a, b) applied to `v`. */
-const char *unary_expr(CWriter *w, OpKind op, float a, float b, const char *v) {
-  Arena *ar = w->arena;
-  switch (op) {
-  case OP_RELU: return arena_printf(ar, "%s > 0.0f ? %s : 0.0f", v, v);
-  case OP_LEAKYRELU:
-    return arena_printf(ar, "%s >= 0.0f ? %s : %s * %s", v, v, cw_float(w, a), v);
-  case OP_SIGMOID: return arena_printf(ar, "1.0f / (1.0f + expf(-%s))", v);
-  case OP_TANH: return arena_printf(ar, "tanhf(%s)", v);
-  case OP_HARDSIGMOID:
-    return arena_printf(ar, "fmaxf(0.0f, fminf(1.0f, %s * %s + %s))", cw_float(w, a), v,
-                        cw_float(w, b));
-  case OP_HARDSWISH:
-    return arena_printf(ar, "%s * fmaxf(0.0f, fminf(1.0f, %s / 6.0f + 0.5f))", v, v);
-  case OP_CLIP:
-    return arena_printf(ar, "%s < %s ? %s : (%s > %s ? %s : %s)", v, cw_float(w, a),
-                        cw_float(w, a), v, cw_float(w, b), cw_float(w, b), v);
-  case OP_ELU: return arena_printf(ar, "%s >= 0.0f ? %s : %s * expm1f(%s)", v, v, cw_float(w, a), v);
-  case OP_SELU:
-    return arena_printf(ar, "%s * (%s > 0.0f ? %s : %s * expm1f(%s))", cw_float(w, b), v, v,
-                        cw_float(w, a), v);
-  case OP_SOFTPLUS:
-    return arena_printf(ar, "%s > 0.0f ? %s + log1pf(expf(-%s)) : log1pf(expf(%s))", v, v, v, v);
-  case OP_GELU:
-    if (a != 0)
-      return arena_printf(ar, "0.5f * %s * (1.0f + tanhf(0.7978845608f * (%s + 0.044715f * %s "
-                              "* %s * %s)))", v, v, v, v, v);
-    return arena_printf(ar, "0.5f * %s * (1.0f + cd_erff(%s * 0.70710678118f))", v, v);
-  case OP_ERF: return arena_printf(ar, "cd_erff(%s)", v); /* codegen_write defines it */
-  case OP_EXP: return arena_printf(ar, "expf(%s)", v);
-  case OP_LOG: return arena_printf(ar, "logf(%s)", v);
-  case OP_SQRT: return arena_printf(ar, "sqrtf(%s)", v);
-  default: return NULL;
-  }
-}
-
 const char *epilogue_stmt(CWriter *w, Node *n, const char *y, const char *idx,
                           const char *chan) {
   Arena *ar = w->arena;
@@ -338,7 +281,7 @@ const char *epilogue_stmt(CWriter *w, Node *n, const char *y, const char *idx,
   if (ep->act == OP_COUNT)
     return arena_printf(ar, "%s = %s;", y, v);
   return arena_printf(ar, "{ const float ev = %s; %s = %s; }", v, y,
-                      unary_expr(w, ep->act, ep->act_alpha, ep->act_beta, "ev"));
+                      act_scalar(w, ep->act, ep->act_alpha, ep->act_beta, "ev"));
 }
 
 static const char *binary_expr(CWriter *w, OpKind op, const char *a, const char *b);
@@ -366,7 +309,7 @@ void elementwise_flat(CWriter *w, Graph *g, Node *n, const char *i0, const char 
         cw(w, "(void)x%d;\n", i);
     cw(w, "for (long i = %s; i < %s; i++) {\nconst float v = x0[i];\n"
           "y0[i] = %s;\n}\n",
-         i0, i1, unary_expr(w, n->op, n->p.alpha, n->p.beta, "v"));
+         i0, i1, act_scalar(w, n->op, n->p.alpha, n->p.beta, "v"));
     return;
   }
   const char *acc = pow_square(w, g, n, "x0[i]");

@@ -152,7 +152,7 @@ bool pool_emit(CWriter *w, Graph *g, Node *n) {
           "y0[c] = %s;\n"
           "}\n",
        (long long)planes, (long long)isz, is_max ? "xp[0]" : "0.0f", (long long)isz,
-       is_max ? "acc = xp[i] > acc ? xp[i] : acc" : "acc += xp[i]",
+       is_max ? "acc = xp[i] > acc || xp[i] != xp[i] ? xp[i] : acc" : "acc += xp[i]",
        is_max ? "acc" : cw_fmt(w, "acc / %s", cw_float(w, (double)isz)));
     return true;
   }

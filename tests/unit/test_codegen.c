@@ -861,6 +861,127 @@ static void test_activation_kernels(void) {
   }
 }
 
+/*
+ * The activation table: every activation, on every target this machine
+ * runs, in its three forms -- the reference (interpreter), the scalar
+ * column (the scalar target), the vector column fused into a conv's
+ * epilogue and as a standalone blocked kernel (fuse-activation off) --
+ * over +-0, +-inf, NaN, denormals, the kinks (HardSwish and HardSigmoid at
+ * +-3, the clip bounds), the edges of exp's range and a dense sweep of
+ * [-12, 12].  NaN must stay NaN, infinities must match exactly, and
+ * everything else agree within the bound act.c states: 1e-6 relative plus
+ * an absolute term (2e-7: exp(x) - 1 near 0, tanh's rational; 1e-37
+ * elsewhere, for results in the denormals).
+ */
+static void act_inputs(float *x, int n) {
+  static const float special[] = {
+      0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1e-40f, -1e-40f, 1.17549435e-38f, -1.17549435e-38f,
+      3.0f, -3.0f, 3.0000002f, -2.9999998f, 6.0f, -6.0f, 1.0f, -1.0f, 0.5f, -0.5f, 1e-7f,
+      -1e-7f, 88.0f, 88.7f, 88.73f, 89.0f, 100.0f, -87.3f, -88.0f, -103.0f, -104.0f, -110.0f,
+      7.9f, -7.9f, 8.0f, -8.0f, 4.0f, -4.0f, 1e30f, -1e30f, 3.4e38f, -3.4e38f, 20.0f, -20.0f,
+      0.25f, 2.0f};
+  int ns = (int)(sizeof special / sizeof special[0]);
+  for (int i = 0; i < n; i++)
+    x[i] = i < ns ? special[i] : -12.0f + 24.0f * (float)(i - ns) / (float)(n - ns);
+}
+
+static bool act_close(float x, float got, float want, float abs_tol) {
+  if (isnan(want) || isnan(got))
+    return isnan(want) && isnan(got);
+  if (isinf(want) || isinf(got))
+    return got == want;
+  double scale = fabs((double)x) > 1 ? fabs((double)x) : 1;
+  return fabs((double)got - want) <= 1e-6 * fabs((double)want) + abs_tol * scale;
+}
+
+static void test_activation_table(void) {
+  find_targets();
+  enum { C = 16, W = 160 }; /* whole blocks on every target */
+  const int64_t xd[4] = {1, C, 1, W}, wd[4] = {C, 1, 1, 1};
+  float *x = malloc(sizeof(float) * C * W), ones[C];
+  act_inputs(x, C * W);
+  for (int c = 0; c < C; c++)
+    ones[c] = 1.0f;
+  int nops = 0;
+  for (int op = 0; op < OP_COUNT; op++) {
+    if (!(op_table[op].flags & OPF_ACTIVATION))
+      continue;
+    for (int form = 0; form < (op == OP_GELU ? 2 : 1); form++)
+      for (int ti = 0; ti < nrunnable; ti++)
+        for (int fused = 0; fused < 2; fused++) {
+          const Runnable *r = &runnable[ti];
+          Graph *g = graph_new();
+          g->target = r->t;
+          int in = tu_input(g, "x", 4, xd);
+          Node *cv;
+          int ins[2] = {in, tu_const(g, "w", 4, wd, ones)};
+          int y = tu_node(g, "Conv", 2, ins, &cv); /* depthwise, weight 1: y = x exactly */
+          tu_attr_int(g, cv, "group", C);
+          Node *n;
+          int bounds[3] = {y, -1, -1};
+          if (op == OP_CLIP) {
+            const int64_t one[1] = {1};
+            const float lo = -2.5f, hi = 6.0f;
+            bounds[1] = tu_const(g, "lo", 0, one, &lo);
+            bounds[2] = tu_const(g, "hi", 0, one, &hi);
+          }
+          int a = tu_node(g, op_table[op].name, op == OP_CLIP ? 3 : 1, bounds, &n);
+          n->op = (OpKind)op; /* internal ops (Silu) are not looked up by name */
+          if (form)
+            tu_attr_str(g, n, "approximate", "tanh");
+          if (op == OP_LEAKYRELU || op == OP_ELU)
+            tu_attr_float(g, n, "alpha", 0.3f);
+          tu_output(g, a);
+          Diag d = {.quiet = true};
+          CU_ASSERT_FATAL(graph_infer(g, &d));
+          float *want = NULL;
+          CU_ASSERT_FATAL(interp_run(g, (const float *const *)&x, &want, &d));
+          int order[16], np;
+          CU_ASSERT_FATAL(passes_parse(fused ? "default" : "default,-fuse-activation", order, &np, &d));
+          PassStats st[16];
+          CU_ASSERT_FATAL(passes_run(g, order, np, st, true, NULL, NULL, &d));
+          /* The form under test really is the one that runs. */
+          int epilogue = 0, standalone = 0;
+          for (int i = 0; i < g->nnodes; i++) {
+            epilogue += (int)g->nodes[i].ep.act == op;
+            standalone += (int)g->nodes[i].op == op;
+          }
+          CU_ASSERT_EQUAL(epilogue, fused);
+          CU_ASSERT_EQUAL(standalone, !fused);
+          CompileJob j = {.name = "act", .cflags = "-O2 -std=c99 -pedantic -Wall -Wextra -Werror",
+                          .cc = r->cc, .runner = r->runner};
+          float *got = NULL;
+          bool ran = cd_run_generated(&j, g, (const float *const *)&x, &got, &d);
+          if (!ran)
+            fprintf(stderr, "\n%s on %s: %s\n", op_table[op].name, r->t->name,
+                    d.log.buf ? d.log.buf : "");
+          CU_ASSERT_FATAL(ran);
+          /* Where the result cancels (e^x - 1 near 0, 1 + erf or 1 + tanh near
+           * -1, x a + b near 0), an ulp of the larger term, times |x| where x
+           * multiplies it (Gelu, Mish, HardSwish, SiLU). */
+          float abs_tol = op == OP_ELU || op == OP_SELU || op == OP_TANH || op == OP_MISH ||
+                                  op == OP_GELU || op == OP_SOFTPLUS || op == OP_SIGMOID ||
+                                  op == OP_SILU || op == OP_HARDSIGMOID || op == OP_HARDSWISH
+                              ? 3e-7f
+                              : 1e-37f;
+          int bad = 0;
+          for (int i = 0; i < C * W; i++)
+            if (!act_close(x[i], got[i], want[i], abs_tol) && bad++ < 3)
+              fprintf(stderr, "\n%s%s on %s (%s): f(%.9g) = %.9g, the interpreter %.9g\n",
+                      op_table[op].name, form ? " (tanh)" : "", r->t->name,
+                      fused ? "epilogue" : "kernel", x[i], got[i], want[i]);
+          CU_ASSERT_EQUAL(bad, 0);
+          free(got);
+          free(want);
+          sb_free(&d.log);
+          graph_free(g);
+        }
+    nops++;
+  }
+  CU_ASSERT(nops >= 17); /* every activation of the table was run */
+  free(x);
+}
+
 /* LayerNormalization kernels: with and without B, a one-value Scale, the
  * Mean and InvStdDev outputs; generated C against the interpreter. */
 static void test_layernorm_kernels(void) {
@@ -907,6 +1028,7 @@ void add_codegen_suite(void) {
   ADD(s, test_simd_gemm);
   ADD(s, test_simd_around_kernels);
   ADD(s, test_activation_kernels);
+  ADD(s, test_activation_table);
   ADD(s, test_erf_range);
   ADD(s, test_pow_kernels);
   ADD(s, test_layernorm_kernels);
