@@ -65,16 +65,19 @@ typedef union {
   void *align_ptr;
   long double align_ld;
 } cd_pool;
-/* Starts the pool's nthreads - 1 workers (once; again returns CD_OK). */
+/* Starts the pool's nthreads - 1 workers (once; again returns CD_OK, or
+ * CD_ERR_THREADS for another count); waits for a run in progress. */
 int cd_pool_start(cd_pool *pool, int nthreads);
-/* Runs part(t, job, pool) on thread t = 0 (the caller) .. nthreads-1 and
- * returns when all are done; CD_ERR_BUSY if another call holds the pool. */
+/* Runs part(t, job, pool) on thread t = 0 (the caller) .. nthreads-1,
+ * starting the workers if need be, and returns when all are done;
+ * CD_ERR_BUSY at once if another run holds the pool or a start or stop
+ * waits for it (the caller then runs every share itself). */
 int cd_pool_run(cd_pool *pool, int nthreads, void (*part)(int t, void *job, void *pool),
                 void *job);
 /* The barrier a part calls between dependent layers (pass it the pool). */
 void cd_pool_barrier(void *pool);
 /* Waits for a run in progress, stops and joins the workers; the pool can be
- * started again. */
+ * started again.  Safe against runs, starts and stops on other threads. */
 void cd_pool_stop(cd_pool *pool);
 
 #ifdef CARDINAL_PROFILE
