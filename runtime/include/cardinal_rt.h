@@ -3,7 +3,8 @@
  *
  * Generated code needs the error codes and the CPU check below; the
  * helpers load a weights blob (for models built with --weights blob) and
- * allocate the 64-byte aligned buffers NAME_run expects.  Portable C99, no
+ * allocate the 64-byte aligned buffers NAME_run expects (plain free()
+ * releases them).  Portable C99 (the helpers use POSIX posix_memalign), no
  * allocation unless you call the helpers; the thread pool below exists only
  * in models built with --threads N > 1 (cardinal_rt_threads.c).  Compiled
  * with -DCARDINAL_RT_NO_LIBC (firmware), cardinal_rt.c leaves the helpers
@@ -44,12 +45,16 @@ void cd_cpu_restrict(unsigned mask);
 const char *cd_strerror(int code);
 
 #ifndef CARDINAL_RT_NO_LIBC
-/* size bytes, 64-byte aligned, or NULL; release with cd_free. */
+/* size bytes (rounded up to whole 64-byte lines), 64-byte aligned, from
+ * posix_memalign: release it with free().  NULL when out of memory or for a
+ * size no object can have (over PTRDIFF_MAX). */
 void *cd_aligned_alloc(size_t size);
+/* free(p), for programs written when the helpers needed their own. */
 void cd_free(void *p);
 
-/* Reads a whole file into a 64-byte aligned buffer (release with cd_free).
- * Returns CD_OK or CD_ERR_IO / CD_ERR_NOMEM. */
+/* Reads a whole file into a 64-byte aligned buffer from cd_aligned_alloc
+ * (release it with free()).  Returns CD_OK, CD_ERR_NULL (a NULL argument),
+ * CD_ERR_IO or CD_ERR_NOMEM; *data and *size are set only on CD_OK. */
 int cd_load_file(const char *path, void **data, size_t *size);
 #endif
 
