@@ -627,12 +627,19 @@ static void run_functions(StrBuf *b, Graph *g, const CodegenOptions *o, const ch
   int T = g->threads > 1 ? g->threads : 1;
   const char *static_ws = o->static_workspace
       ? arena_printf(&g->arena, "  if (!workspace)\n    workspace = %s_workspace;\n", name) : "";
-  sb_printf(b, "/* The arguments every entry point checks before running a kernel. */\n"
+  sb_printf(b, "/* The arguments every entry point checks before running a kernel:\n"
+               " * the arrays and each of their pointers, the workspace. */\n"
                "static int cd_check(const float *const inputs[], float *const outputs[], "
                "const unsigned char *ws) {\n"
                "  if (!inputs || !outputs || (!ws && %s_WORKSPACE_SIZE > 0))\n"
-               "    return CD_ERR_NULL;\n"
-               "  if ((size_t)((uintptr_t)ws %% 64) != 0)\n    return CD_ERR_ALIGN;\n", NAME);
+               "    return CD_ERR_NULL;\n", NAME);
+  if (g->ninputs > 0)
+    sb_printf(b, "  for (int k = 0; k < %s_NUM_INPUTS; k++)\n"
+                 "    if (!inputs[k])\n      return CD_ERR_NULL;\n", NAME);
+  if (g->noutputs > 0)
+    sb_printf(b, "  for (int k = 0; k < %s_NUM_OUTPUTS; k++)\n"
+                 "    if (!outputs[k])\n      return CD_ERR_NULL;\n", NAME);
+  sb_printf(b, "  if ((size_t)((uintptr_t)ws %% 64) != 0)\n    return CD_ERR_ALIGN;\n");
   if (o->weights_blob)
     sb_printf(b, "  if (!cd_w)\n    return CD_ERR_WEIGHTS;\n");
   if (o->target->cpu_features)

@@ -761,9 +761,12 @@ typedef struct {
   bool in_default;
 } PassInfo;
 
+#define CD_MAX_PASSES 32 /* at least pass_count (passes.c asserts it): size order[] by it */
 extern const PassInfo pass_list[];
 extern const int pass_count;
-/* Parses LIST ("default", "none", "a,b", "default,-a") into pass indices. */
+/* Parses LIST ("default", "none", "a,b", "default,-a") into pass indices,
+ * each pass at most once (at most pass_count of them), in the order first
+ * named. */
 bool passes_parse(const char *list, int *order, int *n, Diag *d);
 bool passes_run(Graph *g, const int *order, int n, PassStats *stats,
                 bool verify, const char *dump_after, FILE *dump, Diag *d);

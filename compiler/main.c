@@ -834,7 +834,7 @@ static int cmd_inspect(int argc, char **argv) {
   if (rc)
     return rc;
   Diag d = {.file = a.job.model};
-  PassStats stats[64];
+  PassStats stats[CD_MAX_PASSES];
   int nstats = 0;
   Graph *g = cd_load_model(&a.job, stats, &nstats, &d);
   if (!g) {
@@ -1032,7 +1032,7 @@ static int cmd_compare(int argc, char **argv) {
     a.job.runs = 5;
   Diag d = {.file = a.job.model};
   for (int i = 0; i < nconfigs; i++) { /* reject a bad list before any work */
-    int order[64], n;
+    int order[CD_MAX_PASSES], n;
     if (!passes_parse(configs[i], order, &n, &d)) {
       free(rest);
       sb_free(&d.log);

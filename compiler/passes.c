@@ -25,6 +25,8 @@ const PassInfo pass_list[] = {
     {"dce", pass_dce, true},
 };
 const int pass_count = (int)(sizeof pass_list / sizeof pass_list[0]);
+_Static_assert(sizeof pass_list / sizeof pass_list[0] <= CD_MAX_PASSES,
+               "pass_list outgrew CD_MAX_PASSES (the callers' order[] arrays)");
 
 static int pass_find(const char *name, size_t len) {
   for (int i = 0; i < pass_count; i++)
@@ -33,10 +35,33 @@ static int pass_find(const char *name, size_t len) {
   return -1;
 }
 
-/* list = item ("," item)*, item = "default" | "none" | NAME | "-" NAME */
+/* The passes a --passes list names, as passes_parse reads it. */
+typedef struct {
+  bool on[CD_MAX_PASSES];    /* pass i runs */
+  bool named[CD_MAX_PASSES]; /* pass i has its place in seq */
+  int seq[CD_MAX_PASSES];    /* the passes named, in the order first named */
+  int nseq;
+} PassSet;
+
+static void passes_add(PassSet *s, int k) {
+  s->on[k] = true;
+  if (!s->named[k]) {
+    s->named[k] = true;
+    s->seq[s->nseq++] = k;
+  }
+}
+
+/*
+ * list = item ("," item)*, item = "default" | "none" | NAME | "-" NAME
+ *
+ * A set in order: each pass runs at most once, at the place it was first
+ * named ("default" names the default passes in the list's order); "-NAME"
+ * drops it, and naming it again brings it back at that first place.  So
+ * `fold-bn,-fold-bn` repeated any number of times is `fold-bn`, and
+ * `default,-dce,dce` is `default`.  order[] gets at most pass_count entries.
+ */
 bool passes_parse(const char *list, int *order, int *n, Diag *d) {
-  bool on[64] = {0};
-  int seq[64], nseq = 0;
+  PassSet set = {{0}, {0}, {0}, 0};
   const char *p = list ? list : "default";
   while (*p) {
     const char *e = strchr(p, ',');
@@ -46,10 +71,8 @@ bool passes_parse(const char *list, int *order, int *n, Diag *d) {
     size_t nl = minus ? len - 1 : len;
     if (nl == 7 && !strncmp(nm, "default", 7) && !minus) {
       for (int i = 0; i < pass_count; i++)
-        if (pass_list[i].in_default && !on[i]) {
-          on[i] = true;
-          seq[nseq++] = i;
-        }
+        if (pass_list[i].in_default)
+          passes_add(&set, i);
     } else if (nl == 4 && !strncmp(nm, "none", 4) && !minus) {
       /* nothing */
     } else {
@@ -64,18 +87,16 @@ bool passes_parse(const char *list, int *order, int *n, Diag *d) {
         return false;
       }
       if (minus)
-        on[k] = false;
-      else if (!on[k]) {
-        on[k] = true;
-        seq[nseq++] = k;
-      }
+        set.on[k] = false;
+      else
+        passes_add(&set, k);
     }
     p = e ? e + 1 : p + len;
   }
   *n = 0;
-  for (int i = 0; i < nseq; i++)
-    if (on[seq[i]])
-      order[(*n)++] = seq[i];
+  for (int i = 0; i < set.nseq; i++)
+    if (set.on[set.seq[i]])
+      order[(*n)++] = set.seq[i];
   return true;
 }
 

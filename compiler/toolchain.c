@@ -353,7 +353,7 @@ static Graph *load_model(const CompileJob *j, PassStats *stats, int *nstats, Dia
     graph_free(g);
     return NULL;
   }
-  int order[64], n = 0;
+  int order[CD_MAX_PASSES], n = 0;
   g->target = target_find(j->target ? j->target : "native");
   g->threads = j->threads > 1 ? j->threads : 1;
   if (g->threads > CD_MAX_THREADS) {
@@ -382,7 +382,7 @@ static Graph *load_model(const CompileJob *j, PassStats *stats, int *nstats, Dia
     return NULL;
   }
   g->source_params = graph_learnable_params(g);
-  PassStats local[64];
+  PassStats local[CD_MAX_PASSES];
   if (!passes_run(g, order, n, stats ? stats : local, verify,
                   j->dump_after, stdout, d)) {
     graph_free(g);

@@ -1,14 +1,15 @@
 /*
  * cardinal_rt.c — the runtime's helpers (see cardinal_rt.h).  Aligned
- * allocation is done by hand (over-allocate, stash the original pointer
- * just below the aligned block) so it works on any C99 libc.
+ * buffers come from POSIX posix_memalign, so the caller releases them with
+ * plain free() (cd_free is the same, kept for programs that call it).
  */
-#if defined(CARDINAL_PROFILE) && !defined(_POSIX_C_SOURCE)
-#define _POSIX_C_SOURCE 199309L /* clock_gettime, only for profiling builds */
+#if !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200112L /* posix_memalign, clock_gettime under -std=c99 */
 #endif
 #include "cardinal_rt.h"
 
 #ifndef CARDINAL_RT_NO_LIBC
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #endif
@@ -49,26 +50,28 @@ int cd_cpu_has(unsigned need) {
 
 #ifndef CARDINAL_RT_NO_LIBC /* firmware without malloc or files: no helpers */
 void *cd_aligned_alloc(size_t size) {
-  unsigned char *raw = (unsigned char *)malloc(size + 64 + sizeof(void *));
-  unsigned char *p;
-  if (!raw)
+  void *p = NULL;
+  size_t n = size ? size : 1;
+  /* Whole 64-byte lines, and no more than an object may hold (PTRDIFF_MAX:
+   * pointer differences within it must fit); past that, or where rounding
+   * up would wrap, NULL rather than a short block. */
+  if (n > (size_t)PTRDIFF_MAX - 63)
     return NULL;
-  p = raw + sizeof(void *);
-  p += (64 - (size_t)p % 64) % 64;
-  ((void **)p)[-1] = raw;
+  n = (n + 63) / 64 * 64;
+  if (posix_memalign(&p, 64, n) != 0)
+    return NULL;
   return p;
 }
 
-void cd_free(void *p) {
-  if (p)
-    free(((void **)p)[-1]);
-}
+void cd_free(void *p) { free(p); }
 
 int cd_load_file(const char *path, void **data, size_t *size) {
-  FILE *f = fopen(path, "rb");
+  FILE *f;
   long n;
   void *buf;
-  if (!f)
+  if (!path || !data || !size)
+    return CD_ERR_NULL;
+  if (!(f = fopen(path, "rb")))
     return CD_ERR_IO;
   if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
     fclose(f);
@@ -80,7 +83,7 @@ int cd_load_file(const char *path, void **data, size_t *size) {
     return CD_ERR_NOMEM;
   }
   if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-    cd_free(buf);
+    free(buf);
     fclose(f);
     return CD_ERR_IO;
   }

@@ -14,10 +14,22 @@
  * most waits end spinning) and then sleep on a condition variable.  No lock
  * is taken per tile and nothing is allocated per run.
  *
- * A pool runs one job at a time: cd_pool_run returns CD_ERR_BUSY when
- * another thread's run holds it, and the generated NAME_run then runs the
- * whole model on its caller's thread instead (the same shares in the same
- * order, so the same bits).  cd_pool_stop waits for a run in progress.
+ * A pool runs one job at a time, and has one owner at a time: a run, a
+ * start or a stop.  The owner flag, the state and the condition variables
+ * are all under the pool's one mutex:
+ *
+ *   - a run takes the pool if nobody owns it and no start or stop waits
+ *     for it, starts the workers if they are not running, runs the job and
+ *     lets go; otherwise it returns CD_ERR_BUSY at once, and the generated
+ *     NAME_run runs the whole model on its caller's thread instead (the
+ *     same shares in the same order, so the same bits);
+ *   - a start or a stop waits for the owner to let go (a run in progress
+ *     finishes first; runs arriving meanwhile step aside), then starts or
+ *     stops and joins the workers, the mutex released while it joins;
+ *   - the mutex and the condition variables are initialised on the pool's
+ *     first use and never destroyed, so a thread that reaches the pool
+ *     while another stops it always finds them valid; a stopped pool is
+ *     its workers joined, nothing more, and can start again.
  */
 #if !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L /* pthreads under -std=c99 */
@@ -25,7 +37,6 @@
 #include "cardinal_rt.h"
 
 #include <pthread.h>
-#include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #define CD_PAUSE() __builtin_ia32_pause()
@@ -41,30 +52,35 @@ typedef struct Pool Pool;
 
 typedef struct {
   Pool *p;
-  int t;
+  int t;        /* the worker's thread number, 1 .. n-1 */
+  unsigned gen; /* the job generation when it started (its jobs come after) */
 } Start;
 
 struct Pool {
-  pthread_mutex_t lock;      /* guards the sleeping parts of both below */
+  pthread_mutex_t lock;      /* guards everything below but the barrier's counters */
   pthread_cond_t wake;       /* workers: a new job, or stop */
-  pthread_cond_t done;       /* thread 0: every worker finished */
+  pthread_cond_t done;       /* the run's caller: every worker finished */
+  pthread_cond_t idle;       /* starts and stops: the owner let go */
   pthread_cond_t cross;      /* the barrier's sleepers */
-  pthread_mutex_t run;       /* held by the one run in progress */
-  pthread_t tid[CD_MAX_POOL_THREADS];
-  int n;                     /* threads, the caller's included */
-  int started, stop;
+  int ready;                 /* the above are initialised (atomic; never destroyed) */
+  int owned;                 /* a run, a start or a stop owns the pool */
+  int waiting;               /* starts and stops waiting to own it: runs step aside */
+  int started, stop;         /* workers running; workers told to return */
+  int n;                     /* threads, the caller's included (the owner sets it) */
   unsigned gen;              /* job generation (workers wait for a new one) */
   unsigned remaining;        /* workers still in the current job */
   void (*part)(int, void *, void *);
   void *job;
   unsigned arrived;          /* barrier: threads arrived at the current crossing */
   unsigned crossing;         /* barrier: generation of crossings */
+  pthread_t tid[CD_MAX_POOL_THREADS];
   Start starts[CD_MAX_POOL_THREADS]; /* what each worker is started with */
 };
 
 typedef char cd_pool_fits[sizeof(Pool) <= sizeof(cd_pool) ? 1 : -1];
 
-static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Serialises the first use of every pool (initialising its mutex). */
+static pthread_mutex_t ready_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void cd_pool_barrier(void *pool) {
   Pool *p = (Pool *)pool;
@@ -91,66 +107,136 @@ void cd_pool_barrier(void *pool) {
 static void *worker(void *arg) {
   Pool *p = ((Start *)arg)->p;
   int t = ((Start *)arg)->t;
-  unsigned seen = 0;
+  unsigned seen = ((Start *)arg)->gen;
+  pthread_mutex_lock(&p->lock);
   for (;;) {
-    pthread_mutex_lock(&p->lock);
     while (p->gen == seen && !p->stop)
       pthread_cond_wait(&p->wake, &p->lock);
-    if (p->gen == seen) { /* stop, with no job of ours pending */
-      pthread_mutex_unlock(&p->lock);
-      return NULL;
-    }
+    if (p->gen == seen) /* stop (the owner stops only between jobs) */
+      break;
     seen = p->gen;
+    void (*part)(int, void *, void *) = p->part;
+    void *job = p->job;
     pthread_mutex_unlock(&p->lock);
-    p->part(t, p->job, p);
+    part(t, job, p);
     pthread_mutex_lock(&p->lock);
     if (--p->remaining == 0)
       pthread_cond_signal(&p->done);
-    pthread_mutex_unlock(&p->lock);
   }
+  pthread_mutex_unlock(&p->lock);
+  return NULL;
+}
+
+/* The pool, its mutex and conditions initialised on first use; NULL if
+ * they cannot be. */
+static Pool *pool_ready(cd_pool *pool) {
+  Pool *p = (Pool *)pool;
+  pthread_cond_t *c[4] = {&p->wake, &p->done, &p->idle, &p->cross};
+  if (__atomic_load_n(&p->ready, __ATOMIC_ACQUIRE))
+    return p;
+  pthread_mutex_lock(&ready_lock);
+  if (!__atomic_load_n(&p->ready, __ATOMIC_RELAXED) && pthread_mutex_init(&p->lock, NULL) == 0) {
+    int i = 0;
+    while (i < 4 && pthread_cond_init(c[i], NULL) == 0)
+      i++;
+    if (i == 4) {
+      __atomic_store_n(&p->ready, 1, __ATOMIC_RELEASE);
+    } else {
+      while (i--)
+        pthread_cond_destroy(c[i]);
+      pthread_mutex_destroy(&p->lock);
+    }
+  }
+  pthread_mutex_unlock(&ready_lock);
+  return __atomic_load_n(&p->ready, __ATOMIC_ACQUIRE) ? p : NULL;
+}
+
+/* Waits until nobody owns the pool, then owns it (p->lock held). */
+static void pool_own(Pool *p) {
+  p->waiting++;
+  while (p->owned)
+    pthread_cond_wait(&p->idle, &p->lock);
+  p->waiting--;
+  p->owned = 1;
+}
+
+/* Lets go of the pool (p->lock held). */
+static void pool_release(Pool *p) {
+  p->owned = 0;
+  pthread_cond_broadcast(&p->idle);
+}
+
+/* Tells the workers to return and joins them (p->lock held, released
+ * meanwhile; the pool owned, so no job runs). */
+static void pool_join(Pool *p) {
+  p->stop = 1;
+  pthread_cond_broadcast(&p->wake);
+  pthread_mutex_unlock(&p->lock);
+  for (int t = 1; t < p->n; t++)
+    pthread_join(p->tid[t], NULL);
+  pthread_mutex_lock(&p->lock);
+  p->stop = 0;
+  p->started = 0;
+  p->n = 1;
+}
+
+/* Starts nthreads - 1 workers (p->lock held, the pool owned); if one cannot
+ * start, joins the others and returns CD_ERR_THREADS. */
+static int pool_spawn(Pool *p, int nthreads) {
+  p->n = 1;
+  for (int t = 1; t < nthreads; t++) {
+    Start *s = &p->starts[t];
+    s->p = p;
+    s->t = t;
+    s->gen = p->gen;
+    if (pthread_create(&p->tid[t], NULL, worker, s) != 0) {
+      pool_join(p);
+      return CD_ERR_THREADS;
+    }
+    p->n++;
+  }
+  p->started = 1;
+  return CD_OK;
+}
+
+/* The owner's check that the pool runs nthreads threads, started if need be. */
+static int pool_check(Pool *p, int nthreads) {
+  if (!p->started)
+    return pool_spawn(p, nthreads);
+  return p->n == nthreads ? CD_OK : CD_ERR_THREADS;
 }
 
 int cd_pool_start(cd_pool *pool, int nthreads) {
-  Pool *p = (Pool *)pool;
-  int rc = CD_OK;
-  if (nthreads < 1 || nthreads > CD_MAX_POOL_THREADS)
+  Pool *p;
+  int rc;
+  if (nthreads < 1 || nthreads > CD_MAX_POOL_THREADS || !(p = pool_ready(pool)))
     return CD_ERR_THREADS;
-  pthread_mutex_lock(&start_lock);
-  if (!p->started) {
-    memset(p, 0, sizeof *p);
-    pthread_mutex_init(&p->lock, NULL);
-    pthread_mutex_init(&p->run, NULL);
-    pthread_cond_init(&p->wake, NULL);
-    pthread_cond_init(&p->done, NULL);
-    pthread_cond_init(&p->cross, NULL);
-    p->n = 1;
-    for (int t = 1; t < nthreads; t++) {
-      Start *s = &p->starts[t];
-      s->p = p;
-      s->t = t;
-      if (pthread_create(&p->tid[t], NULL, worker, s) != 0) {
-        rc = CD_ERR_THREADS;
-        break;
-      }
-      p->n++;
-    }
-    p->started = 1;
-  } else if (p->n != nthreads) {
-    rc = CD_ERR_THREADS;
-  }
-  pthread_mutex_unlock(&start_lock);
-  return rc != CD_OK ? rc : p->n == nthreads ? CD_OK : CD_ERR_THREADS;
+  pthread_mutex_lock(&p->lock);
+  pool_own(p);
+  rc = pool_check(p, nthreads);
+  pool_release(p);
+  pthread_mutex_unlock(&p->lock);
+  return rc;
 }
 
 int cd_pool_run(cd_pool *pool, int nthreads, void (*part)(int tid, void *job, void *barrier),
                 void *job) {
-  Pool *p = (Pool *)pool;
-  int rc = cd_pool_start(pool, nthreads);
-  if (rc != CD_OK)
-    return rc;
-  if (pthread_mutex_trylock(&p->run) != 0)
-    return CD_ERR_BUSY;
+  Pool *p;
+  int rc;
+  if (nthreads < 1 || nthreads > CD_MAX_POOL_THREADS || !(p = pool_ready(pool)))
+    return CD_ERR_THREADS;
   pthread_mutex_lock(&p->lock);
+  if (p->owned || p->waiting) {
+    pthread_mutex_unlock(&p->lock);
+    return CD_ERR_BUSY;
+  }
+  p->owned = 1;
+  rc = pool_check(p, nthreads);
+  if (rc != CD_OK) {
+    pool_release(p);
+    pthread_mutex_unlock(&p->lock);
+    return rc;
+  }
   p->part = part;
   p->job = job;
   p->remaining = (unsigned)(p->n - 1);
@@ -161,29 +247,19 @@ int cd_pool_run(cd_pool *pool, int nthreads, void (*part)(int tid, void *job, vo
   pthread_mutex_lock(&p->lock);
   while (p->remaining)
     pthread_cond_wait(&p->done, &p->lock);
+  pool_release(p);
   pthread_mutex_unlock(&p->lock);
-  pthread_mutex_unlock(&p->run);
   return CD_OK;
 }
 
 void cd_pool_stop(cd_pool *pool) {
   Pool *p = (Pool *)pool;
-  pthread_mutex_lock(&start_lock);
-  if (p->started) {
-    pthread_mutex_lock(&p->run); /* a run in progress finishes first */
-    pthread_mutex_lock(&p->lock);
-    p->stop = 1;
-    pthread_cond_broadcast(&p->wake);
-    pthread_mutex_unlock(&p->lock);
-    for (int t = 1; t < p->n; t++)
-      pthread_join(p->tid[t], NULL);
-    pthread_mutex_unlock(&p->run);
-    pthread_mutex_destroy(&p->lock);
-    pthread_mutex_destroy(&p->run);
-    pthread_cond_destroy(&p->wake);
-    pthread_cond_destroy(&p->done);
-    pthread_cond_destroy(&p->cross);
-    memset(p, 0, sizeof *p);
-  }
-  pthread_mutex_unlock(&start_lock);
+  if (!__atomic_load_n(&p->ready, __ATOMIC_ACQUIRE)) /* never used: nothing to stop */
+    return;
+  pthread_mutex_lock(&p->lock);
+  pool_own(p);
+  if (p->started)
+    pool_join(p);
+  pool_release(p);
+  pthread_mutex_unlock(&p->lock);
 }

@@ -45,7 +45,7 @@ FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefin
 CC=clang cmake -S . -B $B -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCARDINAL_FUZZ=ON \
   -DCMAKE_C_FLAGS="$FLAGS" > /dev/null
 for t in $targets; do
-  nice cmake --build $B -j"$(nproc)" --target fuzz_$t 2>&1 | grep -E "error|warning" || true
+  nice sh scripts/build.sh $B --target fuzz_$t
 done
 # Seeds: every op and every hostile class (needs python3 with onnx, numpy).
 PY=python3

@@ -22,6 +22,6 @@ fi
 
 echo "setup: building into build/"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" 2>&1 | grep -E "warning|error|Error" || true
+sh scripts/build.sh build
 test -x build/cardinal
 echo "setup: done ($(build/cardinal --version))"

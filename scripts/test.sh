@@ -15,7 +15,7 @@ if [ "${1:-}" = "--sanitize" ]; then
   cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
     -DCMAKE_C_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
     > /dev/null
-  cmake --build build-sanitize -j"$(nproc)" 2>&1 | grep -E "warning|error|Error" || true
+  sh scripts/build.sh build-sanitize
   ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:strict_string_checks=1 \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     ctest --test-dir build-sanitize -j"$(nproc)" --output-on-failure

@@ -3,7 +3,8 @@
  *
  * Generated code needs the error codes and the CPU check below; the
  * helpers load a weights blob (for models built with --weights blob) and
- * allocate the 64-byte aligned buffers NAME_run expects.  Portable C99, no
+ * allocate the 64-byte aligned buffers NAME_run expects (plain free()
+ * releases them).  Portable C99 (the helpers use POSIX posix_memalign), no
  * allocation unless you call the helpers; the thread pool below exists only
  * in models built with --threads N > 1 (cardinal_rt_threads.c).  Compiled
  * with -DCARDINAL_RT_NO_LIBC (firmware), cardinal_rt.c leaves the helpers
@@ -44,12 +45,16 @@ void cd_cpu_restrict(unsigned mask);
 const char *cd_strerror(int code);
 
 #ifndef CARDINAL_RT_NO_LIBC
-/* size bytes, 64-byte aligned, or NULL; release with cd_free. */
+/* size bytes (rounded up to whole 64-byte lines), 64-byte aligned, from
+ * posix_memalign: release it with free().  NULL when out of memory or for a
+ * size no object can have (over PTRDIFF_MAX). */
 void *cd_aligned_alloc(size_t size);
+/* free(p), for programs written when the helpers needed their own. */
 void cd_free(void *p);
 
-/* Reads a whole file into a 64-byte aligned buffer (release with cd_free).
- * Returns CD_OK or CD_ERR_IO / CD_ERR_NOMEM. */
+/* Reads a whole file into a 64-byte aligned buffer from cd_aligned_alloc
+ * (release it with free()).  Returns CD_OK, CD_ERR_NULL (a NULL argument),
+ * CD_ERR_IO or CD_ERR_NOMEM; *data and *size are set only on CD_OK. */
 int cd_load_file(const char *path, void **data, size_t *size);
 #endif
 
@@ -65,16 +70,19 @@ typedef union {
   void *align_ptr;
   long double align_ld;
 } cd_pool;
-/* Starts the pool's nthreads - 1 workers (once; again returns CD_OK). */
+/* Starts the pool's nthreads - 1 workers (once; again returns CD_OK, or
+ * CD_ERR_THREADS for another count); waits for a run in progress. */
 int cd_pool_start(cd_pool *pool, int nthreads);
-/* Runs part(t, job, pool) on thread t = 0 (the caller) .. nthreads-1 and
- * returns when all are done; CD_ERR_BUSY if another call holds the pool. */
+/* Runs part(t, job, pool) on thread t = 0 (the caller) .. nthreads-1,
+ * starting the workers if need be, and returns when all are done;
+ * CD_ERR_BUSY at once if another run holds the pool or a start or stop
+ * waits for it (the caller then runs every share itself). */
 int cd_pool_run(cd_pool *pool, int nthreads, void (*part)(int t, void *job, void *pool),
                 void *job);
 /* The barrier a part calls between dependent layers (pass it the pool). */
 void cd_pool_barrier(void *pool);
 /* Waits for a run in progress, stops and joins the workers; the pool can be
- * started again. */
+ * started again.  Safe against runs, starts and stops on other threads. */
 void cd_pool_stop(cd_pool *pool);
 
 #ifdef CARDINAL_PROFILE

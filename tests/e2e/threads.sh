@@ -3,9 +3,11 @@
 # T = 2, 3, 4, 7 are bit-identical to T = 1 (a split never changes the order
 # of a reduction), on the native target and on scalar; a ThreadSanitizer
 # build of the generated code finds no race; two models on three caller
-# threads for 1000 runs each (one model's pool often busy) and the
-# embedder's own threads through NAME_run_part give the T = 1 bits, without
-# deadlock; a build with --threads 1 links without pthreads.
+# threads for 1000 runs each (one model's pool often busy), the embedder's
+# own threads through NAME_run_part, and three callers running while a
+# fourth thread stops and starts the pool 2000 times give the T = 1 bits,
+# without deadlock; the same stress built with ThreadSanitizer finds no
+# race; a build with --threads 1 links without pthreads.
 # usage: threads.sh CARDINAL NPYCMP SOURCE_DIR
 set -eu
 CARDINAL=$1 NPYCMP=$2 SRC=$3
@@ -42,7 +44,20 @@ for m in a b; do
 done
 cc -O2 -std=c99 -Wall -Wextra -Werror "$SRC/tests/e2e/threads_stress.c" -I"$T/a" -I"$T/b" \
   "$T/a/liba.a" "$T/b/libb.a" -lm -lpthread -o "$T/stress"
-timeout 300 "$T/stress" "$T/a.in.f32" "$T/a.ref.f32" "$T/b.in.f32" "$T/b.ref.f32" 1000
+timeout 300 "$T/stress" "$T/a.in.f32" "$T/a.ref.f32" "$T/b.in.f32" "$T/b.ref.f32" 1000 2000
+# The stress under ThreadSanitizer (clang): fewer runs, every report fatal.
+for m in a b; do
+  f=resnext_tiny_bn_op11
+  [ $m = b ] && f=block_form_c
+  "$CARDINAL" build "$FIX/$f.onnx" -o "$T/tsan_$m" --name $m --threads 2 --cc clang \
+    --cflags "-O1 -g -fsanitize=thread" > /dev/null 2>&1
+done
+clang -O1 -g -fsanitize=thread -std=c99 -Wall -Wextra -Werror "$SRC/tests/e2e/threads_stress.c" \
+  -I"$T/tsan_a" -I"$T/tsan_b" "$T/tsan_a/liba.a" "$T/tsan_b/libb.a" -lm -lpthread \
+  -o "$T/stress_tsan"
+TSAN_OPTIONS="halt_on_error=1 exitcode=66" timeout 300 "$T/stress_tsan" "$T/a.in.f32" \
+  "$T/a.ref.f32" "$T/b.in.f32" "$T/b.ref.f32" 50 1000
+echo "stress under tsan: no race"
 # One thread: no pthreads anywhere.
 "$CARDINAL" build "$FIX/resnext_tiny_bn_op11.onnx" -o "$T/one" --name net > /dev/null 2>&1
 [ ! -f "$T/one/cardinal_rt_threads.c" ] || { echo "FAIL: a 1-thread build has the pool"; exit 1; }

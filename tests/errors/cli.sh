@@ -51,6 +51,24 @@ expect 2 "--weights takes embed, blob, section or FILE.safetensors" "$CARDINAL" 
 expect 2 "unknown --target" "$CARDINAL" compile "$FIX" -o "$T/out5" --target vax
 expect 2 "unknown command" "$CARDINAL" frobnicate
 expect 1 "unknown pass 'nope'" "$CARDINAL" inspect "$FIX" --passes default,nope
+# --passes is a set in order: a pass named again after -NAME runs once, at
+# its first place, however long the list (300 re-enables overflowed fixed
+# arrays: SIGSEGV; a re-enabled pass ran twice).
+L=fold-bn i=0
+while [ $i -lt 300 ]; do L="$L,-fold-bn,fold-bn" i=$((i + 1)); done
+"$CARDINAL" inspect "$FIX" --passes "$L" --json --no-size > "$T/stdout" 2> "$T/stderr"
+got=$? runs=$(grep -o '"name": *"fold-bn"' "$T/stdout" | wc -l)
+if [ $got -ne 0 ] || [ "$runs" -ne 1 ]; then
+  echo "FAIL: --passes fold-bn,-fold-bn,fold-bn x300: status $got, fold-bn ran $runs times"
+  cat "$T/stderr"
+  fails=$((fails + 1))
+else
+  passes=$((passes + 1))
+fi
+"$CARDINAL" inspect "$FIX" --passes "$L,-fold-bn" --json --no-size > "$T/stdout" 2> "$T/stderr"
+got=$? runs=$(grep -o '"name": *"fold-bn"' "$T/stdout" | wc -l)
+[ $got -eq 0 ] && [ "$runs" -eq 0 ] && passes=$((passes + 1)) ||
+  { echo "FAIL: ... ,-fold-bn: status $got, fold-bn ran"; fails=$((fails + 1)); }
 expect 1 "no input named 'nope'" "$CARDINAL" compile "$FIX" -o "$T/out5" --freeze nope=x.npy
 no_dir "$T/out5"
 expect 2 "resnext_tiny_op9.onnx: error: the model has 1 inputs, 0 --input given (one per input, in order: 'input')" "$CARDINAL" run "$FIX"

@@ -280,7 +280,7 @@ static void test_pass_dce_and_fold(void) {
 }
 
 static void test_passes_parse(void) {
-  int order[16], n;
+  int order[CD_MAX_PASSES], n;
   Diag d = {.quiet = true};
   CU_ASSERT(passes_parse("none", order, &n, &d) && n == 0);
   CU_ASSERT(passes_parse("default", order, &n, &d) && n == pass_count);
@@ -288,6 +288,47 @@ static void test_passes_parse(void) {
   CU_ASSERT(passes_parse("dce", order, &n, &d) && n == 1);
   CU_ASSERT_FALSE(passes_parse("fold-everything", order, &n, &d));
   CU_ASSERT(tu_log_has(&d, "unknown pass 'fold-everything'"));
+  sb_free(&d.log);
+}
+
+/* --passes is a set in order: each pass at most once, at the place it was
+ * first named, however often it is dropped and named again (300 times
+ * overflowed the parser's fixed arrays and ran the pass 300 times). */
+static void test_passes_parse_set(void) {
+  int order[CD_MAX_PASSES], n, fold_bn = -1, dce = -1;
+  Diag d = {.quiet = true};
+  for (int i = 0; i < pass_count; i++) {
+    fold_bn = !strcmp(pass_list[i].name, "fold-bn") ? i : fold_bn;
+    dce = !strcmp(pass_list[i].name, "dce") ? i : dce;
+  }
+  CU_ASSERT_FATAL(fold_bn >= 0 && dce >= 0);
+  StrBuf on = {0}, off = {0};
+  sb_printf(&on, "fold-bn");
+  for (int i = 0; i < 300; i++)
+    sb_printf(&on, ",-fold-bn,fold-bn");
+  sb_printf(&off, "%s,-fold-bn", on.buf);
+  CU_ASSERT(passes_parse(on.buf, order, &n, &d) && n == 1 && order[0] == fold_bn);
+  CU_ASSERT(passes_parse(off.buf, order, &n, &d) && n == 0);
+  sb_free(&on);
+  sb_free(&off);
+  /* Named again, a default pass keeps its place; the list's own order. */
+  int def[CD_MAX_PASSES], ndef;
+  CU_ASSERT_FATAL(passes_parse("default", def, &ndef, &d));
+  CU_ASSERT(passes_parse("default,-fold-bn,fold-bn,dce,default", order, &n, &d) && n == ndef &&
+            !memcmp(order, def, sizeof(int) * (size_t)n));
+  CU_ASSERT(passes_parse("dce,fold-bn,dce", order, &n, &d) && n == 2 && order[0] == dce &&
+            order[1] == fold_bn);
+  CU_ASSERT(passes_parse("-dce,dce,none", order, &n, &d) && n == 1 && order[0] == dce);
+  /* Every pass named, dropped and named again: each once. */
+  StrBuf all = {0};
+  for (int r = 0; r < 3; r++)
+    for (int i = 0; i < pass_count; i++)
+      sb_printf(&all, "%s%s,-%s,%s", all.buf ? "," : "", pass_list[i].name, pass_list[i].name,
+                pass_list[i].name);
+  CU_ASSERT(passes_parse(all.buf, order, &n, &d) && n == pass_count);
+  for (int i = 0; i < n; i++)
+    CU_ASSERT_EQUAL(order[i], i);
+  sb_free(&all);
   sb_free(&d.log);
 }
 
@@ -301,4 +342,5 @@ void add_interp_suite(void) {
   ADD(s, test_pass_eliminate_identity);
   ADD(s, test_pass_dce_and_fold);
   ADD(s, test_passes_parse);
+  ADD(s, test_passes_parse_set);
 }

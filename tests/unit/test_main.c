@@ -1,7 +1,7 @@
 /*
  * test_main.c — the CUnit unit suites: frontend (loader and its errors),
  * shape inference, the verifier, the memory planner, the interpreter and
- * passes, codegen.
+ * passes, codegen, the runtime's helpers.
  */
 #include "testutil.h"
 
@@ -128,6 +128,7 @@ int main(int argc, char **argv) {
   add_dsl_suite();
   add_codegen_suite();
   add_hostile_suite();
+  add_runtime_suite();
   CU_basic_set_mode(CU_BRM_VERBOSE);
   CU_pSuite only = argc > 1 ? CU_get_suite(argv[1]) : NULL;
   if (argc > 1 && !only) {
