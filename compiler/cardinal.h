@@ -191,6 +191,21 @@ int64_t sat_mul(int64_t a, int64_t b);
 bool ck_f2i(double x, int64_t *r);
 int64_t cd_f2i_sat(double x);
 
+/* ---------------------------------------------------------------- fs.c */
+
+/* Creates path for writing: O_CREAT|O_EXCL|O_NOFOLLOW, never through a link
+ * or over a file; NULL with errno set. */
+FILE *cd_create_file(const char *path);
+/* Makes path and the folders above it (mode 0777 less the umask). */
+bool cd_mkdir_p(const char *path);
+/* Deletes path and everything under it, by descriptor: a link (at path or
+ * anywhere below) is removed, never followed, even one swapped in while
+ * the tree is deleted.  The folders above path are taken as given.  True
+ * if nothing is left (absent counts). */
+bool cd_rm_rf(const char *path);
+/* The same for entry `name` of the folder open as dirfd. */
+bool cd_rm_rf_at(int dirfd, const char *name);
+
 /* ---------------------------------------------------------------- ir.c */
 
 /* Element types, numbered as ONNX's TensorProto.DataType. */
@@ -984,13 +999,8 @@ bool cd_is_identifier(const char *s);
 /* A C prefix Cardinal reserves: its runtime's files and symbols (cardinal_rt,
  * cd_*), which a model's NAME.c and NAME_* would collide with. */
 bool cd_is_reserved_name(const char *s);
-/* Creates path for writing: O_CREAT|O_EXCL|O_NOFOLLOW, never through a link
- * or over a file; NULL with errno set. */
-FILE *cd_create_file(const char *path);
 /* For SIGINT/SIGTERM/SIGHUP: removes the staging of the compile in progress
  * (async-signal-safe), then re-raises sig. */
 void cd_staging_signal(int sig);
-bool cd_mkdir_p(const char *path);
-bool cd_rm_rf(const char *path);
 
 #endif

@@ -44,50 +44,6 @@ bool cd_is_reserved_name(const char *s) {
   return (s[0] == 'c' || s[0] == 'C') && (s[1] == 'd' || s[1] == 'D') && (!s[2] || s[2] == '_');
 }
 
-bool cd_mkdir_p(const char *path) {
-  if (!path[0]) { /* p + 1 below would be past the end */
-    errno = ENOENT;
-    return false;
-  }
-  char *p = strdup(path);
-  CD_ASSERT(p);
-  for (char *s = p + 1; *s; s++) {
-    if (*s != '/')
-      continue;
-    *s = 0;
-    if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-      free(p);
-      return false;
-    }
-    *s = '/';
-  }
-  bool ok = mkdir(p, 0777) == 0 || errno == EEXIST;
-  free(p);
-  return ok;
-}
-
-bool cd_rm_rf(const char *path) {
-  struct stat st;
-  if (lstat(path, &st) != 0)
-    return errno == ENOENT;
-  if (S_ISDIR(st.st_mode)) {
-    DIR *d = opendir(path);
-    if (!d)
-      return false;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-        continue;
-      char sub[4096]; /* no allocation: this runs when one has failed */
-      if (snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) < (int)sizeof sub)
-        cd_rm_rf(sub);
-    }
-    closedir(d);
-    return rmdir(path) == 0;
-  }
-  return unlink(path) == 0;
-}
-
 static bool write_text(const char *path, const char *text, Diag *d) {
   FILE *f = cd_create_file(path);
   if (!f || fputs(text, f) < 0) {
@@ -520,16 +476,6 @@ void cd_staging_signal(int sig) {
   }
   signal(sig, SIG_DFL);
   raise(sig);
-}
-
-FILE *cd_create_file(const char *path) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return NULL;
-  FILE *f = fdopen(fd, "wb");
-  if (!f)
-    close(fd);
-  return f;
 }
 
 /* OUT without trailing slashes, split into its folder and base name. */
