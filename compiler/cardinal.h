@@ -205,6 +205,8 @@ bool cd_mkdir_p(const char *path);
 bool cd_rm_rf(const char *path);
 /* The same for entry `name` of the folder open as dirfd. */
 bool cd_rm_rf_at(int dirfd, const char *name);
+/* Deletes everything in the folder open as fd (the same way), then closes fd. */
+void cd_empty_folder_fd(int fd);
 
 /* ---------------------------------------------------------------- ir.c */
 

@@ -55,11 +55,10 @@ FILE *cd_create_file(const char *path) {
   return f;
 }
 
-/* Removes every entry of the folder open as fd, and closes fd.  A second
- * pass, if the first removed all it saw, catches a name moved in while
- * the folder was read; one that fails is not tried again (so a file that
- * will not go costs one try, however deep). */
-static void empty_folder(int fd) {
+/* A second pass, if the first removed all it saw, catches a name moved in
+ * while the folder was read; one that fails is not tried again (so a file
+ * that will not go costs one try, however deep). */
+void cd_empty_folder_fd(int fd) {
   DIR *d = fdopendir(fd);
   if (!d) {
     close(fd);
@@ -96,7 +95,7 @@ bool cd_rm_rf_at(int dirfd, const char *name) {
         continue; /* a link or a file now: unlinked on the next try */
       return false;
     }
-    empty_folder(fd);
+    cd_empty_folder_fd(fd);
     if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
       return true;
     if (errno != ENOTDIR)

@@ -437,6 +437,17 @@ static bool compile_into(const CompileJob *j, Graph *g, const char *dir, bool we
  * folder Cardinal wrote (it holds the marker file .cardinal, or -- written
  * before the marker existed -- nothing but written_files of this name), so
  * `-o .` or `-o ~` is refused instead of wiping a folder of other files.
+ *
+ * That is checked before the compile (to refuse early) and decided at the
+ * exchange, on what the exchange moved out: a compile takes seconds, and a
+ * folder someone makes at OUT meanwhile is theirs.  If what came out is
+ * not Cardinal's, a second exchange puts it back and the new output is
+ * discarded.  Only what was checked is deleted: staging_end removes the
+ * folder at the staging path only if it is the one checked (device and
+ * inode), through the descriptor it checked.  The signals the handler
+ * takes are held while the handler's idea of the staging path is not true
+ * (the lock made but not yet recorded; someone else's folder moved out
+ * and not yet back).
  */
 #define MARKER ".cardinal"
 
@@ -453,6 +464,8 @@ typedef struct {
   char dir[3600];  /* the staging folder (room left for the names inside it) */
   char lock[3600]; /* its lock file */
   int lock_fd;
+  dev_t dev;       /* what staging_end may delete at dir: the staging folder, or */
+  ino_t ino;       /* the old OUT once checked; ino 0: nothing */
 } Staging;
 
 /* The staging of the run in progress, for the signal handler: paths only,
@@ -476,6 +489,16 @@ void cd_staging_signal(int sig) {
   }
   signal(sig, SIG_DFL);
   raise(sig);
+}
+
+/* Holds the signals cd_staging_signal takes (old: the mask to restore). */
+static void hold_signals(sigset_t *old) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  sigprocmask(SIG_BLOCK, &set, old);
 }
 
 /* OUT without trailing slashes, split into its folder and base name. */
@@ -544,9 +567,13 @@ static bool staging_begin(const char *out, const char *name, Staging *s, Diag *d
   for (int tries = 0; tries < 100; tries++) {
     snprintf(s->lock, sizeof s->lock, "%s/.%s.cardinal-XXXXXX.lock", parent, base);
     live.active = 0;
+    sigset_t mask;
+    hold_signals(&mask); /* until the handler knows the lock */
     s->lock_fd = mkstemps(s->lock, 5);
-    if (s->lock_fd < 0)
+    if (s->lock_fd < 0) {
+      sigprocmask(SIG_SETMASK, &mask, NULL);
       break;
+    }
     snprintf(s->dir, sizeof s->dir, "%.*s", (int)(strlen(s->lock) - 5), s->lock);
     /* From here on a signal removes what exists: the lock, the folder, and
      * every file a run may write in it. */
@@ -560,8 +587,14 @@ static bool staging_begin(const char *out, const char *name, Staging *s, Diag *d
     snprintf(live.lock, sizeof live.lock, "%s", s->lock);
     live.lock_fd = s->lock_fd;
     live.active = 1;
-    if (flock(s->lock_fd, LOCK_EX) == 0 && mkdir(s->dir, 0700) == 0)
+    sigprocmask(SIG_SETMASK, &mask, NULL);
+    struct stat st;
+    if (flock(s->lock_fd, LOCK_EX) == 0 && mkdir(s->dir, 0700) == 0 &&
+        lstat(s->dir, &st) == 0) {
+      s->dev = st.st_dev;
+      s->ino = st.st_ino;
       return true;
+    }
     int e = errno;
     live.active = 0;
     close(s->lock_fd);
@@ -574,26 +607,38 @@ static bool staging_begin(const char *out, const char *name, Staging *s, Diag *d
   return false;
 }
 
-/* Removes the staging folder (after a failure, or the old OUT after the swap). */
+/* Removes the staging folder (after a failure), or the old OUT after the
+ * exchange: whichever was checked to be at s->dir, through a descriptor
+ * of it (a link is removed, not followed). */
 static void staging_end(Staging *s) {
-  if (s->lock_fd >= 0) {
-    cd_rm_rf(s->dir);
-    unlink(s->lock);
-    live.active = 0;
-    close(s->lock_fd);
-    s->lock_fd = -1;
+  if (s->lock_fd < 0)
+    return;
+  struct stat st;
+  if (s->ino && lstat(s->dir, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino) {
+    if (S_ISLNK(st.st_mode)) {
+      unlink(s->dir);
+    } else {
+      int fd = open(s->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino) {
+        cd_empty_folder_fd(fd);
+        rmdir(s->dir);
+      } else if (fd >= 0) {
+        close(fd);
+      }
+    }
   }
+  unlink(s->lock);
+  live.active = 0;
+  close(s->lock_fd);
+  s->lock_fd = -1;
 }
 
-/* Whether OUT may be replaced: absent, a link (replaced, never followed),
- * an empty folder, or a folder Cardinal wrote. */
-/* Whether entry e of an output folder is a regular file Cardinal writes
- * for model `name`. */
-static bool cardinal_file(const char *out, const char *e, const char *name) {
-  char path[4200], f[300];
+/* Whether entry e of the folder open as fd is a regular file Cardinal
+ * writes for model `name`. */
+static bool cardinal_file(int fd, const char *e, const char *name) {
+  char f[300];
   struct stat st;
-  snprintf(path, sizeof path, "%s/%s", out, e);
-  if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+  if (fstatat(fd, e, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
     return false;
   for (size_t i = 0; i < NWRITTEN; i++) {
     snprintf(f, sizeof f, written_files[i], name);
@@ -603,34 +648,71 @@ static bool cardinal_file(const char *out, const char *e, const char *name) {
   return false;
 }
 
-static bool out_replaceable(const char *out, const char *name, Diag *d) {
+/* Whether the folder open as fd may be replaced: it is empty, or Cardinal
+ * wrote it.  Reads through fd, and allocates nothing of ours (it runs
+ * while someone's folder may sit at the staging path, where an unwinding
+ * allocation would delete it). */
+static bool folder_ours(int fd, const char *name) {
   struct stat st;
-  if (lstat(out, &st) != 0)
-    return errno == ENOENT;
-  if (S_ISLNK(st.st_mode))
-    return true;
-  if (!S_ISDIR(st.st_mode)) {
-    diag_error(d, "%s exists and is not a folder", out);
-    return false;
-  }
-  char marker[4200];
-  snprintf(marker, sizeof marker, "%s/" MARKER, out);
-  if (lstat(marker, &st) == 0 && S_ISREG(st.st_mode))
+  if (fstatat(fd, MARKER, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
     return true;
   /* Empty, or holding only files Cardinal writes for this name (an output
    * of a version before the marker). */
-  DIR *dir = opendir(out);
+  int fd2 = dup(fd);
+  DIR *dir = fd2 >= 0 ? fdopendir(fd2) : NULL;
   bool ours = dir != NULL;
   struct dirent *e;
   while (ours && (e = readdir(dir)))
     if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-      ours = strcmp(e->d_name, MARKER) && cardinal_file(out, e->d_name, name);
+      ours = strcmp(e->d_name, MARKER) && cardinal_file(fd, e->d_name, name);
   if (dir)
     closedir(dir);
-  if (!ours)
-    diag_error(d, "%s exists and is not a folder Cardinal wrote (no %s file): it would be "
-               "replaced as a whole; remove it or choose another", out, MARKER);
+  else if (fd2 >= 0)
+    close(fd2);
   return ours;
+}
+
+static const char not_folder[] = "not a folder", unreadable[] = "unreadable",
+                  not_ours[] = "not a folder Cardinal wrote (no " MARKER " file)";
+
+/* Why the thing at path may not be replaced by an output of `name` (one
+ * of the strings above, errno set for `unreadable`), or NULL if it may:
+ * absent, a link (replaced, never followed), an empty folder, or a folder
+ * Cardinal wrote.  *st is what was checked (st_ino 0: nothing). */
+static const char *not_replaceable(const char *path, const char *name, struct stat *st) {
+  if (lstat(path, st) != 0) {
+    st->st_ino = 0;
+    return errno == ENOENT ? NULL : unreadable;
+  }
+  if (S_ISLNK(st->st_mode))
+    return NULL;
+  if (!S_ISDIR(st->st_mode))
+    return not_folder;
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat fst;
+  if (fd < 0 || fstat(fd, &fst) != 0 || fst.st_dev != st->st_dev || fst.st_ino != st->st_ino) {
+    if (fd >= 0) {
+      close(fd);
+      errno = EAGAIN; /* replaced between lstat and open */
+    }
+    return unreadable;
+  }
+  bool ours = folder_ours(fd, name);
+  close(fd);
+  return ours ? NULL : not_ours;
+}
+
+static bool out_replaceable(const char *out, const char *name, Diag *d) {
+  struct stat st;
+  const char *why = not_replaceable(out, name, &st);
+  if (why == not_folder)
+    diag_error(d, "%s exists and is not a folder: remove it or choose another -o", out);
+  else if (why == unreadable)
+    diag_error(d, "cannot read %s: %s", out, strerror(errno));
+  else if (why)
+    diag_error(d, "%s exists and is %s: it would be replaced as a whole; remove it or choose "
+               "another -o", out, why);
+  return !why;
 }
 
 /* The C prefix names the output files and symbols: an identifier, not one
@@ -644,9 +726,37 @@ static bool name_ok(const char *name, Diag *d) {
   return false;
 }
 
-/* The marker, the folder's mode as mkdir would have made it, then the one
- * rename (an exchange when OUT exists), then the old OUT is removed. */
-static bool staging_commit(Staging *s, const char *out, Diag *d) {
+/* The one rename, an exchange when OUT exists; then what came out of OUT
+ * is checked, and put back if it is not Cardinal's.  Signals held. */
+static bool commit_exchange(Staging *s, const char *out, const char *name, Diag *d) {
+  if (rename(s->dir, out) == 0) /* OUT did not exist, or was an empty folder */
+    return true;
+  if (renameat2(AT_FDCWD, s->dir, AT_FDCWD, out, RENAME_EXCHANGE) != 0) {
+    diag_error(d, "cannot move %s into place as %s: %s", s->dir, out, strerror(errno));
+    return false;
+  }
+  struct stat st;
+  const char *why = not_replaceable(s->dir, name, &st);
+  if (!why) { /* staging_end deletes it: this one, and only if still there */
+    s->dev = st.st_dev;
+    s->ino = st.st_ino;
+    return true;
+  }
+  if (renameat2(AT_FDCWD, s->dir, AT_FDCWD, out, RENAME_EXCHANGE) != 0) {
+    s->ino = 0; /* keep it, wherever it is */
+    diag_error(d, "%s changed while compiling into something %s, and could not be put back "
+               "(%s): it is at %s now; move it back by hand", out, why, strerror(errno),
+               s->dir);
+    return false;
+  }
+  diag_error(d, "%s appeared while compiling and is %s: it is left as it was and the new "
+             "output discarded; remove it or choose another -o", out, why);
+  return false;
+}
+
+/* The marker, the folder's mode as mkdir would have made it, then the
+ * exchange; staging_end removes the old OUT. */
+static bool staging_commit(Staging *s, const char *out, const char *name, Diag *d) {
   char marker[4200];
   snprintf(marker, sizeof marker, "%s/" MARKER, s->dir);
   FILE *f = cd_create_file(marker);
@@ -661,12 +771,11 @@ static bool staging_commit(Staging *s, const char *out, Diag *d) {
     diag_error(d, "cannot finish %s: %s", s->dir, strerror(errno));
     return false;
   }
-  if (rename(s->dir, out) == 0) /* OUT did not exist, or was an empty folder */
-    return true;
-  if (renameat2(AT_FDCWD, s->dir, AT_FDCWD, out, RENAME_EXCHANGE) == 0)
-    return true; /* the old OUT is now at s->dir: staging_end removes it */
-  diag_error(d, "cannot move %s into place as %s: %s", s->dir, out, strerror(errno));
-  return false;
+  sigset_t old;
+  hold_signals(&old);
+  ok = commit_exchange(s, out, name, d);
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  return ok;
 }
 
 static bool compile_job(const CompileJob *j, Graph **out_g, Diag *d) {
@@ -677,7 +786,7 @@ static bool compile_job(const CompileJob *j, Graph **out_g, Diag *d) {
   bool ok = name_ok(j->name, d) && out_replaceable(j->out_dir, j->name, d) &&
             staging_begin(j->out_dir, j->name, &s, d);
   if (ok) {
-    ok = compile_into(j, g, s.dir, true, d) && staging_commit(&s, j->out_dir, d);
+    ok = compile_into(j, g, s.dir, true, d) && staging_commit(&s, j->out_dir, j->name, d);
     staging_end(&s);
   }
   if (ok && out_g)
@@ -903,7 +1012,7 @@ static bool build_job(const CompileJob *j, Diag *d) {
             staging_begin(j->out_dir, j->name, &s, d);
   if (ok) {
     ok = compile_into(j, g, s.dir, true, d) && build_library(j, s.dir, d) &&
-         staging_commit(&s, j->out_dir, d);
+         staging_commit(&s, j->out_dir, j->name, d);
     staging_end(&s);
   }
   graph_free(g);
