@@ -999,8 +999,13 @@ float *cd_model_input(Graph *g, const char *path, Diag *d);
 bool cd_bench(CompileJob *j, const char *input, bool peer, Diag *d);
 bool cd_is_identifier(const char *s);
 /* A C prefix Cardinal reserves: its runtime's files and symbols (cardinal_rt,
- * cd_*), which a model's NAME.c and NAME_* would collide with. */
+ * cd_*, in any case), which a model's NAME.c and NAME_* would collide with. */
 bool cd_is_reserved_name(const char *s);
+/* Whether s may name a model's C API and files: an identifier of at most 64
+ * characters, not the runtime's, not starting with '_' (NAME_H would be a
+ * reserved identifier), not a system header's name (NAME.h would shadow
+ * it); if not, false and why (a phrase: "the name 'x' is WHY"). */
+bool cd_name_check(const char *s, char *why, size_t n);
 /* For SIGINT/SIGTERM/SIGHUP: removes the staging of the compile in progress
  * (async-signal-safe), then re-raises sig. */
 void cd_staging_signal(int sig);

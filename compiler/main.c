@@ -513,12 +513,26 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
   if (optind + 1 < argc)
     return usage_error(cmd, "unexpected argument", argv[optind + 1]);
   a->job.model = argv[optind];
-  if (a->job.name && !cd_is_identifier(a->job.name))
-    return usage_error(cmd, "--name must be a C identifier, not", a->job.name);
-  if (a->job.name && cd_is_reserved_name(a->job.name))
-    return usage_error(cmd, "--name may not be the runtime's (cardinal_rt, cd_*):", a->job.name);
-  if (!a->job.name)
+  char why[300];
+  if (a->job.name && !cd_name_check(a->job.name, why, sizeof why)) {
+    fprintf(stderr, "cardinal %s: --name %s: the name is %s; choose another --name\n", cmd,
+            a->job.name, why);
+    return 2;
+  }
+  if (!a->job.name) {
+    /* Where NAME only names files in a temporary folder (run, compare,
+     * bench), a file name that makes no usable name gets "model". */
     a->job.name = default_name(a->job.model);
+    if (!cd_name_check(a->job.name, why, sizeof why)) {
+      if (!option_allowed(cmd, "name")) {
+        a->job.name = "model";
+      } else {
+        fprintf(stderr, "cardinal %s: the name '%s', made from the file name of %s, is %s: "
+                "pass --name NAME\n", cmd, a->job.name, a->job.model, why);
+        return 2;
+      }
+    }
+  }
   if (a->job.target && !target_find(a->job.target)) {
     char known[160];
     snprintf(known, sizeof known, "unknown --target (available: %s):", target_names());

@@ -18,6 +18,7 @@
 #include <sys/file.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -39,9 +40,61 @@ bool cd_is_identifier(const char *s) {
 }
 
 bool cd_is_reserved_name(const char *s) {
-  if (!strcmp(s, "cardinal_rt") || !strcmp(s, "cardinal_rt_threads"))
-    return true;
+  if (!strcasecmp(s, "cardinal_rt") || !strcasecmp(s, "cardinal_rt_threads"))
+    return true; /* CARDINAL_RT_H is the runtime header's guard, in any case */
   return (s[0] == 'c' || s[0] == 'C') && (s[1] == 'd' || s[1] == 'D') && (!s[2] || s[2] == '_');
+}
+
+/*
+ * Headers a model's NAME.h must not be named after.  The generated folder
+ * is on the include path (-I) of every build of it -- cardinal build,
+ * cardinal_add_model, an embedder's -Iout -- and there NAME.h shadows the
+ * system header <NAME.h> for every file (NAME.h itself includes
+ * <stddef.h>).  The C11/C23 headers, POSIX's, and the compilers' ones the
+ * runtime and the targets reach (gcc's immintrin.h includes some thirty
+ * *intrin.h: every name ending in "intrin" is refused, and every arm_*).
+ * Compared in any case, for case-insensitive file systems.
+ */
+static const char *const system_headers[] = {
+    "assert", "complex", "ctype", "errno", "fenv", "float", "inttypes", "iso646", "limits",
+    "locale", "math", "setjmp", "signal", "stdalign", "stdarg", "stdatomic", "stdbit", "stdbool",
+    "stdckdint", "stddef", "stdint", "stdio", "stdlib", "stdnoreturn", "string", "tgmath",
+    "threads", "time", "uchar", "wchar", "wctype",
+    "aio", "alloca", "cpio", "dirent", "dlfcn", "endian", "err", "error", "execinfo", "fcntl",
+    "features", "fmtmsg", "fnmatch", "ftw", "getopt", "glob", "grp", "iconv", "langinfo",
+    "libgen", "link", "malloc", "memory", "monetary", "mqueue", "ndbm", "netdb", "nl_types",
+    "poll", "pthread", "pwd", "regex", "sched", "search", "semaphore", "spawn", "strings",
+    "syslog", "tar", "termios", "trace", "ulimit", "unistd", "utime", "utmp", "utmpx",
+    "wordexp",
+    "cpuid", "mm_malloc", "mm3dnow", "omp", "openacc", "unwind", "varargs", "stdfix", "cet",
+};
+
+bool cd_name_check(const char *s, char *why, size_t n) {
+  size_t len = s ? strlen(s) : 0;
+  if (!len)
+    snprintf(why, n, "empty");
+  else if (len > 64)
+    snprintf(why, n, "longer than 64 characters");
+  else if (!cd_is_identifier(s))
+    snprintf(why, n, "not a C identifier (letters, digits and '_', not starting with a digit)");
+  else if (cd_is_reserved_name(s))
+    snprintf(why, n, "reserved for Cardinal's runtime (cardinal_rt, cardinal_rt_threads, cd_*, "
+             "in any case): its files, macros and symbols would collide");
+  else if (s[0] == '_')
+    snprintf(why, n, "a reserved identifier in C: the header's macros, the name upper-cased "
+             "then _H, _NUM_INPUTS, ..., would begin with '_' and a capital letter or a "
+             "second '_'");
+  else {
+    bool header = (len >= 6 && !strcasecmp(s + len - 6, "intrin")) ||
+                  !strncasecmp(s, "arm_", 4);
+    for (size_t i = 0; !header && i < sizeof system_headers / sizeof system_headers[0]; i++)
+      header = !strcasecmp(s, system_headers[i]);
+    if (!header)
+      return true;
+    snprintf(why, n, "a system header's name: %s.h beside the generated code would shadow "
+             "<%s.h> for every file compiled with -I on that folder", s, s);
+  }
+  return false;
 }
 
 static bool write_text(const char *path, const char *text, Diag *d) {
@@ -827,14 +880,12 @@ static bool out_replaceable(const char *out, const char *name, Diag *d) {
   return !why;
 }
 
-/* The C prefix names the output files and symbols: an identifier, not one
- * the runtime's (cardinal_rt.c, cd_*) would collide with. */
+/* The C prefix names the output files and symbols (cd_name_check). */
 static bool name_ok(const char *name, Diag *d) {
-  if (name && cd_is_identifier(name) && !cd_is_reserved_name(name))
+  char why[300];
+  if (cd_name_check(name, why, sizeof why))
     return true;
-  diag_error(d, "the name '%s' is %s", name ? name : "",
-             name && cd_is_identifier(name) ? "reserved for the runtime (cardinal_rt, cd_*)"
-                                            : "not a C identifier");
+  diag_error(d, "the name '%s' is %s; choose another --name", name ? name : "", why);
   return false;
 }
 
@@ -1187,6 +1238,8 @@ bool cd_build(const CompileJob *j, Diag *d) {
  * a lane unwritten shows in the outputs; CARDINAL_CPU_MASK (hex) restricts
  * the CPU features the model may use (cd_cpu_restrict), to test the
  * CD_ERR_CPU path. */
+/* Not an identifier, so no model's NAME.c (--name harness) takes its place. */
+#define HARNESS_C "cardinal-harness.c"
 static const char *harness_text =
     "#define _POSIX_C_SOURCE 199309L /* clock_gettime under -std=c99 */\n"
     "#include \"%s.h\"\n"
@@ -1265,7 +1318,7 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
     StrBuf h = {0};
     sb_printf(&h, harness_text, name, NAME, NAME, NAME, NAME, blob, NAME, name, name, name,
               NAME, name, name, name, name, NAME, NAME, name, name, name, NAME, name, name);
-    snprintf(path, sizeof path, "%s/harness.c", dir);
+    snprintf(path, sizeof path, "%s/" HARNESS_C, dir);
     ok = write_text(path, h.buf, d);
     sb_free(&h);
   }
@@ -1288,7 +1341,7 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
   uint64_t key = 0;
   j->cache_hit = false;
   if (ok && j->cache_dir) {
-    const char *files[] = {"harness.c", "%s.c", "%s.h", "cardinal_rt.c", "cardinal_rt.h",
+    const char *files[] = {HARNESS_C, "%s.c", "%s.h", "cardinal_rt.c", "cardinal_rt.h",
                            "cardinal_rt_threads.c", "%s_weights.c"};
     key = cache_hash(0, "cardinal run " CD_VERSION, 16);
     for (int i = 0; i < 7; i++) {
@@ -1315,7 +1368,7 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
     int a = 0;
     argv[a++] = (char *)(j->cc ? j->cc : "cc");
     a += split_flags(flags, argv + a, 40);
-    snprintf(srcs[0], sizeof srcs[0], "%s/harness.c", dir);
+    snprintf(srcs[0], sizeof srcs[0], "%s/" HARNESS_C, dir);
     snprintf(srcs[1], sizeof srcs[1], "%s/%s.c", dir, name);
     snprintf(srcs[2], sizeof srcs[2], "%s/cardinal_rt.c", dir);
     snprintf(srcs[3], sizeof srcs[3], "%s/cardinal_rt_threads.c", dir);

@@ -68,7 +68,36 @@ if compile "$A" -o "$T/afile" --name net; then r=0; else r=1; fi
 check "a file is not replaced" test $r = 1 -a "$(cat "$T/afile")" = x
 "$CARDINAL" compile "$A" -o "$T/rt" --name cardinal_rt 2> "$T/stderr"
 check "--name cardinal_rt is refused" test $? = 2 -a ! -e "$T/rt"
-grep -q "runtime's" "$T/stderr" || { echo "FAIL: message"; fails=$((fails + 1)); }
+grep -q "reserved for Cardinal's runtime" "$T/stderr" || { echo "FAIL: message"; fails=$((fails + 1)); }
+
+# Names that pass as identifiers and would break the build: the runtime's
+# header guard in another case, reserved identifiers, system headers' names
+# (NAME.h would shadow them under -I), too long.  Each is refused saying
+# why, and a name made from a file name says to pass --name; where the
+# name only names temporary files (run), such a file name gets "model".
+long=$(printf 'a%.0s' $(seq 1 65))
+for n in CARDINAL_RT _ _net __x stddef stdio Stdio immintrin avx512fintrin arm_neon $long cd_x; do
+  "$CARDINAL" compile "$A" -o "$T/nm" --name $n 2> "$T/stderr"
+  check "--name $n is refused: $(cat "$T/stderr")" test $? = 2 -a ! -e "$T/nm"
+  grep -q -- "--name $n: the name is .*; choose another --name" "$T/stderr" ||
+    { echo "FAIL: --name $n message: $(cat "$T/stderr")"; fails=$((fails + 1)); }
+done
+mkdir -p "$T/files"
+for f in _ stdio immintrin; do
+  cp "$A" "$T/files/$f.onnx"
+  "$CARDINAL" compile "$T/files/$f.onnx" -o "$T/nm" 2> "$T/stderr"
+  check "the name made from $f.onnx is refused" test $? = 2 -a ! -e "$T/nm"
+  grep -q "the name '$f', made from the file name of .*: pass --name NAME" "$T/stderr" ||
+    { echo "FAIL: $f.onnx message: $(cat "$T/stderr")"; fails=$((fails + 1)); }
+done
+compile "$T/files/_.onnx" -o "$T/nm" --name net
+check "... and compiles with --name" test -f "$T/nm/net.h"
+IN=$SRC/tests/e2e/fixtures/resnext_tiny_op9.input.npy
+cp "$A" "$T/files/harness.onnx"
+for f in harness _; do
+  "$CARDINAL" run "$T/files/$f.onnx" --input "$IN" > /dev/null 2> "$T/stderr"
+  check "run $f.onnx (no --name to give) works: $(cat "$T/stderr")" test $? = 0
+done
 
 # An output of a version before the marker: replaced if it holds only the
 # files a compile of that name writes.
