@@ -208,6 +208,22 @@ bool cd_rm_rf_at(int dirfd, const char *name);
 /* Deletes everything in the folder open as fd (the same way), then closes fd. */
 void cd_empty_folder_fd(int fd);
 
+/* ---------------------------------------------------------------- hash.c */
+
+typedef struct {
+  uint32_t h[8];          /* the state */
+  uint64_t bytes;         /* hashed so far */
+  unsigned char buf[64];  /* a partial block */
+  size_t nbuf;            /* bytes in buf */
+} Sha256;
+void sha256_init(Sha256 *s);
+void sha256_update(Sha256 *s, const void *p, size_t n);
+void sha256_final(Sha256 *s, unsigned char out[32]);
+void sha256_hex(const unsigned char d[32], char hex[65]); /* lower case */
+/* A fast 64-bit hash (the weights' hash in a generated header); not for
+ * adversaries.  Named for the build cache it once keyed. */
+uint64_t cache_hash(uint64_t h, const void *p, size_t n);
+
 /* ---------------------------------------------------------------- ir.c */
 
 /* Element types, numbered as ONNX's TensorProto.DataType. */
@@ -907,16 +923,25 @@ bool onnx_load_tensor(const char *path, HostTensor *t, Diag *d);
 
 /* ---------------------------------------------------------------- cache.c */
 
-/* The build cache's folder (created), malloc'd; NULL when it is off. */
-char *cache_root(void);
-uint64_t cache_hash(uint64_t h, const void *p, size_t n); /* fast, 64-bit */
-bool cache_hash_file(uint64_t *h, const char *path);
-/* The path of `file` in entry `key` (malloc'd), or NULL if absent. */
-char *cache_get(const char *root, uint64_t key, const char *file);
-/* Makes entry `key` of files[i] (named as[i]); the path of its first file
- * (malloc'd), or NULL if it could not. */
-char *cache_put(const char *root, uint64_t key, const char *const *files, const char *const *as,
-                int n);
+/* The build cache's folder (created, mode 0700), malloc'd; NULL when it is
+ * off, or refused -- not this user's, or writable by others -- with a
+ * warning saying so on d. */
+char *cache_root(Diag *d);
+/* An entry's key: a SHA-256 of everything the build reads. */
+typedef struct {
+  Sha256 sha;
+} CacheKey;
+void cache_key_init(CacheKey *k, const char *what); /* what: the kind of entry and version */
+void cache_key_add(CacheKey *k, const void *p, size_t n);
+bool cache_key_file(CacheKey *k, const char *path); /* false if it cannot be read */
+/* Copies `file` of entry k to dst (created; executable if it was), if the
+ * entry is there, this user's, writable by no one else, with no link in
+ * the way, and the file's bytes hash to what cache_put recorded; else
+ * false, and an entry that failed a check is deleted. */
+bool cache_get(const char *root, const CacheKey *k, const char *file, const char *dst);
+/* Makes entry k of files[i] (named as[i]), recording each one's SHA-256. */
+bool cache_put(const char *root, const CacheKey *k, const char *const *files,
+               const char *const *as, int n);
 
 /* ---------------------------------------------------------------- report.c */
 

@@ -689,9 +689,9 @@ static int cmd_run(int argc, char **argv) {
    * reused from the cache. */
   if (!a.job.weights_set)
     a.job.weights_blob = true;
-  char *cache = a.no_cache ? NULL : cache_root();
-  a.job.cache_dir = cache;
   Diag d = {.file = a.job.model};
+  char *cache = a.no_cache ? NULL : cache_root(&d);
+  a.job.cache_dir = cache;
   Graph *g = cd_load_model(&a.job, NULL, NULL, &d);
   if (!g) {
     free(cache);
@@ -864,7 +864,7 @@ static int cmd_inspect(int argc, char **argv) {
   memset(&size, 0, sizeof size);
   size.code_bytes = size.stack_bytes = -1;
   Diag sd = {.file = a.job.model, .quiet = true};
-  char *cache = a.no_cache || a.no_size ? NULL : cache_root();
+  char *cache = a.no_cache || a.no_size ? NULL : cache_root(&d);
   a.job.cache_dir = cache;
   bool measured = !a.no_size && cd_measure(&a.job, g, &size, &sd);
   free(cache);

@@ -1109,24 +1109,25 @@ bool cd_measure(const CompileJob *j0, Graph *g, SizeReport *r, Diag *d) {
   int nsrc = g->threads > 1 ? 3 : 2;
   bool ok = compile_into(&j, g, dir, false, d);
   /* The cache (cache.c) keeps the measurement, keyed by what is compiled. */
-  uint64_t key = 0;
+  CacheKey key;
+  bool keyed = false;
   char path[4200];
   if (ok && j.cache_dir) {
     const char *files[] = {"%s.c", "%s.h", "cardinal_rt.c", "cardinal_rt.h",
                            "cardinal_rt_threads.c"};
-    key = cache_hash(0, "cardinal size " CD_VERSION, 17);
+    cache_key_init(&key, "cardinal size " CD_VERSION);
+    keyed = true;
     for (int i = 0; i < (nsrc == 3 ? 5 : 4); i++) {
       char f[256];
       snprintf(f, sizeof f, files[i], j.name);
       snprintf(path, sizeof path, "%s/%s", dir, f);
-      if (!cache_hash_file(&key, path))
-        key = 0;
+      keyed = cache_key_file(&key, path) && keyed;
     }
     const char *how[] = {j.cc ? j.cc : "cc", j.cflags ? j.cflags : "-O3"};
     for (int i = 0; i < 2; i++)
-      key = cache_hash(key, how[i], strlen(how[i]) + 1);
-    char *hit = key ? cache_get(j.cache_dir, key, "size.txt") : NULL;
-    FILE *f = hit ? fopen(hit, "r") : NULL;
+      cache_key_add(&key, how[i], strlen(how[i]));
+    snprintf(path, sizeof path, "%s/size.txt", dir);
+    FILE *f = keyed && cache_get(j.cache_dir, &key, "size.txt", path) ? fopen(path, "r") : NULL;
     long long v[6];
     int dyn;
     if (f && fscanf(f, "%lld %lld %lld %lld %lld %lld %d", &v[0], &v[1], &v[2], &v[3], &v[4],
@@ -1136,19 +1137,18 @@ bool cd_measure(const CompileJob *j0, Graph *g, SizeReport *r, Diag *d) {
       r->stack_dynamic = dyn;
       r->cached = true;
       fclose(f);
-      free(hit);
       cd_rm_rf(dir);
       return true;
     }
     if (f)
       fclose(f);
-    free(hit);
+    unlink(path);
   }
   bool stack_usage = ok && cc_has_stack_usage(&j, dir);
   ok = ok && compile_objects(&j, dir, srcs, nsrc, stack_usage ? "-fstack-usage" : NULL, d);
   if (ok)
     measure_objects(&j, dir, srcs, nsrc, stack_usage);
-  if (ok && key) {
+  if (ok && keyed) {
     snprintf(path, sizeof path, "%s/size.txt", dir);
     FILE *f = fopen(path, "w");
     if (f) {
@@ -1158,7 +1158,7 @@ bool cd_measure(const CompileJob *j0, Graph *g, SizeReport *r, Diag *d) {
               r->stack_dynamic);
       if (fclose(f) == 0) {
         const char *src[] = {path}, *as[] = {"size.txt"};
-        free(cache_put(j.cache_dir, key, src, as, 1));
+        cache_put(j.cache_dir, &key, src, as, 1);
       }
     }
   }
@@ -1338,30 +1338,27 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
   /* The build cache (cache.c): the key is everything the C compiler reads
    * and how it is run; the blob weights and the inputs are read at run
    * time from dir, so they are not part of it. */
-  uint64_t key = 0;
+  CacheKey key;
+  bool keyed = false;
   j->cache_hit = false;
   if (ok && j->cache_dir) {
     const char *files[] = {HARNESS_C, "%s.c", "%s.h", "cardinal_rt.c", "cardinal_rt.h",
                            "cardinal_rt_threads.c", "%s_weights.c"};
-    key = cache_hash(0, "cardinal run " CD_VERSION, 16);
+    cache_key_init(&key, "cardinal run " CD_VERSION);
+    keyed = true;
     for (int i = 0; i < 7; i++) {
       if ((i == 5 && g->threads <= 1) || (i == 6 && j->weights_blob))
         continue;
       char f[256];
       snprintf(f, sizeof f, files[i], name);
       snprintf(path, sizeof path, "%s/%s", dir, f);
-      if (!cache_hash_file(&key, path))
-        key = 0;
+      keyed = cache_key_file(&key, path) && keyed;
     }
     const char *how[] = {j->cc ? j->cc : "cc", flags, j->runner ? j->runner : ""};
     for (int i = 0; i < 3; i++)
-      key = cache_hash(key, how[i], strlen(how[i]) + 1);
-    char *hit = key ? cache_get(j->cache_dir, key, "run") : NULL;
-    if (hit) {
-      snprintf(exe, sizeof exe, "%s", hit);
-      j->cache_hit = true;
-      free(hit);
-    }
+      cache_key_add(&key, how[i], strlen(how[i]));
+    /* A hit is copied into dir, checked as it is copied, and the copy runs. */
+    j->cache_hit = keyed && cache_get(j->cache_dir, &key, "run", exe);
   }
   if (ok && !j->cache_hit) {
     char *argv[64], srcs[5][4200];
@@ -1385,9 +1382,9 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
       argv[a++] = "-static"; /* an emulator runs it without the target's libraries */
     argv[a] = NULL;
     ok = run_argv(argv, false, d);
-    if (ok && key) {
+    if (ok && keyed) {
       const char *src[] = {exe}, *as[] = {"run"};
-      free(cache_put(j->cache_dir, key, src, as, 1));
+      cache_put(j->cache_dir, &key, src, as, 1);
     }
   }
   if (ok) {
