@@ -401,8 +401,10 @@ bool cache_put(const char *root, const CacheKey *k, const char *const *files,
     char sha[65];
     int64_t size;
     ok = !strchr(as[i], '\n') && copy_in(files[i], sfd, as[i], digest, &size);
-    sha256_hex(digest, sha);
-    sb_printf(&man, "%s %lld %s\n", sha, (long long)size, as[i]);
+    if (ok) {
+      sha256_hex(digest, sha);
+      sb_printf(&man, "%s %lld %s\n", sha, (long long)size, as[i]);
+    }
   }
   if (ok) {
     int mfd = openat(sfd, MANIFEST, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);

@@ -15,6 +15,7 @@
  * unlinked, and a folder once opened is read through its descriptor,
  * wherever it is moved.
  */
+#define _GNU_SOURCE /* openat, fdopendir, O_NOFOLLOW under -std=c11 too */
 #include "cardinal.h"
 
 #include <dirent.h>
