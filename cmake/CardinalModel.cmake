@@ -6,7 +6,8 @@
 #     [PASSES default ...]        # passes, as a list or "a,b" (default: default)
 #     [ISA native|avx512|avx2|neon|scalar]   # default native; cross builds:
 #                                 # neon for aarch64/arm64, else scalar
-#     [THREADS n]                 # split every layer over n threads (n > 1: pthreads)
+#     [THREADS n|auto]            # split every layer over n threads (n > 1 or auto:
+#                                 # the thread pool and pthreads are linked)
 #     [WEIGHTS embed|blob|section]          # default embed
 #     [STATIC_WORKSPACE]          # net_workspace, used when net_run gets NULL
 #     [SHAPES input=1,3,224,224 ...]        # fix symbolic input dims
@@ -28,7 +29,13 @@
 #
 # The model library is compiled with -O3 (gcc, clang) whatever the build
 # type: generated kernels at -O0 are ten times slower and need far more
-# stack.  NAME must be a C identifier: it is the prefix of the generated API.
+# stack.  NAME is the prefix of the generated API and the library target's
+# name; it is checked when CMake configures, by the rules `cardinal
+# compile --name` applies (a C identifier of at most 64 characters, not
+# the runtime's cardinal_rt/cd_* in any case, not starting with '_', not a
+# system header's name), and must not be a target that exists already.
+# The model's path (and PARAMS, OUTPUT_DIR, the build folder) must not
+# hold ';', which CMake takes for a list separator.
 #
 # Which cardinal and which runtime sources: the global properties
 # CARDINAL_EXECUTABLE, CARDINAL_RUNTIME_DIR (cardinal_rt.c) and
@@ -36,19 +43,89 @@
 # (an installed or build-tree package) or by Cardinal's own CMakeLists.txt
 # (add_subdirectory).
 
+# cardinal_check_model_name(NAME): a FATAL_ERROR saying why, if NAME may not
+# name a model (the rules of `cardinal compile --name`).
+function(cardinal_check_model_name name)
+  # The system headers NAME.h would shadow under -I: the list of
+  # compiler/toolchain.c (system_headers); tests/e2e/cmake_model.sh checks
+  # the two agree.
+  set(system_headers
+    assert complex ctype errno fenv float inttypes iso646 limits locale math setjmp signal
+    stdalign stdarg stdatomic stdbit stdbool stdckdint stddef stdint stdio stdlib stdnoreturn
+    string tgmath threads time uchar wchar wctype
+    aio alloca cpio dirent dlfcn endian err error execinfo fcntl features fmtmsg fnmatch ftw
+    getopt glob grp iconv langinfo libgen link malloc memory monetary mqueue ndbm netdb
+    nl_types poll pthread pwd regex sched search semaphore spawn strings syslog tar termios
+    trace ulimit unistd utime utmp utmpx wordexp
+    cpuid mm_malloc mm3dnow omp openacc unwind varargs stdfix cet)
+  set(why "")
+  string(LENGTH "${name}" len)
+  string(TOLOWER "${name}" lower)
+  list(FIND system_headers "${lower}" header)
+  if(NOT name MATCHES "^[A-Za-z_][A-Za-z0-9_]*$")
+    set(why "is not a C identifier (letters, digits and '_', not starting with a digit)")
+  elseif(len GREATER 64)
+    set(why "is longer than 64 characters")
+  elseif(lower MATCHES "^cd(_|$)" OR lower MATCHES "^cardinal_rt(_threads)?$")
+    set(why "is reserved for Cardinal's runtime (cardinal_rt, cardinal_rt_threads, cd_*, in "
+            "any case): its files, macros and symbols would collide")
+  elseif(name MATCHES "^_")
+    set(why "is a reserved identifier in C: the header's macros, the name upper-cased then "
+            "_H, _NUM_INPUTS, ..., would begin with '_' and a capital letter or a second '_'")
+  elseif(lower MATCHES "intrin$" OR lower MATCHES "^arm_" OR header GREATER -1)
+    set(why "is a system header's name: ${name}.h beside the generated code would shadow "
+            "<${name}.h> for every file compiled with -I on that folder")
+  endif()
+  if(why)
+    string(CONCAT why ${why})
+    message(FATAL_ERROR "cardinal_add_model(${name}): the name ${why}; choose another name "
+                        "(it prefixes the generated API)")
+  endif()
+endfunction()
+
 function(cardinal_add_model name)
   cmake_parse_arguments(PARSE_ARGV 1 arg "STATIC_WORKSPACE"
     "MODEL;ISA;THREADS;WEIGHTS;PARAMS;SEED;MAX_WORKSPACE;MAX_WEIGHTS;OUTPUT_DIR"
     "TARGET;PASSES;SHAPES;FREEZE;OPTIONS")
   if(arg_UNPARSED_ARGUMENTS)
-    message(FATAL_ERROR "cardinal_add_model(${name}): unknown arguments ${arg_UNPARSED_ARGUMENTS}")
+    message(FATAL_ERROR "cardinal_add_model(${name}): unknown arguments ${arg_UNPARSED_ARGUMENTS} "
+                        "(a path holding ';' passed unquoted is split into several)")
   endif()
-  if(NOT name MATCHES "^[A-Za-z_][A-Za-z0-9_]*$")
-    message(FATAL_ERROR "cardinal_add_model(${name}): the name must be a C identifier "
-                        "(it prefixes the generated API)")
+  cardinal_check_model_name("${name}")
+  if(TARGET ${name} OR name MATCHES "^cardinal_runtime(_threads)?$")
+    message(FATAL_ERROR "cardinal_add_model(${name}): a target named ${name} exists already "
+                        "(or is the runtime's, cardinal_runtime*): the model's library target "
+                        "takes its name; choose another name")
   endif()
   if(NOT arg_MODEL)
     message(FATAL_ERROR "cardinal_add_model(${name}): MODEL file.onnx (or .nx) is required")
+  endif()
+  # A ';' in a path splits it into a list wherever CMake passes it on (the
+  # command, its dependencies): refused here rather than failing later.
+  foreach(what MODEL PARAMS OUTPUT_DIR)
+    if(arg_${what} MATCHES ";")
+      message(FATAL_ERROR "cardinal_add_model(${name}): the ${what} path '${arg_${what}}' "
+                          "contains ';', which CMake takes for a list separator (the path "
+                          "would be split in two): rename the file or folder, or link to it "
+                          "from a path without ';'")
+    endif()
+  endforeach()
+  if(CMAKE_CURRENT_BINARY_DIR MATCHES ";" AND NOT arg_OUTPUT_DIR)
+    message(FATAL_ERROR "cardinal_add_model(${name}): the build folder "
+                        "'${CMAKE_CURRENT_BINARY_DIR}' contains ';', which CMake takes for a "
+                        "list separator: give OUTPUT_DIR a folder without ';', or build "
+                        "elsewhere")
+  endif()
+  # THREADS n or auto (this machine's cores, when the model is compiled):
+  # either way the model may be threaded, so the thread pool is linked.
+  if(DEFINED arg_THREADS AND NOT arg_THREADS MATCHES "^([1-9][0-9]?|auto)$" OR
+     arg_THREADS MATCHES "^[0-9]+$" AND arg_THREADS GREATER 64)
+    message(FATAL_ERROR "cardinal_add_model(${name}): THREADS is a count from 1 to 64, or "
+                        "auto, not '${arg_THREADS}'")
+  endif()
+  set(threaded FALSE)
+  if(arg_THREADS STREQUAL "auto" OR (arg_THREADS MATCHES "^[0-9]+$" AND arg_THREADS GREATER 1))
+    set(threaded TRUE)
   endif()
   get_property(exe GLOBAL PROPERTY CARDINAL_EXECUTABLE)
   get_property(rtdir GLOBAL PROPERTY CARDINAL_RUNTIME_DIR)
@@ -177,9 +254,11 @@ function(cardinal_add_model name)
     target_compile_options(${name} PRIVATE -O3)
   endif()
   if(NOT WIN32)
-    target_link_libraries(${name} PUBLIC m) # expf, sqrtf, ... for the activations
+    # expf, sqrtf, ... for the activations: -lm, not "m", which names the
+    # model's own target when the model is called m.
+    target_link_libraries(${name} PUBLIC -lm)
   endif()
-  if(arg_THREADS AND arg_THREADS GREATER 1)
+  if(threaded)
     if(NOT TARGET cardinal_runtime_threads)
       find_package(Threads REQUIRED)
       add_library(cardinal_runtime_threads STATIC "${rtdir}/cardinal_rt_threads.c")

@@ -193,6 +193,36 @@ int64_t sat_mul(int64_t a, int64_t b);
 bool ck_f2i(double x, int64_t *r);
 int64_t cd_f2i_sat(double x);
 
+/* ---------------------------------------------------------------- fs.c */
+
+/* Creates path for writing: O_CREAT|O_EXCL|O_NOFOLLOW, never through a link
+ * or over a file; NULL with errno set. */
+FILE *cd_create_file(const char *path);
+/* Makes path and the folders above it (mode 0777 less the umask). */
+bool cd_mkdir_p(const char *path);
+/* Deletes path and everything under it, by descriptor: a link (at path or
+ * anywhere below) is removed, never followed, even one swapped in while
+ * the tree is deleted.  The folders above path are taken as given.  True
+ * if nothing is left (absent counts). */
+bool cd_rm_rf(const char *path);
+/* The same for entry `name` of the folder open as dirfd. */
+bool cd_rm_rf_at(int dirfd, const char *name);
+/* Deletes everything in the folder open as fd (the same way), then closes fd. */
+void cd_empty_folder_fd(int fd);
+
+/* ---------------------------------------------------------------- hash.c */
+
+typedef struct {
+  uint32_t h[8];          /* the state */
+  uint64_t bytes;         /* hashed so far */
+  unsigned char buf[64];  /* a partial block */
+  size_t nbuf;            /* bytes in buf */
+} Sha256;
+void sha256_init(Sha256 *s);
+void sha256_update(Sha256 *s, const void *p, size_t n);
+void sha256_final(Sha256 *s, unsigned char out[32]);
+void sha256_hex(const unsigned char d[32], char hex[65]); /* lower case */
+
 /* ---------------------------------------------------------------- cwriter.c */
 
 /*
@@ -1025,15 +1055,25 @@ bool onnx_load_tensor(const char *path, HostTensor *t, Diag *d);
 
 /* ---------------------------------------------------------------- cache.c */
 
-/* The build cache's folder (created), malloc'd; NULL when it is off. */
-char *cache_root(void);
-bool cache_hash_file(uint64_t *h, const char *path);
-/* The path of `file` in entry `key` (malloc'd), or NULL if absent. */
-char *cache_get(const char *root, uint64_t key, const char *file);
-/* Makes entry `key` of files[i] (named as[i]); the path of its first file
- * (malloc'd), or NULL if it could not. */
-char *cache_put(const char *root, uint64_t key, const char *const *files, const char *const *as,
-                int n);
+/* The build cache's folder (created, mode 0700), malloc'd; NULL when it is
+ * off, or refused -- not this user's, or writable by others -- with a
+ * warning saying so on d. */
+char *cache_root(Diag *d);
+/* An entry's key: a SHA-256 of everything the build reads. */
+typedef struct {
+  Sha256 sha;
+} CacheKey;
+void cache_key_init(CacheKey *k, const char *what); /* what: the kind of entry and version */
+void cache_key_add(CacheKey *k, const void *p, size_t n);
+bool cache_key_file(CacheKey *k, const char *path); /* false if it cannot be read */
+/* Copies `file` of entry k to dst (created; executable if it was), if the
+ * entry is there, this user's, writable by no one else, with no link in
+ * the way, and the file's bytes hash to what cache_put recorded; else
+ * false, and an entry that failed a check is deleted. */
+bool cache_get(const char *root, const CacheKey *k, const char *file, const char *dst);
+/* Makes entry k of files[i] (named as[i]), recording each one's SHA-256. */
+bool cache_put(const char *root, const CacheKey *k, const char *const *files,
+               const char *const *as, int n);
 
 /* ---------------------------------------------------------------- report.c */
 
@@ -1116,15 +1156,15 @@ float *cd_model_input(Graph *g, const char *path, Diag *d);
 bool cd_bench(CompileJob *j, const char *input, bool peer, Diag *d);
 bool cd_is_identifier(const char *s);
 /* A C prefix Cardinal reserves: its runtime's files and symbols (cardinal_rt,
- * cd_*), which a model's NAME.c and NAME_* would collide with. */
+ * cd_*, in any case), which a model's NAME.c and NAME_* would collide with. */
 bool cd_is_reserved_name(const char *s);
-/* Creates path for writing: O_CREAT|O_EXCL|O_NOFOLLOW, never through a link
- * or over a file; NULL with errno set. */
-FILE *cd_create_file(const char *path);
+/* Whether s may name a model's C API and files: an identifier of at most 64
+ * characters, not the runtime's, not starting with '_' (NAME_H would be a
+ * reserved identifier), not a system header's name (NAME.h would shadow
+ * it); if not, false and why (a phrase: "the name 'x' is WHY"). */
+bool cd_name_check(const char *s, char *why, size_t n);
 /* For SIGINT/SIGTERM/SIGHUP: removes the staging of the compile in progress
  * (async-signal-safe), then re-raises sig. */
 void cd_staging_signal(int sig);
-bool cd_mkdir_p(const char *path);
-bool cd_rm_rf(const char *path);
 
 #endif

@@ -513,12 +513,26 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
   if (optind + 1 < argc)
     return usage_error(cmd, "unexpected argument", argv[optind + 1]);
   a->job.model = argv[optind];
-  if (a->job.name && !cd_is_identifier(a->job.name))
-    return usage_error(cmd, "--name must be a C identifier, not", a->job.name);
-  if (a->job.name && cd_is_reserved_name(a->job.name))
-    return usage_error(cmd, "--name may not be the runtime's (cardinal_rt, cd_*):", a->job.name);
-  if (!a->job.name)
+  char why[300];
+  if (a->job.name && !cd_name_check(a->job.name, why, sizeof why)) {
+    fprintf(stderr, "cardinal %s: --name %s: the name is %s; choose another --name\n", cmd,
+            a->job.name, why);
+    return 2;
+  }
+  if (!a->job.name) {
+    /* Where NAME only names files in a temporary folder (run, compare,
+     * bench), a file name that makes no usable name gets "model". */
     a->job.name = default_name(a->job.model);
+    if (!cd_name_check(a->job.name, why, sizeof why)) {
+      if (!option_allowed(cmd, "name")) {
+        a->job.name = "model";
+      } else {
+        fprintf(stderr, "cardinal %s: the name '%s', made from the file name of %s, is %s: "
+                "pass --name NAME\n", cmd, a->job.name, a->job.model, why);
+        return 2;
+      }
+    }
+  }
   if (a->job.target && !target_find(a->job.target)) {
     char known[160];
     snprintf(known, sizeof known, "unknown --target (available: %s):", target_names());
@@ -675,9 +689,9 @@ static int cmd_run(int argc, char **argv) {
    * reused from the cache. */
   if (!a.job.weights_set)
     a.job.weights_blob = true;
-  char *cache = a.no_cache ? NULL : cache_root();
-  a.job.cache_dir = cache;
   Diag d = {.file = a.job.model};
+  char *cache = a.no_cache ? NULL : cache_root(&d);
+  a.job.cache_dir = cache;
   Graph *g = cd_load_model(&a.job, NULL, NULL, &d);
   if (!g) {
     free(cache);
@@ -850,7 +864,7 @@ static int cmd_inspect(int argc, char **argv) {
   memset(&size, 0, sizeof size);
   size.code_bytes = size.stack_bytes = -1;
   Diag sd = {.file = a.job.model, .quiet = true};
-  char *cache = a.no_cache || a.no_size ? NULL : cache_root();
+  char *cache = a.no_cache || a.no_size ? NULL : cache_root(&d);
   a.job.cache_dir = cache;
   bool measured = !a.no_size && cd_measure(&a.job, g, &size, &sd);
   free(cache);

@@ -18,6 +18,7 @@
 #include <sys/file.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -39,53 +40,61 @@ bool cd_is_identifier(const char *s) {
 }
 
 bool cd_is_reserved_name(const char *s) {
-  if (!strcmp(s, "cardinal_rt") || !strcmp(s, "cardinal_rt_threads"))
-    return true;
+  if (!strcasecmp(s, "cardinal_rt") || !strcasecmp(s, "cardinal_rt_threads"))
+    return true; /* CARDINAL_RT_H is the runtime header's guard, in any case */
   return (s[0] == 'c' || s[0] == 'C') && (s[1] == 'd' || s[1] == 'D') && (!s[2] || s[2] == '_');
 }
 
-bool cd_mkdir_p(const char *path) {
-  if (!path[0]) { /* p + 1 below would be past the end */
-    errno = ENOENT;
-    return false;
-  }
-  char *p = strdup(path);
-  CD_ASSERT(p);
-  for (char *s = p + 1; *s; s++) {
-    if (*s != '/')
-      continue;
-    *s = 0;
-    if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-      free(p);
-      return false;
-    }
-    *s = '/';
-  }
-  bool ok = mkdir(p, 0777) == 0 || errno == EEXIST;
-  free(p);
-  return ok;
-}
+/*
+ * Headers a model's NAME.h must not be named after.  The generated folder
+ * is on the include path (-I) of every build of it -- cardinal build,
+ * cardinal_add_model, an embedder's -Iout -- and there NAME.h shadows the
+ * system header <NAME.h> for every file (NAME.h itself includes
+ * <stddef.h>).  The C11/C23 headers, POSIX's, and the compilers' ones the
+ * runtime and the targets reach (gcc's immintrin.h includes some thirty
+ * *intrin.h: every name ending in "intrin" is refused, and every arm_*).
+ * Compared in any case, for case-insensitive file systems.
+ */
+static const char *const system_headers[] = {
+    "assert", "complex", "ctype", "errno", "fenv", "float", "inttypes", "iso646", "limits",
+    "locale", "math", "setjmp", "signal", "stdalign", "stdarg", "stdatomic", "stdbit", "stdbool",
+    "stdckdint", "stddef", "stdint", "stdio", "stdlib", "stdnoreturn", "string", "tgmath",
+    "threads", "time", "uchar", "wchar", "wctype",
+    "aio", "alloca", "cpio", "dirent", "dlfcn", "endian", "err", "error", "execinfo", "fcntl",
+    "features", "fmtmsg", "fnmatch", "ftw", "getopt", "glob", "grp", "iconv", "langinfo",
+    "libgen", "link", "malloc", "memory", "monetary", "mqueue", "ndbm", "netdb", "nl_types",
+    "poll", "pthread", "pwd", "regex", "sched", "search", "semaphore", "spawn", "strings",
+    "syslog", "tar", "termios", "trace", "ulimit", "unistd", "utime", "utmp", "utmpx",
+    "wordexp",
+    "cpuid", "mm_malloc", "mm3dnow", "omp", "openacc", "unwind", "varargs", "stdfix", "cet",
+};
 
-bool cd_rm_rf(const char *path) {
-  struct stat st;
-  if (lstat(path, &st) != 0)
-    return errno == ENOENT;
-  if (S_ISDIR(st.st_mode)) {
-    DIR *d = opendir(path);
-    if (!d)
-      return false;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-        continue;
-      char sub[4096]; /* no allocation: this runs when one has failed */
-      if (snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) < (int)sizeof sub)
-        cd_rm_rf(sub);
-    }
-    closedir(d);
-    return rmdir(path) == 0;
+bool cd_name_check(const char *s, char *why, size_t n) {
+  size_t len = s ? strlen(s) : 0;
+  if (!len)
+    snprintf(why, n, "empty");
+  else if (len > 64)
+    snprintf(why, n, "longer than 64 characters");
+  else if (!cd_is_identifier(s))
+    snprintf(why, n, "not a C identifier (letters, digits and '_', not starting with a digit)");
+  else if (cd_is_reserved_name(s))
+    snprintf(why, n, "reserved for Cardinal's runtime (cardinal_rt, cardinal_rt_threads, cd_*, "
+             "in any case): its files, macros and symbols would collide");
+  else if (s[0] == '_')
+    snprintf(why, n, "a reserved identifier in C: the header's macros, the name upper-cased "
+             "then _H, _NUM_INPUTS, ..., would begin with '_' and a capital letter or a "
+             "second '_'");
+  else {
+    bool header = (len >= 6 && !strcasecmp(s + len - 6, "intrin")) ||
+                  !strncasecmp(s, "arm_", 4);
+    for (size_t i = 0; !header && i < sizeof system_headers / sizeof system_headers[0]; i++)
+      header = !strcasecmp(s, system_headers[i]);
+    if (!header)
+      return true;
+    snprintf(why, n, "a system header's name: %s.h beside the generated code would shadow "
+             "<%s.h> for every file compiled with -I on that folder", s, s);
   }
-  return unlink(path) == 0;
+  return false;
 }
 
 static bool write_text(const char *path, const char *text, Diag *d) {
@@ -481,24 +490,56 @@ static bool compile_into(const CompileJob *j, Graph *g, const char *dir, bool we
  * or, after kill -9, by the next run writing the same OUT: a lock nobody
  * holds is a dead run's.  OUT itself is replaced only if it is empty or a
  * folder Cardinal wrote (it holds the marker file .cardinal, or -- written
- * before the marker existed -- nothing but written_files of this name), so
- * `-o .` or `-o ~` is refused instead of wiping a folder of other files.
+ * before the marker existed -- nothing but written_files of this name,
+ * each recognised by its contents), so `-o .` or `-o ~` is refused instead
+ * of wiping a folder of other files, and so is `-o src --name main` where
+ * src holds someone's main.c and main.h.
+ *
+ * That is checked before the compile (to refuse early) and decided at the
+ * exchange, on what the exchange moved out: a compile takes seconds, and a
+ * folder someone makes at OUT meanwhile is theirs.  If what came out is
+ * not Cardinal's, a second exchange puts it back and the new output is
+ * discarded.  Only what was checked is deleted: staging_end removes the
+ * folder at the staging path only if it is the one checked (device and
+ * inode), through the descriptor it checked.  The signals the handler
+ * takes are held while the handler's idea of the staging path is not true
+ * (the lock made but not yet recorded; someone else's folder moved out
+ * and not yet back).
  */
 #define MARKER ".cardinal"
+
+/* How a file Cardinal writes is recognised by its contents, in an output
+ * folder from before the marker: the name alone proves nothing (a user's
+ * main.c is named as the output of --name main is). */
+typedef enum {
+  PROOF_BANNER,  /* generated C: opens with the comment "Generated by cardinal ..." */
+  PROOF_RUNTIME, /* a runtime source: opens with a comment naming the file */
+  PROOF_BLOB,    /* a weights blob: begins "CARDINALW1" */
+  PROOF_ARCHIVE, /* an ar archive of only the objects below */
+  PROOF_NONE,    /* not provable (an object file; the marker, never needed) */
+} Proof;
 
 /* Every file a compile or build of model NAME (%s) may write in its
  * folder: what a signal removes from the staging folder, and what an
  * output folder written before the marker existed may hold. */
-static const char *const written_files[] = {
-    "%s.h", "%s.c", "%s_weights.c", "%s.weights", "lib%s.a", "%s.o", "%s_weights.o",
-    "cardinal_rt.h", "cardinal_rt.c", "cardinal_rt.o", "cardinal_rt_threads.c",
-    "cardinal_rt_threads.o", MARKER};
+static const struct {
+  const char *name; /* printf format of NAME */
+  Proof proof;
+} written_files[] = {
+    {"%s.h", PROOF_BANNER}, {"%s.c", PROOF_BANNER}, {"%s_weights.c", PROOF_BANNER},
+    {"%s.weights", PROOF_BLOB}, {"lib%s.a", PROOF_ARCHIVE}, {"%s.o", PROOF_NONE},
+    {"%s_weights.o", PROOF_NONE}, {"cardinal_rt.h", PROOF_RUNTIME},
+    {"cardinal_rt.c", PROOF_RUNTIME}, {"cardinal_rt.o", PROOF_NONE},
+    {"cardinal_rt_threads.c", PROOF_RUNTIME}, {"cardinal_rt_threads.o", PROOF_NONE},
+    {MARKER, PROOF_NONE}};
 #define NWRITTEN (sizeof written_files / sizeof written_files[0])
 
 typedef struct {
   char dir[3600];  /* the staging folder (room left for the names inside it) */
   char lock[3600]; /* its lock file */
   int lock_fd;
+  dev_t dev;       /* what staging_end may delete at dir: the staging folder, or */
+  ino_t ino;       /* the old OUT once checked; ino 0: nothing */
 } Staging;
 
 /* The staging of the run in progress, for the signal handler: paths only,
@@ -524,14 +565,14 @@ void cd_staging_signal(int sig) {
   raise(sig);
 }
 
-FILE *cd_create_file(const char *path) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return NULL;
-  FILE *f = fdopen(fd, "wb");
-  if (!f)
-    close(fd);
-  return f;
+/* Holds the signals cd_staging_signal takes (old: the mask to restore). */
+static void hold_signals(sigset_t *old) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  sigprocmask(SIG_BLOCK, &set, old);
 }
 
 /* OUT without trailing slashes, split into its folder and base name. */
@@ -600,24 +641,34 @@ static bool staging_begin(const char *out, const char *name, Staging *s, Diag *d
   for (int tries = 0; tries < 100; tries++) {
     snprintf(s->lock, sizeof s->lock, "%s/.%s.cardinal-XXXXXX.lock", parent, base);
     live.active = 0;
+    sigset_t mask;
+    hold_signals(&mask); /* until the handler knows the lock */
     s->lock_fd = mkstemps(s->lock, 5);
-    if (s->lock_fd < 0)
+    if (s->lock_fd < 0) {
+      sigprocmask(SIG_SETMASK, &mask, NULL);
       break;
+    }
     snprintf(s->dir, sizeof s->dir, "%.*s", (int)(strlen(s->lock) - 5), s->lock);
     /* From here on a signal removes what exists: the lock, the folder, and
      * every file a run may write in it. */
     live.nfiles = 0;
     for (size_t i = 0; i < NWRITTEN; i++) {
       char f[300];
-      snprintf(f, sizeof f, written_files[i], name);
+      snprintf(f, sizeof f, written_files[i].name, name);
       snprintf(live.files[live.nfiles++], sizeof live.files[0], "%s/%s", s->dir, f);
     }
     snprintf(live.dir, sizeof live.dir, "%s", s->dir);
     snprintf(live.lock, sizeof live.lock, "%s", s->lock);
     live.lock_fd = s->lock_fd;
     live.active = 1;
-    if (flock(s->lock_fd, LOCK_EX) == 0 && mkdir(s->dir, 0700) == 0)
+    sigprocmask(SIG_SETMASK, &mask, NULL);
+    struct stat st;
+    if (flock(s->lock_fd, LOCK_EX) == 0 && mkdir(s->dir, 0700) == 0 &&
+        lstat(s->dir, &st) == 0) {
+      s->dev = st.st_dev;
+      s->ino = st.st_ino;
       return true;
+    }
     int e = errno;
     live.active = 0;
     close(s->lock_fd);
@@ -630,79 +681,247 @@ static bool staging_begin(const char *out, const char *name, Staging *s, Diag *d
   return false;
 }
 
-/* Removes the staging folder (after a failure, or the old OUT after the swap). */
+/* Removes the staging folder (after a failure), or the old OUT after the
+ * exchange: whichever was checked to be at s->dir, through a descriptor
+ * of it (a link is removed, not followed). */
 static void staging_end(Staging *s) {
-  if (s->lock_fd >= 0) {
-    cd_rm_rf(s->dir);
-    unlink(s->lock);
-    live.active = 0;
-    close(s->lock_fd);
-    s->lock_fd = -1;
+  if (s->lock_fd < 0)
+    return;
+  struct stat st;
+  if (s->ino && lstat(s->dir, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino) {
+    if (S_ISLNK(st.st_mode)) {
+      unlink(s->dir);
+    } else {
+      int fd = open(s->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino) {
+        cd_empty_folder_fd(fd);
+        rmdir(s->dir);
+      } else if (fd >= 0) {
+        close(fd);
+      }
+    }
   }
+  unlink(s->lock);
+  live.active = 0;
+  close(s->lock_fd);
+  s->lock_fd = -1;
 }
 
-/* Whether OUT may be replaced: absent, a link (replaced, never followed),
- * an empty folder, or a folder Cardinal wrote. */
-/* Whether entry e of an output folder is a regular file Cardinal writes
- * for model `name`. */
-static bool cardinal_file(const char *out, const char *e, const char *name) {
-  char path[4200], f[300];
-  struct stat st;
-  snprintf(path, sizeof path, "%s/%s", out, e);
-  if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+/* Whether the ar archive open as fd holds only objects a build of model
+ * `name` puts in libNAME.a (GNU and System V member names; a symbol
+ * table).  Reads with pread into buffers of its own: no allocation. */
+static bool archive_ours(int fd, const char *name) {
+  char h[61], longnames[4096];
+  int64_t nlong = 0;
+  if (pread(fd, h, 8, 0) != 8 || memcmp(h, "!<arch>\n", 8))
     return false;
-  for (size_t i = 0; i < NWRITTEN; i++) {
-    snprintf(f, sizeof f, written_files[i], name);
+  off_t off = 8;
+  for (int members = 0; members < 16; members++) {
+    ssize_t r = pread(fd, h, 60, off);
+    if (r == 0)
+      return members > 0;
+    if (r != 60 || h[58] != '`' || h[59] != '\n')
+      return false;
+    h[58] = 0;
+    char *end;
+    long long size = strtoll(h + 48, &end, 10);
+    if (end == h + 48 || size < 0 || size > ((int64_t)1 << 40))
+      return false;
+    char field[17], member[300];
+    memcpy(field, h, 16);
+    field[16] = 0;
+    for (int i = 15; i >= 0 && field[i] == ' '; i--)
+      field[i] = 0;
+    if (!strcmp(field, "/") || !strcmp(field, "/SYM64/")) {
+      member[0] = 0; /* the symbol table */
+    } else if (!strcmp(field, "//")) { /* the long names, "name/\n" each */
+      if (size >= (long long)sizeof longnames || pread(fd, longnames, (size_t)size, off + 60) != size)
+        return false;
+      nlong = size;
+      longnames[nlong] = 0;
+      member[0] = 0;
+    } else if (field[0] == '/') { /* "/123": at offset 123 of the long names */
+      long long at = strtoll(field + 1, &end, 10);
+      if (end == field + 1 || *end || at < 0 || at >= nlong)
+        return false;
+      const char *nm = longnames + at, *stop = strstr(nm, "/\n");
+      if (!stop || stop - nm >= (long)sizeof member)
+        return false;
+      snprintf(member, sizeof member, "%.*s", (int)(stop - nm), nm);
+    } else { /* "name.o/" */
+      size_t n = strlen(field);
+      if (!n || field[n - 1] != '/')
+        return false;
+      snprintf(member, sizeof member, "%.*s", (int)(n - 1), field);
+    }
+    if (member[0]) {
+      char want[300];
+      bool known = false;
+      for (size_t i = 0; i < NWRITTEN && !known; i++) {
+        size_t n = strlen(written_files[i].name);
+        if (n > 2 && !strcmp(written_files[i].name + n - 2, ".o")) {
+          snprintf(want, sizeof want, written_files[i].name, name);
+          known = !strcmp(want, member);
+        }
+      }
+      if (!known)
+        return false;
+    }
+    off += 60 + size + (size & 1);
+  }
+  return false; /* more members than a build makes */
+}
+
+/* Whether entry e of the folder open as fd is a file Cardinal writes for
+ * model `name`, recognised by its name and its contents (Proof). */
+static bool cardinal_file(int fd, const char *e, const char *name) {
+  char f[300];
+  size_t i;
+  for (i = 0; i < NWRITTEN; i++) {
+    snprintf(f, sizeof f, written_files[i].name, name);
     if (!strcmp(f, e))
-      return true;
+      break;
   }
-  return false;
+  if (i == NWRITTEN || written_files[i].proof == PROOF_NONE)
+    return false;
+  int ffd = openat(fd, e, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  if (ffd < 0)
+    return false;
+  bool ours = false;
+  char head[320];
+  if (fstat(ffd, &st) == 0 && S_ISREG(st.st_mode)) {
+    ssize_t n = pread(ffd, head, sizeof head - 1, 0);
+    head[n > 0 ? n : 0] = 0;
+    switch (written_files[i].proof) {
+    case PROOF_BANNER:
+      ours = !strncmp(head, "/* Generated by cardinal ", 25);
+      break;
+    case PROOF_RUNTIME:
+      snprintf(f, sizeof f, "/*\n * %s ", e);
+      ours = !strncmp(head, f, strlen(f));
+      break;
+    case PROOF_BLOB:
+      ours = n >= 10 && !memcmp(head, "CARDINALW1", 10);
+      break;
+    case PROOF_ARCHIVE:
+      ours = archive_ours(ffd, name);
+      break;
+    case PROOF_NONE:
+      break;
+    }
+  }
+  close(ffd);
+  return ours;
 }
 
-static bool out_replaceable(const char *out, const char *name, Diag *d) {
+/* Whether the folder open as fd may be replaced: it is empty, or Cardinal
+ * wrote it.  Reads through fd, and allocates nothing of ours (it runs
+ * while someone's folder may sit at the staging path, where an unwinding
+ * allocation would delete it). */
+static bool folder_ours(int fd, const char *name) {
   struct stat st;
-  if (lstat(out, &st) != 0)
-    return errno == ENOENT;
-  if (S_ISLNK(st.st_mode))
-    return true;
-  if (!S_ISDIR(st.st_mode)) {
-    diag_error(d, "%s exists and is not a folder", out);
-    return false;
-  }
-  char marker[4200];
-  snprintf(marker, sizeof marker, "%s/" MARKER, out);
-  if (lstat(marker, &st) == 0 && S_ISREG(st.st_mode))
+  if (fstatat(fd, MARKER, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
     return true;
   /* Empty, or holding only files Cardinal writes for this name (an output
    * of a version before the marker). */
-  DIR *dir = opendir(out);
+  int fd2 = dup(fd);
+  DIR *dir = fd2 >= 0 ? fdopendir(fd2) : NULL;
   bool ours = dir != NULL;
   struct dirent *e;
   while (ours && (e = readdir(dir)))
     if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-      ours = strcmp(e->d_name, MARKER) && cardinal_file(out, e->d_name, name);
+      ours = strcmp(e->d_name, MARKER) && cardinal_file(fd, e->d_name, name);
   if (dir)
     closedir(dir);
-  if (!ours)
-    diag_error(d, "%s exists and is not a folder Cardinal wrote (no %s file): it would be "
-               "replaced as a whole; remove it or choose another", out, MARKER);
+  else if (fd2 >= 0)
+    close(fd2);
   return ours;
 }
 
-/* The C prefix names the output files and symbols: an identifier, not one
- * the runtime's (cardinal_rt.c, cd_*) would collide with. */
+static const char not_folder[] = "not a folder", unreadable[] = "unreadable",
+                  not_ours[] = "not a folder Cardinal wrote (no " MARKER " file)";
+
+/* Why the thing at path may not be replaced by an output of `name` (one
+ * of the strings above, errno set for `unreadable`), or NULL if it may:
+ * absent, a link (replaced, never followed), an empty folder, or a folder
+ * Cardinal wrote.  *st is what was checked (st_ino 0: nothing). */
+static const char *not_replaceable(const char *path, const char *name, struct stat *st) {
+  if (lstat(path, st) != 0) {
+    st->st_ino = 0;
+    return errno == ENOENT ? NULL : unreadable;
+  }
+  if (S_ISLNK(st->st_mode))
+    return NULL;
+  if (!S_ISDIR(st->st_mode))
+    return not_folder;
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat fst;
+  if (fd < 0 || fstat(fd, &fst) != 0 || fst.st_dev != st->st_dev || fst.st_ino != st->st_ino) {
+    if (fd >= 0) {
+      close(fd);
+      errno = EAGAIN; /* replaced between lstat and open */
+    }
+    return unreadable;
+  }
+  bool ours = folder_ours(fd, name);
+  close(fd);
+  return ours ? NULL : not_ours;
+}
+
+static bool out_replaceable(const char *out, const char *name, Diag *d) {
+  struct stat st;
+  const char *why = not_replaceable(out, name, &st);
+  if (why == not_folder)
+    diag_error(d, "%s exists and is not a folder: remove it or choose another -o", out);
+  else if (why == unreadable)
+    diag_error(d, "cannot read %s: %s", out, strerror(errno));
+  else if (why)
+    diag_error(d, "%s exists and is %s: it would be replaced as a whole; remove it or choose "
+               "another -o", out, why);
+  return !why;
+}
+
+/* The C prefix names the output files and symbols (cd_name_check). */
 static bool name_ok(const char *name, Diag *d) {
-  if (name && cd_is_identifier(name) && !cd_is_reserved_name(name))
+  char why[300];
+  if (cd_name_check(name, why, sizeof why))
     return true;
-  diag_error(d, "the name '%s' is %s", name ? name : "",
-             name && cd_is_identifier(name) ? "reserved for the runtime (cardinal_rt, cd_*)"
-                                            : "not a C identifier");
+  diag_error(d, "the name '%s' is %s; choose another --name", name ? name : "", why);
   return false;
 }
 
-/* The marker, the folder's mode as mkdir would have made it, then the one
- * rename (an exchange when OUT exists), then the old OUT is removed. */
-static bool staging_commit(Staging *s, const char *out, Diag *d) {
+/* The one rename, an exchange when OUT exists; then what came out of OUT
+ * is checked, and put back if it is not Cardinal's.  Signals held. */
+static bool commit_exchange(Staging *s, const char *out, const char *name, Diag *d) {
+  if (rename(s->dir, out) == 0) /* OUT did not exist, or was an empty folder */
+    return true;
+  if (renameat2(AT_FDCWD, s->dir, AT_FDCWD, out, RENAME_EXCHANGE) != 0) {
+    diag_error(d, "cannot move %s into place as %s: %s", s->dir, out, strerror(errno));
+    return false;
+  }
+  struct stat st;
+  const char *why = not_replaceable(s->dir, name, &st);
+  if (!why) { /* staging_end deletes it: this one, and only if still there */
+    s->dev = st.st_dev;
+    s->ino = st.st_ino;
+    return true;
+  }
+  if (renameat2(AT_FDCWD, s->dir, AT_FDCWD, out, RENAME_EXCHANGE) != 0) {
+    s->ino = 0; /* keep it, wherever it is */
+    diag_error(d, "%s changed while compiling into something %s, and could not be put back "
+               "(%s): it is at %s now; move it back by hand", out, why, strerror(errno),
+               s->dir);
+    return false;
+  }
+  diag_error(d, "%s appeared while compiling and is %s: it is left as it was and the new "
+             "output discarded; remove it or choose another -o", out, why);
+  return false;
+}
+
+/* The marker, the folder's mode as mkdir would have made it, then the
+ * exchange; staging_end removes the old OUT. */
+static bool staging_commit(Staging *s, const char *out, const char *name, Diag *d) {
   char marker[4200];
   snprintf(marker, sizeof marker, "%s/" MARKER, s->dir);
   FILE *f = cd_create_file(marker);
@@ -717,12 +936,11 @@ static bool staging_commit(Staging *s, const char *out, Diag *d) {
     diag_error(d, "cannot finish %s: %s", s->dir, strerror(errno));
     return false;
   }
-  if (rename(s->dir, out) == 0) /* OUT did not exist, or was an empty folder */
-    return true;
-  if (renameat2(AT_FDCWD, s->dir, AT_FDCWD, out, RENAME_EXCHANGE) == 0)
-    return true; /* the old OUT is now at s->dir: staging_end removes it */
-  diag_error(d, "cannot move %s into place as %s: %s", s->dir, out, strerror(errno));
-  return false;
+  sigset_t old;
+  hold_signals(&old);
+  ok = commit_exchange(s, out, name, d);
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  return ok;
 }
 
 static bool compile_job(const CompileJob *j, Graph **out_g, Diag *d) {
@@ -733,7 +951,7 @@ static bool compile_job(const CompileJob *j, Graph **out_g, Diag *d) {
   bool ok = name_ok(j->name, d) && out_replaceable(j->out_dir, j->name, d) &&
             staging_begin(j->out_dir, j->name, &s, d);
   if (ok) {
-    ok = compile_into(j, g, s.dir, true, d) && staging_commit(&s, j->out_dir, d);
+    ok = compile_into(j, g, s.dir, true, d) && staging_commit(&s, j->out_dir, j->name, d);
     staging_end(&s);
   }
   if (ok && out_g)
@@ -893,24 +1111,25 @@ bool cd_measure(const CompileJob *j0, Graph *g, SizeReport *r, Diag *d) {
   int nsrc = g->threads > 1 ? 3 : 2;
   bool ok = compile_into(&j, g, dir, false, d);
   /* The cache (cache.c) keeps the measurement, keyed by what is compiled. */
-  uint64_t key = 0;
+  CacheKey key;
+  bool keyed = false;
   char path[4200];
   if (ok && j.cache_dir) {
     const char *files[] = {"%s.c", "%s.h", "cardinal_rt.c", "cardinal_rt.h",
                            "cardinal_rt_threads.c"};
-    key = cd_hash64(0, "cardinal size " CD_VERSION, 17);
+    cache_key_init(&key, "cardinal size " CD_VERSION);
+    keyed = true;
     for (int i = 0; i < (nsrc == 3 ? 5 : 4); i++) {
       char f[256];
       snprintf(f, sizeof f, files[i], j.name);
       snprintf(path, sizeof path, "%s/%s", dir, f);
-      if (!cache_hash_file(&key, path))
-        key = 0;
+      keyed = cache_key_file(&key, path) && keyed;
     }
     const char *how[] = {j.cc ? j.cc : "cc", j.cflags ? j.cflags : "-O3"};
     for (int i = 0; i < 2; i++)
-      key = cd_hash64(key, how[i], strlen(how[i]) + 1);
-    char *hit = key ? cache_get(j.cache_dir, key, "size.txt") : NULL;
-    FILE *f = hit ? fopen(hit, "r") : NULL;
+      cache_key_add(&key, how[i], strlen(how[i]));
+    snprintf(path, sizeof path, "%s/size.txt", dir);
+    FILE *f = keyed && cache_get(j.cache_dir, &key, "size.txt", path) ? fopen(path, "r") : NULL;
     long long v[6];
     int dyn;
     if (f && fscanf(f, "%lld %lld %lld %lld %lld %lld %d", &v[0], &v[1], &v[2], &v[3], &v[4],
@@ -920,19 +1139,18 @@ bool cd_measure(const CompileJob *j0, Graph *g, SizeReport *r, Diag *d) {
       r->stack_dynamic = dyn;
       r->cached = true;
       fclose(f);
-      free(hit);
       cd_rm_rf(dir);
       return true;
     }
     if (f)
       fclose(f);
-    free(hit);
+    unlink(path);
   }
   bool stack_usage = ok && cc_has_stack_usage(&j, dir);
   ok = ok && compile_objects(&j, dir, srcs, nsrc, stack_usage ? "-fstack-usage" : NULL, d);
   if (ok)
     measure_objects(&j, dir, srcs, nsrc, stack_usage);
-  if (ok && key) {
+  if (ok && keyed) {
     snprintf(path, sizeof path, "%s/size.txt", dir);
     FILE *f = fopen(path, "w");
     if (f) {
@@ -942,7 +1160,7 @@ bool cd_measure(const CompileJob *j0, Graph *g, SizeReport *r, Diag *d) {
               r->stack_dynamic);
       if (fclose(f) == 0) {
         const char *src[] = {path}, *as[] = {"size.txt"};
-        free(cache_put(j.cache_dir, key, src, as, 1));
+        cache_put(j.cache_dir, &key, src, as, 1);
       }
     }
   }
@@ -959,7 +1177,7 @@ static bool build_job(const CompileJob *j, Diag *d) {
             staging_begin(j->out_dir, j->name, &s, d);
   if (ok) {
     ok = compile_into(j, g, s.dir, true, d) && build_library(j, s.dir, d) &&
-         staging_commit(&s, j->out_dir, d);
+         staging_commit(&s, j->out_dir, j->name, d);
     staging_end(&s);
   }
   graph_free(g);
@@ -1022,6 +1240,8 @@ bool cd_build(const CompileJob *j, Diag *d) {
  * a lane unwritten shows in the outputs; CARDINAL_CPU_MASK (hex) restricts
  * the CPU features the model may use (cd_cpu_restrict), to test the
  * CD_ERR_CPU path. */
+/* Not an identifier, so no model's NAME.c (--name harness) takes its place. */
+#define HARNESS_C "cardinal-harness.c"
 static const char *harness_text =
     "#define _POSIX_C_SOURCE 199309L /* clock_gettime under -std=c99 */\n"
     "#include \"%s.h\"\n"
@@ -1100,7 +1320,7 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
     StrBuf h = {0};
     sb_printf(&h, harness_text, name, NAME, NAME, NAME, NAME, blob, NAME, name, name, name,
               NAME, name, name, name, name, NAME, NAME, name, name, name, NAME, name, name);
-    snprintf(path, sizeof path, "%s/harness.c", dir);
+    snprintf(path, sizeof path, "%s/" HARNESS_C, dir);
     ok = write_text(path, h.buf, d);
     sb_free(&h);
   }
@@ -1120,37 +1340,34 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
   /* The build cache (cache.c): the key is everything the C compiler reads
    * and how it is run; the blob weights and the inputs are read at run
    * time from dir, so they are not part of it. */
-  uint64_t key = 0;
+  CacheKey key;
+  bool keyed = false;
   j->cache_hit = false;
   if (ok && j->cache_dir) {
-    const char *files[] = {"harness.c", "%s.c", "%s.h", "cardinal_rt.c", "cardinal_rt.h",
+    const char *files[] = {HARNESS_C, "%s.c", "%s.h", "cardinal_rt.c", "cardinal_rt.h",
                            "cardinal_rt_threads.c", "%s_weights.c"};
-    key = cd_hash64(0, "cardinal run " CD_VERSION, 16);
+    cache_key_init(&key, "cardinal run " CD_VERSION);
+    keyed = true;
     for (int i = 0; i < 7; i++) {
       if ((i == 5 && g->threads <= 1) || (i == 6 && j->weights_blob))
         continue;
       char f[256];
       snprintf(f, sizeof f, files[i], name);
       snprintf(path, sizeof path, "%s/%s", dir, f);
-      if (!cache_hash_file(&key, path))
-        key = 0;
+      keyed = cache_key_file(&key, path) && keyed;
     }
     const char *how[] = {j->cc ? j->cc : "cc", flags, j->runner ? j->runner : ""};
     for (int i = 0; i < 3; i++)
-      key = cd_hash64(key, how[i], strlen(how[i]) + 1);
-    char *hit = key ? cache_get(j->cache_dir, key, "run") : NULL;
-    if (hit) {
-      snprintf(exe, sizeof exe, "%s", hit);
-      j->cache_hit = true;
-      free(hit);
-    }
+      cache_key_add(&key, how[i], strlen(how[i]));
+    /* A hit is copied into dir, checked as it is copied, and the copy runs. */
+    j->cache_hit = keyed && cache_get(j->cache_dir, &key, "run", exe);
   }
   if (ok && !j->cache_hit) {
     char *argv[64], srcs[5][4200];
     int a = 0;
     argv[a++] = (char *)(j->cc ? j->cc : "cc");
     a += split_flags(flags, argv + a, 40);
-    snprintf(srcs[0], sizeof srcs[0], "%s/harness.c", dir);
+    snprintf(srcs[0], sizeof srcs[0], "%s/" HARNESS_C, dir);
     snprintf(srcs[1], sizeof srcs[1], "%s/%s.c", dir, name);
     snprintf(srcs[2], sizeof srcs[2], "%s/cardinal_rt.c", dir);
     snprintf(srcs[3], sizeof srcs[3], "%s/cardinal_rt_threads.c", dir);
@@ -1167,9 +1384,9 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
       argv[a++] = "-static"; /* an emulator runs it without the target's libraries */
     argv[a] = NULL;
     ok = run_argv(argv, false, d);
-    if (ok && key) {
+    if (ok && keyed) {
       const char *src[] = {exe}, *as[] = {"run"};
-      free(cache_put(j->cache_dir, key, src, as, 1));
+      cache_put(j->cache_dir, &key, src, as, 1);
     }
   }
   if (ok) {

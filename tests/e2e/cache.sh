@@ -6,7 +6,12 @@
 #     model, --weights embed; --no-cache neither reads nor writes it;
 #   - inspect keeps its code and stack measurement the same way;
 #   - CARDINAL_CACHE_MAX bounds it (least recently used go first), and
-#     CARDINAL_CACHE_DIR=off turns it off.
+#     CARDINAL_CACHE_DIR=off turns it off;
+#   - what it runs is what it built (issue 17): a program put in an entry
+#     in place of the built one, an entry replaced by a link to a folder
+#     holding one, an entry others can write, are never run (built again,
+#     the right output); a cache folder others can write, or another
+#     user's, is not used, with a warning saying what to do.
 # usage: cache.sh CARDINAL NPYCMP SOURCE_DIR
 set -eu
 CARDINAL=$1 NPYCMP=$2 SRC=$3
@@ -27,7 +32,7 @@ run_expect() {
   [ "$got" = "$want" ] || fail "$* -> $got, not $want: $(cat "$T/err")"
   echo "run $*: $got"
 }
-entries() { ls "$CARDINAL_CACHE_DIR" | grep -c '^[0-9a-f]\{16\}$' || true; }
+entries() { ls "$CARDINAL_CACHE_DIR" | grep -c '^[0-9a-f]\{64\}$' || true; }
 
 run_expect built "$T/a.npy" "$T/m.onnx"
 run_expect cached "$T/b.npy" "$T/m.onnx"
@@ -57,6 +62,47 @@ n=$(entries)
 for i in 1 2; do grep -E '"(code|runtime_code|constant|stack)_bytes"' "$T/i$i.json" > "$T/s$i"; done
 grep -q '"code_bytes": [0-9]' "$T/s2" || fail "no code_bytes"
 cmp "$T/s1" "$T/s2" || fail "the cached measurement differs"
+
+echo "== what it runs is what it built"
+export CARDINAL_CACHE_DIR="$T/cache2"
+cp "$FIX/resnext_tiny_bn_op11.onnx" "$T/m.onnx"
+run_expect built "$T/e.npy" "$T/m.onnx"
+E=$CARDINAL_CACHE_DIR/$(ls "$CARDINAL_CACHE_DIR" | grep '^[0-9a-f]\{64\}$')
+[ -x "$E/run" ] || fail "no program in the entry $E"
+[ "$(stat -c %a "$CARDINAL_CACHE_DIR")" = 700 ] || fail "the cache folder is not mode 700"
+mkdir "$T/evil"
+printf '#!/bin/sh\ntouch "%s/pwned"\n' "$T" > "$T/evil/run"
+chmod 700 "$T/evil/run"
+cp "$E/manifest" "$T/evil/manifest"
+cp "$T/evil/run" "$E/run"
+run_expect built "$T/f.npy" "$T/m.onnx"
+[ ! -e "$T/pwned" ] || fail "a program put in an entry was run"
+cmp "$T/e.npy" "$T/f.npy" || fail "other bits after a changed entry"
+run_expect cached "$T/f.npy" "$T/m.onnx"
+E=$CARDINAL_CACHE_DIR/$(ls "$CARDINAL_CACHE_DIR" | grep '^[0-9a-f]\{64\}$')
+rm -rf "$E" && ln -s "$T/evil" "$E"
+run_expect built "$T/f.npy" "$T/m.onnx"
+[ ! -e "$T/pwned" ] || fail "a program behind a link in the cache was run"
+[ ! -L "$E" ] || fail "the link in the cache is still there"
+chmod g+w "$E"
+run_expect built "$T/f.npy" "$T/m.onnx"
+cmp "$T/e.npy" "$T/f.npy" || fail "other bits after an entry others could write"
+chmod 777 "$CARDINAL_CACHE_DIR"
+run_expect built "$T/f.npy" "$T/m.onnx"
+grep -q "build cache $CARDINAL_CACHE_DIR can be written by others (mode 777).*chmod go-w" "$T/err" ||
+  fail "no warning for a cache others can write: $(cat "$T/err")"
+run_expect built "$T/f.npy" "$T/m.onnx"
+chmod 700 "$CARDINAL_CACHE_DIR"
+run_expect cached "$T/f.npy" "$T/m.onnx"
+if [ "$(id -u)" = 0 ] && id nobody > /dev/null 2>&1; then
+  chown nobody "$CARDINAL_CACHE_DIR"
+  run_expect built "$T/f.npy" "$T/m.onnx"
+  grep -q "build cache $CARDINAL_CACHE_DIR belongs to another user" "$T/err" ||
+    fail "no warning for another user's cache: $(cat "$T/err")"
+  chown "$(id -u)" "$CARDINAL_CACHE_DIR"
+fi
+[ ! -e "$T/pwned" ] || fail "a planted program was run"
+export CARDINAL_CACHE_DIR="$T/cache"
 
 echo "== bounds"
 CARDINAL_CACHE_MAX=1 "$CARDINAL" run "$T/m.onnx" --input "$IN" --cflags -O2 > /dev/null 2>&1

@@ -45,7 +45,7 @@ grep -q "'celu_1': unsupported op Celu (opset 13)" "$T/stderr" || { echo "FAIL: 
 no_dir "$T/out4"
 
 expect 2 "unknown option" "$CARDINAL" compile "$FIX" -o "$T/out5" --frobnicate
-expect 2 "must be a C identifier" "$CARDINAL" compile "$FIX" -o "$T/out5" --name "1; rm -rf /"
+expect 2 "is not a C identifier" "$CARDINAL" compile "$FIX" -o "$T/out5" --name "1; rm -rf /"
 expect 2 "-o DIR is required" "$CARDINAL" compile "$FIX"
 expect 2 "--weights takes embed, blob, section or FILE.safetensors" "$CARDINAL" compile "$FIX" -o "$T/out5" --weights zip
 expect 2 "unknown --target" "$CARDINAL" compile "$FIX" -o "$T/out5" --target vax

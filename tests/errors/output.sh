@@ -5,8 +5,10 @@
 #   - links planted at the output folder and at every file it will hold
 #     are replaced, never followed: their targets stay untouched;
 #   - a folder Cardinal did not write (no .cardinal, and not only the files
-#     a compile of that name writes) is not replaced, nor a file; the
-#     runtime's names are reserved (--name cardinal_rt);
+#     a compile of that name writes, each recognised by its contents) is
+#     not replaced, nor a file: not a user's main.c and main.h under
+#     --name main, nor a user's libnet.a; the runtime's names are reserved
+#     (--name cardinal_rt);
 #   - an old output with a folder where a file goes is replaced whole;
 #   - compiles killed (SIGTERM, SIGKILL) at random points leave exactly the
 #     old or the new output, complete; SIGTERM leaves nothing else, SIGKILL
@@ -66,7 +68,36 @@ if compile "$A" -o "$T/afile" --name net; then r=0; else r=1; fi
 check "a file is not replaced" test $r = 1 -a "$(cat "$T/afile")" = x
 "$CARDINAL" compile "$A" -o "$T/rt" --name cardinal_rt 2> "$T/stderr"
 check "--name cardinal_rt is refused" test $? = 2 -a ! -e "$T/rt"
-grep -q "runtime's" "$T/stderr" || { echo "FAIL: message"; fails=$((fails + 1)); }
+grep -q "reserved for Cardinal's runtime" "$T/stderr" || { echo "FAIL: message"; fails=$((fails + 1)); }
+
+# Names that pass as identifiers and would break the build: the runtime's
+# header guard in another case, reserved identifiers, system headers' names
+# (NAME.h would shadow them under -I), too long.  Each is refused saying
+# why, and a name made from a file name says to pass --name; where the
+# name only names temporary files (run), such a file name gets "model".
+long=$(printf 'a%.0s' $(seq 1 65))
+for n in CARDINAL_RT _ _net __x stddef stdio Stdio immintrin avx512fintrin arm_neon $long cd_x; do
+  "$CARDINAL" compile "$A" -o "$T/nm" --name $n 2> "$T/stderr"
+  check "--name $n is refused: $(cat "$T/stderr")" test $? = 2 -a ! -e "$T/nm"
+  grep -q -- "--name $n: the name is .*; choose another --name" "$T/stderr" ||
+    { echo "FAIL: --name $n message: $(cat "$T/stderr")"; fails=$((fails + 1)); }
+done
+mkdir -p "$T/files"
+for f in _ stdio immintrin; do
+  cp "$A" "$T/files/$f.onnx"
+  "$CARDINAL" compile "$T/files/$f.onnx" -o "$T/nm" 2> "$T/stderr"
+  check "the name made from $f.onnx is refused" test $? = 2 -a ! -e "$T/nm"
+  grep -q "the name '$f', made from the file name of .*: pass --name NAME" "$T/stderr" ||
+    { echo "FAIL: $f.onnx message: $(cat "$T/stderr")"; fails=$((fails + 1)); }
+done
+compile "$T/files/_.onnx" -o "$T/nm" --name net
+check "... and compiles with --name" test -f "$T/nm/net.h"
+IN=$SRC/tests/e2e/fixtures/resnext_tiny_op9.input.npy
+cp "$A" "$T/files/harness.onnx"
+for f in harness _; do
+  "$CARDINAL" run "$T/files/$f.onnx" --input "$IN" > /dev/null 2> "$T/stderr"
+  check "run $f.onnx (no --name to give) works: $(cat "$T/stderr")" test $? = 0
+done
 
 # An output of a version before the marker: replaced if it holds only the
 # files a compile of that name writes.
@@ -79,6 +110,37 @@ check "... not with a file of its own" test $r = 1 -a "$(cat "$T/old2/notes.txt"
 rm "$T/old2/notes.txt"
 if compile "$B" -o "$T/old2" --name other; then r=0; else r=1; fi
 check "... nor with another model name's files" test $r = 1 -a -f "$T/old2/net.c"
+
+# The names alone prove nothing: a user's sources named as the output of
+# --name main, a user's archive named as a build's, are not replaced.
+mkdir -p "$T/src"
+printf '#include "main.h"\nint main(void) { return 0; }\n' > "$T/src/main.c"
+printf '#define ANSWER 42\n' > "$T/src/main.h"
+if compile "$A" -o "$T/src" --name main; then r=0; else r=1; fi
+check "a user's main.c and main.h under --name main are not replaced" \
+  test $r = 1 -a "$(ls -A "$T/src" | tr '\n' ' ')" = "main.c main.h " -a \
+  "$(cat "$T/src/main.h")" = "#define ANSWER 42"
+grep -q "is not a folder Cardinal wrote" "$T/stderr" || { echo "FAIL: message"; fails=$((fails + 1)); }
+"$CARDINAL" build "$A" -o "$T/oldlib" --name net --target scalar --threads 2 > /dev/null 2>&1
+ar t "$T/oldlib/libnet.a" > "$T/members"
+check "the old build's archive has a long member name" grep -q cardinal_rt_threads.o "$T/members"
+rm "$T/oldlib/.cardinal"
+"$CARDINAL" build "$B" -o "$T/oldlib" --name net --target scalar 2> "$T/stderr" > /dev/null
+check "an old build (libnet.a with a long member name, no marker) is replaced" \
+  test $? = 0 -a -f "$T/oldlib/.cardinal" -a -f "$T/oldlib/libnet.a"
+compile "$A" -o "$T/userlib" --name net && rm "$T/userlib/.cardinal"
+echo mine > "$T/user.txt" && (cd "$T" && ar rc userlib/libnet.a user.txt)
+if compile "$B" -o "$T/userlib" --name net; then r=0; else r=1; fi
+check "an archive of other members named libnet.a is not replaced" \
+  test $r = 1 -a -f "$T/userlib/libnet.a"
+for f in net.h cardinal_rt.c net.weights; do
+  compile "$A" -o "$T/forged" --name net --weights blob && rm "$T/forged/.cardinal"
+  echo "not cardinal's" > "$T/forged/$f"
+  if compile "$B" -o "$T/forged" --name net; then r=0; else r=1; fi
+  check "an old output whose $f is not Cardinal's is not replaced" \
+    test $r = 1 -a "$(cat "$T/forged/$f")" = "not cardinal's"
+  rm -rf "$T/forged"
+done
 
 # An old output with a folder where net.c goes: replaced whole.
 compile "$A" -o "$T/dirc" --name net && rm "$T/dirc/net.c" && mkdir "$T/dirc/net.c"

@@ -12,7 +12,7 @@
 set -eu
 BUILD=$1
 LAYERS='
-memory     compiler/arena.c compiler/cwriter.c compiler/fs.c runtime_src.c
+memory     compiler/arena.c compiler/cwriter.c compiler/fs.c compiler/hash.c runtime_src.c
 ir         compiler/ir.c compiler/layout.c
 ops        compiler/ops.c compiler/ops/*.c compiler/act.c
 targets    codegen/target.c codegen/target_*.c

@@ -281,6 +281,26 @@ static void test_identifiers(void) {
   CU_ASSERT_FALSE(cd_is_identifier("net-1"));
   CU_ASSERT_FALSE(cd_is_identifier(""));
   CU_ASSERT_FALSE(cd_is_identifier("a;b"));
+  /* Names that pass as identifiers and break a build (issue 17, item 5). */
+  char why[300];
+  const char *bad[] = {"CARDINAL_RT", "Cardinal_Rt_Threads", "cd_net", "CD", "_", "_net", "__x",
+                       "stddef", "stdio", "Stdio", "immintrin", "avx512fintrin", "arm_neon",
+                       "pthread", ""};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    CU_ASSERT_FALSE(cd_name_check(bad[i], why, sizeof why));
+    CU_ASSERT(strlen(why) > 0);
+  }
+  char long_name[66];
+  memset(long_name, 'a', 65);
+  long_name[65] = 0;
+  CU_ASSERT_FALSE(cd_name_check(long_name, why, sizeof why));
+  CU_ASSERT(strstr(why, "64") != NULL);
+  long_name[64] = 0;
+  CU_ASSERT(cd_name_check(long_name, why, sizeof why));
+  const char *good[] = {"net", "resnext50", "harness", "main", "m", "W", "cardinal", "cdx",
+                        "net_", "stdio2", "intrinsic"};
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+    CU_ASSERT(cd_name_check(good[i], why, sizeof why));
 }
 
 

@@ -972,6 +972,43 @@ static void test_opset_out_of_range(void) {
   }
 }
 
+/* The build cache binds an entry to what it was built from and what was
+ * built with SHA-256 (issue 17): FIPS 180-4's examples, fed whole and in
+ * pieces of every size from 1 to 130 bytes. */
+static void test_sha256_vectors(void) {
+  static const struct {
+    const char *text, *hex;
+  } v[] = {
+      {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+      {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+      {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+  };
+  unsigned char d[32];
+  char hex[65];
+  for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+    Sha256 s;
+    sha256_init(&s);
+    sha256_update(&s, v[i].text, strlen(v[i].text));
+    sha256_final(&s, d);
+    sha256_hex(d, hex);
+    CU_ASSERT_STRING_EQUAL(hex, v[i].hex);
+  }
+  size_t n = 1000000;
+  char *a = malloc(n);
+  memset(a, 'a', n);
+  for (size_t piece = 1; piece <= 130; piece += piece < 70 ? 1 : 13) {
+    Sha256 s;
+    sha256_init(&s);
+    for (size_t at = 0; at < n; at += piece)
+      sha256_update(&s, a + at, at + piece <= n ? piece : n - at);
+    sha256_final(&s, d);
+    sha256_hex(d, hex);
+    CU_ASSERT_STRING_EQUAL(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  }
+  free(a);
+}
+
 void add_hostile_suite(void) {
   CU_pSuite s = CU_add_suite("hostile", NULL, NULL);
   ADD(s, test_pool_huge_pads);
@@ -1009,4 +1046,5 @@ void add_hostile_suite(void) {
   ADD(s, test_safetensors_duplicate_name);
   ADD(s, test_freeze_wrong_shape);
   ADD(s, test_opset_out_of_range);
+  ADD(s, test_sha256_vectors);
 }

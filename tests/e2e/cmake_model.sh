@@ -1,0 +1,101 @@
+#!/bin/sh
+# cardinal_add_model's checks and links (cmake/CardinalModel.cmake, issue
+# 17), with this build tree as the package (Cardinal_DIR=<build folder>):
+#   - what `cardinal compile --name` refuses is refused when CMake
+#     configures, with the reason (a name over 64 characters, cd_*, _net,
+#     CARDINAL_RT, stdio, immintrin), and so are a name taken by a target, a
+#     MODEL path holding ';' (CMake would split it), THREADS 0, 65 or x;
+#     the system headers the CLI refuses are the ones the CMake package
+#     refuses, and sample names get the same verdict from both;
+#   - a model named m (libm's name: the target linked to itself) with
+#     THREADS auto (threaded, and the thread pool was not linked) builds,
+#     links and runs.
+# usage: cmake_model.sh BUILD_DIR SOURCE_DIR
+set -eu
+BUILD=$1 SRC=$2
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+GEN=""
+command -v ninja > /dev/null && GEN="-G Ninja"
+
+mkdir "$T/proj" "$T/proj/a;b"
+cp "$SRC/tests/e2e/fixtures/resnext_tiny_op9.onnx" "$T/proj/model.onnx"
+cp "$T/proj/model.onnx" "$T/proj/a;b/model.onnx"
+cat > "$T/proj/CMakeLists.txt" << 'EOF'
+cmake_minimum_required(VERSION 3.18)
+project(model_checks C)
+find_package(Cardinal 0.1 REQUIRED)
+set(NAME m CACHE STRING "")
+set(THREADS auto CACHE STRING "")
+set(MODEL ${CMAKE_CURRENT_SOURCE_DIR}/model.onnx CACHE STRING "")
+add_executable(app main.c)
+cardinal_add_model(${NAME} TARGET app MODEL "${MODEL}" THREADS ${THREADS})
+EOF
+cat > "$T/proj/main.c" << 'EOF'
+/* Runs model m once on zeros: 0 if it ran. */
+#include "m.h"
+#include <stdio.h>
+int main(void) {
+  static float x[M_INPUT0_SIZE], y[M_OUTPUT0_SIZE];
+  const float *in[1] = {x};
+  float *out[1] = {y};
+  void *ws = cd_aligned_alloc(M_WORKSPACE_SIZE);
+  int rc = ws ? m_run(in, out, ws) : CD_ERR_NOMEM;
+  printf("m: %d thread(s): %s\n", M_THREADS, cd_strerror(rc));
+  return rc != CD_OK;
+}
+EOF
+
+echo "== a model named m, THREADS auto: builds, links, runs"
+cmake -S "$T/proj" -B "$T/b" $GEN -DCardinal_DIR="$BUILD" > "$T/log" 2>&1 || { cat "$T/log"; fail "configure"; }
+cmake --build "$T/b" > "$T/log" 2>&1 || { cat "$T/log"; fail "build of m with THREADS auto"; }
+"$T/b/app" || fail "app did not run"
+cores=$(getconf _NPROCESSORS_ONLN)
+grep -q "#define M_THREADS $cores" "$T/b/cardinal/m/m.h" || fail "THREADS auto is not $cores threads"
+
+# refused ARGS... REGEX: configuring with ARGS fails with a message matching REGEX.
+refused() {
+  want=$1
+  shift
+  if cmake "$T/b" "$@" > "$T/log" 2>&1; then fail "$* was accepted"; fi
+  tr -s ' \n' ' ' < "$T/log" | grep -q -- "$want" || { cat "$T/log"; fail "$*: no '$want'"; }
+  echo "refused: $*"
+}
+echo "== refused when CMake configures, saying why"
+long=$(printf 'a%.0s' $(seq 1 65))
+refused "the name is longer than 64 characters" -DNAME=$long
+refused "the name is reserved for Cardinal's runtime" -DNAME=cd_net
+refused "the name is reserved for Cardinal's runtime" -DNAME=CD_Net
+refused "the name is reserved for Cardinal's runtime" -DNAME=CARDINAL_RT
+refused "the name is a reserved identifier in C" -DNAME=_net
+refused "the name is a system header's name: stdio.h" -DNAME=stdio
+refused "the name is a system header's name: immintrin.h" -DNAME=immintrin
+refused "a target named app exists already" -DNAME=app
+refused "a target named cardinal_runtime exists already" -DNAME=cardinal_runtime
+refused "the MODEL path '.*a;b/model.onnx' contains ';'" -DNAME=net "-DMODEL=$T/proj/a;b/model.onnx"
+for t in 0 65 x; do
+  refused "THREADS is a count from 1 to 64, or auto, not '$t'" -DNAME=net -DMODEL="$T/proj/model.onnx" -DTHREADS=$t
+done
+
+echo "== the CLI and the CMake package refuse the same names"
+sed -n '/system_headers\[\] = {/,/};/p' "$SRC/compiler/toolchain.c" | grep -o '"[a-z_0-9]*"' |
+  tr -d '"' | sort > "$T/c.txt"
+sed -n '/set(system_headers/,/)/p' "$SRC/cmake/CardinalModel.cmake" | sed 's/set(system_headers//; s/)//' |
+  tr -s ' ' '\n' | grep . | sort > "$T/cmake.txt"
+[ -s "$T/c.txt" ] || fail "no list of system headers in compiler/toolchain.c"
+cmp "$T/c.txt" "$T/cmake.txt" || { diff "$T/c.txt" "$T/cmake.txt"; fail "the lists differ"; }
+cat > "$T/check.cmake" << EOF
+cmake_minimum_required(VERSION 3.18)
+include("$SRC/cmake/CardinalModel.cmake")
+cardinal_check_model_name("\${NAME}")
+EOF
+for n in net m main harness W cardinal cdx net_ stdio2 intrinsic Stdio avx512fintrin arm_neon \
+    pthread math CD Cardinal_Rt_Threads _ __x $long "1net" "a-b"; do
+  if "$BUILD/cardinal" compile "$T/proj/model.onnx" -o "$T/c" --name "$n" > /dev/null 2>&1; then
+    cli=ok
+  else cli=refused; fi
+  if cmake -DNAME="$n" -P "$T/check.cmake" > /dev/null 2>&1; then cm=ok; else cm=refused; fi
+  [ "$cli" = "$cm" ] || fail "--name $n: the CLI says $cli, cardinal_add_model $cm"
+done
+echo "cmake model: ok"
