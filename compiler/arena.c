@@ -313,14 +313,58 @@ void sb_free(StrBuf *sb) {
   sb->len = sb->cap = 0;
 }
 
+/* Appends s[0..n) with the control characters a terminal acts on written
+ * as \xNN: C0 but newline and tab, DEL, and the C1 controls UTF-8 spells
+ * C2 80..C2 9F (CSI is C2 9B).  ESC ]0;TITLE BEL in a node name would
+ * retitle the terminal, ESC [2J clear it.  Other bytes (UTF-8 letters
+ * among them) pass. */
+void sb_put_printable(StrBuf *sb, const char *s, size_t n) {
+  const unsigned char *p = (const unsigned char *)s;
+  size_t run = 0; /* bytes before p[i] not yet copied */
+  for (size_t i = 0; i < n; i++) {
+    bool c1 = p[i] == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f;
+    if ((p[i] >= 32 && p[i] != 127 && !c1) || p[i] == '\n' || p[i] == '\t') {
+      run++;
+      continue;
+    }
+    sb_putn(sb, (const char *)p + i - run, run);
+    run = 0;
+    if (c1)
+      sb_printf(sb, "\\xc2\\x%02x", p[++i]);
+    else
+      sb_printf(sb, "\\x%02x", p[i]);
+  }
+  sb_putn(sb, (const char *)p + n - run, run);
+}
+
+void cd_vprint(FILE *f, const char *fmt, va_list ap) {
+  StrBuf raw = {0}, out = {0};
+  sb_vprintf(&raw, fmt, ap);
+  sb_put_printable(&out, raw.buf, raw.len);
+  fputs(out.buf, f);
+  sb_free(&raw);
+  sb_free(&out);
+}
+
+void cd_print(FILE *f, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  cd_vprint(f, fmt, ap);
+  va_end(ap);
+}
+
+/* Every message passes sb_put_printable: the names it quotes come from
+ * files (node, value and tensor names), and are shown, never obeyed. */
 static void diag_vreport(Diag *d, const char *kind, const char *fmt,
                          va_list ap) {
-  StrBuf line = {0};
+  StrBuf raw = {0}, line = {0};
   if (d->file)
-    sb_printf(&line, "%s: ", d->file);
-  sb_printf(&line, "%s: ", kind);
-  sb_vprintf(&line, fmt, ap);
-  sb_printf(&line, "\n");
+    sb_printf(&raw, "%s: ", d->file);
+  sb_printf(&raw, "%s: ", kind);
+  sb_vprintf(&raw, fmt, ap);
+  sb_printf(&raw, "\n");
+  sb_put_printable(&line, raw.buf, raw.len);
+  sb_free(&raw);
   if (!d->quiet)
     fputs(line.buf, stderr);
   sb_putn(&d->log, line.buf, line.len);

@@ -139,6 +139,13 @@ void sb_printf(StrBuf *sb, const char *fmt, ...)
 void sb_vprintf(StrBuf *sb, const char *fmt, va_list ap);
 void sb_putn(StrBuf *sb, const char *s, size_t n);
 void sb_free(StrBuf *sb);
+/* Names from a model file are printed, never obeyed: sb_put_printable
+ * appends s[0..n) with its terminal control characters as \xNN (newline
+ * and tab pass); every Diag message goes through it, and cd_print is
+ * fprintf through it, for what the CLI prints besides messages. */
+void sb_put_printable(StrBuf *sb, const char *s, size_t n);
+void cd_print(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cd_vprint(FILE *f, const char *fmt, va_list ap);
 
 /* Diagnostics: user errors are collected, then printed by the driver. */
 typedef struct {

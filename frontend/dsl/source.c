@@ -47,8 +47,9 @@ static void excerpt(DslProgram *prog, SrcLoc loc, StrBuf *sb) {
    * megabytes long. */
   int from = loc.col > 100 ? loc.col - 60 : 1, to = from + 140 < n + 1 ? from + 140 : n + 1;
   sb_printf(sb, "%5d | %s", loc.line, from > 1 ? "..." : "");
-  for (int i = from - 1; i < to - 1 && i < n; i++)
-    sb_putn(sb, t[i] == '\t' ? " " : &t[i], 1);
+  for (int i = from - 1; i < to - 1 && i < n; i++) /* a tab or a control byte in a string:
+                                                     one column, as the caret counts */
+    sb_putn(sb, t[i] == '\t' ? " " : (unsigned char)t[i] < 32 || t[i] == 127 ? "?" : &t[i], 1);
   sb_printf(sb, "%s\n      | %*s^", to - 1 < n ? "..." : "",
             loc.col - from + (from > 1 ? 3 : 0), "");
   for (int i = 1; i < loc.len && i < 200; i++)
@@ -56,11 +57,16 @@ static void excerpt(DslProgram *prog, SrcLoc loc, StrBuf *sb) {
   sb_printf(sb, "\n");
 }
 
+/* Printed as Diag's messages are: the names and strings a message quotes
+ * come from the file, with their control characters escaped (arena.c). */
 static void print(DslProgram *prog, StrBuf *sb) {
   Diag *d = prog->d;
+  StrBuf safe = {0};
+  sb_put_printable(&safe, sb->buf, sb->len);
   if (!d->quiet)
-    fputs(sb->buf, stderr);
-  sb_putn(&d->log, sb->buf, sb->len);
+    fputs(safe.buf, stderr);
+  sb_putn(&d->log, safe.buf, safe.len);
+  sb_free(&safe);
 }
 
 /* Remembers a message; false if it was reported before (a block called
