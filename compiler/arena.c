@@ -438,20 +438,24 @@ bool cd_read_fd(int fd, size_t max, uint8_t **data, size_t *size) {
   return true;
 }
 
-/* A pipe or the like, in doubling chunks, up to max bytes (EFBIG). */
+/* A pipe or the like, in doubling chunks, up to max bytes (EFBIG): the
+ * buffer never grows past max + 1 bytes, the one byte more telling a
+ * stream of exactly max bytes from a longer one, so /dev/zero costs the
+ * limit, not twice it. */
 static bool read_stream(int fd, size_t max, uint8_t **data, size_t *size) {
-  size_t cap = 1 << 16, len = 0;
+  CD_ASSERT(max < SIZE_MAX);
+  size_t cap = max < (1 << 16) ? max + 1 : 1 << 16, len = 0;
   uint8_t *buf = malloc(cap);
   bool ok = true;
   while (ok) {
     if (len == cap) {
-      if (cap > max) {
+      if (len > max) {
         errno = EFBIG;
         ok = false;
         break;
       }
-      buf = realloc(buf, cap * 2);
-      cap *= 2;
+      cap = cap > max / 2 ? max + 1 : cap * 2;
+      buf = realloc(buf, cap);
     }
     ssize_t got = read(fd, buf + len, cap - len);
     if (got < 0 && errno == EINTR)
@@ -461,10 +465,6 @@ static bool read_stream(int fd, size_t max, uint8_t **data, size_t *size) {
       break;
     }
     len += (size_t)got;
-  }
-  if (ok && len > max) {
-    errno = EFBIG;
-    ok = false;
   }
   if (!ok) {
     int e = errno;

@@ -665,14 +665,12 @@ static void exec_body(Ctx *c, Frame *f, Ast *body) {
 bool dsl_load(Graph *g, const char *path, const DslOptions *o, Diag *d) {
   DslProgram prog = {.arena = &g->arena, .d = d};
   g->source = arena_strdup(&g->arena, path);
-  uint8_t *bytes;
-  size_t n;
-  if (cd_read_file(path, &bytes, &n)) {
-    g->hash = cd_hash_bytes(0, bytes, n);
-    free(bytes);
-  }
   if (!dsl_parse_file(&prog, path))
     return false;
+  /* The model file's hash, from the text read once (with the source's
+   * limit): opening it again would block on a FIFO, and read /dev/zero to
+   * the 4 GiB limit of other files. */
+  g->hash = cd_hash_bytes(0, prog.texts[0], strlen(prog.texts[0]));
   const DslDef *model = NULL;
   NameMap names = {0}, blocks = {0};
   for (int i = 0; i < prog.ndefs; i++) {

@@ -99,5 +99,24 @@ printf 'model m(x: f32[1, 2]) {\n  return relu(x)\n}\n' > "$T/plain.nx"
 expect 1 "tensor 'x\\\\x1b\[2J' is not a parameter" "$CARDINAL" inspect "$T/plain.nx" --weights "$T/esc.safetensors"
 no_controls "$T/stderr"
 
+# 7. a .nx model is read once, with the source's 16 MiB limit: a FIFO was
+# opened a second time (for its hash) and blocked forever; /dev/zero was
+# read to 4 GiB, then the buffer doubled to 8 GiB, before it failed.
+mkfifo "$T/fifo.nx"
+printf 'model m(x: f32[1, 2]) {\n  return relu(x)\n}\n' > "$T/fifo.nx" &
+writer=$!
+expect 0 "" timeout 20 "$CARDINAL" inspect "$T/fifo.nx" --no-size
+kill "$writer" 2> /dev/null
+grep -q "^nodes       1" "$T/stdout" || { echo "FAIL: the FIFO's model"; fails=$((fails + 1)); }
+ln -s /dev/zero "$T/zero.nx"
+if /usr/bin/time -f %M true > /dev/null 2>&1; then # GNU time: the peak RSS, in KiB
+  expect 1 "cannot read: larger than 16 MiB" timeout 20 /usr/bin/time -o "$T/rss" -f %M \
+    "$CARDINAL" inspect "$T/zero.nx"
+  rss=$(tail -n 1 "$T/rss") # after "Command exited with non-zero status 1"
+  check "/dev/zero as a .nx: bounded memory ($rss KiB)" [ "$rss" -lt 300000 ]
+else
+  expect 1 "cannot read: larger than 16 MiB" timeout 20 "$CARDINAL" inspect "$T/zero.nx"
+fi
+
 echo "hostile cli: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]
