@@ -469,6 +469,8 @@ typedef struct {
   int64_t code_bytes;      /* bytes of generated C, the weights aside */
   int64_t param_bytes;     /* bytes of parameters a DSL model may declare */
   int64_t dsl_steps;       /* evaluation steps a DSL model may take (loops nest) */
+  int64_t dsl_value_bytes; /* bytes of strings and lists a DSL model may build
+                              (labels and names made of them included) */
 } Limits;
 
 extern const Limits cd_default_limits;

@@ -20,6 +20,7 @@ const Limits cd_default_limits = {
     .code_bytes = (int64_t)64 << 20,
     .param_bytes = (int64_t)1 << 30,
     .dsl_steps = 10000000,
+    .dsl_value_bytes = (int64_t)256 << 20,
 };
 
 int64_t sat_add(int64_t a, int64_t b) {

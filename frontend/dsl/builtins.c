@@ -574,8 +574,10 @@ static DVal b_param(Ctx *c, Frame *f, Args *a, const char *label, const char *fu
     }
     dims[i] = a->pos[1].v.items[i].i;
   }
-  const char *pn = label ? arena_printf(&c->g->arena, "%s.%s", full, a->pos[0].v.s)
-                         : arena_printf(&c->g->arena, "%s%s", f->scope, a->pos[0].v.s);
+  const char *pn = label ? dsl_strcat(c, a->at, full, ".", a->pos[0].v.s, NULL)
+                         : dsl_strcat(c, a->at, f->scope, a->pos[0].v.s, NULL);
+  if (!pn)
+    return ERR;
   int t = dsl_param(c, a->at, pn, a->pos[1].v.n, dims);
   return t < 0 ? ERR : vtensor(t);
 }

@@ -580,6 +580,28 @@ static void test_dsl_budgets(void) {
                    "past 1073741824 bytes");
 }
 
+/* A string doubled 31 times took 3.1 GB and ended in "internal error at
+ * arena.c" (vsnprintf past 2 GiB); a label or a parameter name made of
+ * it copied it again at every call.  Every string and list the evaluator
+ * builds is charged to one budget (256 MiB), reported at the line. */
+static void test_dsl_value_budget(void) {
+  const char *cases[3] = {
+      "  for i in 0..31 {\n    s = s + s\n  }\n",
+      "  for i in 0..20 {\n    s = s + s\n  }\n  for i in 0..1000 {\n    y = l[s][i]: relu(x)\n"
+      "  }\n",
+      "  for i in 0..1000 {\n    l = [[j for j in 0..100000] for k in 0..i]\n  }\n"};
+  for (int k = 0; k < 3; k++) {
+    char text[512];
+    snprintf(text, sizeof text, "model m(x: f32[2]) {\n  s = \"a\"\n%s  return x\n}\n",
+             cases[k]);
+    double t0 = now_s();
+    expect_dsl_error(text, "strings and lists take more than 268435456 bytes");
+    CU_ASSERT(now_s() - t0 < 10 * SLOWDOWN);
+  }
+  expect_dsl_error("model m(x: f32[2]) {\n  s = \"a\"\n  for i in 0..31 {\n    s = s + s\n"
+                   "  }\n  return x\n}\n", "h.nx:4:11: error:");
+}
+
 /* ------------------------------------------------------------ 6. quadratic */
 
 /* A graph of n nodes, node i reading up to 3 earlier values (the input or
@@ -997,6 +1019,7 @@ void add_hostile_suite(void) {
   ADD(s, test_onnx_node_limit);
   ADD(s, test_code_budget_stops_work);
   ADD(s, test_dsl_budgets);
+  ADD(s, test_dsl_value_budget);
   ADD(s, test_plan_same_as_quadratic_one);
   ADD(s, test_plan_200k_chain);
   ADD(s, test_dsl_blank_lines);
