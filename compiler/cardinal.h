@@ -288,6 +288,7 @@ typedef struct {
   int64_t *ints;
   float *floats;
   int tensor;       /* AT_TENSOR: index of a constant Value */
+  const char *other; /* AT_OTHER: what it is, for messages ("a graph") */
 } Attr;
 
 /*
@@ -433,6 +434,7 @@ typedef struct {
 typedef struct AttrLog {
   const char *name[32];
   int n;
+  const char *bad;     /* the first one of the wrong type (attr_get reported it) */
 } AttrLog;
 
 /* What node n reads: its op inputs, then its epilogue's operands; a
@@ -515,9 +517,18 @@ size_t value_bytes(const Value *v);    /* SIZE_MAX if it overflows */
 bool value_size_ok(const Graph *g, const Value *v, char *why, size_t n);
 const char *node_label(const Node *n); /* name, or op type if unnamed */
 const Attr *node_attr(const Node *n, const char *name);
-int64_t attr_int(const Node *n, const char *name, int64_t dflt);
-float attr_float(const Node *n, const char *name, float dflt);
-const char *attr_string(const Node *n, const char *name, const char *dflt);
+/* An attribute of the type the op's spec gives it.  attr_get sets *out to
+ * attribute `name` of n, or NULL if n has none; one of another type is an
+ * error naming the node, the attribute, the type given and the type
+ * expected (false), never its default taken silently.  An int passes
+ * where a float is expected (ONNX's checker refuses it; its value is
+ * exact).  attr_int, attr_float and attr_string return the value, or dflt
+ * when absent or of the wrong type (reported: node_setup fails a parse
+ * that reported an error). */
+bool attr_get(const Node *n, const char *name, AttrType want, Diag *d, const Attr **out);
+int64_t attr_int(const Node *n, const char *name, int64_t dflt, Diag *d);
+float attr_float(const Node *n, const char *name, float dflt, Diag *d);
+const char *attr_string(const Node *n, const char *name, const char *dflt, Diag *d);
 void ir_recount_uses(Graph *g);
 bool ir_verify(Graph *g, Diag *d); /* the strict verifier; see ir.c */
 void ir_dump(const Graph *g, FILE *f);

@@ -97,6 +97,9 @@ static int make_node_checked(Ctx *c, SrcLoc at, const char *op, const char *labe
       *e = 0;
     if (!strncmp(msg, "error: ", 7))
       msg += 7;
+    for (int i = 0; check && log.bad && i < check->nkw; i++)
+      if (!strcmp(check->kw[i].name, log.bad))
+        at = check->kw[i].loc; /* a keyword of the wrong type: said at the keyword */
     dsl_error(c->prog, at, "%s", msg);
   }
   if (!ok)

@@ -331,6 +331,27 @@ static void test_arguments(void) {
   expect_diags("model m(x: f32[1, 4, 8, 8]) {\n  return conv(x)\n}\n",
                (const char *[]){"t.nx:2:10: error: conv takes 2 positional arguments, got 1",
                                 NULL});
+  /* An ONNX attribute of the wrong type took its default: exit 0. */
+  expect_diags("model m(x: f32[1, 4, 8, 8], w: f32[4, 2, 3, 3]) {\n"
+               "  y = Conv(x, w, group=\"a\")\n  z = LeakyRelu(x, alpha=\"zero\")\n"
+               "  return y, z, leaky_relu(x, alpha=[1])\n}\n",
+               (const char *[]){"t.nx:2:18: error: node 'Conv_0' (Conv): attribute 'group' is "
+                                "a string; Conv takes it as an int",
+                                "t.nx:3:20: error: node 'LeakyRelu_1' (LeakyRelu): attribute "
+                                "'alpha' is a string; LeakyRelu takes it as a float",
+                                "t.nx:4:30: error: node 'leaky_relu_2' (LeakyRelu): attribute "
+                                "'alpha' is a list of ints; LeakyRelu takes it as a float", NULL});
+  expect_diags("model m(x: f32[1, 4, 8, 8]) {\n  return MaxPool(x, kernel_shape=3)\n}\n",
+               (const char *[]){"t.nx:2:21: error: node 'MaxPool_0' (MaxPool): attribute "
+                                "'kernel_shape' is an int; MaxPool takes it as a list of ints",
+                                NULL});
+  /* An int where a float is expected is that number. */
+  Diag d = {0};
+  Graph *g = load("model m(x: f32[1, 4]) {\n  return LeakyRelu(x, alpha=2)\n}\n", NULL, &d);
+  CU_ASSERT_FATAL(g != NULL);
+  CU_ASSERT_EQUAL(g->nodes[g->nnodes - 1].p.alpha, 2.0f);
+  graph_free(g);
+  sb_free(&d.log);
 }
 
 /* dropout (identity at inference), silu = x sigmoid(x), gelu (exact or

@@ -922,6 +922,51 @@ static void test_dsl_sum_concat_over_64(void) {
                    "more than 64 inputs");
 }
 
+/* An attribute of the wrong type took its default, silently: Conv's group
+ * given as a graph ran one group, auto_pad given as an int NOTSET, a
+ * LeakyRelu's alpha given as a string 0.01.  The error names the node, the
+ * attribute and both types.  An int passes where a float is expected. */
+static void test_attribute_types(void) {
+  static const char *const want[5] = {
+      "node 'c' (Conv): attribute 'group' is a graph; Conv takes it as an int",
+      "node 'c' (Conv): attribute 'auto_pad' is an int; Conv takes it as a string",
+      "node 'c' (LeakyRelu): attribute 'alpha' is a string; LeakyRelu takes it as a float",
+      "node 'c' (Concat): attribute 'axis' is a float; Concat takes it as an int",
+      NULL};
+  for (int k = 0; k < 5; k++) {
+    MB *m = mb_new(13);
+    mb_input(m, "x", 1, 4, d4);
+    const int64_t wd[4] = {1, 1, 1, 1};
+    mb_init_raw(m, "W", 1, 4, wd, (const float[1]){1}, 4);
+    const char *ins[2] = {"x", "W"}, *outs[1] = {"y"};
+    const char *op = k < 2 ? "Conv" : k == 3 ? "Concat" : "LeakyRelu";
+    Onnx__NodeProto *n = mb_node(m, op, "c", k < 2 ? 2 : 1, ins, 1, outs);
+    if (k == 0)
+      mb_attr_graph(n, "group");
+    else if (k == 1)
+      mb_attr_int(n, "auto_pad", 1);
+    else if (k == 2)
+      mb_attr_string(n, "alpha", "zero");
+    else if (k == 3)
+      mb_attr_float(n, "axis", 1.0f);
+    else
+      mb_attr_int(n, "alpha", 2);
+    mb_output(m, "y");
+    if (want[k]) {
+      expect_model_error(m, "attr.onnx", want[k]);
+      continue;
+    }
+    CU_ASSERT_FATAL(mb_write(m, tu_path("attr.onnx")));
+    mb_free(m);
+    Graph *g = graph_new();
+    Diag d = {.quiet = true};
+    CU_ASSERT(onnx_load(g, tu_path("attr.onnx"), &d) && graph_infer(g, &d));
+    CU_ASSERT_EQUAL(g->nodes[0].p.alpha, 2.0f);
+    graph_free(g);
+    sb_free(&d.log);
+  }
+}
+
 /* A safetensors file naming a tensor twice bound the first silently. */
 static void test_safetensors_duplicate_name(void) {
   const char *json = "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
@@ -1029,6 +1074,7 @@ void add_hostile_suite(void) {
   ADD(s, test_external_data_size_first);
   ADD(s, test_dsl_import_outside);
   ADD(s, test_dsl_sum_concat_over_64);
+  ADD(s, test_attribute_types);
   ADD(s, test_safetensors_duplicate_name);
   ADD(s, test_freeze_wrong_shape);
   ADD(s, test_opset_out_of_range);
