@@ -477,22 +477,13 @@ static bool read_stream(int fd, size_t max, uint8_t **data, size_t *size) {
   return true;
 }
 
-/* Any file, streams included, up to max bytes: a regular file is read in
- * one go (its size known), anything else in doubling chunks. */
-bool cd_read_file_max(const char *path, size_t max, uint8_t **data, size_t *size) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return false;
+/* Any open file, streams included, up to max bytes: a regular file is read
+ * in one go (its size known), anything else in doubling chunks. */
+bool cd_read_open(int fd, size_t max, uint8_t **data, size_t *size) {
   struct stat st;
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-    bool ok = cd_read_fd(fd, max, data, size);
-    int e = errno;
-    close(fd);
-    errno = e;
-    return ok;
-  }
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+    return cd_read_fd(fd, max, data, size);
   if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-    close(fd);
     errno = EISDIR;
     return false;
   }
@@ -504,6 +495,14 @@ bool cd_read_file_max(const char *path, size_t max, uint8_t **data, size_t *size
   }
   bool ok = read_stream(fd, max, data, size);
   cd_try_end(&t);
+  return ok;
+}
+
+bool cd_read_file_max(const char *path, size_t max, uint8_t **data, size_t *size) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  bool ok = cd_read_open(fd, max, data, size);
   int e = errno;
   close(fd);
   errno = e;

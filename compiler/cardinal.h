@@ -171,6 +171,9 @@ bool cd_read_file_max(const char *path, size_t max, uint8_t **data, size_t *size
 /* Reads an open regular file whole (EINVAL for anything else), at most max
  * bytes (EFBIG); the fd stays open. */
 bool cd_read_fd(int fd, size_t max, uint8_t **data, size_t *size);
+/* The same for any open file but a folder (EISDIR), a pipe too; the fd
+ * stays open (a failed allocation closes it as it unwinds). */
+bool cd_read_open(int fd, size_t max, uint8_t **data, size_t *size);
 /* Whether rel, a path a model names, is relative and has no ".." part. */
 bool cd_path_is_relative_inside(const char *rel);
 /* Opens path for reading only if, once every link is resolved, it is a

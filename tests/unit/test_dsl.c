@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int dsl_tokens(const char *text, int *out, int max);
 
@@ -155,13 +156,34 @@ static void test_parser_constructs(void) {
 
 static void test_import(void) {
   write_text("lib.nx", "block double(x) { return x + x }\n");
+  unlink(tu_path("alias.nx"));
+  CU_ASSERT_FATAL(symlink("lib.nx", tu_path("alias.nx")) == 0);
+  /* A file is read once however it is spelled (it was told apart by its
+   * path: "'double' is defined twice"), and however many files import it. */
+  write_text("also.nx", "import \"./lib.nx\"\nblock quad(x) { return double(double(x)) }\n");
   Diag d = {0};
-  Graph *g = load("import \"lib.nx\"\nmodel m(x: f32[2]) { return double(x) }\n", NULL, &d);
+  Graph *g = load("import \"lib.nx\"\nimport \"./lib.nx\"\nimport \"alias.nx\"\n"
+                  "import \"also.nx\"\nmodel m(x: f32[2]) { return quad(x) }\n", NULL, &d);
   CU_ASSERT_FATAL(g != NULL);
-  CU_ASSERT_EQUAL(g->nnodes, 1);
+  CU_ASSERT_EQUAL(g->nnodes, 2);
   CU_ASSERT_EQUAL(g->nodes[0].op, OP_ADD);
   graph_free(g);
   sb_free(&d.log);
+  /* A file importing itself was parsed 64 times, then "too many imports";
+   * a cycle is an error naming it, at the import that closes it. */
+  write_text("self.nx", "import \"self.nx\"\nblock b(x) { return x }\n");
+  expect_diags("import \"self.nx\"\nmodel m(x: f32[2]) { return b(x) }\n",
+               (const char *[]){"self.nx:1:8: error: 'self.nx' imports itself; remove this "
+                                "import", NULL});
+  expect_diags("import \"./t.nx\"\nmodel m(x: f32[2]) { return x }\n",
+               (const char *[]){"t.nx:1:8: error: 't.nx' imports itself; remove this import",
+                                NULL});
+  write_text("a.nx", "import \"b.nx\"\nblock fa(x) { return x }\n");
+  write_text("b.nx", "import \"lib.nx\"\nimport \"a.nx\"\nblock fb(x) { return x }\n");
+  expect_diags("import \"a.nx\"\nmodel m(x: f32[2]) { return fa(x) }\n",
+               (const char *[]){"b.nx:2:8: error: import cycle: 'a.nx' imports 'b.nx', which "
+                                "imports 'a.nx' again; remove one of these imports (the blocks "
+                                "of every file read are visible in all of them)", NULL});
 }
 
 static void test_naming(void) {
