@@ -58,7 +58,8 @@ static const char *usage_compile =
     "                          workspace is NULL (with --weights section, in linker\n"
     "                          section .bss.cardinal_workspace)\n"
     "      --max-workspace BYTES, --max-weights BYTES   fail, stating the size needed,\n"
-    "                          if the model needs more (K, M, G suffixes: 1024^n)\n"
+    "                          if the model needs more (K, M, G suffixes: 1024^n;\n"
+    "                          BYTES > 0)\n"
     "      --seed N            .nx without a safetensors file: seed of the generated\n"
     "                          parameters (default 0)\n"
     "  -f, --freeze NAME=FILE  make input NAME a constant (.npy, .pb or raw f32)\n"
@@ -437,11 +438,11 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
     case O_MAX_WS:
     case O_MAX_WEIGHTS: {
       int64_t n = parse_bytes(optarg);
-      if (n < 0)
-        return usage_error(cmd, c == O_MAX_WS ? "--max-workspace takes a byte count (e.g. "
-                                                "65536, 64K, 8M), not"
-                                              : "--max-weights takes a byte count (e.g. "
-                                                "65536, 64K, 8M), not", optarg);
+      if (n <= 0) /* 0 is the library's "no limit": refused, not read as that */
+        return usage_error(cmd, c == O_MAX_WS ? "--max-workspace takes a positive byte count "
+                                                "(e.g. 65536, 64K, 8M), not"
+                                              : "--max-weights takes a positive byte count "
+                                                "(e.g. 65536, 64K, 8M), not", optarg);
       *(c == O_MAX_WS ? &a->job.max_workspace : &a->job.max_weights) = n;
       break;
     }

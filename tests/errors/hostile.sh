@@ -43,6 +43,10 @@ expect 1 "exceed the 1000-byte tensor limit (--max-tensor-bytes)" \
   "$CARDINAL" inspect "$FIX" --max-tensor-bytes 1000
 expect 0 "" "$CARDINAL" inspect "$FIX" --max-tensor-bytes 100000
 expect 2 "--max-tensor-bytes takes a positive byte count" "$CARDINAL" inspect "$FIX" --max-tensor-bytes 0
+# --max-workspace 0 and --max-weights 0 meant "no limit", silently.
+expect 2 "--max-workspace takes a positive byte count (e.g. 65536, 64K, 8M), not 0" \
+  "$CARDINAL" compile "$FIX" -o "$T/ws0" --max-workspace 0
+expect 2 "--max-weights takes a positive byte count" "$CARDINAL" inspect "$FIX" --max-weights 0
 
 # 6. terminal escapes: names from a file (node, input and output names, a
 # DSL label, a safetensors tensor) carrying ESC ]0;...BEL (retitles the
