@@ -967,6 +967,53 @@ static void test_attribute_types(void) {
   }
 }
 
+/* The .npy header was searched for words: any 'True' after
+ * 'fortran_order' read as Fortran order, 'fortran_order': Falsey as C
+ * order, and a header in double quotes was refused.  It is parsed as the
+ * Python dict it is. */
+static void test_npy_header(void) {
+  static const struct {
+    const char *header, *error; /* error NULL: reads as float32 [2] */
+  } cases[] = {
+      {"{\"shape\": (2,), \"fortran_order\": False, \"descr\": \"<f4\"}", NULL},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (2L,), }", NULL},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'note': 'True'}",
+       "unknown key 'note'"},
+      {"{'descr': '<f4', 'fortran_order': True, 'shape': (2,), }", "Fortran-order .npy"},
+      {"{'descr': '<f4', 'fortran_order': Falsey, 'shape': (2,), }",
+       "'fortran_order' must be True or False"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'shape': (1,)}",
+       "key 'shape' given twice"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (2), }", "not (n)"},
+      {"{'descr': '<f4', 'shape': (2,), }", "no 'fortran_order'"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,)} True", "bytes after the dict"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    FILE *f = fopen(tu_path("h.npy"), "wb");
+    size_t hl = strlen(cases[i].header) + 1;
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    fputc((int)(hl & 255), f);
+    fputc((int)(hl >> 8), f);
+    fputs(cases[i].header, f);
+    fputc('\n', f);
+    fwrite((const float[2]){1, 2}, 4, 2, f);
+    fclose(f);
+    HostTensor t;
+    Diag d = {.quiet = true};
+    bool ok = tensor_read(tu_path("h.npy"), &t, &d);
+    CU_ASSERT_EQUAL(ok, cases[i].error == NULL);
+    if (ok) {
+      CU_ASSERT(t.rank == 1 && t.dims[0] == 2 && ((float *)t.data)[1] == 2);
+      tensor_free(&t);
+    } else if (!cases[i].error || !tu_log_has(&d, cases[i].error)) {
+      fprintf(stderr, "\n%s: expected '%s' in:\n%s\n", cases[i].header,
+              cases[i].error ? cases[i].error : "(success)", d.log.buf ? d.log.buf : "");
+      CU_FAIL("message");
+    }
+    sb_free(&d.log);
+  }
+}
+
 /* A safetensors file naming a tensor twice bound the first silently. */
 static void test_safetensors_duplicate_name(void) {
   const char *json = "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
@@ -1075,6 +1122,7 @@ void add_hostile_suite(void) {
   ADD(s, test_dsl_import_outside);
   ADD(s, test_dsl_sum_concat_over_64);
   ADD(s, test_attribute_types);
+  ADD(s, test_npy_header);
   ADD(s, test_safetensors_duplicate_name);
   ADD(s, test_freeze_wrong_shape);
   ADD(s, test_opset_out_of_range);
