@@ -367,6 +367,13 @@ static void test_arguments(void) {
                (const char *[]){"t.nx:2:21: error: node 'MaxPool_0' (MaxPool): attribute "
                                 "'kernel_shape' is an int; MaxPool takes it as a list of ints",
                                 NULL});
+  /* A keyword given twice: the first was taken, silently. */
+  expect_diags("block f(x, a = 1) { return x }\nmodel m(x: f32[1, 4]) {\n"
+               "  y = f(x, a=2, a=3)\n  return leaky_relu(y, alpha=0.1, alpha=0.2)\n}\n",
+               (const char *[]){"t.nx:3:17: error: keyword argument 'a' is given twice (first "
+                                "at 3:12); keep one",
+                                "t.nx:4:35: error: keyword argument 'alpha' is given twice "
+                                "(first at 4:24); keep one", NULL});
   /* An int where a float is expected is that number. */
   Diag d = {0};
   Graph *g = load("model m(x: f32[1, 4]) {\n  return LeakyRelu(x, alpha=2)\n}\n", NULL, &d);
