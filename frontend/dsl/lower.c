@@ -121,8 +121,10 @@ typedef struct {
 /* A label names what its call makes, once per scope: a second call with
  * the same scoped label (a layer, or a block call, or a block called twice
  * without a label, so that the labels inside repeat) is an error naming
- * the first, unless it says `shared`.  param(...) labels are prefixes of
- * parameter names and may repeat; its names are checked one by one. */
+ * the first, unless it says `shared`; and `shared` names an earlier call's
+ * label, so a label it is the first use of is an error too (its call would
+ * make parameters of its own, silently).  param(...) labels are prefixes
+ * of parameter names and may repeat; its names are checked one by one. */
 static bool label_unused(Ctx *c, Frame *f, const Label *l, const char *full, bool is_block) {
   bool added;
   DslEntry *e = dsl_map_get(c, &c->labels, full, true, &added);
@@ -130,7 +132,24 @@ static bool label_unused(Ctx *c, Frame *f, const Label *l, const char *full, boo
     *e = (DslEntry){.key = full, .loc = l->loc, .call = f->call,
                      .block = f->def && !f->def->is_model ? f->def->name : NULL,
                      .is_block = is_block};
-    return true;
+    if (!l->shared)
+      return true;
+    Suggest sg; /* the labels of this scope */
+    suggest_init(&sg, l->text);
+    size_t n = strlen(f->scope);
+    for (int i = 0; i < c->labels.cap; i++) {
+      const char *k = c->labels.v[i].key;
+      if (k && k != full && !strncmp(k, f->scope, n))
+        suggest_add(&sg, k + n);
+    }
+    if (suggest_best(&sg))
+      dsl_error(c->prog, l->loc, "'shared %s:' names no earlier call in this scope; did you "
+                "mean 'shared %s:'?", l->text, suggest_best(&sg));
+    else
+      dsl_error(c->prog, l->loc, "'shared %s:' names no earlier call in this scope: 'shared' "
+                "reuses the parameters an earlier '%s:' call made; remove it to make them "
+                "here", l->text, l->text);
+    return false;
   }
   if (l->shared || c->sharing)
     return true;
@@ -196,10 +215,12 @@ static DVal call(Ctx *c, Frame *f, Ast *call_ast, const Label *lb, DVal *chained
     return ERR;
   bool shared = lb && lb->shared;
   c->sharing += shared;
+  c->reuse_only = shared && !strcmp(name, "param"); /* its label is no call's: see dsl_param */
   bool found = true;
   DVal r = block ? call_block(c, f, block, &a, label)
                  : dsl_call_builtin(c, f, &a, name, label, full, &found);
   c->sharing -= shared;
+  c->reuse_only = false;
   CD_ASSERT(found); /* check_names refused the others */
   return r;
 }

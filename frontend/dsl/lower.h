@@ -91,6 +91,7 @@ typedef struct {
   DslMap labels;        /* scoped labels used: "layer1.0.conv1" */
   DslMap params;        /* parameters made: "layer1.0.conv1.weight" */
   int sharing;           /* > 0 inside a 'shared LABEL:' call */
+  bool reuse_only;       /* in 'shared LABEL: param(...)': the parameter must exist */
 } Ctx;
 
 static const DVal ERR = {.k = V_ERR};

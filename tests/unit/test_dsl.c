@@ -453,11 +453,21 @@ static void test_duplicate_labels(void) {
                (const char *[]){"t.nx:3:7: error: parameter 'w' is already made at 2:7",
                                 "t.nx:3:7: note: labels name parameters: give this call another "
                                 "label, or write 'shared LABEL:' to reuse that parameter", NULL});
+  /* 'shared' of a label no earlier call made made new parameters, silently. */
+  expect_diags("block b(x) {\n  return x -> conv1: conv(4, k=1)\n}\n"
+               "model m(x: f32[1, 4, 2, 2]) {\n  y = enc: b(x)\n  z = shared enx: b(x)\n"
+               "  w = shared q: param(\"w\", [2])\n  return y - z\n}\n",
+               (const char *[]){"t.nx:6:7: error: 'shared enx:' names no earlier call in this "
+                                "scope; did you mean 'shared enc:'?",
+                                "t.nx:7:17: error: shared parameter 'q.w' was never made: "
+                                "'shared LABEL: param(...)' reuses a parameter an earlier call "
+                                "made; remove 'shared' to make it here", NULL});
   /* Sharing asked for: one set of parameters, read twice. */
   Diag d = {0};
   Graph *g = load("block b(x) {\n  return x -> conv1: conv(4, k=1) -> bn1: bn()\n}\n"
                   "model m(x: f32[1, 4, 2, 2]) {\n  y = enc: b(x)\n  z = shared enc: b(x)\n"
-                  "  for i in 0..2 {\n    z = shared [0]: b(z)\n  }\n  return y - z\n}\n",
+                  "  z = [0]: b(z)\n  for i in 1..2 {\n    z = shared [0]: b(z)\n  }\n"
+                  "  return y - z\n}\n",
                   NULL, &d);
   CU_ASSERT_FATAL(g != NULL);
   int convs = 0, weights = 0;
