@@ -94,7 +94,7 @@ no_controls "$T/stdout" "$T/stderr"
 grep -q "output 0 'y\\\\x1b\[31m' float32\[4\]" "$T/stdout" &&
   grep -q "Relu '\\\\x1b\]0;pwned\\\\x07'" "$T/stdout" ||
   { echo "FAIL: run --profile: the output and node names"; cat "$T/stdout"; fails=$((fails + 1)); }
-printf 'model m(x: f32[1, 2, 4, 4]) {\n  y = ["\033]0;pwned\007"]: conv(2, k=1)\n  z = ["\033]0;pwned\007"]: conv(2, k=1)\n  return y + z\n}\n' > "$T/esc.nx"
+printf 'model m(x: f32[1, 2, 4, 4]) {\n  y = x -> ["\033]0;pwned\007"]: conv(2, k=1)\n  z = x -> ["\033]0;pwned\007"]: conv(2, k=1)\n  return y + z\n}\n' > "$T/esc.nx"
 expect 1 "label '\\\\x1b\]0;pwned\\\\x07' already names a layer" "$CARDINAL" inspect "$T/esc.nx"
 no_controls "$T/stderr"
 json='{"x\u001b[2J":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'
