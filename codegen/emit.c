@@ -23,7 +23,8 @@
  * list, so a 100 MB model builds in seconds — or written to NAME.weights,
  * a 64-byte header followed by the blob, which the caller hands to
  * NAME_set_weights (header bytes 0-9 "CARDINALW1", 16-31 the model hash and
- * 32-47 the hash of the blob's bytes, in hex; the rest zero).  Every
+ * 32-47 the hash of the blob's bytes, cd_hash64 in hex, which it checks;
+ * the rest zero).  Every
  * constant sits at a 64-byte aligned offset of the blob, in its layout
  * (packed weights in the order their kernel reads them), and the blob
  * itself is 64-byte aligned.  Names
@@ -31,6 +32,7 @@
  * comments, never as identifiers.
  */
 #include "../compiler/cardinal.h"
+#include "cardinal_rt.h" /* cd_hash64: the blob's hash, which NAME_set_weights checks */
 
 #include <errno.h>
 #include <math.h>
@@ -1021,14 +1023,15 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
                   "  if (!b)\n    return CD_ERR_NULL;\n"
                   "  if ((size_t)((uintptr_t)b %% 64) != 0)\n    return CD_ERR_ALIGN;\n"
                   "  if (size != 64 + (size_t)%s_WEIGHTS_SIZE || memcmp(b, \"CARDINALW1\", 10) != 0 ||\n"
-                  "      memcmp(b + 16, %s_MODEL_HASH, 16) != 0 || memcmp(b + 32, %s_WEIGHTS_HASH, 16) != 0)\n"
+                  "      memcmp(b + 16, %s_MODEL_HASH, 16) != 0 || memcmp(b + 32, %s_WEIGHTS_HASH, 16) != 0 ||\n"
+                  "      !cd_weights_ok(b + 64, (size_t)%s_WEIGHTS_SIZE, %s_WEIGHTS_HASH))\n"
                   "    return CD_ERR_WEIGHTS;\n"
                   "  cd_w = b + 64;\n  return CD_OK;\n}\n",
-              name, NAME, NAME, NAME);
+              name, NAME, NAME, NAME, NAME, NAME);
   }
   /* The blob's own hash: a blob of the same model built for another target
    * or with other passes has the same model hash but not these bytes. */
-  uint64_t whash = cd_hash64(0, blob + 64, wsize);
+  uint64_t whash = cd_hash64(blob + 64, wsize);
   bool ok = write_header(g, p, o, dir, NAME, whash, d);
   char *cpath = arena_printf(&g->arena, "%s/%s.c", dir, name);
   ok = ok && write_file(cpath, c.buf, c.len, d);

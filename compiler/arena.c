@@ -313,14 +313,58 @@ void sb_free(StrBuf *sb) {
   sb->len = sb->cap = 0;
 }
 
+/* Appends s[0..n) with the control characters a terminal acts on written
+ * as \xNN: C0 but newline and tab, DEL, and the C1 controls UTF-8 spells
+ * C2 80..C2 9F (CSI is C2 9B).  ESC ]0;TITLE BEL in a node name would
+ * retitle the terminal, ESC [2J clear it.  Other bytes (UTF-8 letters
+ * among them) pass. */
+void sb_put_printable(StrBuf *sb, const char *s, size_t n) {
+  const unsigned char *p = (const unsigned char *)s;
+  size_t run = 0; /* bytes before p[i] not yet copied */
+  for (size_t i = 0; i < n; i++) {
+    bool c1 = p[i] == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f;
+    if ((p[i] >= 32 && p[i] != 127 && !c1) || p[i] == '\n' || p[i] == '\t') {
+      run++;
+      continue;
+    }
+    sb_putn(sb, (const char *)p + i - run, run);
+    run = 0;
+    if (c1)
+      sb_printf(sb, "\\xc2\\x%02x", p[++i]);
+    else
+      sb_printf(sb, "\\x%02x", p[i]);
+  }
+  sb_putn(sb, (const char *)p + n - run, run);
+}
+
+void cd_vprint(FILE *f, const char *fmt, va_list ap) {
+  StrBuf raw = {0}, out = {0};
+  sb_vprintf(&raw, fmt, ap);
+  sb_put_printable(&out, raw.buf, raw.len);
+  fputs(out.buf, f);
+  sb_free(&raw);
+  sb_free(&out);
+}
+
+void cd_print(FILE *f, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  cd_vprint(f, fmt, ap);
+  va_end(ap);
+}
+
+/* Every message passes sb_put_printable: the names it quotes come from
+ * files (node, value and tensor names), and are shown, never obeyed. */
 static void diag_vreport(Diag *d, const char *kind, const char *fmt,
                          va_list ap) {
-  StrBuf line = {0};
+  StrBuf raw = {0}, line = {0};
   if (d->file)
-    sb_printf(&line, "%s: ", d->file);
-  sb_printf(&line, "%s: ", kind);
-  sb_vprintf(&line, fmt, ap);
-  sb_printf(&line, "\n");
+    sb_printf(&raw, "%s: ", d->file);
+  sb_printf(&raw, "%s: ", kind);
+  sb_vprintf(&raw, fmt, ap);
+  sb_printf(&raw, "\n");
+  sb_put_printable(&line, raw.buf, raw.len);
+  sb_free(&raw);
   if (!d->quiet)
     fputs(line.buf, stderr);
   sb_putn(&d->log, line.buf, line.len);
@@ -394,20 +438,24 @@ bool cd_read_fd(int fd, size_t max, uint8_t **data, size_t *size) {
   return true;
 }
 
-/* A pipe or the like, in doubling chunks, up to max bytes (EFBIG). */
+/* A pipe or the like, in doubling chunks, up to max bytes (EFBIG): the
+ * buffer never grows past max + 1 bytes, the one byte more telling a
+ * stream of exactly max bytes from a longer one, so /dev/zero costs the
+ * limit, not twice it. */
 static bool read_stream(int fd, size_t max, uint8_t **data, size_t *size) {
-  size_t cap = 1 << 16, len = 0;
+  CD_ASSERT(max < SIZE_MAX);
+  size_t cap = max < (1 << 16) ? max + 1 : 1 << 16, len = 0;
   uint8_t *buf = malloc(cap);
   bool ok = true;
   while (ok) {
     if (len == cap) {
-      if (cap > max) {
+      if (len > max) {
         errno = EFBIG;
         ok = false;
         break;
       }
-      buf = realloc(buf, cap * 2);
-      cap *= 2;
+      cap = cap > max / 2 ? max + 1 : cap * 2;
+      buf = realloc(buf, cap);
     }
     ssize_t got = read(fd, buf + len, cap - len);
     if (got < 0 && errno == EINTR)
@@ -417,10 +465,6 @@ static bool read_stream(int fd, size_t max, uint8_t **data, size_t *size) {
       break;
     }
     len += (size_t)got;
-  }
-  if (ok && len > max) {
-    errno = EFBIG;
-    ok = false;
   }
   if (!ok) {
     int e = errno;
@@ -433,22 +477,13 @@ static bool read_stream(int fd, size_t max, uint8_t **data, size_t *size) {
   return true;
 }
 
-/* Any file, streams included, up to max bytes: a regular file is read in
- * one go (its size known), anything else in doubling chunks. */
-bool cd_read_file_max(const char *path, size_t max, uint8_t **data, size_t *size) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return false;
+/* Any open file, streams included, up to max bytes: a regular file is read
+ * in one go (its size known), anything else in doubling chunks. */
+bool cd_read_open(int fd, size_t max, uint8_t **data, size_t *size) {
   struct stat st;
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-    bool ok = cd_read_fd(fd, max, data, size);
-    int e = errno;
-    close(fd);
-    errno = e;
-    return ok;
-  }
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+    return cd_read_fd(fd, max, data, size);
   if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-    close(fd);
     errno = EISDIR;
     return false;
   }
@@ -460,6 +495,14 @@ bool cd_read_file_max(const char *path, size_t max, uint8_t **data, size_t *size
   }
   bool ok = read_stream(fd, max, data, size);
   cd_try_end(&t);
+  return ok;
+}
+
+bool cd_read_file_max(const char *path, size_t max, uint8_t **data, size_t *size) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  bool ok = cd_read_open(fd, max, data, size);
   int e = errno;
   close(fd);
   errno = e;
@@ -577,22 +620,4 @@ int64_t cd_f2i_sat(double x) {
   if (ck_f2i(x, &r))
     return r;
   return x != x ? 0 : x > 0 ? INT64_MAX : INT64_MIN;
-}
-
-/* A 64-bit hash of a byte string, 8 bytes a step (the files are large and
- * the key must not cost what it saves); not for adversaries. */
-uint64_t cd_hash64(uint64_t h, const void *p, size_t n) {
-  const unsigned char *b = p;
-  h ^= 0x9e3779b97f4a7c15ull * (n + 1);
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, b + i, 8);
-    h = (h ^ w) * 0xff51afd7ed558ccdull;
-    h ^= h >> 32;
-  }
-  uint64_t w = 0;
-  memcpy(&w, b + i, n - i);
-  h = (h ^ w ^ (uint64_t)(n - i) << 56) * 0xc4ceb9fe1a85ec53ull;
-  return h ^ (h >> 29);
 }

@@ -139,6 +139,13 @@ void sb_printf(StrBuf *sb, const char *fmt, ...)
 void sb_vprintf(StrBuf *sb, const char *fmt, va_list ap);
 void sb_putn(StrBuf *sb, const char *s, size_t n);
 void sb_free(StrBuf *sb);
+/* Names from a model file are printed, never obeyed: sb_put_printable
+ * appends s[0..n) with its terminal control characters as \xNN (newline
+ * and tab pass); every Diag message goes through it, and cd_print is
+ * fprintf through it, for what the CLI prints besides messages. */
+void sb_put_printable(StrBuf *sb, const char *s, size_t n);
+void cd_print(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cd_vprint(FILE *f, const char *fmt, va_list ap);
 
 /* Diagnostics: user errors are collected, then printed by the driver. */
 typedef struct {
@@ -155,8 +162,6 @@ void diag_warn(Diag *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 uint64_t cd_hash_bytes(uint64_t h, const void *p, size_t n); /* FNV-1a 64 */
-/* A 64-bit hash, 8 bytes a step (large files, cache keys); not for adversaries. */
-uint64_t cd_hash64(uint64_t h, const void *p, size_t n);
 /* Files.  A file the user names is read as given (a pipe too), up to a
  * size; a file a model names (external data, an import) is opened with
  * cd_open_inside: only a regular file inside the model's folder. */
@@ -166,6 +171,9 @@ bool cd_read_file_max(const char *path, size_t max, uint8_t **data, size_t *size
 /* Reads an open regular file whole (EINVAL for anything else), at most max
  * bytes (EFBIG); the fd stays open. */
 bool cd_read_fd(int fd, size_t max, uint8_t **data, size_t *size);
+/* The same for any open file but a folder (EISDIR), a pipe too; the fd
+ * stays open (a failed allocation closes it as it unwinds). */
+bool cd_read_open(int fd, size_t max, uint8_t **data, size_t *size);
 /* Whether rel, a path a model names, is relative and has no ".." part. */
 bool cd_path_is_relative_inside(const char *rel);
 /* Opens path for reading only if, once every link is resolved, it is a
@@ -397,6 +405,7 @@ typedef struct {
   int64_t *ints;
   float *floats;
   int tensor;       /* AT_TENSOR: index of a constant Value */
+  const char *other; /* AT_OTHER: what it is, for messages ("a graph") */
 } Attr;
 
 /*
@@ -532,6 +541,7 @@ typedef struct {
 typedef struct AttrLog {
   const char *name[32];
   int n;
+  const char *bad;     /* the first one of the wrong type (attr_get reported it) */
 } AttrLog;
 
 /* What node n reads: its op inputs, then its epilogue's operands; a
@@ -568,6 +578,8 @@ typedef struct {
   int64_t code_bytes;      /* bytes of generated C, the weights aside */
   int64_t param_bytes;     /* bytes of parameters a DSL model may declare */
   int64_t dsl_steps;       /* evaluation steps a DSL model may take (loops nest) */
+  int64_t dsl_value_bytes; /* bytes of strings and lists a DSL model may build
+                              (labels and names made of them included) */
 } Limits;
 
 extern const Limits cd_default_limits;
@@ -612,9 +624,18 @@ size_t value_bytes(const Value *v);    /* SIZE_MAX if it overflows */
 bool value_size_ok(const Graph *g, const Value *v, char *why, size_t n);
 const char *node_label(const Node *n); /* name, or op type if unnamed */
 const Attr *node_attr(const Node *n, const char *name);
-int64_t attr_int(const Node *n, const char *name, int64_t dflt);
-float attr_float(const Node *n, const char *name, float dflt);
-const char *attr_string(const Node *n, const char *name, const char *dflt);
+/* An attribute of the type the op's spec gives it.  attr_get sets *out to
+ * attribute `name` of n, or NULL if n has none; one of another type is an
+ * error naming the node, the attribute, the type given and the type
+ * expected (false), never its default taken silently.  An int passes
+ * where a float is expected (ONNX's checker refuses it; its value is
+ * exact).  attr_int, attr_float and attr_string return the value, or dflt
+ * when absent or of the wrong type (reported: node_setup fails a parse
+ * that reported an error). */
+bool attr_get(const Node *n, const char *name, AttrType want, Diag *d, const Attr **out);
+int64_t attr_int(const Node *n, const char *name, int64_t dflt, Diag *d);
+float attr_float(const Node *n, const char *name, float dflt, Diag *d);
+const char *attr_string(const Node *n, const char *name, const char *dflt, Diag *d);
 void ir_recount_uses(Graph *g);
 void graph_compact(Graph *g); /* drop dead nodes, re-sort topologically */
 int node_add_input(Graph *g, Node *n, int v); /* appends an op input, returns its slot */

@@ -101,9 +101,12 @@ static bool sizes_ok(Graph *g, Node *n, Diag *d, bool outputs) {
   return true;
 }
 
+/* A parse that reported an error fails, whatever it returned: attr_int
+ * and its kind report a wrongly typed attribute and carry on. */
 bool node_setup(Graph *g, Node *n, Diag *d) {
+  int errors = d->nerrors;
   return op_check_arity(g, n, d) && sizes_ok(g, n, d, false) &&
-         op_table[n->op].parse(g, n, d) && node_infer(g, n, d);
+         op_table[n->op].parse(g, n, d) && d->nerrors == errors && node_infer(g, n, d);
 }
 
 bool node_infer(Graph *g, Node *n, Diag *d) {

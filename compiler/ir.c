@@ -20,6 +20,7 @@ const Limits cd_default_limits = {
     .code_bytes = (int64_t)64 << 20,
     .param_bytes = (int64_t)1 << 30,
     .dsl_steps = 10000000,
+    .dsl_value_bytes = (int64_t)256 << 20,
 };
 
 /* One row per element type the IR holds: every stage asks here. */
@@ -204,23 +205,52 @@ const Attr *node_attr(const Node *n, const char *name) {
   return NULL;
 }
 
-int64_t attr_int(const Node *n, const char *name, int64_t dflt) {
-  const Attr *a = node_attr(n, name);
-  return a && a->type == AT_INT ? a->i : dflt;
+/* "an int", "a list of floats"; other: what an AT_OTHER attribute is. */
+static const char *attr_type_name(AttrType t, const char *other) {
+  switch (t) {
+  case AT_FLOAT: return "a float";
+  case AT_INT: return "an int";
+  case AT_STRING: return "a string";
+  case AT_TENSOR: return "a tensor";
+  case AT_FLOATS: return "a list of floats";
+  case AT_INTS: return "a list of ints";
+  case AT_STRINGS: return "a list of strings";
+  default: return other ? other : "of a type Cardinal does not read";
+  }
 }
 
-float attr_float(const Node *n, const char *name, float dflt) {
+bool attr_get(const Node *n, const char *name, AttrType want, Diag *d, const Attr **out) {
   const Attr *a = node_attr(n, name);
-  if (a && a->type == AT_FLOAT)
-    return a->f;
-  if (a && a->type == AT_INT)
-    return (float)a->i;
-  return dflt;
+  *out = NULL;
+  if (!a)
+    return true;
+  if (a->type == want || (want == AT_FLOAT && a->type == AT_INT)) {
+    *out = a;
+    return true;
+  }
+  diag_error(d, "node '%s' (%s): attribute '%s' is %s; %s takes it as %s", node_label(n),
+             n->op_type, name, attr_type_name(a->type, a->other), n->op_type,
+             attr_type_name(want, NULL));
+  if (n->attr_log && !n->attr_log->bad)
+    n->attr_log->bad = name;
+  return false;
 }
 
-const char *attr_string(const Node *n, const char *name, const char *dflt) {
-  const Attr *a = node_attr(n, name);
-  return a && a->type == AT_STRING ? a->s : dflt;
+int64_t attr_int(const Node *n, const char *name, int64_t dflt, Diag *d) {
+  const Attr *a;
+  return attr_get(n, name, AT_INT, d, &a) && a ? a->i : dflt;
+}
+
+float attr_float(const Node *n, const char *name, float dflt, Diag *d) {
+  const Attr *a;
+  if (!attr_get(n, name, AT_FLOAT, d, &a) || !a)
+    return dflt;
+  return a->type == AT_INT ? (float)a->i : a->f;
+}
+
+const char *attr_string(const Node *n, const char *name, const char *dflt, Diag *d) {
+  const Attr *a;
+  return attr_get(n, name, AT_STRING, d, &a) && a ? a->s : dflt;
 }
 
 void ir_recount_uses(Graph *g) {

@@ -58,7 +58,8 @@ static const char *usage_compile =
     "                          workspace is NULL (with --weights section, in linker\n"
     "                          section .bss.cardinal_workspace)\n"
     "      --max-workspace BYTES, --max-weights BYTES   fail, stating the size needed,\n"
-    "                          if the model needs more (K, M, G suffixes: 1024^n)\n"
+    "                          if the model needs more (K, M, G suffixes: 1024^n;\n"
+    "                          BYTES > 0)\n"
     "      --seed N            .nx without a safetensors file: seed of the generated\n"
     "                          parameters (default 0)\n"
     "  -f, --freeze NAME=FILE  make input NAME a constant (.npy, .pb or raw f32)\n"
@@ -437,11 +438,11 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
     case O_MAX_WS:
     case O_MAX_WEIGHTS: {
       int64_t n = parse_bytes(optarg);
-      if (n < 0)
-        return usage_error(cmd, c == O_MAX_WS ? "--max-workspace takes a byte count (e.g. "
-                                                "65536, 64K, 8M), not"
-                                              : "--max-weights takes a byte count (e.g. "
-                                                "65536, 64K, 8M), not", optarg);
+      if (n <= 0) /* 0 is the library's "no limit": refused, not read as that */
+        return usage_error(cmd, c == O_MAX_WS ? "--max-workspace takes a positive byte count "
+                                                "(e.g. 65536, 64K, 8M), not"
+                                              : "--max-weights takes a positive byte count "
+                                                "(e.g. 65536, 64K, 8M), not", optarg);
       *(c == O_MAX_WS ? &a->job.max_workspace : &a->job.max_weights) = n;
       break;
     }
@@ -599,7 +600,7 @@ static int cmd_compile(int argc, char **argv, bool build) {
 
 static void print_output(const Value *v, const float *y, int k) {
   int64_t n = value_numel(v);
-  printf("output %d '%s' float32[", k, v->name);
+  cd_print(stdout, "output %d '%s' float32[", k, v->name);
   for (int i = 0; i < v->rank; i++)
     printf("%s%lld", i ? "," : "", (long long)v->dims[i]);
   printf("]:");
@@ -664,8 +665,9 @@ static void print_profile(const char *text) {
   for (int i = 0; i < n; i++) {
     double gf = r[i].ms > 0 ? 2.0 * (double)r[i].macs / (r[i].ms * 1e6) : 0.0;
     macs += (double)r[i].macs;
-    printf("%10.3f %5.1f%% %8.2f %5.1f%%  %s\n", r[i].ms, total > 0 ? 100 * r[i].ms / total : 0,
-           gf, peak > 0 ? 100 * gf / peak : 0.0, r[i].name);
+    cd_print(stdout, "%10.3f %5.1f%% %8.2f %5.1f%%  %s\n", r[i].ms,
+             total > 0 ? 100 * r[i].ms / total : 0, gf, peak > 0 ? 100 * gf / peak : 0.0,
+             r[i].name); /* the kernel's node name, from the model */
   }
   double gf = total > 0 ? 2.0 * macs / (total * 1e6) : 0.0;
   char where[32] = "one core";
@@ -789,13 +791,17 @@ static int cmd_run(int argc, char **argv) {
   return ok ? 0 : 1;
 }
 
+/* A JSON string; control characters (C0, DEL, and C1 as UTF-8 spells
+ * them) as \u escapes, so no name reaches a terminal raw. */
 static void json_string(const char *s) {
   putchar('"');
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
     if (*p == '"' || *p == '\\')
       printf("\\%c", *p);
-    else if (*p < 32)
+    else if (*p < 32 || *p == 127)
       printf("\\u%04x", *p);
+    else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+      printf("\\u%04x", *++p);
     else
       putchar(*p);
   }
@@ -816,7 +822,8 @@ static void print_io(const Graph *g, bool out, int k, bool json) {
     printf("], \"elements\": %lld, \"layout\": \"%s\", \"symbolic\": [",
            (long long)value_numel(val), io_layout_name(val));
   } else {
-    printf("%-6s %-3d '%s' %s[", out ? "output" : "input", k, val->name, dtype_name(val->dtype));
+    cd_print(stdout, "%-6s %-3d '%s' %s[", out ? "output" : "input", k, val->name,
+             dtype_name(val->dtype));
     for (int i = 0; i < val->rank; i++)
       printf("%s%lld", i ? "," : "", (long long)val->dims[i]);
     printf("] %s", io_layout_name(val));
@@ -832,8 +839,9 @@ static void print_io(const Graph *g, bool out, int k, bool json) {
       printf(", \"value\": %lld, \"from\": \"%s\"}", (long long)val->dims[sd->dim],
              sd->by_shape ? "--shape" : "default");
     } else
-      printf("%s dim %d%s%s%s %s", n ? "," : " (symbolic:", sd->dim, *sd->param ? " '" : "",
-             sd->param, *sd->param ? "'" : "", sd->by_shape ? "from --shape" : "batch, 1");
+      cd_print(stdout, "%s dim %d%s%s%s %s", n ? "," : " (symbolic:", sd->dim,
+               *sd->param ? " '" : "", sd->param, *sd->param ? "'" : "",
+               sd->by_shape ? "from --shape" : "batch, 1");
     n++;
   }
   if (json)

@@ -27,6 +27,147 @@ static bool ends_with(const char *s, const char *suf) {
   return a >= b && !strcmp(s + a - b, suf);
 }
 
+/*
+ * The header of a .npy is a Python dict literal,
+ *
+ *   {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }
+ *
+ * read as one: its three keys once each, in any order, in single or
+ * double quotes, each with a value of its kind (a string; True or False; a
+ * tuple of ints), and nothing else -- not words found anywhere in it
+ * ('True' after 'fortran_order' read as Fortran order, whatever it
+ * belonged to).
+ */
+typedef struct {
+  char descr[16];
+  bool fortran;
+  int rank;
+  int64_t dims[CD_MAX_RANK];
+} NpyHeader;
+
+typedef struct {
+  const char *p, *end;
+} Lit;
+
+static void lit_space(Lit *l) {
+  while (l->p < l->end && (*l->p == ' ' || *l->p == '\t' || *l->p == '\n' || *l->p == '\r'))
+    l->p++;
+}
+
+static bool lit_char(Lit *l, char c) {
+  lit_space(l);
+  if (l->p < l->end && *l->p == c) {
+    l->p++;
+    return true;
+  }
+  return false;
+}
+
+/* A quoted string without escapes, into buf[n]. */
+static bool lit_string(Lit *l, char *buf, size_t n) {
+  lit_space(l);
+  if (l->p >= l->end || (*l->p != '\'' && *l->p != '"'))
+    return false;
+  char q = *l->p++;
+  size_t k = 0;
+  for (; l->p < l->end && *l->p != q; l->p++) {
+    if (*l->p == '\\' || k + 1 >= n)
+      return false;
+    buf[k++] = *l->p;
+  }
+  buf[k] = 0;
+  if (l->p >= l->end)
+    return false;
+  l->p++;
+  return true;
+}
+
+/* The word w, whole (True, not Truex). */
+static bool lit_word(Lit *l, const char *w) {
+  lit_space(l);
+  size_t n = strlen(w);
+  if ((size_t)(l->end - l->p) < n || memcmp(l->p, w, n) != 0)
+    return false;
+  char c = l->p + n < l->end ? l->p[n] : ' ';
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')
+    return false;
+  l->p += n;
+  return true;
+}
+
+/* A tuple of non-negative ints (an L suffix allowed: Python 2's longs):
+ * (), (3,), (2, 3), (2, 3,). */
+static const char *lit_shape(Lit *l, NpyHeader *h) {
+  if (!lit_char(l, '('))
+    return "'shape' must be a tuple of ints";
+  for (bool comma = true;;) {
+    if (lit_char(l, ')'))
+      return h->rank == 1 && !comma ? "'shape' must be a tuple of ints: (n,), not (n)" : NULL;
+    lit_space(l);
+    if (!comma || l->p >= l->end || *l->p < '0' || *l->p > '9')
+      return "'shape' must be a tuple of ints";
+    int64_t v = 0;
+    for (; l->p < l->end && *l->p >= '0' && *l->p <= '9'; l->p++)
+      if (!ck_mul(v, 10, &v) || !ck_add(v, *l->p - '0', &v))
+        return "a dim does not fit 64 bits";
+    if (l->p < l->end && *l->p == 'L')
+      l->p++;
+    if (h->rank == CD_MAX_RANK)
+      return "more than 8 dims";
+    h->dims[h->rank++] = v;
+    comma = lit_char(l, ',');
+  }
+}
+
+/* Parses the header's n bytes into h; false, and why[96] says why not. */
+static bool npy_header(const char *text, size_t n, NpyHeader *h, char *why) {
+  static const char *const keys[3] = {"descr", "fortran_order", "shape"};
+  const char *bad = NULL;
+  memset(h, 0, sizeof *h);
+  Lit l = {text, text + n};
+  bool seen[3] = {false, false, false};
+  if (!lit_char(&l, '{'))
+    bad = "not a dict";
+  while (!bad && !lit_char(&l, '}')) {
+    char key[32];
+    if (!lit_string(&l, key, sizeof key) || !lit_char(&l, ':')) {
+      bad = "expected 'key': value";
+      break;
+    }
+    int k = 0;
+    while (k < 3 && strcmp(key, keys[k]) != 0)
+      k++;
+    if (k == 3 || seen[k]) {
+      snprintf(why, 96, k == 3 ? "unknown key '%.32s' (a .npy header has descr, "
+               "fortran_order and shape)" : "key '%.32s' given twice", key);
+      return false;
+    }
+    seen[k] = true;
+    if (k == 0 && !lit_string(&l, h->descr, sizeof h->descr))
+      bad = "'descr' must be a string (a simple dtype such as '<f4')";
+    else if (k == 1 && !(h->fortran = lit_word(&l, "True")) && !lit_word(&l, "False"))
+      bad = "'fortran_order' must be True or False";
+    else if (k == 2)
+      bad = lit_shape(&l, h);
+    if (!bad && !lit_char(&l, ',')) {
+      lit_space(&l);
+      if (l.p >= l.end || *l.p != '}')
+        bad = "expected ',' or '}' after a value";
+    }
+  }
+  lit_space(&l);
+  if (!bad && l.p != l.end)
+    bad = "bytes after the dict";
+  for (int k = 0; k < 3 && !bad; k++)
+    if (!seen[k]) {
+      snprintf(why, 96, "no '%s'", keys[k]);
+      return false;
+    }
+  if (bad)
+    snprintf(why, 96, "%s", bad);
+  return !bad;
+}
+
 static bool npy_read(const char *path, const uint8_t *b, size_t n,
                      HostTensor *t, Diag *d) {
   if (n < 10 || memcmp(b, "\x93NUMPY", 6) != 0) {
@@ -49,48 +190,20 @@ static bool npy_read(const char *path, const uint8_t *b, size_t n,
     diag_error(d, "%s: truncated .npy header", path);
     return false;
   }
-  char *h = strndup((const char *)b + hstart, hlen);
-  CD_ASSERT(h);
-  const char *descr = strstr(h, "'descr'"), *fo = strstr(h, "'fortran_order'"),
-             *sh = strstr(h, "'shape'");
-  bool ok = descr && fo && sh;
-  char code[8] = {0};
-  if (ok) {
-    const char *q = strchr(descr + 7, '\'');
-    ok = q && sscanf(q + 1, "%7[^']", code) == 1;
-  }
-  if (ok && strstr(fo, "True")) {
-    diag_error(d, "%s: Fortran-order .npy is not supported", path);
-    free(h);
+  NpyHeader hd;
+  char why[96];
+  if (!npy_header((const char *)b + hstart, hlen, &hd, why)) {
+    diag_error(d, "%s: cannot parse the .npy header: %s", path, why);
     return false;
   }
-  int rank = 0;
-  int64_t dims[CD_MAX_RANK];
-  if (ok) {
-    const char *p = strchr(sh, '(');
-    ok = p != NULL;
-    if (ok)
-      p++;
-    while (ok && *p && *p != ')') {
-      while (*p == ' ' || *p == ',')
-        p++;
-      if (*p == ')')
-        break;
-      char *end;
-      long long v = strtoll(p, &end, 10);
-      if (end == p || v < 0 || rank >= CD_MAX_RANK) {
-        ok = false;
-        break;
-      }
-      dims[rank++] = v;
-      p = end;
-    }
-  }
-  free(h);
-  if (!ok) {
-    diag_error(d, "%s: cannot parse the .npy header", path);
+  if (hd.fortran) {
+    diag_error(d, "%s: Fortran-order .npy is not supported (save np.ascontiguousarray(a))",
+               path);
     return false;
   }
+  const char *code = hd.descr;
+  int rank = hd.rank;
+  int64_t *dims = hd.dims;
   DType dt;
   size_t es;
   if (!strcmp(code, "<f4")) dt = DT_FLOAT, es = 4;

@@ -8,6 +8,8 @@
 #endif
 #include "cardinal_rt.h"
 
+#include <stdint.h>
+
 #ifndef CARDINAL_RT_NO_LIBC
 #include <stdint.h>
 #include <stdio.h>
@@ -19,7 +21,7 @@ const char *cd_strerror(int code) {
   case CD_OK: return "ok";
   case CD_ERR_NULL: return "a required pointer was NULL";
   case CD_ERR_ALIGN: return "buffer is not 64-byte aligned";
-  case CD_ERR_WEIGHTS: return "weights missing or from another model";
+  case CD_ERR_WEIGHTS: return "weights missing, from another model, or corrupted";
   case CD_ERR_IO: return "file could not be read";
   case CD_ERR_NOMEM: return "out of memory";
   case CD_ERR_THREADS: return "threads could not start, or the thread count is not the "
@@ -29,6 +31,44 @@ const char *cd_strerror(int code) {
                           "(rebuild it with --target scalar or a target this CPU has)";
   default: return "unknown error";
   }
+}
+
+static uint64_t le64(const unsigned char *b) {
+  return (uint64_t)b[0] | (uint64_t)b[1] << 8 | (uint64_t)b[2] << 16 | (uint64_t)b[3] << 24 |
+         (uint64_t)b[4] << 32 | (uint64_t)b[5] << 40 | (uint64_t)b[6] << 48 |
+         (uint64_t)b[7] << 56;
+}
+
+/* Four independent lanes over 32-byte steps (the multiplies overlap), then
+ * the lanes, the length and the tail folded into one. */
+unsigned long long cd_hash64(const void *p, size_t n) {
+  const unsigned char *b = (const unsigned char *)p;
+  uint64_t h[4] = {0x9e3779b97f4a7c15u, 0xbf58476d1ce4e5b9u, 0x94d049bb133111ebu,
+                   0xd6e8feb86659fd93u}, r;
+  size_t i = 0;
+  int k;
+  for (; i + 32 <= n; i += 32)
+    for (k = 0; k < 4; k++) {
+      h[k] = (h[k] ^ le64(b + i + 8 * k)) * 0xff51afd7ed558ccdu;
+      h[k] ^= h[k] >> 32;
+    }
+  r = (uint64_t)n;
+  for (k = 0; k < 4; k++) {
+    r = (r ^ h[k]) * 0xc4ceb9fe1a85ec53u;
+    r ^= r >> 29;
+  }
+  for (; i < n; i++)
+    r = (r ^ b[i]) * 0x100000001b3u;
+  return r ^ (r >> 32);
+}
+
+int cd_weights_ok(const void *p, size_t n, const char *hex) {
+  uint64_t h = cd_hash64(p, n);
+  int i;
+  for (i = 15; i >= 0; i--, h >>= 4)
+    if (hex[i] != "0123456789abcdef"[h & 15])
+      return 0;
+  return 1;
 }
 
 static unsigned cd_cpu_mask = ~0u;

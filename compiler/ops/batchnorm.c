@@ -12,12 +12,12 @@
 
 bool batchnorm_parse(Graph *g, Node *n, Diag *d) {
   (void)g;
-  if (attr_int(n, "training_mode", 0) != 0 || n->nout > 1) {
+  if (attr_int(n, "training_mode", 0, d) != 0 || n->nout > 1) {
     diag_error(d, "node '%s' (BatchNormalization): training mode is not "
                "supported", node_label(n));
     return false;
   }
-  n->p.epsilon = attr_float(n, "epsilon", 1e-5f);
+  n->p.epsilon = attr_float(n, "epsilon", 1e-5f, d);
   return true;
 }
 

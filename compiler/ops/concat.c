@@ -8,8 +8,10 @@
 
 bool concat_parse(Graph *g, Node *n, Diag *d) {
   (void)g;
-  const Attr *ax = node_attr(n, "axis");
-  if (!ax || ax->type != AT_INT) {
+  const Attr *ax;
+  if (!attr_get(n, "axis", AT_INT, d, &ax))
+    return false;
+  if (!ax) {
     diag_error(d, "node '%s' (Concat): missing axis", node_label(n));
     return false;
   }
@@ -78,8 +80,10 @@ void concat_eval(Graph *g, Node *n, void **data) {
 bool transpose_parse(Graph *g, Node *n, Diag *d) {
   Value *x = &g->values[n->in[0]];
   OpParams *p = &n->p;
-  const Attr *a = node_attr(n, "perm");
-  if (a && (a->type != AT_INTS || a->count != x->rank)) {
+  const Attr *a;
+  if (!attr_get(n, "perm", AT_INTS, d, &a))
+    return false;
+  if (a && a->count != x->rank) {
     diag_error(d, "node '%s' (Transpose): perm must list %d axes",
                node_label(n), x->rank);
     return false;

@@ -62,8 +62,8 @@ void constant_eval(Graph *g, Node *n, void **data) {
 
 bool shape_parse(Graph *g, Node *n, Diag *d) {
   (void)d;
-  n->p.start = attr_int(n, "start", 0);
-  n->p.end = attr_int(n, "end", g->values[n->in[0]].rank);
+  n->p.start = attr_int(n, "start", 0, d);
+  n->p.end = attr_int(n, "end", g->values[n->in[0]].rank, d);
   return true;
 }
 
@@ -90,7 +90,7 @@ void shape_eval(Graph *g, Node *n, void **data) {
 bool gather_parse(Graph *g, Node *n, Diag *d) {
   (void)g;
   (void)d;
-  n->p.axis = attr_int(n, "axis", 0);
+  n->p.axis = attr_int(n, "axis", 0, d);
   return true;
 }
 
@@ -151,7 +151,7 @@ void gather_eval(Graph *g, Node *n, void **data) {
 bool cast_parse(Graph *g, Node *n, Diag *d) {
   (void)g;
   (void)d;
-  n->p.to = (DType)attr_int(n, "to", 0);
+  n->p.to = (DType)attr_int(n, "to", 0, d);
   return true;
 }
 

@@ -25,10 +25,12 @@ void sp_dims3(const Value *v, int nsp, int64_t *out) {
 
 static bool read_ints(const Node *n, const char *name, int want, int64_t *out,
                       Diag *d) {
-  const Attr *a = node_attr(n, name);
+  const Attr *a;
+  if (!attr_get(n, name, AT_INTS, d, &a))
+    return false;
   if (!a)
     return true;
-  if (a->type != AT_INTS || a->count != want) {
+  if (a->count != want) {
     diag_error(d, "node '%s' (%s): attribute %s needs %d integers",
                node_label(n), n->op_type, name, want);
     return false;
@@ -47,7 +49,7 @@ bool op_spatial_parse(Node *n, Diag *d, int nsp) {
       !read_ints(n, "dilations", nsp, dil, d) ||
       !read_ints(n, "pads", 2 * nsp, pads, d))
     return false;
-  const char *ap = attr_string(n, "auto_pad", "NOTSET");
+  const char *ap = attr_string(n, "auto_pad", "NOTSET", d);
   p->auto_pad = AUTO_PAD_NOTSET;
   for (int k = 0; k < 4; k++)
     if (!strcmp(ap, auto_pad_names[k]))
@@ -166,7 +168,7 @@ bool conv_parse(Graph *g, Node *n, Diag *d) {
                  node_label(n));
       return false;
     }
-  n->p.group = attr_int(n, "group", 1);
+  n->p.group = attr_int(n, "group", 1, d);
   return op_spatial_parse(n, d, nsp);
 }
 

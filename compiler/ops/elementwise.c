@@ -36,18 +36,18 @@
 bool unary_parse(Graph *g, Node *n, Diag *d) {
   OpParams *p = &n->p;
   switch (n->op) {
-  case OP_LEAKYRELU: p->alpha = attr_float(n, "alpha", 0.01f); break;
+  case OP_LEAKYRELU: p->alpha = attr_float(n, "alpha", 0.01f, d); break;
   case OP_HARDSIGMOID:
-    p->alpha = attr_float(n, "alpha", 0.2f);
-    p->beta = attr_float(n, "beta", 0.5f);
+    p->alpha = attr_float(n, "alpha", 0.2f, d);
+    p->beta = attr_float(n, "beta", 0.5f, d);
     break;
-  case OP_ELU: p->alpha = attr_float(n, "alpha", 1.0f); break;
+  case OP_ELU: p->alpha = attr_float(n, "alpha", 1.0f, d); break;
   case OP_SELU:
-    p->alpha = attr_float(n, "alpha", 1.67326319217681884765625f);
-    p->beta = attr_float(n, "gamma", 1.05070102214813232421875f);
+    p->alpha = attr_float(n, "alpha", 1.67326319217681884765625f, d);
+    p->beta = attr_float(n, "gamma", 1.05070102214813232421875f, d);
     break;
   case OP_GELU: {
-    const char *approx = attr_string(n, "approximate", "none");
+    const char *approx = attr_string(n, "approximate", "none", d);
     if (strcmp(approx, "none") && strcmp(approx, "tanh")) {
       diag_error(d, "node '%s' (Gelu): approximate must be \"none\" or \"tanh\", not \"%s\"",
                  node_label(n), approx);
@@ -57,8 +57,8 @@ bool unary_parse(Graph *g, Node *n, Diag *d) {
     break;
   }
   case OP_CLIP:
-    p->alpha = attr_float(n, "min", -FLT_MAX);
-    p->beta = attr_float(n, "max", FLT_MAX);
+    p->alpha = attr_float(n, "min", -FLT_MAX, d);
+    p->beta = attr_float(n, "max", FLT_MAX, d);
     for (int i = 1; i < n->nin && i < 3; i++) {
       int v = n->in[i];
       if (v < 0)

@@ -11,10 +11,10 @@ bool gemm_parse(Graph *g, Node *n, Diag *d) {
   (void)g;
   (void)d;
   OpParams *p = &n->p;
-  p->trans_a = attr_int(n, "transA", 0) != 0;
-  p->trans_b = attr_int(n, "transB", 0) != 0;
-  p->alpha = attr_float(n, "alpha", 1.0f);
-  p->beta = attr_float(n, "beta", 1.0f);
+  p->trans_a = attr_int(n, "transA", 0, d) != 0;
+  p->trans_b = attr_int(n, "transB", 0, d) != 0;
+  p->alpha = attr_float(n, "alpha", 1.0f, d);
+  p->beta = attr_float(n, "beta", 1.0f, d);
   return true;
 }
 

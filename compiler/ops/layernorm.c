@@ -19,9 +19,9 @@
 
 bool layernorm_parse(Graph *g, Node *n, Diag *d) {
   (void)g;
-  n->p.axis = attr_int(n, "axis", -1);
-  n->p.epsilon = attr_float(n, "epsilon", 1e-5f);
-  int64_t stash = attr_int(n, "stash_type", 1);
+  n->p.axis = attr_int(n, "axis", -1, d);
+  n->p.epsilon = attr_float(n, "epsilon", 1e-5f, d);
+  int64_t stash = attr_int(n, "stash_type", 1, d);
   if (stash != 1) {
     diag_error(d, "node '%s' (LayerNormalization): stash_type %lld is not supported "
                "(only 1, float32)", node_label(n), (long long)stash);

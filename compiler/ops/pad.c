@@ -14,7 +14,7 @@ bool pad_parse(Graph *g, Node *n, Diag *d) {
   Value *x = &g->values[n->in[0]];
   OpParams *p = &n->p;
   int r = x->rank;
-  const char *mode = attr_string(n, "mode", "constant");
+  const char *mode = attr_string(n, "mode", "constant", d);
   if (!strcmp(mode, "constant"))
     p->pad_mode = 0;
   else if (!strcmp(mode, "reflect"))
@@ -29,14 +29,16 @@ bool pad_parse(Graph *g, Node *n, Diag *d) {
   int64_t raw[2 * CD_MAX_RANK];
   int cnt = 0;
   if (n->opset < 11) {
-    const Attr *a = node_attr(n, "pads");
-    if (!a || a->type != AT_INTS || a->count > 2 * CD_MAX_RANK) {
+    const Attr *a;
+    if (!attr_get(n, "pads", AT_INTS, d, &a))
+      return false;
+    if (!a || a->count > 2 * CD_MAX_RANK) {
       diag_error(d, "node '%s' (Pad): missing pads", node_label(n));
       return false;
     }
     cnt = a->count;
     memcpy(raw, a->ints, sizeof(int64_t) * (size_t)cnt);
-    p->pad_value = attr_float(n, "value", 0.0f);
+    p->pad_value = attr_float(n, "value", 0.0f, d);
   } else {
     if (n->nin < 2 || n->in[1] < 0) {
       diag_error(d, "node '%s' (Pad): missing pads input", node_label(n));

@@ -26,15 +26,17 @@ bool pool_parse(Graph *g, Node *n, Diag *d) {
     p->kernel[k] = p->stride[k] = p->dilation[k] = 1;
   if (n->op == OP_GLOBALAVGPOOL || n->op == OP_GLOBALMAXPOOL)
     return true;
-  const Attr *ks = node_attr(n, "kernel_shape");
-  if (!ks || ks->type != AT_INTS || ks->count != nsp) {
+  const Attr *ks;
+  if (!attr_get(n, "kernel_shape", AT_INTS, d, &ks))
+    return false;
+  if (!ks || ks->count != nsp) {
     diag_error(d, "node '%s' (%s): kernel_shape must list %d extents",
                node_label(n), n->op_type, nsp);
     return false;
   }
-  p->ceil_mode = attr_int(n, "ceil_mode", 0) != 0;
-  p->count_include_pad = attr_int(n, "count_include_pad", 0) != 0;
-  if (n->op == OP_MAXPOOL && attr_int(n, "storage_order", 0) != 0 && n->nout > 1) {
+  p->ceil_mode = attr_int(n, "ceil_mode", 0, d) != 0;
+  p->count_include_pad = attr_int(n, "count_include_pad", 0, d) != 0;
+  if (n->op == OP_MAXPOOL && attr_int(n, "storage_order", 0, d) != 0 && n->nout > 1) {
     diag_error(d, "node '%s' (MaxPool): column-major Indices are not supported",
                node_label(n));
     return false;

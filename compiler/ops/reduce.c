@@ -25,12 +25,14 @@ static int axes_input_opset(OpKind op) { return op == OP_REDUCESUM ? 13 : 18; }
 
 bool reduce_parse(Graph *g, Node *n, Diag *d) {
   OpParams *p = &n->p;
-  p->keepdims = attr_int(n, "keepdims", 1) != 0;
-  p->noop_empty = attr_int(n, "noop_with_empty_axes", 0) != 0;
+  p->keepdims = attr_int(n, "keepdims", 1, d) != 0;
+  p->noop_empty = attr_int(n, "noop_with_empty_axes", 0, d) != 0;
   p->naxes = -1;
-  const Attr *a = node_attr(n, "axes");
+  const Attr *a;
+  if (!attr_get(n, "axes", AT_INTS, d, &a))
+    return false;
   if (a) {
-    if (a->type != AT_INTS || a->count > CD_MAX_RANK) {
+    if (a->count > CD_MAX_RANK) {
       diag_error(d, "node '%s' (%s): axes must be a list of at most %d ints",
                  node_label(n), n->op_type, CD_MAX_RANK);
       return false;

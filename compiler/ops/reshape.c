@@ -13,10 +13,12 @@
  * p->naxes = -1 when neither is given. */
 static bool read_axes(Graph *g, Node *n, Diag *d) {
   OpParams *p = &n->p;
-  const Attr *a = node_attr(n, "axes");
+  const Attr *a;
   p->naxes = -1;
+  if (!attr_get(n, "axes", AT_INTS, d, &a))
+    return false;
   if (a) {
-    if (a->type != AT_INTS || a->count > CD_MAX_RANK) {
+    if (a->count > CD_MAX_RANK) {
       diag_error(d, "node '%s' (%s): bad axes attribute", node_label(n),
                  n->op_type);
       return false;
@@ -41,21 +43,23 @@ bool reshape_parse(Graph *g, Node *n, Diag *d) {
     }
     return true;
   case OP_FLATTEN:
-    p->axis = attr_int(n, "axis", 1);
+    p->axis = attr_int(n, "axis", 1, d);
     return true;
   case OP_RESHAPE: {
-    const Attr *a = node_attr(n, "shape");
+    const Attr *a;
+    if (!attr_get(n, "shape", AT_INTS, d, &a))
+      return false;
     if (n->nin > 1 && n->in[1] >= 0) {
       if (!op_const_ints(g, n, 1, d, p->shape, &p->nshape, CD_MAX_RANK))
         return false;
-    } else if (a && a->type == AT_INTS && a->count <= CD_MAX_RANK) {
+    } else if (a && a->count <= CD_MAX_RANK) {
       memcpy(p->shape, a->ints, sizeof(int64_t) * (size_t)a->count);
       p->nshape = a->count;
     } else {
       diag_error(d, "node '%s' (Reshape): no shape", node_label(n));
       return false;
     }
-    p->allowzero = attr_int(n, "allowzero", 0) != 0;
+    p->allowzero = attr_int(n, "allowzero", 0, d) != 0;
     return true;
   }
   case OP_SQUEEZE:

@@ -35,10 +35,12 @@ static bool slice_operand(Graph *g, Node *n, Diag *d, const char *name, int inpu
                           int64_t *out, int *count) {
   *count = -1;
   if (n->opset < 10) {
-    const Attr *a = node_attr(n, name);
+    const Attr *a;
+    if (!attr_get(n, name, AT_INTS, d, &a))
+      return false;
     if (!a)
       return true;
-    if (a->type != AT_INTS || a->count > CD_MAX_RANK) {
+    if (a->count > CD_MAX_RANK) {
       diag_error(d, "node '%s' (Slice): %s must be a list of at most %d ints",
                  node_label(n), name, CD_MAX_RANK);
       return false;
@@ -208,11 +210,13 @@ bool slice_emit(CWriter *w, Graph *g, Node *n) {
 
 bool split_parse(Graph *g, Node *n, Diag *d) {
   OpParams *p = &n->p;
-  p->axis = attr_int(n, "axis", 0);
+  p->axis = attr_int(n, "axis", 0, d);
   p->nsplit = -1;
-  const Attr *a = node_attr(n, "split");
+  const Attr *a;
+  if (!attr_get(n, "split", AT_INTS, d, &a))
+    return false;
   if (a) {
-    if (a->type != AT_INTS || a->count > CD_MAX_SPLIT) {
+    if (a->count > CD_MAX_SPLIT) {
       diag_error(d, "node '%s' (Split): split must be a list of at most %d ints",
                  node_label(n), CD_MAX_SPLIT);
       return false;
@@ -223,8 +227,10 @@ bool split_parse(Graph *g, Node *n, Diag *d) {
     if (!op_const_ints(g, n, 1, d, p->split, &p->nsplit, CD_MAX_SPLIT))
       return false;
   }
-  const Attr *no = node_attr(n, "num_outputs");
-  if (no && (no->type != AT_INT || no->i != n->nout || p->nsplit >= 0)) {
+  const Attr *no;
+  if (!attr_get(n, "num_outputs", AT_INT, d, &no))
+    return false;
+  if (no && (no->i != n->nout || p->nsplit >= 0)) {
     diag_error(d, "node '%s' (Split): num_outputs must be the number of outputs (%d) "
                "and comes without split", node_label(n), n->nout);
     return false;

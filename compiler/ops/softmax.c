@@ -11,7 +11,7 @@
 bool softmax_parse(Graph *g, Node *n, Diag *d) {
   (void)g;
   (void)d;
-  n->p.axis = attr_int(n, "axis", n->opset < 13 ? 1 : -1);
+  n->p.axis = attr_int(n, "axis", n->opset < 13 ? 1 : -1, d);
   return true;
 }
 

@@ -97,6 +97,9 @@ static int make_node_checked(Ctx *c, SrcLoc at, const char *op, const char *labe
       *e = 0;
     if (!strncmp(msg, "error: ", 7))
       msg += 7;
+    for (int i = 0; check && log.bad && i < check->nkw; i++)
+      if (!strcmp(check->kw[i].name, log.bad))
+        at = check->kw[i].loc; /* a keyword of the wrong type: said at the keyword */
     dsl_error(c->prog, at, "%s", msg);
   }
   if (!ok)
@@ -574,8 +577,10 @@ static DVal b_param(Ctx *c, Frame *f, Args *a, const char *label, const char *fu
     }
     dims[i] = a->pos[1].v.items[i].i;
   }
-  const char *pn = label ? arena_printf(&c->g->arena, "%s.%s", full, a->pos[0].v.s)
-                         : arena_printf(&c->g->arena, "%s%s", f->scope, a->pos[0].v.s);
+  const char *pn = label ? dsl_strcat(c, a->at, full, ".", a->pos[0].v.s, NULL)
+                         : dsl_strcat(c, a->at, f->scope, a->pos[0].v.s, NULL);
+  if (!pn)
+    return ERR;
   int t = dsl_param(c, a->at, pn, a->pos[1].v.n, dims);
   return t < 0 ? ERR : vtensor(t);
 }

@@ -4,7 +4,8 @@
  * once, in the block, however often it is called:
  *
  *   - every name it reads is a parameter or assigned somewhere in it,
- *     every call names a block, a builtin or an op;
+ *     every call names a block, a builtin or an op, with its keyword
+ *     arguments after the positional ones and each once;
  *   - it has a 'return' (a block without one gives its caller nothing).
  */
 #include "lower.h"
@@ -139,16 +140,21 @@ static void check_uses(Ctx *c, Ast *a, NameSet *s) {
       a->i = 1;
     }
   }
-  if (a->kind == A_CALL) { /* f(a, k=1, b): the order of arguments */
+  if (a->kind == A_CALL) { /* f(a, k=1, b): the order of arguments; f(x, k=1, k=2) */
     bool kw = false;
-    for (int i = 0; i < a->list.n; i++) {
-      if (a->list.v[i]->kind == A_KWARG) {
-        kw = true;
-      } else if (kw) {
-        say(c, s, a->list.v[i]->loc, "a positional argument after keyword arguments");
+    for (int i = 0; i < a->list.n && !a->i; i++) {
+      const Ast *arg = a->list.v[i];
+      if (arg->kind != A_KWARG && kw) {
+        say(c, s, arg->loc, "a positional argument after keyword arguments");
         a->i = 1; /* not run */
-        break;
       }
+      kw |= arg->kind == A_KWARG;
+      for (int k = 0; k < i && arg->kind == A_KWARG && !a->i; k++)
+        if (a->list.v[k]->kind == A_KWARG && !strcmp(a->list.v[k]->s, arg->s)) {
+          say(c, s, arg->loc, "keyword argument '%s' is given twice (first at %s); keep one",
+              arg->s, dsl_loc_text(c, a->list.v[k]->loc, arg->loc));
+          a->i = 1;
+        }
     }
   }
   if (a->kind == A_BODY) { /* each statement has its own error */

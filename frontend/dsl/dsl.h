@@ -65,10 +65,19 @@ typedef struct {
   bool no_return;  /* has no 'return' at all (reported once, by check.c) */
 } DslDef;
 
+/* A source file's identity: the device and inode of the descriptor it
+ * was read from, so `lib.nx`, `./lib.nx` and a link to it are one file. */
+struct DslFile {
+  uint64_t dev, ino;
+  int importer;       /* the file whose import read it (-1: the model) */
+  bool parsing;       /* its parse has not returned: importing it again is a cycle */
+};
+
 typedef struct {
   Arena *arena;       /* owns the AST */
   char **files;       /* source paths */
   char **texts;       /* their contents, for caret diagnostics */
+  struct DslFile *info; /* what identifies each, and where it was imported */
   int nfiles;
   DslDef *defs;
   int ndefs, cap_defs;

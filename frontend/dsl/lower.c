@@ -25,11 +25,53 @@
 #include "parser.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 static DVal eval(Ctx *c, Frame *f, Ast *a);
 static void exec_body(Ctx *c, Frame *f, Ast *body);
+
+/* ------------------------------------------------------------ the value budget */
+
+/* Charges `bytes` of strings or lists; false (reported once) past the budget. */
+static bool charge(Ctx *c, SrcLoc at, int64_t bytes) {
+  c->value_bytes = sat_add(c->value_bytes, bytes);
+  if (c->value_bytes <= c->g->limits.dsl_value_bytes)
+    return true;
+  if (!c->too_big)
+    dsl_error(c->prog, at, "the program's strings and lists take more than %lld bytes (the "
+              "evaluator's budget for them; labels and names made of strings count)",
+              (long long)c->g->limits.dsl_value_bytes);
+  c->too_big = true;
+  return false;
+}
+
+const char *dsl_strcat(Ctx *c, SrcLoc at, ...) {
+  va_list ap;
+  int64_t len = 0;
+  va_start(ap, at);
+  for (const char *s; (s = va_arg(ap, const char *));)
+    len = sat_add(len, (int64_t)strlen(s));
+  va_end(ap);
+  if (!charge(c, at, sat_add(len, 1)))
+    return NULL;
+  char *out = arena_alloc(&c->g->arena, (size_t)len + 1), *p = out;
+  va_start(ap, at);
+  for (const char *s; (s = va_arg(ap, const char *));) {
+    size_t n = strlen(s);
+    memcpy(p, s, n);
+    p += n;
+  }
+  va_end(ap);
+  return out;
+}
+
+DVal *dsl_items(Ctx *c, SrcLoc at, int64_t n) {
+  if (!charge(c, at, sat_mul(sat_add(n, 1), (int64_t)sizeof(DVal))))
+    return NULL;
+  return arena_alloc(&c->g->arena, sizeof(DVal) * (size_t)(n + 1));
+}
 
 /* ------------------------------------------------------------ variables */
 
@@ -79,8 +121,10 @@ typedef struct {
 /* A label names what its call makes, once per scope: a second call with
  * the same scoped label (a layer, or a block call, or a block called twice
  * without a label, so that the labels inside repeat) is an error naming
- * the first, unless it says `shared`.  param(...) labels are prefixes of
- * parameter names and may repeat; its names are checked one by one. */
+ * the first, unless it says `shared`; and `shared` names an earlier call's
+ * label, so a label it is the first use of is an error too (its call would
+ * make parameters of its own, silently).  param(...) labels are prefixes
+ * of parameter names and may repeat; its names are checked one by one. */
 static bool label_unused(Ctx *c, Frame *f, const Label *l, const char *full, bool is_block) {
   bool added;
   DslEntry *e = dsl_map_get(c, &c->labels, full, true, &added);
@@ -88,7 +132,24 @@ static bool label_unused(Ctx *c, Frame *f, const Label *l, const char *full, boo
     *e = (DslEntry){.key = full, .loc = l->loc, .call = f->call,
                      .block = f->def && !f->def->is_model ? f->def->name : NULL,
                      .is_block = is_block};
-    return true;
+    if (!l->shared)
+      return true;
+    Suggest sg; /* the labels of this scope */
+    suggest_init(&sg, l->text);
+    size_t n = strlen(f->scope);
+    for (int i = 0; i < c->labels.cap; i++) {
+      const char *k = c->labels.v[i].key;
+      if (k && k != full && !strncmp(k, f->scope, n))
+        suggest_add(&sg, k + n);
+    }
+    if (suggest_best(&sg))
+      dsl_error(c->prog, l->loc, "'shared %s:' names no earlier call in this scope; did you "
+                "mean 'shared %s:'?", l->text, suggest_best(&sg));
+    else
+      dsl_error(c->prog, l->loc, "'shared %s:' names no earlier call in this scope: 'shared' "
+                "reuses the parameters an earlier '%s:' call made; remove it to make them "
+                "here", l->text, l->text);
+    return false;
   }
   if (l->shared || c->sharing)
     return true;
@@ -146,16 +207,20 @@ static DVal call(Ctx *c, Frame *f, Ast *call_ast, const Label *lb, DVal *chained
   const char *name = call_ast->s;
   /* Labels default to the layer kind and a counter. */
   const char *lab = label ? label : arena_printf(&c->g->arena, "%s_%d", name, c->autoname++);
-  const char *full = arena_printf(&c->g->arena, "%s%s", f->scope, lab);
+  const char *full = dsl_strcat(c, call_ast->loc, f->scope, lab, NULL);
+  if (!full)
+    return ERR;
   const DslDef *block = namemap_get(&c->blocks, name);
   if (lb && strcmp(name, "param") != 0 && !label_unused(c, f, lb, full, block != NULL))
     return ERR;
   bool shared = lb && lb->shared;
   c->sharing += shared;
+  c->reuse_only = shared && !strcmp(name, "param"); /* its label is no call's: see dsl_param */
   bool found = true;
   DVal r = block ? call_block(c, f, block, &a, label)
                  : dsl_call_builtin(c, f, &a, name, label, full, &found);
   c->sharing -= shared;
+  c->reuse_only = false;
   CD_ASSERT(found); /* check_names refused the others */
   return r;
 }
@@ -173,7 +238,9 @@ static DVal call_block(Ctx *c, Frame *f, const DslDef *def, Args *a, const char 
     return ERR;
   }
   Frame nf = {.def = def, .call = a->at, .parent = f};
-  nf.scope = label ? arena_printf(&c->g->arena, "%s%s.", f->scope, label) : f->scope;
+  nf.scope = label ? dsl_strcat(c, a->at, f->scope, label, ".", NULL) : f->scope;
+  if (!nf.scope)
+    return ERR;
   if (a->npos > def->nparams) {
     dsl_error(c->prog, a->at, "block '%s' takes %d argument%s, got %d", def->name,
               def->nparams, def->nparams == 1 ? "" : "s", a->npos);
@@ -263,21 +330,25 @@ static const char *label_text(Ctx *c, Frame *f, Ast *a) {
     break;
   case A_MEMBER: {
     const char *l = label_text(c, f, a->a);
-    return l ? arena_printf(&c->g->arena, "%s.%s", l, a->s) : NULL;
+    return l ? dsl_strcat(c, a->loc, l, ".", a->s, NULL) : NULL;
   }
   case A_MEMBER_INT: {
     const char *l = label_text(c, f, a->a);
-    return l ? arena_printf(&c->g->arena, "%s.%lld", l, (long long)a->i) : NULL;
+    char num[24];
+    snprintf(num, sizeof num, "%lld", (long long)a->i);
+    return l ? dsl_strcat(c, a->loc, l, ".", num, NULL) : NULL;
   }
   case A_INDEX: {
     const char *l = label_text(c, f, a->a);
     DVal v = eval(c, f, a->b);
     if (!l || v.k == V_ERR)
       return NULL;
+    char num[24];
+    snprintf(num, sizeof num, "%lld", (long long)v.i);
     if (v.k == V_INT)
-      return arena_printf(&c->g->arena, "%s.%lld", l, (long long)v.i);
+      return dsl_strcat(c, a->loc, l, ".", num, NULL);
     if (v.k == V_STR)
-      return arena_printf(&c->g->arena, "%s.%s", l, v.s);
+      return dsl_strcat(c, a->loc, l, ".", v.s, NULL);
     dsl_error(c->prog, a->b->loc, "a label index must be an int or a string");
     return NULL;
   }
@@ -360,8 +431,10 @@ static DVal binop(Ctx *c, Frame *f, Ast *a) {
     return ERR;
   if (x.k == V_TENSOR || y.k == V_TENSOR)
     return tensor_binop(c, a->loc, a->op, x, y);
-  if (a->op == '+' && x.k == V_STR && y.k == V_STR)
-    return (DVal){.k = V_STR, .s = arena_printf(&c->g->arena, "%s%s", x.s, y.s)};
+  if (a->op == '+' && x.k == V_STR && y.k == V_STR) {
+    const char *s = dsl_strcat(c, a->loc, x.s, y.s, NULL);
+    return s ? (DVal){.k = V_STR, .s = s} : ERR;
+  }
   if ((a->op == EQ || a->op == NE) && (x.k == V_STR || y.k == V_STR)) {
     bool eq = x.k == y.k && !strcmp(x.s, y.s);
     return vbool(a->op == EQ ? eq : !eq);
@@ -470,7 +543,8 @@ static DVal eval_node(Ctx *c, Frame *f, Ast *a) {
   }
   case A_LIST: {
     DVal l = {.k = V_LIST, .n = a->list.n};
-    l.items = arena_alloc(&c->g->arena, sizeof(DVal) * (size_t)(a->list.n + 1));
+    if (!(l.items = dsl_items(c, a->loc, a->list.n)))
+      return ERR;
     for (int i = 0; i < a->list.n; i++) {
       l.items[i] = eval(c, f, a->list.v[i]);
       if (l.items[i].k == V_ERR)
@@ -483,7 +557,8 @@ static DVal eval_node(Ctx *c, Frame *f, Ast *a) {
     if (!range(c, f, a->b, a->c, &lo, &hi))
       return ERR;
     DVal l = {.k = V_LIST, .n = hi > lo ? (int)(hi - lo) : 0};
-    l.items = arena_alloc(&c->g->arena, sizeof(DVal) * (size_t)(l.n + 1));
+    if (!(l.items = dsl_items(c, a->loc, l.n)))
+      return ERR;
     DVal *saved = lookup(f, a->s);
     DVal keep = saved ? *saved : NONE;
     for (int64_t i = lo; i < hi; i++) {
@@ -536,7 +611,8 @@ static DVal eval_node(Ctx *c, Frame *f, Ast *a) {
     if (x.k == V_TENSOR && !strcmp(a->s, "shape")) {
       const Value *v = tv(c, x);
       DVal l = {.k = V_LIST, .n = v->rank};
-      l.items = arena_alloc(&c->g->arena, sizeof(DVal) * (size_t)(v->rank + 1));
+      if (!(l.items = dsl_items(c, a->loc, v->rank)))
+        return ERR;
       for (int i = 0; i < v->rank; i++)
         l.items[i] = vint(v->dims[i]);
       return l;
@@ -647,10 +723,10 @@ static void exec_body(Ctx *c, Frame *f, Ast *body) {
         f->ret = eval(c, f, s->list.v[0]);
       } else {
         DVal l = {.k = V_LIST, .n = s->list.n};
-        l.items = arena_alloc(&c->g->arena, sizeof(DVal) * (size_t)(s->list.n + 1));
-        for (int k = 0; k < s->list.n; k++)
-          l.items[k] = eval(c, f, s->list.v[k]);
-        f->ret = l;
+        if ((l.items = dsl_items(c, s->loc, s->list.n)))
+          for (int k = 0; k < s->list.n; k++)
+            l.items[k] = eval(c, f, s->list.v[k]);
+        f->ret = l.items ? l : ERR;
       }
       f->returned = true;
       break;
@@ -665,14 +741,12 @@ static void exec_body(Ctx *c, Frame *f, Ast *body) {
 bool dsl_load(Graph *g, const char *path, const DslOptions *o, Diag *d) {
   DslProgram prog = {.arena = &g->arena, .d = d};
   g->source = arena_strdup(&g->arena, path);
-  uint8_t *bytes;
-  size_t n;
-  if (cd_read_file(path, &bytes, &n)) {
-    g->hash = cd_hash_bytes(0, bytes, n);
-    free(bytes);
-  }
   if (!dsl_parse_file(&prog, path))
     return false;
+  /* The model file's hash, from the text read once (with the source's
+   * limit): opening it again would block on a FIFO, and read /dev/zero to
+   * the 4 GiB limit of other files. */
+  g->hash = cd_hash_bytes(0, prog.texts[0], strlen(prog.texts[0]));
   const DslDef *model = NULL;
   NameMap names = {0}, blocks = {0};
   for (int i = 0; i < prog.ndefs; i++) {

@@ -81,6 +81,8 @@ typedef struct {
   int64_t steps;         /* evaluations so far (against Limits.dsl_steps) */
   bool too_long;         /* reported that steps hit the limit */
   int64_t param_bytes;   /* parameters declared so far (against Limits.param_bytes) */
+  int64_t value_bytes;   /* strings and lists built so far (against Limits.dsl_value_bytes) */
+  bool too_big;          /* reported that value_bytes hit the limit */
   NameMap blocks;        /* block name -> its DslDef */
   NameMap defs;          /* every definition (blocks, the model) by name */
   int autoname;          /* counter for unlabeled layers */
@@ -89,6 +91,7 @@ typedef struct {
   DslMap labels;        /* scoped labels used: "layer1.0.conv1" */
   DslMap params;        /* parameters made: "layer1.0.conv1.weight" */
   int sharing;           /* > 0 inside a 'shared LABEL:' call */
+  bool reuse_only;       /* in 'shared LABEL: param(...)': the parameter must exist */
 } Ctx;
 
 static const DVal ERR = {.k = V_ERR};
@@ -190,6 +193,14 @@ static inline Arg *kwarg(Args *a, const char *name) {
     }
   return NULL;
 }
+
+/* lower.c: what the evaluator builds is charged to Limits.dsl_value_bytes
+ * before it is allocated (s = s + s in a loop doubled to gigabytes):
+ * dsl_strcat joins its NULL-terminated strings, dsl_items makes the items
+ * of an n-item list.  Past the budget both report it at `at` (once) and
+ * return NULL. */
+const char *dsl_strcat(Ctx *c, SrcLoc at, ...) __attribute__((sentinel));
+DVal *dsl_items(Ctx *c, SrcLoc at, int64_t n);
 
 /* builtins.c: calls a layer, helper or table op `name` (label: the user's
  * label or NULL; full: the scoped name of what it makes).  *found is false

@@ -82,7 +82,13 @@ int dsl_param(Ctx *c, SrcLoc at, const char *name, int rank, const int64_t *dims
     dsl_error(c->prog, at, "parameter '%s' is too large: %s", name, why);
     return -1;
   }
-  if (!dsl_map_get(c, &c->params, name, false, NULL)) { /* a new one: charged before it is made */
+  bool exists = dsl_map_get(c, &c->params, name, false, NULL) != NULL;
+  if (!exists && c->reuse_only) {
+    dsl_error(c->prog, at, "shared parameter '%s' was never made: 'shared LABEL: param(...)' "
+              "reuses a parameter an earlier call made; remove 'shared' to make it here", name);
+    return -1;
+  }
+  if (!exists) { /* a new one: charged before it is made */
     c->param_bytes = sat_add(c->param_bytes, (int64_t)value_bytes(&shape));
     if (c->param_bytes > c->g->limits.param_bytes) {
       dsl_error(c->prog, at, "parameter '%s' takes the model's parameters past %lld bytes",

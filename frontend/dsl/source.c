@@ -9,8 +9,10 @@
 #include "dsl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 bool dsl_parse_text(DslProgram *prog, int file); /* lexer.l */
@@ -47,8 +49,9 @@ static void excerpt(DslProgram *prog, SrcLoc loc, StrBuf *sb) {
    * megabytes long. */
   int from = loc.col > 100 ? loc.col - 60 : 1, to = from + 140 < n + 1 ? from + 140 : n + 1;
   sb_printf(sb, "%5d | %s", loc.line, from > 1 ? "..." : "");
-  for (int i = from - 1; i < to - 1 && i < n; i++)
-    sb_putn(sb, t[i] == '\t' ? " " : &t[i], 1);
+  for (int i = from - 1; i < to - 1 && i < n; i++) /* a tab or a control byte in a string:
+                                                     one column, as the caret counts */
+    sb_putn(sb, t[i] == '\t' ? " " : (unsigned char)t[i] < 32 || t[i] == 127 ? "?" : &t[i], 1);
   sb_printf(sb, "%s\n      | %*s^", to - 1 < n ? "..." : "",
             loc.col - from + (from > 1 ? 3 : 0), "");
   for (int i = 1; i < loc.len && i < 200; i++)
@@ -56,11 +59,16 @@ static void excerpt(DslProgram *prog, SrcLoc loc, StrBuf *sb) {
   sb_printf(sb, "\n");
 }
 
+/* Printed as Diag's messages are: the names and strings a message quotes
+ * come from the file, with their control characters escaped (arena.c). */
 static void print(DslProgram *prog, StrBuf *sb) {
   Diag *d = prog->d;
+  StrBuf safe = {0};
+  sb_put_printable(&safe, sb->buf, sb->len);
   if (!d->quiet)
-    fputs(sb->buf, stderr);
-  sb_putn(&d->log, sb->buf, sb->len);
+    fputs(safe.buf, stderr);
+  sb_putn(&d->log, safe.buf, safe.len);
+  sb_free(&safe);
 }
 
 /* Remembers a message; false if it was reported before (a block called
@@ -149,24 +157,63 @@ void dsl_note(DslProgram *prog, SrcLoc loc, bool show_line, const char *fmt, ...
   sb_free(&sb);
 }
 
-static int add_file(DslProgram *prog, const char *path, char *text) {
+static int add_file(DslProgram *prog, const char *path, char *text, struct DslFile info) {
   char **f = arena_alloc(prog->arena, sizeof(char *) * (size_t)(prog->nfiles + 1));
   char **t = arena_alloc(prog->arena, sizeof(char *) * (size_t)(prog->nfiles + 1));
+  struct DslFile *in = arena_alloc(prog->arena, sizeof *in * (size_t)(prog->nfiles + 1));
   if (prog->nfiles) {
     memcpy(f, prog->files, sizeof(char *) * (size_t)prog->nfiles);
     memcpy(t, prog->texts, sizeof(char *) * (size_t)prog->nfiles);
+    memcpy(in, prog->info, sizeof *in * (size_t)prog->nfiles);
   }
   f[prog->nfiles] = arena_strdup(prog->arena, path);
   t[prog->nfiles] = text;
+  in[prog->nfiles] = info;
   prog->files = f;
   prog->texts = t;
+  prog->info = in;
   return prog->nfiles++;
+}
+
+/* File i as a message names it: its path inside the model's folder. */
+static const char *file_name(DslProgram *prog, int i) {
+  const char *model = prog->files[0], *slash = strrchr(model, '/');
+  size_t n = slash ? (size_t)(slash - model) + 1 : 0;
+  return strncmp(prog->files[i], model, n) ? prog->files[i] : prog->files[i] + n;
+}
+
+/* File `from` imports file `again`, whose parse is in progress: the chain
+ * of imports from `again` to `from`, and back, is the error. */
+static void import_cycle(DslProgram *prog, SrcLoc from, int again) {
+  if (from.file == again) {
+    dsl_error(prog, from, "'%s' imports itself; remove this import",
+              file_name(prog, again));
+    return;
+  }
+  int chain[64], n = 0; /* from, its importer, ..., again */
+  for (int f = from.file; f >= 0 && n < 64; f = prog->info[f].importer) {
+    chain[n++] = f;
+    if (f == again)
+      break;
+  }
+  StrBuf sb = {0};
+  sb_printf(&sb, "import cycle: '%s'", file_name(prog, again));
+  for (int k = n - 2; k >= 0; k--)
+    sb_printf(&sb, "%s '%s'", k == n - 2 ? " imports" : ", which imports",
+              file_name(prog, chain[k]));
+  sb_printf(&sb, ", which imports '%s' again; remove one of these imports (the blocks of "
+            "every file read are visible in all of them)", file_name(prog, again));
+  dsl_error(prog, from, "%s", sb.buf);
+  sb_free(&sb);
 }
 
 /* Parses `path`; an import names it relative to the importing file, and
  * may only name a regular file inside the model's folder (the folder of
  * the file compiled): no absolute path, no "..", no link leading out, no
- * FIFO or device (import "/dev/zero" read without end). */
+ * FIFO or device (import "/dev/zero" read without end).  A file is read
+ * once, whichever path names it: files are told apart by the device and
+ * inode of the descriptor opened, so importing one again is nothing, and
+ * importing one whose parse is in progress is a cycle (an error). */
 bool dsl_parse_file_at(DslProgram *prog, const char *path, SrcLoc from) {
   char *full;
   if (from.file >= 0 && !cd_path_is_relative_inside(path)) {
@@ -182,30 +229,40 @@ bool dsl_parse_file_at(DslProgram *prog, const char *path, SrcLoc from) {
   } else {
     full = arena_strdup(prog->arena, path);
   }
-  for (int i = 0; i < prog->nfiles; i++)
-    if (!strcmp(prog->files[i], full))
-      return true; /* imported already */
-  if (prog->nfiles >= 64) {
-    dsl_error(prog, from, "too many imports");
-    return false;
-  }
-  uint8_t *bytes;
-  size_t n;
-  bool read;
   const char *why = NULL;
+  int fd;
   if (from.file >= 0) {
     const char *model = prog->files[0], *slash = strrchr(model, '/');
     const char *root = slash ? arena_strndup(prog->arena, model, (size_t)(slash - model)) : ".";
     int64_t size;
-    int fd = cd_open_inside(root, full, &size, &why);
-    read = fd >= 0 && cd_read_fd(fd, DSL_MAX_SOURCE, &bytes, &n);
-    int e = errno;
-    if (fd >= 0)
-      close(fd);
-    errno = e;
+    fd = cd_open_inside(root, full, &size, &why);
   } else {
-    read = cd_read_file_max(full, DSL_MAX_SOURCE, &bytes, &n);
+    fd = open(full, O_RDONLY | O_CLOEXEC);
   }
+  struct stat st;
+  uint8_t *bytes;
+  size_t n;
+  bool read = fd >= 0 && fstat(fd, &st) == 0;
+  struct DslFile info = {read ? (uint64_t)st.st_dev : 0, read ? (uint64_t)st.st_ino : 0,
+                         from.file, true};
+  for (int i = 0; read && i < prog->nfiles; i++)
+    if (prog->info[i].dev == info.dev && prog->info[i].ino == info.ino) {
+      close(fd);
+      if (!prog->info[i].parsing)
+        return true; /* read already */
+      import_cycle(prog, from, i);
+      return false;
+    }
+  if (read && prog->nfiles >= 64) {
+    close(fd);
+    dsl_error(prog, from, "too many imports: a program reads at most 64 files");
+    return false;
+  }
+  read = read && (from.file >= 0 ? cd_read_fd : cd_read_open)(fd, DSL_MAX_SOURCE, &bytes, &n);
+  int e = errno;
+  if (fd >= 0)
+    close(fd);
+  errno = e;
   if (!read) {
     const char *reason = why ? why : errno == EFBIG ? "larger than 16 MiB" : strerror(errno);
     if (from.file >= 0)
@@ -217,13 +274,16 @@ bool dsl_parse_file_at(DslProgram *prog, const char *path, SrcLoc from) {
   char *text = arena_alloc(prog->arena, n + 1);
   memcpy(text, bytes, n);
   free(bytes);
+  int file = add_file(prog, full, text, info);
   if (memchr(text, 0, n)) {
-    SrcLoc l = {add_file(prog, full, text), 1, 1, 1};
+    SrcLoc l = {file, 1, 1, 1};
     dsl_error(prog, l, "not a text file (contains NUL bytes)");
+    prog->info[file].parsing = false;
     return false;
   }
-  int file = add_file(prog, full, text);
-  return dsl_parse_text(prog, file);
+  bool ok = dsl_parse_text(prog, file);
+  prog->info[file].parsing = false;
+  return ok;
 }
 
 /* The deepest path below `root`, found without recursion (the walkers that

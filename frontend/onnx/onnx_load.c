@@ -408,9 +408,22 @@ static bool load_attr(Loader *L, const Onnx__AttributeProto *a, Attr *at,
     at->type = AT_STRINGS;
     at->count = (int)a->n_strings;
     break;
-  default:
+  default: { /* kept only to be refused, by name, if an op reads it */
+    static const char *const what[] = {
+        [ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH] = "a graph",
+        [ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSORS] = "a list of tensors",
+        [ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPHS] = "a list of graphs",
+        [ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__SPARSE_TENSOR] = "a sparse tensor",
+        [ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__SPARSE_TENSORS] = "a list of sparse tensors",
+        [ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TYPE_PROTO] = "a type",
+        [ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TYPE_PROTOS] = "a list of types",
+    };
     at->type = AT_OTHER;
+    at->other = type == 0 ? "empty (no type, no value)"
+                : type < (int)(sizeof what / sizeof what[0]) && what[type] ? what[type]
+                                                                            : "of no type ONNX defines";
     break;
+  }
   }
   return true;
 }

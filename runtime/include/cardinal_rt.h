@@ -22,7 +22,7 @@ extern "C" {
 #define CD_OK 0          /* success */
 #define CD_ERR_NULL 1    /* a required pointer was NULL */
 #define CD_ERR_ALIGN 2   /* workspace or weights not 64-byte aligned */
-#define CD_ERR_WEIGHTS 3 /* weights missing, or a blob of another model */
+#define CD_ERR_WEIGHTS 3 /* weights missing, a blob of another model, or corrupted */
 #define CD_ERR_IO 4      /* a file could not be read */
 #define CD_ERR_NOMEM 5   /* allocation failed */
 #define CD_ERR_CPU 6     /* the CPU lacks an instruction set the model was built for */
@@ -43,6 +43,15 @@ void cd_cpu_restrict(unsigned mask);
 
 /* A short English description of an error code. */
 const char *cd_strerror(int code);
+
+/* A 64-bit hash of n bytes, the same on every target (words are read
+ * little-endian, byte by byte): the weight blob's NAME_WEIGHTS_HASH.  The
+ * compiler computes it with this function; NAME_set_weights checks a
+ * blob's bytes against it with cd_weights_ok, which is nonzero when the
+ * hash of the n bytes at p is `hex` (16 lowercase hex digits).  About
+ * 0.1 s for 1 GB; no libc. */
+unsigned long long cd_hash64(const void *p, size_t n);
+int cd_weights_ok(const void *p, size_t n, const char *hex);
 
 #ifndef CARDINAL_RT_NO_LIBC
 /* size bytes (rounded up to whole 64-byte lines), 64-byte aligned, from

@@ -102,7 +102,10 @@ static const char *scope(Graph *g) {
       snprintf(why, sizeof why, "op %s", n->op_type);
       return why;
     }
-    if (n->op == OP_BATCHNORM && (attr_int(n, "training_mode", 0) || n->nout > 1))
+    Diag quiet = {.quiet = true}; /* a wrongly typed attribute fails the case later, loudly */
+    bool training = n->op == OP_BATCHNORM && attr_int(n, "training_mode", 0, &quiet);
+    sb_free(&quiet.log);
+    if (n->op == OP_BATCHNORM && (training || n->nout > 1))
       return "training mode";
     if (n->op == OP_DROPOUT && n->nin > 2 && n->in[2] >= 0)
       return "training mode";

@@ -7,7 +7,7 @@
 #     size needed (the header's), and leave nothing; the exact size passes;
 #   - --weights blob and section, each with and without --static-workspace,
 #     give the bits of --weights embed (and PyTorch's output); a blob whose
-#     header names other weights is refused;
+#     header names other weights, or whose body is corrupted, is refused;
 #   - section puts the weights in .rodata.cardinal_weights and the static
 #     workspace in .bss.cardinal_workspace (no file bytes), a linker script
 #     maps them to sections of their own, and -DNET_WEIGHTS_SECTION renames;
@@ -114,6 +114,14 @@ printf 'ffffffffffffffff' | dd of="$T/other.weights" bs=1 seek=32 conv=notrunc 2
 st=0
 "$d/drv" "$T/in.f32" "$T/x.f32" "$T/other.weights" 2> /dev/null || st=$?
 [ "$st" = 4 ] || fail "a blob with another weights hash was taken (status $st)"
+# A blob whose body is corrupted (its header intact) is refused: only the
+# header's hashes were compared.
+cp "$d/net.weights" "$T/corrupt.weights"
+printf '\377' | dd of="$T/corrupt.weights" bs=1 seek=$((64 + wb / 2)) conv=notrunc 2> /dev/null
+cmp -s "$d/net.weights" "$T/corrupt.weights" && fail "the blob was not changed"
+st=0
+"$d/drv" "$T/in.f32" "$T/x.f32" "$T/corrupt.weights" 2> /dev/null || st=$?
+[ "$st" = 4 ] || fail "a blob with a corrupted body was taken (status $st)"
 
 echo "== sections"
 d=$T/w_section--static-workspace

@@ -26,6 +26,7 @@ static const Limits fuzz_limits = { /* a tenth of the defaults' time, at sanitiz
     .code_bytes = 4 << 20,
     .param_bytes = 16 << 20,
     .dsl_steps = 1 << 19,
+    .dsl_value_bytes = 16 << 20,
 };
 
 /* This process's folder: /dev/shm when there is one (no disk I/O). */

@@ -305,6 +305,24 @@ dsl("h5_recursion", "block r(x) { return r(x) }\nmodel m(x: f32[2]) { return r(x
 dsl("h6_blank", "\n" * 2000 + "model m(x: f32[2]) {\n  y = x\n\n\n   -> relu()\n  return y\n}\n")
 dsl("h7_import", "import \"/dev/zero\"\nimport \"../x.nx\"\nmodel m(x: f32[2]) { return x }\n")
 dsl("h9_concat70", "model m(x: f32[1, 2]) {\n  return concat([x for i in 0..70], axis=1)\n}\n")
+# Issue 17: names with terminal escapes, the value budget, typed attributes,
+# imports by identity (the fuzz target's file is model.nx), duplicate
+# keywords, 'shared' of a label never made.
+dsl("r6_escapes", "model m(x: f32[1, 2, 4, 4]) {\n  y = x -> [\"\x1b]0;pwned\x07\"]: conv(2, k=1)\n"
+    "  z = x -> [\"\x1b]0;pwned\x07\"]: conv(2, k=1)\n  return y + z  # \x1b[2J\n}\n")
+dsl("r8_doubling", "model m(x: f32[2]) {\n  s = \"a\"\n  for i in 0..40 {\n    s = s + s\n  }\n"
+    "  return x\n}\n")
+dsl("r8_label_copies", "model m(x: f32[2]) {\n  s = \"ab\"\n  for i in 0..18 { s = s + s }\n"
+    "  for i in 0..1000 {\n    x = l[s][i]: relu(x)\n  }\n  return x\n}\n")
+dsl("r9_attr_types", "model m(x: f32[1, 4, 8, 8], w: f32[4, 2, 3, 3]) {\n"
+    "  y = Conv(x, w, group=\"a\", auto_pad=1)\n  z = LeakyRelu(x, alpha=\"zero\")\n"
+    "  return y, z, MaxPool(x, kernel_shape=3), Concat(x, x, axis=1.5)\n}\n")
+dsl("r10_self_import", "import \"model.nx\"\nimport \"./model.nx\"\nmodel m(x: f32[2]) { return x }\n")
+dsl("r11_duplicate_keyword", "block f(x, a = 1) { return x }\nmodel m(x: f32[1, 4]) {\n"
+    "  y = f(x, a=2, a=3)\n  return leaky_relu(y, alpha=0.1, alpha=0.2)\n}\n")
+dsl("r11_shared_unmade", "block b(x) {\n  return x -> conv1: conv(4, k=1)\n}\n"
+    "model m(x: f32[1, 4, 2, 2]) {\n  y = enc: b(x)\n  z = shared enx: b(x)\n"
+    "  w = shared q: param(\"w\", [2])\n  for i in 0..3 { z = shared [0]: b(z) }\n  return y - z\n}\n")
 
 # -------------------------------------------------------------- safetensors
 def st(name, header, data=b"", hlen=None):
@@ -352,6 +370,13 @@ tensor("npy_huge_shape", 0, npy(np.zeros(1, np.float32),
                                 header="{'descr': '<f4', 'fortran_order': False, 'shape': "
                                        "(99999999999999999999, 2), }"))
 tensor("npy_truncated", 0, npy(np.zeros(8, np.float32))[:-5])
+tensor("npy_double_quotes", 0, npy(np.zeros(2, np.float32),
+                                   header='{"shape": (2,), "fortran_order": False, "descr": "<f4"}'))
+tensor("npy_true_elsewhere", 0, npy(np.zeros(2, np.float32),
+                                    header="{'descr': '<f4', 'fortran_order': False, 'shape': (2,), "
+                                           "'note': 'True'}"))
+tensor("npy_falsey", 0, npy(np.zeros(2, np.float32),
+                            header="{'descr': '<f4', 'fortran_order': Falsey, 'shape': (2L,), }"))
 tensor("pb_float", 1, numpy_helper.from_array(w(2, 3), "t").SerializeToString())
 tensor("pb_int64", 1, numpy_helper.from_array(np.arange(4, dtype=np.int64), "i").SerializeToString())
 tensor("pb_typed", 1, helper.make_tensor("f", F, [3], [1.0, 2.0, 3.0]).SerializeToString())

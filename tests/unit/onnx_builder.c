@@ -250,6 +250,13 @@ void mb_attr_string(Onnx__NodeProto *n, const char *name, const char *s) {
   a->s.data = (uint8_t *)dup(m, s);
 }
 
+void mb_attr_graph(Onnx__NodeProto *n, const char *name) {
+  MB *m = (MB *)n->doc_string;
+  Onnx__AttributeProto *a = attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH);
+  a->g = alloc(m, sizeof *a->g);
+  onnx__graph_proto__init(a->g);
+}
+
 bool mb_write(MB *m, const char *path) {
   for (size_t i = 0; i < m->graph.n_node; i++)
     m->graph.node[i]->doc_string = NULL;

@@ -40,6 +40,7 @@ void mb_attr_float(Onnx__NodeProto *n, const char *name, float v);
 void mb_attr_ints(Onnx__NodeProto *n, const char *name, int count,
                   const int64_t *v);
 void mb_attr_string(Onnx__NodeProto *n, const char *name, const char *s);
+void mb_attr_graph(Onnx__NodeProto *n, const char *name); /* an empty graph */
 bool mb_write(MB *m, const char *path);
 
 #endif

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int dsl_tokens(const char *text, int *out, int max);
 
@@ -155,13 +156,34 @@ static void test_parser_constructs(void) {
 
 static void test_import(void) {
   write_text("lib.nx", "block double(x) { return x + x }\n");
+  unlink(tu_path("alias.nx"));
+  CU_ASSERT_FATAL(symlink("lib.nx", tu_path("alias.nx")) == 0);
+  /* A file is read once however it is spelled (it was told apart by its
+   * path: "'double' is defined twice"), and however many files import it. */
+  write_text("also.nx", "import \"./lib.nx\"\nblock quad(x) { return double(double(x)) }\n");
   Diag d = {0};
-  Graph *g = load("import \"lib.nx\"\nmodel m(x: f32[2]) { return double(x) }\n", NULL, &d);
+  Graph *g = load("import \"lib.nx\"\nimport \"./lib.nx\"\nimport \"alias.nx\"\n"
+                  "import \"also.nx\"\nmodel m(x: f32[2]) { return quad(x) }\n", NULL, &d);
   CU_ASSERT_FATAL(g != NULL);
-  CU_ASSERT_EQUAL(g->nnodes, 1);
+  CU_ASSERT_EQUAL(g->nnodes, 2);
   CU_ASSERT_EQUAL(g->nodes[0].op, OP_ADD);
   graph_free(g);
   sb_free(&d.log);
+  /* A file importing itself was parsed 64 times, then "too many imports";
+   * a cycle is an error naming it, at the import that closes it. */
+  write_text("self.nx", "import \"self.nx\"\nblock b(x) { return x }\n");
+  expect_diags("import \"self.nx\"\nmodel m(x: f32[2]) { return b(x) }\n",
+               (const char *[]){"self.nx:1:8: error: 'self.nx' imports itself; remove this "
+                                "import", NULL});
+  expect_diags("import \"./t.nx\"\nmodel m(x: f32[2]) { return x }\n",
+               (const char *[]){"t.nx:1:8: error: 't.nx' imports itself; remove this import",
+                                NULL});
+  write_text("a.nx", "import \"b.nx\"\nblock fa(x) { return x }\n");
+  write_text("b.nx", "import \"lib.nx\"\nimport \"a.nx\"\nblock fb(x) { return x }\n");
+  expect_diags("import \"a.nx\"\nmodel m(x: f32[2]) { return fa(x) }\n",
+               (const char *[]){"b.nx:2:8: error: import cycle: 'a.nx' imports 'b.nx', which "
+                                "imports 'a.nx' again; remove one of these imports (the blocks "
+                                "of every file read are visible in all of them)", NULL});
 }
 
 static void test_naming(void) {
@@ -331,6 +353,34 @@ static void test_arguments(void) {
   expect_diags("model m(x: f32[1, 4, 8, 8]) {\n  return conv(x)\n}\n",
                (const char *[]){"t.nx:2:10: error: conv takes 2 positional arguments, got 1",
                                 NULL});
+  /* An ONNX attribute of the wrong type took its default: exit 0. */
+  expect_diags("model m(x: f32[1, 4, 8, 8], w: f32[4, 2, 3, 3]) {\n"
+               "  y = Conv(x, w, group=\"a\")\n  z = LeakyRelu(x, alpha=\"zero\")\n"
+               "  return y, z, leaky_relu(x, alpha=[1])\n}\n",
+               (const char *[]){"t.nx:2:18: error: node 'Conv_0' (Conv): attribute 'group' is "
+                                "a string; Conv takes it as an int",
+                                "t.nx:3:20: error: node 'LeakyRelu_1' (LeakyRelu): attribute "
+                                "'alpha' is a string; LeakyRelu takes it as a float",
+                                "t.nx:4:30: error: node 'leaky_relu_2' (LeakyRelu): attribute "
+                                "'alpha' is a list of ints; LeakyRelu takes it as a float", NULL});
+  expect_diags("model m(x: f32[1, 4, 8, 8]) {\n  return MaxPool(x, kernel_shape=3)\n}\n",
+               (const char *[]){"t.nx:2:21: error: node 'MaxPool_0' (MaxPool): attribute "
+                                "'kernel_shape' is an int; MaxPool takes it as a list of ints",
+                                NULL});
+  /* A keyword given twice: the first was taken, silently. */
+  expect_diags("block f(x, a = 1) { return x }\nmodel m(x: f32[1, 4]) {\n"
+               "  y = f(x, a=2, a=3)\n  return leaky_relu(y, alpha=0.1, alpha=0.2)\n}\n",
+               (const char *[]){"t.nx:3:17: error: keyword argument 'a' is given twice (first "
+                                "at 3:12); keep one",
+                                "t.nx:4:35: error: keyword argument 'alpha' is given twice "
+                                "(first at 4:24); keep one", NULL});
+  /* An int where a float is expected is that number. */
+  Diag d = {0};
+  Graph *g = load("model m(x: f32[1, 4]) {\n  return LeakyRelu(x, alpha=2)\n}\n", NULL, &d);
+  CU_ASSERT_FATAL(g != NULL);
+  CU_ASSERT_EQUAL(g->nodes[g->nnodes - 1].p.alpha, 2.0f);
+  graph_free(g);
+  sb_free(&d.log);
 }
 
 /* dropout (identity at inference), silu = x sigmoid(x), gelu (exact or
@@ -403,11 +453,21 @@ static void test_duplicate_labels(void) {
                (const char *[]){"t.nx:3:7: error: parameter 'w' is already made at 2:7",
                                 "t.nx:3:7: note: labels name parameters: give this call another "
                                 "label, or write 'shared LABEL:' to reuse that parameter", NULL});
+  /* 'shared' of a label no earlier call made made new parameters, silently. */
+  expect_diags("block b(x) {\n  return x -> conv1: conv(4, k=1)\n}\n"
+               "model m(x: f32[1, 4, 2, 2]) {\n  y = enc: b(x)\n  z = shared enx: b(x)\n"
+               "  w = shared q: param(\"w\", [2])\n  return y - z\n}\n",
+               (const char *[]){"t.nx:6:7: error: 'shared enx:' names no earlier call in this "
+                                "scope; did you mean 'shared enc:'?",
+                                "t.nx:7:17: error: shared parameter 'q.w' was never made: "
+                                "'shared LABEL: param(...)' reuses a parameter an earlier call "
+                                "made; remove 'shared' to make it here", NULL});
   /* Sharing asked for: one set of parameters, read twice. */
   Diag d = {0};
   Graph *g = load("block b(x) {\n  return x -> conv1: conv(4, k=1) -> bn1: bn()\n}\n"
                   "model m(x: f32[1, 4, 2, 2]) {\n  y = enc: b(x)\n  z = shared enc: b(x)\n"
-                  "  for i in 0..2 {\n    z = shared [0]: b(z)\n  }\n  return y - z\n}\n",
+                  "  z = [0]: b(z)\n  for i in 1..2 {\n    z = shared [0]: b(z)\n  }\n"
+                  "  return y - z\n}\n",
                   NULL, &d);
   CU_ASSERT_FATAL(g != NULL);
   int convs = 0, weights = 0;

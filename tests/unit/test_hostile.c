@@ -580,6 +580,28 @@ static void test_dsl_budgets(void) {
                    "past 1073741824 bytes");
 }
 
+/* A string doubled 31 times took 3.1 GB and ended in "internal error at
+ * arena.c" (vsnprintf past 2 GiB); a label or a parameter name made of
+ * it copied it again at every call.  Every string and list the evaluator
+ * builds is charged to one budget (256 MiB), reported at the line. */
+static void test_dsl_value_budget(void) {
+  const char *cases[3] = {
+      "  for i in 0..31 {\n    s = s + s\n  }\n",
+      "  for i in 0..20 {\n    s = s + s\n  }\n  for i in 0..1000 {\n    y = l[s][i]: relu(x)\n"
+      "  }\n",
+      "  for i in 0..1000 {\n    l = [[j for j in 0..100000] for k in 0..i]\n  }\n"};
+  for (int k = 0; k < 3; k++) {
+    char text[512];
+    snprintf(text, sizeof text, "model m(x: f32[2]) {\n  s = \"a\"\n%s  return x\n}\n",
+             cases[k]);
+    double t0 = now_s();
+    expect_dsl_error(text, "strings and lists take more than 268435456 bytes");
+    CU_ASSERT(now_s() - t0 < 10 * SLOWDOWN);
+  }
+  expect_dsl_error("model m(x: f32[2]) {\n  s = \"a\"\n  for i in 0..31 {\n    s = s + s\n"
+                   "  }\n  return x\n}\n", "h.nx:4:11: error:");
+}
+
 /* ------------------------------------------------------------ 6. quadratic */
 
 /* A graph of n nodes, node i reading up to 3 earlier values (the input or
@@ -900,6 +922,98 @@ static void test_dsl_sum_concat_over_64(void) {
                    "more than 64 inputs");
 }
 
+/* An attribute of the wrong type took its default, silently: Conv's group
+ * given as a graph ran one group, auto_pad given as an int NOTSET, a
+ * LeakyRelu's alpha given as a string 0.01.  The error names the node, the
+ * attribute and both types.  An int passes where a float is expected. */
+static void test_attribute_types(void) {
+  static const char *const want[5] = {
+      "node 'c' (Conv): attribute 'group' is a graph; Conv takes it as an int",
+      "node 'c' (Conv): attribute 'auto_pad' is an int; Conv takes it as a string",
+      "node 'c' (LeakyRelu): attribute 'alpha' is a string; LeakyRelu takes it as a float",
+      "node 'c' (Concat): attribute 'axis' is a float; Concat takes it as an int",
+      NULL};
+  for (int k = 0; k < 5; k++) {
+    MB *m = mb_new(13);
+    mb_input(m, "x", 1, 4, d4);
+    const int64_t wd[4] = {1, 1, 1, 1};
+    mb_init_raw(m, "W", 1, 4, wd, (const float[1]){1}, 4);
+    const char *ins[2] = {"x", "W"}, *outs[1] = {"y"};
+    const char *op = k < 2 ? "Conv" : k == 3 ? "Concat" : "LeakyRelu";
+    Onnx__NodeProto *n = mb_node(m, op, "c", k < 2 ? 2 : 1, ins, 1, outs);
+    if (k == 0)
+      mb_attr_graph(n, "group");
+    else if (k == 1)
+      mb_attr_int(n, "auto_pad", 1);
+    else if (k == 2)
+      mb_attr_string(n, "alpha", "zero");
+    else if (k == 3)
+      mb_attr_float(n, "axis", 1.0f);
+    else
+      mb_attr_int(n, "alpha", 2);
+    mb_output(m, "y");
+    if (want[k]) {
+      expect_model_error(m, "attr.onnx", want[k]);
+      continue;
+    }
+    CU_ASSERT_FATAL(mb_write(m, tu_path("attr.onnx")));
+    mb_free(m);
+    Graph *g = graph_new();
+    Diag d = {.quiet = true};
+    CU_ASSERT(onnx_load(g, tu_path("attr.onnx"), &d) && graph_infer(g, &d));
+    CU_ASSERT_EQUAL(g->nodes[0].p.alpha, 2.0f);
+    graph_free(g);
+    sb_free(&d.log);
+  }
+}
+
+/* The .npy header was searched for words: any 'True' after
+ * 'fortran_order' read as Fortran order, 'fortran_order': Falsey as C
+ * order, and a header in double quotes was refused.  It is parsed as the
+ * Python dict it is. */
+static void test_npy_header(void) {
+  static const struct {
+    const char *header, *error; /* error NULL: reads as float32 [2] */
+  } cases[] = {
+      {"{\"shape\": (2,), \"fortran_order\": False, \"descr\": \"<f4\"}", NULL},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (2L,), }", NULL},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'note': 'True'}",
+       "unknown key 'note'"},
+      {"{'descr': '<f4', 'fortran_order': True, 'shape': (2,), }", "Fortran-order .npy"},
+      {"{'descr': '<f4', 'fortran_order': Falsey, 'shape': (2,), }",
+       "'fortran_order' must be True or False"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'shape': (1,)}",
+       "key 'shape' given twice"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (2), }", "not (n)"},
+      {"{'descr': '<f4', 'shape': (2,), }", "no 'fortran_order'"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,)} True", "bytes after the dict"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    FILE *f = fopen(tu_path("h.npy"), "wb");
+    size_t hl = strlen(cases[i].header) + 1;
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    fputc((int)(hl & 255), f);
+    fputc((int)(hl >> 8), f);
+    fputs(cases[i].header, f);
+    fputc('\n', f);
+    fwrite((const float[2]){1, 2}, 4, 2, f);
+    fclose(f);
+    HostTensor t;
+    Diag d = {.quiet = true};
+    bool ok = tensor_read(tu_path("h.npy"), &t, &d);
+    CU_ASSERT_EQUAL(ok, cases[i].error == NULL);
+    if (ok) {
+      CU_ASSERT(t.rank == 1 && t.dims[0] == 2 && ((float *)t.data)[1] == 2);
+      tensor_free(&t);
+    } else if (!cases[i].error || !tu_log_has(&d, cases[i].error)) {
+      fprintf(stderr, "\n%s: expected '%s' in:\n%s\n", cases[i].header,
+              cases[i].error ? cases[i].error : "(success)", d.log.buf ? d.log.buf : "");
+      CU_FAIL("message");
+    }
+    sb_free(&d.log);
+  }
+}
+
 /* A safetensors file naming a tensor twice bound the first silently. */
 static void test_safetensors_duplicate_name(void) {
   const char *json = "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
@@ -1034,6 +1148,7 @@ void add_hostile_suite(void) {
   ADD(s, test_onnx_node_limit);
   ADD(s, test_code_budget_stops_work);
   ADD(s, test_dsl_budgets);
+  ADD(s, test_dsl_value_budget);
   ADD(s, test_plan_same_as_quadratic_one);
   ADD(s, test_plan_200k_chain);
   ADD(s, test_dsl_blank_lines);
@@ -1043,6 +1158,8 @@ void add_hostile_suite(void) {
   ADD(s, test_external_data_size_first);
   ADD(s, test_dsl_import_outside);
   ADD(s, test_dsl_sum_concat_over_64);
+  ADD(s, test_attribute_types);
+  ADD(s, test_npy_header);
   ADD(s, test_safetensors_duplicate_name);
   ADD(s, test_freeze_wrong_shape);
   ADD(s, test_opset_out_of_range);
