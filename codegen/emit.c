@@ -169,7 +169,7 @@ static bool write_weights_c(const char *path, const char *name, const char *NAME
     return false;
   }
   fprintf(f, "%s", banner);
-  fprintf(f, "/* The weight blob of %s: %lld bytes, little-endian float32. */\n"
+  fprintf(f, "/* The weight blob of %s: %lld bytes, each constant little-endian in its dtype. */\n"
              "#if defined(__GNUC__)\n"
              "/* One long string literal compiles much faster than an "
              "initializer list. */\n"
@@ -255,7 +255,7 @@ static void header_summary(StrBuf *h, Graph *g, Plan *p, const CodegenOptions *o
       const Value *v = &g->values[vs[k]];
       sb_printf(h, "\n *   %-6s %-4d '", io ? "output" : "input", k);
       put_comment_text(h, v->name);
-      sb_printf(h, "' float32");
+      sb_printf(h, "' %s", dtype_name(v->dtype));
       put_dims(h, v);
       sb_printf(h, " %s, %lld elements", io_layout_name(v), (long long)value_numel(v));
       int n = 0;
@@ -319,7 +319,7 @@ static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
       const Value *v = &g->values[vs[k]];
       sb_printf(&h, "/* %s %d: ", io ? "output" : "input", k);
       put_comment_text(&h, v->name);
-      sb_printf(&h, " float32");
+      sb_printf(&h, " %s", dtype_name(v->dtype));
       put_dims(&h, v);
       const char *io_ = io ? "OUTPUT" : "INPUT";
       sb_printf(&h, " */\n#define %s_%s%d_RANK %d\n#define %s_%s%d_SHAPE {", NAME, io_, k,

@@ -4,6 +4,7 @@
  * interpreter's output stays the same.
  */
 #include "testutil.h"
+#include "quant.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -332,6 +333,36 @@ static void test_passes_parse_set(void) {
   sb_free(&d.log);
 }
 
+/* quant.h, ONNX's rounding written down once: half to even after the
+ * division by the scale, the zero point added, saturation at both ends. */
+static void test_quantize_rounding(void) {
+  static const struct {
+    float x, scale;
+    int32_t zp, lo, hi, want;
+  } q[] = {
+      {0.5f, 1, 0, -128, 127, 0},    {1.5f, 1, 0, -128, 127, 2},  {2.5f, 1, 0, -128, 127, 2},
+      {-0.5f, 1, 0, -128, 127, 0},   {-1.5f, 1, 0, -128, 127, -2}, {-2.5f, 1, 0, -128, 127, -2},
+      {0.625f, 0.25f, 0, -128, 127, 2}, /* 2.5 exactly: even */
+      {3.0f, 2.0f, 128, 0, 255, 130}, {300, 1, 0, 0, 255, 255},  {-200, 1, 0, -128, 127, -128},
+      {-1, 1, 0, 0, 255, 0},         {INFINITY, 1, 3, 0, 255, 255}, {-INFINITY, 1, 3, -128, 127, -128},
+      {NAN, 1, 3, 0, 255, 0},        {1e30f, 1e-30f, 0, -128, 127, 127},
+      {0.49999997f, 1, 10, 0, 255, 10}, {127.5f, 1, 0, -128, 127, 127}, {126.5f, 1, 0, -128, 127, 126},
+  };
+  for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+    int32_t got = cd_quantize(q[i].x, q[i].scale, q[i].zp, q[i].lo, q[i].hi);
+    if (got != q[i].want)
+      fprintf(stderr, "\nquantize(%g / %g + %d) = %d, want %d\n", q[i].x, q[i].scale, q[i].zp,
+              got, q[i].want);
+    CU_ASSERT_EQUAL(got, q[i].want);
+  }
+  CU_ASSERT_EQUAL(cd_requantize(-7, 0.5f, 0, -128, 127), -4); /* -3.5: even */
+  CU_ASSERT_EQUAL(cd_requantize(-5, 0.5f, 3, -128, 127), 1);  /* -2.5 -> -2, + 3 */
+  CU_ASSERT_EQUAL(cd_requantize(1 << 30, 1.0f, 0, 0, 255), 255);
+  CU_ASSERT_EQUAL(cd_requantize(INT32_MIN, 1.0f, 0, -128, 127), -128);
+  CU_ASSERT_DOUBLE_EQUAL(cd_dequantize(130, 0.5f, 128), 1.0, 0);
+  CU_ASSERT_DOUBLE_EQUAL(cd_dequantize(-128, 0.25f, 0), -32.0, 0);
+}
+
 void add_interp_suite(void) {
   CU_pSuite s = CU_add_suite("interp+passes", NULL, NULL);
   ADD(s, test_conv_by_hand);
@@ -343,4 +374,5 @@ void add_interp_suite(void) {
   ADD(s, test_pass_dce_and_fold);
   ADD(s, test_passes_parse);
   ADD(s, test_passes_parse_set);
+  ADD(s, test_quantize_rounding);
 }
