@@ -43,6 +43,9 @@
  * tap columns by (emit_tile says why): cd_zero, declared by the family's
  * prelude, read into zk[ZERO_LEN] at the kernel's start. */
 #define ZERO_LEN 16
+/* Pixels, channels or kernel rows one register tile holds: a tile lives in
+ * registers, so it never comes near this (asserted where arrays use it). */
+#define TILE_MAX 64
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -489,8 +492,9 @@ static void emit_gdot_tile(const Conv *k, int64_t Cg, int np, const char *ow0,
       E("%s d%d_%lld = %s;\n", t->f32.vtype, p, (long long)m, t->f32.zero);
   emit_glanes_kh_loop(k, ow0, k->KW * Cg * k->c);
   for (int64_t kw = 0; kw < k->KW; kw++) {
-    bool in[64] = {false}, any = false;
-    for (int p = 0; p < np && p < 64; p++) {
+    bool in[TILE_MAX] = {false}, any = false;
+    CD_ASSERT(np <= TILE_MAX);
+    for (int p = 0; p < np; p++) {
       int64_t rel = p * k->SW + kw * k->DW - k->PW; /* pixel offset from ow0 * SW */
       in[p] = ow0_const < 0 || (ow0_const * k->SW + rel >= 0 && ow0_const * k->SW + rel < k->IW);
       if (in[p])
@@ -512,7 +516,8 @@ static void emit_gdot_tile(const Conv *k, int64_t Cg, int np, const char *ow0,
   }
   E("}\n}\n");
   for (int p = 0; p < np; p++) {
-    const char *acc[64];
+    const char *acc[TILE_MAX];
+    CD_ASSERT(Cg <= TILE_MAX);
     for (int64_t m = 0; m < Cg; m++)
       acc[m] = fmt(k, "d%d_%lld", p, (long long)m);
     E("{\n");
@@ -556,11 +561,12 @@ static void emit_glanes_tile(const Conv *k, int64_t Cg, int nr, int np, const ch
     irows = 1;
   for (int64_t ir = 0; ir < irows; ir++) {
     /* The (output row, kernel row) pairs this input row feeds. */
-    int pr[16], npair = 0;
-    const char *pk[16];
+    int pr[TILE_MAX], npair = 0;
+    const char *pk[TILE_MAX];
+    CD_ASSERT(nr <= TILE_MAX);
     for (int rr = 0; rr < nr && !one; rr++) {
       int64_t d = ir - rr * k->SH;
-      if (d >= 0 && d % k->DH == 0 && d / k->DH < k->KH && npair < 16) {
+      if (d >= 0 && d % k->DH == 0 && d / k->DH < k->KH) {
         pr[npair] = rr;
         pk[npair++] = fmt(k, "%lld", (long long)(d / k->DH));
       }

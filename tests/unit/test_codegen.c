@@ -316,6 +316,23 @@ typedef struct {
 static Runnable runnable[4];
 static int nrunnable;
 
+/* The kernel families (rows of kernel_configs) some test here has run
+ * against the interpreter, on any target: test_every_family_tested, last
+ * in the suite, requires all of them. */
+static const KernelConfig *families_run[32];
+static int nfamilies_run;
+
+static void note_families(const Graph *g) {
+  for (int i = 0; i < g->nnodes; i++) {
+    const KernelConfig *f = g->nodes[i].sched.family;
+    bool seen = false;
+    for (int k = 0; k < nfamilies_run && !seen; k++)
+      seen = families_run[k] == f;
+    if (!seen && f && nfamilies_run < 32)
+      families_run[nfamilies_run++] = f;
+  }
+}
+
 static bool on_path(const char *prog) {
   const char *path = getenv("PATH");
   char buf[4096];
@@ -381,6 +398,7 @@ static void check_generated(Graph *g, const char *name, float phase, const Runna
   if (!ran)
     fprintf(stderr, "\n%s on %s: %s\n", name, t->name, d.log.buf ? d.log.buf : "");
   CU_ASSERT_FATAL(ran);
+  note_families(g);
   for (int k = 0; k < g->noutputs; k++) {
     int64_t n = value_numel(&g->values[g->outputs[k]]);
     double err = 0;
@@ -976,6 +994,7 @@ static void test_activation_table(void) {
             fprintf(stderr, "\n%s on %s: %s\n", op_table[op].name, r->t->name,
                     d.log.buf ? d.log.buf : "");
           CU_ASSERT_FATAL(ran);
+          note_families(g);
           /* Where the result cancels (e^x - 1 near 0, 1 + erf or 1 + tanh near
            * -1, x a + b near 0), an ulp of the larger term, times |x| where x
            * multiplies it (Gelu, Mish, HardSwish, SiLU). */
@@ -1035,6 +1054,25 @@ static void test_layernorm_kernels(void) {
   graph_free(g);
 }
 
+/* The rule: every kernel family has a test comparing it with the
+ * interpreter (the tests above note the families they run). */
+static void test_every_family_tested(void) {
+  find_targets();
+  int missing = 0;
+  for (int i = 0; kernel_configs[i]; i++) {
+    bool seen = false;
+    for (int k = 0; k < nfamilies_run && !seen; k++)
+      seen = families_run[k] == kernel_configs[i];
+    if (!seen) {
+      fprintf(stderr, "\nkernel family %s: no test here ran it against the interpreter\n",
+              kernel_configs[i]->name);
+      missing++;
+    }
+  }
+  CU_ASSERT(nrunnable > 1); /* a SIMD target ran: its families count */
+  CU_ASSERT_EQUAL(missing, 0);
+}
+
 void add_codegen_suite(void) {
   CU_pSuite s = CU_add_suite("codegen", NULL, NULL);
   ADD(s, test_name_checker);
@@ -1052,4 +1090,5 @@ void add_codegen_suite(void) {
   ADD(s, test_erf_range);
   ADD(s, test_pow_kernels);
   ADD(s, test_layernorm_kernels);
+  ADD(s, test_every_family_tested); /* last: it checks what the others ran */
 }
