@@ -271,6 +271,38 @@ static void find_targets(void) {
                     "missing]\n");
 }
 
+/*
+ * The SIMD targets this machine must run, found without find_targets (a
+ * CPU check or a list that quietly lost a target would empty the SIMD
+ * sweeps, which then assert nothing): AVX2 with FMA and AVX-512 F by
+ * libgcc's CPU check, neon when the AArch64 cross tools are installed.
+ * Each sweep over runnable[1..] ends with simd_swept, which requires it
+ * ran on exactly these -- and on a machine with none (no x86 SIMD, no
+ * cross tools) says the sweep was skipped, as CUnit 2.1 has no skip.
+ */
+static int simd_expected(void) {
+  int n = 0;
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    n += 1 + (__builtin_cpu_supports("avx512f") != 0);
+#endif
+  n += on_path("aarch64-linux-gnu-gcc") && on_path("qemu-aarch64");
+  return n;
+}
+
+static void simd_swept(const char *test, int ran) {
+  int want = simd_expected();
+  if (want == 0 && ran == 0) {
+    fprintf(stderr, "\n[%s: SKIPPED: this machine runs no SIMD target (no AVX2 and FMA, "
+                    "no aarch64-linux-gnu-gcc and qemu-aarch64)]\n", test);
+    return;
+  }
+  if (ran != want)
+    fprintf(stderr, "\n%s: ran on %d SIMD targets, this machine runs %d\n", test, ran, want);
+  CU_ASSERT(ran >= 1);
+  CU_ASSERT_EQUAL(ran, want);
+}
+
 /* Runs g through the interpreter, then through the default passes for
  * target t and generated C (compiled with -Werror; the harness fills the
  * workspace and the outputs with NaN first, so an unwritten lane shows);
@@ -499,6 +531,7 @@ static void test_conv_tile_boundaries(void) {
  */
 static void test_simd_conv_boundaries(void) {
   find_targets();
+  int ran = 0;
   for (int ti = 1; ti < nrunnable; ti++) {
     const Target *t = runnable[ti].t;
     int64_t c = t->vec;
@@ -580,7 +613,9 @@ static void test_simd_conv_boundaries(void) {
     CU_ASSERT_EQUAL(glanes, want_glanes); /* narrow groups share vectors */
     CU_ASSERT_EQUAL(blocked, n - glanes); /* every other conv runs the blocked kernel */
     graph_free(g);
+    ran++;
   }
+  simd_swept("simd conv boundaries", ran);
 }
 
 /*
@@ -594,6 +629,7 @@ static void test_simd_conv_boundaries(void) {
  */
 static void test_simd_around_kernels(void) {
   find_targets();
+  int ran = 0;
   for (int ti = 1; ti < nrunnable; ti++) {
     int64_t c = runnable[ti].t->vec;
     Graph *g = graph_new();
@@ -665,7 +701,9 @@ static void test_simd_around_kernels(void) {
                   g->nodes[i].op == OP_ADD || g->nodes[i].op == OP_CLIP);
     CU_ASSERT_EQUAL(blocked, 4); /* they ran on the blocked layout */
     graph_free(g);
+    ran++;
   }
+  simd_swept("simd around kernels", ran);
 }
 
 /* The packed Gemm kernel (a classifier head: transB, B constant): rows M,
@@ -673,6 +711,7 @@ static void test_simd_around_kernels(void) {
  * and without C, alpha and beta not 1, a fused ReLU; per SIMD target. */
 static void test_simd_gemm(void) {
   find_targets();
+  int ran = 0;
   for (int ti = 1; ti < nrunnable; ti++) {
     int64_t c = runnable[ti].t->vec;
     const int64_t Ns[] = {1, c - 1, c, c + 1, 4 * c, 4 * c + 3, 9 * c + 5, 1000};
@@ -713,7 +752,9 @@ static void test_simd_gemm(void) {
       packed += g->nodes[i].sched.family == KF_GEMM_VEC;
     CU_ASSERT_EQUAL(packed, ncase);
     graph_free(g);
+    ran++;
   }
+  simd_swept("simd gemm", ran);
 }
 
 /* Every activation of the op table, with its default attributes (and
