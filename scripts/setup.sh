@@ -22,6 +22,10 @@ fi
 
 echo "setup: building into build/"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" 2>&1 | grep -E "warning|error|Error" || true
+# The build's status is its own (piped into grep it was grep's: a failed
+# build left the previous binaries to test); warnings are shown.
+cmake --build build -j"$(nproc)" > build/build.log 2>&1 ||
+  { cat build/build.log; echo "setup: the build failed"; exit 1; }
+grep -E "warning" build/build.log || true
 test -x build/cardinal
 echo "setup: done ($(build/cardinal --version))"
