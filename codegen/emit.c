@@ -39,6 +39,7 @@
 /* Generated code is work the model asks for: past Limits.code_bytes,
  * emit() writes nothing more and codegen_write reports it. */
 void emit(Emitter *e, const char *fmt, ...) {
+  CD_STEPS(1); /* a call, written or not: work past the budget shows */
   if (e->over)
     return;
   va_list ap;
