@@ -211,13 +211,15 @@ const char *act_scalar_source(void) { return cd_act_source; }
 
 /*
  * The vector helpers, for target operations o under function attribute
- * attr.  Each is a static inline function of one vector; the constants are
+ * attr.  Each is a static inline function of one vector (act.h's CD_ACT_FN,
+ * which the source has by then); the constants are
  * those of the bounds stated at the top.
  */
 void act_write_vector(CWriter *w, const VecOps *o, const char *attr) {
   Vb vb = {w, o}, *v = &vb;
   const char *T = o->vtype, *M = o->mtype;
-  const char *sig = cw_fmt(w, "static inline %s%s%s", attr, *attr ? " " : "", T);
+  /* CD_ACT_FN (act.h, written first): static inline, and unused is fine */
+  const char *sig = cw_fmt(w, "CD_ACT_FN %s%s%s", attr, *attr ? " " : "", T);
   /* e^x: n = round(x / ln 2), r = x - n ln 2 in two parts, a degree-6
    * polynomial, then 2^n in two halves (each within ldexp's range). */
   cw(w, "/* Vector forms of the activations (compiler/act.c states their error bounds). */\n");

@@ -18,46 +18,54 @@
 
 #include <math.h>
 
+/* The source that includes this uses only some of these: unused is not a
+ * warning (clang warns of unused static inline functions in a .c file). */
+#if defined(__GNUC__) || defined(__clang__)
+#define CD_ACT_FN static inline __attribute__((unused))
+#else
+#define CD_ACT_FN static inline
+#endif
+
 /* x clamped to [lo, hi]; NaN stays NaN (both comparisons are false). */
-static inline float cd_clampf(float x, float lo, float hi) {
+CD_ACT_FN float cd_clampf(float x, float lo, float hi) {
   return x < lo ? lo : (x > hi ? hi : x);
 }
 
-static inline float cd_relu(float x) { return x < 0.0f ? 0.0f : x; }
+CD_ACT_FN float cd_relu(float x) { return x < 0.0f ? 0.0f : x; }
 
-static inline float cd_leaky_relu(float x, float alpha) { return x >= 0.0f ? x : alpha * x; }
+CD_ACT_FN float cd_leaky_relu(float x, float alpha) { return x >= 0.0f ? x : alpha * x; }
 
-static inline float cd_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+CD_ACT_FN float cd_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 /* x * sigmoid(x), as exporters write SiLU / Swish. */
-static inline float cd_silu(float x) { return x / (1.0f + expf(-x)); }
+CD_ACT_FN float cd_silu(float x) { return x / (1.0f + expf(-x)); }
 
-static inline float cd_hard_sigmoid(float x, float alpha, float beta) {
+CD_ACT_FN float cd_hard_sigmoid(float x, float alpha, float beta) {
   return cd_clampf(alpha * x + beta, 0.0f, 1.0f);
 }
 
 /* ONNX: x * HardSigmoid(x) with alpha = 1/6, beta = 1/2. */
-static inline float cd_hard_swish(float x) {
+CD_ACT_FN float cd_hard_swish(float x) {
   return x * cd_clampf(x * (1.0f / 6.0f) + 0.5f, 0.0f, 1.0f);
 }
 
-static inline float cd_elu(float x, float alpha) { return x >= 0.0f ? x : alpha * expm1f(x); }
+CD_ACT_FN float cd_elu(float x, float alpha) { return x >= 0.0f ? x : alpha * expm1f(x); }
 
-static inline float cd_selu(float x, float alpha, float gamma) {
+CD_ACT_FN float cd_selu(float x, float alpha, float gamma) {
   return gamma * (x > 0.0f ? x : alpha * expm1f(x));
 }
 
 /* ln(1 + e^x), written so that neither side overflows. */
-static inline float cd_softplus(float x) {
+CD_ACT_FN float cd_softplus(float x) {
   return x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x));
 }
 
-static inline float cd_mish(float x) { return x * tanhf(cd_softplus(x)); }
+CD_ACT_FN float cd_mish(float x) { return x * tanhf(cd_softplus(x)); }
 
 /* erf without a branch or a call, so that loops over it vectorise: a
  * rational approximation on [-4, 4] (erf is +-1 in float past it), within
  * 4.1e-7 of erf; NaN stays NaN. */
-static inline float cd_erff(float x) {
+CD_ACT_FN float cd_erff(float x) {
   float x2, p, q;
   x = cd_clampf(x, -4.0f, 4.0f);
   x2 = x * x;
@@ -77,9 +85,9 @@ static inline float cd_erff(float x) {
 }
 
 /* Gelu: x/2 (1 + erf(x / sqrt 2)), or its tanh approximation. */
-static inline float cd_gelu(float x) { return 0.5f * x * (1.0f + cd_erff(x * 0.70710678118f)); }
+CD_ACT_FN float cd_gelu(float x) { return 0.5f * x * (1.0f + cd_erff(x * 0.70710678118f)); }
 
-static inline float cd_gelu_tanh(float x) {
+CD_ACT_FN float cd_gelu_tanh(float x) {
   return 0.5f * x * (1.0f + tanhf(0.7978845608f * (x + 0.044715f * x * x * x)));
 }
 

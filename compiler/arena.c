@@ -49,6 +49,7 @@ typedef struct Block {
 
 static uintptr_t head_x = LINK_MASK; /* the newest block, masked (NULL) */
 static uint64_t count;               /* allocations so far */
+static uint64_t bytes;               /* bytes they asked for */
 static uint64_t fail_at;             /* the allocation that fails, 0: none */
 static size_t nlive;                 /* blocks on the list */
 static CdTry *current;               /* the innermost cd_try */
@@ -101,6 +102,7 @@ static bool alloc_allowed(void) {
 }
 
 void *cd_xmalloc(size_t n) {
+  bytes += n;
   Block *b = alloc_allowed() && n <= SIZE_MAX - sizeof(Block) ? (malloc)(sizeof(Block) + n)
                                                               : NULL;
   if (!b)
@@ -122,6 +124,7 @@ void *cd_xrealloc(void *p, size_t n) {
   if (!p)
     return cd_xmalloc(n);
   Block *old = (Block *)p - 1;
+  bytes += n;
   if (!alloc_allowed() || n > SIZE_MAX - sizeof(Block))
     out_of_memory(n); /* p stays valid, and freed by the unwinding if it is the try's */
   unlink_block(old);
@@ -174,6 +177,12 @@ void cd_fail_alloc(uint64_t n) {
 }
 
 uint64_t cd_alloc_count(void) { return count; }
+
+uint64_t cd_alloc_bytes(void) { return bytes; }
+
+uint64_t cd_steps_taken;
+
+uint64_t cd_step_count(void) { return cd_steps_taken; }
 
 size_t cd_live_blocks(void) { return nlive; }
 
@@ -232,8 +241,11 @@ char *arena_printf(Arena *a, const char *fmt, ...) {
 
 static size_t namemap_slot(const NameMap *m, const char *key) {
   size_t h = (size_t)cd_hash_bytes(0, key, strlen(key)) & (m->cap - 1);
-  while (m->keys[h] && strcmp(m->keys[h], key) != 0)
+  CD_STEPS(1);
+  while (m->keys[h] && strcmp(m->keys[h], key) != 0) {
     h = (h + 1) & (m->cap - 1);
+    CD_STEPS(1); /* a probe */
+  }
   return h;
 }
 
@@ -559,7 +571,10 @@ int cd_open_inside(const char *root, const char *path, int64_t *size, const char
   return fd;
 }
 
-static int heap_key(const IntHeap *h, int i) { return h->key ? h->key[h->v[i]] : h->v[i]; }
+static int heap_key(const IntHeap *h, int i) {
+  CD_STEPS(1); /* half a comparison */
+  return h->key ? h->key[h->v[i]] : h->v[i];
+}
 
 void intheap_push(IntHeap *h, int x) {
   int i = h->n++;

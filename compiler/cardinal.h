@@ -80,7 +80,19 @@ _Noreturn void cd_oom(void);
 /* Fault injection (tests): the n-th allocation from now fails (0: none). */
 void cd_fail_alloc(uint64_t n);
 uint64_t cd_alloc_count(void); /* allocations so far */
+uint64_t cd_alloc_bytes(void); /* bytes asked of them so far (realloc: the new size) */
 size_t cd_live_blocks(void);   /* blocks allocated and not freed */
+
+/* The work counter of the complexity tests (tests/unit/test_hostile.c,
+ * class 6): each loop whose trip count a model file controls -- where a
+ * hostile file once found quadratic time -- adds its iterations with
+ * CD_STEPS, so a test bounds steps (and cd_alloc_bytes), not seconds: a
+ * loaded machine cannot fail it, a quadratic loop cannot pass it.  One add
+ * per iteration; the compiler runs on one thread.  Read it with
+ * cd_step_count(). */
+extern uint64_t cd_steps_taken;
+#define CD_STEPS(n) (cd_steps_taken += (uint64_t)(n))
+uint64_t cd_step_count(void);
 
 /* The renaming.  (free)(p) -- the name in parentheses -- still reaches the
  * C library, for memory it allocated itself (realpath). */

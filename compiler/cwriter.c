@@ -179,6 +179,7 @@ static const char *substitute(CWriter *w, const char *s, StrBuf *tmp) {
 }
 
 void cw_vwrite(CWriter *w, const char *fmt, va_list ap) {
+  CD_STEPS(1); /* a call, written or not: work past the budget shows */
   if (w->over)
     return;
   sb_vprintf(&w->line, fmt, ap);

@@ -254,6 +254,7 @@ const char *attr_string(const Node *n, const char *name, const char *dflt, Diag 
 }
 
 void ir_recount_uses(Graph *g) {
+  CD_STEPS(g->nvalues + g->nnodes); /* a pass over the graph */
   for (int i = 0; i < g->nvalues; i++)
     g->values[i].nusers = 0;
   for (int i = 0; i < g->nnodes; i++) {
@@ -267,6 +268,7 @@ void ir_recount_uses(Graph *g) {
 }
 
 void graph_replace_reads(Graph *g, int from, int to) {
+  CD_STEPS(g->nnodes); /* a pass over the nodes */
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = &g->nodes[i];
     if (n->dead)

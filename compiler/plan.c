@@ -45,6 +45,7 @@ typedef struct {
  * the same on every run. */
 static int cmp_items(const void *a, const void *b) {
   const Item *x = a, *y = b;
+  CD_STEPS(1);
   if (x->size != y->size)
     return x->size > y->size ? -1 : 1;
   if (x->def != y->def)
@@ -55,6 +56,7 @@ static int cmp_items(const void *a, const void *b) {
 static const int *sort_key;
 static int cmp_by_key(const void *a, const void *b) {
   int x = *(const int *)a, y = *(const int *)b;
+  CD_STEPS(1);
   return sort_key[x] != sort_key[y] ? (sort_key[x] < sort_key[y] ? -1 : 1) : x - y;
 }
 
@@ -82,6 +84,7 @@ static int64_t lifetime_pairs(int ni, const int *def, const int *last, int64_t m
     h.n = 0;
     for (int k = 0; k < ni; k++) {
       int i = order[k];
+      CD_STEPS(pass ? 1 + na : 1); /* an item, and in pass 1 its pairs */
       while (h.n && last[h.v[0]] < def[i]) { /* expired: swap-remove from active */
         int j = intheap_pop(&h), at = pos[j];
         active[at] = active[--na];
@@ -110,6 +113,7 @@ static int64_t lifetime_pairs(int ni, const int *def, const int *last, int64_t m
     h.n = 0;
     for (int k = 0; k < ni; k++) {
       int i = order[k];
+      CD_STEPS(1 + na); /* an item, its pairs */
       while (h.n && last[h.v[0]] < def[i]) {
         int j = intheap_pop(&h), at = pos[j];
         active[at] = active[--na];
@@ -141,6 +145,7 @@ typedef struct {
 
 static int cmp_ranges(const void *a, const void *b) {
   const Range *x = a, *y = b;
+  CD_STEPS(1);
   return x->off != y->off ? (x->off < y->off ? -1 : 1) : (x->end < y->end ? -1 : x->end > y->end);
 }
 
@@ -236,17 +241,21 @@ bool plan_build(Graph *g, Plan *p, Diag *d) {
   int64_t top = 0;
   for (int i = 0; i < ni; i++) {
     int64_t off = 0;
+    CD_STEPS(1);
     if (adj) {
       /* The lowest offset clear of every placed neighbour: one pass in
        * order of offset (a neighbour starting past off + size ends it). */
       int k = 0;
+      CD_STEPS(start[i + 1] - start[i]); /* its neighbours */
       for (int e = start[i]; e < start[i + 1]; e++)
         if (offs[adj[e]] >= 0)
           nb[k++] = (Range){offs[adj[e]], offs[adj[e]] + items[adj[e]].size};
       qsort(nb, (size_t)k, sizeof(Range), cmp_ranges);
-      for (int e = 0; e < k && nb[e].off < off + items[i].size; e++)
+      for (int e = 0; e < k && nb[e].off < off + items[i].size; e++) {
+        CD_STEPS(1);
         if (off < nb[e].end)
           off = nb[e].end;
+      }
     } else {
       off = top; /* too many pairs: a range of its own */
     }
@@ -264,6 +273,7 @@ bool plan_build(Graph *g, Plan *p, Diag *d) {
     delta[last[i] + 1] -= items[i].size;
   }
   int64_t live = 0;
+  CD_STEPS(ni + g->nnodes); /* the lower bound: a pass over buffers, one over steps */
   for (int s = 0; s <= g->nnodes; s++) {
     live += delta[s];
     if (s < g->nnodes && live > p->ws_lower_bound)

@@ -214,11 +214,20 @@ bool rewrite_fuse_activation(Graph *g, Node *p) {
   if ((p->op != OP_CONV && p->op != OP_GEMM) || p->ep.act != OP_COUNT ||
       !value_single_use(g, p->out[0]))
     return false;
-  /* Its reader comes after it (nodes are in order; a pass appends). */
+  /* Its one reader comes after it (nodes are in order; a pass appends),
+   * and the search ends there, fusable or not: going on to the graph's end
+   * for every producer was quadratic in a chain of convs. */
+  int v = p->out[0];
   for (int k = (int)(p - g->nodes) + 1; k < g->nnodes; k++) {
     Node *u = &g->nodes[k];
-    if (u->dead || u->nin < 1 || u->in[0] != p->out[0] || !is_fusable_activation(g, u))
+    CD_STEPS(1); /* a node looked at */
+    bool reads = false;
+    for (int j = 0; !u->dead && j < node_nreads(u) && !reads; j++)
+      reads = node_read(u, j) == v;
+    if (!reads)
       continue;
+    if (u->nin < 1 || u->in[0] != v || !is_fusable_activation(g, u))
+      return false;
     p->ep.act = u->op;
     p->ep.act_alpha = u->p.alpha;
     p->ep.act_beta = u->p.beta;

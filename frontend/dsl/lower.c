@@ -82,9 +82,11 @@ static DVal *lookup(Frame *f, const char *name) {
     Var *v = namemap_get(&f->map, name);
     return v ? &v->v : NULL;
   }
-  for (Var *v = f->vars; v; v = v->next)
+  for (Var *v = f->vars; v; v = v->next) {
+    CD_STEPS(1); /* a name compared */
     if (!strcmp(v->name, name))
       return &v->v;
+  }
   return NULL;
 }
 

@@ -39,12 +39,13 @@ void ast_push(DslProgram *p, AstList *l, Ast *a) {
 static void excerpt(DslProgram *prog, SrcLoc loc, StrBuf *sb) {
   if (loc.file < 0 || loc.file >= prog->nfiles || loc.line <= 0)
     return;
-  const char *t = prog->texts[loc.file];
+  const char *t0 = prog->texts[loc.file], *t = t0;
   for (int l = 1; l < loc.line && *t; t++)
     if (*t == '\n')
       l++;
   const char *e = strchr(t, '\n');
   int n = e ? (int)(e - t) : (int)strlen(t);
+  CD_STEPS(t - t0 + n); /* bytes scanned for the line */
   /* A window of the line around the column: a generated line can be
    * megabytes long. */
   int from = loc.col > 100 ? loc.col - 60 : 1, to = from + 140 < n + 1 ? from + 140 : n + 1;

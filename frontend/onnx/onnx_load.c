@@ -446,9 +446,25 @@ static void note_symbolic(Graph *g, int v, int dim, const char *param) {
 static bool load_value_info(Loader *L, const Onnx__ValueInfoProto *vi,
                             Value *v) {
   const Onnx__TypeProto *tp = vi->type;
+  /* A sequence, map, optional or sparse input is a model Cardinal does not
+   * support (the conformance runner counts it out of scope by this
+   * message); no type at all is a damaged file. */
+  static const struct {
+    Onnx__TypeProto__ValueCase kind;
+    const char *name;
+  } other[] = {{ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE, "a sequence"},
+               {ONNX__TYPE_PROTO__VALUE_MAP_TYPE, "a map"},
+               {ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE, "an optional"},
+               {ONNX__TYPE_PROTO__VALUE_SPARSE_TENSOR_TYPE, "a sparse tensor"}};
+  for (size_t i = 0; tp && i < sizeof other / sizeof other[0]; i++)
+    if (tp->value_case == other[i].kind) {
+      diag_error(L->d, "graph input '%s' is %s: Cardinal supports tensor inputs only",
+                 S(vi->name), other[i].name);
+      return false;
+    }
   if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ||
       !tp->tensor_type) {
-    diag_error(L->d, "graph input '%s' is not a tensor", S(vi->name));
+    diag_error(L->d, "graph input '%s' has no tensor type", S(vi->name));
     return false;
   }
   const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
@@ -638,7 +654,16 @@ bool onnx_load(Graph *g, const char *path, Diag *d) {
     L.opset = (int)v;
   }
   if (L.opset < 0) {
-    if (m->ir_version >= 3) { /* required since IR 3: missing means damage */
+    /* A model of another domain's ops only (ai.onnx.preview.training's
+     * optimizers) is one Cardinal does not support; no opset_import at all
+     * is required since IR 3: missing means damage. */
+    if (m->ir_version >= 3 && m->n_opset_import > 0) {
+      diag_error(d, "the model imports domain '%s' (opset %lld) but not the default "
+                 "ONNX domain: Cardinal supports the default domain's ops only",
+                 S(m->opset_import[0]->domain), (long long)m->opset_import[0]->version);
+      goto done;
+    }
+    if (m->ir_version >= 3) {
       diag_error(d, "no default-domain opset_import (truncated or corrupt file?)");
       goto done;
     }

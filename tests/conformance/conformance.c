@@ -7,17 +7,30 @@
  * A case is in scope when every node's op is in Cardinal's list (issue 2),
  * every graph output is float32, every input is float32 or int64 (int64
  * inputs -- shapes, axes, pads -- are frozen to the case's values), and
- * nothing runs in training mode.  Everything else is counted as out of
- * scope with the reason, never silently passed.
+ * nothing runs in training mode.  A case out of scope is skipped: counted,
+ * and listed with its reason ("SKIP name (reason)").  So is a model the
+ * loader refuses with one of the diagnostics that name something Cardinal
+ * does not support (unsupported_load below: a sequence input, another
+ * domain's ops).  Any other load failure -- a file that does not parse, a
+ * damaged model, test data that does not read, a case folder without a
+ * model or data -- fails the case: a broken case is never "out of scope".
  *
  *   conformance [--shard I/N] [--verbose] [--no-codegen] [--cc CC]
- *               [--target T] [--runner PROG] [--threads N] DIR...
+ *               [--target T] [--runner PROG] [--threads N] [--min-run N] DIR...
  *
  * --target picks the code generation target (default native); --runner
  * runs the generated programs through an emulator (qemu-aarch64 with
- * --cc aarch64-linux-gnu-gcc --target neon).  A target this CPU cannot run
- * is skipped with the reason printed.  --threads N also runs the generated
- * code built for N threads and requires the bits of the 1-thread build.
+ * --cc aarch64-linux-gnu-gcc --target neon).  A target this machine cannot
+ * run (its CPU lacks the features, or the code is for another architecture
+ * and no --runner is given) is a skip: the reason is printed and the exit
+ * status is 77 (ctest's SKIP_RETURN_CODE).  --threads N also runs the
+ * generated code built for N threads and requires the bits of the 1-thread
+ * build.  --min-run N fails the run when fewer than N cases were in scope
+ * (passed or failed): data folders, a shard or a scope rule that quietly
+ * shrank would otherwise pass on nothing.
+ *
+ * Exit status: 0 every case in scope passed, 1 a case failed or too few
+ * ran, 2 bad usage or no data, 77 skipped.
  *
  * The generated C is compiled with -std=c99 -pedantic -Wall -Wextra -Werror,
  * so any warning in emitted code fails its case.
@@ -39,7 +52,7 @@ static bool in_scope_op(const Node *n) {
 }
 
 typedef struct {
-  int pass, fail, out_of_scope;
+  int pass, fail, skipped;
   int pass3d, fail3d;
   bool verbose, codegen;
   const char *cc, *target, *runner;
@@ -73,6 +86,38 @@ static int list_dir(const char *dir, char ***out) {
 static bool file_exists(const char *p) {
   struct stat st;
   return stat(p, &st) == 0;
+}
+
+/* The loader's diagnostics (frontend/onnx/onnx_load.c) that mean "a model
+ * Cardinal does not support", and the reason its skip gives: every other
+ * load error fails the case. */
+static const struct {
+  const char *needle, *why;
+} unsupported_load[] = {
+    {"Cardinal supports tensor inputs only", "a sequence, map or optional input"},
+    {"Cardinal supports the default domain's ops only", "another domain's ops only"},
+};
+
+static const char *unsupported_why(const char *log) {
+  for (size_t i = 0; log && i < sizeof unsupported_load / sizeof unsupported_load[0]; i++)
+    if (strstr(log, unsupported_load[i].needle))
+      return unsupported_load[i].why;
+  return NULL;
+}
+
+static void one_line(char *s) {
+  for (char *nl; (nl = strchr(s, '\n'));)
+    *nl = ' ';
+}
+
+static void skip_case(Totals *t, const char *name, const char *why) {
+  t->skipped++;
+  printf("SKIP %s (%s)\n", name, why);
+}
+
+static void fail_case(Totals *t, const char *name, const char *msg) {
+  t->fail++;
+  printf("FAIL %s: %s\n", name, msg);
 }
 
 static bool close_enough(const float *got, const float *want, int64_t n,
@@ -132,19 +177,27 @@ static bool is_3d(Graph *g) {
 static void run_case(const char *root, const char *name, Totals *t) {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s/model.onnx", root, name);
-  if (!file_exists(path))
+  if (!file_exists(path)) {
+    fail_case(t, name, "not a case: no model.onnx");
     return;
+  }
   Diag d = {.file = path, .quiet = true};
   Graph *probe = graph_new();
   if (!onnx_load(probe, path, &d)) {
-    t->out_of_scope++;
-    if (t->verbose)
-      printf("SKIP %s (does not load: %s)\n", name, d.log.buf ? d.log.buf : "");
+    char msg[512];
+    const char *why = unsupported_why(d.log.buf);
+    snprintf(msg, sizeof msg, "does not load: %s", d.log.buf ? d.log.buf : "?");
+    one_line(msg);
+    if (why)
+      skip_case(t, name, why);
+    else
+      fail_case(t, name, msg);
     graph_free(probe);
     sb_free(&d.log);
     return;
   }
   const char *why = scope(probe);
+  char broken[512] = ""; /* why the case's data does not read */
   bool three_d = false;
   char **sets = NULL;
   int nsets = 0;
@@ -161,25 +214,30 @@ static void run_case(const char *root, const char *name, Totals *t) {
         free(all[i]);
     }
     free(all);
-    /* Expected outputs must be float32. */
-    for (int k = 0; k < probe->noutputs && nsets && !why; k++) {
+    /* Expected outputs must be float32; one that does not read is a
+     * broken case, not a skipped one. */
+    for (int k = 0; k < probe->noutputs && nsets && !why && !broken[0]; k++) {
       snprintf(path, sizeof path, "%s/%s/%s/output_%d.pb", root, name, sets[0], k);
       HostTensor ht;
-      Diag dd = {.quiet = true};
-      if (!tensor_read(path, &ht, &dd) || ht.dtype != DT_FLOAT)
+      Diag dd = {.file = path, .quiet = true};
+      if (!tensor_read(path, &ht, &dd))
+        snprintf(broken, sizeof broken, "test data: %.480s", dd.log.buf ? dd.log.buf : path);
+      else if (ht.dtype != DT_FLOAT)
         why = "non-float output";
       tensor_free(&ht);
       sb_free(&dd.log);
     }
     if (!nsets)
-      why = "no test data";
+      snprintf(broken, sizeof broken, "no test_data_set_* folder");
   }
   graph_free(probe);
   sb_free(&d.log);
-  if (why) {
-    t->out_of_scope++;
-    if (t->verbose)
-      printf("SKIP %s (%s)\n", name, why);
+  if (why || broken[0]) {
+    one_line(broken);
+    if (why)
+      skip_case(t, name, why);
+    else
+      fail_case(t, name, broken);
     for (int s = 0; s < nsets; s++)
       free(sets[s]);
     free(sets);
@@ -301,19 +359,46 @@ static void run_case(const char *root, const char *name, Totals *t) {
     if (t->verbose)
       printf("PASS %s\n", name);
   } else {
-    t->fail++;
     t->fail3d += three_d;
-    char *nl;
-    while ((nl = strchr(msg, '\n')))
-      *nl = ' ';
-    printf("FAIL %s%s: %s\n", name, three_d ? " (3-D)" : "", msg);
+    one_line(msg);
+    char label[600];
+    snprintf(label, sizeof label, "%s%s", name, three_d ? " (3-D)" : "");
+    fail_case(t, label, msg);
   }
   fflush(stdout);
 }
 
+/* Whether code generated for t runs on this machine without a --runner:
+ * the target's architecture is the one this program was built for (its
+ * cc_check is the condition its sources #error on) and the CPU has its
+ * features.  Why not, in *why. */
+static bool host_runs(const Target *t, const char **why) {
+  static const char *const here[] = {
+      "1",
+#if defined(__x86_64__)
+      "defined(__x86_64__)",
+#endif
+#if defined(__aarch64__)
+      "defined(__aarch64__)",
+#endif
+  };
+  bool arch = false;
+  for (size_t i = 0; i < sizeof here / sizeof here[0]; i++)
+    arch |= !strcmp(t->cc_check, here[i]);
+  if (!arch) {
+    *why = "its code is for another architecture (give --cc and --runner)";
+    return false;
+  }
+  if (!cd_cpu_has(t->cpu_features)) {
+    *why = "this CPU lacks its instruction set";
+    return false;
+  }
+  return true;
+}
+
 int main(int argc, char **argv) {
   Totals t = {.codegen = true};
-  int shard = 0, nshards = 1;
+  int shard = 0, nshards = 1, min_run = 0;
   int first = 1;
   for (; first < argc && argv[first][0] == '-'; first++) {
     if (!strcmp(argv[first], "--verbose"))
@@ -328,11 +413,14 @@ int main(int argc, char **argv) {
       t.runner = argv[++first];
     else if (!strcmp(argv[first], "--threads") && first + 1 < argc)
       t.threads = atoi(argv[++first]);
-    else if (!strcmp(argv[first], "--shard") && first + 1 < argc &&
-             sscanf(argv[++first], "%d/%d", &shard, &nshards) == 2 && nshards > 0) {
+    else if (!strcmp(argv[first], "--min-run") && first + 1 < argc &&
+             sscanf(argv[++first], "%d", &min_run) == 1 && min_run >= 0) {
+    } else if (!strcmp(argv[first], "--shard") && first + 1 < argc &&
+               sscanf(argv[++first], "%d/%d", &shard, &nshards) == 2 && nshards > 0) {
     } else {
       fprintf(stderr, "usage: conformance [--shard I/N] [--verbose] [--no-codegen] "
-                      "[--cc CC] [--target T] [--runner PROG] [--threads N] DIR...\n");
+                      "[--cc CC] [--target T] [--runner PROG] [--threads N] [--min-run N] "
+                      "DIR...\n");
       return 2;
     }
   }
@@ -341,9 +429,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "conformance: unknown target '%s' (known: %s)\n", t.target, target_names());
     return 2;
   }
-  if (tg && !t.runner && t.codegen && !cd_cpu_has(tg->cpu_features)) {
-    printf("conformance: skipped: this CPU cannot run target %s\n", tg->name);
-    return 0;
+  const char *why;
+  if (tg && !t.runner && t.codegen && !host_runs(tg, &why)) {
+    printf("conformance: SKIPPED: this machine cannot run target %s: %s\n", tg->name, why);
+    return 77;
   }
   if (first >= argc) {
     fprintf(stderr, "conformance: no test-data folder given\n");
@@ -365,8 +454,13 @@ int main(int argc, char **argv) {
     }
     free(names);
   }
-  printf("conformance: %d cases in scope (%d of them 3-D: %d pass), %d out of scope\n",
-         t.pass + t.fail, t.pass3d + t.fail3d, t.pass3d, t.out_of_scope);
+  int ran = t.pass + t.fail;
+  printf("conformance: %d cases in scope (%d of them 3-D: %d pass), %d skipped (listed above)\n",
+         ran, t.pass3d + t.fail3d, t.pass3d, t.skipped);
   printf("%d passed, %d failed\n", t.pass, t.fail);
+  if (ran < min_run) {
+    printf("conformance: FAILED: %d cases ran, --min-run asks for at least %d\n", ran, min_run);
+    return 1;
+  }
   return t.fail ? 1 : 0;
 }

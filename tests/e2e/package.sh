@@ -129,5 +129,7 @@ if command -v groff > /dev/null; then
   groff -man -Tascii -P-cbou -ww "$T/prefix/share/man/man1/cardinal.1" 2> "$T/man.err" > "$T/man.txt"
   [ ! -s "$T/man.err" ] || fail "the man page has warnings: $(cat "$T/man.err")"
   grep -q "cardinal_add_model" "$T/man.txt" || fail "the man page lacks cardinal_add_model"
+else
+  echo "(no groff: the man page was not rendered)"
 fi
 echo "package: ok"

@@ -67,6 +67,8 @@ grep -q '{"name": "input", "dtype": "float32", "shape": \[1, 3, 16, 24\], "eleme
 grep -q '{"name": "logits", "dtype": "float32", "shape": \[1, 10\]' "$T/i.json" || fail "inspect --json outputs"
 if command -v python3 > /dev/null; then
   python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); assert j["inputs"][0]["symbolic"][1]["name"] == "height"' "$T/i.json"
+else
+  echo "(no python3: inspect --json was not parsed)"
 fi
 
 echo "== the header says what it is, in constants"

@@ -76,6 +76,11 @@ static int run(const char *model, const char *target) {
     fprintf(stderr, "fault: %s does not compile for %s:\n%s", model, target, d.log.buf);
     return 1;
   }
+  if (total < 100) { /* the loop below would fail next to nothing and pass */
+    fprintf(stderr, "fault: a compile for %s counted %llu allocations: the allocator's "
+            "count (cd_alloc_count) does not see them\n", target, (unsigned long long)total);
+    return 1;
+  }
   sb_free(&d.log);
   char names0[512], names[512];
   uint64_t h0 = snapshot(dir, names0, sizeof names0);

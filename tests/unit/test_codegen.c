@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /*
@@ -368,50 +369,232 @@ static void find_targets(void) {
                     "missing]\n");
 }
 
-/* Runs g through the interpreter, then through the default passes for
- * target t and generated C (compiled with -Werror; the harness fills the
- * workspace and the outputs with NaN first, so an unwritten lane shows);
- * every output must agree to 1e-5 (NaN where the interpreter has NaN: Log
- * and Sqrt of negatives).  g is left as the passes made it. */
-static void check_generated(Graph *g, const char *name, float phase, const Runnable *r) {
-  const Target *t = r->t;
-  Diag d = {.quiet = true};
-  g->target = t;
-  CU_ASSERT_FATAL(graph_infer(g, &d));
+/*
+ * The SIMD targets this machine must run, found without find_targets (a
+ * CPU check or a list that quietly lost a target would empty the SIMD
+ * sweeps, which then assert nothing): AVX2 with FMA and AVX-512 F by
+ * libgcc's CPU check, neon when the AArch64 cross tools are installed.
+ * Each sweep over runnable[1..] ends with simd_swept, which requires it
+ * ran on exactly these -- and on a machine with none (no x86 SIMD, no
+ * cross tools) says the sweep was skipped, as CUnit 2.1 has no skip.
+ */
+static int simd_expected(void) {
+  int n = 0;
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    n += 1 + (__builtin_cpu_supports("avx512f") != 0);
+#endif
+  n += on_path("aarch64-linux-gnu-gcc") && on_path("qemu-aarch64");
+  return n;
+}
+
+static void simd_swept(const char *test, int ran) {
+  int want = simd_expected();
+  if (want == 0 && ran == 0) {
+    fprintf(stderr, "\n[%s: SKIPPED: this machine runs no SIMD target (no AVX2 and FMA, "
+                    "no aarch64-linux-gnu-gcc and qemu-aarch64)]\n", test);
+    return;
+  }
+  if (ran != want)
+    fprintf(stderr, "\n%s: ran on %d SIMD targets, this machine runs %d\n", test, ran, want);
+  CU_ASSERT(ran >= 1);
+  CU_ASSERT_EQUAL(ran, want);
+}
+
+/*
+ * NaN in the sweeps (issue 16).  Every output of a sweep belongs to a
+ * family -- the kernel or epilogue whose NaN semantics it shows -- and with
+ * its family's flag on, check_generated runs the program it built a second
+ * time, on inputs with a NaN every NAN_EVERY-th element: generated code
+ * must give NaN exactly where the interpreter does.  An activation's
+ * families are NF_ACT + 2 op (alone) and NF_ACT + 2 op + 1 (in a conv's
+ * epilogue); op OP_COUNT is Gelu's tanh form.
+ *
+ * A family some target disagrees on is off, behind its NAN_SWEEP_* define.
+ * Since the activation table (act.c) every activation, epilogue or not,
+ * and every max pool propagate NaN on every target, as ONNX does.
+ */
+/* Grouped convs on the zero-padded blocked kernel (the tile sweeps' groups
+ * of 2, whose groups share a vector without the grouped-lanes kernels)
+ * spread a NaN or an inf into the other groups of the vector (0 x NaN) on
+ * avx2, avx512 and neon: the zero weights between groups are multiplied
+ * like any other.  Known, and off: the grouped-lanes kernels, which take
+ * the grouped convs of ResNeXt and MobileNet, keep it in its group. */
+#define NAN_SWEEP_GROUPED_CONV 0
+#define NAN_SWEEP_RELU_EPILOGUE 1
+#define NAN_SWEEP_LEAKYRELU_EPILOGUE 1
+#define NAN_SWEEP_CLIP_EPILOGUE 1
+#define NAN_SWEEP_MAXPOOL 1
+#define NAN_SWEEP_GLOBAL_MAXPOOL 1
+
+typedef enum {
+  NF_CONV,             /* direct and pointwise conv kernels, bias */
+  NF_CONV_RES,         /* ... with a residual + ReLU epilogue */
+  NF_CONV_GROUPED,     /* grouped conv kernels: a NaN stays in its group */
+  NF_CONV_GROUPED_RES, /* both: on when NF_CONV_GROUPED and NF_CONV_RES are */
+  NF_GEMM,             /* the packed Gemm kernel */
+  NF_GEMM_RELU,        /* ... with a fused ReLU */
+  NF_ELTWISE,          /* elementwise ops around the blocked kernels, Concat */
+  NF_CLIP_CONST,       /* Relu, MaxPool 1x1, Add, Clip of constant bounds, blocked */
+  NF_MAXPOOL,          /* MaxPool windows */
+  NF_AVGPOOL,          /* AveragePool windows */
+  NF_GMAXPOOL,         /* GlobalMaxPool */
+  NF_GAVGPOOL,         /* GlobalAveragePool */
+  NF_ERF,              /* Erf, Gelu */
+  NF_POW,              /* Pow by 2, by 3, by a tensor */
+  NF_LAYERNORM,        /* LayerNormalization */
+  NF_ACT,              /* NF_ACT + 2 op (+ 1 in a conv's epilogue): an activation */
+} NanFamily;
+
+#define NAN_EVERY 53 /* a prime: the NaN fall on every lane of a vector in turn */
+
+static bool nan_family_on(int f) {
+  static const bool on[NF_ACT] = {
+      [NF_CONV] = true,
+      [NF_CONV_RES] = NAN_SWEEP_RELU_EPILOGUE,
+      [NF_CONV_GROUPED] = NAN_SWEEP_GROUPED_CONV,
+      [NF_CONV_GROUPED_RES] = NAN_SWEEP_GROUPED_CONV && NAN_SWEEP_RELU_EPILOGUE,
+      [NF_GEMM] = true,
+      [NF_GEMM_RELU] = true,
+      [NF_ELTWISE] = true,
+      [NF_CLIP_CONST] = true,
+      [NF_MAXPOOL] = NAN_SWEEP_MAXPOOL,
+      [NF_AVGPOOL] = true,
+      [NF_GMAXPOOL] = NAN_SWEEP_GLOBAL_MAXPOOL,
+      [NF_GAVGPOOL] = true,
+      [NF_ERF] = true,
+      [NF_POW] = true,
+      [NF_LAYERNORM] = true,
+  };
+  if (f < NF_ACT)
+    return on[f];
+  int op = (f - NF_ACT) / 2;
+  bool fused = (f - NF_ACT) % 2;
+  if (fused && op == OP_RELU)
+    return NAN_SWEEP_RELU_EPILOGUE;
+  if (fused && op == OP_LEAKYRELU)
+    return NAN_SWEEP_LEAKYRELU_EPILOGUE;
+  if (fused && op == OP_CLIP)
+    return NAN_SWEEP_CLIP_EPILOGUE;
+  return true;
+}
+
+static const char *nan_family_name(int f) {
+  static const char *const names[NF_ACT] = {
+      "conv", "conv + residual + relu", "grouped conv", "grouped conv + residual + relu",
+      "gemm", "gemm + relu", "eltwise", "relu, maxpool 1x1, clip", "maxpool", "avgpool",
+      "global maxpool", "global avgpool", "erf", "pow", "layernorm"};
+  static char buf[64];
+  if (f < NF_ACT)
+    return names[f];
+  int op = (f - NF_ACT) / 2;
+  snprintf(buf, sizeof buf, "%s%s", op < OP_COUNT ? op_table[op].name : "Gelu (tanh)",
+           (f - NF_ACT) % 2 ? " in a conv's epilogue" : "");
+  return buf;
+}
+
+/* g's inputs for check_generated: sin(phase i + k), with NaN at every
+ * NAN_EVERY-th element (from an offset per input) if nan. */
+static float **sweep_inputs(const Graph *g, float phase, bool nan) {
   float **ins = calloc((size_t)g->ninputs, sizeof(float *));
   for (int k = 0; k < g->ninputs; k++) {
     int64_t n = value_numel(&g->values[g->inputs[k]]);
     ins[k] = malloc(sizeof(float) * (size_t)n);
     for (int64_t i = 0; i < n; i++)
-      ins[k][i] = sinf(phase * (float)i + (float)k);
+      ins[k][i] = nan && i % NAN_EVERY == (5 * k + 3) % NAN_EVERY ? NAN
+                                                                 : sinf(phase * (float)i + (float)k);
   }
-  float **want = calloc((size_t)g->noutputs, sizeof(float *));
-  CU_ASSERT_FATAL(interp_run(g, (const float *const *)ins, want, &d));
-  int order[16], np;
-  CU_ASSERT_FATAL(passes_parse("default", order, &np, &d));
-  PassStats st[16];
-  CU_ASSERT_FATAL(passes_run(g, order, np, st, true, NULL, NULL, &d));
-  CompileJob j = {.name = name, .cflags = "-O2 -std=c99 -pedantic -Wall -Wextra -Werror",
-                  .cc = r->cc, .runner = r->runner};
-  float **got = calloc((size_t)g->noutputs, sizeof(float *));
-  bool ran = cd_run_generated(&j, g, (const float *const *)ins, got, &d);
-  if (!ran)
-    fprintf(stderr, "\n%s on %s: %s\n", name, t->name, d.log.buf ? d.log.buf : "");
-  CU_ASSERT_FATAL(ran);
-  note_families(g);
+  return ins;
+}
+
+/* got against want, output by output (those with check[k], or all): to
+ * 1e-5, NaN where want has NaN. */
+static void compare_outputs(const Graph *g, float **got, float **want, const bool *check,
+                            const int *fam, const char *name, const char *target, bool nan) {
   for (int k = 0; k < g->noutputs; k++) {
+    if (check && !check[k])
+      continue;
     int64_t n = value_numel(&g->values[g->outputs[k]]);
     double err = 0;
+    int64_t wrong_nan = 0, nans = 0;
     for (int64_t i = 0; i < n; i++) {
       bool gn = isnan(got[k][i]), wn = isnan(want[k][i]);
+      nans += wn;
+      wrong_nan += gn != wn;
       double e = gn != wn ? INFINITY /* an unwritten lane, or a wrong NaN */
                  : gn     ? 0.0
                           : fabs((double)got[k][i] - want[k][i]) / (1 + fabs((double)want[k][i]));
       err = e > err ? e : err; /* fmax would drop a NaN */
     }
     if (!(err <= 1e-5))
-      fprintf(stderr, "\n%s on %s, output %d: error %g\n", name, t->name, k, err);
+      fprintf(stderr, "\n%s on %s, output %d%s%s%s: error %g (%lld of %lld NaN in the "
+              "interpreter's, %lld disagree)\n", name, target, k, fam ? " (" : "",
+              fam ? nan_family_name(fam[k]) : "", fam ? ")" : "", err, (long long)nans,
+              (long long)n, (long long)wrong_nan);
+    if (nan && !(err <= 1e-5))
+      fprintf(stderr, "  (with NaN inputs)\n");
     CU_ASSERT(err <= 1e-5);
+  }
+}
+
+/* Runs g through the interpreter, then through the default passes for
+ * target t and generated C (compiled with -Werror; the harness fills the
+ * workspace and the outputs with NaN first, so an unwritten lane shows);
+ * every output must agree to 1e-5 (NaN where the interpreter has NaN: Log
+ * and Sqrt of negatives).  fam (NULL: none) gives each output's NaN family:
+ * the outputs whose family is on are checked again with NaN inputs, on the
+ * same build.  g is left as the passes made it. */
+static void check_generated(Graph *g, const char *name, float phase, const Runnable *r,
+                            const int *fam) {
+  const Target *t = r->t;
+  Diag d = {.quiet = true};
+  g->target = t;
+  CU_ASSERT_FATAL(graph_infer(g, &d));
+  mkdir(tu_path("nan-cache"), 0777);
+  float **ins = sweep_inputs(g, phase, false), **nins = NULL;
+  float **want = calloc((size_t)g->noutputs, sizeof(float *)), **nwant = NULL;
+  CU_ASSERT_FATAL(interp_run(g, (const float *const *)ins, want, &d));
+  bool *check = calloc((size_t)g->noutputs, sizeof(bool)), any = false;
+  for (int k = 0; fam && k < g->noutputs; k++)
+    any |= check[k] = nan_family_on(fam[k]);
+  if (any) {
+    nins = sweep_inputs(g, phase, true);
+    nwant = calloc((size_t)g->noutputs, sizeof(float *));
+    CU_ASSERT_FATAL(interp_run(g, (const float *const *)nins, nwant, &d));
+  }
+  int order[16], np;
+  CU_ASSERT_FATAL(passes_parse("default", order, &np, &d));
+  PassStats st[16];
+  CU_ASSERT_FATAL(passes_run(g, order, np, st, true, NULL, NULL, &d));
+  /* The NaN run reuses the build: a cache folder of the scratch's. */
+  CompileJob j = {.name = name, .cflags = "-O2 -std=c99 -pedantic -Wall -Wextra -Werror",
+                  .cc = r->cc, .runner = r->runner, .cache_dir = any ? tu_path("nan-cache") : NULL};
+  float **got = calloc((size_t)g->noutputs, sizeof(float *));
+  bool ran = cd_run_generated(&j, g, (const float *const *)ins, got, &d);
+  if (!ran)
+    fprintf(stderr, "\n%s on %s: %s\n", name, t->name, d.log.buf ? d.log.buf : "");
+  CU_ASSERT_FATAL(ran);
+  note_families(g);
+  compare_outputs(g, got, want, NULL, fam, name, t->name, false);
+  if (any) {
+    float **ngot = calloc((size_t)g->noutputs, sizeof(float *));
+    ran = cd_run_generated(&j, g, (const float *const *)nins, ngot, &d);
+    if (!ran)
+      fprintf(stderr, "\n%s on %s, NaN inputs: %s\n", name, t->name, d.log.buf ? d.log.buf : "");
+    CU_ASSERT_FATAL(ran);
+    CU_ASSERT(j.cache_hit); /* the program checked above */
+    compare_outputs(g, ngot, nwant, check, fam, name, t->name, true);
+    for (int k = 0; k < g->noutputs; k++) {
+      free(ngot[k]);
+      free(nwant[k]);
+    }
+    for (int k = 0; k < g->ninputs; k++)
+      free(nins[k]);
+    free(ngot);
+    free(nwant);
+    free(nins);
+  }
+  for (int k = 0; k < g->noutputs; k++) {
     free(got[k]);
     free(want[k]);
   }
@@ -420,6 +603,7 @@ static void check_generated(Graph *g, const char *name, float phase, const Runna
   free(ins);
   free(got);
   free(want);
+  free(check);
   sb_free(&d.log);
 }
 
@@ -492,6 +676,12 @@ typedef struct {
   bool bias, residual;
 } ConvCase;
 
+/* A case's NaN family: grouped or not, with the residual epilogue or not. */
+static int conv_family(const ConvCase *c) {
+  return c->G > 1 ? (c->residual ? NF_CONV_GROUPED_RES : NF_CONV_GROUPED)
+                  : (c->residual ? NF_CONV_RES : NF_CONV);
+}
+
 static int conv_case(Graph *g, const ConvCase *c, int ncase) {
   int64_t xd[4] = {1, c->Cg * c->G, c->H, c->W}, wd[4] = {c->Mg * c->G, c->Cg, c->K, c->K},
           bd[1] = {c->Mg * c->G};
@@ -534,7 +724,7 @@ static void test_conv1x1_tile_boundaries(void) {
   for (int ti = 0; ti < nrunnable; ti++) {
     Graph *g = graph_new();
     wseed = 3;
-    int ncase = 0;
+    int ncase = 0, fam[30];
     for (int pi = 0; pi < 6; pi++)
       for (int mi = 0; mi < 5; mi++) {
         bool strided = ncase % 5 == 3;
@@ -545,9 +735,9 @@ static void test_conv1x1_tile_boundaries(void) {
         if (strided && c.residual)
           c.H = 2;
         tu_output(g, conv_case(g, &c, ncase));
-        ncase++;
+        fam[ncase++] = conv_family(&c);
       }
-    check_generated(g, "tiles", 0.7f, &runnable[ti]);
+    check_generated(g, "tiles", 0.7f, &runnable[ti], fam);
     int fused = 0;
     for (int i = 0; i < g->nnodes; i++)
       fused += g->nodes[i].op == OP_CONV && g->nodes[i].ep.residual >= 0;
@@ -567,16 +757,16 @@ static void test_conv_tile_boundaries(void) {
   for (int ti = 0; ti < nrunnable; ti++) {
     Graph *g = graph_new();
     wseed = 11;
-    int ncase = 0;
+    int ncase = 0, fam[30];
     for (int wi = 0; wi < 6; wi++)
       for (int mi = 0; mi < 5; mi++) {
         int64_t K = ncase % 4 == 3 ? 5 : 3, D = ncase % 7 == 4 ? 2 : 1;
         ConvCase c = {1 + ncase % 3, chans[mi], 1 + (ncase % 3 == 1), 3, widths[wi], K,
                       ncase % 5 == 2 ? 2 : 1, (K / 2) * D, D, ncase % 2 == 0, ncase % 4 == 1};
         tu_output(g, conv_case(g, &c, ncase));
-        ncase++;
+        fam[ncase++] = conv_family(&c);
       }
-    check_generated(g, "ctiles", 0.9f, &runnable[ti]);
+    check_generated(g, "ctiles", 0.9f, &runnable[ti], fam);
     if (ti > 0)
       check_threads(g, "ctiles", &runnable[ti], 4);
     graph_free(g);
@@ -597,6 +787,7 @@ static void test_conv_tile_boundaries(void) {
  */
 static void test_simd_conv_boundaries(void) {
   find_targets();
+  int ran = 0;
   for (int ti = 1; ti < nrunnable; ti++) {
     const Target *t = runnable[ti].t;
     int64_t c = t->block;
@@ -637,9 +828,11 @@ static void test_simd_conv_boundaries(void) {
     };
     Graph *g = graph_new();
     wseed = 17;
-    int n = (int)(sizeof cases / sizeof cases[0]), want_glanes = 0, want_dot = 0;
+    int n = (int)(sizeof cases / sizeof cases[0]), want_glanes = 0, want_dot = 0, fam[32];
+    CU_ASSERT_FATAL(n <= 32);
     for (int i = 0; i < n; i++) {
       tu_output(g, conv_case(g, &cases[i], i));
+      fam[i] = conv_family(&cases[i]);
       const ConvCase *cc = &cases[i]; /* groups narrower than a vector share one */
       bool gl = cc->G > 1 && cc->Cg == cc->Mg && cc->Cg < c && c % cc->Cg == 0;
       want_glanes += gl;
@@ -649,7 +842,7 @@ static void test_simd_conv_boundaries(void) {
     Runnable r = runnable[ti];
     if (!r.cc && on_path("clang"))
       r.cc = "clang";
-    check_generated(g, "simd", 0.3f, &r);
+    check_generated(g, "simd", 0.3f, &r, fam);
     check_threads(g, "simd", &r, 3);
     check_threads(g, "simd", &r, 7); /* layers with fewer units than threads */
     int glanes = 0, blocked = 0, wide = 0, dot = 0;
@@ -678,7 +871,9 @@ static void test_simd_conv_boundaries(void) {
     CU_ASSERT_EQUAL(glanes, want_glanes); /* narrow groups share vectors */
     CU_ASSERT_EQUAL(blocked, n - glanes); /* every other conv runs the blocked kernel */
     graph_free(g);
+    ran++;
   }
+  simd_swept("simd conv boundaries", ran);
 }
 
 /*
@@ -692,6 +887,7 @@ static void test_simd_conv_boundaries(void) {
  */
 static void test_simd_around_kernels(void) {
   find_targets();
+  int ran = 0;
   for (int ti = 1; ti < nrunnable; ti++) {
     int64_t c = runnable[ti].t->block;
     Graph *g = graph_new();
@@ -754,7 +950,8 @@ static void test_simd_around_kernels(void) {
     tu_output(g, cc);
     free(w);
     free(kc);
-    check_generated(g, "around", 0.5f, &runnable[ti]);
+    const int fam[4] = {NF_ELTWISE, NF_ELTWISE, NF_CLIP_CONST, NF_ELTWISE};
+    check_generated(g, "around", 0.5f, &runnable[ti], fam);
     check_threads(g, "around", &runnable[ti], 2);
     int blocked = 0;
     for (int i = 0; i < g->nnodes; i++)
@@ -763,7 +960,9 @@ static void test_simd_around_kernels(void) {
                   g->nodes[i].op == OP_ADD || g->nodes[i].op == OP_CLIP);
     CU_ASSERT_EQUAL(blocked, 4); /* they ran on the blocked layout */
     graph_free(g);
+    ran++;
   }
+  simd_swept("simd around kernels", ran);
 }
 
 /* The packed Gemm kernel (a classifier head: transB, B constant): rows M,
@@ -771,13 +970,14 @@ static void test_simd_around_kernels(void) {
  * and without C, alpha and beta not 1, a fused ReLU; per SIMD target. */
 static void test_simd_gemm(void) {
   find_targets();
+  int ran = 0;
   for (int ti = 1; ti < nrunnable; ti++) {
     int64_t c = runnable[ti].t->block;
     const int64_t Ns[] = {1, c - 1, c, c + 1, 4 * c, 4 * c + 3, 9 * c + 5, 1000};
     const int64_t Ks[] = {1, 7, 33};
     Graph *g = graph_new();
     wseed = 5;
-    int ncase = 0;
+    int ncase = 0, fam[24];
     for (int ni = 0; ni < 8; ni++)
       for (int ki = 0; ki < 3; ki++) {
         /* the last outputs: a head big enough to be split over threads */
@@ -792,6 +992,11 @@ static void test_simd_gemm(void) {
         int ins[3] = {tu_input(g, name, 2, ad), tu_const(g, "", 2, bd, b),
                       bias ? tu_const(g, "", 1, cd, b + N * K) : -1};
         free(b);
+        if (ncase % 5 == 2) { /* a classifier head: [M, K, 1, 1], flattened (an alias) */
+          int64_t a4[4] = {M, K, 1, 1};
+          value_set_shape(&g->values[ins[0]], DT_FLOAT, 4, a4);
+          ins[0] = tu_node(g, "Flatten", 1, ins, NULL);
+        }
         Node *n;
         int y = tu_node(g, "Gemm", bias ? 3 : 2, ins, &n);
         tu_attr_int(g, n, "transB", 1);
@@ -802,16 +1007,19 @@ static void test_simd_gemm(void) {
         if (ncase % 4 == 3)
           y = tu_node(g, "Relu", 1, &y, NULL);
         tu_output(g, y);
+        fam[ncase] = ncase % 4 == 3 ? NF_GEMM_RELU : NF_GEMM;
         ncase++;
       }
-    check_generated(g, "gemm", 0.4f, &runnable[ti]);
+    check_generated(g, "gemm", 0.4f, &runnable[ti], fam);
     check_threads(g, "gemm", &runnable[ti], 3);
     int packed = 0;
     for (int i = 0; i < g->nnodes; i++)
       packed += g->nodes[i].sched.family == kernel_config_named("gemm_vec");
     CU_ASSERT_EQUAL(packed, ncase);
     graph_free(g);
+    ran++;
   }
+  simd_swept("simd gemm", ran);
 }
 
 /* Every activation of the op table, with its default attributes (and
@@ -835,7 +1043,8 @@ static void test_erf_range(void) {
     tu_output(g, tu_node(g, "Gelu", 1, &big, NULL));
     int l = tu_node(g, "Log", 1, &x, NULL);
     tu_output(g, tu_node(g, "Erf", 1, &l, NULL));
-    check_generated(g, "erf", 0.37f, &runnable[ti]);
+    const int fam[3] = {NF_ERF, NF_ERF, NF_ERF};
+    check_generated(g, "erf", 0.37f, &runnable[ti], fam);
     graph_free(g);
   }
 }
@@ -856,7 +1065,8 @@ static void test_pow_kernels(void) {
     tu_output(g, tu_node(g, "Pow", 2, cu, NULL));
     int ee[2] = {x, e}; /* NaN where x < 0 and e is not an integer, in both */
     tu_output(g, tu_node(g, "Pow", 2, ee, NULL));
-    check_generated(g, "pow", 0.9f, &runnable[ti]);
+    const int fam[3] = {NF_POW, NF_POW, NF_POW};
+    check_generated(g, "pow", 0.9f, &runnable[ti], fam);
     int pows = 0;
     for (int i = 0; i < g->nnodes; i++)
       pows += g->nodes[i].op == OP_POW;
@@ -872,29 +1082,91 @@ static void test_activation_kernels(void) {
     const int64_t xd[4] = {1, 3, 4, 5}, wd[4] = {2, 3, 1, 1};
     const float w[6] = {0.5f, -1, 2, 1.5f, 0.25f, -3};
     int x = tu_input(g, "x", 4, xd);
-    int nact = 0;
+    int nact = 0, fam[2 * (OP_COUNT + 1)];
     for (int op = 0; op <= OP_COUNT; op++) {
       if (op < OP_COUNT && !(op_table[op].flags & OPF_ACTIVATION))
         continue;
       const char *name = op < OP_COUNT ? op_table[op].name : "Gelu";
       Node *n;
+      OpKind kind = op < OP_COUNT ? (OpKind)op : OP_GELU; /* internal ops have no lookup */
       int a = tu_node(g, name, 1, &x, &n);
+      n->op = kind;
       if (op == OP_COUNT)
         tu_attr_str(g, n, "approximate", "tanh");
       tu_output(g, a);
       int ins[2] = {x, tu_const(g, "", 4, wd, w)};
       int c = tu_node(g, "Conv", 2, ins, NULL);
       c = tu_node(g, name, 1, &c, &n);
+      n->op = kind;
       if (op == OP_COUNT)
         tu_attr_str(g, n, "approximate", "tanh");
       tu_output(g, c);
+      fam[2 * nact] = NF_ACT + 2 * op;
+      fam[2 * nact + 1] = NF_ACT + 2 * op + 1;
       nact++;
     }
-    check_generated(g, "acts", 0.7f, &runnable[ti]);
+    check_generated(g, "acts", 0.7f, &runnable[ti], fam);
     int fused = 0;
     for (int i = 0; i < g->nnodes; i++)
       fused += !g->nodes[i].dead && g->nodes[i].op == OP_CONV && g->nodes[i].ep.act != OP_COUNT;
     CU_ASSERT_EQUAL(fused, nact);
+    graph_free(g);
+  }
+}
+
+/* The pooling kernels, on every target (the SIMD ones on NCHWc): channel
+ * counts below, past and twice past the vector width (partial last
+ * blocks), MaxPool and AveragePool 3x3 stride 2 with padding (with and
+ * without count_include_pad), 2x2 stride 2 with ceil_mode, GlobalMaxPool
+ * and GlobalAveragePool.  Each reads a 1x1 conv (which puts the pools on
+ * the blocked layout) of weights that are never 0, so a NaN input pixel is
+ * NaN in every channel on every target (a grouped conv of zero-padded
+ * weights would spread it only on some). */
+static void test_pool_kernels(void) {
+  find_targets();
+  for (int ti = 0; ti < nrunnable; ti++) {
+    int64_t c = runnable[ti].t->block;
+    const int64_t chans[3] = {3, c + 1, 2 * c + 3};
+    Graph *g = graph_new();
+    wseed = 29;
+    int fam[18], nout = 0;
+    for (int ci = 0; ci < 3; ci++) {
+      int64_t C = chans[ci], xd[4] = {1, C, 9, 11}, wd[4] = {C, C, 1, 1};
+      char name[16];
+      snprintf(name, sizeof name, "x%d", ci);
+      float *w = malloc(sizeof(float) * (size_t)(C * C));
+      for (int64_t i = 0; i < C * C; i++)
+        w[i] = 1 + wrand(); /* never 0: a NaN pixel is NaN in every channel, as in ONNX */
+      int ins[2] = {tu_input(g, name, 4, xd), tu_const(g, "", 4, wd, w)};
+      free(w);
+      Node *n;
+      int d = tu_node(g, "Conv", 2, ins, &n);
+      const int64_t k3[2] = {3, 3}, k2[2] = {2, 2}, s2[2] = {2, 2}, p1[4] = {1, 1, 1, 1};
+      for (int k = 0; k < 4; k++) {
+        bool max = k < 2, three = k != 1;
+        int y = tu_node(g, max ? "MaxPool" : "AveragePool", 1, &d, &n);
+        tu_attr_ints(g, n, "kernel_shape", 2, three ? k3 : k2);
+        tu_attr_ints(g, n, "strides", 2, s2);
+        if (three)
+          tu_attr_ints(g, n, "pads", 4, p1);
+        else
+          tu_attr_int(g, n, "ceil_mode", 1);
+        if (k == 3)
+          tu_attr_int(g, n, "count_include_pad", 1);
+        tu_output(g, y);
+        fam[nout++] = max ? NF_MAXPOOL : NF_AVGPOOL;
+      }
+      tu_output(g, tu_node(g, "GlobalMaxPool", 1, &d, NULL));
+      fam[nout++] = NF_GMAXPOOL;
+      tu_output(g, tu_node(g, "GlobalAveragePool", 1, &d, NULL));
+      fam[nout++] = NF_GAVGPOOL;
+    }
+    check_generated(g, "pool", 0.6f, &runnable[ti], fam);
+    int blocked = 0;
+    for (int i = 0; i < g->nnodes; i++)
+      blocked += g->nodes[i].sched.family == kernel_config_named("pool_blocked") ||
+                 g->nodes[i].sched.family == kernel_config_named("gpool_blocked");
+    CU_ASSERT_EQUAL(blocked, ti > 0 ? 18 : 0); /* the SIMD kernels ran */
     graph_free(g);
   }
 }
@@ -1050,7 +1322,8 @@ static void test_layernorm_kernels(void) {
     }
   }
   find_targets();
-  check_generated(g, "lnorm", 1.3f, &runnable[0]);
+  const int fam[5] = {NF_LAYERNORM, NF_LAYERNORM, NF_LAYERNORM, NF_LAYERNORM, NF_LAYERNORM};
+  check_generated(g, "lnorm", 1.3f, &runnable[0], fam);
   graph_free(g);
 }
 
@@ -1085,6 +1358,7 @@ void add_codegen_suite(void) {
   ADD(s, test_simd_conv_boundaries);
   ADD(s, test_simd_gemm);
   ADD(s, test_simd_around_kernels);
+  ADD(s, test_pool_kernels);
   ADD(s, test_activation_kernels);
   ADD(s, test_activation_table);
   ADD(s, test_erf_range);
