@@ -113,6 +113,8 @@ const char *node_layout_error(const Graph *g, const Node *n) {
       n->op == OP_GLOBALMAXPOOL)
     return y->layout.kind == LAYOUT_NCHWC && y->rank >= 3 ? NULL
                                                           : "pools run on NCHWc or plain";
+  if (y->layout.kind == LAYOUT_NCHWC && node_is_channel_bcast(g, n, NULL, NULL))
+    return NULL; /* both operands blocked alike (checked above): the channel_bcast family */
   if ((op_table[n->op].flags & (OPF_ACTIVATION | OPF_ELEMENTWISE)) && same_shapes &&
       n->nout == 1)
     return NULL;
