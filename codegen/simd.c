@@ -168,6 +168,81 @@ const KernelConfig kc_channel_bcast = {
     .emit = bcast_emit,
 };
 
+/*
+ * concat_blocked: a Concat along channels of NCHWc tensors whose channel
+ * counts (but the last's) fill whole blocks is, per image, its inputs'
+ * blocks one after another: a copy of each block, no Reorder to plain and
+ * back around it (GoogLeNet's and DenseNet's concats).
+ */
+bool concat_is_blockwise(const Graph *g, const Node *n, int block) {
+  if (n->op != OP_CONCAT || n->nout != 1 || !is_act4d(g, n->out[0]) ||
+      normalize_axis(n->p.axis, 4) != 1 || block < 2)
+    return false;
+  for (int i = 0; i < n->nin; i++)
+    if (!is_act4d(g, n->in[i]) || (i + 1 < n->nin && g->values[n->in[i]].dims[1] % block))
+      return false;
+  return true;
+}
+
+static bool concat_can(const Graph *g, const Node *n, const Target *t) {
+  return concat_is_blockwise(g, n, t->block);
+}
+
+static bool concat_runs(const Graph *g, const Node *n, const Target *t) {
+  return g->values[n->out[0]].layout.kind == LAYOUT_NCHWC && concat_is_blockwise(g, n, t->block);
+}
+
+/* The output's blocks, of every image: each is one input's block. */
+static SplitAxis concat_split(const Graph *g, const Node *n, const Target *t, int T,
+                              int64_t *units) {
+  (void)T;
+  const Value *y = &g->values[n->out[0]];
+  *units = (y->dims[1] + t->block - 1) / t->block * y->dims[0];
+  return SPLIT_BLOCKS;
+}
+
+/* A table of (input, its block) per output block of an image; each unit
+ * copies one block of HW vectors. */
+static bool concat_blocked_emit(Emitter *e, Graph *g, Node *n) {
+  const Value *y = &g->values[n->out[0]];
+  int c = e->t->block;
+  int64_t CB = (y->dims[1] + c - 1) / c, HW = y->dims[2] * y->dims[3];
+  if (!cw_room(e->w, sat_mul(CB, 16)))
+    return true; /* the budget: codegen_write reports it */
+  cw(e->w, "static const int src[%lld][2] = {", (long long)CB);
+  for (int i = 0, ob = 0; i < n->nin; i++) {
+    int64_t cbi = (g->values[n->in[i]].dims[1] + c - 1) / c;
+    for (int64_t b = 0; b < cbi; b++, ob++)
+      cw(e->w, "%s{%d, %lld}", ob ? ", " : "", i, (long long)b);
+  }
+  cw(e->w, "};\n");
+  cw(e->w, "const float *const x[%d] = {", n->nin);
+  for (int i = 0; i < n->nin; i++)
+    cw(e->w, "%sx%d", i ? ", " : "", i);
+  cw(e->w, "};\n");
+  cw(e->w, "static const long cbs[%d] = {", n->nin); /* blocks of each input */
+  for (int i = 0; i < n->nin; i++)
+    cw(e->w, "%s%lld", i ? ", " : "", (long long)((g->values[n->in[i]].dims[1] + c - 1) / c));
+  cw(e->w, "};\n");
+  cw(e->w, "for (long u = s0; u < s1; u++) {\n"
+           "const long img = u / %lld, ob = u %% %lld, i = src[ob][0];\n"
+           "memcpy(y0 + u * %lld, x[i] + (img * cbs[i] + src[ob][1]) * %lld, %lld);\n"
+           "}\n",
+     (long long)CB, (long long)CB, (long long)(HW * c), (long long)(HW * c),
+     (long long)(HW * c * (int64_t)sizeof(float)));
+  return true;
+}
+
+const KernelConfig kc_concat_blocked = {
+    .name = "concat_blocked",
+    .x = DT_FLOAT, .y = DT_FLOAT,
+    .flags = KC_VECTOR | KC_BLOCKED,
+    .runs = concat_runs,
+    .can = concat_can,
+    .split = concat_split,
+    .emit = concat_blocked_emit,
+};
+
 static bool reorder_runs(const Graph *g, const Node *n, const Target *t) {
   (void)g;
   (void)t;

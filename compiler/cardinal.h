@@ -984,6 +984,11 @@ static inline bool is_act4d(const Graph *g, int v) {
  * (a squeeze-and-excitation scale): *big and *chan the input slots (simd.c;
  * the verifier's layout rules accept it blocked). */
 bool node_is_channel_bcast(const Graph *g, const Node *n, int *big, int *chan);
+/* Whether Concat n joins 4-D fp32 tensors along channels with every input
+ * but the last a whole number of `block`-channel blocks: then NCHWc of its
+ * output is its inputs' blocks one after another (simd.c, concat_blocked;
+ * the verifier's layout rules accept it blocked). */
+bool concat_is_blockwise(const Graph *g, const Node *n, int block);
 /* The kernel emitters the rows name (codegen/simd_*.c). */
 struct Emitter {
   CWriter *w;       /* the kernel function body being written */

@@ -265,6 +265,7 @@ static void test_cwriter(void) {
       "    }\n"
       "} /* 7 */\n");
   CU_ASSERT_EQUAL(w.depth, 0);
+  cw_free(&w);
   /* Past the budget nothing more is written. */
   cw_init(&w, &out, &g->arena, (int64_t)out.len + 10);
   cw(&w, "int a_long_line_past_the_budget;\nint b;\n");
@@ -1372,6 +1373,55 @@ static void test_channel_bcast(void) {
   }
 }
 
+/* Concats along channels on the blocked layout (concat_blocked): inputs of
+ * whole blocks and a last one of a partial block, two images, then a
+ * MaxPool reading the concat (GoogLeNet's inception blocks); a concat
+ * whose first input is a partial block stays plain. */
+static void test_concat_blocked(void) {
+  find_targets();
+  for (int ti = 0; ti < nrunnable; ti++) {
+    int64_t c = runnable[ti].t->block;
+    Graph *g = graph_new();
+    wseed = 43;
+    const int64_t xd[4] = {2, 5, 6, 7}, k3[2] = {3, 3}, p1[4] = {1, 1, 1, 1};
+    int x = tu_input(g, "x", 4, xd);
+    int64_t widths[2][3] = {{c, 2 * c, c + 3}, {c + 1, c, c}};
+    int fam[4], nout = 0;
+    for (int k = 0; k < 2; k++) {
+      int ys[3];
+      for (int i = 0; i < 3; i++) {
+        int64_t wd[4] = {widths[k][i], 5, 1, 1};
+        float *w = malloc(sizeof(float) * (size_t)(widths[k][i] * 5));
+        for (int64_t j = 0; j < widths[k][i] * 5; j++)
+          w[j] = 1 + wrand();
+        int ins[2] = {x, tu_const(g, "", 4, wd, w)};
+        free(w);
+        ys[i] = tu_node(g, "Conv", 2, ins, NULL);
+      }
+      Node *n;
+      int cat = tu_node(g, "Concat", 3, ys, &n);
+      tu_attr_int(g, n, "axis", k ? 1 : -3);
+      tu_output(g, cat);
+      fam[nout++] = NF_ELTWISE;
+      int mp = tu_node(g, "MaxPool", 1, &cat, &n);
+      tu_attr_ints(g, n, "kernel_shape", 2, k3);
+      tu_attr_ints(g, n, "pads", 4, p1);
+      tu_output(g, mp);
+      fam[nout++] = NF_MAXPOOL;
+    }
+    check_generated(g, "concat", 0.45f, &runnable[ti], fam);
+    int blocked = 0, plain = 0;
+    for (int i = 0; i < g->nnodes; i++)
+      if (g->nodes[i].op == OP_CONCAT) {
+        blocked += g->nodes[i].sched.family == kernel_config_named("concat_blocked");
+        plain += g->nodes[i].sched.family == kernel_config_named("scalar");
+      }
+    CU_ASSERT_EQUAL(blocked, ti > 0 ? 1 : 0);
+    CU_ASSERT_EQUAL(plain, ti > 0 ? 1 : 2);
+    graph_free(g);
+  }
+}
+
 /* The rule: every kernel family has a test comparing it with the
  * interpreter (the tests above note the families they run). */
 static void test_every_family_tested(void) {
@@ -1410,5 +1460,6 @@ void add_codegen_suite(void) {
   ADD(s, test_pow_kernels);
   ADD(s, test_layernorm_kernels);
   ADD(s, test_channel_bcast);
+  ADD(s, test_concat_blocked);
   ADD(s, test_every_family_tested); /* last: it checks what the others ran */
 }
