@@ -34,15 +34,29 @@ static bool eltwise_can(const Graph *g, const Node *n, const Target *t) {
   return true;
 }
 
+/* After it: on NCHWc, as eltwise_can said; on the plain layout (any rank)
+ * too, an activation or arithmetic of one shape being one flat loop
+ * (ConvNeXt's GELU between its MLP's Gemms). */
 static bool eltwise_runs(const Graph *g, const Node *n, const Target *t) {
   (void)t;
   unsigned f = op_table[n->op].flags;
-  if (!(f & (OPF_ACTIVATION | OPF_ELEMENTWISE)) ||
-      g->values[n->out[0]].layout.kind != LAYOUT_NCHWC)
+  if (!(f & (OPF_ACTIVATION | OPF_ELEMENTWISE)) || n->nout != 1)
     return false;
-  for (int i = 0; i < ((f & OPF_ACTIVATION) ? 1 : n->nin); i++)
-    if (!value_same_shape(&g->values[n->in[i]], &g->values[n->out[0]]))
+  const Value *y = &g->values[n->out[0]];
+  if (y->layout.kind != LAYOUT_NCHWC && y->layout.kind != LAYOUT_PLAIN)
+    return false;
+  for (int i = 0; i < n->nin; i++) {
+    if (n->in[i] < 0)
+      continue;
+    if ((f & OPF_ACTIVATION) && i > 0) {
+      if (!absent_or_const(g, n->in[i]))
+        return false;
+      continue;
+    }
+    if (!value_same_shape(&g->values[n->in[i]], y) ||
+        g->values[n->in[i]].layout.kind != y->layout.kind)
       return false;
+  }
   return true;
 }
 
@@ -56,23 +70,29 @@ static SplitAxis eltwise_split(const Graph *g, const Node *n, const Target *t, i
 }
 
 /* An activation is the table's vector form over whole vectors (NCHWc
- * storage is whole vectors, and the unit a whole number of them); the
- * arithmetic is the op's own loop, which the compiler vectorises. */
+ * storage is whole vectors, and a unit a whole number of them; plain
+ * storage ends with the scalar form over what is left of the last vector);
+ * the arithmetic is the op's own loop, which the compiler vectorises. */
 static bool eltwise_emit(Emitter *e, Graph *g, Node *n) {
   int64_t m = value_storage_numel(&g->values[n->out[0]]);
   const VecOps *o = target_vec(e->t, DT_FLOAT);
   if (op_table[n->op].flags & OPF_ACTIVATION) {
-    CD_ASSERT(m % o->lanes == 0 && ELTWISE_UNIT % o->lanes == 0);
+    CD_ASSERT(ELTWISE_UNIT % o->lanes == 0);
     for (int i = 1; i < n->nin; i++) /* constant parameters (Clip's bounds) are in n->p */
       if (node_runtime_read(n, i))
         cw(e->w, "(void)x%d;\n", i);
-    cw(e->w, "for (long i = s0 * %d; i < (s1 * %d < %lld ? s1 * %d : %lld); i += %d) {\n"
+    cw(e->w, "const long lo = s0 * %d, hi = s1 * %d < %lld ? s1 * %d : %lld;\n"
+             "for (long i = lo; i + %d <= hi; i += %d) {\n"
              "const %s v = %s;\n"
              "%s;\n"
              "}\n",
-       ELTWISE_UNIT, ELTWISE_UNIT, (long long)m, ELTWISE_UNIT, (long long)m, o->lanes, o->vtype,
-       cw_op(e->w, o->load, "x0 + i", 0, 0),
+       ELTWISE_UNIT, ELTWISE_UNIT, (long long)m, ELTWISE_UNIT, (long long)m, o->lanes, o->lanes,
+       o->vtype, cw_op(e->w, o->load, "x0 + i", 0, 0),
        cw_op(e->w, o->store, "y0 + i", act_vector(e->w, o, n->op, n->p.alpha, n->p.beta, "v"), 0));
+    if (m % o->lanes) /* plain storage: the last vector's elements one by one */
+      cw(e->w, "for (long i = hi - (hi - lo) %% %d; i < hi; i++)\n"
+               "y0[i] = %s;\n",
+         o->lanes, act_scalar(e->w, n->op, n->p.alpha, n->p.beta, "x0[i]"));
     return true;
   }
   elementwise_flat(e->w, g, n, cw_fmt(e->w, "s0 * %d", ELTWISE_UNIT),
