@@ -967,8 +967,10 @@ static void test_simd_around_kernels(void) {
 }
 
 /* The packed Gemm kernel (a classifier head: transB, B constant): rows M,
- * outputs N around the vector width and the 4-vector tile, K from 1, with
- * and without C, alpha and beta not 1, a fused ReLU; per SIMD target. */
+ * outputs N around the vector width and the 4-vector tile (whole vectors
+ * stored from registers, a partial last one by lanes), K from 1, with and
+ * without C, alpha and beta not 1, a fused residual and ReLU; per SIMD
+ * target. */
 static void test_simd_gemm(void) {
   find_targets();
   int ran = 0;
@@ -1005,6 +1007,12 @@ static void test_simd_gemm(void) {
           tu_attr_float(g, n, "alpha", 0.5f);
           tu_attr_float(g, n, "beta", -2.0f);
         }
+        if (ncase % 6 == 5) { /* a residual, fused into the epilogue (fuse-residual) */
+          int64_t yd[2] = {M, N};
+          snprintf(name, sizeof name, "r%d", ncase);
+          int add[2] = {y, tu_input(g, name, 2, yd)};
+          y = tu_node(g, "Add", 2, add, NULL);
+        }
         if (ncase % 4 == 3)
           y = tu_node(g, "Relu", 1, &y, NULL);
         tu_output(g, y);
@@ -1017,6 +1025,10 @@ static void test_simd_gemm(void) {
     for (int i = 0; i < g->nnodes; i++)
       packed += g->nodes[i].sched.family == kernel_config_named("gemm_vec");
     CU_ASSERT_EQUAL(packed, ncase);
+    int fused = 0; /* the residuals went into the Gemms' epilogues */
+    for (int i = 0; i < g->nnodes; i++)
+      fused += !g->nodes[i].dead && g->nodes[i].op == OP_GEMM && g->nodes[i].ep.residual >= 0;
+    CU_ASSERT_EQUAL(fused, 4);
     graph_free(g);
     ran++;
   }
