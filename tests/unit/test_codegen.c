@@ -1307,37 +1307,61 @@ static void test_activation_table(void) {
 }
 
 /* LayerNormalization kernels: with and without B, a one-value Scale, the
- * Mean and InvStdDev outputs; generated C against the interpreter. */
+ * Mean and InvStdDev outputs, rows of a partial vector, of whole vectors
+ * and a tail, of whole vectors only; generated C against the interpreter
+ * on every target (layernorm_vec on the SIMD ones, over 1 and 2 threads). */
 static void test_layernorm_kernels(void) {
-  Graph *g = graph_new();
-  const int64_t xd[3] = {2, 5, 6}, sd[2] = {5, 6}, one[1] = {1};
-  float sc[30], b[30];
-  for (int i = 0; i < 30; i++)
-    sc[i] = 0.1f * (float)i - 1, b[i] = 0.05f * (float)(i % 7);
-  int x = tu_input(g, "x", 3, xd);
-  for (int c = 0; c < 3; c++) {
-    int nout = c == 2 ? 3 : 1;
-    int ni = graph_add_op(g, OP_LAYERNORM, 3, nout);
-    Node *n = &g->nodes[ni];
-    n->opset = 17;
-    n->in[0] = x;
-    /* c = 0: axis -1, Scale [6], no B; 1: axis 1, one-value Scale and B;
-     * 2: axis -2, Scale and B [5, 6], Mean and InvStdDev. */
-    n->in[1] = c == 0 ? tu_const(g, "", 1, sd + 1, sc)
-               : c == 1 ? tu_const(g, "", 1, one, sc) : tu_const(g, "", 2, sd, sc);
-    n->in[2] = c == 0 ? -1 : c == 1 ? tu_const(g, "", 1, one, b) : tu_const(g, "", 2, sd, b);
-    tu_attr_int(g, &g->nodes[ni], "axis", c == 0 ? -1 : c == 1 ? 1 : -2);
-    for (int j = 0; j < nout; j++) {
-      int v = graph_add_value(g, "");
-      g->nodes[ni].out[j] = v;
-      g->values[v].producer = ni;
-      tu_output(g, v);
-    }
-  }
   find_targets();
-  const int fam[5] = {NF_LAYERNORM, NF_LAYERNORM, NF_LAYERNORM, NF_LAYERNORM, NF_LAYERNORM};
-  check_generated(g, "lnorm", 1.3f, &runnable[0], fam);
-  graph_free(g);
+  for (int ti = 0; ti < nrunnable; ti++) {
+    Graph *g = graph_new();
+    int64_t c = runnable[ti].t->block;
+    const int64_t xd[3] = {2, 5, 6}, sd[2] = {5, 6}, one[1] = {1};
+    /* rows of a partial vector, whole vectors and a tail, whole vectors only */
+    const int64_t rd[3][3] = {{3, 2, c > 1 ? c - 1 : 1}, {3, 2, 2 * c + 5}, {1, 2100, 4 * c}};
+    float sc[128], b[128];
+    for (int i = 0; i < 128; i++)
+      sc[i] = 0.1f * (float)(i % 30) - 1, b[i] = 0.05f * (float)(i % 7);
+    int x = tu_input(g, "x", 3, xd);
+    int fam[8], nout = 0;
+    for (int cse = 0; cse < 6; cse++) {
+      int nres = cse == 2 ? 3 : 1, xin = x;
+      int ni = graph_add_op(g, OP_LAYERNORM, 3, nres);
+      Node *n = &g->nodes[ni];
+      n->opset = 17;
+      if (cse < 3) {
+        /* 0: axis -1, Scale [6], no B; 1: axis 1, one-value Scale and B;
+         * 2: axis -2, Scale and B [5, 6], Mean and InvStdDev. */
+        n->in[1] = cse == 0 ? tu_const(g, "", 1, sd + 1, sc)
+                   : cse == 1 ? tu_const(g, "", 1, one, sc) : tu_const(g, "", 2, sd, sc);
+        n->in[2] = cse == 0 ? -1 : cse == 1 ? tu_const(g, "", 1, one, b) : tu_const(g, "", 2, sd, b);
+        tu_attr_int(g, &g->nodes[ni], "axis", cse == 0 ? -1 : cse == 1 ? 1 : -2);
+      } else {
+        char name[8];
+        snprintf(name, sizeof name, "r%d", cse);
+        xin = tu_input(g, name, 3, rd[cse - 3]);
+        g->nodes[ni].in[1] = tu_const(g, "", 1, rd[cse - 3] + 2, sc);
+        g->nodes[ni].in[2] = tu_const(g, "", 1, rd[cse - 3] + 2, b);
+        tu_attr_int(g, &g->nodes[ni], "axis", -1);
+      }
+      g->nodes[ni].in[0] = xin;
+      for (int j = 0; j < nres; j++) {
+        int v = graph_add_value(g, "");
+        g->nodes[ni].out[j] = v;
+        g->values[v].producer = ni;
+        tu_output(g, v);
+        fam[nout++] = NF_LAYERNORM;
+      }
+    }
+    check_generated(g, "lnorm", 1.3f, &runnable[ti], fam);
+    if (runnable[ti].t->block > 1) {
+      int vec = 0;
+      for (int i = 0; i < g->nnodes; i++)
+        vec += g->nodes[i].sched.family == kernel_config_named("layernorm_vec");
+      CU_ASSERT_EQUAL(vec, 6);
+      check_threads(g, "lnorm", &runnable[ti], 2);
+    }
+    graph_free(g);
+  }
 }
 
 /* Squeeze-and-excitation scales on the blocked layout (channel_bcast): x
