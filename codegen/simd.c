@@ -189,6 +189,89 @@ const KernelConfig kc_channel_bcast = {
 };
 
 /*
+ * row_bcast: x op s on the plain layout, x of the output's shape and s a
+ * run of the output's dims [k0, k1) (1s elsewhere), repeated over the rows
+ * before and the elements after: a per-channel scale or bias of a
+ * channels-last tensor (inner = 1: a transformer's, ConvNeXt's MLP bias) or
+ * of a plain NCHW one (ConvNeXt's layer scale after its Permute back).
+ * Rows (each C values of s, or each value of s times `inner`) split over
+ * threads; the inner loops are the compiler's to vectorise (contiguous).
+ */
+#define ROW_BCAST_MIN 4 /* a run shorter than this is not worth a loop of its own */
+
+/* Whether n is such an op: then *C (the run of s) and *inner. */
+static bool row_bcast_shape(const Graph *g, const Node *n, int64_t *C, int64_t *inner) {
+  if (n->nin != 2 || n->nout != 1 ||
+      (n->op != OP_ADD && n->op != OP_SUB && n->op != OP_MUL && n->op != OP_DIV))
+    return false;
+  const Value *y = &g->values[n->out[0]];
+  if (y->layout.kind != LAYOUT_PLAIN || y->dtype != DT_FLOAT)
+    return false;
+  bool full = false, bcast = false;
+  for (int i = 0; i < 2; i++) {
+    const Value *x = &g->values[n->in[i]];
+    if (x->layout.kind != LAYOUT_PLAIN || x->dtype != DT_FLOAT || x->rank > y->rank)
+      return false;
+    if (value_same_shape(x, y)) {
+      full = true;
+      continue;
+    }
+    if (bcast)
+      return false; /* one repeated operand */
+    bcast = true;
+    int off = y->rank - x->rank, k0 = -1, k1 = -1; /* x right-aligned to y */
+    for (int k = 0; k < x->rank; k++)
+      if (x->dims[k] != 1) {
+        if (x->dims[k] != y->dims[off + k] || (k1 >= 0 && k1 != off + k))
+          return false; /* not y's dim, or not one run */
+        k0 = k0 < 0 ? off + k : k0;
+        k1 = off + k + 1;
+      }
+    if (k0 < 0)
+      return false; /* one value: not a row */
+    *C = *inner = 1;
+    for (int k = k0; k < k1; k++)
+      *C *= y->dims[k];
+    for (int k = k1; k < y->rank; k++)
+      *inner *= y->dims[k];
+  }
+  return full && bcast && (*inner > 1 ? *inner : *C) >= ROW_BCAST_MIN;
+}
+
+static bool row_bcast_runs(const Graph *g, const Node *n, const Target *t) {
+  (void)t;
+  int64_t C, inner;
+  return row_bcast_shape(g, n, &C, &inner);
+}
+
+/* inner = 1: rows of C; else runs of inner, one value of s each. */
+static SplitAxis row_bcast_split(const Graph *g, const Node *n, const Target *t, int T,
+                                 int64_t *units) {
+  (void)t;
+  (void)T;
+  int64_t C, inner;
+  CD_ASSERT(row_bcast_shape(g, n, &C, &inner));
+  *units = value_numel(&g->values[n->out[0]]) / (inner > 1 ? inner : C);
+  return SPLIT_ROWS;
+}
+
+static bool row_bcast_emit(Emitter *e, Graph *g, Node *n) {
+  int64_t C, inner;
+  CD_ASSERT(row_bcast_shape(g, n, &C, &inner));
+  elementwise_rows(e->w, g, n, C, inner, "s0", "s1");
+  return true;
+}
+
+const KernelConfig kc_row_bcast = {
+    .name = "row_bcast",
+    .x = DT_FLOAT, .y = DT_FLOAT,
+    .flags = KC_VECTOR,
+    .runs = row_bcast_runs,
+    .split = row_bcast_split,
+    .emit = row_bcast_emit,
+};
+
+/*
  * concat_blocked: a Concat along channels of NCHWc tensors whose channel
  * counts (but the last's) fill whole blocks is, per image, its inputs'
  * blocks one after another: a copy of each block, no Reorder to plain and

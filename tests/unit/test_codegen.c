@@ -1409,6 +1409,67 @@ static void test_channel_bcast(void) {
   }
 }
 
+/* Scales and biases repeated over rows (row_bcast): x op s with s the last
+ * dims of x (a constant [C], a constant [3, C], an input [1, C]) or a
+ * middle run of them (a constant [C, 1, 1] and an input [1, C, 1, 1] over
+ * NCHW), either operand first; row lengths around the vector width, and
+ * tensors big enough to be split over threads; NaN inputs too. */
+static void test_row_bcast(void) {
+  find_targets();
+  for (int ti = 0; ti < nrunnable; ti++) {
+    int64_t c = runnable[ti].t->block;
+    Graph *g = graph_new();
+    wseed = 47;
+    int fam[20], nout = 0, want = 0;
+    static const char *const ops[4] = {"Mul", "Add", "Sub", "Div"};
+    const int64_t Cs[5] = {c + 3 > 4 ? c + 3 : 5, 2 * c, 48, c + 1, 2 * c + 3};
+    const int64_t rows[5] = {3, 2, 700, 5, 20};
+    for (int ci = 0; ci < 5; ci++) {
+      int64_t C = Cs[ci], r = rows[ci];
+      bool nchw = ci >= 3, input = ci == 2 || ci == 4;
+      int64_t xd[4] = {2, r, C, 0}, sd[4] = {ci == 1 ? r : 1, C, 0, 0};
+      if (nchw) /* x [2, C, r, r + 1], s [C, 1, 1] or [1, C, 1, 1] */
+        xd[1] = C, xd[2] = r, xd[3] = r + 1, sd[0] = ci == 3 ? C : 1, sd[1] = ci == 3 ? 1 : C,
+        sd[2] = sd[3] = 1;
+      int srank = nchw ? (ci == 3 ? 3 : 4) : ci == 0 ? 1 : 2;
+      const int64_t *sdims = ci == 0 ? sd + 1 : sd;
+      char name[16];
+      snprintf(name, sizeof name, "x%d", ci);
+      int x = tu_input(g, name, nchw ? 4 : 3, xd), sv;
+      if (input) {
+        snprintf(name, sizeof name, "s%d", ci);
+        sv = tu_input(g, name, srank, sdims);
+      } else {
+        int64_t ns = 1;
+        for (int k = 0; k < srank; k++)
+          ns *= sdims[k];
+        float *w = malloc(sizeof(float) * (size_t)ns);
+        for (int64_t i = 0; i < ns; i++)
+          w[i] = 1 + 0.5f * wrand(); /* in [0.5, 1.5]: a divisor far from 0 */
+        sv = tu_const(g, "", srank, sdims, w);
+        free(w);
+      }
+      for (int k = 0; k < 4; k++) {
+        if (input && k == 3)
+          continue; /* an input divisor could be near 0 */
+        bool s_first = k == 0 || k == 2;
+        int b[2] = {s_first ? sv : x, s_first ? x : sv};
+        tu_output(g, tu_node(g, ops[k], 2, b, NULL));
+        fam[nout++] = NF_ELTWISE;
+        want++;
+      }
+    }
+    check_generated(g, "rowbcast", 0.3f, &runnable[ti], fam);
+    int rb = 0;
+    for (int i = 0; i < g->nnodes; i++)
+      rb += g->nodes[i].sched.family == kernel_config_named("row_bcast");
+    CU_ASSERT_EQUAL(rb, ti > 0 ? want : 0);
+    if (ti > 0)
+      check_threads(g, "rowbcast", &runnable[ti], 2);
+    graph_free(g);
+  }
+}
+
 /* Concats along channels on the blocked layout (concat_blocked): inputs of
  * whole blocks and a last one of a partial block, two images, then a
  * MaxPool reading the concat (GoogLeNet's inception blocks); a concat
@@ -1496,6 +1557,7 @@ void add_codegen_suite(void) {
   ADD(s, test_pow_kernels);
   ADD(s, test_layernorm_kernels);
   ADD(s, test_channel_bcast);
+  ADD(s, test_row_bcast);
   ADD(s, test_concat_blocked);
   ADD(s, test_every_family_tested); /* last: it checks what the others ran */
 }
