@@ -9,6 +9,7 @@
  */
 #include "../compiler/cardinal.h"
 
+#define E(...) cw(e->w, __VA_ARGS__)
 #define ELTWISE_UNIT 64 /* elements a thread's share is counted in (a cache line of fp32) */
 
 /* Before the layout pass: an activation (constant parameters) or
@@ -269,6 +270,98 @@ const KernelConfig kc_row_bcast = {
     .runs = row_bcast_runs,
     .split = row_bcast_split,
     .emit = row_bcast_emit,
+};
+
+/*
+ * transpose_tiled: a Transpose that swaps two runs of dims, [outer, A, B,
+ * inner] -> [outer, B, A, inner] (NCHW <-> NHWC, ConvNeXt's Permutes;
+ * ShuffleNet's channel shuffle with inner = H W), as tiles of TRANSPOSE_TILE
+ * values of b: each reads TRANSPOSE_TILE contiguous values (or runs of
+ * inner) of a row of x and writes them to as many rows of y, which fill in
+ * order.  Tiles split over threads.
+ */
+#define TRANSPOSE_TILE 16
+
+/* Whether n swaps two runs of dims: then the four products. */
+static bool transpose_swap(const Graph *g, const Node *n, int64_t *outer, int64_t *A,
+                           int64_t *B, int64_t *inner) {
+  if (n->op != OP_TRANSPOSE)
+    return false;
+  const Value *x = &g->values[n->in[0]];
+  int r = x->rank;
+  if (x->layout.kind != LAYOUT_PLAIN || g->values[n->out[0]].layout.kind != LAYOUT_PLAIN ||
+      n->p.nperm != r)
+    return false;
+  for (int p = 0; p < r; p++)
+    for (int q = p + 1; q < r; q++)
+      for (int e = q + 1; e <= r; e++) {
+        /* perm = [0, p) [q, e) [p, q) [e, r) */
+        int k = 0;
+        bool ok = true;
+        for (int i = 0; i < p && ok; i++)
+          ok = n->p.perm[k++] == i;
+        for (int i = q; i < e && ok; i++)
+          ok = n->p.perm[k++] == i;
+        for (int i = p; i < q && ok; i++)
+          ok = n->p.perm[k++] == i;
+        for (int i = e; i < r && ok; i++)
+          ok = n->p.perm[k++] == i;
+        if (!ok)
+          continue;
+        *outer = *A = *B = *inner = 1;
+        for (int i = 0; i < r; i++)
+          *(i < p ? outer : i < q ? A : i < e ? B : inner) *= x->dims[i];
+        return true;
+      }
+  return false;
+}
+
+static bool transpose_runs(const Graph *g, const Node *n, const Target *t) {
+  (void)t;
+  int64_t o, a, b, i;
+  return transpose_swap(g, n, &o, &a, &b, &i);
+}
+
+static SplitAxis transpose_split(const Graph *g, const Node *n, const Target *t, int T,
+                                 int64_t *units) {
+  (void)t;
+  (void)T;
+  int64_t o, a, b, i;
+  CD_ASSERT(transpose_swap(g, n, &o, &a, &b, &i));
+  *units = o * ((b + TRANSPOSE_TILE - 1) / TRANSPOSE_TILE);
+  return SPLIT_ROWS;
+}
+
+static bool transpose_emit_tiled(Emitter *e, Graph *g, Node *n) {
+  int64_t O, A, B, I;
+  CD_ASSERT(transpose_swap(g, n, &O, &A, &B, &I));
+  (void)O;
+  cw_var(e->w, "A", "%lld", (long long)A);
+  cw_var(e->w, "B", "%lld", (long long)B);
+  cw_var(e->w, "I", "%lld", (long long)I);
+  cw_var(e->w, "NT", "%lld", (long long)((B + TRANSPOSE_TILE - 1) / TRANSPOSE_TILE));
+  cw_var(e->w, "T", "%d", TRANSPOSE_TILE);
+  E("for (long u = s0; u < s1; u++) {\n"
+    "const long o = u / ${NT}, b0 = u %% ${NT} * ${T}, b1 = b0 + ${T} < ${B} ? b0 + ${T} : ${B};\n"
+    "const float *xo = x0 + o * (${A} * ${B} * ${I});\n"
+    "float *yo = y0 + o * (${A} * ${B} * ${I});\n"
+    "for (long a = 0; a < ${A}; a++)\n"
+    "for (long b = b0; b < b1; b++)\n"
+    "%s\n"
+    "}\n",
+    I == 1 ? "yo[b * ${A} + a] = xo[a * ${B} + b];"
+           : cw_fmt(e->w, "memcpy(yo + (b * ${A} + a) * ${I}, xo + (a * ${B} + b) * ${I}, %lld);",
+                    (long long)(I * (int64_t)sizeof(float))));
+  return true;
+}
+
+const KernelConfig kc_transpose_tiled = {
+    .name = "transpose_tiled",
+    .x = DT_FLOAT, .y = DT_FLOAT,
+    .flags = KC_VECTOR,
+    .runs = transpose_runs,
+    .split = transpose_split,
+    .emit = transpose_emit_tiled,
 };
 
 /*

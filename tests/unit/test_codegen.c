@@ -1470,6 +1470,45 @@ static void test_row_bcast(void) {
   }
 }
 
+/* Transposes that swap two runs of dims (transpose_tiled): NCHW <-> NHWC
+ * with channels around the tile, a batched 2-D transpose, ShuffleNet's
+ * channel shuffle (runs of H W), one big enough to be split over threads;
+ * a permutation that is not one swap stays with the scalar kernel. */
+static void test_transpose_tiled(void) {
+  find_targets();
+  static const struct {
+    int rank;
+    int64_t dims[5], perm[5];
+  } cases[] = {
+      {4, {1, 17, 5, 7}, {0, 2, 3, 1}},  {4, {2, 5, 7, 33}, {0, 3, 1, 2}},
+      {3, {2, 5, 37}, {0, 2, 1}},        {5, {2, 2, 3, 4, 5}, {0, 2, 1, 3, 4}},
+      {4, {1, 40, 30, 35}, {0, 2, 3, 1}}, {4, {2, 3, 4, 5}, {0, 3, 2, 1}},
+  };
+  const int ncases = (int)(sizeof cases / sizeof cases[0]);
+  for (int ti = 0; ti < nrunnable; ti++) {
+    Graph *g = graph_new();
+    int fam[8];
+    for (int k = 0; k < ncases; k++) {
+      char name[16];
+      snprintf(name, sizeof name, "x%d", k);
+      int x = tu_input(g, name, cases[k].rank, cases[k].dims);
+      Node *n;
+      int y = tu_node(g, "Transpose", 1, &x, &n);
+      tu_attr_ints(g, n, "perm", cases[k].rank, cases[k].perm);
+      tu_output(g, y);
+      fam[k] = NF_ELTWISE;
+    }
+    check_generated(g, "transpose", 0.0f, &runnable[ti], fam);
+    int tiled = 0;
+    for (int i = 0; i < g->nnodes; i++)
+      tiled += g->nodes[i].sched.family == kernel_config_named("transpose_tiled");
+    CU_ASSERT_EQUAL(tiled, ti > 0 ? ncases - 1 : 0);
+    if (ti > 0)
+      check_threads(g, "transpose", &runnable[ti], 2);
+    graph_free(g);
+  }
+}
+
 /* Concats along channels on the blocked layout (concat_blocked): inputs of
  * whole blocks and a last one of a partial block, two images, then a
  * MaxPool reading the concat (GoogLeNet's inception blocks); a concat
@@ -1558,6 +1597,7 @@ void add_codegen_suite(void) {
   ADD(s, test_layernorm_kernels);
   ADD(s, test_channel_bcast);
   ADD(s, test_row_bcast);
+  ADD(s, test_transpose_tiled);
   ADD(s, test_concat_blocked);
   ADD(s, test_every_family_tested); /* last: it checks what the others ran */
 }
