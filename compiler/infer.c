@@ -141,12 +141,24 @@ bool graph_infer(Graph *g, Diag *d) {
         diag_error(d, "node '%s' (%s): input '%s' has no known shape",
                    node_label(n), n->op_type, g->values[n->in[j]].name);
         return false;
+      } else if (n->in[j] >= 0 && !dtype_size(g->values[n->in[j]].dtype)) {
+        diag_error(d, "node '%s' (%s): input '%s' is not a tensor of a supported element type "
+                   "(float32, float64, int8, uint8, int32, int64 or bool)",
+                   node_label(n), n->op_type, g->values[n->in[j]].name);
+        return false;
       }
     if (!node_setup(g, &g->nodes[i], d))
       return false;
     n = &g->nodes[i]; /* parse may add values, never nodes; stay safe */
     if (wants_folding(g, n) && node_is_foldable(g, n) && !node_fold(g, n, d))
       return false;
+    for (int j = 0; j < n->nout; j++)
+      if (n->out[j] >= 0 && !dtype_size(g->values[n->out[j]].dtype)) {
+        diag_error(d, "node '%s' (%s): output '%s' would be of an element type Cardinal does "
+                   "not support (float32, float64, int8, uint8, int32, int64 or bool)",
+                   node_label(n), n->op_type, g->values[n->out[j]].name);
+        return false;
+      }
   }
   graph_compact(g);
   return true;

@@ -438,6 +438,27 @@ static void test_protobuf_nesting(void) {
   sb_free(&d.log);
 }
 
+/* An Identity of a graph input whose type is a map, not a tensor, into an
+ * output declared uint64 (found by fuzz_onnx): shape inference let the
+ * value through and the schedule's kernel naming asserted on its type. */
+static void test_non_tensor_input(void) {
+  static const unsigned char model[] = {
+      0x08, 0x08, 0x3a, 0x3d, 0x0a, 0x10, 0x0a, 0x01, 0x78, 0x12, 0x01, 0x79, 0x22, 0x08,
+      0x49, 0x64, 0x65, 0x6e, 0x74, 0x69, 0x74, 0x79, 0x12, 0x01, 0x67, 0x5a, 0x1b, 0x0a,
+      0x01, 0x78, 0x12, 0x16, 0x0a, 0x14, 0x28, 0x01, 0x12, 0x10, 0x0a, 0x02, 0x08, 0x01,
+      0x0a, 0x02, 0x08, 0x04, 0x0a, 0x02, 0x08, 0x06, 0x0a, 0x02, 0x08, 0x06, 0x62, 0x09,
+      0x0a, 0x01, 0x79, 0x12, 0x04, 0x0a, 0x02, 0x08, 0x01, 0x42, 0x04, 0x0a, 0x00, 0x10,
+      0x0d};
+  FILE *f = fopen(tu_path("maptype.onnx"), "wb");
+  CU_ASSERT_FATAL(f != NULL);
+  fwrite(model, 1, sizeof model, f);
+  fclose(f);
+  Diag d = {0};
+  CU_ASSERT(!load_infer(tu_path("maptype.onnx"), &d));
+  CU_ASSERT(tu_log_has(&d, "input 'x' is not a tensor of a supported element type"));
+  sb_free(&d.log);
+}
+
 /* ------------------------------------------------------------ 4. stack */
 
 /* Three blocks, each an expression of 480 nested calls: inside the
@@ -1236,6 +1257,7 @@ void add_hostile_suite(void) {
   ADD(s, test_matmul_broadcast_zero);
   ADD(s, test_safetensors_number_at_end);
   ADD(s, test_protobuf_nesting);
+  ADD(s, test_non_tensor_input);
   ADD(s, test_dsl_nested_calls_stack);
   ADD(s, test_fold_budget);
   ADD(s, test_code_budget);
