@@ -343,6 +343,11 @@ size_t dtype_size(DType t); /* 0 for types the IR cannot hold */
 const char *dtype_name(DType t);  /* "float32", as ONNX says it */
 const char *dtype_short(DType t); /* "f32", "u8", "s8", "s32": in kernel names */
 const char *dtype_ctype(DType t); /* "float", "uint8_t": what generated C declares */
+/* The integer types whose graph inputs and outputs the generated API (and
+ * interp_run) pass as float arrays holding the integer values: uint8, int8
+ * and int32 (docs/embedding.md, "Integer inputs and outputs"); their range
+ * in *lo, *hi. */
+bool dtype_io_as_float(DType t, int64_t *lo, int64_t *hi);
 
 /*
  * How a value's elements are stored (layout.c).  The dims of a Value are
@@ -432,6 +437,17 @@ typedef struct {
  */
 typedef enum { AUTO_PAD_NOTSET, AUTO_PAD_SAME_UPPER, AUTO_PAD_SAME_LOWER, AUTO_PAD_VALID } AutoPad;
 
+/* One quantized operand of an op of ops/quant.c, from its constant scale
+ * and zero point inputs (parameter inputs: parse reads them, no kernel
+ * does).  n is 1 per tensor, or the length of the axis the op quantizes
+ * along (ops/quant.c says which); the arrays are in the graph's arena. */
+typedef struct {
+  DType dtype;          /* the quantized type: DT_UINT8, DT_INT8 (DT_INT32: a dequantized x) */
+  int64_t n;            /* scales and zero points */
+  const float *scale;   /* n scales, finite and positive; NULL for ops without (ConvInteger) */
+  const int32_t *zero;  /* n zero points, in dtype's range (zeros when the model gives none) */
+} QuantParams;
+
 typedef struct {
   int nsp;                          /* spatial rank of Conv/pool (1..3) */
   int64_t kernel[CD_MAX_SPATIAL];   /* kernel extent per spatial dim (Conv: derived from W) */
@@ -466,6 +482,7 @@ typedef struct {
   int nsplit;                       /* Split: sizes given (-1: none, split equally) */
   int64_t split[CD_MAX_SPLIT];
   int64_t start, end;               /* Shape: the slice of dims it returns */
+  QuantParams q[3];                 /* ops/quant.c: the quantized operands (x, w, y as it says) */
 } OpParams;
 
 typedef enum {
@@ -697,6 +714,14 @@ typedef struct {
 } OpInfo;
 
 bool conv_is_pointwise(const OpParams *p); /* conv.c: 1x1, unpadded */
+/* conv.c, for Conv and the integer convs (ops/quant.c), whose input x and
+ * weight w are inputs xi and wi: the attributes (groups, kernel_shape and
+ * the spatial ones) and the output shape (rank in *rank, dims[rank]),
+ * p->kernel set from w. */
+bool conv_attrs_parse(Graph *g, Node *n, Diag *d, int xi, int wi);
+bool conv_shape_infer(Graph *g, Node *n, Diag *d, int xi, int wi, int *rank, int64_t *dims);
+/* quant.c: quant.h, for generated sources whose kernels call it. */
+const char *quant_scalar_source(void);
 void conv_scalar_tile(const Graph *g, const Node *n, Schedule *s); /* its scalar kernel's tiles */
 /* elementwise.c: the kernel over stored elements [i0, i1) of an op whose
  * operands all have the output's shape and layout. */
@@ -731,6 +756,8 @@ enum {
                            merge-paths path, elementwise on any layout */
   OPF_PER_CHANNEL = 16, /* params are per channel (dim 1): merge-paths stacks them */
   OPF_INTERNAL = 32,    /* made by passes only, never loaded from a model (Reorder) */
+  OPF_INTEGER = 64,     /* its scalar kernel reads and writes the integer dtypes its infer
+                           admits (uint8, int8, int32), not float32 only; it calls quant.h */
 };
 
 extern const OpInfo op_table[OP_COUNT];
@@ -793,8 +820,11 @@ bool node_fold(Graph *g, Node *n, Diag *d);
 
 /* ---------------------------------------------------------------- interp.c */
 
-/* Runs the graph on float/int inputs (model input order); outputs are
- * malloc'd, one per graph output, in output order. */
+/* Runs the graph on its inputs (model input order); outputs are malloc'd,
+ * one per graph output, in output order.  Inputs and outputs are float
+ * arrays, as in the generated API: a uint8, int8 or int32 one holds its
+ * integer values as floats (dtype_io_as_float), and an input value that is
+ * not one (a fraction, out of range) is an error. */
 bool interp_run(Graph *g, const float *const *inputs, float **outputs,
                 Diag *d);
 /* Evaluates one node on data[] (per value, in the value's layout). */
@@ -1074,6 +1104,11 @@ bool tensor_write_npy(const char *path, const float *data, int rank,
                       const int64_t *dims);
 void tensor_free(HostTensor *t);
 int64_t tensor_numel(const HostTensor *t);
+/* An integer tensor as float values, in place: what generated code and
+ * interp_run take for an integer input (dtype_io_as_float), and give for
+ * an integer output.  True for float32 (unchanged) and the integer types
+ * dtype_io_as_float names; false, t unchanged, for others. */
+bool tensor_as_float(HostTensor *t);
 
 /* ---------------------------------------------------------------- frontend */
 

@@ -27,6 +27,8 @@ const char *cd_strerror(int code) {
   case CD_ERR_THREADS: return "threads could not start, or the thread count is not the "
                               "one the model was built for";
   case CD_ERR_BUSY: return "the thread pool is busy";
+  case CD_ERR_INPUT: return "an integer input holds a value that is not an integer of its type "
+                            "(a fraction, NaN, or out of range)";
   case CD_ERR_CPU: return "this CPU lacks the instruction set the model was built for "
                           "(rebuild it with --target scalar or a target this CPU has)";
   default: return "unknown error";

@@ -28,6 +28,7 @@ extern "C" {
 #define CD_ERR_CPU 6     /* the CPU lacks an instruction set the model was built for */
 #define CD_ERR_THREADS 7 /* threads could not start, or a share/thread count is wrong */
 #define CD_ERR_BUSY 8    /* (internal) the pool runs another call: run on this thread */
+#define CD_ERR_INPUT 9   /* an integer input (passed as floats) holds a value its type does not */
 
 /* CPU features a model's kernels may need (its target's; see NAME_CPU_FEATURES). */
 #define CD_CPU_AVX2 1u   /* x86-64 AVX2 and FMA */

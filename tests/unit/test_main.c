@@ -129,6 +129,7 @@ int main(int argc, char **argv) {
   add_codegen_suite();
   add_hostile_suite();
   add_runtime_suite();
+  add_quant_suite();
   CU_basic_set_mode(CU_BRM_VERBOSE);
   CU_pSuite only = argc > 1 ? CU_get_suite(argv[1]) : NULL;
   if (argc > 1 && !only) {
