@@ -1,7 +1,8 @@
 /*
  * quant.c — the quantized ops of ONNX: QuantizeLinear and DequantizeLinear
  * (per tensor and per axis; uint8 and int8, and int32 into
- * DequantizeLinear; opsets 10, 13 and later).
+ * DequantizeLinear; opsets 10, 13 and later), and the integer convs and
+ * matmuls: QLinearConv, ConvInteger, QLinearMatMul, MatMulInteger.
  *
  * What the arithmetic is, is quant.h's, written down once: quantize =
  * saturate(round_half_even(x / scale) + zero point), dequantize = (q -
@@ -443,4 +444,391 @@ bool dequantize_emit(CWriter *w, Graph *g, Node *n) {
     return true;
   emit_axis_loops(w, outer, C, inner, cw_fmt(w, "y0[e] = cd_dequantize(x0[e], %s, %s);", s, z));
   return true;
+}
+
+/* ------------------------------------------------------------ integer conv and matmul */
+
+/*
+ * ConvInteger, MatMulInteger, QLinearConv and QLinearMatMul share one
+ * arithmetic: an int32 accumulator of (x - x_zero_point) * (w -
+ * w_zero_point) products (plus QLinearConv's int32 bias), which the
+ * *Integer ops return as it is and the QLinear ops requantize with quant.h's
+ * cd_requantize, by the multiplier cd_multiplier(x_scale, w_scale,
+ * y_scale) computed here once per output channel (per column of a
+ * matmul).  Padding contributes nothing: ONNX pads x - x_zero_point with
+ * zeros.  The operands' roles in OpParams.q: q[0] the input (x, a), per
+ * tensor (a matmul's a may be per row), q[1] the weight (w per output
+ * channel, b per column), q[2] the output (per tensor; QLinear only).
+ */
+
+/* The role names of the three operands, per op. */
+typedef struct {
+  int x, xs, xz, w, ws, wz, ys, yz, b; /* input positions (-1: none) */
+} QRoles;
+
+static QRoles qroles(const Node *n) {
+  switch (n->op) {
+  case OP_QLINEARCONV: return (QRoles){0, 1, 2, 3, 4, 5, 6, 7, 8};
+  case OP_QLINEARMATMUL: return (QRoles){0, 1, 2, 3, 4, 5, 6, 7, -1};
+  default: return (QRoles){0, -1, 2, 1, -1, 3, -1, -1, -1}; /* ConvInteger, MatMulInteger */
+  }
+}
+
+static bool is_conv(const Node *n) { return n->op == OP_QLINEARCONV || n->op == OP_CONVINTEGER; }
+static bool requantizes(const Node *n) {
+  return n->op == OP_QLINEARCONV || n->op == OP_QLINEARMATMUL;
+}
+
+/* The names ONNX gives each op's operands, for messages. */
+static const char *qname(const Node *n, int role) {
+  static const char *const conv[] = {"x_scale", "x_zero_point", "w_scale", "w_zero_point",
+                                     "y_scale", "y_zero_point"};
+  static const char *const mm[] = {"a_scale", "a_zero_point", "b_scale", "b_zero_point",
+                                   "y_scale", "y_zero_point"};
+  return (is_conv(n) ? conv : mm)[role];
+}
+
+/* Zero points and scales of all three operands (parse). */
+static bool qlinear_params(Graph *g, Node *n, Diag *d) {
+  QRoles r = qroles(n);
+  QuantParams *q = n->p.q;
+  const Value *x = &g->values[n->in[r.x]], *w = &g->values[n->in[r.w]];
+  if (!quant_type_ok(n, d, is_conv(n) ? "x" : "a", x, false) ||
+      !quant_type_ok(n, d, is_conv(n) ? "w" : "b", w, false))
+    return false;
+  if (requantizes(n)) {
+    if (!read_scale(g, n, d, r.xs, qname(n, 0), &q[0]) ||
+        !read_zero(g, n, d, r.xz, qname(n, 1), r.xs, qname(n, 0), x->dtype, &q[0]) ||
+        !read_scale(g, n, d, r.ws, qname(n, 2), &q[1]) ||
+        !read_zero(g, n, d, r.wz, qname(n, 3), r.ws, qname(n, 2), w->dtype, &q[1]) ||
+        !read_scale(g, n, d, r.ys, qname(n, 4), &q[2]) ||
+        !read_zero(g, n, d, r.yz, qname(n, 5), r.ys, qname(n, 4), DT_UNDEFINED, &q[2]))
+      return false;
+    if (q[2].dtype == DT_UNDEFINED)
+      q[2].dtype = DT_UINT8;
+    if (q[2].n != 1) {
+      diag_error(d, "node '%s' (%s): y_scale '%s' has %lld elements; the output is quantized "
+                 "per tensor", node_label(n), n->op_type, g->values[n->in[r.ys]].name,
+                 (long long)q[2].n);
+      return false;
+    }
+  } else {
+    if (!read_zero(g, n, d, r.xz, qname(n, 1), -1, NULL, x->dtype, &q[0]) ||
+        !read_zero(g, n, d, r.wz, qname(n, 3), -1, NULL, w->dtype, &q[1]))
+      return false;
+    q[2] = (QuantParams){.dtype = DT_INT32, .n = 1};
+  }
+  if (is_conv(n) && q[0].n != 1) {
+    diag_error(d, "node '%s' (%s): x_zero_point '%s' has %lld elements; x is quantized per "
+               "tensor", node_label(n), n->op_type, g->values[n->in[r.xz]].name,
+               (long long)q[0].n);
+    return false;
+  }
+  return true;
+}
+
+bool qlinear_parse(Graph *g, Node *n, Diag *d) {
+  QRoles r = qroles(n);
+  if (is_conv(n) && !conv_attrs_parse(g, n, d, r.x, r.w))
+    return false;
+  return qlinear_params(g, n, d);
+}
+
+/* The per-axis lengths of q[0] (1, or rows) and q[1] (1, or channels /
+ * columns) against the shapes: rows and cols as the op has them. */
+static bool per_axis_fits(Graph *g, Node *n, Diag *d, int64_t rows, int64_t cols) {
+  QRoles r = qroles(n);
+  const QuantParams *q = n->p.q;
+  const int k[2] = {requantizes(n) ? r.xs : r.xz, requantizes(n) ? r.ws : r.wz};
+  const int64_t want[2] = {rows, cols};
+  for (int i = 0; i < 2; i++)
+    if (q[i].n != 1 && q[i].n != want[i]) {
+      diag_error(d, "node '%s' (%s): %s '%s' has %lld elements; it needs 1 (per tensor) or "
+                 "%lld (per %s)", node_label(n), n->op_type, qname(n, 2 * i + !requantizes(n)),
+                 g->values[n->in[k[i]]].name, (long long)q[i].n, (long long)want[i],
+                 i == 0 ? "row" : is_conv(n) ? "output channel" : "column");
+      return false;
+    }
+  return true;
+}
+
+bool qlinear_infer(Graph *g, Node *n, Diag *d) {
+  QRoles r = qroles(n);
+  const QuantParams *q = n->p.q;
+  const Value *x = &g->values[n->in[r.x]], *w = &g->values[n->in[r.w]];
+  if (x->dtype != q[0].dtype || w->dtype != q[1].dtype) { /* parse saw other inputs */
+    diag_error(d, "node '%s' (%s): inputs %s and %s, their zero points %s and %s",
+               node_label(n), n->op_type, dtype_name(x->dtype), dtype_name(w->dtype),
+               dtype_name(q[0].dtype), dtype_name(q[1].dtype));
+    return false;
+  }
+  int rank = 0;
+  int64_t dims[CD_MAX_RANK];
+  if (is_conv(n)) {
+    if (!conv_shape_infer(g, n, d, r.x, r.w, &rank, dims) || !per_axis_fits(g, n, d, 1, dims[1]))
+      return false;
+    if (r.b >= 0 && r.b < n->nin && n->in[r.b] >= 0) {
+      const Value *b = &g->values[n->in[r.b]];
+      if (b->rank != 1 || b->dims[0] != dims[1] || b->dtype != DT_INT32) {
+        diag_error(d, "node '%s' (%s): bias '%s' must be int32 [%lld]", node_label(n),
+                   n->op_type, b->name, (long long)dims[1]);
+        return false;
+      }
+    }
+  } else {
+    MatMulShape s;
+    if (!matmul_shape(x, w, &s)) {
+      diag_error(d, "node '%s' (%s): operands of incompatible shapes", node_label(n),
+                 n->op_type);
+      return false;
+    }
+    if (!per_axis_fits(g, n, d, s.M, s.N))
+      return false;
+    for (int k = 0; k < s.brank; k++)
+      dims[rank++] = s.bdims[k];
+    if (x->rank > 1)
+      dims[rank++] = s.M;
+    if (w->rank > 1)
+      dims[rank++] = s.N;
+  }
+  value_set_shape(&g->values[n->out[0]], q[2].dtype, rank, dims);
+  return true;
+}
+
+/* The multipliers of a QLinear op: cd_multiplier per (row, column) index
+ * pair of q[0] x q[1] (q[0].n x q[1].n of them), malloc'd. */
+static float *qlinear_multipliers(const Node *n) {
+  const QuantParams *q = n->p.q;
+  float *m = malloc(sizeof(float) * (size_t)(q[0].n * q[1].n) + 1);
+  CD_ASSERT(m);
+  for (int64_t i = 0; i < q[0].n; i++)
+    for (int64_t j = 0; j < q[1].n; j++)
+      m[i * q[1].n + j] = cd_multiplier(q[0].scale[i], q[1].scale[j], q[2].scale[0]);
+  return m;
+}
+
+/* Output element e from its accumulator: requantized (multiplier index
+ * mi), or the accumulator. */
+static void qlinear_store(const Node *n, void *Y, int64_t e, int32_t acc, const float *mul,
+                          int64_t mi) {
+  const QuantParams *q = n->p.q;
+  if (!requantizes(n)) {
+    ((int32_t *)Y)[e] = acc;
+    return;
+  }
+  int32_t lo, hi;
+  qrange(q[2].dtype, &lo, &hi);
+  qstore(Y, q[2].dtype, e, cd_requantize(acc, mul[mi], q[2].zero[0], lo, hi));
+}
+
+static void qconv_eval(Graph *g, Node *n, void **data) {
+  QRoles r = qroles(n);
+  const OpParams *p = &n->p;
+  const QuantParams *q = p->q;
+  const Value *x = &g->values[n->in[r.x]], *w = &g->values[n->in[r.w]];
+  const Value *y = &g->values[n->out[0]];
+  const void *X = data[n->in[r.x]], *W = data[n->in[r.w]];
+  const int32_t *B = r.b >= 0 && r.b < n->nin && n->in[r.b] >= 0 ? data[n->in[r.b]] : NULL;
+  void *Y = data[n->out[0]];
+  int64_t N = x->dims[0], C = x->dims[1], M = w->dims[0], G = p->group;
+  int64_t Cg = C / G, Mg = M / G;
+  int64_t I[3], O[3];
+  sp_dims3(x, p->nsp, I);
+  sp_dims3(y, p->nsp, O);
+  const int64_t *K = p->kernel, *S = p->stride, *Dl = p->dilation, *P = p->pad0;
+  float *mul = requantizes(n) ? qlinear_multipliers(n) : NULL;
+  int32_t xz = q[0].zero[0];
+  for (int64_t b = 0; b < N; b++)
+    for (int64_t m = 0; m < M; m++) {
+      int64_t grp = m / Mg, mw = q[1].n > 1 ? m : 0;
+      int32_t wz = q[1].zero[mw];
+      for (int64_t od = 0; od < O[0]; od++)
+        for (int64_t oh = 0; oh < O[1]; oh++)
+          for (int64_t ow = 0; ow < O[2]; ow++) {
+            int32_t acc = B ? B[m] : 0;
+            for (int64_t c = 0; c < Cg; c++)
+              for (int64_t kd = 0; kd < K[0]; kd++) {
+                int64_t id = od * S[0] - P[0] + kd * Dl[0];
+                if (id < 0 || id >= I[0])
+                  continue;
+                for (int64_t kh = 0; kh < K[1]; kh++) {
+                  int64_t ih = oh * S[1] - P[1] + kh * Dl[1];
+                  if (ih < 0 || ih >= I[1])
+                    continue;
+                  for (int64_t kw = 0; kw < K[2]; kw++) {
+                    int64_t iw = ow * S[2] - P[2] + kw * Dl[2];
+                    if (iw < 0 || iw >= I[2])
+                      continue;
+                    int64_t ci = grp * Cg + c;
+                    acc += (qload(X, x->dtype, (((b * C + ci) * I[0] + id) * I[1] + ih) * I[2] + iw) - xz) *
+                           (qload(W, w->dtype, (((m * Cg + c) * K[0] + kd) * K[1] + kh) * K[2] + kw) - wz);
+                  }
+                }
+              }
+            qlinear_store(n, Y, (((b * M + m) * O[0] + od) * O[1] + oh) * O[2] + ow, acc, mul, mw);
+          }
+    }
+  free(mul);
+}
+
+static void qmatmul_eval(Graph *g, Node *n, void **data) {
+  QRoles r = qroles(n);
+  const QuantParams *q = n->p.q;
+  const Value *a = &g->values[n->in[r.x]], *bv = &g->values[n->in[r.w]];
+  MatMulShape s;
+  CD_ASSERT(matmul_shape(a, bv, &s));
+  const void *A = data[n->in[r.x]], *B = data[n->in[r.w]];
+  void *Y = data[n->out[0]];
+  float *mul = requantizes(n) ? qlinear_multipliers(n) : NULL;
+  int64_t nb = 1;
+  for (int k = 0; k < s.brank; k++)
+    nb *= s.bdims[k];
+  for (int64_t bi = 0; bi < nb; bi++) {
+    int64_t ao = matmul_batch_offset(a, s.bdims, s.brank, bi);
+    int64_t bo = matmul_batch_offset(bv, s.bdims, s.brank, bi);
+    for (int64_t i = 0; i < s.M; i++)
+      for (int64_t j = 0; j < s.N; j++) {
+        int64_t ia = q[0].n > 1 ? i : 0, jb = q[1].n > 1 ? j : 0;
+        int32_t acc = 0;
+        for (int64_t k = 0; k < s.K; k++)
+          acc += (qload(A, a->dtype, ao + i * s.K + k) - q[0].zero[ia]) *
+                 (qload(B, bv->dtype, bo + k * s.N + j) - q[1].zero[jb]);
+        qlinear_store(n, Y, (bi * s.M + i) * s.N + j, acc, mul, ia * q[1].n + jb);
+      }
+  }
+  free(mul);
+}
+
+void qlinear_eval(Graph *g, Node *n, void **data) {
+  if (is_conv(n))
+    qconv_eval(g, n, data);
+  else
+    qmatmul_eval(g, n, data);
+}
+
+/* The scalar kernel's pieces: zero point expressions of q[0] and q[1]
+ * (index ix, iw when per axis), the multiplier (index im) and the store
+ * of `acc` into y0[e]. */
+typedef struct {
+  const char *xz, *wz, *store;
+} QExprs;
+
+static bool emit_qexprs(CWriter *w, const Node *n, const char *ix, const char *iw,
+                        const char *im, QExprs *e) {
+  const QuantParams *q = n->p.q;
+  e->xz = q[0].n > 1 ? cw_fmt(w, "xz[%s]", ix) : cw_int(w, q[0].zero[0]);
+  e->wz = q[1].n > 1 ? cw_fmt(w, "wz[%s]", iw) : cw_int(w, q[1].zero[0]);
+  if ((q[0].n > 1 && !emit_ints(w, "xz", q[0].zero, q[0].n)) ||
+      (q[1].n > 1 && !emit_ints(w, "wz", q[1].zero, q[1].n)))
+    return false;
+  if (!requantizes(n)) {
+    e->store = "y0[e] = acc;";
+    return true;
+  }
+  int32_t lo, hi;
+  qrange(q[2].dtype, &lo, &hi);
+  int64_t nm = q[0].n * q[1].n;
+  float *mul = qlinear_multipliers(n);
+  bool ok = nm == 1 || emit_floats(w, "mul", mul, nm);
+  const char *m = nm == 1 ? cw_float(w, mul[0]) : cw_fmt(w, "mul[%s]", im);
+  free(mul);
+  e->store = cw_fmt(w, "y0[e] = (%s)cd_requantize(acc, %s, %s, %d, %d);",
+                    dtype_ctype(q[2].dtype), m, cw_int(w, q[2].zero[0]), (int)lo, (int)hi);
+  return ok;
+}
+
+static bool qconv_emit(CWriter *w, Graph *g, Node *n) {
+  QRoles r = qroles(n);
+  const OpParams *p = &n->p;
+  const Value *x = &g->values[n->in[r.x]], *wt = &g->values[n->in[r.w]];
+  const Value *y = &g->values[n->out[0]];
+  bool bias = r.b >= 0 && r.b < n->nin && n->in[r.b] >= 0;
+  int64_t N = x->dims[0], C = x->dims[1], M = wt->dims[0], G = p->group;
+  int64_t Cg = C / G, Mg = M / G;
+  int64_t I[3], O[3];
+  sp_dims3(x, p->nsp, I);
+  sp_dims3(y, p->nsp, O);
+  const int64_t *K = p->kernel, *S = p->stride, *Dl = p->dilation, *P = p->pad0;
+  QExprs e;
+  if (!emit_qexprs(w, n, "0", "m", "m", &e))
+    return true; /* over the code budget: the emitter says so */
+  cw(w, "const %s *X = x%d;\nconst %s *W = x%d;\n", dtype_ctype(x->dtype), r.x,
+     dtype_ctype(wt->dtype), r.w);
+  cw(w, "for (long b = 0; b < %lld; b++)\n"
+        "for (long m = 0; m < %lld; m++) {\n"
+        "const long grp = m / %lld;\n"
+        "for (long od = 0; od < %lld; od++)\n"
+        "for (long oh = 0; oh < %lld; oh++)\n"
+        "for (long ow = 0; ow < %lld; ow++) {\n"
+        "const long e = (((b * %lld + m) * %lld + od) * %lld + oh) * %lld + ow;\n"
+        "int32_t acc = %s;\n"
+        "for (long c = 0; c < %lld; c++)\n"
+        "for (long kd = 0; kd < %lld; kd++) {\n"
+        "const long id = od * %lld - %lld + kd * %lld;\n"
+        "if (id < 0 || id >= %lld)\ncontinue;\n"
+        "for (long kh = 0; kh < %lld; kh++) {\n"
+        "const long ih = oh * %lld - %lld + kh * %lld;\n"
+        "if (ih < 0 || ih >= %lld)\ncontinue;\n"
+        "for (long kw = 0; kw < %lld; kw++) {\n"
+        "const long iw = ow * %lld - %lld + kw * %lld;\n"
+        "if (iw < 0 || iw >= %lld)\ncontinue;\n"
+        "acc += ((int32_t)X[(((b * %lld + grp * %lld + c) * %lld + id) * %lld + ih) * %lld + iw] - %s) *\n"
+        "((int32_t)W[(((m * %lld + c) * %lld + kd) * %lld + kh) * %lld + kw] - %s);\n"
+        "}\n}\n}\n"
+        "%s\n"
+        "}\n}\n",
+     (long long)N, (long long)M, (long long)Mg, (long long)O[0], (long long)O[1],
+     (long long)O[2], (long long)M, (long long)O[0], (long long)O[1], (long long)O[2],
+     bias ? cw_fmt(w, "x%d[m]", r.b) : "0", (long long)Cg, (long long)K[0], (long long)S[0],
+     (long long)P[0], (long long)Dl[0], (long long)I[0], (long long)K[1], (long long)S[1],
+     (long long)P[1], (long long)Dl[1], (long long)I[1], (long long)K[2], (long long)S[2],
+     (long long)P[2], (long long)Dl[2], (long long)I[2], (long long)C, (long long)Cg,
+     (long long)I[0], (long long)I[1], (long long)I[2], e.xz, (long long)Cg, (long long)K[0],
+     (long long)K[1], (long long)K[2], e.wz, e.store);
+  return true;
+}
+
+static bool qmatmul_emit(CWriter *w, Graph *g, Node *n) {
+  QRoles r = qroles(n);
+  const QuantParams *q = n->p.q;
+  const Value *a = &g->values[n->in[r.x]], *b = &g->values[n->in[r.w]];
+  MatMulShape sh;
+  CD_ASSERT(matmul_shape(a, b, &sh));
+  int64_t M = sh.M, K = sh.K, N = sh.N, nb = 1;
+  for (int k = 0; k < sh.brank; k++)
+    nb *= sh.bdims[k];
+  QExprs e;
+  const char *im = q[0].n > 1 && q[1].n > 1 ? cw_fmt(w, "i * %lld + j", (long long)q[1].n)
+                   : q[0].n > 1              ? "i"
+                   : q[1].n > 1              ? "j"
+                                             : "0";
+  if (!emit_qexprs(w, n, "i", "j", im, &e))
+    return true;
+  if (!cw_room(w, sat_mul(nb, 40)))
+    return true;
+  for (int t = 0; t < 2; t++) {
+    const Value *v = t ? b : a;
+    cw(w, "static const long off%d[%lld] = {", t, (long long)nb);
+    for (int64_t bi = 0; bi < nb; bi++)
+      cw(w, "%s%lld", bi ? ", " : "", (long long)matmul_batch_offset(v, sh.bdims, sh.brank, bi));
+    cw(w, "};\n");
+  }
+  cw(w, "for (long bi = 0; bi < %lld; bi++) {\n"
+        "const %s *A = x%d + off0[bi];\nconst %s *B = x%d + off1[bi];\n"
+        "for (long i = 0; i < %lld; i++)\n"
+        "for (long j = 0; j < %lld; j++) {\n"
+        "const long e = (bi * %lld + i) * %lld + j;\n"
+        "int32_t acc = 0;\n"
+        "for (long k = 0; k < %lld; k++)\n"
+        "acc += ((int32_t)A[i * %lld + k] - %s) * ((int32_t)B[k * %lld + j] - %s);\n"
+        "%s\n"
+        "}\n}\n",
+     (long long)nb, dtype_ctype(a->dtype), r.x, dtype_ctype(b->dtype), r.w, (long long)M,
+     (long long)N, (long long)M, (long long)N, (long long)K, (long long)K, e.xz, (long long)N,
+     e.wz, e.store);
+  return true;
+}
+
+bool qlinear_emit(CWriter *w, Graph *g, Node *n) {
+  return is_conv(n) ? qconv_emit(w, g, n) : qmatmul_emit(w, g, n);
 }

@@ -529,6 +529,123 @@ static void test_integer_io_generated(void) {
   sb_free(&d.log);
 }
 
+
+/* The integer convs and matmuls, every quantization form at once:
+ *   yc = QLinearConv(x u8[1,8,5,5], zp 3; w s8[6,4,3,3] group 2, 6 scales
+ *        and zero points; bias; pads 1, stride 2) -> int8, zp -2
+ *   ci = ConvInteger(x, w2 u8[3,8,1,1], zp 3, 3 zero points) -> int32
+ *   ym = QLinearMatMul(a u8[2,3,4], zp 9; b s8[4,5], 5 scales and zero
+ *        points) -> uint8, zp 100
+ *   mi = MatMulInteger(a, b2 u8[4,5], a's zero point per row (3), b2's per
+ *        column (5)) -> int32 */
+static void qlinear_model(const char *file, const float *wscale) {
+  const int64_t dx[4] = {1, 8, 5, 5}, dw[4] = {6, 4, 3, 3}, dw2[4] = {3, 8, 1, 1};
+  const int64_t da[3] = {2, 3, 4}, db[2] = {4, 5}, six[1] = {6}, five[1] = {5};
+  int8_t w[216], bm[20];
+  uint8_t w2[24], b2[20];
+  for (int i = 0; i < 216; i++)
+    w[i] = (int8_t)((i * 53) % 255 - 127);
+  for (int i = 0; i < 24; i++)
+    w2[i] = (uint8_t)((i * 71) % 256);
+  for (int i = 0; i < 20; i++)
+    bm[i] = (int8_t)((i * 29) % 200 - 100), b2[i] = (uint8_t)((i * 91) % 256);
+  const int32_t bias[6] = {-1000, 0, 77, 12345, -5, 300};
+  const float xs = 0.02f, ys = 0.7f, as = 0.05f, bs[5] = {0.01f, 0.02f, 0.03f, 0.004f, 0.5f};
+  const float yms = 0.3f;
+  const int8_t wz[6] = {0, 1, -1, 5, 0, -7}, ycz = -2, bz[5] = {0, 3, -3, 1, 0};
+  const uint8_t xz = 3, w2z[3] = {0, 128, 255}, az = 9, ymz = 100, azr[3] = {1, 2, 250};
+  const uint8_t b2z[5] = {0, 1, 2, 3, 200};
+  MB *m = mb_new(13);
+  mb_input(m, "x", U8, 4, dx);
+  mb_input(m, "a", U8, 3, da);
+  init_f(m, "xs", 0, NULL, &xs);
+  init_b(m, "xz", U8, 0, NULL, &xz);
+  init_b(m, "w", I8, 4, dw, w);
+  init_f(m, "ws", 1, six, wscale);
+  init_b(m, "wz", I8, 1, six, wz);
+  init_f(m, "ys", 0, NULL, &ys);
+  init_b(m, "ycz", I8, 0, NULL, &ycz);
+  mb_init_raw(m, "bias", I32, 1, six, bias, sizeof bias);
+  init_b(m, "w2", U8, 4, dw2, w2);
+  init_b(m, "w2z", U8, 1, three, w2z);
+  init_f(m, "as", 0, NULL, &as);
+  init_b(m, "az", U8, 0, NULL, &az);
+  init_b(m, "b", I8, 2, db, bm);
+  init_f(m, "bs", 1, five, bs);
+  init_b(m, "bz", I8, 1, five, bz);
+  init_f(m, "yms", 0, NULL, &yms);
+  init_b(m, "ymz", U8, 0, NULL, &ymz);
+  init_b(m, "b2", U8, 2, db, b2);
+  init_b(m, "azr", U8, 1, three, azr);
+  init_b(m, "b2z", U8, 1, five, b2z);
+  const char *qc[] = {"x", "xs", "xz", "w", "ws", "wz", "ys", "ycz", "bias"}, *qco[] = {"yc"};
+  const char *ci[] = {"x", "w2", "xz", "w2z"}, *cio[] = {"ci"};
+  const char *qm[] = {"a", "as", "az", "b", "bs", "bz", "yms", "ymz"}, *qmo[] = {"ym"};
+  const char *mi[] = {"a", "b2", "azr", "b2z"}, *mio[] = {"mi"};
+  Onnx__NodeProto *n = mb_node(m, "QLinearConv", "qc", 9, qc, 1, qco);
+  const int64_t pads[4] = {1, 1, 1, 1}, strides[2] = {2, 2};
+  mb_attr_ints(n, "pads", 4, pads);
+  mb_attr_ints(n, "strides", 2, strides);
+  mb_attr_int(n, "group", 2);
+  mb_node(m, "ConvInteger", "ci", 4, ci, 1, cio);
+  mb_node(m, "QLinearMatMul", "qm", 8, qm, 1, qmo);
+  mb_node(m, "MatMulInteger", "mi", 4, mi, 1, mio);
+  mb_output(m, "yc");
+  mb_output(m, "ci");
+  mb_output(m, "ym");
+  mb_output(m, "mi");
+  CU_ASSERT_FATAL(mb_write(m, tu_path(file)));
+  mb_free(m);
+}
+
+static void test_qlinear_generated(void) {
+  const float ws[6] = {0.01f, 0.02f, 0.005f, 0.1f, 0.03f, 0.04f};
+  qlinear_model("qlinear.onnx", ws);
+  float x[200], a[24];
+  for (int i = 0; i < 200; i++)
+    x[i] = (float)((i * 37 + 11) % 256);
+  for (int i = 0; i < 24; i++)
+    a[i] = (float)((i * 101) % 256);
+  const float *ins[2] = {x, a};
+  check_bits("qlinear.onnx", ins);
+  /* One output by hand: QLinearMatMul's [0][0][0]. */
+  Diag d = {.quiet = true};
+  float *outs[4] = {NULL};
+  CU_ASSERT_FATAL(interp_file("qlinear.onnx", ins, outs, &d));
+  int32_t acc = 0;
+  for (int k = 0; k < 4; k++)
+    acc += ((int32_t)a[k] - 9) * ((int32_t)(int8_t)((k * 5 * 29) % 200 - 100) - 0);
+  float want = rintf((float)acc * (0.05f * 0.01f / 0.3f)) + 100.0f;
+  want = want < 0 ? 0 : want > 255 ? 255 : want;
+  CU_ASSERT(outs[2][0] == want);
+  for (int k = 0; k < 4; k++)
+    free(outs[k]);
+  sb_free(&d.log);
+}
+
+/* A per-channel scale whose length is not the output channels'. */
+static void test_qlinear_bad_axis(void) {
+  const int64_t dx[4] = {1, 4, 3, 3}, dw[4] = {2, 4, 1, 1};
+  int8_t w[8] = {0};
+  const float xs = 0.1f, ys = 0.1f, ws[3] = {0.1f, 0.1f, 0.1f};
+  const uint8_t xz = 0, yz = 0;
+  const int8_t wz[3] = {0};
+  MB *m = mb_new(13);
+  mb_input(m, "x", U8, 4, dx);
+  init_f(m, "xs", 0, NULL, &xs);
+  init_b(m, "xz", U8, 0, NULL, &xz);
+  init_b(m, "w", I8, 4, dw, w);
+  init_f(m, "ws", 1, three, ws);
+  init_b(m, "wz", I8, 1, three, wz);
+  init_f(m, "ys", 0, NULL, &ys);
+  init_b(m, "yz", U8, 0, NULL, &yz);
+  const char *in[] = {"x", "xs", "xz", "w", "ws", "wz", "ys", "yz"};
+  mb_node(m, "QLinearConv", "qc", 8, in, 1, y_out);
+  mb_output(m, "y");
+  CU_ASSERT(REFUSED(m, "qlinear_bad.onnx", "node 'qc' (QLinearConv)", "w_scale 'ws' has 3",
+                    "2 (per output channel)"));
+}
+
 void add_quant_suite(void) {
   CU_pSuite s = CU_add_suite("quant", NULL, NULL);
   ADD(s, test_bad_scales);
@@ -540,4 +657,6 @@ void add_quant_suite(void) {
   ADD(s, test_integer_inputs_checked);
   ADD(s, test_qdq_generated);
   ADD(s, test_integer_io_generated);
+  ADD(s, test_qlinear_generated);
+  ADD(s, test_qlinear_bad_axis);
 }
