@@ -227,6 +227,27 @@ static const char *weights_mode(const CodegenOptions *o) {
   return o->weights_blob ? "blob" : o->weights_section ? "section" : "embed";
 }
 
+/* The kernel attribute of n's family: its vector table's (an int8 family
+ * needs more of the ISA than the target's fp32 kernels), else the target's. */
+static const char *kernel_attr(const Node *n, const Target *t) {
+  const VecOps *v = n->sched.family && (n->sched.family->flags & KC_VECTOR)
+                        ? target_vec(t, n->sched.family->y) : NULL;
+  return v && v->attr ? v->attr : t->isa_attr;
+}
+
+/* The CPU features g's kernels need: the target's, and those of the vector
+ * tables its families use. */
+static unsigned model_cpu_features(const Graph *g, const Target *t) {
+  unsigned f = t->cpu_features;
+  for (int i = 0; i < g->nnodes; i++) {
+    const KernelConfig *k = g->nodes[i].sched.family;
+    const VecOps *v = k && (k->flags & KC_VECTOR) ? target_vec(t, k->y) : NULL;
+    if (v && !g->nodes[i].dead)
+      f |= v->cpu;
+  }
+  return f;
+}
+
 /* What the header describes, for people: the same facts as its macros. */
 static void header_summary(StrBuf *h, Graph *g, Plan *p, const CodegenOptions *o) {
   const char *name = o->name;
@@ -238,7 +259,7 @@ static void header_summary(StrBuf *h, Graph *g, Plan *p, const CodegenOptions *o
   sb_printf(h, "/*\n * %s, as compiled (the %s_* macros below say the same to code):\n"
                " *   model file  FNV-1a %016llx\n", name, NAME, (unsigned long long)g->hash);
   sb_printf(h, " *   kernels     %s%s, %d thread%s\n", o->target->name,
-            o->target->cpu_features ? " (the CPU is checked at run time)" : "",
+            model_cpu_features(g, o->target) ? " (the CPU is checked at run time)" : "",
             g->threads > 1 ? g->threads : 1, g->threads > 1 ? "s" : "");
   sb_printf(h, " *   weights     %lld bytes, ", (long long)p->weight_size);
   if (o->weights_blob)
@@ -319,7 +340,7 @@ static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
             NAME, g->threads > 1 ? g->threads : 1);
   sb_printf(&h, "#define %s_TARGET \"%s\" /* the instruction set the kernels use */\n"
                 "#define %s_CPU_FEATURES %uu /* CD_CPU_* bits %s_run checks (cd_cpu_has) */\n\n",
-            NAME, o->target->name, NAME, o->target->cpu_features, name);
+            NAME, o->target->name, NAME, model_cpu_features(g, o->target), name);
   for (int io = 0; io < 2; io++) {
     int cnt = io ? g->noutputs : g->ninputs;
     const int *vs = io ? g->outputs : g->inputs;
@@ -466,7 +487,8 @@ static void param_arg(StrBuf *sb, Graph *g, const char *pname, int v, bool out, 
 
 /* With threads, every kernel takes its thread's number last. */
 static void kernel_signature(StrBuf *sb, Graph *g, Node *n, const Target *t) {
-  sb_printf(sb, "static %s%svoid %s(", t->isa_attr, t->isa_attr[0] ? " " : "", n->sched.kernel);
+  const char *attr = kernel_attr(n, t);
+  sb_printf(sb, "static %s%svoid %s(", attr, attr[0] ? " " : "", n->sched.kernel);
   int count = 0;
   kernel_params(g, n, sb, param_decl, &count);
   if (g->threads > 1)
@@ -757,7 +779,7 @@ static void run_functions(StrBuf *b, Graph *g, const CodegenOptions *o, const ch
   sb_printf(b, "  if ((size_t)((uintptr_t)ws %% 64) != 0)\n    return CD_ERR_ALIGN;\n");
   if (o->weights_blob)
     sb_printf(b, "  if (!cd_w)\n    return CD_ERR_WEIGHTS;\n");
-  if (o->target->cpu_features)
+  if (model_cpu_features(g, o->target))
     sb_printf(b, "  if (!cd_cpu_has(%s_CPU_FEATURES))\n    return CD_ERR_CPU;\n", NAME);
   for (int k = 0; k < g->ninputs; k++) { /* integer inputs: integers in range */
     const Value *v = &g->values[g->inputs[k]];

@@ -323,6 +323,18 @@ typedef struct {
   const char *ldexp;       /* $0 * 2^$1, $1 an integral value in [-126, 127] */
   const char *getexp;      /* floor(log2($0)) for a positive normal $0, as a float */
   const char *getmant;     /* $0 / 2^getexp($0), in [1, 2), for a positive normal $0 */
+  /* 8-bit integer tables (Target.i8; lanes are 32-bit sums, vtype an integer vector): */
+  const char *dot4;        /* $0 + per lane the 4 u8 bytes of $1 times the 4 s8 bytes of $2, int32 */
+  const char *cvtf;        /* int32 lanes $0 as floats (nearest even) */
+  const char *cvti;        /* float lanes $0, integers in int32's range, as int32 */
+  const char *store8;      /* the low byte of each of the first $2 lanes of $1 to bytes at $0 */
+  /* The vector whose lane i holds bytes rows[0][i], rows[1][i], rows[2][i],
+   * rows[3][i] (rows[k] NULL: 0), for lanes i < n (past n: 0; nothing past
+   * rows[k] + n is read): four byte rows interleaved for dot4. */
+  const char *(*interleave4)(CWriter *w, const char *const rows[4], int n);
+  const char *attr;        /* the kernel attribute its ops need, replacing the target's
+                              isa_attr (NULL: the target's) */
+  unsigned cpu;            /* CD_CPU_* bits its ops need besides the target's */
 } VecOps;
 
 /* ---------------------------------------------------------------- ir.c */
@@ -913,6 +925,8 @@ typedef struct Target {
   unsigned cpu_features;   /* CD_CPU_* bits (cardinal_rt.h) checked before the first kernel */
   const char *cc_check;    /* C preprocessor condition true where the intrinsics compile */
   VecOps f32;              /* fp32 vector operations (lanes 0: none) */
+  VecOps i8;               /* 8-bit integer operations, u8 x s8 dot products into int32
+                              lanes (lanes 0: none) */
   /* The vector whose lanes in each group of cg consecutive lanes all hold
    * lane j of that group of x (cg divides block): what lets several groups
    * of a grouped conv share a vector.  NULL where the target cannot. */

@@ -85,6 +85,9 @@ int cd_cpu_has(unsigned need) {
     have |= CD_CPU_AVX2;
   if ((have & CD_CPU_AVX2) && __builtin_cpu_supports("avx512f"))
     have |= CD_CPU_AVX512;
+  if ((have & CD_CPU_AVX512) && __builtin_cpu_supports("avx512vnni") &&
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+    have |= CD_CPU_AVX512VNNI;
 #endif
   have &= cd_cpu_mask;
   return (have & need) == need;

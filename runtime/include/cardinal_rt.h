@@ -33,6 +33,7 @@ extern "C" {
 /* CPU features a model's kernels may need (its target's; see NAME_CPU_FEATURES). */
 #define CD_CPU_AVX2 1u   /* x86-64 AVX2 and FMA */
 #define CD_CPU_AVX512 2u /* x86-64 AVX-512 F (with AVX2 and FMA) */
+#define CD_CPU_AVX512VNNI 4u /* x86-64 AVX-512 VNNI, BW and VL (with AVX-512 F): int8 kernels */
 
 /* Nonzero when the CPU running this has every feature in `need` (and the
  * OS saves its registers).  Generated code calls it before any kernel and

@@ -136,7 +136,14 @@ int main(int argc, char **argv) {
     fprintf(stderr, "no suite '%s'\n", argv[1]);
     return 2;
   }
-  if (only)
+  CU_pTest one = only && argc > 2 ? CU_get_test(only, argv[2]) : NULL; /* unit_tests SUITE TEST */
+  if (argc > 2 && !one) {
+    fprintf(stderr, "no test '%s' in suite '%s'\n", argv[2], argv[1]);
+    return 2;
+  }
+  if (one)
+    CU_basic_run_test(only, one);
+  else if (only)
     CU_basic_run_suite(only);
   else
     CU_basic_run_tests();
