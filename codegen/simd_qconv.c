@@ -28,7 +28,8 @@
  * rounding), rounded half to even, plus the zero point, clamped to the
  * output type's range in float, converted (exact: an integer in range),
  * and its low bytes stored (masked for a partial vector).  So every output
- * is the interpreter's bits.
+ * is the interpreter's bits, on any number of threads (they split the
+ * strips, each packing its own).
  */
 #include "../compiler/cardinal.h"
 #include "../compiler/quant.h"
@@ -238,7 +239,7 @@ static void emit_strip(Emitter *e, const Node *n, int64_t C, int64_t M, int64_t 
 static bool qconv1x1_emit(Emitter *e, Graph *g, Node *n) {
   const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
   const QuantParams *q = n->p.q;
-  int64_t N = x->dims[0], C = x->dims[1], M = y->dims[1], P = x->dims[2] * x->dims[3];
+  int64_t C = x->dims[1], M = y->dims[1], P = x->dims[2] * x->dims[3];
   int L = e->t->i8.lanes, NR = n->sched.tile_p;
   int64_t Pf = P / NR * NR;
   int64_t lo, hi;
@@ -256,24 +257,40 @@ static bool qconv1x1_emit(Emitter *e, Graph *g, Node *n) {
     E("(void)x8; /* the bias is in kb */\n");
   E("const %s yz = %s;\n", e->t->f32.vtype,
     cw_op(e->w, e->t->f32.set1, cw_float(e->w, (float)q[2].zero[0]), 0, 0));
-  E("for (long b = 0; b < %lld; b++) {\n"
+  int64_t S = (P + NR - 1) / NR; /* strips an image: the units threads split */
+  E("for (long u = s0; u < s1; u++) {\n"
+    "const long b = u / %lld, p0 = u %% %lld * %d;\n"
     "const uint8_t *X = x0 + b * %lld;\n"
     "%s *Y = y0 + b * %lld;\n",
-    (long long)N, (long long)(C * P), dtype_ctype(q[2].dtype), (long long)(M * P));
+    (long long)S, (long long)S, NR, (long long)(C * P), dtype_ctype(q[2].dtype),
+    (long long)(M * P));
   if (Pf) {
-    E("for (long p0 = 0; p0 < %lld; p0 += %d) {\n", (long long)Pf, NR);
+    E("%s{\n", P > Pf ? cw_fmt(e->w, "if (p0 < %lld) ", (long long)Pf) : "");
     emit_strip(e, n, C, M, P, NR / L, L, any_wz, (int32_t)lo, (int32_t)hi);
     E("}\n");
   }
   if (P > Pf) {
     int64_t rest = P - Pf;
     int nv = (int)((rest + L - 1) / L), last = (int)(rest - (int64_t)(nv - 1) * L);
-    E("{\nconst long p0 = %lld;\n", (long long)Pf);
+    E("%s{\n", Pf ? "else " : "");
     emit_strip(e, n, C, M, P, nv, last, any_wz, (int32_t)lo, (int32_t)hi);
     E("}\n");
   }
   E("}\n");
   return true;
+}
+
+/* Threads split the strips of tile_p pixels of every image: each packs its
+ * own strips, and no sum is split, so every thread count gives the same
+ * bits. */
+static SplitAxis qconv1x1_split(const Graph *g, const Node *n, const Target *t, int T,
+                                int64_t *units) {
+  (void)t;
+  (void)T;
+  const Value *x = &g->values[n->in[0]];
+  int64_t P = x->dims[2] * x->dims[3];
+  *units = x->dims[0] * ((P + n->sched.tile_p - 1) / n->sched.tile_p);
+  return SPLIT_TILES;
 }
 
 /* ------------------------------------------------------------ the family's rows */
@@ -286,6 +303,7 @@ const KernelConfig kc_qconv1x1_u8 = {
     .flags = KC_VECTOR,
     .runs = qconv1x1_runs,
     .tile = qconv1x1_tile,
+    .split = qconv1x1_split,
     .emit = qconv1x1_emit,
 };
 
@@ -295,5 +313,6 @@ const KernelConfig kc_qconv1x1_s8 = {
     .flags = KC_VECTOR,
     .runs = qconv1x1_runs,
     .tile = qconv1x1_tile,
+    .split = qconv1x1_split,
     .emit = qconv1x1_emit,
 };

@@ -1057,6 +1057,13 @@ static void test_qconv1x1_kernels(void) {
     CU_ASSERT(vec[0] > 0 && vec[1] > 0);
     CU_ASSERT_EQUAL(vec[0] + vec[1], ncase); /* every case took the family */
     graph_free(g);
+    /* Threads split the pixel strips: 3 threads over 2 images of 21 strips
+     * (the last partial) give the bits of 1. */
+    g = graph_new();
+    tu_output(g, qconv_case(g, 2, 29, 64, 20, 33, 7, 0));
+    check_generated(g, "qconv1x1_threads", 0.3f, &runnable[ti], NULL);
+    check_threads(g, "qconv1x1_threads", &runnable[ti], 3);
+    graph_free(g);
     ran++;
   }
   if (!ran)
