@@ -1,6 +1,6 @@
 /*
  * simd_qconv.c — the int8 1x1 convolution: QLinearConv with a 1x1 kernel,
- * stride 1, no padding, group 1, u8 activations and constant s8 weights,
+ * stride 1, no padding, group 1, u8 or s8 activations and constant s8 weights,
  * on a target with an 8-bit dot product (Target.i8: AVX-512 VNNI's
  * vpdpbusd, four u8 x s8 products summed into each int32 lane, exactly).
  *
@@ -21,7 +21,10 @@
  *     = sum_c x w  -  wz[m] sum_c x  +  (B[m] - xz sum_c w + C xz wz[m])
  * the last term a constant per channel (kb[], computed here in int64 and
  * required to fit int32), the middle one a dot product of the strip with
- * ones (only when some wz is not 0).  The int32 result is the
+ * ones (only when some wz is not 0; in a last partial group of four
+ * channels, ones only where the channels are).  s8 activations become u8
+ * as they are packed, x + 128 (the top bit flipped), with the zero point
+ * xz + 128: x - xz is unchanged, so is every sum.  The int32 result is the
  * interpreter's accumulator exactly.  It is then requantized as quant.h's
  * cd_requantize does, in the target's fp32 vector operations: (float)acc
  * times the channel's multiplier (cd_multiplier, computed here, one
@@ -63,7 +66,8 @@ static bool qconsts(const Graph *g, const Node *n, QConsts *k) {
   const Value *w = &g->values[n->in[3]];
   const int8_t *W = w->data;
   const int32_t *B = n->nin > 8 && n->in[8] >= 0 ? g->values[n->in[8]].data : NULL;
-  int64_t M = w->dims[0], C = w->dims[1], xz = q[0].zero[0];
+  int64_t M = w->dims[0], C = w->dims[1];
+  int64_t xz = q[0].zero[0] + (q[0].dtype == DT_INT8 ? 128 : 0); /* s8: flipped to u8 */
   k->kb = malloc(sizeof(int32_t) * (size_t)M);
   k->wz = malloc(sizeof(int32_t) * (size_t)M);
   k->mul = malloc(sizeof(float) * (size_t)M);
@@ -91,7 +95,7 @@ static bool qconv1x1_runs(const Graph *g, const Node *n, const Target *t) {
   const Value *x = &g->values[n->in[0]], *w = &g->values[n->in[3]];
   const Value *y = &g->values[n->out[0]];
   int b = n->nin > 8 ? n->in[8] : -1;
-  if (x->rank != 4 || x->layout.kind != LAYOUT_PLAIN || y->layout.kind != LAYOUT_PLAIN ||
+  if ((x->dtype != DT_UINT8 && x->dtype != DT_INT8) || x->rank != 4 || x->layout.kind != LAYOUT_PLAIN || y->layout.kind != LAYOUT_PLAIN ||
       w->dtype != DT_INT8 || !w->data || w->layout.kind != LAYOUT_PLAIN || x->dims[1] > QC_MAX_C ||
       !absent_or_const(g, b))
     return false;
@@ -124,7 +128,7 @@ static bool emit_table(Emitter *e, const char *type, const char *name, const int
  * last_lanes pixels, into xp[C4][nv]; with zero points of w, its pixel
  * sums into sx0.. */
 static void pack_strip(Emitter *e, const Node *n, int64_t C, int64_t P, int nv, int last_lanes,
-                       bool any_wz) {
+                       bool any_wz, bool flip) {
   const VecOps *iv = &e->t->i8;
   int L = iv->lanes;
   int64_t C4 = (C + 3) / 4;
@@ -149,11 +153,14 @@ static void pack_strip(Emitter *e, const Node *n, int64_t C, int64_t P, int nv, 
                         : NULL;
       E("{\n");
       const char *il = iv->interleave4(e->w, r, v == nv - 1 ? last_lanes : L);
-      E("xp[k][%d] = %s;\n", v, il);
-      if (any_wz)
+      E("xp[k][%d] = %s;\n", v,
+        flip ? cw_op(e->w, iv->xor_, il, cw_op(e->w, iv->set1, "(int)0x80808080", 0, 0), 0) : il);
+      if (any_wz) /* ones in the real channels' bytes */
         E("sx%d = %s;\n", v,
-          cw_op(e->w, iv->dot4, cw_fmt(e->w, "sx%d", v), il,
-                cw_op(e->w, iv->set1, "0x01010101", 0, 0)));
+          cw_op(e->w, iv->dot4, cw_fmt(e->w, "sx%d", v), cw_fmt(e->w, "xp[k][%d]", v),
+                cw_op(e->w, iv->set1,
+                      rows == 4 ? "0x01010101" : rows == 3 ? "0x010101" : rows == 2 ? "0x0101" : "0x01",
+                      0, 0)));
       E("}\n");
     }
     E("}\n");
@@ -222,12 +229,15 @@ static void emit_tile(Emitter *e, const Node *n, int64_t C, int64_t P, int mr, c
   E("}\n");
 }
 
+/* The activations' type (uint8, or int8: flipped as they are packed). */
+static DType g_xdtype(const Emitter *e, const Node *n) { return e->g->values[n->in[0]].dtype; }
+
 /* One strip of nv pixel vectors at p0: packed, then every channel tile. */
 static void emit_strip(Emitter *e, const Node *n, int64_t C, int64_t M, int64_t P, int nv,
                        int last_lanes, bool any_wz, int32_t lo, int32_t hi) {
   int MR = n->sched.tile_c;
   int64_t Mf = M / MR * MR;
-  pack_strip(e, n, C, P, nv, last_lanes, any_wz);
+  pack_strip(e, n, C, P, nv, last_lanes, any_wz, g_xdtype(e, n) == DT_INT8);
   if (Mf) {
     E("for (long m0 = 0; m0 < %lld; m0 += %d)\n", (long long)Mf, MR);
     emit_tile(e, n, C, P, MR, "m0", nv, last_lanes, any_wz, lo, hi);
@@ -260,7 +270,7 @@ static bool qconv1x1_emit(Emitter *e, Graph *g, Node *n) {
   int64_t S = (P + NR - 1) / NR; /* strips an image: the units threads split */
   E("for (long u = s0; u < s1; u++) {\n"
     "const long b = u / %lld, p0 = u %% %lld * %d;\n"
-    "const uint8_t *X = x0 + b * %lld;\n"
+    "const uint8_t *X = (const uint8_t *)x0 + b * %lld;\n"
     "%s *Y = y0 + b * %lld;\n",
     (long long)S, (long long)S, NR, (long long)(C * P), dtype_ctype(q[2].dtype),
     (long long)(M * P));
@@ -295,24 +305,20 @@ static SplitAxis qconv1x1_split(const Graph *g, const Node *n, const Target *t, 
 
 /* ------------------------------------------------------------ the family's rows */
 
-/* One row per output type (the rows' y picks the target's table): uint8,
- * what ONNX Runtime's static quantizer writes, and int8. */
-const KernelConfig kc_qconv1x1_u8 = {
-    .name = "qconv1x1_u8s8u8",
-    .x = DT_UINT8, .y = DT_UINT8, /* w: QLinearConv's input 1 is x_scale; runs checks input 3 */
-    .flags = KC_VECTOR,
-    .runs = qconv1x1_runs,
-    .tile = qconv1x1_tile,
-    .split = qconv1x1_split,
-    .emit = qconv1x1_emit,
-};
+/* One row per activation and output type (the rows' y picks the target's
+ * table): u8 in and out is what ONNX Runtime's static quantizer writes. */
+#define QCONV_ROW(var, xt, yt, label)                                            \
+  const KernelConfig var = {                                                     \
+      .name = label,                                                             \
+      .x = xt, .y = yt, /* w: QLinearConv's input 1 is x_scale; runs checks input 3 */ \
+      .flags = KC_VECTOR,                                                        \
+      .runs = qconv1x1_runs,                                                     \
+      .tile = qconv1x1_tile,                                                     \
+      .split = qconv1x1_split,                                                   \
+      .emit = qconv1x1_emit,                                                     \
+  }
 
-const KernelConfig kc_qconv1x1_s8 = {
-    .name = "qconv1x1_u8s8s8",
-    .x = DT_UINT8, .y = DT_INT8,
-    .flags = KC_VECTOR,
-    .runs = qconv1x1_runs,
-    .tile = qconv1x1_tile,
-    .split = qconv1x1_split,
-    .emit = qconv1x1_emit,
-};
+QCONV_ROW(kc_qconv1x1_u8s8u8, DT_UINT8, DT_UINT8, "qconv1x1_u8s8u8");
+QCONV_ROW(kc_qconv1x1_u8s8s8, DT_UINT8, DT_INT8, "qconv1x1_u8s8s8");
+QCONV_ROW(kc_qconv1x1_s8s8u8, DT_INT8, DT_UINT8, "qconv1x1_s8s8u8");
+QCONV_ROW(kc_qconv1x1_s8s8s8, DT_INT8, DT_INT8, "qconv1x1_s8s8s8");

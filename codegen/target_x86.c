@@ -160,6 +160,7 @@ const Target target_avx512 = {
         .sub = "_mm512_sub_epi32($0, $1)",
         .mul = "_mm512_mullo_epi32($0, $1)",
         .dot4 = "_mm512_dpbusd_epi32($0, $1, $2)",
+        .xor_ = "_mm512_xor_si512($0, $1)",
         .cvtf = "_mm512_cvtepi32_ps($0)",
         .cvti = "_mm512_cvtps_epi32($0)",
         .store8 = "_mm_mask_storeu_epi8($0, (__mmask16)((1u << $2) - 1u), "

@@ -325,6 +325,7 @@ typedef struct {
   const char *getmant;     /* $0 / 2^getexp($0), in [1, 2), for a positive normal $0 */
   /* 8-bit integer tables (Target.i8; lanes are 32-bit sums, vtype an integer vector): */
   const char *dot4;        /* $0 + per lane the 4 u8 bytes of $1 times the 4 s8 bytes of $2, int32 */
+  const char *xor_;        /* $0 ^ $1, bitwise */
   const char *cvtf;        /* int32 lanes $0 as floats (nearest even) */
   const char *cvti;        /* float lanes $0, integers in int32's range, as int32 */
   const char *store8;      /* the low byte of each of the first $2 lanes of $1 to bytes at $0 */

@@ -975,9 +975,9 @@ static int const_typed(Graph *g, DType dt, int rank, const int64_t *dims, const 
 }
 
 /* One int8 1x1 conv case: x float [N, C, H, W] -> QuantizeLinear (uint8,
- * zero point near 128) -> QLinearConv with s8 weights [M, C, 1, 1]; flags:
- * 1 weights per output channel, 2 weight zero points not 0, 4 a bias,
- * 8 an int8 output (else uint8).  The output scale puts most outputs in
+ * zero point near 128, or int8 near 0) -> QLinearConv with s8 weights
+ * [M, C, 1, 1]; flags: 1 weights per output channel, 2 weight zero points
+ * not 0, 4 a bias, 8 an int8 output (else uint8), 16 int8 activations.  The output scale puts most outputs in
  * range and some past it (saturated).  Returns the output. */
 static int qconv_case(Graph *g, int64_t N, int64_t C, int64_t M, int64_t H, int64_t W,
                       int flags, int ncase) {
@@ -986,7 +986,9 @@ static int qconv_case(Graph *g, int64_t N, int64_t C, int64_t M, int64_t H, int6
   snprintf(name, sizeof name, "qx%d", ncase);
   const float xs = 1.0f / 128.0f;
   const uint8_t xz = (uint8_t)(120 + ncase % 16);
-  int xsv = tu_const(g, "", 0, NULL, &xs), xzv = const_typed(g, DT_UINT8, 0, NULL, &xz);
+  const int8_t xzs = (int8_t)(ncase % 16 - 8);
+  int xsv = tu_const(g, "", 0, NULL, &xs);
+  int xzv = flags & 16 ? const_typed(g, DT_INT8, 0, NULL, &xzs) : const_typed(g, DT_UINT8, 0, NULL, &xz);
   int qin[3] = {tu_input(g, name, 4, xd), xsv, xzv};
   int xq = tu_node(g, "QuantizeLinear", 3, qin, NULL);
   int8_t *w = malloc((size_t)(M * C)), *wz = malloc((size_t)M);
@@ -1044,23 +1046,26 @@ static void test_qconv1x1_kernels(void) {
     for (int pi = 0; pi < 8; pi++)
       for (int mi = 0; mi < 5; mi++) {
         tu_output(g, qconv_case(g, ncase == 7 ? 2 : 1, cs[ncase % 7], ms[mi], hw[pi][0],
-                                hw[pi][1], ncase % 16, ncase));
+                                hw[pi][1], ncase % 32, ncase));
         ncase++;
       }
     check_generated(g, "qconv1x1", 0.9f, &runnable[ti], NULL);
-    int vec[2] = {0, 0};
-    for (int i = 0; i < g->nnodes; i++) {
-      const KernelConfig *f = g->nodes[i].sched.family;
-      vec[0] += f == kernel_config_named("qconv1x1_u8s8u8");
-      vec[1] += f == kernel_config_named("qconv1x1_u8s8s8");
+    static const char *const rows[4] = {"qconv1x1_u8s8u8", "qconv1x1_u8s8s8",
+                                        "qconv1x1_s8s8u8", "qconv1x1_s8s8s8"};
+    int vec[4] = {0}, all = 0;
+    for (int i = 0; i < g->nnodes; i++)
+      for (int r = 0; r < 4; r++)
+        vec[r] += g->nodes[i].sched.family == kernel_config_named(rows[r]);
+    for (int r = 0; r < 4; r++) {
+      CU_ASSERT(vec[r] > 0); /* each row ran */
+      all += vec[r];
     }
-    CU_ASSERT(vec[0] > 0 && vec[1] > 0);
-    CU_ASSERT_EQUAL(vec[0] + vec[1], ncase); /* every case took the family */
+    CU_ASSERT_EQUAL(all, ncase); /* every case took the family */
     graph_free(g);
     /* Threads split the pixel strips: 3 threads over 2 images of 21 strips
      * (the last partial) give the bits of 1. */
     g = graph_new();
-    tu_output(g, qconv_case(g, 2, 29, 64, 20, 33, 7, 0));
+    tu_output(g, qconv_case(g, 2, 29, 64, 20, 33, 7 | 16, 0));
     check_generated(g, "qconv1x1_threads", 0.3f, &runnable[ti], NULL);
     check_threads(g, "qconv1x1_threads", &runnable[ti], 3);
     graph_free(g);
