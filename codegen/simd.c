@@ -9,6 +9,7 @@
  */
 #include "../compiler/cardinal.h"
 
+#define E(...) cw(e->w, __VA_ARGS__)
 #define ELTWISE_UNIT 64 /* elements a thread's share is counted in (a cache line of fp32) */
 
 /* Before the layout pass: an activation (constant parameters) or
@@ -34,15 +35,29 @@ static bool eltwise_can(const Graph *g, const Node *n, const Target *t) {
   return true;
 }
 
+/* After it: on NCHWc, as eltwise_can said; on the plain layout (any rank)
+ * too, an activation or arithmetic of one shape being one flat loop
+ * (ConvNeXt's GELU between its MLP's Gemms). */
 static bool eltwise_runs(const Graph *g, const Node *n, const Target *t) {
   (void)t;
   unsigned f = op_table[n->op].flags;
-  if (!(f & (OPF_ACTIVATION | OPF_ELEMENTWISE)) ||
-      g->values[n->out[0]].layout.kind != LAYOUT_NCHWC)
+  if (!(f & (OPF_ACTIVATION | OPF_ELEMENTWISE)) || n->nout != 1)
     return false;
-  for (int i = 0; i < ((f & OPF_ACTIVATION) ? 1 : n->nin); i++)
-    if (!value_same_shape(&g->values[n->in[i]], &g->values[n->out[0]]))
+  const Value *y = &g->values[n->out[0]];
+  if (y->layout.kind != LAYOUT_NCHWC && y->layout.kind != LAYOUT_PLAIN)
+    return false;
+  for (int i = 0; i < n->nin; i++) {
+    if (n->in[i] < 0)
+      continue;
+    if ((f & OPF_ACTIVATION) && i > 0) {
+      if (!absent_or_const(g, n->in[i]))
+        return false;
+      continue;
+    }
+    if (!value_same_shape(&g->values[n->in[i]], y) ||
+        g->values[n->in[i]].layout.kind != y->layout.kind)
       return false;
+  }
   return true;
 }
 
@@ -56,23 +71,29 @@ static SplitAxis eltwise_split(const Graph *g, const Node *n, const Target *t, i
 }
 
 /* An activation is the table's vector form over whole vectors (NCHWc
- * storage is whole vectors, and the unit a whole number of them); the
- * arithmetic is the op's own loop, which the compiler vectorises. */
+ * storage is whole vectors, and a unit a whole number of them; plain
+ * storage ends with the scalar form over what is left of the last vector);
+ * the arithmetic is the op's own loop, which the compiler vectorises. */
 static bool eltwise_emit(Emitter *e, Graph *g, Node *n) {
   int64_t m = value_storage_numel(&g->values[n->out[0]]);
   const VecOps *o = target_vec(e->t, DT_FLOAT);
   if (op_table[n->op].flags & OPF_ACTIVATION) {
-    CD_ASSERT(m % o->lanes == 0 && ELTWISE_UNIT % o->lanes == 0);
+    CD_ASSERT(ELTWISE_UNIT % o->lanes == 0);
     for (int i = 1; i < n->nin; i++) /* constant parameters (Clip's bounds) are in n->p */
       if (node_runtime_read(n, i))
         cw(e->w, "(void)x%d;\n", i);
-    cw(e->w, "for (long i = s0 * %d; i < (s1 * %d < %lld ? s1 * %d : %lld); i += %d) {\n"
+    cw(e->w, "const long lo = s0 * %d, hi = s1 * %d < %lld ? s1 * %d : %lld;\n"
+             "for (long i = lo; i + %d <= hi; i += %d) {\n"
              "const %s v = %s;\n"
              "%s;\n"
              "}\n",
-       ELTWISE_UNIT, ELTWISE_UNIT, (long long)m, ELTWISE_UNIT, (long long)m, o->lanes, o->vtype,
-       cw_op(e->w, o->load, "x0 + i", 0, 0),
+       ELTWISE_UNIT, ELTWISE_UNIT, (long long)m, ELTWISE_UNIT, (long long)m, o->lanes, o->lanes,
+       o->vtype, cw_op(e->w, o->load, "x0 + i", 0, 0),
        cw_op(e->w, o->store, "y0 + i", act_vector(e->w, o, n->op, n->p.alpha, n->p.beta, "v"), 0));
+    if (m % o->lanes) /* plain storage: the last vector's elements one by one */
+      cw(e->w, "for (long i = hi - (hi - lo) %% %d; i < hi; i++)\n"
+               "y0[i] = %s;\n",
+         o->lanes, act_scalar(e->w, n->op, n->p.alpha, n->p.beta, "x0[i]"));
     return true;
   }
   elementwise_flat(e->w, g, n, cw_fmt(e->w, "s0 * %d", ELTWISE_UNIT),
@@ -166,6 +187,181 @@ const KernelConfig kc_channel_bcast = {
     .can = bcast_can,
     .split = bcast_split,
     .emit = bcast_emit,
+};
+
+/*
+ * row_bcast: x op s on the plain layout, x of the output's shape and s a
+ * run of the output's dims [k0, k1) (1s elsewhere), repeated over the rows
+ * before and the elements after: a per-channel scale or bias of a
+ * channels-last tensor (inner = 1: a transformer's, ConvNeXt's MLP bias) or
+ * of a plain NCHW one (ConvNeXt's layer scale after its Permute back).
+ * Rows (each C values of s, or each value of s times `inner`) split over
+ * threads; the inner loops are the compiler's to vectorise (contiguous).
+ */
+#define ROW_BCAST_MIN 4 /* a run shorter than this is not worth a loop of its own */
+
+/* Whether n is such an op: then *C (the run of s) and *inner. */
+static bool row_bcast_shape(const Graph *g, const Node *n, int64_t *C, int64_t *inner) {
+  if (n->nin != 2 || n->nout != 1 ||
+      (n->op != OP_ADD && n->op != OP_SUB && n->op != OP_MUL && n->op != OP_DIV))
+    return false;
+  const Value *y = &g->values[n->out[0]];
+  if (y->layout.kind != LAYOUT_PLAIN || y->dtype != DT_FLOAT)
+    return false;
+  bool full = false, bcast = false;
+  for (int i = 0; i < 2; i++) {
+    const Value *x = &g->values[n->in[i]];
+    if (x->layout.kind != LAYOUT_PLAIN || x->dtype != DT_FLOAT || x->rank > y->rank)
+      return false;
+    if (value_same_shape(x, y)) {
+      full = true;
+      continue;
+    }
+    if (bcast)
+      return false; /* one repeated operand */
+    bcast = true;
+    int off = y->rank - x->rank, k0 = -1, k1 = -1; /* x right-aligned to y */
+    for (int k = 0; k < x->rank; k++)
+      if (x->dims[k] != 1) {
+        if (x->dims[k] != y->dims[off + k] || (k1 >= 0 && k1 != off + k))
+          return false; /* not y's dim, or not one run */
+        k0 = k0 < 0 ? off + k : k0;
+        k1 = off + k + 1;
+      }
+    if (k0 < 0)
+      return false; /* one value: not a row */
+    *C = *inner = 1;
+    for (int k = k0; k < k1; k++)
+      *C *= y->dims[k];
+    for (int k = k1; k < y->rank; k++)
+      *inner *= y->dims[k];
+  }
+  return full && bcast && (*inner > 1 ? *inner : *C) >= ROW_BCAST_MIN;
+}
+
+static bool row_bcast_runs(const Graph *g, const Node *n, const Target *t) {
+  (void)t;
+  int64_t C, inner;
+  return row_bcast_shape(g, n, &C, &inner);
+}
+
+/* inner = 1: rows of C; else runs of inner, one value of s each. */
+static SplitAxis row_bcast_split(const Graph *g, const Node *n, const Target *t, int T,
+                                 int64_t *units) {
+  (void)t;
+  (void)T;
+  int64_t C, inner;
+  CD_ASSERT(row_bcast_shape(g, n, &C, &inner));
+  *units = value_numel(&g->values[n->out[0]]) / (inner > 1 ? inner : C);
+  return SPLIT_ROWS;
+}
+
+static bool row_bcast_emit(Emitter *e, Graph *g, Node *n) {
+  int64_t C, inner;
+  CD_ASSERT(row_bcast_shape(g, n, &C, &inner));
+  elementwise_rows(e->w, g, n, C, inner, "s0", "s1");
+  return true;
+}
+
+const KernelConfig kc_row_bcast = {
+    .name = "row_bcast",
+    .x = DT_FLOAT, .y = DT_FLOAT,
+    .flags = KC_VECTOR,
+    .runs = row_bcast_runs,
+    .split = row_bcast_split,
+    .emit = row_bcast_emit,
+};
+
+/*
+ * transpose_tiled: a Transpose that swaps two runs of dims, [outer, A, B,
+ * inner] -> [outer, B, A, inner] (NCHW <-> NHWC, ConvNeXt's Permutes;
+ * ShuffleNet's channel shuffle with inner = H W), as tiles of TRANSPOSE_TILE
+ * values of b: each reads TRANSPOSE_TILE contiguous values (or runs of
+ * inner) of a row of x and writes them to as many rows of y, which fill in
+ * order.  Tiles split over threads.
+ */
+#define TRANSPOSE_TILE 16
+
+/* Whether n swaps two runs of dims: then the four products. */
+static bool transpose_swap(const Graph *g, const Node *n, int64_t *outer, int64_t *A,
+                           int64_t *B, int64_t *inner) {
+  if (n->op != OP_TRANSPOSE)
+    return false;
+  const Value *x = &g->values[n->in[0]];
+  int r = x->rank;
+  if (x->layout.kind != LAYOUT_PLAIN || g->values[n->out[0]].layout.kind != LAYOUT_PLAIN ||
+      n->p.nperm != r)
+    return false;
+  for (int p = 0; p < r; p++)
+    for (int q = p + 1; q < r; q++)
+      for (int e = q + 1; e <= r; e++) {
+        /* perm = [0, p) [q, e) [p, q) [e, r) */
+        int k = 0;
+        bool ok = true;
+        for (int i = 0; i < p && ok; i++)
+          ok = n->p.perm[k++] == i;
+        for (int i = q; i < e && ok; i++)
+          ok = n->p.perm[k++] == i;
+        for (int i = p; i < q && ok; i++)
+          ok = n->p.perm[k++] == i;
+        for (int i = e; i < r && ok; i++)
+          ok = n->p.perm[k++] == i;
+        if (!ok)
+          continue;
+        *outer = *A = *B = *inner = 1;
+        for (int i = 0; i < r; i++)
+          *(i < p ? outer : i < q ? A : i < e ? B : inner) *= x->dims[i];
+        return true;
+      }
+  return false;
+}
+
+static bool transpose_runs(const Graph *g, const Node *n, const Target *t) {
+  (void)t;
+  int64_t o, a, b, i;
+  return transpose_swap(g, n, &o, &a, &b, &i);
+}
+
+static SplitAxis transpose_split(const Graph *g, const Node *n, const Target *t, int T,
+                                 int64_t *units) {
+  (void)t;
+  (void)T;
+  int64_t o, a, b, i;
+  CD_ASSERT(transpose_swap(g, n, &o, &a, &b, &i));
+  *units = o * ((b + TRANSPOSE_TILE - 1) / TRANSPOSE_TILE);
+  return SPLIT_ROWS;
+}
+
+static bool transpose_emit_tiled(Emitter *e, Graph *g, Node *n) {
+  int64_t O, A, B, I;
+  CD_ASSERT(transpose_swap(g, n, &O, &A, &B, &I));
+  (void)O;
+  cw_var(e->w, "A", "%lld", (long long)A);
+  cw_var(e->w, "B", "%lld", (long long)B);
+  cw_var(e->w, "I", "%lld", (long long)I);
+  cw_var(e->w, "NT", "%lld", (long long)((B + TRANSPOSE_TILE - 1) / TRANSPOSE_TILE));
+  cw_var(e->w, "T", "%d", TRANSPOSE_TILE);
+  E("for (long u = s0; u < s1; u++) {\n"
+    "const long o = u / ${NT}, b0 = u %% ${NT} * ${T}, b1 = b0 + ${T} < ${B} ? b0 + ${T} : ${B};\n"
+    "const float *xo = x0 + o * (${A} * ${B} * ${I});\n"
+    "float *yo = y0 + o * (${A} * ${B} * ${I});\n"
+    "for (long a = 0; a < ${A}; a++)\n"
+    "for (long b = b0; b < b1; b++)\n"
+    "%s\n"
+    "}\n",
+    I == 1 ? "yo[b * ${A} + a] = xo[a * ${B} + b];"
+           : cw_fmt(e->w, "memcpy(yo + (b * ${A} + a) * ${I}, xo + (a * ${B} + b) * ${I}, %lld);",
+                    (long long)(I * (int64_t)sizeof(float))));
+  return true;
+}
+
+const KernelConfig kc_transpose_tiled = {
+    .name = "transpose_tiled",
+    .x = DT_FLOAT, .y = DT_FLOAT,
+    .flags = KC_VECTOR,
+    .runs = transpose_runs,
+    .split = transpose_split,
+    .emit = transpose_emit_tiled,
 };
 
 /*

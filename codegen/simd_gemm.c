@@ -6,13 +6,41 @@
  * lanes contiguous) and C as LAYOUT_CPAD.  A register tile of tile_p rows x
  * tile_c / c vectors accumulates over K: per k, one weight load per vector
  * and one broadcast of A[i][k] per row, rows x vectors FMAs.  The store
- * goes through a small buffer per vector (a partial last block of N needs
- * it), with alpha, beta C and the epilogue per element.  A batch-1 head is
+ * applies alpha, beta C and the epilogue in registers; a partial last block
+ * of N goes through a small buffer, element by element.  A batch-1 head is
  * bound by streaming B from memory, which this does once.
  */
 #include "../compiler/cardinal.h"
 
 #define E(...) cw(e->w, __VA_ARGS__)
+
+/* Stores accumulator acc as y0[i][j .. j + c) (i, j in scope): alpha acc +
+ * beta C[j ..], then the epilogue (residual, its scale, the activation) as
+ * the scalar path computes it, operation for operation. */
+static void gemm_store_vector(Emitter *e, Node *n, const char *acc, bool bias) {
+  const VecOps *o = &e->t->f32;
+  CWriter *w = e->w;
+  const char *val = acc;
+  if (n->p.alpha != 1.0f)
+    val = cw_op(w, o->mul, cw_op(w, o->set1, cw_float(w, n->p.alpha), 0, 0), val, 0);
+  if (bias) {
+    const char *b = cw_op(w, o->load, "x2 + j", 0, 0);
+    if (n->p.beta != 1.0f)
+      b = cw_op(w, o->mul, cw_op(w, o->set1, cw_float(w, n->p.beta), 0, 0), b, 0);
+    val = cw_op(w, o->add, val, b, 0);
+  }
+  if (n->ep.residual >= 0) {
+    const char *r = cw_op(w, o->load, "r + i * ${N} + j", 0, 0);
+    if (n->ep.residual_scale >= 0)
+      r = cw_op(w, o->mul, r, cw_op(w, o->load, "rs + j", 0, 0), 0);
+    val = cw_op(w, o->add, val, r, 0);
+  }
+  if (n->ep.act != OP_COUNT) {
+    E("const %s ev = %s;\n", o->vtype, val);
+    val = act_vector(w, o, n->ep.act, n->ep.act_alpha, n->ep.act_beta, "ev");
+  }
+  E("%s;\n", cw_op(w, o->store, "y0 + i * ${N} + j", val, 0));
+}
 
 /* One tile: mr rows from i0 x nvv vectors from nb (C expressions). */
 static void gemm_tile(Emitter *e, Graph *g, Node *n, int mr, int nvv, const char *i0) {
@@ -45,14 +73,23 @@ static void gemm_tile(Emitter *e, Graph *g, Node *n, int mr, int nvv, const char
   E("}\n");
   for (int r = 0; r < mr; r++)
     for (int v = 0; v < nvv; v++) {
-      E("%s;\n", cw_op(e->w, t->f32.store, "lanes", arena_printf(ar, "a%d_%d", r, v), 0));
       cw_var(e->w, "v", "%d", v);
       cw_var(e->w, "r", "%d", r);
+      /* A whole vector of N: alpha, beta C and the epilogue in registers,
+       * one unaligned store; the partial last block of N through lanes. */
+      E("if ((nb + ${v} + 1) * ${c} <= ${N}) {\n"
+        "const long j = (nb + ${v}) * ${c}, i = %s + ${r};\n",
+        i0);
+      gemm_store_vector(e, n, arena_printf(ar, "a%d_%d", r, v), bias);
+      E("} else {\n"
+        "%s;\n",
+        cw_op(e->w, t->f32.store, "lanes", arena_printf(ar, "a%d_%d", r, v), 0));
       E("for (long l = 0; l < ${c} && (nb + ${v}) * ${c} + l < ${N}; l++) {\n"
         "const long j = (nb + ${v}) * ${c} + l, i = %s + ${r};\n"
         "float *yo = y0 + i * ${N} + j;\n"
         "*yo = %s * lanes[l]%s;\n"
         "%s\n"
+        "}\n"
         "}\n",
         i0, cw_float(e->w, n->p.alpha),
         bias ? arena_printf(ar, " + %s * x2[j]", cw_float(e->w, n->p.beta)) : "",

@@ -739,6 +739,11 @@ void conv_scalar_tile(const Graph *g, const Node *n, Schedule *s); /* its scalar
 /* elementwise.c: the kernel over stored elements [i0, i1) of an op whose
  * operands all have the output's shape and layout. */
 void elementwise_flat(CWriter *w, Graph *g, Node *n, const char *i0, const char *i1);
+/* ... of a binary op whose other operand is a run of C values, repeated
+ * over the rows and each over `inner` elements (plain): rows [r0, r1) of C
+ * (inner = 1), else runs [r0, r1) of inner elements. */
+void elementwise_rows(CWriter *w, Graph *g, Node *n, int64_t C, int64_t inner, const char *r0,
+                      const char *r1);
 /* reorder.c: the Reorder kernel over output blocks [u0, u1) of n * C/c. */
 void reorder_loops(CWriter *w, Graph *g, Node *n, const char *u0, const char *u1);
 /* act.c, the activation table (every OPF_ACTIVATION op has a row): op

@@ -182,9 +182,17 @@ void cw_vwrite(CWriter *w, const char *fmt, va_list ap) {
   CD_STEPS(1); /* a call, written or not: work past the budget shows */
   if (w->over)
     return;
+  size_t from = w->line.len; /* the partial line before holds no '\n' */
   sb_vprintf(&w->line, fmt, ap);
   char *start = w->line.buf, *nl;
-  while (start && (nl = strchr(start, '\n'))) {
+  if (!start)
+    return;
+  for (char *scan = start + from;; scan = start) {
+    nl = strchr(scan, '\n');
+    /* the bytes strchr looked at: each once, from the new text on */
+    CD_STEPS(1 + (nl ? (size_t)(nl - scan) : w->line.len - (size_t)(scan - w->line.buf)));
+    if (!nl)
+      break;
     *nl = 0;
     StrBuf tmp = {0};
     put_line(w, substitute(w, start, &tmp));

@@ -322,6 +322,39 @@ void elementwise_flat(CWriter *w, Graph *g, Node *n, const char *i0, const char 
   cw(w, "for (long i = %s; i < %s; i++)\ny0[i] = %s;\n", i0, i1, acc);
 }
 
+/* The kernel of a binary op whose operands have the output's shape (read
+ * at i) or are a run of C values repeated over the rows before it and each
+ * value over the `inner` elements after it (read at its index in the run):
+ * inner = 1, rows [r0, r1) of C elements (a channels-last bias or scale);
+ * else runs [r0, r1) of inner elements, run u of the value u % C (a
+ * per-channel scale of NCHW).  Plain layout. */
+void elementwise_rows(CWriter *w, Graph *g, Node *n, int64_t C, int64_t inner, const char *r0,
+                      const char *r1) {
+  int64_t m = value_numel(&g->values[n->out[0]]);
+  const char *acc = NULL;
+  for (int i = 0; i < n->nin; i++) {
+    const char *x = arena_printf(&g->arena, "x%d[%s]", i,
+                                 value_numel(&g->values[n->in[i]]) == m ? "i" : "j");
+    acc = acc ? arena_printf(&g->arena, "(%s)", binary_expr(w, n->op, acc, x)) : x;
+  }
+  if (inner == 1)
+    cw(w, "for (long r = %s; r < %s; r++)\n"
+          "for (long j = 0; j < %lld; j++) {\n"
+          "const long i = r * %lld + j;\n"
+          "y0[i] = %s;\n"
+          "}\n",
+       r0, r1, (long long)C, (long long)C, acc);
+  else
+    cw(w, "for (long u = %s; u < %s; u++) {\n"
+          "const long j = u %% %lld;\n"
+          "for (long b = 0; b < %lld; b++) {\n"
+          "const long i = u * %lld + b;\n"
+          "y0[i] = %s;\n"
+          "}\n"
+          "}\n",
+       r0, r1, (long long)C, (long long)inner, (long long)inner, acc);
+}
+
 bool unary_emit(CWriter *w, Graph *g, Node *n) {
   int64_t m = value_storage_numel(&g->values[n->out[0]]) /* every stored lane, in any layout */;
   bool runtime_bounds = false;

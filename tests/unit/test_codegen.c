@@ -1076,8 +1076,10 @@ static void test_qconv1x1_kernels(void) {
 }
 
 /* The packed Gemm kernel (a classifier head: transB, B constant): rows M,
- * outputs N around the vector width and the 4-vector tile, K from 1, with
- * and without C, alpha and beta not 1, a fused ReLU; per SIMD target. */
+ * outputs N around the vector width and the 4-vector tile (whole vectors
+ * stored from registers, a partial last one by lanes), K from 1, with and
+ * without C, alpha and beta not 1, a fused residual and ReLU; per SIMD
+ * target. */
 static void test_simd_gemm(void) {
   find_targets();
   int ran = 0;
@@ -1114,6 +1116,12 @@ static void test_simd_gemm(void) {
           tu_attr_float(g, n, "alpha", 0.5f);
           tu_attr_float(g, n, "beta", -2.0f);
         }
+        if (ncase % 6 == 5) { /* a residual, fused into the epilogue (fuse-residual) */
+          int64_t yd[2] = {M, N};
+          snprintf(name, sizeof name, "r%d", ncase);
+          int add[2] = {y, tu_input(g, name, 2, yd)};
+          y = tu_node(g, "Add", 2, add, NULL);
+        }
         if (ncase % 4 == 3)
           y = tu_node(g, "Relu", 1, &y, NULL);
         tu_output(g, y);
@@ -1126,6 +1134,10 @@ static void test_simd_gemm(void) {
     for (int i = 0; i < g->nnodes; i++)
       packed += g->nodes[i].sched.family == kernel_config_named("gemm_vec");
     CU_ASSERT_EQUAL(packed, ncase);
+    int fused = 0; /* the residuals went into the Gemms' epilogues */
+    for (int i = 0; i < g->nnodes; i++)
+      fused += !g->nodes[i].dead && g->nodes[i].op == OP_GEMM && g->nodes[i].ep.residual >= 0;
+    CU_ASSERT_EQUAL(fused, 4);
     graph_free(g);
     ran++;
   }
@@ -1404,37 +1416,61 @@ static void test_activation_table(void) {
 }
 
 /* LayerNormalization kernels: with and without B, a one-value Scale, the
- * Mean and InvStdDev outputs; generated C against the interpreter. */
+ * Mean and InvStdDev outputs, rows of a partial vector, of whole vectors
+ * and a tail, of whole vectors only; generated C against the interpreter
+ * on every target (layernorm_vec on the SIMD ones, over 1 and 2 threads). */
 static void test_layernorm_kernels(void) {
-  Graph *g = graph_new();
-  const int64_t xd[3] = {2, 5, 6}, sd[2] = {5, 6}, one[1] = {1};
-  float sc[30], b[30];
-  for (int i = 0; i < 30; i++)
-    sc[i] = 0.1f * (float)i - 1, b[i] = 0.05f * (float)(i % 7);
-  int x = tu_input(g, "x", 3, xd);
-  for (int c = 0; c < 3; c++) {
-    int nout = c == 2 ? 3 : 1;
-    int ni = graph_add_op(g, OP_LAYERNORM, 3, nout);
-    Node *n = &g->nodes[ni];
-    n->opset = 17;
-    n->in[0] = x;
-    /* c = 0: axis -1, Scale [6], no B; 1: axis 1, one-value Scale and B;
-     * 2: axis -2, Scale and B [5, 6], Mean and InvStdDev. */
-    n->in[1] = c == 0 ? tu_const(g, "", 1, sd + 1, sc)
-               : c == 1 ? tu_const(g, "", 1, one, sc) : tu_const(g, "", 2, sd, sc);
-    n->in[2] = c == 0 ? -1 : c == 1 ? tu_const(g, "", 1, one, b) : tu_const(g, "", 2, sd, b);
-    tu_attr_int(g, &g->nodes[ni], "axis", c == 0 ? -1 : c == 1 ? 1 : -2);
-    for (int j = 0; j < nout; j++) {
-      int v = graph_add_value(g, "");
-      g->nodes[ni].out[j] = v;
-      g->values[v].producer = ni;
-      tu_output(g, v);
-    }
-  }
   find_targets();
-  const int fam[5] = {NF_LAYERNORM, NF_LAYERNORM, NF_LAYERNORM, NF_LAYERNORM, NF_LAYERNORM};
-  check_generated(g, "lnorm", 1.3f, &runnable[0], fam);
-  graph_free(g);
+  for (int ti = 0; ti < nrunnable; ti++) {
+    Graph *g = graph_new();
+    int64_t c = runnable[ti].t->block;
+    const int64_t xd[3] = {2, 5, 6}, sd[2] = {5, 6}, one[1] = {1};
+    /* rows of a partial vector, whole vectors and a tail, whole vectors only */
+    const int64_t rd[3][3] = {{3, 2, c > 1 ? c - 1 : 1}, {3, 2, 2 * c + 5}, {1, 2100, 4 * c}};
+    float sc[128], b[128];
+    for (int i = 0; i < 128; i++)
+      sc[i] = 0.1f * (float)(i % 30) - 1, b[i] = 0.05f * (float)(i % 7);
+    int x = tu_input(g, "x", 3, xd);
+    int fam[8], nout = 0;
+    for (int cse = 0; cse < 6; cse++) {
+      int nres = cse == 2 ? 3 : 1, xin = x;
+      int ni = graph_add_op(g, OP_LAYERNORM, 3, nres);
+      Node *n = &g->nodes[ni];
+      n->opset = 17;
+      if (cse < 3) {
+        /* 0: axis -1, Scale [6], no B; 1: axis 1, one-value Scale and B;
+         * 2: axis -2, Scale and B [5, 6], Mean and InvStdDev. */
+        n->in[1] = cse == 0 ? tu_const(g, "", 1, sd + 1, sc)
+                   : cse == 1 ? tu_const(g, "", 1, one, sc) : tu_const(g, "", 2, sd, sc);
+        n->in[2] = cse == 0 ? -1 : cse == 1 ? tu_const(g, "", 1, one, b) : tu_const(g, "", 2, sd, b);
+        tu_attr_int(g, &g->nodes[ni], "axis", cse == 0 ? -1 : cse == 1 ? 1 : -2);
+      } else {
+        char name[8];
+        snprintf(name, sizeof name, "r%d", cse);
+        xin = tu_input(g, name, 3, rd[cse - 3]);
+        g->nodes[ni].in[1] = tu_const(g, "", 1, rd[cse - 3] + 2, sc);
+        g->nodes[ni].in[2] = tu_const(g, "", 1, rd[cse - 3] + 2, b);
+        tu_attr_int(g, &g->nodes[ni], "axis", -1);
+      }
+      g->nodes[ni].in[0] = xin;
+      for (int j = 0; j < nres; j++) {
+        int v = graph_add_value(g, "");
+        g->nodes[ni].out[j] = v;
+        g->values[v].producer = ni;
+        tu_output(g, v);
+        fam[nout++] = NF_LAYERNORM;
+      }
+    }
+    check_generated(g, "lnorm", 1.3f, &runnable[ti], fam);
+    if (runnable[ti].t->block > 1) {
+      int vec = 0;
+      for (int i = 0; i < g->nnodes; i++)
+        vec += g->nodes[i].sched.family == kernel_config_named("layernorm_vec");
+      CU_ASSERT_EQUAL(vec, 6);
+      check_threads(g, "lnorm", &runnable[ti], 2);
+    }
+    graph_free(g);
+  }
 }
 
 /* Squeeze-and-excitation scales on the blocked layout (channel_bcast): x
@@ -1478,6 +1514,106 @@ static void test_channel_bcast(void) {
     for (int i = 0; i < g->nnodes; i++)
       bc += g->nodes[i].sched.family == kernel_config_named("channel_bcast");
     CU_ASSERT_EQUAL(bc, ti > 0 ? 8 : 0); /* on SIMD targets, no Reorder around them */
+    graph_free(g);
+  }
+}
+
+/* Scales and biases repeated over rows (row_bcast): x op s with s the last
+ * dims of x (a constant [C], a constant [3, C], an input [1, C]) or a
+ * middle run of them (a constant [C, 1, 1] and an input [1, C, 1, 1] over
+ * NCHW), either operand first; row lengths around the vector width, and
+ * tensors big enough to be split over threads; NaN inputs too. */
+static void test_row_bcast(void) {
+  find_targets();
+  for (int ti = 0; ti < nrunnable; ti++) {
+    int64_t c = runnable[ti].t->block;
+    Graph *g = graph_new();
+    wseed = 47;
+    int fam[20], nout = 0, want = 0;
+    static const char *const ops[4] = {"Mul", "Add", "Sub", "Div"};
+    const int64_t Cs[5] = {c + 3 > 4 ? c + 3 : 5, 2 * c, 48, c + 1, 2 * c + 3};
+    const int64_t rows[5] = {3, 2, 700, 5, 20};
+    for (int ci = 0; ci < 5; ci++) {
+      int64_t C = Cs[ci], r = rows[ci];
+      bool nchw = ci >= 3, input = ci == 2 || ci == 4;
+      int64_t xd[4] = {2, r, C, 0}, sd[4] = {ci == 1 ? r : 1, C, 0, 0};
+      if (nchw) /* x [2, C, r, r + 1], s [C, 1, 1] or [1, C, 1, 1] */
+        xd[1] = C, xd[2] = r, xd[3] = r + 1, sd[0] = ci == 3 ? C : 1, sd[1] = ci == 3 ? 1 : C,
+        sd[2] = sd[3] = 1;
+      int srank = nchw ? (ci == 3 ? 3 : 4) : ci == 0 ? 1 : 2;
+      const int64_t *sdims = ci == 0 ? sd + 1 : sd;
+      char name[16];
+      snprintf(name, sizeof name, "x%d", ci);
+      int x = tu_input(g, name, nchw ? 4 : 3, xd), sv;
+      if (input) {
+        snprintf(name, sizeof name, "s%d", ci);
+        sv = tu_input(g, name, srank, sdims);
+      } else {
+        int64_t ns = 1;
+        for (int k = 0; k < srank; k++)
+          ns *= sdims[k];
+        float *w = malloc(sizeof(float) * (size_t)ns);
+        for (int64_t i = 0; i < ns; i++)
+          w[i] = 1 + 0.5f * wrand(); /* in [0.5, 1.5]: a divisor far from 0 */
+        sv = tu_const(g, "", srank, sdims, w);
+        free(w);
+      }
+      for (int k = 0; k < 4; k++) {
+        if (input && k == 3)
+          continue; /* an input divisor could be near 0 */
+        bool s_first = k == 0 || k == 2;
+        int b[2] = {s_first ? sv : x, s_first ? x : sv};
+        tu_output(g, tu_node(g, ops[k], 2, b, NULL));
+        fam[nout++] = NF_ELTWISE;
+        want++;
+      }
+    }
+    check_generated(g, "rowbcast", 0.3f, &runnable[ti], fam);
+    int rb = 0;
+    for (int i = 0; i < g->nnodes; i++)
+      rb += g->nodes[i].sched.family == kernel_config_named("row_bcast");
+    CU_ASSERT_EQUAL(rb, ti > 0 ? want : 0);
+    if (ti > 0)
+      check_threads(g, "rowbcast", &runnable[ti], 2);
+    graph_free(g);
+  }
+}
+
+/* Transposes that swap two runs of dims (transpose_tiled): NCHW <-> NHWC
+ * with channels around the tile, a batched 2-D transpose, ShuffleNet's
+ * channel shuffle (runs of H W), one big enough to be split over threads;
+ * a permutation that is not one swap stays with the scalar kernel. */
+static void test_transpose_tiled(void) {
+  find_targets();
+  static const struct {
+    int rank;
+    int64_t dims[5], perm[5];
+  } cases[] = {
+      {4, {1, 17, 5, 7}, {0, 2, 3, 1}},  {4, {2, 5, 7, 33}, {0, 3, 1, 2}},
+      {3, {2, 5, 37}, {0, 2, 1}},        {5, {2, 2, 3, 4, 5}, {0, 2, 1, 3, 4}},
+      {4, {1, 40, 30, 35}, {0, 2, 3, 1}}, {4, {2, 3, 4, 5}, {0, 3, 2, 1}},
+  };
+  const int ncases = (int)(sizeof cases / sizeof cases[0]);
+  for (int ti = 0; ti < nrunnable; ti++) {
+    Graph *g = graph_new();
+    int fam[8];
+    for (int k = 0; k < ncases; k++) {
+      char name[16];
+      snprintf(name, sizeof name, "x%d", k);
+      int x = tu_input(g, name, cases[k].rank, cases[k].dims);
+      Node *n;
+      int y = tu_node(g, "Transpose", 1, &x, &n);
+      tu_attr_ints(g, n, "perm", cases[k].rank, cases[k].perm);
+      tu_output(g, y);
+      fam[k] = NF_ELTWISE;
+    }
+    check_generated(g, "transpose", 0.0f, &runnable[ti], fam);
+    int tiled = 0;
+    for (int i = 0; i < g->nnodes; i++)
+      tiled += g->nodes[i].sched.family == kernel_config_named("transpose_tiled");
+    CU_ASSERT_EQUAL(tiled, ti > 0 ? ncases - 1 : 0);
+    if (ti > 0)
+      check_threads(g, "transpose", &runnable[ti], 2);
     graph_free(g);
   }
 }
@@ -1583,6 +1719,8 @@ void add_codegen_suite(void) {
   ADD(s, test_pow_kernels);
   ADD(s, test_layernorm_kernels);
   ADD(s, test_channel_bcast);
+  ADD(s, test_row_bcast);
+  ADD(s, test_transpose_tiled);
   ADD(s, test_concat_blocked);
   ADD(s, test_every_family_tested); /* last: it checks what the others ran */
 }

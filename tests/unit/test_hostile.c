@@ -746,9 +746,32 @@ static uint64_t plan_steps(int n, int fanin) {
   return steps;
 }
 
+/* The C writer looked for a line's end from the start of the line at each
+ * write: a table of n entries written one by one on one line (Pad's maps,
+ * found by fuzz_onnx: a 10 s timeout) was quadratic. */
+static uint64_t cw_line_steps(int n, int k) {
+  (void)k;
+  Graph *g = graph_new();
+  StrBuf out = {0};
+  CWriter w;
+  cw_init(&w, &out, &g->arena, INT64_MAX);
+  uint64_t s0 = cd_step_count();
+  cw(&w, "static const long map[%d] = {", n);
+  for (int i = 0; i < n; i++)
+    cw(&w, "%s%d", i ? ", " : "", i);
+  cw(&w, "};\n");
+  uint64_t steps = cd_step_count() - s0;
+  CU_ASSERT(out.len > (size_t)n && out.buf[out.len - 1] == '\n');
+  cw_free(&w);
+  sb_free(&out);
+  graph_free(g);
+  return steps;
+}
+
 static void test_plan_linear(void) {
   expect_linear("plan_build of a chain", plan_steps, 1, 50000);
   expect_linear("plan_build of a DAG of fan-in 3", plan_steps, 3, 50000);
+  expect_linear("a C line written in n pieces", cw_line_steps, 0, 50000);
 }
 
 /* The newline rule rescanned the rest of a run of blank lines at each of

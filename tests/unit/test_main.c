@@ -129,20 +129,19 @@ int main(int argc, char **argv) {
   add_codegen_suite();
   add_hostile_suite();
   add_runtime_suite();
-  add_quant_suite();
   CU_basic_set_mode(CU_BRM_VERBOSE);
   CU_pSuite only = argc > 1 ? CU_get_suite(argv[1]) : NULL;
   if (argc > 1 && !only) {
     fprintf(stderr, "no suite '%s'\n", argv[1]);
     return 2;
   }
-  CU_pTest one = only && argc > 2 ? CU_get_test(only, argv[2]) : NULL; /* unit_tests SUITE TEST */
-  if (argc > 2 && !one) {
+  CU_pTest test = only && argc > 2 ? CU_get_test(only, argv[2]) : NULL;
+  if (argc > 2 && !test) {
     fprintf(stderr, "no test '%s' in suite '%s'\n", argv[2], argv[1]);
     return 2;
   }
-  if (one)
-    CU_basic_run_test(only, one);
+  if (test)
+    CU_basic_run_test(only, test);
   else if (only)
     CU_basic_run_suite(only);
   else
