@@ -10,6 +10,9 @@
  *
  *   inputs[k]            a graph input (float32)
  *   outputs[k]           a graph output (float32)
+ *   (an integer graph input or output -- uint8, int8, int32 -- is a float
+ *    array of its values to the caller: converted into the workspace before
+ *    the first kernel, and out of it after the last)
  *   (T *)(ws + off)      an intermediate in the caller's workspace, T its dtype's C type
  *   W(off)               a float32 constant in the weight blob; (const T *)W(off) another
  *
@@ -224,6 +227,27 @@ static const char *weights_mode(const CodegenOptions *o) {
   return o->weights_blob ? "blob" : o->weights_section ? "section" : "embed";
 }
 
+/* The kernel attribute of n's family: its vector table's (an int8 family
+ * needs more of the ISA than the target's fp32 kernels), else the target's. */
+static const char *kernel_attr(const Node *n, const Target *t) {
+  const VecOps *v = n->sched.family && (n->sched.family->flags & KC_VECTOR)
+                        ? target_vec(t, n->sched.family->y) : NULL;
+  return v && v->attr ? v->attr : t->isa_attr;
+}
+
+/* The CPU features g's kernels need: the target's, and those of the vector
+ * tables its families use. */
+static unsigned model_cpu_features(const Graph *g, const Target *t) {
+  unsigned f = t->cpu_features;
+  for (int i = 0; i < g->nnodes; i++) {
+    const KernelConfig *k = g->nodes[i].sched.family;
+    const VecOps *v = k && (k->flags & KC_VECTOR) ? target_vec(t, k->y) : NULL;
+    if (v && !g->nodes[i].dead)
+      f |= v->cpu;
+  }
+  return f;
+}
+
 /* What the header describes, for people: the same facts as its macros. */
 static void header_summary(StrBuf *h, Graph *g, Plan *p, const CodegenOptions *o) {
   const char *name = o->name;
@@ -235,7 +259,7 @@ static void header_summary(StrBuf *h, Graph *g, Plan *p, const CodegenOptions *o
   sb_printf(h, "/*\n * %s, as compiled (the %s_* macros below say the same to code):\n"
                " *   model file  FNV-1a %016llx\n", name, NAME, (unsigned long long)g->hash);
   sb_printf(h, " *   kernels     %s%s, %d thread%s\n", o->target->name,
-            o->target->cpu_features ? " (the CPU is checked at run time)" : "",
+            model_cpu_features(g, o->target) ? " (the CPU is checked at run time)" : "",
             g->threads > 1 ? g->threads : 1, g->threads > 1 ? "s" : "");
   sb_printf(h, " *   weights     %lld bytes, ", (long long)p->weight_size);
   if (o->weights_blob)
@@ -258,6 +282,11 @@ static void header_summary(StrBuf *h, Graph *g, Plan *p, const CodegenOptions *o
       sb_printf(h, "' %s", dtype_name(v->dtype));
       put_dims(h, v);
       sb_printf(h, " %s, %lld elements", io_layout_name(v), (long long)value_numel(v));
+      int64_t lo, hi;
+      if (dtype_io_as_float(v->dtype, &lo, &hi))
+        sb_printf(h, "\n *               passed as float values: integers in %lld..%lld%s",
+                  (long long)lo, (long long)hi,
+                  io ? "" : " (any other value: CD_ERR_INPUT)");
       int n = 0;
       for (int s = 0; s < g->nsymdims; s++)
         if (g->symdims[s].value == vs[k]) {
@@ -311,7 +340,7 @@ static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
             NAME, g->threads > 1 ? g->threads : 1);
   sb_printf(&h, "#define %s_TARGET \"%s\" /* the instruction set the kernels use */\n"
                 "#define %s_CPU_FEATURES %uu /* CD_CPU_* bits %s_run checks (cd_cpu_has) */\n\n",
-            NAME, o->target->name, NAME, o->target->cpu_features, name);
+            NAME, o->target->name, NAME, model_cpu_features(g, o->target), name);
   for (int io = 0; io < 2; io++) {
     int cnt = io ? g->noutputs : g->ninputs;
     const int *vs = io ? g->outputs : g->inputs;
@@ -321,6 +350,9 @@ static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
       put_comment_text(&h, v->name);
       sb_printf(&h, " %s", dtype_name(v->dtype));
       put_dims(&h, v);
+      int64_t lo, hi;
+      if (dtype_io_as_float(v->dtype, &lo, &hi))
+        sb_printf(&h, ", as float values %lld..%lld", (long long)lo, (long long)hi);
       const char *io_ = io ? "OUTPUT" : "INPUT";
       sb_printf(&h, " */\n#define %s_%s%d_RANK %d\n#define %s_%s%d_SHAPE {", NAME, io_, k,
                 v->rank, NAME, io_, k);
@@ -335,14 +367,16 @@ static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
   /* A model without inputs still declares one-element arrays: ISO C has no
    * zero-size arrays. */
   const char *nin = arena_printf(&g->arena, g->ninputs ? "%s_NUM_INPUTS" : "1", NAME);
-  sb_printf(&h, "\n/* Elements (float32) of each input and output, in model order. */\n"
+  sb_printf(&h, "\n/* Elements (float32) of each input and output, in model order (an integer\n"
+                " * one, uint8, int8 or int32, is passed as floats holding its values). */\n"
                 "extern const size_t %s_input_size[%s];\n"
                 "extern const size_t %s_output_size[%s_NUM_OUTPUTS];\n"
                 "extern const char *const %s_input_name[%s];\n"
                 "extern const char *const %s_output_name[%s_NUM_OUTPUTS];\n\n",
             name, nin, name, NAME, name, nin, name, NAME);
   sb_printf(&h, "/* Runs the model.  workspace: %s_WORKSPACE_SIZE bytes, 64-byte aligned,\n"
-                " * reused freely between calls.  Returns CD_OK (0) or a CD_ERR_* code. */\n"
+                " * reused freely between calls.  Returns CD_OK (0) or a CD_ERR_* code\n"
+                " * (CD_ERR_INPUT: an integer input holds a value its type does not). */\n"
                 "int %s_run(const float *const inputs[], float *const outputs[], void *workspace);\n",
             NAME, name);
   if (g->threads > 1)
@@ -453,7 +487,8 @@ static void param_arg(StrBuf *sb, Graph *g, const char *pname, int v, bool out, 
 
 /* With threads, every kernel takes its thread's number last. */
 static void kernel_signature(StrBuf *sb, Graph *g, Node *n, const Target *t) {
-  sb_printf(sb, "static %s%svoid %s(", t->isa_attr, t->isa_attr[0] ? " " : "", n->sched.kernel);
+  const char *attr = kernel_attr(n, t);
+  sb_printf(sb, "static %s%svoid %s(", attr, attr[0] ? " " : "", n->sched.kernel);
   int count = 0;
   kernel_params(g, n, sb, param_decl, &count);
   if (g->threads > 1)
@@ -515,17 +550,22 @@ typedef struct {
   int barriers;
 } Seq;
 
+#define SEQ_IO ((int64_t)1 << 60)   /* the I/O buffers' place after the workspace */
+#define SEQ_SPAN ((int64_t)1 << 48) /* each one's room */
+
+/* The caller's output buffer k. */
+static Region output_region(int64_t k) {
+  return (Region){2 * SEQ_IO + k * SEQ_SPAN, 2 * SEQ_IO + (k + 1) * SEQ_SPAN};
+}
+
 static bool region_of(const Seq *q, int v, Region *r) {
   Loc l = q->p->loc[v];
-  const int64_t io = (int64_t)1 << 60, span = (int64_t)1 << 48;
   switch (l.kind) {
   case LOC_WS:
     *r = (Region){l.index, l.index + (int64_t)value_storage_bytes(&q->g->values[v])};
     return true;
-  case LOC_INPUT: *r = (Region){io + l.index * span, io + (l.index + 1) * span}; return true;
-  case LOC_OUTPUT:
-    *r = (Region){2 * io + l.index * span, 2 * io + (l.index + 1) * span};
-    return true;
+  case LOC_INPUT: *r = (Region){SEQ_IO + l.index * SEQ_SPAN, SEQ_IO + (l.index + 1) * SEQ_SPAN}; return true;
+  case LOC_OUTPUT: *r = output_region(l.index); return true;
   default: return false; /* weights: read-only */
   }
 }
@@ -547,18 +587,17 @@ static void seq_add(Seq *q, Region **set, int *n, Region r) {
   (*set)[(*n)++] = r;
 }
 
-/* One step reading rd[0..nr) and writing wr[0..nw) (value indices), run by
- * thread 0 alone when only0.  Steps that thread 0 alone runs since the last
+/* One step reading regions rd[0..nr) and writing wr[0..nw), run by thread
+ * 0 alone when only0.  Steps that thread 0 alone runs since the last
  * barrier need none between them: one thread runs them in order. */
-static void seq_deps(Seq *q, const int *rd, int nr, const int *wr, int nw, bool only0) {
+static void seq_deps_regions(Seq *q, const Region *rd, int nr, const Region *wr, int nw,
+                             bool only0) {
   bool conflict = false;
-  Region r;
   for (int i = 0; i < nr; i++)
-    if (rd[i] >= 0 && region_of(q, rd[i], &r) && overlaps(q->wr, q->nwr, r))
+    if (overlaps(q->wr, q->nwr, rd[i]))
       conflict = true;
   for (int i = 0; i < nw; i++)
-    if (wr[i] >= 0 && region_of(q, wr[i], &r) &&
-        (overlaps(q->wr, q->nwr, r) || overlaps(q->rd, q->nrd, r)))
+    if (overlaps(q->wr, q->nwr, wr[i]) || overlaps(q->rd, q->nrd, wr[i]))
       conflict = true;
   if (conflict && !(only0 && q->only0)) {
     sb_printf(&q->part, "  jb->barrier(bar);\n");
@@ -568,11 +607,23 @@ static void seq_deps(Seq *q, const int *rd, int nr, const int *wr, int nw, bool 
   }
   q->only0 = q->only0 && only0;
   for (int i = 0; i < nr; i++)
-    if (rd[i] >= 0 && region_of(q, rd[i], &r))
-      seq_add(q, &q->rd, &q->nrd, r);
+    seq_add(q, &q->rd, &q->nrd, rd[i]);
   for (int i = 0; i < nw; i++)
-    if (wr[i] >= 0 && region_of(q, wr[i], &r))
-      seq_add(q, &q->wr, &q->nwr, r);
+    seq_add(q, &q->wr, &q->nwr, wr[i]);
+}
+
+/* The same for values rd[0..nr) and wr[0..nw) (-1: none). */
+static void seq_deps(Seq *q, const int *rd, int nr, const int *wr, int nw, bool only0) {
+  Region *r = malloc(sizeof(Region) * (size_t)(nr + nw + 1));
+  CD_ASSERT(r);
+  int a = 0, b;
+  for (int i = 0; i < nr; i++)
+    a += rd[i] >= 0 && region_of(q, rd[i], &r[a]);
+  b = a;
+  for (int i = 0; i < nw; i++)
+    b += wr[i] >= 0 && region_of(q, wr[i], &r[b]);
+  seq_deps_regions(q, r, a, r + a, b - a, only0);
+  free(r);
 }
 
 static void seq_step(Seq *q, Node *n, int k, const char *call, int threads) {
@@ -596,21 +647,104 @@ static void seq_step(Seq *q, Node *n, int k, const char *call, int threads) {
   }
 }
 
-/* Graph output k is value v held elsewhere: thread 0 copies it. */
-static void seq_copy(Seq *q, int k, int v) {
-  const char *cp = arena_printf(&q->g->arena, "memcpy(outputs[%d], %s, %lld);", k,
-                                loc_expr(q->g, q->p, v), (long long)value_bytes(&q->g->values[v]));
+/* Statement stmt, on thread 0, reading value rd (or nothing, -1) and
+ * writing value wr, or output buffer out_k when wr is -1. */
+static void seq_thread0(Seq *q, int rd, int wr, int out_k, const char *stmt) {
   if (q->g->threads <= 1) {
-    sb_printf(&q->part, "  %s\n", cp);
+    sb_printf(&q->part, "  %s\n", stmt);
     return;
   }
-  int out = -1;
-  for (int u = 0; u < q->g->nvalues && out < 0; u++)
-    if (q->p->loc[u].kind == LOC_OUTPUT && q->p->loc[u].index == k)
-      out = u;
-  seq_deps(q, &v, 1, &out, 1, true);
-  sb_printf(&q->part, "  if (tid == 0)\n    %s\n", cp);
-  sb_printf(&q->serial, "  %s\n", cp);
+  Region r[2];
+  int nr = rd >= 0 && region_of(q, rd, &r[0]);
+  bool placed = wr >= 0 && region_of(q, wr, &r[nr]);
+  CD_ASSERT(placed || wr < 0);
+  if (wr < 0)
+    r[nr] = output_region(out_k);
+  seq_deps_regions(q, r, nr, r + nr, 1, true);
+  sb_printf(&q->part, "  if (tid == 0)\n    %s\n", stmt);
+  sb_printf(&q->serial, "  %s\n", stmt);
+}
+
+/* Graph output k is value v held elsewhere: thread 0 copies it. */
+static void seq_copy(Seq *q, int k, int v) {
+  seq_thread0(q, v, -1, k,
+              arena_printf(&q->g->arena, "memcpy(outputs[%d], %s, %lld);", k,
+                           loc_expr(q->g, q->p, v), (long long)value_bytes(&q->g->values[v])));
+}
+
+/*
+ * Integer inputs and outputs (uint8, int8, int32) travel as float arrays
+ * holding the integer values (docs/embedding.md): cd_check refuses an
+ * input holding a value its type does not (a fraction, NaN, out of
+ * range: CD_ERR_INPUT, before any kernel runs); the first steps convert
+ * each into its workspace buffer (the memory plan puts it there) and the
+ * last ones convert each integer output into the caller's floats.
+ */
+static bool io_int(const Graph *g, int v) {
+  int64_t lo, hi;
+  return dtype_io_as_float(g->values[v].dtype, &lo, &hi);
+}
+
+/* The conversion functions of the integer types g's inputs and outputs
+ * have, once each. */
+static void io_int_functions(StrBuf *c, Graph *g) {
+  bool any_in = false, in[2][DT_DOUBLE + 1] = {{false}}; /* [input/output][dtype] */
+  for (int io = 0; io < 2; io++)
+    for (int k = 0; k < (io ? g->noutputs : g->ninputs); k++) {
+      int v = io ? g->outputs[k] : g->inputs[k];
+      if (io_int(g, v)) {
+        in[io][g->values[v].dtype] = true;
+        any_in |= !io;
+      }
+    }
+  if (any_in)
+    sb_printf(c, "/* Integer inputs arrive as floats: each must be an integer in [lo, hi). */\n"
+                 "static int cd_int_ok(const float *x, long n, float lo, float hi) {\n"
+                 "  long i;\n  for (i = 0; i < n; i++)\n"
+                 "    if (!(x[i] >= lo && x[i] < hi) || x[i] != floorf(x[i]))\n"
+                 "      return 0;\n  return 1;\n}\n\n");
+  for (int t = 0; t <= DT_DOUBLE; t++) {
+    const char *T = in[0][t] || in[1][t] ? dtype_ctype((DType)t) : NULL;
+    const char *s = T ? dtype_short((DType)t) : NULL;
+    if (in[0][t])
+      sb_printf(c, "static void cd_in_%s(const float *x, %s *y, long n) {\n  long i;\n"
+                   "  for (i = 0; i < n; i++)\n    y[i] = (%s)x[i];\n}\n\n", s, T, T);
+    if (in[1][t])
+      sb_printf(c, "static void cd_out_%s(const %s *x, float *y, long n) {\n  long i;\n"
+                   "  for (i = 0; i < n; i++)\n    y[i] = (float)x[i];\n}\n\n", s, T);
+  }
+}
+
+/* "0.0f, 256.0f": the bounds cd_int_ok takes for dtype t. */
+static const char *io_int_bounds(Graph *g, DType t) {
+  int64_t lo, hi;
+  CD_ASSERT(dtype_io_as_float(t, &lo, &hi));
+  return arena_printf(&g->arena, "%lld.0f, %lld.0f", (long long)lo, (long long)hi + 1);
+}
+
+/* The steps converting the integer inputs, before the first kernel. */
+static void seq_int_inputs(Seq *q) {
+  Graph *g = q->g;
+  for (int k = 0; k < g->ninputs; k++) {
+    int v = g->inputs[k];
+    if (!io_int(g, v) || q->p->loc[v].kind == LOC_NONE)
+      continue;
+    CD_ASSERT(q->p->loc[v].kind == LOC_WS && g->values[v].layout.kind == LAYOUT_PLAIN);
+    seq_thread0(q, -1, v, -1,
+                arena_printf(&g->arena, "cd_in_%s(inputs[%d], %s, %lld);",
+                             dtype_short(g->values[v].dtype), k, loc_expr(g, q->p, v),
+                             (long long)value_numel(&g->values[v])));
+  }
+}
+
+/* Integer graph output k, value v: converted into the caller's floats. */
+static void seq_int_output(Seq *q, int k, int v) {
+  Graph *g = q->g;
+  CD_ASSERT(g->values[v].layout.kind == LAYOUT_PLAIN);
+  seq_thread0(q, v, -1, k,
+              arena_printf(&g->arena, "cd_out_%s(%s, outputs[%d], %lld);",
+                           dtype_short(g->values[v].dtype), loc_expr(g, q->p, v), k,
+                           (long long)value_numel(&g->values[v])));
 }
 
 static void seq_free(Seq *q) {
@@ -630,7 +764,8 @@ static void run_functions(StrBuf *b, Graph *g, const CodegenOptions *o, const ch
   const char *static_ws = o->static_workspace
       ? arena_printf(&g->arena, "  if (!workspace)\n    workspace = %s_workspace;\n", name) : "";
   sb_printf(b, "/* The arguments every entry point checks before running a kernel:\n"
-               " * the arrays and each of their pointers, the workspace. */\n"
+               " * the arrays and each of their pointers, the workspace, the values of\n"
+               " * integer inputs. */\n"
                "static int cd_check(const float *const inputs[], float *const outputs[], "
                "const unsigned char *ws) {\n"
                "  if (!inputs || !outputs || (!ws && %s_WORKSPACE_SIZE > 0))\n"
@@ -644,8 +779,14 @@ static void run_functions(StrBuf *b, Graph *g, const CodegenOptions *o, const ch
   sb_printf(b, "  if ((size_t)((uintptr_t)ws %% 64) != 0)\n    return CD_ERR_ALIGN;\n");
   if (o->weights_blob)
     sb_printf(b, "  if (!cd_w)\n    return CD_ERR_WEIGHTS;\n");
-  if (o->target->cpu_features)
+  if (model_cpu_features(g, o->target))
     sb_printf(b, "  if (!cd_cpu_has(%s_CPU_FEATURES))\n    return CD_ERR_CPU;\n", NAME);
+  for (int k = 0; k < g->ninputs; k++) { /* integer inputs: integers in range */
+    const Value *v = &g->values[g->inputs[k]];
+    if (io_int(g, g->inputs[k]))
+      sb_printf(b, "  if (!cd_int_ok(inputs[%d], %lld, %s))\n    return CD_ERR_INPUT;\n", k,
+                (long long)value_numel(v), io_int_bounds(g, v->dtype));
+  }
   sb_printf(b, "  return CD_OK;\n}\n\n");
   if (T == 1) {
     sb_printf(b, "int %s_run(const float *const inputs[], float *const outputs[], void *workspace) {\n"
@@ -745,15 +886,21 @@ static void kernel_comment(StrBuf *sb, Graph *g, Node *n) {
 }
 
 static bool check_io(Graph *g, Diag *d) {
-  for (int k = 0; k < g->ninputs; k++)
-    if (g->values[g->inputs[k]].dtype != DT_FLOAT)
-      diag_error(d, "graph input '%s' is %s: only float32 inputs reach generated "
-                 "code (freeze it with --freeze %s=FILE)", g->values[g->inputs[k]].name,
-                 dtype_name(g->values[g->inputs[k]].dtype), g->values[g->inputs[k]].name);
-  for (int k = 0; k < g->noutputs; k++)
-    if (g->values[g->outputs[k]].dtype != DT_FLOAT)
-      diag_error(d, "graph output '%s' is %s: only float32 outputs are supported",
-                 g->values[g->outputs[k]].name, dtype_name(g->values[g->outputs[k]].dtype));
+  int64_t lo, hi;
+  for (int k = 0; k < g->ninputs; k++) {
+    const Value *v = &g->values[g->inputs[k]];
+    if (v->dtype != DT_FLOAT && !dtype_io_as_float(v->dtype, &lo, &hi))
+      diag_error(d, "graph input '%s' is %s: only float32 inputs, and uint8, int8 and int32 "
+                 "ones passed as float values, reach generated code (freeze it with "
+                 "--freeze %s=FILE)", v->name, dtype_name(v->dtype), v->name);
+  }
+  for (int k = 0; k < g->noutputs; k++) {
+    const Value *v = &g->values[g->outputs[k]];
+    if (v->dtype != DT_FLOAT && !dtype_io_as_float(v->dtype, &lo, &hi))
+      diag_error(d, "graph output '%s' is %s: only float32 outputs, and uint8, int8 and "
+                 "int32 ones passed as float values, are supported", v->name,
+                 dtype_name(v->dtype));
+  }
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = &g->nodes[i];
     if (op_table[n->op].flags & OPF_SHAPE) {
@@ -762,9 +909,11 @@ static bool check_io(Graph *g, Diag *d) {
                  node_label(n), n->op_type);
       continue;
     }
-    /* The ops' portable kernels compute in float32; a family of another
-     * dtype says so in its row (kernels.c). */
-    if (!(n->sched.family->flags & KC_SCALAR))
+    /* The ops' portable kernels compute in float32, but for the ops that
+     * say (OPF_INTEGER, ops.def) their kernel takes the integer dtypes
+     * their inference admits; a family of another dtype says so in its row
+     * (kernels.c). */
+    if (!(n->sched.family->flags & KC_SCALAR) || (op_table[n->op].flags & OPF_INTEGER))
       continue;
     for (int k = 0; k < node_nreads(n) + n->nout; k++) {
       bool out = k >= node_nreads(n);
@@ -862,6 +1011,13 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
   }
   if (acts)
     sb_printf(&c, "%s\n", act_scalar_source());
+  /* quant.h, for the kernels of the quantized ops (ops/quant.c). */
+  bool quant = false;
+  for (int i = 0; i < g->nnodes; i++)
+    quant |= (op_table[g->nodes[i].op].flags & OPF_INTEGER) != 0;
+  if (quant)
+    sb_printf(&c, "%s\n", quant_scalar_source());
+  io_int_functions(&c, g);
   const VecOps *vops = target_vec(o->target, DT_FLOAT);
   if (helpers && vops) {
     act_write_vector(&cwr, vops, o->target->isa_attr);
@@ -918,6 +1074,7 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
   int T = g->threads > 1 ? g->threads : 1;
   Seq q = {.g = g, .p = p, .only0 = true};
   int nk = 0; /* kernels emitted */
+  seq_int_inputs(&q);
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = &g->nodes[i];
     if (n->sched.family->flags & KC_ALIAS) {
@@ -963,14 +1120,18 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
     sb_printf(&prof_macs, "%s%lld", nk ? ", " : "", (long long)node_macs(g, n));
     nk++;
   }
-  /* Outputs not written in place: graph inputs, constants, repeats. */
+  /* Outputs not written in place: graph inputs, constants, repeats, and
+   * the integer ones, converted to floats. */
   for (int k = 0; k < g->noutputs; k++) {
     int v = g->outputs[k];
     Loc l = p->loc[v];
     if (l.kind == LOC_OUTPUT && l.index == k)
       continue;
     CD_ASSERT(g->values[v].layout.kind == LAYOUT_PLAIN); /* the layout pass reorders outputs */
-    seq_copy(&q, k, v);
+    if (io_int(g, v))
+      seq_int_output(&q, k, v);
+    else
+      seq_copy(&q, k, v);
   }
   if (d->nerrors) {
     sb_free(&c);

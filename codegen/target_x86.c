@@ -74,6 +74,32 @@ static const char *gsum512(CWriter *w, int cg, const char *const *a) {
   return "gsum";
 }
 
+/*
+ * The avx512 int8 table's interleave: lane i of the result holds byte i of
+ * each of four rows (16 bytes each, loaded masked when fewer than 16 are
+ * there), so one dpbusd multiplies four channels of 16 pixels.  Bytes
+ * unpack to pairs, pairs to quads (pixels 0-3 and 4-7 from the low halves,
+ * 8-11 and 12-15 from the high ones), and the four 128-bit quarters go
+ * into one 512-bit vector in pixel order: 4 loads, 8 unpacks, 3 inserts.
+ * The statements declare il*; the caller opens a block around them.
+ */
+static const char *il4_512(CWriter *w, const char *const rows[4], int n) {
+  for (int k = 0; k < 4; k++)
+    cw(w, "const __m128i il%d = %s;\n", k,
+       !rows[k]  ? "_mm_setzero_si128()"
+       : n >= 16 ? arena_printf(w->arena, "_mm_loadu_si128((const __m128i *)(%s))", rows[k])
+                 : arena_printf(w->arena, "_mm_maskz_loadu_epi8((__mmask16)0x%x, %s)",
+                                (1u << n) - 1u, rows[k]));
+  cw(w, "const __m128i il01l = _mm_unpacklo_epi8(il0, il1), il01h = _mm_unpackhi_epi8(il0, il1);\n"
+        "const __m128i il23l = _mm_unpacklo_epi8(il2, il3), il23h = _mm_unpackhi_epi8(il2, il3);\n"
+        "const __m512i il = _mm512_inserti32x4(_mm512_inserti32x4(_mm512_inserti32x4(\n"
+        "_mm512_castsi128_si512(_mm_unpacklo_epi16(il01l, il23l)),\n"
+        "_mm_unpackhi_epi16(il01l, il23l), 1),\n"
+        "_mm_unpacklo_epi16(il01h, il23h), 2),\n"
+        "_mm_unpackhi_epi16(il01h, il23h), 3);\n");
+  return "il";
+}
+
 #define X86_INCLUDE(isa)                                                         \
   "#if !defined(__x86_64__)\n#error \"built for target " isa                    \
   ": compile it for x86-64, or rebuild with --target scalar\"\n#endif\n"         \
@@ -116,6 +142,32 @@ const Target target_avx512 = {
         .ldexp = "_mm512_scalef_ps($0, $1)",
         .getexp = "_mm512_getexp_ps($0)",
         .getmant = "_mm512_getmant_ps($0, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_zero)",
+    },
+    /* 8-bit integers: u8 x s8 dot products of four bytes a 32-bit lane
+     * (AVX-512 VNNI's vpdpbusd, exact in int32), BW and VL for byte masks;
+     * kernels that use them carry their own attribute and CPU bit, so an
+     * fp32 model still runs on AVX-512 F without VNNI. */
+    .i8 = {
+        .dtype = DT_UINT8,
+        .lanes = 16,
+        .vtype = "__m512i",
+        .mtype = "__mmask16",
+        .load = "_mm512_loadu_si512($0)",
+        .store = "_mm512_storeu_si512($0, $1)",
+        .set1 = "_mm512_set1_epi32($0)",
+        .zero = "_mm512_setzero_si512()",
+        .add = "_mm512_add_epi32($0, $1)",
+        .sub = "_mm512_sub_epi32($0, $1)",
+        .mul = "_mm512_mullo_epi32($0, $1)",
+        .dot4 = "_mm512_dpbusd_epi32($0, $1, $2)",
+        .xor_ = "_mm512_xor_si512($0, $1)",
+        .cvtf = "_mm512_cvtepi32_ps($0)",
+        .cvti = "_mm512_cvtps_epi32($0)",
+        .store8 = "_mm_mask_storeu_epi8($0, (__mmask16)((1u << $2) - 1u), "
+                  "_mm512_cvtepi32_epi8($1))",
+        .interleave4 = il4_512,
+        .attr = "__attribute__((target(\"avx512f,avx2,fma,avx512bw,avx512vl,avx512vnni\")))",
+        .cpu = CD_CPU_AVX512VNNI,
     },
     .group_bcast = bcast512,
     .dot_cg = 8,

@@ -323,6 +323,19 @@ typedef struct {
   const char *ldexp;       /* $0 * 2^$1, $1 an integral value in [-126, 127] */
   const char *getexp;      /* floor(log2($0)) for a positive normal $0, as a float */
   const char *getmant;     /* $0 / 2^getexp($0), in [1, 2), for a positive normal $0 */
+  /* 8-bit integer tables (Target.i8; lanes are 32-bit sums, vtype an integer vector): */
+  const char *dot4;        /* $0 + per lane the 4 u8 bytes of $1 times the 4 s8 bytes of $2, int32 */
+  const char *xor_;        /* $0 ^ $1, bitwise */
+  const char *cvtf;        /* int32 lanes $0 as floats (nearest even) */
+  const char *cvti;        /* float lanes $0, integers in int32's range, as int32 */
+  const char *store8;      /* the low byte of each of the first $2 lanes of $1 to bytes at $0 */
+  /* The vector whose lane i holds bytes rows[0][i], rows[1][i], rows[2][i],
+   * rows[3][i] (rows[k] NULL: 0), for lanes i < n (past n: 0; nothing past
+   * rows[k] + n is read): four byte rows interleaved for dot4. */
+  const char *(*interleave4)(CWriter *w, const char *const rows[4], int n);
+  const char *attr;        /* the kernel attribute its ops need, replacing the target's
+                              isa_attr (NULL: the target's) */
+  unsigned cpu;            /* CD_CPU_* bits its ops need besides the target's */
 } VecOps;
 
 /* ---------------------------------------------------------------- ir.c */
@@ -343,6 +356,11 @@ size_t dtype_size(DType t); /* 0 for types the IR cannot hold */
 const char *dtype_name(DType t);  /* "float32", as ONNX says it */
 const char *dtype_short(DType t); /* "f32", "u8", "s8", "s32": in kernel names */
 const char *dtype_ctype(DType t); /* "float", "uint8_t": what generated C declares */
+/* The integer types whose graph inputs and outputs the generated API (and
+ * interp_run) pass as float arrays holding the integer values: uint8, int8
+ * and int32 (docs/embedding.md, "Integer inputs and outputs"); their range
+ * in *lo, *hi. */
+bool dtype_io_as_float(DType t, int64_t *lo, int64_t *hi);
 
 /*
  * How a value's elements are stored (layout.c).  The dims of a Value are
@@ -432,6 +450,17 @@ typedef struct {
  */
 typedef enum { AUTO_PAD_NOTSET, AUTO_PAD_SAME_UPPER, AUTO_PAD_SAME_LOWER, AUTO_PAD_VALID } AutoPad;
 
+/* One quantized operand of an op of ops/quant.c, from its constant scale
+ * and zero point inputs (parameter inputs: parse reads them, no kernel
+ * does).  n is 1 per tensor, or the length of the axis the op quantizes
+ * along (ops/quant.c says which); the arrays are in the graph's arena. */
+typedef struct {
+  DType dtype;          /* the quantized type: DT_UINT8, DT_INT8 (DT_INT32: a dequantized x) */
+  int64_t n;            /* scales and zero points */
+  const float *scale;   /* n scales, finite and positive; NULL for ops without (ConvInteger) */
+  const int32_t *zero;  /* n zero points, in dtype's range (zeros when the model gives none) */
+} QuantParams;
+
 typedef struct {
   int nsp;                          /* spatial rank of Conv/pool (1..3) */
   int64_t kernel[CD_MAX_SPATIAL];   /* kernel extent per spatial dim (Conv: derived from W) */
@@ -466,6 +495,7 @@ typedef struct {
   int nsplit;                       /* Split: sizes given (-1: none, split equally) */
   int64_t split[CD_MAX_SPLIT];
   int64_t start, end;               /* Shape: the slice of dims it returns */
+  QuantParams q[3];                 /* ops/quant.c: the quantized operands (x, w, y as it says) */
 } OpParams;
 
 typedef enum {
@@ -697,6 +727,14 @@ typedef struct {
 } OpInfo;
 
 bool conv_is_pointwise(const OpParams *p); /* conv.c: 1x1, unpadded */
+/* conv.c, for Conv and the integer convs (ops/quant.c), whose input x and
+ * weight w are inputs xi and wi: the attributes (groups, kernel_shape and
+ * the spatial ones) and the output shape (rank in *rank, dims[rank]),
+ * p->kernel set from w. */
+bool conv_attrs_parse(Graph *g, Node *n, Diag *d, int xi, int wi);
+bool conv_shape_infer(Graph *g, Node *n, Diag *d, int xi, int wi, int *rank, int64_t *dims);
+/* quant.c: quant.h, for generated sources whose kernels call it. */
+const char *quant_scalar_source(void);
 void conv_scalar_tile(const Graph *g, const Node *n, Schedule *s); /* its scalar kernel's tiles */
 /* elementwise.c: the kernel over stored elements [i0, i1) of an op whose
  * operands all have the output's shape and layout. */
@@ -736,6 +774,8 @@ enum {
                            merge-paths path, elementwise on any layout */
   OPF_PER_CHANNEL = 16, /* params are per channel (dim 1): merge-paths stacks them */
   OPF_INTERNAL = 32,    /* made by passes only, never loaded from a model (Reorder) */
+  OPF_INTEGER = 64,     /* its scalar kernel reads and writes the integer dtypes its infer
+                           admits (uint8, int8, int32), not float32 only; it calls quant.h */
 };
 
 extern const OpInfo op_table[OP_COUNT];
@@ -798,8 +838,11 @@ bool node_fold(Graph *g, Node *n, Diag *d);
 
 /* ---------------------------------------------------------------- interp.c */
 
-/* Runs the graph on float/int inputs (model input order); outputs are
- * malloc'd, one per graph output, in output order. */
+/* Runs the graph on its inputs (model input order); outputs are malloc'd,
+ * one per graph output, in output order.  Inputs and outputs are float
+ * arrays, as in the generated API: a uint8, int8 or int32 one holds its
+ * integer values as floats (dtype_io_as_float), and an input value that is
+ * not one (a fraction, out of range) is an error. */
 bool interp_run(Graph *g, const float *const *inputs, float **outputs,
                 Diag *d);
 /* Evaluates one node on data[] (per value, in the value's layout). */
@@ -888,6 +931,8 @@ typedef struct Target {
   unsigned cpu_features;   /* CD_CPU_* bits (cardinal_rt.h) checked before the first kernel */
   const char *cc_check;    /* C preprocessor condition true where the intrinsics compile */
   VecOps f32;              /* fp32 vector operations (lanes 0: none) */
+  VecOps i8;               /* 8-bit integer operations, u8 x s8 dot products into int32
+                              lanes (lanes 0: none) */
   /* The vector whose lanes in each group of cg consecutive lanes all hold
    * lane j of that group of x (cg divides block): what lets several groups
    * of a grouped conv share a vector.  NULL where the target cannot. */
@@ -1090,6 +1135,11 @@ bool tensor_write_npy(const char *path, const float *data, int rank,
                       const int64_t *dims);
 void tensor_free(HostTensor *t);
 int64_t tensor_numel(const HostTensor *t);
+/* An integer tensor as float values, in place: what generated code and
+ * interp_run take for an integer input (dtype_io_as_float), and give for
+ * an integer output.  True for float32 (unchanged) and the integer types
+ * dtype_io_as_float names; false, t unchanged, for others. */
+bool tensor_as_float(HostTensor *t);
 
 /* ---------------------------------------------------------------- frontend */
 

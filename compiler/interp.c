@@ -11,6 +11,7 @@
  */
 #include "cardinal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,6 +81,42 @@ void node_eval(Graph *g, Node *n, void **data) {
   free(view);
 }
 
+/* Integer inputs and outputs (uint8, int8, int32) travel as float values,
+ * as in the generated API (docs/embedding.md): each input value must be an
+ * integer in its type's range -- anything else (a fraction, NaN, out of
+ * range) is an error naming the input and the element, where generated
+ * code returns CD_ERR_INPUT -- and each output value is written as a
+ * float (int32 beyond 2^24 rounded to the nearest float). */
+static bool int_input(Graph *g, int k, const float *x, void *out, Diag *d) {
+  const Value *v = &g->values[g->inputs[k]];
+  int64_t lo, hi;
+  CD_ASSERT(dtype_io_as_float(v->dtype, &lo, &hi));
+  for (int64_t i = 0, m = value_numel(v); i < m; i++) {
+    float f = x[i];
+    if (!(f >= (float)lo && f < (float)hi + 1.0f) || f != floorf(f)) {
+      diag_error(d, "graph input '%s' (%s): element %lld is %g, not a %s value (an integer "
+                 "in %lld..%lld)", v->name, dtype_name(v->dtype), (long long)i, (double)f,
+                 dtype_name(v->dtype), (long long)lo, (long long)hi);
+      return false;
+    }
+    switch (v->dtype) {
+    case DT_UINT8: ((uint8_t *)out)[i] = (uint8_t)f; break;
+    case DT_INT8: ((int8_t *)out)[i] = (int8_t)f; break;
+    default: ((int32_t *)out)[i] = (int32_t)f; break;
+    }
+  }
+  return true;
+}
+
+static void int_output(const Value *v, const void *x, float *out) {
+  for (int64_t i = 0, m = value_numel(v); i < m; i++)
+    switch (v->dtype) {
+    case DT_UINT8: out[i] = ((const uint8_t *)x)[i]; break;
+    case DT_INT8: out[i] = ((const int8_t *)x)[i]; break;
+    default: out[i] = (float)((const int32_t *)x)[i]; break;
+    }
+}
+
 bool interp_run(Graph *g, const float *const *inputs, float **outputs,
                 Diag *d) {
   void **data = calloc((size_t)g->nvalues + 1, sizeof(void *));
@@ -88,8 +125,18 @@ bool interp_run(Graph *g, const float *const *inputs, float **outputs,
   for (int i = 0; i < g->nvalues; i++)
     if (g->values[i].data)
       data[i] = g->values[i].data;
-  for (int i = 0; i < g->ninputs; i++) {
+  bool ok = true;
+  for (int i = 0; i < g->ninputs && ok; i++) {
     int v = g->inputs[i];
+    int64_t lo, hi;
+    if (dtype_io_as_float(g->values[v].dtype, &lo, &hi)) {
+      CD_ASSERT(g->values[v].layout.kind == LAYOUT_PLAIN); /* the layout pass blocks float32 only */
+      data[v] = malloc(value_bytes(&g->values[v]) + 1);
+      CD_ASSERT(data[v]);
+      owned[v] = 1;
+      ok = int_input(g, i, inputs[i], data[v], d);
+      continue;
+    }
     if (g->values[v].layout.kind == LAYOUT_PLAIN) {
       data[v] = (void *)inputs[i];
       continue;
@@ -99,7 +146,6 @@ bool interp_run(Graph *g, const float *const *inputs, float **outputs,
     owned[v] = 1;
     layout_from_plain(&g->values[v], inputs[i], data[v]);
   }
-  bool ok = true;
   for (int i = 0; i < g->nnodes && ok; i++) {
     Node *n = &g->nodes[i];
     if (n->dead)
@@ -121,8 +167,17 @@ bool interp_run(Graph *g, const float *const *inputs, float **outputs,
   }
   for (int i = 0; i < g->noutputs && ok; i++) {
     const Value *v = &g->values[g->outputs[i]];
+    int64_t lo, hi;
+    CD_ASSERT(data[g->outputs[i]]);
+    if (dtype_io_as_float(v->dtype, &lo, &hi)) {
+      CD_ASSERT(v->layout.kind == LAYOUT_PLAIN);
+      outputs[i] = malloc(sizeof(float) * (size_t)value_numel(v) + 1);
+      CD_ASSERT(outputs[i]);
+      int_output(v, data[g->outputs[i]], outputs[i]);
+      continue;
+    }
     outputs[i] = malloc(value_bytes(v) + 1);
-    CD_ASSERT(outputs[i] && data[g->outputs[i]]);
+    CD_ASSERT(outputs[i]);
     layout_to_plain(v, data[g->outputs[i]], outputs[i]);
   }
   for (int i = 0; i < g->nvalues; i++)

@@ -50,9 +50,33 @@ size_t dtype_size(DType t) {
   return r < 0 ? 0 : dtypes[r].size;
 }
 
+/* ONNX's names of the element types the IR cannot hold, for messages that
+ * say which one a model used (TensorProto.DataType). */
+static const char *const unheld_names[] = {
+    [4] = "uint16",        [5] = "int16",          [8] = "string",
+    [10] = "float16",      [12] = "uint32",        [13] = "uint64",
+    [14] = "complex64",    [15] = "complex128",    [16] = "bfloat16",
+    [17] = "float8e4m3fn", [18] = "float8e4m3fnuz", [19] = "float8e5m2",
+    [20] = "float8e5m2fnuz", [21] = "uint4",       [22] = "int4",
+    [23] = "float4e2m1",
+};
+
 const char *dtype_name(DType t) {
   int r = dtype_row(t);
-  return r < 0 ? "unsupported" : dtypes[r].name;
+  if (r >= 0)
+    return dtypes[r].name;
+  if ((unsigned)t < sizeof unheld_names / sizeof unheld_names[0] && unheld_names[t])
+    return unheld_names[t];
+  return "unsupported";
+}
+
+bool dtype_io_as_float(DType t, int64_t *lo, int64_t *hi) {
+  switch (t) {
+  case DT_UINT8: *lo = 0, *hi = UINT8_MAX; return true;
+  case DT_INT8: *lo = INT8_MIN, *hi = INT8_MAX; return true;
+  case DT_INT32: *lo = INT32_MIN, *hi = INT32_MAX; return true;
+  default: return false;
+  }
 }
 
 const char *dtype_short(DType t) {

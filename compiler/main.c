@@ -600,7 +600,7 @@ static int cmd_compile(int argc, char **argv, bool build) {
 
 static void print_output(const Value *v, const float *y, int k) {
   int64_t n = value_numel(v);
-  cd_print(stdout, "output %d '%s' float32[", k, v->name);
+  cd_print(stdout, "output %d '%s' %s[", k, v->name, dtype_name(v->dtype));
   for (int i = 0; i < v->rank; i++)
     printf("%s%lld", i ? "," : "", (long long)v->dims[i]);
   printf("]:");
@@ -719,12 +719,16 @@ static int cmd_run(int argc, char **argv) {
   for (int k = 0; k < g->ninputs && ok; k++) {
     ok = tensor_read(a.inputs[k], &ts[k], &d);
     const Value *v = &g->values[g->inputs[k]];
-    if (ok && v->dtype != DT_FLOAT) { /* the interpreter would read the floats as v's type */
-      diag_error(&d, "%s: input '%s' is %s; only float32 inputs are fed from files (make it a "
-                 "constant with --freeze %s=FILE)", a.inputs[k], v->name, dtype_name(v->dtype),
-                 v->name);
+    int64_t lo, hi;
+    bool as_float = dtype_io_as_float(v->dtype, &lo, &hi); /* an integer input, as floats */
+    if (ok && v->dtype != DT_FLOAT && !as_float) { /* the interpreter would read the floats as v's type */
+      diag_error(&d, "%s: input '%s' is %s; only float32 inputs are fed from files, and "
+                 "uint8, int8 and int32 ones as float values (make it a constant with "
+                 "--freeze %s=FILE)", a.inputs[k], v->name, dtype_name(v->dtype), v->name);
       ok = false;
     }
+    if (ok && as_float) /* a file of the input's own integers is read as their values */
+      tensor_as_float(&ts[k]);
     if (ok && (ts[k].dtype != DT_FLOAT || tensor_numel(&ts[k]) != value_numel(v))) {
       diag_error(&d, "%s: input '%s' needs %lld float32 values, the file holds %lld %s",
                  a.inputs[k], v->name, (long long)value_numel(v),

@@ -1,7 +1,10 @@
 /*
  * plan.c — the static memory plan: where every value lives at run time.
  *
- *  - graph inputs and outputs live in the caller's buffers;
+ *  - graph inputs and outputs live in the caller's buffers, except those of
+ *    an integer type, which the caller passes as floats: they live in the
+ *    workspace, an input from step 0 (converted before the first kernel),
+ *    an output to the end (converted after the last);
  *  - float constants read by a kernel live in the weight blob, each at a
  *    64-byte aligned offset;
  *  - the output of a shape-only op (Reshape, Flatten, ...) is an alias of its
@@ -189,11 +192,25 @@ bool plan_build(Graph *g, Plan *p, Diag *d) {
     p->last_step[v] = g->nnodes;
     used[v] = true;
   }
-  for (int k = 0; k < g->ninputs; k++)
-    p->loc[g->inputs[k]] = (Loc){LOC_INPUT, k};
+  int64_t lo, hi;
+  for (int k = 0; k < g->ninputs; k++) {
+    int v = g->inputs[k];
+    if (dtype_io_as_float(g->values[v].dtype, &lo, &hi)) {
+      /* Converted from the caller's floats into the workspace before the
+       * first kernel (emit.c): written at step 0. */
+      p->def_step[v] = 0;
+      if (p->last_step[v] < 0)
+        p->last_step[v] = 0;
+      continue;
+    }
+    p->loc[v] = (Loc){LOC_INPUT, k};
+  }
   for (int k = g->noutputs - 1; k >= 0; k--) {
     int v = g->outputs[k];
-    if (!g->values[v].is_input && !g->values[v].data)
+    /* An integer output lives in the workspace; the caller gets it as
+     * floats after the last kernel. */
+    if (!g->values[v].is_input && !g->values[v].data &&
+        !dtype_io_as_float(g->values[v].dtype, &lo, &hi))
       p->loc[v] = (Loc){LOC_OUTPUT, k};
   }
   /* Weights: constants some kernel reads, in value order. */

@@ -1,7 +1,8 @@
 /*
  * tensorio.c — tensors in files: NumPy .npy (v1-v3; <f4, <f8, <i8, <i4;
  * C order), ONNX TensorProto .pb (via the frontend), and raw little-endian
- * float32 for anything else.
+ * float32 for anything else; and integer tensors as the float values the
+ * generated API passes them as.
  */
 #include "cardinal.h"
 
@@ -20,6 +21,25 @@ int64_t tensor_numel(const HostTensor *t) {
   for (int i = 0; i < t->rank; i++)
     n *= t->dims[i];
   return n;
+}
+
+bool tensor_as_float(HostTensor *t) {
+  int64_t lo, hi;
+  if (t->dtype == DT_FLOAT)
+    return true;
+  if (!dtype_io_as_float(t->dtype, &lo, &hi))
+    return false;
+  int64_t n = tensor_numel(t);
+  float *f = malloc(sizeof(float) * (size_t)n + 1);
+  CD_ASSERT(f);
+  for (int64_t i = 0; i < n; i++)
+    f[i] = t->dtype == DT_UINT8  ? (float)((const uint8_t *)t->data)[i]
+           : t->dtype == DT_INT8 ? (float)((const int8_t *)t->data)[i]
+                                 : (float)((const int32_t *)t->data)[i];
+  free(t->data);
+  t->data = f;
+  t->dtype = DT_FLOAT;
+  return true;
 }
 
 static bool ends_with(const char *s, const char *suf) {

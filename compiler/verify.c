@@ -163,7 +163,7 @@ static const struct {
     PARAM_FIELD(outer),     PARAM_FIELD(len),       PARAM_FIELD(inner),
     PARAM_FIELD(to),        PARAM_FIELD(nshape),    PARAM_FIELD(shape),
     PARAM_FIELD(allowzero), PARAM_FIELD(naxes),     PARAM_FIELD(axes),
-    PARAM_FIELD(start),     PARAM_FIELD(end),
+    PARAM_FIELD(start),     PARAM_FIELD(end),       PARAM_FIELD(q),
 };
 #undef PARAM_FIELD
 

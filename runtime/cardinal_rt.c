@@ -27,6 +27,8 @@ const char *cd_strerror(int code) {
   case CD_ERR_THREADS: return "threads could not start, or the thread count is not the "
                               "one the model was built for";
   case CD_ERR_BUSY: return "the thread pool is busy";
+  case CD_ERR_INPUT: return "an integer input holds a value that is not an integer of its type "
+                            "(a fraction, NaN, or out of range)";
   case CD_ERR_CPU: return "this CPU lacks the instruction set the model was built for "
                           "(rebuild it with --target scalar or a target this CPU has)";
   default: return "unknown error";
@@ -83,6 +85,9 @@ int cd_cpu_has(unsigned need) {
     have |= CD_CPU_AVX2;
   if ((have & CD_CPU_AVX2) && __builtin_cpu_supports("avx512f"))
     have |= CD_CPU_AVX512;
+  if ((have & CD_CPU_AVX512) && __builtin_cpu_supports("avx512vnni") &&
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+    have |= CD_CPU_AVX512VNNI;
 #endif
   have &= cd_cpu_mask;
   return (have & need) == need;

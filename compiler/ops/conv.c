@@ -151,11 +151,11 @@ bool op_spatial_infer(Node *n, Diag *d, int nsp, const int64_t *in_sp, int64_t *
   return true;
 }
 
-bool conv_parse(Graph *g, Node *n, Diag *d) {
-  Value *x = &g->values[n->in[0]], *w = &g->values[n->in[1]];
+bool conv_attrs_parse(Graph *g, Node *n, Diag *d, int xi, int wi) {
+  Value *x = &g->values[n->in[xi]], *w = &g->values[n->in[wi]];
   if (x->rank < 3 || x->rank > 5 || w->rank != x->rank) {
-    diag_error(d, "node '%s' (Conv): input rank %d and weight rank %d: need "
-               "equal ranks of 3 to 5", node_label(n), x->rank, w->rank);
+    diag_error(d, "node '%s' (%s): input rank %d and weight rank %d: need "
+               "equal ranks of 3 to 5", node_label(n), n->op_type, x->rank, w->rank);
     return false;
   }
   int nsp = x->rank - 2;
@@ -164,12 +164,56 @@ bool conv_parse(Graph *g, Node *n, Diag *d) {
     return false;
   for (int k = 0; k < nsp; k++)
     if (node_attr(n, "kernel_shape") && ks[k] != w->dims[2 + k]) {
-      diag_error(d, "node '%s' (Conv): kernel_shape disagrees with the weight",
-                 node_label(n));
+      diag_error(d, "node '%s' (%s): kernel_shape disagrees with the weight",
+                 node_label(n), n->op_type);
       return false;
     }
   n->p.group = attr_int(n, "group", 1, d);
   return op_spatial_parse(n, d, nsp);
+}
+
+bool conv_parse(Graph *g, Node *n, Diag *d) { return conv_attrs_parse(g, n, d, 0, 1); }
+
+bool conv_shape_infer(Graph *g, Node *n, Diag *d, int xi, int wi, int *rank, int64_t *dims) {
+  Value *x = &g->values[n->in[xi]], *w = &g->values[n->in[wi]];
+  OpParams *p = &n->p;
+  int nsp = p->nsp;
+  if (x->rank != nsp + 2 || w->rank != x->rank) {
+    diag_error(d, "node '%s' (%s): input rank %d and weight rank %d: need %d",
+               node_label(n), n->op_type, x->rank, w->rank, nsp + 2);
+    return false;
+  }
+  if (value_numel(x) == 0 || value_numel(w) == 0) {
+    /* Every stage after this divides by the channels, the batch or the
+     * kernel (per-group sizes, pixels per image, MACs per output). */
+    diag_error(d, "node '%s' (%s): %s is empty (a dim of 0); empty tensors are not "
+               "supported", node_label(n), n->op_type,
+               value_numel(x) == 0 ? "the input" : "the weight");
+    return false;
+  }
+  int64_t C = x->dims[1], M = w->dims[0], wc;
+  if (p->group < 1 || C % p->group || M % p->group ||
+      !ck_mul(w->dims[1], p->group, &wc) || wc != C) {
+    diag_error(d, "node '%s' (%s): %lld input channels, weight [%lld,%lld,..] "
+               "and group %lld do not agree", node_label(n), n->op_type, (long long)C,
+               (long long)M, (long long)w->dims[1], (long long)p->group);
+    return false;
+  }
+  for (int k = 0; k < 3; k++)
+    p->kernel[k] = 1;
+  for (int k = 0; k < nsp; k++)
+    p->kernel[3 - nsp + k] = w->dims[2 + k];
+  int64_t in_sp[3] = {1, 1, 1}, out_sp[3] = {1, 1, 1};
+  for (int k = 0; k < nsp; k++)
+    in_sp[k] = x->dims[2 + k];
+  if (!op_spatial_infer(n, d, nsp, in_sp, out_sp))
+    return false;
+  dims[0] = x->dims[0];
+  dims[1] = M;
+  for (int k = 0; k < nsp; k++)
+    dims[2 + k] = out_sp[k];
+  *rank = x->rank;
+  return true;
 }
 
 bool conv_infer(Graph *g, Node *n, Diag *d) {
@@ -178,49 +222,19 @@ bool conv_infer(Graph *g, Node *n, Diag *d) {
     diag_error(d, "node '%s' (Conv): only float32 is supported", node_label(n));
     return false;
   }
-  OpParams *p = &n->p;
-  int nsp = p->nsp;
-  if (x->rank != nsp + 2 || w->rank != x->rank) {
-    diag_error(d, "node '%s' (Conv): input rank %d and weight rank %d: need %d",
-               node_label(n), x->rank, w->rank, nsp + 2);
+  int rank;
+  int64_t dims[5];
+  if (!conv_shape_infer(g, n, d, 0, 1, &rank, dims))
     return false;
-  }
-  if (value_numel(x) == 0 || value_numel(w) == 0) {
-    /* Every stage after this divides by the channels, the batch or the
-     * kernel (per-group sizes, pixels per image, MACs per output). */
-    diag_error(d, "node '%s' (Conv): %s is empty (a dim of 0); empty tensors are not "
-               "supported", node_label(n), value_numel(x) == 0 ? "the input" : "the weight");
-    return false;
-  }
-  int64_t C = x->dims[1], M = w->dims[0], wc;
-  if (p->group < 1 || C % p->group || M % p->group ||
-      !ck_mul(w->dims[1], p->group, &wc) || wc != C) {
-    diag_error(d, "node '%s' (Conv): %lld input channels, weight [%lld,%lld,..] "
-               "and group %lld do not agree", node_label(n), (long long)C,
-               (long long)M, (long long)w->dims[1], (long long)p->group);
-    return false;
-  }
-  for (int k = 0; k < 3; k++)
-    p->kernel[k] = 1;
-  for (int k = 0; k < nsp; k++)
-    p->kernel[3 - nsp + k] = w->dims[2 + k];
   if (n->nin > 2 && n->in[2] >= 0) {
     Value *b = &g->values[n->in[2]];
-    if (b->rank != 1 || b->dims[0] != M || b->dtype != DT_FLOAT) {
+    if (b->rank != 1 || b->dims[0] != dims[1] || b->dtype != DT_FLOAT) {
       diag_error(d, "node '%s' (Conv): bias must be float32 [%lld]",
-                 node_label(n), (long long)M);
+                 node_label(n), (long long)dims[1]);
       return false;
     }
   }
-  int64_t in_sp[3] = {1, 1, 1}, out_sp[3] = {1, 1, 1};
-  for (int k = 0; k < nsp; k++)
-    in_sp[k] = x->dims[2 + k];
-  if (!op_spatial_infer(n, d, nsp, in_sp, out_sp))
-    return false;
-  int64_t dims[5] = {x->dims[0], M};
-  for (int k = 0; k < nsp; k++)
-    dims[2 + k] = out_sp[k];
-  value_set_shape(&g->values[n->out[0]], DT_FLOAT, x->rank, dims);
+  value_set_shape(&g->values[n->out[0]], DT_FLOAT, rank, dims);
   return true;
 }
 

@@ -28,10 +28,12 @@ extern "C" {
 #define CD_ERR_CPU 6     /* the CPU lacks an instruction set the model was built for */
 #define CD_ERR_THREADS 7 /* threads could not start, or a share/thread count is wrong */
 #define CD_ERR_BUSY 8    /* (internal) the pool runs another call: run on this thread */
+#define CD_ERR_INPUT 9   /* an integer input (passed as floats) holds a value its type does not */
 
 /* CPU features a model's kernels may need (its target's; see NAME_CPU_FEATURES). */
 #define CD_CPU_AVX2 1u   /* x86-64 AVX2 and FMA */
 #define CD_CPU_AVX512 2u /* x86-64 AVX-512 F (with AVX2 and FMA) */
+#define CD_CPU_AVX512VNNI 4u /* x86-64 AVX-512 VNNI, BW and VL (with AVX-512 F): int8 kernels */
 
 /* Nonzero when the CPU running this has every feature in `need` (and the
  * OS saves its registers).  Generated code calls it before any kernel and

@@ -5,9 +5,16 @@
  * |want| with rtol 1e-3, atol 1e-7.
  *
  * A case is in scope when every node's op is in Cardinal's list (issue 2),
- * every graph output is float32, every input is float32 or int64 (int64
- * inputs -- shapes, axes, pads -- are frozen to the case's values), and
- * nothing runs in training mode.  A case out of scope is skipped: counted,
+ * every graph output is float32 or an integer type the generated API
+ * passes as floats (uint8, int8, int32: dtype_io_as_float), every input is
+ * one of those or is frozen to the case's values -- int64 inputs (shapes,
+ * axes, pads) and parameter inputs of any type (ops.def: an op's parse
+ * reads them as constants, as QuantizeLinear's scale and zero point) --
+ * and nothing runs in training mode.  An integer input or output must
+ * meet only ops that take integers (OPF_INTEGER: the quantized ops; an
+ * Add of uint8 tensors is out of scope).  Integer tensors of the data are
+ * read as their values in floats, as the API takes them, and an integer
+ * output must equal the expected one exactly.  A case out of scope is skipped: counted,
  * and listed with its reason ("SKIP name (reason)").  So is a model the
  * loader refuses with one of the diagnostics that name something Cardinal
  * does not support (unsupported_load below: a sequence input, another
@@ -120,7 +127,8 @@ static void fail_case(Totals *t, const char *name, const char *msg) {
   printf("FAIL %s: %s\n", name, msg);
 }
 
-static bool close_enough(const float *got, const float *want, int64_t n,
+/* exact: an integer output, which must be the expected integers. */
+static bool close_enough(const float *got, const float *want, int64_t n, bool exact,
                          double *worst) {
   bool ok = true;
   *worst = 0;
@@ -128,7 +136,7 @@ static bool close_enough(const float *got, const float *want, int64_t n,
     double g = got[i], w = want[i];
     if (isnan(w) && isnan(g))
       continue;
-    double err = fabs(g - w), tol = 1e-7 + 1e-3 * fabs(w);
+    double err = fabs(g - w), tol = exact ? 0.0 : 1e-7 + 1e-3 * fabs(w);
     if (!(err <= tol)) {
       ok = false;
       if (!(err <= *worst))
@@ -136,6 +144,48 @@ static bool close_enough(const float *got, const float *want, int64_t n,
     }
   }
   return ok;
+}
+
+/* Whether graph input v is a parameter input of some node (ops.def: its
+ * parse reads it as a constant -- a scale, a zero point): the case runs
+ * with it frozen to the data's values. */
+static bool is_param_input(const Graph *g, int v) {
+  for (int i = 0; i < g->nnodes; i++) {
+    const Node *n = &g->nodes[i];
+    for (int j = 0; n->op != OP_COUNT && j < n->nin && j < 32; j++)
+      if (n->in[j] == v && (op_table[n->op].param_inputs & (1u << j)))
+        return true;
+  }
+  return false;
+}
+
+/* Whether graph input k runs frozen to the data's values. */
+static bool frozen_input(const Graph *g, int k) {
+  int v = g->inputs[k];
+  return g->values[v].dtype == DT_INT64 || is_param_input(g, v);
+}
+
+/* Whether tensors of dtype t reach generated code as float values. */
+static bool io_type(DType t) {
+  int64_t lo, hi;
+  return t == DT_FLOAT || dtype_io_as_float(t, &lo, &hi);
+}
+
+/* Whether integer value v meets only ops that take integers (OPF_INTEGER:
+ * the quantized ops): its producer, and every node reading it.  An Add of
+ * two uint8 tensors is an op Cardinal runs in float32 only: out of scope,
+ * as it was. */
+static bool integer_ops_only(const Graph *g, int v) {
+  int p = g->values[v].producer;
+  if (p >= 0 && (g->nodes[p].op == OP_COUNT || !(op_table[g->nodes[p].op].flags & OPF_INTEGER)))
+    return false;
+  for (int i = 0; i < g->nnodes; i++) {
+    const Node *n = &g->nodes[i];
+    for (int j = 0; j < n->nin; j++)
+      if (n->in[j] == v && (n->op == OP_COUNT || !(op_table[n->op].flags & OPF_INTEGER)))
+        return false;
+  }
+  return true;
 }
 
 /* Why a case is out of scope, or NULL. */
@@ -157,8 +207,11 @@ static const char *scope(Graph *g) {
   }
   for (int k = 0; k < g->ninputs; k++) {
     DType t = g->values[g->inputs[k]].dtype;
-    if (t != DT_FLOAT && t != DT_INT64)
-      return "non-float input";
+    if (!frozen_input(g, k) &&
+        (!io_type(t) || (t != DT_FLOAT && !integer_ops_only(g, g->inputs[k])))) {
+      snprintf(why, sizeof why, "an input of type %s", dtype_name(t));
+      return why;
+    }
   }
   return NULL;
 }
@@ -222,7 +275,8 @@ static void run_case(const char *root, const char *name, Totals *t) {
       Diag dd = {.file = path, .quiet = true};
       if (!tensor_read(path, &ht, &dd))
         snprintf(broken, sizeof broken, "test data: %.480s", dd.log.buf ? dd.log.buf : path);
-      else if (ht.dtype != DT_FLOAT)
+      else if (!io_type(ht.dtype) ||
+               (ht.dtype != DT_FLOAT && !integer_ops_only(probe, probe->outputs[k])))
         why = "non-float output";
       tensor_free(&ht);
       sb_free(&dd.log);
@@ -258,7 +312,7 @@ static void run_case(const char *root, const char *name, Totals *t) {
     for (int k = 0; k < g0->ninputs && k < 64; k++) {
       char f[4096];
       snprintf(f, sizeof f, "%s/%s/%s/input_%d.pb", root, name, sets[s], k);
-      if (g0->values[g0->inputs[k]].dtype == DT_INT64) {
+      if (frozen_input(g0, k)) {
         freeze_specs[nf] = malloc(strlen(f) + strlen(g0->values[g0->inputs[k]].name) + 2);
         sprintf(freeze_specs[nf], "%s=%s", g0->values[g0->inputs[k]].name, f);
         freeze_ptrs[nf] = freeze_specs[nf];
@@ -291,6 +345,11 @@ static void run_case(const char *root, const char *name, Totals *t) {
       char f[4096];
       snprintf(f, sizeof f, "%s/%s/%s/input_%d.pb", root, name, sets[s], input_file[k]);
       ok = tensor_read(f, &ins[nin], &dl);
+      if (ok && !tensor_as_float(&ins[nin])) {
+        snprintf(msg, sizeof msg, "input %d is %s", input_file[k], dtype_name(ins[nin].dtype));
+        tensor_free(&ins[nin]);
+        ok = false;
+      }
       if (ok)
         inp[nin] = ins[nin].data, nin++;
     }
@@ -298,6 +357,10 @@ static void run_case(const char *root, const char *name, Totals *t) {
       char f[4096];
       snprintf(f, sizeof f, "%s/%s/%s/output_%d.pb", root, name, sets[s], k);
       ok = tensor_read(f, &want[nwant], &dl);
+      if (ok && !tensor_as_float(&want[nwant])) {
+        snprintf(msg, sizeof msg, "output %d is %s", k, dtype_name(want[nwant].dtype));
+        ok = false;
+      }
       if (ok && tensor_numel(&want[nwant]) != value_numel(&g->values[g->outputs[k]])) {
         snprintf(msg, sizeof msg, "output %d has %lld elements, expected %lld", k,
                  (long long)value_numel(&g->values[g->outputs[k]]),
@@ -321,7 +384,8 @@ static void run_case(const char *root, const char *name, Totals *t) {
       }
       for (int k = 0; k < g->noutputs && ok; k++) {
         double worst;
-        if (!close_enough(outs[k], want[k].data, tensor_numel(&want[k]), &worst)) {
+        bool exact = g->values[g->outputs[k]].dtype != DT_FLOAT;
+        if (!close_enough(outs[k], want[k].data, tensor_numel(&want[k]), exact, &worst)) {
           snprintf(msg, sizeof msg, "%s: output %d differs (max error %g)",
                    engine ? "generated C" : "interpreter", k, worst);
           ok = false;

@@ -966,6 +966,115 @@ static void test_simd_around_kernels(void) {
   simd_swept("simd around kernels", ran);
 }
 
+/* A constant of dtype dt holding data. */
+static int const_typed(Graph *g, DType dt, int rank, const int64_t *dims, const void *data) {
+  int v = graph_add_value(g, "");
+  value_set_shape(&g->values[v], dt, rank, dims);
+  memcpy(value_alloc_data(g, v), data, value_bytes(&g->values[v]));
+  return v;
+}
+
+/* One int8 1x1 conv case: x float [N, C, H, W] -> QuantizeLinear (uint8,
+ * zero point near 128, or int8 near 0) -> QLinearConv with s8 weights
+ * [M, C, 1, 1]; flags: 1 weights per output channel, 2 weight zero points
+ * not 0, 4 a bias, 8 an int8 output (else uint8), 16 int8 activations.  The output scale puts most outputs in
+ * range and some past it (saturated).  Returns the output. */
+static int qconv_case(Graph *g, int64_t N, int64_t C, int64_t M, int64_t H, int64_t W,
+                      int flags, int ncase) {
+  int64_t xd[4] = {N, C, H, W}, wd[4] = {M, C, 1, 1}, md[1] = {M};
+  char name[32];
+  snprintf(name, sizeof name, "qx%d", ncase);
+  const float xs = 1.0f / 128.0f;
+  const uint8_t xz = (uint8_t)(120 + ncase % 16);
+  const int8_t xzs = (int8_t)(ncase % 16 - 8);
+  int xsv = tu_const(g, "", 0, NULL, &xs);
+  int xzv = flags & 16 ? const_typed(g, DT_INT8, 0, NULL, &xzs) : const_typed(g, DT_UINT8, 0, NULL, &xz);
+  int qin[3] = {tu_input(g, name, 4, xd), xsv, xzv};
+  int xq = tu_node(g, "QuantizeLinear", 3, qin, NULL);
+  int8_t *w = malloc((size_t)(M * C)), *wz = malloc((size_t)M);
+  float *ws = malloc(sizeof(float) * (size_t)M);
+  int32_t *b = malloc(sizeof(int32_t) * (size_t)M);
+  for (int64_t i = 0; i < M * C; i++)
+    w[i] = (int8_t)(int)(wrand() * 254.0f);
+  bool per_ch = flags & 1;
+  for (int64_t m = 0; m < M; m++) {
+    ws[m] = 0.01f * (float)(1 + m % 5);
+    wz[m] = flags & 2 ? (int8_t)(m % 7 - 3) : 0;
+    b[m] = (int32_t)(m * 997 % 4001) - 2000;
+  }
+  const float ys = xs * 0.01f * 30.0f * sqrtf((float)C);
+  const uint8_t yzu = 100;
+  const int8_t yzs = -3;
+  int ins[9] = {xq, xsv, xzv, const_typed(g, DT_INT8, 4, wd, w),
+                per_ch ? tu_const(g, "", 1, md, ws) : tu_const(g, "", 0, NULL, ws),
+                const_typed(g, DT_INT8, per_ch ? 1 : 0, md, wz), tu_const(g, "", 0, NULL, &ys),
+                flags & 8 ? const_typed(g, DT_INT8, 0, NULL, &yzs)
+                          : const_typed(g, DT_UINT8, 0, NULL, &yzu),
+                flags & 4 ? const_typed(g, DT_INT32, 1, md, b) : -1};
+  free(w);
+  free(wz);
+  free(ws);
+  free(b);
+  return tu_node(g, "QLinearConv", flags & 4 ? 9 : 8, ins, NULL);
+}
+
+/* The int8 1x1 conv family (simd_qconv.c) on the targets with an 8-bit
+ * table whose CPU bits this machine has: pixels below, at and past a
+ * 16-lane vector (one strip) and two, output channels around the
+ * 16-channel tile, input channels 1..13 (partial groups of four) and 64,
+ * two images, every flag combination; all in one program against the
+ * interpreter, outputs pre-filled with NaN by the harness.  Integer
+ * outputs: equal, not close. */
+static void test_qconv1x1_kernels(void) {
+  static const int64_t hw[][2] = {{1, 1}, {3, 5}, {4, 4}, {1, 17}, {1, 31}, {4, 8}, {3, 11}, {7, 7}};
+  static const int64_t ms[] = {1, 15, 16, 17, 33};
+  static const int64_t cs[] = {1, 3, 4, 5, 8, 13, 64};
+  find_targets();
+  int ran = 0;
+  for (int ti = 0; ti < nrunnable; ti++) {
+    const VecOps *v = target_vec(runnable[ti].t, DT_UINT8);
+    if (!v)
+      continue;
+    if (!cd_cpu_has(runnable[ti].t->cpu_features | v->cpu)) {
+      fprintf(stderr, "\n[skipping the int8 1x1 kernels on %s: this CPU lacks AVX-512 VNNI]\n",
+              runnable[ti].t->name);
+      continue;
+    }
+    Graph *g = graph_new();
+    wseed = 5;
+    int ncase = 0;
+    for (int pi = 0; pi < 8; pi++)
+      for (int mi = 0; mi < 5; mi++) {
+        tu_output(g, qconv_case(g, ncase == 7 ? 2 : 1, cs[ncase % 7], ms[mi], hw[pi][0],
+                                hw[pi][1], ncase % 32, ncase));
+        ncase++;
+      }
+    check_generated(g, "qconv1x1", 0.9f, &runnable[ti], NULL);
+    static const char *const rows[4] = {"qconv1x1_u8s8u8", "qconv1x1_u8s8s8",
+                                        "qconv1x1_s8s8u8", "qconv1x1_s8s8s8"};
+    int vec[4] = {0}, all = 0;
+    for (int i = 0; i < g->nnodes; i++)
+      for (int r = 0; r < 4; r++)
+        vec[r] += g->nodes[i].sched.family == kernel_config_named(rows[r]);
+    for (int r = 0; r < 4; r++) {
+      CU_ASSERT(vec[r] > 0); /* each row ran */
+      all += vec[r];
+    }
+    CU_ASSERT_EQUAL(all, ncase); /* every case took the family */
+    graph_free(g);
+    /* Threads split the pixel strips: 3 threads over 2 images of 42 strips
+     * (the last partial) give the bits of 1. */
+    g = graph_new();
+    tu_output(g, qconv_case(g, 2, 29, 64, 20, 33, 7 | 16, 0));
+    check_generated(g, "qconv1x1_threads", 0.3f, &runnable[ti], NULL);
+    check_threads(g, "qconv1x1_threads", &runnable[ti], 3);
+    graph_free(g);
+    ran++;
+  }
+  if (!ran)
+    fprintf(stderr, "\n[test_qconv1x1_kernels: SKIPPED: no target here runs 8-bit kernels]\n");
+}
+
 /* The packed Gemm kernel (a classifier head: transB, B constant): rows M,
  * outputs N around the vector width and the 4-vector tile (whole vectors
  * stored from registers, a partial last one by lanes), K from 1, with and
@@ -1567,6 +1676,19 @@ static void test_every_family_tested(void) {
     bool seen = false;
     for (int k = 0; k < nfamilies_run && !seen; k++)
       seen = families_run[k] == kernel_configs[i];
+    /* A family whose vector table needs CPU bits no runnable target has
+     * here (AVX-512 VNNI) cannot run: said, not counted. */
+    const KernelConfig *k = kernel_configs[i];
+    bool can = !(k->flags & KC_VECTOR);
+    for (int r = 0; r < nrunnable && !can; r++) {
+      const VecOps *v = target_vec(runnable[r].t, k->y);
+      can = v && cd_cpu_has(runnable[r].t->cpu_features | v->cpu);
+    }
+    if (!seen && !can) {
+      fprintf(stderr, "\n[kernel family %s: no target this CPU runs has it: not run]\n",
+              k->name);
+      continue;
+    }
     if (!seen) {
       fprintf(stderr, "\nkernel family %s: no test here ran it against the interpreter\n",
               kernel_configs[i]->name);
@@ -1588,6 +1710,7 @@ void add_codegen_suite(void) {
   ADD(s, test_conv_tile_boundaries);
   ADD(s, test_simd_conv_boundaries);
   ADD(s, test_simd_gemm);
+  ADD(s, test_qconv1x1_kernels);
   ADD(s, test_simd_around_kernels);
   ADD(s, test_pool_kernels);
   ADD(s, test_activation_kernels);

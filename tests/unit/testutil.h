@@ -37,6 +37,7 @@ void add_dsl_suite(void);
 void add_verify_suite(void);
 void add_hostile_suite(void);
 void add_runtime_suite(void);
+void add_quant_suite(void);
 
 #define ADD(suite, fn) CU_add_test(suite, #fn, fn)
 
