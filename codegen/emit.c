@@ -762,9 +762,10 @@ static bool check_io(Graph *g, Diag *d) {
                  node_label(n), n->op_type);
       continue;
     }
-    /* The ops' portable kernels compute in float32; a family of another
-     * dtype says so in its row (kernels.c). */
-    if (!(n->sched.family->flags & KC_SCALAR))
+    /* The ops' portable kernels compute in float32 but where ops.def says
+     * they are written for their operands' dtypes (OPF_TYPED); a family of
+     * another dtype says so in its row (kernels.c). */
+    if (!(n->sched.family->flags & KC_SCALAR) || (op_table[n->op].flags & OPF_TYPED))
       continue;
     for (int k = 0; k < node_nreads(n) + n->nout; k++) {
       bool out = k >= node_nreads(n);
