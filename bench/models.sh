@@ -10,9 +10,11 @@
 #   sh bench/models.sh [OUT_DIR] [MODELS] [TARGET]
 #     MODELS default: torchvision:resnext50_32x4d torchvision:resnext101_32x8d
 #                     torchvision:resnet50 article:resnext26_32x4d
-#     THREADS (environment) default: "1 2"
+#     THREADS (environment) default: "1 2"; OPSET (environment) default 13
 #
-# Models are exported once with torch.onnx (random seeded weights, opset 13)
+# The last row is the geometric mean of each ratio column.
+#
+# Models are exported once with torch.onnx (random seeded weights, $OPSET)
 # into OUT_DIR (default bench_out).  ONNX Runtime: npm install --prefix
 # /opt/ort --ignore-scripts onnxruntime-node@1.30.0 (installed when missing).
 set -eu
@@ -21,6 +23,7 @@ OUT=${1:-bench_out}
 MODELS=${2:-"torchvision:resnext50_32x4d torchvision:resnext101_32x8d torchvision:resnet50 article:resnext26_32x4d"}
 TARGET=${3:-native}
 RUNS=${RUNS:-20}
+OPSET=${OPSET:-13}
 THREADS=${THREADS:-"1 2"}
 mkdir -p "$OUT"
 if [ ! -d "${ORT_DIR:-/opt/ort}/node_modules/onnxruntime-node" ]; then
@@ -33,10 +36,11 @@ for t in $THREADS; do
   rule="$rule---|---|---|"
 done
 rows=""
+ratios="" # "t ratio" pairs, for the geometric means
 for spec in $MODELS; do
   name=${spec#*:}
   m=$OUT/$name.onnx
-  [ -f "$m" ] || /usr/bin/python3 tests/models/export.py "$spec" "$m" --opset 13 > /dev/null
+  [ -f "$m" ] || /usr/bin/python3 tests/models/export.py "$spec" "$m" --opset "$OPSET" > /dev/null
   row="| $name |"
   first=1
   for t in $THREADS; do
@@ -52,6 +56,7 @@ for spec in $MODELS; do
       first=0
     fi
     row="$row $c ms | ${o:-?} ms | ${r:-?} |"
+    [ -n "$r" ] && ratios="$ratios $t $r"
   done
   rows="$rows$row
 "
@@ -60,3 +65,9 @@ echo
 echo "$head"
 echo "$rule"
 printf '%s' "$rows"
+gm="| geometric mean | |"
+for t in $THREADS; do
+  gm="$gm | | $(echo "$ratios" | awk -v t="$t" '{ for (i = 1; i < NF; i += 2) if ($i == t) { s += log($(i + 1)); n++ } }
+    END { if (n) printf "%.2f", exp(s / n); else printf "?" }') |"
+done
+echo "$gm"

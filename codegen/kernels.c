@@ -51,11 +51,12 @@ static const KernelConfig kc_scalar = {
 };
 
 extern const KernelConfig kc_gemm_vec, kc_reorder, kc_conv_glanes, kc_conv_blocked,
-    kc_pool_blocked, kc_gpool_blocked, kc_eltwise_vec;
+    kc_pool_blocked, kc_gpool_blocked, kc_channel_bcast, kc_concat_blocked, kc_eltwise_vec;
 
 const KernelConfig *const kernel_configs[] = {
-    &kc_alias,        &kc_gemm_vec,      &kc_reorder,     &kc_conv_glanes, &kc_conv_blocked,
-    &kc_pool_blocked, &kc_gpool_blocked, &kc_eltwise_vec, &kc_scalar,      NULL,
+    &kc_alias,        &kc_gemm_vec,      &kc_reorder,       &kc_conv_glanes,
+    &kc_conv_blocked, &kc_pool_blocked,  &kc_gpool_blocked, &kc_channel_bcast,
+    &kc_concat_blocked, &kc_eltwise_vec, &kc_scalar,        NULL,
 };
 
 /* Whether row k's dtypes and vector operations fit n on t. */

@@ -34,10 +34,30 @@ static bool eltwise_can(const Graph *g, const Node *n, const Target *t) {
   return true;
 }
 
+/* After it: on NCHWc, as eltwise_can said; on the plain layout (any rank)
+ * too, an activation or arithmetic of one shape being one flat loop
+ * (ConvNeXt's GELU between its MLP's Gemms). */
 static bool eltwise_runs(const Graph *g, const Node *n, const Target *t) {
   (void)t;
-  return (op_table[n->op].flags & (OPF_ACTIVATION | OPF_ELEMENTWISE)) &&
-         g->values[n->out[0]].layout.kind == LAYOUT_NCHWC;
+  unsigned f = op_table[n->op].flags;
+  if (!(f & (OPF_ACTIVATION | OPF_ELEMENTWISE)) || n->nout != 1)
+    return false;
+  const Value *y = &g->values[n->out[0]];
+  if (y->layout.kind != LAYOUT_NCHWC && y->layout.kind != LAYOUT_PLAIN)
+    return false;
+  for (int i = 0; i < n->nin; i++) {
+    if (n->in[i] < 0)
+      continue;
+    if ((f & OPF_ACTIVATION) && i > 0) {
+      if (!absent_or_const(g, n->in[i]))
+        return false;
+      continue;
+    }
+    if (!value_same_shape(&g->values[n->in[i]], y) ||
+        g->values[n->in[i]].layout.kind != y->layout.kind)
+      return false;
+  }
+  return true;
 }
 
 /* Stored elements, in units of ELTWISE_UNIT. */
@@ -50,23 +70,29 @@ static SplitAxis eltwise_split(const Graph *g, const Node *n, const Target *t, i
 }
 
 /* An activation is the table's vector form over whole vectors (NCHWc
- * storage is whole vectors, and the unit a whole number of them); the
- * arithmetic is the op's own loop, which the compiler vectorises. */
+ * storage is whole vectors, and a unit a whole number of them; plain
+ * storage ends with the scalar form over what is left of the last vector);
+ * the arithmetic is the op's own loop, which the compiler vectorises. */
 static bool eltwise_emit(Emitter *e, Graph *g, Node *n) {
   int64_t m = value_storage_numel(&g->values[n->out[0]]);
   const VecOps *o = target_vec(e->t, DT_FLOAT);
   if (op_table[n->op].flags & OPF_ACTIVATION) {
-    CD_ASSERT(m % o->lanes == 0 && ELTWISE_UNIT % o->lanes == 0);
+    CD_ASSERT(ELTWISE_UNIT % o->lanes == 0);
     for (int i = 1; i < n->nin; i++) /* constant parameters (Clip's bounds) are in n->p */
       if (node_runtime_read(n, i))
         cw(e->w, "(void)x%d;\n", i);
-    cw(e->w, "for (long i = s0 * %d; i < (s1 * %d < %lld ? s1 * %d : %lld); i += %d) {\n"
+    cw(e->w, "const long lo = s0 * %d, hi = s1 * %d < %lld ? s1 * %d : %lld;\n"
+             "for (long i = lo; i + %d <= hi; i += %d) {\n"
              "const %s v = %s;\n"
              "%s;\n"
              "}\n",
-       ELTWISE_UNIT, ELTWISE_UNIT, (long long)m, ELTWISE_UNIT, (long long)m, o->lanes, o->vtype,
-       cw_op(e->w, o->load, "x0 + i", 0, 0),
+       ELTWISE_UNIT, ELTWISE_UNIT, (long long)m, ELTWISE_UNIT, (long long)m, o->lanes, o->lanes,
+       o->vtype, cw_op(e->w, o->load, "x0 + i", 0, 0),
        cw_op(e->w, o->store, "y0 + i", act_vector(e->w, o, n->op, n->p.alpha, n->p.beta, "v"), 0));
+    if (m % o->lanes) /* plain storage: the last vector's elements one by one */
+      cw(e->w, "for (long i = hi - (hi - lo) %% %d; i < hi; i++)\n"
+               "y0[i] = %s;\n",
+         o->lanes, act_scalar(e->w, n->op, n->p.alpha, n->p.beta, "x0[i]"));
     return true;
   }
   elementwise_flat(e->w, g, n, cw_fmt(e->w, "s0 * %d", ELTWISE_UNIT),
@@ -83,6 +109,158 @@ const KernelConfig kc_eltwise_vec = {
     .can = eltwise_can,
     .split = eltwise_split,
     .emit = eltwise_emit,
+};
+
+/*
+ * channel_bcast: x op s, x of the output's shape and s one value per
+ * channel (and image), both NCHWc: a squeeze-and-excitation block's scale
+ * (EfficientNet, MobileNetV3) runs on the blocked layout, one vector of s
+ * per block, instead of a Reorder of x to plain and back around it.
+ */
+bool node_is_channel_bcast(const Graph *g, const Node *n, int *big, int *chan) {
+  if ((n->op != OP_MUL && n->op != OP_ADD && n->op != OP_SUB && n->op != OP_DIV) ||
+      n->nin != 2 || n->nout != 1 || !is_act4d(g, n->out[0]))
+    return false;
+  const Value *y = &g->values[n->out[0]];
+  for (int b = 0; b < 2; b++) {
+    const Value *x = &g->values[n->in[b]], *s = &g->values[n->in[1 - b]];
+    if (value_same_shape(x, y) && s->rank == 4 && s->dtype == DT_FLOAT &&
+        (s->dims[0] == 1 || s->dims[0] == y->dims[0]) && s->dims[1] == y->dims[1] &&
+        s->dims[2] == 1 && s->dims[3] == 1 && (y->dims[2] > 1 || y->dims[3] > 1)) {
+      if (big)
+        *big = b, *chan = 1 - b;
+      return true;
+    }
+  }
+  return false;
+}
+
+static bool bcast_can(const Graph *g, const Node *n, const Target *t) {
+  (void)t;
+  return node_is_channel_bcast(g, n, NULL, NULL);
+}
+
+static bool bcast_runs(const Graph *g, const Node *n, const Target *t) {
+  (void)t;
+  return g->values[n->out[0]].layout.kind == LAYOUT_NCHWC && node_is_channel_bcast(g, n, NULL, NULL);
+}
+
+/* Blocks of the output, of every image. */
+static SplitAxis bcast_split(const Graph *g, const Node *n, const Target *t, int T,
+                             int64_t *units) {
+  const Value *y = &g->values[n->out[0]];
+  (void)T;
+  *units = (y->dims[1] + t->block - 1) / t->block * y->dims[0];
+  return SPLIT_BLOCKS;
+}
+
+static bool bcast_emit(Emitter *e, Graph *g, Node *n) {
+  int big, chan;
+  CD_ASSERT(node_is_channel_bcast(g, n, &big, &chan));
+  const Value *y = &g->values[n->out[0]], *s = &g->values[n->in[chan]];
+  const VecOps *o = target_vec(e->t, DT_FLOAT);
+  int c = e->t->block;
+  int64_t CB = (y->dims[1] + c - 1) / c, HW = y->dims[2] * y->dims[3];
+  const char *xv = cw_op(e->w, o->load, cw_fmt(e->w, "x%d + (u * %lld + p) * %d", big, (long long)HW, c), 0, 0);
+  const char *op = n->op == OP_MUL ? o->mul : n->op == OP_ADD ? o->add : n->op == OP_SUB ? o->sub : o->div;
+  cw(e->w, "for (long u = s0; u < s1; u++) {\n"
+           "const %s sv = %s;\n"
+           "for (long p = 0; p < %lld; p++)\n"
+           "%s;\n"
+           "}\n",
+     o->vtype,
+     cw_op(e->w, o->load, cw_fmt(e->w, "x%d + %s * %d", chan,
+                                 s->dims[0] == 1 ? cw_fmt(e->w, "(u %% %lld)", (long long)CB) : "u", c),
+           0, 0),
+     (long long)HW,
+     cw_op(e->w, o->store, cw_fmt(e->w, "y0 + (u * %lld + p) * %d", (long long)HW, c),
+           cw_op(e->w, op, big == 0 ? xv : "sv", big == 0 ? "sv" : xv, 0), 0));
+  return true;
+}
+
+const KernelConfig kc_channel_bcast = {
+    .name = "channel_bcast",
+    .x = DT_FLOAT, .y = DT_FLOAT,
+    .flags = KC_VECTOR | KC_BLOCKED,
+    .runs = bcast_runs,
+    .can = bcast_can,
+    .split = bcast_split,
+    .emit = bcast_emit,
+};
+
+/*
+ * concat_blocked: a Concat along channels of NCHWc tensors whose channel
+ * counts (but the last's) fill whole blocks is, per image, its inputs'
+ * blocks one after another: a copy of each block, no Reorder to plain and
+ * back around it (GoogLeNet's and DenseNet's concats).
+ */
+bool concat_is_blockwise(const Graph *g, const Node *n, int block) {
+  if (n->op != OP_CONCAT || n->nout != 1 || !is_act4d(g, n->out[0]) ||
+      normalize_axis(n->p.axis, 4) != 1 || block < 2)
+    return false;
+  for (int i = 0; i < n->nin; i++)
+    if (!is_act4d(g, n->in[i]) || (i + 1 < n->nin && g->values[n->in[i]].dims[1] % block))
+      return false;
+  return true;
+}
+
+static bool concat_can(const Graph *g, const Node *n, const Target *t) {
+  return concat_is_blockwise(g, n, t->block);
+}
+
+static bool concat_runs(const Graph *g, const Node *n, const Target *t) {
+  return g->values[n->out[0]].layout.kind == LAYOUT_NCHWC && concat_is_blockwise(g, n, t->block);
+}
+
+/* The output's blocks, of every image: each is one input's block. */
+static SplitAxis concat_split(const Graph *g, const Node *n, const Target *t, int T,
+                              int64_t *units) {
+  (void)T;
+  const Value *y = &g->values[n->out[0]];
+  *units = (y->dims[1] + t->block - 1) / t->block * y->dims[0];
+  return SPLIT_BLOCKS;
+}
+
+/* A table of (input, its block) per output block of an image; each unit
+ * copies one block of HW vectors. */
+static bool concat_blocked_emit(Emitter *e, Graph *g, Node *n) {
+  const Value *y = &g->values[n->out[0]];
+  int c = e->t->block;
+  int64_t CB = (y->dims[1] + c - 1) / c, HW = y->dims[2] * y->dims[3];
+  if (!cw_room(e->w, sat_mul(CB, 16)))
+    return true; /* the budget: codegen_write reports it */
+  cw(e->w, "static const int src[%lld][2] = {", (long long)CB);
+  for (int i = 0, ob = 0; i < n->nin; i++) {
+    int64_t cbi = (g->values[n->in[i]].dims[1] + c - 1) / c;
+    for (int64_t b = 0; b < cbi; b++, ob++)
+      cw(e->w, "%s{%d, %lld}", ob ? ", " : "", i, (long long)b);
+  }
+  cw(e->w, "};\n");
+  cw(e->w, "const float *const x[%d] = {", n->nin);
+  for (int i = 0; i < n->nin; i++)
+    cw(e->w, "%sx%d", i ? ", " : "", i);
+  cw(e->w, "};\n");
+  cw(e->w, "static const long cbs[%d] = {", n->nin); /* blocks of each input */
+  for (int i = 0; i < n->nin; i++)
+    cw(e->w, "%s%lld", i ? ", " : "", (long long)((g->values[n->in[i]].dims[1] + c - 1) / c));
+  cw(e->w, "};\n");
+  cw(e->w, "for (long u = s0; u < s1; u++) {\n"
+           "const long img = u / %lld, ob = u %% %lld, i = src[ob][0];\n"
+           "memcpy(y0 + u * %lld, x[i] + (img * cbs[i] + src[ob][1]) * %lld, %lld);\n"
+           "}\n",
+     (long long)CB, (long long)CB, (long long)(HW * c), (long long)(HW * c),
+     (long long)(HW * c * (int64_t)sizeof(float)));
+  return true;
+}
+
+const KernelConfig kc_concat_blocked = {
+    .name = "concat_blocked",
+    .x = DT_FLOAT, .y = DT_FLOAT,
+    .flags = KC_VECTOR | KC_BLOCKED,
+    .runs = concat_runs,
+    .can = concat_can,
+    .split = concat_split,
+    .emit = concat_blocked_emit,
 };
 
 static bool reorder_runs(const Graph *g, const Node *n, const Target *t) {

@@ -1,6 +1,6 @@
 /*
  * simd_conv.c — the convolution micro-kernels of the SIMD targets, written
- * once over the target's table of vector operations (vop, target_*.c).
+ * once over the target's table of vector operations (VecOps filled by cw_op, target_*.c).
  *
  * conv_blocked: Y (NCHWc) = conv(X (NCHWc, or plain NCHW read as c = 1),
  * W (LAYOUT_WCONV)).  The output is cut in register tiles of tile_p pixels

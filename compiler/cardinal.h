@@ -764,7 +764,7 @@ enum {
   OPF_ELEMENTWISE = 4,  /* broadcasting arithmetic: an elementwise kernel on any layout
                            when every operand has the output's shape */
   OPF_ACTIVATION = 8,   /* unary float -> float: fusable into an epilogue
-                           (unary_apply / unary_expr know it), a step of a
+                           (it has a row in the activation table, act.c), a step of a
                            merge-paths path, elementwise on any layout */
   OPF_PER_CHANNEL = 16, /* params are per channel (dim 1): merge-paths stacks them */
   OPF_INTERNAL = 32,    /* made by passes only, never loaded from a model (Reorder) */
@@ -901,6 +901,7 @@ bool pass_layout(Graph *g, PassStats *st);
 bool pass_dce(Graph *g, PassStats *st);
 bool pass_gemm_from_matmul(Graph *g, PassStats *st);
 bool pass_fuse_gelu(Graph *g, PassStats *st);
+bool pass_fuse_swish(Graph *g, PassStats *st);
 
 /* ---------------------------------------------------------------- rewrite.c */
 
@@ -1034,6 +1035,16 @@ static inline bool is_act4d(const Graph *g, int v) {
   return v >= 0 && g->values[v].rank == 4 && g->values[v].dtype == DT_FLOAT &&
          g->values[v].dims[0] >= 1;
 }
+/* Whether binary elementwise n multiplies, adds, subtracts or divides a
+ * 4-D tensor of its output's shape by a per-channel [N or 1, C, 1, 1] one
+ * (a squeeze-and-excitation scale): *big and *chan the input slots (simd.c;
+ * the verifier's layout rules accept it blocked). */
+bool node_is_channel_bcast(const Graph *g, const Node *n, int *big, int *chan);
+/* Whether Concat n joins 4-D fp32 tensors along channels with every input
+ * but the last a whole number of `block`-channel blocks: then NCHWc of its
+ * output is its inputs' blocks one after another (simd.c, concat_blocked;
+ * the verifier's layout rules accept it blocked). */
+bool concat_is_blockwise(const Graph *g, const Node *n, int block);
 /* The kernel emitters the rows name (codegen/simd_*.c). */
 struct Emitter {
   CWriter *w;       /* the kernel function body being written */

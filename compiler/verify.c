@@ -113,6 +113,11 @@ const char *node_layout_error(const Graph *g, const Node *n) {
       n->op == OP_GLOBALMAXPOOL)
     return y->layout.kind == LAYOUT_NCHWC && y->rank >= 3 ? NULL
                                                           : "pools run on NCHWc or plain";
+  if (n->op == OP_CONCAT && y->layout.kind == LAYOUT_NCHWC &&
+      concat_is_blockwise(g, n, y->layout.block))
+    return NULL; /* every input blocked alike (checked above): concat_blocked */
+  if (y->layout.kind == LAYOUT_NCHWC && node_is_channel_bcast(g, n, NULL, NULL))
+    return NULL; /* both operands blocked alike (checked above): the channel_bcast family */
   if ((op_table[n->op].flags & (OPF_ACTIVATION | OPF_ELEMENTWISE)) && same_shapes &&
       n->nout == 1)
     return NULL;

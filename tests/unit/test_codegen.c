@@ -265,6 +265,7 @@ static void test_cwriter(void) {
       "    }\n"
       "} /* 7 */\n");
   CU_ASSERT_EQUAL(w.depth, 0);
+  cw_free(&w);
   /* Past the budget nothing more is written. */
   cw_init(&w, &out, &g->arena, (int64_t)out.len + 10);
   cw(&w, "int a_long_line_past_the_budget;\nint b;\n");
@@ -1323,6 +1324,100 @@ static void test_layernorm_kernels(void) {
   graph_free(g);
 }
 
+/* Squeeze-and-excitation scales on the blocked layout (channel_bcast): x
+ * times, plus, minus, over a per-channel tensor, either operand first, the
+ * per-channel one computed (GlobalAveragePool, Sigmoid: [N, C, 1, 1]) or a
+ * constant [1, C, 1, 1] broadcast over two images; channel counts a
+ * partial block and past it; NaN inputs too. */
+static void test_channel_bcast(void) {
+  find_targets();
+  for (int ti = 0; ti < nrunnable; ti++) {
+    int64_t c = runnable[ti].t->block;
+    Graph *g = graph_new();
+    wseed = 41;
+    int fam[8], nout = 0;
+    static const char *const ops[4] = {"Mul", "Add", "Sub", "Div"};
+    for (int ci = 0; ci < 2; ci++) {
+      int64_t C = ci ? 2 * c + 3 : c - 1 > 0 ? c - 1 : 1, N = ci + 1;
+      int64_t xd[4] = {N, C, 5, 7}, wd[4] = {C, C, 1, 1}, sd[4] = {1, C, 1, 1};
+      char name[16];
+      snprintf(name, sizeof name, "x%d", ci);
+      float *w = malloc(sizeof(float) * (size_t)(C * C));
+      for (int64_t i = 0; i < C * C; i++)
+        w[i] = 1 + wrand();
+      int ins[2] = {tu_input(g, name, 4, xd), tu_const(g, "", 4, wd, w)};
+      int y = tu_node(g, "Conv", 2, ins, NULL); /* puts y on the blocked layout */
+      for (int64_t i = 0; i < C; i++)
+        w[i] = 1 + 0.5f * wrand(); /* in [0.5, 1.5]: a divisor far from 0 */
+      int s = ci ? tu_const(g, "", 4, sd, w) : tu_node(g, "GlobalAveragePool", 1, &y, NULL);
+      free(w);
+      if (!ci)
+        s = tu_node(g, "Sigmoid", 1, &s, NULL);
+      for (int k = 0; k < 4; k++) { /* s * y, y + s, s - y, y / s (s far from 0) */
+        bool s_first = k == 0 || k == 2;
+        int b[2] = {s_first ? s : y, s_first ? y : s};
+        tu_output(g, tu_node(g, ops[k], 2, b, NULL));
+        fam[nout++] = NF_ELTWISE;
+      }
+    }
+    check_generated(g, "bcast", 0.3f, &runnable[ti], fam);
+    int bc = 0;
+    for (int i = 0; i < g->nnodes; i++)
+      bc += g->nodes[i].sched.family == kernel_config_named("channel_bcast");
+    CU_ASSERT_EQUAL(bc, ti > 0 ? 8 : 0); /* on SIMD targets, no Reorder around them */
+    graph_free(g);
+  }
+}
+
+/* Concats along channels on the blocked layout (concat_blocked): inputs of
+ * whole blocks and a last one of a partial block, two images, then a
+ * MaxPool reading the concat (GoogLeNet's inception blocks); a concat
+ * whose first input is a partial block stays plain. */
+static void test_concat_blocked(void) {
+  find_targets();
+  for (int ti = 0; ti < nrunnable; ti++) {
+    int64_t c = runnable[ti].t->block;
+    Graph *g = graph_new();
+    wseed = 43;
+    const int64_t xd[4] = {2, 5, 6, 7}, k3[2] = {3, 3}, p1[4] = {1, 1, 1, 1};
+    int x = tu_input(g, "x", 4, xd);
+    int64_t widths[2][3] = {{c, 2 * c, c + 3}, {c + 1, c, c}};
+    int fam[4], nout = 0;
+    for (int k = 0; k < 2; k++) {
+      int ys[3];
+      for (int i = 0; i < 3; i++) {
+        int64_t wd[4] = {widths[k][i], 5, 1, 1};
+        float *w = malloc(sizeof(float) * (size_t)(widths[k][i] * 5));
+        for (int64_t j = 0; j < widths[k][i] * 5; j++)
+          w[j] = 1 + wrand();
+        int ins[2] = {x, tu_const(g, "", 4, wd, w)};
+        free(w);
+        ys[i] = tu_node(g, "Conv", 2, ins, NULL);
+      }
+      Node *n;
+      int cat = tu_node(g, "Concat", 3, ys, &n);
+      tu_attr_int(g, n, "axis", k ? 1 : -3);
+      tu_output(g, cat);
+      fam[nout++] = NF_ELTWISE;
+      int mp = tu_node(g, "MaxPool", 1, &cat, &n);
+      tu_attr_ints(g, n, "kernel_shape", 2, k3);
+      tu_attr_ints(g, n, "pads", 4, p1);
+      tu_output(g, mp);
+      fam[nout++] = NF_MAXPOOL;
+    }
+    check_generated(g, "concat", 0.45f, &runnable[ti], fam);
+    int blocked = 0, plain = 0;
+    for (int i = 0; i < g->nnodes; i++)
+      if (g->nodes[i].op == OP_CONCAT) {
+        blocked += g->nodes[i].sched.family == kernel_config_named("concat_blocked");
+        plain += g->nodes[i].sched.family == kernel_config_named("scalar");
+      }
+    CU_ASSERT_EQUAL(blocked, ti > 0 ? 1 : 0);
+    CU_ASSERT_EQUAL(plain, ti > 0 ? 1 : 2);
+    graph_free(g);
+  }
+}
+
 /* The rule: every kernel family has a test comparing it with the
  * interpreter (the tests above note the families they run). */
 static void test_every_family_tested(void) {
@@ -1360,5 +1455,7 @@ void add_codegen_suite(void) {
   ADD(s, test_erf_range);
   ADD(s, test_pow_kernels);
   ADD(s, test_layernorm_kernels);
+  ADD(s, test_channel_bcast);
+  ADD(s, test_concat_blocked);
   ADD(s, test_every_family_tested); /* last: it checks what the others ran */
 }

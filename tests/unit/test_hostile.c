@@ -628,8 +628,8 @@ static void test_dsl_budgets(void) {
 static void test_dsl_value_budget(void) {
   const char *cases[3] = {
       "  for i in 0..31 {\n    s = s + s\n  }\n",
-      "  for i in 0..20 {\n    s = s + s\n  }\n  for i in 0..1000 {\n    y = l[s][i]: relu(x)\n"
-      "  }\n",
+      ("  for i in 0..20 {\n    s = s + s\n  }\n  for i in 0..1000 {\n    y = l[s][i]: relu(x)\n"
+       "  }\n"),
       "  for i in 0..1000 {\n    l = [[j for j in 0..100000] for k in 0..i]\n  }\n"};
   for (int k = 0; k < 3; k++) {
     char text[512];

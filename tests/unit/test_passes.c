@@ -747,6 +747,60 @@ static void test_fuse_gelu(void) {
   graph_free(g);
 }
 
+/* SiLU as x * sigmoid(x) (either order), HardSwish as x * hardsigmoid(x)
+ * and as x * relu6(x + 3) / 6 (Div, or Mul by 1/6): each becomes one
+ * activation that fuse-activation moves into the conv; a near miss (x
+ * times another tensor's sigmoid, a relu6 of x + 2) stays. */
+static int swish(Graph *g, int x, int form) {
+  if (form <= 2) {
+    Node *n;
+    int s = tu_node(g, form == 2 ? "HardSigmoid" : "Sigmoid", 1, &x, &n);
+    if (form == 2) {
+      tu_attr_float(g, n, "alpha", 1.0f / 6);
+      tu_attr_float(g, n, "beta", 0.5f);
+    }
+    int m[2] = {form == 1 ? s : x, form == 1 ? x : s};
+    return tu_node(g, "Mul", 2, m, NULL);
+  }
+  int a[2] = {scalar(g, form == 5 ? 2 : 3), x};
+  int t = tu_node(g, "Add", 2, a, NULL);
+  int c[3] = {t, scalar(g, 0), scalar(g, 6)};
+  t = tu_node(g, "Clip", 3, c, NULL);
+  int m[2] = {x, t};
+  t = tu_node(g, "Mul", 2, m, NULL);
+  int d[2] = {t, scalar(g, form == 4 ? 1.0f / 6 : 6)};
+  return tu_node(g, form == 4 ? "Mul" : "Div", 2, d, NULL);
+}
+
+static void test_fuse_swish(void) {
+  static const OpKind want[6] = {OP_SILU, OP_SILU, OP_HARDSWISH, OP_HARDSWISH, OP_HARDSWISH,
+                                 OP_COUNT};
+  for (int form = 0; form < 6; form++) {
+    Graph *g = graph_new();
+    int x = tu_input(g, "x", 4, X4);
+    tu_output(g, swish(g, conv(g, x, 8, 8, 3, 1, true), form));
+    run_and_compare(g, "fuse-swish,fuse-activation,dce");
+    if (want[form] != OP_COUNT) { /* one node: the conv, the activation in its epilogue */
+      CU_ASSERT_EQUAL(g->nnodes, 1);
+      CU_ASSERT_EQUAL(find(g, OP_CONV)->ep.act, want[form]);
+    } else {
+      CU_ASSERT_EQUAL(count(g, OP_CLIP), 1); /* x + 2: not a HardSwish */
+    }
+    graph_free(g);
+  }
+  /* x * sigmoid(z): not a SiLU */
+  Graph *g = graph_new();
+  int x = tu_input(g, "x", 4, X4);
+  int c = conv(g, x, 8, 8, 3, 1, true), c2 = conv(g, x, 8, 8, 3, 1, true);
+  int s = tu_node(g, "Sigmoid", 1, &c2, NULL);
+  int m[2] = {c, s};
+  tu_output(g, tu_node(g, "Mul", 2, m, NULL));
+  run_and_compare(g, "fuse-swish,fuse-activation,dce");
+  CU_ASSERT_EQUAL(count(g, OP_SILU), 0);
+  CU_ASSERT_EQUAL(count(g, OP_MUL), 1);
+  graph_free(g);
+}
+
 static void test_gemm_from_matmul(void) {
   Graph *g = graph_new();
   const int64_t xd[3] = {2, 3, 5}, wd[2] = {5, 7}, bd[1] = {7}, b2[2] = {1, 7}, x2d[2] = {4, 5};
@@ -798,4 +852,5 @@ void add_passes_suite(void) {
   ADD(s, test_merge_paths_not_equivalent);
   ADD(s, test_gemm_from_matmul);
   ADD(s, test_fuse_gelu);
+  ADD(s, test_fuse_swish);
 }
