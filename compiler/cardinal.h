@@ -503,6 +503,8 @@ typedef struct {
   int64_t out_pad[CD_MAX_SPATIAL];  /* ConvTranspose: output_padding (the last dims, as stride) */
   int64_t out_shape[CD_MAX_SPATIAL];/* ConvTranspose: output_shape, when given (0s: not) */
   int reduction;                    /* ScatterND: 0 none, 1 add, 2 mul, 3 max, 4 min */
+  bool fmod;                        /* Mod: C's fmod, the sign of the dividend (else the
+                                       divisor's, as Python's %) */
 } OpParams;
 
 typedef enum {

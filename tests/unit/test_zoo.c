@@ -297,6 +297,73 @@ static void test_values(void) {
   graph_free(g);
 }
 
+/* Mod: Python's remainder (fmod 0, the sign of the divisor) and C's
+ * (fmod 1), a zero divisor and INT64_MIN % -1 giving 0, folded at compile
+ * time on int64 shape values (Swin's window padding); then on data
+ * computed at run time, every integer type and float32, on every target. */
+static int mod_node(Graph *g, int a, int b, bool fmod) {
+  Node *n;
+  int ins[2] = {a, b};
+  int y = tu_node(g, "Mod", 2, ins, &n);
+  tu_attr_int(g, n, "fmod", fmod);
+  return y;
+}
+
+static void test_mod(void) {
+  Graph *g = graph_new();
+  const int64_t a[7] = {-7, 7, -7, 7, 5, 0, INT64_MIN}, b[7] = {3, -3, -3, 3, 0, 4, -1};
+  const int64_t want[2][7] = {{2, -2, -1, 1, 0, 0, 0}, {-1, 1, -1, 1, 0, 0, 0}};
+  int ys[2];
+  for (int f = 0; f < 2; f++)
+    ys[f] = mod_node(g, vec_i64(g, 7, a), vec_i64(g, 7, b), f);
+  Diag d = {.quiet = true};
+  CU_ASSERT_FATAL(graph_infer(g, &d));
+  CU_ASSERT_EQUAL(live(g, OP_MOD), 0);
+  for (int f = 0; f < 2; f++) {
+    const int64_t *got = g->values[ys[f]].data;
+    CU_ASSERT_FATAL(got != NULL);
+    for (int i = 0; i < 7; i++) {
+      if (got[i] != want[f][i])
+        fprintf(stderr, "\nfmod %d [%d]: %lld, want %lld\n", f, i, (long long)got[i],
+                (long long)want[f][i]);
+      CU_ASSERT_EQUAL(got[i], want[f][i]);
+    }
+  }
+  sb_free(&d.log);
+  graph_free(g);
+  /* float32 without fmod is refused, as the spec says */
+  g = graph_new();
+  const int64_t one[1] = {1};
+  tu_output(g, mod_node(g, tu_input(g, "x", 1, one), scalar_f(g, 2), false));
+  d = (Diag){.quiet = true};
+  CU_ASSERT(!graph_infer(g, &d));
+  CU_ASSERT(tu_log_has(&d, "fmod=1"));
+  sb_free(&d.log);
+  graph_free(g);
+  find_targets();
+  for (int ti = 0; ti < nrunnable; ti++) {
+    g = graph_new();
+    const int64_t xd[3] = {2, 3, 5}, yd[2] = {3, 1};
+    int x = tu_input(g, "x", 3, xd), y = tu_input(g, "y", 2, yd);
+    int outs[9], no = 0;
+    outs[no++] = mod_node(g, x, y, true);
+    const DType ts[4] = {DT_INT64, DT_INT32, DT_INT8, DT_UINT8};
+    int xs = node2(g, "Mul", x, scalar_f(g, 40)), ysc = node2(g, "Mul", y, scalar_f(g, 9));
+    for (int k = 0; k < 4; k++)
+      for (int f = 0; f < 2; f++)
+        outs[no++] =
+            cast_to(g, mod_node(g, cast_to(g, xs, ts[k]), cast_to(g, ysc, ts[k]), f), DT_FLOAT);
+    int fam[9];
+    for (int k = 0; k < no; k++) {
+      tu_output(g, outs[k]);
+      fam[k] = tu_nan_eltwise;
+    }
+    check_generated(g, "mod", 0.9f, &runnable[ti], fam);
+    CU_ASSERT_EQUAL(live(g, OP_MOD), 9);
+    graph_free(g);
+  }
+}
+
 /* GroupNormalization, scale and bias per group (opsets 18-20) and per
  * channel (21), against a direct computation, then generated code on every
  * target against the interpreter. */
@@ -451,6 +518,7 @@ void add_zoo_suite(void) {
   ADD(s, test_runtime_kernels);
   ADD(s, test_resize_kernels);
   ADD(s, test_values);
+  ADD(s, test_mod);
   ADD(s, test_group_norm);
   ADD(s, test_errors);
   ADD(s, test_hostile_sizes);
