@@ -909,11 +909,13 @@ static bool check_io(Graph *g, Diag *d) {
                  node_label(n), n->op_type);
       continue;
     }
-    /* The ops' portable kernels compute in float32, but for the ops that
-     * say (OPF_INTEGER, ops.def) their kernel takes the integer dtypes
-     * their inference admits; a family of another dtype says so in its row
-     * (kernels.c). */
-    if (!(n->sched.family->flags & KC_SCALAR) || (op_table[n->op].flags & OPF_INTEGER))
+    /* The ops' portable kernels compute in float32 but where ops.def says
+     * they are written for their operands' dtypes (OPF_TYPED: they move,
+     * compare, select or convert; OPF_INTEGER: the quantized ops, which
+     * take the integer dtypes their inference admits); a family of another
+     * dtype says so in its row (kernels.c). */
+    if (!(n->sched.family->flags & KC_SCALAR) ||
+        (op_table[n->op].flags & (OPF_TYPED | OPF_INTEGER)))
       continue;
     for (int k = 0; k < node_nreads(n) + n->nout; k++) {
       bool out = k >= node_nreads(n);

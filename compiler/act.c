@@ -58,6 +58,13 @@ static float ref_erf(float x, float a, float b) { (void)a; (void)b; return cd_er
 static float ref_exp(float x, float a, float b) { (void)a; (void)b; return expf(x); }
 static float ref_log(float x, float a, float b) { (void)a; (void)b; return logf(x); }
 static float ref_sqrt(float x, float a, float b) { (void)a; (void)b; return sqrtf(x); }
+static float ref_neg(float x, float a, float b) { (void)a; (void)b; return -x; }
+static float ref_abs(float x, float a, float b) { (void)a; (void)b; return fabsf(x); }
+static float ref_reciprocal(float x, float a, float b) { (void)a; (void)b; return 1.0f / x; }
+static float ref_floor(float x, float a, float b) { (void)a; (void)b; return floorf(x); }
+static float ref_ceil(float x, float a, float b) { (void)a; (void)b; return ceilf(x); }
+static float ref_round(float x, float a, float b) { (void)a; (void)b; return cd_round_even(x); }
+static float ref_sign(float x, float a, float b) { (void)a; (void)b; return cd_sign(x); }
 
 /* Building a vector expression: V(op, a, b) fills the target's template. */
 typedef struct {
@@ -152,6 +159,40 @@ static const char *vec_sqrt(const Vb *v, const char *x, float a, float b) {
   (void)a, (void)b;
   return V(sqrt, x, 0, 0);
 }
+/* -x as x * -1: exact, -0 for 0, NaN stays NaN (0 - x would give +0). */
+static const char *vec_neg(const Vb *v, const char *x, float a, float b) {
+  (void)a, (void)b;
+  return V(mul, x, K(v, -1), 0);
+}
+static const char *vec_abs(const Vb *v, const char *x, float a, float b) {
+  (void)a, (void)b;
+  return V(abs, x, 0, 0);
+}
+static const char *vec_reciprocal(const Vb *v, const char *x, float a, float b) {
+  (void)a, (void)b;
+  return V(div, K(v, 1), x, 0);
+}
+/* floor and ceil from the round to nearest, one step back where it went
+ * past x (exact: every float of magnitude 2^23 or more is an integer). */
+static const char *vec_floor(const Vb *v, const char *x, float a, float b) {
+  (void)a, (void)b;
+  const char *r = V(round, x, 0, 0);
+  return V(blend, V(lt, x, r, 0), V(sub, r, K(v, 1), 0), r);
+}
+static const char *vec_ceil(const Vb *v, const char *x, float a, float b) {
+  (void)a, (void)b;
+  const char *r = V(round, x, 0, 0);
+  return V(blend, V(lt, r, x, 0), V(add, r, K(v, 1), 0), r);
+}
+static const char *vec_round(const Vb *v, const char *x, float a, float b) {
+  (void)a, (void)b;
+  return V(round, x, 0, 0);
+}
+/* 1, -1, or x itself (+-0, NaN) */
+static const char *vec_sign(const Vb *v, const char *x, float a, float b) {
+  (void)a, (void)b;
+  return V(blend, V(lt, v->o->zero, x, 0), K(v, 1), V(blend, V(lt, x, v->o->zero, 0), K(v, -1), x));
+}
 
 typedef struct {
   OpKind op;
@@ -179,6 +220,13 @@ static const ActRow act_rows[] = {
     {OP_EXP, ref_exp, "expf($0)", vec_exp, true},
     {OP_LOG, ref_log, "logf($0)", vec_log, true},
     {OP_SQRT, ref_sqrt, "sqrtf($0)", vec_sqrt, false},
+    {OP_NEG, ref_neg, "-($0)", vec_neg, false},
+    {OP_ABS, ref_abs, "fabsf($0)", vec_abs, false},
+    {OP_RECIPROCAL, ref_reciprocal, "1.0f / ($0)", vec_reciprocal, false},
+    {OP_FLOOR, ref_floor, "floorf($0)", vec_floor, false},
+    {OP_CEIL, ref_ceil, "ceilf($0)", vec_ceil, false},
+    {OP_ROUND, ref_round, "cd_round_even($0)", vec_round, false},
+    {OP_SIGN, ref_sign, "cd_sign($0)", vec_sign, false},
 };
 
 static const ActRow *row(OpKind op) {

@@ -62,6 +62,13 @@ CD_ACT_FN float cd_softplus(float x) {
 
 CD_ACT_FN float cd_mish(float x) { return x * tanhf(cd_softplus(x)); }
 
+/* ONNX's Round: to the nearest integer, halves to even (rintf in the
+ * default rounding mode, which generated code never changes). */
+CD_ACT_FN float cd_round_even(float x) { return rintf(x); }
+
+/* 1 for x > 0, -1 for x < 0, else x itself (+-0, NaN). */
+CD_ACT_FN float cd_sign(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x); }
+
 /* erf without a branch or a call, so that loops over it vectorise: a
  * rational approximation on [-4, 4] (erf is +-1 in float past it), within
  * 4.1e-7 of erf; NaN stays NaN. */

@@ -461,6 +461,34 @@ typedef struct {
   const int32_t *zero;  /* n zero points, in dtype's range (zeros when the model gives none) */
 } QuantParams;
 
+/* Resize and Upsample (ops/resize.c says what each mode computes). */
+typedef enum { RESIZE_NEAREST, RESIZE_LINEAR, RESIZE_CUBIC } ResizeMode;
+typedef enum {
+  RESIZE_HALF_PIXEL, RESIZE_HALF_PIXEL_SYMMETRIC, RESIZE_PYTORCH_HALF_PIXEL,
+  RESIZE_ALIGN_CORNERS, RESIZE_ASYMMETRIC, RESIZE_TF_HALF_PIXEL_FOR_NN,
+  RESIZE_TF_CROP_AND_RESIZE
+} ResizeCoord;
+typedef enum {
+  RESIZE_ROUND_PREFER_FLOOR, RESIZE_ROUND_PREFER_CEIL, RESIZE_FLOOR, RESIZE_CEIL,
+  RESIZE_SIMPLE /* before opset 11: floor, or ceil when downsampling (as ONNX Runtime) */
+} ResizeNearest;
+typedef enum { RESIZE_STRETCH, RESIZE_NOT_LARGER, RESIZE_NOT_SMALLER } ResizeAspect;
+
+typedef struct {
+  ResizeMode mode;
+  ResizeCoord coord;        /* coordinate_transformation_mode */
+  ResizeNearest nearest;    /* nearest_mode */
+  ResizeAspect aspect;      /* keep_aspect_ratio_policy (opset 18), with sizes */
+  float cubic_a;            /* cubic_coeff_a */
+  bool exclude_outside;     /* taps outside the input weigh 0, the others renormalised */
+  float extrapolation;      /* tf_crop_and_resize: the value outside the ROI */
+  bool by_sizes;            /* the output extents were given (sizes), else scales */
+  bool resized[CD_MAX_RANK];/* the dim is one of the given axes (all, without axes) */
+  double scale[CD_MAX_RANK];/* per dim: as given (by_sizes: derived, sizes / input) */
+  int64_t size[CD_MAX_RANK];/* per dim: as given (by_sizes), else -1 */
+  double roi[2 * CD_MAX_RANK]; /* tf_crop_and_resize: starts, then ends, per dim */
+} ResizeParams;
+
 typedef struct {
   int nsp;                          /* spatial rank of Conv/pool (1..3) */
   int64_t kernel[CD_MAX_SPATIAL];   /* kernel extent per spatial dim (Conv: derived from W) */
@@ -469,7 +497,7 @@ typedef struct {
   int64_t pad0[CD_MAX_SPATIAL];     /* padding before, per spatial dim (derived under SAME/VALID) */
   int64_t pad1[CD_MAX_SPATIAL];     /* padding after */
   AutoPad auto_pad;                 /* Conv/pools */
-  int64_t group;                    /* Conv groups */
+  int64_t group;                    /* Conv groups; GroupNormalization's num_groups */
   bool ceil_mode;                   /* pools */
   bool count_include_pad;           /* AveragePool */
   bool trans_a, trans_b;            /* Gemm */
@@ -496,6 +524,17 @@ typedef struct {
   int64_t split[CD_MAX_SPLIT];
   int64_t start, end;               /* Shape: the slice of dims it returns */
   QuantParams q[3];                 /* ops/quant.c: the quantized operands (x, w, y as it says) */
+  double num[3];                    /* ConstantOfShape: num[0] its value; Range: start, limit,
+                                       delta (float types) */
+  int64_t inum[3];                  /* ... the same, exactly, for integer and bool types */
+  ResizeParams rs;                  /* Resize, Upsample */
+  int64_t blocksize;                /* DepthToSpace, SpaceToDepth */
+  bool crd;                         /* DepthToSpace: mode CRD (else DCR) */
+  int64_t out_pad[CD_MAX_SPATIAL];  /* ConvTranspose: output_padding (the last dims, as stride) */
+  int64_t out_shape[CD_MAX_SPATIAL];/* ConvTranspose: output_shape, when given (0s: not) */
+  int reduction;                    /* ScatterND: 0 none, 1 add, 2 mul, 3 max, 4 min */
+  bool fmod;                        /* Mod: C's fmod, the sign of the dividend (else the
+                                       divisor's, as Python's %) */
 } OpParams;
 
 typedef enum {
@@ -766,7 +805,7 @@ const char *epilogue_stmt(CWriter *w, Node *n, const char *y, const char *idx,
 
 enum {
   OPF_ALIAS = 1,        /* output is the input's bytes reshaped: no kernel */
-  OPF_SHAPE = 2,        /* only ever folded at compile time (Shape, Gather) */
+  OPF_SHAPE = 2,        /* only ever folded at compile time (Shape) */
   OPF_ELEMENTWISE = 4,  /* broadcasting arithmetic: an elementwise kernel on any layout
                            when every operand has the output's shape */
   OPF_ACTIVATION = 8,   /* unary float -> float: fusable into an epilogue
@@ -774,7 +813,9 @@ enum {
                            merge-paths path, elementwise on any layout */
   OPF_PER_CHANNEL = 16, /* params are per channel (dim 1): merge-paths stacks them */
   OPF_INTERNAL = 32,    /* made by passes only, never loaded from a model (Reorder) */
-  OPF_INTEGER = 64,     /* its scalar kernel reads and writes the integer dtypes its infer
+  OPF_TYPED = 64,       /* its portable kernel is written for its operands' dtypes (it
+                           moves, compares, selects or converts), not for float32 only */
+  OPF_INTEGER = 128,     /* its scalar kernel reads and writes the integer dtypes its infer
                            admits (uint8, int8, int32), not float32 only; it calls quant.h */
 };
 
@@ -792,6 +833,23 @@ bool op_broadcast(Diag *d, const Node *n, int na, const Value **vs, int *rank,
                   int64_t *dims);
 void broadcast_strides(const Value *v, int rank, const int64_t *dims,
                        int64_t *strides);
+/* Broadcast operands.  op_bcast_read: the C expression reading operand x
+ * (value v) at output coordinate (i0, i1, ...: cw_loop_nest's 'i') of an
+ * output of dims[rank], x[0 + i0 * s0 + ...] with the dims v broadcasts
+ * left out.  BcastIter: the same walk in the interpreter, the output's
+ * elements in order with each operand's element offset. */
+const char *op_bcast_read(CWriter *w, const Value *v, int rank, const int64_t *dims,
+                          const char *x);
+#define CD_BCAST_MAX 4 /* operands of one walk (Where has 3) */
+typedef struct {
+  int n, rank;                          /* operands; the output's rank */
+  int64_t dims[CD_MAX_RANK];            /* the output's dims */
+  int64_t st[CD_BCAST_MAX][CD_MAX_RANK];/* per operand, 0 where it broadcasts */
+  int64_t idx[CD_MAX_RANK];             /* the output coordinate */
+  int64_t off[CD_BCAST_MAX];            /* per operand: its element at idx */
+} BcastIter;
+void bcast_begin(BcastIter *it, const Value *y, int n, const Value *const *xs);
+void bcast_next(BcastIter *it); /* to the next output element, row-major */
 int64_t normalize_axis(int64_t axis, int rank);
 bool op_const_ints(Graph *g, Node *n, int input, Diag *d, int64_t *out,
                    int *count, int max);

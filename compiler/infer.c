@@ -5,15 +5,21 @@
  * against ops.def, its attributes parsed into OpParams, its output shapes
  * inferred.  Inference proper (node_infer) reads only OpParams and the
  * input shapes, so it can be re-run after any pass.  A node computing shape data
- * (Shape, Gather, Cast, Constant, or any node with int64 output) whose inputs
+ * (Shape, Constant, any node with a non-float output, any node that reads
+ * nothing at run time such as ConstantOfShape) whose inputs
  * are known is evaluated on the spot by the reference interpreter and its
  * outputs become constants, so a Reshape fed by Shape -> Gather -> Unsqueeze
  * -> Concat sees a constant target shape.  Float computations on constants
- * are left to the fold-constants pass, so `--passes none` still shows them.
+ * are left to the fold-constants pass, so `--passes none` still shows them --
+ * except those a parameter input needs: a node's parameter inputs (ops.def)
+ * are read when it is set up, so whatever computes one from constants alone
+ * (Resize's sizes as Cast -> Mul -> Cast of a Shape, in float) is folded
+ * then, just before the node that reads it.
  */
 #include "cardinal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 bool node_is_foldable(const Graph *g, const Node *n) {
   if (n->dead || n->op == OP_COUNT)
@@ -116,7 +122,81 @@ bool node_infer(Graph *g, Node *n, Diag *d) {
 static bool wants_folding(const Graph *g, const Node *n) {
   if (n->op == OP_CONSTANT || (op_table[n->op].flags & OPF_SHAPE))
     return true;
-  return n->out[0] >= 0 && g->values[n->out[0]].dtype != DT_FLOAT;
+  bool runtime_reads = false;
+  for (int k = 0; k < node_nreads(n); k++)
+    runtime_reads |= node_runtime_read(n, k);
+  return !runtime_reads || (n->out[0] >= 0 && g->values[n->out[0]].dtype != DT_FLOAT);
+}
+
+/* What graph_infer knows of the values so far: which are computable at
+ * compile time (constants, or made by a node all of whose reads are), and
+ * the nodes a parameter input needs folded. */
+typedef struct {
+  char *ct;        /* per value: computable at compile time */
+  int nct;         /* values ct covers (parse may add values: the rest are asked directly) */
+  char *mark;      /* per node: on the current walk */
+  int *list, *stack;
+} Known;
+
+static bool computable(const Graph *g, const Known *k, int v) {
+  return v < 0 || g->values[v].data || (v < k->nct && k->ct[v]);
+}
+
+static void note_outputs(Graph *g, Known *k, const Node *n) {
+  if (k->nct < g->nvalues) {
+    k->ct = realloc(k->ct, (size_t)g->nvalues);
+    CD_ASSERT(k->ct);
+    memset(k->ct + k->nct, 0, (size_t)(g->nvalues - k->nct));
+    k->nct = g->nvalues;
+  }
+  bool all = true;
+  for (int r = 0; r < node_nreads(n) && n->op != OP_SHAPE; r++)
+    all &= computable(g, k, node_read(n, r));
+  for (int j = 0; j < n->nout; j++)
+    if (n->out[j] >= 0)
+      k->ct[n->out[j]] = all;
+}
+
+static int cmp_int(const void *a, const void *b) {
+  return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}
+
+/* Folds, in order, the nodes that compute n's parameter inputs from
+ * constants (each node at most once over the whole inference: once folded
+ * its outputs are constants, which the walks stop at). */
+static bool fold_param_inputs(Graph *g, Known *k, const Node *n, Diag *d) {
+  int nl = 0, ns = 0;
+  for (int i = 0; i < n->nin && i < 32; i++) {
+    int v = n->in[i];
+    if (v < 0 || !(op_table[n->op].param_inputs & (1u << i)) || g->values[v].data ||
+        !computable(g, k, v) || g->values[v].producer < 0)
+      continue;
+    k->stack[ns++] = g->values[v].producer;
+    while (ns) {
+      int p = k->stack[--ns];
+      CD_STEPS(1);
+      if (k->mark[p] || g->nodes[p].dead)
+        continue;
+      k->mark[p] = 1;
+      k->list[nl++] = p;
+      const Node *pn = &g->nodes[p];
+      for (int r = 0; r < node_nreads(pn); r++) {
+        int u = node_read(pn, r);
+        if (u >= 0 && !g->values[u].data && g->values[u].producer >= 0 &&
+            !k->mark[g->values[u].producer])
+          k->stack[ns++] = g->values[u].producer;
+      }
+    }
+  }
+  qsort(k->list, (size_t)nl, sizeof(int), cmp_int);
+  bool ok = true;
+  for (int i = 0; i < nl; i++) {
+    Node *p = &g->nodes[k->list[i]];
+    k->mark[k->list[i]] = 0;
+    if (ok && !p->dead && node_is_foldable(g, p))
+      ok = node_fold(g, p, d);
+  }
+  return ok;
 }
 
 bool graph_infer(Graph *g, Diag *d) {
@@ -132,34 +212,53 @@ bool graph_infer(Graph *g, Diag *d) {
   }
   if (bad)
     return false;
-  for (int i = 0; i < g->nnodes; i++) {
+  /* A walk pushes each node at most once per read of a node on it: the
+   * reads of all nodes bound the stack. */
+  int64_t reads = 64;
+  for (int i = 0; i < g->nnodes; i++)
+    reads += node_nreads(&g->nodes[i]);
+  Known k = {.mark = calloc((size_t)g->nnodes + 1, 1),
+             .list = malloc(sizeof(int) * ((size_t)g->nnodes + 1)),
+             .stack = malloc(sizeof(int) * (size_t)reads)};
+  CD_ASSERT(k.mark && k.list && k.stack);
+  bool ok = true;
+  for (int i = 0; i < g->nnodes && ok; i++) {
     Node *n = &g->nodes[i];
     if (n->dead)
       continue;
-    for (int j = 0; j < n->nin; j++)
+    for (int j = 0; j < n->nin && ok; j++)
       if (n->in[j] >= 0 && g->values[n->in[j]].rank < 0) {
         diag_error(d, "node '%s' (%s): input '%s' has no known shape",
                    node_label(n), n->op_type, g->values[n->in[j]].name);
-        return false;
-      } else if (n->in[j] >= 0 && !dtype_size(g->values[n->in[j]].dtype)) {
+        ok = false;
+      } else if (n->in[j] >= 0 && g->values[n->in[j]].dtype == DT_UNDEFINED) {
+        /* (a tensor of another type: the op's inference, or the check of
+         * its outputs below, says what it takes) */
         diag_error(d, "node '%s' (%s): input '%s' is not a tensor of a supported element type "
                    "(float32, float64, int8, uint8, int32, int64 or bool)",
                    node_label(n), n->op_type, g->values[n->in[j]].name);
-        return false;
+        ok = false;
       }
-    if (!node_setup(g, &g->nodes[i], d))
-      return false;
+    ok = ok && fold_param_inputs(g, &k, n, d) && node_setup(g, &g->nodes[i], d);
+    if (!ok)
+      break;
     n = &g->nodes[i]; /* parse may add values, never nodes; stay safe */
+    note_outputs(g, &k, n);
     if (wants_folding(g, n) && node_is_foldable(g, n) && !node_fold(g, n, d))
-      return false;
-    for (int j = 0; j < n->nout; j++)
+      ok = false;
+    for (int j = 0; ok && j < n->nout; j++)
       if (n->out[j] >= 0 && !dtype_size(g->values[n->out[j]].dtype)) {
         diag_error(d, "node '%s' (%s): output '%s' would be of an element type Cardinal does "
                    "not support (float32, float64, int8, uint8, int32, int64 or bool)",
                    node_label(n), n->op_type, g->values[n->out[j]].name);
-        return false;
+        ok = false;
       }
   }
-  graph_compact(g);
-  return true;
+  free(k.ct);
+  free(k.mark);
+  free(k.list);
+  free(k.stack);
+  if (ok)
+    graph_compact(g);
+  return ok;
 }

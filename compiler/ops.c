@@ -116,6 +116,43 @@ void broadcast_strides(const Value *v, int rank, const int64_t *dims,
   (void)dims;
 }
 
+const char *op_bcast_read(CWriter *w, const Value *v, int rank, const int64_t *dims,
+                          const char *x) {
+  int64_t st[CD_MAX_RANK];
+  broadcast_strides(v, rank, dims, st);
+  StrBuf sb = {0};
+  sb_printf(&sb, "%s[0", x);
+  for (int k = 0; k < rank; k++)
+    if (st[k] && dims[k] > 1)
+      sb_printf(&sb, " + i%d * %lld", k, (long long)st[k]);
+  sb_printf(&sb, "]");
+  const char *r = cw_fmt(w, "%s", sb.buf);
+  sb_free(&sb);
+  return r;
+}
+
+void bcast_begin(BcastIter *it, const Value *y, int n, const Value *const *xs) {
+  CD_ASSERT(n <= CD_BCAST_MAX);
+  memset(it, 0, sizeof *it);
+  it->n = n;
+  it->rank = y->rank;
+  memcpy(it->dims, y->dims, sizeof(int64_t) * (size_t)y->rank);
+  for (int i = 0; i < n; i++)
+    broadcast_strides(xs[i], y->rank, y->dims, it->st[i]);
+}
+
+void bcast_next(BcastIter *it) {
+  for (int k = it->rank - 1; k >= 0; k--) {
+    for (int i = 0; i < it->n; i++)
+      it->off[i] += it->st[i][k];
+    if (++it->idx[k] < it->dims[k])
+      return;
+    for (int i = 0; i < it->n; i++)
+      it->off[i] -= it->st[i][k] * it->dims[k];
+    it->idx[k] = 0;
+  }
+}
+
 int64_t normalize_axis(int64_t axis, int rank) {
   if (axis < 0)
     axis += rank;

@@ -17,6 +17,21 @@ int64_t node_macs(const Graph *g, const Node *n) {
       per = sat_mul(per, w->dims[i]);
     return sat_mul(value_numel(y), per);
   }
+  if (n->op == OP_CONVTRANSPOSE) { /* each input element meets every tap of M/group outputs */
+    const Value *w = &g->values[n->in[1]];
+    int64_t per = 1;
+    for (int i = 1; i < w->rank; i++)
+      per = sat_mul(per, w->dims[i]);
+    return sat_mul(value_numel(&g->values[n->in[0]]), per);
+  }
+  if (n->op == OP_RESIZE || n->op == OP_UPSAMPLE) { /* the taps of every resized dim */
+    int64_t macs = value_numel(y), taps = n->p.rs.mode == RESIZE_NEAREST ? 1
+                                         : n->p.rs.mode == RESIZE_LINEAR ? 2 : 4;
+    for (int k = 0; k < y->rank; k++)
+      if (n->p.rs.resized[k])
+        macs = sat_mul(macs, taps);
+    return macs;
+  }
   if (n->op == OP_GEMM) {
     const Value *a = &g->values[n->in[0]];
     return sat_mul(value_numel(y), n->p.trans_a ? a->dims[0] : a->dims[1]);

@@ -1,11 +1,12 @@
 /*
  * elementwise.c — the unary activations (Relu, LeakyRelu, Sigmoid, SiLU,
  * Tanh, HardSigmoid, HardSwish, Clip, Elu, Selu, Softplus, Mish, Gelu), the
- * float functions Erf, Exp, Log and Sqrt (activations too: unary float ->
- * float, so they fuse and merge like one) and the broadcasting arithmetic
- * (Add, Sub, Mul, Div, PRelu, Sum, Pow).  What each activation computes is
- * the activation table's (act.c, act.h); this file parses their parameters
- * and runs them over tensors.
+ * float functions Erf, Exp, Log, Sqrt, Neg, Abs, Reciprocal, Floor, Ceil,
+ * Round and Sign (activations too: unary float -> float, so they fuse and
+ * merge like one) and the broadcasting arithmetic (Add, Sub, Mul, Div,
+ * PRelu, Pow, and the variadic Sum, Min, Max, Mean).  What each activation
+ * computes is the activation table's (act.c, act.h); this file parses
+ * their parameters and runs them over tensors.
  *
  * Unary parameters land in OpParams.alpha/beta, which is all an epilogue
  * carries (Epilogue.act_alpha/act_beta), so every activation says what it
@@ -21,7 +22,10 @@
  *   Gelu         y = x/2 (1 + erf(x / sqrt 2)); alpha = 1 selects the
  *                approximate = "tanh" form x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
  *
- * The binary ops broadcast like numpy.  They also run on int64, which only
+ * The binary ops broadcast like numpy.  Min and Max propagate NaN (as
+ * numpy's minimum and maximum do): each operand in turn replaces the result
+ * when it is smaller (larger) or NaN.  Mean is Sum divided by the count.
+ * Add, Sub, Mul, Div, Min and Max also run on int64, which only
  * happens while folding shape arithmetic at compile time.  Pow takes a
  * float32 base; its exponent is float32, or an integer constant that parse
  * turns into a float32 one (exporters write x ** 2 with an int64 2); an
@@ -176,8 +180,8 @@ bool binary_infer(Graph *g, Node *n, Diag *d) {
     }
     vs[i] = &g->values[n->in[i]];
     if (vs[i]->dtype != t || (t != DT_FLOAT && t != DT_INT64) ||
-        (t == DT_INT64 && n->op != OP_ADD && n->op != OP_SUB &&
-         n->op != OP_MUL && n->op != OP_DIV)) {
+        (t == DT_INT64 && n->op != OP_ADD && n->op != OP_SUB && n->op != OP_MUL &&
+         n->op != OP_DIV && n->op != OP_MIN && n->op != OP_MAX)) {
       diag_error(d, "node '%s' (%s): unsupported input types (%s)",
                  node_label(n), n->op_type, dtype_name(vs[i]->dtype));
       return false;
@@ -207,6 +211,8 @@ static double binary_apply(OpKind op, double a, double b) {
   case OP_DIV: return a / b;
   case OP_PRELU: return a < 0 ? a * b : a;
   case OP_POW: return powf((float)a, (float)b);
+  case OP_MIN: return b < a || b != b ? b : a;
+  case OP_MAX: return b > a || b != b ? b : a;
   default: CD_ASSERT(!"not a binary op"); return 0;
   }
 }
@@ -239,6 +245,8 @@ void binary_eval(Graph *g, Node *n, void **data) {
           iacc = sat_sub(iacc, v);
         else if (n->op == OP_MUL)
           iacc = sat_mul(iacc, v);
+        else if (n->op == OP_MIN || n->op == OP_MAX)
+          iacc = (n->op == OP_MIN) == (v < iacc) ? v : iacc;
         else
           iacc = v == 0 || (v == -1 && iacc == INT64_MIN) ? 0 : iacc / v;
         continue;
@@ -246,11 +254,13 @@ void binary_eval(Graph *g, Node *n, void **data) {
       double v = (double)((float *)data[n->in[i]])[off];
       if (i == 0)
         acc = v;
-      else if (n->op == OP_SUM)
-        acc = binary_apply(n->op, acc, v);
+      else if (n->op == OP_SUM || n->op == OP_MEAN)
+        acc = binary_apply(OP_SUM, acc, v);
       else
         acc = (float)binary_apply(n->op, (float)acc, (float)v);
     }
+    if (n->op == OP_MEAN)
+      acc /= n->nin;
     if (is_int)
       ((int64_t *)data[n->out[0]])[e] = iacc;
     else
@@ -286,6 +296,27 @@ const char *epilogue_stmt(CWriter *w, Node *n, const char *y, const char *idx,
 
 static const char *binary_expr(CWriter *w, OpKind op, const char *a, const char *b);
 
+/* The operands rd[] combined left to right (Mean: their sum, divided). */
+static const char *fold_expr(CWriter *w, const Node *n, const char *const *rd) {
+  const char *acc = rd[0];
+  for (int i = 1; i < n->nin; i++)
+    acc = cw_fmt(w, "(%s)", binary_expr(w, n->op, acc, rd[i]));
+  if (n->op == OP_MEAN)
+    acc = cw_fmt(w, "%s / %s", acc, cw_float(w, n->nin));
+  return acc;
+}
+
+/* Min and Max: a running result m, which each operand replaces when it is
+ * smaller (larger) or NaN, so a NaN anywhere stays; statements, not one
+ * expression, which would repeat the result so far at every operand. */
+static void minmax_body(CWriter *w, const Node *n, const char *const *rd) {
+  cw(w, "float m = %s;\n", rd[0]);
+  for (int i = 1; i < n->nin; i++)
+    cw(w, "{\nconst float v = %s;\nm = v %s m || v != v ? v : m;\n}\n", rd[i],
+       n->op == OP_MIN ? "<" : ">");
+  cw(w, "y0[i] = m;\n");
+}
+
 /* Pow by the constant 2 (a variance: LayerNorm as opset-13 exporters write
  * it) as a * a, which is powf's correctly rounded result, without a call
  * per element; NULL for any other Pow.  The kernel then ignores x1. */
@@ -312,13 +343,18 @@ void elementwise_flat(CWriter *w, Graph *g, Node *n, const char *i0, const char 
          i0, i1, act_scalar(w, n->op, n->p.alpha, n->p.beta, "v"));
     return;
   }
-  const char *acc = pow_square(w, g, n, "x0[i]");
-  if (!acc) {
-    acc = "x0[i]";
-    for (int i = 1; i < n->nin; i++)
-      acc = arena_printf(&g->arena, "(%s)",
-                         binary_expr(w, n->op, acc, arena_printf(&g->arena, "x%d[i]", i)));
+  const char **rd = arena_alloc(&g->arena, sizeof(char *) * (size_t)n->nin);
+  for (int i = 0; i < n->nin; i++)
+    rd[i] = arena_printf(&g->arena, "x%d[i]", i);
+  if (n->op == OP_MIN || n->op == OP_MAX) {
+    cw(w, "for (long i = %s; i < %s; i++) {\n", i0, i1);
+    minmax_body(w, n, rd);
+    cw(w, "}\n");
+    return;
   }
+  const char *acc = pow_square(w, g, n, "x0[i]");
+  if (!acc)
+    acc = fold_expr(w, n, rd);
   cw(w, "for (long i = %s; i < %s; i++)\ny0[i] = %s;\n", i0, i1, acc);
 }
 
@@ -386,6 +422,7 @@ static const char *binary_expr(CWriter *w, OpKind op, const char *a,
   case OP_DIV: return arena_printf(ar, "%s / %s", a, b);
   case OP_PRELU: return arena_printf(ar, "%s < 0.0f ? %s * %s : %s", a, a, b, a);
   case OP_POW: return arena_printf(ar, "powf(%s, %s)", a, b);
+  case OP_MEAN: return arena_printf(ar, "%s + %s", a, b);
   default: return NULL;
   }
 }
@@ -423,11 +460,14 @@ bool binary_emit(CWriter *w, Graph *g, Node *n) {
   const char *acc = pow_square(w, g, n, rd[0]); /* before the loops: it may emit (void)x1 */
   cw(w, "long i = 0;\n");
   cw_loop_nest(w, 'i', y->dims, r);
-  if (!acc) {
-    acc = rd[0];
-    for (int i = 1; i < n->nin; i++)
-      acc = arena_printf(&g->arena, "(%s)", binary_expr(w, n->op, acc, rd[i]));
+  if (n->op == OP_MIN || n->op == OP_MAX) {
+    cw(w, "{\n");
+    minmax_body(w, n, rd);
+    cw(w, "i++;\n}\n");
+    return true;
   }
+  if (!acc)
+    acc = fold_expr(w, n, rd);
   cw(w, "y0[i++] = %s;\n", acc);
   return true;
 }

@@ -36,9 +36,13 @@ bool reshape_parse(Graph *g, Node *n, Diag *d) {
   OpParams *p = &n->p;
   switch (n->op) {
   case OP_DROPOUT:
-    if (n->nin > 2 && n->in[2] >= 0 && value_scalar(g, n->in[2], 1) != 0) {
+    /* Training mode drops nothing at ratio 0 (torch's F.dropout(x, p=0.0)
+     * exports so: swin_t's attention). */
+    if (n->nin > 2 && n->in[2] >= 0 && value_scalar(g, n->in[2], 1) != 0 &&
+        !(n->nin > 1 && n->in[1] >= 0 && g->values[n->in[1]].data &&
+          value_scalar(g, n->in[1], 1) == 0)) {
       diag_error(d, "node '%s' (Dropout): training_mode must be a constant "
-                 "false", node_label(n));
+                 "false (or the ratio a constant 0)", node_label(n));
       return false;
     }
     return true;

@@ -310,13 +310,8 @@ static void test_identifiers(void) {
  * has them, neon through the AArch64 cross compiler and qemu-user when both
  * are installed (setup.sh installs them); the others are skipped with a
  * note. */
-typedef struct {
-  const Target *t;
-  const char *cc;     /* NULL: cc */
-  const char *runner; /* NULL: run directly */
-} Runnable;
-static Runnable runnable[4];
-static int nrunnable;
+Runnable runnable[4];
+int nrunnable;
 
 /* The kernel families (rows of kernel_configs) some test here has run
  * against the interpreter, on any target: test_every_family_tested, last
@@ -349,7 +344,7 @@ static bool on_path(const char *prog) {
   return false;
 }
 
-static void find_targets(void) {
+void find_targets(void) {
   if (nrunnable)
     return;
   runnable[nrunnable++] = (Runnable){&target_scalar, NULL, NULL};
@@ -448,6 +443,7 @@ typedef enum {
 } NanFamily;
 
 #define NAN_EVERY 53 /* a prime: the NaN fall on every lane of a vector in turn */
+const int tu_nan_eltwise = NF_ELTWISE; /* for the zoo suite (testutil.h) */
 
 static bool nan_family_on(int f) {
   static const bool on[NF_ACT] = {
@@ -545,8 +541,8 @@ static void compare_outputs(const Graph *g, float **got, float **want, const boo
  * and Sqrt of negatives).  fam (NULL: none) gives each output's NaN family:
  * the outputs whose family is on are checked again with NaN inputs, on the
  * same build.  g is left as the passes made it. */
-static void check_generated(Graph *g, const char *name, float phase, const Runnable *r,
-                            const int *fam) {
+void check_generated(Graph *g, const char *name, float phase, const Runnable *r,
+                     const int *fam) {
   const Target *t = r->t;
   Diag d = {.quiet = true};
   g->target = t;

@@ -107,6 +107,10 @@ void tu_attr_str(Graph *g, Node *n, const char *name, const char *s) {
   new_attr(g, n, name, AT_STRING)->s = arena_strdup(&g->arena, s);
 }
 
+void tu_attr_tensor(Graph *g, Node *n, const char *name, int v) {
+  new_attr(g, n, name, AT_TENSOR)->tensor = v;
+}
+
 bool tu_log_has(const Diag *d, const char *needle) {
   return d->log.buf && strstr(d->log.buf, needle);
 }
@@ -129,6 +133,8 @@ int main(int argc, char **argv) {
   add_codegen_suite();
   add_hostile_suite();
   add_runtime_suite();
+  add_quant_suite();
+  add_zoo_suite();
   CU_basic_set_mode(CU_BRM_VERBOSE);
   CU_pSuite only = argc > 1 ? CU_get_suite(argv[1]) : NULL;
   if (argc > 1 && !only) {

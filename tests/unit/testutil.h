@@ -26,6 +26,24 @@ void tu_attr_int(Graph *g, Node *n, const char *name, int64_t v);
 void tu_attr_float(Graph *g, Node *n, const char *name, float v);
 void tu_attr_ints(Graph *g, Node *n, const char *name, int count, const int64_t *v);
 void tu_attr_str(Graph *g, Node *n, const char *name, const char *s);
+void tu_attr_tensor(Graph *g, Node *n, const char *name, int v); /* v: a constant */
+
+/* test_codegen.c: the targets this machine runs (find_targets fills
+ * runnable[0, nrunnable): scalar first), and the check of a graph's
+ * generated code against the interpreter on one of them (fam: the NaN
+ * families of its outputs, NULL for none; the families are test_codegen's
+ * NanFamily numbers). */
+typedef struct {
+  const Target *t;
+  const char *cc;     /* NULL: cc */
+  const char *runner; /* NULL: run directly */
+} Runnable;
+extern Runnable runnable[4];
+extern int nrunnable;
+extern const int tu_nan_eltwise; /* the NaN family of elementwise outputs */
+void find_targets(void);
+void check_generated(Graph *g, const char *name, float phase, const Runnable *r,
+                     const int *fam);
 
 void add_frontend_suite(void);
 void add_infer_suite(void);
@@ -38,6 +56,7 @@ void add_verify_suite(void);
 void add_hostile_suite(void);
 void add_runtime_suite(void);
 void add_quant_suite(void);
+void add_zoo_suite(void);
 
 #define ADD(suite, fn) CU_add_test(suite, #fn, fn)
 
