@@ -968,6 +968,13 @@ bool rewrite_fuse_activation(Graph *g, Node *p); /* p's single activation reader
 /* A new node op(ins) (default parameters; a Gemm gets transB = 1) writing
  * value out (made if -1), its shapes inferred; returns its index. */
 int rewrite_add_node(Graph *g, OpKind op, int nin, const int *ins, int out, int opset);
+/* Pattern matching: whether v is a constant float of one element within
+ * rel (relative) of want; the operand of binary node n other than v (-1 if
+ * n does not read v); the live node of op `op` that is v's only reader
+ * (reader: each value's reader, as the pass indexed them), or NULL. */
+bool const_scalar_near(const Graph *g, int v, float want, float rel);
+int other_operand(const Node *n, int v);
+Node *only_reader(Graph *g, const int *reader, int v, OpKind op);
 
 /* ---------------------------------------------------------------- codegen/target_*.c */
 

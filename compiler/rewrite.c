@@ -254,3 +254,20 @@ int rewrite_add_node(Graph *g, OpKind op, int nin, const int *ins, int out, int 
   sb_free(&d.log);
   return ni;
 }
+
+bool const_scalar_near(const Graph *g, int v, float want, float rel) {
+  const Value *c = v >= 0 ? &g->values[v] : NULL;
+  return c && c->data && c->dtype == DT_FLOAT && value_numel(c) == 1 &&
+         fabsf(((const float *)c->data)[0] - want) <= rel * fabsf(want);
+}
+
+int other_operand(const Node *n, int v) {
+  return n->nin != 2 ? -1 : n->in[0] == v ? n->in[1] : n->in[1] == v ? n->in[0] : -1;
+}
+
+Node *only_reader(Graph *g, const int *reader, int v, OpKind op) {
+  if (!value_single_use(g, v) || reader[v] < 0)
+    return NULL;
+  Node *n = &g->nodes[reader[v]];
+  return !n->dead && n->op == op ? n : NULL;
+}

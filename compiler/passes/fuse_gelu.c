@@ -17,22 +17,7 @@
 
 /* Whether v is a constant float of one element within 1e-4 of want. */
 static bool scalar_near(const Graph *g, int v, float want) {
-  const Value *c = v >= 0 ? &g->values[v] : NULL;
-  return c && c->data && c->dtype == DT_FLOAT && value_numel(c) == 1 &&
-         fabsf(((const float *)c->data)[0] - want) <= 1e-4f * fabsf(want);
-}
-
-/* The operand of binary node n other than v (-1 if n does not read v). */
-static int other(const Node *n, int v) {
-  return n->nin != 2 ? -1 : n->in[0] == v ? n->in[1] : n->in[1] == v ? n->in[0] : -1;
-}
-
-/* The live node of op `op` that is v's only reader, or NULL. */
-static Node *only_reader(Graph *g, const int *reader, int v, OpKind op) {
-  if (!value_single_use(g, v) || reader[v] < 0)
-    return NULL;
-  Node *n = &g->nodes[reader[v]];
-  return !n->dead && n->op == op ? n : NULL;
+  return const_scalar_near(g, v, want, 1e-4f);
 }
 
 /* v's live producer of op `op`, if v has no other reader; else NULL. */
@@ -72,20 +57,20 @@ bool pass_fuse_gelu(Graph *g, PassStats *st) {
       continue;
     /* 1 + erf(...) */
     Node *a = only_reader(g, reader, e->out[0], OP_ADD);
-    if (!a || !scalar_near(g, other(a, e->out[0]), 1.0f))
+    if (!a || !scalar_near(g, other_operand(a, e->out[0]), 1.0f))
       continue;
     /* x * (1 + erf) * 0.5, or (x * 0.5) * (1 + erf) */
     Node *m1 = only_reader(g, reader, a->out[0], OP_MUL), *half = NULL;
-    int o = m1 ? other(m1, a->out[0]) : -1;
+    int o = m1 ? other_operand(m1, a->out[0]) : -1;
     if (o < 0)
       continue;
     if (o == x) {
       half = only_reader(g, reader, m1->out[0], OP_MUL);
-      if (!half || !scalar_near(g, other(half, m1->out[0]), 0.5f))
+      if (!half || !scalar_near(g, other_operand(half, m1->out[0]), 0.5f))
         continue;
     } else {
       half = only_producer(g, o, OP_MUL);
-      if (!half || !scalar_near(g, other(half, x), 0.5f))
+      if (!half || !scalar_near(g, other_operand(half, x), 0.5f))
         continue;
     }
     int y = (o == x ? half : m1)->out[0];

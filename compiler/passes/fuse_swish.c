@@ -22,22 +22,7 @@
 
 /* Whether v is a constant float of one element within 1e-6 relative of want. */
 static bool scalar_is(const Graph *g, int v, float want) {
-  const Value *c = v >= 0 ? &g->values[v] : NULL;
-  return c && c->data && c->dtype == DT_FLOAT && value_numel(c) == 1 &&
-         fabsf(((const float *)c->data)[0] - want) <= 1e-6f * fabsf(want);
-}
-
-/* The operand of binary node n other than v (-1 if n does not read v). */
-static int other(const Node *n, int v) {
-  return n->nin != 2 ? -1 : n->in[0] == v ? n->in[1] : n->in[1] == v ? n->in[0] : -1;
-}
-
-/* The live node of op `op` that is v's only reader, or NULL. */
-static Node *only_reader(Graph *g, const int *reader, int v, OpKind op) {
-  if (!value_single_use(g, v) || reader[v] < 0)
-    return NULL;
-  Node *n = &g->nodes[reader[v]];
-  return !n->dead && n->op == op ? n : NULL;
+  return const_scalar_near(g, v, want, 1e-6f);
 }
 
 /* The nodes dead[0..n) die with their outputs but y, which act(x) writes. */
@@ -75,7 +60,7 @@ bool pass_fuse_swish(Graph *g, PassStats *st) {
     if (s->op == OP_SIGMOID || (s->op == OP_HARDSIGMOID && fabsf(s->p.alpha - 1.0f / 6) <= 1e-7f &&
                                 s->p.beta == 0.5f)) {
       Node *m = only_reader(g, reader, s->out[0], OP_MUL);
-      if (!m || other(m, s->out[0]) != x)
+      if (!m || other_operand(m, s->out[0]) != x)
         continue;
       Node *dead[2] = {s, m};
       int y = m->out[0];
@@ -91,13 +76,13 @@ bool pass_fuse_swish(Graph *g, PassStats *st) {
       continue;
     Node *c = only_reader(g, reader, s->out[0], OP_CLIP);
     Node *m = c && is_relu6(g, c) ? only_reader(g, reader, c->out[0], OP_MUL) : NULL;
-    if (!m || other(m, c->out[0]) != x)
+    if (!m || other_operand(m, c->out[0]) != x)
       continue;
     Node *d = only_reader(g, reader, m->out[0], OP_DIV);
     bool sixth = d && d->in[0] == m->out[0] && scalar_is(g, d->in[1], 6.0f);
     if (!sixth) {
       d = only_reader(g, reader, m->out[0], OP_MUL);
-      sixth = d && scalar_is(g, other(d, m->out[0]), 1.0f / 6);
+      sixth = d && scalar_is(g, other_operand(d, m->out[0]), 1.0f / 6);
     }
     if (!sixth || !value_same_shape(&g->values[x], &g->values[d->out[0]]))
       continue;
