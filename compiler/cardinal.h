@@ -940,6 +940,7 @@ bool passes_parse(const char *list, int *order, int *n, Diag *d);
 bool passes_run(Graph *g, const int *order, int n, PassStats *stats,
                 bool verify, const char *dump_after, FILE *dump, Diag *d);
 
+bool pass_fold_qdq(Graph *g, PassStats *st);
 bool pass_fold_constants(Graph *g, PassStats *st);
 bool pass_fold_bn(Graph *g, PassStats *st);
 bool pass_merge_paths(Graph *g, PassStats *st);

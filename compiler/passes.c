@@ -12,6 +12,7 @@
 #include <time.h>
 
 const PassInfo pass_list[] = {
+    {"fold-qdq", pass_fold_qdq, true},
     {"fold-constants", pass_fold_constants, true},
     {"eliminate-identity", pass_eliminate_identity, true},
     {"gemm-from-matmul", pass_gemm_from_matmul, true},

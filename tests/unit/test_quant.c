@@ -623,6 +623,117 @@ static void test_qlinear_generated(void) {
   sb_free(&d.log);
 }
 
+/* The QDQ conv as quantizers write it, node names as they are here:
+ *   x -> Q(0.05, 128) -> DQ -> Conv 'conv' (weights DQ(int8 [16,4,3,3],
+ *   per channel), bias DQ(int32 at x_scale * w_scale), group 2, pads 1)
+ *   [-> Relu] -> Q(0.1, yz) -> DQ -> y */
+static void qdq_conv_model(const char *file, bool relu, uint8_t yz) {
+  const int64_t dx[4] = {1, 8, 6, 6}, dw[4] = {16, 4, 3, 3}, d16[1] = {16};
+  const float sx = 0.05f, sy = 0.1f;
+  const uint8_t zx = 128;
+  float sw[16], sb[16];
+  int8_t w[576], zw[16] = {0};
+  int32_t b[16], zb[16] = {0};
+  for (int i = 0; i < 16; i++) {
+    sw[i] = 0.002f * (float)(i + 1);
+    sb[i] = sx * sw[i];
+    b[i] = (i * 97) % 400 - 200;
+  }
+  for (int i = 0; i < 576; i++)
+    w[i] = (int8_t)((i * 37) % 255 - 127);
+  MB *m = mb_new(13);
+  mb_input(m, "x", F32, 4, dx);
+  init_f(m, "sx", 0, NULL, &sx);
+  init_b(m, "zx", U8, 0, NULL, &zx);
+  init_f(m, "sy", 0, NULL, &sy);
+  init_b(m, "zy", U8, 0, NULL, &yz);
+  init_b(m, "wq", I8, 4, dw, w);
+  init_f(m, "sw", 1, d16, sw);
+  init_b(m, "zw", I8, 1, d16, zw);
+  mb_init_raw(m, "bq", I32, 1, d16, b, sizeof b);
+  init_f(m, "sb", 1, d16, sb);
+  mb_init_raw(m, "zb", I32, 1, d16, zb, sizeof zb);
+  const char *q1[] = {"x", "sx", "zx"}, *q1o[] = {"xq"}, *d1[] = {"xq", "sx", "zx"},
+             *d1o[] = {"xd"}, *d2[] = {"wq", "sw", "zw"}, *d2o[] = {"wd"},
+             *d3[] = {"bq", "sb", "zb"}, *d3o[] = {"bd"}, *c[] = {"xd", "wd", "bd"},
+             *co[] = {"c"}, *r[] = {"c"}, *ro[] = {"r"}, *q2[] = {relu ? "r" : "c", "sy", "zy"},
+             *q2o[] = {"yq"}, *d4[] = {"yq", "sy", "zy"};
+  mb_node(m, "QuantizeLinear", "q1", 3, q1, 1, q1o);
+  mb_node(m, "DequantizeLinear", "d1", 3, d1, 1, d1o);
+  mb_attr_int(mb_node(m, "DequantizeLinear", "d2", 3, d2, 1, d2o), "axis", 0);
+  mb_attr_int(mb_node(m, "DequantizeLinear", "d3", 3, d3, 1, d3o), "axis", 0);
+  Onnx__NodeProto *n = mb_node(m, "Conv", "conv", 3, c, 1, co);
+  mb_attr_int(n, "group", 2);
+  mb_attr_ints(n, "pads", 4, (const int64_t[]){1, 1, 1, 1});
+  if (relu)
+    mb_node(m, "Relu", "relu", 1, r, 1, ro);
+  mb_node(m, "QuantizeLinear", "q2", 3, q2, 1, q2o);
+  mb_node(m, "DequantizeLinear", "d4", 3, d4, 1, y_out);
+  mb_output(m, "y");
+  CU_ASSERT_FATAL(mb_write(m, tu_path(file)));
+  mb_free(m);
+}
+
+/* Live nodes of op `op` in g. */
+static int count_op(const Graph *g, OpKind op) {
+  int k = 0;
+  for (int i = 0; i < g->nnodes; i++)
+    k += !g->nodes[i].dead && g->nodes[i].op == op;
+  return k;
+}
+
+/* fold-qdq on file: whether the conv became a QLinearConv (Conv, Relu and
+ * the Q after them gone), and the interpreter's output no more than one
+ * step of y_scale from the float conv's, on few elements. */
+static bool folds(const char *file) {
+  Diag d = {.quiet = true};
+  bool ok;
+  Graph *g = load(file, &d, &ok);
+  CU_ASSERT_FATAL(ok);
+  float x[288];
+  for (int i = 0; i < 288; i++)
+    x[i] = sinf(0.37f * (float)i) * 6.0f;
+  const float *ins[1] = {x};
+  float *before[1] = {NULL}, *after[1] = {NULL};
+  CU_ASSERT_FATAL(interp_run(g, ins, before, &d));
+  int order[4], np;
+  PassStats st[4];
+  CU_ASSERT_FATAL(passes_parse("fold-qdq,dce", order, &np, &d));
+  CU_ASSERT_FATAL(passes_run(g, order, np, st, true, NULL, NULL, &d));
+  CU_ASSERT_FATAL(interp_run(g, ins, after, &d));
+  bool folded = count_op(g, OP_QLINEARCONV) == 1;
+  CU_ASSERT(folded == (count_op(g, OP_CONV) == 0 && count_op(g, OP_RELU) == 0));
+  CU_ASSERT(count_op(g, OP_QUANTIZE) == 2 - folded);
+  int moved = 0;
+  for (int i = 0; i < 576; i++) {
+    CU_ASSERT(fabsf(after[0][i] - before[0][i]) <= 0.1f * 1.001f);
+    moved += after[0][i] != before[0][i];
+  }
+  CU_ASSERT(moved <= 576 / 50);
+  free(before[0]);
+  free(after[0]);
+  graph_free(g);
+  sb_free(&d.log);
+  return folded;
+}
+
+/* fold-qdq: the conv with and without a Relu folds; a Relu the output's
+ * zero point does not make redundant stays float; generated code of the
+ * folded graph gives the interpreter's bits. */
+static void test_fold_qdq(void) {
+  qdq_conv_model("qdq_conv_relu.onnx", true, 0);
+  CU_ASSERT(folds("qdq_conv_relu.onnx"));
+  qdq_conv_model("qdq_conv.onnx", false, 100);
+  CU_ASSERT(folds("qdq_conv.onnx"));
+  qdq_conv_model("qdq_conv_relu10.onnx", true, 10);
+  CU_ASSERT(!folds("qdq_conv_relu10.onnx"));
+  float x[288];
+  for (int i = 0; i < 288; i++)
+    x[i] = sinf(0.91f * (float)i) * 7.0f;
+  const float *ins[1] = {x};
+  check_bits("qdq_conv_relu.onnx", ins);
+}
+
 /* A per-channel scale whose length is not the output channels'. */
 static void test_qlinear_bad_axis(void) {
   const int64_t dx[4] = {1, 4, 3, 3}, dw[4] = {2, 4, 1, 1};
@@ -658,5 +769,6 @@ void add_quant_suite(void) {
   ADD(s, test_qdq_generated);
   ADD(s, test_integer_io_generated);
   ADD(s, test_qlinear_generated);
+  ADD(s, test_fold_qdq);
   ADD(s, test_qlinear_bad_axis);
 }

@@ -1,0 +1,182 @@
+/*
+ * fold-qdq: the QDQ format's quantized convolution, as ONNX Runtime's
+ * static quantizer and `cardinal quantize` write it,
+ *
+ *   DequantizeLinear(xq) -+
+ *   DequantizeLinear(wq) -+-> Conv [-> Relu] -> QuantizeLinear -> yq
+ *   bias                 -+
+ *
+ * becomes one QLinearConv(xq, wq, bias as int32) -> yq, which runs on the
+ * integer kernels instead of a float conv on dequantized values.
+ *
+ * What must hold, else the nodes stay as they are (and still run: Q and DQ
+ * have kernels, and fold-constants turns DQ of constant weights into float
+ * weights):
+ *   - x is DequantizeLinear of a uint8/int8 tensor, per tensor;
+ *   - the weights are DequantizeLinear of a uint8/int8 constant, per tensor
+ *     or per output channel (axis 0);
+ *   - the bias, if any, is a constant: float, or DequantizeLinear of an
+ *     int32 constant; it is requantized to int32 at x_scale * w_scale[m]
+ *     (ONNX's QLinearConv bias scale), which gives back the same integers
+ *     when the model's bias scale is that product, as the quantizers write;
+ *   - the conv's output has one reader, a per-tensor QuantizeLinear, or a
+ *     Relu read only by one whose zero point is its type's lowest value (so
+ *     the saturation at that value is the Relu: nothing is lost dropping
+ *     it).
+ * The result differs from the float conv it replaces only by the float
+ * rounding of that conv (the integer sum is exact): at most one step of
+ * y_scale, on values that sat on a rounding tie.
+ *
+ * It runs before fold-constants, which would otherwise turn DQ(wq) into
+ * float weights first.
+ */
+#include "../cardinal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The live node producing v if it is of op `op`, else NULL. */
+static Node *producer_of(Graph *g, int v, OpKind op) {
+  if (v < 0 || g->values[v].producer < 0)
+    return NULL;
+  Node *n = &g->nodes[g->values[v].producer];
+  return !n->dead && n->op == op ? n : NULL;
+}
+
+static bool is_q8(DType t) { return t == DT_UINT8 || t == DT_INT8; }
+
+/* A constant of `dtype`, [n] (rank 1) or a scalar (n < 0), holding data. */
+static int new_const(Graph *g, const char *name, DType dtype, int64_t n, const void *data) {
+  int v = graph_add_value(g, name);
+  int64_t dims[1] = {n};
+  value_set_shape(&g->values[v], dtype, n < 0 ? 0 : 1, dims);
+  size_t bytes = dtype_size(dtype) * (size_t)(n < 0 ? 1 : n);
+  void *p = arena_alloc(&g->arena, bytes);
+  memcpy(p, data, bytes);
+  value_set_data(&g->values[v], p, bytes);
+  return v;
+}
+
+/* The zero point input of a Q/DQ node (made, 0 of its type, when absent). */
+static int zero_input(Graph *g, const Node *q) {
+  if (q->nin > 2 && q->in[2] >= 0)
+    return q->in[2];
+  int32_t zero = 0;
+  return new_const(g, arena_printf(&g->arena, "%s_zero", g->values[q->in[1]].name),
+                   q->p.q[0].dtype, -1, &zero);
+}
+
+/* The conv's bias as int32 at scale sx * sw[m] (a new constant), or -2 when
+ * it is not a constant this pass can take; -1 when there is none. */
+static int int_bias(Graph *g, const Node *conv, float sx, const QuantParams *qw, int64_t M) {
+  int b = conv->nin > 2 ? conv->in[2] : -1;
+  if (b < 0)
+    return -1;
+  const Value *bv = &g->values[b];
+  const Node *dq = producer_of(g, b, OP_DEQUANTIZE);
+  const Value *src = dq ? &g->values[dq->in[0]] : bv;
+  if (!src->data || value_numel(bv) != M || (dq ? src->dtype != DT_INT32 : bv->dtype != DT_FLOAT))
+    return -2;
+  const QuantParams *qb = dq ? &dq->p.q[0] : NULL;
+  if (qb && qb->n != 1 && qb->n != M)
+    return -2;
+  int32_t *out = malloc(sizeof(int32_t) * (size_t)M);
+  CD_ASSERT(out);
+  bool ok = true;
+  for (int64_t m = 0; m < M && ok; m++) {
+    double f = dq ? (double)((const int32_t *)src->data)[m] * qb->scale[qb->n > 1 ? m : 0]
+                  : ((const float *)src->data)[m];
+    double r = nearbyint(f / ((double)sx * qw->scale[qw->n > 1 ? m : 0]));
+    ok = fabs(r) < 1073741824.0; /* 2^30: room for the sums added to it */
+    out[m] = ok ? (int32_t)r : 0;
+  }
+  int v = ok ? new_const(g, arena_printf(&g->arena, "%s_int32", bv->name), DT_INT32, M, out) : -2;
+  free(out);
+  return v;
+}
+
+/* Folds the pattern around conv c if it is there; true if it did. */
+static bool fold_conv(Graph *g, const int *reader, Node *c) {
+  if (node_has_epilogue(c))
+    return false;
+  Node *dx = producer_of(g, c->in[0], OP_DEQUANTIZE);
+  Node *dw = producer_of(g, c->in[1], OP_DEQUANTIZE);
+  if (!dx || !dw || dx->p.q[0].n != 1 || !is_q8(g->values[dx->in[0]].dtype))
+    return false;
+  const Value *wq = &g->values[dw->in[0]];
+  const QuantParams *qw = &dw->p.q[0];
+  int64_t M = g->values[c->in[1]].dims[0];
+  if (!wq->data || !is_q8(wq->dtype) ||
+      (qw->n != 1 && (qw->n != M || normalize_axis(dw->p.axis, wq->rank) != 0)))
+    return false;
+  /* conv -> [Relu ->] Q */
+  int y = c->out[0];
+  Node *relu = only_reader(g, reader, y, OP_RELU);
+  Node *q = only_reader(g, reader, relu ? relu->out[0] : y, OP_QUANTIZE);
+  if (!q || q->p.q[0].n != 1)
+    return false;
+  int64_t lo, hi;
+  CD_ASSERT(dtype_io_as_float(q->p.q[0].dtype, &lo, &hi));
+  if (relu && q->p.q[0].zero[0] != lo)
+    return false;
+  int bias = int_bias(g, c, dx->p.q[0].scale[0], qw, M);
+  if (bias == -2)
+    return false;
+  int ins[9] = {dx->in[0], dx->in[1], zero_input(g, dx), dw->in[0], dw->in[1],
+                zero_input(g, dw), q->in[1], zero_input(g, q), bias};
+  int yq = q->out[0], ci = (int)(c - g->nodes);
+  int ni = graph_add_op(g, OP_QLINEARCONV, bias >= 0 ? 9 : 8, 1);
+  c = &g->nodes[ci]; /* graph_add_op may have moved the nodes */
+  Node *n = &g->nodes[ni];
+  memcpy(n->in, ins, sizeof(int) * (size_t)n->nin);
+  n->out[0] = yq;
+  n->name = c->name;
+  n->nattrs = c->nattrs, n->attrs = c->attrs; /* the conv's own: kernel, pads, strides, group */
+  n->opset = c->opset;
+  Diag d = {.quiet = true};
+  bool ok = op_check_arity(g, n, &d) && op_table[OP_QLINEARCONV].parse(g, n, &d) &&
+            node_infer(g, n, &d);
+  sb_free(&d.log);
+  if (!ok) { /* a conv QLinearConv does not take (none known): leave it */
+    n->dead = true;
+    return false;
+  }
+  g->values[yq].producer = ni;
+  return true;
+}
+
+bool pass_fold_qdq(Graph *g, PassStats *st) {
+  int *reader = malloc(sizeof(int) * ((size_t)g->nvalues + 1));
+  CD_ASSERT(reader);
+  for (int v = 0; v < g->nvalues; v++)
+    reader[v] = -1;
+  for (int i = 0; i < g->nnodes; i++)
+    for (int k = 0; !g->nodes[i].dead && k < node_nreads(&g->nodes[i]); k++)
+      if (node_read(&g->nodes[i], k) >= 0)
+        reader[node_read(&g->nodes[i], k)] = i;
+  int folded = 0, n0 = g->nnodes;
+  for (int i = 0; i < n0; i++) {
+    Node *c = &g->nodes[i];
+    if (c->dead || c->op != OP_CONV)
+      continue;
+    int y = c->out[0];
+    if (!fold_conv(g, reader, c))
+      continue;
+    c = &g->nodes[i];
+    Node *relu = only_reader(g, reader, y, OP_RELU);
+    Node *q = &g->nodes[reader[relu ? relu->out[0] : y]];
+    c->dead = q->dead = true;
+    g->values[y].dead = true;
+    if (relu) {
+      relu->dead = true;
+      g->values[relu->out[0]].dead = true;
+    }
+    folded++;
+  }
+  free(reader);
+  ir_recount_uses(g);
+  st->changes = folded;
+  snprintf(st->what, sizeof st->what, "folded %d DQ -> Conv -> Q into QLinearConv", folded);
+  return true;
+}
