@@ -17,8 +17,10 @@
  *    "cardinal".
  *
  * Value names must be unique and non-empty in ONNX; the DSL leaves
- * intermediates unnamed and may repeat a label, so such a value is named
- * after its index ("v12", "conv1_12"), never colliding with a name in use.
+ * intermediates unnamed and may repeat a label.  Every value keeps its own
+ * name when it is the first to claim it (graph inputs and outputs first);
+ * the others are named after their index ("v12", "conv1_12"), never a name
+ * claimed or made before.
  *
  * What it does not write: the attributes are the ones loaded, and nothing
  * else records what a node computes, so a graph is written as the
@@ -26,10 +28,10 @@
  * constants).  Cardinal's own ops (OPF_INTERNAL: Reorder, Silu), fused
  * epilogues, values in a packed layout, subgraph attributes (AT_OTHER) and
  * string-list attributes (the loader keeps their count only) are refused,
- * naming the node; so are passes that change a node's parameters without
- * its attributes (merge-paths): those are not detected, write the model
- * before the passes.  Weights go inline: a model over protobuf's 2 GiB is
- * refused (no external data).
+ * naming the node.  A pass that changes a node's parameters but not its
+ * attributes (merge-paths' groups) is NOT detected: its change would be
+ * lost, so write the model before the passes.  Weights go inline: a model
+ * over protobuf's 2 GiB is refused (no external data is written).
  *
  * The file is written to a temporary name in the destination folder and
  * renamed over path once complete, so a failure leaves no partial file.
@@ -72,6 +74,28 @@ static const char *value_name(Writer *W, int v) {
   namemap_put(&W->used, &W->a, s, (void *)s);
   W->name[v] = s;
   return s;
+}
+
+/* Gives value v its own name if it has one and nothing took it first. */
+static void claim_name(Writer *W, int v) {
+  const char *own = W->g->values[v].name;
+  if (W->name[v] || W->g->values[v].dead || !own || !own[0] || namemap_get(&W->used, own))
+    return;
+  namemap_put(&W->used, &W->a, own, (void *)own);
+  W->name[v] = own;
+}
+
+/* Own names are claimed before any is made up, so a made-up "v12" never
+ * pushes a value that is really called v12 off its name; the graph's
+ * inputs and outputs first, so theirs survive a duplicate. */
+static void claim_names(Writer *W) {
+  const Graph *g = W->g;
+  for (int i = 0; i < g->ninputs; i++)
+    claim_name(W, g->inputs[i]);
+  for (int i = 0; i < g->noutputs; i++)
+    claim_name(W, g->outputs[i]);
+  for (int v = 0; v < g->nvalues; v++)
+    claim_name(W, v);
 }
 
 /* Whether value v is a constant the file holds as an initializer. */
@@ -341,6 +365,12 @@ static Onnx__ModelProto *build_model(Writer *W) {
       return NULL;
   for (int i = 0; i < g->noutputs; i++) {
     int v = g->outputs[i];
+    const Value *x = &g->values[v];
+    if (!x->data && !x->is_input && (x->producer < 0 || g->nodes[x->producer].dead)) {
+      diag_error(W->d, "writing %s: graph output '%s' is computed by nothing in the graph "
+                 "(its producer was removed)", W->path, x->name);
+      return NULL;
+    }
     if (is_constant(g, v) &&
         !add_initializer(W, v, gp, arena_printf(&W->a, "graph output %d", i)))
       return NULL;
@@ -389,6 +419,7 @@ bool onnx_write(const Graph *g, const char *path, Diag *d) {
   W.name = arena_alloc(&W.a, sizeof(char *) * ((size_t)g->nvalues + 1));
   W.written = arena_alloc(&W.a, sizeof(bool) * ((size_t)g->nvalues + 1));
   bool ok = false;
+  claim_names(&W);
   Onnx__ModelProto *m = build_model(&W);
   if (m) {
     size_t n = onnx__model_proto__get_packed_size(m);

@@ -64,10 +64,12 @@ static void round_trip(const char *src, const char *out) {
   CU_ASSERT_FATAL(a != NULL);
   Diag d = {.quiet = true};
   const char *path = tu_path(out);
+  size_t live = cd_live_blocks();
   bool wrote = onnx_write(a, path, &d);
   if (!wrote)
     fprintf(stderr, "%s", d.log.buf ? d.log.buf : "");
   CU_ASSERT_FATAL(wrote);
+  CU_ASSERT_EQUAL(cd_live_blocks(), live); /* everything it allocated is freed */
   sb_free(&d.log);
   Graph *b = load_model(path);
   CU_ASSERT_FATAL(b != NULL);
@@ -130,6 +132,54 @@ static void test_write_replaces(void) {
   round_trip(SRC("tests/e2e/fixtures/block_form_c.onnx"), "rt_twice.onnx");
 }
 
+/* Hand-built: unnamed values, a name repeated, a name the writer would
+ * make up for another value ("v3"); all must come out unique, the inputs
+ * and outputs keeping theirs. */
+static void test_write_names(void) {
+  Graph *g = graph_new();
+  const int64_t dims[2] = {2, 3};
+  const float c[6] = {1, -2, 3, -4, 5, -6};
+  int x = tu_input(g, "x", 2, dims);            /* value 0 */
+  int k = tu_const(g, "v3", 2, dims, c);        /* value 1: "v3" is value 3's made-up name */
+  int r = tu_node(g, "Relu", 1, &x, NULL);      /* value 2, unnamed */
+  int ins[2] = {r, k};
+  int a = tu_node(g, "Add", 2, ins, NULL);      /* value 3, unnamed */
+  int k2 = tu_const(g, "x", 2, dims, c);        /* value 4: a second "x" */
+  int ins2[2] = {a, k2};
+  int y = tu_node(g, "Mul", 2, ins2, NULL);
+  g->values[y].name = arena_strdup(&g->arena, "y");
+  tu_output(g, y);
+  Diag d = {.quiet = true};
+  CU_ASSERT_FATAL(graph_infer(g, &d));
+  const char *path = tu_path("names.onnx");
+  CU_ASSERT_FATAL(onnx_write(g, path, &d));
+  Graph *b = load_model(path); /* the loader refuses a name defined twice */
+  CU_ASSERT_FATAL(b != NULL);
+  CU_ASSERT_STRING_EQUAL(b->values[b->inputs[0]].name, "x");
+  CU_ASSERT_STRING_EQUAL(b->values[b->outputs[0]].name, "y");
+  CU_ASSERT(graph_find_value(b, "v3") >= 0 && b->values[graph_find_value(b, "v3")].data);
+  const float xin[6] = {0.5f, -1, 2, -3, 4, -5};
+  float *ya = tu_interp(g, xin), *yb = tu_interp(b, xin);
+  CU_ASSERT(!memcmp(ya, yb, sizeof xin));
+  free(ya);
+  free(yb);
+  sb_free(&d.log);
+  graph_free(g);
+  graph_free(b);
+}
+
+/* A folder that does not exist: an error naming the path, nothing made. */
+static void test_write_bad_folder(void) {
+  Graph *g = load_model(SRC("tests/e2e/fixtures/block_form_c.onnx"));
+  CU_ASSERT_FATAL(g != NULL);
+  Diag d = {.quiet = true};
+  CU_ASSERT_FALSE(onnx_write(g, tu_path("no/such/folder/m.onnx"), &d));
+  CU_ASSERT(tu_log_has(&d, "cannot create a temporary file"));
+  CU_ASSERT(tu_log_has(&d, "m.onnx"));
+  sb_free(&d.log);
+  graph_free(g);
+}
+
 /* Entries of folder dir (. and .. aside). */
 static int entries(const char *dir) {
   DIR *dp = opendir(dir);
@@ -178,22 +228,27 @@ static void test_write_refuses_internal(void) {
     if (!g->nodes[i].dead && g->nodes[i].op == OP_CONV)
       conv = &g->nodes[i];
   CU_ASSERT_FATAL(conv != NULL);
-  conv->ep.residual = conv->in[0];
   const char *path = tu_path("epilogue.onnx");
   Diag d = {.quiet = true};
+  CU_ASSERT_FATAL(onnx_write(g, path, &d)); /* a good file there first */
+  struct stat before;
+  CU_ASSERT_FATAL(stat(path, &before) == 0);
+  int entries_before = entries(tu_path(""));
+  conv->ep.residual = conv->in[0];
   CU_ASSERT_FALSE(onnx_write(g, path, &d));
   char needle[300];
   snprintf(needle, sizeof needle, "node '%s' (Conv) carries a fused epilogue", node_label(conv));
   CU_ASSERT(tu_log_has(&d, needle));
-  struct stat sb;
-  CU_ASSERT(stat(path, &sb) != 0);
+  struct stat sb; /* the good file is still there, untouched */
+  CU_ASSERT(stat(path, &sb) == 0 && sb.st_ino == before.st_ino && sb.st_size == before.st_size);
+  CU_ASSERT_EQUAL(entries(tu_path("")), entries_before);
   conv->ep.residual = -1;
   conv->op = OP_REORDER;
   sb_free(&d.log);
   d = (Diag){.quiet = true};
   CU_ASSERT_FALSE(onnx_write(g, path, &d));
   CU_ASSERT(tu_log_has(&d, "an op Cardinal's passes make"));
-  CU_ASSERT(stat(path, &sb) != 0);
+  CU_ASSERT(stat(path, &sb) == 0 && sb.st_ino == before.st_ino);
   sb_free(&d.log);
   graph_free(g);
 }
@@ -205,6 +260,8 @@ void add_onnx_write_suite(void) {
   ADD(s, test_write_block_forms);
   ADD(s, test_write_dsl);
   ADD(s, test_write_replaces);
+  ADD(s, test_write_names);
+  ADD(s, test_write_bad_folder);
   ADD(s, test_write_refuses_fused);
   ADD(s, test_write_refuses_internal);
 }
