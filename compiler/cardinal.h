@@ -1210,6 +1210,14 @@ bool tensor_as_float(HostTensor *t);
 /* ---------------------------------------------------------------- frontend */
 
 bool onnx_load(Graph *g, const char *path, Diag *d);
+/* Writes g as an ONNX model to path (written to a temporary file in the
+ * same folder, then renamed, so a failure leaves no partial file): the
+ * live nodes with their attributes as loaded, the constants they read as
+ * initializers, the inputs and outputs with fixed dims, one opset_import
+ * per domain (frontend/onnx/onnx_write.c).  A graph as a frontend made it
+ * (graph_infer's folding included): Cardinal's own ops, fused epilogues and
+ * packed layouts are refused, naming the node; write before the passes. */
+bool onnx_write(const Graph *g, const char *path, Diag *d);
 bool dsl_load_model(Graph *g, const char *path, const char *params, uint64_t seed,
                     Diag *d); /* frontend/dsl/lower.c */
 /* Writes the parameters of a .nx model (bound from `params` or seeded) to
