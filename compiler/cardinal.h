@@ -903,6 +903,11 @@ bool node_fold(Graph *g, Node *n, Diag *d);
  * not one (a fraction, out of range) is an error. */
 bool interp_run(Graph *g, const float *const *inputs, float **outputs,
                 Diag *d);
+/* interp_run, calling observe(ctx, g, v, data) on each value v a node
+ * computes, as it is computed (data in v's layout, valid during the call). */
+typedef void (*InterpObserver)(void *ctx, const Graph *g, int v, const void *data);
+bool interp_run_observed(Graph *g, const float *const *inputs, float **outputs,
+                         InterpObserver observe, void *ctx, Diag *d);
 /* Evaluates one node on data[] (per value, in the value's layout). */
 void node_eval(Graph *g, Node *n, void **data);
 
@@ -1271,6 +1276,42 @@ bool stack_from_su(const char *model_su, const char *threads_su, const char *nam
                    SizeReport *r);
 void report_print(FILE *f, const char *prefix, const SizeReport *r);
 
+/* ---------------------------------------------------------------- quantize.c */
+
+/* The calibrating quantizer (quantize.c says what it writes). */
+typedef enum { CALIB_MINMAX, CALIB_PERCENTILE } CalibMethod;
+typedef struct QuantizeOptions {
+  const char *calibrate;  /* folder of .npy inputs, one per file */
+  CalibMethod method;
+  double percentile;      /* CALIB_PERCENTILE: the range holds this % of values (each side) */
+  int max_inputs;         /* calibrate on the first this many files by name (0: all) */
+  int nexclude;
+  const char **exclude;   /* node names kept float */
+  bool quiet;             /* no progress on stderr */
+  FILE *report;           /* where the SQNR report goes (NULL: none) */
+} QuantizeOptions;
+/* The passes before quantizing: BatchNorm into the weights, constants
+ * folded; the graph stays plain ONNX (quantize.c). */
+#define QUANT_PREPASSES "fold-constants,eliminate-identity,fold-bn,dce"
+
+typedef struct {
+  int n;                  /* nodes quantized */
+  int activations;        /* Q -> DQ pairs inserted */
+  const char **node, **op, **value; /* per node: label, op, output (in the graph's arena) */
+} QuantSummary;
+/* The calibration inputs of g's one float input: the .npy files of dir,
+ * by name, the first max (0: all); each checked against the input. */
+bool quant_read_inputs(const Graph *g, const char *dir, int max, float ***out, int *n,
+                       Diag *d);
+/* Calibrates g on inputs and rewrites it to the QDQ format. */
+bool quant_insert(Graph *g, const QuantizeOptions *o, float **inputs, int ninputs,
+                  QuantSummary *sum, Diag *d);
+/* Prints each quantized node's SQNR, qg (quant_insert's) against ref (the
+ * same model, float), and the outputs' error and arg-max agreement. */
+bool quant_report(Graph *ref, Graph *qg, const QuantSummary *s, float **inputs, int ninputs,
+                  const QuantizeOptions *o, FILE *f, Diag *d);
+void quant_summary_free(QuantSummary *s);
+
 /* ---------------------------------------------------------------- toolchain.c */
 
 typedef struct {
@@ -1297,6 +1338,7 @@ typedef struct {
   int nshapes;
   const char **shapes;  /* NAME=D0,D1,...: fixes the open dims of an input */
   const char *params;   /* DSL: parameters from this .safetensors file */
+  const QuantizeOptions *quant; /* int8: quantize (calibrated) before the passes; NULL: float */
   const Limits *limits; /* what the model may ask for; NULL: cd_default_limits */
   uint64_t seed;        /* DSL: seed of generated parameters without one */
   int threads;          /* threads of the generated code (0 or 1: one) */

@@ -119,6 +119,11 @@ static void int_output(const Value *v, const void *x, float *out) {
 
 bool interp_run(Graph *g, const float *const *inputs, float **outputs,
                 Diag *d) {
+  return interp_run_observed(g, inputs, outputs, NULL, NULL, d);
+}
+
+bool interp_run_observed(Graph *g, const float *const *inputs, float **outputs,
+                         InterpObserver observe, void *ctx, Diag *d) {
   void **data = calloc((size_t)g->nvalues + 1, sizeof(void *));
   char *owned = calloc((size_t)g->nvalues + 1, 1);
   CD_ASSERT(data && owned);
@@ -164,6 +169,9 @@ bool interp_run(Graph *g, const float *const *inputs, float **outputs,
       owned[v] = 1;
     }
     node_eval(g, n, data);
+    for (int j = 0; observe && j < n->nout; j++)
+      if (n->out[j] >= 0)
+        observe(ctx, g, n->out[j], data[n->out[j]]);
   }
   for (int i = 0; i < g->noutputs && ok; i++) {
     const Value *v = &g->values[g->outputs[i]];

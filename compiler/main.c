@@ -30,6 +30,7 @@ static const char *usage_main =
     "  inspect   print the graph's statistics (node counts, parameters, MACs)\n"
     "  compare   build and time the model under several pass configurations\n"
     "  bench     time the generated code, next to ONNX Runtime when it is installed\n"
+    "  quantize  calibrate the model on sample inputs and write it as int8 QDQ ONNX\n"
     "  dump-weights  write the parameters of a .nx model as safetensors (for PyTorch)\n"
     "\n"
     "Run 'cardinal COMMAND --help' for a command's options.\n"
@@ -72,6 +73,16 @@ static const char *usage_compile =
     "      --dot FILE          write the final graph for Graphviz (dot -Tsvg FILE)\n"
     "      --max-tensor-bytes N  refuse a tensor of more than N bytes (default\n"
     "                          4294967296; README, Limits)\n"
+    "      --precision P       fp32 (default) or int8: quantize the model first,\n"
+    "                          calibrated on --calibrate DIR, as `cardinal quantize`\n"
+    "      --calibrate DIR     the calibration inputs: every .npy file in DIR, one\n"
+    "                          input each (float32, the model input's shape)\n"
+    "      --method M          minmax (default) or percentile: each activation's range\n"
+    "      --percentile P      the share of values the range holds, each side (default\n"
+    "                          99.99; implies --method percentile)\n"
+    "      --exclude NODE      keep node NODE float (repeatable)\n"
+    "      --calibrate-count N calibrate on the first N files (by name)\n"
+    "      --quiet             no progress lines\n"
     "%s"
     "  -h, --help              this text\n";
 
@@ -142,6 +153,7 @@ static const char *usage_inspect =
     "      --threads N         as for compile (the schedule splits each layer for N)\n"
     "      --dot FILE          write the final graph for Graphviz (dot -Tsvg FILE)\n"
     "      --max-tensor-bytes N  as for compile\n"
+    "      --precision int8 --calibrate DIR ...   as for compile: run the int8 model\n"
     "  -h, --help              this text\n";
 
 static const char *usage_bench =
@@ -207,9 +219,39 @@ static const char *usage_dump_weights =
     "  -w, --weights FILE.safetensors   bind these instead (a check that they bind)\n"
     "  -h, --help              this text\n";
 
+static const char *usage_quantize =
+    "usage: cardinal quantize MODEL -o OUT.onnx --calibrate DIR [options]\n"
+    "\n"
+    "Quantizes MODEL (.onnx or .nx) to int8 and writes it as ONNX in the QDQ\n"
+    "format, which ONNX Runtime also runs: convs and linear layers get int8\n"
+    "weights (symmetric, one scale per output channel) and uint8 activations\n"
+    "(asymmetric, per tensor) whose ranges come from running the model on the\n"
+    "calibration inputs.  BatchNorm is folded into the weights first.  It\n"
+    "prints each quantized node's SQNR against the float model on those\n"
+    "inputs (dB: the error accumulated up to that node), so the layer that\n"
+    "hurts shows as the one where it drops; --exclude keeps it float.\n"
+    "`cardinal build MODEL --precision int8 --calibrate DIR` does this and\n"
+    "builds in one step.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output OUT.onnx   the quantized model to write\n"
+    "      --calibrate DIR     every .npy file in DIR is one input (float32, the\n"
+    "                          model input's shape)\n"
+    "      --method M          minmax (default) or percentile: each activation's range\n"
+    "      --percentile P      the share of values the range holds, each side (default\n"
+    "                          99.99; implies --method percentile)\n"
+    "      --exclude NODE      keep node NODE float (repeatable)\n"
+    "      --calibrate-count N calibrate on the first N files (by name)\n"
+    "      --quiet             no progress lines\n"
+    "  -f, --freeze NAME=FILE, --shape NAME=D0,D1,...   as for compile\n"
+    "  -w, --weights FILE.safetensors, --seed N   parameters of a .nx model\n"
+    "      --max-tensor-bytes N, --verify   as for compile\n"
+    "  -h, --help              this text\n";
+
 enum { O_VERIFY = 256, O_DUMP_AFTER, O_CC, O_CFLAGS, O_JSON, O_RUNS, O_DUMP, O_DOT, O_CSV,
        O_SVG, O_SEED, O_PROFILE, O_SCHEDULE, O_NO_PEER, O_THREADS, O_SHAPE, O_STATIC_WS,
-       O_MAX_WS, O_MAX_WEIGHTS, O_NO_SIZE, O_NO_CACHE, O_MAX_TENSOR };
+       O_MAX_WS, O_MAX_WEIGHTS, O_NO_SIZE, O_NO_CACHE, O_MAX_TENSOR, O_PRECISION, O_CALIBRATE,
+       O_METHOD, O_PERCENTILE, O_EXCLUDE, O_CALIB_COUNT, O_QUIET };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},
@@ -243,6 +285,13 @@ static const struct option long_opts[] = {
     {"max-weights", required_argument, 0, O_MAX_WEIGHTS},
     {"no-size", no_argument, 0, O_NO_SIZE},
     {"no-cache", no_argument, 0, O_NO_CACHE},
+    {"precision", required_argument, 0, O_PRECISION},
+    {"calibrate", required_argument, 0, O_CALIBRATE},
+    {"method", required_argument, 0, O_METHOD},
+    {"percentile", required_argument, 0, O_PERCENTILE},
+    {"exclude", required_argument, 0, O_EXCLUDE},
+    {"calibrate-count", required_argument, 0, O_CALIB_COUNT},
+    {"quiet", no_argument, 0, O_QUIET},
     {0, 0, 0, 0},
 };
 
@@ -256,6 +305,9 @@ typedef struct {
   const char *shapes[64];
   const char *csv, *svg;
   bool reference, json, dump, schedule, no_peer, no_size, no_cache;
+  const char *precision;  /* --precision: fp32 (default) or int8 */
+  QuantizeOptions quant;  /* --calibrate ...: job.quant points here with --precision int8 */
+  const char *exclude[64];
   Limits limits;        /* job.limits points here once an option changes one */
 } Args;
 
@@ -295,11 +347,13 @@ static const struct {
   const char *cmd, *options;
 } command_options[] = {
     {"compile", "output name target threads passes weights seed freeze shape static-workspace "
-                "max-workspace max-weights max-tensor-bytes verify dump-after dot help"},
+                "max-workspace max-weights max-tensor-bytes verify dump-after dot precision calibrate method percentile exclude calibrate-count quiet help"},
     {"build", "output name target threads passes weights seed freeze shape static-workspace "
-              "max-workspace max-weights max-tensor-bytes verify dump-after dot cc cflags help"},
+              "max-workspace max-weights max-tensor-bytes verify dump-after dot cc cflags precision calibrate method percentile exclude calibrate-count quiet help"},
     {"run", "input output reference target threads passes freeze shape weights seed runs "
-            "profile no-cache dot verify dump-after max-tensor-bytes cc cflags help"},
+            "profile no-cache dot verify dump-after max-tensor-bytes cc cflags precision calibrate method percentile exclude calibrate-count quiet help"},
+    {"quantize", "output freeze shape weights seed calibrate method percentile exclude "
+                 "calibrate-count quiet max-tensor-bytes verify help"},
     {"inspect", "name passes freeze shape weights seed json dump-after dump schedule target threads "
                 "static-workspace max-workspace max-weights no-size no-cache dot verify "
                 "max-tensor-bytes cc cflags help"},
@@ -488,6 +542,41 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
       break;
     }
     case O_CSV: a->csv = optarg; break;
+    case O_PRECISION:
+      if (strcmp(optarg, "fp32") && strcmp(optarg, "int8"))
+        return usage_error(cmd, "--precision takes fp32 or int8, not", optarg);
+      a->precision = optarg;
+      break;
+    case O_CALIBRATE: a->quant.calibrate = optarg; break;
+    case O_METHOD:
+      if (strcmp(optarg, "minmax") && strcmp(optarg, "percentile"))
+        return usage_error(cmd, "--method takes minmax or percentile, not", optarg);
+      a->quant.method = !strcmp(optarg, "percentile") ? CALIB_PERCENTILE : CALIB_MINMAX;
+      break;
+    case O_PERCENTILE: {
+      char *end;
+      double p = strtod(optarg, &end);
+      if (*end || !*optarg || !(p > 50 && p <= 100))
+        return usage_error(cmd, "--percentile takes a number above 50 and at most 100 (e.g. "
+                                "99.99), not", optarg);
+      a->quant.percentile = p;
+      a->quant.method = CALIB_PERCENTILE;
+      break;
+    }
+    case O_EXCLUDE:
+      if (a->quant.nexclude == 64)
+        return usage_error(cmd, "too many --exclude", NULL);
+      a->exclude[a->quant.nexclude++] = optarg;
+      break;
+    case O_CALIB_COUNT: {
+      char *end;
+      long n = strtol(optarg, &end, 10);
+      if (*end || n < 1 || n > 1000000)
+        return usage_error(cmd, "--calibrate-count takes a count from 1 to 1000000, not", optarg);
+      a->quant.max_inputs = (int)n;
+      break;
+    }
+    case O_QUIET: a->quant.quiet = true; break;
     case O_SVG: a->svg = optarg; break;
     case O_THREADS: {
       char *end;
@@ -533,6 +622,21 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
         return 2;
       }
     }
+  }
+  a->quant.exclude = a->exclude;
+  if (a->quant.method == CALIB_PERCENTILE && a->quant.percentile == 0)
+    a->quant.percentile = 99.99;
+  bool int8 = a->precision && !strcmp(a->precision, "int8");
+  if (!strcmp(cmd, "quantize") || int8) {
+    if (!a->quant.calibrate)
+      return usage_error(cmd, !strcmp(cmd, "quantize") ? "needs --calibrate DIR (a folder of "
+                         ".npy inputs)" : "--precision int8 needs --calibrate DIR (a folder "
+                         "of .npy inputs)", NULL);
+    a->quant.report = stdout;
+    a->job.quant = &a->quant;
+  } else if (a->quant.calibrate || a->quant.nexclude || a->quant.max_inputs) {
+    return usage_error(cmd, "--calibrate, --exclude and --calibrate-count go with "
+                       "--precision int8", NULL);
   }
   if (a->job.target && !target_find(a->job.target)) {
     char known[160];
@@ -1091,6 +1195,32 @@ static int cmd_dump_weights(int argc, char **argv) {
   return 0;
 }
 
+/* `cardinal quantize`: the model calibrated and rewritten to QDQ
+ * (toolchain.c, quantize.c), written as ONNX. */
+static int cmd_quantize(int argc, char **argv) {
+  Args a;
+  int rc = parse_args("quantize", argc, argv, &a, usage_quantize);
+  if (rc)
+    return rc;
+  const char *out = a.job.out_dir;
+  size_t n = out ? strlen(out) : 0;
+  if (!out || n < 5 || strcmp(out + n - 5, ".onnx") != 0)
+    return usage_error("quantize", "needs -o OUT.onnx (the file to write)", NULL);
+  a.job.passes = "none";
+  Diag d = {.file = a.job.model};
+  Graph *g = cd_load_model(&a.job, NULL, NULL, &d);
+  if (!g)
+    return 1;
+  fflush(stdout); /* the report, before what follows on stderr */
+  Diag dw = {.file = out};
+  bool ok = onnx_write(g, out, &dw);
+  graph_free(g);
+  if (!ok)
+    return 1;
+  fprintf(stderr, "cardinal: wrote %s\n", out);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fputs(usage_main, stderr);
@@ -1119,8 +1249,10 @@ int main(int argc, char **argv) {
     return cmd_bench(argc - 1, argv + 1);
   if (!strcmp(cmd, "dump-weights"))
     return cmd_dump_weights(argc - 1, argv + 1);
+  if (!strcmp(cmd, "quantize"))
+    return cmd_quantize(argc - 1, argv + 1);
   static const char *const commands[] = {"compile", "build", "run", "inspect", "compare",
-                                         "bench", "dump-weights"};
+                                         "bench", "dump-weights", "quantize"};
   Suggest sg;
   suggest_init(&sg, cmd);
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -345,6 +345,40 @@ static bool apply_shapes(Graph *g, const CompileJob *j, Diag *d) {
   return d->nerrors == errors;
 }
 
+static Graph *load_model(const CompileJob *j, PassStats *stats, int *nstats, Diag *d);
+
+/* --precision int8: g (loaded, float) prepared (QUANT_PREPASSES),
+ * calibrated and rewritten to the QDQ format (quantize.c), and the report
+ * printed: the float model's outputs, loaded again the same way, against
+ * the quantized ones on the calibration inputs. */
+static bool quantize_model(const CompileJob *j, Graph *g, bool verify, Diag *d) {
+  int order[CD_MAX_PASSES], n = 0;
+  PassStats st[CD_MAX_PASSES];
+  float **inputs = NULL;
+  int ninputs = 0;
+  if (!passes_parse(QUANT_PREPASSES, order, &n, d) ||
+      !passes_run(g, order, n, st, verify, NULL, NULL, d) ||
+      !quant_read_inputs(g, j->quant->calibrate, j->quant->max_inputs, &inputs, &ninputs, d))
+    return false;
+  QuantSummary sum;
+  bool ok = quant_insert(g, j->quant, inputs, ninputs, &sum, d);
+  if (ok && j->quant->report) {
+    CompileJob fj = *j;
+    fj.quant = NULL;
+    fj.passes = QUANT_PREPASSES;
+    fj.dot = NULL;
+    fj.dump_after = NULL;
+    Graph *ref = load_model(&fj, NULL, NULL, d);
+    ok = ref && quant_report(ref, g, &sum, inputs, ninputs, j->quant, j->quant->report, d);
+    graph_free(ref);
+  }
+  quant_summary_free(&sum);
+  for (int i = 0; i < ninputs; i++)
+    free(inputs[i]);
+  free(inputs);
+  return ok;
+}
+
 static Graph *load_model(const CompileJob *j, PassStats *stats, int *nstats, Diag *d) {
   Graph *g = graph_new();
   if (j->limits)
@@ -391,6 +425,10 @@ static Graph *load_model(const CompileJob *j, PassStats *stats, int *nstats, Dia
     return NULL;
   }
   g->source_params = graph_learnable_params(g);
+  if (j->quant && !quantize_model(j, g, verify, d)) {
+    graph_free(g);
+    return NULL;
+  }
   PassStats local[CD_MAX_PASSES];
   if (!passes_run(g, order, n, stats ? stats : local, verify,
                   j->dump_after, stdout, d)) {

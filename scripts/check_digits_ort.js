@@ -1,8 +1,10 @@
 // Runs tests/models/digits/digits_resnext.onnx under ONNX Runtime (node,
 // /opt/ort or ORT_DIR) on the 500 held-out images one at a time and prints
 // its top-1 accuracy, to compare with scripts/train_digits.py's torch figure.
-//   node scripts/check_digits_ort.js [tests/models/digits] [--dump LOGITS.f32]
-// --dump writes all 500x10 logits as raw little-endian float32.
+//   node scripts/check_digits_ort.js [tests/models/digits] [--model M.onnx] [--dump LOGITS.f32]
+// --model runs another model of that input and output (the int8 QDQ model
+// `cardinal quantize` writes); --dump writes all 500x10 logits as raw
+// little-endian float32.
 const fs = require('fs'), path = require('path');
 const ort = require(path.join(process.env.ORT_DIR || '/opt/ort', 'node_modules/onnxruntime-node'));
 
@@ -23,9 +25,10 @@ function readNpy(file) {
 (async () => {
   const args = process.argv.slice(2), di = args.indexOf('--dump');
   const dump = di >= 0 ? args.splice(di, 2)[1] : null;
+  const mi = args.indexOf('--model'), model = mi >= 0 ? args.splice(mi, 2)[1] : null;
   const dir = args[0] || path.join(__dirname, '..', 'tests', 'models', 'digits');
   const x = readNpy(path.join(dir, 'heldout_x.npy')), y = readNpy(path.join(dir, 'heldout_y.npy'));
-  const s = await ort.InferenceSession.create(path.join(dir, 'digits_resnext.onnx'),
+  const s = await ort.InferenceSession.create(model || path.join(dir, 'digits_resnext.onnx'),
     {intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential'});
   const n = x.shape[0], per = 64;
   let correct = 0;

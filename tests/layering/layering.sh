@@ -22,7 +22,7 @@ passes     compiler/rewrite.c compiler/passes.c compiler/passes/*.c
 schedule   compiler/schedule.c compiler/plan.c
 codegen    codegen/emit.c
 frontends  frontend/onnx/*.c frontend/dsl/*.c dsl/parser.c dsl/lexer.c compiler/tensorio.c
-toolchain  compiler/cache.c compiler/report.c compiler/toolchain.c
+toolchain  compiler/cache.c compiler/report.c compiler/quantize.c compiler/toolchain.c
 driver     compiler/compare.c compiler/bench.c compiler/main.c
 '
 OBJDIR=$BUILD/CMakeFiles/cardinal_core.dir
