@@ -27,6 +27,16 @@
  * rounding of that conv (the integer sum is exact): at most one step of
  * y_scale, on values that sat on a rounding tie.
  *
+ * A linear layer whose output is not requantized (the classifier head, a
+ * graph output) folds too, so its weights stay int8:
+ *
+ *   Gemm(DQ(xq), DQ(wq)^T, bias)  ->  MatMulInteger(xq, wq^T) -> Cast ->
+ *                                     Mul(x_scale * w_scale[n]) -> Add(bias)
+ *
+ * (alpha and beta 1, A not transposed, weights per tensor or per output;
+ * exact integer sums, then one float multiply and add per output, where
+ * the float Gemm rounded at every step).
+ *
  * It runs before fold-constants, which would otherwise turn DQ(wq) into
  * float weights first.
  */
@@ -146,6 +156,87 @@ static bool fold_conv(Graph *g, const int *reader, Node *c) {
   return true;
 }
 
+/* A node op(ins) writing out (a new value if -1), with attribute `to`
+ * (Cast) when to >= 0, set up; its output. */
+static int add_node(Graph *g, OpKind op, int nin, const int *ins, int out, int64_t to,
+                    int opset) {
+  int ni = graph_add_op(g, op, nin, 1);
+  Node *n = &g->nodes[ni];
+  memcpy(n->in, ins, sizeof(int) * (size_t)nin);
+  n->opset = opset;
+  if (to >= 0) {
+    n->nattrs = 1;
+    n->attrs = arena_alloc(&g->arena, sizeof(Attr));
+    n->attrs[0] = (Attr){.name = arena_strdup(&g->arena, "to"), .type = AT_INT, .i = to};
+  }
+  if (out < 0)
+    out = graph_add_value(g, "");
+  n->out[0] = out;
+  g->values[out].producer = ni;
+  Diag d = {.quiet = true};
+  CD_ASSERT(node_setup(g, &g->nodes[ni], &d));
+  sb_free(&d.log);
+  return out;
+}
+
+/* Folds Gemm n (index gi) as the header says, if it matches; true if it did. */
+static bool fold_gemm(Graph *g, int gi) {
+  Node *n = &g->nodes[gi];
+  if (node_has_epilogue(n) || n->p.trans_a || n->p.alpha != 1.0f ||
+      (n->nin > 2 && n->in[2] >= 0 && n->p.beta != 1.0f))
+    return false;
+  Node *dx = producer_of(g, n->in[0], OP_DEQUANTIZE);
+  Node *dw = producer_of(g, n->in[1], OP_DEQUANTIZE);
+  if (!dx || !dw || dx->p.q[0].n != 1 || !is_q8(g->values[dx->in[0]].dtype))
+    return false;
+  const Value *wq = &g->values[dw->in[0]];
+  const QuantParams *qw = &dw->p.q[0];
+  if (!wq->data || wq->dtype != DT_INT8 || wq->rank != 2)
+    return false;
+  int64_t K = wq->dims[n->p.trans_b], N = wq->dims[!n->p.trans_b];
+  if (qw->n != 1 && (qw->n != N || normalize_axis(dw->p.axis, 2) != !n->p.trans_b))
+    return false;
+  int c = n->nin > 2 ? n->in[2] : -1;
+  if (c >= 0 && (!g->values[c].data || g->values[c].dtype != DT_FLOAT ||
+                 value_numel(&g->values[c]) != N || g->values[c].dims[g->values[c].rank - 1] != N))
+    return false;
+  /* the weights [K, N], their zero points, the scales x_scale * w_scale[n] */
+  int8_t *w = malloc((size_t)(K * N) + 1), *wz = malloc((size_t)N + 1);
+  float *sc = malloc(sizeof(float) * (size_t)N + 1);
+  CD_ASSERT(w && wz && sc);
+  const int8_t *W = wq->data;
+  for (int64_t k = 0; k < K; k++)
+    for (int64_t j = 0; j < N; j++)
+      w[k * N + j] = n->p.trans_b ? W[j * K + k] : W[k * N + j];
+  float sx = dx->p.q[0].scale[0];
+  for (int64_t j = 0; j < N; j++) {
+    wz[j] = (int8_t)qw->zero[qw->n > 1 ? j : 0];
+    sc[j] = sx * qw->scale[qw->n > 1 ? j : 0];
+  }
+  const char *base = g->values[n->out[0]].name;
+  int wv = graph_add_value(g, arena_printf(&g->arena, "%s_weights_int8", base));
+  int64_t wd[2] = {K, N};
+  value_set_shape(&g->values[wv], DT_INT8, 2, wd);
+  void *wp = arena_alloc(&g->arena, (size_t)(K * N) + 1);
+  memcpy(wp, w, (size_t)(K * N));
+  value_set_data(&g->values[wv], wp, (size_t)(K * N));
+  int wzv = new_const(g, arena_printf(&g->arena, "%s_weights_zero", base), DT_INT8, N, wz);
+  int scv = new_const(g, arena_printf(&g->arena, "%s_scales", base), DT_FLOAT, N, sc);
+  free(w), free(wz), free(sc);
+  int y = n->out[0], opset = n->opset > 13 ? n->opset : 13;
+  int ins[4] = {dx->in[0], wv, zero_input(g, dx), wzv};
+  int acc = add_node(g, OP_MATMULINTEGER, 4, ins, -1, -1, opset);
+  int f = add_node(g, OP_CAST, 1, &acc, -1, DT_FLOAT, opset);
+  int mi[2] = {f, scv};
+  g->nodes[gi].dead = true; /* before y gets its new producer */
+  int m = add_node(g, OP_MUL, 2, mi, c >= 0 ? -1 : y, -1, opset);
+  if (c >= 0) {
+    int ai[2] = {m, c};
+    add_node(g, OP_ADD, 2, ai, y, -1, opset);
+  }
+  return true;
+}
+
 bool pass_fold_qdq(Graph *g, PassStats *st) {
   int *reader = malloc(sizeof(int) * ((size_t)g->nvalues + 1));
   CD_ASSERT(reader);
@@ -155,9 +246,13 @@ bool pass_fold_qdq(Graph *g, PassStats *st) {
     for (int k = 0; !g->nodes[i].dead && k < node_nreads(&g->nodes[i]); k++)
       if (node_read(&g->nodes[i], k) >= 0)
         reader[node_read(&g->nodes[i], k)] = i;
-  int folded = 0, n0 = g->nnodes;
+  int folded = 0, linear = 0, n0 = g->nnodes;
   for (int i = 0; i < n0; i++) {
     Node *c = &g->nodes[i];
+    if (!c->dead && c->op == OP_GEMM) {
+      linear += fold_gemm(g, i);
+      continue;
+    }
     if (c->dead || c->op != OP_CONV)
       continue;
     int y = c->out[0];
@@ -176,7 +271,8 @@ bool pass_fold_qdq(Graph *g, PassStats *st) {
   }
   free(reader);
   ir_recount_uses(g);
-  st->changes = folded;
-  snprintf(st->what, sizeof st->what, "folded %d DQ -> Conv -> Q into QLinearConv", folded);
+  st->changes = folded + linear;
+  snprintf(st->what, sizeof st->what, "folded %d DQ -> Conv -> Q into QLinearConv, %d "
+           "DQ -> Gemm into MatMulInteger", folded, linear);
   return true;
 }

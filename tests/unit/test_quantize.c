@@ -59,8 +59,8 @@ static Graph *load_digits(const QuantizeOptions *q, const char *passes, Diag *d)
 }
 
 /* int8 within half a point of float on the held-out images, with min/max
- * and with percentile ranges; all 8 convs folded to QLinearConv (the Gemm
- * head stays float on DQ weights). */
+ * and with percentile ranges; all 8 convs folded to QLinearConv, the Gemm
+ * head to MatMulInteger. */
 static void test_digits_accuracy(void) {
   HostTensor x = {0}, y = {0};
   int64_t n = heldout(&x, &y);
@@ -78,6 +78,8 @@ static void test_digits_accuracy(void) {
     CU_ASSERT_FATAL(g != NULL);
     CU_ASSERT(count_live(g, OP_QLINEARCONV) == 8);
     CU_ASSERT(count_live(g, OP_CONV) == 0);
+    CU_ASSERT(count_live(g, OP_GEMM) == 0); /* the head: MatMulInteger on int8 weights */
+    CU_ASSERT(count_live(g, OP_MATMULINTEGER) == 1);
     int got = hits(g, &x, &y);
     if (1000.0 * (base - got) > 5.0 * (double)n) /* more than half a point below */
       fprintf(stderr, "\nint8 (%s): %d of %lld, float %d\n", m ? "percentile" : "minmax", got,
