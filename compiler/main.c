@@ -198,6 +198,15 @@ static const char *usage_compare =
     "      --csv FILE          also write the table as CSV\n"
     "      --json              print JSON instead of the table\n"
     "      --svg FILE          draw latency and workspace bars (open in a browser)\n"
+    "      --precision LIST    fp32, int8 or fp32,int8: each configuration at each\n"
+    "                          precision (int8: quantized as `cardinal quantize` does)\n"
+    "      --calibrate DIR     the calibration inputs of int8 rows (.npy files)\n"
+    "      --method M, --percentile P, --exclude NODE, --calibrate-count N, --quiet\n"
+    "                          as for `cardinal quantize`\n"
+    "      --eval DIR          accuracy of every row against the first over the .npy\n"
+    "                          inputs in DIR (default with --precision: the calibration\n"
+    "                          folder): the largest error relative to the output's\n"
+    "                          magnitude, top-1 agreement, SQNR\n"
     "  -f, --freeze NAME=FILE  as for compile\n"
     "      --shape NAME=D0,D1,...  as for compile\n"
     "  -w, --weights FILE.safetensors, --seed N   parameters of a .nx model\n"
@@ -251,7 +260,7 @@ static const char *usage_quantize =
 enum { O_VERIFY = 256, O_DUMP_AFTER, O_CC, O_CFLAGS, O_JSON, O_RUNS, O_DUMP, O_DOT, O_CSV,
        O_SVG, O_SEED, O_PROFILE, O_SCHEDULE, O_NO_PEER, O_THREADS, O_SHAPE, O_STATIC_WS,
        O_MAX_WS, O_MAX_WEIGHTS, O_NO_SIZE, O_NO_CACHE, O_MAX_TENSOR, O_PRECISION, O_CALIBRATE,
-       O_METHOD, O_PERCENTILE, O_EXCLUDE, O_CALIB_COUNT, O_QUIET };
+       O_METHOD, O_PERCENTILE, O_EXCLUDE, O_CALIB_COUNT, O_QUIET, O_EVAL };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},
@@ -292,6 +301,7 @@ static const struct option long_opts[] = {
     {"exclude", required_argument, 0, O_EXCLUDE},
     {"calibrate-count", required_argument, 0, O_CALIB_COUNT},
     {"quiet", no_argument, 0, O_QUIET},
+    {"eval", required_argument, 0, O_EVAL},
     {0, 0, 0, 0},
 };
 
@@ -305,7 +315,10 @@ typedef struct {
   const char *shapes[64];
   const char *csv, *svg;
   bool reference, json, dump, schedule, no_peer, no_size, no_cache;
-  const char *precision;  /* --precision: fp32 (default) or int8 */
+  const char *precision;  /* --precision: fp32 (default) or int8 (compare: a list) */
+  const char *precisions[2];
+  int nprec;
+  const char *eval;       /* compare --eval DIR */
   QuantizeOptions quant;  /* --calibrate ...: job.quant points here with --precision int8 */
   const char *exclude[64];
   Limits limits;        /* job.limits points here once an option changes one */
@@ -358,7 +371,7 @@ static const struct {
                 "static-workspace max-workspace max-weights no-size no-cache dot verify "
                 "max-tensor-bytes cc cflags help"},
     {"compare", "runs target threads input shape csv json svg freeze weights seed cc cflags "
-                "help"},
+                "precision calibrate method percentile exclude calibrate-count quiet eval help"},
     {"bench", "runs target threads passes input shape no-peer freeze weights seed cc cflags "
               "verify help"},
     {"dump-weights", "output weights seed help"},
@@ -542,11 +555,29 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
       break;
     }
     case O_CSV: a->csv = optarg; break;
-    case O_PRECISION:
-      if (strcmp(optarg, "fp32") && strcmp(optarg, "int8"))
+    case O_PRECISION: {
+      /* compare: a list, each once (fp32,int8) */
+      bool list = !strcmp(cmd, "compare");
+      a->nprec = 0;
+      for (const char *p = optarg; *p;) {
+        size_t n = strcspn(p, ",");
+        const char *name = !strncmp(p, "fp32", n) && n == 4 ? "fp32"
+                           : !strncmp(p, "int8", n) && n == 4 ? "int8" : NULL;
+        if (!name || a->nprec == 2 || (a->nprec && !strcmp(a->precisions[0], name)) ||
+            (!list && a->nprec))
+          return usage_error(cmd, list ? "--precision takes fp32, int8 or fp32,int8, not"
+                                       : "--precision takes fp32 or int8, not", optarg);
+        a->precisions[a->nprec++] = name;
+        p += n + (p[n] == ',');
+      }
+      if (!a->nprec)
         return usage_error(cmd, "--precision takes fp32 or int8, not", optarg);
-      a->precision = optarg;
+      a->precision = a->precisions[a->nprec - 1];
+      if (a->nprec == 2 || !strcmp(a->precisions[0], "int8"))
+        a->precision = "int8"; /* some row is int8: calibration needed */
       break;
+    }
+    case O_EVAL: a->eval = optarg; break;
     case O_CALIBRATE: a->quant.calibrate = optarg; break;
     case O_METHOD:
       if (strcmp(optarg, "minmax") && strcmp(optarg, "percentile"))
@@ -632,8 +663,10 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
       return usage_error(cmd, !strcmp(cmd, "quantize") ? "needs --calibrate DIR (a folder of "
                          ".npy inputs)" : "--precision int8 needs --calibrate DIR (a folder "
                          "of .npy inputs)", NULL);
-    a->quant.report = stdout;
-    a->job.quant = &a->quant;
+    if (strcmp(cmd, "compare") != 0) { /* compare quantizes the rows that ask */
+      a->quant.report = stdout;
+      a->job.quant = &a->quant;
+    }
   } else if (a->quant.calibrate || a->quant.nexclude || a->quant.max_inputs) {
     return usage_error(cmd, "--calibrate, --exclude and --calibrate-count go with "
                        "--precision int8", NULL);
@@ -1126,6 +1159,8 @@ static int cmd_bench(int argc, char **argv) {
 }
 
 int cd_compare(CompileJob *base, const char *const *configs, int nconfigs,
+               const char *const *precisions, int nprec, const QuantizeOptions *quant,
+               const char *eval_dir,
                const char *input, const char *csv, const char *svg, bool json, Diag *d);
 
 static int cmd_compare(int argc, char **argv) {
@@ -1169,8 +1204,12 @@ static int cmd_compare(int argc, char **argv) {
       return 1;
     }
   }
-  rc = cd_compare(&a.job, configs, nconfigs, a.ninputs ? a.inputs[0] : NULL, a.csv, a.svg,
-                  a.json, &d);
+  char *cache = cache_root(&d); /* the evaluation runs reuse each row's build */
+  a.job.cache_dir = cache;
+  rc = cd_compare(&a.job, configs, nconfigs, a.precisions, a.nprec, &a.quant,
+                  a.eval ? a.eval : a.nprec ? a.quant.calibrate : NULL,
+                  a.ninputs ? a.inputs[0] : NULL, a.csv, a.svg, a.json, &d);
+  free(cache);
   free(rest);
   sb_free(&d.log);
   return rc;

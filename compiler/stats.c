@@ -10,8 +10,9 @@
 
 int64_t node_macs(const Graph *g, const Node *n) {
   const Value *y = &g->values[n->out[0]];
-  if (n->op == OP_CONV) { /* each output reads W[m]: Cg x kernel (no division: M may be 0) */
-    const Value *w = &g->values[n->in[1]];
+  if (n->op == OP_CONV || n->op == OP_CONVINTEGER || n->op == OP_QLINEARCONV) {
+    /* each output reads W[m]: Cg x kernel (no division: M may be 0) */
+    const Value *w = &g->values[n->in[n->op == OP_QLINEARCONV ? 3 : 1]];
     int64_t per = 1;
     for (int i = 1; i < w->rank; i++)
       per = sat_mul(per, w->dims[i]);
@@ -36,7 +37,7 @@ int64_t node_macs(const Graph *g, const Node *n) {
     const Value *a = &g->values[n->in[0]];
     return sat_mul(value_numel(y), n->p.trans_a ? a->dims[0] : a->dims[1]);
   }
-  if (n->op == OP_MATMUL) {
+  if (n->op == OP_MATMUL || n->op == OP_MATMULINTEGER || n->op == OP_QLINEARMATMUL) {
     const Value *a = &g->values[n->in[0]];
     return sat_mul(value_numel(y), a->dims[a->rank - 1]);
   }
