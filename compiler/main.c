@@ -154,6 +154,7 @@ static const char *usage_inspect =
     "      --dot FILE          write the final graph for Graphviz (dot -Tsvg FILE)\n"
     "      --max-tensor-bytes N  as for compile\n"
     "      --precision int8 --calibrate DIR ...   as for compile: run the int8 model\n"
+    "      --precision int8 --calibrate DIR ...   as for compile: the int8 model\n"
     "  -h, --help              this text\n";
 
 static const char *usage_bench =
@@ -369,7 +370,8 @@ static const struct {
                  "calibrate-count quiet max-tensor-bytes verify help"},
     {"inspect", "name passes freeze shape weights seed json dump-after dump schedule target threads "
                 "static-workspace max-workspace max-weights no-size no-cache dot verify "
-                "max-tensor-bytes cc cflags help"},
+                "max-tensor-bytes cc cflags precision calibrate method percentile exclude "
+                "calibrate-count quiet help"},
     {"compare", "runs target threads input shape csv json svg freeze weights seed cc cflags "
                 "precision calibrate method percentile exclude calibrate-count quiet eval help"},
     {"bench", "runs target threads passes input shape no-peer freeze weights seed cc cflags "

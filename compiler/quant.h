@@ -23,6 +23,19 @@
 #define CD_QUANT_FN static inline __attribute__((unused))
 #else
 #define CD_QUANT_FN static inline
+/* QLinearAdd (fold-qdq's DQ(a) + DQ(b) -> Q): a and b with their zero
+ * points taken off, each times its multiplier (its scale / y_scale, in
+ * float), summed in double -- where each product is exact (an integer of
+ * at most 9 bits times a float's 24), so the sum's one rounding is all
+ * there is whether or not a compiler fuses a multiply into the add --
+ * rounded half to even, plus y's zero point, saturated to [lo, hi].  No
+ * NaN or infinity can arise. */
+CD_QUANT_FN int32_t cd_add_requantize(int32_t a, float ma, int32_t b, float mb,
+                                      int32_t zero_point, int32_t lo, int32_t hi) {
+  double r = rint((double)a * ma + (double)b * mb) + zero_point;
+  return r <= lo ? lo : r >= hi ? hi : (int32_t)r;
+}
+
 #endif
 
 /* r (a float holding an integer, or NaN, or +-inf) saturated to [lo, hi];
@@ -60,6 +73,19 @@ CD_QUANT_FN float cd_multiplier(float x_scale, float w_scale, float y_scale) {
 CD_QUANT_FN int32_t cd_requantize(int32_t acc, float multiplier, int32_t zero_point,
                                   int32_t lo, int32_t hi) {
   return cd_quantize((float)acc * multiplier, 1.0f, zero_point, lo, hi);
+}
+
+/* QLinearAdd (fold-qdq's DQ(a) + DQ(b) -> Q): a and b with their zero
+ * points taken off, each times its multiplier (its scale / y_scale, in
+ * float), summed in double -- where each product is exact (an integer of
+ * at most 9 bits times a float's 24), so the sum's one rounding is all
+ * there is whether or not a compiler fuses a multiply into the add --
+ * rounded half to even, plus y's zero point, saturated to [lo, hi].  No
+ * NaN or infinity can arise. */
+CD_QUANT_FN int32_t cd_add_requantize(int32_t a, float ma, int32_t b, float mb,
+                                      int32_t zero_point, int32_t lo, int32_t hi) {
+  double r = rint((double)a * ma + (double)b * mb) + zero_point;
+  return r <= lo ? lo : r >= hi ? hi : (int32_t)r;
 }
 
 #endif

@@ -12,8 +12,10 @@
  *     becomes int32 at x_scale * w_scale[m] behind another;
  *   - the activations around them -- each one's input, and its output (or
  *     the output of the Relu that is its only reader) unless that is a
- *     graph output -- get a QuantizeLinear -> DequantizeLinear pair, uint8,
- *     asymmetric, per tensor, every reader reading the pair's output;
+ *     graph output -- and around residual adds (two activations of one
+ *     shape: both operands and the sum, or its Relu) get a QuantizeLinear
+ *     -> DequantizeLinear pair, uint8, asymmetric, per tensor, every
+ *     reader reading the pair's output;
  *   - the ranges of those activations come from running the reference
  *     interpreter on the calibration inputs (one .npy per input): their
  *     min and max, or a percentile of their values (outliers clipped).  A
@@ -141,12 +143,16 @@ bool quant_read_inputs(const Graph *g, const char *dir, int max, float ***out, i
 
 /* Whether node n is one the quantizer makes integer: a float Conv, or a
  * Gemm / MatMul by a constant 2-D matrix, not excluded by name. */
-static bool quantizable(const Graph *g, const Node *n, const QuantizeOptions *o) {
-  if (n->dead || node_has_epilogue(n) || g->values[n->in[0]].dtype != DT_FLOAT)
-    return false;
+static bool excluded(const QuantizeOptions *o, const Node *n) {
   for (int i = 0; i < o->nexclude; i++)
     if (!strcmp(o->exclude[i], n->name))
-      return false;
+      return true;
+  return false;
+}
+
+static bool quantizable(const Graph *g, const Node *n, const QuantizeOptions *o) {
+  if (n->dead || node_has_epilogue(n) || g->values[n->in[0]].dtype != DT_FLOAT || excluded(o, n))
+    return false;
   const Value *w = &g->values[n->in[1]];
   switch (n->op) {
   case OP_CONV: return w->data && w->dtype == DT_FLOAT;
@@ -452,6 +458,22 @@ bool quant_insert(Graph *g, const QuantizeOptions *o, float **inputs, int ninput
     for (int k = 0; k < 2; k++)
       if (at[k] >= 0 && !g->values[at[k]].data && g->values[at[k]].dtype == DT_FLOAT &&
           site[at[k]] < 0) {
+        site[at[k]] = ns;
+        sites[ns++] = at[k];
+      }
+  }
+  /* residual adds: both operands and the sum (or its Relu) quantized, so
+   * fold-qdq makes them QLinearAdd */
+  for (int i = 0; i < nn; i++) {
+    const Node *n = &g->nodes[i];
+    if (n->dead || n->op != OP_ADD || excluded(o, n) || n->in[0] < 0 || n->in[1] < 0 ||
+        g->values[n->in[0]].data || g->values[n->in[1]].data ||
+        g->values[n->in[0]].dtype != DT_FLOAT ||
+        !value_same_shape(&g->values[n->in[0]], &g->values[n->in[1]]))
+      continue;
+    int at[3] = {n->in[0], n->in[1], output_site(g, reader, n)};
+    for (int k = 0; k < 3; k++)
+      if (at[k] >= 0 && site[at[k]] < 0) {
         site[at[k]] = ns;
         sites[ns++] = at[k];
       }

@@ -832,3 +832,82 @@ static bool qmatmul_emit(CWriter *w, Graph *g, Node *n) {
 bool qlinear_emit(CWriter *w, Graph *g, Node *n) {
   return is_conv(n) ? qconv_emit(w, g, n) : qmatmul_emit(w, g, n);
 }
+
+/* ------------------------------------------------------------ QLinearAdd */
+
+/*
+ * QLinearAdd(a, a_scale, a_zero, b, b_scale, b_zero, y_scale, y_zero):
+ * Cardinal's own (OPF_INTERNAL; ONNX Runtime has one of the name in its
+ * com.microsoft domain), made by fold-qdq from the QDQ format's residual
+ * add, DQ(a) + DQ(b) [-> Relu] -> Q: elementwise over a and b of one shape,
+ * all per tensor, quant.h's cd_add_requantize with the multipliers
+ * a_scale / y_scale and b_scale / y_scale.  q[0] a, q[1] b, q[2] y.
+ */
+bool qadd_parse(Graph *g, Node *n, Diag *d) {
+  QuantParams *q = n->p.q;
+  static const char *const role[3][2] = {{"a_scale", "a_zero_point"},
+                                         {"b_scale", "b_zero_point"},
+                                         {"y_scale", "y_zero_point"}};
+  for (int i = 0; i < 3; i++) {
+    int k = i == 2 ? 6 : 3 * i + 1;
+    DType want = i == 2 ? DT_UNDEFINED : g->values[n->in[3 * i]].dtype;
+    if (i < 2 && !quant_type_ok(n, d, i ? "b" : "a", &g->values[n->in[3 * i]], false))
+      return false;
+    if (!read_scale(g, n, d, k, role[i][0], &q[i]) ||
+        !read_zero(g, n, d, k + 1, role[i][1], k, role[i][0], want, &q[i]))
+      return false;
+    if (q[i].n != 1) {
+      diag_error(d, "node '%s' (QLinearAdd): %s has %lld elements; it is per tensor",
+                 node_label(n), role[i][0], (long long)q[i].n);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool qadd_infer(Graph *g, Node *n, Diag *d) {
+  const Value *a = &g->values[n->in[0]], *b = &g->values[n->in[3]];
+  if (!value_same_shape(a, b) || a->dtype != n->p.q[0].dtype || b->dtype != n->p.q[1].dtype) {
+    diag_error(d, "node '%s' (QLinearAdd): a '%s' and b '%s' must have one shape and their "
+               "zero points' types", node_label(n), a->name, b->name);
+    return false;
+  }
+  value_set_shape(&g->values[n->out[0]], n->p.q[2].dtype, a->rank, a->dims);
+  return true;
+}
+
+/* The multipliers a_scale / y_scale and b_scale / y_scale. */
+static void qadd_multipliers(const Node *n, float *ma, float *mb) {
+  const QuantParams *q = n->p.q;
+  *ma = q[0].scale[0] / q[2].scale[0];
+  *mb = q[1].scale[0] / q[2].scale[0];
+}
+
+void qadd_eval(Graph *g, Node *n, void **data) {
+  const QuantParams *q = n->p.q;
+  float ma, mb;
+  qadd_multipliers(n, &ma, &mb);
+  int32_t lo, hi;
+  qrange(q[2].dtype, &lo, &hi);
+  const void *A = data[n->in[0]], *B = data[n->in[3]];
+  void *Y = data[n->out[0]];
+  for (int64_t e = 0, m = value_numel(&g->values[n->out[0]]); e < m; e++)
+    qstore(Y, q[2].dtype, e,
+           cd_add_requantize(qload(A, q[0].dtype, e) - q[0].zero[0], ma,
+                             qload(B, q[1].dtype, e) - q[1].zero[0], mb, q[2].zero[0], lo, hi));
+}
+
+/* One loop the C compiler vectorizes (gcc and clang: rint on doubles). */
+bool qadd_emit(CWriter *w, Graph *g, Node *n) {
+  const QuantParams *q = n->p.q;
+  float ma, mb;
+  qadd_multipliers(n, &ma, &mb);
+  int32_t lo, hi;
+  qrange(q[2].dtype, &lo, &hi);
+  cw(w, "for (long e = 0; e < %lld; e++)\n"
+        "y0[e] = (%s)cd_add_requantize((int32_t)x0[e] - %d, %s, (int32_t)x3[e] - %d, %s, %d, "
+        "%d, %d);\n",
+     (long long)value_numel(&g->values[n->out[0]]), dtype_ctype(q[2].dtype), (int)q[0].zero[0],
+     cw_float(w, ma), (int)q[1].zero[0], cw_float(w, mb), (int)q[2].zero[0], (int)lo, (int)hi);
+  return true;
+}

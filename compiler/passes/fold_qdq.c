@@ -37,6 +37,15 @@
  * exact integer sums, then one float multiply and add per output, where
  * the float Gemm rounded at every step).
  *
+ * And the residual add (ResNet's, ResNeXt's) on two quantized operands:
+ *
+ *   Add(DQ(a), DQ(b)) [-> Relu] -> Q  ->  QLinearAdd(a, b)
+ *
+ * (same shapes, all per tensor, the Relu under the same condition), one
+ * pass over bytes instead of three over floats; it can differ from the
+ * float chain by one step where that chain's rounding of the two products
+ * and their sum fell on the other side of a tie.
+ *
  * It runs before fold-constants, which would otherwise turn DQ(wq) into
  * float weights first.
  */
@@ -237,6 +246,49 @@ static bool fold_gemm(Graph *g, int gi) {
   return true;
 }
 
+/* Folds Add a (index ai) as the header says, if it matches; true if it did
+ * (the Add, its Relu and the Q marked dead). */
+static bool fold_add(Graph *g, const int *reader, int ai) {
+  Node *a = &g->nodes[ai];
+  Node *da = producer_of(g, a->in[0], OP_DEQUANTIZE), *db = producer_of(g, a->in[1], OP_DEQUANTIZE);
+  if (!da || !db || da->p.q[0].n != 1 || db->p.q[0].n != 1 ||
+      !is_q8(g->values[da->in[0]].dtype) || !is_q8(g->values[db->in[0]].dtype) ||
+      !value_same_shape(&g->values[a->in[0]], &g->values[a->in[1]]) ||
+      !value_same_shape(&g->values[a->in[0]], &g->values[a->out[0]]))
+    return false;
+  int y = a->out[0];
+  Node *relu = only_reader(g, reader, y, OP_RELU);
+  Node *q = only_reader(g, reader, relu ? relu->out[0] : y, OP_QUANTIZE);
+  if (!q || q->p.q[0].n != 1)
+    return false;
+  int64_t lo, hi;
+  CD_ASSERT(dtype_io_as_float(q->p.q[0].dtype, &lo, &hi));
+  if (relu && q->p.q[0].zero[0] != lo)
+    return false;
+  int ins[8] = {da->in[0], da->in[1], zero_input(g, da), db->in[0], db->in[1], zero_input(g, db),
+                q->in[1], zero_input(g, q)};
+  int yq = q->out[0], opset = a->opset;
+  Node *dead[3] = {a, relu, q};
+  for (int k = 0; k < 3; k++)
+    if (dead[k]) {
+      dead[k]->dead = true;
+      if (dead[k]->out[0] != yq)
+        g->values[dead[k]->out[0]].dead = true;
+    }
+  const char *name = a->name;
+  int ni = graph_add_op(g, OP_QLINEARADD, 8, 1);
+  Node *n = &g->nodes[ni];
+  memcpy(n->in, ins, sizeof ins);
+  n->out[0] = yq;
+  n->name = (char *)name;
+  n->opset = opset;
+  g->values[yq].producer = ni;
+  Diag d = {.quiet = true};
+  CD_ASSERT(node_setup(g, n, &d));
+  sb_free(&d.log);
+  return true;
+}
+
 bool pass_fold_qdq(Graph *g, PassStats *st) {
   int *reader = malloc(sizeof(int) * ((size_t)g->nvalues + 1));
   CD_ASSERT(reader);
@@ -246,11 +298,15 @@ bool pass_fold_qdq(Graph *g, PassStats *st) {
     for (int k = 0; !g->nodes[i].dead && k < node_nreads(&g->nodes[i]); k++)
       if (node_read(&g->nodes[i], k) >= 0)
         reader[node_read(&g->nodes[i], k)] = i;
-  int folded = 0, linear = 0, n0 = g->nnodes;
+  int folded = 0, linear = 0, adds = 0, n0 = g->nnodes;
   for (int i = 0; i < n0; i++) {
     Node *c = &g->nodes[i];
     if (!c->dead && c->op == OP_GEMM) {
       linear += fold_gemm(g, i);
+      continue;
+    }
+    if (!c->dead && c->op == OP_ADD) {
+      adds += fold_add(g, reader, i);
       continue;
     }
     if (c->dead || c->op != OP_CONV)
@@ -271,8 +327,9 @@ bool pass_fold_qdq(Graph *g, PassStats *st) {
   }
   free(reader);
   ir_recount_uses(g);
-  st->changes = folded + linear;
+  st->changes = folded + linear + adds;
   snprintf(st->what, sizeof st->what, "folded %d DQ -> Conv -> Q into QLinearConv, %d "
-           "DQ -> Gemm into MatMulInteger", folded, linear);
+           "DQ -> Gemm into MatMulInteger, %d DQ -> Add -> Q into QLinearAdd", folded, linear,
+           adds);
   return true;
 }

@@ -60,7 +60,7 @@ static Graph *load_digits(const QuantizeOptions *q, const char *passes, Diag *d)
 
 /* int8 within half a point of float on the held-out images, with min/max
  * and with percentile ranges; all 8 convs folded to QLinearConv, the Gemm
- * head to MatMulInteger. */
+ * head to MatMulInteger, the two residual adds to QLinearAdd. */
 static void test_digits_accuracy(void) {
   HostTensor x = {0}, y = {0};
   int64_t n = heldout(&x, &y);
@@ -80,6 +80,8 @@ static void test_digits_accuracy(void) {
     CU_ASSERT(count_live(g, OP_CONV) == 0);
     CU_ASSERT(count_live(g, OP_GEMM) == 0); /* the head: MatMulInteger on int8 weights */
     CU_ASSERT(count_live(g, OP_MATMULINTEGER) == 1);
+    CU_ASSERT(count_live(g, OP_QLINEARADD) == 2); /* the residual adds */
+    CU_ASSERT(count_live(g, OP_ADD) == 1); /* the head's bias */
     int got = hits(g, &x, &y);
     if (1000.0 * (base - got) > 5.0 * (double)n) /* more than half a point below */
       fprintf(stderr, "\nint8 (%s): %d of %lld, float %d\n", m ? "percentile" : "minmax", got,
@@ -144,12 +146,12 @@ static void test_quantize_writes_qdq(void) {
   Diag d = {.quiet = true};
   Graph *g = load_digits(&q, "none", &d);
   CU_ASSERT_FATAL(g != NULL);
-  CU_ASSERT(count_live(g, OP_QUANTIZE) == 11);
-  CU_ASSERT(count_live(g, OP_DEQUANTIZE) == 11 + 9 + 8); /* activations, weights, conv biases */
+  CU_ASSERT(count_live(g, OP_QUANTIZE) == 12);
+  CU_ASSERT(count_live(g, OP_DEQUANTIZE) == 12 + 9 + 8); /* activations, weights, conv biases */
   CU_ASSERT_FATAL(onnx_write(g, tu_path("digits_int8.onnx"), &d));
   Graph *back = graph_new();
   CU_ASSERT_FATAL(onnx_load(back, tu_path("digits_int8.onnx"), &d) && graph_infer(back, &d));
-  CU_ASSERT(count_live(back, OP_QUANTIZE) == 11);
+  CU_ASSERT(count_live(back, OP_QUANTIZE) == 12);
   int int8_weights = 0;
   for (int v = 0; v < back->nvalues; v++)
     int8_weights += back->values[v].data && back->values[v].dtype == DT_INT8 &&
