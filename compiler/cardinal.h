@@ -867,6 +867,10 @@ bool matmul_shape(const Value *a, const Value *b, MatMulShape *s);
 int64_t matmul_batch_offset(const Value *v, const int64_t *bdims, int brank, int64_t bi);
 /* pad.c: input coordinate of output coordinate o along a dim, or -1 (pad). */
 int64_t pad_source(int mode, int64_t o, int64_t begin, int64_t in);
+/* conv.c: the outputs o in [*lo, *hi) of a dim (in inputs, out outputs)
+ * whose input o * s - p + k * dl (tap k) is in [0, in). */
+void conv_tap_range(int64_t in, int64_t out, int64_t s, int64_t p, int64_t k, int64_t dl,
+                    int64_t *lo, int64_t *hi);
 /* conv.c: the spatial attributes Conv and the pools share.  _parse reads
  * strides, dilations, pads and auto_pad; _infer computes the output extents
  * (and the pads SAME/VALID imply) from p->kernel and the input extents. */

@@ -13,6 +13,8 @@
  */
 #include "../cardinal.h"
 
+#include <stdlib.h>
+
 #include <string.h>
 
 /* Spatial extents of v (rank nsp+2) as three dims, right-aligned. */
@@ -238,6 +240,23 @@ bool conv_infer(Graph *g, Node *n, Diag *d) {
   return true;
 }
 
+void conv_tap_range(int64_t in, int64_t out, int64_t s, int64_t p, int64_t k, int64_t dl,
+                      int64_t *lo, int64_t *hi) {
+  int64_t off = k * dl - p; /* input = o * s + off */
+  *lo = off >= 0 ? 0 : (-off + s - 1) / s;
+  *hi = in - 1 - off < 0 ? 0 : (in - 1 - off) / s + 1;
+  *hi = *hi < out ? *hi : out;
+  *lo = *lo < *hi ? *lo : *hi;
+}
+
+/*
+ * The reference: each output is its bias plus the products of every tap in
+ * range, in the order (input channel, kd, kh, kw), summed in double (each
+ * float product is exact there) and rounded to float once.  It is computed
+ * tap by tap over a plane of double accumulators, so the inner loop runs
+ * over contiguous outputs without a bounds test -- the same additions, in
+ * the same order, for every output.
+ */
 void conv_eval(Graph *g, Node *n, void **data) {
   const OpParams *p = &n->p;
   const Value *x = &g->values[n->in[0]], *w = &g->values[n->in[1]];
@@ -250,37 +269,42 @@ void conv_eval(Graph *g, Node *n, void **data) {
   int64_t I[3], O[3];
   sp_dims3(x, p->nsp, I);
   sp_dims3(y, p->nsp, O);
-  const int64_t *K = p->kernel, *S = p->stride, *Dl = p->dilation,
-                *P = p->pad0;
+  const int64_t *K = p->kernel, *S = p->stride, *Dl = p->dilation, *P = p->pad0;
+  int64_t plane = O[0] * O[1] * O[2], iplane = I[0] * I[1] * I[2], taps = K[0] * K[1] * K[2];
+  double *acc = malloc(sizeof(double) * (size_t)plane + 1);
+  CD_ASSERT(acc);
   for (int64_t b = 0; b < N; b++)
     for (int64_t m = 0; m < M; m++) {
       int64_t grp = m / Mg;
-      for (int64_t od = 0; od < O[0]; od++)
-        for (int64_t oh = 0; oh < O[1]; oh++)
-          for (int64_t ow = 0; ow < O[2]; ow++) {
-            double acc = B ? B[m] : 0.0;
-            for (int64_t c = 0; c < Cg; c++)
-              for (int64_t kd = 0; kd < K[0]; kd++) {
-                int64_t id = od * S[0] - P[0] + kd * Dl[0];
-                if (id < 0 || id >= I[0])
-                  continue;
-                for (int64_t kh = 0; kh < K[1]; kh++) {
-                  int64_t ih = oh * S[1] - P[1] + kh * Dl[1];
-                  if (ih < 0 || ih >= I[1])
-                    continue;
-                  for (int64_t kw = 0; kw < K[2]; kw++) {
-                    int64_t iw = ow * S[2] - P[2] + kw * Dl[2];
-                    if (iw < 0 || iw >= I[2])
-                      continue;
-                    int64_t ci = grp * Cg + c;
-                    acc += (double)X[(((b * C + ci) * I[0] + id) * I[1] + ih) * I[2] + iw] *
-                           W[(((m * Cg + c) * K[0] + kd) * K[1] + kh) * K[2] + kw];
-                  }
+      for (int64_t o = 0; o < plane; o++)
+        acc[o] = B ? B[m] : 0.0;
+      for (int64_t c = 0; c < Cg; c++) {
+        const float *xc = X + (b * C + grp * Cg + c) * iplane;
+        const float *wc = W + (m * Cg + c) * taps;
+        for (int64_t kd = 0; kd < K[0]; kd++)
+          for (int64_t kh = 0; kh < K[1]; kh++)
+            for (int64_t kw = 0; kw < K[2]; kw++) {
+              double wv = wc[(kd * K[1] + kh) * K[2] + kw];
+              int64_t d0, d1, h0, h1, w0, w1;
+              conv_tap_range(I[0], O[0], S[0], P[0], kd, Dl[0], &d0, &d1);
+              conv_tap_range(I[1], O[1], S[1], P[1], kh, Dl[1], &h0, &h1);
+              conv_tap_range(I[2], O[2], S[2], P[2], kw, Dl[2], &w0, &w1);
+              for (int64_t od = d0; od < d1; od++)
+                for (int64_t oh = h0; oh < h1; oh++) {
+                  int64_t id = od * S[0] - P[0] + kd * Dl[0], ih = oh * S[1] - P[1] + kh * Dl[1];
+                  const float *xr = xc + (id * I[1] + ih) * I[2];
+                  int64_t off = kw * Dl[2] - P[2];
+                  double *ar = acc + (od * O[1] + oh) * O[2];
+                  for (int64_t ow = w0; ow < w1; ow++)
+                    ar[ow] += (double)xr[ow * S[2] + off] * wv;
                 }
-              }
-            Y[(((b * M + m) * O[0] + od) * O[1] + oh) * O[2] + ow] = (float)acc;
-          }
+            }
+      }
+      float *yp = Y + (b * M + m) * plane;
+      for (int64_t o = 0; o < plane; o++)
+        yp[o] = (float)acc[o];
     }
+  free(acc);
 }
 
 /* ------------------------------------------------------------ scalar kernel */

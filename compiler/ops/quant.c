@@ -621,6 +621,8 @@ static void qlinear_store(const Node *n, void *Y, int64_t e, int32_t acc, const 
   qstore(Y, q[2].dtype, e, cd_requantize(acc, mul[mi], q[2].zero[0], lo, hi));
 }
 
+/* Tap by tap over a plane of int32 accumulators (conv_eval's order; an
+ * integer sum is the same in any). */
 static void qconv_eval(Graph *g, Node *n, void **data) {
   QRoles r = qroles(n);
   const OpParams *p = &n->p;
@@ -636,38 +638,41 @@ static void qconv_eval(Graph *g, Node *n, void **data) {
   sp_dims3(x, p->nsp, I);
   sp_dims3(y, p->nsp, O);
   const int64_t *K = p->kernel, *S = p->stride, *Dl = p->dilation, *P = p->pad0;
+  int64_t plane = O[0] * O[1] * O[2], iplane = I[0] * I[1] * I[2], taps = K[0] * K[1] * K[2];
   float *mul = requantizes(n) ? qlinear_multipliers(n) : NULL;
+  int32_t *acc = malloc(sizeof(int32_t) * (size_t)plane + 1);
+  CD_ASSERT(acc);
   int32_t xz = q[0].zero[0];
   for (int64_t b = 0; b < N; b++)
     for (int64_t m = 0; m < M; m++) {
       int64_t grp = m / Mg, mw = q[1].n > 1 ? m : 0;
       int32_t wz = q[1].zero[mw];
-      for (int64_t od = 0; od < O[0]; od++)
-        for (int64_t oh = 0; oh < O[1]; oh++)
-          for (int64_t ow = 0; ow < O[2]; ow++) {
-            int32_t acc = B ? B[m] : 0;
-            for (int64_t c = 0; c < Cg; c++)
-              for (int64_t kd = 0; kd < K[0]; kd++) {
-                int64_t id = od * S[0] - P[0] + kd * Dl[0];
-                if (id < 0 || id >= I[0])
-                  continue;
-                for (int64_t kh = 0; kh < K[1]; kh++) {
-                  int64_t ih = oh * S[1] - P[1] + kh * Dl[1];
-                  if (ih < 0 || ih >= I[1])
-                    continue;
-                  for (int64_t kw = 0; kw < K[2]; kw++) {
-                    int64_t iw = ow * S[2] - P[2] + kw * Dl[2];
-                    if (iw < 0 || iw >= I[2])
-                      continue;
-                    int64_t ci = grp * Cg + c;
-                    acc += (qload(X, x->dtype, (((b * C + ci) * I[0] + id) * I[1] + ih) * I[2] + iw) - xz) *
-                           (qload(W, w->dtype, (((m * Cg + c) * K[0] + kd) * K[1] + kh) * K[2] + kw) - wz);
-                  }
+      for (int64_t o = 0; o < plane; o++)
+        acc[o] = B ? B[m] : 0;
+      for (int64_t c = 0; c < Cg; c++) {
+        int64_t xc = (b * C + grp * Cg + c) * iplane, wc = (m * Cg + c) * taps;
+        for (int64_t kd = 0; kd < K[0]; kd++)
+          for (int64_t kh = 0; kh < K[1]; kh++)
+            for (int64_t kw = 0; kw < K[2]; kw++) {
+              int32_t wv = qload(W, w->dtype, wc + (kd * K[1] + kh) * K[2] + kw) - wz;
+              int64_t d0, d1, h0, h1, w0, w1;
+              conv_tap_range(I[0], O[0], S[0], P[0], kd, Dl[0], &d0, &d1);
+              conv_tap_range(I[1], O[1], S[1], P[1], kh, Dl[1], &h0, &h1);
+              conv_tap_range(I[2], O[2], S[2], P[2], kw, Dl[2], &w0, &w1);
+              for (int64_t od = d0; od < d1; od++)
+                for (int64_t oh = h0; oh < h1; oh++) {
+                  int64_t id = od * S[0] - P[0] + kd * Dl[0], ih = oh * S[1] - P[1] + kh * Dl[1];
+                  int64_t xr = xc + (id * I[1] + ih) * I[2] + kw * Dl[2] - P[2];
+                  int32_t *ar = acc + (od * O[1] + oh) * O[2];
+                  for (int64_t ow = w0; ow < w1; ow++)
+                    ar[ow] += (qload(X, x->dtype, xr + ow * S[2]) - xz) * wv;
                 }
-              }
-            qlinear_store(n, Y, (((b * M + m) * O[0] + od) * O[1] + oh) * O[2] + ow, acc, mul, mw);
-          }
+            }
+      }
+      for (int64_t o = 0; o < plane; o++)
+        qlinear_store(n, Y, (b * M + m) * plane + o, acc[o], mul, mw);
     }
+  free(acc);
   free(mul);
 }
 
