@@ -71,7 +71,7 @@ static bool qconsts(const Graph *g, const Node *n, QConsts *k) {
   const Value *w = &g->values[n->in[3]];
   const int8_t *W = w->data;
   const int32_t *B = n->nin > 8 && n->in[8] >= 0 ? g->values[n->in[8]].data : NULL;
-  int64_t M = w->dims[0], C = w->dims[1];
+  int64_t M = w->dims[0], C = w->dims[1] * w->dims[2] * w->dims[3]; /* the sum's terms */
   int64_t xz = q[0].zero[0] + (q[0].dtype == DT_INT8 ? 128 : 0); /* s8: flipped to u8 */
   k->kb = malloc(sizeof(int32_t) * (size_t)M);
   k->wz = malloc(sizeof(int32_t) * (size_t)M);
@@ -172,12 +172,44 @@ static void pack_strip(Emitter *e, const Node *n, int64_t C, int64_t P, int nv, 
   }
 }
 
+/* The requantizing epilogue of a register tile: accumulators a<i>_<v> of
+ * mr channels from m0 (a C expression) x nv pixel vectors, the last of
+ * `last` lanes (a C expression), stored to Y + channel * P + p0. */
+static void emit_requant(Emitter *e, int64_t P, int mr, const char *m0, int nv, const char *last,
+                         bool any_wz, int32_t lo, int32_t hi) {
+  const VecOps *iv = &e->t->i8, *fv = &e->t->f32;
+  int L = iv->lanes;
+  CWriter *w = e->w;
+  const char *flo = cw_op(w, fv->set1, cw_float(w, lo), 0, 0);
+  const char *fhi = cw_op(w, fv->set1, cw_float(w, hi), 0, 0);
+  for (int i = 0; i < mr; i++)
+    for (int v = 0; v < nv; v++) {
+      const char *a = cw_fmt(w, "a%d_%d", i, v);
+      E("{\n");
+      if (any_wz)
+        E("%s = %s;\n", a,
+          cw_op(w, iv->sub, a,
+                cw_op(w, iv->mul, cw_op(w, iv->set1, cw_fmt(w, "wz[%s + %d]", m0, i), 0, 0),
+                      cw_fmt(w, "sx%d", v), 0),
+                0));
+      E("%s f = %s;\n", fv->vtype, cw_op(w, iv->cvtf, a, 0, 0));
+      E("f = %s;\n", cw_op(w, fv->mul, "f", cw_op(w, fv->set1, cw_fmt(w, "qm[%s + %d]", m0, i), 0, 0), 0));
+      E("f = %s;\n", cw_op(w, fv->round, "f", 0, 0));
+      E("f = %s;\n", cw_op(w, fv->add, "f", "yz", 0));
+      E("f = %s;\n", cw_op(w, fv->min, cw_op(w, fv->max, "f", flo, 0), fhi, 0));
+      E("%s;\n", cw_op(w, iv->store8, cw_fmt(w, "Y + (%s + %d) * %lld + p0 + %d", m0, i,
+                                             (long long)P, v * L),
+                       cw_op(w, iv->cvti, "f", 0, 0),
+                       v == nv - 1 ? last : cw_int(w, L)));
+      E("}\n");
+    }
+}
+
 /* One register tile: mr channels from m0 (a C expression) x the strip's
  * nv vectors. */
 static void emit_tile(Emitter *e, const Node *n, int64_t C, int64_t P, int mr, const char *m0,
                       int nv, int last_lanes, bool any_wz, int32_t lo, int32_t hi) {
-  const VecOps *iv = &e->t->i8, *fv = &e->t->f32;
-  int L = iv->lanes;
+  const VecOps *iv = &e->t->i8;
   CWriter *w = e->w;
   E("{\n");
   for (int i = 0; i < mr; i++)
@@ -208,29 +240,7 @@ static void emit_tile(Emitter *e, const Node *n, int64_t C, int64_t P, int mr, c
     E("}\n");
   }
   (void)n;
-  const char *flo = cw_op(w, fv->set1, cw_float(w, lo), 0, 0);
-  const char *fhi = cw_op(w, fv->set1, cw_float(w, hi), 0, 0);
-  for (int i = 0; i < mr; i++)
-    for (int v = 0; v < nv; v++) {
-      const char *a = cw_fmt(w, "a%d_%d", i, v);
-      E("{\n");
-      if (any_wz)
-        E("%s = %s;\n", a,
-          cw_op(w, iv->sub, a,
-                cw_op(w, iv->mul, cw_op(w, iv->set1, cw_fmt(w, "wz[%s + %d]", m0, i), 0, 0),
-                      cw_fmt(w, "sx%d", v), 0),
-                0));
-      E("%s f = %s;\n", fv->vtype, cw_op(w, iv->cvtf, a, 0, 0));
-      E("f = %s;\n", cw_op(w, fv->mul, "f", cw_op(w, fv->set1, cw_fmt(w, "qm[%s + %d]", m0, i), 0, 0), 0));
-      E("f = %s;\n", cw_op(w, fv->round, "f", 0, 0));
-      E("f = %s;\n", cw_op(w, fv->add, "f", "yz", 0));
-      E("f = %s;\n", cw_op(w, fv->min, cw_op(w, fv->max, "f", flo, 0), fhi, 0));
-      E("%s;\n", cw_op(w, iv->store8, cw_fmt(w, "Y + (%s + %d) * %lld + p0 + %d", m0, i,
-                                             (long long)P, v * L),
-                       cw_op(w, iv->cvti, "f", 0, 0),
-                       cw_int(w, v == nv - 1 ? last_lanes : L)));
-      E("}\n");
-    }
+  emit_requant(e, P, mr, m0, nv, cw_int(w, last_lanes), any_wz, lo, hi);
   E("}\n");
 }
 
@@ -308,6 +318,279 @@ static SplitAxis qconv1x1_split(const Graph *g, const Node *n, const Target *t, 
   return SPLIT_TILES;
 }
 
+/* ------------------------------------------------------ KxK, strided, grouped */
+
+/*
+ * The general family: QLinearConv with any KH x KW kernel (KW <= 16),
+ * horizontal stride 1 or 2 (any vertical stride), any padding, dilation 1,
+ * any group count.  A KxK conv is the sum over taps (kh, kw) of 1x1 convs
+ * of shifted inputs, so a strip is 16 consecutive output pixels of one
+ * output row (ow0..ow0+15, the last strip of a row partial), and per group,
+ * per quad of its input channels k and kernel row kh, the input row ih =
+ * oh SH - PH + kh is packed once into xr[k][kh][..]: for stride 1 two
+ * vectors of quads (input columns iw0..iw0+31, iw0 = ow0 - PW), so tap kw
+ * is lanes kw..kw+15 of the pair (one alignr); for stride 2 the even and
+ * the odd columns of iw0..iw0+63 apart (E0 O0 E1 O1: vpmovwb of 32 bytes,
+ * and of them shifted right by 8), so tap kw is lanes kw/2.. of the even
+ * or the odd pair.  Only the vectors the taps read are packed.
+ *
+ * Padding is exact through the folded zero points: every byte a tap reads
+ * outside the image is the activations' zero point (masked loads with the
+ * zero point as the fill; a row outside the image is all zero point), so
+ * x - xz = 0 there, as the interpreter skips it, and kb, sx (over every
+ * tap, pad bytes included) and the per-channel constants are those of the
+ * 1x1 kernel with C -> Cg KH KW.  Input columns outside the image are
+ * never read (the loads' masks, per strip), nor are rows outside it.
+ *
+ * Each register tile of up to QC_MR output channels of one group loops
+ * over its group's quads and kernel rows, and per tap makes the tap vector
+ * once and one dot product per channel with the broadcast 4 weights of
+ * wq[m][k][kh][kw] (packed here, a partial quad's missing channels 0).
+ * Threads split the strips (N x OH x ceil(OW / 16)); each packs its own.
+ */
+
+#define QK_MAX_STACK (48 << 10) /* one group's packed rows xr (bytes), on the stack */
+
+typedef struct {
+  int64_t N, C, IH, IW, M, OH, OW, KH, KW, SH, SW, PH, PW, G, Cg, Mg, Cg4;
+  int nr; /* packed vectors a (quad, kernel row): stride 1 x0 x1, stride 2 E0 O0 E1 O1 */
+} QK;
+
+static void qk_setup(const Graph *g, const Node *n, QK *k) {
+  const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
+  const OpParams *p = &n->p;
+  k->N = x->dims[0], k->C = x->dims[1], k->IH = x->dims[2], k->IW = x->dims[3];
+  k->M = y->dims[1], k->OH = y->dims[2], k->OW = y->dims[3];
+  k->KH = p->kernel[1], k->KW = p->kernel[2], k->SH = p->stride[1], k->SW = p->stride[2];
+  k->PH = p->pad0[1], k->PW = p->pad0[2];
+  k->G = p->group, k->Cg = k->C / k->G, k->Mg = k->M / k->G, k->Cg4 = (k->Cg + 3) / 4;
+  k->nr = k->SW == 1 ? (k->KW > 1 ? 2 : 1) : (int)(k->KW < 4 ? k->KW : 4);
+}
+
+static bool qconv_runs(const Graph *g, const Node *n, const Target *t) {
+  if (n->op != OP_QLINEARCONV || n->p.nsp != 2 || !t->i8.alignr || !t->i8.interleave4r)
+    return false;
+  const Value *x = &g->values[n->in[0]], *w = &g->values[n->in[3]];
+  const Value *y = &g->values[n->out[0]];
+  const OpParams *p = &n->p;
+  int b = n->nin > 8 ? n->in[8] : -1;
+  if ((x->dtype != DT_UINT8 && x->dtype != DT_INT8) || x->rank != 4 || y->rank != 4 ||
+      x->layout.kind != LAYOUT_PLAIN || y->layout.kind != LAYOUT_PLAIN || w->dtype != DT_INT8 ||
+      !w->data || w->layout.kind != LAYOUT_PLAIN || w->rank != 4 || !absent_or_const(g, b) ||
+      p->q[0].n != 1 || p->dilation[1] != 1 || p->dilation[2] != 1 ||
+      (p->stride[2] != 1 && p->stride[2] != 2) || p->kernel[2] > 16 || p->group < 1)
+    return false;
+  QK k;
+  qk_setup(g, n, &k);
+  if (k.C % k.G || k.M % k.G || k.Cg4 * k.KH * k.nr * t->i8.lanes * 4 > QK_MAX_STACK)
+    return false;
+  QConsts c;
+  bool ok = qconsts(g, n, &c);
+  qconsts_free(&c);
+  return ok;
+}
+
+static void qconv_tile(const Graph *g, Node *n, const Target *t, Schedule *s) {
+  (void)g;
+  (void)n;
+  s->tile_c = QC_MR;
+  s->tile_p = t->i8.lanes;
+}
+
+static SplitAxis qconv_split(const Graph *g, const Node *n, const Target *t, int T,
+                             int64_t *units) {
+  (void)t;
+  (void)T;
+  const Value *y = &g->values[n->out[0]];
+  int64_t L = n->sched.tile_p;
+  *units = y->dims[0] * y->dims[2] * ((y->dims[3] + L - 1) / L);
+  return SPLIT_TILES;
+}
+
+/* Tap kw of the packed row xr[k][kh]. */
+static const char *qk_tap(Emitter *e, const QK *k, int kw) {
+  int lo = k->SW == 1 ? 0 : kw & 1, hi = k->SW == 1 ? 1 : 2 + (kw & 1);
+  int sh = k->SW == 1 ? kw : kw >> 1;
+  if (sh == 0)
+    return cw_fmt(e->w, "xr[k][kh][%d]", lo);
+  return cw_op(e->w, e->t->i8.alignr, cw_fmt(e->w, "xr[k][kh][%d]", hi),
+               cw_fmt(e->w, "xr[k][kh][%d]", lo), cw_int(e->w, sh));
+}
+
+static const char *ones_of(int rows) {
+  return rows == 4 ? "0x01010101" : rows == 3 ? "0x010101" : rows == 2 ? "0x0101" : "0x01";
+}
+
+/* Packs the group's rows into xr (Xg, the masks mk<j>, oh, iw0 in scope);
+ * with zero points of w, the strip's sums over every tap into sx0. */
+static void qk_pack(Emitter *e, const QK *k, uint8_t xraw, bool any_wz, bool flip) {
+  const VecOps *iv = &e->t->i8;
+  CWriter *w = e->w;
+  int L = iv->lanes;
+  int64_t HW = k->IH * k->IW;
+  const char *fill = cw_int(w, xraw);
+  E("%s xr[%lld][%lld][%d];\n", iv->vtype, (long long)k->Cg4, (long long)k->KH, k->nr);
+  if (any_wz)
+    E("%s sx0 = %s;\n", iv->vtype, iv->zero);
+  for (int part = 0; part < 2; part++) {
+    int64_t full = k->Cg / 4;
+    int rows = part ? (int)(k->Cg % 4) : 4;
+    if (part ? rows == 0 : full == 0)
+      continue;
+    if (part)
+      E("{\nconst long k = %lld;\n", (long long)full);
+    else
+      E("for (long k = 0; k < %lld; k++) {\n", (long long)full);
+    E("for (long kh = 0; kh < %lld; kh++) {\n", (long long)k->KH);
+    E("const long ih = oh * %lld - %lld + kh;\n", (long long)k->SH, (long long)k->PH);
+    E("if (ih >= 0 && ih < %lld) {\n", (long long)k->IH);
+    E("const uint8_t *R = Xg + 4 * k * %lld + ih * %lld + iw0;\n", (long long)HW,
+      (long long)k->IW);
+    if (k->SW == 1) {
+      for (int v = 0; v < k->nr; v++) {
+        const char *r[4];
+        for (int j = 0; j < 4; j++)
+          r[j] = j < rows ? cw_op(w, iv->loadrow, cw_fmt(w, "R + %lld", (long long)(j * HW + v * L)),
+                                  cw_fmt(w, "mk%d", v), fill)
+                          : NULL;
+        E("{\n");
+        const char *il = iv->interleave4r(w, r);
+        E("xr[k][kh][%d] = %s;\n}\n", v, il);
+      }
+    } else {
+      int nld = k->nr > 2 ? 2 : 1;
+      for (int ld = 0; ld < nld; ld++)
+        for (int j = 0; j < rows; j++)
+          E("const %s r%d_%d = %s;\n", iv->rtype2, ld, j,
+            cw_op(w, iv->loadrow2, cw_fmt(w, "R + %lld", (long long)(j * HW + ld * 2 * L)),
+                  cw_fmt(w, "mk%d", ld), fill));
+      for (int v = 0; v < k->nr; v++) {
+        const char *r[4];
+        for (int j = 0; j < 4; j++)
+          r[j] = j < rows ? cw_op(w, v & 1 ? iv->odds : iv->evens, cw_fmt(w, "r%d_%d", v / 2, j), 0, 0)
+                          : NULL;
+        E("{\n");
+        const char *il = iv->interleave4r(w, r);
+        E("xr[k][kh][%d] = %s;\n}\n", v, il);
+      }
+    }
+    E("} else {\n");
+    for (int v = 0; v < k->nr; v++)
+      E("xr[k][kh][%d] = %s;\n", v,
+        cw_op(w, iv->set1, cw_fmt(w, "(int)0x%08xu", (unsigned)xraw * 0x01010101u), 0, 0));
+    E("}\n");
+    for (int v = 0; flip && v < k->nr; v++)
+      E("xr[k][kh][%d] = %s;\n", v,
+        cw_op(w, iv->xor_, cw_fmt(w, "xr[k][kh][%d]", v),
+              cw_op(w, iv->set1, "(int)0x80808080", 0, 0), 0));
+    for (int kw = 0; any_wz && kw < k->KW; kw++)
+      E("sx0 = %s;\n", cw_op(w, iv->dot4, "sx0", qk_tap(e, k, kw),
+                             cw_op(w, iv->set1, ones_of(rows), 0, 0)));
+    E("}\n}\n");
+  }
+}
+
+/* One register tile: mr channels of the group from mb (in scope). */
+static void qk_tile(Emitter *e, const QK *k, int mr, bool any_wz, int32_t lo, int32_t hi) {
+  const VecOps *iv = &e->t->i8;
+  CWriter *w = e->w;
+  int64_t KK = k->KH * k->KW, WM = k->Cg4 * KK; /* wq entries a channel */
+  E("{\n");
+  for (int i = 0; i < mr; i++)
+    E("%s a%d_0 = %s;\n", iv->vtype, i, cw_op(w, iv->set1, cw_fmt(w, "kb[mb + %d]", i), 0, 0));
+  E("for (long k = 0; k < %lld; k++)\n", (long long)k->Cg4);
+  E("for (long kh = 0; kh < %lld; kh++) {\n", (long long)k->KH);
+  E("const int32_t *wk = wq + (mb * %lld + k) * %lld + kh * %lld;\n", (long long)k->Cg4,
+    (long long)KK, (long long)k->KW);
+  for (int kw = 0; kw < k->KW; kw++) {
+    E("{\nconst %s xt = %s;\n", iv->vtype, qk_tap(e, k, kw));
+    for (int i = 0; i < mr; i++) {
+      const char *a = cw_fmt(w, "a%d_0", i);
+      E("%s = %s;\n", a,
+        cw_op(w, iv->dot4, a, "xt",
+              cw_op(w, iv->set1, cw_fmt(w, "wk[%lld]", (long long)(i * WM + kw)), 0, 0)));
+    }
+    E("}\n");
+  }
+  E("}\n");
+  emit_requant(e, k->OH * k->OW, mr, "mb", 1, "nl", any_wz, lo, hi);
+  E("}\n");
+}
+
+static bool qconv_emit(Emitter *e, Graph *g, Node *n) {
+  const VecOps *iv = &e->t->i8;
+  const QuantParams *q = n->p.q;
+  const Value *wv = &g->values[n->in[3]];
+  const int8_t *W = wv->data;
+  QK k;
+  qk_setup(g, n, &k);
+  int L = iv->lanes, MR = n->sched.tile_c;
+  CD_ASSERT(n->sched.tile_p == L);
+  int64_t lo, hi, KK = k.KH * k.KW;
+  CD_ASSERT(dtype_io_as_float(q[2].dtype, &lo, &hi));
+  QConsts c;
+  CD_ASSERT(qconsts(g, n, &c)); /* runs() checked */
+  int64_t nwq = k.M * k.Cg4 * KK;
+  int32_t *wq = calloc((size_t)nwq, sizeof(int32_t));
+  CD_ASSERT(wq);
+  for (int64_t m = 0; m < k.M; m++)
+    for (int64_t ci = 0; ci < k.Cg; ci++)
+      for (int64_t t = 0; t < KK; t++) {
+        uint32_t byte = (uint8_t)W[(m * k.Cg + ci) * KK + t];
+        int32_t *d = &wq[(m * k.Cg4 + ci / 4) * KK + t];
+        *d = (int32_t)((uint32_t)*d | byte << (8 * (ci % 4)));
+      }
+  bool ok = emit_table(e, "int32_t", "kb", c.kb, NULL, k.M) &&
+            emit_table(e, "float", "qm", NULL, c.mul, k.M) &&
+            (!c.any_wz || emit_table(e, "int32_t", "wz", c.wz, NULL, k.M)) &&
+            emit_table(e, "int32_t", "wq", wq, NULL, nwq);
+  bool any_wz = c.any_wz;
+  qconsts_free(&c);
+  free(wq);
+  if (!ok)
+    return true; /* over the code budget: the emitter says so */
+  bool flip = g->values[n->in[0]].dtype == DT_INT8;
+  uint8_t xraw = (uint8_t)q[0].zero[0]; /* the zero point's byte as stored */
+  E("(void)x3; /* packed in wq */\n");
+  if (n->nin > 8 && n->in[8] >= 0)
+    E("(void)x8; /* the bias is in kb */\n");
+  E("const %s yz = %s;\n", e->t->f32.vtype,
+    cw_op(e->w, e->t->f32.set1, cw_float(e->w, (float)q[2].zero[0]), 0, 0));
+  int64_t SR = (k.OW + L - 1) / L; /* strips a row */
+  E("for (long u = s0; u < s1; u++) {\n"
+    "const long b = u / %lld, oh = u / %lld %% %lld, ow0 = u %% %lld * %d;\n"
+    "const uint8_t *X = (const uint8_t *)x0 + b * %lld;\n"
+    "%s *Y = y0 + b * %lld;\n"
+    "const long p0 = oh * %lld + ow0, iw0 = ow0 * %lld - %lld;\n"
+    "const unsigned nl = %lld - ow0 < %d ? (unsigned)(%lld - ow0) : %du;\n",
+    (long long)(k.OH * SR), (long long)SR, (long long)k.OH, (long long)SR, L,
+    (long long)(k.C * k.IH * k.IW), dtype_ctype(q[2].dtype), (long long)(k.M * k.OH * k.OW),
+    (long long)k.OW, (long long)k.SW, (long long)k.PW, (long long)k.OW, L, (long long)k.OW, L);
+  int nmk = k.SW == 1 ? k.nr : k.nr > 2 ? 2 : 1, width = k.SW == 1 ? L : 2 * L;
+  for (int j = 0; j < nmk; j++)
+    E("uint32_t mk%d;\n{\nconst long st = iw0 + %d, lo = st < 0 ? -st : 0, "
+      "hi = %lld - st < %d ? %lld - st : %d;\n"
+      "mk%d = lo < hi ? (uint32_t)((((1ull << hi) - 1u) >> lo) << lo) : 0u;\n}\n",
+      j, j * width, (long long)k.IW, width, (long long)k.IW, width, j);
+  E("for (long g = 0; g < %lld; g++) {\n", (long long)k.G);
+  E("const uint8_t *Xg = X + g * %lld;\n", (long long)(k.Cg * k.IH * k.IW));
+  qk_pack(e, &k, xraw, any_wz, flip);
+  int64_t Mf = k.Mg / MR * MR;
+  if (Mf) {
+    E("for (long m0 = 0; m0 < %lld; m0 += %d) {\nconst long mb = g * %lld + m0;\n",
+      (long long)Mf, MR, (long long)k.Mg);
+    qk_tile(e, &k, MR, any_wz, (int32_t)lo, (int32_t)hi);
+    E("}\n");
+  }
+  if (k.Mg > Mf) {
+    E("{\nconst long mb = g * %lld + %lld;\n", (long long)k.Mg, (long long)Mf);
+    qk_tile(e, &k, (int)(k.Mg - Mf), any_wz, (int32_t)lo, (int32_t)hi);
+    E("}\n");
+  }
+  E("}\n}\n");
+  return true;
+}
+
 /* ------------------------------------------------------------ the family's rows */
 
 /* One row per activation and output type (the rows' y picks the target's
@@ -327,3 +610,21 @@ QCONV_ROW(kc_qconv1x1_u8s8u8, DT_UINT8, DT_UINT8, "qconv1x1_u8s8u8");
 QCONV_ROW(kc_qconv1x1_u8s8s8, DT_UINT8, DT_INT8, "qconv1x1_u8s8s8");
 QCONV_ROW(kc_qconv1x1_s8s8u8, DT_INT8, DT_UINT8, "qconv1x1_s8s8u8");
 QCONV_ROW(kc_qconv1x1_s8s8s8, DT_INT8, DT_INT8, "qconv1x1_s8s8s8");
+
+/* The general family (KxK, strides 1 and 2, padding, groups): after the
+ * 1x1 rows, which keep the pointwise convs. */
+#define QCONVK_ROW(var, xt, yt, label)                                           \
+  const KernelConfig var = {                                                     \
+      .name = label,                                                             \
+      .x = xt, .y = yt,                                                          \
+      .flags = KC_VECTOR,                                                        \
+      .runs = qconv_runs,                                                        \
+      .tile = qconv_tile,                                                        \
+      .split = qconv_split,                                                      \
+      .emit = qconv_emit,                                                        \
+  }
+
+QCONVK_ROW(kc_qconv_u8s8u8, DT_UINT8, DT_UINT8, "qconv_u8s8u8");
+QCONVK_ROW(kc_qconv_u8s8s8, DT_UINT8, DT_INT8, "qconv_u8s8s8");
+QCONVK_ROW(kc_qconv_s8s8u8, DT_INT8, DT_UINT8, "qconv_s8s8u8");
+QCONVK_ROW(kc_qconv_s8s8s8, DT_INT8, DT_INT8, "qconv_s8s8s8");

@@ -83,13 +83,9 @@ static const char *gsum512(CWriter *w, int cg, const char *const *a) {
  * into one 512-bit vector in pixel order: 4 loads, 8 unpacks, 3 inserts.
  * The statements declare il*; the caller opens a block around them.
  */
-static const char *il4_512(CWriter *w, const char *const rows[4], int n) {
+static const char *il4_rows(CWriter *w, const char *const rows[4]) {
   for (int k = 0; k < 4; k++)
-    cw(w, "const __m128i il%d = %s;\n", k,
-       !rows[k]  ? "_mm_setzero_si128()"
-       : n >= 16 ? arena_printf(w->arena, "_mm_loadu_si128((const __m128i *)(%s))", rows[k])
-                 : arena_printf(w->arena, "_mm_maskz_loadu_epi8((__mmask16)0x%x, %s)",
-                                (1u << n) - 1u, rows[k]));
+    cw(w, "const __m128i il%d = %s;\n", k, rows[k] ? rows[k] : "_mm_setzero_si128()");
   cw(w, "const __m128i il01l = _mm_unpacklo_epi8(il0, il1), il01h = _mm_unpackhi_epi8(il0, il1);\n"
         "const __m128i il23l = _mm_unpacklo_epi8(il2, il3), il23h = _mm_unpackhi_epi8(il2, il3);\n"
         "const __m512i il = _mm512_inserti32x4(_mm512_inserti32x4(_mm512_inserti32x4(\n"
@@ -98,6 +94,16 @@ static const char *il4_512(CWriter *w, const char *const rows[4], int n) {
         "_mm_unpacklo_epi16(il01h, il23h), 2),\n"
         "_mm_unpackhi_epi16(il01h, il23h), 3);\n");
   return "il";
+}
+
+static const char *il4_512(CWriter *w, const char *const rows[4], int n) {
+  const char *r[4];
+  for (int k = 0; k < 4; k++)
+    r[k] = !rows[k]  ? NULL
+           : n >= 16 ? arena_printf(w->arena, "_mm_loadu_si128((const __m128i *)(%s))", rows[k])
+                     : arena_printf(w->arena, "_mm_maskz_loadu_epi8((__mmask16)0x%x, %s)",
+                                    (1u << n) - 1u, rows[k]);
+  return il4_rows(w, r);
 }
 
 #define X86_INCLUDE(isa)                                                         \
@@ -166,6 +172,14 @@ const Target target_avx512 = {
         .store8 = "_mm_mask_storeu_epi8($0, (__mmask16)((1u << $2) - 1u), "
                   "_mm512_cvtepi32_epi8($1))",
         .interleave4 = il4_512,
+        .rtype = "__m128i",
+        .rtype2 = "__m256i",
+        .loadrow = "_mm_mask_loadu_epi8(_mm_set1_epi8((char)($2)), (__mmask16)($1), $0)",
+        .loadrow2 = "_mm256_mask_loadu_epi8(_mm256_set1_epi8((char)($2)), (__mmask32)($1), $0)",
+        .evens = "_mm256_cvtepi16_epi8($0)",
+        .odds = "_mm256_cvtepi16_epi8(_mm256_srli_epi16($0, 8))",
+        .alignr = "_mm512_alignr_epi32($0, $1, $2)",
+        .interleave4r = il4_rows,
         .attr = "__attribute__((target(\"avx512f,avx2,fma,avx512bw,avx512vl,avx512vnni\")))",
         .cpu = CD_CPU_AVX512VNNI,
     },
