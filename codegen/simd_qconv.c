@@ -368,7 +368,7 @@ static void qk_setup(const Graph *g, const Node *n, QK *k) {
 }
 
 static bool qconv_runs(const Graph *g, const Node *n, const Target *t) {
-  if (n->op != OP_QLINEARCONV || n->p.nsp != 2 || !t->i8.alignr || !t->i8.interleave4r)
+  if (n->op != OP_QLINEARCONV || n->p.nsp != 2 || !t->i8.alignr || !t->i8.interleave4x2)
     return false;
   const Value *x = &g->values[n->in[0]], *w = &g->values[n->in[3]];
   const Value *y = &g->values[n->out[0]];
@@ -426,7 +426,6 @@ static const char *ones_of(int rows) {
 static void qk_pack(Emitter *e, const QK *k, uint8_t xraw, bool any_wz, bool flip) {
   const VecOps *iv = &e->t->i8;
   CWriter *w = e->w;
-  int L = iv->lanes;
   int64_t HW = k->IH * k->IW;
   const char *fill = cw_int(w, xraw);
   E("%s xr[%lld][%lld][%d];\n", iv->vtype, (long long)k->Cg4, (long long)k->KH, k->nr);
@@ -447,31 +446,35 @@ static void qk_pack(Emitter *e, const QK *k, uint8_t xraw, bool any_wz, bool fli
     E("const uint8_t *R = Xg + 4 * k * %lld + ih * %lld + iw0;\n", (long long)HW,
       (long long)k->IW);
     if (k->SW == 1) {
-      for (int v = 0; v < k->nr; v++) {
-        const char *r[4];
-        for (int j = 0; j < 4; j++)
-          r[j] = j < rows ? cw_op(w, iv->loadrow, cw_fmt(w, "R + %lld", (long long)(j * HW + v * L)),
-                                  cw_fmt(w, "mk%d", v), fill)
-                          : NULL;
-        E("{\n");
-        const char *il = iv->interleave4r(w, r);
-        E("xr[k][kh][%d] = %s;\n}\n", v, il);
-      }
+      const char *r[4], *out[2];
+      for (int j = 0; j < 4; j++)
+        r[j] = j < rows ? cw_op(w, iv->loadrow2, cw_fmt(w, "R + %lld", (long long)(j * HW)), "mk0",
+                                fill)
+                        : NULL;
+      E("{\n");
+      iv->interleave4x2(w, r, out);
+      for (int v = 0; v < 2; v++)
+        if (v < k->nr)
+          E("xr[k][kh][%d] = %s;\n", v, out[v]);
+        else
+          E("(void)%s;\n", out[v]);
+      E("}\n");
     } else {
-      int nld = k->nr > 2 ? 2 : 1;
-      for (int ld = 0; ld < nld; ld++)
-        for (int j = 0; j < rows; j++)
-          E("const %s r%d_%d = %s;\n", iv->rtype2, ld, j,
-            cw_op(w, iv->loadrow2, cw_fmt(w, "R + %lld", (long long)(j * HW + ld * 2 * L)),
-                  cw_fmt(w, "mk%d", ld), fill));
-      for (int v = 0; v < k->nr; v++) {
-        const char *r[4];
+      for (int j = 0; j < rows; j++)
+        E("const %s r%d = %s;\n", iv->rtype4, j,
+          cw_op(w, iv->loadrow4, cw_fmt(w, "R + %lld", (long long)(j * HW)), "mk0", fill));
+      for (int odd = 0; odd < 2 && odd < k->nr; odd++) { /* E0 E1, then O0 O1 */
+        const char *r[4], *out[2];
         for (int j = 0; j < 4; j++)
-          r[j] = j < rows ? cw_op(w, v & 1 ? iv->odds : iv->evens, cw_fmt(w, "r%d_%d", v / 2, j), 0, 0)
-                          : NULL;
+          r[j] = j < rows ? cw_op(w, odd ? iv->odds : iv->evens, cw_fmt(w, "r%d", j), 0, 0) : NULL;
         E("{\n");
-        const char *il = iv->interleave4r(w, r);
-        E("xr[k][kh][%d] = %s;\n}\n", v, il);
+        iv->interleave4x2(w, r, out);
+        for (int h = 0; h < 2; h++)
+          if (odd + 2 * h < k->nr)
+            E("xr[k][kh][%d] = %s;\n", odd + 2 * h, out[h]);
+          else
+            E("(void)%s;\n", out[h]);
+        E("}\n");
       }
     }
     E("} else {\n");
@@ -566,12 +569,11 @@ static bool qconv_emit(Emitter *e, Graph *g, Node *n) {
     (long long)(k.OH * SR), (long long)SR, (long long)k.OH, (long long)SR, L,
     (long long)(k.C * k.IH * k.IW), dtype_ctype(q[2].dtype), (long long)(k.M * k.OH * k.OW),
     (long long)k.OW, (long long)k.SW, (long long)k.PW, (long long)k.OW, L, (long long)k.OW, L);
-  int nmk = k.SW == 1 ? k.nr : k.nr > 2 ? 2 : 1, width = k.SW == 1 ? L : 2 * L;
-  for (int j = 0; j < nmk; j++)
-    E("uint32_t mk%d;\n{\nconst long st = iw0 + %d, lo = st < 0 ? -st : 0, "
-      "hi = %lld - st < %d ? %lld - st : %d;\n"
-      "mk%d = lo < hi ? (uint32_t)((((1ull << hi) - 1u) >> lo) << lo) : 0u;\n}\n",
-      j, j * width, (long long)k.IW, width, (long long)k.IW, width, j);
+  int width = (int)k.SW * 2 * L; /* the input columns a strip reads from iw0 */
+  E("uint64_t mk0;\n{\nconst long lo = iw0 < 0 ? -iw0 : 0, "
+    "hi = %lld - iw0 < %d ? %lld - iw0 : %d;\n"
+    "mk0 = lo < hi ? (hi >= 64 ? ~0ull : (1ull << hi) - 1u) >> lo << lo : 0u;\n}\n",
+    (long long)k.IW, width, (long long)k.IW, width);
   E("for (long g = 0; g < %lld; g++) {\n", (long long)k.G);
   E("const uint8_t *Xg = X + g * %lld;\n", (long long)(k.Cg * k.IH * k.IW));
   qk_pack(e, &k, xraw, any_wz, flip);

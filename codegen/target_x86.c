@@ -96,6 +96,30 @@ static const char *il4_rows(CWriter *w, const char *const rows[4]) {
   return "il";
 }
 
+/*
+ * interleave4 of four 32-byte rows, both halves (the KxK kernels' packing,
+ * a third of the shuffles of two il4_512): the rows go pairwise into two
+ * vectors (r0 | r1, r2 | r3), one two-source dword permute per half puts
+ * in each 128-bit lane q dword q (or q + 4) of r0, r1, r2, r3, and one
+ * in-lane byte shuffle transposes each lane's 4 x 4 bytes: 2 inserts, 2
+ * permutes, 2 byte shuffles.  Declares il*; the caller opens a block.
+ */
+static void il4x2_512(CWriter *w, const char *const rows[4], const char *out[2]) {
+  for (int k = 0; k < 4; k++)
+    cw(w, "const __m256i ilr%d = %s;\n", k, rows[k] ? rows[k] : "_mm256_setzero_si256()");
+  cw(w, "const __m512i ilz01 = _mm512_inserti64x4(_mm512_castsi256_si512(ilr0), ilr1, 1);\n"
+        "const __m512i ilz23 = _mm512_inserti64x4(_mm512_castsi256_si512(ilr2), ilr3, 1);\n"
+        "const __m512i ilsh = _mm512_set4_epi32(0x0F0B0703, 0x0E0A0602, 0x0D090501, 0x0C080400);\n");
+  for (int h = 0; h < 2; h++) {
+    cw(w, "const __m512i ilx%d = _mm512_shuffle_epi8(_mm512_permutex2var_epi32(ilz01, "
+          "_mm512_set_epi32(", h);
+    for (int l = 15; l >= 0; l--) /* lane l = 4 q + j: dword q + 4 h of row j */
+      cw(w, "%d%s", (l & 3) * 8 + l / 4 + 4 * h, l ? ", " : "");
+    cw(w, "), ilz23), ilsh);\n");
+    out[h] = h ? "ilx1" : "ilx0";
+  }
+}
+
 static const char *il4_512(CWriter *w, const char *const rows[4], int n) {
   const char *r[4];
   for (int k = 0; k < 4; k++)
@@ -172,14 +196,14 @@ const Target target_avx512 = {
         .store8 = "_mm_mask_storeu_epi8($0, (__mmask16)((1u << $2) - 1u), "
                   "_mm512_cvtepi32_epi8($1))",
         .interleave4 = il4_512,
-        .rtype = "__m128i",
         .rtype2 = "__m256i",
-        .loadrow = "_mm_mask_loadu_epi8(_mm_set1_epi8((char)($2)), (__mmask16)($1), $0)",
+        .rtype4 = "__m512i",
         .loadrow2 = "_mm256_mask_loadu_epi8(_mm256_set1_epi8((char)($2)), (__mmask32)($1), $0)",
-        .evens = "_mm256_cvtepi16_epi8($0)",
-        .odds = "_mm256_cvtepi16_epi8(_mm256_srli_epi16($0, 8))",
+        .loadrow4 = "_mm512_mask_loadu_epi8(_mm512_set1_epi8((char)($2)), (__mmask64)($1), $0)",
+        .evens = "_mm512_cvtepi16_epi8($0)",
+        .odds = "_mm512_cvtepi16_epi8(_mm512_srli_epi16($0, 8))",
         .alignr = "_mm512_alignr_epi32($0, $1, $2)",
-        .interleave4r = il4_rows,
+        .interleave4x2 = il4x2_512,
         .attr = "__attribute__((target(\"avx512f,avx2,fma,avx512bw,avx512vl,avx512vnni\")))",
         .cpu = CD_CPU_AVX512VNNI,
     },
