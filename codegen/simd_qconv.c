@@ -176,11 +176,18 @@ static void pack_strip(Emitter *e, const Node *n, int64_t C, int64_t P, int nv, 
   }
 }
 
+/* Output rows packed into one vector (the KxK family's narrow images):
+ * rp rows of OW pixels, row r in lanes [r seg, r seg + OW), of OH rows. */
+typedef struct {
+  int rp;
+  int64_t seg, OW, OH;
+} QRows;
+
 /* The requantizing epilogue of a register tile: accumulators a<i>_<v> of
  * mr channels from m0 (a C expression) x nv pixel vectors, the last of
  * `last` lanes (a C expression), stored to Y + channel * P + p0. */
 static void emit_requant(Emitter *e, int64_t P, int mr, const char *m0, int nv, const char *last,
-                         bool any_wz, int32_t lo, int32_t hi) {
+                         const QRows *rows, bool any_wz, int32_t lo, int32_t hi) {
   const VecOps *iv = &e->t->i8, *fv = &e->t->f32;
   int L = iv->lanes;
   CWriter *w = e->w;
@@ -201,10 +208,19 @@ static void emit_requant(Emitter *e, int64_t P, int mr, const char *m0, int nv, 
       E("f = %s;\n", cw_op(w, fv->round, "f", 0, 0));
       E("f = %s;\n", cw_op(w, fv->add, "f", "yz", 0));
       E("f = %s;\n", cw_op(w, fv->min, cw_op(w, fv->max, "f", flo, 0), fhi, 0));
-      E("%s;\n", cw_op(w, iv->store8, cw_fmt(w, "Y + (%s + %d) * %lld + p0 + %d", m0, i,
-                                             (long long)P, v * L),
-                       cw_op(w, iv->cvti, "f", 0, 0),
-                       v == nv - 1 ? last : cw_int(w, L)));
+      if (rows && rows->rp > 1) { /* lanes [r seg, r seg + OW) are output row oh0 + r */
+        E("const %s yv = %s;\n", iv->vtype, cw_op(w, iv->cvti, "f", 0, 0));
+        for (int r = 0; r < rows->rp; r++)
+          E("if (oh0 + %d < %lld) %s;\n", r, (long long)rows->OH,
+            cw_op(w, iv->store8m,
+                  cw_fmt(w, "Y + (%s + %d) * %lld + p0 + %lld", m0, i, (long long)P,
+                         (long long)(r * (rows->OW - rows->seg))),
+                  "yv", cw_fmt(w, "0x%llxu", (((1ull << rows->OW) - 1) << (r * rows->seg)))));
+      } else
+        E("%s;\n", cw_op(w, iv->store8, cw_fmt(w, "Y + (%s + %d) * %lld + p0 + %d", m0, i,
+                                               (long long)P, v * L),
+                         cw_op(w, iv->cvti, "f", 0, 0),
+                         v == nv - 1 ? last : cw_int(w, L)));
       E("}\n");
     }
 }
@@ -244,7 +260,7 @@ static void emit_tile(Emitter *e, const Node *n, int64_t C, int64_t P, int mr, c
     E("}\n");
   }
   (void)n;
-  emit_requant(e, P, mr, m0, nv, cw_int(w, last_lanes), any_wz, lo, hi);
+  emit_requant(e, P, mr, m0, nv, cw_int(w, last_lanes), NULL, any_wz, lo, hi);
   E("}\n");
 }
 
@@ -352,6 +368,14 @@ static SplitAxis qconv1x1_split(const Graph *g, const Node *n, const Target *t, 
  * wq[m][k][kh][kw] (packed here, a partial quad's missing channels 0).
  * Threads split the strips (N x OH x ceil(OW / 16)); each packs its own.
  *
+ * Narrow images at stride 1 (2 OW + KW - 1 <= 16: ResNeXt's 7x7 stage)
+ * put rp rows in a strip instead: output row oh0 + r in lanes r seg ..
+ * r seg + OW - 1 (seg = OW + KW - 1, a padded input row), each input row
+ * merged into the packed bytes by its own masked load, so the taps are
+ * still one alignr; the lanes between rows are computed, not stored (one
+ * masked store a row).  The 1024-channel 7x7 layer below ran 0.162 ms
+ * with 7 of 16 lanes a strip, 0.095 with 14.
+ *
  * The packing of a row is interleave4x2: 32 pixels of four channel rows in
  * 6 shuffles (two il4_512 take 22; the grouped 3x3 below ran 0.203 ms with
  * them).  Measured with `cardinal run MODEL --profile --runs 50`, one Zen 4
@@ -359,7 +383,7 @@ static SplitAxis qconv1x1_split(const Graph *g, const Node *n, const Target *t, 
  * 460 GOP/s (one zmm a cycle at 3.6 GHz): ResNeXt-50's grouped 3x3s (32
  * groups) 128 ch 56x56 0.166 ms (174 GOP/s, 38 %), 256 ch stride 2 0.148
  * (42 %), 256 ch 28x28 0.112 (56 %), 512 ch 14x14 0.094 (67 %), 1024 ch
- * 7x7 0.162 (39 %: 7 of 16 lanes a strip); the 7x7 stride-2 stem 3 -> 64 at
+ * 7x7 0.095 (66 %); the 7x7 stride-2 stem 3 -> 64 at
  * 224x224 0.791 ms (298 GOP/s, 65 %, against 2.03 ms for the fp32 conv).
  * With 4 channels a group a dot product per tap and channel is as much
  * work as the requantization of its 16 outputs, so the small groups stay
@@ -374,9 +398,10 @@ static SplitAxis qconv1x1_split(const Graph *g, const Node *n, const Target *t, 
 typedef struct {
   int64_t N, C, IH, IW, M, OH, OW, KH, KW, SH, SW, PH, PW, G, Cg, Mg, Cg4;
   int nr; /* packed vectors a (quad, kernel row): stride 1 x0 x1, stride 2 E0 O0 E1 O1 */
+  QRows rows; /* rp output rows a strip (stride 1, OW + KW - 1 + OW <= lanes), else 1 */
 } QK;
 
-static void qk_setup(const Graph *g, const Node *n, QK *k) {
+static void qk_setup(const Graph *g, const Node *n, int L, QK *k) {
   const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
   const OpParams *p = &n->p;
   k->N = x->dims[0], k->C = x->dims[1], k->IH = x->dims[2], k->IW = x->dims[3];
@@ -385,6 +410,9 @@ static void qk_setup(const Graph *g, const Node *n, QK *k) {
   k->PH = p->pad0[1], k->PW = p->pad0[2];
   k->G = p->group, k->Cg = k->C / k->G, k->Mg = k->M / k->G, k->Cg4 = (k->Cg + 3) / 4;
   k->nr = k->SW == 1 ? (k->KW > 1 ? 2 : 1) : (int)(k->KW < 4 ? k->KW : 4);
+  k->rows.seg = k->OW + k->KW - 1, k->rows.OW = k->OW, k->rows.OH = k->OH;
+  int64_t rp = k->SW == 1 ? (L + k->KW - 1) / k->rows.seg : 1;
+  k->rows.rp = (int)(rp < 1 ? 1 : rp > k->OH ? k->OH : rp);
 }
 
 static bool qconv_runs(const Graph *g, const Node *n, const Target *t) {
@@ -401,7 +429,7 @@ static bool qconv_runs(const Graph *g, const Node *n, const Target *t) {
       (p->stride[2] != 1 && p->stride[2] != 2) || p->kernel[2] > 16 || p->group < 1)
     return false;
   QK k;
-  qk_setup(g, n, &k);
+  qk_setup(g, n, t->i8.lanes, &k);
   if (k.C % k.G || k.M % k.G || k.Cg4 * k.KH * k.nr * t->i8.lanes * 4 > QK_MAX_STACK)
     return false;
   QConsts c;
@@ -419,11 +447,11 @@ static void qconv_tile(const Graph *g, Node *n, const Target *t, Schedule *s) {
 
 static SplitAxis qconv_split(const Graph *g, const Node *n, const Target *t, int T,
                              int64_t *units) {
-  (void)t;
   (void)T;
-  const Value *y = &g->values[n->out[0]];
+  QK k;
+  qk_setup(g, n, t->i8.lanes, &k);
   int64_t L = n->sched.tile_p;
-  *units = y->dims[0] * y->dims[2] * ((y->dims[3] + L - 1) / L);
+  *units = k.N * ((k.OH + k.rows.rp - 1) / k.rows.rp) * ((k.OW + L - 1) / L);
   return SPLIT_TILES;
 }
 
@@ -461,6 +489,37 @@ static void qk_pack(Emitter *e, const QK *k, uint8_t xraw, bool any_wz, bool fli
     else
       E("for (long k = 0; k < %lld; k++) {\n", (long long)full);
     E("for (long kh = 0; kh < %lld; kh++) {\n", (long long)k->KH);
+    if (k->rows.rp > 1) { /* row r of the strip in lanes r seg.., its padded input row */
+      const QRows *q = &k->rows;
+      uint64_t cols = ((1ull << k->IW) - 1) << k->PW; /* a padded row's real columns */
+      const char *r4[4], *out[2];
+      for (int j = 0; j < rows; j++)
+        E("%s rr%d = %s;\n", iv->rtype2, j, cw_op(w, iv->rfill2, fill, 0, 0));
+      for (int r = 0; r < q->rp; r++) {
+        E("{\nconst long ih = (oh0 + %d) * %lld - %lld + kh;\n", r, (long long)k->SH,
+          (long long)k->PH);
+        E("if (oh0 + %d < %lld && ih >= 0 && ih < %lld) {\n", r, (long long)k->OH,
+          (long long)k->IH);
+        for (int j = 0; j < rows; j++)
+          E("rr%d = %s;\n", j,
+            cw_op(w, iv->loadrow2m,
+                  cw_fmt(w, "Xg + (4 * k + %d) * %lld + ih * %lld - %lld", j, (long long)HW,
+                         (long long)k->IW, (long long)(k->PW + r * q->seg)),
+                  cw_fmt(w, "0x%llxu", (unsigned long long)(cols << (r * q->seg))),
+                  cw_fmt(w, "rr%d", j)));
+        E("}\n}\n");
+      }
+      for (int j = 0; j < 4; j++)
+        r4[j] = j < rows ? cw_fmt(w, "rr%d", j) : NULL;
+      E("{\n");
+      iv->interleave4x2(w, r4, out);
+      for (int v = 0; v < 2; v++)
+        if (v < k->nr)
+          E("xr[k][kh][%d] = %s;\n", v, out[v]);
+        else
+          E("(void)%s;\n", out[v]);
+      E("}\n");
+    } else {
     E("const long ih = oh * %lld - %lld + kh;\n", (long long)k->SH, (long long)k->PH);
     E("if (ih >= 0 && ih < %lld) {\n", (long long)k->IH);
     E("const uint8_t *R = Xg + 4 * k * %lld + ih * %lld + iw0;\n", (long long)HW,
@@ -502,6 +561,7 @@ static void qk_pack(Emitter *e, const QK *k, uint8_t xraw, bool any_wz, bool fli
       E("xr[k][kh][%d] = %s;\n", v,
         cw_op(w, iv->set1, cw_fmt(w, "(int)0x%08xu", (unsigned)xraw * 0x01010101u), 0, 0));
     E("}\n");
+    }
     for (int v = 0; flip && v < k->nr; v++)
       E("xr[k][kh][%d] = %s;\n", v,
         cw_op(w, iv->xor_, cw_fmt(w, "xr[k][kh][%d]", v),
@@ -536,7 +596,7 @@ static void qk_tile(Emitter *e, const QK *k, int mr, bool any_wz, int32_t lo, in
     E("}\n");
   }
   E("}\n");
-  emit_requant(e, k->OH * k->OW, mr, "mb", 1, "nl", any_wz, lo, hi);
+  emit_requant(e, k->OH * k->OW, mr, "mb", 1, "nl", &k->rows, any_wz, lo, hi);
   E("}\n");
 }
 
@@ -546,7 +606,7 @@ static bool qconv_emit(Emitter *e, Graph *g, Node *n) {
   const Value *wv = &g->values[n->in[3]];
   const int8_t *W = wv->data;
   QK k;
-  qk_setup(g, n, &k);
+  qk_setup(g, n, iv->lanes, &k);
   int L = iv->lanes, MR = n->sched.tile_c;
   CD_ASSERT(n->sched.tile_p == L);
   int64_t lo, hi, KK = k.KH * k.KW;
@@ -579,21 +639,27 @@ static bool qconv_emit(Emitter *e, Graph *g, Node *n) {
     E("(void)x8; /* the bias is in kb */\n");
   E("const %s yz = %s;\n", e->t->f32.vtype,
     cw_op(e->w, e->t->f32.set1, cw_float(e->w, (float)q[2].zero[0]), 0, 0));
-  int64_t SR = (k.OW + L - 1) / L; /* strips a row */
+  int64_t SR = (k.OW + L - 1) / L, RP = k.rows.rp; /* strips a row, rows a strip */
+  int64_t OHB = (k.OH + RP - 1) / RP;
   E("for (long u = s0; u < s1; u++) {\n"
-    "const long b = u / %lld, oh = u / %lld %% %lld, ow0 = u %% %lld * %d;\n"
+    "const long b = u / %lld, oh0 = u / %lld %% %lld * %lld, ow0 = u %% %lld * %d;\n"
     "const uint8_t *X = (const uint8_t *)x0 + b * %lld;\n"
     "%s *Y = y0 + b * %lld;\n"
-    "const long p0 = oh * %lld + ow0, iw0 = ow0 * %lld - %lld;\n"
-    "const unsigned nl = %lld - ow0 < %d ? (unsigned)(%lld - ow0) : %du;\n",
-    (long long)(k.OH * SR), (long long)SR, (long long)k.OH, (long long)SR, L,
+    "const long p0 = oh0 * %lld + ow0;\n",
+    (long long)(OHB * SR), (long long)SR, (long long)OHB, (long long)RP, (long long)SR, L,
     (long long)(k.C * k.IH * k.IW), dtype_ctype(q[2].dtype), (long long)(k.M * k.OH * k.OW),
-    (long long)k.OW, (long long)k.SW, (long long)k.PW, (long long)k.OW, L, (long long)k.OW, L);
-  int width = (int)k.SW * 2 * L; /* the input columns a strip reads from iw0 */
-  E("uint64_t mk0;\n{\nconst long lo = iw0 < 0 ? -iw0 : 0, "
-    "hi = %lld - iw0 < %d ? %lld - iw0 : %d;\n"
-    "mk0 = lo < hi ? (hi >= 64 ? ~0ull : (1ull << hi) - 1u) >> lo << lo : 0u;\n}\n",
-    (long long)k.IW, width, (long long)k.IW, width);
+    (long long)k.OW);
+  if (RP == 1) {
+    int width = (int)k.SW * 2 * L; /* the input columns a strip reads from iw0 */
+    E("const long oh = oh0, iw0 = ow0 * %lld - %lld;\n"
+      "const unsigned nl = %lld - ow0 < %d ? (unsigned)(%lld - ow0) : %du;\n",
+      (long long)k.SW, (long long)k.PW, (long long)k.OW, L, (long long)k.OW, L);
+    E("uint64_t mk0;\n{\nconst long lo = iw0 < 0 ? -iw0 : 0, "
+      "hi = %lld - iw0 < %d ? %lld - iw0 : %d;\n"
+      "mk0 = lo < hi ? (hi >= 64 ? ~0ull : (1ull << hi) - 1u) >> lo << lo : 0u;\n}\n",
+      (long long)k.IW, width, (long long)k.IW, width);
+  } else
+    E("(void)ow0; /* 0: %lld rows of %lld pixels a strip */\n", (long long)RP, (long long)k.OW);
   E("for (long g = 0; g < %lld; g++) {\n", (long long)k.G);
   E("const uint8_t *Xg = X + g * %lld;\n", (long long)(k.Cg * k.IH * k.IW));
   qk_pack(e, &k, xraw, any_wz, flip);

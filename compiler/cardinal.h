@@ -345,6 +345,9 @@ typedef struct {
    * integer constant in [0, lanes). */
   const char *rtype2, *rtype4;
   const char *loadrow2, *loadrow4, *evens, *odds, *alignr;
+  const char *rfill2;      /* the row of bytes $0 */
+  const char *loadrow2m;   /* loadrow2 with the row $2 where the mask $1 is off */
+  const char *store8m;     /* store8 of the lanes of $1 in the mask $2, to $0 + lane */
   void (*interleave4x2)(CWriter *w, const char *const rows[4], const char *out[2]);
   const char *attr;        /* the kernel attribute its ops need, replacing the target's
                               isa_attr (NULL: the target's) */

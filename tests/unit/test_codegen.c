@@ -1165,12 +1165,16 @@ static void test_qconv_kernels(void) {
     graph_free(g);
     /* Threads split the strips: 3 threads over 2 images of a grouped 3x3
      * of stride 2 and of a 7x7 stem (each 17 rows of 2 strips, the last
-     * partial) give the bits of 1.  (A layer of fewer than 32768 outputs
-     * is not split: SPLIT_MIN_WORK, QLinearConv counting no MACs.) */
+     * partial), and of a grouped 3x3 on 7x7 images (strips of 2 rows of 7
+     * pixels, the last strip of an image 1 row) give the bits of 1.  (A
+     * layer of fewer than 32768 outputs is not split: SPLIT_MIN_WORK,
+     * QLinearConv counting no MACs.) */
     g = graph_new();
-    QConvShape a = {2, 64, 64, 33, 34, 3, 3, 2, 1, 16}, stem = {2, 3, 64, 33, 34, 7, 7, 2, 3, 1};
+    QConvShape a = {2, 64, 64, 33, 34, 3, 3, 2, 1, 16}, stem = {2, 3, 64, 33, 34, 7, 7, 2, 3, 1},
+               narrow = {2, 352, 352, 7, 7, 3, 3, 1, 1, 32};
     tu_output(g, qconv_case_k(g, &a, 7 | 16, 0));
     tu_output(g, qconv_case_k(g, &stem, 2 | 4 | 8, 1));
+    tu_output(g, qconv_case_k(g, &narrow, 1 | 2 | 4, 2));
     check_generated(g, "qconv_threads", 0.3f, &runnable[ti], NULL);
     check_threads(g, "qconv_threads", &runnable[ti], 3);
     graph_free(g);
