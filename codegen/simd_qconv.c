@@ -394,6 +394,12 @@ static SplitAxis qconv1x1_split(const Graph *g, const Node *n, const Target *t, 
  * 64 KiB holds a 3x3 of 512 channels a group (ResNet-50's largest), and
  * of up to 1024 at stride 1 with 1x1 kernels. */
 #define QK_MAX_STACK (64 << 10)
+/* The packed weights wq are a table in the generated C (about 12 bytes of
+ * source an entry), except for 1x1 kernels on whole quads, which read the
+ * plain weights (x3) as the 1x1 family does; past this many entries the
+ * node stays scalar (ResNeXt-50's largest, 1024 channels in 32 groups, has
+ * 73,728; ResNet-50's 512-channel 3x3 589,824). */
+#define QK_MAX_TABLE (1 << 20)
 
 typedef struct {
   int64_t N, C, IH, IW, M, OH, OW, KH, KW, SH, SW, PH, PW, G, Cg, Mg, Cg4;
@@ -415,6 +421,10 @@ static void qk_setup(const Graph *g, const Node *n, int L, QK *k) {
   k->rows.rp = (int)(rp < 1 ? 1 : rp > k->OH ? k->OH : rp);
 }
 
+/* Whether the tiles read the plain weights x3 (1x1 kernels on whole quads:
+ * W[m][4k..4k+3] are wq[m][k]), not a table. */
+static bool qk_direct(const QK *k) { return k->KH * k->KW == 1 && k->Cg % 4 == 0; }
+
 static bool qconv_runs(const Graph *g, const Node *n, const Target *t) {
   if (n->op != OP_QLINEARCONV || n->p.nsp != 2 || !t->i8.alignr || !t->i8.interleave4x2)
     return false;
@@ -430,7 +440,8 @@ static bool qconv_runs(const Graph *g, const Node *n, const Target *t) {
     return false;
   QK k;
   qk_setup(g, n, t->i8.lanes, &k);
-  if (k.C % k.G || k.M % k.G || k.Cg4 * k.KH * k.nr * t->i8.lanes * 4 > QK_MAX_STACK)
+  if (k.C % k.G || k.M % k.G || k.Cg4 * k.KH * k.nr * t->i8.lanes * 4 > QK_MAX_STACK ||
+      (!qk_direct(&k) && k.M * k.Cg4 * k.KH * k.KW > QK_MAX_TABLE))
     return false;
   QConsts c;
   bool ok = qconsts(g, n, &c);
@@ -583,15 +594,21 @@ static void qk_tile(Emitter *e, const QK *k, int mr, bool any_wz, int32_t lo, in
     E("%s a%d_0 = %s;\n", iv->vtype, i, cw_op(w, iv->set1, cw_fmt(w, "kb[mb + %d]", i), 0, 0));
   E("for (long k = 0; k < %lld; k++)\n", (long long)k->Cg4);
   E("for (long kh = 0; kh < %lld; kh++) {\n", (long long)k->KH);
-  E("const int32_t *wk = wq + (mb * %lld + k) * %lld + kh * %lld;\n", (long long)k->Cg4,
-    (long long)KK, (long long)k->KW);
+  if (qk_direct(k))
+    E("const int8_t *wk = x3 + mb * %lld + 4 * k;\n(void)kh;\n", (long long)k->Cg);
+  else
+    E("const int32_t *wk = wq + (mb * %lld + k) * %lld + kh * %lld;\n", (long long)k->Cg4,
+      (long long)KK, (long long)k->KW);
   for (int kw = 0; kw < k->KW; kw++) {
     E("{\nconst %s xt = %s;\n", iv->vtype, qk_tap(e, k, kw));
     for (int i = 0; i < mr; i++) {
-      const char *a = cw_fmt(w, "a%d_0", i);
-      E("%s = %s;\n", a,
-        cw_op(w, iv->dot4, a, "xt",
-              cw_op(w, iv->set1, cw_fmt(w, "wk[%lld]", (long long)(i * WM + kw)), 0, 0)));
+      const char *a = cw_fmt(w, "a%d_0", i), *wv;
+      if (qk_direct(k)) {
+        E("int32_t w%d;\nmemcpy(&w%d, wk + %lld, 4);\n", i, i, (long long)(i * k->Cg));
+        wv = cw_fmt(w, "w%d", i);
+      } else
+        wv = cw_fmt(w, "wk[%lld]", (long long)(i * WM + kw));
+      E("%s = %s;\n", a, cw_op(w, iv->dot4, a, "xt", cw_op(w, iv->set1, wv, 0, 0)));
     }
     E("}\n");
   }
@@ -613,10 +630,10 @@ static bool qconv_emit(Emitter *e, Graph *g, Node *n) {
   CD_ASSERT(dtype_io_as_float(q[2].dtype, &lo, &hi));
   QConsts c;
   CD_ASSERT(qconsts(g, n, &c)); /* runs() checked */
-  int64_t nwq = k.M * k.Cg4 * KK;
+  int64_t nwq = qk_direct(&k) ? 1 : k.M * k.Cg4 * KK;
   int32_t *wq = calloc((size_t)nwq, sizeof(int32_t));
   CD_ASSERT(wq);
-  for (int64_t m = 0; m < k.M; m++)
+  for (int64_t m = 0; m < k.M && !qk_direct(&k); m++)
     for (int64_t ci = 0; ci < k.Cg; ci++)
       for (int64_t t = 0; t < KK; t++) {
         uint32_t byte = (uint8_t)W[(m * k.Cg + ci) * KK + t];
@@ -626,7 +643,7 @@ static bool qconv_emit(Emitter *e, Graph *g, Node *n) {
   bool ok = emit_table(e, "int32_t", "kb", c.kb, NULL, k.M) &&
             emit_table(e, "float", "qm", NULL, c.mul, k.M) &&
             (!c.any_wz || emit_table(e, "int32_t", "wz", c.wz, NULL, k.M)) &&
-            emit_table(e, "int32_t", "wq", wq, NULL, nwq);
+            (qk_direct(&k) || emit_table(e, "int32_t", "wq", wq, NULL, nwq));
   bool any_wz = c.any_wz;
   qconsts_free(&c);
   free(wq);
@@ -634,7 +651,8 @@ static bool qconv_emit(Emitter *e, Graph *g, Node *n) {
     return true; /* over the code budget: the emitter says so */
   bool flip = g->values[n->in[0]].dtype == DT_INT8;
   uint8_t xraw = (uint8_t)q[0].zero[0]; /* the zero point's byte as stored */
-  E("(void)x3; /* packed in wq */\n");
+  if (!qk_direct(&k))
+    E("(void)x3; /* packed in wq */\n");
   if (n->nin > 8 && n->in[8] >= 0)
     E("(void)x8; /* the bias is in kb */\n");
   E("const %s yz = %s;\n", e->t->f32.vtype,
