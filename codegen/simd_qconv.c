@@ -480,19 +480,100 @@ static const char *ones_of(int rows) {
   return rows == 4 ? "0x01010101" : rows == 3 ? "0x010101" : rows == 2 ? "0x0101" : "0x01";
 }
 
-/* Packs the group's rows into xr (Xg, the masks mk<j>, oh, iw0 in scope);
- * with zero points of w, the strip's sums over every tap into sx0. */
-static void qk_pack(Emitter *e, const QK *k, uint8_t xraw, bool any_wz, bool flip) {
+/* Stores the two vectors interleave4x2 made into xr[k][kh][v0] and
+ * [v0 + 2 step] (those below nr; step 0: [v0], [v0 + 1]). */
+static void qk_store_pair(Emitter *e, const QK *k, const char *const r[4], int v0, int step) {
+  const char *out[2];
+  E("{\n");
+  e->t->i8.interleave4x2(e->w, r, out);
+  for (int h = 0; h < 2; h++) {
+    int v = v0 + h * (step ? 2 : 1);
+    if (v < k->nr)
+      E("xr[k][kh][%d] = %s;\n", v, out[h]);
+    else
+      E("(void)%s;\n", out[h]);
+  }
+  E("}\n");
+}
+
+/* xr[k][kh] of a strip of one output row (oh, iw0, mk0 in scope): the
+ * input row's columns from iw0 (masked: the zero point outside), or all
+ * zero point when the row is outside the image. */
+static void qk_pack_row(Emitter *e, const QK *k, int rows, const char *fill, uint8_t xraw) {
   const VecOps *iv = &e->t->i8;
   CWriter *w = e->w;
   int64_t HW = k->IH * k->IW;
+  const char *r[4];
+  E("const long ih = oh * %lld - %lld + kh;\n", (long long)k->SH, (long long)k->PH);
+  E("if (ih >= 0 && ih < %lld) {\n", (long long)k->IH);
+  E("const uint8_t *R = Xg + 4 * k * %lld + ih * %lld + iw0;\n", (long long)HW,
+    (long long)k->IW);
+  if (k->SW == 1) {
+    for (int j = 0; j < 4; j++)
+      r[j] = j < rows ? cw_op(w, iv->loadrow2, cw_fmt(w, "R + %lld", (long long)(j * HW)), "mk0",
+                              fill)
+                      : NULL;
+    qk_store_pair(e, k, r, 0, 0);
+  } else {
+    for (int j = 0; j < rows; j++)
+      E("const %s r%d = %s;\n", iv->rtype4, j,
+        cw_op(w, iv->loadrow4, cw_fmt(w, "R + %lld", (long long)(j * HW)), "mk0", fill));
+    for (int odd = 0; odd < 2 && odd < k->nr; odd++) { /* E0 E1, then O0 O1 */
+      for (int j = 0; j < 4; j++)
+        r[j] = j < rows ? cw_op(w, odd ? iv->odds : iv->evens, cw_fmt(w, "r%d", j), 0, 0) : NULL;
+      qk_store_pair(e, k, r, odd, 1);
+    }
+  }
+  E("} else {\n");
+  for (int v = 0; v < k->nr; v++)
+    E("xr[k][kh][%d] = %s;\n", v,
+      cw_op(w, iv->set1, cw_fmt(w, "(int)0x%08xu", (unsigned)xraw * 0x01010101u), 0, 0));
+  E("}\n");
+}
+
+/* xr[k][kh] of a strip of rp output rows from oh0 (stride 1): row r's
+ * padded input row in lanes r seg.., merged by masked loads into rows of
+ * the zero point. */
+static void qk_pack_rows(Emitter *e, const QK *k, int rows, const char *fill) {
+  const VecOps *iv = &e->t->i8;
+  CWriter *w = e->w;
+  const QRows *q = &k->rows;
+  int64_t HW = k->IH * k->IW;
+  uint64_t cols = ((1ull << k->IW) - 1) << k->PW; /* a padded row's real columns */
+  const char *r[4];
+  for (int j = 0; j < rows; j++)
+    E("%s rr%d = %s;\n", iv->rtype2, j, cw_op(w, iv->rfill2, fill, 0, 0));
+  for (int rr = 0; rr < q->rp; rr++) {
+    E("{\nconst long ih = (oh0 + %d) * %lld - %lld + kh;\n", rr, (long long)k->SH,
+      (long long)k->PH);
+    E("if (oh0 + %d < %lld && ih >= 0 && ih < %lld) {\n", rr, (long long)k->OH,
+      (long long)k->IH);
+    for (int j = 0; j < rows; j++)
+      E("rr%d = %s;\n", j,
+        cw_op(w, iv->loadrow2m,
+              cw_fmt(w, "Xg + (4 * k + %d) * %lld + ih * %lld - %lld", j, (long long)HW,
+                     (long long)k->IW, (long long)(k->PW + rr * q->seg)),
+              cw_fmt(w, "0x%llxu", (unsigned long long)(cols << (rr * q->seg))),
+              cw_fmt(w, "rr%d", j)));
+    E("}\n}\n");
+  }
+  for (int j = 0; j < 4; j++)
+    r[j] = j < rows ? cw_fmt(w, "rr%d", j) : NULL;
+  qk_store_pair(e, k, r, 0, 0);
+}
+
+/* Packs the group's rows into xr (Xg, oh0 and the row helpers' names in
+ * scope); with zero points of w, the strip's sums over every tap into sx0. */
+static void qk_pack(Emitter *e, const QK *k, uint8_t xraw, bool any_wz, bool flip) {
+  const VecOps *iv = &e->t->i8;
+  CWriter *w = e->w;
   const char *fill = cw_int(w, xraw);
   E("%s xr[%lld][%lld][%d];\n", iv->vtype, (long long)k->Cg4, (long long)k->KH, k->nr);
   if (any_wz)
     E("%s sx0 = %s;\n", iv->vtype, iv->zero);
   for (int part = 0; part < 2; part++) {
     int64_t full = k->Cg / 4;
-    int rows = part ? (int)(k->Cg % 4) : 4;
+    int rows = part ? (int)(k->Cg % 4) : 4; /* the channels of each quad */
     if (part ? rows == 0 : full == 0)
       continue;
     if (part)
@@ -500,79 +581,10 @@ static void qk_pack(Emitter *e, const QK *k, uint8_t xraw, bool any_wz, bool fli
     else
       E("for (long k = 0; k < %lld; k++) {\n", (long long)full);
     E("for (long kh = 0; kh < %lld; kh++) {\n", (long long)k->KH);
-    if (k->rows.rp > 1) { /* row r of the strip in lanes r seg.., its padded input row */
-      const QRows *q = &k->rows;
-      uint64_t cols = ((1ull << k->IW) - 1) << k->PW; /* a padded row's real columns */
-      const char *r4[4], *out[2];
-      for (int j = 0; j < rows; j++)
-        E("%s rr%d = %s;\n", iv->rtype2, j, cw_op(w, iv->rfill2, fill, 0, 0));
-      for (int r = 0; r < q->rp; r++) {
-        E("{\nconst long ih = (oh0 + %d) * %lld - %lld + kh;\n", r, (long long)k->SH,
-          (long long)k->PH);
-        E("if (oh0 + %d < %lld && ih >= 0 && ih < %lld) {\n", r, (long long)k->OH,
-          (long long)k->IH);
-        for (int j = 0; j < rows; j++)
-          E("rr%d = %s;\n", j,
-            cw_op(w, iv->loadrow2m,
-                  cw_fmt(w, "Xg + (4 * k + %d) * %lld + ih * %lld - %lld", j, (long long)HW,
-                         (long long)k->IW, (long long)(k->PW + r * q->seg)),
-                  cw_fmt(w, "0x%llxu", (unsigned long long)(cols << (r * q->seg))),
-                  cw_fmt(w, "rr%d", j)));
-        E("}\n}\n");
-      }
-      for (int j = 0; j < 4; j++)
-        r4[j] = j < rows ? cw_fmt(w, "rr%d", j) : NULL;
-      E("{\n");
-      iv->interleave4x2(w, r4, out);
-      for (int v = 0; v < 2; v++)
-        if (v < k->nr)
-          E("xr[k][kh][%d] = %s;\n", v, out[v]);
-        else
-          E("(void)%s;\n", out[v]);
-      E("}\n");
-    } else {
-    E("const long ih = oh * %lld - %lld + kh;\n", (long long)k->SH, (long long)k->PH);
-    E("if (ih >= 0 && ih < %lld) {\n", (long long)k->IH);
-    E("const uint8_t *R = Xg + 4 * k * %lld + ih * %lld + iw0;\n", (long long)HW,
-      (long long)k->IW);
-    if (k->SW == 1) {
-      const char *r[4], *out[2];
-      for (int j = 0; j < 4; j++)
-        r[j] = j < rows ? cw_op(w, iv->loadrow2, cw_fmt(w, "R + %lld", (long long)(j * HW)), "mk0",
-                                fill)
-                        : NULL;
-      E("{\n");
-      iv->interleave4x2(w, r, out);
-      for (int v = 0; v < 2; v++)
-        if (v < k->nr)
-          E("xr[k][kh][%d] = %s;\n", v, out[v]);
-        else
-          E("(void)%s;\n", out[v]);
-      E("}\n");
-    } else {
-      for (int j = 0; j < rows; j++)
-        E("const %s r%d = %s;\n", iv->rtype4, j,
-          cw_op(w, iv->loadrow4, cw_fmt(w, "R + %lld", (long long)(j * HW)), "mk0", fill));
-      for (int odd = 0; odd < 2 && odd < k->nr; odd++) { /* E0 E1, then O0 O1 */
-        const char *r[4], *out[2];
-        for (int j = 0; j < 4; j++)
-          r[j] = j < rows ? cw_op(w, odd ? iv->odds : iv->evens, cw_fmt(w, "r%d", j), 0, 0) : NULL;
-        E("{\n");
-        iv->interleave4x2(w, r, out);
-        for (int h = 0; h < 2; h++)
-          if (odd + 2 * h < k->nr)
-            E("xr[k][kh][%d] = %s;\n", odd + 2 * h, out[h]);
-          else
-            E("(void)%s;\n", out[h]);
-        E("}\n");
-      }
-    }
-    E("} else {\n");
-    for (int v = 0; v < k->nr; v++)
-      E("xr[k][kh][%d] = %s;\n", v,
-        cw_op(w, iv->set1, cw_fmt(w, "(int)0x%08xu", (unsigned)xraw * 0x01010101u), 0, 0));
-    E("}\n");
-    }
+    if (k->rows.rp > 1)
+      qk_pack_rows(e, k, rows, fill);
+    else
+      qk_pack_row(e, k, rows, fill, xraw);
     for (int v = 0; flip && v < k->nr; v++)
       E("xr[k][kh][%d] = %s;\n", v,
         cw_op(w, iv->xor_, cw_fmt(w, "xr[k][kh][%d]", v),
