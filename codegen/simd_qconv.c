@@ -379,15 +379,16 @@ static SplitAxis qconv1x1_split(const Graph *g, const Node *n, const Target *t, 
  * The packing of a row is interleave4x2: 32 pixels of four channel rows in
  * 6 shuffles (two il4_512 take 22; the grouped 3x3 below ran 0.203 ms with
  * them).  Measured with `cardinal run MODEL --profile --runs 50`, one Zen 4
- * core, gcc 12 (clang 14 within 5 %), against vpdpbusd's measured peak of
- * 460 GOP/s (one zmm a cycle at 3.6 GHz): ResNeXt-50's grouped 3x3s (32
- * groups) 128 ch 56x56 0.166 ms (174 GOP/s, 38 %), 256 ch stride 2 0.148
- * (42 %), 256 ch 28x28 0.112 (56 %), 512 ch 14x14 0.094 (67 %), 1024 ch
- * 7x7 0.095 (66 %); the 7x7 stride-2 stem 3 -> 64 at
- * 224x224 0.791 ms (298 GOP/s, 65 %, against 2.03 ms for the fp32 conv).
- * With 4 channels a group a dot product per tap and channel is as much
- * work as the requantization of its 16 outputs, so the small groups stay
- * near 40 %.
+ * core, gcc 12, against vpdpbusd's measured peak of 460 GOP/s (one zmm a
+ * cycle at 3.6 GHz): ResNeXt-50's grouped 3x3s (32 groups) 128 ch 56x56
+ * 0.166 ms (174 GOP/s, 38 %), 256 ch stride 2 0.148 (42 %), 256 ch 28x28
+ * 0.112 (56 %), 512 ch 14x14 0.094 (67 %), 1024 ch 7x7 0.095 (66 %); the
+ * 7x7 stride-2 stem 3 -> 64 at 224x224 0.791 ms (298 GOP/s, 65 %; the
+ * fp32 conv 2.03 ms); clang 14 the same within 5 % but the 256 ch 28x28
+ * (0.131).  The small groups are bound by instructions, not by the dot
+ * products' latency: with 4 channels a group, 16 outputs take 9 dot
+ * products and about as many instructions of requantization, plus the
+ * packing; two accumulators a channel (even and odd taps) ran no faster.
  */
 
 /* One group's packed rows xr, on the stack: Cg4 x KH x (2 or 4) vectors;
