@@ -1,5 +1,5 @@
 /*
- * simd_qconv.c — the int8 1x1 convolution: QLinearConv with a 1x1 kernel,
+ * simd_qconv.c — the int8 convolutions.  First the 1x1 one: QLinearConv with a 1x1 kernel,
  * stride 1, no padding, group 1, u8 or s8 activations and constant s8 weights,
  * on a target with an 8-bit dot product (Target.i8: AVX-512 VNNI's
  * vpdpbusd, four u8 x s8 products summed into each int32 lane, exactly).
@@ -33,6 +33,10 @@
  * and its low bytes stored (masked for a partial vector).  So every output
  * is the interpreter's bits, on any number of threads (they split the
  * strips, each packing its own).
+ *
+ * The second family here (qconv_*, "KxK, strided, grouped" below) takes
+ * the other QLinearConvs: any kernel, strides, padding and groups, with
+ * the same constants, epilogue and splits.
  */
 #include "../compiler/cardinal.h"
 #include "../compiler/quant.h"
@@ -71,7 +75,7 @@ static bool qconsts(const Graph *g, const Node *n, QConsts *k) {
   const Value *w = &g->values[n->in[3]];
   const int8_t *W = w->data;
   const int32_t *B = n->nin > 8 && n->in[8] >= 0 ? g->values[n->in[8]].data : NULL;
-  int64_t M = w->dims[0], C = w->dims[1];
+  int64_t M = w->dims[0], C = w->dims[1] * w->dims[2] * w->dims[3]; /* the sum's terms */
   int64_t xz = q[0].zero[0] + (q[0].dtype == DT_INT8 ? 128 : 0); /* s8: flipped to u8 */
   k->kb = malloc(sizeof(int32_t) * (size_t)M);
   k->wz = malloc(sizeof(int32_t) * (size_t)M);
@@ -172,12 +176,60 @@ static void pack_strip(Emitter *e, const Node *n, int64_t C, int64_t P, int nv, 
   }
 }
 
+/* Output rows packed into one vector (the KxK family's narrow images):
+ * rp rows of OW pixels, row r in lanes [r seg, r seg + OW), of OH rows. */
+typedef struct {
+  int rp;
+  int64_t seg, OW, OH;
+} QRows;
+
+/* The requantizing epilogue of a register tile: accumulators a<i>_<v> of
+ * mr channels from m0 (a C expression) x nv pixel vectors, the last of
+ * `last` lanes (a C expression), stored to Y + channel * P + p0. */
+static void emit_requant(Emitter *e, int64_t P, int mr, const char *m0, int nv, const char *last,
+                         const QRows *rows, bool any_wz, int32_t lo, int32_t hi) {
+  const VecOps *iv = &e->t->i8, *fv = &e->t->f32;
+  int L = iv->lanes;
+  CWriter *w = e->w;
+  const char *flo = cw_op(w, fv->set1, cw_float(w, lo), 0, 0);
+  const char *fhi = cw_op(w, fv->set1, cw_float(w, hi), 0, 0);
+  for (int i = 0; i < mr; i++)
+    for (int v = 0; v < nv; v++) {
+      const char *a = cw_fmt(w, "a%d_%d", i, v);
+      E("{\n");
+      if (any_wz)
+        E("%s = %s;\n", a,
+          cw_op(w, iv->sub, a,
+                cw_op(w, iv->mul, cw_op(w, iv->set1, cw_fmt(w, "wz[%s + %d]", m0, i), 0, 0),
+                      cw_fmt(w, "sx%d", v), 0),
+                0));
+      E("%s f = %s;\n", fv->vtype, cw_op(w, iv->cvtf, a, 0, 0));
+      E("f = %s;\n", cw_op(w, fv->mul, "f", cw_op(w, fv->set1, cw_fmt(w, "qm[%s + %d]", m0, i), 0, 0), 0));
+      E("f = %s;\n", cw_op(w, fv->round, "f", 0, 0));
+      E("f = %s;\n", cw_op(w, fv->add, "f", "yz", 0));
+      E("f = %s;\n", cw_op(w, fv->min, cw_op(w, fv->max, "f", flo, 0), fhi, 0));
+      if (rows && rows->rp > 1) { /* lanes [r seg, r seg + OW) are output row oh0 + r */
+        E("const %s yv = %s;\n", iv->vtype, cw_op(w, iv->cvti, "f", 0, 0));
+        for (int r = 0; r < rows->rp; r++)
+          E("if (oh0 + %d < %lld) %s;\n", r, (long long)rows->OH,
+            cw_op(w, iv->store8m,
+                  cw_fmt(w, "Y + (%s + %d) * %lld + p0 + %lld", m0, i, (long long)P,
+                         (long long)(r * (rows->OW - rows->seg))),
+                  "yv", cw_fmt(w, "0x%llxu", (((1ull << rows->OW) - 1) << (r * rows->seg)))));
+      } else
+        E("%s;\n", cw_op(w, iv->store8, cw_fmt(w, "Y + (%s + %d) * %lld + p0 + %d", m0, i,
+                                               (long long)P, v * L),
+                         cw_op(w, iv->cvti, "f", 0, 0),
+                         v == nv - 1 ? last : cw_int(w, L)));
+      E("}\n");
+    }
+}
+
 /* One register tile: mr channels from m0 (a C expression) x the strip's
  * nv vectors. */
 static void emit_tile(Emitter *e, const Node *n, int64_t C, int64_t P, int mr, const char *m0,
                       int nv, int last_lanes, bool any_wz, int32_t lo, int32_t hi) {
-  const VecOps *iv = &e->t->i8, *fv = &e->t->f32;
-  int L = iv->lanes;
+  const VecOps *iv = &e->t->i8;
   CWriter *w = e->w;
   E("{\n");
   for (int i = 0; i < mr; i++)
@@ -208,29 +260,7 @@ static void emit_tile(Emitter *e, const Node *n, int64_t C, int64_t P, int mr, c
     E("}\n");
   }
   (void)n;
-  const char *flo = cw_op(w, fv->set1, cw_float(w, lo), 0, 0);
-  const char *fhi = cw_op(w, fv->set1, cw_float(w, hi), 0, 0);
-  for (int i = 0; i < mr; i++)
-    for (int v = 0; v < nv; v++) {
-      const char *a = cw_fmt(w, "a%d_%d", i, v);
-      E("{\n");
-      if (any_wz)
-        E("%s = %s;\n", a,
-          cw_op(w, iv->sub, a,
-                cw_op(w, iv->mul, cw_op(w, iv->set1, cw_fmt(w, "wz[%s + %d]", m0, i), 0, 0),
-                      cw_fmt(w, "sx%d", v), 0),
-                0));
-      E("%s f = %s;\n", fv->vtype, cw_op(w, iv->cvtf, a, 0, 0));
-      E("f = %s;\n", cw_op(w, fv->mul, "f", cw_op(w, fv->set1, cw_fmt(w, "qm[%s + %d]", m0, i), 0, 0), 0));
-      E("f = %s;\n", cw_op(w, fv->round, "f", 0, 0));
-      E("f = %s;\n", cw_op(w, fv->add, "f", "yz", 0));
-      E("f = %s;\n", cw_op(w, fv->min, cw_op(w, fv->max, "f", flo, 0), fhi, 0));
-      E("%s;\n", cw_op(w, iv->store8, cw_fmt(w, "Y + (%s + %d) * %lld + p0 + %d", m0, i,
-                                             (long long)P, v * L),
-                       cw_op(w, iv->cvti, "f", 0, 0),
-                       cw_int(w, v == nv - 1 ? last_lanes : L)));
-      E("}\n");
-    }
+  emit_requant(e, P, mr, m0, nv, cw_int(w, last_lanes), NULL, any_wz, lo, hi);
   E("}\n");
 }
 
@@ -308,6 +338,378 @@ static SplitAxis qconv1x1_split(const Graph *g, const Node *n, const Target *t, 
   return SPLIT_TILES;
 }
 
+/* ------------------------------------------------------ KxK, strided, grouped */
+
+/*
+ * The general family: QLinearConv with any KH x KW kernel (KW <= 16),
+ * horizontal stride 1 or 2 (any vertical stride), any padding, dilation 1,
+ * any group count.  A KxK conv is the sum over taps (kh, kw) of 1x1 convs
+ * of shifted inputs, so a strip is 16 consecutive output pixels of one
+ * output row (ow0..ow0+15, the last strip of a row partial), and per group,
+ * per quad of its input channels k and kernel row kh, the input row ih =
+ * oh SH - PH + kh is packed once into xr[k][kh][..]: for stride 1 two
+ * vectors of quads (input columns iw0..iw0+31, iw0 = ow0 - PW), so tap kw
+ * is lanes kw..kw+15 of the pair (one alignr); for stride 2 the even and
+ * the odd columns of iw0..iw0+63 apart (E0 O0 E1 O1: vpmovwb of 32 bytes,
+ * and of them shifted right by 8), so tap kw is lanes kw/2.. of the even
+ * or the odd pair.  Only the vectors the taps read are packed.
+ *
+ * Padding is exact through the folded zero points: every byte a tap reads
+ * outside the image is the activations' zero point (masked loads with the
+ * zero point as the fill; a row outside the image is all zero point), so
+ * x - xz = 0 there, as the interpreter skips it, and kb, sx (over every
+ * tap, pad bytes included) and the per-channel constants are those of the
+ * 1x1 kernel with C -> Cg KH KW.  Input columns outside the image are
+ * never read (the loads' masks, per strip), nor are rows outside it.
+ *
+ * Each register tile of up to QC_MR output channels of one group loops
+ * over its group's quads and kernel rows, and per tap makes the tap vector
+ * once and one dot product per channel with the broadcast 4 weights of
+ * wq[m][k][kh][kw] (packed here, a partial quad's missing channels 0).
+ * Threads split the strips (N x OH x ceil(OW / 16)); each packs its own.
+ *
+ * Narrow images at stride 1 (2 OW + KW - 1 <= 16: ResNeXt's 7x7 stage)
+ * put rp rows in a strip instead: output row oh0 + r in lanes r seg ..
+ * r seg + OW - 1 (seg = OW + KW - 1, a padded input row), each input row
+ * merged into the packed bytes by its own masked load, so the taps are
+ * still one alignr; the lanes between rows are computed, not stored (one
+ * masked store a row).  The 1024-channel 7x7 layer below ran 0.162 ms
+ * with 7 of 16 lanes a strip, 0.095 with 14.
+ *
+ * The packing of a row is interleave4x2: 32 pixels of four channel rows in
+ * 6 shuffles (two il4_512 take 22; the grouped 3x3 below ran 0.203 ms with
+ * them).  Measured with `cardinal run MODEL --profile --runs 50`, one Zen 4
+ * core, gcc 12, against vpdpbusd's measured peak of 460 GOP/s (one zmm a
+ * cycle at 3.6 GHz): ResNeXt-50's grouped 3x3s (32 groups) 128 ch 56x56
+ * 0.166 ms (174 GOP/s, 38 %), 256 ch stride 2 0.148 (42 %), 256 ch 28x28
+ * 0.112 (56 %), 512 ch 14x14 0.094 (67 %), 1024 ch 7x7 0.095 (66 %); the
+ * 7x7 stride-2 stem 3 -> 64 at 224x224 0.791 ms (298 GOP/s, 65 %; the
+ * fp32 conv 2.03 ms); clang 14 the same within 5 % (the machine is
+ * shared: single runs vary by up to 15 %).  The small groups are bound by instructions, not by the dot
+ * products' latency: with 4 channels a group, 16 outputs take 9 dot
+ * products and about as many instructions of requantization, plus the
+ * packing; two accumulators a channel (even and odd taps) ran no faster.
+ */
+
+/* One group's packed rows xr, on the stack: Cg4 x KH x (2 or 4) vectors;
+ * 64 KiB holds a 3x3 of 512 channels a group (ResNet-50's largest), and
+ * of up to 1024 at stride 1 with 1x1 kernels. */
+#define QK_MAX_STACK (64 << 10)
+/* The packed weights wq are a table in the generated C (about 12 bytes of
+ * source an entry), except for 1x1 kernels on whole quads, which read the
+ * plain weights (x3) as the 1x1 family does; past this many entries the
+ * node stays scalar (ResNeXt-50's largest, 1024 channels in 32 groups, has
+ * 73,728; ResNet-50's 512-channel 3x3 589,824). */
+#define QK_MAX_TABLE (1 << 20)
+
+typedef struct {
+  int64_t N, C, IH, IW, M, OH, OW, KH, KW, SH, SW, PH, PW, G, Cg, Mg, Cg4;
+  int nr; /* packed vectors a (quad, kernel row): stride 1 x0 x1, stride 2 E0 O0 E1 O1 */
+  QRows rows; /* rp output rows a strip (stride 1, OW + KW - 1 + OW <= lanes), else 1 */
+} QK;
+
+static void qk_setup(const Graph *g, const Node *n, int L, QK *k) {
+  const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
+  const OpParams *p = &n->p;
+  k->N = x->dims[0], k->C = x->dims[1], k->IH = x->dims[2], k->IW = x->dims[3];
+  k->M = y->dims[1], k->OH = y->dims[2], k->OW = y->dims[3];
+  k->KH = p->kernel[1], k->KW = p->kernel[2], k->SH = p->stride[1], k->SW = p->stride[2];
+  k->PH = p->pad0[1], k->PW = p->pad0[2];
+  k->G = p->group, k->Cg = k->C / k->G, k->Mg = k->M / k->G, k->Cg4 = (k->Cg + 3) / 4;
+  k->nr = k->SW == 1 ? (k->KW > 1 ? 2 : 1) : (int)(k->KW < 4 ? k->KW : 4);
+  k->rows.seg = k->OW + k->KW - 1, k->rows.OW = k->OW, k->rows.OH = k->OH;
+  int64_t rp = k->SW == 1 ? (L + k->KW - 1) / k->rows.seg : 1;
+  k->rows.rp = (int)(rp < 1 ? 1 : rp > k->OH ? k->OH : rp);
+}
+
+/* Whether the tiles read the plain weights x3 (1x1 kernels on whole quads:
+ * W[m][4k..4k+3] are wq[m][k]), not a table. */
+static bool qk_direct(const QK *k) { return k->KH * k->KW == 1 && k->Cg % 4 == 0; }
+
+static bool qconv_runs(const Graph *g, const Node *n, const Target *t) {
+  if (n->op != OP_QLINEARCONV || n->p.nsp != 2 || !t->i8.alignr || !t->i8.interleave4x2)
+    return false;
+  const Value *x = &g->values[n->in[0]], *w = &g->values[n->in[3]];
+  const Value *y = &g->values[n->out[0]];
+  const OpParams *p = &n->p;
+  int b = n->nin > 8 ? n->in[8] : -1;
+  if ((x->dtype != DT_UINT8 && x->dtype != DT_INT8) || x->rank != 4 || y->rank != 4 ||
+      x->layout.kind != LAYOUT_PLAIN || y->layout.kind != LAYOUT_PLAIN || w->dtype != DT_INT8 ||
+      !w->data || w->layout.kind != LAYOUT_PLAIN || w->rank != 4 || !absent_or_const(g, b) ||
+      p->q[0].n != 1 || p->dilation[1] != 1 || p->dilation[2] != 1 ||
+      (p->stride[2] != 1 && p->stride[2] != 2) || p->kernel[2] > 16 || p->group < 1)
+    return false;
+  QK k;
+  qk_setup(g, n, t->i8.lanes, &k);
+  if (k.C % k.G || k.M % k.G || k.Cg4 * k.KH * k.nr * t->i8.lanes * 4 > QK_MAX_STACK ||
+      (!qk_direct(&k) && k.M * k.Cg4 * k.KH * k.KW > QK_MAX_TABLE))
+    return false;
+  QConsts c;
+  bool ok = qconsts(g, n, &c);
+  qconsts_free(&c);
+  return ok;
+}
+
+static void qconv_tile(const Graph *g, Node *n, const Target *t, Schedule *s) {
+  (void)g;
+  (void)n;
+  s->tile_c = QC_MR;
+  s->tile_p = t->i8.lanes;
+}
+
+static SplitAxis qconv_split(const Graph *g, const Node *n, const Target *t, int T,
+                             int64_t *units) {
+  (void)T;
+  QK k;
+  qk_setup(g, n, t->i8.lanes, &k);
+  int64_t L = n->sched.tile_p;
+  *units = k.N * ((k.OH + k.rows.rp - 1) / k.rows.rp) * ((k.OW + L - 1) / L);
+  return SPLIT_TILES;
+}
+
+/* Tap kw of the packed row xr[k][kh]. */
+static const char *qk_tap(Emitter *e, const QK *k, int kw) {
+  int lo = k->SW == 1 ? 0 : kw & 1, hi = k->SW == 1 ? 1 : 2 + (kw & 1);
+  int sh = k->SW == 1 ? kw : kw >> 1;
+  if (sh == 0)
+    return cw_fmt(e->w, "xr[k][kh][%d]", lo);
+  return cw_op(e->w, e->t->i8.alignr, cw_fmt(e->w, "xr[k][kh][%d]", hi),
+               cw_fmt(e->w, "xr[k][kh][%d]", lo), cw_int(e->w, sh));
+}
+
+static const char *ones_of(int rows) {
+  return rows == 4 ? "0x01010101" : rows == 3 ? "0x010101" : rows == 2 ? "0x0101" : "0x01";
+}
+
+/* Stores the two vectors interleave4x2 made into xr[k][kh][v0] and
+ * [v0 + 2 step] (those below nr; step 0: [v0], [v0 + 1]). */
+static void qk_store_pair(Emitter *e, const QK *k, const char *const r[4], int v0, int step) {
+  const char *out[2];
+  E("{\n");
+  e->t->i8.interleave4x2(e->w, r, out);
+  for (int h = 0; h < 2; h++) {
+    int v = v0 + h * (step ? 2 : 1);
+    if (v < k->nr)
+      E("xr[k][kh][%d] = %s;\n", v, out[h]);
+    else
+      E("(void)%s;\n", out[h]);
+  }
+  E("}\n");
+}
+
+/* xr[k][kh] of a strip of one output row (oh, iw0, mk0 in scope): the
+ * input row's columns from iw0 (masked: the zero point outside), or all
+ * zero point when the row is outside the image. */
+static void qk_pack_row(Emitter *e, const QK *k, int rows, const char *fill, uint8_t xraw) {
+  const VecOps *iv = &e->t->i8;
+  CWriter *w = e->w;
+  int64_t HW = k->IH * k->IW;
+  const char *r[4];
+  E("const long ih = oh * %lld - %lld + kh;\n", (long long)k->SH, (long long)k->PH);
+  E("if (ih >= 0 && ih < %lld) {\n", (long long)k->IH);
+  E("const uint8_t *R = Xg + 4 * k * %lld + ih * %lld + iw0;\n", (long long)HW,
+    (long long)k->IW);
+  if (k->SW == 1) {
+    for (int j = 0; j < 4; j++)
+      r[j] = j < rows ? cw_op(w, iv->loadrow2, cw_fmt(w, "R + %lld", (long long)(j * HW)), "mk0",
+                              fill)
+                      : NULL;
+    qk_store_pair(e, k, r, 0, 0);
+  } else {
+    for (int j = 0; j < rows; j++)
+      E("const %s r%d = %s;\n", iv->rtype4, j,
+        cw_op(w, iv->loadrow4, cw_fmt(w, "R + %lld", (long long)(j * HW)), "mk0", fill));
+    for (int odd = 0; odd < 2 && odd < k->nr; odd++) { /* E0 E1, then O0 O1 */
+      for (int j = 0; j < 4; j++)
+        r[j] = j < rows ? cw_op(w, odd ? iv->odds : iv->evens, cw_fmt(w, "r%d", j), 0, 0) : NULL;
+      qk_store_pair(e, k, r, odd, 1);
+    }
+  }
+  E("} else {\n");
+  for (int v = 0; v < k->nr; v++)
+    E("xr[k][kh][%d] = %s;\n", v,
+      cw_op(w, iv->set1, cw_fmt(w, "(int)0x%08xu", (unsigned)xraw * 0x01010101u), 0, 0));
+  E("}\n");
+}
+
+/* xr[k][kh] of a strip of rp output rows from oh0 (stride 1): row r's
+ * padded input row in lanes r seg.., merged by masked loads into rows of
+ * the zero point. */
+static void qk_pack_rows(Emitter *e, const QK *k, int rows, const char *fill) {
+  const VecOps *iv = &e->t->i8;
+  CWriter *w = e->w;
+  const QRows *q = &k->rows;
+  int64_t HW = k->IH * k->IW;
+  uint64_t cols = ((1ull << k->IW) - 1) << k->PW; /* a padded row's real columns */
+  const char *r[4];
+  for (int j = 0; j < rows; j++)
+    E("%s rr%d = %s;\n", iv->rtype2, j, cw_op(w, iv->rfill2, fill, 0, 0));
+  for (int rr = 0; rr < q->rp; rr++) {
+    E("{\nconst long ih = (oh0 + %d) * %lld - %lld + kh;\n", rr, (long long)k->SH,
+      (long long)k->PH);
+    E("if (oh0 + %d < %lld && ih >= 0 && ih < %lld) {\n", rr, (long long)k->OH,
+      (long long)k->IH);
+    for (int j = 0; j < rows; j++)
+      E("rr%d = %s;\n", j,
+        cw_op(w, iv->loadrow2m,
+              cw_fmt(w, "Xg + (4 * k + %d) * %lld + ih * %lld - %lld", j, (long long)HW,
+                     (long long)k->IW, (long long)(k->PW + rr * q->seg)),
+              cw_fmt(w, "0x%llxu", (unsigned long long)(cols << (rr * q->seg))),
+              cw_fmt(w, "rr%d", j)));
+    E("}\n}\n");
+  }
+  for (int j = 0; j < 4; j++)
+    r[j] = j < rows ? cw_fmt(w, "rr%d", j) : NULL;
+  qk_store_pair(e, k, r, 0, 0);
+}
+
+/* Packs the group's rows into xr (Xg, oh0 and the row helpers' names in
+ * scope); with zero points of w, the strip's sums over every tap into sx0. */
+static void qk_pack(Emitter *e, const QK *k, uint8_t xraw, bool any_wz, bool flip) {
+  const VecOps *iv = &e->t->i8;
+  CWriter *w = e->w;
+  const char *fill = cw_int(w, xraw);
+  E("%s xr[%lld][%lld][%d];\n", iv->vtype, (long long)k->Cg4, (long long)k->KH, k->nr);
+  if (any_wz)
+    E("%s sx0 = %s;\n", iv->vtype, iv->zero);
+  for (int part = 0; part < 2; part++) {
+    int64_t full = k->Cg / 4;
+    int rows = part ? (int)(k->Cg % 4) : 4; /* the channels of each quad */
+    if (part ? rows == 0 : full == 0)
+      continue;
+    if (part)
+      E("{\nconst long k = %lld;\n", (long long)full);
+    else
+      E("for (long k = 0; k < %lld; k++) {\n", (long long)full);
+    E("for (long kh = 0; kh < %lld; kh++) {\n", (long long)k->KH);
+    if (k->rows.rp > 1)
+      qk_pack_rows(e, k, rows, fill);
+    else
+      qk_pack_row(e, k, rows, fill, xraw);
+    for (int v = 0; flip && v < k->nr; v++)
+      E("xr[k][kh][%d] = %s;\n", v,
+        cw_op(w, iv->xor_, cw_fmt(w, "xr[k][kh][%d]", v),
+              cw_op(w, iv->set1, "(int)0x80808080", 0, 0), 0));
+    for (int kw = 0; any_wz && kw < k->KW; kw++)
+      E("sx0 = %s;\n", cw_op(w, iv->dot4, "sx0", qk_tap(e, k, kw),
+                             cw_op(w, iv->set1, ones_of(rows), 0, 0)));
+    E("}\n}\n");
+  }
+}
+
+/* One register tile: mr channels of the group from mb (in scope). */
+static void qk_tile(Emitter *e, const QK *k, int mr, bool any_wz, int32_t lo, int32_t hi) {
+  const VecOps *iv = &e->t->i8;
+  CWriter *w = e->w;
+  int64_t KK = k->KH * k->KW, WM = k->Cg4 * KK; /* wq entries a channel */
+  E("{\n");
+  for (int i = 0; i < mr; i++)
+    E("%s a%d_0 = %s;\n", iv->vtype, i, cw_op(w, iv->set1, cw_fmt(w, "kb[mb + %d]", i), 0, 0));
+  E("for (long k = 0; k < %lld; k++)\n", (long long)k->Cg4);
+  E("for (long kh = 0; kh < %lld; kh++) {\n", (long long)k->KH);
+  if (qk_direct(k))
+    E("const int8_t *wk = x3 + mb * %lld + 4 * k;\n(void)kh;\n", (long long)k->Cg);
+  else
+    E("const int32_t *wk = wq + (mb * %lld + k) * %lld + kh * %lld;\n", (long long)k->Cg4,
+      (long long)KK, (long long)k->KW);
+  for (int kw = 0; kw < k->KW; kw++) {
+    E("{\nconst %s xt = %s;\n", iv->vtype, qk_tap(e, k, kw));
+    for (int i = 0; i < mr; i++) {
+      const char *a = cw_fmt(w, "a%d_0", i), *wv;
+      if (qk_direct(k)) {
+        E("int32_t w%d;\nmemcpy(&w%d, wk + %lld, 4);\n", i, i, (long long)(i * k->Cg));
+        wv = cw_fmt(w, "w%d", i);
+      } else
+        wv = cw_fmt(w, "wk[%lld]", (long long)(i * WM + kw));
+      E("%s = %s;\n", a, cw_op(w, iv->dot4, a, "xt", cw_op(w, iv->set1, wv, 0, 0)));
+    }
+    E("}\n");
+  }
+  E("}\n");
+  emit_requant(e, k->OH * k->OW, mr, "mb", 1, "nl", &k->rows, any_wz, lo, hi);
+  E("}\n");
+}
+
+static bool qconv_emit(Emitter *e, Graph *g, Node *n) {
+  const VecOps *iv = &e->t->i8;
+  const QuantParams *q = n->p.q;
+  const Value *wv = &g->values[n->in[3]];
+  const int8_t *W = wv->data;
+  QK k;
+  qk_setup(g, n, iv->lanes, &k);
+  int L = iv->lanes, MR = n->sched.tile_c;
+  CD_ASSERT(n->sched.tile_p == L);
+  int64_t lo, hi, KK = k.KH * k.KW;
+  CD_ASSERT(dtype_io_as_float(q[2].dtype, &lo, &hi));
+  QConsts c;
+  CD_ASSERT(qconsts(g, n, &c)); /* runs() checked */
+  int64_t nwq = qk_direct(&k) ? 1 : k.M * k.Cg4 * KK;
+  int32_t *wq = calloc((size_t)nwq, sizeof(int32_t));
+  CD_ASSERT(wq);
+  for (int64_t m = 0; m < k.M && !qk_direct(&k); m++)
+    for (int64_t ci = 0; ci < k.Cg; ci++)
+      for (int64_t t = 0; t < KK; t++) {
+        uint32_t byte = (uint8_t)W[(m * k.Cg + ci) * KK + t];
+        int32_t *d = &wq[(m * k.Cg4 + ci / 4) * KK + t];
+        *d = (int32_t)((uint32_t)*d | byte << (8 * (ci % 4)));
+      }
+  bool ok = emit_table(e, "int32_t", "kb", c.kb, NULL, k.M) &&
+            emit_table(e, "float", "qm", NULL, c.mul, k.M) &&
+            (!c.any_wz || emit_table(e, "int32_t", "wz", c.wz, NULL, k.M)) &&
+            (qk_direct(&k) || emit_table(e, "int32_t", "wq", wq, NULL, nwq));
+  bool any_wz = c.any_wz;
+  qconsts_free(&c);
+  free(wq);
+  if (!ok)
+    return true; /* over the code budget: the emitter says so */
+  bool flip = g->values[n->in[0]].dtype == DT_INT8;
+  uint8_t xraw = (uint8_t)q[0].zero[0]; /* the zero point's byte as stored */
+  if (!qk_direct(&k))
+    E("(void)x3; /* packed in wq */\n");
+  if (n->nin > 8 && n->in[8] >= 0)
+    E("(void)x8; /* the bias is in kb */\n");
+  E("const %s yz = %s;\n", e->t->f32.vtype,
+    cw_op(e->w, e->t->f32.set1, cw_float(e->w, (float)q[2].zero[0]), 0, 0));
+  int64_t SR = (k.OW + L - 1) / L, RP = k.rows.rp; /* strips a row, rows a strip */
+  int64_t OHB = (k.OH + RP - 1) / RP;
+  E("for (long u = s0; u < s1; u++) {\n"
+    "const long b = u / %lld, oh0 = u / %lld %% %lld * %lld, ow0 = u %% %lld * %d;\n"
+    "const uint8_t *X = (const uint8_t *)x0 + b * %lld;\n"
+    "%s *Y = y0 + b * %lld;\n"
+    "const long p0 = oh0 * %lld + ow0;\n",
+    (long long)(OHB * SR), (long long)SR, (long long)OHB, (long long)RP, (long long)SR, L,
+    (long long)(k.C * k.IH * k.IW), dtype_ctype(q[2].dtype), (long long)(k.M * k.OH * k.OW),
+    (long long)k.OW);
+  if (RP == 1) {
+    int width = (int)k.SW * 2 * L; /* the input columns a strip reads from iw0 */
+    E("const long oh = oh0, iw0 = ow0 * %lld - %lld;\n"
+      "const unsigned nl = %lld - ow0 < %d ? (unsigned)(%lld - ow0) : %du;\n",
+      (long long)k.SW, (long long)k.PW, (long long)k.OW, L, (long long)k.OW, L);
+    E("uint64_t mk0;\n{\nconst long lo = iw0 < 0 ? -iw0 : 0, "
+      "hi = %lld - iw0 < %d ? %lld - iw0 : %d;\n"
+      "mk0 = lo < hi ? (hi >= 64 ? ~0ull : (1ull << hi) - 1u) >> lo << lo : 0u;\n}\n",
+      (long long)k.IW, width, (long long)k.IW, width);
+  } else
+    E("(void)ow0; /* 0: %lld rows of %lld pixels a strip */\n", (long long)RP, (long long)k.OW);
+  E("for (long g = 0; g < %lld; g++) {\n", (long long)k.G);
+  E("const uint8_t *Xg = X + g * %lld;\n", (long long)(k.Cg * k.IH * k.IW));
+  qk_pack(e, &k, xraw, any_wz, flip);
+  int64_t Mf = k.Mg / MR * MR;
+  if (Mf) {
+    E("for (long m0 = 0; m0 < %lld; m0 += %d) {\nconst long mb = g * %lld + m0;\n",
+      (long long)Mf, MR, (long long)k.Mg);
+    qk_tile(e, &k, MR, any_wz, (int32_t)lo, (int32_t)hi);
+    E("}\n");
+  }
+  if (k.Mg > Mf) {
+    E("{\nconst long mb = g * %lld + %lld;\n", (long long)k.Mg, (long long)Mf);
+    qk_tile(e, &k, (int)(k.Mg - Mf), any_wz, (int32_t)lo, (int32_t)hi);
+    E("}\n");
+  }
+  E("}\n}\n");
+  return true;
+}
+
 /* ------------------------------------------------------------ the family's rows */
 
 /* One row per activation and output type (the rows' y picks the target's
@@ -327,3 +729,21 @@ QCONV_ROW(kc_qconv1x1_u8s8u8, DT_UINT8, DT_UINT8, "qconv1x1_u8s8u8");
 QCONV_ROW(kc_qconv1x1_u8s8s8, DT_UINT8, DT_INT8, "qconv1x1_u8s8s8");
 QCONV_ROW(kc_qconv1x1_s8s8u8, DT_INT8, DT_UINT8, "qconv1x1_s8s8u8");
 QCONV_ROW(kc_qconv1x1_s8s8s8, DT_INT8, DT_INT8, "qconv1x1_s8s8s8");
+
+/* The general family (KxK, strides 1 and 2, padding, groups): after the
+ * 1x1 rows, which keep the pointwise convs. */
+#define QCONVK_ROW(var, xt, yt, label)                                           \
+  const KernelConfig var = {                                                     \
+      .name = label,                                                             \
+      .x = xt, .y = yt,                                                          \
+      .flags = KC_VECTOR,                                                        \
+      .runs = qconv_runs,                                                        \
+      .tile = qconv_tile,                                                        \
+      .split = qconv_split,                                                      \
+      .emit = qconv_emit,                                                        \
+  }
+
+QCONVK_ROW(kc_qconv_u8s8u8, DT_UINT8, DT_UINT8, "qconv_u8s8u8");
+QCONVK_ROW(kc_qconv_u8s8s8, DT_UINT8, DT_INT8, "qconv_u8s8s8");
+QCONVK_ROW(kc_qconv_s8s8u8, DT_INT8, DT_UINT8, "qconv_s8s8u8");
+QCONVK_ROW(kc_qconv_s8s8s8, DT_INT8, DT_INT8, "qconv_s8s8s8");

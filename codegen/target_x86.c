@@ -83,13 +83,9 @@ static const char *gsum512(CWriter *w, int cg, const char *const *a) {
  * into one 512-bit vector in pixel order: 4 loads, 8 unpacks, 3 inserts.
  * The statements declare il*; the caller opens a block around them.
  */
-static const char *il4_512(CWriter *w, const char *const rows[4], int n) {
+static const char *il4_rows(CWriter *w, const char *const rows[4]) {
   for (int k = 0; k < 4; k++)
-    cw(w, "const __m128i il%d = %s;\n", k,
-       !rows[k]  ? "_mm_setzero_si128()"
-       : n >= 16 ? arena_printf(w->arena, "_mm_loadu_si128((const __m128i *)(%s))", rows[k])
-                 : arena_printf(w->arena, "_mm_maskz_loadu_epi8((__mmask16)0x%x, %s)",
-                                (1u << n) - 1u, rows[k]));
+    cw(w, "const __m128i il%d = %s;\n", k, rows[k] ? rows[k] : "_mm_setzero_si128()");
   cw(w, "const __m128i il01l = _mm_unpacklo_epi8(il0, il1), il01h = _mm_unpackhi_epi8(il0, il1);\n"
         "const __m128i il23l = _mm_unpacklo_epi8(il2, il3), il23h = _mm_unpackhi_epi8(il2, il3);\n"
         "const __m512i il = _mm512_inserti32x4(_mm512_inserti32x4(_mm512_inserti32x4(\n"
@@ -98,6 +94,40 @@ static const char *il4_512(CWriter *w, const char *const rows[4], int n) {
         "_mm_unpacklo_epi16(il01h, il23h), 2),\n"
         "_mm_unpackhi_epi16(il01h, il23h), 3);\n");
   return "il";
+}
+
+/*
+ * interleave4 of four 32-byte rows, both halves (the KxK kernels' packing,
+ * a third of the shuffles of two il4_512): the rows go pairwise into two
+ * vectors (r0 | r1, r2 | r3), one two-source dword permute per half puts
+ * in each 128-bit lane q dword q (or q + 4) of r0, r1, r2, r3, and one
+ * in-lane byte shuffle transposes each lane's 4 x 4 bytes: 2 inserts, 2
+ * permutes, 2 byte shuffles.  Declares il*; the caller opens a block.
+ */
+static void il4x2_512(CWriter *w, const char *const rows[4], const char *out[2]) {
+  for (int k = 0; k < 4; k++)
+    cw(w, "const __m256i ilr%d = %s;\n", k, rows[k] ? rows[k] : "_mm256_setzero_si256()");
+  cw(w, "const __m512i ilz01 = _mm512_inserti64x4(_mm512_castsi256_si512(ilr0), ilr1, 1);\n"
+        "const __m512i ilz23 = _mm512_inserti64x4(_mm512_castsi256_si512(ilr2), ilr3, 1);\n"
+        "const __m512i ilsh = _mm512_set4_epi32(0x0F0B0703, 0x0E0A0602, 0x0D090501, 0x0C080400);\n");
+  for (int h = 0; h < 2; h++) {
+    cw(w, "const __m512i ilx%d = _mm512_shuffle_epi8(_mm512_permutex2var_epi32(ilz01, "
+          "_mm512_set_epi32(", h);
+    for (int l = 15; l >= 0; l--) /* lane l = 4 q + j: dword q + 4 h of row j */
+      cw(w, "%d%s", (l & 3) * 8 + l / 4 + 4 * h, l ? ", " : "");
+    cw(w, "), ilz23), ilsh);\n");
+    out[h] = h ? "ilx1" : "ilx0";
+  }
+}
+
+static const char *il4_512(CWriter *w, const char *const rows[4], int n) {
+  const char *r[4];
+  for (int k = 0; k < 4; k++)
+    r[k] = !rows[k]  ? NULL
+           : n >= 16 ? arena_printf(w->arena, "_mm_loadu_si128((const __m128i *)(%s))", rows[k])
+                     : arena_printf(w->arena, "_mm_maskz_loadu_epi8((__mmask16)0x%x, %s)",
+                                    (1u << n) - 1u, rows[k]);
+  return il4_rows(w, r);
 }
 
 #define X86_INCLUDE(isa)                                                         \
@@ -166,6 +196,17 @@ const Target target_avx512 = {
         .store8 = "_mm_mask_storeu_epi8($0, (__mmask16)((1u << $2) - 1u), "
                   "_mm512_cvtepi32_epi8($1))",
         .interleave4 = il4_512,
+        .rtype2 = "__m256i",
+        .rtype4 = "__m512i",
+        .loadrow2 = "_mm256_mask_loadu_epi8(_mm256_set1_epi8((char)($2)), (__mmask32)($1), $0)",
+        .loadrow4 = "_mm512_mask_loadu_epi8(_mm512_set1_epi8((char)($2)), (__mmask64)($1), $0)",
+        .evens = "_mm512_cvtepi16_epi8($0)",
+        .odds = "_mm512_cvtepi16_epi8(_mm512_srli_epi16($0, 8))",
+        .alignr = "_mm512_alignr_epi32($0, $1, $2)",
+        .rfill2 = "_mm256_set1_epi8((char)($0))",
+        .loadrow2m = "_mm256_mask_loadu_epi8($2, (__mmask32)($1), $0)",
+        .store8m = "_mm_mask_storeu_epi8($0, (__mmask16)($2), _mm512_cvtepi32_epi8($1))",
+        .interleave4x2 = il4x2_512,
         .attr = "__attribute__((target(\"avx512f,avx2,fma,avx512bw,avx512vl,avx512vnni\")))",
         .cpu = CD_CPU_AVX512VNNI,
     },

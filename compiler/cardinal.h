@@ -333,6 +333,22 @@ typedef struct {
    * rows[3][i] (rows[k] NULL: 0), for lanes i < n (past n: 0; nothing past
    * rows[k] + n is read): four byte rows interleaved for dot4. */
   const char *(*interleave4)(CWriter *w, const char *const rows[4], int n);
+  /* Byte rows for gathering shifted and strided pixels (simd_qconv.c's
+   * KxK kernels; NULL: the target has none): a row holds 2 x lanes bytes
+   * (rtype2), a long row 4 x lanes (rtype4).  loadrow2 and loadrow4 load
+   * the bytes at $0 whose bit is set in the mask $1 (a runtime integer;
+   * the others are not read) and give the byte $2 elsewhere; evens and
+   * odds are the even and the odd bytes of a long row as a row;
+   * interleave4x2 is interleave4 of four rows (NULL: 0) for their first
+   * and their last `lanes` bytes, the two vectors' names in out[]; alignr
+   * is the vector of lanes $2.. of the pair ($1 low, $0 high), $2 an
+   * integer constant in [0, lanes). */
+  const char *rtype2, *rtype4;
+  const char *loadrow2, *loadrow4, *evens, *odds, *alignr;
+  const char *rfill2;      /* the row of bytes $0 */
+  const char *loadrow2m;   /* loadrow2 with the row $2 where the mask $1 is off */
+  const char *store8m;     /* store8 of the lanes of $1 in the mask $2, to $0 + lane */
+  void (*interleave4x2)(CWriter *w, const char *const rows[4], const char *out[2]);
   const char *attr;        /* the kernel attribute its ops need, replacing the target's
                               isa_attr (NULL: the target's) */
   unsigned cpu;            /* CD_CPU_* bits its ops need besides the target's */

@@ -970,14 +970,21 @@ static int const_typed(Graph *g, DType dt, int rank, const int64_t *dims, const 
   return v;
 }
 
-/* One int8 1x1 conv case: x float [N, C, H, W] -> QuantizeLinear (uint8,
+/* An int8 conv's shape: x [N, C, H, W], G groups of C / G input and M / G
+ * output channels, a KH x KW kernel, strides S, pads P on every side. */
+typedef struct {
+  int64_t N, C, M, H, W, KH, KW, S, P, G;
+} QConvShape;
+
+/* One int8 conv case: x float [N, C, H, W] -> QuantizeLinear (uint8,
  * zero point near 128, or int8 near 0) -> QLinearConv with s8 weights
- * [M, C, 1, 1]; flags: 1 weights per output channel, 2 weight zero points
- * not 0, 4 a bias, 8 an int8 output (else uint8), 16 int8 activations.  The output scale puts most outputs in
- * range and some past it (saturated).  Returns the output. */
-static int qconv_case(Graph *g, int64_t N, int64_t C, int64_t M, int64_t H, int64_t W,
-                      int flags, int ncase) {
-  int64_t xd[4] = {N, C, H, W}, wd[4] = {M, C, 1, 1}, md[1] = {M};
+ * [M, C / G, KH, KW]; flags: 1 weights per output channel, 2 weight zero
+ * points not 0, 4 a bias, 8 an int8 output (else uint8), 16 int8
+ * activations.  The output scale puts most outputs in range and some past
+ * it (saturated).  Returns the output. */
+static int qconv_case_k(Graph *g, const QConvShape *sh, int flags, int ncase) {
+  int64_t Cg = sh->C / sh->G, KK = sh->KH * sh->KW, M = sh->M;
+  int64_t xd[4] = {sh->N, sh->C, sh->H, sh->W}, wd[4] = {M, Cg, sh->KH, sh->KW}, md[1] = {M};
   char name[32];
   snprintf(name, sizeof name, "qx%d", ncase);
   const float xs = 1.0f / 128.0f;
@@ -987,10 +994,10 @@ static int qconv_case(Graph *g, int64_t N, int64_t C, int64_t M, int64_t H, int6
   int xzv = flags & 16 ? const_typed(g, DT_INT8, 0, NULL, &xzs) : const_typed(g, DT_UINT8, 0, NULL, &xz);
   int qin[3] = {tu_input(g, name, 4, xd), xsv, xzv};
   int xq = tu_node(g, "QuantizeLinear", 3, qin, NULL);
-  int8_t *w = malloc((size_t)(M * C)), *wz = malloc((size_t)M);
+  int8_t *w = malloc((size_t)(M * Cg * KK)), *wz = malloc((size_t)M);
   float *ws = malloc(sizeof(float) * (size_t)M);
   int32_t *b = malloc(sizeof(int32_t) * (size_t)M);
-  for (int64_t i = 0; i < M * C; i++)
+  for (int64_t i = 0; i < M * Cg * KK; i++)
     w[i] = (int8_t)(int)(wrand() * 254.0f);
   bool per_ch = flags & 1;
   for (int64_t m = 0; m < M; m++) {
@@ -998,7 +1005,7 @@ static int qconv_case(Graph *g, int64_t N, int64_t C, int64_t M, int64_t H, int6
     wz[m] = flags & 2 ? (int8_t)(m % 7 - 3) : 0;
     b[m] = (int32_t)(m * 997 % 4001) - 2000;
   }
-  const float ys = xs * 0.01f * 30.0f * sqrtf((float)C);
+  const float ys = xs * 0.01f * 30.0f * sqrtf((float)(Cg * KK));
   const uint8_t yzu = 100;
   const int8_t yzs = -3;
   int ins[9] = {xq, xsv, xzv, const_typed(g, DT_INT8, 4, wd, w),
@@ -1011,7 +1018,22 @@ static int qconv_case(Graph *g, int64_t N, int64_t C, int64_t M, int64_t H, int6
   free(wz);
   free(ws);
   free(b);
-  return tu_node(g, "QLinearConv", flags & 4 ? 9 : 8, ins, NULL);
+  Node *n;
+  int y = tu_node(g, "QLinearConv", flags & 4 ? 9 : 8, ins, &n);
+  if (sh->KH * sh->KW > 1 || sh->S > 1 || sh->P || sh->G > 1) {
+    const int64_t pads[4] = {sh->P, sh->P, sh->P, sh->P}, st[2] = {sh->S, sh->S};
+    tu_attr_int(g, n, "group", sh->G);
+    tu_attr_ints(g, n, "pads", 4, pads);
+    tu_attr_ints(g, n, "strides", 2, st);
+  }
+  return y;
+}
+
+/* A 1x1, stride 1, unpadded, ungrouped case of qconv_case_k. */
+static int qconv_case(Graph *g, int64_t N, int64_t C, int64_t M, int64_t H, int64_t W,
+                      int flags, int ncase) {
+  QConvShape sh = {N, C, M, H, W, 1, 1, 1, 0, 1};
+  return qconv_case_k(g, &sh, flags, ncase);
 }
 
 /* The int8 1x1 conv family (simd_qconv.c) on the targets with an 8-bit
@@ -1069,6 +1091,97 @@ static void test_qconv1x1_kernels(void) {
   }
   if (!ran)
     fprintf(stderr, "\n[test_qconv1x1_kernels: SKIPPED: no target here runs 8-bit kernels]\n");
+}
+
+/* How many nodes of g the four rows named prefix_{u8s8u8,u8s8s8,s8s8u8,
+ * s8s8s8} took; each row must have taken one. */
+static int count_qconv_rows(Graph *g, const char *prefix) {
+  static const char *const types[4] = {"u8s8u8", "u8s8s8", "s8s8u8", "s8s8s8"};
+  int all = 0;
+  for (int r = 0; r < 4; r++) {
+    char name[64];
+    snprintf(name, sizeof name, "%s_%s", prefix, types[r]);
+    const KernelConfig *k = kernel_config_named(name);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+    int cnt = 0;
+    for (int i = 0; i < g->nnodes; i++)
+      cnt += g->nodes[i].sched.family == k;
+    CU_ASSERT(cnt > 0); /* each row ran */
+    all += cnt;
+  }
+  return all;
+}
+
+/* The general int8 conv family (simd_qconv.c, KxK): kernels 3x3, 7x7, 1x1
+ * (stride 2 or padded), 5x3 and 3x5, strides 1 and 2, pads 0, 1 and 3,
+ * groups 1, 2, 4 and 32 of 3, 4, 5, 8 and 1 input channels and 1 .. 17
+ * output channels (around the 16-channel tile), images from 1x1 to 33
+ * wide (strips of 16 output pixels: fewer, one, more; odd widths), every
+ * flag combination (u8 and s8 in and out, per-tensor and per-channel,
+ * weight zero points, a bias); all against the interpreter, outputs
+ * pre-filled with NaN by the harness; integer outputs: equal.  Then the
+ * thread split (strips of rows) on a grouped 3x3 of stride 2 and a 7x7
+ * stem. */
+static void test_qconv_kernels(void) {
+  static const int64_t kk[][2] = {{3, 3}, {7, 7}, {1, 1}, {3, 3}, {5, 3}, {3, 5}};
+  static const int64_t cgs[] = {3, 4, 5, 8, 1};
+  static const int64_t mgs[] = {1, 4, 8, 15, 16, 17, 3};
+  static const int64_t gs[] = {1, 2, 4, 32};
+  static const int64_t hws[][2] = {{1, 1}, {5, 7}, {8, 17}, {3, 33}, {12, 13}, {7, 16}, {9, 31}};
+  static const int64_t pads[] = {0, 1, 3};
+  find_targets();
+  int ran = 0;
+  for (int ti = 0; ti < nrunnable; ti++) {
+    const VecOps *v = target_vec(runnable[ti].t, DT_UINT8);
+    if (!v || !v->alignr)
+      continue;
+    if (!cd_cpu_has(runnable[ti].t->cpu_features | v->cpu)) {
+      fprintf(stderr, "\n[skipping the int8 KxK kernels on %s: this CPU lacks AVX-512 VNNI]\n",
+              runnable[ti].t->name);
+      continue;
+    }
+    Graph *g = graph_new();
+    wseed = 7;
+    int ncase = 0;
+    for (int i = 0; i < 48; i++) {
+      QConvShape sh = {.N = i % 11 == 5 ? 2 : 1, .KH = kk[i % 6][0], .KW = kk[i % 6][1],
+                       .S = 1 + (i / 3) % 2, .P = pads[(i / 2) % 3], .G = gs[(i / 5) % 4]};
+      int64_t cg = cgs[i % 5], mg = mgs[i % 7];
+      if (sh.G == 32 && cg * mg > 64) /* keep the program small */
+        mg = 2;
+      sh.C = sh.G * cg;
+      sh.M = sh.G * mg;
+      sh.H = hws[(i / 4) % 7][0];
+      sh.W = hws[(i / 4) % 7][1];
+      while (sh.H + 2 * sh.P < sh.KH || sh.W + 2 * sh.P < sh.KW)
+        sh.P++;
+      if (sh.KH * sh.KW == 1 && sh.S == 1 && sh.P == 0 && sh.G == 1)
+        sh.S = 2; /* not the 1x1 family's */
+      tu_output(g, qconv_case_k(g, &sh, i % 32, ncase));
+      ncase++;
+    }
+    check_generated(g, "qconv", 0.9f, &runnable[ti], NULL);
+    CU_ASSERT_EQUAL(count_qconv_rows(g, "qconv"), ncase); /* every case took the family */
+    graph_free(g);
+    /* Threads split the strips: 3 threads over 2 images of a grouped 3x3
+     * of stride 2 and of a 7x7 stem (each 17 rows of 2 strips, the last
+     * partial), and of a grouped 3x3 on 7x7 images (strips of 2 rows of 7
+     * pixels, the last strip of an image 1 row) give the bits of 1.  (A
+     * layer of fewer than 32768 outputs is not split: SPLIT_MIN_WORK,
+     * QLinearConv counting no MACs.) */
+    g = graph_new();
+    QConvShape a = {2, 64, 64, 33, 34, 3, 3, 2, 1, 16}, stem = {2, 3, 64, 33, 34, 7, 7, 2, 3, 1},
+               narrow = {2, 352, 352, 7, 7, 3, 3, 1, 1, 32};
+    tu_output(g, qconv_case_k(g, &a, 7 | 16, 0));
+    tu_output(g, qconv_case_k(g, &stem, 2 | 4 | 8, 1));
+    tu_output(g, qconv_case_k(g, &narrow, 1 | 2 | 4, 2));
+    check_generated(g, "qconv_threads", 0.3f, &runnable[ti], NULL);
+    check_threads(g, "qconv_threads", &runnable[ti], 3);
+    graph_free(g);
+    ran++;
+  }
+  if (!ran)
+    fprintf(stderr, "\n[test_qconv_kernels: SKIPPED: no target here runs 8-bit kernels]\n");
 }
 
 /* The packed Gemm kernel (a classifier head: transB, B constant): rows M,
@@ -1707,6 +1820,7 @@ void add_codegen_suite(void) {
   ADD(s, test_simd_conv_boundaries);
   ADD(s, test_simd_gemm);
   ADD(s, test_qconv1x1_kernels);
+  ADD(s, test_qconv_kernels);
   ADD(s, test_simd_around_kernels);
   ADD(s, test_pool_kernels);
   ADD(s, test_activation_kernels);
