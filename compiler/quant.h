@@ -25,15 +25,14 @@
 #define CD_QUANT_FN static inline
 /* QLinearAdd (fold-qdq's DQ(a) + DQ(b) -> Q): a and b with their zero
  * points taken off, each times its multiplier (its scale / y_scale, in
- * float), summed in double -- where each product is exact (an integer of
- * at most 9 bits times a float's 24), so the sum's one rounding is all
- * there is whether or not a compiler fuses a multiply into the add --
- * rounded half to even, plus y's zero point, saturated to [lo, hi].  No
- * NaN or infinity can arise. */
+ * float), summed as fmaf(a, ma, b * mb) -- the one rounding of b * mb, then
+ * one of the fused multiply-add, written out so no compiler can contract
+ * it another way -- rounded half to even, plus y's zero point, saturated
+ * to [lo, hi].  The multipliers are finite (parse checks), so no NaN. */
 CD_QUANT_FN int32_t cd_add_requantize(int32_t a, float ma, int32_t b, float mb,
                                       int32_t zero_point, int32_t lo, int32_t hi) {
-  double r = rint((double)a * ma + (double)b * mb) + zero_point;
-  return r <= lo ? lo : r >= hi ? hi : (int32_t)r;
+  float r = rintf(fmaf((float)a, ma, (float)b * mb)) + (float)zero_point;
+  return r <= (float)lo ? lo : r >= (float)hi ? hi : (int32_t)r;
 }
 
 #endif
@@ -77,15 +76,14 @@ CD_QUANT_FN int32_t cd_requantize(int32_t acc, float multiplier, int32_t zero_po
 
 /* QLinearAdd (fold-qdq's DQ(a) + DQ(b) -> Q): a and b with their zero
  * points taken off, each times its multiplier (its scale / y_scale, in
- * float), summed in double -- where each product is exact (an integer of
- * at most 9 bits times a float's 24), so the sum's one rounding is all
- * there is whether or not a compiler fuses a multiply into the add --
- * rounded half to even, plus y's zero point, saturated to [lo, hi].  No
- * NaN or infinity can arise. */
+ * float), summed as fmaf(a, ma, b * mb) -- the one rounding of b * mb, then
+ * one of the fused multiply-add, written out so no compiler can contract
+ * it another way -- rounded half to even, plus y's zero point, saturated
+ * to [lo, hi].  The multipliers are finite (parse checks), so no NaN. */
 CD_QUANT_FN int32_t cd_add_requantize(int32_t a, float ma, int32_t b, float mb,
                                       int32_t zero_point, int32_t lo, int32_t hi) {
-  double r = rint((double)a * ma + (double)b * mb) + zero_point;
-  return r <= lo ? lo : r >= hi ? hi : (int32_t)r;
+  float r = rintf(fmaf((float)a, ma, (float)b * mb)) + (float)zero_point;
+  return r <= (float)lo ? lo : r >= (float)hi ? hi : (int32_t)r;
 }
 
 #endif

@@ -462,6 +462,17 @@ bool quant_insert(Graph *g, const QuantizeOptions *o, float **inputs, int ninput
         sites[ns++] = at[k];
       }
   }
+  /* a max-pool whose output is quantized gets its input quantized too (at
+   * the same parameters, below) */
+  for (int i = 0; i < nn; i++) {
+    const Node *n = &g->nodes[i];
+    int x = n->nin ? n->in[0] : -1;
+    if (n->dead || n->op != OP_MAXPOOL || n->nout != 1 || site[n->out[0]] < 0 || x < 0 ||
+        site[x] >= 0 || g->values[x].data)
+      continue;
+    site[x] = ns;
+    sites[ns++] = x;
+  }
   /* residual adds: both operands and the sum (or its Relu) quantized, so
    * fold-qdq makes them QLinearAdd */
   for (int i = 0; i < nn; i++) {
@@ -509,11 +520,23 @@ bool quant_insert(Graph *g, const QuantizeOptions *o, float **inputs, int ninput
     for (int v = 0; v < nv; v++)
       rw.names[v] = g->values[v].name;
     qsort(rw.names, (size_t)nv, sizeof(char *), cmp_str);
+    /* a max-pool's output takes its input's range (so its Q and DQ have
+     * the same parameters, and fold-qdq runs the pool on bytes) */
+    float *lo = malloc(sizeof(float) * (size_t)ns + 1), *hi = malloc(sizeof(float) * (size_t)ns + 1);
+    CD_ASSERT(lo && hi);
+    for (int k = 0; k < ns; k++)
+      range_limits(o, &c.ranges[k], &lo[k], &hi[k]);
     for (int k = 0; k < ns; k++) {
-      float lo, hi;
-      range_limits(o, &c.ranges[k], &lo, &hi);
-      quantize_activation(&rw, sites[k], lo, hi, &scale[sites[k]]);
+      int p = g->values[sites[k]].producer;
+      int src = p >= 0 && g->nodes[p].op == OP_MAXPOOL ? site[g->nodes[p].in[0]] : -1;
+      if (src >= 0 && (g->values[sites[src]].producer < 0 ||
+                       g->nodes[g->values[sites[src]].producer].op != OP_MAXPOOL))
+        lo[k] = lo[src], hi[k] = hi[src];
     }
+    for (int k = 0; k < ns; k++)
+      quantize_activation(&rw, sites[k], lo[k], hi[k], &scale[sites[k]]);
+    free(lo);
+    free(hi);
     sum->node = malloc(sizeof(char *) * (size_t)nq);
     sum->op = malloc(sizeof(char *) * (size_t)nq);
     sum->value = malloc(sizeof(char *) * (size_t)nq);

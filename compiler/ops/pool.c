@@ -7,6 +7,12 @@
  * (count_include_pad = 0) or inside the padded input [-pad0, in + pad1)
  * (count_include_pad = 1); with ceil_mode a window may hang past both, and
  * those positions never count, as in PyTorch and ONNX's reference.
+ *
+ * MaxPool also takes uint8 and int8 (opset 12 on; 2-D, without Indices):
+ * the quantized models' pool, which fold-qdq makes of DQ -> MaxPool -> Q
+ * (the max commutes with dequantizing).  Its portable kernel is written so
+ * a C compiler vectorises it: per output row and tap, a loop over the
+ * output columns the tap reaches, their range worked out here.
  */
 #include "../cardinal.h"
 
@@ -58,9 +64,12 @@ bool pool_infer(Graph *g, Node *n, Diag *d) {
   Value *x = &g->values[n->in[0]];
   OpParams *p = &n->p;
   int nsp = p->nsp;
-  if (x->dtype != DT_FLOAT || x->rank != nsp + 2) {
-    diag_error(d, "node '%s' (%s): input must be float32 of rank %d",
-               node_label(n), n->op_type, nsp + 2);
+  bool int_max = n->op == OP_MAXPOOL && nsp == 2 && n->nout == 1 &&
+                 (x->dtype == DT_UINT8 || x->dtype == DT_INT8);
+  if ((x->dtype != DT_FLOAT && !int_max) || x->rank != nsp + 2) {
+    diag_error(d, "node '%s' (%s): input must be float32%s of rank %d", node_label(n),
+               n->op_type, n->op == OP_MAXPOOL ? " (or uint8, int8: 2-D, without Indices)" : "",
+               nsp + 2);
     return false;
   }
   int64_t dims[5] = {x->dims[0], x->dims[1]};
@@ -78,11 +87,83 @@ bool pool_infer(Graph *g, Node *n, Diag *d) {
     for (int k = 0; k < nsp; k++)
       dims[2 + k] = out_sp[k];
   }
-  value_set_shape(&g->values[n->out[0]], DT_FLOAT, x->rank, dims);
+  value_set_shape(&g->values[n->out[0]], x->dtype, x->rank, dims);
   return true;
 }
 
+/* MaxPool of uint8 or int8 (2-D): the max of the taps inside the input. */
+static void int_maxpool_eval(Graph *g, Node *n, void **data) {
+  const OpParams *p = &n->p;
+  const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
+  int64_t I[3], O[3];
+  sp_dims3(x, p->nsp, I);
+  sp_dims3(y, p->nsp, O);
+  bool u8 = x->dtype == DT_UINT8;
+  for (int64_t c = 0, planes = x->dims[0] * x->dims[1]; c < planes; c++)
+    for (int64_t oh = 0; oh < O[1]; oh++)
+      for (int64_t ow = 0; ow < O[2]; ow++) {
+        int32_t acc = u8 ? 0 : -128;
+        for (int64_t kh = 0; kh < p->kernel[1]; kh++)
+          for (int64_t kw = 0; kw < p->kernel[2]; kw++) {
+            int64_t ih = oh * p->stride[1] - p->pad0[1] + kh * p->dilation[1];
+            int64_t iw = ow * p->stride[2] - p->pad0[2] + kw * p->dilation[2];
+            if (ih < 0 || ih >= I[1] || iw < 0 || iw >= I[2])
+              continue;
+            int64_t e = (c * I[1] + ih) * I[2] + iw;
+            int32_t v = u8 ? ((const uint8_t *)data[n->in[0]])[e] : ((const int8_t *)data[n->in[0]])[e];
+            acc = v > acc ? v : acc;
+          }
+        int64_t o = (c * O[1] + oh) * O[2] + ow;
+        if (u8)
+          ((uint8_t *)data[n->out[0]])[o] = (uint8_t)acc;
+        else
+          ((int8_t *)data[n->out[0]])[o] = (int8_t)acc;
+      }
+}
+
+/* Its kernel: per plane and output row, the row starts at the lowest value,
+ * then each tap in range maxes in a contiguous run of output columns. */
+static void int_maxpool_emit(CWriter *w, Graph *g, Node *n) {
+  const OpParams *p = &n->p;
+  const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
+  int64_t I[3], O[3];
+  sp_dims3(x, p->nsp, I);
+  sp_dims3(y, p->nsp, O);
+  const char *T = dtype_ctype(x->dtype);
+  cw(w, "for (long c = 0; c < %lld; c++)\n"
+        "for (long oh = 0; oh < %lld; oh++) {\n"
+        "const %s *xp = x0 + c * %lld;\n"
+        "%s *yr = y0 + (c * %lld + oh) * %lld;\n"
+        "for (long ow = 0; ow < %lld; ow++)\n"
+        "yr[ow] = %d;\n",
+     (long long)(x->dims[0] * x->dims[1]), (long long)O[1], T, (long long)(I[1] * I[2]), T,
+     (long long)O[1], (long long)O[2], (long long)O[2], x->dtype == DT_UINT8 ? 0 : -128);
+  for (int64_t kh = 0; kh < p->kernel[1]; kh++) {
+    cw(w, "{\nconst long ih = oh * %lld + %lld;\n"
+          "if (ih >= 0 && ih < %lld) {\n"
+          "const %s *xr = xp + ih * %lld;\n",
+       (long long)p->stride[1], (long long)(kh * p->dilation[1] - p->pad0[1]), (long long)I[1], T,
+       (long long)I[2]);
+    for (int64_t kw = 0; kw < p->kernel[2]; kw++) {
+      int64_t w0, w1, off = kw * p->dilation[2] - p->pad0[2];
+      conv_tap_range(I[2], O[2], p->stride[2], p->pad0[2], kw, p->dilation[2], &w0, &w1);
+      if (w0 < w1)
+        cw(w, "for (long ow = %lld; ow < %lld; ow++) {\n"
+              "const %s v = xr[ow * %lld + %lld];\n"
+              "yr[ow] = v > yr[ow] ? v : yr[ow];\n"
+              "}\n",
+           (long long)w0, (long long)w1, T, (long long)p->stride[2], (long long)off);
+    }
+    cw(w, "}\n}\n");
+  }
+  cw(w, "}\n");
+}
+
 void pool_eval(Graph *g, Node *n, void **data) {
+  if (g->values[n->in[0]].dtype != DT_FLOAT) {
+    int_maxpool_eval(g, n, data);
+    return;
+  }
   const OpParams *p = &n->p;
   const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
   const float *X = data[n->in[0]];
@@ -137,6 +218,10 @@ void pool_eval(Graph *g, Node *n, void **data) {
 /* ------------------------------------------------------------ scalar kernel */
 
 bool pool_emit(CWriter *w, Graph *g, Node *n) {
+  if (g->values[n->in[0]].dtype != DT_FLOAT) {
+    int_maxpool_emit(w, g, n);
+    return true;
+  }
   const OpParams *p = &n->p;
   const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
   int64_t I[3], O[3];

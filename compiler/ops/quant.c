@@ -871,6 +871,12 @@ bool qadd_parse(Graph *g, Node *n, Diag *d) {
 }
 
 bool qadd_infer(Graph *g, Node *n, Diag *d) {
+  const QuantParams *q = n->p.q;
+  if (!isfinite(q[0].scale[0] / q[2].scale[0]) || !isfinite(q[1].scale[0] / q[2].scale[0])) {
+    diag_error(d, "node '%s' (QLinearAdd): the scales' ratios to y_scale are not finite",
+               node_label(n));
+    return false;
+  }
   const Value *a = &g->values[n->in[0]], *b = &g->values[n->in[3]];
   if (!value_same_shape(a, b) || a->dtype != n->p.q[0].dtype || b->dtype != n->p.q[1].dtype) {
     diag_error(d, "node '%s' (QLinearAdd): a '%s' and b '%s' must have one shape and their "
@@ -902,7 +908,7 @@ void qadd_eval(Graph *g, Node *n, void **data) {
                              qload(B, q[1].dtype, e) - q[1].zero[0], mb, q[2].zero[0], lo, hi));
 }
 
-/* One loop the C compiler vectorizes (gcc and clang: rint on doubles). */
+/* One loop the C compiler vectorizes (gcc and clang: fmaf and rintf). */
 bool qadd_emit(CWriter *w, Graph *g, Node *n) {
   const QuantParams *q = n->p.q;
   float ma, mb;

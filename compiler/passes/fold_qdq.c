@@ -46,6 +46,10 @@
  * float chain by one step where that chain's rounding of the two products
  * and their sum fell on the other side of a tie.
  *
+ * And a max-pool between a DQ and a Q of the same scale and zero point
+ * runs on the bytes: DQ(xq) -> MaxPool -> Q  ->  MaxPool(xq), exactly (the
+ * max commutes with dequantizing, and Q undoes DQ at the same parameters).
+ *
  * It runs before fold-constants, which would otherwise turn DQ(wq) into
  * float weights first.
  */
@@ -265,6 +269,9 @@ static bool fold_add(Graph *g, const int *reader, int ai) {
   CD_ASSERT(dtype_io_as_float(q->p.q[0].dtype, &lo, &hi));
   if (relu && q->p.q[0].zero[0] != lo)
     return false;
+  float sy = q->p.q[0].scale[0];
+  if (!isfinite(da->p.q[0].scale[0] / sy) || !isfinite(db->p.q[0].scale[0] / sy))
+    return false;
   int ins[8] = {da->in[0], da->in[1], zero_input(g, da), db->in[0], db->in[1], zero_input(g, db),
                 q->in[1], zero_input(g, q)};
   int yq = q->out[0], opset = a->opset;
@@ -289,6 +296,46 @@ static bool fold_add(Graph *g, const int *reader, int ai) {
   return true;
 }
 
+/* Whether Q/DQ nodes a and b quantize per tensor with the same type,
+ * scale and zero point. */
+static bool same_qparams(const Node *a, const Node *b) {
+  const QuantParams *x = &a->p.q[0], *y = &b->p.q[0];
+  return x->n == 1 && y->n == 1 && x->dtype == y->dtype && x->scale[0] == y->scale[0] &&
+         x->zero[0] == y->zero[0];
+}
+
+/* Folds MaxPool index pi as the header says, if it matches. */
+static bool fold_maxpool(Graph *g, const int *reader, int pi) {
+  Node *mp = &g->nodes[pi];
+  Node *dq = producer_of(g, mp->in[0], OP_DEQUANTIZE);
+  Node *q = only_reader(g, reader, mp->out[0], OP_QUANTIZE);
+  if (mp->nout != 1 || !dq || !q || !same_qparams(dq, q) || !is_q8(g->values[dq->in[0]].dtype) ||
+      g->values[dq->in[0]].rank != 4)
+    return false;
+  int yq = q->out[0], opset = mp->opset > 12 ? mp->opset : 12, x = dq->in[0];
+  int ni = graph_add_op(g, OP_MAXPOOL, 1, 1);
+  mp = &g->nodes[pi];
+  Node *n = &g->nodes[ni];
+  n->in[0] = x;
+  n->out[0] = yq;
+  n->name = mp->name;
+  n->nattrs = mp->nattrs, n->attrs = mp->attrs;
+  n->opset = opset;
+  Diag d = {.quiet = true};
+  bool ok = op_check_arity(g, n, &d) && op_table[OP_MAXPOOL].parse(g, n, &d) &&
+            node_infer(g, n, &d);
+  sb_free(&d.log);
+  if (!ok) {
+    n->dead = true;
+    return false;
+  }
+  g->values[yq].producer = ni;
+  g->nodes[reader[mp->out[0]]].dead = true; /* the Q */
+  g->values[mp->out[0]].dead = true;
+  mp->dead = true;
+  return true;
+}
+
 bool pass_fold_qdq(Graph *g, PassStats *st) {
   int *reader = malloc(sizeof(int) * ((size_t)g->nvalues + 1));
   CD_ASSERT(reader);
@@ -298,7 +345,7 @@ bool pass_fold_qdq(Graph *g, PassStats *st) {
     for (int k = 0; !g->nodes[i].dead && k < node_nreads(&g->nodes[i]); k++)
       if (node_read(&g->nodes[i], k) >= 0)
         reader[node_read(&g->nodes[i], k)] = i;
-  int folded = 0, linear = 0, adds = 0, n0 = g->nnodes;
+  int folded = 0, linear = 0, adds = 0, pools = 0, n0 = g->nnodes;
   for (int i = 0; i < n0; i++) {
     Node *c = &g->nodes[i];
     if (!c->dead && c->op == OP_GEMM) {
@@ -307,6 +354,10 @@ bool pass_fold_qdq(Graph *g, PassStats *st) {
     }
     if (!c->dead && c->op == OP_ADD) {
       adds += fold_add(g, reader, i);
+      continue;
+    }
+    if (!c->dead && c->op == OP_MAXPOOL) {
+      pools += fold_maxpool(g, reader, i);
       continue;
     }
     if (c->dead || c->op != OP_CONV)
@@ -327,9 +378,9 @@ bool pass_fold_qdq(Graph *g, PassStats *st) {
   }
   free(reader);
   ir_recount_uses(g);
-  st->changes = folded + linear + adds;
-  snprintf(st->what, sizeof st->what, "folded %d DQ -> Conv -> Q into QLinearConv, %d "
-           "DQ -> Gemm into MatMulInteger, %d DQ -> Add -> Q into QLinearAdd", folded, linear,
-           adds);
+  st->changes = folded + linear + adds + pools;
+  snprintf(st->what, sizeof st->what, "folded %d convs into QLinearConv, %d linear layers "
+           "into MatMulInteger, %d adds into QLinearAdd, %d MaxPool to bytes", folded, linear,
+           adds, pools);
   return true;
 }

@@ -807,6 +807,78 @@ static void test_fold_qdq_add(void) {
   }
 }
 
+/* x -> Q(0.04, zq) -> DQ -> MaxPool 'mp' (3x3, stride 2, pads 1, ceil_mode
+ * as given) -> Q(0.04, zq2) -> DQ -> y, on x [1, 3, 9, 11]. */
+static void qdq_maxpool_model(const char *file, int qtype, int32_t zq, int32_t zq2, bool ceil) {
+  const int64_t dx[4] = {1, 3, 9, 11};
+  const float sx = 0.04f;
+  MB *m = mb_new(13);
+  mb_input(m, "x", F32, 4, dx);
+  init_f(m, "s", 0, NULL, &sx);
+  if (qtype == U8) {
+    uint8_t z1 = (uint8_t)zq, z2 = (uint8_t)zq2;
+    init_b(m, "z", U8, 0, NULL, &z1);
+    init_b(m, "z2", U8, 0, NULL, &z2);
+  } else {
+    int8_t z1 = (int8_t)zq, z2 = (int8_t)zq2;
+    init_b(m, "z", I8, 0, NULL, &z1);
+    init_b(m, "z2", I8, 0, NULL, &z2);
+  }
+  const char *q1[] = {"x", "s", "z"}, *q1o[] = {"xq"}, *d1[] = {"xq", "s", "z"},
+             *d1o[] = {"xd"}, *p[] = {"xd"}, *po[] = {"p"}, *q2[] = {"p", "s", "z2"},
+             *q2o[] = {"pq"}, *d2[] = {"pq", "s", "z2"};
+  mb_node(m, "QuantizeLinear", "q1", 3, q1, 1, q1o);
+  mb_node(m, "DequantizeLinear", "d1", 3, d1, 1, d1o);
+  Onnx__NodeProto *n = mb_node(m, "MaxPool", "mp", 1, p, 1, po);
+  mb_attr_ints(n, "kernel_shape", 2, (const int64_t[]){3, 3});
+  mb_attr_ints(n, "strides", 2, (const int64_t[]){2, 2});
+  mb_attr_ints(n, "pads", 4, (const int64_t[]){1, 1, 1, 1});
+  if (ceil)
+    mb_attr_int(n, "ceil_mode", 1);
+  mb_node(m, "QuantizeLinear", "q2", 3, q2, 1, q2o);
+  mb_node(m, "DequantizeLinear", "d2", 3, d2, 1, y_out);
+  mb_output(m, "y");
+  CU_ASSERT_FATAL(mb_write(m, tu_path(file)));
+  mb_free(m);
+}
+
+/* fold-qdq on DQ -> MaxPool -> Q of equal parameters: the pool runs on the
+ * bytes (uint8 and int8, ceil_mode or not), the output unchanged to the
+ * bit; generated code gives the interpreter's bits; different parameters
+ * leave it float. */
+static void test_fold_qdq_maxpool(void) {
+  float x[297];
+  for (int i = 0; i < 297; i++)
+    x[i] = sinf(0.61f * (float)i) * 6.0f + cosf(0.13f * (float)i);
+  const float *ins[1] = {x};
+  static const struct { int type; int32_t z, z2; bool ceil, folds; } cases[4] = {
+      {U8, 128, 128, false, true}, {I8, -7, -7, true, true}, {U8, 0, 0, true, true},
+      {U8, 128, 127, false, false}};
+  for (int c = 0; c < 4; c++) {
+    qdq_maxpool_model("qdq_maxpool.onnx", cases[c].type, cases[c].z, cases[c].z2, cases[c].ceil);
+    Diag d = {.quiet = true};
+    bool ok;
+    Graph *g = load("qdq_maxpool.onnx", &d, &ok);
+    CU_ASSERT_FATAL(ok);
+    float *before[1] = {NULL}, *after[1] = {NULL};
+    CU_ASSERT_FATAL(interp_run(g, ins, before, &d));
+    int order[4], np;
+    PassStats st[4];
+    CU_ASSERT_FATAL(passes_parse("fold-qdq,dce", order, &np, &d));
+    CU_ASSERT_FATAL(passes_run(g, order, np, st, true, NULL, NULL, &d));
+    CU_ASSERT_FATAL(interp_run(g, ins, after, &d));
+    CU_ASSERT(count_op(g, OP_QUANTIZE) == 2 - cases[c].folds);
+    int64_t n = value_numel(&g->values[g->outputs[0]]);
+    CU_ASSERT(memcmp(before[0], after[0], sizeof(float) * (size_t)n) == 0);
+    free(before[0]);
+    free(after[0]);
+    graph_free(g);
+    sb_free(&d.log);
+    if (cases[c].folds)
+      check_bits("qdq_maxpool.onnx", ins);
+  }
+}
+
 /* A per-channel scale whose length is not the output channels'. */
 static void test_qlinear_bad_axis(void) {
   const int64_t dx[4] = {1, 4, 3, 3}, dw[4] = {2, 4, 1, 1};
@@ -844,5 +916,6 @@ void add_quant_suite(void) {
   ADD(s, test_qlinear_generated);
   ADD(s, test_fold_qdq);
   ADD(s, test_fold_qdq_add);
+  ADD(s, test_fold_qdq_maxpool);
   ADD(s, test_qlinear_bad_axis);
 }
