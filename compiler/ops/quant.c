@@ -818,19 +818,34 @@ static bool qmatmul_emit(CWriter *w, Graph *g, Node *n) {
       cw(w, "%s%lld", bi ? ", " : "", (long long)matmul_batch_offset(v, sh.bdims, sh.brank, bi));
     cw(w, "};\n");
   }
+  /* Per row of A and block of 64 columns: int32 accumulators on the
+   * stack, each row of B added in (a loop over contiguous columns, which
+   * the C compiler vectorises). */
   cw(w, "for (long bi = 0; bi < %lld; bi++) {\n"
         "const %s *A = x%d + off0[bi];\nconst %s *B = x%d + off1[bi];\n"
         "for (long i = 0; i < %lld; i++)\n"
-        "for (long j = 0; j < %lld; j++) {\n"
-        "const long e = (bi * %lld + i) * %lld + j;\n"
-        "int32_t acc = 0;\n"
-        "for (long k = 0; k < %lld; k++)\n"
-        "acc += ((int32_t)A[i * %lld + k] - %s) * ((int32_t)B[k * %lld + j] - %s);\n"
+        "for (long j0 = 0; j0 < %lld; j0 += 64) {\n"
+        "const long nj = %lld - j0 < 64 ? %lld - j0 : 64;\n"
+        "int32_t accs[64];\n"
+        "for (long jj = 0; jj < nj; jj++)\n"
+        "accs[jj] = 0;\n"
+        "for (long k = 0; k < %lld; k++) {\n"
+        "const int32_t av = (int32_t)A[i * %lld + k] - %s;\n"
+        "const %s *Bk = B + k * %lld;\n"
+        "for (long jj = 0; jj < nj; jj++) {\n"
+        "const long j = j0 + jj;\n"
+        "accs[jj] += av * ((int32_t)Bk[j] - %s);\n"
+        "}\n"
+        "}\n"
+        "for (long jj = 0; jj < nj; jj++) {\n"
+        "const long j = j0 + jj, e = (bi * %lld + i) * %lld + j;\n"
+        "const int32_t acc = accs[jj];\n"
         "%s\n"
+        "}\n"
         "}\n}\n",
      (long long)nb, dtype_ctype(a->dtype), r.x, dtype_ctype(b->dtype), r.w, (long long)M,
-     (long long)N, (long long)M, (long long)N, (long long)K, (long long)K, e.xz, (long long)N,
-     e.wz, e.store);
+     (long long)N, (long long)N, (long long)N, (long long)K, (long long)K, e.xz,
+     dtype_ctype(b->dtype), (long long)N, e.wz, (long long)M, (long long)N, e.store);
   return true;
 }
 
