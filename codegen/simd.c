@@ -113,6 +113,33 @@ const KernelConfig kc_eltwise_vec = {
 };
 
 /*
+ * qadd_split: QLinearAdd's portable loop (ops/quant.c, which the C compiler
+ * vectorises on any target) over each thread's share of the elements, in
+ * units of ELTWISE_UNIT: the residual adds of an int8 ResNet run on every
+ * thread like the convs around them.
+ */
+static bool qadd_runs(const Graph *g, const Node *n, const Target *t) {
+  (void)g;
+  (void)t;
+  return n->op == OP_QLINEARADD;
+}
+
+static bool qadd_emit_split(Emitter *e, Graph *g, Node *n) {
+  int64_t m = value_numel(&g->values[n->out[0]]);
+  qadd_loop(e->w, g, n, cw_fmt(e->w, "s0 * %d", ELTWISE_UNIT),
+            cw_fmt(e->w, "(s1 * %d < %lld ? s1 * %d : %lld)", ELTWISE_UNIT, (long long)m,
+                   ELTWISE_UNIT, (long long)m));
+  return true;
+}
+
+const KernelConfig kc_qadd_split = {
+    .name = "qadd_split",
+    .runs = qadd_runs,
+    .split = eltwise_split,
+    .emit = qadd_emit_split,
+};
+
+/*
  * channel_bcast: x op s, x of the output's shape and s one value per
  * channel (and image), both NCHWc: a squeeze-and-excitation block's scale
  * (EfficientNet, MobileNetV3) runs on the blocked layout, one vector of s

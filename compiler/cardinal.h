@@ -788,6 +788,8 @@ bool conv_is_pointwise(const OpParams *p); /* conv.c: 1x1, unpadded */
  * p->kernel set from w. */
 bool conv_attrs_parse(Graph *g, Node *n, Diag *d, int xi, int wi);
 bool conv_shape_infer(Graph *g, Node *n, Diag *d, int xi, int wi, int *rank, int64_t *dims);
+/* quant.c: QLinearAdd's loop over output elements [lo, hi) (C expressions). */
+void qadd_loop(CWriter *w, Graph *g, Node *n, const char *lo, const char *hi);
 /* quant.c: quant.h, for generated sources whose kernels call it. */
 const char *quant_scalar_source(void);
 void conv_scalar_tile(const Graph *g, const Node *n, Schedule *s); /* its scalar kernel's tiles */

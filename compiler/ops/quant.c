@@ -923,17 +923,24 @@ void qadd_eval(Graph *g, Node *n, void **data) {
                              qload(B, q[1].dtype, e) - q[1].zero[0], mb, q[2].zero[0], lo, hi));
 }
 
-/* One loop the C compiler vectorizes (gcc and clang: fmaf and rintf). */
-bool qadd_emit(CWriter *w, Graph *g, Node *n) {
+/* Its loop over elements [lo, hi) (C expressions): one the C compiler
+ * vectorizes (gcc and clang: fmaf and rintf).  The portable kernel runs
+ * it over all; kernels.c's qadd_split row over each thread's share. */
+void qadd_loop(CWriter *w, Graph *g, Node *n, const char *lo, const char *hi) {
   const QuantParams *q = n->p.q;
   float ma, mb;
   qadd_multipliers(n, &ma, &mb);
-  int32_t lo, hi;
-  qrange(q[2].dtype, &lo, &hi);
-  cw(w, "for (long e = 0; e < %lld; e++)\n"
+  int32_t lo_, hi_;
+  qrange(q[2].dtype, &lo_, &hi_);
+  (void)g;
+  cw(w, "for (long e = %s; e < %s; e++)\n"
         "y0[e] = (%s)cd_add_requantize((int32_t)x0[e] - %d, %s, (int32_t)x3[e] - %d, %s, %d, "
         "%d, %d);\n",
-     (long long)value_numel(&g->values[n->out[0]]), dtype_ctype(q[2].dtype), (int)q[0].zero[0],
-     cw_float(w, ma), (int)q[1].zero[0], cw_float(w, mb), (int)q[2].zero[0], (int)lo, (int)hi);
+     lo, hi, dtype_ctype(q[2].dtype), (int)q[0].zero[0], cw_float(w, ma), (int)q[1].zero[0],
+     cw_float(w, mb), (int)q[2].zero[0], (int)lo_, (int)hi_);
+}
+
+bool qadd_emit(CWriter *w, Graph *g, Node *n) {
+  qadd_loop(w, g, n, "0", cw_fmt(w, "%lld", (long long)value_numel(&g->values[n->out[0]])));
   return true;
 }

@@ -805,6 +805,22 @@ static void test_fold_qdq_add(void) {
     if (cases[c].folds)
       check_bits("qdq_add.onnx", ins);
   }
+  /* on 2 threads, the add's elements are what its threads split
+   * (qadd_split; this small one the schedule leaves on one) */
+  CompileJob j = {.model = tu_path("qdq_add.onnx"), .name = "quant", .passes = "default",
+                  .target = "scalar", .threads = 2};
+  qdq_add_model("qdq_add.onnx", false, 128);
+  Diag d = {.quiet = true};
+  Graph *g = cd_load_model(&j, NULL, NULL, &d);
+  CU_ASSERT_FATAL(g != NULL);
+  int split = 0;
+  for (int i = 0; i < g->nnodes; i++)
+    split += !g->nodes[i].dead && g->nodes[i].op == OP_QLINEARADD &&
+             g->nodes[i].sched.family == kernel_config_named("qadd_split") &&
+             g->nodes[i].sched.split == SPLIT_ELEMS;
+  CU_ASSERT(split == 1);
+  graph_free(g);
+  sb_free(&d.log);
 }
 
 /* x -> Q(0.04, zq) -> DQ -> MaxPool 'mp' (3x3, stride 2, pads 1, ceil_mode
