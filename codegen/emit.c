@@ -408,8 +408,12 @@ static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
                 "/* The FMA peak of one core for this target, GFLOP/s, measured now: what\n"
                 " * the profile reports each kernel's speed against. */\n"
                 "double %s_profile_peak(void);\n"
+                "/* The 8-bit dot-product peak of one core (vpdpbusd on AVX-512 VNNI; the\n"
+                " * target's int8 dot where it has one, else 0), GOP/s: the integer convs'\n"
+                " * yardstick. */\n"
+                "double %s_profile_peak_int8(void);\n"
                 "#endif\n",
-            NAME, count_kernels(g), name, name, name, name);
+            NAME, count_kernels(g), name, name, name, name, name);
   if (o->static_workspace)
     sb_printf(&h, "\n/* --static-workspace: %s_WORKSPACE_SIZE bytes of static storage, 64-byte\n"
                   " * aligned%s, that %s_run uses when its workspace\n"
@@ -940,8 +944,52 @@ static bool check_io(Graph *g, Diag *d) {
  * kernels), best of 5.  Measured by the same compiler and flags as the
  * kernels, on the machine that runs them.
  */
+/* NAME_profile_peak_int8: the same for the target's 8-bit dot product
+ * (Target.i8.dot4: four u8 x s8 products into each int32 lane), 2 ops a
+ * multiply-add; 0 on a target without one. */
+static void emit_peak_int8(CWriter *w, const Target *t, const char *name) {
+  const VecOps *o = &t->i8;
+  cw(w, "#ifdef CARDINAL_PROFILE\n");
+  if (!o->dot4) {
+    cw(w, "double %s_profile_peak_int8(void) {\n  return 0.0;\n}\n#endif\n\n", name);
+    return;
+  }
+  /* 16 chains at most: more than the dot product's latency x issue width
+   * on the cores we know, and gcc 12 spills every one of 28 each iteration */
+  int na = t->nregs - 4 < 16 ? t->nregs - 4 : 16;
+  cw(w, "static %s double cd_dot_loop(long iters) {\n"
+        "  volatile int32_t sink;\n  long i;\n  double t0;\n"
+        "  const %s c = %s;\n  int32_t lanes[%d];\n",
+     o->attr, o->vtype, cw_op(w, o->set1, "0x01ff01ff", 0, 0), o->lanes);
+  for (int k = 0; k < na; k++)
+    cw(w, "  %s a%d = %s;\n", o->vtype, k, cw_op(w, o->set1, cw_fmt(w, "%d", 0x01010101 * (k + 1)), 0, 0));
+  cw(w, "  t0 = cd_now_ms();\n  for (i = 0; i < iters; i++) {\n");
+  for (int k = 0; k < na; k++) {
+    const char *a = cw_fmt(w, "a%d", k);
+    /* the next accumulator's bytes as the s8 operand: no two chains alike,
+     * nothing for the compiler to fold (with constant operands gcc sums
+     * one dot product once and adds it, a latency-bound chain; with a_k's
+     * own bytes it copies a_k first), and each chain one step an iteration */
+    cw(w, "    %s = %s;\n", a, cw_op(w, o->dot4, a, "c", cw_fmt(w, "a%d", (k + 1) % na)));
+  }
+  cw(w, "  }\n  t0 = cd_now_ms() - t0;\n");
+  for (int k = 1; k < na; k++)
+    cw(w, "  a0 = %s;\n", cw_op(w, o->add, "a0", cw_fmt(w, "a%d", k), 0));
+  cw(w, "  %s;\n  sink = lanes[0];\n  (void)sink;\n"
+        "  return t0 > 0 ? 2.0 * 4 * %d * %d * (double)iters / (t0 * 1e6) : 0.0;\n}\n\n"
+        "double %s_profile_peak_int8(void) {\n"
+        "  double best = 0;\n  int r;\n"
+        "  if (!cd_cpu_has(%uu))\n    return 0.0;\n"
+        "  for (r = 0; r < 5; r++) {\n"
+        "    const double g = cd_dot_loop(%d);\n"
+        "    best = g > best ? g : best;\n  }\n  return best;\n}\n#endif\n\n",
+     cw_op(w, o->store, "lanes", "a0", 0), o->lanes, na, name, (unsigned)o->cpu, 64000000 / na);
+}
+
 static void emit_peak(CWriter *w, const Target *t, const char *name) {
-  int na = t->block > 1 ? t->nregs - 4 : 64; /* vector registers but b, c and a spare */
+  /* vector registers but b, c and a spare, 16 at most (clang 14 spills
+   * 28 chains of FMAs every iteration, halving what it measured) */
+  int na = t->block > 1 ? (t->nregs - 4 < 16 ? t->nregs - 4 : 16) : 64;
   cw(w, "#ifdef CARDINAL_PROFILE\n"
           "static %s%sdouble cd_fma_loop(long iters) {\n"
           "  volatile float sink;\n  long i;\n  double t0;\n",
@@ -1167,6 +1215,7 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
   sb_free(&prof_names);
   sb_free(&prof_macs);
   emit_peak(&cwr, o->target, name);
+  emit_peak_int8(&cwr, o->target, name);
   cw_flush(&cwr);
   cw_free(&cwr);
   sb_putn(&c, body.buf, body.len);

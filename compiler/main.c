@@ -771,7 +771,7 @@ static void print_profile(const char *text) {
   int cap = 64, n = 0;
   ProfRow *r = malloc(sizeof(ProfRow) * (size_t)cap);
   CD_ASSERT(r);
-  double total = 0, peak = 0;
+  double total = 0, peak = 0, peak8 = 0;
   int cores = 1;
   for (const char *p = text; *p;) {
     const char *e = strchr(p, '\n');
@@ -783,7 +783,8 @@ static void print_profile(const char *text) {
     char line[400];
     snprintf(line, sizeof line, "%.*s", (int)(len < 399 ? len : 399), p);
     int off = 0;
-    if (sscanf(line, "peak %lf %d", &peak, &cores) >= 1) {
+    if (!strncmp(line, "peak8 ", 6) ? sscanf(line, "peak8 %lf", &peak8) == 1
+                                      : sscanf(line, "peak %lf %d", &peak, &cores) >= 1) {
       p = e ? e + 1 : p + len;
       continue;
     }
@@ -798,22 +799,38 @@ static void print_profile(const char *text) {
   /* With threads, thread 0 times its share: the whole layer's work in that
    * time, against the peak of all the cores. */
   if (cores > 1)
-    peak *= cores;
+    peak *= cores, peak8 *= cores;
   printf("%10s %6s %8s %6s  %s\n", "ms/run", "share", "GFLOP/s", "%peak", "kernel");
-  double macs = 0;
+  double macs = 0, macs8 = 0, ms8 = 0;
   for (int i = 0; i < n; i++) {
     double gf = r[i].ms > 0 ? 2.0 * (double)r[i].macs / (r[i].ms * 1e6) : 0.0;
-    macs += (double)r[i].macs;
-    cd_print(stdout, "%10.3f %5.1f%% %8.2f %5.1f%%  %s\n", r[i].ms,
-             total > 0 ? 100 * r[i].ms / total : 0, gf, peak > 0 ? 100 * gf / peak : 0.0,
-             r[i].name); /* the kernel's node name, from the model */
+    /* the integer convs and matmuls against the 8-bit dot peak */
+    bool int8 = strstr(r[i].name, " QLinearConv ") || strstr(r[i].name, " ConvInteger ") ||
+                strstr(r[i].name, " QLinearMatMul ") || strstr(r[i].name, " MatMulInteger ");
+    double pk = int8 && peak8 > 0 ? peak8 : peak;
+    if (int8)
+      macs8 += (double)r[i].macs, ms8 += r[i].ms;
+    else
+      macs += (double)r[i].macs;
+    cd_print(stdout, "%10.3f %5.1f%% %8.2f %5.1f%%%s %s\n", r[i].ms,
+             total > 0 ? 100 * r[i].ms / total : 0, gf, pk > 0 ? 100 * gf / pk : 0.0,
+             int8 && peak8 > 0 ? "*" : " ", r[i].name); /* the kernel's node name, from the model */
   }
-  double gf = total > 0 ? 2.0 * macs / (total * 1e6) : 0.0;
+  double gf = total - ms8 > 0 ? 2.0 * macs / ((total - ms8) * 1e6) : 0.0;
   char where[32] = "one core";
   if (cores > 1)
     snprintf(where, sizeof where, "%d cores", cores);
-  printf("%10.3f        in %d kernels: %.2f GFLOP/s, %.1f%% of the %.1f GFLOP/s FMA peak "
-         "measured on %s\n", total, n, gf, peak > 0 ? 100 * gf / peak : 0.0, peak, where);
+  if (macs8 == 0 || peak8 <= 0) {
+    gf = total > 0 ? 2.0 * (macs + macs8) / (total * 1e6) : 0.0;
+    printf("%10.3f        in %d kernels: %.2f GFLOP/s, %.1f%% of the %.1f GFLOP/s FMA peak "
+           "measured on %s\n", total, n, gf, peak > 0 ? 100 * gf / peak : 0.0, peak, where);
+  } else {
+    double g8 = ms8 > 0 ? 2.0 * macs8 / (ms8 * 1e6) : 0.0;
+    printf("%10.3f        in %d kernels; the integer convs and matmuls (*) %.3f ms: %.2f GOP/s, "
+           "%.1f%% of the %.1f GOP/s 8-bit dot-product peak measured on %s; the others %.2f "
+           "GFLOP/s against the %.1f GFLOP/s FMA peak\n", total, n, ms8, g8, 100 * g8 / peak8,
+           peak8, where, gf, peak);
+  }
   free(r);
 }
 

@@ -1318,7 +1318,8 @@ static const char *harness_text =
     "#ifdef CARDINAL_PROFILE\n"
     "  {\n    FILE *f;\n    sprintf(path, \"%%s/profile.txt\", argv[1]);\n"
     "    f = fopen(path, \"w\");\n"
-    "    if (f) fprintf(f, \"peak %%.3f %%d\\n\", %s_profile_peak(), %s_THREADS);\n"
+    "    if (f) fprintf(f, \"peak %%.3f %%d\\npeak8 %%.3f\\n\", %s_profile_peak(), %s_THREADS,\n"
+    "                   %s_profile_peak_int8());\n"
     "    for (k = 0; f && k < %s_NUM_KERNELS; k++)\n"
     "      fprintf(f, \"%%.6f %%lld %%s\\n\", %s_profile_ms[k] / runs, %s_profile_macs[k],\n"
     "              %s_profile_name[k]);\n"
@@ -1357,7 +1358,7 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
                name, name);
     StrBuf h = {0};
     sb_printf(&h, harness_text, name, NAME, NAME, NAME, NAME, blob, NAME, name, name, name,
-              NAME, name, name, name, name, NAME, NAME, name, name, name, NAME, name, name);
+              NAME, name, name, name, name, NAME, name, NAME, name, name, name, NAME, name, name);
     snprintf(path, sizeof path, "%s/" HARNESS_C, dir);
     ok = write_text(path, h.buf, d);
     sb_free(&h);
