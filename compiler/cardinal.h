@@ -352,6 +352,8 @@ typedef struct {
   const char *attr;        /* the kernel attribute its ops need, replacing the target's
                               isa_attr (NULL: the target's) */
   unsigned cpu;            /* CD_CPU_* bits its ops need besides the target's */
+  const char *prelude;     /* helper functions its templates call, written once into a
+                              file whose kernels use the table (NULL: none) */
 } VecOps;
 
 /* ---------------------------------------------------------------- ir.c */

@@ -1037,9 +1037,11 @@ static int qconv_case(Graph *g, int64_t N, int64_t C, int64_t M, int64_t H, int6
 }
 
 /* The int8 1x1 conv family (simd_qconv.c) on the targets with an 8-bit
- * table whose CPU bits this machine has: pixels below, at and past a
- * 16-lane vector (one strip) and two, output channels around the
- * 16-channel tile, input channels 1..13 (partial groups of four) and 64,
+ * table whose CPU bits this machine has (avx512 with VNNI; avx2, whose
+ * exact dot product needs AVX2 alone): pixels below, at and past a
+ * 16-lane vector (one strip; avx2's are 8) and two, output channels
+ * around the 16-channel tile (avx2's 8), input channels 1..13 (partial
+ * groups of four) and 64,
  * two images, every flag combination; all in one program against the
  * interpreter, outputs pre-filled with NaN by the harness.  Integer
  * outputs: equal, not close. */
@@ -1049,6 +1051,7 @@ static void test_qconv1x1_kernels(void) {
   static const int64_t cs[] = {1, 3, 4, 5, 8, 13, 64};
   find_targets();
   int ran = 0;
+  bool ran_avx2 = false;
   for (int ti = 0; ti < nrunnable; ti++) {
     const VecOps *v = target_vec(runnable[ti].t, DT_UINT8);
     if (!v)
@@ -1088,9 +1091,14 @@ static void test_qconv1x1_kernels(void) {
     check_threads(g, "qconv1x1_threads", &runnable[ti], 3);
     graph_free(g);
     ran++;
+    ran_avx2 |= runnable[ti].t == &target_avx2;
   }
   if (!ran)
     fprintf(stderr, "\n[test_qconv1x1_kernels: SKIPPED: no target here runs 8-bit kernels]\n");
+#if defined(__x86_64__)
+  CU_ASSERT(ran_avx2 || !cd_cpu_has(CD_CPU_AVX2)); /* avx2's table: no VNNI needed */
+#endif
+  (void)ran_avx2;
 }
 
 /* How many nodes of g the four rows named prefix_{u8s8u8,u8s8s8,s8s8u8,
@@ -1131,6 +1139,7 @@ static void test_qconv_kernels(void) {
   static const int64_t pads[] = {0, 1, 3};
   find_targets();
   int ran = 0;
+  bool ran_avx2 = false;
   for (int ti = 0; ti < nrunnable; ti++) {
     const VecOps *v = target_vec(runnable[ti].t, DT_UINT8);
     if (!v || !v->alignr)
@@ -1179,9 +1188,14 @@ static void test_qconv_kernels(void) {
     check_threads(g, "qconv_threads", &runnable[ti], 3);
     graph_free(g);
     ran++;
+    ran_avx2 |= runnable[ti].t == &target_avx2;
   }
   if (!ran)
     fprintf(stderr, "\n[test_qconv_kernels: SKIPPED: no target here runs 8-bit kernels]\n");
+#if defined(__x86_64__)
+  CU_ASSERT(ran_avx2 || !cd_cpu_has(CD_CPU_AVX2)); /* avx2's table: no VNNI needed */
+#endif
+  (void)ran_avx2;
 }
 
 /* The packed Gemm kernel (a classifier head: transB, B constant): rows M,
