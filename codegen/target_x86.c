@@ -149,7 +149,7 @@ static const char *il4_512(CWriter *w, const char *const rows[4], int n) {
  * written once into a file whose kernels use the table (VecOps.prelude).
  */
 #define AVX2_ATTR "__attribute__((target(\"avx2,fma\")))"
-#define AVX2_FN "static inline " AVX2_ATTR " "
+#define AVX2_FN "static inline " AVX2_ATTR " __attribute__((always_inline)) "
 static const char avx2_i8_prelude[] =
     "/* The avx2 int8 helpers (cardinal's codegen/target_x86.c). */\n"
     "/* acc + per 32-bit lane the 4 u8 bytes of a times the 4 s8 bytes of b, exact:\n"
@@ -158,6 +158,13 @@ static const char avx2_i8_prelude[] =
     "  const __m256i ae = _mm256_and_si256(a, _mm256_set1_epi16(0xff)), ao = _mm256_srli_epi16(a, 8);\n"
     "  const __m256i be = _mm256_srai_epi16(_mm256_slli_epi16(b, 8), 8), bo = _mm256_srai_epi16(b, 8);\n"
     "  return _mm256_add_epi32(acc, _mm256_add_epi32(_mm256_madd_epi16(ae, be), _mm256_madd_epi16(ao, bo)));\n"
+    "}\n"
+    "/* cd_avx2_dot4 with b split ahead: w[0] the even bytes as 16-bit words,\n"
+    " * w[1] the odd ones (a table of the generated C). */\n"
+    AVX2_FN "__m256i cd_avx2_dot4w(__m256i acc, __m256i a, const int32_t *w) {\n"
+    "  const __m256i ae = _mm256_and_si256(a, _mm256_set1_epi16(0xff)), ao = _mm256_srli_epi16(a, 8);\n"
+    "  return _mm256_add_epi32(acc, _mm256_add_epi32(_mm256_madd_epi16(ae, _mm256_set1_epi32(w[0])),\n"
+    "                                                _mm256_madd_epi16(ao, _mm256_set1_epi32(w[1]))));\n"
     "}\n"
     "/* The low bytes of the 8 int32 lanes of v, lane i in byte i. */\n"
     AVX2_FN "uint64_t cd_avx2_pack8(__m256i v) {\n"
@@ -403,6 +410,7 @@ const Target target_avx2 = {
         .sub = "_mm256_sub_epi32($0, $1)",
         .mul = "_mm256_mullo_epi32($0, $1)",
         .dot4 = "cd_avx2_dot4($0, $1, $2)",
+        .dot4w = "cd_avx2_dot4w($0, $1, $2)",
         .xor_ = "_mm256_xor_si256($0, $1)",
         .cvtf = "_mm256_cvtepi32_ps($0)",
         .cvti = "_mm256_cvtps_epi32($0)",

@@ -1039,14 +1039,15 @@ static int qconv_case(Graph *g, int64_t N, int64_t C, int64_t M, int64_t H, int6
 /* The int8 1x1 conv family (simd_qconv.c) on the targets with an 8-bit
  * table whose CPU bits this machine has (avx512 with VNNI; avx2, whose
  * exact dot product needs AVX2 alone): pixels below, at and past a
- * 16-lane vector (one strip; avx2's are 8) and two, output channels
- * around the 16-channel tile (avx2's 8), input channels 1..13 (partial
- * groups of four) and 64,
+ * 16-lane vector (one strip) and two (avx2: 8-lane vectors, strips of 3:
+ * 24 and 48 pixels too), output channels around the 16-channel tile
+ * (avx2's 4), input channels 1..13 (partial groups of four) and 64,
  * two images, every flag combination; all in one program against the
  * interpreter, outputs pre-filled with NaN by the harness.  Integer
  * outputs: equal, not close. */
 static void test_qconv1x1_kernels(void) {
-  static const int64_t hw[][2] = {{1, 1}, {3, 5}, {4, 4}, {1, 17}, {1, 31}, {4, 8}, {3, 11}, {7, 7}};
+  static const int64_t hw[][2] = {{1, 1}, {3, 5}, {4, 4}, {1, 17}, {1, 31}, {4, 8},
+                                  {3, 11}, {7, 7}, {4, 6}, {2, 24}};
   static const int64_t ms[] = {1, 15, 16, 17, 33};
   static const int64_t cs[] = {1, 3, 4, 5, 8, 13, 64};
   find_targets();
@@ -1064,7 +1065,7 @@ static void test_qconv1x1_kernels(void) {
     Graph *g = graph_new();
     wseed = 5;
     int ncase = 0;
-    for (int pi = 0; pi < 8; pi++)
+    for (int pi = 0; pi < 10; pi++)
       for (int mi = 0; mi < 5; mi++) {
         tu_output(g, qconv_case(g, ncase == 7 ? 2 : 1, cs[ncase % 7], ms[mi], hw[pi][0],
                                 hw[pi][1], ncase % 32, ncase));
