@@ -149,7 +149,8 @@ static const char *il4_512(CWriter *w, const char *const rows[4], int n) {
  * written once into a file whose kernels use the table (VecOps.prelude).
  */
 #define AVX2_ATTR "__attribute__((target(\"avx2,fma\")))"
-#define AVX2_FN "static inline " AVX2_ATTR " __attribute__((always_inline)) "
+/* unused: a file gets every helper and its kernels call some (clang warns of the rest) */
+#define AVX2_FN "static inline " AVX2_ATTR " __attribute__((always_inline, unused)) "
 #define AVX2_ATTR_OPT "__attribute__((target(\"avx2,fma\"), optimize(\"no-tree-ter\")))"
 static const char avx2_i8_prelude[] =
     "/* The avx2 int8 helpers (cardinal's codegen/target_x86.c). */\n"
