@@ -42,15 +42,17 @@
  * On avx2 (8 lanes, 16 registers, target_x86.c's avx2 int8 table) both
  * families run unchanged but for the tiles (QC_MR16 ...) and the KxK
  * weights, split ahead into even and odd 16-bit words (dot4w).  Measured
- * with `cardinal run MODEL --profile --runs 50`, best of 3, one Zen 4 core,
- * gcc 12, the QLinearConv kernel alone (GOP/s: 2 ops a MAC): 1x1 256 ->
- * 1024 at 14x14 0.734 ms (140; avx512 0.262 ms, 392; the fp32 conv on
- * avx2 0.921 ms, 112); 3x3 64 -> 64 at 56x56 1.96 ms (118; avx512 0.62,
- * 373; fp32 avx2 2.18, 106); grouped 3x3 128 -> 128 in 32 groups at 56x56
- * 0.509 ms (57; avx512 0.165, 175; fp32 avx2 0.334, 86: slower than fp32,
- * the 4-channel groups being bound by the packing and the requantization,
- * not the dot products, and gcc -O3 spilling the products of the unrolled
- * taps).
+ * with `cardinal run MODEL --profile --runs 50`, best of 3, one Zen 4 core
+ * shared with other work (runs vary by 10-15 %), gcc 12, the QLinearConv
+ * kernel alone (GOP/s: 2 ops a MAC): 1x1 256 -> 1024 at 14x14 0.73-0.81
+ * ms (127-140; avx512 0.26, 392; the fp32 conv on avx2 0.92, 112); 3x3
+ * 64 -> 64 at 56x56 1.62 ms (143; avx512 0.62, 373; fp32 avx2 2.17, 106);
+ * grouped 3x3 128 -> 128 in 32 groups at 56x56 0.42-0.47 ms (61-68;
+ * avx512 0.165, 175; fp32 avx2 0.334, 86: slower than fp32, the
+ * 4-channel groups bound by the packing and the requantization, not the
+ * dot products).  gcc's TER spilled the unrolled taps' products (the
+ * kernels' attribute turns it off, see target_x86.c): 3x3 1.96 ms and
+ * grouped 0.51 with it.
  */
 #include "../compiler/cardinal.h"
 #include "../compiler/quant.h"
