@@ -1082,6 +1082,19 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
     if (wanted)
       sb_printf(&c, "%s", kc->prelude);
   }
+  /* The helpers of the vector tables the kernels use (target_vec of a
+   * vector family's output type), once each. */
+  const VecOps *tabs[2] = {&o->target->f32, &o->target->i8};
+  for (int k = 0; k < 2; k++) {
+    bool wanted = false;
+    for (int i = 0; i < g->nnodes && tabs[k]->prelude && !wanted; i++) {
+      const KernelConfig *kc = g->nodes[i].sched.family;
+      wanted = !g->nodes[i].dead && kc && (kc->flags & KC_VECTOR) &&
+               target_vec(o->target, kc->y) == tabs[k];
+    }
+    if (wanted)
+      sb_printf(&c, "%s", tabs[k]->prelude);
+  }
   if (o->weights_blob) {
     sb_printf(&c, "/* Set by %s_set_weights: the blob after its 64-byte header. */\n"
                   "static const unsigned char *cd_w;\n"

@@ -2,7 +2,8 @@
  * simd_qconv.c — the int8 convolutions.  First the 1x1 one: QLinearConv with a 1x1 kernel,
  * stride 1, no padding, group 1, u8 or s8 activations and constant s8 weights,
  * on a target with an 8-bit dot product (Target.i8: AVX-512 VNNI's
- * vpdpbusd, four u8 x s8 products summed into each int32 lane, exactly).
+ * vpdpbusd, four u8 x s8 products summed into each int32 lane, exactly;
+ * on avx2 two vpmaddwd of the bytes split into 16-bit words, as exact).
  *
  * The activations are NCHW, so the four channels a lane multiplies are
  * P bytes apart.  Each strip of tile_p pixels is therefore packed first,
@@ -37,6 +38,21 @@
  * The second family here (qconv_*, "KxK, strided, grouped" below) takes
  * the other QLinearConvs: any kernel, strides, padding and groups, with
  * the same constants, epilogue and splits.
+ *
+ * On avx2 (8 lanes, 16 registers, target_x86.c's avx2 int8 table) both
+ * families run unchanged but for the tiles (QC_MR16 ...) and the KxK
+ * weights, split ahead into even and odd 16-bit words (dot4w).  Measured
+ * with `cardinal run MODEL --profile --runs 50`, best of 3, one Zen 4 core
+ * shared with other work (runs vary by 10-15 %), gcc 12, the QLinearConv
+ * kernel alone (GOP/s: 2 ops a MAC): 1x1 256 -> 1024 at 14x14 0.73-0.81
+ * ms (127-140; avx512 0.26, 392; the fp32 conv on avx2 0.92, 112); 3x3
+ * 64 -> 64 at 56x56 1.62 ms (143; avx512 0.62, 373; fp32 avx2 2.17, 106);
+ * grouped 3x3 128 -> 128 in 32 groups at 56x56 0.42-0.47 ms (61-68;
+ * avx512 0.165, 175; fp32 avx2 0.334, 86: slower than fp32, the
+ * 4-channel groups bound by the packing and the requantization, not the
+ * dot products).  gcc's TER spilled the unrolled taps' products (the
+ * kernels' attribute turns it off, see target_x86.c): 3x3 1.96 ms and
+ * grouped 0.51 with it.
  */
 #include "../compiler/cardinal.h"
 #include "../compiler/quant.h"
@@ -54,6 +70,19 @@
  * but gcc 12 made 12 x 2 0.58 ms and this one 0.36 ms. */
 #define QC_MR 16 /* output channels a tile */
 #define QC_NV 1  /* vectors of pixels a tile (the strip) */
+/* On 16 registers (avx2) 16 accumulators leave none for the operands, and
+ * its dot product takes four more (the halves of the split pixels and
+ * weights).  Measured on the 256 -> 1024 14x14 layer (one Zen 4 core, gcc
+ * 12, GOP/s): 8 x 1 vectors 107, 12 x 1 106, 4 x 2 131, 6 x 2 130, 5 x 3
+ * 131, 3 x 3 138, 4 x 3 136-140, 3 x 4 and 4 x 4 140, 2 x 4 129: four
+ * channels by three vectors, the weights' split shared by three.  The KxK
+ * tiles (one vector) on a 64-channel 3x3 at 56x56: 4 channels 98, 6 111,
+ * 8 119, 10 116, 12 113. */
+#define QC_MR16 4  /* 1x1: output channels a tile on 16 registers */
+#define QC_NV16 3  /* 1x1: vectors of pixels a tile on 16 registers */
+#define QK_MR16 8  /* KxK: output channels a tile on 16 registers */
+
+static bool qc_wide(const Target *t) { return t->nregs >= 32; }
 
 /* The per-channel constants of n: kb[M] (B - xz sum w + C xz wz), the
  * multipliers mul[M] and the weight zero points wz[M], malloc'd; false
@@ -117,8 +146,8 @@ static bool qconv1x1_runs(const Graph *g, const Node *n, const Target *t) {
 static void qconv1x1_tile(const Graph *g, Node *n, const Target *t, Schedule *s) {
   (void)g;
   (void)n;
-  s->tile_c = QC_MR;
-  s->tile_p = QC_NV * t->i8.lanes;
+  s->tile_c = qc_wide(t) ? QC_MR : QC_MR16;
+  s->tile_p = (qc_wide(t) ? QC_NV : QC_NV16) * t->i8.lanes;
 }
 
 /* static const T name[n] = {...}; */
@@ -399,7 +428,8 @@ static SplitAxis qconv1x1_split(const Graph *g, const Node *n, const Target *t, 
  * source an entry), except for 1x1 kernels on whole quads, which read the
  * plain weights (x3) as the 1x1 family does; past this many entries the
  * node stays scalar (ResNeXt-50's largest, 1024 channels in 32 groups, has
- * 73,728; ResNet-50's 512-channel 3x3 589,824). */
+ * 73,728; ResNet-50's 512-channel 3x3 589,824).  A target with dot4w (avx2)
+ * takes each quad split ahead, two entries. */
 #define QK_MAX_TABLE (1 << 20)
 
 typedef struct {
@@ -422,6 +452,17 @@ static void qk_setup(const Graph *g, const Node *n, int L, QK *k) {
   k->rows.rp = (int)(rp < 1 ? 1 : rp > k->OH ? k->OH : rp);
 }
 
+/* A quad of s8 weights (byte j of q weight j) split as dot4w takes it:
+ * w[0] weights 0 and 2, w[1] 1 and 3, each sign-extended to a 16-bit
+ * word (the even one low). */
+static void qconv_wsplit(uint32_t q, int32_t w[2]) {
+  for (int h = 0; h < 2; h++) {
+    uint32_t lo = (uint16_t)(int16_t)(int8_t)(q >> (8 * h));
+    uint32_t hi = (uint16_t)(int16_t)(int8_t)(q >> (8 * h + 16));
+    w[h] = (int32_t)(lo | hi << 16);
+  }
+}
+
 /* Whether the tiles read the plain weights x3 (1x1 kernels on whole quads:
  * W[m][4k..4k+3] are wq[m][k]), not a table. */
 static bool qk_direct(const QK *k) { return k->KH * k->KW == 1 && k->Cg % 4 == 0; }
@@ -442,7 +483,7 @@ static bool qconv_runs(const Graph *g, const Node *n, const Target *t) {
   QK k;
   qk_setup(g, n, t->i8.lanes, &k);
   if (k.C % k.G || k.M % k.G || k.Cg4 * k.KH * k.nr * t->i8.lanes * 4 > QK_MAX_STACK ||
-      (!qk_direct(&k) && k.M * k.Cg4 * k.KH * k.KW > QK_MAX_TABLE))
+      (!qk_direct(&k) && k.M * k.Cg4 * k.KH * k.KW * (t->i8.dot4w ? 2 : 1) > QK_MAX_TABLE))
     return false;
   QConsts c;
   bool ok = qconsts(g, n, &c);
@@ -453,7 +494,7 @@ static bool qconv_runs(const Graph *g, const Node *n, const Target *t) {
 static void qconv_tile(const Graph *g, Node *n, const Target *t, Schedule *s) {
   (void)g;
   (void)n;
-  s->tile_c = QC_MR;
+  s->tile_c = qc_wide(t) ? QC_MR : QK_MR16;
   s->tile_p = t->i8.lanes;
 }
 
@@ -610,8 +651,8 @@ static void qk_tile(Emitter *e, const QK *k, int mr, bool any_wz, int32_t lo, in
   if (qk_direct(k))
     E("const int8_t *wk = x3 + mb * %lld + 4 * k;\n(void)kh;\n", (long long)k->Cg);
   else
-    E("const int32_t *wk = wq + (mb * %lld + k) * %lld + kh * %lld;\n", (long long)k->Cg4,
-      (long long)KK, (long long)k->KW);
+    E("const int32_t *wk = wq + ((mb * %lld + k) * %lld + kh * %lld) * %d;\n", (long long)k->Cg4,
+      (long long)KK, (long long)k->KW, iv->dot4w ? 2 : 1);
   for (int kw = 0; kw < k->KW; kw++) {
     E("{\nconst %s xt = %s;\n", iv->vtype, qk_tap(e, k, kw));
     for (int i = 0; i < mr; i++) {
@@ -619,6 +660,10 @@ static void qk_tile(Emitter *e, const QK *k, int mr, bool any_wz, int32_t lo, in
       if (qk_direct(k)) {
         E("int32_t w%d;\nmemcpy(&w%d, wk + %lld, 4);\n", i, i, (long long)(i * k->Cg));
         wv = cw_fmt(w, "w%d", i);
+      } else if (iv->dot4w) { /* the pair split ahead */
+        E("%s = %s;\n", a,
+          cw_op(w, iv->dot4w, a, "xt", cw_fmt(w, "wk + %lld", (long long)(2 * (i * WM + kw)))));
+        continue;
       } else
         wv = cw_fmt(w, "wk[%lld]", (long long)(i * WM + kw));
       E("%s = %s;\n", a, cw_op(w, iv->dot4, a, "xt", cw_op(w, iv->set1, wv, 0, 0)));
@@ -653,10 +698,18 @@ static bool qconv_emit(Emitter *e, Graph *g, Node *n) {
         int32_t *d = &wq[(m * k.Cg4 + ci / 4) * KK + t];
         *d = (int32_t)((uint32_t)*d | byte << (8 * (ci % 4)));
       }
+  if (iv->dot4w && !qk_direct(&k)) { /* each quad as the pair dot4w reads */
+    int32_t *sp = calloc((size_t)nwq * 2, sizeof(int32_t));
+    CD_ASSERT(sp);
+    for (int64_t i = 0; i < nwq; i++)
+      qconv_wsplit((uint32_t)wq[i], sp + 2 * i);
+    free(wq);
+    wq = sp;
+  }
   bool ok = emit_table(e, "int32_t", "kb", c.kb, NULL, k.M) &&
             emit_table(e, "float", "qm", NULL, c.mul, k.M) &&
             (!c.any_wz || emit_table(e, "int32_t", "wz", c.wz, NULL, k.M)) &&
-            (qk_direct(&k) || emit_table(e, "int32_t", "wq", wq, NULL, nwq));
+            (qk_direct(&k) || emit_table(e, "int32_t", "wq", wq, NULL, nwq * (iv->dot4w ? 2 : 1)));
   bool any_wz = c.any_wz;
   qconsts_free(&c);
   free(wq);

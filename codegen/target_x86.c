@@ -130,6 +130,156 @@ static const char *il4_512(CWriter *w, const char *const rows[4], int n) {
   return il4_rows(w, r);
 }
 
+/*
+ * The avx2 int8 table.  AVX2 has no VNNI and vpmaddubsw saturates its
+ * pair sums (255 x 127 x 2 > 32767), so dot4 is exact another way: each
+ * 32-bit lane's bytes are split into 16-bit words -- the u8 side's even
+ * bytes (a & 0x00ff00ff) and odd ones (a >> 8 per word), the s8 side's
+ * sign-extended even bytes (b << 8 >> 8, arithmetic) and odd ones (b >> 8)
+ * -- and two vpmaddwd sum the four products exactly (each pair at most
+ * 2 x 255 x 128 in magnitude).  A kernel's tap or pixel vector is split
+ * once for all its channels (the helper is inlined and the compiler shares
+ * the subexpressions), the broadcast weights once for all pixel vectors.
+ *
+ * Everything masked on avx512 is done without reading or writing a byte
+ * outside the mask: whole-row loads when the mask is full, else the masked
+ * bytes copied into a stack row of the fill; partial stores copy the first
+ * n packed bytes (memcpy) or the masked ones.  The edge strips pay for it;
+ * the interior ones are plain vector loads and stores.  The helpers are
+ * written once into a file whose kernels use the table (VecOps.prelude).
+ */
+#define AVX2_ATTR "__attribute__((target(\"avx2,fma\")))"
+/* unused: a file gets every helper and its kernels call some (clang warns of the rest) */
+#define AVX2_FN "static inline " AVX2_ATTR " __attribute__((always_inline, unused)) "
+#define AVX2_ATTR_OPT "__attribute__((target(\"avx2,fma\"), optimize(\"no-tree-ter\")))"
+static const char avx2_i8_prelude[] =
+    "/* The avx2 int8 helpers (cardinal's codegen/target_x86.c). */\n"
+    "/* The kernels' attribute.  gcc's temporary expression replacement (TER)\n"
+    " * computes the products of a tile's unrolled taps before adding any, and\n"
+    " * spills them (60 spills in a grouped 3x3 at -O3, none without it: 19 %\n"
+    " * faster there and on a plain 3x3). */\n"
+    "#if defined(__GNUC__) && !defined(__clang__)\n"
+    "#define CD_AVX2_I8_KERNEL " AVX2_ATTR_OPT "\n"
+    "#else\n"
+    "#define CD_AVX2_I8_KERNEL " AVX2_ATTR "\n"
+    "#endif\n"
+    "/* acc + per 32-bit lane the 4 u8 bytes of a times the 4 s8 bytes of b, exact:\n"
+    " * the bytes split into 16-bit words, even and odd, and two vpmaddwd. */\n"
+    AVX2_FN "__m256i cd_avx2_dot4(__m256i acc, __m256i a, __m256i b) {\n"
+    "  const __m256i ae = _mm256_and_si256(a, _mm256_set1_epi16(0xff)), ao = _mm256_srli_epi16(a, 8);\n"
+    "  const __m256i be = _mm256_srai_epi16(_mm256_slli_epi16(b, 8), 8), bo = _mm256_srai_epi16(b, 8);\n"
+    "  return _mm256_add_epi32(acc, _mm256_add_epi32(_mm256_madd_epi16(ae, be), _mm256_madd_epi16(ao, bo)));\n"
+    "}\n"
+    "/* cd_avx2_dot4 with b split ahead: w[0] the even bytes as 16-bit words,\n"
+    " * w[1] the odd ones (a table of the generated C). */\n"
+    AVX2_FN "__m256i cd_avx2_dot4w(__m256i acc, __m256i a, const int32_t *w) {\n"
+    "  const __m256i ae = _mm256_and_si256(a, _mm256_set1_epi16(0xff)), ao = _mm256_srli_epi16(a, 8);\n"
+    "  return _mm256_add_epi32(acc, _mm256_add_epi32(_mm256_madd_epi16(ae, _mm256_set1_epi32(w[0])),\n"
+    "                                                _mm256_madd_epi16(ao, _mm256_set1_epi32(w[1]))));\n"
+    "}\n"
+    "/* The low bytes of the 8 int32 lanes of v, lane i in byte i. */\n"
+    AVX2_FN "uint64_t cd_avx2_pack8(__m256i v) {\n"
+    "  const __m256i p = _mm256_shuffle_epi8(v, _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, "
+    "-1, -1, -1, -1, -1, -1, 0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1));\n"
+    "  return (uint64_t)_mm_cvtsi128_si64(_mm_unpacklo_epi32(_mm256_castsi256_si128(p), "
+    "_mm256_extracti128_si256(p, 1)));\n"
+    "}\n"
+    "/* The low bytes of the first n (<= 8) lanes of v to y. */\n"
+    AVX2_FN "void cd_avx2_store8(void *y, __m256i v, unsigned n) {\n"
+    "  const uint64_t q = cd_avx2_pack8(v);\n"
+    "  if (n == 8u)\n    memcpy(y, &q, 8);\n  else\n    memcpy(y, &q, n);\n"
+    "}\n"
+    "/* The low bytes of the lanes of v in the mask m to y + lane. */\n"
+    AVX2_FN "void cd_avx2_store8m(void *y, __m256i v, unsigned m) {\n"
+    "  const uint64_t q = cd_avx2_pack8(v);\n"
+    "  for (int l = 0; l < 8; l++)\n"
+    "    if (m >> l & 1)\n      ((uint8_t *)y)[l] = (uint8_t)(q >> 8 * l);\n"
+    "}\n"
+    "/* n (< 8) bytes at x, zeros after them. */\n"
+    AVX2_FN "__m128i cd_avx2_load8n(const uint8_t *x, int n) {\n"
+    "  uint64_t q = 0;\n  memcpy(&q, x, (size_t)n);\n  return _mm_cvtsi64_si128((long long)q);\n"
+    "}\n"
+    "/* 16 bytes: bytes [lo, hi) of x in their places (0 < hi - lo < 16), the\n"
+    " * fill's elsewhere: two loads of c bytes (c the largest power of two <= the\n"
+    " * run) from either end of the run, which cover it, into bytes 0.. and 8..,\n"
+    " * and one byte shuffle; nothing outside the run is read. */\n"
+    AVX2_FN "__m128i cd_avx2_loadrun16(const uint8_t *x, int lo, int hi, __m128i fill) {\n"
+    "  const int n = hi - lo, c = n >= 8 ? 8 : n >= 4 ? 4 : n >= 2 ? 2 : 1;\n"
+    "  uint64_t a = 0, b = 0;\n"
+    "  switch (c) {\n"
+    "  case 8:\n    memcpy(&a, x + lo, 8);\n    memcpy(&b, x + hi - 8, 8);\n    break;\n"
+    "  case 4:\n    memcpy(&a, x + lo, 4);\n    memcpy(&b, x + hi - 4, 4);\n    break;\n"
+    "  case 2:\n    memcpy(&a, x + lo, 2);\n    memcpy(&b, x + hi - 2, 2);\n    break;\n"
+    "  default:\n    a = x[lo];\n    break;\n  }\n"
+    "  const __m128i v = _mm_unpacklo_epi64(_mm_cvtsi64_si128((long long)a), _mm_cvtsi64_si128((long long)b));\n"
+    "  const __m128i i = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);\n"
+    "  const __m128i d1 = _mm_sub_epi8(i, _mm_set1_epi8((char)lo));\n"
+    "  const __m128i d2 = _mm_sub_epi8(i, _mm_set1_epi8((char)(hi - c - 8)));\n"
+    "  const __m128i idx = _mm_blendv_epi8(d2, d1, _mm_cmpgt_epi8(_mm_set1_epi8((char)c), d1));\n"
+    "  const __m128i in = _mm_andnot_si128(_mm_cmpgt_epi8(_mm_set1_epi8((char)lo), i), "
+    "_mm_cmpgt_epi8(_mm_set1_epi8((char)hi), i));\n"
+    "  return _mm_blendv_epi8(fill, _mm_shuffle_epi8(v, idx), in);\n"
+    "}\n"
+    "/* 16 bytes: those at x whose bit of m is set, the fill's elsewhere; no\n"
+    " * other byte of x is read.  A full mask is one load, a run of bits (every\n"
+    " * mask the kernels make) loadrun16, any other the bytes one by one. */\n"
+    AVX2_FN "__m128i cd_avx2_loadrow16(const uint8_t *x, uint64_t m, __m128i fill) {\n"
+    "  m &= 0xffffu;\n"
+    "  if (m == 0xffffu)\n    return _mm_loadu_si128((const __m128i *)x);\n"
+    "  if (m == 0)\n    return fill;\n"
+    "  const int lo = __builtin_ctzll(m);\n"
+    "  const uint64_t t = m >> lo;\n"
+    "  if ((t & (t + 1)) == 0)\n    return cd_avx2_loadrun16(x, lo, 64 - __builtin_clzll(m), fill);\n"
+    "  uint8_t b[16];\n  _mm_storeu_si128((__m128i *)b, fill);\n"
+    "  for (int i = 0; i < 16; i++)\n    if (m >> i & 1)\n      b[i] = x[i];\n"
+    "  return _mm_loadu_si128((const __m128i *)b);\n"
+    "}\n"
+    "/* loadrow16 of 32 bytes: each half by its own. */\n"
+    AVX2_FN "__m256i cd_avx2_loadrow32(const uint8_t *x, uint64_t m, __m256i fill) {\n"
+    "  if ((m & 0xffffffffu) == 0xffffffffu)\n    return _mm256_loadu_si256((const __m256i *)x);\n"
+    "  return _mm256_set_m128i(cd_avx2_loadrow16(x + 16, m >> 16, _mm256_extracti128_si256(fill, 1)),\n"
+    "                          cd_avx2_loadrow16(x, m, _mm256_castsi256_si128(fill)));\n"
+    "}\n\n";
+
+/* Lanes $2.. (a constant in [0, 8)) of the pair ($1 low, $0 high): within
+ * 128-bit lanes vpalignr, the middle pair of halves from one vperm2i128
+ * (the conditions on the constant fold). */
+#define AVX2_ALIGNR                                                                 \
+  "(($2) == 0 ? ($1) : ($2) == 4 ? _mm256_permute2x128_si256($1, $0, 0x21) "        \
+  ": ($2) < 4 ? _mm256_alignr_epi8(_mm256_permute2x128_si256($1, $0, 0x21), $1, 4 * (($2) & 3)) " \
+  ": _mm256_alignr_epi8($0, _mm256_permute2x128_si256($1, $0, 0x21), 4 * (($2) & 3)))"
+
+/* interleave4 on avx2: 8 bytes of each row (a partial row copied into a
+ * zeroed word), bytes unpacked to pairs, pairs to quads: pixels 0-3 and
+ * 4-7 are the two 128-bit halves. */
+static const char *il4_256(CWriter *w, const char *const rows[4], int n) {
+  for (int k = 0; k < 4; k++) {
+    const char *r = !rows[k] ? "_mm_setzero_si128()"
+                    : n >= 8 ? arena_printf(w->arena, "_mm_loadl_epi64((const __m128i *)(%s))", rows[k])
+                             : arena_printf(w->arena, "cd_avx2_load8n(%s, %d)", rows[k], n);
+    cw(w, "const __m128i il%d = %s;\n", k, r);
+  }
+  cw(w, "const __m128i il01 = _mm_unpacklo_epi8(il0, il1), il23 = _mm_unpacklo_epi8(il2, il3);\n"
+        "const __m256i il = _mm256_set_m128i(_mm_unpackhi_epi16(il01, il23), "
+        "_mm_unpacklo_epi16(il01, il23));\n");
+  return "il";
+}
+
+/* interleave4x2 on avx2: four 16-byte rows, bytes 0-7 and 8-15 each
+ * unpacked to pairs then quads: 4 + 4 unpacks, 2 inserts. */
+static void il4x2_256(CWriter *w, const char *const rows[4], const char *out[2]) {
+  for (int k = 0; k < 4; k++)
+    cw(w, "const __m128i ilr%d = %s;\n", k, rows[k] ? rows[k] : "_mm_setzero_si128()");
+  cw(w, "const __m128i ilp01l = _mm_unpacklo_epi8(ilr0, ilr1), ilp01h = _mm_unpackhi_epi8(ilr0, ilr1);\n"
+        "const __m128i ilp23l = _mm_unpacklo_epi8(ilr2, ilr3), ilp23h = _mm_unpackhi_epi8(ilr2, ilr3);\n"
+        "const __m256i ilx0 = _mm256_set_m128i(_mm_unpackhi_epi16(ilp01l, ilp23l), "
+        "_mm_unpacklo_epi16(ilp01l, ilp23l));\n"
+        "const __m256i ilx1 = _mm256_set_m128i(_mm_unpackhi_epi16(ilp01h, ilp23h), "
+        "_mm_unpacklo_epi16(ilp01h, ilp23h));\n");
+  out[0] = "ilx0";
+  out[1] = "ilx1";
+}
+
 #define X86_INCLUDE(isa)                                                         \
   "#if !defined(__x86_64__)\n#error \"built for target " isa                    \
   ": compile it for x86-64, or rebuild with --target scalar\"\n#endif\n"         \
@@ -255,6 +405,45 @@ const Target target_avx2 = {
                   "23)), _mm256_set1_ps(127.0f))",
         .getmant = "_mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(_mm256_castps_si256($0), "
                    "_mm256_set1_epi32(0x007fffff)), _mm256_set1_epi32(0x3f800000)))",
+    },
+    /* 8-bit integers without VNNI (see avx2_i8_prelude): AVX2 alone, so the
+     * kernels need nothing past the target's own attribute and CPU bit. */
+    .i8 = {
+        .dtype = DT_UINT8,
+        .lanes = 8,
+        .vtype = "__m256i",
+        .mtype = "__m256i",
+        .load = "_mm256_loadu_si256((const __m256i *)($0))",
+        .store = "_mm256_storeu_si256((__m256i *)($0), $1)",
+        .set1 = "_mm256_set1_epi32($0)",
+        .zero = "_mm256_setzero_si256()",
+        .add = "_mm256_add_epi32($0, $1)",
+        .sub = "_mm256_sub_epi32($0, $1)",
+        .mul = "_mm256_mullo_epi32($0, $1)",
+        .dot4 = "cd_avx2_dot4($0, $1, $2)",
+        .dot4w = "cd_avx2_dot4w($0, $1, $2)",
+        .xor_ = "_mm256_xor_si256($0, $1)",
+        .cvtf = "_mm256_cvtepi32_ps($0)",
+        .cvti = "_mm256_cvtps_epi32($0)",
+        .store8 = "cd_avx2_store8($0, $1, $2)",
+        .interleave4 = il4_256,
+        .rtype2 = "__m128i",
+        .rtype4 = "__m256i",
+        .loadrow2 = "cd_avx2_loadrow16($0, $1, _mm_set1_epi8((char)($2)))",
+        .loadrow4 = "cd_avx2_loadrow32($0, $1, _mm256_set1_epi8((char)($2)))",
+        .evens = "_mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_shuffle_epi8($0, "
+                 "_mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14, "
+                 "0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14)), 0x08))",
+        .odds = "_mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_shuffle_epi8($0, "
+                "_mm256_setr_epi8(1, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15, "
+                "1, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15)), 0x08))",
+        .alignr = AVX2_ALIGNR,
+        .rfill2 = "_mm_set1_epi8((char)($0))",
+        .loadrow2m = "cd_avx2_loadrow16($0, $1, $2)",
+        .store8m = "cd_avx2_store8m($0, $1, $2)",
+        .prelude = avx2_i8_prelude,
+        .interleave4x2 = il4x2_256,
+        .attr = "CD_AVX2_I8_KERNEL", /* the prelude's: the target's, tuned for gcc */
     },
     .group_bcast = bcast256,
 };

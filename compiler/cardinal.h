@@ -352,6 +352,13 @@ typedef struct {
   const char *attr;        /* the kernel attribute its ops need, replacing the target's
                               isa_attr (NULL: the target's) */
   unsigned cpu;            /* CD_CPU_* bits its ops need besides the target's */
+  /* dot4 with weights split ahead (NULL: none): $0 + the dot of the u8 bytes
+   * of $1 with a quad of s8 weights given as $2, a pointer to two int32
+   * (qconv_wsplit's: the even and the odd weights as 16-bit words), which
+   * kernels whose weights are a table of the generated C take. */
+  const char *dot4w;
+  const char *prelude;     /* helper functions its templates call, written once into a
+                              file whose kernels use the table (NULL: none) */
 } VecOps;
 
 /* ---------------------------------------------------------------- ir.c */

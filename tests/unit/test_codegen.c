@@ -1037,18 +1037,22 @@ static int qconv_case(Graph *g, int64_t N, int64_t C, int64_t M, int64_t H, int6
 }
 
 /* The int8 1x1 conv family (simd_qconv.c) on the targets with an 8-bit
- * table whose CPU bits this machine has: pixels below, at and past a
- * 16-lane vector (one strip) and two, output channels around the
- * 16-channel tile, input channels 1..13 (partial groups of four) and 64,
+ * table whose CPU bits this machine has (avx512 with VNNI; avx2, whose
+ * exact dot product needs AVX2 alone): pixels below, at and past a
+ * 16-lane vector (one strip) and two (avx2: 8-lane vectors, strips of 3:
+ * 24 and 48 pixels too), output channels around the 16-channel tile
+ * (avx2's 4), input channels 1..13 (partial groups of four) and 64,
  * two images, every flag combination; all in one program against the
  * interpreter, outputs pre-filled with NaN by the harness.  Integer
  * outputs: equal, not close. */
 static void test_qconv1x1_kernels(void) {
-  static const int64_t hw[][2] = {{1, 1}, {3, 5}, {4, 4}, {1, 17}, {1, 31}, {4, 8}, {3, 11}, {7, 7}};
+  static const int64_t hw[][2] = {{1, 1}, {3, 5}, {4, 4}, {1, 17}, {1, 31}, {4, 8},
+                                  {3, 11}, {7, 7}, {4, 6}, {2, 24}};
   static const int64_t ms[] = {1, 15, 16, 17, 33};
   static const int64_t cs[] = {1, 3, 4, 5, 8, 13, 64};
   find_targets();
   int ran = 0;
+  bool ran_avx2 = false;
   for (int ti = 0; ti < nrunnable; ti++) {
     const VecOps *v = target_vec(runnable[ti].t, DT_UINT8);
     if (!v)
@@ -1061,7 +1065,7 @@ static void test_qconv1x1_kernels(void) {
     Graph *g = graph_new();
     wseed = 5;
     int ncase = 0;
-    for (int pi = 0; pi < 8; pi++)
+    for (int pi = 0; pi < 10; pi++)
       for (int mi = 0; mi < 5; mi++) {
         tu_output(g, qconv_case(g, ncase == 7 ? 2 : 1, cs[ncase % 7], ms[mi], hw[pi][0],
                                 hw[pi][1], ncase % 32, ncase));
@@ -1088,9 +1092,14 @@ static void test_qconv1x1_kernels(void) {
     check_threads(g, "qconv1x1_threads", &runnable[ti], 3);
     graph_free(g);
     ran++;
+    ran_avx2 |= runnable[ti].t == &target_avx2;
   }
   if (!ran)
     fprintf(stderr, "\n[test_qconv1x1_kernels: SKIPPED: no target here runs 8-bit kernels]\n");
+#if defined(__x86_64__)
+  CU_ASSERT(ran_avx2 || !cd_cpu_has(CD_CPU_AVX2)); /* avx2's table: no VNNI needed */
+#endif
+  (void)ran_avx2;
 }
 
 /* How many nodes of g the four rows named prefix_{u8s8u8,u8s8s8,s8s8u8,
@@ -1131,6 +1140,7 @@ static void test_qconv_kernels(void) {
   static const int64_t pads[] = {0, 1, 3};
   find_targets();
   int ran = 0;
+  bool ran_avx2 = false;
   for (int ti = 0; ti < nrunnable; ti++) {
     const VecOps *v = target_vec(runnable[ti].t, DT_UINT8);
     if (!v || !v->alignr)
@@ -1179,9 +1189,14 @@ static void test_qconv_kernels(void) {
     check_threads(g, "qconv_threads", &runnable[ti], 3);
     graph_free(g);
     ran++;
+    ran_avx2 |= runnable[ti].t == &target_avx2;
   }
   if (!ran)
     fprintf(stderr, "\n[test_qconv_kernels: SKIPPED: no target here runs 8-bit kernels]\n");
+#if defined(__x86_64__)
+  CU_ASSERT(ran_avx2 || !cd_cpu_has(CD_CPU_AVX2)); /* avx2's table: no VNNI needed */
+#endif
+  (void)ran_avx2;
 }
 
 /* The packed Gemm kernel (a classifier head: transB, B constant): rows M,
