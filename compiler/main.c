@@ -827,9 +827,12 @@ static void print_profile(const char *text) {
   } else {
     double g8 = ms8 > 0 ? 2.0 * macs8 / (ms8 * 1e6) : 0.0;
     printf("%10.3f        in %d kernels; the integer convs and matmuls (*) %.3f ms: %.2f GOP/s, "
-           "%.1f%% of the %.1f GOP/s 8-bit dot-product peak measured on %s; the others %.2f "
-           "GFLOP/s against the %.1f GFLOP/s FMA peak\n", total, n, ms8, g8, 100 * g8 / peak8,
-           peak8, where, gf, peak);
+           "%.1f%% of the %.1f GOP/s 8-bit dot-product peak measured on %s", total, n, ms8, g8,
+           100 * g8 / peak8, peak8, where);
+    if (macs > 0)
+      printf("; the others %.2f GFLOP/s, %.1f%% of the %.1f GFLOP/s FMA peak", gf,
+             100 * gf / peak, peak);
+    printf("\n");
   }
   free(r);
 }

@@ -6,7 +6,8 @@
 # the written QDQ model runs in ONNX Runtime (when installed) at the float
 # model's held-out accuracy within half a point; `build --precision int8`
 # makes a library whose weights are under 30 % of the float build's; the
-# command-line errors say what is missing.
+# command-line errors say what is missing; run --profile measures the int8
+# kernels against the 8-bit dot-product peak.
 # usage: quantize.sh CARDINAL SOURCE_DIR
 set -eu
 CARDINAL=$1 SRC=$2
@@ -49,6 +50,13 @@ wi=$(awk '$1 == "cardinal:" && $2 == "weights" { print $3 }' "$T/i.txt")
 echo "weights: float $wf bytes, int8 $wi bytes"
 [ -n "$wf" ] && [ -n "$wi" ] && [ "$((wi * 10))" -lt "$((wf * 3))" ] || { echo "FAIL: int8 weights"; cat "$T/i.txt"; exit 1; }
 [ -f "$T/i/libdigits_resnext.a" ] || { echo "FAIL: no library"; exit 1; }
+# run --profile: the integer convs against the 8-bit dot-product peak
+"$CARDINAL" run "$DIG/digits_resnext.onnx" --precision int8 --calibrate "$DIG/calib" --quiet \
+  --input "$DIG/calib/calib_000.npy" --profile --runs 3 > "$T/prof.txt"
+[ "$(grep -c "^ .*%\* qlinearconv_u8_.* QLinearConv '" "$T/prof.txt")" -eq 8 ] ||
+  { echo "FAIL: profile int8 rows"; cat "$T/prof.txt"; exit 1; }
+grep -q 'the integer convs and matmuls (\*) [0-9.]* ms: [0-9.]* GOP/s, [0-9.]*% of the [0-9.]* GOP/s 8-bit dot-product peak measured on one core' \
+  "$T/prof.txt" || { echo "FAIL: profile int8 summary"; cat "$T/prof.txt"; exit 1; }
 # errors
 if "$CARDINAL" quantize "$DIG/digits_resnext.onnx" --calibrate "$DIG/calib" 2> "$T/err"; then
   echo "FAIL: no -o accepted"; exit 1
