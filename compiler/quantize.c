@@ -247,8 +247,11 @@ typedef struct {
   int opset;     /* of the nodes made */
 } Rewriter;
 
-/* base + suffix, or with a number after it if the model has that name. */
+/* base + suffix, or with a number after it if the model has that name (an
+ * unnamed value, as the DSL makes, goes by "t" and a number). */
 static const char *fresh_name(Rewriter *rw, const char *base, const char *suffix) {
+  if (!base[0])
+    base = arena_printf(&rw->g->arena, "t%d", rw->g->nvalues);
   const char *s = arena_printf(&rw->g->arena, "%s%s", base, suffix);
   for (int k = 2; bsearch(&s, rw->names, (size_t)rw->nnames, sizeof(char *), cmp_str); k++)
     s = arena_printf(&rw->g->arena, "%s%s_%d", base, suffix, k);

@@ -53,6 +53,7 @@ typedef struct {
   Arena a;           /* every message built, freed in one call */
   const char **name; /* per value: its name in the file, NULL until given */
   NameMap used;      /* names given so far */
+  NameMap nodes;     /* node names given so far (ONNX Runtime wants them unique) */
   bool *written;     /* per value: already an initializer */
   int64_t raw_bytes; /* initializer bytes so far (against PB_MAX_BYTES) */
 } Writer;
@@ -275,6 +276,12 @@ static bool write_node(Writer *W, const Node *n, Onnx__GraphProto *gp) {
   np->op_type = n->op_type;
   np->domain = n->domain && strcmp(n->domain, "ai.onnx") != 0 ? n->domain : "";
   np->name = n->name && n->name[0] ? n->name : NULL;
+  for (int k = 1; np->name && namemap_get(&W->nodes, np->name); k++) { /* unique: n_<k> */
+    CD_STEPS(1);
+    np->name = arena_printf(&W->a, "%s_%d", n->name, k);
+  }
+  if (np->name)
+    namemap_put(&W->nodes, &W->a, np->name, (void *)np->name);
   np->n_input = (size_t)n->nin;
   np->input = arena_alloc(&W->a, sizeof(char *) * ((size_t)n->nin + 1));
   for (int i = 0; i < n->nin; i++) {
@@ -415,7 +422,7 @@ static bool write_atomically(Writer *W, const uint8_t *bytes, size_t n) {
 }
 
 bool onnx_write(const Graph *g, const char *path, Diag *d) {
-  Writer W = {g, d, path, {0}, NULL, {0}, NULL, 0};
+  Writer W = {g, d, path, {0}, NULL, {0}, {0}, NULL, 0};
   W.name = arena_alloc(&W.a, sizeof(char *) * ((size_t)g->nvalues + 1));
   W.written = arena_alloc(&W.a, sizeof(bool) * ((size_t)g->nvalues + 1));
   bool ok = false;

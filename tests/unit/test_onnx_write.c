@@ -134,7 +134,8 @@ static void test_write_replaces(void) {
 
 /* Hand-built: unnamed values, a name repeated, a name the writer would
  * make up for another value ("v3"); all must come out unique, the inputs
- * and outputs keeping theirs. */
+ * and outputs keeping theirs; nodes named alike get unique names ("n",
+ * "n_1": ONNX Runtime refuses repeats). */
 static void test_write_names(void) {
   Graph *g = graph_new();
   const int64_t dims[2] = {2, 3};
@@ -149,6 +150,8 @@ static void test_write_names(void) {
   int y = tu_node(g, "Mul", 2, ins2, NULL);
   g->values[y].name = arena_strdup(&g->arena, "y");
   tu_output(g, y);
+  for (int i = 0; i < g->nnodes; i++)
+    g->nodes[i].name = arena_strdup(&g->arena, i == 2 ? "m" : "n");
   Diag d = {.quiet = true};
   CU_ASSERT_FATAL(graph_infer(g, &d));
   const char *path = tu_path("names.onnx");
@@ -158,6 +161,9 @@ static void test_write_names(void) {
   CU_ASSERT_STRING_EQUAL(b->values[b->inputs[0]].name, "x");
   CU_ASSERT_STRING_EQUAL(b->values[b->outputs[0]].name, "y");
   CU_ASSERT(graph_find_value(b, "v3") >= 0 && b->values[graph_find_value(b, "v3")].data);
+  CU_ASSERT_STRING_EQUAL(b->nodes[0].name, "n");
+  CU_ASSERT_STRING_EQUAL(b->nodes[1].name, "n_1");
+  CU_ASSERT_STRING_EQUAL(b->nodes[2].name, "m");
   const float xin[6] = {0.5f, -1, 2, -3, 4, -5};
   float *ya = tu_interp(g, xin), *yb = tu_interp(b, xin);
   CU_ASSERT(!memcmp(ya, yb, sizeof xin));

@@ -232,6 +232,51 @@ static void test_quantize_exclude(void) {
   sb_free(&d.log);
 }
 
+/* A .nx model (values the DSL leaves unnamed) quantizes and writes a QDQ
+ * file whose node names are unique (ONNX Runtime refuses repeats) and
+ * which loads back with the same outputs. */
+static void test_quantize_dsl(void) {
+  mkdir(tu_path("calib_nx"), 0700);
+  int64_t dims[4] = {1, 3, 32, 32};
+  float *x = malloc(sizeof(float) * 3072);
+  CU_ASSERT_FATAL(x != NULL);
+  char path[4200];
+  for (int f = 0; f < 2; f++) {
+    for (int i = 0; i < 3072; i++)
+      x[i] = sinf(0.37f * (float)i + (float)f);
+    snprintf(path, sizeof path, "%s/c%d.npy", tu_path("calib_nx"), f);
+    CU_ASSERT_FATAL(tensor_write_npy(path, x, 4, dims));
+  }
+  QuantizeOptions q = {.calibrate = tu_path("calib_nx"), .quiet = true};
+  CompileJob j = {.model = CARDINAL_SOURCE_DIR "/examples/resnext/cifar/resnext_tiny.nx",
+                  .name = "tiny", .passes = "none", .target = "native", .quant = &q};
+  Diag d = {.quiet = true};
+  Graph *g = cd_load_model(&j, NULL, NULL, &d);
+  if (!g)
+    fprintf(stderr, "\n%s\n", d.log.buf ? d.log.buf : "");
+  CU_ASSERT_FATAL(g != NULL);
+  CU_ASSERT(count_live(g, OP_QUANTIZE) > 0);
+  CU_ASSERT_FATAL(onnx_write(g, tu_path("tiny_int8.onnx"), &d));
+  Graph *back = graph_new();
+  CU_ASSERT_FATAL(onnx_load(back, tu_path("tiny_int8.onnx"), &d) && graph_infer(back, &d));
+  int repeats = 0;
+  for (int a = 0; a < back->nnodes; a++) {
+    for (int b = a + 1; b < back->nnodes; b++)
+      repeats += back->nodes[a].name[0] && !strcmp(back->nodes[a].name, back->nodes[b].name);
+  }
+  CU_ASSERT(repeats == 0);
+  const float *ins[1] = {x};
+  float *a[1] = {NULL}, *b[1] = {NULL};
+  CU_ASSERT_FATAL(interp_run(g, ins, a, &d) && interp_run(back, ins, b, &d));
+  CU_ASSERT(memcmp(a[0], b[0], sizeof(float) * (size_t)value_numel(&g->values[g->outputs[0]])) == 0);
+  free(a[0]);
+  free(b[0]);
+  free(x);
+  graph_free(back);
+  graph_free(g);
+  sb_free(&d.log);
+}
+
 void add_quantize_suite(void) {
   CU_pSuite s = CU_add_suite("quantize", NULL, NULL);
   ADD(s, test_digits_accuracy);
@@ -239,4 +284,5 @@ void add_quantize_suite(void) {
   ADD(s, test_quantize_writes_qdq);
   ADD(s, test_quantize_errors);
   ADD(s, test_quantize_exclude);
+  ADD(s, test_quantize_dsl);
 }
