@@ -1199,6 +1199,77 @@ static void test_qconv_kernels(void) {
   (void)ran_avx2;
 }
 
+/* QDQ residual add a + b: both quantized (u8 or s8 as flags say) and
+ * dequantized, added, quantized (uint8, zero point 0 after a Relu, else
+ * 128) and dequantized; fold-qdq makes it one QLinearAdd. */
+static int qadd_case(Graph *g, const int64_t *dims, bool relu, bool s8, int ncase) {
+  const float sa = 0.02f + 0.001f * (float)ncase, sb = 0.05f, sy = 0.06f;
+  const uint8_t zu = 120, zy = relu ? 0 : 128;
+  const int8_t zs = -5;
+  int q[2];
+  for (int k = 0; k < 2; k++) {
+    char name[32];
+    snprintf(name, sizeof name, "qa%d_%d", ncase, k);
+    int sv = tu_const(g, "", 0, NULL, k ? &sb : &sa);
+    int zv = s8 && k ? const_typed(g, DT_INT8, 0, NULL, &zs) : const_typed(g, DT_UINT8, 0, NULL, &zu);
+    int qi[3] = {tu_input(g, name, 4, dims), sv, zv};
+    int xq = tu_node(g, "QuantizeLinear", 3, qi, NULL);
+    int di[3] = {xq, sv, zv};
+    q[k] = tu_node(g, "DequantizeLinear", 3, di, NULL);
+  }
+  int sum = tu_node(g, "Add", 2, q, NULL);
+  if (relu)
+    sum = tu_node(g, "Relu", 1, &sum, NULL);
+  int syv = tu_const(g, "", 0, NULL, &sy), zyv = const_typed(g, DT_UINT8, 0, NULL, &zy);
+  int qi[3] = {sum, syv, zyv};
+  int yq = tu_node(g, "QuantizeLinear", 3, qi, NULL);
+  int di[3] = {yq, syv, zyv};
+  return tu_node(g, "DequantizeLinear", 3, di, NULL);
+}
+
+/* fold-qdq on g, so the interpreter check_generated consults is the folded
+ * graph's (the fold moves an output by a step where the float chain's
+ * roundings fell the other side of a tie: test_quant.c checks that). */
+static void fold_qdq_first(Graph *g) {
+  Diag d = {.quiet = true};
+  int order[4], np;
+  PassStats st[4];
+  CU_ASSERT_FATAL(graph_infer(g, &d) && passes_parse("fold-qdq,dce", order, &np, &d) &&
+                  passes_run(g, order, np, st, true, NULL, NULL, &d));
+  sb_free(&d.log);
+}
+
+/* The residual add of int8 models (qadd_split, simd.c): element counts
+ * around the 64-element unit a thread's share is counted in, with and
+ * without a Relu, u8 and s8 operands, against the interpreter (the add
+ * folded into QLinearAdd first); and a large one split over 3 threads,
+ * the bits of 1. */
+static void test_qadd_split(void) {
+  static const int64_t sizes[][4] = {{1, 1, 1, 1}, {1, 1, 7, 9}, {1, 4, 4, 4}, {1, 5, 13, 1},
+                                     {2, 3, 5, 7}};
+  find_targets();
+  for (int ti = 0; ti < nrunnable; ti++) {
+    Graph *g = graph_new();
+    wseed = 11;
+    for (int c = 0; c < 5; c++)
+      tu_output(g, qadd_case(g, sizes[c], c % 2 == 0, c >= 3, c));
+    fold_qdq_first(g);
+    check_generated(g, "qadd", 0.7f, &runnable[ti], NULL);
+    int folded = 0;
+    for (int i = 0; i < g->nnodes; i++)
+      folded += !g->nodes[i].dead && g->nodes[i].op == OP_QLINEARADD &&
+                g->nodes[i].sched.family == kernel_config_named("qadd_split");
+    CU_ASSERT_EQUAL(folded, 5);
+    graph_free(g);
+  }
+  Graph *g = graph_new();
+  tu_output(g, qadd_case(g, (const int64_t[]){1, 16, 50, 50}, true, false, 9));
+  fold_qdq_first(g);
+  check_generated(g, "qadd_threads", 0.4f, &runnable[0], NULL);
+  check_threads(g, "qadd_threads", &runnable[0], 3);
+  graph_free(g);
+}
+
 /* The packed Gemm kernel (a classifier head: transB, B constant): rows M,
  * outputs N around the vector width and the 4-vector tile (whole vectors
  * stored from registers, a partial last one by lanes), K from 1, with and
@@ -1836,6 +1907,7 @@ void add_codegen_suite(void) {
   ADD(s, test_simd_gemm);
   ADD(s, test_qconv1x1_kernels);
   ADD(s, test_qconv_kernels);
+  ADD(s, test_qadd_split);
   ADD(s, test_simd_around_kernels);
   ADD(s, test_pool_kernels);
   ADD(s, test_activation_kernels);
