@@ -853,6 +853,73 @@ bool qlinear_emit(CWriter *w, Graph *g, Node *n) {
   return is_conv(n) ? qconv_emit(w, g, n) : qmatmul_emit(w, g, n);
 }
 
+/* ------------------------------------------------------------ DynamicQuantizeLinear */
+
+/*
+ * DynamicQuantizeLinear (opset 11): x float -> y uint8, y_scale, y_zero_point
+ * computed from x at run time, as ONNX specifies: the range [min(0, min x),
+ * max(0, max x)] over 255 steps, the zero point the quantized -min, y =
+ * QuantizeLinear(x) at those (quant.h's rounding).  A range of 0 (x all
+ * zeros) gives scale 0, zero point 0 and zeros.
+ */
+bool dynquant_parse(Graph *g, Node *n, Diag *d) {
+  (void)g;
+  (void)n;
+  (void)d;
+  return true;
+}
+
+bool dynquant_infer(Graph *g, Node *n, Diag *d) {
+  const Value *x = &g->values[n->in[0]];
+  if (x->dtype != DT_FLOAT) {
+    diag_error(d, "node '%s' (DynamicQuantizeLinear): x '%s' is %s; it quantizes float32",
+               node_label(n), x->name, dtype_name(x->dtype));
+    return false;
+  }
+  value_set_shape(&g->values[n->out[0]], DT_UINT8, x->rank, x->dims);
+  for (int k = 1; k < 3; k++)
+    if (n->out[k] >= 0)
+      value_set_shape(&g->values[n->out[k]], k == 1 ? DT_FLOAT : DT_UINT8, 0, NULL);
+  return true;
+}
+
+void dynquant_eval(Graph *g, Node *n, void **data) {
+  const float *X = data[n->in[0]];
+  int64_t m = value_numel(&g->values[n->in[0]]);
+  float lo = 0, hi = 0;
+  for (int64_t e = 0; e < m; e++) {
+    lo = X[e] < lo ? X[e] : lo;
+    hi = X[e] > hi ? X[e] : hi;
+  }
+  float scale = (hi - lo) / 255.0f;
+  int32_t zero = scale > 0 ? cd_quantize(-lo, scale, 0, 0, 255) : 0;
+  uint8_t *Y = data[n->out[0]];
+  for (int64_t e = 0; e < m; e++)
+    Y[e] = (uint8_t)(scale > 0 ? cd_quantize(X[e], scale, zero, 0, 255) : 0);
+  if (n->out[1] >= 0)
+    *(float *)data[n->out[1]] = scale;
+  if (n->out[2] >= 0)
+    *(uint8_t *)data[n->out[2]] = (uint8_t)zero;
+}
+
+bool dynquant_emit(CWriter *w, Graph *g, Node *n) {
+  int64_t m = value_numel(&g->values[n->in[0]]);
+  cw(w, "float lo = 0.0f, hi = 0.0f, scale;\n"
+        "int32_t zero;\n"
+        "for (long e = 0; e < %lld; e++) {\n"
+        "lo = x0[e] < lo ? x0[e] : lo;\n"
+        "hi = x0[e] > hi ? x0[e] : hi;\n"
+        "}\n"
+        "scale = (hi - lo) / 255.0f;\n"
+        "zero = scale > 0 ? cd_quantize(-lo, scale, 0, 0, 255) : 0;\n"
+        "for (long e = 0; e < %lld; e++)\n"
+        "y0[e] = (uint8_t)(scale > 0 ? cd_quantize(x0[e], scale, zero, 0, 255) : 0);\n",
+     (long long)m, (long long)m);
+  cw(w, n->out[1] >= 0 ? "y1[0] = scale;\n" : "(void)scale;\n");
+  cw(w, n->out[2] >= 0 ? "y2[0] = (uint8_t)zero;\n" : "");
+  return true;
+}
+
 /* ------------------------------------------------------------ QLinearAdd */
 
 /*

@@ -1,8 +1,9 @@
 /*
- * reduce.c — ReduceMean, ReduceMax and ReduceSum over any set of axes.
+ * reduce.c — ReduceMean, ReduceMax, ReduceMin, ReduceSum and ReduceProd
+ * over any set of axes.
  *
- * The axes come from the `axes` attribute (ReduceMean and ReduceMax before
- * opset 18, ReduceSum before opset 13) or from an optional constant int64
+ * The axes come from the `axes` attribute (ReduceMean, ReduceMax,
+ * ReduceMin and ReduceProd before opset 18, ReduceSum before opset 13) or from an optional constant int64
  * input (from those opsets on).  No axes, or an empty list, reduces every
  * axis -- unless noop_with_empty_axes is set, when the op is the identity.
  * keepdims (default 1) keeps each reduced axis as a dim of 1; either way
@@ -11,9 +12,9 @@
  *
  *   for each kept coordinate k:   y[k] = fold(x[k, r] for every reduced r)
  *
- * Mean is the sum divided by the number of reduced elements.  The reference
- * sums in double; the kernel sums in float, inner loop over the reduced
- * coordinates.
+ * Mean is the sum divided by the number of reduced elements; Max and Min
+ * take a NaN as the result.  The reference folds in double; the kernel in
+ * float, inner loop over the reduced coordinates.
  */
 #include "../cardinal.h"
 
@@ -89,8 +90,8 @@ bool reduce_infer(Graph *g, Node *n, Diag *d) {
   int64_t dims[CD_MAX_RANK];
   int r = 0;
   for (int k = 0; k < x->rank; k++) {
-    if (reduces && mask[k] && x->dims[k] == 0 && n->op == OP_REDUCEMAX) {
-      diag_error(d, "node '%s' (ReduceMax): reduces an empty axis %d", node_label(n), k);
+    if (reduces && mask[k] && x->dims[k] == 0 && (n->op == OP_REDUCEMAX || n->op == OP_REDUCEMIN)) {
+      diag_error(d, "node '%s' (%s): reduces an empty axis %d", node_label(n), n->op_type, k);
       return false;
     }
     if (!reduces || !mask[k])
@@ -144,7 +145,8 @@ void reduce_eval(Graph *g, Node *n, void **data) {
     int64_t base = 0;
     for (int k = 0; k < l.nk; k++)
       base += kidx[k] * l.ks[k];
-    double acc = n->op == OP_REDUCEMAX ? -INFINITY : 0.0;
+    double acc = n->op == OP_REDUCEMAX ? -INFINITY : n->op == OP_REDUCEMIN ? INFINITY
+                 : n->op == OP_REDUCEPROD ? 1.0 : 0.0;
     int64_t ridx[CD_MAX_RANK] = {0};
     for (int64_t e = 0; e < l.count; e++) {
       int64_t off = base;
@@ -153,6 +155,10 @@ void reduce_eval(Graph *g, Node *n, void **data) {
       double v = X[off];
       if (n->op == OP_REDUCEMAX)
         acc = v > acc || isnan(v) ? v : acc;
+      else if (n->op == OP_REDUCEMIN)
+        acc = v < acc || isnan(v) ? v : acc;
+      else if (n->op == OP_REDUCEPROD)
+        acc *= v;
       else
         acc += v;
       for (int k = l.nr - 1; k >= 0; k--) {
@@ -178,22 +184,22 @@ bool reduce_emit(CWriter *w, Graph *g, Node *n) {
   const Value *x = &g->values[n->in[0]];
   ReduceLoops l;
   reduce_loops(n, x, &l);
-  bool max = n->op == OP_REDUCEMAX;
   cw(w, "long o = 0;\n");
   cw_loop_nest(w, 'k', l.kd, l.nk);
   cw(w, "{\nconst float *xk = x0");
   for (int k = 0; k < l.nk; k++)
     cw(w, " + k%d * %lld", k, (long long)l.ks[k]);
-  cw(w, ";\nfloat acc = %s;\n", max ? "-HUGE_VALF" : "0.0f");
+  cw(w, ";\nfloat acc = %s;\n", n->op == OP_REDUCEMAX ? "-HUGE_VALF" : n->op == OP_REDUCEMIN
+                                 ? "HUGE_VALF" : n->op == OP_REDUCEPROD ? "1.0f" : "0.0f");
   cw_loop_nest(w, 'r', l.rd, l.nr);
   cw(w, "{\nconst float v = xk[0");
   for (int k = 0; k < l.nr; k++)
     cw(w, " + r%d * %lld", k, (long long)l.rs[k]);
   cw(w, "];\n");
-  if (max)
-    cw(w, "acc = v > acc || v != v ? v : acc;\n");
-  else
-    cw(w, "acc += v;\n");
+  cw(w, "%s\n", n->op == OP_REDUCEMAX   ? "acc = v > acc || v != v ? v : acc;"
+               : n->op == OP_REDUCEMIN  ? "acc = v < acc || v != v ? v : acc;"
+               : n->op == OP_REDUCEPROD ? "acc *= v;"
+                                        : "acc += v;");
   cw(w, "}\n");
   if (n->op == OP_REDUCEMEAN)
     cw(w, "y0[o++] = acc / %s;\n", cw_float(w, (double)l.count));
