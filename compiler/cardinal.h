@@ -745,6 +745,10 @@ void graph_compact(Graph *g); /* drop dead nodes, re-sort topologically */
 int node_add_input(Graph *g, Node *n, int v); /* appends an op input, returns its slot */
 void graph_replace_reads(Graph *g, int from, int to); /* every read of from reads to */
 int graph_add_const(Graph *g, const char *name, int rank, const int64_t *dims); /* zeroed float32 */
+/* A constant of type t and shape dims[rank] (rank 0: a scalar) holding a
+ * copy of data. */
+int graph_add_typed_const(Graph *g, const char *name, DType t, int rank, const int64_t *dims,
+                          const void *data);
 bool value_single_use(const Graph *g, int v); /* one reader, not a graph output */
 bool value_same_shape(const Value *a, const Value *b);
 void node_take_output(Graph *g, Node *n, Node *dead); /* n writes dead's output; dead dies */
@@ -1001,8 +1005,12 @@ int rewrite_fold_bn(Graph *g, int bi);
 bool is_fusable_activation(const Graph *g, const Node *n); /* OPF_ACTIVATION, constant params */
 bool rewrite_fuse_activation(Graph *g, Node *p); /* p's single activation reader into p */
 /* A new node op(ins) (default parameters; a Gemm gets transB = 1) writing
- * value out (made if -1), its shapes inferred; returns its index. */
+ * value out (made if -1), its shapes inferred; returns its index.  The _attr
+ * form gives it one int attribute first (Cast's to, DequantizeLinear's
+ * axis). */
 int rewrite_add_node(Graph *g, OpKind op, int nin, const int *ins, int out, int opset);
+int rewrite_add_node_attr(Graph *g, OpKind op, int nin, const int *ins, int out, int opset,
+                          const char *attr, int64_t value);
 /* Pattern matching: whether v is a constant float of one element within
  * rel (relative) of want; the operand of binary node n other than v (-1 if
  * n does not read v); the live node of op `op` that is v's only reader

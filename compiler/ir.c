@@ -166,6 +166,14 @@ void value_set_data(Value *v, void *data, size_t nbytes) {
   v->nbytes = nbytes;
 }
 
+int graph_add_typed_const(Graph *g, const char *name, DType t, int rank,
+                          const int64_t *dims, const void *data) {
+  int v = graph_add_value(g, name);
+  value_set_shape(&g->values[v], t, rank, dims);
+  memcpy(value_alloc_data(g, v), data, value_bytes(&g->values[v]));
+  return v;
+}
+
 void *value_alloc_data(Graph *g, int v) {
   size_t n = value_storage_bytes(&g->values[v]);
   value_set_data(&g->values[v], arena_alloc(&g->arena, n + 1), n);

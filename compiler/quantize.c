@@ -258,40 +258,15 @@ static const char *fresh_name(Rewriter *rw, const char *base, const char *suffix
   return s;
 }
 
-/* A constant of type t and shape dims[rank] (a scalar: rank 0), holding data. */
-static int add_const(Rewriter *rw, const char *name, DType t, int rank, const int64_t *dims,
-                     const void *data) {
-  Graph *g = rw->g;
-  int v = graph_add_value(g, name);
-  value_set_shape(&g->values[v], t, rank, dims);
-  size_t bytes = value_bytes(&g->values[v]);
-  void *p = arena_alloc(&g->arena, bytes + 1);
-  memcpy(p, data, bytes);
-  value_set_data(&g->values[v], p, bytes);
-  return v;
-}
-
 /* A QuantizeLinear or DequantizeLinear node x, scale, zero -> a new value
  * named name (axis: for a per-axis one, else -1); its output. */
 static int add_qdq(Rewriter *rw, OpKind op, int x, int scale, int zero, int64_t axis,
                    const char *name) {
   Graph *g = rw->g;
-  int ni = graph_add_op(g, op, 3, 1);
-  Node *n = &g->nodes[ni];
-  n->in[0] = x, n->in[1] = scale, n->in[2] = zero;
-  n->opset = rw->opset;
-  n->name = arena_strdup(&g->arena, name);
-  if (axis >= 0) {
-    n->nattrs = 1;
-    n->attrs = arena_alloc(&g->arena, sizeof(Attr));
-    n->attrs[0] = (Attr){.name = arena_strdup(&g->arena, "axis"), .type = AT_INT, .i = axis};
-  }
   int y = graph_add_value(g, name);
-  n->out[0] = y;
-  g->values[y].producer = ni;
-  Diag d = {.quiet = true};
-  CD_ASSERT(node_setup(g, n, &d));
-  sb_free(&d.log);
+  int ins[3] = {x, scale, zero};
+  int ni = rewrite_add_node_attr(g, op, 3, ins, y, rw->opset, axis >= 0 ? "axis" : NULL, axis);
+  g->nodes[ni].name = arena_strdup(&g->arena, name);
   return y;
 }
 
@@ -313,8 +288,9 @@ static void quantize_activation(Rewriter *rw, int v, float lo, float hi, float *
   uint8_t zero;
   act_params(lo, hi, scale, &zero);
   const char *base = g->values[v].name;
-  int s = add_const(rw, fresh_name(rw, base, "_scale"), DT_FLOAT, 0, NULL, scale);
-  int z = add_const(rw, fresh_name(rw, base, "_zero_point"), DT_UINT8, 0, NULL, &zero);
+  int s = graph_add_typed_const(g, fresh_name(rw, base, "_scale"), DT_FLOAT, 0, NULL, scale);
+  int z = graph_add_typed_const(g, fresh_name(rw, base, "_zero_point"), DT_UINT8, 0, NULL,
+                                &zero);
   int q = add_qdq(rw, OP_QUANTIZE, v, s, z, -1, fresh_name(rw, base, "_quantized"));
   int dq = add_qdq(rw, OP_DEQUANTIZE, q, s, z, -1, fresh_name(rw, base, "_dequantized"));
   for (int i = 0; i < nn; i++) {
@@ -354,9 +330,12 @@ static void quantize_weights(Rewriter *rw, int ni, float sx) {
   const char *base = w->name;
   int64_t wdims[CD_MAX_RANK];
   memcpy(wdims, w->dims, sizeof wdims);
-  int wq = add_const(rw, fresh_name(rw, base, "_quantized"), DT_INT8, w->rank, wdims, q);
-  int s = add_const(rw, fresh_name(rw, base, "_scale"), DT_FLOAT, per_axis, &ns, scale);
-  int z = add_const(rw, fresh_name(rw, base, "_zero_point"), DT_INT8, per_axis, &ns, zero);
+  int wrank = w->rank; /* w moves as values are added */
+  int wq = graph_add_typed_const(g, fresh_name(rw, base, "_quantized"), DT_INT8, wrank, wdims, q);
+  int s = graph_add_typed_const(g, fresh_name(rw, base, "_scale"), DT_FLOAT, per_axis, &ns,
+                                scale);
+  int z = graph_add_typed_const(g, fresh_name(rw, base, "_zero_point"), DT_INT8, per_axis, &ns,
+                                zero);
   int dq = add_qdq(rw, OP_DEQUANTIZE, wq, s, z, per_axis ? axis : -1,
                    fresh_name(rw, base, "_dequantized"));
   n = &g->nodes[ni];
@@ -377,9 +356,10 @@ static void quantize_weights(Rewriter *rw, int ni, float sx) {
     }
     if (fits && per_axis) { /* else the bias stays float (fold-qdq requantizes it) */
       base = g->values[b].name;
-      int bv = add_const(rw, fresh_name(rw, base, "_quantized"), DT_INT32, 1, &C, bq);
-      int bsv = add_const(rw, fresh_name(rw, base, "_scale"), DT_FLOAT, 1, &C, bs);
-      int bzv = add_const(rw, fresh_name(rw, base, "_zero_point"), DT_INT32, 1, &C, bz);
+      int bv = graph_add_typed_const(g, fresh_name(rw, base, "_quantized"), DT_INT32, 1, &C, bq);
+      int bsv = graph_add_typed_const(g, fresh_name(rw, base, "_scale"), DT_FLOAT, 1, &C, bs);
+      int bzv = graph_add_typed_const(g, fresh_name(rw, base, "_zero_point"), DT_INT32, 1, &C,
+                                      bz);
       int bd = add_qdq(rw, OP_DEQUANTIZE, bv, bsv, bzv, 0, fresh_name(rw, base, "_dequantized"));
       g->nodes[ni].in[2] = bd;
     }

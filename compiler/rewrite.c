@@ -238,11 +238,21 @@ bool rewrite_fuse_activation(Graph *g, Node *p) {
 }
 
 int rewrite_add_node(Graph *g, OpKind op, int nin, const int *ins, int out, int opset) {
+  return rewrite_add_node_attr(g, op, nin, ins, out, opset, NULL, 0);
+}
+
+int rewrite_add_node_attr(Graph *g, OpKind op, int nin, const int *ins, int out, int opset,
+                          const char *attr, int64_t value) {
   int ni = graph_add_op(g, op, nin, 1);
   Node *n = &g->nodes[ni];
   for (int i = 0; i < nin; i++)
     n->in[i] = ins[i];
   n->opset = opset;
+  if (attr) {
+    n->nattrs = 1;
+    n->attrs = arena_alloc(&g->arena, sizeof(Attr));
+    n->attrs[0] = (Attr){.name = arena_strdup(&g->arena, attr), .type = AT_INT, .i = value};
+  }
   if (out < 0)
     out = graph_add_value(g, "");
   n->out[0] = out;

@@ -71,14 +71,7 @@ static bool is_q8(DType t) { return t == DT_UINT8 || t == DT_INT8; }
 
 /* A constant of `dtype`, [n] (rank 1) or a scalar (n < 0), holding data. */
 static int new_const(Graph *g, const char *name, DType dtype, int64_t n, const void *data) {
-  int v = graph_add_value(g, name);
-  int64_t dims[1] = {n};
-  value_set_shape(&g->values[v], dtype, n < 0 ? 0 : 1, dims);
-  size_t bytes = dtype_size(dtype) * (size_t)(n < 0 ? 1 : n);
-  void *p = arena_alloc(&g->arena, bytes);
-  memcpy(p, data, bytes);
-  value_set_data(&g->values[v], p, bytes);
-  return v;
+  return graph_add_typed_const(g, name, dtype, n < 0 ? 0 : 1, &n, data);
 }
 
 /* The zero point input of a Q/DQ node (made, 0 of its type, when absent). */
@@ -173,23 +166,8 @@ static bool fold_conv(Graph *g, const int *reader, Node *c) {
  * (Cast) when to >= 0, set up; its output. */
 static int add_node(Graph *g, OpKind op, int nin, const int *ins, int out, int64_t to,
                     int opset) {
-  int ni = graph_add_op(g, op, nin, 1);
-  Node *n = &g->nodes[ni];
-  memcpy(n->in, ins, sizeof(int) * (size_t)nin);
-  n->opset = opset;
-  if (to >= 0) {
-    n->nattrs = 1;
-    n->attrs = arena_alloc(&g->arena, sizeof(Attr));
-    n->attrs[0] = (Attr){.name = arena_strdup(&g->arena, "to"), .type = AT_INT, .i = to};
-  }
-  if (out < 0)
-    out = graph_add_value(g, "");
-  n->out[0] = out;
-  g->values[out].producer = ni;
-  Diag d = {.quiet = true};
-  CD_ASSERT(node_setup(g, &g->nodes[ni], &d));
-  sb_free(&d.log);
-  return out;
+  int ni = rewrite_add_node_attr(g, op, nin, ins, out, opset, to >= 0 ? "to" : NULL, to);
+  return g->nodes[ni].out[0];
 }
 
 /* Folds Gemm n (index gi) as the header says, if it matches; true if it did. */
@@ -227,12 +205,9 @@ static bool fold_gemm(Graph *g, int gi) {
     sc[j] = sx * qw->scale[qw->n > 1 ? j : 0];
   }
   const char *base = g->values[n->out[0]].name;
-  int wv = graph_add_value(g, arena_printf(&g->arena, "%s_weights_int8", base));
   int64_t wd[2] = {K, N};
-  value_set_shape(&g->values[wv], DT_INT8, 2, wd);
-  void *wp = arena_alloc(&g->arena, (size_t)(K * N) + 1);
-  memcpy(wp, w, (size_t)(K * N));
-  value_set_data(&g->values[wv], wp, (size_t)(K * N));
+  int wv = graph_add_typed_const(g, arena_printf(&g->arena, "%s_weights_int8", base), DT_INT8, 2,
+                                 wd, w);
   int wzv = new_const(g, arena_printf(&g->arena, "%s_weights_zero", base), DT_INT8, N, wz);
   int scv = new_const(g, arena_printf(&g->arena, "%s_scales", base), DT_FLOAT, N, sc);
   free(w), free(wz), free(sc);

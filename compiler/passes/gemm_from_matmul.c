@@ -19,10 +19,7 @@
 /* A constant int64 vector (a Reshape's shape). */
 static int shape_const(Graph *g, const int64_t *dims, int rank) {
   int64_t n = rank;
-  int v = graph_add_value(g, "");
-  value_set_shape(&g->values[v], DT_INT64, 1, &n);
-  memcpy(value_alloc_data(g, v), dims, sizeof(int64_t) * (size_t)rank);
-  return v;
+  return graph_add_typed_const(g, "", DT_INT64, 1, &n, dims);
 }
 
 /* The constant [N] (or [1, ..., N]) a bias Add reading MatMul output y adds,

@@ -964,10 +964,7 @@ static void test_simd_around_kernels(void) {
 
 /* A constant of dtype dt holding data. */
 static int const_typed(Graph *g, DType dt, int rank, const int64_t *dims, const void *data) {
-  int v = graph_add_value(g, "");
-  value_set_shape(&g->values[v], dt, rank, dims);
-  memcpy(value_alloc_data(g, v), data, value_bytes(&g->values[v]));
-  return v;
+  return graph_add_typed_const(g, "", dt, rank, dims, data);
 }
 
 /* An int8 conv's shape: x [N, C, H, W], G groups of C / G input and M / G

@@ -40,10 +40,7 @@ int tu_input(Graph *g, const char *name, int rank, const int64_t *dims) {
 
 int tu_const(Graph *g, const char *name, int rank, const int64_t *dims,
              const float *data) {
-  int v = graph_add_value(g, name);
-  value_set_shape(&g->values[v], DT_FLOAT, rank, dims);
-  memcpy(value_alloc_data(g, v), data, value_bytes(&g->values[v]));
-  return v;
+  return graph_add_typed_const(g, name, DT_FLOAT, rank, dims, data);
 }
 
 int tu_node(Graph *g, const char *op, int nin, const int *ins, Node **out) {
