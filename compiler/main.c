@@ -666,7 +666,7 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
                          ".npy inputs)" : "--precision int8 needs --calibrate DIR (a folder "
                          "of .npy inputs)", NULL);
     if (strcmp(cmd, "compare") != 0) { /* compare quantizes the rows that ask */
-      a->quant.report = stdout;
+      a->quant.report = a->json ? stderr : stdout; /* not inside the JSON */
       a->job.quant = &a->quant;
     }
   } else if (a->quant.calibrate || a->quant.nexclude || a->quant.max_inputs) {

@@ -50,6 +50,12 @@ wi=$(awk '$1 == "cardinal:" && $2 == "weights" { print $3 }' "$T/i.txt")
 echo "weights: float $wf bytes, int8 $wi bytes"
 [ -n "$wf" ] && [ -n "$wi" ] && [ "$((wi * 10))" -lt "$((wf * 3))" ] || { echo "FAIL: int8 weights"; cat "$T/i.txt"; exit 1; }
 [ -f "$T/i/libdigits_resnext.a" ] || { echo "FAIL: no library"; exit 1; }
+# inspect --json: the report on stderr, the JSON whole
+"$CARDINAL" inspect "$DIG/digits_resnext.onnx" --precision int8 --calibrate "$DIG/calib" --quiet \
+  --json > "$T/i.json" 2> "$T/i.err"
+grep -q '"QLinearConv": 8' "$T/i.json" && tail -1 "$T/i.json" | grep -q '^}$' ||
+  { echo "FAIL: inspect --json"; head -5 "$T/i.json"; exit 1; }
+grep -q '^lowest: ' "$T/i.err" || { echo "FAIL: report on stderr"; exit 1; }
 # run --profile: the integer convs against the 8-bit dot-product peak
 "$CARDINAL" run "$DIG/digits_resnext.onnx" --precision int8 --calibrate "$DIG/calib" --quiet \
   --input "$DIG/calib/calib_000.npy" --profile --runs 3 > "$T/prof.txt"
