@@ -70,6 +70,16 @@
  * but gcc 12 made 12 x 2 0.58 ms and this one 0.36 ms. */
 #define QC_MR 16 /* output channels a tile */
 #define QC_NV 1  /* vectors of pixels a tile (the strip) */
+/* Small images (ResNeXt-50's 7x7 stage, 49 pixels) take one strip of all
+ * their pixel vectors and fewer channels, QC_SMALL_ACC accumulators: with
+ * strips of one vector the weights (2 MiB for 1024 -> 2048) were read once
+ * a strip, four times.  Measured on ResNeXt-50's three 1024 -> 2048 7x7
+ * layers (one Zen 4 core, gcc 12, best of 3 runs, summed): 16 x 1 (the
+ * tile above) 2.41 ms, 6 channels x 4 vectors 2.10, 8 x 2 2.23, 12 x 2
+ * 2.49.  The 2048-channel ones take two vectors (the strip in QC_MAX_XP). */
+#define QC_SMALL_NV 4   /* up to this many pixel vectors: one strip */
+#define QC_SMALL_ACC 24 /* accumulators of such a tile */
+#define QC_MAX_XP (64 << 10) /* bytes of the packed strip xp on the stack */
 /* On 16 registers (avx2) 16 accumulators leave none for the operands, and
  * its dot product takes four more (the halves of the split pixels and
  * weights).  Measured on the 256 -> 1024 14x14 layer (one Zen 4 core, gcc
@@ -144,10 +154,17 @@ static bool qconv1x1_runs(const Graph *g, const Node *n, const Target *t) {
 }
 
 static void qconv1x1_tile(const Graph *g, Node *n, const Target *t, Schedule *s) {
-  (void)g;
-  (void)n;
   s->tile_c = qc_wide(t) ? QC_MR : QC_MR16;
   s->tile_p = (qc_wide(t) ? QC_NV : QC_NV16) * t->i8.lanes;
+  const Value *x = &g->values[n->in[0]];
+  int64_t P = x->dims[2] * x->dims[3], C4 = (x->dims[1] + 3) / 4, L = t->i8.lanes;
+  int64_t nv = (P + L - 1) / L;
+  while (nv > 1 && C4 * nv * L * 4 > QC_MAX_XP)
+    nv--;
+  if (qc_wide(t) && P <= QC_SMALL_NV * L) { /* one strip (two past QC_MAX_XP) */
+    s->tile_p = (int)(nv * L);
+    s->tile_c = QC_SMALL_ACC / (int)nv;
+  }
 }
 
 /* static const T name[n] = {...}; */
@@ -216,7 +233,7 @@ typedef struct {
  * mr channels from m0 (a C expression) x nv pixel vectors, the last of
  * `last` lanes (a C expression), stored to Y + channel * P + p0. */
 static void emit_requant(Emitter *e, int64_t P, int mr, const char *m0, int nv, const char *last,
-                         const QRows *rows, bool any_wz, int32_t lo, int32_t hi) {
+                         const QRows *rows, bool any_wz, bool addkb, int32_t lo, int32_t hi) {
   const VecOps *iv = &e->t->i8, *fv = &e->t->f32;
   int L = iv->lanes;
   CWriter *w = e->w;
@@ -226,6 +243,9 @@ static void emit_requant(Emitter *e, int64_t P, int mr, const char *m0, int nv, 
     for (int v = 0; v < nv; v++) {
       const char *a = cw_fmt(w, "a%d_%d", i, v);
       E("{\n");
+      if (addkb)
+        E("%s = %s;\n", a,
+          cw_op(w, iv->add, a, cw_op(w, iv->set1, cw_fmt(w, "kb[%s + %d]", m0, i), 0, 0), 0));
       if (any_wz)
         E("%s = %s;\n", a,
           cw_op(w, iv->sub, a,
@@ -264,7 +284,8 @@ static void emit_tile(Emitter *e, const Node *n, int64_t C, int64_t P, int mr, c
   for (int i = 0; i < mr; i++)
     for (int v = 0; v < nv; v++)
       E("%s a%d_%d = %s;\n", iv->vtype, i, v,
-        cw_op(w, iv->set1, cw_fmt(w, "kb[%s + %d]", m0, i), 0, 0));
+        nv > 1 ? iv->zero /* kb added after: gcc 12 merged equal starts, then copied */
+               : cw_op(w, iv->set1, cw_fmt(w, "kb[%s + %d]", m0, i), 0, 0));
   for (int part = 0; part < 2; part++) {
     int64_t full = C / 4;
     int bytes = part ? (int)(C % 4) : 4;
@@ -276,9 +297,11 @@ static void emit_tile(Emitter *e, const Node *n, int64_t C, int64_t P, int mr, c
       E("for (long k = 0; k < %lld; k++) {\n", (long long)full);
     for (int v = 0; v < nv; v++)
       E("const %s xv%d = xp[k][%d];\n", iv->vtype, v, v);
+    /* one base pointer, the rows at constant offsets: a pointer a row took
+     * mr registers, and gcc reloaded them from the stack */
+    E("const int8_t *wk = x3 + %s * %lld + 4 * k;\n", m0, (long long)C);
     for (int i = 0; i < mr; i++) {
-      E("{\nint32_t wq = 0;\nmemcpy(&wq, x3 + (%s + %d) * %lld + 4 * k, %d);\n", m0, i,
-        (long long)C, bytes);
+      E("{\nint32_t wq = 0;\nmemcpy(&wq, wk + %lld, %d);\n", (long long)(i * C), bytes);
       E("const %s wv = %s;\n", iv->vtype, cw_op(w, iv->set1, "wq", 0, 0));
       for (int v = 0; v < nv; v++) {
         const char *a = cw_fmt(w, "a%d_%d", i, v);
@@ -289,7 +312,7 @@ static void emit_tile(Emitter *e, const Node *n, int64_t C, int64_t P, int mr, c
     E("}\n");
   }
   (void)n;
-  emit_requant(e, P, mr, m0, nv, cw_int(w, last_lanes), NULL, any_wz, lo, hi);
+  emit_requant(e, P, mr, m0, nv, cw_int(w, last_lanes), NULL, any_wz, nv > 1, lo, hi);
   E("}\n");
 }
 
@@ -671,7 +694,7 @@ static void qk_tile(Emitter *e, const QK *k, int mr, bool any_wz, int32_t lo, in
     E("}\n");
   }
   E("}\n");
-  emit_requant(e, k->OH * k->OW, mr, "mb", 1, "nl", &k->rows, any_wz, lo, hi);
+  emit_requant(e, k->OH * k->OW, mr, "mb", 1, "nl", &k->rows, any_wz, false, lo, hi);
   E("}\n");
 }
 
