@@ -120,6 +120,26 @@ static void il4x2_512(CWriter *w, const char *const rows[4], const char *out[2])
   }
 }
 
+/*
+ * interleave4 of pixels at offsets (the strided 1x1 convs' packing): a
+ * dword gather a row, whose low bytes are the pixels, the other three
+ * rows' shifted into bytes 1, 2 and 3 by masked byte blends.  Declares
+ * il*; the caller opens a block.
+ */
+static const char *il4x_512(CWriter *w, const char *const rows[4], const char *idx) {
+  for (int k = 0; k < 4; k++)
+    if (rows[k])
+      cw(w, "const __m512i ilg%d = _mm512_i32gather_epi32(%s, (const void *)(%s), 1);\n", k, idx,
+         rows[k]);
+    else
+      cw(w, "const __m512i ilg%d = _mm512_setzero_si512();\n", k);
+  cw(w, "const __m512i il = _mm512_mask_blend_epi8(0x8888888888888888ull, "
+        "_mm512_mask_blend_epi8(0x4444444444444444ull, "
+        "_mm512_mask_blend_epi8(0x2222222222222222ull, ilg0, _mm512_slli_epi32(ilg1, 8)), "
+        "_mm512_slli_epi32(ilg2, 16)), _mm512_slli_epi32(ilg3, 24));\n");
+  return "il";
+}
+
 static const char *il4_512(CWriter *w, const char *const rows[4], int n) {
   const char *r[4];
   for (int k = 0; k < 4; k++)
@@ -369,6 +389,7 @@ const Target target_avx512 = {
         .store8 = "_mm_mask_storeu_epi8($0, (__mmask16)((1u << $2) - 1u), "
                   "_mm512_cvtepi32_epi8($1))",
         .interleave4 = il4_512,
+        .interleave4x = il4x_512,
         .rtype2 = "__m256i",
         .rtype4 = "__m512i",
         .loadrow2 = "_mm256_mask_loadu_epi8(_mm256_set1_epi8((char)($2)), (__mmask32)($1), $0)",

@@ -333,6 +333,9 @@ typedef struct {
    * rows[3][i] (rows[k] NULL: 0), for lanes i < n (past n: 0; nothing past
    * rows[k] + n is read): four byte rows interleaved for dot4. */
   const char *(*interleave4)(CWriter *w, const char *const rows[4], int n);
+  /* interleave4 of the bytes rows[k][idx[i]], idx the int32 lanes of the
+   * vector named idx (4 bytes read at each; NULL: the target has none). */
+  const char *(*interleave4x)(CWriter *w, const char *const rows[4], const char *idx);
   /* Byte rows for gathering shifted and strided pixels (simd_qconv.c's
    * KxK kernels; NULL: the target has none): a row holds 2 x lanes bytes
    * (rtype2), a long row 4 x lanes (rtype4).  loadrow2 and loadrow4 load
