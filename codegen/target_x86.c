@@ -386,6 +386,7 @@ const Target target_avx512 = {
         .xor_ = "_mm512_xor_si512($0, $1)",
         .cvtf = "_mm512_cvtepi32_ps($0)",
         .cvti = "_mm512_cvtps_epi32($0)",
+        .cvtrn = "_mm512_cvt_roundps_epi32($0, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)",
         .store8 = "_mm_mask_storeu_epi8($0, (__mmask16)((1u << $2) - 1u), "
                   "_mm512_cvtepi32_epi8($1))",
         .interleave4 = il4_512,

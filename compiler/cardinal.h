@@ -328,6 +328,8 @@ typedef struct {
   const char *xor_;        /* $0 ^ $1, bitwise */
   const char *cvtf;        /* int32 lanes $0 as floats (nearest even) */
   const char *cvti;        /* float lanes $0, integers in int32's range, as int32 */
+  const char *cvtrn;       /* float lanes $0 in int32's range, rounded to the nearest (ties to
+                              even, whatever the rounding mode), as int32 (NULL: none) */
   const char *store8;      /* the low byte of each of the first $2 lanes of $1 to bytes at $0 */
   /* The vector whose lane i holds bytes rows[0][i], rows[1][i], rows[2][i],
    * rows[3][i] (rows[k] NULL: 0), for lanes i < n (past n: 0; nothing past
