@@ -88,9 +88,12 @@
  * a strip, four times.  Measured on ResNeXt-50's three 1024 -> 2048 7x7
  * layers (one Zen 4 core, gcc 12, best of 3 runs, summed): 16 x 1 (the
  * tile above) 2.41 ms, 6 channels x 4 vectors 2.10, 8 x 2 2.23, 12 x 2
- * 2.49.  The 2048-channel ones take two vectors (the strip in QC_MAX_XP). */
+ * 2.49; later (best of 6, with the downsampling one, 4 x 4 ... 5 x 4):
+ * 24 accumulators 2.10 + 0.73, 20 2.03 + 0.69 (clang 14 2.15 -> 2.10),
+ * 16 2.18.  The 2048-channel ones take two vectors (the strip in
+ * QC_MAX_XP): 10 x 2 as fast as 12 x 2. */
 #define QC_SMALL_NV 4   /* up to this many pixel vectors: one strip */
-#define QC_SMALL_ACC 24 /* accumulators of such a tile */
+#define QC_SMALL_ACC 20 /* accumulators of such a tile */
 #define QC_MAX_XP (64 << 10) /* bytes of the packed strip xp on the stack */
 /* The one-vector tiles prefetch each weight row this many bytes ahead (a
  * tile's 16 rows, C bytes apart, are 16 streams, reread every strip from
@@ -192,7 +195,7 @@ static void qconv1x1_tile(const Graph *g, Node *n, const Target *t, Schedule *s)
   int64_t nv = (P + L - 1) / L;
   while (nv > 1 && C4 * nv * L * 4 > QC_MAX_XP)
     nv--;
-  if (qc_wide(t) && P <= QC_SMALL_NV * L) { /* one strip (two past QC_MAX_XP) */
+  if (qc_wide(t) && nv > 1 && P <= QC_SMALL_NV * L) { /* one strip (two past QC_MAX_XP) */
     s->tile_p = (int)(nv * L);
     s->tile_c = QC_SMALL_ACC / (int)nv;
   }
