@@ -31,9 +31,21 @@
  * times the channel's multiplier (cd_multiplier, computed here, one
  * rounding), rounded half to even, plus the zero point, clamped to the
  * output type's range in float, converted (exact: an integer in range),
- * and its low bytes stored (masked for a partial vector).  So every output
+ * and its low bytes stored (masked for a partial vector).  A target with
+ * cvtrn (avx512) clamps first, to [lo - zp, hi - zp] (integers, so the
+ * rounding of the clamped value is the clamped rounding), rounds in the
+ * conversion and adds the zero point as an integer: one instruction fewer
+ * an output vector (ResNeXt-50's 53 int8 convs 23.67 -> 23.32 ms, gcc 12;
+ * its grouped 3x3s 4-8 %).  So every output
  * is the interpreter's bits, on any number of threads (they split the
  * strips, each packing its own).
+ *
+ * Strided 1x1 convs (ResNet's downsampling ones) are this family too on a
+ * target with interleave4x: a table gx of each output pixel's input offset
+ * (the strips' padding 0, a valid offset) and one dword gather a channel
+ * row and pixel vector pack them (qc_gathers: the last pixel's 4 bytes in
+ * the row).  In the KxK family a strip was one output row: ResNeXt-50's
+ * 1024 -> 2048 7x7 one used 7 of 16 lanes, 1.23 ms; here 0.74 (gcc 12).
  *
  * The second family here (qconv_*, "KxK, strided, grouped" below) takes
  * the other QLinearConvs: any kernel, strides, padding and groups, with
@@ -70,6 +82,25 @@
  * but gcc 12 made 12 x 2 0.58 ms and this one 0.36 ms. */
 #define QC_MR 16 /* output channels a tile */
 #define QC_NV 1  /* vectors of pixels a tile (the strip) */
+/* Small images (ResNeXt-50's 7x7 stage, 49 pixels) take one strip of all
+ * their pixel vectors and fewer channels, QC_SMALL_ACC accumulators: with
+ * strips of one vector the weights (2 MiB for 1024 -> 2048) were read once
+ * a strip, four times.  Measured on ResNeXt-50's three 1024 -> 2048 7x7
+ * layers (one Zen 4 core, gcc 12, best of 3 runs, summed): 16 x 1 (the
+ * tile above) 2.41 ms, 6 channels x 4 vectors 2.10, 8 x 2 2.23, 12 x 2
+ * 2.49; later (best of 6, with the downsampling one, 4 x 4 ... 5 x 4):
+ * 24 accumulators 2.10 + 0.73, 20 2.03 + 0.69 (clang 14 2.15 -> 2.10),
+ * 16 2.18.  The 2048-channel ones take two vectors (the strip in
+ * QC_MAX_XP): 10 x 2 as fast as 12 x 2. */
+#define QC_SMALL_NV 4   /* up to this many pixel vectors: one strip */
+#define QC_SMALL_ACC 20 /* accumulators of such a tile */
+#define QC_MAX_XP (64 << 10) /* bytes of the packed strip xp on the stack */
+/* The one-vector tiles prefetch each weight row this many bytes ahead (a
+ * tile's 16 rows, C bytes apart, are 16 streams, reread every strip from
+ * L2).  ResNeXt-50's 53 int8 convs (one Zen 4 core, gcc 12, best of 6):
+ * none 23.30 ms, 64 bytes 22.89, 128 22.86-22.99, 256 (3 runs) 23.24; 12 x 2 and
+ * 6 x 4 tiles lost with it (their layers' 2.18 -> 2.31 ms at 256). */
+#define QC_PREFETCH 128
 /* On 16 registers (avx2) 16 accumulators leave none for the operands, and
  * its dot product takes four more (the halves of the split pixels and
  * weights).  Measured on the 256 -> 1024 14x14 layer (one Zen 4 core, gcc
@@ -126,12 +157,25 @@ static bool qconsts(const Graph *g, const Node *n, QConsts *k) {
   return ok;
 }
 
+/* A strided 1x1 conv (ResNet's downsampling ones) packs its strips with
+ * the target's interleave4x, reading 4 bytes at each pixel's offset: taken
+ * when the last pixel's 4 bytes are within a channel's rows. */
+static bool qc_gathers(const Graph *g, const Node *n, const Target *t) {
+  const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
+  const OpParams *p = &n->p;
+  if (!t->i8.interleave4x || x->rank != 4 || y->rank != 4)
+    return false;
+  int64_t last = (y->dims[2] - 1) * p->stride[1] * x->dims[3] + (y->dims[3] - 1) * p->stride[2];
+  return last + 3 < x->dims[2] * x->dims[3];
+}
+
 static bool qconv1x1_runs(const Graph *g, const Node *n, const Target *t) {
-  (void)t;
-  if (n->op != OP_QLINEARCONV || n->p.group != 1 || !conv_flat_pixels(n))
+  if (n->op != OP_QLINEARCONV || n->p.group != 1 || !conv_is_pointwise(&n->p) || n->p.nsp != 2)
     return false;
   const Value *x = &g->values[n->in[0]], *w = &g->values[n->in[3]];
   const Value *y = &g->values[n->out[0]];
+  if (!conv_flat_pixels(n) && !qc_gathers(g, n, t))
+    return false;
   int b = n->nin > 8 ? n->in[8] : -1;
   if ((x->dtype != DT_UINT8 && x->dtype != DT_INT8) || x->rank != 4 || x->layout.kind != LAYOUT_PLAIN || y->layout.kind != LAYOUT_PLAIN ||
       w->dtype != DT_INT8 || !w->data || w->layout.kind != LAYOUT_PLAIN || x->dims[1] > QC_MAX_C ||
@@ -144,10 +188,17 @@ static bool qconv1x1_runs(const Graph *g, const Node *n, const Target *t) {
 }
 
 static void qconv1x1_tile(const Graph *g, Node *n, const Target *t, Schedule *s) {
-  (void)g;
-  (void)n;
   s->tile_c = qc_wide(t) ? QC_MR : QC_MR16;
   s->tile_p = (qc_wide(t) ? QC_NV : QC_NV16) * t->i8.lanes;
+  const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
+  int64_t P = y->dims[2] * y->dims[3], C4 = (x->dims[1] + 3) / 4, L = t->i8.lanes;
+  int64_t nv = (P + L - 1) / L;
+  while (nv > 1 && C4 * nv * L * 4 > QC_MAX_XP)
+    nv--;
+  if (qc_wide(t) && nv > 1 && P <= QC_SMALL_NV * L) { /* one strip (two past QC_MAX_XP) */
+    s->tile_p = (int)(nv * L);
+    s->tile_c = QC_SMALL_ACC / (int)nv;
+  }
 }
 
 /* static const T name[n] = {...}; */
@@ -166,12 +217,14 @@ static bool emit_table(Emitter *e, const char *type, const char *name, const int
  * last_lanes pixels, into xp[C4][nv]; with zero points of w, its pixel
  * sums into sx0.. */
 static void pack_strip(Emitter *e, const Node *n, int64_t C, int64_t P, int nv, int last_lanes,
-                       bool any_wz, bool flip) {
+                       bool any_wz, bool flip, bool gather) {
   const VecOps *iv = &e->t->i8;
   int L = iv->lanes;
   int64_t C4 = (C + 3) / 4;
   (void)n;
   E("%s xp[%lld][%d];\n", iv->vtype, (long long)C4, nv);
+  for (int v = 0; v < nv && gather; v++) /* the pixels' offsets in a channel */
+    E("const %s gi%d = %s;\n", iv->vtype, v, cw_op(e->w, iv->load, cw_fmt(e->w, "gx + p0 + %d", v * L), 0, 0));
   for (int v = 0; v < nv && any_wz; v++)
     E("%s sx%d = %s;\n", iv->vtype, v, iv->zero);
   for (int part = 0; part < 2; part++) {
@@ -186,11 +239,13 @@ static void pack_strip(Emitter *e, const Node *n, int64_t C, int64_t P, int nv, 
     for (int v = 0; v < nv; v++) {
       const char *r[4];
       for (int j = 0; j < 4; j++)
-        r[j] = j < rows ? cw_fmt(e->w, "X + (4 * k + %d) * %lld + p0 + %d", j, (long long)P,
-                                 v * L)
+        r[j] = j < rows ? gather ? cw_fmt(e->w, "X + (4 * k + %d) * %lld", j, (long long)P)
+                                 : cw_fmt(e->w, "X + (4 * k + %d) * %lld + p0 + %d", j,
+                                          (long long)P, v * L)
                         : NULL;
       E("{\n");
-      const char *il = iv->interleave4(e->w, r, v == nv - 1 ? last_lanes : L);
+      const char *il = gather ? iv->interleave4x(e->w, r, cw_fmt(e->w, "gi%d", v))
+                              : iv->interleave4(e->w, r, v == nv - 1 ? last_lanes : L);
       E("xp[k][%d] = %s;\n", v,
         flip ? cw_op(e->w, iv->xor_, il, cw_op(e->w, iv->set1, "(int)0x80808080", 0, 0), 0) : il);
       if (any_wz) /* ones in the real channels' bytes */
@@ -216,16 +271,21 @@ typedef struct {
  * mr channels from m0 (a C expression) x nv pixel vectors, the last of
  * `last` lanes (a C expression), stored to Y + channel * P + p0. */
 static void emit_requant(Emitter *e, int64_t P, int mr, const char *m0, int nv, const char *last,
-                         const QRows *rows, bool any_wz, int32_t lo, int32_t hi) {
+                         const QRows *rows, bool any_wz, bool addkb, int32_t zp, int32_t lo,
+                         int32_t hi) {
   const VecOps *iv = &e->t->i8, *fv = &e->t->f32;
   int L = iv->lanes;
   CWriter *w = e->w;
-  const char *flo = cw_op(w, fv->set1, cw_float(w, lo), 0, 0);
-  const char *fhi = cw_op(w, fv->set1, cw_float(w, hi), 0, 0);
+  bool rn = iv->cvtrn != NULL; /* clamp, round in the conversion, then + zp */
+  const char *flo = cw_op(w, fv->set1, cw_float(w, rn ? lo - zp : lo), 0, 0);
+  const char *fhi = cw_op(w, fv->set1, cw_float(w, rn ? hi - zp : hi), 0, 0);
   for (int i = 0; i < mr; i++)
     for (int v = 0; v < nv; v++) {
       const char *a = cw_fmt(w, "a%d_%d", i, v);
       E("{\n");
+      if (addkb)
+        E("%s = %s;\n", a,
+          cw_op(w, iv->add, a, cw_op(w, iv->set1, cw_fmt(w, "kb[%s + %d]", m0, i), 0, 0), 0));
       if (any_wz)
         E("%s = %s;\n", a,
           cw_op(w, iv->sub, a,
@@ -234,11 +294,16 @@ static void emit_requant(Emitter *e, int64_t P, int mr, const char *m0, int nv, 
                 0));
       E("%s f = %s;\n", fv->vtype, cw_op(w, iv->cvtf, a, 0, 0));
       E("f = %s;\n", cw_op(w, fv->mul, "f", cw_op(w, fv->set1, cw_fmt(w, "qm[%s + %d]", m0, i), 0, 0), 0));
-      E("f = %s;\n", cw_op(w, fv->round, "f", 0, 0));
-      E("f = %s;\n", cw_op(w, fv->add, "f", "yz", 0));
+      if (!rn) {
+        E("f = %s;\n", cw_op(w, fv->round, "f", 0, 0));
+        E("f = %s;\n", cw_op(w, fv->add, "f", "yz", 0));
+      }
       E("f = %s;\n", cw_op(w, fv->min, cw_op(w, fv->max, "f", flo, 0), fhi, 0));
+      E("const %s yv = %s;\n", iv->vtype,
+        rn ? cw_op(w, iv->add, cw_op(w, iv->cvtrn, "f", 0, 0),
+                   cw_op(w, iv->set1, cw_int(w, zp), 0, 0), 0)
+           : cw_op(w, iv->cvti, "f", 0, 0));
       if (rows && rows->rp > 1) { /* lanes [r seg, r seg + OW) are output row oh0 + r */
-        E("const %s yv = %s;\n", iv->vtype, cw_op(w, iv->cvti, "f", 0, 0));
         for (int r = 0; r < rows->rp; r++)
           E("if (oh0 + %d < %lld) %s;\n", r, (long long)rows->OH,
             cw_op(w, iv->store8m,
@@ -248,8 +313,7 @@ static void emit_requant(Emitter *e, int64_t P, int mr, const char *m0, int nv, 
       } else
         E("%s;\n", cw_op(w, iv->store8, cw_fmt(w, "Y + (%s + %d) * %lld + p0 + %d", m0, i,
                                                (long long)P, v * L),
-                         cw_op(w, iv->cvti, "f", 0, 0),
-                         v == nv - 1 ? last : cw_int(w, L)));
+                         "yv", v == nv - 1 ? last : cw_int(w, L)));
       E("}\n");
     }
 }
@@ -264,7 +328,8 @@ static void emit_tile(Emitter *e, const Node *n, int64_t C, int64_t P, int mr, c
   for (int i = 0; i < mr; i++)
     for (int v = 0; v < nv; v++)
       E("%s a%d_%d = %s;\n", iv->vtype, i, v,
-        cw_op(w, iv->set1, cw_fmt(w, "kb[%s + %d]", m0, i), 0, 0));
+        nv > 1 ? iv->zero /* kb added after: gcc 12 merged equal starts, then copied */
+               : cw_op(w, iv->set1, cw_fmt(w, "kb[%s + %d]", m0, i), 0, 0));
   for (int part = 0; part < 2; part++) {
     int64_t full = C / 4;
     int bytes = part ? (int)(C % 4) : 4;
@@ -276,9 +341,13 @@ static void emit_tile(Emitter *e, const Node *n, int64_t C, int64_t P, int mr, c
       E("for (long k = 0; k < %lld; k++) {\n", (long long)full);
     for (int v = 0; v < nv; v++)
       E("const %s xv%d = xp[k][%d];\n", iv->vtype, v, v);
+    /* one base pointer, the rows at constant offsets: a pointer a row took
+     * mr registers, and gcc reloaded them from the stack */
+    E("const int8_t *wk = x3 + %s * %lld + 4 * k;\n", m0, (long long)C);
     for (int i = 0; i < mr; i++) {
-      E("{\nint32_t wq = 0;\nmemcpy(&wq, x3 + (%s + %d) * %lld + 4 * k, %d);\n", m0, i,
-        (long long)C, bytes);
+      if (!part && nv == 1) /* see QC_PREFETCH */
+        E("__builtin_prefetch(wk + %lld, 0, 3);\n", (long long)(i * C + QC_PREFETCH));
+      E("{\nint32_t wq = 0;\nmemcpy(&wq, wk + %lld, %d);\n", (long long)(i * C), bytes);
       E("const %s wv = %s;\n", iv->vtype, cw_op(w, iv->set1, "wq", 0, 0));
       for (int v = 0; v < nv; v++) {
         const char *a = cw_fmt(w, "a%d_%d", i, v);
@@ -288,8 +357,8 @@ static void emit_tile(Emitter *e, const Node *n, int64_t C, int64_t P, int mr, c
     }
     E("}\n");
   }
-  (void)n;
-  emit_requant(e, P, mr, m0, nv, cw_int(w, last_lanes), NULL, any_wz, lo, hi);
+  emit_requant(e, P, mr, m0, nv, cw_int(w, last_lanes), NULL, any_wz, nv > 1, n->p.q[2].zero[0],
+               lo, hi);
   E("}\n");
 }
 
@@ -297,11 +366,11 @@ static void emit_tile(Emitter *e, const Node *n, int64_t C, int64_t P, int mr, c
 static DType g_xdtype(const Emitter *e, const Node *n) { return e->g->values[n->in[0]].dtype; }
 
 /* One strip of nv pixel vectors at p0: packed, then every channel tile. */
-static void emit_strip(Emitter *e, const Node *n, int64_t C, int64_t M, int64_t P, int nv,
-                       int last_lanes, bool any_wz, int32_t lo, int32_t hi) {
+static void emit_strip(Emitter *e, const Node *n, int64_t C, int64_t M, int64_t P, int64_t HW,
+                       int nv, int last_lanes, bool any_wz, int32_t lo, int32_t hi) {
   int MR = n->sched.tile_c;
   int64_t Mf = M / MR * MR;
-  pack_strip(e, n, C, P, nv, last_lanes, any_wz, g_xdtype(e, n) == DT_INT8);
+  pack_strip(e, n, C, HW, nv, last_lanes, any_wz, g_xdtype(e, n) == DT_INT8, HW != P);
   if (Mf) {
     E("for (long m0 = 0; m0 < %lld; m0 += %d)\n", (long long)Mf, MR);
     emit_tile(e, n, C, P, MR, "m0", nv, last_lanes, any_wz, lo, hi);
@@ -313,7 +382,8 @@ static void emit_strip(Emitter *e, const Node *n, int64_t C, int64_t M, int64_t 
 static bool qconv1x1_emit(Emitter *e, Graph *g, Node *n) {
   const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
   const QuantParams *q = n->p.q;
-  int64_t C = x->dims[1], M = y->dims[1], P = x->dims[2] * x->dims[3];
+  int64_t C = x->dims[1], M = y->dims[1], P = y->dims[2] * y->dims[3];
+  int64_t HW = x->dims[2] * x->dims[3]; /* P but for a strided conv */
   int L = e->t->i8.lanes, NR = n->sched.tile_p;
   int64_t Pf = P / NR * NR;
   int64_t lo, hi;
@@ -325,29 +395,39 @@ static bool qconv1x1_emit(Emitter *e, Graph *g, Node *n) {
             (!k.any_wz || emit_table(e, "int32_t", "wz", k.wz, NULL, M));
   bool any_wz = k.any_wz;
   qconsts_free(&k);
+  if (ok && HW != P) { /* strided: each output pixel's input offset, the strips' padding 0 */
+    int64_t np = (P + NR - 1) / NR * NR, OW = y->dims[3];
+    int32_t *gx = calloc((size_t)np, sizeof(int32_t));
+    CD_ASSERT(gx);
+    for (int64_t i = 0; i < P; i++)
+      gx[i] = (int32_t)(i / OW * n->p.stride[1] * x->dims[3] + i % OW * n->p.stride[2]);
+    ok = emit_table(e, "int32_t", "gx", gx, NULL, np);
+    free(gx);
+  }
   if (!ok)
     return true; /* over the code budget: the emitter says so */
   if (n->nin > 8 && n->in[8] >= 0)
     E("(void)x8; /* the bias is in kb */\n");
-  E("const %s yz = %s;\n", e->t->f32.vtype,
+  if (!e->t->i8.cvtrn) /* else the epilogue adds the integer */
+    E("const %s yz = %s;\n", e->t->f32.vtype,
     cw_op(e->w, e->t->f32.set1, cw_float(e->w, (float)q[2].zero[0]), 0, 0));
   int64_t S = (P + NR - 1) / NR; /* strips an image: the units threads split */
   E("for (long u = s0; u < s1; u++) {\n"
     "const long b = u / %lld, p0 = u %% %lld * %d;\n"
     "const uint8_t *X = (const uint8_t *)x0 + b * %lld;\n"
     "%s *Y = y0 + b * %lld;\n",
-    (long long)S, (long long)S, NR, (long long)(C * P), dtype_ctype(q[2].dtype),
+    (long long)S, (long long)S, NR, (long long)(C * HW), dtype_ctype(q[2].dtype),
     (long long)(M * P));
   if (Pf) {
     E("%s{\n", P > Pf ? cw_fmt(e->w, "if (p0 < %lld) ", (long long)Pf) : "");
-    emit_strip(e, n, C, M, P, NR / L, L, any_wz, (int32_t)lo, (int32_t)hi);
+    emit_strip(e, n, C, M, P, HW, NR / L, L, any_wz, (int32_t)lo, (int32_t)hi);
     E("}\n");
   }
   if (P > Pf) {
     int64_t rest = P - Pf;
     int nv = (int)((rest + L - 1) / L), last = (int)(rest - (int64_t)(nv - 1) * L);
     E("%s{\n", Pf ? "else " : "");
-    emit_strip(e, n, C, M, P, nv, last, any_wz, (int32_t)lo, (int32_t)hi);
+    emit_strip(e, n, C, M, P, HW, nv, last, any_wz, (int32_t)lo, (int32_t)hi);
     E("}\n");
   }
   E("}\n");
@@ -361,8 +441,8 @@ static SplitAxis qconv1x1_split(const Graph *g, const Node *n, const Target *t, 
                                 int64_t *units) {
   (void)t;
   (void)T;
-  const Value *x = &g->values[n->in[0]];
-  int64_t P = x->dims[2] * x->dims[3];
+  const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
+  int64_t P = y->dims[2] * y->dims[3];
   *units = x->dims[0] * ((P + n->sched.tile_p - 1) / n->sched.tile_p);
   return SPLIT_TILES;
 }
@@ -639,7 +719,8 @@ static void qk_pack(Emitter *e, const QK *k, uint8_t xraw, bool any_wz, bool fli
 }
 
 /* One register tile: mr channels of the group from mb (in scope). */
-static void qk_tile(Emitter *e, const QK *k, int mr, bool any_wz, int32_t lo, int32_t hi) {
+static void qk_tile(Emitter *e, const QK *k, int mr, bool any_wz, int32_t zp, int32_t lo,
+                    int32_t hi) {
   const VecOps *iv = &e->t->i8;
   CWriter *w = e->w;
   int64_t KK = k->KH * k->KW, WM = k->Cg4 * KK; /* wq entries a channel */
@@ -671,7 +752,7 @@ static void qk_tile(Emitter *e, const QK *k, int mr, bool any_wz, int32_t lo, in
     E("}\n");
   }
   E("}\n");
-  emit_requant(e, k->OH * k->OW, mr, "mb", 1, "nl", &k->rows, any_wz, lo, hi);
+  emit_requant(e, k->OH * k->OW, mr, "mb", 1, "nl", &k->rows, any_wz, false, zp, lo, hi);
   E("}\n");
 }
 
@@ -721,7 +802,8 @@ static bool qconv_emit(Emitter *e, Graph *g, Node *n) {
     E("(void)x3; /* packed in wq */\n");
   if (n->nin > 8 && n->in[8] >= 0)
     E("(void)x8; /* the bias is in kb */\n");
-  E("const %s yz = %s;\n", e->t->f32.vtype,
+  if (!e->t->i8.cvtrn) /* else the epilogue adds the integer */
+    E("const %s yz = %s;\n", e->t->f32.vtype,
     cw_op(e->w, e->t->f32.set1, cw_float(e->w, (float)q[2].zero[0]), 0, 0));
   int64_t SR = (k.OW + L - 1) / L, RP = k.rows.rp; /* strips a row, rows a strip */
   int64_t OHB = (k.OH + RP - 1) / RP;
@@ -751,12 +833,12 @@ static bool qconv_emit(Emitter *e, Graph *g, Node *n) {
   if (Mf) {
     E("for (long m0 = 0; m0 < %lld; m0 += %d) {\nconst long mb = g * %lld + m0;\n",
       (long long)Mf, MR, (long long)k.Mg);
-    qk_tile(e, &k, MR, any_wz, (int32_t)lo, (int32_t)hi);
+    qk_tile(e, &k, MR, any_wz, q[2].zero[0], (int32_t)lo, (int32_t)hi);
     E("}\n");
   }
   if (k.Mg > Mf) {
     E("{\nconst long mb = g * %lld + %lld;\n", (long long)k.Mg, (long long)Mf);
-    qk_tile(e, &k, (int)(k.Mg - Mf), any_wz, (int32_t)lo, (int32_t)hi);
+    qk_tile(e, &k, (int)(k.Mg - Mf), any_wz, q[2].zero[0], (int32_t)lo, (int32_t)hi);
     E("}\n");
   }
   E("}\n}\n");

@@ -120,6 +120,26 @@ static void il4x2_512(CWriter *w, const char *const rows[4], const char *out[2])
   }
 }
 
+/*
+ * interleave4 of pixels at offsets (the strided 1x1 convs' packing): a
+ * dword gather a row, whose low bytes are the pixels, the other three
+ * rows' shifted into bytes 1, 2 and 3 by masked byte blends.  Declares
+ * il*; the caller opens a block.
+ */
+static const char *il4x_512(CWriter *w, const char *const rows[4], const char *idx) {
+  for (int k = 0; k < 4; k++)
+    if (rows[k])
+      cw(w, "const __m512i ilg%d = _mm512_i32gather_epi32(%s, (const void *)(%s), 1);\n", k, idx,
+         rows[k]);
+    else
+      cw(w, "const __m512i ilg%d = _mm512_setzero_si512();\n", k);
+  cw(w, "const __m512i il = _mm512_mask_blend_epi8(0x8888888888888888ull, "
+        "_mm512_mask_blend_epi8(0x4444444444444444ull, "
+        "_mm512_mask_blend_epi8(0x2222222222222222ull, ilg0, _mm512_slli_epi32(ilg1, 8)), "
+        "_mm512_slli_epi32(ilg2, 16)), _mm512_slli_epi32(ilg3, 24));\n");
+  return "il";
+}
+
 static const char *il4_512(CWriter *w, const char *const rows[4], int n) {
   const char *r[4];
   for (int k = 0; k < 4; k++)
@@ -285,6 +305,28 @@ static void il4x2_256(CWriter *w, const char *const rows[4], const char *out[2])
   ": compile it for x86-64, or rebuild with --target scalar\"\n#endif\n"         \
   "#include <immintrin.h>\n"
 
+/*
+ * The avx512 int8 dot product.  gcc 12 does not tie vpdpbusd's accumulator
+ * to its output through the intrinsic: every dot product of a register
+ * tile became a copy in, the vpdpbusd and a copy out (and with 24
+ * accumulators a store to the stack each), so under gcc it is this inline
+ * asm, the same instruction with the accumulator "+v".
+ */
+#define AVX512_I8_ATTR "__attribute__((target(\"avx512f,avx2,fma,avx512bw,avx512vl,avx512vnni\")))"
+static const char avx512_i8_prelude[] =
+    "/* The avx512 int8 helpers (cardinal's codegen/target_x86.c): acc + per\n"
+    " * 32-bit lane the 4 u8 bytes of a times the 4 s8 bytes of b.  On gcc an\n"
+    " * asm with the accumulator tied: its intrinsic's copied it in and out. */\n"
+    "static inline " AVX512_I8_ATTR " __attribute__((always_inline, unused))\n"
+    "__m512i cd_dpbusd512(__m512i acc, __m512i a, __m512i b) {\n"
+    "#if defined(__GNUC__) && !defined(__clang__)\n"
+    "  __asm__(\"vpdpbusd %2, %1, %0\" : \"+v\"(acc) : \"v\"(a), \"v\"(b));\n"
+    "  return acc;\n"
+    "#else\n"
+    "  return _mm512_dpbusd_epi32(acc, a, b);\n"
+    "#endif\n"
+    "}\n";
+
 const Target target_avx512 = {
     .name = "avx512",
     .block = 16,
@@ -339,13 +381,16 @@ const Target target_avx512 = {
         .add = "_mm512_add_epi32($0, $1)",
         .sub = "_mm512_sub_epi32($0, $1)",
         .mul = "_mm512_mullo_epi32($0, $1)",
-        .dot4 = "_mm512_dpbusd_epi32($0, $1, $2)",
+        .dot4 = "cd_dpbusd512($0, $1, $2)",
+        .prelude = avx512_i8_prelude,
         .xor_ = "_mm512_xor_si512($0, $1)",
         .cvtf = "_mm512_cvtepi32_ps($0)",
         .cvti = "_mm512_cvtps_epi32($0)",
+        .cvtrn = "_mm512_cvt_roundps_epi32($0, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)",
         .store8 = "_mm_mask_storeu_epi8($0, (__mmask16)((1u << $2) - 1u), "
                   "_mm512_cvtepi32_epi8($1))",
         .interleave4 = il4_512,
+        .interleave4x = il4x_512,
         .rtype2 = "__m256i",
         .rtype4 = "__m512i",
         .loadrow2 = "_mm256_mask_loadu_epi8(_mm256_set1_epi8((char)($2)), (__mmask32)($1), $0)",
@@ -357,7 +402,7 @@ const Target target_avx512 = {
         .loadrow2m = "_mm256_mask_loadu_epi8($2, (__mmask32)($1), $0)",
         .store8m = "_mm_mask_storeu_epi8($0, (__mmask16)($2), _mm512_cvtepi32_epi8($1))",
         .interleave4x2 = il4x2_512,
-        .attr = "__attribute__((target(\"avx512f,avx2,fma,avx512bw,avx512vl,avx512vnni\")))",
+        .attr = AVX512_I8_ATTR,
         .cpu = CD_CPU_AVX512VNNI,
     },
     .group_bcast = bcast512,

@@ -328,11 +328,16 @@ typedef struct {
   const char *xor_;        /* $0 ^ $1, bitwise */
   const char *cvtf;        /* int32 lanes $0 as floats (nearest even) */
   const char *cvti;        /* float lanes $0, integers in int32's range, as int32 */
+  const char *cvtrn;       /* float lanes $0 in int32's range, rounded to the nearest (ties to
+                              even, whatever the rounding mode), as int32 (NULL: none) */
   const char *store8;      /* the low byte of each of the first $2 lanes of $1 to bytes at $0 */
   /* The vector whose lane i holds bytes rows[0][i], rows[1][i], rows[2][i],
    * rows[3][i] (rows[k] NULL: 0), for lanes i < n (past n: 0; nothing past
    * rows[k] + n is read): four byte rows interleaved for dot4. */
   const char *(*interleave4)(CWriter *w, const char *const rows[4], int n);
+  /* interleave4 of the bytes rows[k][idx[i]], idx the int32 lanes of the
+   * vector named idx (4 bytes read at each; NULL: the target has none). */
+  const char *(*interleave4x)(CWriter *w, const char *const rows[4], const char *idx);
   /* Byte rows for gathering shifted and strided pixels (simd_qconv.c's
    * KxK kernels; NULL: the target has none): a row holds 2 x lanes bytes
    * (rtype2), a long row 4 x lanes (rtype4).  loadrow2 and loadrow4 load

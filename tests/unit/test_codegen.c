@@ -1081,6 +1081,31 @@ static void test_qconv1x1_kernels(void) {
     }
     CU_ASSERT_EQUAL(all, ncase); /* every case took the family */
     graph_free(g);
+    /* Strided 1x1s on a target that packs them by offsets (interleave4x):
+     * strides 2 and 3, 1 to 96 output pixels (one strip of 1 to 4 vectors,
+     * then strips of one, the last partial), channels in partial and whole
+     * quads, around the tiles; two images; every flag combination. */
+    if (v->interleave4x) {
+      static const int64_t sh_hw_s[][3] = {{14, 14, 2}, {2, 2, 2}, {8, 34, 2}, {12, 10, 3},
+                                           {6, 64, 2}, {4, 6, 2}};
+      static const int64_t sc[] = {3, 8, 13, 64}, sm[] = {1, 6, 17, 33};
+      g = graph_new();
+      wseed = 9;
+      int ns = 0;
+      for (int i = 0; i < 24; i++) {
+        const int64_t *d = sh_hw_s[i % 6];
+        QConvShape sh = {i % 7 == 3 ? 2 : 1, sc[i % 4], sm[(i / 4) % 4], d[0], d[1], 1, 1, d[2], 0, 1};
+        tu_output(g, qconv_case_k(g, &sh, (i * 5) % 32, i));
+        ns++;
+      }
+      check_generated(g, "qconv1x1_strided", 0.9f, &runnable[ti], NULL);
+      int took = 0;
+      for (int i = 0; i < g->nnodes; i++)
+        for (int r = 0; r < 4; r++)
+          took += g->nodes[i].sched.family == kernel_config_named(rows[r]);
+      CU_ASSERT_EQUAL(took, ns); /* every case took the family */
+      graph_free(g);
+    }
     /* Threads split the pixel strips: 3 threads over 2 images of 42 strips
      * (the last partial) give the bits of 1. */
     g = graph_new();
