@@ -832,12 +832,7 @@ static bool qmatmul_emit(CWriter *w, Graph *g, Node *n) {
         "for (long k = 0; k < %lld; k++) {\n"
         "const int32_t av = (int32_t)A[i * %lld + k] - %s;\n"
         "const %s *Bk = B + k * %lld;\n"
-        "if (nj == 64) /* a whole block: a fixed trip count, the accumulators in registers */\n"
-        "for (long jj = 0; jj < 64; jj++) {\n"
-        "const long j = j0 + jj;\n"
-        "accs[jj] += av * ((int32_t)Bk[j] - %s);\n"
-        "}\n"
-        "else\n"
+        "%s"
         "for (long jj = 0; jj < nj; jj++) {\n"
         "const long j = j0 + jj;\n"
         "accs[jj] += av * ((int32_t)Bk[j] - %s);\n"
@@ -851,7 +846,16 @@ static bool qmatmul_emit(CWriter *w, Graph *g, Node *n) {
         "}\n}\n",
      (long long)nb, dtype_ctype(a->dtype), r.x, dtype_ctype(b->dtype), r.w, (long long)M,
      (long long)N, (long long)N, (long long)N, (long long)K, (long long)K, e.xz,
-     dtype_ctype(b->dtype), (long long)N, e.wz, e.wz, (long long)M, (long long)N, e.store);
+     dtype_ctype(b->dtype), (long long)N,
+     /* a whole block: a fixed trip count (only where N has one: a shorter
+      * branch would index past per-column tables, which gcc refuses) */
+     N >= 64 ? cw_fmt(w, "if (nj == 64)\n"
+                         "for (long jj = 0; jj < 64; jj++) {\n"
+                         "const long j = j0 + jj;\n"
+                         "accs[jj] += av * ((int32_t)Bk[j] - %s);\n"
+                         "}\n"
+                         "else\n", e.wz) : "",
+     e.wz, (long long)M, (long long)N, e.store);
   return true;
 }
 
