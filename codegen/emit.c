@@ -946,10 +946,13 @@ static bool check_io(Graph *g, Diag *d) {
  */
 /* NAME_profile_peak_int8: the same for the target's 8-bit dot product
  * (Target.i8.dot4: four u8 x s8 products into each int32 lane), 2 ops a
- * multiply-add; 0 on a target without one. */
-static void emit_peak_int8(CWriter *w, const Target *t, const char *name) {
+ * multiply-add; 0 on a target without one.  prelude: write the table's
+ * helpers (a model without int8 kernels has not). */
+static void emit_peak_int8(CWriter *w, const Target *t, const char *name, bool prelude) {
   const VecOps *o = &t->i8;
   cw(w, "#ifdef CARDINAL_PROFILE\n");
+  if (o->dot4 && prelude && o->prelude) /* the table's helpers, when no kernel wrote them */
+    cw(w, "%s", o->prelude);
   if (!o->dot4) {
     cw(w, "double %s_profile_peak_int8(void) {\n  return 0.0;\n}\n#endif\n\n", name);
     return;
@@ -1085,6 +1088,7 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
   /* The helpers of the vector tables the kernels use (target_vec of a
    * vector family's output type), once each. */
   const VecOps *tabs[2] = {&o->target->f32, &o->target->i8};
+  bool i8_prelude = false; /* written: the int8 peak loop needs it too */
   for (int k = 0; k < 2; k++) {
     bool wanted = false;
     for (int i = 0; i < g->nnodes && tabs[k]->prelude && !wanted; i++) {
@@ -1094,6 +1098,7 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
     }
     if (wanted)
       sb_printf(&c, "%s", tabs[k]->prelude);
+    i8_prelude |= k == 1 && wanted;
   }
   if (o->weights_blob) {
     sb_printf(&c, "/* Set by %s_set_weights: the blob after its 64-byte header. */\n"
@@ -1228,7 +1233,7 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
   sb_free(&prof_names);
   sb_free(&prof_macs);
   emit_peak(&cwr, o->target, name);
-  emit_peak_int8(&cwr, o->target, name);
+  emit_peak_int8(&cwr, o->target, name, !i8_prelude);
   cw_flush(&cwr);
   cw_free(&cwr);
   sb_putn(&c, body.buf, body.len);
