@@ -412,7 +412,8 @@ bool quant_insert(Graph *g, const QuantizeOptions *o, float **inputs, int ninput
       found = !g->nodes[k].dead && !strcmp(g->nodes[k].name, o->exclude[i]);
     if (!found) {
       diag_error(d, "--exclude %s: the model has no node of that name (after BatchNorm "
-                 "folding; `cardinal inspect --passes fold-bn` lists them)", o->exclude[i]);
+                 "folding: the report of `cardinal quantize` names the nodes it quantized)",
+                 o->exclude[i]);
       return false;
     }
   }
@@ -445,17 +446,6 @@ bool quant_insert(Graph *g, const QuantizeOptions *o, float **inputs, int ninput
         sites[ns++] = at[k];
       }
   }
-  /* a max-pool whose output is quantized gets its input quantized too (at
-   * the same parameters, below) */
-  for (int i = 0; i < nn; i++) {
-    const Node *n = &g->nodes[i];
-    int x = n->nin ? n->in[0] : -1;
-    if (n->dead || n->op != OP_MAXPOOL || n->nout != 1 || site[n->out[0]] < 0 || x < 0 ||
-        site[x] >= 0 || g->values[x].data)
-      continue;
-    site[x] = ns;
-    sites[ns++] = x;
-  }
   /* residual adds: both operands and the sum (or its Relu) quantized, so
    * fold-qdq makes them QLinearAdd */
   for (int i = 0; i < nn; i++) {
@@ -471,6 +461,17 @@ bool quant_insert(Graph *g, const QuantizeOptions *o, float **inputs, int ninput
         site[at[k]] = ns;
         sites[ns++] = at[k];
       }
+  }
+  /* a max-pool whose output is quantized gets its input quantized too (at
+   * the same parameters, below) */
+  for (int i = 0; i < nn; i++) {
+    const Node *n = &g->nodes[i];
+    int x = n->nin ? n->in[0] : -1;
+    if (n->dead || n->op != OP_MAXPOOL || n->nout != 1 || site[n->out[0]] < 0 || x < 0 ||
+        site[x] >= 0 || g->values[x].data)
+      continue;
+    site[x] = ns;
+    sites[ns++] = x;
   }
   if (nq == 0) {
     diag_error(d, "the model has no node to quantize (Conv, or Gemm / MatMul by a constant "
