@@ -112,6 +112,32 @@ static int int_bias(Graph *g, const Node *conv, float sx, const QuantParams *qw,
   return v;
 }
 
+/* The per-tensor QuantizeLinear requantizing output y: y's only reader, or
+ * the only reader of a Relu that is y's only reader when the Q's zero point
+ * is its type's lowest (so the Relu changes nothing); *relu that Relu or
+ * NULL.  NULL when there is none. */
+static Node *requantizer(Graph *g, const int *reader, int y, Node **relu) {
+  *relu = only_reader(g, reader, y, OP_RELU);
+  Node *q = only_reader(g, reader, *relu ? (*relu)->out[0] : y, OP_QUANTIZE);
+  if (!q || q->p.q[0].n != 1)
+    return NULL;
+  int64_t lo, hi;
+  CD_ASSERT(dtype_io_as_float(q->p.q[0].dtype, &lo, &hi));
+  return *relu && q->p.q[0].zero[0] != lo ? NULL : q;
+}
+
+/* Nodes ni, relu and q (indices; -1: none) folded away: dead, with the
+ * values they wrote but q's output, which the folded node writes now. */
+static void fold_away(Graph *g, int ni, int relu, int q) {
+  const int k[3] = {ni, relu, q};
+  for (int i = 0; i < 3; i++)
+    if (k[i] >= 0) {
+      g->nodes[k[i]].dead = true;
+      if (k[i] != q)
+        g->values[g->nodes[k[i]].out[0]].dead = true;
+    }
+}
+
 /* Folds the pattern around conv c if it is there; true if it did. */
 static bool fold_conv(Graph *g, const int *reader, Node *c) {
   if (node_has_epilogue(c))
@@ -126,22 +152,16 @@ static bool fold_conv(Graph *g, const int *reader, Node *c) {
   if (!wq->data || !is_q8(wq->dtype) ||
       (qw->n != 1 && (qw->n != M || normalize_axis(dw->p.axis, wq->rank) != 0)))
     return false;
-  /* conv -> [Relu ->] Q */
-  int y = c->out[0];
-  Node *relu = only_reader(g, reader, y, OP_RELU);
-  Node *q = only_reader(g, reader, relu ? relu->out[0] : y, OP_QUANTIZE);
-  if (!q || q->p.q[0].n != 1)
-    return false;
-  int64_t lo, hi;
-  CD_ASSERT(dtype_io_as_float(q->p.q[0].dtype, &lo, &hi));
-  if (relu && q->p.q[0].zero[0] != lo)
+  Node *relu, *q = requantizer(g, reader, c->out[0], &relu); /* conv -> [Relu ->] Q */
+  if (!q)
     return false;
   int bias = int_bias(g, c, dx->p.q[0].scale[0], qw, M);
   if (bias == -2)
     return false;
   int ins[9] = {dx->in[0], dx->in[1], zero_input(g, dx), dw->in[0], dw->in[1],
                 zero_input(g, dw), q->in[1], zero_input(g, q), bias};
-  int yq = q->out[0], ci = (int)(c - g->nodes);
+  int yq = q->out[0], ci = (int)(c - g->nodes), qi = (int)(q - g->nodes);
+  int ri = relu ? (int)(relu - g->nodes) : -1;
   int ni = graph_add_op(g, OP_QLINEARCONV, bias >= 0 ? 9 : 8, 1);
   c = &g->nodes[ci]; /* graph_add_op may have moved the nodes */
   Node *n = &g->nodes[ni];
@@ -159,6 +179,7 @@ static bool fold_conv(Graph *g, const int *reader, Node *c) {
     return false;
   }
   g->values[yq].producer = ni;
+  fold_away(g, ci, ri, qi);
   return true;
 }
 
@@ -235,14 +256,8 @@ static bool fold_add(Graph *g, const int *reader, int ai) {
       !value_same_shape(&g->values[a->in[0]], &g->values[a->in[1]]) ||
       !value_same_shape(&g->values[a->in[0]], &g->values[a->out[0]]))
     return false;
-  int y = a->out[0];
-  Node *relu = only_reader(g, reader, y, OP_RELU);
-  Node *q = only_reader(g, reader, relu ? relu->out[0] : y, OP_QUANTIZE);
-  if (!q || q->p.q[0].n != 1)
-    return false;
-  int64_t lo, hi;
-  CD_ASSERT(dtype_io_as_float(q->p.q[0].dtype, &lo, &hi));
-  if (relu && q->p.q[0].zero[0] != lo)
+  Node *relu, *q = requantizer(g, reader, a->out[0], &relu);
+  if (!q)
     return false;
   float sy = q->p.q[0].scale[0];
   if (!isfinite(da->p.q[0].scale[0] / sy) || !isfinite(db->p.q[0].scale[0] / sy))
@@ -250,13 +265,7 @@ static bool fold_add(Graph *g, const int *reader, int ai) {
   int ins[8] = {da->in[0], da->in[1], zero_input(g, da), db->in[0], db->in[1], zero_input(g, db),
                 q->in[1], zero_input(g, q)};
   int yq = q->out[0], opset = a->opset;
-  Node *dead[3] = {a, relu, q};
-  for (int k = 0; k < 3; k++)
-    if (dead[k]) {
-      dead[k]->dead = true;
-      if (dead[k]->out[0] != yq)
-        g->values[dead[k]->out[0]].dead = true;
-    }
+  fold_away(g, ai, relu ? (int)(relu - g->nodes) : -1, (int)(q - g->nodes));
   const char *name = a->name;
   int ni = graph_add_op(g, OP_QLINEARADD, 8, 1);
   Node *n = &g->nodes[ni];
@@ -305,9 +314,7 @@ static bool fold_maxpool(Graph *g, const int *reader, int pi) {
     return false;
   }
   g->values[yq].producer = ni;
-  g->nodes[reader[mp->out[0]]].dead = true; /* the Q */
-  g->values[mp->out[0]].dead = true;
-  mp->dead = true;
+  fold_away(g, pi, -1, reader[mp->out[0]]);
   return true;
 }
 
@@ -335,21 +342,8 @@ bool pass_fold_qdq(Graph *g, PassStats *st) {
       pools += fold_maxpool(g, reader, i);
       continue;
     }
-    if (c->dead || c->op != OP_CONV)
-      continue;
-    int y = c->out[0];
-    if (!fold_conv(g, reader, c))
-      continue;
-    c = &g->nodes[i];
-    Node *relu = only_reader(g, reader, y, OP_RELU);
-    Node *q = &g->nodes[reader[relu ? relu->out[0] : y]];
-    c->dead = q->dead = true;
-    g->values[y].dead = true;
-    if (relu) {
-      relu->dead = true;
-      g->values[relu->out[0]].dead = true;
-    }
-    folded++;
+    if (!c->dead && c->op == OP_CONV)
+      folded += fold_conv(g, reader, c);
   }
   free(reader);
   ir_recount_uses(g);
