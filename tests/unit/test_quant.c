@@ -682,25 +682,37 @@ static int count_op(const Graph *g, OpKind op) {
   return k;
 }
 
-/* fold-qdq on file: whether the conv became a QLinearConv (Conv, Relu and
- * the Q after them gone), and the interpreter's output no more than one
- * step of y_scale from the float conv's, on few elements. */
-static bool folds(const char *file) {
+/* file loaded and run by the interpreter on ins before and after
+ * fold-qdq (and dce): the folded graph (the caller frees it), its first
+ * output before and after in *before and *after (malloc'd). */
+static Graph *fold_qdq_run(const char *file, const float *const *ins, float **before,
+                           float **after) {
   Diag d = {.quiet = true};
   bool ok;
   Graph *g = load(file, &d, &ok);
   CU_ASSERT_FATAL(ok);
+  float *b[1] = {NULL}, *a[1] = {NULL};
+  CU_ASSERT_FATAL(interp_run(g, ins, b, &d));
+  int order[4], np;
+  PassStats st[4];
+  CU_ASSERT_FATAL(passes_parse("fold-qdq,dce", order, &np, &d));
+  CU_ASSERT_FATAL(passes_run(g, order, np, st, true, NULL, NULL, &d));
+  CU_ASSERT_FATAL(interp_run(g, ins, a, &d));
+  sb_free(&d.log);
+  *before = b[0], *after = a[0];
+  return g;
+}
+
+/* fold-qdq on file: whether the conv became a QLinearConv (Conv, Relu and
+ * the Q after them gone), and the interpreter's output no more than one
+ * step of y_scale from the float conv's, on few elements. */
+static bool folds(const char *file) {
   float x[288];
   for (int i = 0; i < 288; i++)
     x[i] = sinf(0.37f * (float)i) * 6.0f;
   const float *ins[1] = {x};
   float *before[1] = {NULL}, *after[1] = {NULL};
-  CU_ASSERT_FATAL(interp_run(g, ins, before, &d));
-  int order[4], np;
-  PassStats st[4];
-  CU_ASSERT_FATAL(passes_parse("fold-qdq,dce", order, &np, &d));
-  CU_ASSERT_FATAL(passes_run(g, order, np, st, true, NULL, NULL, &d));
-  CU_ASSERT_FATAL(interp_run(g, ins, after, &d));
+  Graph *g = fold_qdq_run(file, ins, &before[0], &after[0]);
   bool folded = count_op(g, OP_QLINEARCONV) == 1;
   CU_ASSERT(folded == (count_op(g, OP_CONV) == 0 && count_op(g, OP_RELU) == 0));
   CU_ASSERT(count_op(g, OP_QUANTIZE) == 2 - folded);
@@ -713,7 +725,6 @@ static bool folds(const char *file) {
   free(before[0]);
   free(after[0]);
   graph_free(g);
-  sb_free(&d.log);
   return folded;
 }
 
@@ -783,17 +794,8 @@ static void test_fold_qdq_add(void) {
       {true, 0, true}, {false, 128, true}, {true, 9, false}};
   for (int c = 0; c < 3; c++) {
     qdq_add_model("qdq_add.onnx", cases[c].relu, cases[c].yz);
-    Diag d = {.quiet = true};
-    bool ok;
-    Graph *g = load("qdq_add.onnx", &d, &ok);
-    CU_ASSERT_FATAL(ok);
     float *before[1] = {NULL}, *after[1] = {NULL};
-    CU_ASSERT_FATAL(interp_run(g, ins, before, &d));
-    int order[4], np;
-    PassStats st[4];
-    CU_ASSERT_FATAL(passes_parse("fold-qdq,dce", order, &np, &d));
-    CU_ASSERT_FATAL(passes_run(g, order, np, st, true, NULL, NULL, &d));
-    CU_ASSERT_FATAL(interp_run(g, ins, after, &d));
+    Graph *g = fold_qdq_run("qdq_add.onnx", ins, &before[0], &after[0]);
     CU_ASSERT(count_op(g, OP_QLINEARADD) == cases[c].folds);
     CU_ASSERT(count_op(g, OP_ADD) == !cases[c].folds);
     for (int i = 0; i < 140; i++)
@@ -801,7 +803,6 @@ static void test_fold_qdq_add(void) {
     free(before[0]);
     free(after[0]);
     graph_free(g);
-    sb_free(&d.log);
     if (cases[c].folds)
       check_bits("qdq_add.onnx", ins);
   }
@@ -872,24 +873,14 @@ static void test_fold_qdq_maxpool(void) {
       {U8, 128, 127, false, false}};
   for (int c = 0; c < 4; c++) {
     qdq_maxpool_model("qdq_maxpool.onnx", cases[c].type, cases[c].z, cases[c].z2, cases[c].ceil);
-    Diag d = {.quiet = true};
-    bool ok;
-    Graph *g = load("qdq_maxpool.onnx", &d, &ok);
-    CU_ASSERT_FATAL(ok);
     float *before[1] = {NULL}, *after[1] = {NULL};
-    CU_ASSERT_FATAL(interp_run(g, ins, before, &d));
-    int order[4], np;
-    PassStats st[4];
-    CU_ASSERT_FATAL(passes_parse("fold-qdq,dce", order, &np, &d));
-    CU_ASSERT_FATAL(passes_run(g, order, np, st, true, NULL, NULL, &d));
-    CU_ASSERT_FATAL(interp_run(g, ins, after, &d));
+    Graph *g = fold_qdq_run("qdq_maxpool.onnx", ins, &before[0], &after[0]);
     CU_ASSERT(count_op(g, OP_QUANTIZE) == 2 - cases[c].folds);
     int64_t n = value_numel(&g->values[g->outputs[0]]);
     CU_ASSERT(memcmp(before[0], after[0], sizeof(float) * (size_t)n) == 0);
     free(before[0]);
     free(after[0]);
     graph_free(g);
-    sb_free(&d.log);
     if (cases[c].folds)
       check_bits("qdq_maxpool.onnx", ins);
   }
