@@ -431,6 +431,14 @@ static int64_t parse_bytes(const char *s) {
   return (int64_t)(v << shift);
 }
 
+/* A count from 1 to max: digits only (strtol's own limits included). */
+static bool parse_count(const char *s, long max, long *n) {
+  char *end;
+  errno = 0;
+  *n = strtol(s, &end, 10);
+  return end != s && !*end && !errno && *n >= 1 && *n <= max;
+}
+
 static int parse_args(const char *cmd, int argc, char **argv, Args *a,
                       const char *help) {
   memset(a, 0, sizeof *a);
@@ -602,9 +610,8 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
       a->exclude[a->quant.nexclude++] = optarg;
       break;
     case O_CALIB_COUNT: {
-      char *end;
-      long n = strtol(optarg, &end, 10);
-      if (*end || n < 1 || n > 1000000)
+      long n;
+      if (!parse_count(optarg, 1000000, &n))
         return usage_error(cmd, "--calibrate-count takes a count from 1 to 1000000, not", optarg);
       a->quant.max_inputs = (int)n;
       break;
@@ -620,9 +627,8 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
       break;
     }
     case O_RUNS: {
-      char *end;
-      long n = strtol(optarg, &end, 10);
-      if (*end || n < 1 || n > 100000)
+      long n;
+      if (!parse_count(optarg, 100000, &n))
         return usage_error(cmd, "--runs takes a count from 1 to 100000, not", optarg);
       a->job.runs = (int)n;
       break;
