@@ -365,18 +365,50 @@ static void emit_tile(Emitter *e, const Node *n, int64_t C, int64_t P, int mr, c
 /* The activations' type (uint8, or int8: flipped as they are packed). */
 static DType g_xdtype(const Emitter *e, const Node *n) { return e->g->values[n->in[0]].dtype; }
 
-/* One strip of nv pixel vectors at p0: packed, then every channel tile. */
+/*
+ * The channel chunks of a strip: when an image has fewer strips than there
+ * are threads (ResNeXt-50's 7x7 stage: 49 pixels, one strip), the units
+ * threads split are (strip, chunk of channel tiles) pairs, each packing its
+ * strip: 1 where the strips alone give every thread work.  Chunk ch takes
+ * the whole tiles [ch TF / MC, (ch + 1) TF / MC) and the last one also the
+ * partial tile.  The split and the emitter both ask here.  Measured on
+ * ResNeXt-50's four 1024 -> 2048 / 2048 -> 512 7x7 layers, 2 threads (one
+ * Zen 4 core each, gcc 12): they ran on thread 0 alone before.
+ */
+static int64_t qc_strips(const Graph *g, const Node *n) {
+  const Value *y = &g->values[n->out[0]];
+  return y->dims[0] * ((y->dims[2] * y->dims[3] + n->sched.tile_p - 1) / n->sched.tile_p);
+}
+
+static int64_t qc_chunks(const Graph *g, const Node *n) {
+  int64_t T = g->threads > 1 ? g->threads : 1, S = qc_strips(g, n);
+  int64_t tiles = g->values[n->out[0]].dims[1] / n->sched.tile_c; /* whole ones */
+  if (S >= T || tiles < 2)
+    return 1;
+  int64_t mc = (T + S - 1) / S;
+  return mc < tiles ? mc : tiles;
+}
+
+/* One strip of nv pixel vectors at p0: packed, then every channel tile of
+ * its chunk ch (of MC). */
 static void emit_strip(Emitter *e, const Node *n, int64_t C, int64_t M, int64_t P, int64_t HW,
-                       int nv, int last_lanes, bool any_wz, int32_t lo, int32_t hi) {
+                       int nv, int last_lanes, bool any_wz, int32_t lo, int32_t hi, int64_t MC) {
   int MR = n->sched.tile_c;
-  int64_t Mf = M / MR * MR;
+  int64_t Mf = M / MR * MR, TF = M / MR;
   pack_strip(e, n, C, HW, nv, last_lanes, any_wz, g_xdtype(e, n) == DT_INT8, HW != P);
   if (Mf) {
-    E("for (long m0 = 0; m0 < %lld; m0 += %d)\n", (long long)Mf, MR);
+    if (MC > 1)
+      E("for (long m0 = ch * %lld / %lld * %d; m0 < (ch + 1) * %lld / %lld * %d; m0 += %d)\n",
+        (long long)TF, (long long)MC, MR, (long long)TF, (long long)MC, MR, MR);
+    else
+      E("for (long m0 = 0; m0 < %lld; m0 += %d)\n", (long long)Mf, MR);
     emit_tile(e, n, C, P, MR, "m0", nv, last_lanes, any_wz, lo, hi);
   }
-  if (M > Mf)
+  if (M > Mf) {
+    if (MC > 1)
+      E("if (ch == %lld)\n", (long long)(MC - 1));
     emit_tile(e, n, C, P, (int)(M - Mf), cw_int(e->w, Mf), nv, last_lanes, any_wz, lo, hi);
+  }
 }
 
 static bool qconv1x1_emit(Emitter *e, Graph *g, Node *n) {
@@ -411,39 +443,39 @@ static bool qconv1x1_emit(Emitter *e, Graph *g, Node *n) {
   if (!e->t->i8.cvtrn) /* else the epilogue adds the integer */
     E("const %s yz = %s;\n", e->t->f32.vtype,
     cw_op(e->w, e->t->f32.set1, cw_float(e->w, (float)q[2].zero[0]), 0, 0));
-  int64_t S = (P + NR - 1) / NR; /* strips an image: the units threads split */
+  int64_t S = (P + NR - 1) / NR, MC = qc_chunks(g, n); /* units: (strip, chunk) of an image */
   E("for (long u = s0; u < s1; u++) {\n"
-    "const long b = u / %lld, p0 = u %% %lld * %d;\n"
+    "const long ch = u %% %lld, b = u / %lld / %lld, p0 = u / %lld %% %lld * %d;\n"
+    "(void)ch;\n"
     "const uint8_t *X = (const uint8_t *)x0 + b * %lld;\n"
     "%s *Y = y0 + b * %lld;\n",
-    (long long)S, (long long)S, NR, (long long)(C * HW), dtype_ctype(q[2].dtype),
+    (long long)MC, (long long)MC, (long long)S, (long long)MC, (long long)S, NR,
+    (long long)(C * HW), dtype_ctype(q[2].dtype),
     (long long)(M * P));
   if (Pf) {
     E("%s{\n", P > Pf ? cw_fmt(e->w, "if (p0 < %lld) ", (long long)Pf) : "");
-    emit_strip(e, n, C, M, P, HW, NR / L, L, any_wz, (int32_t)lo, (int32_t)hi);
+    emit_strip(e, n, C, M, P, HW, NR / L, L, any_wz, (int32_t)lo, (int32_t)hi, MC);
     E("}\n");
   }
   if (P > Pf) {
     int64_t rest = P - Pf;
     int nv = (int)((rest + L - 1) / L), last = (int)(rest - (int64_t)(nv - 1) * L);
     E("%s{\n", Pf ? "else " : "");
-    emit_strip(e, n, C, M, P, HW, nv, last, any_wz, (int32_t)lo, (int32_t)hi);
+    emit_strip(e, n, C, M, P, HW, nv, last, any_wz, (int32_t)lo, (int32_t)hi, MC);
     E("}\n");
   }
   E("}\n");
   return true;
 }
 
-/* Threads split the strips of tile_p pixels of every image: each packs its
- * own strips, and no sum is split, so every thread count gives the same
- * bits. */
+/* Threads split the strips of tile_p pixels of every image (and their
+ * channel chunks, qc_chunks): each packs its own strips, and no sum is
+ * split, so every thread count gives the same bits. */
 static SplitAxis qconv1x1_split(const Graph *g, const Node *n, const Target *t, int T,
                                 int64_t *units) {
   (void)t;
-  (void)T;
-  const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
-  int64_t P = y->dims[2] * y->dims[3];
-  *units = x->dims[0] * ((P + n->sched.tile_p - 1) / n->sched.tile_p);
+  (void)T; /* g->threads: qc_chunks */
+  *units = qc_strips(g, n) * qc_chunks(g, n);
   return SPLIT_TILES;
 }
 

@@ -1107,11 +1107,19 @@ static void test_qconv1x1_kernels(void) {
       graph_free(g);
     }
     /* Threads split the pixel strips: 3 threads over 2 images of 42 strips
-     * (the last partial) give the bits of 1. */
+     * (the last partial) give the bits of 1; so do they over 7x7 images
+     * (on avx512 one strip an image, so the strips' channel tiles are
+     * split too: 1 image in 3 chunks, the partial tile in the last; 2
+     * images in 2 each). */
     g = graph_new();
     tu_output(g, qconv_case(g, 2, 29, 64, 20, 33, 7 | 16, 0));
+    tu_output(g, qconv_case(g, 1, 40, 83, 7, 7, 2 | 4, 1));
+    tu_output(g, qconv_case(g, 2, 36, 70, 7, 7, 1 | 8, 2));
     check_generated(g, "qconv1x1_threads", 0.3f, &runnable[ti], NULL);
     check_threads(g, "qconv1x1_threads", &runnable[ti], 3);
+    if (runnable[ti].t->nregs >= 32) /* the one-strip images ran on 3 threads */
+      for (int k = 1; k < 3; k++)
+        CU_ASSERT_EQUAL(g->nodes[g->values[g->outputs[k]].producer].sched.threads, 3);
     graph_free(g);
     ran++;
     ran_avx2 |= runnable[ti].t == &target_avx2;
