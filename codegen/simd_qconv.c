@@ -371,9 +371,9 @@ static DType g_xdtype(const Emitter *e, const Node *n) { return e->g->values[n->
  * threads split are (strip, chunk of channel tiles) pairs, each packing its
  * strip: 1 where the strips alone give every thread work.  Chunk ch takes
  * the whole tiles [ch TF / MC, (ch + 1) TF / MC) and the last one also the
- * partial tile.  The split and the emitter both ask here.  Measured on
- * ResNeXt-50's four 1024 -> 2048 / 2048 -> 512 7x7 layers, 2 threads (one
- * Zen 4 core each, gcc 12): they ran on thread 0 alone before.
+ * partial tile.  The split and the emitter both ask here.  ResNeXt-50's
+ * 2048-channel 7x7 layers on 2 threads (Zen 4, gcc 12, a shared machine):
+ * 0.81-1.28 ms each on thread 0 alone before, 0.38 ms split.
  */
 static int64_t qc_strips(const Graph *g, const Node *n) {
   const Value *y = &g->values[n->out[0]];
