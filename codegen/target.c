@@ -43,7 +43,7 @@ const char *target_names(void) { return "scalar, avx2, avx512, neon, native"; }
 const VecOps *target_vec(const Target *t, DType dt) {
   if (dt == DT_FLOAT && t->f32.lanes > 1)
     return &t->f32;
-  if ((dt == DT_UINT8 || dt == DT_INT8) && t->i8.lanes > 1)
-    return &t->i8;
+  if ((dt == DT_UINT8 || dt == DT_INT8 || dt == DT_INT32) && t->i8.lanes > 1)
+    return &t->i8; /* its lanes are int32 sums of bytes */
   return NULL;
 }

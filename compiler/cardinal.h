@@ -414,9 +414,14 @@ bool dtype_io_as_float(DType t, int64_t *lo, int64_t *hi);
  *                  group l / Cg, W[ob*c + l / Cg * Cg + m][l % Cg][k]
  *   LAYOUT_CPAD    a per-channel vector [C] (bias, scale) padded with zeros
  *                  to ceil(C/c)*c, so whole vectors can be loaded
+ *   LAYOUT_WDOT4   a [K, N] matrix of bytes (MatMulInteger's constant B)
+ *                  for 4-byte dot products: [ceil(N/c)][ceil(K/4)][c][4],
+ *                  lane l of quad q of block nb holding B[4q .. 4q+3][nb*c
+ *                  + l], zero past K and N
  */
 typedef enum {
-  LAYOUT_PLAIN, LAYOUT_NCHWC, LAYOUT_WCONV, LAYOUT_WGLANES, LAYOUT_WGDOT, LAYOUT_CPAD
+  LAYOUT_PLAIN, LAYOUT_NCHWC, LAYOUT_WCONV, LAYOUT_WGLANES, LAYOUT_WGDOT, LAYOUT_CPAD,
+  LAYOUT_WDOT4
 } LayoutKind;
 
 typedef struct {
@@ -1126,6 +1131,9 @@ bool conv_glanes_dot(const Graph *g, const Node *n, const Target *t);
 /* simd_gemm.c: whether t has a vector kernel for Gemm n with B^T packed
  * (the layout pass packs it). */
 bool gemm_can_pack(const Graph *g, const Node *n, const Target *t);
+/* simd_qmatmul.c: whether t has a vector kernel for MatMulInteger n with
+ * its constant B packed as LAYOUT_WDOT4 (the layout pass packs it). */
+bool qmatmul_can_pack(const Graph *g, const Node *n, const Target *t);
 /* A stride-1 unpadded 1x1 conv: its pixels are one flat range. */
 bool conv_flat_pixels(const Node *n);
 /* The grouped-lanes tile (simd_conv.c, conv_glanes_tile): most accumulators

@@ -39,7 +39,8 @@ bool layout_equal(Layout a, Layout b) {
   case LAYOUT_WCONV: return a.block == b.block && a.iblock == b.iblock && a.group == b.group;
   case LAYOUT_WGLANES:
   case LAYOUT_WGDOT: return a.block == b.block && a.group == b.group;
-  case LAYOUT_CPAD: return a.block == b.block;
+  case LAYOUT_CPAD:
+  case LAYOUT_WDOT4: return a.block == b.block;
   }
   return false;
 }
@@ -52,6 +53,7 @@ const char *layout_name(Layout l, char *buf, size_t n) {
   case LAYOUT_WGLANES: snprintf(buf, n, "wglanes%d", l.block); break;
   case LAYOUT_WGDOT: snprintf(buf, n, "wgdot%d", l.block); break;
   case LAYOUT_CPAD: snprintf(buf, n, "cpad%d", l.block); break;
+  case LAYOUT_WDOT4: snprintf(buf, n, "wdot4x%d", l.block); break;
   }
   return buf;
 }
@@ -112,6 +114,8 @@ int64_t value_storage_numel(const Value *v) {
     return sat_mul(sat_mul(ceil_div(v->dims[0], l->block) * l->block, v->dims[1]), weight_k(v));
   case LAYOUT_CPAD:
     return ceil_div(v->dims[0], l->block) * l->block;
+  case LAYOUT_WDOT4:
+    return sat_mul(ceil_div(v->dims[1], l->block) * l->block, ceil_div(v->dims[0], 4) * 4);
   }
   return 0;
 }
@@ -193,6 +197,17 @@ static void layout_walk(const Value *v, ElemFn f, void *ctx) {
     for (int64_t i = 0; i < value_storage_numel(v); i++)
       f(i < v->dims[0] ? i : -1, i, ctx);
     return;
+  case LAYOUT_WDOT4: {
+    int64_t K = v->dims[0], N = v->dims[1], q = 0;
+    for (int64_t nb = 0; nb < ceil_div(N, c); nb++)
+      for (int64_t k4 = 0; k4 < ceil_div(K, 4); k4++)
+        for (int64_t l = 0; l < c; l++)
+          for (int64_t j = 0; j < 4; j++, q++) {
+            int64_t k = 4 * k4 + j, col = nb * c + l;
+            f(k < K && col < N ? k * N + col : -1, q, ctx);
+          }
+    return;
+  }
   }
 }
 

@@ -28,6 +28,8 @@ static bool is_activation_layout(Layout l) {
  *  - pools read and write the same NCHWc;
  *  - a Gemm (transB) may read B^T packed as WCONV (N output "channels" of
  *    K inputs, input block 1) and C as CPAD, its A and Y plain;
+ *  - a MatMulInteger may read its constant [K, N] B packed as WDOT4, its A
+ *    and Y plain;
  *  - an activation, or arithmetic whose operands all have the output's
  *    shape, reads and writes one layout.
  * Returns NULL when the node's layouts are valid, else why not.
@@ -59,6 +61,12 @@ const char *node_layout_error(const Graph *g, const Node *n) {
       return "a Gemm's residual is plain";
     return NULL;
   }
+  if (n->op == OP_MATMULINTEGER)
+    return x->layout.kind == LAYOUT_PLAIN && y->layout.kind == LAYOUT_PLAIN &&
+                   g->values[n->in[1]].layout.kind == LAYOUT_WDOT4 &&
+                   g->values[n->in[1]].rank == 2 && g->values[n->in[1]].data
+               ? NULL
+               : "a MatMulInteger reads a plain A and a constant [K, N] B packed as wdot4";
   if (n->op == OP_REORDER)
     return is_activation_layout(x->layout) && is_activation_layout(y->layout) &&
                    !layout_equal(x->layout, y->layout)

@@ -17,7 +17,9 @@
  * inputs and outputs keep their plain layout.  Packed constants are new
  * constants: an initializer shared with another node is never repacked.
  * A Gemm with a constant B^T (a classifier head) gets it packed as WCONV,
- * N outputs a vector, its bias as CPAD; its A and Y stay plain.
+ * N outputs a vector, its bias as CPAD; its A and Y stay plain.  So does
+ * an int8 head's MatMulInteger, its constant B packed as WDOT4 (quads of
+ * rows, a vector of columns) where the target's int8 table runs it.
  * On a target without vectors the pass does nothing.
  */
 #include "../cardinal.h"
@@ -141,6 +143,11 @@ bool pass_layout(Graph *g, PassStats *st) {
       n->in[1] = w;
       if (n->nin > 2)
         n->in[2] = cb;
+    }
+    if (qmatmul_can_pack(g, n, t)) {
+      int w = packed(g, n->in[1], (Layout){LAYOUT_WDOT4, t->i8.lanes, 0, 0});
+      n = &g->nodes[i];
+      n->in[1] = w;
     }
     if (!block) {
       for (int k = 0; k < node_nreads(n); k++) {

@@ -1300,6 +1300,83 @@ static void test_qadd_split(void) {
   graph_free(g);
 }
 
+/* One int8 head case: a float [R.., K] (rank 2, or 3 with 2 batches) ->
+ * QuantizeLinear (uint8 with zero point near 128, or int8 near 0: flag 1)
+ * -> MatMulInteger with a constant s8 B [K, N]; flag 2 gives B's zero
+ * points (zeros, per column), flag 4 leaves out A's.  Returns the int32
+ * output. */
+static int qmatmul_case(Graph *g, int64_t R, int64_t K, int64_t N, int flags, int ncase) {
+  char name[32];
+  snprintf(name, sizeof name, "qm%d", ncase);
+  const float xs = 1.0f / 128.0f;
+  const uint8_t az = (uint8_t)(120 + ncase % 16);
+  const int8_t azs = (int8_t)(ncase % 16 - 8), zero0 = 0;
+  int64_t ad[3] = {R > 2 ? 2 : R, R > 2 ? R / 2 : K, K}, bd[2] = {K, N}, nd[1] = {N};
+  int xzv = flags & 1 ? const_typed(g, DT_INT8, 0, NULL, &azs) : const_typed(g, DT_UINT8, 0, NULL, &az);
+  int qin[3] = {tu_input(g, name, R > 2 ? 3 : 2, ad), tu_const(g, "", 0, NULL, &xs), xzv};
+  int xq = tu_node(g, "QuantizeLinear", 3, qin, NULL);
+  int8_t *b = malloc((size_t)(K * N)), *bz = calloc((size_t)N, 1);
+  for (int64_t i = 0; i < K * N; i++)
+    b[i] = (int8_t)(int)(wrand() * 254.0f);
+  int ins[4] = {xq, const_typed(g, DT_INT8, 2, bd, b),
+                flags & 4 ? -1 : const_typed(g, flags & 1 ? DT_INT8 : DT_UINT8, 0, NULL,
+                                             flags & 1 ? (const void *)&azs : (const void *)&az),
+                flags & 2 ? const_typed(g, DT_INT8, 1, nd, bz) : const_typed(g, DT_INT8, 0, NULL, &zero0)};
+  free(b);
+  free(bz);
+  return tu_node(g, "MatMulInteger", 4, ins, NULL);
+}
+
+/* The int8 head kernel (simd_qmatmul.c) on the targets whose 8-bit table
+ * this CPU runs: columns around a vector and the unit of QM_NV (avx2:
+ * QM_NV16) vectors, K in whole and partial quads, 1 to 3 rows and two
+ * batches, u8 and s8 activations, zero points given or not; the int32
+ * outputs equal the interpreter's, outputs pre-filled with NaN.  Then 3
+ * threads over 1000 columns give the bits of 1. */
+static void test_qmatmul_kernels(void) {
+  static const int64_t ks[] = {1, 3, 4, 5, 13, 64, 67};
+  find_targets();
+  int ran = 0;
+  for (int ti = 0; ti < nrunnable; ti++) {
+    const VecOps *v = target_vec(runnable[ti].t, DT_UINT8);
+    if (!v)
+      continue;
+    if (!cd_cpu_has(runnable[ti].t->cpu_features | v->cpu)) {
+      fprintf(stderr, "\n[skipping the int8 head kernels on %s: this CPU lacks AVX-512 VNNI]\n",
+              runnable[ti].t->name);
+      continue;
+    }
+    int64_t L = v->lanes, U = (runnable[ti].t->nregs >= 32 ? 8 : 4) * L;
+    const int64_t ns[] = {1, L - 1, L, L + 1, U - 1, U, U + 1, 2 * U + L + 3};
+    Graph *g = graph_new();
+    wseed = 13;
+    int ncase = 0;
+    for (int ni = 0; ni < 8; ni++)
+      for (int r = 0; r < 3; r++) {
+        int64_t R = ncase % 5 == 4 ? 4 : 1 + r;
+        tu_output(g, qmatmul_case(g, R, ks[ncase % 7], ns[ni], ncase % 8, ncase));
+        ncase++;
+      }
+    check_generated(g, "qmatmul", 0.9f, &runnable[ti], NULL);
+    int took[2] = {0, 0};
+    for (int i = 0; i < g->nnodes; i++) {
+      took[0] += g->nodes[i].sched.family == kernel_config_named("qmatmul_u8s8");
+      took[1] += g->nodes[i].sched.family == kernel_config_named("qmatmul_s8s8");
+    }
+    CU_ASSERT(took[0] > 0 && took[1] > 0);
+    CU_ASSERT_EQUAL(took[0] + took[1], ncase); /* every case took the family */
+    graph_free(g);
+    g = graph_new();
+    tu_output(g, qmatmul_case(g, 1, 2048, 1000, 0, 0));
+    check_generated(g, "qmatmul_threads", 0.3f, &runnable[ti], NULL);
+    check_threads(g, "qmatmul_threads", &runnable[ti], 3);
+    graph_free(g);
+    ran++;
+  }
+  if (!ran)
+    fprintf(stderr, "\n[test_qmatmul_kernels: SKIPPED: no target here runs 8-bit kernels]\n");
+}
+
 /* The packed Gemm kernel (a classifier head: transB, B constant): rows M,
  * outputs N around the vector width and the 4-vector tile (whole vectors
  * stored from registers, a partial last one by lanes), K from 1, with and
@@ -1938,6 +2015,7 @@ void add_codegen_suite(void) {
   ADD(s, test_qconv1x1_kernels);
   ADD(s, test_qconv_kernels);
   ADD(s, test_qadd_split);
+  ADD(s, test_qmatmul_kernels);
   ADD(s, test_simd_around_kernels);
   ADD(s, test_pool_kernels);
   ADD(s, test_activation_kernels);
