@@ -1377,6 +1377,64 @@ static void test_qmatmul_kernels(void) {
     fprintf(stderr, "\n[test_qmatmul_kernels: SKIPPED: no target here runs 8-bit kernels]\n");
 }
 
+/* MaxPool of bytes (maxpool_int, simd_pool.c) on every target: a float
+ * input quantized to uint8 or int8 (zero point inside the range, so both
+ * ends saturate), kernels 1x1 to 5x3, strides 1 to 3, pads up to 2 and
+ * ceil_mode (windows past the input), images narrower and wider than a
+ * vector; the bytes equal the interpreter's, outputs pre-filled with NaN;
+ * then 3 threads over the planes give the bits of 1. */
+static int qpool_case(Graph *g, const int64_t *xd, const int64_t *k, int64_t s, int64_t pad,
+                      bool ceil, bool s8, int ncase) {
+  char name[32];
+  snprintf(name, sizeof name, "qp%d", ncase);
+  const float xs = 1.0f / 100.0f;
+  const uint8_t zu = 100;
+  const int8_t zs = -20;
+  int qin[3] = {tu_input(g, name, 4, xd), tu_const(g, "", 0, NULL, &xs),
+                s8 ? const_typed(g, DT_INT8, 0, NULL, &zs) : const_typed(g, DT_UINT8, 0, NULL, &zu)};
+  int xq = tu_node(g, "QuantizeLinear", 3, qin, NULL);
+  Node *n;
+  int y = tu_node(g, "MaxPool", 1, &xq, &n);
+  const int64_t pads[4] = {pad, pad > 1 ? 1 : pad, pad, pad}, st[2] = {s, s};
+  tu_attr_ints(g, n, "kernel_shape", 2, k);
+  tu_attr_ints(g, n, "pads", 4, pads);
+  tu_attr_ints(g, n, "strides", 2, st);
+  if (ceil)
+    tu_attr_int(g, n, "ceil_mode", 1);
+  return y;
+}
+
+static void test_maxpool_int(void) {
+  static const int64_t ks[][2] = {{3, 3}, {2, 2}, {1, 1}, {5, 3}, {3, 5}};
+  static const int64_t hw[][2] = {{1, 1}, {7, 9}, {12, 70}, {5, 33}, {20, 17}};
+  find_targets();
+  for (int ti = 0; ti < nrunnable; ti++) {
+    Graph *g = graph_new();
+    int ncase = 0;
+    for (int i = 0; i < 20; i++) {
+      const int64_t *k = ks[i % 5];
+      int64_t s = 1 + i % 3, pad = (i / 3) % 3, xd[4] = {1 + i % 2, 2 + i % 3, hw[i / 4][0], hw[i / 4][1]};
+      if (pad >= k[0] || pad >= k[1])
+        pad = 0;
+      while (xd[2] + 2 * pad < k[0] || xd[3] + 2 * pad < k[1])
+        xd[2]++, xd[3]++;
+      tu_output(g, qpool_case(g, xd, k, s, pad, i % 4 == 1, i % 2 == 1, ncase++));
+    }
+    check_generated(g, "maxpool_int", 0.8f, &runnable[ti], NULL);
+    int took = 0;
+    for (int i = 0; i < g->nnodes; i++)
+      took += g->nodes[i].sched.family == kernel_config_named("maxpool_int");
+    CU_ASSERT_EQUAL(took, ncase); /* every case took the family */
+    graph_free(g);
+  }
+  Graph *g = graph_new();
+  tu_output(g, qpool_case(g, (const int64_t[]){2, 32, 56, 56}, (const int64_t[]){3, 3}, 2, 1,
+                          false, false, 0));
+  check_generated(g, "maxpool_int_threads", 0.4f, &runnable[nrunnable - 1], NULL);
+  check_threads(g, "maxpool_int_threads", &runnable[nrunnable - 1], 3);
+  graph_free(g);
+}
+
 /* The packed Gemm kernel (a classifier head: transB, B constant): rows M,
  * outputs N around the vector width and the 4-vector tile (whole vectors
  * stored from registers, a partial last one by lanes), K from 1, with and
@@ -2016,6 +2074,7 @@ void add_codegen_suite(void) {
   ADD(s, test_qconv_kernels);
   ADD(s, test_qadd_split);
   ADD(s, test_qmatmul_kernels);
+  ADD(s, test_maxpool_int);
   ADD(s, test_simd_around_kernels);
   ADD(s, test_pool_kernels);
   ADD(s, test_activation_kernels);
