@@ -23,18 +23,6 @@
 #define CD_QUANT_FN static inline __attribute__((unused))
 #else
 #define CD_QUANT_FN static inline
-/* QLinearAdd (fold-qdq's DQ(a) + DQ(b) -> Q): a and b with their zero
- * points taken off, each times its multiplier (its scale / y_scale, in
- * float), summed as fmaf(a, ma, b * mb) -- the one rounding of b * mb, then
- * one of the fused multiply-add, written out so no compiler can contract
- * it another way -- rounded half to even, plus y's zero point, saturated
- * to [lo, hi].  The multipliers are finite (parse checks), so no NaN. */
-CD_QUANT_FN int32_t cd_add_requantize(int32_t a, float ma, int32_t b, float mb,
-                                      int32_t zero_point, int32_t lo, int32_t hi) {
-  float r = rintf(fmaf((float)a, ma, (float)b * mb)) + (float)zero_point;
-  return r <= (float)lo ? lo : r >= (float)hi ? hi : (int32_t)r;
-}
-
 #endif
 
 /* r (a float holding an integer, or NaN, or +-inf) saturated to [lo, hi];
