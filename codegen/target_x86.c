@@ -389,6 +389,7 @@ const Target target_avx512 = {
         .cvtrn = "_mm512_cvt_roundps_epi32($0, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)",
         .store8 = "_mm_mask_storeu_epi8($0, (__mmask16)((1u << $2) - 1u), "
                   "_mm512_cvtepi32_epi8($1))",
+        .widen8 = "_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)($0)))",
         .interleave4 = il4_512,
         .interleave4x = il4x_512,
         .rtype2 = "__m256i",
@@ -471,6 +472,7 @@ const Target target_avx2 = {
         .cvtf = "_mm256_cvtepi32_ps($0)",
         .cvti = "_mm256_cvtps_epi32($0)",
         .store8 = "cd_avx2_store8($0, $1, $2)",
+        .widen8 = "_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)($0)))",
         .interleave4 = il4_256,
         .rtype2 = "__m128i",
         .rtype4 = "__m256i",

@@ -331,6 +331,7 @@ typedef struct {
   const char *cvtrn;       /* float lanes $0 in int32's range, rounded to the nearest (ties to
                               even, whatever the rounding mode), as int32 (NULL: none) */
   const char *store8;      /* the low byte of each of the first $2 lanes of $1 to bytes at $0 */
+  const char *widen8;      /* the `lanes` bytes at $0, zero-extended, as the int32 lanes (NULL: none) */
   /* The vector whose lane i holds bytes rows[0][i], rows[1][i], rows[2][i],
    * rows[3][i] (rows[k] NULL: 0), for lanes i < n (past n: 0; nothing past
    * rows[k] + n is read): four byte rows interleaved for dot4. */
@@ -811,6 +812,8 @@ bool conv_attrs_parse(Graph *g, Node *n, Diag *d, int xi, int wi);
 bool conv_shape_infer(Graph *g, Node *n, Diag *d, int xi, int wi, int *rank, int64_t *dims);
 /* quant.c: QLinearAdd's loop over output elements [lo, hi) (C expressions). */
 void qadd_loop(CWriter *w, Graph *g, Node *n, const char *lo, const char *hi);
+/* Its multipliers a_scale / y_scale and b_scale / y_scale, as it computes them. */
+void qadd_multipliers(const Node *n, float *ma, float *mb);
 /* quant.c: quant.h, for generated sources whose kernels call it. */
 const char *quant_scalar_source(void);
 void conv_scalar_tile(const Graph *g, const Node *n, Schedule *s); /* its scalar kernel's tiles */

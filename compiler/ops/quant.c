@@ -980,7 +980,7 @@ bool qadd_infer(Graph *g, Node *n, Diag *d) {
 }
 
 /* The multipliers a_scale / y_scale and b_scale / y_scale. */
-static void qadd_multipliers(const Node *n, float *ma, float *mb) {
+void qadd_multipliers(const Node *n, float *ma, float *mb) {
   const QuantParams *q = n->p.q;
   *ma = q[0].scale[0] / q[2].scale[0];
   *mb = q[1].scale[0] / q[2].scale[0];

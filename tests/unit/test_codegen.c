@@ -1229,10 +1229,11 @@ static void test_qconv_kernels(void) {
   (void)ran_avx2;
 }
 
-/* QDQ residual add a + b: both quantized (u8 or s8 as flags say) and
+/* QDQ residual add a + b: both quantized (b s8 when s8 says, else u8) and
  * dequantized, added, quantized (uint8, zero point 0 after a Relu, else
- * 128) and dequantized; fold-qdq makes it one QLinearAdd. */
-static int qadd_case(Graph *g, const int64_t *dims, bool relu, bool s8, int ncase) {
+ * 128; int8 with zero point -10 when s8out says) and dequantized;
+ * fold-qdq makes it one QLinearAdd. */
+static int qadd_case(Graph *g, const int64_t *dims, bool relu, bool s8, bool s8out, int ncase) {
   const float sa = 0.02f + 0.001f * (float)ncase, sb = 0.05f, sy = 0.06f;
   const uint8_t zu = 120, zy = relu ? 0 : 128;
   const int8_t zs = -5;
@@ -1250,7 +1251,9 @@ static int qadd_case(Graph *g, const int64_t *dims, bool relu, bool s8, int ncas
   int sum = tu_node(g, "Add", 2, q, NULL);
   if (relu)
     sum = tu_node(g, "Relu", 1, &sum, NULL);
-  int syv = tu_const(g, "", 0, NULL, &sy), zyv = const_typed(g, DT_UINT8, 0, NULL, &zy);
+  const int8_t zys = -10;
+  int syv = tu_const(g, "", 0, NULL, &sy);
+  int zyv = s8out ? const_typed(g, DT_INT8, 0, NULL, &zys) : const_typed(g, DT_UINT8, 0, NULL, &zy);
   int qi[3] = {sum, syv, zyv};
   int yq = tu_node(g, "QuantizeLinear", 3, qi, NULL);
   int di[3] = {yq, syv, zyv};
@@ -1276,28 +1279,37 @@ static void fold_qdq_first(Graph *g) {
  * the bits of 1. */
 static void test_qadd_split(void) {
   static const int64_t sizes[][4] = {{1, 1, 1, 1}, {1, 1, 7, 9}, {1, 4, 4, 4}, {1, 5, 13, 1},
-                                     {2, 3, 5, 7}};
+                                     {2, 3, 5, 7}, {1, 1, 3, 11}, {1, 2, 4, 4}};
   find_targets();
   for (int ti = 0; ti < nrunnable; ti++) {
     Graph *g = graph_new();
     wseed = 11;
-    for (int c = 0; c < 5; c++)
-      tu_output(g, qadd_case(g, sizes[c], c % 2 == 0, c >= 3, c));
+    for (int c = 0; c < 7; c++)
+      tu_output(g, qadd_case(g, sizes[c], c % 2 == 0, c >= 3, c == 5, c)); /* s8 out: no Relu */
     fold_qdq_first(g);
     check_generated(g, "qadd", 0.7f, &runnable[ti], NULL);
+    /* where the int8 table widens bytes, the vector rows (u8 and s8
+     * outputs), else the portable loop split */
+    bool vec = runnable[ti].t->i8.widen8 != NULL;
     int folded = 0;
-    for (int i = 0; i < g->nnodes; i++)
+    for (int i = 0; i < g->nnodes; i++) {
+      const KernelConfig *f = g->nodes[i].sched.family;
+      bool s8 = g->values[g->nodes[i].out[0]].dtype == DT_INT8;
       folded += !g->nodes[i].dead && g->nodes[i].op == OP_QLINEARADD &&
-                g->nodes[i].sched.family == kernel_config_named("qadd_split");
-    CU_ASSERT_EQUAL(folded, 5);
+                f == kernel_config_named(!vec ? "qadd_split" : s8 ? "qadd_vec_s8" : "qadd_vec_u8");
+    }
+    CU_ASSERT_EQUAL(folded, 7);
     graph_free(g);
   }
-  Graph *g = graph_new();
-  tu_output(g, qadd_case(g, (const int64_t[]){1, 16, 50, 50}, true, false, 9));
-  fold_qdq_first(g);
-  check_generated(g, "qadd_threads", 0.4f, &runnable[0], NULL);
-  check_threads(g, "qadd_threads", &runnable[0], 3);
-  graph_free(g);
+  for (int ti = 0; ti < nrunnable; ti += nrunnable - 1 > 0 ? nrunnable - 1 : 1) {
+    Graph *g = graph_new();
+    tu_output(g, qadd_case(g, (const int64_t[]){1, 16, 50, 50}, true, false, false, 9));
+    tu_output(g, qadd_case(g, (const int64_t[]){1, 16, 50, 51}, false, true, true, 10));
+    fold_qdq_first(g);
+    check_generated(g, "qadd_threads", 0.4f, &runnable[ti], NULL);
+    check_threads(g, "qadd_threads", &runnable[ti], 3);
+    graph_free(g);
+  }
 }
 
 /* One int8 head case: a float [R.., K] (rank 2, or 3 with 2 batches) ->
