@@ -186,6 +186,65 @@ static bool qadd_vec_emit(Emitter *e, Graph *g, Node *n) {
   return true;
 }
 
+/*
+ * quantize_vec: QuantizeLinear of a float tensor, per tensor, in the
+ * target's vectors (an int8 model's input): x / scale (a true division, as
+ * quant.h's cd_quantize divides), rounded half to even, plus the zero
+ * point, NaN made 0 (cd_saturate's), clamped to the type, stored as bytes;
+ * a share's last partial vector through cd_quantize itself.  The elements
+ * split over threads.
+ */
+static bool quantize_vec_runs(const Graph *g, const Node *n, const Target *t) {
+  return n->op == OP_QUANTIZE && n->p.q[0].n == 1 && t->f32.lanes == t->i8.lanes &&
+         t->i8.store8 && t->f32.unord && g->values[n->in[0]].layout.kind == LAYOUT_PLAIN &&
+         g->values[n->out[0]].layout.kind == LAYOUT_PLAIN;
+}
+
+static bool quantize_vec_emit(Emitter *e, Graph *g, Node *n) {
+  const VecOps *iv = &e->t->i8, *fv = &e->t->f32;
+  CWriter *w = e->w;
+  const QuantParams *q = &n->p.q[0];
+  int L = iv->lanes;
+  int64_t m = value_numel(&g->values[n->out[0]]), lo, hi;
+  CD_ASSERT(dtype_io_as_float(q->dtype, &lo, &hi));
+  const char *s = cw_float(w, q->scale[0]);
+  E("const long e0 = s0 * %d, e1 = s1 * %d < %lld ? s1 * %d : %lld;\n"
+    "const long ev = e0 + (e1 - e0) / %d * %d;\n"
+    "for (long e = e0; e < ev; e += %d) {\n",
+    ELTWISE_UNIT, ELTWISE_UNIT, (long long)m, ELTWISE_UNIT, (long long)m, L, L, L);
+  E("%s r = %s;\n", fv->vtype,
+    cw_op(w, fv->round,
+          cw_op(w, fv->div, cw_op(w, fv->load, "x0 + e", 0, 0), cw_op(w, fv->set1, s, 0, 0), 0), 0,
+          0));
+  E("r = %s;\n", cw_op(w, fv->add, "r", cw_op(w, fv->set1, cw_float(w, (float)q->zero[0]), 0, 0), 0));
+  E("r = %s;\n", cw_op(w, fv->blend, cw_op(w, fv->unord, "r", "r", 0), fv->zero, "r"));
+  E("r = %s;\n", cw_op(w, fv->min, cw_op(w, fv->max, "r", cw_op(w, fv->set1, cw_float(w, (float)lo), 0, 0), 0),
+                        cw_op(w, fv->set1, cw_float(w, (float)hi), 0, 0), 0));
+  E("%s;\n}\n", cw_op(w, iv->store8, "y0 + e", cw_op(w, iv->cvti, "r", 0, 0), cw_int(w, L)));
+  E("for (long e = ev; e < e1; e++)\n"
+    "y0[e] = (%s)cd_quantize(x0[e], %s, %d, %d, %d);\n",
+    dtype_ctype(q->dtype), s, (int)q->zero[0], (int)lo, (int)hi);
+  return true;
+}
+
+const KernelConfig kc_quantize_vec_u8 = {
+    .name = "quantize_vec_u8",
+    .x = DT_FLOAT, .y = DT_UINT8,
+    .flags = KC_VECTOR,
+    .runs = quantize_vec_runs,
+    .split = eltwise_split,
+    .emit = quantize_vec_emit,
+};
+
+const KernelConfig kc_quantize_vec_s8 = {
+    .name = "quantize_vec_s8",
+    .x = DT_FLOAT, .y = DT_INT8,
+    .flags = KC_VECTOR,
+    .runs = quantize_vec_runs,
+    .split = eltwise_split,
+    .emit = quantize_vec_emit,
+};
+
 /* A row per output type (the row's y picks the target's int8 table). */
 const KernelConfig kc_qadd_vec_u8 = {
     .name = "qadd_vec_u8",

@@ -1389,6 +1389,50 @@ static void test_qmatmul_kernels(void) {
     fprintf(stderr, "\n[test_qmatmul_kernels: SKIPPED: no target here runs 8-bit kernels]\n");
 }
 
+/* QuantizeLinear per tensor in vectors (quantize_vec, simd.c): float
+ * inputs of 1 to 211 elements (tails), uint8 and int8, scales that
+ * saturate both ends, then with NaN inputs (made 0, as the interpreter
+ * does); the bytes equal the interpreter's on every target with an int8
+ * table; 3 threads = 1. */
+static void test_quantize_vec(void) {
+  static const int64_t ns[] = {1, 7, 8, 15, 16, 17, 64, 65, 211};
+  find_targets();
+  for (int ti = 0; ti < nrunnable; ti++) {
+    if (!target_vec(runnable[ti].t, DT_UINT8) ||
+        !cd_cpu_has(runnable[ti].t->cpu_features | runnable[ti].t->i8.cpu))
+      continue;
+    Graph *g = graph_new();
+    int fam[9];
+    for (int c = 0; c < 9; c++) {
+      char name[16];
+      snprintf(name, sizeof name, "qv%d", c);
+      const float sc = c % 3 == 0 ? 1.0f / 200.0f : 1.0f / (60.0f + (float)c);
+      const uint8_t zu = (uint8_t)(90 + c);
+      const int8_t zs = (int8_t)(c - 4);
+      int in[3] = {tu_input(g, name, 1, &ns[c]), tu_const(g, "", 0, NULL, &sc),
+                   c % 2 ? const_typed(g, DT_INT8, 0, NULL, &zs) : const_typed(g, DT_UINT8, 0, NULL, &zu)};
+      tu_output(g, tu_node(g, "QuantizeLinear", 3, in, NULL));
+      fam[c] = NF_ELTWISE;
+    }
+    check_generated(g, "quantize_vec", 0.9f, &runnable[ti], fam);
+    int took = 0;
+    for (int i = 0; i < g->nnodes; i++)
+      took += g->nodes[i].sched.family == kernel_config_named("quantize_vec_u8") ||
+              g->nodes[i].sched.family == kernel_config_named("quantize_vec_s8");
+    CU_ASSERT_EQUAL(took, 9);
+    graph_free(g);
+    g = graph_new();
+    const float sc = 1.0f / 100.0f;
+    const uint8_t zu = 128;
+    int in[3] = {tu_input(g, "qt", 4, (const int64_t[]){1, 3, 150, 151}), tu_const(g, "", 0, NULL, &sc),
+                 const_typed(g, DT_UINT8, 0, NULL, &zu)};
+    tu_output(g, tu_node(g, "QuantizeLinear", 3, in, NULL));
+    check_generated(g, "quantize_vec_threads", 0.3f, &runnable[ti], NULL);
+    check_threads(g, "quantize_vec_threads", &runnable[ti], 3);
+    graph_free(g);
+  }
+}
+
 /* MaxPool of bytes (maxpool_int, simd_pool.c) on every target: a float
  * input quantized to uint8 or int8 (zero point inside the range, so both
  * ends saturate), kernels 1x1 to 5x3, strides 1 to 3, pads up to 2 and
@@ -2087,6 +2131,7 @@ void add_codegen_suite(void) {
   ADD(s, test_qadd_split);
   ADD(s, test_qmatmul_kernels);
   ADD(s, test_maxpool_int);
+  ADD(s, test_quantize_vec);
   ADD(s, test_simd_around_kernels);
   ADD(s, test_pool_kernels);
   ADD(s, test_activation_kernels);
