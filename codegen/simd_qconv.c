@@ -40,8 +40,8 @@
  * is the interpreter's bits, on any number of threads (they split the
  * strips, each packing its own).
  *
- * Strided 1x1 convs (ResNet's downsampling ones) are this family too on a
- * target with interleave4x: a table gx of each output pixel's input offset
+ * Strided 1x1 convs (ResNet's downsampling ones) of narrow output rows
+ * are this family too on a target with interleave4x: a table gx of each output pixel's input offset
  * (the strips' padding 0, a valid offset) and one dword gather a channel
  * row and pixel vector pack them (qc_gathers: the last pixel's 4 bytes in
  * the row).  In the KxK family a strip was one output row: ResNeXt-50's
@@ -157,13 +157,18 @@ static bool qconsts(const Graph *g, const Node *n, QConsts *k) {
   return ok;
 }
 
-/* A strided 1x1 conv (ResNet's downsampling ones) packs its strips with
- * the target's interleave4x, reading 4 bytes at each pixel's offset: taken
- * when the last pixel's 4 bytes are within a channel's rows. */
+/* A strided 1x1 conv (ResNet's downsampling ones) of output rows of at
+ * most half a vector packs its strips with the target's interleave4x,
+ * reading 4 bytes at each pixel's offset: taken when the last pixel's 4
+ * bytes are within a channel's rows.  Wider rows take the KxK family
+ * (strips of one output row, the even bytes of loaded rows): ResNeXt-50's
+ * 28- and 14-wide downsampling convs ran 0.94 and 0.95 ms gathering, 0.69
+ * and 0.78 there (one Zen 4 core, gcc 12, thread CPU time on a shared
+ * machine); the 7-wide one is as fast either way. */
 static bool qc_gathers(const Graph *g, const Node *n, const Target *t) {
   const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
   const OpParams *p = &n->p;
-  if (!t->i8.interleave4x || x->rank != 4 || y->rank != 4)
+  if (!t->i8.interleave4x || x->rank != 4 || y->rank != 4 || 2 * y->dims[3] > t->i8.lanes)
     return false;
   int64_t last = (y->dims[2] - 1) * p->stride[1] * x->dims[3] + (y->dims[3] - 1) * p->stride[2];
   return last + 3 < x->dims[2] * x->dims[3];

@@ -1081,13 +1081,14 @@ static void test_qconv1x1_kernels(void) {
     }
     CU_ASSERT_EQUAL(all, ncase); /* every case took the family */
     graph_free(g);
-    /* Strided 1x1s on a target that packs them by offsets (interleave4x):
-     * strides 2 and 3, 1 to 96 output pixels (one strip of 1 to 4 vectors,
-     * then strips of one, the last partial), channels in partial and whole
-     * quads, around the tiles; two images; every flag combination. */
+    /* Strided 1x1s on a target that packs them by offsets (interleave4x;
+     * output rows of at most half a vector): strides 2 and 3, 1 to 98
+     * output pixels (one strip of 1 to 4 vectors, then strips of one, the
+     * last partial), channels in partial and whole quads, around the
+     * tiles; two images; every flag combination. */
     if (v->interleave4x) {
-      static const int64_t sh_hw_s[][3] = {{14, 14, 2}, {2, 2, 2}, {8, 34, 2}, {12, 10, 3},
-                                           {6, 64, 2}, {4, 6, 2}};
+      static const int64_t sh_hw_s[][3] = {{14, 14, 2}, {2, 2, 2}, {8, 16, 2}, {12, 10, 3},
+                                           {28, 15, 2}, {4, 6, 2}};
       static const int64_t sc[] = {3, 8, 13, 64}, sm[] = {1, 6, 17, 33};
       g = graph_new();
       wseed = 9;
