@@ -94,6 +94,17 @@
  * QC_MAX_XP): 10 x 2 as fast as 12 x 2. */
 #define QC_SMALL_NV 4   /* up to this many pixel vectors: one strip */
 #define QC_SMALL_ACC 20 /* accumulators of such a tile */
+/* A small image of a few pixels past whole vectors (7x7: 3 x 16 + 1) on a
+ * target with hsum takes the whole vectors as its strip and the pixels
+ * past them (Schedule.extra, at most this many) as dot products along the
+ * channels: per tile channel, the channel's weight row (in L1 after the
+ * tile's k loop) against the pixel's column of C bytes, packed once a
+ * strip, summed across the lanes at the end.  A fourth vector of 1 pixel
+ * in 16 cost a quarter of the tile's dot products: ResNeXt-50's four
+ * 7x7 layers of 1024 -> 2048 and 2048 -> ... channels (one Zen 4 core, gcc
+ * 12, thread CPU time on a shared machine) 0.72-0.77 ms each with 5 x 64
+ * tiles, 0.62-0.65 with 6 x 48 and the 49th pixel so. */
+#define QC_EXTRA 3
 #define QC_MAX_XP (64 << 10) /* bytes of the packed strip xp on the stack */
 /* The one-vector tiles prefetch each weight row this many bytes ahead (a
  * tile's 16 rows, C bytes apart, are 16 streams, reread every strip from
@@ -201,6 +212,10 @@ static void qconv1x1_tile(const Graph *g, Node *n, const Target *t, Schedule *s)
   while (nv > 1 && C4 * nv * L * 4 > QC_MAX_XP)
     nv--;
   if (qc_wide(t) && nv > 1 && P <= QC_SMALL_NV * L) { /* one strip (two past QC_MAX_XP) */
+    if (t->i8.hsum && P % L && P % L <= QC_EXTRA && C4 * (P / L) * L * 4 <= QC_MAX_XP) {
+      nv = P / L; /* the whole vectors, and the rest along the channels */
+      s->extra = (int)(P % L);
+    }
     s->tile_p = (int)(nv * L);
     s->tile_c = QC_SMALL_ACC / (int)nv;
   }
@@ -364,6 +379,30 @@ static void emit_tile(Emitter *e, const Node *n, int64_t C, int64_t P, int mr, c
   }
   emit_requant(e, P, mr, m0, nv, cw_int(w, last_lanes), NULL, any_wz, nv > 1, n->p.q[2].zero[0],
                lo, hi);
+  /* The pixels past the strip (Schedule.extra): per channel, its weight
+   * row against the pixel's packed column, summed across the lanes, then
+   * quant.h's cd_requantize (the bits of emit_requant's). */
+  int B = 4 * iv->lanes;
+  int64_t Cf = C / B * B;
+  for (int j = 0; j < n->sched.extra; j++)
+    for (int i = 0; i < mr; i++) {
+      E("{\n%s h = %s;\nconst int8_t *wr = x3 + (%s + %d) * %lld;\n", iv->vtype, iv->zero, m0, i,
+        (long long)C);
+      if (Cf)
+        E("for (long c = 0; c < %lld; c += %d)\nh = %s;\n", (long long)Cf, B,
+          cw_op(w, iv->dot4, "h", cw_op(w, iv->load, cw_fmt(w, "xc[%d] + c", j), 0, 0),
+                cw_op(w, iv->load, "wr + c", 0, 0)));
+      if (C > Cf)
+        E("h = %s;\n",
+          cw_op(w, iv->dot4, "h", cw_op(w, iv->load, cw_fmt(w, "xc[%d] + %lld", j, (long long)Cf), 0, 0),
+                cw_op(w, iv->loadrow4, cw_fmt(w, "wr + %lld", (long long)Cf),
+                      cw_fmt(w, "0x%llxull", (unsigned long long)((1ull << (C - Cf)) - 1)), "0")));
+      E("const int32_t acc = %s + kb[%s + %d]%s;\n", cw_op(w, iv->hsum, "h", 0, 0), m0, i,
+        any_wz ? cw_fmt(w, " - wz[%s + %d] * sxc[%d]", m0, i, j) : "");
+      E("Y[(%s + %d) * %lld + %d] = (%s)cd_requantize(acc, qm[%s + %d], %d, %d, %d);\n}\n", m0, i,
+        (long long)P, n->sched.tile_p + j, dtype_ctype(n->p.q[2].dtype), m0, i,
+        (int)n->p.q[2].zero[0], (int)lo, (int)hi);
+    }
   E("}\n");
 }
 
@@ -382,7 +421,8 @@ static DType g_xdtype(const Emitter *e, const Node *n) { return e->g->values[n->
  */
 static int64_t qc_strips(const Graph *g, const Node *n) {
   const Value *y = &g->values[n->out[0]];
-  return y->dims[0] * ((y->dims[2] * y->dims[3] + n->sched.tile_p - 1) / n->sched.tile_p);
+  int64_t P = y->dims[2] * y->dims[3] - n->sched.extra;
+  return y->dims[0] * ((P + n->sched.tile_p - 1) / n->sched.tile_p);
 }
 
 static int64_t qc_chunks(const Graph *g, const Node *n) {
@@ -400,7 +440,23 @@ static void emit_strip(Emitter *e, const Node *n, int64_t C, int64_t M, int64_t 
                        int nv, int last_lanes, bool any_wz, int32_t lo, int32_t hi, int64_t MC) {
   int MR = n->sched.tile_c;
   int64_t Mf = M / MR * MR, TF = M / MR;
-  pack_strip(e, n, C, HW, nv, last_lanes, any_wz, g_xdtype(e, n) == DT_INT8, HW != P);
+  bool flip = g_xdtype(e, n) == DT_INT8;
+  pack_strip(e, n, C, HW, nv, last_lanes, any_wz, flip, HW != P);
+  if (n->sched.extra) { /* each extra pixel's column of C bytes, zeros past C */
+    int B = 4 * e->t->i8.lanes;
+    E("uint8_t xc[%d][%lld];\nmemset(xc, 0, sizeof xc);\n", n->sched.extra,
+      (long long)((C + B - 1) / B * B));
+    if (any_wz)
+      E("int32_t sxc[%d] = {0};\n", n->sched.extra);
+    for (int j = 0; j < n->sched.extra; j++) {
+      int p = n->sched.tile_p + j;
+      E("for (long c = 0; c < %lld; c++) {\n"
+        "xc[%d][c] = (uint8_t)(X[c * %lld + %s]%s);\n%s"
+        "}\n",
+        (long long)C, j, (long long)HW, HW != P ? cw_fmt(e->w, "gx[%d]", p) : cw_int(e->w, p),
+        flip ? " ^ 0x80" : "", any_wz ? cw_fmt(e->w, "sxc[%d] += xc[%d][c];\n", j, j) : "");
+    }
+  }
   if (Mf) {
     if (MC > 1)
       E("for (long m0 = ch * %lld / %lld * %d; m0 < (ch + 1) * %lld / %lld * %d; m0 += %d)\n",
@@ -422,7 +478,7 @@ static bool qconv1x1_emit(Emitter *e, Graph *g, Node *n) {
   int64_t C = x->dims[1], M = y->dims[1], P = y->dims[2] * y->dims[3];
   int64_t HW = x->dims[2] * x->dims[3]; /* P but for a strided conv */
   int L = e->t->i8.lanes, NR = n->sched.tile_p;
-  int64_t Pf = P / NR * NR;
+  int64_t Pm = P - n->sched.extra, Pf = Pm / NR * NR; /* the strips' pixels, whole strips' */
   int64_t lo, hi;
   CD_ASSERT(dtype_io_as_float(q[2].dtype, &lo, &hi));
   QConsts k;
@@ -448,7 +504,7 @@ static bool qconv1x1_emit(Emitter *e, Graph *g, Node *n) {
   if (!e->t->i8.cvtrn) /* else the epilogue adds the integer */
     E("const %s yz = %s;\n", e->t->f32.vtype,
     cw_op(e->w, e->t->f32.set1, cw_float(e->w, (float)q[2].zero[0]), 0, 0));
-  int64_t S = (P + NR - 1) / NR, MC = qc_chunks(g, n); /* units: (strip, chunk) of an image */
+  int64_t S = (Pm + NR - 1) / NR, MC = qc_chunks(g, n); /* units: (strip, chunk) of an image */
   E("for (long u = s0; u < s1; u++) {\n"
     "const long ch = u %% %lld, b = u / %lld / %lld, p0 = u / %lld %% %lld * %d;\n"
     "(void)ch;\n"
@@ -458,12 +514,12 @@ static bool qconv1x1_emit(Emitter *e, Graph *g, Node *n) {
     (long long)(C * HW), dtype_ctype(q[2].dtype),
     (long long)(M * P));
   if (Pf) {
-    E("%s{\n", P > Pf ? cw_fmt(e->w, "if (p0 < %lld) ", (long long)Pf) : "");
+    E("%s{\n", Pm > Pf ? cw_fmt(e->w, "if (p0 < %lld) ", (long long)Pf) : "");
     emit_strip(e, n, C, M, P, HW, NR / L, L, any_wz, (int32_t)lo, (int32_t)hi, MC);
     E("}\n");
   }
-  if (P > Pf) {
-    int64_t rest = P - Pf;
+  if (Pm > Pf) {
+    int64_t rest = Pm - Pf;
     int nv = (int)((rest + L - 1) / L), last = (int)(rest - (int64_t)(nv - 1) * L);
     E("%s{\n", Pf ? "else " : "");
     emit_strip(e, n, C, M, P, HW, nv, last, any_wz, (int32_t)lo, (int32_t)hi, MC);

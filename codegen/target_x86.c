@@ -403,6 +403,7 @@ const Target target_avx512 = {
         .loadrow2m = "_mm256_mask_loadu_epi8($2, (__mmask32)($1), $0)",
         .store8m = "_mm_mask_storeu_epi8($0, (__mmask16)($2), _mm512_cvtepi32_epi8($1))",
         .interleave4x2 = il4x2_512,
+        .hsum = "_mm512_reduce_add_epi32($0)",
         .attr = AVX512_I8_ATTR,
         .cpu = CD_CPU_AVX512VNNI,
     },

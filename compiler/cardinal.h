@@ -332,6 +332,7 @@ typedef struct {
                               even, whatever the rounding mode), as int32 (NULL: none) */
   const char *store8;      /* the low byte of each of the first $2 lanes of $1 to bytes at $0 */
   const char *widen8;      /* the `lanes` bytes at $0, zero-extended, as the int32 lanes (NULL: none) */
+  const char *hsum;        /* the sum of the int32 lanes of $0, as an int32 (NULL: none) */
   /* The vector whose lane i holds bytes rows[0][i], rows[1][i], rows[2][i],
    * rows[3][i] (rows[k] NULL: 0), for lanes i < n (past n: 0; nothing past
    * rows[k] + n is read): four byte rows interleaved for dot4. */
@@ -603,6 +604,7 @@ typedef struct {
   int tile_c;         /* register tile: output channels */
   int tile_p;         /* register tile: output pixels (a row segment for direct convs) */
   int tile_r;         /* register tile: output rows (grouped lanes; 1 elsewhere) */
+  int extra;          /* int8 1x1: pixels past the strips, dotted along the channels */
   int64_t kc;         /* cache block of the reduction, in input channel blocks (0: whole) */
   bool ob_outer;      /* loop order: output blocks outside the pixels (else pixels outside) */
   const char *order;  /* that order for people ("blocks", "pixels"), NULL where it has none */

@@ -1044,9 +1044,9 @@ static int qconv_case(Graph *g, int64_t N, int64_t C, int64_t M, int64_t H, int6
  * outputs: equal, not close. */
 static void test_qconv1x1_kernels(void) {
   static const int64_t hw[][2] = {{1, 1}, {3, 5}, {4, 4}, {1, 17}, {1, 31}, {4, 8},
-                                  {3, 11}, {7, 7}, {4, 6}, {2, 24}};
+                                  {3, 11}, {7, 7}, {4, 6}, {2, 24}, {5, 10}, {5, 7}};
   static const int64_t ms[] = {1, 15, 16, 17, 33};
-  static const int64_t cs[] = {1, 3, 4, 5, 8, 13, 64};
+  static const int64_t cs[] = {1, 3, 4, 5, 8, 13, 64, 131};
   find_targets();
   int ran = 0;
   bool ran_avx2 = false;
@@ -1062,13 +1062,21 @@ static void test_qconv1x1_kernels(void) {
     Graph *g = graph_new();
     wseed = 5;
     int ncase = 0;
-    for (int pi = 0; pi < 10; pi++)
+    for (int pi = 0; pi < 12; pi++)
       for (int mi = 0; mi < 5; mi++) {
-        tu_output(g, qconv_case(g, ncase == 7 ? 2 : 1, cs[ncase % 7], ms[mi], hw[pi][0],
+        tu_output(g, qconv_case(g, ncase == 7 ? 2 : 1, cs[ncase % 8], ms[mi], hw[pi][0],
                                 hw[pi][1], ncase % 32, ncase));
         ncase++;
       }
     check_generated(g, "qconv1x1", 0.9f, &runnable[ti], NULL);
+    /* images of 1 to 3 pixels past whole vectors (17, 33, 49, 50, 35
+     * pixels) dot those along the channels on a target with hsum */
+    int extra[4] = {0};
+    for (int i = 0; i < g->nnodes; i++)
+      if (g->nodes[i].sched.extra >= 1 && g->nodes[i].sched.extra <= 3)
+        extra[g->nodes[i].sched.extra]++;
+    if (v->hsum)
+      CU_ASSERT(extra[1] > 0 && extra[2] > 0 && extra[3] > 0);
     static const char *const rows[4] = {"qconv1x1_u8s8u8", "qconv1x1_u8s8s8",
                                         "qconv1x1_s8s8u8", "qconv1x1_s8s8s8"};
     int vec[4] = {0}, all = 0;
