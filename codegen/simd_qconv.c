@@ -101,7 +101,7 @@
  * tile's k loop) against the pixel's column of C bytes, packed once a
  * strip, summed across the lanes at the end.  A fourth vector of 1 pixel
  * in 16 cost a quarter of the tile's dot products: ResNeXt-50's four
- * 7x7 layers of 1024 -> 2048 and 2048 -> ... channels (one Zen 4 core, gcc
+ * 1024 -> 2048 channel 7x7 layers (conv3s, downsampling) (one Zen 4 core, gcc
  * 12, thread CPU time on a shared machine) 0.72-0.77 ms each with 5 x 64
  * tiles, 0.62-0.65 with 6 x 48 and the 49th pixel so. */
 #define QC_EXTRA 3
