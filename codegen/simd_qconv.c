@@ -105,7 +105,12 @@
  * 12, thread CPU time on a shared machine) 0.72-0.77 ms each with 5 x 64
  * tiles, 0.62-0.65 with 6 x 48 and the 49th pixel so. */
 #define QC_EXTRA 3
-#define QC_MAX_XP (64 << 10) /* bytes of the packed strip xp on the stack */
+/* Bytes of the packed strip xp on the stack (`build` reports the stack
+ * the kernels need): 96 KiB let ResNeXt-50's 2048-channel 7x7 layers take
+ * three whole vectors and the 49th pixel as the others do (0.67-0.73 ->
+ * 0.59-0.63 ms each, measured as the extra pixels were) instead of two
+ * strips of two vectors, the second half empty. */
+#define QC_MAX_XP (96 << 10)
 /* The one-vector tiles prefetch each weight row this many bytes ahead (a
  * tile's 16 rows, C bytes apart, are 16 streams, reread every strip from
  * L2).  ResNeXt-50's 53 int8 convs (one Zen 4 core, gcc 12, best of 6):
