@@ -90,8 +90,8 @@
  * tile above) 2.41 ms, 6 channels x 4 vectors 2.10, 8 x 2 2.23, 12 x 2
  * 2.49; later (best of 6, with the downsampling one, 4 x 4 ... 5 x 4):
  * 24 accumulators 2.10 + 0.73, 20 2.03 + 0.69 (clang 14 2.15 -> 2.10),
- * 16 2.18.  The 2048-channel ones take two vectors (the strip in
- * QC_MAX_XP): 10 x 2 as fast as 12 x 2. */
+ * 16 2.18.  (Then the 2048-channel ones took two vectors, the strip in
+ * 64 KiB: 10 x 2 as fast as 12 x 2; now see QC_EXTRA and QC_MAX_XP.) */
 #define QC_SMALL_NV 4   /* up to this many pixel vectors: one strip */
 #define QC_SMALL_ACC 20 /* accumulators of such a tile */
 /* A small image of a few pixels past whole vectors (7x7: 3 x 16 + 1) on a
