@@ -579,6 +579,15 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, DslProg
               t->kind == ELSE || t->kind == SHARED) && expects(exp, n, "name")) {
     dsl_error(prog, at, "expected %s, found '%s', a keyword of the DSL: it cannot be a name",
               expects(exp, n, "integer") ? "an expression" : "a name", t->text);
+  } else if (in.stmt_first.kind == FOR && in.stmt_first.loc.line == t->loc.line &&
+             (t->kind == ':' || p->kind == ':' || t->kind == '{' || t->first_on_line)) {
+    /* Python's `for i in range(n):` (a range call, then a colon) */
+    dsl_error(prog, at, "expected '..' and a body in braces, found %s; a loop is written "
+              "`for i in 0..n { ... }` (n excluded), not Python's `for i in range(n):`", found);
+  } else if (t->kind == IF && expects(exp, n, "'+'")) {
+    /* Python's conditional expression `a if c else b` */
+    dsl_error(prog, at, "unexpected 'if' after an expression; the DSL's conditional is "
+              "`if c then a else b`, not Python's `a if c else b`");
   } else if (t->kind == '=' && expects(exp, n, "==")) {
     dsl_error(prog, at, "unexpected '=' in an expression; did you mean '=='?");
   } else if (t->kind == ':' && expects(exp, n, "'{'")) {

@@ -530,6 +530,12 @@ static void test_syntax_errors(void) {
        {"t.nx:2:18: error: this ')' closes nothing: no '(' is open"}},
       {"%s  for i in range(3) {\n    x = x -> relu()\n  }\n  return x\n}\n",
        {"t.nx:2:12: error: range(...) is Python; the DSL writes the range as 0..3: for i in 0..3"}},
+      {"%s  for i in range(3):\n    x = x -> relu()\n  return x\n}\n",
+       {"t.nx:2:21: error: expected '..' and a body in braces, found the end of the line; a loop "
+        "is written `for i in 0..n { ... }` (n excluded), not Python's `for i in range(n):`"}},
+      {"%s  y = x -> conv(4, k=3, stride=2 if true else 1)\n  return y\n}\n",
+       {"t.nx:2:34: error: unexpected 'if' after an expression; the DSL's conditional is "
+        "`if c then a else b`, not Python's `a if c else b`"}},
       {"%s  n = 3\n  l = [i for i in range(1, n)]\n  return x\n}\n",
        {"t.nx:3:19: error: range(...) is Python; the DSL writes the range as 1..n: for i in 1..n"}},
       {"%s  if x.rank == 4 and x.rank > 2 {\n    x = x -> relu()\n  }\n  return x\n}\n",
