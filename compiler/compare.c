@@ -88,8 +88,8 @@ static void xml_text(FILE *f, const char *s) {
 
 /* Two horizontal bar charts side by side: latency (median, with a min-max
  * whisker) and workspace, one bar per configuration. */
-static void write_svg(FILE *f, const char *model, const Row *r, int n, int neval) {
-  const int label_w = 200, chart_w = 320, bar_h = 22, gap = 10, top = 70;
+static void write_svg(FILE *f, const CompileJob *base, const Row *r, int n, int neval) {
+  const int label_w = 200, chart_w = 320, bar_h = 22, gap = 10, top = 86;
   int h = top + n * (bar_h + gap) + 40, w = label_w + 2 * chart_w + 360;
   double tmax = 0, wmax = 0;
   for (int i = 0; i < n; i++) {
@@ -102,12 +102,17 @@ static void write_svg(FILE *f, const char *model, const Row *r, int n, int neval
              "font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n", w, h);
   fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
   fprintf(f, "<text x=\"10\" y=\"22\" font-size=\"15\" font-weight=\"bold\">cardinal compare: ");
-  xml_text(f, model);
+  xml_text(f, base->model);
   fprintf(f, "</text>\n");
+  const Target *t = target_find(base->target ? base->target : "native");
+  int T = base->threads > 1 ? base->threads : 1;
+  fprintf(f, "<text x=\"10\" y=\"42\">target %s, %d thread%s, %d run%s per configuration; "
+             "sizes in MiB (2^20 bytes)</text>\n",
+          t ? t->name : "?", T, T == 1 ? "" : "s", base->runs, base->runs == 1 ? "" : "s");
   int x0 = label_w, x1 = label_w + chart_w + 60;
   const double lat_w = chart_w * 0.65; /* room for the label after the whisker */
-  fprintf(f, "<text x=\"%d\" y=\"52\" font-weight=\"bold\">latency, ms (median; whisker min-max)</text>\n", x0);
-  fprintf(f, "<text x=\"%d\" y=\"52\" font-weight=\"bold\">workspace, MiB</text>\n", x1);
+  fprintf(f, "<text x=\"%d\" y=\"68\" font-weight=\"bold\">latency, ms (median; whisker min-max)</text>\n", x0);
+  fprintf(f, "<text x=\"%d\" y=\"68\" font-weight=\"bold\">workspace, MiB</text>\n", x1);
   for (int i = 0; i < n; i++) {
     int y = top + i * (bar_h + gap);
     fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", label_w - 10, y + 15);
@@ -274,7 +279,7 @@ int cd_compare(CompileJob *base, const char *const *configs, int nconfigs,
       write_json(stdout, base->model, rows, nrows, base->runs, neval);
     } else {
       printf("%-28s %-5s %6s %9s %11s %13s %26s %9s %12s", "configuration", "prec", "nodes",
-             "GMACs", "weights MB", "workspace MB", "latency ms: median (min-max)", "speed-up",
+             "GMACs", "weights MiB", "workspace MiB", "latency ms: median (min-max)", "speed-up",
              "max |diff|");
       if (neval)
         printf(" %10s %7s %8s", "rel. error", "top-1", "SQNR dB");
@@ -284,8 +289,8 @@ int cd_compare(CompileJob *base, const char *const *configs, int nconfigs,
         snprintf(lat, sizeof lat, "%.2f (%.2f-%.2f)", rows[i].med, rows[i].min, rows[i].max);
         printf("%-28s %-5s %6d %9.3f %11.2f %13.2f %26s %8.2fx %12.3g", rows[i].config,
                rows[i].precision, rows[i].st.nodes, (double)rows[i].st.macs / 1e9,
-               (double)rows[i].st.weight_bytes / 1e6,
-               (double)rows[i].st.workspace_bytes / 1e6, lat, rows[i].speedup, rows[i].diff);
+               (double)rows[i].st.weight_bytes / 1048576.0,
+               (double)rows[i].st.workspace_bytes / 1048576.0, lat, rows[i].speedup, rows[i].diff);
         if (neval && i == 0)
           printf(" %10s %7s %8s", "(ref.)", "", "");
         else if (neval)
@@ -312,7 +317,7 @@ int cd_compare(CompileJob *base, const char *const *configs, int nconfigs,
     }
     if (svg && ok) {
       if ((f = fopen(svg, "w"))) {
-        write_svg(f, base->model, rows, nrows, neval);
+        write_svg(f, base, rows, nrows, neval);
         ok = fclose(f) == 0;
       } else
         ok = false;

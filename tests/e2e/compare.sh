@@ -24,6 +24,8 @@ awk -F, 'NR > 1 && !($(NF - 4) ~ /^[0-9.eE+-]+$/ && $(NF - 4) + 0 <= 1e-5) { bad
 awk -F, 'NR == 2 { n0 = $3 } NR == 5 { exit !($3 < n0) }' "$T/c.csv" || { echo "FAIL: default did not shrink the graph"; exit 1; }
 tail -1 "$T/c.svg" | grep -q '</svg>' || { echo "FAIL: SVG incomplete"; exit 1; }
 [ "$(grep -c '<rect' "$T/c.svg")" -eq 9 ] || { echo "FAIL: SVG bars"; exit 1; }
+grep -q "runs per configuration; sizes in MiB" "$T/c.svg" || { echo "FAIL: SVG subtitle"; exit 1; }
+grep -q "weights MiB" "$T/table.txt" || { echo "FAIL: table units"; exit 1; }
 "$CARDINAL" compare "$FIX" --configs none default --runs 1 --json > "$T/c.json"
 grep -q '"configuration": "default"' "$T/c.json" || { echo "FAIL: JSON"; exit 1; }
 if "$CARDINAL" compare "$FIX" --configs none fold-everything 2> "$T/err"; then
