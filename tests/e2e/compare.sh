@@ -33,6 +33,11 @@ if "$CARDINAL" compare "$FIX" --configs none fold-everything 2> "$T/err"; then
 fi
 grep -q "unknown pass 'fold-everything'" "$T/err" || { echo "FAIL: bad-config message"; exit 1; }
 "$CARDINAL" inspect "$FIX" --dot "$T/g.dot" > /dev/null
+# inspect --schedule: each row names its ONNX node and output shape, and a
+# legend says what the columns mean.
+"$CARDINAL" inspect "$FIX" --schedule > "$T/sched.txt"
+grep -q "'/conv0/Conv' f32 1x16x32x32" "$T/sched.txt" || { echo "FAIL: schedule rows"; exit 1; }
+grep -q '^kc: input-channel blocks' "$T/sched.txt" || { echo "FAIL: schedule legend"; exit 1; }
 head -1 "$T/g.dot" | grep -q '^digraph cardinal {' && tail -1 "$T/g.dot" | grep -q '^}$' ||
   { echo "FAIL: DOT file"; exit 1; }
 grep -q 'Conv + residual + Relu\|Conv + scaled residual + Relu' "$T/g.dot" || { echo "FAIL: DOT epilogues"; exit 1; }
