@@ -1,12 +1,20 @@
 #!/bin/sh
 # Installs what Cardinal needs on Debian 12 (only what is missing) and builds
 # it into build/.  Run as root, or with sudo available.
+#   sh scripts/setup.sh           what building, the demo and exporting models need
+#   sh scripts/setup.sh --tests   and what the test suite needs besides: clang (the
+#                                 generated code is compiled by both compilers; the
+#                                 sanitizer build), the ONNX conformance data, the
+#                                 AArch64 cross compiler and qemu-user, clang's
+#                                 sanitizer and fuzzer runtimes
 set -eu
 cd "$(dirname "$0")/.."
 
-PACKAGES="build-essential cmake pkg-config clang flex bison protobuf-c-compiler libprotobuf-c-dev \
-libonnx-dev libonnx-testdata libcunit1-dev python3-numpy python3-onnx python3-torch \
-python3-torchvision gcc-aarch64-linux-gnu qemu-user libclang-rt-14-dev"
+PACKAGES="build-essential cmake pkg-config flex bison protobuf-c-compiler libprotobuf-c-dev \
+libonnx-dev libcunit1-dev python3-numpy python3-onnx python3-torch python3-torchvision"
+if [ "${1:-}" = "--tests" ]; then
+  PACKAGES="$PACKAGES clang libonnx-testdata gcc-aarch64-linux-gnu qemu-user libclang-rt-14-dev"
+fi
 
 missing=""
 for p in $PACKAGES; do

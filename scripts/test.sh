@@ -9,7 +9,7 @@
 #                                   fatal (build-sanitize/)
 set -eu
 cd "$(dirname "$0")/.."
-sh scripts/setup.sh
+sh scripts/setup.sh --tests
 if [ "${1:-}" = "--sanitize" ]; then
   echo "test: building build-sanitize/ (clang, ASan + UBSan)"
   cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
