@@ -400,7 +400,7 @@ static bool row_bcast_shape(const Graph *g, const Node *n, int64_t *C, int64_t *
 
 static bool row_bcast_runs(const Graph *g, const Node *n, const Target *t) {
   (void)t;
-  int64_t C, inner;
+  int64_t C = 0, inner = 0;
   return row_bcast_shape(g, n, &C, &inner);
 }
 
@@ -409,14 +409,14 @@ static SplitAxis row_bcast_split(const Graph *g, const Node *n, const Target *t,
                                  int64_t *units) {
   (void)t;
   (void)T;
-  int64_t C, inner;
+  int64_t C = 0, inner = 0;
   CD_ASSERT(row_bcast_shape(g, n, &C, &inner));
   *units = value_numel(&g->values[n->out[0]]) / (inner > 1 ? inner : C);
   return SPLIT_ROWS;
 }
 
 static bool row_bcast_emit(Emitter *e, Graph *g, Node *n) {
-  int64_t C, inner;
+  int64_t C = 0, inner = 0;
   CD_ASSERT(row_bcast_shape(g, n, &C, &inner));
   elementwise_rows(e->w, g, n, C, inner, "s0", "s1");
   return true;

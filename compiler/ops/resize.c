@@ -402,7 +402,7 @@ static void all_tables(const Graph *g, const Node *n, AxisTable *t) {
 void resize_eval(Graph *g, Node *n, void **data) {
   const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
   int rank = x->rank;
-  AxisTable t[CD_MAX_RANK];
+  AxisTable t[CD_MAX_RANK] = {0};
   all_tables(g, n, t);
   int64_t xs[CD_MAX_RANK], st = 1, idx[CD_MAX_RANK] = {0}, m = value_numel(y);
   for (int k = rank - 1; k >= 0; k--) {
