@@ -147,11 +147,11 @@ static bool qadd_emit_split(Emitter *e, Graph *g, Node *n) {
  */
 static bool qadd_vec_runs(const Graph *g, const Node *n, const Target *t) {
   (void)g;
-  return n->op == OP_QLINEARADD && t->i8.widen8 && t->f32.lanes == t->i8.lanes;
+  return n->op == OP_QLINEARADD && t->i8.widen8 && target_i8_f32(t)->lanes == t->i8.lanes;
 }
 
 static bool qadd_vec_emit(Emitter *e, Graph *g, Node *n) {
-  const VecOps *iv = &e->t->i8, *fv = &e->t->f32;
+  const VecOps *iv = &e->t->i8, *fv = target_i8_f32(e->t);
   CWriter *w = e->w;
   const QuantParams *q = n->p.q;
   int L = iv->lanes;
@@ -195,13 +195,13 @@ static bool qadd_vec_emit(Emitter *e, Graph *g, Node *n) {
  * split over threads.
  */
 static bool quantize_vec_runs(const Graph *g, const Node *n, const Target *t) {
-  return n->op == OP_QUANTIZE && n->p.q[0].n == 1 && t->f32.lanes == t->i8.lanes &&
-         t->i8.store8 && t->f32.unord && g->values[n->in[0]].layout.kind == LAYOUT_PLAIN &&
+  return n->op == OP_QUANTIZE && n->p.q[0].n == 1 && target_i8_f32(t)->lanes == t->i8.lanes &&
+         t->i8.store8 && target_i8_f32(t)->unord && g->values[n->in[0]].layout.kind == LAYOUT_PLAIN &&
          g->values[n->out[0]].layout.kind == LAYOUT_PLAIN;
 }
 
 static bool quantize_vec_emit(Emitter *e, Graph *g, Node *n) {
-  const VecOps *iv = &e->t->i8, *fv = &e->t->f32;
+  const VecOps *iv = &e->t->i8, *fv = target_i8_f32(e->t);
   CWriter *w = e->w;
   const QuantParams *q = &n->p.q[0];
   int L = iv->lanes;

@@ -132,7 +132,7 @@
 #define QC_NV16 3  /* 1x1: vectors of pixels a tile on 16 registers */
 #define QK_MR16 8  /* KxK: output channels a tile on 16 registers */
 
-static bool qc_wide(const Target *t) { return t->nregs >= 32; }
+static bool qc_wide(const Target *t) { return target_i8_wide(t); }
 
 /* The per-channel constants of n: kb[M] (B - xz sum w + C xz wz), the
  * multipliers mul[M] and the weight zero points wz[M], malloc'd; false
@@ -301,7 +301,7 @@ typedef struct {
 static void emit_requant(Emitter *e, int64_t P, int mr, const char *m0, int nv, const char *last,
                          const QRows *rows, bool any_wz, bool addkb, int32_t zp, int32_t lo,
                          int32_t hi) {
-  const VecOps *iv = &e->t->i8, *fv = &e->t->f32;
+  const VecOps *iv = &e->t->i8, *fv = target_i8_f32(e->t);
   int L = iv->lanes;
   CWriter *w = e->w;
   bool rn = iv->cvtrn != NULL; /* clamp, round in the conversion, then + zp */
@@ -510,8 +510,8 @@ static bool qconv1x1_emit(Emitter *e, Graph *g, Node *n) {
   if (n->nin > 8 && n->in[8] >= 0)
     E("(void)x8; /* the bias is in kb */\n");
   if (!e->t->i8.cvtrn) /* else the epilogue adds the integer */
-    E("const %s yz = %s;\n", e->t->f32.vtype,
-    cw_op(e->w, e->t->f32.set1, cw_float(e->w, (float)q[2].zero[0]), 0, 0));
+    E("const %s yz = %s;\n", target_i8_f32(e->t)->vtype,
+      cw_op(e->w, target_i8_f32(e->t)->set1, cw_float(e->w, (float)q[2].zero[0]), 0, 0));
   int64_t S = (Pm + NR - 1) / NR, MC = qc_chunks(g, n); /* units: (strip, chunk) of an image */
   E("for (long u = s0; u < s1; u++) {\n"
     "const long ch = u %% %lld, b = u / %lld / %lld, p0 = u / %lld %% %lld * %d;\n"
@@ -904,8 +904,8 @@ static bool qconv_emit(Emitter *e, Graph *g, Node *n) {
   if (n->nin > 8 && n->in[8] >= 0)
     E("(void)x8; /* the bias is in kb */\n");
   if (!e->t->i8.cvtrn) /* else the epilogue adds the integer */
-    E("const %s yz = %s;\n", e->t->f32.vtype,
-    cw_op(e->w, e->t->f32.set1, cw_float(e->w, (float)q[2].zero[0]), 0, 0));
+    E("const %s yz = %s;\n", target_i8_f32(e->t)->vtype,
+      cw_op(e->w, target_i8_f32(e->t)->set1, cw_float(e->w, (float)q[2].zero[0]), 0, 0));
   int64_t SR = (k.OW + L - 1) / L, RP = k.rows.rp; /* strips a row, rows a strip */
   int64_t OHB = (k.OH + RP - 1) / RP;
   E("for (long u = s0; u < s1; u++) {\n"

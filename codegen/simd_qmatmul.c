@@ -37,7 +37,7 @@
  * 128 x K too, stay within int32. */
 #define QM_MAX_K 65536
 
-static int qm_nv(const Target *t) { return t->nregs >= 32 ? QM_NV : QM_NV16; }
+static int qm_nv(const Target *t) { return target_i8_wide(t) ? QM_NV : QM_NV16; }
 
 /* Whether n is MatMulInteger with the operands this kernel takes, B in
  * layout `want` (plain before the layout pass packs it). */

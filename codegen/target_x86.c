@@ -1,6 +1,7 @@
 /*
  * target_x86.c — the x86-64 targets: avx512 (16 floats a vector, 32
- * registers) and avx2 (8 floats, 16 registers, FMA).  Their kernels carry a
+ * registers), avx2 (8 floats, 16 registers, FMA) and avx512_novnni
+ * (avx512's fp32 kernels with avx2's int8 ones).  Their kernels carry a
  * target attribute, so a model's sources compile with the user's own flags;
  * NAME_run checks the CPU (cd_cpu_has) before the first kernel and returns
  * CD_ERR_CPU on a CPU without the instructions.
@@ -327,6 +328,81 @@ static const char avx512_i8_prelude[] =
     "#endif\n"
     "}\n";
 
+extern const Target target_avx2; /* AVX2_I8_OPS names its f32 table */
+
+/* The tables two targets share (avx512 and avx512_novnni; avx2 and
+ * avx512_novnni), as initialisers. */
+#define AVX512_F32_OPS \
+{ \
+    .dtype = DT_FLOAT, \
+    .lanes = 16, \
+    .vtype = "__m512", \
+    .mtype = "__mmask16", \
+    .load = "_mm512_loadu_ps($0)", \
+    .store = "_mm512_storeu_ps($0, $1)", \
+    .set1 = "_mm512_set1_ps($0)", \
+    .zero = "_mm512_setzero_ps()", \
+    .add = "_mm512_add_ps($0, $1)", \
+    .sub = "_mm512_sub_ps($0, $1)", \
+    .mul = "_mm512_mul_ps($0, $1)", \
+    .div = "_mm512_div_ps($0, $1)", \
+    .fma = "_mm512_fmadd_ps($0, $1, $2)", \
+    .max = "_mm512_max_ps($0, $1)", \
+    .min = "_mm512_min_ps($0, $1)", \
+    .maxnan = "_mm512_mask_blend_ps(_mm512_cmp_ps_mask($0, $0, _CMP_UNORD_Q), " \
+              "_mm512_max_ps($0, $1), $0)", \
+    .sqrt = "_mm512_sqrt_ps($0)", \
+    .abs = "_mm512_abs_ps($0)", \
+    .round = "_mm512_roundscale_ps($0, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)", \
+    .lt = "_mm512_cmp_ps_mask($0, $1, _CMP_LT_OQ)", \
+    .unord = "_mm512_cmp_ps_mask($0, $1, _CMP_UNORD_Q)", \
+    .blend = "_mm512_mask_blend_ps($0, $2, $1)", \
+    .ldexp = "_mm512_scalef_ps($0, $1)", \
+    .getexp = "_mm512_getexp_ps($0)", \
+    .getmant = "_mm512_getmant_ps($0, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_zero)", \
+}
+
+#define AVX2_I8_OPS \
+{ \
+    .dtype = DT_UINT8, \
+    .lanes = 8, \
+    .vtype = "__m256i", \
+    .mtype = "__m256i", \
+    .load = "_mm256_loadu_si256((const __m256i *)($0))", \
+    .store = "_mm256_storeu_si256((__m256i *)($0), $1)", \
+    .set1 = "_mm256_set1_epi32($0)", \
+    .zero = "_mm256_setzero_si256()", \
+    .add = "_mm256_add_epi32($0, $1)", \
+    .sub = "_mm256_sub_epi32($0, $1)", \
+    .mul = "_mm256_mullo_epi32($0, $1)", \
+    .dot4 = "cd_avx2_dot4($0, $1, $2)", \
+    .dot4w = "cd_avx2_dot4w($0, $1, $2)", \
+    .xor_ = "_mm256_xor_si256($0, $1)", \
+    .cvtf = "_mm256_cvtepi32_ps($0)", \
+    .cvti = "_mm256_cvtps_epi32($0)", \
+    .store8 = "cd_avx2_store8($0, $1, $2)", \
+    .widen8 = "_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)($0)))", \
+    .interleave4 = il4_256, \
+    .rtype2 = "__m128i", \
+    .rtype4 = "__m256i", \
+    .loadrow2 = "cd_avx2_loadrow16($0, $1, _mm_set1_epi8((char)($2)))", \
+    .loadrow4 = "cd_avx2_loadrow32($0, $1, _mm256_set1_epi8((char)($2)))", \
+    .evens = "_mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_shuffle_epi8($0, " \
+             "_mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14, " \
+             "0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14)), 0x08))", \
+    .odds = "_mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_shuffle_epi8($0, " \
+            "_mm256_setr_epi8(1, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15, " \
+            "1, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15)), 0x08))", \
+    .alignr = AVX2_ALIGNR, \
+    .rfill2 = "_mm_set1_epi8((char)($0))", \
+    .loadrow2m = "cd_avx2_loadrow16($0, $1, $2)", \
+    .store8m = "cd_avx2_store8m($0, $1, $2)", \
+    .prelude = avx2_i8_prelude, \
+    .interleave4x2 = il4x2_256, \
+    .attr = "CD_AVX2_I8_KERNEL", /* the prelude's: the target's, tuned for gcc */ \
+    .fops = &target_avx2.f32, /* its requantization's (avx512_novnni's f32 is wider) */ \
+}
+
 const Target target_avx512 = {
     .name = "avx512",
     .block = 16,
@@ -337,34 +413,7 @@ const Target target_avx512 = {
     .include = X86_INCLUDE("avx512"),
     .cpu_features = CD_CPU_AVX2 | CD_CPU_AVX512,
     .cc_check = "defined(__x86_64__)",
-    .f32 = {
-        .dtype = DT_FLOAT,
-        .lanes = 16,
-        .vtype = "__m512",
-        .mtype = "__mmask16",
-        .load = "_mm512_loadu_ps($0)",
-        .store = "_mm512_storeu_ps($0, $1)",
-        .set1 = "_mm512_set1_ps($0)",
-        .zero = "_mm512_setzero_ps()",
-        .add = "_mm512_add_ps($0, $1)",
-        .sub = "_mm512_sub_ps($0, $1)",
-        .mul = "_mm512_mul_ps($0, $1)",
-        .div = "_mm512_div_ps($0, $1)",
-        .fma = "_mm512_fmadd_ps($0, $1, $2)",
-        .max = "_mm512_max_ps($0, $1)",
-        .min = "_mm512_min_ps($0, $1)",
-        .maxnan = "_mm512_mask_blend_ps(_mm512_cmp_ps_mask($0, $0, _CMP_UNORD_Q), "
-                  "_mm512_max_ps($0, $1), $0)",
-        .sqrt = "_mm512_sqrt_ps($0)",
-        .abs = "_mm512_abs_ps($0)",
-        .round = "_mm512_roundscale_ps($0, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)",
-        .lt = "_mm512_cmp_ps_mask($0, $1, _CMP_LT_OQ)",
-        .unord = "_mm512_cmp_ps_mask($0, $1, _CMP_UNORD_Q)",
-        .blend = "_mm512_mask_blend_ps($0, $2, $1)",
-        .ldexp = "_mm512_scalef_ps($0, $1)",
-        .getexp = "_mm512_getexp_ps($0)",
-        .getmant = "_mm512_getmant_ps($0, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_zero)",
-    },
+    .f32 = AVX512_F32_OPS,
     /* 8-bit integers: u8 x s8 dot products of four bytes a 32-bit lane
      * (AVX-512 VNNI's vpdpbusd, exact in int32), BW and VL for byte masks;
      * kernels that use them carry their own attribute and CPU bit, so an
@@ -455,43 +504,27 @@ const Target target_avx2 = {
     },
     /* 8-bit integers without VNNI (see avx2_i8_prelude): AVX2 alone, so the
      * kernels need nothing past the target's own attribute and CPU bit. */
-    .i8 = {
-        .dtype = DT_UINT8,
-        .lanes = 8,
-        .vtype = "__m256i",
-        .mtype = "__m256i",
-        .load = "_mm256_loadu_si256((const __m256i *)($0))",
-        .store = "_mm256_storeu_si256((__m256i *)($0), $1)",
-        .set1 = "_mm256_set1_epi32($0)",
-        .zero = "_mm256_setzero_si256()",
-        .add = "_mm256_add_epi32($0, $1)",
-        .sub = "_mm256_sub_epi32($0, $1)",
-        .mul = "_mm256_mullo_epi32($0, $1)",
-        .dot4 = "cd_avx2_dot4($0, $1, $2)",
-        .dot4w = "cd_avx2_dot4w($0, $1, $2)",
-        .xor_ = "_mm256_xor_si256($0, $1)",
-        .cvtf = "_mm256_cvtepi32_ps($0)",
-        .cvti = "_mm256_cvtps_epi32($0)",
-        .store8 = "cd_avx2_store8($0, $1, $2)",
-        .widen8 = "_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)($0)))",
-        .interleave4 = il4_256,
-        .rtype2 = "__m128i",
-        .rtype4 = "__m256i",
-        .loadrow2 = "cd_avx2_loadrow16($0, $1, _mm_set1_epi8((char)($2)))",
-        .loadrow4 = "cd_avx2_loadrow32($0, $1, _mm256_set1_epi8((char)($2)))",
-        .evens = "_mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_shuffle_epi8($0, "
-                 "_mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14, "
-                 "0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14)), 0x08))",
-        .odds = "_mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_shuffle_epi8($0, "
-                "_mm256_setr_epi8(1, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15, "
-                "1, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15)), 0x08))",
-        .alignr = AVX2_ALIGNR,
-        .rfill2 = "_mm_set1_epi8((char)($0))",
-        .loadrow2m = "cd_avx2_loadrow16($0, $1, $2)",
-        .store8m = "cd_avx2_store8m($0, $1, $2)",
-        .prelude = avx2_i8_prelude,
-        .interleave4x2 = il4x2_256,
-        .attr = "CD_AVX2_I8_KERNEL", /* the prelude's: the target's, tuned for gcc */
-    },
+    .i8 = AVX2_I8_OPS,
     .group_bcast = bcast256,
+};
+
+/* avx512 on a CPU without AVX-512 VNNI (Skylake-SP and -X): the fp32
+ * kernels of avx512, the int8 ones of avx2 (its exact vpmaddwd dot product,
+ * 8 lanes, compiled for AVX2), so an int8 model runs where avx512 would
+ * return CD_ERR_CPU.  `native` picks it on such a CPU. */
+const Target target_avx512_novnni = {
+    .name = "avx512_novnni",
+    .block = 16,
+    .nregs = 32,
+    .l1 = 32 << 10,
+    .l2 = 1 << 20,
+    .isa_attr = "__attribute__((target(\"avx512f,avx2,fma\")))",
+    .include = X86_INCLUDE("avx512"),
+    .cpu_features = CD_CPU_AVX2 | CD_CPU_AVX512,
+    .cc_check = "defined(__x86_64__)",
+    .f32 = AVX512_F32_OPS,
+    .i8 = AVX2_I8_OPS,
+    .group_bcast = bcast512,
+    .dot_cg = 8,
+    .group_sum = gsum512,
 };

@@ -305,7 +305,7 @@ const char *cw_op(CWriter *w, const char *tmpl, const char *a, const char *b, co
  * only through them): C templates of their operands $0 $1 $2, filled by
  * cw_op.  A mask is what a comparison gives and blend takes.
  */
-typedef struct {
+typedef struct VecOps {
   int dtype;               /* DType of a lane */
   int lanes;               /* elements a register holds; 0: the target has none */
   const char *vtype, *mtype; /* the vector type; the comparison mask type */
@@ -333,6 +333,8 @@ typedef struct {
   const char *store8;      /* the low byte of each of the first $2 lanes of $1 to bytes at $0 */
   const char *widen8;      /* the `lanes` bytes at $0, zero-extended, as the int32 lanes (NULL: none) */
   const char *hsum;        /* the sum of the int32 lanes of $0, as an int32 (NULL: none) */
+  const struct VecOps *fops; /* the float operations of the int8 kernels' width, under
+                              their attribute (NULL: the target's f32): target_i8_f32 */
   /* The vector whose lane i holds bytes rows[0][i], rows[1][i], rows[2][i],
    * rows[3][i] (rows[k] NULL: 0), for lanes i < n (past n: 0; nothing past
    * rows[k] + n is read): four byte rows interleaved for dot4. */
@@ -1072,7 +1074,13 @@ typedef struct Target {
  * of that dtype are its ops' scalar C). */
 const VecOps *target_vec(const Target *t, DType dt);
 
-extern const Target target_scalar, target_avx2, target_avx512, target_neon;
+extern const Target target_scalar, target_avx2, target_avx512, target_avx512_novnni, target_neon;
+/* Whether t's int8 kernels have 32 registers of 16 int32 lanes (the wide
+ * register tiles), not avx2's 16 of 8. */
+bool target_i8_wide(const Target *t);
+/* The float operations t's int8 kernels use (their requantization): the
+ * int8 table's fops, else t's f32. */
+const VecOps *target_i8_f32(const Target *t);
 const Target *target_find(const char *name); /* NULL if unknown; "native" = best for this host */
 const char *target_names(void);              /* "scalar, avx2, ..." for messages */
 

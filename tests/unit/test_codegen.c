@@ -312,6 +312,10 @@ static void test_identifiers(void) {
  * note. */
 Runnable runnable[4];
 int nrunnable;
+/* The int8 kernel tests' targets: runnable's, and avx512_novnni (avx512's
+ * fp32 tables, avx2's int8 ones) after avx512 where the CPU has AVX-512. */
+static Runnable runnable8[5];
+static int nrunnable8;
 
 /* The kernel families (rows of kernel_configs) some test here has run
  * against the interpreter, on any target: test_every_family_tested, last
@@ -363,6 +367,11 @@ void find_targets(void) {
   else
     fprintf(stderr, "\n[skipping neon kernel tests: aarch64-linux-gnu-gcc or qemu-aarch64 "
                     "missing]\n");
+  for (int i = 0; i < nrunnable; i++) {
+    runnable8[nrunnable8++] = runnable[i];
+    if (runnable[i].t == &target_avx512)
+      runnable8[nrunnable8++] = (Runnable){&target_avx512_novnni, NULL, NULL};
+  }
 }
 
 /*
@@ -1050,13 +1059,13 @@ static void test_qconv1x1_kernels(void) {
   find_targets();
   int ran = 0;
   bool ran_avx2 = false;
-  for (int ti = 0; ti < nrunnable; ti++) {
-    const VecOps *v = target_vec(runnable[ti].t, DT_UINT8);
+  for (int ti = 0; ti < nrunnable8; ti++) {
+    const VecOps *v = target_vec(runnable8[ti].t, DT_UINT8);
     if (!v)
       continue;
-    if (!cd_cpu_has(runnable[ti].t->cpu_features | v->cpu)) {
+    if (!cd_cpu_has(runnable8[ti].t->cpu_features | v->cpu)) {
       fprintf(stderr, "\n[skipping the int8 1x1 kernels on %s: this CPU lacks AVX-512 VNNI]\n",
-              runnable[ti].t->name);
+              runnable8[ti].t->name);
       continue;
     }
     Graph *g = graph_new();
@@ -1068,7 +1077,7 @@ static void test_qconv1x1_kernels(void) {
                                 hw[pi][1], ncase % 32, ncase));
         ncase++;
       }
-    check_generated(g, "qconv1x1", 0.9f, &runnable[ti], NULL);
+    check_generated(g, "qconv1x1", 0.9f, &runnable8[ti], NULL);
     /* images of 1 to 3 pixels past whole vectors (17, 33, 49, 50, 35
      * pixels) dot those along the channels on a target with hsum */
     int extra[4] = {0};
@@ -1107,7 +1116,7 @@ static void test_qconv1x1_kernels(void) {
         tu_output(g, qconv_case_k(g, &sh, (i * 5) % 32, i));
         ns++;
       }
-      check_generated(g, "qconv1x1_strided", 0.9f, &runnable[ti], NULL);
+      check_generated(g, "qconv1x1_strided", 0.9f, &runnable8[ti], NULL);
       int took = 0;
       for (int i = 0; i < g->nnodes; i++)
         for (int r = 0; r < 4; r++)
@@ -1124,14 +1133,14 @@ static void test_qconv1x1_kernels(void) {
     tu_output(g, qconv_case(g, 2, 29, 64, 20, 33, 7 | 16, 0));
     tu_output(g, qconv_case(g, 1, 40, 83, 7, 7, 2 | 4, 1));
     tu_output(g, qconv_case(g, 2, 36, 70, 7, 7, 1 | 8, 2));
-    check_generated(g, "qconv1x1_threads", 0.3f, &runnable[ti], NULL);
-    check_threads(g, "qconv1x1_threads", &runnable[ti], 3);
-    if (runnable[ti].t->nregs >= 32) /* the one-strip images ran on 3 threads */
+    check_generated(g, "qconv1x1_threads", 0.3f, &runnable8[ti], NULL);
+    check_threads(g, "qconv1x1_threads", &runnable8[ti], 3);
+    if (target_i8_wide(runnable8[ti].t)) /* the one-strip images ran on 3 threads */
       for (int k = 1; k < 3; k++)
         CU_ASSERT_EQUAL(g->nodes[g->values[g->outputs[k]].producer].sched.threads, 3);
     graph_free(g);
     ran++;
-    ran_avx2 |= runnable[ti].t == &target_avx2;
+    ran_avx2 |= runnable8[ti].t == &target_avx2;
   }
   if (!ran)
     fprintf(stderr, "\n[test_qconv1x1_kernels: SKIPPED: no target here runs 8-bit kernels]\n");
@@ -1180,13 +1189,13 @@ static void test_qconv_kernels(void) {
   find_targets();
   int ran = 0;
   bool ran_avx2 = false;
-  for (int ti = 0; ti < nrunnable; ti++) {
-    const VecOps *v = target_vec(runnable[ti].t, DT_UINT8);
+  for (int ti = 0; ti < nrunnable8; ti++) {
+    const VecOps *v = target_vec(runnable8[ti].t, DT_UINT8);
     if (!v || !v->alignr)
       continue;
-    if (!cd_cpu_has(runnable[ti].t->cpu_features | v->cpu)) {
+    if (!cd_cpu_has(runnable8[ti].t->cpu_features | v->cpu)) {
       fprintf(stderr, "\n[skipping the int8 KxK kernels on %s: this CPU lacks AVX-512 VNNI]\n",
-              runnable[ti].t->name);
+              runnable8[ti].t->name);
       continue;
     }
     Graph *g = graph_new();
@@ -1209,7 +1218,7 @@ static void test_qconv_kernels(void) {
       tu_output(g, qconv_case_k(g, &sh, i % 32, ncase));
       ncase++;
     }
-    check_generated(g, "qconv", 0.9f, &runnable[ti], NULL);
+    check_generated(g, "qconv", 0.9f, &runnable8[ti], NULL);
     CU_ASSERT_EQUAL(count_qconv_rows(g, "qconv"), ncase); /* every case took the family */
     graph_free(g);
     /* Threads split the strips: 3 threads over 2 images of a grouped 3x3
@@ -1224,11 +1233,11 @@ static void test_qconv_kernels(void) {
     tu_output(g, qconv_case_k(g, &a, 7 | 16, 0));
     tu_output(g, qconv_case_k(g, &stem, 2 | 4 | 8, 1));
     tu_output(g, qconv_case_k(g, &narrow, 1 | 2 | 4, 2));
-    check_generated(g, "qconv_threads", 0.3f, &runnable[ti], NULL);
-    check_threads(g, "qconv_threads", &runnable[ti], 3);
+    check_generated(g, "qconv_threads", 0.3f, &runnable8[ti], NULL);
+    check_threads(g, "qconv_threads", &runnable8[ti], 3);
     graph_free(g);
     ran++;
-    ran_avx2 |= runnable[ti].t == &target_avx2;
+    ran_avx2 |= runnable8[ti].t == &target_avx2;
   }
   if (!ran)
     fprintf(stderr, "\n[test_qconv_kernels: SKIPPED: no target here runs 8-bit kernels]\n");
@@ -1290,16 +1299,16 @@ static void test_qadd_split(void) {
   static const int64_t sizes[][4] = {{1, 1, 1, 1}, {1, 1, 7, 9}, {1, 4, 4, 4}, {1, 5, 13, 1},
                                      {2, 3, 5, 7}, {1, 1, 3, 11}, {1, 2, 4, 4}};
   find_targets();
-  for (int ti = 0; ti < nrunnable; ti++) {
+  for (int ti = 0; ti < nrunnable8; ti++) {
     Graph *g = graph_new();
     wseed = 11;
     for (int c = 0; c < 7; c++)
       tu_output(g, qadd_case(g, sizes[c], c % 2 == 0, c >= 3, c == 5, c)); /* s8 out: no Relu */
     fold_qdq_first(g);
-    check_generated(g, "qadd", 0.7f, &runnable[ti], NULL);
+    check_generated(g, "qadd", 0.7f, &runnable8[ti], NULL);
     /* where the int8 table widens bytes, the vector rows (u8 and s8
      * outputs), else the portable loop split */
-    bool vec = runnable[ti].t->i8.widen8 != NULL;
+    bool vec = runnable8[ti].t->i8.widen8 != NULL;
     int folded = 0;
     for (int i = 0; i < g->nnodes; i++) {
       const KernelConfig *f = g->nodes[i].sched.family;
@@ -1310,13 +1319,13 @@ static void test_qadd_split(void) {
     CU_ASSERT_EQUAL(folded, 7);
     graph_free(g);
   }
-  for (int ti = 0; ti < nrunnable; ti += nrunnable - 1 > 0 ? nrunnable - 1 : 1) {
+  for (int ti = 0; ti < nrunnable8; ti += nrunnable8 - 1 > 0 ? nrunnable8 - 1 : 1) {
     Graph *g = graph_new();
     tu_output(g, qadd_case(g, (const int64_t[]){1, 16, 50, 50}, true, false, false, 9));
     tu_output(g, qadd_case(g, (const int64_t[]){1, 16, 50, 51}, false, true, true, 10));
     fold_qdq_first(g);
-    check_generated(g, "qadd_threads", 0.4f, &runnable[ti], NULL);
-    check_threads(g, "qadd_threads", &runnable[ti], 3);
+    check_generated(g, "qadd_threads", 0.4f, &runnable8[ti], NULL);
+    check_threads(g, "qadd_threads", &runnable8[ti], 3);
     graph_free(g);
   }
 }
@@ -1358,16 +1367,16 @@ static void test_qmatmul_kernels(void) {
   static const int64_t ks[] = {1, 3, 4, 5, 13, 64, 67};
   find_targets();
   int ran = 0;
-  for (int ti = 0; ti < nrunnable; ti++) {
-    const VecOps *v = target_vec(runnable[ti].t, DT_UINT8);
+  for (int ti = 0; ti < nrunnable8; ti++) {
+    const VecOps *v = target_vec(runnable8[ti].t, DT_UINT8);
     if (!v)
       continue;
-    if (!cd_cpu_has(runnable[ti].t->cpu_features | v->cpu)) {
+    if (!cd_cpu_has(runnable8[ti].t->cpu_features | v->cpu)) {
       fprintf(stderr, "\n[skipping the int8 head kernels on %s: this CPU lacks AVX-512 VNNI]\n",
-              runnable[ti].t->name);
+              runnable8[ti].t->name);
       continue;
     }
-    int64_t L = v->lanes, U = (runnable[ti].t->nregs >= 32 ? 8 : 4) * L;
+    int64_t L = v->lanes, U = (target_i8_wide(runnable8[ti].t) ? 8 : 4) * L;
     const int64_t ns[] = {1, L - 1, L, L + 1, U - 1, U, U + 1, 2 * U + L + 3};
     Graph *g = graph_new();
     wseed = 13;
@@ -1378,7 +1387,7 @@ static void test_qmatmul_kernels(void) {
         tu_output(g, qmatmul_case(g, R, ks[ncase % 7], ns[ni], ncase % 8, ncase));
         ncase++;
       }
-    check_generated(g, "qmatmul", 0.9f, &runnable[ti], NULL);
+    check_generated(g, "qmatmul", 0.9f, &runnable8[ti], NULL);
     int took[2] = {0, 0};
     for (int i = 0; i < g->nnodes; i++) {
       took[0] += g->nodes[i].sched.family == kernel_config_named("qmatmul_u8s8");
@@ -1389,8 +1398,8 @@ static void test_qmatmul_kernels(void) {
     graph_free(g);
     g = graph_new();
     tu_output(g, qmatmul_case(g, 1, 2048, 1000, 0, 0));
-    check_generated(g, "qmatmul_threads", 0.3f, &runnable[ti], NULL);
-    check_threads(g, "qmatmul_threads", &runnable[ti], 3);
+    check_generated(g, "qmatmul_threads", 0.3f, &runnable8[ti], NULL);
+    check_threads(g, "qmatmul_threads", &runnable8[ti], 3);
     graph_free(g);
     ran++;
   }
@@ -1406,9 +1415,9 @@ static void test_qmatmul_kernels(void) {
 static void test_quantize_vec(void) {
   static const int64_t ns[] = {1, 7, 8, 15, 16, 17, 64, 65, 211};
   find_targets();
-  for (int ti = 0; ti < nrunnable; ti++) {
-    if (!target_vec(runnable[ti].t, DT_UINT8) ||
-        !cd_cpu_has(runnable[ti].t->cpu_features | runnable[ti].t->i8.cpu))
+  for (int ti = 0; ti < nrunnable8; ti++) {
+    if (!target_vec(runnable8[ti].t, DT_UINT8) ||
+        !cd_cpu_has(runnable8[ti].t->cpu_features | runnable8[ti].t->i8.cpu))
       continue;
     Graph *g = graph_new();
     int fam[9];
@@ -1423,7 +1432,7 @@ static void test_quantize_vec(void) {
       tu_output(g, tu_node(g, "QuantizeLinear", 3, in, NULL));
       fam[c] = NF_ELTWISE;
     }
-    check_generated(g, "quantize_vec", 0.9f, &runnable[ti], fam);
+    check_generated(g, "quantize_vec", 0.9f, &runnable8[ti], fam);
     int took = 0;
     for (int i = 0; i < g->nnodes; i++)
       took += g->nodes[i].sched.family == kernel_config_named("quantize_vec_u8") ||
@@ -1436,8 +1445,8 @@ static void test_quantize_vec(void) {
     int in[3] = {tu_input(g, "qt", 4, (const int64_t[]){1, 3, 150, 151}), tu_const(g, "", 0, NULL, &sc),
                  const_typed(g, DT_UINT8, 0, NULL, &zu)};
     tu_output(g, tu_node(g, "QuantizeLinear", 3, in, NULL));
-    check_generated(g, "quantize_vec_threads", 0.3f, &runnable[ti], NULL);
-    check_threads(g, "quantize_vec_threads", &runnable[ti], 3);
+    check_generated(g, "quantize_vec_threads", 0.3f, &runnable8[ti], NULL);
+    check_threads(g, "quantize_vec_threads", &runnable8[ti], 3);
     graph_free(g);
   }
 }
