@@ -909,6 +909,9 @@ typedef struct {
   int64_t M, K, N;
 } MatMulShape;
 bool matmul_shape(const Value *a, const Value *b, MatMulShape *s);
+/* slice.c: Slice n's first index and step along every dim of x (false
+ * where inference would refuse its axes). */
+bool slice_begin_step(const Node *n, const Value *x, int64_t *begin, int64_t *step);
 /* Element offset in v of batch `bi` of the output's batch dims. */
 int64_t matmul_batch_offset(const Value *v, const int64_t *bdims, int brank, int64_t bi);
 /* pad.c: input coordinate of output coordinate o along a dim, or -1 (pad). */

@@ -130,6 +130,16 @@ static bool slice_dims(const OpParams *p, const Value *x, SliceDims *s, const ch
   return true;
 }
 
+bool slice_begin_step(const Node *n, const Value *x, int64_t *begin, int64_t *step) {
+  SliceDims s;
+  const char *why;
+  if (!slice_dims(&n->p, x, &s, &why))
+    return false;
+  memcpy(begin, s.begin, sizeof(int64_t) * (size_t)x->rank);
+  memcpy(step, s.step, sizeof(int64_t) * (size_t)x->rank);
+  return true;
+}
+
 bool slice_infer(Graph *g, Node *n, Diag *d) {
   const Value *x = &g->values[n->in[0]];
   SliceDims s;

@@ -1451,6 +1451,61 @@ static void test_quantize_vec(void) {
   }
 }
 
+/* Slice x along one axis: starts, ends, steps as int64 inputs (opset 10+). */
+static int slice_case(Graph *g, int x, int64_t axis, int64_t start, int64_t end, int64_t step) {
+  const int64_t one[1] = {1};
+  int ins[5] = {x, const_typed(g, DT_INT64, 1, one, &start), const_typed(g, DT_INT64, 1, one, &end),
+                const_typed(g, DT_INT64, 1, one, &axis), const_typed(g, DT_INT64, 1, one, &step)};
+  return tu_node(g, "Slice", 5, ins, NULL);
+}
+
+/* The copy families (simd_copy.c) on every target: Slices copied in runs
+ * (a channel range of 2 images, a reversed outer dim, a strided outer dim
+ * under whole rows, a run of exactly 16, one run of 11 chunks) and
+ * Concats (three parts on channels of 2 images, on the outer axis, two
+ * parts of 11 chunks), pre-filled with NaN, equal to the interpreter's;
+ * then 3 threads over the large ones give the bits of 1. */
+static void test_copy_families(void) {
+  find_targets();
+  for (int ti = 0; ti < nrunnable; ti++) {
+    Graph *g = graph_new();
+    int a = tu_input(g, "ca", 4, (const int64_t[]){2, 10, 5, 7});
+    int b = tu_input(g, "cb", 3, (const int64_t[]){3, 4, 40});
+    int c = tu_input(g, "cc", 3, (const int64_t[]){4, 6, 20});
+    int d = tu_input(g, "cd", 2, (const int64_t[]){5, 17});
+    int big = tu_input(g, "cbig", 4, (const int64_t[]){1, 116, 28, 28});
+    tu_output(g, slice_case(g, a, 1, 3, 9, 1));
+    tu_output(g, slice_case(g, b, 0, 2, -100, -1));
+    tu_output(g, slice_case(g, c, 1, 1, 5, 2));
+    tu_output(g, slice_case(g, d, 1, 0, 16, 1));
+    int h0 = slice_case(g, big, 1, 0, 58, 1), h1 = slice_case(g, big, 1, 58, 116, 1);
+    int p[3] = {tu_input(g, "cp0", 4, (const int64_t[]){2, 3, 4, 5}),
+                tu_input(g, "cp1", 4, (const int64_t[]){2, 5, 4, 5}),
+                tu_input(g, "cp2", 4, (const int64_t[]){2, 1, 4, 5})};
+    Node *n;
+    tu_output(g, tu_node(g, "Concat", 3, p, &n));
+    tu_attr_int(g, n, "axis", 1);
+    int q[2] = {tu_input(g, "cq0", 2, (const int64_t[]){3, 20}),
+                tu_input(g, "cq1", 2, (const int64_t[]){2, 20})};
+    tu_output(g, tu_node(g, "Concat", 2, q, &n));
+    tu_attr_int(g, n, "axis", 0);
+    int hh[2] = {h1, h0};
+    tu_output(g, tu_node(g, "Concat", 2, hh, &n));
+    tu_attr_int(g, n, "axis", 1);
+    check_generated(g, "copy", 0.7f, &runnable[ti], NULL);
+    int fam[2] = {0, 0};
+    for (int i = 0; i < g->nnodes; i++) {
+      fam[0] += g->nodes[i].sched.family == kernel_config_named("slice_copy");
+      fam[1] += g->nodes[i].sched.family == kernel_config_named("concat_copy");
+    }
+    CU_ASSERT_EQUAL(fam[0], 6);
+    CU_ASSERT_EQUAL(fam[1], 3);
+    if (ti == nrunnable - 1)
+      check_threads(g, "copy_threads", &runnable[ti], 3);
+    graph_free(g);
+  }
+}
+
 /* MaxPool of bytes (maxpool_int, simd_pool.c) on every target: a float
  * input quantized to uint8 or int8 (zero point inside the range, so both
  * ends saturate), kernels 1x1 to 5x3, strides 1 to 3, pads up to 2 and
@@ -2150,6 +2205,7 @@ void add_codegen_suite(void) {
   ADD(s, test_qmatmul_kernels);
   ADD(s, test_maxpool_int);
   ADD(s, test_quantize_vec);
+  ADD(s, test_copy_families);
   ADD(s, test_simd_around_kernels);
   ADD(s, test_pool_kernels);
   ADD(s, test_activation_kernels);
