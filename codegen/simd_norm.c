@@ -108,3 +108,62 @@ const KernelConfig kc_layernorm_vec = {
     .split = lnorm_split,
     .emit = lnorm_emit,
 };
+
+/*
+ * reduce_rows: ReduceSum and ReduceMean of float over the trailing dims on
+ * the plain layout (ShuffleNet's final mean over H and W): each output the
+ * sum of a contiguous row, in vectors (lane sums added in lane order, then
+ * the tail), the mean dividing it by the count; the rows split over
+ * threads.  The interpreter sums in double in element order: the two agree
+ * to float rounding, not to the bit.
+ */
+static bool reduce_rows_runs(const Graph *g, const Node *n, const Target *t) {
+  (void)t;
+  int64_t count;
+  const Value *x = &g->values[n->in[0]];
+  return (n->op == OP_REDUCEMEAN || n->op == OP_REDUCESUM) && x->dtype == DT_FLOAT &&
+         x->layout.kind == LAYOUT_PLAIN && g->values[n->out[0]].layout.kind == LAYOUT_PLAIN &&
+         reduce_trailing(n, x, &count) && count >= 1;
+}
+
+static SplitAxis reduce_rows_split(const Graph *g, const Node *n, const Target *t, int T,
+                                   int64_t *units) {
+  (void)t;
+  (void)T;
+  *units = value_numel(&g->values[n->out[0]]);
+  return SPLIT_ROWS;
+}
+
+static bool reduce_rows_emit(Emitter *e, Graph *g, Node *n) {
+  const VecOps *o = &e->t->f32;
+  int64_t C;
+  CD_ASSERT(reduce_trailing(n, &g->values[n->in[0]], &C));
+  int L = o->lanes;
+  E("for (long r = s0; r < s1; r++) {\n"
+    "const float *xr = x0 + r * %lld;\n"
+    "%s a = %s;\n"
+    "for (long i = 0; i < %lld; i += %d)\n"
+    "a = %s;\n"
+    "float lanes[%d], s = 0.0f;\n"
+    "%s;\n"
+    "for (int l = 0; l < %d; l++)\n"
+    "s += lanes[l];\n"
+    "for (long i = %lld; i < %lld; i++)\n"
+    "s += xr[i];\n"
+    "y0[r] = %s;\n"
+    "}\n",
+    (long long)C, o->vtype, o->zero, (long long)(C / L * L), L,
+    cw_op(e->w, o->add, "a", cw_op(e->w, o->load, "xr + i", 0, 0), 0), L,
+    cw_op(e->w, o->store, "lanes", "a", 0), L, (long long)(C / L * L), (long long)C,
+    n->op == OP_REDUCEMEAN ? cw_fmt(e->w, "s / %s", cw_float(e->w, (double)C)) : "s");
+  return true;
+}
+
+const KernelConfig kc_reduce_rows = {
+    .name = "reduce_rows",
+    .x = DT_FLOAT, .y = DT_FLOAT,
+    .flags = KC_VECTOR,
+    .runs = reduce_rows_runs,
+    .split = reduce_rows_split,
+    .emit = reduce_rows_emit,
+};

@@ -909,6 +909,9 @@ typedef struct {
   int64_t M, K, N;
 } MatMulShape;
 bool matmul_shape(const Value *a, const Value *b, MatMulShape *s);
+/* reduce.c: whether reduction n of x reduces its trailing dims only (each
+ * output a run of *count contiguous elements, the outputs in order). */
+bool reduce_trailing(const Node *n, const Value *x, int64_t *count);
 /* slice.c: Slice n's first index and step along every dim of x (false
  * where inference would refuse its axes). */
 bool slice_begin_step(const Node *n, const Value *x, int64_t *begin, int64_t *step);

@@ -133,6 +133,18 @@ static void reduce_loops(const Node *n, const Value *x, ReduceLoops *l) {
   }
 }
 
+bool reduce_trailing(const Node *n, const Value *x, int64_t *count) {
+  ReduceLoops l;
+  reduce_loops(n, x, &l);
+  if (l.nr < 1 || l.rs[l.nr - 1] != 1 || (l.nk > 0 && l.ks[l.nk - 1] != l.count))
+    return false;
+  for (int k = 0; k + 1 < l.nr; k++)
+    if (l.rs[k] != l.rs[k + 1] * l.rd[k + 1])
+      return false;
+  *count = l.count;
+  return true;
+}
+
 void reduce_eval(Graph *g, Node *n, void **data) {
   const Value *x = &g->values[n->in[0]];
   const float *X = data[n->in[0]];

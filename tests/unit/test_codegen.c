@@ -1506,6 +1506,41 @@ static void test_copy_families(void) {
   }
 }
 
+/* ReduceMean and ReduceSum over trailing dims (reduce_rows, simd_norm.c)
+ * on every target: rows of 1, 7, 16, 49 and 77 elements (tails, whole
+ * vectors), keepdims on and off, against the interpreter; a reduction of
+ * a middle dim stays the portable kernel's. */
+static void test_reduce_rows(void) {
+  static const int64_t xs[][4] = {{2, 3, 7, 7}, {4, 16, 1, 1}, {3, 1, 1, 7}, {1, 2, 7, 11}};
+  find_targets();
+  for (int ti = 0; ti < nrunnable; ti++) {
+    Graph *g = graph_new();
+    int rows = 0;
+    for (int c = 0; c < 5; c++) {
+      char name[16];
+      snprintf(name, sizeof name, "rx%d", c);
+      const int64_t *xd = xs[c % 4];
+      int64_t axes[2] = {2, 3}, mid = 1, one = 1, two = 2;
+      if (c == 1) /* [4, 16, 1, 1] over dims 1 and 2: dim 3 is kept (of 1), not trailing */
+        axes[0] = 1, axes[1] = 2;
+      int ins[2] = {tu_input(g, name, 4, xd),
+                    const_typed(g, DT_INT64, 1, c == 4 ? &one : &two, c == 4 ? &mid : axes)};
+      Node *n;
+      int y = tu_node(g, c % 2 ? "ReduceSum" : "ReduceMean", 2, ins, &n);
+      n->opset = 18;
+      tu_attr_int(g, n, "keepdims", c % 3 ? 1 : 0);
+      tu_output(g, y);
+      rows += c != 4 && c != 1; /* c == 4: a middle dim */
+    }
+    check_generated(g, "reduce_rows", 0.6f, &runnable[ti], NULL);
+    int took = 0;
+    for (int i = 0; i < g->nnodes; i++)
+      took += g->nodes[i].sched.family == kernel_config_named("reduce_rows");
+    CU_ASSERT_EQUAL(took, ti == 0 ? 0 : rows); /* vectors: the SIMD targets */
+    graph_free(g);
+  }
+}
+
 /* MaxPool of bytes (maxpool_int, simd_pool.c) on every target: a float
  * input quantized to uint8 or int8 (zero point inside the range, so both
  * ends saturate), kernels 1x1 to 5x3, strides 1 to 3, pads up to 2 and
@@ -2206,6 +2241,7 @@ void add_codegen_suite(void) {
   ADD(s, test_maxpool_int);
   ADD(s, test_quantize_vec);
   ADD(s, test_copy_families);
+  ADD(s, test_reduce_rows);
   ADD(s, test_simd_around_kernels);
   ADD(s, test_pool_kernels);
   ADD(s, test_activation_kernels);
