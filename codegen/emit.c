@@ -239,8 +239,8 @@ static bool write_weights_asm(const char *spath, const char *bpath, const char *
                 " * assembler syntax, ELF; for any other toolchain, compile again with\n"
                 " * --embed-as c for %s_weights.c, a C array of the same bytes. */\n"
                 "#if !defined(__ELF__)\n"
-                "#error \"%s_weights.S is for ELF targets (gcc or clang); compile the model \" \\\n"
-                "       \"again with --embed-as c for a C array any C compiler takes\"\n"
+                "#error \"%s_weights.S is for ELF targets (gcc or clang): compile the model again "
+                "with --embed-as c for a C array any C compiler takes\"\n"
                 "#endif\n",
             name, (long long)size, (unsigned long long)whash, name, name, name);
   if (section)

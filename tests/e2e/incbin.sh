@@ -9,6 +9,8 @@
 #   - which form each command writes: compile the C array, build and run the
 #     assembler's (a compiler that cannot assemble it gets the C array), and
 #     --embed-as chooses; --embed-as with --weights blob is refused;
+#   - the .S assembles for AArch64 (gcc, clang), Thumb and RISC-V (clang)
+#     to the same symbol and section, and a Mach-O target gets the #error;
 #   - an -flto build links (an object, not top-level asm in LTO bitcode).
 # usage: incbin.sh CARDINAL NPYCMP SOURCE_DIR
 set -eu
@@ -139,6 +141,34 @@ st=0
 [ $st = 2 ] && grep -q "embed-as is the form of embedded weights" "$T/err" ||
   fail "--embed-as with --weights blob: status $st, $(cat "$T/err")"
 [ ! -e "$T/bad" ] || fail "a refused build wrote $T/bad"
+
+echo "== the .S on other ELF targets (x86-64, AArch64, Thumb firmware, RISC-V), not Mach-O"
+"$CARDINAL" compile "$FIX.onnx" -o "$T/neon" --name net --target neon --weights section \
+  --embed-as incbin 2> /dev/null
+nb=$(sed -n 's/^#define NET_WEIGHTS_SIZE \([0-9]*\).*/\1/p' "$T/neon/net.h")
+asms=""
+command -v aarch64-linux-gnu-gcc > /dev/null 2>&1 && asms="aarch64-linux-gnu-gcc"
+command -v clang > /dev/null 2>&1 &&
+  asms="$asms clang:aarch64-linux-gnu clang:armv7m-none-eabi clang:riscv64-linux-gnu"
+for a in $asms; do
+  case $a in
+    clang:*) set -- clang --target=${a#clang:} ;;
+    *) set -- $a ;;
+  esac
+  "$@" -I"$T/neon" -c "$T/neon/net_weights.S" -o "$T/x.o" || fail "$a does not assemble it"
+  sym=$(readelf -sW "$T/x.o" | awk '$8 == "net_weights" { print $3, $4, $5 }' |
+    while read -r size rest; do echo "$((size)) $rest"; done)
+  [ "$sym" = "$((nb + 1)) OBJECT GLOBAL" ] || fail "$a: net_weights is '$sym'"
+  readelf -SW "$T/x.o" | grep -q "\.rodata\.cardinal_weights .* 64$" || fail "$a: section"
+  echo "$a: net_weights $((nb + 1)) bytes in .rodata.cardinal_weights, aligned 64"
+done
+if command -v clang > /dev/null 2>&1; then
+  if clang --target=x86_64-apple-darwin -I"$T/neon" -c "$T/neon/net_weights.S" -o "$T/x.o" \
+      2> "$T/err"; then
+    fail "a Mach-O target assembled the ELF .S"
+  fi
+  grep -q "net_weights.S is for ELF targets.*--embed-as c" "$T/err" || fail "Mach-O: $(cat "$T/err")"
+fi
 
 echo "== -flto"
 "$CARDINAL" build "$FIX.onnx" -o "$T/lto" --name net --embed-as incbin --cflags "-O2 -flto" \
