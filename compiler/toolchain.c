@@ -555,6 +555,13 @@ static bool compile_into(const CompileJob *j, Graph *g, const char *dir, bool we
                    (j->embed_as == EMBED_AUTO && probe_cc && cc_assembles_incbin(j, dir)));
   if (incbin)
     *incbin = asm_form;
+  /* Past 64 MiB the C array takes tens of seconds to compile: say why. */
+  if (!asm_form && probe_cc && weights_file && !j->weights_blob && j->embed_as == EMBED_AUTO &&
+      plan.weight_size >= ((int64_t)64 << 20))
+    diag_warn(d, "%s does not assemble %s_weights.S (.incbin, ELF), so the %lld MiB of weights "
+                 "are compiled as a C array, which is slow; --embed-as c says that is meant, "
+                 "--weights blob loads them at run time instead",
+              j->cc ? j->cc : "cc", j->name, (long long)(plan.weight_size >> 20));
   CodegenOptions o = {j->name, g->target, j->weights_blob, j->passes ? j->passes : "default",
                       j->weights_section, j->static_workspace, !weights_file, asm_form};
   bool ok = codegen_write(g, &plan, &o, dir, d) && cd_write_runtime(dir, g->threads > 1, d);
