@@ -513,11 +513,16 @@ static bool cc_assembles_incbin(const CompileJob *j, const char *dir) {
   return rc == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+/* Below this many bytes of weights, the C array compiles in a tenth of a
+ * second: less than the probe and the extra assembler run cost (and the
+ * conformance suite runs hundreds of such models). */
+#define INCBIN_MIN_BYTES ((int64_t)1 << 20)
+
 /* Writes NAME.{h,c}, weights and the runtime into dir (which exists).
  * Embedded weights are in the assembler's form (*incbin: NAME_weights.S and
  * .bin) if --embed-as says so, or by default when the job compiles them
- * (probe_cc: build, run) with a compiler that assembles it; else in
- * NAME_weights.c. */
+ * (probe_cc: build, run), they are INCBIN_MIN_BYTES or more, and the
+ * compiler assembles it; else in NAME_weights.c. */
 static bool compile_into(const CompileJob *j, Graph *g, const char *dir, bool weights_file,
                          bool probe_cc, bool *incbin, Diag *d) {
   Plan plan;
@@ -552,7 +557,8 @@ static bool compile_into(const CompileJob *j, Graph *g, const char *dir, bool we
   }
   bool asm_form = !j->weights_blob && weights_file &&
                   (j->embed_as == EMBED_INCBIN ||
-                   (j->embed_as == EMBED_AUTO && probe_cc && cc_assembles_incbin(j, dir)));
+                   (j->embed_as == EMBED_AUTO && probe_cc &&
+                    plan.weight_size >= INCBIN_MIN_BYTES && cc_assembles_incbin(j, dir)));
   if (incbin)
     *incbin = asm_form;
   /* Past 64 MiB the C array takes tens of seconds to compile: say why. */

@@ -7,8 +7,9 @@
 #   - the symbol is the C array's: global object of SIZE + 1 bytes, its
 #     section 64-byte aligned, and the linked program's stack not executable;
 #   - which form each command writes: compile the C array, build and run the
-#     assembler's (a compiler that cannot assemble it gets the C array), and
-#     --embed-as chooses; --embed-as with --weights blob is refused;
+#     assembler's for 1 MiB of weights or more (a compiler that cannot
+#     assemble it gets the C array; so do smaller weights), and --embed-as
+#     chooses; --embed-as with --weights blob is refused;
 #   - the .S assembles for AArch64 (gcc, clang), Thumb and RISC-V (clang)
 #     to the same symbol and section, and a Mach-O target gets the #error;
 #   - an -flto build links (an object, not top-level asm in LTO bitcode).
@@ -115,8 +116,20 @@ echo "== which form each command writes"
 "$CARDINAL" compile "$FIX.onnx" -o "$T/compile_s" --name net --embed-as incbin 2> /dev/null
 cmp "$T/compile_s/net_weights.bin" "$T/gcc-incbin/net_weights.bin" || fail "compile's .bin differs"
 "$CARDINAL" build "$FIX.onnx" -o "$T/build" --name net 2> /dev/null
-[ -f "$T/build/net_weights.S" ] && [ ! -e "$T/build/net_weights.c" ] ||
-  fail "build's default (cc assembles .incbin) is not the assembler's form"
+[ -f "$T/build/net_weights.c" ] && [ ! -e "$T/build/net_weights.S" ] ||
+  fail "build's default for $wb bytes (under 1 MiB) is not the C array"
+# 2 MiB of weights: build's default is the assembler's form.
+cat > "$T/big.nx" << 'EOF'
+model big(x: f32[1, 512]) {
+  return x -> fc: linear(1024)
+}
+EOF
+head -c 2048 /dev/zero > "$T/zeros.f32"
+"$CARDINAL" build "$T/big.nx" -o "$T/big" --name net 2> /dev/null
+[ -f "$T/big/net_weights.S" ] && [ ! -e "$T/big/net_weights.c" ] ||
+  fail "build's default for 2 MiB (cc assembles .incbin) is not the assembler's form"
+cc $STRICT "$T/drv.c" -I"$T/big" "$T/big/libnet.a" -lm -o "$T/big/drv"
+"$T/big/drv" "$T/zeros.f32" "$T/big/out.f32" "$T/big/w.bin"
 # A compiler that cannot assemble NAME_weights.S: build falls back to the C array.
 cat > "$T/cc-noasm" << 'EOF'
 #!/bin/sh
@@ -126,15 +139,16 @@ done
 exec cc "$@"
 EOF
 chmod +x "$T/cc-noasm"
-"$CARDINAL" build "$FIX.onnx" -o "$T/noasm" --name net --cc "$T/cc-noasm" 2> /dev/null
+"$CARDINAL" build "$T/big.nx" -o "$T/noasm" --name net --cc "$T/cc-noasm" 2> /dev/null
 [ -f "$T/noasm/net_weights.c" ] && [ ! -e "$T/noasm/net_weights.S" ] ||
   fail "build with a compiler that cannot assemble did not fall back to the C array"
 cc $STRICT "$T/drv.c" -I"$T/noasm" "$T/noasm/libnet.a" -lm -o "$T/noasm/drv"
-"$T/noasm/drv" "$T/in.f32" "$T/noasm/out.f32" "$T/noasm/w.bin"
-cmp "$T/noasm/w.bin" "$T/expect.bin" || fail "the fallback's bytes differ"
-# run with embedded weights assembles them too (its harness passes -I).
-CARDINAL_CACHE_DIR=off "$CARDINAL" run "$FIX.onnx" --weights embed --input "$FIX.input.npy" \
-  --output "$T/run.npy" > /dev/null
+"$T/noasm/drv" "$T/zeros.f32" "$T/noasm/out.f32" "$T/noasm/w.bin"
+cmp "$T/noasm/w.bin" "$T/big/w.bin" || fail "the fallback's bytes differ"
+cmp "$T/noasm/out.f32" "$T/big/out.f32" || fail "the fallback's outputs differ"
+# run assembles embedded weights too (its harness passes -I).
+CARDINAL_CACHE_DIR=off "$CARDINAL" run "$FIX.onnx" --weights embed --embed-as incbin \
+  --input "$FIX.input.npy" --output "$T/run.npy" > /dev/null 2>&1
 "$NPYCMP" "$T/run.npy" "$FIX.expected.npy" 1e-4
 st=0
 "$CARDINAL" build "$FIX.onnx" -o "$T/bad" --weights blob --embed-as incbin 2> "$T/err" || st=$?
