@@ -9,6 +9,10 @@
 #     [THREADS n|auto]            # split every layer over n threads (n > 1 or auto:
 #                                 # the thread pool and pthreads are linked)
 #     [WEIGHTS embed|blob|section]          # default embed
+#     [EMBED_AS incbin|c]         # embedded weights assembled from NAME_weights.bin
+#                                 # (needs ASM: project(app C ASM)) or a C array;
+#                                 # default incbin where the project has ASM, with
+#                                 # gcc or clang, for ELF; else c
 #     [STATIC_WORKSPACE]          # net_workspace, used when net_run gets NULL
 #     [SHAPES input=1,3,224,224 ...]        # fix symbolic input dims
 #     [FREEZE input=file.npy ...] # make inputs constants
@@ -85,7 +89,7 @@ endfunction()
 
 function(cardinal_add_model name)
   cmake_parse_arguments(PARSE_ARGV 1 arg "STATIC_WORKSPACE"
-    "MODEL;ISA;THREADS;WEIGHTS;PARAMS;SEED;MAX_WORKSPACE;MAX_WEIGHTS;OUTPUT_DIR"
+    "MODEL;ISA;THREADS;WEIGHTS;EMBED_AS;PARAMS;SEED;MAX_WORKSPACE;MAX_WEIGHTS;OUTPUT_DIR"
     "TARGET;PASSES;SHAPES;FREEZE;OPTIONS")
   if(arg_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "cardinal_add_model(${name}): unknown arguments ${arg_UNPARSED_ARGUMENTS} "
@@ -169,11 +173,46 @@ function(cardinal_add_model name)
                         "not ${weights}")
   endif()
 
+  # The form of embedded weights (README, --embed-as): the assembler's, which
+  # builds a 500 MB model in seconds, needs the project's ASM language (its
+  # compiler is the C compiler, which preprocesses NAME_weights.S and hands
+  # it -I for the .bin) and an ELF target.
+  get_property(languages GLOBAL PROPERTY ENABLED_LANGUAGES)
+  set(can_incbin FALSE)
+  if("ASM" IN_LIST languages AND CMAKE_ASM_COMPILER_ID MATCHES "GNU|Clang" AND
+     NOT (APPLE OR WIN32 OR CYGWIN))
+    set(can_incbin TRUE)
+  endif()
+  set(embed_as "${arg_EMBED_AS}")
+  if(weights STREQUAL "blob")
+    if(embed_as)
+      message(FATAL_ERROR "cardinal_add_model(${name}): EMBED_AS is the form of embedded "
+                          "weights (WEIGHTS embed or section), not of WEIGHTS blob")
+    endif()
+  elseif(NOT embed_as)
+    if(can_incbin)
+      set(embed_as incbin)
+    else()
+      set(embed_as c)
+    endif()
+  elseif(embed_as STREQUAL "incbin")
+    if(NOT "ASM" IN_LIST languages)
+      message(FATAL_ERROR "cardinal_add_model(${name}): EMBED_AS incbin assembles "
+                          "${name}_weights.S: enable ASM (project(... LANGUAGES C ASM) or "
+                          "enable_language(ASM)), or give EMBED_AS c")
+    endif()
+  elseif(NOT embed_as STREQUAL "c")
+    message(FATAL_ERROR "cardinal_add_model(${name}): EMBED_AS is incbin or c, not ${embed_as}")
+  endif()
+
   set(dir "${arg_OUTPUT_DIR}")
   if(NOT dir)
     set(dir "${CMAKE_CURRENT_BINARY_DIR}/cardinal/${name}")
   endif()
   set(args compile "${model}" -o "${dir}" --name ${name} --target ${isa} --weights ${weights})
+  if(embed_as)
+    list(APPEND args --embed-as ${embed_as})
+  endif()
   if(arg_PASSES)
     string(REPLACE ";" "," passes "${arg_PASSES}")
     list(APPEND args --passes "${passes}")
@@ -226,16 +265,26 @@ function(cardinal_add_model name)
   set(sources "${dir}/${name}.c")
   if(weights STREQUAL "blob")
     list(APPEND outputs "${dir}/${name}.weights")
+  elseif(embed_as STREQUAL "incbin")
+    list(APPEND outputs "${dir}/${name}_weights.S" "${dir}/${name}_weights.bin")
+    list(APPEND sources "${dir}/${name}_weights.S")
+    # The assembler reads the .bin (.incbin): no dependency scanner sees it.
+    set_source_files_properties("${dir}/${name}_weights.S" PROPERTIES
+      OBJECT_DEPENDS "${dir}/${name}_weights.bin")
   else()
     list(APPEND outputs "${dir}/${name}_weights.c")
     list(APPEND sources "${dir}/${name}_weights.c")
   endif()
   get_filename_component(model_name "${model}" NAME)
+  set(embed_as_note "")
+  if(embed_as)
+    set(embed_as_note " as ${embed_as}")
+  endif()
   add_custom_command(
     OUTPUT ${outputs}
     COMMAND ${exe} ${args}
     DEPENDS ${deps} ${exe} "${dir}.options"
-    COMMENT "cardinal: compiling ${model_name} to C (${name}, ${isa}, weights ${weights})"
+    COMMENT "cardinal: compiling ${model_name} to C (${name}, ${isa}, weights ${weights}${embed_as_note})"
     VERBATIM)
 
   # The runtime, once per project, with the project's compiler; its thread

@@ -1248,6 +1248,8 @@ typedef struct {
   bool weights_section; /* embedded, in a named linker section (NAME_WEIGHTS_SECTION) */
   bool static_workspace; /* NAME_workspace, a static array NAME_run uses when passed NULL */
   bool no_weights_file; /* write neither NAME_weights.c nor NAME.weights (sizes only) */
+  bool weights_incbin;  /* embedded as NAME_weights.bin, which NAME_weights.S includes
+                           (.incbin), instead of a C array in NAME_weights.c */
 } CodegenOptions;
 
 /* The layout of a graph input or output as the caller holds it: "NCHW"
@@ -1383,6 +1385,15 @@ void quant_summary_free(QuantSummary *s);
 
 /* ---------------------------------------------------------------- toolchain.c */
 
+/* The form of embedded weights (--weights embed or section).  The bytes in
+ * memory are the same either way; the assembler's form builds in a second
+ * instead of the C compiler's minute for a 500 MB model. */
+typedef enum {
+  EMBED_AUTO,   /* build, run: incbin if the C compiler assembles it; compile: c */
+  EMBED_INCBIN, /* NAME_weights.S + NAME_weights.bin (GNU assembler, ELF) */
+  EMBED_C,      /* NAME_weights.c, a string literal (any C compiler) */
+} EmbedAs;
+
 typedef struct {
   const char *model;
   const char *out_dir;
@@ -1392,6 +1403,7 @@ typedef struct {
   bool weights_blob;
   bool weights_section; /* embedded, in a named linker section */
   bool weights_set;     /* --weights given (run defaults to blob, else embed) */
+  EmbedAs embed_as;     /* the form of embedded weights (--embed-as) */
   bool static_workspace; /* NAME_workspace, a static array */
   int64_t max_workspace, max_weights; /* refuse to compile past these bytes (0: no limit) */
   SizeReport *report;   /* cd_build, if set: the memory the built library takes */

@@ -56,6 +56,14 @@ static const char *usage_compile =
     "                          loaded at run time), or section (embedded, in linker\n"
     "                          section .rodata.cardinal_weights); or FILE.safetensors:\n"
     "                          the parameters of a .nx model\n"
+    "      --embed-as FORM     embedded weights as: c (NAME_weights.c, a string\n"
+    "                          literal any C compiler takes; compile's default), or\n"
+    "                          incbin (NAME_weights.bin, the bytes, and\n"
+    "                          NAME_weights.S, which includes them: assemble it with\n"
+    "                          -IDIR, gcc or clang, ELF; build's and run's default\n"
+    "                          from 1 MiB of weights, when --cc assembles it).  The\n"
+    "                          same bytes in memory; incbin builds in seconds where\n"
+    "                          c takes a minute for 500 MB\n"
     "      --static-workspace  NAME_workspace, a static array NAME_run uses when its\n"
     "                          workspace is NULL (with --weights section, in linker\n"
     "                          section .bss.cardinal_workspace)\n"
@@ -115,6 +123,8 @@ static const char *usage_run =
     "  -f, --freeze NAME=FILE  as for compile\n"
     "      --shape NAME=D0,D1,...  as for compile\n"
     "  -w, --weights MODE      as for compile (default blob: nothing large to compile)\n"
+    "      --embed-as FORM     as for compile (default incbin from 1 MiB, if --cc\n"
+    "                          assembles it)\n"
     "      --no-cache          do not reuse (or keep) the built program (see below)\n"
     "      --seed N            as for compile\n"
     "      --runs N            time N runs of the generated code (default 1)\n"
@@ -262,7 +272,7 @@ static const char *usage_quantize =
 enum { O_VERIFY = 256, O_DUMP_AFTER, O_CC, O_CFLAGS, O_JSON, O_RUNS, O_DUMP, O_DOT, O_CSV,
        O_SVG, O_SEED, O_PROFILE, O_SCHEDULE, O_NO_PEER, O_THREADS, O_SHAPE, O_STATIC_WS,
        O_MAX_WS, O_MAX_WEIGHTS, O_NO_SIZE, O_NO_CACHE, O_MAX_TENSOR, O_PRECISION, O_CALIBRATE,
-       O_METHOD, O_PERCENTILE, O_EXCLUDE, O_CALIB_COUNT, O_QUIET, O_EVAL };
+       O_METHOD, O_PERCENTILE, O_EXCLUDE, O_CALIB_COUNT, O_QUIET, O_EVAL, O_EMBED_AS };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},
@@ -270,6 +280,7 @@ static const struct option long_opts[] = {
     {"target", required_argument, 0, 't'},
     {"passes", required_argument, 0, 'p'},
     {"weights", required_argument, 0, 'w'},
+    {"embed-as", required_argument, 0, O_EMBED_AS},
     {"freeze", required_argument, 0, 'f'},
     {"input", required_argument, 0, 'i'},
     {"reference", no_argument, 0, 'r'},
@@ -361,11 +372,11 @@ static char *default_name(const char *model) {
 static const struct {
   const char *cmd, *options;
 } command_options[] = {
-    {"compile", "output name target threads passes weights seed freeze shape static-workspace "
+    {"compile", "output name target threads passes weights embed-as seed freeze shape static-workspace "
                 "max-workspace max-weights max-tensor-bytes verify dump-after dot precision calibrate method percentile exclude calibrate-count quiet help"},
-    {"build", "output name target threads passes weights seed freeze shape static-workspace "
+    {"build", "output name target threads passes weights embed-as seed freeze shape static-workspace "
               "max-workspace max-weights max-tensor-bytes verify dump-after dot cc cflags precision calibrate method percentile exclude calibrate-count quiet help"},
-    {"run", "input output reference target threads passes freeze shape weights seed runs "
+    {"run", "input output reference target threads passes freeze shape weights embed-as seed runs "
             "profile no-cache dot verify dump-after max-tensor-bytes cc cflags precision calibrate method percentile exclude calibrate-count quiet help"},
     {"quantize", "output freeze shape weights seed calibrate method percentile exclude "
                  "calibrate-count quiet max-tensor-bytes verify help"},
@@ -618,6 +629,16 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
       break;
     }
     case O_QUIET: a->quant.quiet = true; break;
+    case O_EMBED_AS:
+      if (!strcmp(optarg, "incbin"))
+        a->job.embed_as = EMBED_INCBIN;
+      else if (!strcmp(optarg, "c"))
+        a->job.embed_as = EMBED_C;
+      else if (!strcmp(optarg, "auto"))
+        a->job.embed_as = EMBED_AUTO;
+      else
+        return usage_error(cmd, "--embed-as takes incbin, c or auto, not", optarg);
+      break;
     case O_SVG: a->svg = optarg; break;
     case O_THREADS: {
       char *end;
@@ -680,6 +701,9 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
     return usage_error(cmd, "--calibrate, --exclude and --calibrate-count go with "
                        "--precision int8", NULL);
   }
+  if (a->job.embed_as != EMBED_AUTO && a->job.weights_blob)
+    return usage_error(cmd, "--embed-as is the form of embedded weights (--weights embed or "
+                       "section), not of", "--weights blob");
   if (a->job.target && !target_find(a->job.target)) {
     char known[160];
     snprintf(known, sizeof known, "unknown --target (available: %s):", target_names());
@@ -698,11 +722,13 @@ static int cmd_compile(int argc, char **argv, bool build) {
   const char *cmd = build ? "build" : "compile";
   char help[4096];
   snprintf(help, sizeof help, usage_compile, cmd,
-           build ? "Compiles MODEL to C and builds DIR/libNAME.a (generated code + runtime),\n"
-                   "then prints the memory it takes (weight, workspace and code bytes, and\n"
-                   "the stack NAME_run needs) and the line that links it:\n"
+           build ? "Compiles MODEL to C and builds DIR/libNAME.a (generated code + runtime;\n"
+                   "embedded weights assembled from DIR/NAME_weights.bin where the C compiler\n"
+                   "can: --embed-as), then prints the memory it takes (weight, workspace and\n"
+                   "code bytes, and the stack NAME_run needs) and the line that links it:\n"
                    "cc app.c -IDIR DIR/libNAME.a -lm\n"
                  : "Compiles MODEL to C: DIR/NAME.h, DIR/NAME.c, DIR/NAME_weights.c (or\n"
+                   "DIR/NAME_weights.S and DIR/NAME_weights.bin with --embed-as incbin, or\n"
                    "DIR/NAME.weights) and the runtime (cardinal_rt.h, cardinal_rt.c).\n",
            build ? usage_build_extra : "");
   Args a;

@@ -469,9 +469,62 @@ bool cd_check_budget(const CompileJob *j, const Plan *p, Diag *d) {
   return d->nerrors == 0;
 }
 
-/* Writes NAME.{h,c}, weights and the runtime into dir (which exists). */
+/* Whether j's C compiler, with j's flags, assembles a .S that includes a
+ * file through -I dir (.incbin), as NAME_weights.S does: gcc and clang on
+ * ELF do, others (tcc, a Mach-O clang, a compiler that is not there) may
+ * not.  Probed in dir with files of its own, which it removes. */
+static bool cc_assembles_incbin(const CompileJob *j, const char *dir) {
+  char src[4096], bin[4096], obj[4096], inc[4200];
+  snprintf(src, sizeof src, "%s/probe.S", dir);
+  snprintf(bin, sizeof bin, "%s/probe.bin", dir);
+  snprintf(obj, sizeof obj, "%s/probe.o", dir);
+  snprintf(inc, sizeof inc, "-I%s", dir);
+  Diag quiet = {.quiet = true}; /* a probe that cannot write says no, not why */
+  bool ok = write_text(bin, "cardinal", &quiet) &&
+            write_text(src, "#if !defined(__ELF__)\n#error not ELF\n#endif\n"
+                            "\t.section .rodata,\"a\"\n\t.balign 64\n\t.globl cd_probe\n"
+                            "\t.type cd_probe, %object\n\t.size cd_probe, 9\ncd_probe:\n"
+                            "\t.incbin \"probe.bin\"\n\t.byte 0\n"
+                            "\t.section .note.GNU-stack,\"\",%progbits\n", &quiet);
+  sb_free(&quiet.log);
+  char flags[1024];
+  snprintf(flags, sizeof flags, "%s", j->cflags ? j->cflags : "-O3");
+  char *argv[64];
+  int a = 0;
+  argv[a++] = (char *)(j->cc ? j->cc : "cc");
+  a += split_flags(flags, argv + a, 48);
+  char *tail[] = {inc, "-c", src, "-o", obj, NULL};
+  for (int i = 0; tail[i]; i++)
+    argv[a++] = tail[i];
+  argv[a] = NULL;
+  pid_t pid;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  int rc = ok ? posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) : -1, status = 1;
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc == 0)
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+      ;
+  unlink(src);
+  unlink(bin);
+  unlink(obj);
+  return rc == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* Below this many bytes of weights, the C array compiles in a tenth of a
+ * second: less than the probe and the extra assembler run cost (and the
+ * conformance suite runs hundreds of such models). */
+#define INCBIN_MIN_BYTES ((int64_t)1 << 20)
+
+/* Writes NAME.{h,c}, weights and the runtime into dir (which exists).
+ * Embedded weights are in the assembler's form (*incbin: NAME_weights.S and
+ * .bin) if --embed-as says so, or by default when the job compiles them
+ * (probe_cc: build, run), they are INCBIN_MIN_BYTES or more, and the
+ * compiler assembles it; else in NAME_weights.c. */
 static bool compile_into(const CompileJob *j, Graph *g, const char *dir, bool weights_file,
-                         Diag *d) {
+                         bool probe_cc, bool *incbin, Diag *d) {
   Plan plan;
   if (!g->target) /* a graph built by hand (tests) */
     g->target = &target_scalar;
@@ -502,8 +555,21 @@ static bool compile_into(const CompileJob *j, Graph *g, const char *dir, bool we
                "the caller's, one per concurrent call");
     r->code_bytes = r->stack_bytes = -1;
   }
+  bool asm_form = !j->weights_blob && weights_file &&
+                  (j->embed_as == EMBED_INCBIN ||
+                   (j->embed_as == EMBED_AUTO && probe_cc &&
+                    plan.weight_size >= INCBIN_MIN_BYTES && cc_assembles_incbin(j, dir)));
+  if (incbin)
+    *incbin = asm_form;
+  /* Past 64 MiB the C array takes tens of seconds to compile: say why. */
+  if (!asm_form && probe_cc && weights_file && !j->weights_blob && j->embed_as == EMBED_AUTO &&
+      plan.weight_size >= ((int64_t)64 << 20))
+    diag_warn(d, "%s does not assemble %s_weights.S (.incbin, ELF), so the %lld MiB of weights "
+                 "are compiled as a C array, which is slow; --embed-as c says that is meant, "
+                 "--weights blob loads them at run time instead",
+              j->cc ? j->cc : "cc", j->name, (long long)(plan.weight_size >> 20));
   CodegenOptions o = {j->name, g->target, j->weights_blob, j->passes ? j->passes : "default",
-                      j->weights_section, j->static_workspace, !weights_file};
+                      j->weights_section, j->static_workspace, !weights_file, asm_form};
   bool ok = codegen_write(g, &plan, &o, dir, d) && cd_write_runtime(dir, g->threads > 1, d);
   plan_free(&plan);
   return ok;
@@ -565,6 +631,7 @@ static const struct {
   Proof proof;
 } written_files[] = {
     {"%s.h", PROOF_BANNER}, {"%s.c", PROOF_BANNER}, {"%s_weights.c", PROOF_BANNER},
+    {"%s_weights.S", PROOF_BANNER}, {"%s_weights.bin", PROOF_NONE},
     {"%s.weights", PROOF_BLOB}, {"lib%s.a", PROOF_ARCHIVE}, {"%s.o", PROOF_NONE},
     {"%s_weights.o", PROOF_NONE}, {"cardinal_rt.h", PROOF_RUNTIME},
     {"cardinal_rt.c", PROOF_RUNTIME}, {"cardinal_rt.o", PROOF_NONE},
@@ -989,7 +1056,8 @@ static bool compile_job(const CompileJob *j, Graph **out_g, Diag *d) {
   bool ok = name_ok(j->name, d) && out_replaceable(j->out_dir, j->name, d) &&
             staging_begin(j->out_dir, j->name, &s, d);
   if (ok) {
-    ok = compile_into(j, g, s.dir, true, d) && staging_commit(&s, j->out_dir, j->name, d);
+    ok = compile_into(j, g, s.dir, true, false, NULL, d) &&
+         staging_commit(&s, j->out_dir, j->name, d);
     staging_end(&s);
   }
   if (ok && out_g)
@@ -999,10 +1067,11 @@ static bool compile_job(const CompileJob *j, Graph **out_g, Diag *d) {
   return ok;
 }
 
-/* Compiles each source of `srcs` (at most 8) to an object in dir, all at
- * once: every compiler is started before the first is waited for. */
-static bool compile_objects(const CompileJob *j, const char *dir,
-                            const char **srcs, int nsrc, const char *extra, Diag *d) {
+/* Compiles each source of `srcs` (at most 8; dir/SRC.c, or dir/SRC.S if
+ * SRC is asm_src) to dir/SRC.o, all at once: every compiler is started
+ * before the first is waited for.  extra: one more flag, for the C files. */
+static bool compile_objects(const CompileJob *j, const char *dir, const char **srcs, int nsrc,
+                            const char *asm_src, const char *extra, Diag *d) {
   const char *cc = j->cc ? j->cc : "cc";
   pid_t pids[8];
   int npid = 0;
@@ -1015,10 +1084,11 @@ static bool compile_objects(const CompileJob *j, const char *dir,
     int a = 0;
     argv[a++] = (char *)cc;
     a += split_flags(flags, argv + a, 48);
-    if (extra)
+    bool is_asm = asm_src && !strcmp(srcs[i], asm_src);
+    if (extra && !is_asm)
       argv[a++] = (char *)extra;
     char src[4096], obj[4096], inc[4200];
-    snprintf(src, sizeof src, "%s/%s.c", dir, srcs[i]);
+    snprintf(src, sizeof src, "%s/%s.%s", dir, srcs[i], is_asm ? "S" : "c");
     snprintf(obj, sizeof obj, "%s/%s.o", dir, srcs[i]);
     snprintf(inc, sizeof inc, "-I%s", dir);
     argv[a++] = inc;
@@ -1040,7 +1110,8 @@ static bool compile_objects(const CompileJob *j, const char *dir,
     while (waitpid(pids[i], &status, 0) < 0 && errno == EINTR)
       ;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      diag_error(d, "%s failed on %s/%s.c", cc, dir, srcs[i]);
+      diag_error(d, "%s failed on %s/%s.%s", cc, dir, srcs[i],
+                 asm_src && !strcmp(srcs[i], asm_src) ? "S" : "c");
       ok = false;
     }
   }
@@ -1099,7 +1170,7 @@ static void measure_objects(const CompileJob *j, const char *dir, const char **s
   }
 }
 
-static bool build_library(const CompileJob *j, const char *dir, Diag *d) {
+static bool build_library(const CompileJob *j, const char *dir, bool incbin, Diag *d) {
   const char *srcs[4] = {j->name, "cardinal_rt", NULL, NULL};
   int nsrc = 2;
   if (j->threads > 1)
@@ -1110,7 +1181,8 @@ static bool build_library(const CompileJob *j, const char *dir, Diag *d) {
     srcs[nsrc++] = wname;
   }
   bool stack_usage = j->report && cc_has_stack_usage(j, dir);
-  if (!compile_objects(j, dir, srcs, nsrc, stack_usage ? "-fstack-usage" : NULL, d))
+  if (!compile_objects(j, dir, srcs, nsrc, incbin ? wname : NULL,
+                       stack_usage ? "-fstack-usage" : NULL, d))
     return false;
   if (j->report)
     measure_objects(j, dir, srcs, nsrc, stack_usage);
@@ -1147,7 +1219,7 @@ bool cd_measure(const CompileJob *j0, Graph *g, SizeReport *r, Diag *d) {
   }
   const char *srcs[3] = {j.name, "cardinal_rt", "cardinal_rt_threads"};
   int nsrc = g->threads > 1 ? 3 : 2;
-  bool ok = compile_into(&j, g, dir, false, d);
+  bool ok = compile_into(&j, g, dir, false, false, NULL, d);
   /* The cache (cache.c) keeps the measurement, keyed by what is compiled. */
   CacheKey key;
   bool keyed = false;
@@ -1185,7 +1257,7 @@ bool cd_measure(const CompileJob *j0, Graph *g, SizeReport *r, Diag *d) {
     unlink(path);
   }
   bool stack_usage = ok && cc_has_stack_usage(&j, dir);
-  ok = ok && compile_objects(&j, dir, srcs, nsrc, stack_usage ? "-fstack-usage" : NULL, d);
+  ok = ok && compile_objects(&j, dir, srcs, nsrc, NULL, stack_usage ? "-fstack-usage" : NULL, d);
   if (ok)
     measure_objects(&j, dir, srcs, nsrc, stack_usage);
   if (ok && keyed) {
@@ -1214,8 +1286,9 @@ static bool build_job(const CompileJob *j, Diag *d) {
   bool ok = name_ok(j->name, d) && out_replaceable(j->out_dir, j->name, d) &&
             staging_begin(j->out_dir, j->name, &s, d);
   if (ok) {
-    ok = compile_into(j, g, s.dir, true, d) && build_library(j, s.dir, d) &&
-         staging_commit(&s, j->out_dir, j->name, d);
+    bool incbin;
+    ok = compile_into(j, g, s.dir, true, true, &incbin, d) &&
+         build_library(j, s.dir, incbin, d) && staging_commit(&s, j->out_dir, j->name, d);
     staging_end(&s);
   }
   graph_free(g);
@@ -1342,7 +1415,8 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
     return false;
   }
   const char *name = j->name;
-  bool ok = compile_into(j, g, dir, true, d);
+  bool incbin = false;
+  bool ok = compile_into(j, g, dir, true, true, &incbin, d);
   char NAME[80];
   snprintf(NAME, sizeof NAME, "%s", name);
   for (char *c = NAME; *c; c++)
@@ -1384,7 +1458,7 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
   j->cache_hit = false;
   if (ok && j->cache_dir) {
     const char *files[] = {HARNESS_C, "%s.c", "%s.h", "cardinal_rt.c", "cardinal_rt.h",
-                           "cardinal_rt_threads.c", "%s_weights.c"};
+                           "cardinal_rt_threads.c", incbin ? "%s_weights.S" : "%s_weights.c"};
     cache_key_init(&key, "cardinal run " CD_VERSION);
     keyed = true;
     for (int i = 0; i < 7; i++) {
@@ -1402,7 +1476,7 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
     j->cache_hit = keyed && cache_get(j->cache_dir, &key, "run", exe);
   }
   if (ok && !j->cache_hit) {
-    char *argv[64], srcs[5][4200];
+    char *argv[64], srcs[5][4200], inc[4200];
     int a = 0;
     argv[a++] = (char *)(j->cc ? j->cc : "cc");
     a += split_flags(flags, argv + a, 40);
@@ -1410,7 +1484,9 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
     snprintf(srcs[1], sizeof srcs[1], "%s/%s.c", dir, name);
     snprintf(srcs[2], sizeof srcs[2], "%s/cardinal_rt.c", dir);
     snprintf(srcs[3], sizeof srcs[3], "%s/cardinal_rt_threads.c", dir);
-    snprintf(srcs[4], sizeof srcs[4], "%s/%s_weights.c", dir, name);
+    snprintf(srcs[4], sizeof srcs[4], "%s/%s_weights.%s", dir, name, incbin ? "S" : "c");
+    snprintf(inc, sizeof inc, "-I%s", dir); /* where NAME_weights.S finds its .bin */
+    argv[a++] = inc;
     for (int i = 0; i < 5; i++)
       if ((i != 3 || g->threads > 1) && (i != 4 || !j->weights_blob))
         argv[a++] = srcs[i];

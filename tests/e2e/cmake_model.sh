@@ -9,7 +9,10 @@
 #     refuses, and sample names get the same verdict from both;
 #   - a model named m (libm's name: the target linked to itself) with
 #     THREADS auto (threaded, and the thread pool was not linked) builds,
-#     links and runs.
+#     links and runs;
+#   - in a project with ASM the weights are assembled (NAME_weights.S and
+#     .bin), EMBED_AS c gives the C array, both link and run; EMBED_AS
+#     incbin without ASM, or another form, is refused.
 # usage: cmake_model.sh BUILD_DIR SOURCE_DIR
 set -eu
 BUILD=$1 SRC=$2
@@ -30,7 +33,7 @@ set(NAME m CACHE STRING "")
 set(THREADS auto CACHE STRING "")
 set(MODEL ${CMAKE_CURRENT_SOURCE_DIR}/model.onnx CACHE STRING "")
 add_executable(app main.c)
-cardinal_add_model(${NAME} TARGET app MODEL "${MODEL}" THREADS ${THREADS})
+cardinal_add_model(${NAME} TARGET app MODEL "${MODEL}" THREADS ${THREADS} EMBED_AS ${EMBED_AS})
 EOF
 cat > "$T/proj/main.c" << 'EOF'
 /* Runs model m once on zeros: 0 if it ran. */
@@ -77,6 +80,33 @@ refused "the MODEL path '.*a;b/model.onnx' contains ';'" -DNAME=net "-DMODEL=$T/
 for t in 0 65 x; do
   refused "THREADS is a count from 1 to 64, or auto, not '$t'" -DNAME=net -DMODEL="$T/proj/model.onnx" -DTHREADS=$t
 done
+
+refused "EMBED_AS incbin assembles net_weights.S: enable ASM" -DNAME=net -DMODEL="$T/proj/model.onnx" \
+  -DTHREADS=1 -DEMBED_AS=incbin
+refused "EMBED_AS is incbin or c, not asm" -DNAME=net -DTHREADS=1 -DEMBED_AS=asm
+
+echo "== EMBED_AS: a project with ASM assembles the weights (the .bin through -I), else a C array"
+mkdir "$T/asm"
+cp "$T/proj/model.onnx" "$T/proj/main.c" "$T/asm/"
+sed 's/M_/C_/g; s/"m.h"/"c.h"/; s/m_run/c_run/; s/"m: /"c: /' "$T/proj/main.c" > "$T/asm/main_c.c"
+cat > "$T/asm/CMakeLists.txt" << 'EOF'
+cmake_minimum_required(VERSION 3.18)
+project(model_asm C ASM)
+find_package(Cardinal 0.1 REQUIRED)
+add_executable(app main.c)
+cardinal_add_model(m TARGET app MODEL ${CMAKE_CURRENT_SOURCE_DIR}/model.onnx)
+add_executable(app_c main_c.c)
+cardinal_add_model(c TARGET app_c MODEL ${CMAKE_CURRENT_SOURCE_DIR}/model.onnx EMBED_AS c)
+EOF
+cmake -S "$T/asm" -B "$T/ba" $GEN -DCardinal_DIR="$BUILD" > "$T/log" 2>&1 ||
+  { cat "$T/log"; fail "configure (ASM)"; }
+cmake --build "$T/ba" > "$T/log" 2>&1 || { cat "$T/log"; fail "build (ASM)"; }
+[ -f "$T/ba/cardinal/m/m_weights.S" ] && [ -f "$T/ba/cardinal/m/m_weights.bin" ] &&
+  [ ! -e "$T/ba/cardinal/m/m_weights.c" ] || fail "with ASM, m's weights are not assembled"
+[ -f "$T/ba/cardinal/c/c_weights.c" ] && [ ! -e "$T/ba/cardinal/c/c_weights.S" ] ||
+  fail "EMBED_AS c did not give the C array"
+"$T/ba/app" || fail "app (incbin) did not run"
+"$T/ba/app_c" || fail "app_c (C array) did not run"
 
 echo "== the CLI and the CMake package refuse the same names"
 sed -n '/system_headers\[\] = {/,/};/p' "$SRC/compiler/toolchain.c" | grep -o '"[a-z_0-9]*"' |

@@ -4,7 +4,8 @@
 # labels): CMake with cardinal_add_model, the Makefile with pkg-config, and
 # `cardinal build` + cc.  Each classifies a PPM image and prints the same
 # five classes with names; given the model's input as .npy, the first class
-# is the interpreter's arg-max.
+# is the interpreter's arg-max.  (CMake and cardinal build embed the
+# weights in the assembler's form, the Makefile's compile the C array.)
 # usage: embed.sh BUILD_DIR SOURCE_DIR
 set -eu
 BUILD=$1 SRC=$2
@@ -32,6 +33,9 @@ cmake -S "$T/src" -B "$T/cmake" -DMODEL="$T/model.onnx" -DCMAKE_PREFIX_PATH="$T/
   -DCMAKE_BUILD_TYPE=Release > /dev/null
 cmake --build "$T/cmake" > "$T/cmake.log" 2>&1 || { cat "$T/cmake.log"; fail "CMake build"; }
 "$T/cmake/classify" "$T/image.ppm" "$LABELS" | tee "$T/out1"
+# The example enables ASM: the weights were assembled, not compiled.
+[ -f "$T/cmake/cardinal/net/net_weights.S" ] && [ ! -e "$T/cmake/cardinal/net/net_weights.c" ] ||
+  fail "CMake with ASM: the weights are not net_weights.S"
 
 echo "== 2. the Makefile with pkg-config"
 cp -r "$T/src" "$T/make"

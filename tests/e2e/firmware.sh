@@ -10,7 +10,8 @@
 #     header names other weights, or whose body is corrupted, is refused;
 #   - section puts the weights in .rodata.cardinal_weights and the static
 #     workspace in .bss.cardinal_workspace (no file bytes), a linker script
-#     maps them to sections of their own, and -DNET_WEIGHTS_SECTION renames;
+#     maps them to sections of their own, and -DNET_WEIGHTS_SECTION renames
+#     (in the assembler's form and the C array's);
 #   - the model's objects use only the libc/libm functions the docs list (a
 #     scalar one nothing of the runtime), and the runtime built with
 #     -DCARDINAL_RT_NO_LIBC no libc function at all.
@@ -146,6 +147,13 @@ grep -q "\.cardinal_workspace *NOBITS *[0-9a-f]* [0-9a-f]* 0*$wsize " "$T/sectio
 cmp "$T/mapped.f32" "$T/w_embed/out.f32" || fail "mapped sections give other bits"
 cc $STRICT -DNET_WEIGHTS_SECTION='".rodata.mine"' -c "$d/net_weights.c" -o "$T/renamed.o"
 readelf -SW "$T/renamed.o" | grep -q "\.rodata\.mine" || fail "-DNET_WEIGHTS_SECTION"
+# The assembler's form (net_weights.S, which includes net_weights.bin
+# through -I) renames the same way.
+"$CARDINAL" compile "$FIX.onnx" -o "$T/section_s" --name net --weights section --embed-as incbin \
+  2> /dev/null
+cc $STRICT -DNET_WEIGHTS_SECTION='".rodata.mine"' -I"$T/section_s" -c "$T/section_s/net_weights.S" \
+  -o "$T/renamed_s.o"
+readelf -SW "$T/renamed_s.o" | grep -q "\.rodata\.mine" || fail "-DNET_WEIGHTS_SECTION (.S)"
 
 echo "== libc functions"
 # The README's list (generated code): string.h's memcpy, memset, memcmp and
