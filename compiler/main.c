@@ -720,7 +720,7 @@ static double now_ms(void) {
 
 static int cmd_compile(int argc, char **argv, bool build) {
   const char *cmd = build ? "build" : "compile";
-  char help[4096];
+  char help[8192]; /* the compile text is about 4 KiB */
   snprintf(help, sizeof help, usage_compile, cmd,
            build ? "Compiles MODEL to C and builds DIR/libNAME.a (generated code + runtime;\n"
                    "embedded weights assembled from DIR/NAME_weights.bin where the C compiler\n"
