@@ -92,6 +92,15 @@ expect 2 "cardinal dump-weights: takes a .nx model (an ONNX file holds its weigh
 printf 'model m(x: f32[1, 4, 8, 8]) {\n  return x -> conv(4, k=3, pad=1) -> bn() -> relu()\n}\n' > "$T/m.nx"
 expect 0 "" "$CARDINAL" compare --configs none default "$T/m.nx" --runs 1 --target scalar
 grep -q "default" "$T/stdout" || { echo "FAIL: compare of a .nx model printed no table"; cat "$T/stdout"; fails=$((fails + 1)); }
+# Every command's --help is whole: it ends with its last line (a fixed
+# buffer once cut build's at 4 KiB).
+for c in compile build run inspect compare bench quantize; do
+  "$CARDINAL" $c --help > "$T/help" 2>&1
+  tail -c 1 "$T/help" | od -c | grep -q '\\n' && [ "$(wc -c < "$T/help")" -gt 200 ] ||
+    { echo "FAIL: $c --help cut or empty"; fails=$((fails + 1)); }
+done
+"$CARDINAL" build --help | tail -1 | grep -q 'tile-grouped-conv dce' ||
+  { echo "FAIL: build --help does not end with the pass list"; fails=$((fails + 1)); }
 
 echo "cli errors: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]
