@@ -1379,6 +1379,8 @@ typedef struct {
   const char **freeze;  /* NAME=FILE */
   int nshapes;
   const char **shapes;  /* NAME=D0,D1,...: fixes the open dims of an input */
+  int noutput_names;
+  const char **output_names; /* --outputs NAME[,NAME...]: these tensors are the outputs */
   const char *params;   /* DSL: parameters from this .safetensors file */
   const QuantizeOptions *quant; /* int8: quantize (calibrated) before the passes; NULL: float */
   const Limits *limits; /* what the model may ask for; NULL: cd_default_limits */

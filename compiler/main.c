@@ -67,6 +67,10 @@ static const char *usage_compile =
     "      --shape NAME=D0,D1,...  the dims of input NAME, fixing its symbolic ones\n"
     "                          (e.g. --shape input=1,3,224,224); a symbolic dim other\n"
     "                          than the batch must be fixed, the batch defaults to 1\n"
+    "      --outputs NAME[,NAME...]  make these tensors the model's outputs, in this\n"
+    "                          order, and drop what only the others need: cuts the graph\n"
+    "                          before ops static code cannot run (NonZero, NMS, ...),\n"
+    "                          left to the caller\n"
     "      --verify            check the IR after every pass (always on in debug builds;\n"
     "                          or set CARDINAL_VERIFY=1)\n"
     "      --dump-after PASS   print the graph after PASS\n"
@@ -113,6 +117,7 @@ static const char *usage_run =
     "  -p, --passes LIST       as for compile\n"
     "  -f, --freeze NAME=FILE  as for compile\n"
     "      --shape NAME=D0,D1,...  as for compile\n"
+    "      --outputs NAME[,NAME...]  as for compile\n"
     "  -w, --weights MODE      as for compile (default blob: nothing large to compile)\n"
     "      --no-cache          do not reuse (or keep) the built program (see below)\n"
     "      --seed N            as for compile\n"
@@ -138,6 +143,7 @@ static const char *usage_inspect =
     "  -p, --passes LIST       as for compile\n"
     "  -f, --freeze NAME=FILE  as for compile\n"
     "      --shape NAME=D0,D1,...  as for compile\n"
+    "      --outputs NAME[,NAME...]  as for compile\n"
     "  -w, --weights FILE.safetensors, --seed N   parameters of a .nx model\n"
     "      --json              print JSON instead of text\n"
     "      --dump-after PASS   print the graph after PASS\n"
@@ -176,6 +182,7 @@ static const char *usage_bench =
     "      --no-peer           do not run ONNX Runtime\n"
     "  -f, --freeze NAME=FILE  as for compile\n"
     "      --shape NAME=D0,D1,...  as for compile\n"
+    "      --outputs NAME[,NAME...]  as for compile\n"
     "  -w, --weights FILE.safetensors, --seed N   parameters of a .nx model\n"
     "      --cc CC, --cflags FLAGS   the C compiler and its flags\n"
     "  -h, --help              this text\n";
@@ -210,6 +217,7 @@ static const char *usage_compare =
     "                          magnitude, top-1 agreement, SQNR\n"
     "  -f, --freeze NAME=FILE  as for compile\n"
     "      --shape NAME=D0,D1,...  as for compile\n"
+    "      --outputs NAME[,NAME...]  as for compile\n"
     "  -w, --weights FILE.safetensors, --seed N   parameters of a .nx model\n"
     "      --cc CC, --cflags FLAGS   the C compiler and its flags\n"
     "  -h, --help              this text\n";
@@ -254,6 +262,7 @@ static const char *usage_quantize =
     "      --calibrate-count N calibrate on the first N files (by name)\n"
     "      --quiet             no progress lines\n"
     "  -f, --freeze NAME=FILE, --shape NAME=D0,D1,...   as for compile\n"
+    "      --outputs NAME[,NAME...]   as for compile\n"
     "  -w, --weights FILE.safetensors, --seed N   parameters of a .nx model\n"
     "      --max-tensor-bytes N, --verify   as for compile\n"
     "  -h, --help              this text\n";
@@ -261,7 +270,7 @@ static const char *usage_quantize =
 enum { O_VERIFY = 256, O_DUMP_AFTER, O_CC, O_CFLAGS, O_JSON, O_RUNS, O_DUMP, O_DOT, O_CSV,
        O_SVG, O_SEED, O_PROFILE, O_SCHEDULE, O_NO_PEER, O_THREADS, O_SHAPE, O_STATIC_WS,
        O_MAX_WS, O_MAX_WEIGHTS, O_NO_SIZE, O_NO_CACHE, O_MAX_TENSOR, O_PRECISION, O_CALIBRATE,
-       O_METHOD, O_PERCENTILE, O_EXCLUDE, O_CALIB_COUNT, O_QUIET, O_EVAL };
+       O_METHOD, O_PERCENTILE, O_EXCLUDE, O_CALIB_COUNT, O_QUIET, O_EVAL, O_OUTPUTS };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},
@@ -290,6 +299,7 @@ static const struct option long_opts[] = {
     {"no-peer", no_argument, 0, O_NO_PEER},
     {"threads", required_argument, 0, O_THREADS},
     {"shape", required_argument, 0, O_SHAPE},
+    {"outputs", required_argument, 0, O_OUTPUTS},
     {"static-workspace", no_argument, 0, O_STATIC_WS},
     {"max-workspace", required_argument, 0, O_MAX_WS},
     {"max-weights", required_argument, 0, O_MAX_WEIGHTS},
@@ -314,6 +324,7 @@ typedef struct {
   int noutputs;
   const char *freeze[64];
   const char *shapes[64];
+  const char *output_names[64]; /* --outputs: each a NAME[,NAME...] list */
   const char *csv, *svg;
   bool reference, json, dump, schedule, no_peer, no_size, no_cache;
   const char *precision;  /* --precision: fp32 (default) or int8 (compare: a list) */
@@ -360,21 +371,21 @@ static char *default_name(const char *model) {
 static const struct {
   const char *cmd, *options;
 } command_options[] = {
-    {"compile", "output name target threads passes weights seed freeze shape static-workspace "
+    {"compile", "output name target threads passes weights seed freeze shape outputs static-workspace "
                 "max-workspace max-weights max-tensor-bytes verify dump-after dot precision calibrate method percentile exclude calibrate-count quiet help"},
-    {"build", "output name target threads passes weights seed freeze shape static-workspace "
+    {"build", "output name target threads passes weights seed freeze shape outputs static-workspace "
               "max-workspace max-weights max-tensor-bytes verify dump-after dot cc cflags precision calibrate method percentile exclude calibrate-count quiet help"},
-    {"run", "input output reference target threads passes freeze shape weights seed runs "
+    {"run", "input output reference target threads passes freeze shape outputs weights seed runs "
             "profile no-cache dot verify dump-after max-tensor-bytes cc cflags precision calibrate method percentile exclude calibrate-count quiet help"},
-    {"quantize", "output freeze shape weights seed calibrate method percentile exclude "
+    {"quantize", "output freeze shape outputs weights seed calibrate method percentile exclude "
                  "calibrate-count quiet max-tensor-bytes verify help"},
-    {"inspect", "name passes freeze shape weights seed json dump-after dump schedule target threads "
+    {"inspect", "name passes freeze shape outputs weights seed json dump-after dump schedule target threads "
                 "static-workspace max-workspace max-weights no-size no-cache dot verify "
                 "max-tensor-bytes cc cflags precision calibrate method percentile exclude "
                 "calibrate-count quiet help"},
-    {"compare", "runs target threads input shape csv json svg freeze weights seed cc cflags "
+    {"compare", "runs target threads input shape outputs csv json svg freeze weights seed cc cflags "
                 "precision calibrate method percentile exclude calibrate-count quiet eval help"},
-    {"bench", "runs target threads passes input shape no-peer freeze weights seed cc cflags "
+    {"bench", "runs target threads passes input shape outputs no-peer freeze weights seed cc cflags "
               "verify help"},
     {"dump-weights", "output weights seed help"},
 };
@@ -444,6 +455,7 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
   memset(a, 0, sizeof *a);
   a->job.freeze = a->freeze;
   a->job.shapes = a->shapes;
+  a->job.output_names = a->output_names;
   optind = 1;
   opterr = 0;
   int c;
@@ -527,6 +539,14 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
       if (a->job.nshapes == 64)
         return usage_error(cmd, "too many --shape", NULL);
       a->shapes[a->job.nshapes++] = optarg;
+      break;
+    case O_OUTPUTS:
+      if (a->job.noutput_names == 64)
+        return usage_error(cmd, "too many --outputs", NULL);
+      if (!optarg[0])
+        return usage_error(cmd, "--outputs takes NAME[,NAME...], the tensors to make the "
+                           "model's outputs", NULL);
+      a->output_names[a->job.noutput_names++] = optarg;
       break;
     case 'i':
       if (a->ninputs == 64)

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE /* renameat2, mkstemps */
 #include "cardinal.h"
+#include "dsl.h" /* Suggest: "did you mean" for --outputs */
 
 #include <dirent.h>
 #include <errno.h>
@@ -345,6 +346,91 @@ static bool apply_shapes(Graph *g, const CompileJob *j, Diag *d) {
   return d->nerrors == errors;
 }
 
+/*
+ * --outputs NAME[,NAME...]: cutting the graph.  The named tensors become the
+ * graph's outputs, in the order given, and the old outputs stop being ones;
+ * every node none of them needs (walking back from them) dies before
+ * inference, so an op Cardinal cannot compile past the cut is never looked
+ * at.  The inputs stay the model's, used or not, so the generated API keeps
+ * the model's input order.  A name must be a tensor a node computes: a
+ * graph input or a constant is refused, as is a name given twice.
+ */
+static bool cut_outputs(Graph *g, const CompileJob *j, Diag *d) {
+  if (!j->noutput_names)
+    return true;
+  int *outs = arena_alloc(&g->arena, sizeof(int) * ((size_t)g->nvalues + 1)), n = 0;
+  for (int f = 0; f < j->noutput_names; f++)
+    for (const char *p = j->output_names[f];;) {
+      size_t len = strcspn(p, ",");
+      char *name = arena_printf(&g->arena, "%.*s", (int)len, p);
+      int v = *name ? graph_find_value(g, name) : -1;
+      if (!*name) {
+        diag_error(d, "--outputs %s: an empty name (names are separated by single commas)",
+                   j->output_names[f]);
+        return false;
+      }
+      if (v < 0) {
+        Suggest sg;
+        suggest_init(&sg, name);
+        for (int i = 0; i < g->nvalues; i++)
+          if (g->values[i].producer >= 0)
+            suggest_add(&sg, g->values[i].name);
+        if (suggest_best(&sg))
+          diag_error(d, "--outputs %s: the model has no tensor named '%s'; did you mean '%s'?",
+                     name, name, suggest_best(&sg));
+        else
+          diag_error(d, "--outputs %s: the model has no tensor named '%s' (the names are "
+                     "those of the model's node outputs, as Netron or onnx.load show them)",
+                     name, name);
+        return false;
+      }
+      const Value *val = &g->values[v];
+      if (val->is_input || val->producer < 0) {
+        diag_error(d, "--outputs %s: '%s' is %s, not a tensor a node computes; name the output "
+                   "of a node", name, name, val->is_input ? "a graph input" : "a constant "
+                   "(an initializer, or an input made one by --freeze)");
+        return false;
+      }
+      for (int k = 0; k < n; k++)
+        if (outs[k] == v) {
+          diag_error(d, "--outputs: '%s' is named twice", name);
+          return false;
+        }
+      outs[n++] = v;
+      if (!p[len])
+        break;
+      p += len + 1;
+    }
+  for (int k = 0; k < g->noutputs; k++)
+    g->values[g->outputs[k]].is_output = false;
+  char *need = calloc((size_t)g->nvalues + 1, 1);
+  CD_ASSERT(need);
+  for (int k = 0; k < n; k++) {
+    g->values[outs[k]].is_output = true;
+    need[outs[k]] = 1;
+  }
+  g->outputs = outs;
+  g->noutputs = n;
+  /* The loader keeps nodes in file order, which ONNX makes topological:
+   * one walk back from the last node sees every reader before its
+   * producer. */
+  for (int i = g->nnodes - 1; i >= 0; i--) {
+    Node *nd = &g->nodes[i];
+    bool live = false;
+    for (int k = 0; k < nd->nout; k++)
+      live |= nd->out[k] >= 0 && need[nd->out[k]];
+    if (!live) {
+      nd->dead = true;
+      continue;
+    }
+    for (int k = 0; k < node_nreads(nd); k++)
+      if (node_read(nd, k) >= 0)
+        need[node_read(nd, k)] = 1;
+  }
+  free(need);
+  return true;
+}
+
 static Graph *load_model(const CompileJob *j, PassStats *stats, int *nstats, Diag *d);
 
 /* --precision int8: g (loaded, float) prepared (QUANT_PREPASSES),
@@ -411,7 +497,8 @@ static Graph *load_model(const CompileJob *j, PassStats *stats, int *nstats, Dia
   }
   if (!passes_parse(j->passes, order, &n, d) ||
       !(dsl ? dsl_load_model(g, j->model, j->params, j->seed, d) : onnx_load(g, j->model, d)) ||
-      !freeze_inputs(g, j, d) || !apply_shapes(g, j, d) || !graph_infer(g, d)) {
+      !freeze_inputs(g, j, d) || !apply_shapes(g, j, d) || !cut_outputs(g, j, d) ||
+      !graph_infer(g, d)) {
     graph_free(g);
     return NULL;
   }
