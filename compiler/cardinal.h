@@ -1381,6 +1381,9 @@ typedef struct {
   const char **shapes;  /* NAME=D0,D1,...: fixes the open dims of an input */
   int noutput_names;
   const char **output_names; /* --outputs NAME[,NAME...]: these tensors are the outputs */
+  int ninput_shapes;
+  const HostTensor *input_shapes; /* run --input: each file's shape, by input (rank -1: a
+                                     raw file, no shape); fixes the dims --shape leaves open */
   const char *params;   /* DSL: parameters from this .safetensors file */
   const QuantizeOptions *quant; /* int8: quantize (calibrated) before the passes; NULL: float */
   const Limits *limits; /* what the model may ask for; NULL: cd_default_limits */

@@ -863,6 +863,13 @@ static void print_profile(const char *text) {
   free(r);
 }
 
+/* Whether a tensor file has a shape of its own (.npy, .pb), not only a
+ * count (raw float32). */
+static bool has_shape(const char *path) {
+  size_t L = strlen(path);
+  return (L >= 4 && !strcmp(path + L - 4, ".npy")) || (L >= 3 && !strcmp(path + L - 3, ".pb"));
+}
+
 /* Errors are reported through the Diag, as in the other commands, so each
  * is one line starting with the model's path; messages about an input or
  * output file name that file next. */
@@ -877,10 +884,27 @@ static int cmd_run(int argc, char **argv) {
   if (!a.job.weights_set)
     a.job.weights_blob = true;
   Diag d = {.file = a.job.model};
-  char *cache = a.no_cache ? NULL : cache_root(&d);
+  /* The files first: their shapes fix the dims the model leaves open (a
+   * batch of 4 compiles batch 4), and are then checked against it. */
+  HostTensor *ts = calloc((size_t)a.ninputs + 1, sizeof(HostTensor));
+  HostTensor *shapes = calloc((size_t)a.ninputs + 1, sizeof(HostTensor));
+  CD_ASSERT(ts && shapes);
+  bool ok = true;
+  for (int k = 0; k < a.ninputs && ok; k++) {
+    ok = tensor_read(a.inputs[k], &ts[k], &d);
+    shapes[k].rank = ok && has_shape(a.inputs[k]) ? ts[k].rank : -1;
+    memcpy(shapes[k].dims, ts[k].dims, sizeof ts[k].dims);
+  }
+  a.job.input_shapes = shapes;
+  a.job.ninput_shapes = a.ninputs;
+  char *cache = ok && !a.no_cache ? cache_root(&d) : NULL;
   a.job.cache_dir = cache;
-  Graph *g = cd_load_model(&a.job, NULL, NULL, &d);
+  Graph *g = ok ? cd_load_model(&a.job, NULL, NULL, &d) : NULL;
   if (!g) {
+    for (int k = 0; k < a.ninputs; k++)
+      tensor_free(&ts[k]);
+    free(ts);
+    free(shapes);
     free(cache);
     sb_free(&d.log);
     return 1;
@@ -893,17 +917,40 @@ static int cmd_run(int argc, char **argv) {
                g->ninputs, a.ninputs, names.buf ? names.buf : "none");
     sb_free(&names);
     sb_free(&d.log);
+    for (int k = 0; k < a.ninputs; k++)
+      tensor_free(&ts[k]);
+    free(ts);
+    free(shapes);
+    free(cache);
     graph_free(g);
     return 2;
   }
-  HostTensor *ts = calloc((size_t)g->ninputs + 1, sizeof(HostTensor));
   const float **ins = calloc((size_t)g->ninputs + 1, sizeof(float *));
   float **outs = calloc((size_t)g->noutputs + 1, sizeof(float *));
-  CD_ASSERT(ts && ins && outs);
-  bool ok = true;
+  CD_ASSERT(ins && outs);
   for (int k = 0; k < g->ninputs && ok; k++) {
-    ok = tensor_read(a.inputs[k], &ts[k], &d);
     const Value *v = &g->values[g->inputs[k]];
+    /* A .npy or .pb file's shape is the input's, not only its count (an
+     * NHWC array for an NCHW input holds as many values) */
+    bool same = shapes[k].rank == v->rank;
+    for (int i = 0; same && i < v->rank; i++)
+      same = shapes[k].dims[i] == v->dims[i];
+    if (shapes[k].rank >= 0 && !same) {
+      StrBuf want = {0}, got = {0};
+      for (int i = 0; i < v->rank; i++)
+        sb_printf(&want, "%s%lld", i ? "," : "", (long long)v->dims[i]);
+      for (int i = 0; i < shapes[k].rank; i++)
+        sb_printf(&got, "%s%lld", i ? "," : "", (long long)shapes[k].dims[i]);
+      diag_error(&d, "%s: input '%s' is [%s], the file holds [%s]%s", a.inputs[k], v->name,
+                 want.buf ? want.buf : "", got.buf ? got.buf : "",
+                 tensor_numel(&ts[k]) == value_numel(v)
+                     ? " (as many values, in another shape: reshape or transpose the array)"
+                     : "");
+      sb_free(&want);
+      sb_free(&got);
+      ok = false;
+      break;
+    }
     int64_t lo, hi;
     bool as_float = dtype_io_as_float(v->dtype, &lo, &hi); /* an integer input, as floats */
     if (ok && v->dtype != DT_FLOAT && !as_float) { /* the interpreter would read the floats as v's type */
@@ -972,6 +1019,7 @@ static int cmd_run(int argc, char **argv) {
   for (int k = 0; k < g->noutputs; k++)
     free(outs[k]);
   free(ts);
+  free(shapes);
   free(ins);
   free(outs);
   graph_free(g);

@@ -323,6 +323,26 @@ static bool apply_shapes(Graph *g, const CompileJob *j, Diag *d) {
       }
     value_set_shape(val, val->dtype, rank, dims);
   }
+  /* run --input FILE: the open dims --shape did not fix, from the file's
+   * shape (of the input's rank; other ranks are refused by run, naming
+   * both shapes). */
+  for (int k = 0; k < j->ninput_shapes && k < g->ninputs; k++) {
+    const HostTensor *t = &j->input_shapes[k];
+    Value *val = &g->values[g->inputs[k]];
+    if (t->rank != val->rank)
+      continue;
+    int64_t dims[CD_MAX_RANK];
+    memcpy(dims, val->dims, sizeof dims);
+    for (int s = 0; s < g->nsymdims; s++) {
+      SymbolicDim *sd = &g->symdims[s];
+      if (sd->value == g->inputs[k] && !sd->by_shape && t->dims[sd->dim] >= 1 &&
+          t->dims[sd->dim] <= ((int64_t)1 << 31)) {
+        dims[sd->dim] = t->dims[sd->dim];
+        sd->by_shape = true;
+      }
+    }
+    value_set_shape(val, val->dtype, val->rank, dims); /* the file holds that many: no overflow */
+  }
   int errors = d->nerrors;
   for (int pass = 0; pass < 2; pass++) /* errors first; then, if none, the batch notes */
     for (int s = 0; s < g->nsymdims; s++) {
