@@ -1399,6 +1399,13 @@ typedef struct {
 /* Loads, freezes, infers, runs passes, schedules: a graph ready for codegen. */
 Graph *cd_load_model(const CompileJob *j, PassStats *stats, int *nstats,
                      Diag *d);
+/* The model as its file declares it: loaded, --freeze and --shape applied,
+ * open dims left as they are (the loader's 1, unless --shape), nothing
+ * inferred; for `inspect` on a model whose shapes are not all known. */
+Graph *cd_load_declared(const CompileJob *j, Diag *d);
+/* "--shape x=1,3,<height>,<width>": the --shape fixing input value v's open
+ * dims (malloc'd). */
+char *cd_shape_hint(const Graph *g, int v);
 bool cd_compile(const CompileJob *j, Graph **out_g, Diag *d);
 bool cd_build(const CompileJob *j, Diag *d);
 /* Compiles the model with a harness into a temporary directory, runs it on

@@ -1087,15 +1087,140 @@ static void print_io(const Graph *g, bool out, int k, bool json) {
     printf("%s\n", n ? ")" : "");
 }
 
+/*
+ * inspect on a model with open dims --shape leaves open (a height, a
+ * width): no shapes to infer, so no parameters, MACs or memory; what the
+ * file declares is shown instead -- the inputs with their symbolic dims,
+ * the outputs' names, the nodes per op -- and the --shape that fixes the
+ * rest.  False if the model has no such dim (another error: the caller
+ * prints it).
+ */
+static bool inspect_declared(const Args *a) {
+  Diag d = {.file = a->job.model, .quiet = true};
+  Graph *g = cd_load_declared(&a->job, &d);
+  sb_free(&d.log);
+  int open = 0;
+  for (int s = 0; g && s < g->nsymdims; s++)
+    open += !g->symdims[s].by_shape && g->symdims[s].dim > 0 &&
+            g->values[g->symdims[s].value].is_input;
+  if (!open) {
+    graph_free(g);
+    return false;
+  }
+  if (a->json) {
+    printf("{\n  \"model\": ");
+    json_string(a->job.model);
+    printf(",\n  \"inputs\": [");
+  } else
+    cd_print(stdout, "model       %s\n", a->job.model);
+  for (int k = 0; k < g->ninputs; k++) {
+    const Value *v = &g->values[g->inputs[k]];
+    if (a->json) {
+      printf("%s\n    {\"name\": ", k ? "," : "");
+      json_string(v->name);
+      printf(", \"dtype\": \"%s\", \"shape\": [", dtype_name(v->dtype));
+    } else
+      cd_print(stdout, "input  %-3d '%s' %s[", k, v->name, dtype_name(v->dtype));
+    for (int i = 0; i < v->rank; i++) {
+      const SymbolicDim *sd = NULL;
+      for (int s = 0; s < g->nsymdims; s++)
+        if (g->symdims[s].value == g->inputs[k] && g->symdims[s].dim == i &&
+            !g->symdims[s].by_shape)
+          sd = &g->symdims[s];
+      printf("%s", i ? (a->json ? ", " : ",") : "");
+      if (sd && a->json)
+        json_string(*sd->param ? sd->param : "?");
+      else if (sd)
+        cd_print(stdout, "%s", *sd->param ? sd->param : "?");
+      else
+        printf("%lld", (long long)v->dims[i]);
+    }
+    if (a->json) {
+      char *hint = cd_shape_hint(g, g->inputs[k]);
+      printf("], \"shape_option\": ");
+      json_string(hint);
+      printf("}");
+      free(hint);
+    } else
+      printf("]\n");
+  }
+  printf(a->json ? "\n  ],\n  \"outputs\": [" : "");
+  for (int k = 0; k < g->noutputs; k++) {
+    if (a->json) {
+      printf("%s\n    {\"name\": ", k ? "," : "");
+      json_string(g->values[g->outputs[k]].name);
+      printf("}");
+    } else
+      cd_print(stdout, "output %-3d '%s' (its shape follows from the inputs')\n", k,
+               g->values[g->outputs[k]].name);
+  }
+  /* nodes per op type, as loaded (names as written, first seen first) */
+  int *first = calloc((size_t)g->nnodes + 1, sizeof(int)), nkinds = 0;
+  int *count = calloc((size_t)g->nnodes + 1, sizeof(int));
+  CD_ASSERT(first && count);
+  for (int i = 0; i < g->nnodes; i++) {
+    int r;
+    for (r = 0; r < nkinds && strcmp(g->nodes[first[r]].op_type, g->nodes[i].op_type); r++)
+      ;
+    if (r == nkinds)
+      first[nkinds++] = i;
+    count[r]++;
+  }
+  if (a->json)
+    printf("\n  ],\n  \"nodes\": %d,\n  \"ops\": {", g->nnodes);
+  else
+    printf("nodes       %d (as in the file)\n", g->nnodes);
+  for (int r = 0; r < nkinds; r++) {
+    if (a->json) {
+      printf("%s\n    ", r ? "," : "");
+      json_string(g->nodes[first[r]].op_type);
+      printf(": %d", count[r]);
+    } else
+      cd_print(stdout, "  %-18s %4d\n", g->nodes[first[r]].op_type, count[r]);
+  }
+  free(first);
+  free(count);
+  StrBuf opts = {0};
+  for (int k = 0; k < g->ninputs; k++) {
+    bool has = false;
+    for (int s = 0; s < g->nsymdims; s++)
+      has |= g->symdims[s].value == g->inputs[k] && !g->symdims[s].by_shape &&
+             g->symdims[s].dim > 0;
+    char *hint = has ? cd_shape_hint(g, g->inputs[k]) : NULL;
+    if (hint)
+      sb_printf(&opts, "%s%s", opts.len ? " " : "", hint);
+    free(hint);
+  }
+  if (a->json) {
+    printf("\n  },\n  \"needs\": ");
+    json_string(opts.buf);
+    printf("\n}\n");
+  } else
+    cd_print(stdout, "shapes      symbolic: the shapes, parameters, MACs and memory need them "
+             "fixed, with\n            %s\n", opts.buf);
+  sb_free(&opts);
+  graph_free(g);
+  return true;
+}
+
 static int cmd_inspect(int argc, char **argv) {
   Args a;
   int rc = parse_args("inspect", argc, argv, &a, usage_inspect);
   if (rc)
     return rc;
-  Diag d = {.file = a.job.model};
+  /* Quiet until the model has loaded: a model with open dims is shown as
+   * declared (inspect_declared), not refused. */
+  Diag d = {.file = a.job.model, .quiet = true};
   PassStats stats[CD_MAX_PASSES];
   int nstats = 0;
   Graph *g = cd_load_model(&a.job, stats, &nstats, &d);
+  if (!g && inspect_declared(&a)) {
+    sb_free(&d.log);
+    return 0;
+  }
+  if (d.log.buf)
+    fputs(d.log.buf, stderr);
+  d.quiet = false;
   if (!g) {
     sb_free(&d.log);
     return 1;

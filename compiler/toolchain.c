@@ -240,7 +240,7 @@ static bool freeze_inputs(Graph *g, const CompileJob *j, Diag *d) {
 
 /* "--shape x=1,3,N,W": the example an error message suggests, the open
  * dims of input v by name. */
-static char *shape_hint(const Graph *g, int v) {
+char *cd_shape_hint(const Graph *g, int v) {
   const Value *val = &g->values[v];
   StrBuf sb = {0};
   sb_printf(&sb, "--shape %s=", val->name);
@@ -266,7 +266,7 @@ static char *shape_hint(const Graph *g, int v) {
  * refused -- generated code has static shapes, and a guessed H or W would
  * compile a different network -- except the batch (dim 0), which is 1.
  */
-static bool apply_shapes(Graph *g, const CompileJob *j, Diag *d) {
+static bool apply_shapes(Graph *g, const CompileJob *j, bool open_ok, Diag *d) {
   for (int f = 0; f < j->nshapes; f++) {
     const char *spec = j->shapes[f];
     const char *eq = strrchr(spec, '=');
@@ -296,7 +296,7 @@ static bool apply_shapes(Graph *g, const CompileJob *j, Diag *d) {
       p = end + 1;
     }
     if (rank != val->rank) {
-      char *hint = shape_hint(g, v);
+      char *hint = cd_shape_hint(g, v);
       diag_error(d, "--shape %s: input '%s' has %d dims, not %d (%s)", spec, val->name,
                  val->rank, rank, hint);
       free(hint);
@@ -348,13 +348,13 @@ static bool apply_shapes(Graph *g, const CompileJob *j, Diag *d) {
     for (int s = 0; s < g->nsymdims; s++) {
       const SymbolicDim *sd = &g->symdims[s];
       const Value *val = &g->values[sd->value];
-      if (sd->by_shape || !val->is_input || (sd->dim == 0) != (pass == 1) ||
+      if (open_ok || sd->by_shape || !val->is_input || (sd->dim == 0) != (pass == 1) ||
           (pass == 1 && d->nerrors > errors))
         continue;
       char named[200] = "";
       if (*sd->param)
         snprintf(named, sizeof named, " ('%s')", sd->param);
-      char *hint = shape_hint(g, sd->value);
+      char *hint = cd_shape_hint(g, sd->value);
       if (sd->dim == 0)
         diag_warn(d, "graph input '%s': dim 0%s, the batch, is symbolic; compiling batch 1 "
                   "(%s chooses)", val->name, named, hint);
@@ -485,6 +485,22 @@ static bool quantize_model(const CompileJob *j, Graph *g, bool verify, Diag *d) 
   return ok;
 }
 
+/* The model as its file declares it (cd_load_declared). */
+static Graph *load_declared(const CompileJob *j, Diag *d) {
+  Graph *g = graph_new();
+  if (j->limits)
+    g->limits = *j->limits;
+  const char *ext = strrchr(j->model, '.');
+  bool dsl = ext && !strcmp(ext, ".nx");
+  if ((!ext || (strcmp(ext, ".onnx") != 0 && !dsl)) ||
+      !(dsl ? dsl_load_model(g, j->model, j->params, j->seed, d) : onnx_load(g, j->model, d)) ||
+      !freeze_inputs(g, j, d) || !apply_shapes(g, j, true, d)) {
+    graph_free(g);
+    return NULL;
+  }
+  return g;
+}
+
 static Graph *load_model(const CompileJob *j, PassStats *stats, int *nstats, Diag *d) {
   Graph *g = graph_new();
   if (j->limits)
@@ -517,7 +533,7 @@ static Graph *load_model(const CompileJob *j, PassStats *stats, int *nstats, Dia
   }
   if (!passes_parse(j->passes, order, &n, d) ||
       !(dsl ? dsl_load_model(g, j->model, j->params, j->seed, d) : onnx_load(g, j->model, d)) ||
-      !freeze_inputs(g, j, d) || !apply_shapes(g, j, d) || !cut_outputs(g, j, d) ||
+      !freeze_inputs(g, j, d) || !apply_shapes(g, j, false, d) || !cut_outputs(g, j, d) ||
       !graph_infer(g, d)) {
     graph_free(g);
     return NULL;
@@ -1349,6 +1365,18 @@ Graph *cd_load_model(const CompileJob *j, PassStats *stats, int *nstats, Diag *d
     return NULL;
   }
   Graph *g = load_model(j, stats, nstats, d);
+  cd_try_end(&t);
+  return g;
+}
+
+Graph *cd_load_declared(const CompileJob *j, Diag *d) {
+  CdTry t;
+  cd_try_begin(&t);
+  if (setjmp(t.env)) {
+    diag_error(d, "out of memory");
+    return NULL;
+  }
+  Graph *g = load_declared(j, d);
   cd_try_end(&t);
   return g;
 }

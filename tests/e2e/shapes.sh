@@ -10,7 +10,9 @@
 #   - run without --shape takes the open dims from the .npy (batch 1 and 4
 #     against PyTorch) and refuses an array of another shape (NHWC for
 #     NCHW), naming both;
-#   - inspect (text and JSON) shows inputs and outputs with names and shapes;
+#   - inspect (text and JSON) shows inputs and outputs with names and shapes,
+#     and without --shape the model as declared, its symbolic dims by name
+#     and the --shape that fixes them;
 #   - the header names the compiler, model hash, target, passes, threads and
 #     each tensor's name, shape and layout, as constants _Static_assert takes.
 # usage: shapes.sh CARDINAL NPYCMP SOURCE_DIR
@@ -82,6 +84,17 @@ if command -v node > /dev/null && [ -d "$ORT" ]; then
 else
   echo "(ONNX Runtime not installed under ${ORT_DIR:-/opt/ort}: compared with PyTorch only)"
 fi
+
+echo "== inspect without --shape: the model as declared, and the --shape to give"
+"$CARDINAL" inspect "$FIX.onnx" > "$T/d.txt" 2> "$T/err" || fail "inspect without --shape: $(cat "$T/err")"
+grep -q "^input  0   'input' float32\[batch,3,height,width\]$" "$T/d.txt" || fail "inspect: the open dims: $(cat "$T/d.txt")"
+grep -q "^output 0   'logits'" "$T/d.txt" || fail "inspect: the output"
+grep -q "^  Conv  *7$" "$T/d.txt" || fail "inspect: the nodes as declared"
+grep -q -- "--shape input=1,3,<height>,<width>" "$T/d.txt" || fail "inspect: no --shape hint"
+[ ! -s "$T/err" ] || fail "inspect without --shape wrote to stderr: $(cat "$T/err")"
+"$CARDINAL" inspect "$FIX.onnx" --json > "$T/d.json"
+grep -q '"shape": \["batch", 3, "height", "width"\], "shape_option": "--shape input=1,3,<height>,<width>"' "$T/d.json" ||
+  fail "inspect --json without --shape: $(cat "$T/d.json")"
 
 echo "== inspect: inputs and outputs"
 "$CARDINAL" inspect "$FIX.onnx" --shape input=1,3,16,24 > "$T/i.txt"
