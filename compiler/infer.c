@@ -308,6 +308,23 @@ static int suggest_cut(const Graph *g, int *front, int nf, const char *blocked) 
       }
     }
   }
+  /* A tensor no output may be (an int64 k, a bool mask) is replaced by the
+   * nearest one it is computed from that may (TopK's k by the float max it
+   * was cast from); one the inputs dominate alone is dropped. */
+  int m = 0;
+  for (int f = 0; f < nf; f++) {
+    int v = front[f];
+    int64_t lo, hi;
+    while (v >= 0 && g->values[v].dtype != DT_FLOAT &&
+           !dtype_io_as_float(g->values[v].dtype, &lo, &hi))
+      v = idom[v];
+    bool dup = v < 0 || g->values[v].is_input;
+    for (int k = 0; k < m && !dup; k++)
+      dup = front[k] == v;
+    if (!dup)
+      front[m++] = v;
+  }
+  nf = m;
   while (nf > SUGGEST_CUT) {
     memset(count, 0, sizeof(int) * (size_t)nv);
     for (int f = 0; f < nf; f++)
@@ -320,7 +337,7 @@ static int suggest_cut(const Graph *g, int *front, int nf, const char *blocked) 
         best = v;
     if (best < 0)
       break;
-    int m = 0;
+    m = 0;
     for (int f = 0; f < nf; f++) {
       int a = front[f];
       while (a >= 0 && a != best)
@@ -392,17 +409,21 @@ static void report_stuck(Graph *g, const int *stuck, const char *kinds, int nstu
   if (after)
     sb_printf(&sb, "\n  and %d node%s after them, reading what they compute", after,
               after == 1 ? "" : "s");
-  int nshow = nf;
+  int nshow = 0;
   if (nf > 0) {
     qsort(front, (size_t)nf, sizeof(int), cmp_int);
-    int direct = nf;
     nshow = suggest_cut(g, front, nf, blocked);
     qsort(front, (size_t)nshow, sizeof(int), cmp_int);
+  }
+  bool moved = nshow != nf;
+  for (int f = 0; f < nshow; f++)
+    moved |= !seen[front[f]];
+  if (nshow > 0) {
     sb_printf(&sb, "\n%s compile the part before them with --outputs at the tensors they read%s, "
               "and leave the rest to the caller:\n  --outputs ",
               any_data ? "Static code has fixed shapes, so that part stays out of its scope; "
                          "instead," : "To go on now,",
-              direct > nshow ? " (or, as here, tensors those are computed from)" : "");
+              moved ? " (or, as here, tensors those are computed from)" : "");
     for (int f = 0; f < nshow && f < 8; f++)
       sb_printf(&sb, "%s%s", f ? "," : "", g->values[front[f]].name);
     if (nshow > 8)

@@ -538,6 +538,19 @@ static Graph *load_model(const CompileJob *j, PassStats *stats, int *nstats, Dia
     graph_free(g);
     return NULL;
   }
+  /* A cut output is a tensor like any other output: of a type outputs may
+   * have (the model's own are checked by codegen, at the same rule). */
+  for (int k = 0; k < g->noutputs && j->noutput_names; k++) {
+    const Value *v = &g->values[g->outputs[k]];
+    int64_t lo, hi;
+    if (v->dtype != DT_FLOAT && !dtype_io_as_float(v->dtype, &lo, &hi)) {
+      diag_error(d, "--outputs %s: the tensor is %s%s; outputs are float32, or uint8, int8 and "
+                 "int32 passed as float values", v->name, dtype_name(v->dtype),
+                 v->data ? ", known at compile time" : "");
+      graph_free(g);
+      return NULL;
+    }
+  }
 #ifdef NDEBUG
   bool verify = j->verify || getenv("CARDINAL_VERIFY");
 #else
