@@ -238,7 +238,9 @@ function(cardinal_add_model name)
   get_filename_component(model_name "${model}" NAME)
   add_custom_command(
     OUTPUT ${outputs}
-    COMMAND ${exe} ${args}
+    # CARDINAL_CMAKE=1: messages name this function's arguments (SHAPES,
+    # OUTPUTS), not the command line's options
+    COMMAND ${CMAKE_COMMAND} -E env CARDINAL_CMAKE=1 ${exe} ${args}
     DEPENDS ${deps} ${exe} "${dir}.options"
     COMMENT "cardinal: compiling ${model_name} to C (${name}, ${isa}, weights ${weights})"
     VERBATIM)

@@ -165,9 +165,15 @@ typedef struct {
   int nerrors;      /* errors reported so far */
   int nwarnings;
   bool quiet;       /* collect, but do not print (unit tests) */
+  bool cmake;       /* name options as cardinal_add_model spells them (SHAPES, OUTPUTS) */
   StrBuf log;       /* every message, for tests to inspect */
 } Diag;
 
+/* An option as a message names it: cli (--shape), or, run by CMake's
+ * cardinal_add_model (Diag.cmake), that function's argument (SHAPES). */
+static inline const char *diag_option(const Diag *d, const char *cli, const char *cmake) {
+  return d && d->cmake ? cmake : cli;
+}
 void diag_error(Diag *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void diag_warn(Diag *d, const char *fmt, ...)
@@ -1405,7 +1411,7 @@ Graph *cd_load_model(const CompileJob *j, PassStats *stats, int *nstats,
 Graph *cd_load_declared(const CompileJob *j, Diag *d);
 /* "--shape x=1,3,<height>,<width>": the --shape fixing input value v's open
  * dims (malloc'd). */
-char *cd_shape_hint(const Graph *g, int v);
+char *cd_shape_hint(const Graph *g, int v, const Diag *d);
 bool cd_compile(const CompileJob *j, Graph **out_g, Diag *d);
 bool cd_build(const CompileJob *j, Diag *d);
 /* Compiles the model with a harness into a temporary directory, runs it on

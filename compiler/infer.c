@@ -419,13 +419,14 @@ static void report_stuck(Graph *g, const int *stuck, const char *kinds, int nstu
   for (int f = 0; f < nshow; f++)
     moved |= !seen[front[f]];
   if (nshow > 0) {
-    sb_printf(&sb, "\n%s compile the part before them with --outputs at the tensors they read%s, "
-              "and leave the rest to the caller:\n  --outputs ",
+    const char *opt = diag_option(d, "--outputs", "OUTPUTS");
+    sb_printf(&sb, "\n%s compile the part before them with %s at the tensors they read%s, "
+              "and leave the rest to the caller:\n  %s ",
               any_data ? "Static code has fixed shapes, so that part stays out of its scope; "
-                         "instead," : "To go on now,",
-              moved ? " (or, as here, tensors those are computed from)" : "");
+                         "instead," : "To go on now,", opt,
+              moved ? " (or, as here, tensors those are computed from)" : "", opt);
     for (int f = 0; f < nshow && f < 8; f++)
-      sb_printf(&sb, "%s%s", f ? "," : "", g->values[front[f]].name);
+      sb_printf(&sb, "%s%s", f ? (d->cmake ? " " : ",") : "", g->values[front[f]].name);
     if (nshow > 8)
       sb_printf(&sb, ",... (%d tensors in all)", nshow);
   }

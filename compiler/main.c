@@ -336,6 +336,10 @@ typedef struct {
   Limits limits;        /* job.limits points here once an option changes one */
 } Args;
 
+/* Run by CMake's cardinal_add_model (CARDINAL_CMAKE=1 in the environment):
+ * messages name its arguments (SHAPES, OUTPUTS), not the options. */
+static bool cmake_names;
+
 static int usage_error(const char *cmd, const char *msg, const char *arg) {
   fprintf(stderr, "cardinal %s: %s%s%s\nTry 'cardinal %s --help'.\n", cmd, msg,
           arg ? " " : "", arg ? arg : "", cmd);
@@ -730,7 +734,7 @@ static int cmd_compile(int argc, char **argv, bool build) {
     return rc;
   if (!a.job.out_dir)
     return usage_error(cmd, "-o DIR is required", NULL);
-  Diag d = {.file = a.job.model};
+  Diag d = {.cmake = cmake_names, .file = a.job.model};
   double t0 = now_ms();
   SizeReport report;
   a.job.report = &report;
@@ -883,7 +887,7 @@ static int cmd_run(int argc, char **argv) {
    * reused from the cache. */
   if (!a.job.weights_set)
     a.job.weights_blob = true;
-  Diag d = {.file = a.job.model};
+  Diag d = {.cmake = cmake_names, .file = a.job.model};
   /* The files first: their shapes fix the dims the model leaves open (a
    * batch of 4 compiles batch 4), and are then checked against it. */
   HostTensor *ts = calloc((size_t)a.ninputs + 1, sizeof(HostTensor));
@@ -1096,7 +1100,7 @@ static void print_io(const Graph *g, bool out, int k, bool json) {
  * prints it).
  */
 static bool inspect_declared(const Args *a) {
-  Diag d = {.file = a->job.model, .quiet = true};
+  Diag d = {.cmake = cmake_names, .file = a->job.model, .quiet = true};
   Graph *g = cd_load_declared(&a->job, &d);
   sb_free(&d.log);
   int open = 0;
@@ -1136,7 +1140,7 @@ static bool inspect_declared(const Args *a) {
         printf("%lld", (long long)v->dims[i]);
     }
     if (a->json) {
-      char *hint = cd_shape_hint(g, g->inputs[k]);
+      char *hint = cd_shape_hint(g, g->inputs[k], NULL);
       printf("], \"shape_option\": ");
       json_string(hint);
       printf("}");
@@ -1186,7 +1190,7 @@ static bool inspect_declared(const Args *a) {
     for (int s = 0; s < g->nsymdims; s++)
       has |= g->symdims[s].value == g->inputs[k] && !g->symdims[s].by_shape &&
              g->symdims[s].dim > 0;
-    char *hint = has ? cd_shape_hint(g, g->inputs[k]) : NULL;
+    char *hint = has ? cd_shape_hint(g, g->inputs[k], NULL) : NULL;
     if (hint)
       sb_printf(&opts, "%s%s", opts.len ? " " : "", hint);
     free(hint);
@@ -1210,7 +1214,7 @@ static int cmd_inspect(int argc, char **argv) {
     return rc;
   /* Quiet until the model has loaded: a model with open dims is shown as
    * declared (inspect_declared), not refused. */
-  Diag d = {.file = a.job.model, .quiet = true};
+  Diag d = {.cmake = cmake_names, .file = a.job.model, .quiet = true};
   PassStats stats[CD_MAX_PASSES];
   int nstats = 0;
   Graph *g = cd_load_model(&a.job, stats, &nstats, &d);
@@ -1373,7 +1377,7 @@ static int cmd_bench(int argc, char **argv) {
     return usage_error("bench", "one --input at most", NULL);
   if (!a.job.runs)
     a.job.runs = 20;
-  Diag d = {.file = a.job.model};
+  Diag d = {.cmake = cmake_names, .file = a.job.model};
   bool ok = cd_bench(&a.job, a.ninputs ? a.inputs[0] : NULL, !a.no_peer, &d);
   sb_free(&d.log);
   return ok ? 0 : 1;
@@ -1416,7 +1420,7 @@ static int cmd_compare(int argc, char **argv) {
   }
   if (!a.job.runs)
     a.job.runs = 5;
-  Diag d = {.file = a.job.model};
+  Diag d = {.cmake = cmake_names, .file = a.job.model};
   for (int i = 0; i < nconfigs; i++) { /* reject a bad list before any work */
     int order[CD_MAX_PASSES], n;
     if (!passes_parse(configs[i], order, &n, &d)) {
@@ -1448,7 +1452,7 @@ static int cmd_dump_weights(int argc, char **argv) {
                        a.job.model);
   if (!a.job.out_dir)
     return usage_error("dump-weights", "-o FILE.safetensors is required", NULL);
-  Diag d = {.file = a.job.model};
+  Diag d = {.cmake = cmake_names, .file = a.job.model};
   if (!dsl_save_params(a.job.model, a.job.params, a.job.seed, a.job.out_dir, &d))
     return 1;
   fprintf(stderr, "cardinal: wrote the parameters of %s to %s\n", a.job.model, a.job.out_dir);
@@ -1467,7 +1471,7 @@ static int cmd_quantize(int argc, char **argv) {
   if (!out || n < 5 || strcmp(out + n - 5, ".onnx") != 0)
     return usage_error("quantize", "needs -o OUT.onnx (the file to write)", NULL);
   a.job.passes = "none";
-  Diag d = {.file = a.job.model};
+  Diag d = {.cmake = cmake_names, .file = a.job.model};
   Graph *g = cd_load_model(&a.job, NULL, NULL, &d);
   if (!g)
     return 1;
@@ -1487,6 +1491,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   const char *cmd = argv[1];
+  cmake_names = getenv("CARDINAL_CMAKE") && !strcmp(getenv("CARDINAL_CMAKE"), "1");
   if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
     fputs(usage_main, stdout);
     return 0;

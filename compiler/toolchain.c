@@ -240,10 +240,10 @@ static bool freeze_inputs(Graph *g, const CompileJob *j, Diag *d) {
 
 /* "--shape x=1,3,N,W": the example an error message suggests, the open
  * dims of input v by name. */
-char *cd_shape_hint(const Graph *g, int v) {
+char *cd_shape_hint(const Graph *g, int v, const Diag *d) {
   const Value *val = &g->values[v];
   StrBuf sb = {0};
-  sb_printf(&sb, "--shape %s=", val->name);
+  sb_printf(&sb, "%s %s=", diag_option(d, "--shape", "SHAPES"), val->name);
   for (int i = 0; i < val->rank; i++) {
     const char *open = NULL;
     for (int s = 0; s < g->nsymdims; s++)
@@ -267,14 +267,15 @@ char *cd_shape_hint(const Graph *g, int v) {
  * compile a different network -- except the batch (dim 0), which is 1.
  */
 static bool apply_shapes(Graph *g, const CompileJob *j, bool open_ok, Diag *d) {
+  const char *opt = diag_option(d, "--shape", "SHAPES");
   for (int f = 0; f < j->nshapes; f++) {
     const char *spec = j->shapes[f];
     const char *eq = strrchr(spec, '=');
     if (!eq || eq == spec || !eq[1]) {
-      diag_error(d, "--shape expects NAME=D0,D1,..., got '%s'", spec);
+      diag_error(d, "%s expects NAME=D0,D1,..., got '%s'", opt, spec);
       return false;
     }
-    int k = named_input(g, "--shape", spec, (size_t)(eq - spec), d);
+    int k = named_input(g, opt, spec, (size_t)(eq - spec), d);
     if (k < 0)
       return false;
     int v = g->inputs[k];
@@ -287,7 +288,7 @@ static bool apply_shapes(Graph *g, const CompileJob *j, bool open_ok, Diag *d) {
       long long x = strtoll(p, &end, 10);
       if (end == p || errno || x < 1 || x > ((int64_t)1 << 31) || (*end && *end != ',') ||
           rank == CD_MAX_RANK) {
-        diag_error(d, "--shape %s: dims are positive integers separated by commas", spec);
+        diag_error(d, "%s %s: dims are positive integers separated by commas", opt, spec);
         return false;
       }
       dims[rank++] = x;
@@ -296,8 +297,8 @@ static bool apply_shapes(Graph *g, const CompileJob *j, bool open_ok, Diag *d) {
       p = end + 1;
     }
     if (rank != val->rank) {
-      char *hint = cd_shape_hint(g, v);
-      diag_error(d, "--shape %s: input '%s' has %d dims, not %d (%s)", spec, val->name,
+      char *hint = cd_shape_hint(g, v, d);
+      diag_error(d, "%s %s: input '%s' has %d dims, not %d (%s)", opt, spec, val->name,
                  val->rank, rank, hint);
       free(hint);
       return false;
@@ -310,7 +311,7 @@ static bool apply_shapes(Graph *g, const CompileJob *j, bool open_ok, Diag *d) {
       if (s < g->nsymdims)
         g->symdims[s].by_shape = true;
       else if (dims[i] != val->dims[i]) {
-        diag_error(d, "--shape %s: dim %d of input '%s' is %lld in the model, not %lld", spec,
+        diag_error(d, "%s %s: dim %d of input '%s' is %lld in the model, not %lld", opt, spec,
                    i, val->name, (long long)val->dims[i], (long long)dims[i]);
         return false;
       }
@@ -318,7 +319,7 @@ static bool apply_shapes(Graph *g, const CompileJob *j, bool open_ok, Diag *d) {
     int64_t numel = 1;
     for (int i = 0; i < rank; i++)
       if (__builtin_mul_overflow(numel, dims[i], &numel) || numel > ((int64_t)1 << 40)) {
-        diag_error(d, "--shape %s: too large", spec);
+        diag_error(d, "%s %s: too large", opt, spec);
         return false;
       }
     value_set_shape(val, val->dtype, rank, dims);
@@ -354,7 +355,7 @@ static bool apply_shapes(Graph *g, const CompileJob *j, bool open_ok, Diag *d) {
       char named[200] = "";
       if (*sd->param)
         snprintf(named, sizeof named, " ('%s')", sd->param);
-      char *hint = cd_shape_hint(g, sd->value);
+      char *hint = cd_shape_hint(g, sd->value, d);
       if (sd->dim == 0)
         diag_warn(d, "graph input '%s': dim 0%s, the batch, is symbolic; compiling batch 1 "
                   "(%s chooses)", val->name, named, hint);
@@ -378,6 +379,7 @@ static bool apply_shapes(Graph *g, const CompileJob *j, bool open_ok, Diag *d) {
 static bool cut_outputs(Graph *g, const CompileJob *j, Diag *d) {
   if (!j->noutput_names)
     return true;
+  const char *opt = diag_option(d, "--outputs", "OUTPUTS");
   int *outs = arena_alloc(&g->arena, sizeof(int) * ((size_t)g->nvalues + 1)), n = 0;
   for (int f = 0; f < j->noutput_names; f++)
     for (const char *p = j->output_names[f];;) {
@@ -385,7 +387,7 @@ static bool cut_outputs(Graph *g, const CompileJob *j, Diag *d) {
       char *name = arena_printf(&g->arena, "%.*s", (int)len, p);
       int v = *name ? graph_find_value(g, name) : -1;
       if (!*name) {
-        diag_error(d, "--outputs %s: an empty name (names are separated by single commas)",
+        diag_error(d, "%s %s: an empty name (names are separated by single commas)", opt,
                    j->output_names[f]);
         return false;
       }
@@ -396,24 +398,24 @@ static bool cut_outputs(Graph *g, const CompileJob *j, Diag *d) {
           if (g->values[i].producer >= 0)
             suggest_add(&sg, g->values[i].name);
         if (suggest_best(&sg))
-          diag_error(d, "--outputs %s: the model has no tensor named '%s'; did you mean '%s'?",
+          diag_error(d, "%s %s: the model has no tensor named '%s'; did you mean '%s'?", opt,
                      name, name, suggest_best(&sg));
         else
-          diag_error(d, "--outputs %s: the model has no tensor named '%s' (the names are "
+          diag_error(d, "%s %s: the model has no tensor named '%s' (the names are "
                      "those of the model's node outputs, as Netron or onnx.load show them)",
-                     name, name);
+                     opt, name, name);
         return false;
       }
       const Value *val = &g->values[v];
       if (val->is_input || val->producer < 0) {
-        diag_error(d, "--outputs %s: '%s' is %s, not a tensor a node computes; name the output "
-                   "of a node", name, name, val->is_input ? "a graph input" : "a constant "
+        diag_error(d, "%s %s: '%s' is %s, not a tensor a node computes; name the output "
+                   "of a node", opt, name, name, val->is_input ? "a graph input" : "a constant "
                    "(an initializer, or an input made one by --freeze)");
         return false;
       }
       for (int k = 0; k < n; k++)
         if (outs[k] == v) {
-          diag_error(d, "--outputs: '%s' is named twice", name);
+          diag_error(d, "%s: '%s' is named twice", opt, name);
           return false;
         }
       outs[n++] = v;
@@ -544,8 +546,8 @@ static Graph *load_model(const CompileJob *j, PassStats *stats, int *nstats, Dia
     const Value *v = &g->values[g->outputs[k]];
     int64_t lo, hi;
     if (v->dtype != DT_FLOAT && !dtype_io_as_float(v->dtype, &lo, &hi)) {
-      diag_error(d, "--outputs %s: the tensor is %s%s; outputs are float32, or uint8, int8 and "
-                 "int32 passed as float values", v->name, dtype_name(v->dtype),
+      diag_error(d, "%s %s: the tensor is %s%s; outputs are float32, or uint8, int8 and "
+                 "int32 passed as float values", diag_option(d, "--outputs", "OUTPUTS"), v->name, dtype_name(v->dtype),
                  v->data ? ", known at compile time" : "");
       graph_free(g);
       return NULL;

@@ -11,7 +11,8 @@
 #     THREADS auto (threaded, and the thread pool was not linked) builds,
 #     links and runs;
 #   - OUTPUTS cuts the model (two outputs, in the order given, of the
-#     sizes the header states), and a wrong name fails the build naming it.
+#     sizes the header states), and a wrong name fails the build naming it
+#     and OUTPUTS (not the CLI's --outputs).
 # usage: cmake_model.sh BUILD_DIR SOURCE_DIR
 set -eu
 BUILD=$1 SRC=$2
@@ -132,6 +133,6 @@ cmake --build "$T/cb" > "$T/log" 2>&1 || { cat "$T/log"; fail "build of the cut 
 "$T/cb/app" || fail "the cut model did not run"
 cmake "$T/cb" -DCUT=/Relu_outptu_0 > "$T/log" 2>&1 || fail "configure with a wrong OUTPUTS name"
 if cmake --build "$T/cb" > "$T/log" 2>&1; then fail "OUTPUTS /Relu_outptu_0 was accepted"; fi
-grep -q "no tensor named '/Relu_outptu_0'; did you mean '/Relu_output_0'" "$T/log" ||
+grep -q "OUTPUTS /Relu_outptu_0: the model has no tensor named '/Relu_outptu_0'; did you mean '/Relu_output_0'" "$T/log" ||
   { cat "$T/log"; fail "OUTPUTS /Relu_outptu_0: not named in the error"; }
 echo "cmake model: ok"
