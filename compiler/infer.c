@@ -209,8 +209,8 @@ static bool fold_param_inputs(Graph *g, Known *k, const Node *n, Diag *d) {
  * judged once the shape arithmetic before them is constant, and every node
  * reading what they compute is skipped.  Then one report: a line per op
  * kind (count, first node, why), and the way forward -- --outputs at the
- * tensors the first of them read, so the compilable part before them is
- * compiled and the rest left to the caller.
+ * tensors they (and the nodes after them) read from the part that
+ * compiles, so that part is compiled and the rest left to the caller.
  */
 typedef enum { STUCK_UNKNOWN, STUCK_DATA, STUCK_AFTER } StuckKind;
 
@@ -275,8 +275,8 @@ static int dom_lca(const int *idom, const int *depth, int a, int b) {
   return a == b ? a : -1;
 }
 
-/* The --outputs to suggest: the tensors the first stuck nodes read that are
- * computed at run time (front[nf]); more than SUGGEST_CUT of them are
+/* The --outputs to suggest: the tensors computed at run time that stuck
+ * nodes read from the part that compiles (front[nf]); more than SUGGEST_CUT of them are
  * merged, deepest common dominator first, into fewer tensors they are all
  * computed from (SSD's 90 per-class score slices into the scores). */
 #define SUGGEST_CUT 4
@@ -295,9 +295,9 @@ static int suggest_cut(const Graph *g, int *front, int nf, const char *blocked) 
     bool bad = false;
     for (int r = 0; r < node_nreads(n); r++) {
       int u = node_read(n, r);
+      bad |= u >= 0 && u < nv && blocked[u];
       if (u < 0 || u >= nv || idom[u] == -2)
         continue;
-      bad |= blocked[u];
       lca = lca == -2 ? u : dom_lca(idom, depth, lca, u);
     }
     for (int k = 0; k < n->nout && !bad; k++) {
