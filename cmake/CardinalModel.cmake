@@ -15,6 +15,8 @@
 #                                 # gcc or clang, for ELF; else c
 #     [STATIC_WORKSPACE]          # net_workspace, used when net_run gets NULL
 #     [SHAPES input=1,3,224,224 ...]        # fix symbolic input dims
+#     [OUTPUTS tensor ...]        # make these tensors the outputs, in this order,
+#                                 # and drop what only the rest needs (--outputs)
 #     [FREEZE input=file.npy ...] # make inputs constants
 #     [PARAMS file.safetensors] [SEED n]    # the parameters of a .nx model
 #     [MAX_WORKSPACE bytes] [MAX_WEIGHTS bytes]   # fail the build past these
@@ -90,7 +92,7 @@ endfunction()
 function(cardinal_add_model name)
   cmake_parse_arguments(PARSE_ARGV 1 arg "STATIC_WORKSPACE"
     "MODEL;ISA;THREADS;WEIGHTS;EMBED_AS;PARAMS;SEED;MAX_WORKSPACE;MAX_WEIGHTS;OUTPUT_DIR"
-    "TARGET;PASSES;SHAPES;FREEZE;OPTIONS")
+    "TARGET;PASSES;SHAPES;OUTPUTS;FREEZE;OPTIONS")
   if(arg_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "cardinal_add_model(${name}): unknown arguments ${arg_UNPARSED_ARGUMENTS} "
                         "(a path holding ';' passed unquoted is split into several)")
@@ -226,6 +228,9 @@ function(cardinal_add_model name)
   foreach(s IN LISTS arg_SHAPES)
     list(APPEND args --shape "${s}")
   endforeach()
+  foreach(o IN LISTS arg_OUTPUTS)
+    list(APPEND args --outputs "${o}")
+  endforeach()
   foreach(f IN LISTS arg_FREEZE)
     string(REGEX REPLACE "^([^=]*)=(.*)$" "\\1" in "${f}")
     string(REGEX REPLACE "^([^=]*)=(.*)$" "\\2" file "${f}")
@@ -282,7 +287,9 @@ function(cardinal_add_model name)
   endif()
   add_custom_command(
     OUTPUT ${outputs}
-    COMMAND ${exe} ${args}
+    # CARDINAL_CMAKE=1: messages name this function's arguments (SHAPES,
+    # OUTPUTS), not the command line's options
+    COMMAND ${CMAKE_COMMAND} -E env CARDINAL_CMAKE=1 ${exe} ${args}
     DEPENDS ${deps} ${exe} "${dir}.options"
     COMMENT "cardinal: compiling ${model_name} to C (${name}, ${isa}, weights ${weights}${embed_as_note})"
     VERBATIM)

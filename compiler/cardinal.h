@@ -165,9 +165,15 @@ typedef struct {
   int nerrors;      /* errors reported so far */
   int nwarnings;
   bool quiet;       /* collect, but do not print (unit tests) */
+  bool cmake;       /* name options as cardinal_add_model spells them (SHAPES, OUTPUTS) */
   StrBuf log;       /* every message, for tests to inspect */
 } Diag;
 
+/* An option as a message names it: cli (--shape), or, run by CMake's
+ * cardinal_add_model (Diag.cmake), that function's argument (SHAPES). */
+static inline const char *diag_option(const Diag *d, const char *cli, const char *cmake) {
+  return d && d->cmake ? cmake : cli;
+}
 void diag_error(Diag *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void diag_warn(Diag *d, const char *fmt, ...)
@@ -1418,6 +1424,11 @@ typedef struct {
   const char **freeze;  /* NAME=FILE */
   int nshapes;
   const char **shapes;  /* NAME=D0,D1,...: fixes the open dims of an input */
+  int noutput_names;
+  const char **output_names; /* --outputs NAME[,NAME...]: these tensors are the outputs */
+  int ninput_shapes;
+  const HostTensor *input_shapes; /* run --input: each file's shape, by input (rank -1: a
+                                     raw file, no shape); fixes the dims --shape leaves open */
   const char *params;   /* DSL: parameters from this .safetensors file */
   const QuantizeOptions *quant; /* int8: quantize (calibrated) before the passes; NULL: float */
   const Limits *limits; /* what the model may ask for; NULL: cd_default_limits */
@@ -1433,6 +1444,13 @@ typedef struct {
 /* Loads, freezes, infers, runs passes, schedules: a graph ready for codegen. */
 Graph *cd_load_model(const CompileJob *j, PassStats *stats, int *nstats,
                      Diag *d);
+/* The model as its file declares it: loaded, --freeze and --shape applied,
+ * open dims left as they are (the loader's 1, unless --shape), nothing
+ * inferred; for `inspect` on a model whose shapes are not all known. */
+Graph *cd_load_declared(const CompileJob *j, Diag *d);
+/* "--shape x=1,3,<height>,<width>": the --shape fixing input value v's open
+ * dims (malloc'd). */
+char *cd_shape_hint(const Graph *g, int v, const Diag *d);
 bool cd_compile(const CompileJob *j, Graph **out_g, Diag *d);
 bool cd_build(const CompileJob *j, Diag *d);
 /* Compiles the model with a harness into a temporary directory, runs it on

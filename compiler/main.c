@@ -76,6 +76,10 @@ static const char *usage_compile =
     "      --shape NAME=D0,D1,...  the dims of input NAME, fixing its symbolic ones\n"
     "                          (e.g. --shape input=1,3,224,224); a symbolic dim other\n"
     "                          than the batch must be fixed, the batch defaults to 1\n"
+    "      --outputs NAME[,NAME...]  make these tensors the model's outputs, in this\n"
+    "                          order, and drop what only the others need: cuts the graph\n"
+    "                          before ops static code cannot run (NonZero, NMS, ...),\n"
+    "                          left to the caller\n"
     "      --verify            check the IR after every pass (always on in debug builds;\n"
     "                          or set CARDINAL_VERIFY=1)\n"
     "      --dump-after PASS   print the graph after PASS\n"
@@ -122,6 +126,7 @@ static const char *usage_run =
     "  -p, --passes LIST       as for compile\n"
     "  -f, --freeze NAME=FILE  as for compile\n"
     "      --shape NAME=D0,D1,...  as for compile\n"
+    "      --outputs NAME[,NAME...]  as for compile\n"
     "  -w, --weights MODE      as for compile (default blob: nothing large to compile)\n"
     "      --embed-as FORM     as for compile (default incbin from 1 MiB, if --cc\n"
     "                          assembles it)\n"
@@ -149,6 +154,7 @@ static const char *usage_inspect =
     "  -p, --passes LIST       as for compile\n"
     "  -f, --freeze NAME=FILE  as for compile\n"
     "      --shape NAME=D0,D1,...  as for compile\n"
+    "      --outputs NAME[,NAME...]  as for compile\n"
     "  -w, --weights FILE.safetensors, --seed N   parameters of a .nx model\n"
     "      --json              print JSON instead of text\n"
     "      --dump-after PASS   print the graph after PASS\n"
@@ -187,6 +193,7 @@ static const char *usage_bench =
     "      --no-peer           do not run ONNX Runtime\n"
     "  -f, --freeze NAME=FILE  as for compile\n"
     "      --shape NAME=D0,D1,...  as for compile\n"
+    "      --outputs NAME[,NAME...]  as for compile\n"
     "  -w, --weights FILE.safetensors, --seed N   parameters of a .nx model\n"
     "      --cc CC, --cflags FLAGS   the C compiler and its flags\n"
     "  -h, --help              this text\n";
@@ -221,6 +228,7 @@ static const char *usage_compare =
     "                          magnitude, top-1 agreement, SQNR\n"
     "  -f, --freeze NAME=FILE  as for compile\n"
     "      --shape NAME=D0,D1,...  as for compile\n"
+    "      --outputs NAME[,NAME...]  as for compile\n"
     "  -w, --weights FILE.safetensors, --seed N   parameters of a .nx model\n"
     "      --cc CC, --cflags FLAGS   the C compiler and its flags\n"
     "  -h, --help              this text\n";
@@ -265,6 +273,7 @@ static const char *usage_quantize =
     "      --calibrate-count N calibrate on the first N files (by name)\n"
     "      --quiet             no progress lines\n"
     "  -f, --freeze NAME=FILE, --shape NAME=D0,D1,...   as for compile\n"
+    "      --outputs NAME[,NAME...]   as for compile\n"
     "  -w, --weights FILE.safetensors, --seed N   parameters of a .nx model\n"
     "      --max-tensor-bytes N, --verify   as for compile\n"
     "  -h, --help              this text\n";
@@ -272,7 +281,7 @@ static const char *usage_quantize =
 enum { O_VERIFY = 256, O_DUMP_AFTER, O_CC, O_CFLAGS, O_JSON, O_RUNS, O_DUMP, O_DOT, O_CSV,
        O_SVG, O_SEED, O_PROFILE, O_SCHEDULE, O_NO_PEER, O_THREADS, O_SHAPE, O_STATIC_WS,
        O_MAX_WS, O_MAX_WEIGHTS, O_NO_SIZE, O_NO_CACHE, O_MAX_TENSOR, O_PRECISION, O_CALIBRATE,
-       O_METHOD, O_PERCENTILE, O_EXCLUDE, O_CALIB_COUNT, O_QUIET, O_EVAL, O_EMBED_AS };
+       O_METHOD, O_PERCENTILE, O_EXCLUDE, O_CALIB_COUNT, O_QUIET, O_EVAL, O_EMBED_AS, O_OUTPUTS };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},
@@ -302,6 +311,7 @@ static const struct option long_opts[] = {
     {"no-peer", no_argument, 0, O_NO_PEER},
     {"threads", required_argument, 0, O_THREADS},
     {"shape", required_argument, 0, O_SHAPE},
+    {"outputs", required_argument, 0, O_OUTPUTS},
     {"static-workspace", no_argument, 0, O_STATIC_WS},
     {"max-workspace", required_argument, 0, O_MAX_WS},
     {"max-weights", required_argument, 0, O_MAX_WEIGHTS},
@@ -326,6 +336,7 @@ typedef struct {
   int noutputs;
   const char *freeze[64];
   const char *shapes[64];
+  const char *output_names[64]; /* --outputs: each a NAME[,NAME...] list */
   const char *csv, *svg;
   bool reference, json, dump, schedule, no_peer, no_size, no_cache;
   const char *precision;  /* --precision: fp32 (default) or int8 (compare: a list) */
@@ -336,6 +347,10 @@ typedef struct {
   const char *exclude[64];
   Limits limits;        /* job.limits points here once an option changes one */
 } Args;
+
+/* Run by CMake's cardinal_add_model (CARDINAL_CMAKE=1 in the environment):
+ * messages name its arguments (SHAPES, OUTPUTS), not the options. */
+static bool cmake_names;
 
 static int usage_error(const char *cmd, const char *msg, const char *arg) {
   fprintf(stderr, "cardinal %s: %s%s%s\nTry 'cardinal %s --help'.\n", cmd, msg,
@@ -372,21 +387,21 @@ static char *default_name(const char *model) {
 static const struct {
   const char *cmd, *options;
 } command_options[] = {
-    {"compile", "output name target threads passes weights embed-as seed freeze shape static-workspace "
+    {"compile", "output name target threads passes weights embed-as seed freeze shape outputs static-workspace "
                 "max-workspace max-weights max-tensor-bytes verify dump-after dot precision calibrate method percentile exclude calibrate-count quiet help"},
-    {"build", "output name target threads passes weights embed-as seed freeze shape static-workspace "
+    {"build", "output name target threads passes weights embed-as seed freeze shape outputs static-workspace "
               "max-workspace max-weights max-tensor-bytes verify dump-after dot cc cflags precision calibrate method percentile exclude calibrate-count quiet help"},
-    {"run", "input output reference target threads passes freeze shape weights embed-as seed runs "
+    {"run", "input output reference target threads passes freeze shape outputs weights embed-as seed runs "
             "profile no-cache dot verify dump-after max-tensor-bytes cc cflags precision calibrate method percentile exclude calibrate-count quiet help"},
-    {"quantize", "output freeze shape weights seed calibrate method percentile exclude "
+    {"quantize", "output freeze shape outputs weights seed calibrate method percentile exclude "
                  "calibrate-count quiet max-tensor-bytes verify help"},
-    {"inspect", "name passes freeze shape weights seed json dump-after dump schedule target threads "
+    {"inspect", "name passes freeze shape outputs weights seed json dump-after dump schedule target threads "
                 "static-workspace max-workspace max-weights no-size no-cache dot verify "
                 "max-tensor-bytes cc cflags precision calibrate method percentile exclude "
                 "calibrate-count quiet help"},
-    {"compare", "runs target threads input shape csv json svg freeze weights seed cc cflags "
+    {"compare", "runs target threads input shape outputs csv json svg freeze weights seed cc cflags "
                 "precision calibrate method percentile exclude calibrate-count quiet eval help"},
-    {"bench", "runs target threads passes input shape no-peer freeze weights seed cc cflags "
+    {"bench", "runs target threads passes input shape outputs no-peer freeze weights seed cc cflags "
               "verify help"},
     {"dump-weights", "output weights seed help"},
 };
@@ -456,6 +471,7 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
   memset(a, 0, sizeof *a);
   a->job.freeze = a->freeze;
   a->job.shapes = a->shapes;
+  a->job.output_names = a->output_names;
   optind = 1;
   opterr = 0;
   int c;
@@ -539,6 +555,14 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
       if (a->job.nshapes == 64)
         return usage_error(cmd, "too many --shape", NULL);
       a->shapes[a->job.nshapes++] = optarg;
+      break;
+    case O_OUTPUTS:
+      if (a->job.noutput_names == 64)
+        return usage_error(cmd, "too many --outputs", NULL);
+      if (!optarg[0])
+        return usage_error(cmd, "--outputs takes NAME[,NAME...], the tensors to make the "
+                           "model's outputs", NULL);
+      a->output_names[a->job.noutput_names++] = optarg;
       break;
     case 'i':
       if (a->ninputs == 64)
@@ -737,7 +761,7 @@ static int cmd_compile(int argc, char **argv, bool build) {
     return rc;
   if (!a.job.out_dir)
     return usage_error(cmd, "-o DIR is required", NULL);
-  Diag d = {.file = a.job.model};
+  Diag d = {.cmake = cmake_names, .file = a.job.model};
   double t0 = now_ms();
   SizeReport report;
   a.job.report = &report;
@@ -870,6 +894,13 @@ static void print_profile(const char *text) {
   free(r);
 }
 
+/* Whether a tensor file has a shape of its own (.npy, .pb), not only a
+ * count (raw float32). */
+static bool has_shape(const char *path) {
+  size_t L = strlen(path);
+  return (L >= 4 && !strcmp(path + L - 4, ".npy")) || (L >= 3 && !strcmp(path + L - 3, ".pb"));
+}
+
 /* Errors are reported through the Diag, as in the other commands, so each
  * is one line starting with the model's path; messages about an input or
  * output file name that file next. */
@@ -883,11 +914,28 @@ static int cmd_run(int argc, char **argv) {
    * reused from the cache. */
   if (!a.job.weights_set)
     a.job.weights_blob = true;
-  Diag d = {.file = a.job.model};
-  char *cache = a.no_cache ? NULL : cache_root(&d);
+  Diag d = {.cmake = cmake_names, .file = a.job.model};
+  /* The files first: their shapes fix the dims the model leaves open (a
+   * batch of 4 compiles batch 4), and are then checked against it. */
+  HostTensor *ts = calloc((size_t)a.ninputs + 1, sizeof(HostTensor));
+  HostTensor *shapes = calloc((size_t)a.ninputs + 1, sizeof(HostTensor));
+  CD_ASSERT(ts && shapes);
+  bool ok = true;
+  for (int k = 0; k < a.ninputs && ok; k++) {
+    ok = tensor_read(a.inputs[k], &ts[k], &d);
+    shapes[k].rank = ok && has_shape(a.inputs[k]) ? ts[k].rank : -1;
+    memcpy(shapes[k].dims, ts[k].dims, sizeof ts[k].dims);
+  }
+  a.job.input_shapes = shapes;
+  a.job.ninput_shapes = a.ninputs;
+  char *cache = ok && !a.no_cache ? cache_root(&d) : NULL;
   a.job.cache_dir = cache;
-  Graph *g = cd_load_model(&a.job, NULL, NULL, &d);
+  Graph *g = ok ? cd_load_model(&a.job, NULL, NULL, &d) : NULL;
   if (!g) {
+    for (int k = 0; k < a.ninputs; k++)
+      tensor_free(&ts[k]);
+    free(ts);
+    free(shapes);
     free(cache);
     sb_free(&d.log);
     return 1;
@@ -900,17 +948,40 @@ static int cmd_run(int argc, char **argv) {
                g->ninputs, a.ninputs, names.buf ? names.buf : "none");
     sb_free(&names);
     sb_free(&d.log);
+    for (int k = 0; k < a.ninputs; k++)
+      tensor_free(&ts[k]);
+    free(ts);
+    free(shapes);
+    free(cache);
     graph_free(g);
     return 2;
   }
-  HostTensor *ts = calloc((size_t)g->ninputs + 1, sizeof(HostTensor));
   const float **ins = calloc((size_t)g->ninputs + 1, sizeof(float *));
   float **outs = calloc((size_t)g->noutputs + 1, sizeof(float *));
-  CD_ASSERT(ts && ins && outs);
-  bool ok = true;
+  CD_ASSERT(ins && outs);
   for (int k = 0; k < g->ninputs && ok; k++) {
-    ok = tensor_read(a.inputs[k], &ts[k], &d);
     const Value *v = &g->values[g->inputs[k]];
+    /* A .npy or .pb file's shape is the input's, not only its count (an
+     * NHWC array for an NCHW input holds as many values) */
+    bool same = shapes[k].rank == v->rank;
+    for (int i = 0; same && i < v->rank; i++)
+      same = shapes[k].dims[i] == v->dims[i];
+    if (shapes[k].rank >= 0 && !same) {
+      StrBuf want = {0}, got = {0};
+      for (int i = 0; i < v->rank; i++)
+        sb_printf(&want, "%s%lld", i ? "," : "", (long long)v->dims[i]);
+      for (int i = 0; i < shapes[k].rank; i++)
+        sb_printf(&got, "%s%lld", i ? "," : "", (long long)shapes[k].dims[i]);
+      diag_error(&d, "%s: input '%s' is [%s], the file holds [%s]%s", a.inputs[k], v->name,
+                 want.buf ? want.buf : "", got.buf ? got.buf : "",
+                 tensor_numel(&ts[k]) == value_numel(v)
+                     ? " (as many values, in another shape: reshape or transpose the array)"
+                     : "");
+      sb_free(&want);
+      sb_free(&got);
+      ok = false;
+      break;
+    }
     int64_t lo, hi;
     bool as_float = dtype_io_as_float(v->dtype, &lo, &hi); /* an integer input, as floats */
     if (ok && v->dtype != DT_FLOAT && !as_float) { /* the interpreter would read the floats as v's type */
@@ -979,6 +1050,7 @@ static int cmd_run(int argc, char **argv) {
   for (int k = 0; k < g->noutputs; k++)
     free(outs[k]);
   free(ts);
+  free(shapes);
   free(ins);
   free(outs);
   graph_free(g);
@@ -1046,15 +1118,140 @@ static void print_io(const Graph *g, bool out, int k, bool json) {
     printf("%s\n", n ? ")" : "");
 }
 
+/*
+ * inspect on a model with open dims --shape leaves open (a height, a
+ * width): no shapes to infer, so no parameters, MACs or memory; what the
+ * file declares is shown instead -- the inputs with their symbolic dims,
+ * the outputs' names, the nodes per op -- and the --shape that fixes the
+ * rest.  False if the model has no such dim (another error: the caller
+ * prints it).
+ */
+static bool inspect_declared(const Args *a) {
+  Diag d = {.cmake = cmake_names, .file = a->job.model, .quiet = true};
+  Graph *g = cd_load_declared(&a->job, &d);
+  sb_free(&d.log);
+  int open = 0;
+  for (int s = 0; g && s < g->nsymdims; s++)
+    open += !g->symdims[s].by_shape && g->symdims[s].dim > 0 &&
+            g->values[g->symdims[s].value].is_input;
+  if (!open) {
+    graph_free(g);
+    return false;
+  }
+  if (a->json) {
+    printf("{\n  \"model\": ");
+    json_string(a->job.model);
+    printf(",\n  \"inputs\": [");
+  } else
+    cd_print(stdout, "model       %s\n", a->job.model);
+  for (int k = 0; k < g->ninputs; k++) {
+    const Value *v = &g->values[g->inputs[k]];
+    if (a->json) {
+      printf("%s\n    {\"name\": ", k ? "," : "");
+      json_string(v->name);
+      printf(", \"dtype\": \"%s\", \"shape\": [", dtype_name(v->dtype));
+    } else
+      cd_print(stdout, "input  %-3d '%s' %s[", k, v->name, dtype_name(v->dtype));
+    for (int i = 0; i < v->rank; i++) {
+      const SymbolicDim *sd = NULL;
+      for (int s = 0; s < g->nsymdims; s++)
+        if (g->symdims[s].value == g->inputs[k] && g->symdims[s].dim == i &&
+            !g->symdims[s].by_shape)
+          sd = &g->symdims[s];
+      printf("%s", i ? (a->json ? ", " : ",") : "");
+      if (sd && a->json)
+        json_string(*sd->param ? sd->param : "?");
+      else if (sd)
+        cd_print(stdout, "%s", *sd->param ? sd->param : "?");
+      else
+        printf("%lld", (long long)v->dims[i]);
+    }
+    if (a->json) {
+      char *hint = cd_shape_hint(g, g->inputs[k], NULL);
+      printf("], \"shape_option\": ");
+      json_string(hint);
+      printf("}");
+      free(hint);
+    } else
+      printf("]\n");
+  }
+  printf(a->json ? "\n  ],\n  \"outputs\": [" : "");
+  for (int k = 0; k < g->noutputs; k++) {
+    if (a->json) {
+      printf("%s\n    {\"name\": ", k ? "," : "");
+      json_string(g->values[g->outputs[k]].name);
+      printf("}");
+    } else
+      cd_print(stdout, "output %-3d '%s' (its shape follows from the inputs')\n", k,
+               g->values[g->outputs[k]].name);
+  }
+  /* nodes per op type, as loaded (names as written, first seen first) */
+  int *first = calloc((size_t)g->nnodes + 1, sizeof(int)), nkinds = 0;
+  int *count = calloc((size_t)g->nnodes + 1, sizeof(int));
+  CD_ASSERT(first && count);
+  for (int i = 0; i < g->nnodes; i++) {
+    int r;
+    for (r = 0; r < nkinds && strcmp(g->nodes[first[r]].op_type, g->nodes[i].op_type); r++)
+      ;
+    if (r == nkinds)
+      first[nkinds++] = i;
+    count[r]++;
+  }
+  if (a->json)
+    printf("\n  ],\n  \"nodes\": %d,\n  \"ops\": {", g->nnodes);
+  else
+    printf("nodes       %d (as in the file)\n", g->nnodes);
+  for (int r = 0; r < nkinds; r++) {
+    if (a->json) {
+      printf("%s\n    ", r ? "," : "");
+      json_string(g->nodes[first[r]].op_type);
+      printf(": %d", count[r]);
+    } else
+      cd_print(stdout, "  %-18s %4d\n", g->nodes[first[r]].op_type, count[r]);
+  }
+  free(first);
+  free(count);
+  StrBuf opts = {0};
+  for (int k = 0; k < g->ninputs; k++) {
+    bool has = false;
+    for (int s = 0; s < g->nsymdims; s++)
+      has |= g->symdims[s].value == g->inputs[k] && !g->symdims[s].by_shape &&
+             g->symdims[s].dim > 0;
+    char *hint = has ? cd_shape_hint(g, g->inputs[k], NULL) : NULL;
+    if (hint)
+      sb_printf(&opts, "%s%s", opts.len ? " " : "", hint);
+    free(hint);
+  }
+  if (a->json) {
+    printf("\n  },\n  \"needs\": ");
+    json_string(opts.buf);
+    printf("\n}\n");
+  } else
+    cd_print(stdout, "shapes      symbolic: the shapes, parameters, MACs and memory need them "
+             "fixed, with\n            %s\n", opts.buf);
+  sb_free(&opts);
+  graph_free(g);
+  return true;
+}
+
 static int cmd_inspect(int argc, char **argv) {
   Args a;
   int rc = parse_args("inspect", argc, argv, &a, usage_inspect);
   if (rc)
     return rc;
-  Diag d = {.file = a.job.model};
+  /* Quiet until the model has loaded: a model with open dims is shown as
+   * declared (inspect_declared), not refused. */
+  Diag d = {.cmake = cmake_names, .file = a.job.model, .quiet = true};
   PassStats stats[CD_MAX_PASSES];
   int nstats = 0;
   Graph *g = cd_load_model(&a.job, stats, &nstats, &d);
+  if (!g && inspect_declared(&a)) {
+    sb_free(&d.log);
+    return 0;
+  }
+  if (d.log.buf)
+    fputs(d.log.buf, stderr);
+  d.quiet = false;
   if (!g) {
     sb_free(&d.log);
     return 1;
@@ -1222,7 +1419,7 @@ static int cmd_bench(int argc, char **argv) {
     return usage_error("bench", "one --input at most", NULL);
   if (!a.job.runs)
     a.job.runs = 20;
-  Diag d = {.file = a.job.model};
+  Diag d = {.cmake = cmake_names, .file = a.job.model};
   bool ok = cd_bench(&a.job, a.ninputs ? a.inputs[0] : NULL, !a.no_peer, &d);
   sb_free(&d.log);
   return ok ? 0 : 1;
@@ -1265,7 +1462,7 @@ static int cmd_compare(int argc, char **argv) {
   }
   if (!a.job.runs)
     a.job.runs = 5;
-  Diag d = {.file = a.job.model};
+  Diag d = {.cmake = cmake_names, .file = a.job.model};
   for (int i = 0; i < nconfigs; i++) { /* reject a bad list before any work */
     int order[CD_MAX_PASSES], n;
     if (!passes_parse(configs[i], order, &n, &d)) {
@@ -1297,7 +1494,7 @@ static int cmd_dump_weights(int argc, char **argv) {
                        a.job.model);
   if (!a.job.out_dir)
     return usage_error("dump-weights", "-o FILE.safetensors is required", NULL);
-  Diag d = {.file = a.job.model};
+  Diag d = {.cmake = cmake_names, .file = a.job.model};
   if (!dsl_save_params(a.job.model, a.job.params, a.job.seed, a.job.out_dir, &d))
     return 1;
   fprintf(stderr, "cardinal: wrote the parameters of %s to %s\n", a.job.model, a.job.out_dir);
@@ -1316,7 +1513,7 @@ static int cmd_quantize(int argc, char **argv) {
   if (!out || n < 5 || strcmp(out + n - 5, ".onnx") != 0)
     return usage_error("quantize", "needs -o OUT.onnx (the file to write)", NULL);
   a.job.passes = "none";
-  Diag d = {.file = a.job.model};
+  Diag d = {.cmake = cmake_names, .file = a.job.model};
   Graph *g = cd_load_model(&a.job, NULL, NULL, &d);
   if (!g)
     return 1;
@@ -1336,6 +1533,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   const char *cmd = argv[1];
+  cmake_names = getenv("CARDINAL_CMAKE") && !strcmp(getenv("CARDINAL_CMAKE"), "1");
   if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
     fputs(usage_main, stdout);
     return 0;

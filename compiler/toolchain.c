@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE /* renameat2, mkstemps */
 #include "cardinal.h"
+#include "dsl.h" /* Suggest: "did you mean" for --outputs */
 
 #include <dirent.h>
 #include <errno.h>
@@ -239,10 +240,10 @@ static bool freeze_inputs(Graph *g, const CompileJob *j, Diag *d) {
 
 /* "--shape x=1,3,N,W": the example an error message suggests, the open
  * dims of input v by name. */
-static char *shape_hint(const Graph *g, int v) {
+char *cd_shape_hint(const Graph *g, int v, const Diag *d) {
   const Value *val = &g->values[v];
   StrBuf sb = {0};
-  sb_printf(&sb, "--shape %s=", val->name);
+  sb_printf(&sb, "%s %s=", diag_option(d, "--shape", "SHAPES"), val->name);
   for (int i = 0; i < val->rank; i++) {
     const char *open = NULL;
     for (int s = 0; s < g->nsymdims; s++)
@@ -265,15 +266,16 @@ static char *shape_hint(const Graph *g, int v) {
  * refused -- generated code has static shapes, and a guessed H or W would
  * compile a different network -- except the batch (dim 0), which is 1.
  */
-static bool apply_shapes(Graph *g, const CompileJob *j, Diag *d) {
+static bool apply_shapes(Graph *g, const CompileJob *j, bool open_ok, Diag *d) {
+  const char *opt = diag_option(d, "--shape", "SHAPES");
   for (int f = 0; f < j->nshapes; f++) {
     const char *spec = j->shapes[f];
     const char *eq = strrchr(spec, '=');
     if (!eq || eq == spec || !eq[1]) {
-      diag_error(d, "--shape expects NAME=D0,D1,..., got '%s'", spec);
+      diag_error(d, "%s expects NAME=D0,D1,..., got '%s'", opt, spec);
       return false;
     }
-    int k = named_input(g, "--shape", spec, (size_t)(eq - spec), d);
+    int k = named_input(g, opt, spec, (size_t)(eq - spec), d);
     if (k < 0)
       return false;
     int v = g->inputs[k];
@@ -286,7 +288,7 @@ static bool apply_shapes(Graph *g, const CompileJob *j, Diag *d) {
       long long x = strtoll(p, &end, 10);
       if (end == p || errno || x < 1 || x > ((int64_t)1 << 31) || (*end && *end != ',') ||
           rank == CD_MAX_RANK) {
-        diag_error(d, "--shape %s: dims are positive integers separated by commas", spec);
+        diag_error(d, "%s %s: dims are positive integers separated by commas", opt, spec);
         return false;
       }
       dims[rank++] = x;
@@ -295,8 +297,8 @@ static bool apply_shapes(Graph *g, const CompileJob *j, Diag *d) {
       p = end + 1;
     }
     if (rank != val->rank) {
-      char *hint = shape_hint(g, v);
-      diag_error(d, "--shape %s: input '%s' has %d dims, not %d (%s)", spec, val->name,
+      char *hint = cd_shape_hint(g, v, d);
+      diag_error(d, "%s %s: input '%s' has %d dims, not %d (%s)", opt, spec, val->name,
                  val->rank, rank, hint);
       free(hint);
       return false;
@@ -309,7 +311,7 @@ static bool apply_shapes(Graph *g, const CompileJob *j, Diag *d) {
       if (s < g->nsymdims)
         g->symdims[s].by_shape = true;
       else if (dims[i] != val->dims[i]) {
-        diag_error(d, "--shape %s: dim %d of input '%s' is %lld in the model, not %lld", spec,
+        diag_error(d, "%s %s: dim %d of input '%s' is %lld in the model, not %lld", opt, spec,
                    i, val->name, (long long)val->dims[i], (long long)dims[i]);
         return false;
       }
@@ -317,23 +319,43 @@ static bool apply_shapes(Graph *g, const CompileJob *j, Diag *d) {
     int64_t numel = 1;
     for (int i = 0; i < rank; i++)
       if (__builtin_mul_overflow(numel, dims[i], &numel) || numel > ((int64_t)1 << 40)) {
-        diag_error(d, "--shape %s: too large", spec);
+        diag_error(d, "%s %s: too large", opt, spec);
         return false;
       }
     value_set_shape(val, val->dtype, rank, dims);
+  }
+  /* run --input FILE: the open dims --shape did not fix, from the file's
+   * shape (of the input's rank; other ranks are refused by run, naming
+   * both shapes). */
+  for (int k = 0; k < j->ninput_shapes && k < g->ninputs; k++) {
+    const HostTensor *t = &j->input_shapes[k];
+    Value *val = &g->values[g->inputs[k]];
+    if (t->rank != val->rank)
+      continue;
+    int64_t dims[CD_MAX_RANK];
+    memcpy(dims, val->dims, sizeof dims);
+    for (int s = 0; s < g->nsymdims; s++) {
+      SymbolicDim *sd = &g->symdims[s];
+      if (sd->value == g->inputs[k] && !sd->by_shape && t->dims[sd->dim] >= 1 &&
+          t->dims[sd->dim] <= ((int64_t)1 << 31)) {
+        dims[sd->dim] = t->dims[sd->dim];
+        sd->by_shape = true;
+      }
+    }
+    value_set_shape(val, val->dtype, val->rank, dims); /* the file holds that many: no overflow */
   }
   int errors = d->nerrors;
   for (int pass = 0; pass < 2; pass++) /* errors first; then, if none, the batch notes */
     for (int s = 0; s < g->nsymdims; s++) {
       const SymbolicDim *sd = &g->symdims[s];
       const Value *val = &g->values[sd->value];
-      if (sd->by_shape || !val->is_input || (sd->dim == 0) != (pass == 1) ||
+      if (open_ok || sd->by_shape || !val->is_input || (sd->dim == 0) != (pass == 1) ||
           (pass == 1 && d->nerrors > errors))
         continue;
       char named[200] = "";
       if (*sd->param)
         snprintf(named, sizeof named, " ('%s')", sd->param);
-      char *hint = shape_hint(g, sd->value);
+      char *hint = cd_shape_hint(g, sd->value, d);
       if (sd->dim == 0)
         diag_warn(d, "graph input '%s': dim 0%s, the batch, is symbolic; compiling batch 1 "
                   "(%s chooses)", val->name, named, hint);
@@ -343,6 +365,92 @@ static bool apply_shapes(Graph *g, const CompileJob *j, Diag *d) {
       free(hint);
     }
   return d->nerrors == errors;
+}
+
+/*
+ * --outputs NAME[,NAME...]: cutting the graph.  The named tensors become the
+ * graph's outputs, in the order given, and the old outputs stop being ones;
+ * every node none of them needs (walking back from them) dies before
+ * inference, so an op Cardinal cannot compile past the cut is never looked
+ * at.  The inputs stay the model's, used or not, so the generated API keeps
+ * the model's input order.  A name must be a tensor a node computes: a
+ * graph input or a constant is refused, as is a name given twice.
+ */
+static bool cut_outputs(Graph *g, const CompileJob *j, Diag *d) {
+  if (!j->noutput_names)
+    return true;
+  const char *opt = diag_option(d, "--outputs", "OUTPUTS");
+  int *outs = arena_alloc(&g->arena, sizeof(int) * ((size_t)g->nvalues + 1)), n = 0;
+  for (int f = 0; f < j->noutput_names; f++)
+    for (const char *p = j->output_names[f];;) {
+      size_t len = strcspn(p, ",");
+      char *name = arena_printf(&g->arena, "%.*s", (int)len, p);
+      int v = *name ? graph_find_value(g, name) : -1;
+      if (!*name) {
+        diag_error(d, "%s %s: an empty name (names are separated by single commas)", opt,
+                   j->output_names[f]);
+        return false;
+      }
+      if (v < 0) {
+        Suggest sg;
+        suggest_init(&sg, name);
+        for (int i = 0; i < g->nvalues; i++)
+          if (g->values[i].producer >= 0)
+            suggest_add(&sg, g->values[i].name);
+        if (suggest_best(&sg))
+          diag_error(d, "%s %s: the model has no tensor named '%s'; did you mean '%s'?", opt,
+                     name, name, suggest_best(&sg));
+        else
+          diag_error(d, "%s %s: the model has no tensor named '%s' (the names are "
+                     "those of the model's node outputs, as Netron or onnx.load show them)",
+                     opt, name, name);
+        return false;
+      }
+      const Value *val = &g->values[v];
+      if (val->is_input || val->producer < 0) {
+        diag_error(d, "%s %s: '%s' is %s, not a tensor a node computes; name the output "
+                   "of a node", opt, name, name, val->is_input ? "a graph input" : "a constant "
+                   "(an initializer, or an input made one by --freeze)");
+        return false;
+      }
+      for (int k = 0; k < n; k++)
+        if (outs[k] == v) {
+          diag_error(d, "%s: '%s' is named twice", opt, name);
+          return false;
+        }
+      outs[n++] = v;
+      if (!p[len])
+        break;
+      p += len + 1;
+    }
+  for (int k = 0; k < g->noutputs; k++)
+    g->values[g->outputs[k]].is_output = false;
+  char *need = calloc((size_t)g->nvalues + 1, 1);
+  CD_ASSERT(need);
+  for (int k = 0; k < n; k++) {
+    g->values[outs[k]].is_output = true;
+    need[outs[k]] = 1;
+  }
+  g->outputs = outs;
+  g->noutputs = n;
+  /* The loader keeps nodes in file order, which ONNX makes topological:
+   * one walk back from the last node sees every reader before its
+   * producer. */
+  for (int i = g->nnodes - 1; i >= 0; i--) {
+    Node *nd = &g->nodes[i];
+    bool live = false;
+    for (int k = 0; k < nd->nout; k++)
+      live |= nd->out[k] >= 0 && need[nd->out[k]];
+    if (!live) {
+      nd->dead = true;
+      continue;
+    }
+    for (int k = 0; k < node_nreads(nd); k++)
+      if (node_read(nd, k) >= 0)
+        need[node_read(nd, k)] = 1;
+  }
+  free(need);
+  return true;
 }
 
 static Graph *load_model(const CompileJob *j, PassStats *stats, int *nstats, Diag *d);
@@ -379,6 +487,22 @@ static bool quantize_model(const CompileJob *j, Graph *g, bool verify, Diag *d) 
   return ok;
 }
 
+/* The model as its file declares it (cd_load_declared). */
+static Graph *load_declared(const CompileJob *j, Diag *d) {
+  Graph *g = graph_new();
+  if (j->limits)
+    g->limits = *j->limits;
+  const char *ext = strrchr(j->model, '.');
+  bool dsl = ext && !strcmp(ext, ".nx");
+  if ((!ext || (strcmp(ext, ".onnx") != 0 && !dsl)) ||
+      !(dsl ? dsl_load_model(g, j->model, j->params, j->seed, d) : onnx_load(g, j->model, d)) ||
+      !freeze_inputs(g, j, d) || !apply_shapes(g, j, true, d)) {
+    graph_free(g);
+    return NULL;
+  }
+  return g;
+}
+
 static Graph *load_model(const CompileJob *j, PassStats *stats, int *nstats, Diag *d) {
   Graph *g = graph_new();
   if (j->limits)
@@ -411,9 +535,23 @@ static Graph *load_model(const CompileJob *j, PassStats *stats, int *nstats, Dia
   }
   if (!passes_parse(j->passes, order, &n, d) ||
       !(dsl ? dsl_load_model(g, j->model, j->params, j->seed, d) : onnx_load(g, j->model, d)) ||
-      !freeze_inputs(g, j, d) || !apply_shapes(g, j, d) || !graph_infer(g, d)) {
+      !freeze_inputs(g, j, d) || !apply_shapes(g, j, false, d) || !cut_outputs(g, j, d) ||
+      !graph_infer(g, d)) {
     graph_free(g);
     return NULL;
+  }
+  /* A cut output is a tensor like any other output: of a type outputs may
+   * have (the model's own are checked by codegen, at the same rule). */
+  for (int k = 0; k < g->noutputs && j->noutput_names; k++) {
+    const Value *v = &g->values[g->outputs[k]];
+    int64_t lo, hi;
+    if (v->dtype != DT_FLOAT && !dtype_io_as_float(v->dtype, &lo, &hi)) {
+      diag_error(d, "%s %s: the tensor is %s%s; outputs are float32, or uint8, int8 and "
+                 "int32 passed as float values", diag_option(d, "--outputs", "OUTPUTS"), v->name, dtype_name(v->dtype),
+                 v->data ? ", known at compile time" : "");
+      graph_free(g);
+      return NULL;
+    }
   }
 #ifdef NDEBUG
   bool verify = j->verify || getenv("CARDINAL_VERIFY");
@@ -1315,6 +1453,18 @@ Graph *cd_load_model(const CompileJob *j, PassStats *stats, int *nstats, Diag *d
     return NULL;
   }
   Graph *g = load_model(j, stats, nstats, d);
+  cd_try_end(&t);
+  return g;
+}
+
+Graph *cd_load_declared(const CompileJob *j, Diag *d) {
+  CdTry t;
+  cd_try_begin(&t);
+  if (setjmp(t.env)) {
+    diag_error(d, "out of memory");
+    return NULL;
+  }
+  Graph *g = load_declared(j, d);
   cd_try_end(&t);
   return g;
 }

@@ -13,6 +13,9 @@
 #   - in a project with ASM the weights are assembled (NAME_weights.S and
 #     .bin), EMBED_AS c gives the C array, both link and run; EMBED_AS
 #     incbin without ASM, or another form, is refused.
+#   - OUTPUTS cuts the model (two outputs, in the order given, of the
+#     sizes the header states), and a wrong name fails the build naming it
+#     and OUTPUTS (not the CLI's --outputs).
 # usage: cmake_model.sh BUILD_DIR SOURCE_DIR
 set -eu
 BUILD=$1 SRC=$2
@@ -128,4 +131,38 @@ for n in net m main harness W cardinal cdx net_ stdio2 intrinsic Stdio avx512fin
   if cmake -DNAME="$n" -P "$T/check.cmake" > /dev/null 2>&1; then cm=ok; else cm=refused; fi
   [ "$cli" = "$cm" ] || fail "--name $n: the CLI says $cli, cardinal_add_model $cm"
 done
+echo "== OUTPUTS: the model cut at a tensor; a wrong name fails the build, naming it"
+mkdir "$T/cut"
+cp "$T/proj/model.onnx" "$T/cut/model.onnx"
+cat > "$T/cut/CMakeLists.txt" << 'EOF'
+cmake_minimum_required(VERSION 3.18)
+project(model_cut C)
+find_package(Cardinal 0.1 REQUIRED)
+set(CUT /Relu_output_0 CACHE STRING "")
+add_executable(app main.c)
+cardinal_add_model(cut TARGET app MODEL model.onnx ISA scalar OUTPUTS logits ${CUT})
+EOF
+cat > "$T/cut/main.c" << 'EOF'
+/* The cut model: logits, then the first Relu's output (1x16x32x32). */
+#include "cut.h"
+#include <stdio.h>
+_Static_assert(CUT_NUM_OUTPUTS == 2, "two outputs");
+_Static_assert(CUT_OUTPUT0_SIZE == 10 && CUT_OUTPUT1_SIZE == 16 * 32 * 32, "their sizes");
+int main(void) {
+  static float x[CUT_INPUT0_SIZE], y0[CUT_OUTPUT0_SIZE], y1[CUT_OUTPUT1_SIZE];
+  const float *in[1] = {x};
+  float *out[2] = {y0, y1};
+  void *ws = cd_aligned_alloc(CUT_WORKSPACE_SIZE);
+  int rc = ws ? cut_run(in, out, ws) : CD_ERR_NOMEM;
+  printf("cut: %s\n", cd_strerror(rc));
+  return rc != CD_OK;
+}
+EOF
+cmake -S "$T/cut" -B "$T/cb" $GEN -DCardinal_DIR="$BUILD" > "$T/log" 2>&1 || { cat "$T/log"; fail "configure the cut"; }
+cmake --build "$T/cb" > "$T/log" 2>&1 || { cat "$T/log"; fail "build of the cut model"; }
+"$T/cb/app" || fail "the cut model did not run"
+cmake "$T/cb" -DCUT=/Relu_outptu_0 > "$T/log" 2>&1 || fail "configure with a wrong OUTPUTS name"
+if cmake --build "$T/cb" > "$T/log" 2>&1; then fail "OUTPUTS /Relu_outptu_0 was accepted"; fi
+grep -q "OUTPUTS /Relu_outptu_0: the model has no tensor named '/Relu_outptu_0'; did you mean '/Relu_output_0'" "$T/log" ||
+  { cat "$T/log"; fail "OUTPUTS /Relu_outptu_0: not named in the error"; }
 echo "cmake model: ok"

@@ -7,7 +7,12 @@
 #     open batch alone is a warning and compiles as 1);
 #   - with --shape the generated C matches PyTorch at 12x20, and at 16x24
 #     the interpreter (and ONNX Runtime when it is installed, at both);
-#   - inspect (text and JSON) shows inputs and outputs with names and shapes;
+#   - run without --shape takes the open dims from the .npy (batch 1 and 4
+#     against PyTorch) and refuses an array of another shape (NHWC for
+#     NCHW), naming both;
+#   - inspect (text and JSON) shows inputs and outputs with names and shapes,
+#     and without --shape the model as declared, its symbolic dims by name
+#     and the --shape that fixes them;
 #   - the header names the compiler, model hash, target, passes, threads and
 #     each tensor's name, shape and layout, as constants _Static_assert takes.
 # usage: shapes.sh CARDINAL NPYCMP SOURCE_DIR
@@ -42,6 +47,30 @@ LC_ALL=C awk 'BEGIN { for (i = 0; i < 3 * 16 * 24; i++) printf "%c%c%c%c", 0, 0,
   --reference
 "$NPYCMP" "$T/c16.f32" "$T/r16.f32" 1e-5
 
+echo "== run takes the open dims from the .npy, and refuses another shape"
+# npy FILE OLD NEW OUT COPIES: FILE with the shape OLD in its header made NEW
+# (as long), its data repeated COPIES times: a batch of copies, or a relabel.
+npy() {
+  head -c 128 "$1" | LC_ALL=C sed "s/'shape': $2/'shape': $3/" > "$4"
+  i=0
+  while [ $i -lt "$5" ]; do tail -c +129 "$1" >> "$4"; i=$((i + 1)); done
+}
+npy "$FIX.input.npy" "(1, 3, 12, 20)" "(4, 3, 12, 20)" "$T/x4.npy" 4
+npy "$FIX.expected.npy" "(1, 10)" "(4, 10)" "$T/e4.npy" 4
+"$CARDINAL" run "$FIX.onnx" --input "$FIX.input.npy" --output "$T/b.npy" 2> "$T/err" ||
+  fail "run without --shape: $(cat "$T/err")"
+! grep -q warning "$T/err" || fail "a warning with every dim from the file: $(cat "$T/err")"
+"$NPYCMP" "$T/b.npy" "$FIX.expected.npy" 1e-4
+"$CARDINAL" run "$FIX.onnx" --input "$T/x4.npy" --output "$T/b4.npy" 2> "$T/err" ||
+  fail "a batch of 4: $(cat "$T/err")"
+"$NPYCMP" "$T/b4.npy" "$T/e4.npy" 1e-4
+npy "$FIX.input.npy" "(1, 3, 12, 20)" "(1, 12, 20, 3)" "$T/nhwc.npy" 1
+if "$CARDINAL" run "$FIX.onnx" --shape input=1,3,12,20 --input "$T/nhwc.npy" --reference 2> "$T/err"; then
+  fail "an NHWC array for an NCHW input was accepted"
+fi
+grep -q "input 'input' is \[1,3,12,20\], the file holds \[1,12,20,3\] (as many values" "$T/err" ||
+  fail "the NHWC refusal: $(cat "$T/err")"
+
 ORT=${ORT_DIR:-/opt/ort}/node_modules/onnxruntime-node
 if command -v node > /dev/null && [ -d "$ORT" ]; then
   echo "== ONNX Runtime at the same shapes"
@@ -55,6 +84,17 @@ if command -v node > /dev/null && [ -d "$ORT" ]; then
 else
   echo "(ONNX Runtime not installed under ${ORT_DIR:-/opt/ort}: compared with PyTorch only)"
 fi
+
+echo "== inspect without --shape: the model as declared, and the --shape to give"
+"$CARDINAL" inspect "$FIX.onnx" > "$T/d.txt" 2> "$T/err" || fail "inspect without --shape: $(cat "$T/err")"
+grep -q "^input  0   'input' float32\[batch,3,height,width\]$" "$T/d.txt" || fail "inspect: the open dims: $(cat "$T/d.txt")"
+grep -q "^output 0   'logits'" "$T/d.txt" || fail "inspect: the output"
+grep -q "^  Conv  *7$" "$T/d.txt" || fail "inspect: the nodes as declared"
+grep -q -- "--shape input=1,3,<height>,<width>" "$T/d.txt" || fail "inspect: no --shape hint"
+[ ! -s "$T/err" ] || fail "inspect without --shape wrote to stderr: $(cat "$T/err")"
+"$CARDINAL" inspect "$FIX.onnx" --json > "$T/d.json"
+grep -q '"shape": \["batch", 3, "height", "width"\], "shape_option": "--shape input=1,3,<height>,<width>"' "$T/d.json" ||
+  fail "inspect --json without --shape: $(cat "$T/d.json")"
 
 echo "== inspect: inputs and outputs"
 "$CARDINAL" inspect "$FIX.onnx" --shape input=1,3,16,24 > "$T/i.txt"

@@ -40,10 +40,25 @@ printf 'not a model' > "$T/model.txt"
 expect 1 "unknown model format" "$CARDINAL" compile "$T/model.txt" -o "$T/out3"
 expect 1 "cannot read" "$CARDINAL" inspect "$T/nonexistent.onnx"
 
-expect 1 "'acos_1': unsupported op Acos (opset 13)" "$CARDINAL" compile "$SRC/tests/errors/unsupported.onnx" -o "$T/out4"
-grep -q "'celu_1': unsupported op Celu (opset 13)" "$T/stderr" || { echo "FAIL: second unsupported op not reported"; fails=$((fails + 1)); }
+expect 1 "Acos  *1 node   first 'acos_1' (opset 13): not supported" "$CARDINAL" compile "$SRC/tests/errors/unsupported.onnx" -o "$T/out4"
+grep -q "Celu  *1 node   first 'celu_1' (opset 13): not supported" "$T/stderr" || { echo "FAIL: second unsupported op not reported"; fails=$((fails + 1)); }
 no_dir "$T/out4"
 
+# --outputs: the graph cut at a tensor; a name that is not one is refused, with
+# the nearest name, before anything is written.
+"$CARDINAL" inspect "$FIX" --outputs /Relu_output_0 --no-size > "$T/stdout" 2> "$T/stderr" ||
+  { echo "FAIL: inspect --outputs /Relu_output_0"; cat "$T/stderr"; fails=$((fails + 1)); }
+grep -q "^output 0   '/Relu_output_0' float32\[1,16,32,32\]" "$T/stdout" && ! grep -q "^output 1" "$T/stdout" ||
+  { echo "FAIL: inspect --outputs: not the one output named"; cat "$T/stdout"; fails=$((fails + 1)); }
+grep -q "^  Conv  *1$" "$T/stdout" || { echo "FAIL: inspect --outputs: the cut did not drop the rest"; fails=$((fails + 1)); }
+"$CARDINAL" run "$FIX" --reference --outputs /Relu_output_0,logits --input "$SRC/tests/e2e/fixtures/resnext_tiny_op9.input.npy" > "$T/stdout" 2> "$T/stderr" ||
+  { echo "FAIL: run --outputs"; cat "$T/stderr"; fails=$((fails + 1)); }
+grep -q "^output 1 'logits'" "$T/stdout" || { echo "FAIL: run --outputs: logits not the second output"; fails=$((fails + 1)); }
+expect 1 "no tensor named '/Relu_outptu_0'; did you mean '/Relu_output_0'?" "$CARDINAL" compile "$FIX" -o "$T/out6" --outputs /Relu_outptu_0
+no_dir "$T/out6"
+expect 1 "'input' is a graph input" "$CARDINAL" build "$FIX" -o "$T/out6" --outputs input
+expect 1 "'layer1.0.bn0.weight' is a constant" "$CARDINAL" bench "$FIX" --outputs layer1.0.bn0.weight --no-peer
+expect 2 "does not take --outputs" "$CARDINAL" dump-weights "$FIX" -o "$T/w.safetensors" --outputs logits
 expect 2 "unknown option" "$CARDINAL" compile "$FIX" -o "$T/out5" --frobnicate
 expect 2 "is not a C identifier" "$CARDINAL" compile "$FIX" -o "$T/out5" --name "1; rm -rf /"
 expect 2 "-o DIR is required" "$CARDINAL" compile "$FIX"

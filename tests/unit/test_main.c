@@ -134,6 +134,7 @@ int main(int argc, char **argv) {
   add_zoo_suite();
   add_onnx_write_suite();
   add_quantize_suite();
+  add_cut_suite();
   CU_basic_set_mode(CU_BRM_VERBOSE);
   CU_pSuite only = argc > 1 ? CU_get_suite(argv[1]) : NULL;
   if (argc > 1 && !only) {

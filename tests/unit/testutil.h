@@ -59,6 +59,7 @@ void add_quant_suite(void);
 void add_zoo_suite(void);
 void add_onnx_write_suite(void);
 void add_quantize_suite(void);
+void add_cut_suite(void);
 
 #define ADD(suite, fn) CU_add_test(suite, #fn, fn)
 
