@@ -46,8 +46,8 @@ stamp() { stat -c %Y.%y "$1"; }
 echo "== native: configure, build, run"
 cmake -S "$T/proj" -B "$T/native" $GEN -DCMAKE_PREFIX_PATH="$T/prefix" -DCMAKE_BUILD_TYPE=Release > /dev/null
 build "$T/native" "$T/log1"
-grep -q "cardinal: compiling model.onnx to C (net, native, weights embed)" "$T/log1" || fail "net not compiled"
-grep -q "cardinal: compiling model.onnx to C (second, native, weights section)" "$T/log1" ||
+grep -q "cardinal: compiling model.onnx to C (net, native, weights embed as c)" "$T/log1" || fail "net not compiled"
+grep -q "cardinal: compiling model.onnx to C (second, native, weights section as c)" "$T/log1" ||
   fail "second not compiled"
 check "$T/native"
 
@@ -99,7 +99,7 @@ EOF
   cmake -S "$T/proj" -B "$T/cross" $GEN -DCMAKE_TOOLCHAIN_FILE="$T/aarch64.cmake" \
     -DCardinal_DIR="$T/prefix/lib/cmake/Cardinal" -DCMAKE_BUILD_TYPE=Release > /dev/null
   build "$T/cross" "$T/log5"
-  grep -q "cardinal: compiling model.onnx to C (net, neon, weights embed)" "$T/log5" ||
+  grep -q "cardinal: compiling model.onnx to C (net, neon, weights embed as c)" "$T/log5" ||
     fail "the cross build did not pick neon"
   readelf -h "$T/cross/app" | grep -q "Machine: *AArch64" || fail "not an AArch64 program"
   check "$T/cross" qemu-aarch64
