@@ -585,6 +585,8 @@ static void compare_outputs(const Graph *g, float **got, float **want, const boo
 void check_generated(Graph *g, const char *name, float phase, const Runnable *r,
                      const int *fam) {
   const Target *t = r->t;
+  char label[128]; /* the target, and the flags it was built with */
+  snprintf(label, sizeof label, "%s%s%s", t->name, r->cflags ? " " : "", r->cflags ? r->cflags : "");
   Diag d = {.quiet = true};
   g->target = t;
   CU_ASSERT_FATAL(graph_infer(g, &d));
@@ -611,18 +613,18 @@ void check_generated(Graph *g, const char *name, float phase, const Runnable *r,
   float **got = calloc((size_t)g->noutputs, sizeof(float *));
   bool ran = cd_run_generated(&j, g, (const float *const *)ins, got, &d);
   if (!ran)
-    fprintf(stderr, "\n%s on %s: %s\n", name, t->name, d.log.buf ? d.log.buf : "");
+    fprintf(stderr, "\n%s on %s: %s\n", name, label, d.log.buf ? d.log.buf : "");
   CU_ASSERT_FATAL(ran);
   note_families(g);
-  compare_outputs(g, got, want, NULL, fam, name, t->name, false);
+  compare_outputs(g, got, want, NULL, fam, name, label, false);
   if (any) {
     float **ngot = calloc((size_t)g->noutputs, sizeof(float *));
     ran = cd_run_generated(&j, g, (const float *const *)nins, ngot, &d);
     if (!ran)
-      fprintf(stderr, "\n%s on %s, NaN inputs: %s\n", name, t->name, d.log.buf ? d.log.buf : "");
+      fprintf(stderr, "\n%s on %s, NaN inputs: %s\n", name, label, d.log.buf ? d.log.buf : "");
     CU_ASSERT_FATAL(ran);
     CU_ASSERT(j.cache_hit); /* the program checked above */
-    compare_outputs(g, ngot, nwant, check, fam, name, t->name, true);
+    compare_outputs(g, ngot, nwant, check, fam, name, label, true);
     for (int k = 0; k < g->noutputs; k++) {
       free(ngot[k]);
       free(nwant[k]);
@@ -668,7 +670,8 @@ static void check_threads(Graph *g, const char *name, const Runnable *r, int T) 
   g->threads = T;
   bool ran = cd_run_generated(&j, g, (const float *const *)ins, many, &d);
   if (!ran)
-    fprintf(stderr, "\n%s on %s, %d threads: %s\n", name, r->t->name, T, d.log.buf ? d.log.buf : "");
+    fprintf(stderr, "\n%s on %s%s%s, %d threads: %s\n", name, r->t->name, r->cflags ? " " : "",
+            r->cflags ? r->cflags : "", T, d.log.buf ? d.log.buf : "");
   CU_ASSERT_FATAL(ran);
   int split = 0;
   for (int i = 0; i < g->nnodes; i++)
@@ -678,7 +681,8 @@ static void check_threads(Graph *g, const char *name, const Runnable *r, int T) 
     size_t bytes = sizeof(float) * (size_t)value_numel(&g->values[g->outputs[k]]);
     bool same = memcmp(one[k], many[k], bytes) == 0;
     if (!same)
-      fprintf(stderr, "\n%s on %s, output %d: %d threads differ from 1\n", name, r->t->name, k, T);
+      fprintf(stderr, "\n%s on %s%s%s, output %d: %d threads differ from 1\n", name, r->t->name,
+              r->cflags ? " " : "", r->cflags ? r->cflags : "", k, T);
     CU_ASSERT(same);
     free(one[k]);
     free(many[k]);
