@@ -3,7 +3,9 @@
  * stride 1, no padding, group 1, u8 or s8 activations and constant s8 weights,
  * on a target with an 8-bit dot product (Target.i8: AVX-512 VNNI's
  * vpdpbusd, four u8 x s8 products summed into each int32 lane, exactly;
- * on avx2 two vpmaddwd of the bytes split into 16-bit words, as exact).
+ * on avx2 two vpmaddwd of the bytes split into 16-bit words, as exact;
+ * on neon four s8 x s8 products, SDOT or widening multiplies, see
+ * target_neon.c).
  *
  * The activations are NCHW, so the four channels a lane multiplies are
  * P bytes apart.  Each strip of tile_p pixels is therefore packed first,
@@ -25,7 +27,13 @@
  * ones (only when some wz is not 0; in a last partial group of four
  * channels, ones only where the channels are).  s8 activations become u8
  * as they are packed, x + 128 (the top bit flipped), with the zero point
- * xz + 128: x - xz is unchanged, so is every sum.  The int32 result is the
+ * xz + 128: x - xz is unchanged, so is every sum.  On a target whose dot
+ * product multiplies s8 by s8 (VecOps.dot_s8: neon, whose SDOT has no u8
+ * x s8 form) it is the other way: u8 activations become s8, x - 128 (the
+ * same flip), with the zero point xz - 128; the missing channels' and
+ * pixels' bytes, flipped too, meet zero weights or are not stored, and
+ * the sum with ones is of the flipped bytes, as the zero point is
+ * (qc_flip, qconsts).  The int32 result is the
  * interpreter's accumulator exactly.  It is then requantized as quant.h's
  * cd_requantize does, in the target's fp32 vector operations: (float)acc
  * times the channel's multiplier (cd_multiplier, computed here, one
@@ -65,6 +73,13 @@
  * dot products).  gcc's TER spilled the unrolled taps' products (the
  * kernels' attribute turns it off, see target_x86.c): 3x3 1.96 ms and
  * grouped 0.51 with it.
+ *
+ * On neon (4 lanes, 32 registers) both families run with avx512's tiles
+ * (16 channels by one vector, of 4 pixels here), untuned: no AArch64
+ * machine measured them yet, and qemu-user, which runs their tests, says
+ * nothing of speed.  The KxK family there takes kernels up to 4 wide at
+ * stride 1 and 8 at stride 2 (ResNet's 3x3s and 7x7 stem); wider ones
+ * stay scalar.
  */
 #include "../compiler/cardinal.h"
 #include "../compiler/quant.h"
@@ -555,9 +570,10 @@ static SplitAxis qconv1x1_split(const Graph *g, const Node *n, const Target *t, 
 /* ------------------------------------------------------ KxK, strided, grouped */
 
 /*
- * The general family: QLinearConv with any KH x KW kernel (KW <= 16),
- * horizontal stride 1 or 2 (any vertical stride), any padding, dilation 1,
- * any group count.  A KxK conv is the sum over taps (kh, kw) of 1x1 convs
+ * The general family: QLinearConv with any KH x KW kernel (KW <= 16, and
+ * at most the lanes at stride 1, twice them at stride 2: a tap's shift is
+ * alignr's constant, below the lanes), horizontal stride 1 or 2 (any
+ * vertical stride), any padding, dilation 1, any group count.  A KxK conv is the sum over taps (kh, kw) of 1x1 convs
  * of shifted inputs, so a strip is 16 consecutive output pixels of one
  * output row (ow0..ow0+15, the last strip of a row partial), and per group,
  * per quad of its input channels k and kernel row kh, the input row ih =

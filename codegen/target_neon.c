@@ -5,11 +5,12 @@
  * group_bcast: a lane duplicate for groups of 4, the transposes trn1/trn2
  * for pairs.
  *
- * The int8 table (simd_qconv.c's kernels, 4 int32 lanes) multiplies s8 by
- * s8 (dot_s8): AArch64's dot product, SDOT (FEAT_DotProd), has no u8 x s8
- * form before USDOT (FEAT_I8MM), so the kernels pack u8 activations as
- * x - 128 (x ^ 0x80) and fold the 128 into the zero point (simd_qconv.c's
- * top comment).  Which instruction runs is the C compiler's choice, not
+ * The int8 table (4 int32 lanes: the int8 convs of simd_qconv.c, the
+ * head of simd_qmatmul.c, simd.c's QLinearAdd and QuantizeLinear)
+ * multiplies s8 by s8 (dot_s8): AArch64's dot product, SDOT
+ * (FEAT_DotProd), has no u8 x s8 form before USDOT (FEAT_I8MM), so the
+ * kernels pack u8 activations as x - 128 (x ^ 0x80) and fold the 128 into
+ * the zero point (simd_qconv.c's top comment).  Which instruction runs is the C compiler's choice, not
  * the emitter's: the same generated source uses SDOT (vdotq_s32) where it
  * is compiled for the extension (-march=armv8.2-a+dotprod or a CPU that
  * has it: __ARM_FEATURE_DOTPROD) and otherwise widening multiplies of the
@@ -17,8 +18,8 @@
  * both give the int32 sums exactly, so the outputs are the same bits.
  * There is no run-time check on AArch64 (see above): a program built with
  * +dotprod needs a CPU with it (Cortex-A55/A75 and later, Apple M1, Neoverse).
- * Byte rows that the kernels mask are read byte by byte where the mask is
- * not full (loadrow8/16), nothing outside it read.  No interleave4x: with
+ * Byte rows that the kernels mask go through a row on the stack where
+ * the mask is not full (loadrow8/16), nothing outside it read.  No interleave4x: with
  * 4 lanes only output rows of 1 or 2 pixels would take the 1x1 family's
  * gathers (simd_qconv.c, qc_gathers), and AArch64 has no gather; strided
  * 1x1s take the KxK family.
