@@ -1021,7 +1021,7 @@ static void emit_peak_int8(CWriter *w, const Target *t, const char *name, bool p
   cw(w, "static %s double cd_dot_loop(long iters) {\n"
         "  volatile int32_t sink;\n  long i;\n  double t0;\n"
         "  const %s c = %s;\n  int32_t lanes[%d];\n",
-     o->attr, o->vtype, cw_op(w, o->set1, "0x01ff01ff", 0, 0), o->lanes);
+     o->attr ? o->attr : t->isa_attr, o->vtype, cw_op(w, o->set1, "0x01ff01ff", 0, 0), o->lanes);
   for (int k = 0; k < na; k++)
     cw(w, "  %s a%d = %s;\n", o->vtype, k, cw_op(w, o->set1, cw_fmt(w, "%d", 0x01010101 * (k + 1)), 0, 0));
   cw(w, "  t0 = cd_now_ms();\n  for (i = 0; i < iters; i++) {\n");

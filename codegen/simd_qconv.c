@@ -3,7 +3,9 @@
  * stride 1, no padding, group 1, u8 or s8 activations and constant s8 weights,
  * on a target with an 8-bit dot product (Target.i8: AVX-512 VNNI's
  * vpdpbusd, four u8 x s8 products summed into each int32 lane, exactly;
- * on avx2 two vpmaddwd of the bytes split into 16-bit words, as exact).
+ * on avx2 two vpmaddwd of the bytes split into 16-bit words, as exact;
+ * on neon four s8 x s8 products, SDOT or widening multiplies, see
+ * target_neon.c).
  *
  * The activations are NCHW, so the four channels a lane multiplies are
  * P bytes apart.  Each strip of tile_p pixels is therefore packed first,
@@ -25,7 +27,13 @@
  * ones (only when some wz is not 0; in a last partial group of four
  * channels, ones only where the channels are).  s8 activations become u8
  * as they are packed, x + 128 (the top bit flipped), with the zero point
- * xz + 128: x - xz is unchanged, so is every sum.  The int32 result is the
+ * xz + 128: x - xz is unchanged, so is every sum.  On a target whose dot
+ * product multiplies s8 by s8 (VecOps.dot_s8: neon, whose SDOT has no u8
+ * x s8 form) it is the other way: u8 activations become s8, x - 128 (the
+ * same flip), with the zero point xz - 128; the missing channels' and
+ * pixels' bytes, flipped too, meet zero weights or are not stored, and
+ * the sum with ones is of the flipped bytes, as the zero point is
+ * (qc_flip, qconsts).  The int32 result is the
  * interpreter's accumulator exactly.  It is then requantized as quant.h's
  * cd_requantize does, in the target's fp32 vector operations: (float)acc
  * times the channel's multiplier (cd_multiplier, computed here, one
@@ -65,6 +73,13 @@
  * dot products).  gcc's TER spilled the unrolled taps' products (the
  * kernels' attribute turns it off, see target_x86.c): 3x3 1.96 ms and
  * grouped 0.51 with it.
+ *
+ * On neon (4 lanes, 32 registers) both families run with avx512's tiles
+ * (16 channels by one vector, of 4 pixels here), untuned: no AArch64
+ * machine measured them yet, and qemu-user, which runs their tests, says
+ * nothing of speed.  The KxK family there takes kernels up to 4 wide at
+ * stride 1 and 8 at stride 2 (ResNet's 3x3s and 7x7 stem); wider ones
+ * stay scalar.
  */
 #include "../compiler/cardinal.h"
 #include "../compiler/quant.h"
@@ -149,13 +164,20 @@ static void qconsts_free(QConsts *k) {
   free(k->mul);
 }
 
-static bool qconsts(const Graph *g, const Node *n, QConsts *k) {
+/* Whether n's activations are flipped (x ^ 0x80) as they are packed: s8
+ * ones for a u8 dot product, u8 ones for an s8 one (Target.i8.dot_s8). */
+static bool qc_flip(const Graph *g, const Node *n, const Target *t) {
+  return (g->values[n->in[0]].dtype == DT_INT8) != (t->i8.dot_s8 != 0);
+}
+
+static bool qconsts(const Graph *g, const Node *n, const Target *t, QConsts *k) {
   const QuantParams *q = n->p.q;
   const Value *w = &g->values[n->in[3]];
   const int8_t *W = w->data;
   const int32_t *B = n->nin > 8 && n->in[8] >= 0 ? g->values[n->in[8]].data : NULL;
   int64_t M = w->dims[0], C = w->dims[1] * w->dims[2] * w->dims[3]; /* the sum's terms */
-  int64_t xz = q[0].zero[0] + (q[0].dtype == DT_INT8 ? 128 : 0); /* s8: flipped to u8 */
+  /* the zero point as packed: s8 flipped to u8 (+ 128), or u8 to s8 (- 128) */
+  int64_t xz = q[0].zero[0] + (qc_flip(g, n, t) ? q[0].dtype == DT_INT8 ? 128 : -128 : 0);
   k->kb = malloc(sizeof(int32_t) * (size_t)M);
   k->wz = malloc(sizeof(int32_t) * (size_t)M);
   k->mul = malloc(sizeof(float) * (size_t)M);
@@ -206,7 +228,7 @@ static bool qconv1x1_runs(const Graph *g, const Node *n, const Target *t) {
       !absent_or_const(g, b))
     return false;
   QConsts k;
-  bool ok = qconsts(g, n, &k);
+  bool ok = qconsts(g, n, t, &k);
   qconsts_free(&k);
   return ok;
 }
@@ -414,9 +436,6 @@ static void emit_tile(Emitter *e, const Node *n, int64_t C, int64_t P, int mr, c
   E("}\n");
 }
 
-/* The activations' type (uint8, or int8: flipped as they are packed). */
-static DType g_xdtype(const Emitter *e, const Node *n) { return e->g->values[n->in[0]].dtype; }
-
 /*
  * The channel chunks of a strip: when an image has fewer strips than there
  * are threads (ResNeXt-50's 7x7 stage: 49 pixels, one strip), the units
@@ -448,7 +467,7 @@ static void emit_strip(Emitter *e, const Node *n, int64_t C, int64_t M, int64_t 
                        int nv, int last_lanes, bool any_wz, int32_t lo, int32_t hi, int64_t MC) {
   int MR = n->sched.tile_c;
   int64_t Mf = M / MR * MR, TF = M / MR;
-  bool flip = g_xdtype(e, n) == DT_INT8;
+  bool flip = qc_flip(e->g, n, e->t);
   pack_strip(e, n, C, HW, nv, last_lanes, any_wz, flip, HW != P);
   if (n->sched.extra) { /* each extra pixel's column of C bytes, zeros past C */
     int B = 4 * e->t->i8.lanes;
@@ -490,7 +509,7 @@ static bool qconv1x1_emit(Emitter *e, Graph *g, Node *n) {
   int64_t lo, hi;
   CD_ASSERT(dtype_io_as_float(q[2].dtype, &lo, &hi));
   QConsts k;
-  CD_ASSERT(qconsts(g, n, &k)); /* runs() checked */
+  CD_ASSERT(qconsts(g, n, e->t, &k)); /* runs() checked */
   bool ok = emit_table(e, "int32_t", "kb", k.kb, NULL, M) &&
             emit_table(e, "float", "qm", NULL, k.mul, M) &&
             (!k.any_wz || emit_table(e, "int32_t", "wz", k.wz, NULL, M));
@@ -551,9 +570,10 @@ static SplitAxis qconv1x1_split(const Graph *g, const Node *n, const Target *t, 
 /* ------------------------------------------------------ KxK, strided, grouped */
 
 /*
- * The general family: QLinearConv with any KH x KW kernel (KW <= 16),
- * horizontal stride 1 or 2 (any vertical stride), any padding, dilation 1,
- * any group count.  A KxK conv is the sum over taps (kh, kw) of 1x1 convs
+ * The general family: QLinearConv with any KH x KW kernel (KW <= 16, and
+ * at most the lanes at stride 1, twice them at stride 2: a tap's shift is
+ * alignr's constant, below the lanes), horizontal stride 1 or 2 (any
+ * vertical stride), any padding, dilation 1, any group count.  A KxK conv is the sum over taps (kh, kw) of 1x1 convs
  * of shifted inputs, so a strip is 16 consecutive output pixels of one
  * output row (ow0..ow0+15, the last strip of a row partial), and per group,
  * per quad of its input channels k and kernel row kh, the input row ih =
@@ -659,7 +679,8 @@ static bool qconv_runs(const Graph *g, const Node *n, const Target *t) {
       x->layout.kind != LAYOUT_PLAIN || y->layout.kind != LAYOUT_PLAIN || w->dtype != DT_INT8 ||
       !w->data || w->layout.kind != LAYOUT_PLAIN || w->rank != 4 || !absent_or_const(g, b) ||
       p->q[0].n != 1 || p->dilation[1] != 1 || p->dilation[2] != 1 ||
-      (p->stride[2] != 1 && p->stride[2] != 2) || p->kernel[2] > 16 || p->group < 1)
+      (p->stride[2] != 1 && p->stride[2] != 2) || p->kernel[2] > 16 ||
+      p->kernel[2] > p->stride[2] * t->i8.lanes || p->group < 1)
     return false;
   QK k;
   qk_setup(g, n, t->i8.lanes, &k);
@@ -667,7 +688,7 @@ static bool qconv_runs(const Graph *g, const Node *n, const Target *t) {
       (!qk_direct(&k) && k.M * k.Cg4 * k.KH * k.KW * (t->i8.dot4w ? 2 : 1) > QK_MAX_TABLE))
     return false;
   QConsts c;
-  bool ok = qconsts(g, n, &c);
+  bool ok = qconsts(g, n, t, &c);
   qconsts_free(&c);
   return ok;
 }
@@ -869,7 +890,7 @@ static bool qconv_emit(Emitter *e, Graph *g, Node *n) {
   int64_t lo, hi, KK = k.KH * k.KW;
   CD_ASSERT(dtype_io_as_float(q[2].dtype, &lo, &hi));
   QConsts c;
-  CD_ASSERT(qconsts(g, n, &c)); /* runs() checked */
+  CD_ASSERT(qconsts(g, n, e->t, &c)); /* runs() checked */
   int64_t nwq = qk_direct(&k) ? 1 : k.M * k.Cg4 * KK;
   int32_t *wq = calloc((size_t)nwq, sizeof(int32_t));
   CD_ASSERT(wq);
@@ -897,7 +918,7 @@ static bool qconv_emit(Emitter *e, Graph *g, Node *n) {
   free(wq);
   if (!ok)
     return true; /* over the code budget: the emitter says so */
-  bool flip = g->values[n->in[0]].dtype == DT_INT8;
+  bool flip = qc_flip(g, n, e->t);
   uint8_t xraw = (uint8_t)q[0].zero[0]; /* the zero point's byte as stored */
   if (!qk_direct(&k))
     E("(void)x3; /* packed in wq */\n");

@@ -19,7 +19,10 @@
  * The zero point folds as in the conv kernels: sum_k (a - az) b = sum_k a b
  * - az colsum(b), the second term a constant per column (kb, computed here
  * in int64, required to fit int32); s8 activations become u8 by flipping
- * their top bit (a + 128, az + 128).  A last partial quad reads only A's
+ * their top bit (a + 128, az + 128), or, on a target whose dot product is
+ * s8 x s8 (VecOps.dot_s8: neon), u8 ones s8 (a - 128, az - 128), the
+ * flipped bytes the missing ones of a partial quad meet being B's zeros
+ * all the same.  A last partial quad reads only A's
  * bytes that exist (B is zero past K).  The sum is the interpreter's int32
  * exactly: the bound on K below keeps every partial sum of dot4 in range.
  */
@@ -107,7 +110,7 @@ static void qm_tile(Emitter *e, int64_t K, int64_t N, int nv, int last, bool fli
     else
       E("for (long k = 0; k < %lld; k++) {\n", (long long)full);
     E("uint32_t aq = 0;\nmemcpy(&aq, Ai + 4 * k, %d);\n", bytes);
-    if (flip) /* s8 -> u8: a + 128, only in the bytes that exist */
+    if (flip) /* s8 -> u8 (a + 128), or u8 -> s8: only in the bytes that exist */
       E("aq ^= 0x%xu;\n", bytes == 4 ? 0x80808080u : (1u << 8 * bytes) / 255u * 0x80u);
     E("const %s av = %s;\n", iv->vtype, cw_op(w, iv->set1, "(int)aq", 0, 0));
     E("const int8_t *bk = Bj + k * %d;\n", 4 * L);
@@ -136,7 +139,8 @@ static bool qmatmul_emit(Emitter *e, Graph *g, Node *n) {
   int L = e->t->i8.lanes, NT = n->sched.tile_c;
   int64_t K = b->dims[0], N = b->dims[1], R = value_numel(a) / K, K4 = (K + 3) / 4;
   int64_t NP = (N + NT - 1) / NT * NT; /* kb padded to whole units */
-  int64_t az = q[0].zero[0] + (a->dtype == DT_INT8 ? 128 : 0);
+  bool flip = (a->dtype == DT_INT8) != (e->t->i8.dot_s8 != 0); /* to the dot's type */
+  int64_t az = q[0].zero[0] + (flip ? a->dtype == DT_INT8 ? 128 : -128 : 0);
   /* kb[j] = -az colsum(B)[j], read through the packed B (zero past N) */
   int32_t *kb = calloc((size_t)NP, sizeof(int32_t));
   int8_t *plain = malloc((size_t)(K * N));
@@ -162,7 +166,6 @@ static bool qmatmul_emit(Emitter *e, Graph *g, Node *n) {
     E("%s%s%d", j ? "," : "", j % 8 ? " " : "\n", (int)kb[j]);
   E("};\n");
   free(kb);
-  bool flip = a->dtype == DT_INT8;
   int64_t units = NP / NT, Nf = N / NT; /* whole units */
   E("for (long u = s0; u < s1; u++) {\n"
     "const long j0 = u * %d;\n"

@@ -330,7 +330,10 @@ typedef struct VecOps {
   const char *getexp;      /* floor(log2($0)) for a positive normal $0, as a float */
   const char *getmant;     /* $0 / 2^getexp($0), in [1, 2), for a positive normal $0 */
   /* 8-bit integer tables (Target.i8; lanes are 32-bit sums, vtype an integer vector): */
-  const char *dot4;        /* $0 + per lane the 4 u8 bytes of $1 times the 4 s8 bytes of $2, int32 */
+  const char *dot4;        /* $0 + per lane the 4 u8 bytes of $1 (s8 with dot_s8) times the
+                              4 s8 bytes of $2, int32 */
+  int dot_s8;              /* dot4 multiplies s8 by s8 (AArch64's sdot: its u8 x s8 form,
+                              usdot, needs i8mm): kernels pack u8 activations as x - 128 */
   const char *xor_;        /* $0 ^ $1, bitwise */
   const char *cvtf;        /* int32 lanes $0 as floats (nearest even) */
   const char *cvti;        /* float lanes $0, integers in int32's range, as int32 */

@@ -24,12 +24,14 @@
  * damaged model, test data that does not read, a case folder without a
  * model or data -- fails the case: a broken case is never "out of scope".
  *
- *   conformance [--shard I/N] [--verbose] [--no-codegen] [--cc CC]
+ *   conformance [--shard I/N] [--verbose] [--no-codegen] [--cc CC] [--cflags FLAGS]
  *               [--target T] [--runner PROG] [--threads N] [--min-run N] DIR...
  *
  * --target picks the code generation target (default native); --runner
  * runs the generated programs through an emulator (qemu-aarch64 with
- * --cc aarch64-linux-gnu-gcc --target neon).  A target this machine cannot
+ * --cc aarch64-linux-gnu-gcc --target neon; --cflags -march=armv8.2-a+dotprod
+ * builds it for the dot-product extension: FLAGS follow the strict ones
+ * below).  A target this machine cannot
  * run (its CPU lacks the features, or the code is for another architecture
  * and no --runner is given) is a skip: the reason is printed and the exit
  * status is 77 (ctest's SKIP_RETURN_CODE).  --threads N also runs the
@@ -65,6 +67,7 @@ typedef struct {
   int pass3d, fail3d;
   bool verbose, codegen;
   const char *cc, *target, *runner;
+  const char *cflags; /* after the strict flags (NULL: none) */
   int threads; /* > 1: also run on this many threads, bit-identical to one */
 } Totals;
 
@@ -333,10 +336,12 @@ static void run_case(const char *root, const char *name, Totals *t) {
     }
     graph_free(g0);
     sb_free(&d0.log);
+    char flags[512];
+    snprintf(flags, sizeof flags, "-O1 -std=c99 -pedantic -Wall -Wextra -Werror%s%s",
+             t->cflags ? " " : "", t->cflags ? t->cflags : "");
     CompileJob j = {.model = path, .name = "model", .passes = "default",
                     .nfreeze = nf, .freeze = freeze_ptrs, .verify = true,
-                    .cc = t->cc, .target = t->target, .runner = t->runner,
-                    .cflags = "-O1 -std=c99 -pedantic -Wall -Wextra -Werror"};
+                    .cc = t->cc, .target = t->target, .runner = t->runner, .cflags = flags};
     Diag dl = {.file = path, .quiet = true};
     Graph *g = cd_load_model(&j, NULL, NULL, &dl);
     for (int f = 0; f < nf; f++)
@@ -481,6 +486,8 @@ int main(int argc, char **argv) {
       t.codegen = false;
     else if (!strcmp(argv[first], "--cc") && first + 1 < argc)
       t.cc = argv[++first];
+    else if (!strcmp(argv[first], "--cflags") && first + 1 < argc)
+      t.cflags = argv[++first];
     else if (!strcmp(argv[first], "--target") && first + 1 < argc)
       t.target = argv[++first];
     else if (!strcmp(argv[first], "--runner") && first + 1 < argc)
@@ -493,7 +500,8 @@ int main(int argc, char **argv) {
                sscanf(argv[++first], "%d/%d", &shard, &nshards) == 2 && nshards > 0) {
     } else {
       fprintf(stderr, "usage: conformance [--shard I/N] [--verbose] [--no-codegen] "
-                      "[--cc CC] [--target T] [--runner PROG] [--threads N] [--min-run N] "
+                      "[--cc CC] [--cflags FLAGS] [--target T] [--runner PROG] [--threads N] "
+                      "[--min-run N] "
                       "DIR...\n");
       return 2;
     }

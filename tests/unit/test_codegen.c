@@ -313,8 +313,10 @@ static void test_identifiers(void) {
 Runnable runnable[4];
 int nrunnable;
 /* The int8 kernel tests' targets: runnable's, and avx512_novnni (avx512's
- * fp32 tables, avx2's int8 ones) after avx512 where the CPU has AVX-512. */
-static Runnable runnable8[5];
+ * fp32 tables, avx2's int8 ones) after avx512 where the CPU has AVX-512,
+ * and neon a second time built for the dot-product extension
+ * (-march=armv8.2-a+dotprod: SDOT, target_neon.c) after neon. */
+static Runnable runnable8[6];
 static int nrunnable8;
 
 /* The kernel families (rows of kernel_configs) some test here has run
@@ -350,29 +352,47 @@ static bool on_path(const char *prog) {
   return false;
 }
 
+/* Whether cc with flags defines the preprocessor macro `macro`. */
+static bool cc_defines(const char *cc, const char *flags, const char *macro) {
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "echo | %s %s -dM -E - 2>/dev/null | grep -q ' %s '", cc, flags,
+           macro);
+  return system(cmd) == 0;
+}
+
 void find_targets(void) {
   if (nrunnable)
     return;
-  runnable[nrunnable++] = (Runnable){&target_scalar, NULL, NULL};
+  runnable[nrunnable++] = (Runnable){&target_scalar, NULL, NULL, NULL};
 #if defined(__x86_64__)
   if (cd_cpu_has(CD_CPU_AVX2))
-    runnable[nrunnable++] = (Runnable){&target_avx2, NULL, NULL};
+    runnable[nrunnable++] = (Runnable){&target_avx2, NULL, NULL, NULL};
   else
     fprintf(stderr, "\n[skipping avx2 kernel tests: this CPU lacks AVX2/FMA]\n");
   if (cd_cpu_has(CD_CPU_AVX2 | CD_CPU_AVX512))
-    runnable[nrunnable++] = (Runnable){&target_avx512, NULL, NULL};
+    runnable[nrunnable++] = (Runnable){&target_avx512, NULL, NULL, NULL};
   else
     fprintf(stderr, "\n[skipping avx512 kernel tests: this CPU lacks AVX-512]\n");
 #endif
   if (on_path("aarch64-linux-gnu-gcc") && on_path("qemu-aarch64"))
-    runnable[nrunnable++] = (Runnable){&target_neon, "aarch64-linux-gnu-gcc", "qemu-aarch64"};
+    runnable[nrunnable++] = (Runnable){&target_neon, "aarch64-linux-gnu-gcc", "qemu-aarch64", NULL};
   else
     fprintf(stderr, "\n[skipping neon kernel tests: aarch64-linux-gnu-gcc or qemu-aarch64 "
                     "missing]\n");
   for (int i = 0; i < nrunnable; i++) {
     runnable8[nrunnable8++] = runnable[i];
     if (runnable[i].t == &target_avx512)
-      runnable8[nrunnable8++] = (Runnable){&target_avx512_novnni, NULL, NULL};
+      runnable8[nrunnable8++] = (Runnable){&target_avx512_novnni, NULL, NULL, NULL};
+    if (runnable[i].t == &target_neon) {
+      /* each build what it says: the cross compiler's default flags
+       * without the extension (the widening path), these with it; qemu-user
+       * runs SDOT (a program using it without would die of SIGILL) */
+      static const char dotprod[] = "-march=armv8.2-a+dotprod";
+      CU_ASSERT(!cc_defines(runnable[i].cc, "", "__ARM_FEATURE_DOTPROD"));
+      CU_ASSERT(cc_defines(runnable[i].cc, dotprod, "__ARM_FEATURE_DOTPROD"));
+      runnable8[nrunnable8] = runnable[i];
+      runnable8[nrunnable8++].cflags = dotprod;
+    }
   }
 }
 
@@ -407,6 +427,16 @@ static void simd_swept(const char *test, int ran) {
   CU_ASSERT(ran >= 1);
   CU_ASSERT_EQUAL(ran, want);
 }
+
+/* The flags a sweep builds r's programs with: strict C99 warning-free,
+ * then r's own (-march=armv8.2-a+dotprod). */
+static const char *sweep_cflags(const Runnable *r, char *buf, size_t n) {
+  snprintf(buf, n, "-O2 -std=c99 -pedantic -Wall -Wextra -Werror%s%s", r->cflags ? " " : "",
+           r->cflags ? r->cflags : "");
+  return buf;
+}
+
+
 
 /*
  * NaN in the sweeps (issue 16).  Every output of a sweep belongs to a
@@ -555,6 +585,8 @@ static void compare_outputs(const Graph *g, float **got, float **want, const boo
 void check_generated(Graph *g, const char *name, float phase, const Runnable *r,
                      const int *fam) {
   const Target *t = r->t;
+  char label[128]; /* the target, and the flags it was built with */
+  snprintf(label, sizeof label, "%s%s%s", t->name, r->cflags ? " " : "", r->cflags ? r->cflags : "");
   Diag d = {.quiet = true};
   g->target = t;
   CU_ASSERT_FATAL(graph_infer(g, &d));
@@ -575,23 +607,24 @@ void check_generated(Graph *g, const char *name, float phase, const Runnable *r,
   PassStats st[16];
   CU_ASSERT_FATAL(passes_run(g, order, np, st, true, NULL, NULL, &d));
   /* The NaN run reuses the build: a cache folder of the scratch's. */
-  CompileJob j = {.name = name, .cflags = "-O2 -std=c99 -pedantic -Wall -Wextra -Werror",
+  char flags[256];
+  CompileJob j = {.name = name, .cflags = sweep_cflags(r, flags, sizeof flags),
                   .cc = r->cc, .runner = r->runner, .cache_dir = any ? tu_path("nan-cache") : NULL};
   float **got = calloc((size_t)g->noutputs, sizeof(float *));
   bool ran = cd_run_generated(&j, g, (const float *const *)ins, got, &d);
   if (!ran)
-    fprintf(stderr, "\n%s on %s: %s\n", name, t->name, d.log.buf ? d.log.buf : "");
+    fprintf(stderr, "\n%s on %s: %s\n", name, label, d.log.buf ? d.log.buf : "");
   CU_ASSERT_FATAL(ran);
   note_families(g);
-  compare_outputs(g, got, want, NULL, fam, name, t->name, false);
+  compare_outputs(g, got, want, NULL, fam, name, label, false);
   if (any) {
     float **ngot = calloc((size_t)g->noutputs, sizeof(float *));
     ran = cd_run_generated(&j, g, (const float *const *)nins, ngot, &d);
     if (!ran)
-      fprintf(stderr, "\n%s on %s, NaN inputs: %s\n", name, t->name, d.log.buf ? d.log.buf : "");
+      fprintf(stderr, "\n%s on %s, NaN inputs: %s\n", name, label, d.log.buf ? d.log.buf : "");
     CU_ASSERT_FATAL(ran);
     CU_ASSERT(j.cache_hit); /* the program checked above */
-    compare_outputs(g, ngot, nwant, check, fam, name, t->name, true);
+    compare_outputs(g, ngot, nwant, check, fam, name, label, true);
     for (int k = 0; k < g->noutputs; k++) {
       free(ngot[k]);
       free(nwant[k]);
@@ -629,14 +662,16 @@ static void check_threads(Graph *g, const char *name, const Runnable *r, int T) 
   }
   float **one = calloc((size_t)g->noutputs, sizeof(float *));
   float **many = calloc((size_t)g->noutputs, sizeof(float *));
-  CompileJob j = {.name = name, .cflags = "-O2 -std=c99 -pedantic -Wall -Wextra -Werror",
+  char flags[256];
+  CompileJob j = {.name = name, .cflags = sweep_cflags(r, flags, sizeof flags),
                   .cc = r->cc, .runner = r->runner};
   g->threads = 1;
   CU_ASSERT_FATAL(cd_run_generated(&j, g, (const float *const *)ins, one, &d));
   g->threads = T;
   bool ran = cd_run_generated(&j, g, (const float *const *)ins, many, &d);
   if (!ran)
-    fprintf(stderr, "\n%s on %s, %d threads: %s\n", name, r->t->name, T, d.log.buf ? d.log.buf : "");
+    fprintf(stderr, "\n%s on %s%s%s, %d threads: %s\n", name, r->t->name, r->cflags ? " " : "",
+            r->cflags ? r->cflags : "", T, d.log.buf ? d.log.buf : "");
   CU_ASSERT_FATAL(ran);
   int split = 0;
   for (int i = 0; i < g->nnodes; i++)
@@ -646,7 +681,8 @@ static void check_threads(Graph *g, const char *name, const Runnable *r, int T) 
     size_t bytes = sizeof(float) * (size_t)value_numel(&g->values[g->outputs[k]]);
     bool same = memcmp(one[k], many[k], bytes) == 0;
     if (!same)
-      fprintf(stderr, "\n%s on %s, output %d: %d threads differ from 1\n", name, r->t->name, k, T);
+      fprintf(stderr, "\n%s on %s%s%s, output %d: %d threads differ from 1\n", name, r->t->name,
+              r->cflags ? " " : "", r->cflags ? r->cflags : "", k, T);
     CU_ASSERT(same);
     free(one[k]);
     free(many[k]);
@@ -1046,7 +1082,8 @@ static int qconv_case(Graph *g, int64_t N, int64_t C, int64_t M, int64_t H, int6
 
 /* The int8 1x1 conv family (simd_qconv.c) on the targets with an 8-bit
  * table whose CPU bits this machine has (avx512 with VNNI; avx2, whose
- * exact dot product needs AVX2 alone): pixels below, at and past a
+ * exact dot product needs AVX2 alone; neon under qemu, built with and
+ * without the dot-product extension): pixels below, at and past a
  * 16-lane vector (one strip) and two (avx2: 8-lane vectors, strips of 3:
  * 24 and 48 pixels too), output channels around the 16-channel tile
  * (avx2's 4), input channels 1..13 (partial groups of four) and 64,
@@ -1060,6 +1097,9 @@ static void test_qconv1x1_kernels(void) {
   static const int64_t cs[] = {1, 3, 4, 5, 8, 13, 64, 131};
   find_targets();
   int ran = 0;
+  int ran_neon = 0, want_neon = 0;
+  for (int i = 0; i < nrunnable8; i++)
+    want_neon += runnable8[i].t == &target_neon;
   bool ran_avx2 = false;
   for (int ti = 0; ti < nrunnable8; ti++) {
     const VecOps *v = target_vec(runnable8[ti].t, DT_UINT8);
@@ -1142,6 +1182,7 @@ static void test_qconv1x1_kernels(void) {
         CU_ASSERT_EQUAL(g->nodes[g->values[g->outputs[k]].producer].sched.threads, 3);
     graph_free(g);
     ran++;
+    ran_neon += runnable8[ti].t == &target_neon;
     ran_avx2 |= runnable8[ti].t == &target_avx2;
   }
   if (!ran)
@@ -1150,6 +1191,7 @@ static void test_qconv1x1_kernels(void) {
   CU_ASSERT(ran_avx2 || !cd_cpu_has(CD_CPU_AVX2)); /* avx2's table: no VNNI needed */
 #endif
   (void)ran_avx2;
+  CU_ASSERT_EQUAL(ran_neon, want_neon); /* both neon builds, when the cross tools are here */
 }
 
 /* How many nodes of g the four rows named prefix_{u8s8u8,u8s8s8,s8s8u8,
@@ -1172,14 +1214,18 @@ static int count_qconv_rows(Graph *g, const char *prefix) {
 }
 
 /* The general int8 conv family (simd_qconv.c, KxK): kernels 3x3, 7x7, 1x1
- * (stride 2 or padded), 5x3 and 3x5, strides 1 and 2, pads 0, 1 and 3,
+ * (stride 2 or padded), 5x3, 3x5 and 3x9, strides 1 and 2, pads 0, 1 and 3,
  * groups 1, 2, 4 and 32 of 3, 4, 5, 8 and 1 input channels and 1 .. 17
  * output channels (around the 16-channel tile), images from 1x1 to 33
  * wide (strips of 16 output pixels: fewer, one, more; odd widths), every
  * flag combination (u8 and s8 in and out, per-tensor and per-channel,
  * weight zero points, a bias); all against the interpreter, outputs
- * pre-filled with NaN by the harness; integer outputs: equal.  Then the
- * thread split (strips of rows) on a grouped 3x3 of stride 2 and a 7x7
+ * pre-filled with NaN by the harness; integer outputs: equal.  The family
+ * takes kernels up to lanes wide at stride 1, 2 lanes at stride 2 (neon's
+ * 4 lanes: not the 5- to 9-wide ones at stride 1; avx2's 8: not 9 at
+ * stride 1); the others run the scalar kernel, checked as well.  neon runs
+ * twice, with and without the dot-product extension (find_targets' runnable8).  Then
+ * the thread split (strips of rows) on a grouped 3x3 of stride 2 and a 7x7
  * stem. */
 static void test_qconv_kernels(void) {
   static const int64_t kk[][2] = {{3, 3}, {7, 7}, {1, 1}, {3, 3}, {5, 3}, {3, 5}};
@@ -1189,7 +1235,9 @@ static void test_qconv_kernels(void) {
   static const int64_t hws[][2] = {{1, 1}, {5, 7}, {8, 17}, {3, 33}, {12, 13}, {7, 16}, {9, 31}};
   static const int64_t pads[] = {0, 1, 3};
   find_targets();
-  int ran = 0;
+  int ran = 0, ran_neon = 0, want_neon = 0;
+  for (int i = 0; i < nrunnable8; i++)
+    want_neon += runnable8[i].t == &target_neon;
   bool ran_avx2 = false;
   for (int ti = 0; ti < nrunnable8; ti++) {
     const VecOps *v = target_vec(runnable8[ti].t, DT_UINT8);
@@ -1202,8 +1250,8 @@ static void test_qconv_kernels(void) {
     }
     Graph *g = graph_new();
     wseed = 7;
-    int ncase = 0;
-    for (int i = 0; i < 48; i++) {
+    int ncase = 0, nvec = 0;
+    for (int i = 0; i < 50; i++) {
       QConvShape sh = {.N = i % 11 == 5 ? 2 : 1, .KH = kk[i % 6][0], .KW = kk[i % 6][1],
                        .S = 1 + (i / 3) % 2, .P = pads[(i / 2) % 3], .G = gs[(i / 5) % 4]};
       int64_t cg = cgs[i % 5], mg = mgs[i % 7];
@@ -1217,11 +1265,17 @@ static void test_qconv_kernels(void) {
         sh.P++;
       if (sh.KH * sh.KW == 1 && sh.S == 1 && sh.P == 0 && sh.G == 1)
         sh.S = 2; /* not the 1x1 family's */
+      if (i >= 48) /* kernels 9 wide: past 8 lanes at stride 1 */
+        sh = (QConvShape){1, 8, 17, 6, 21, 3, 9, i - 47, 1, 1};
       tu_output(g, qconv_case_k(g, &sh, i % 32, ncase));
       ncase++;
+      /* the family's limit: a tap is one alignr of two vectors (stride 1)
+       * or of the even or odd columns' two (stride 2) */
+      nvec += sh.KW <= sh.S * v->lanes;
     }
     check_generated(g, "qconv", 0.9f, &runnable8[ti], NULL);
-    CU_ASSERT_EQUAL(count_qconv_rows(g, "qconv"), ncase); /* every case took the family */
+    CU_ASSERT_EQUAL(count_qconv_rows(g, "qconv"), nvec); /* every case it can took the family */
+    CU_ASSERT(nvec > ncase / 2);
     graph_free(g);
     /* Threads split the strips: 3 threads over 2 images of a grouped 3x3
      * of stride 2 and of a 7x7 stem (each 17 rows of 2 strips, the last
@@ -1239,6 +1293,7 @@ static void test_qconv_kernels(void) {
     check_threads(g, "qconv_threads", &runnable8[ti], 3);
     graph_free(g);
     ran++;
+    ran_neon += runnable8[ti].t == &target_neon;
     ran_avx2 |= runnable8[ti].t == &target_avx2;
   }
   if (!ran)
@@ -1247,6 +1302,7 @@ static void test_qconv_kernels(void) {
   CU_ASSERT(ran_avx2 || !cd_cpu_has(CD_CPU_AVX2)); /* avx2's table: no VNNI needed */
 #endif
   (void)ran_avx2;
+  CU_ASSERT_EQUAL(ran_neon, want_neon); /* both neon builds, when the cross tools are here */
 }
 
 /* QDQ residual add a + b: both quantized (b s8 when s8 says, else u8) and
@@ -1363,12 +1419,16 @@ static int qmatmul_case(Graph *g, int64_t R, int64_t K, int64_t N, int flags, in
  * this CPU runs: columns around a vector and the unit of QM_NV (avx2:
  * QM_NV16) vectors, K in whole and partial quads, 1 to 3 rows and two
  * batches, u8 and s8 activations, zero points given or not; the int32
- * outputs equal the interpreter's, outputs pre-filled with NaN.  Then 3
- * threads over 1000 columns give the bits of 1. */
+ * outputs equal the interpreter's, outputs pre-filled with NaN (neon with
+ * and without +dotprod).  Then 3 threads over 1000 columns give the bits
+ * of 1. */
 static void test_qmatmul_kernels(void) {
   static const int64_t ks[] = {1, 3, 4, 5, 13, 64, 67};
   find_targets();
   int ran = 0;
+  int ran_neon = 0, want_neon = 0;
+  for (int i = 0; i < nrunnable8; i++)
+    want_neon += runnable8[i].t == &target_neon;
   for (int ti = 0; ti < nrunnable8; ti++) {
     const VecOps *v = target_vec(runnable8[ti].t, DT_UINT8);
     if (!v)
@@ -1404,9 +1464,11 @@ static void test_qmatmul_kernels(void) {
     check_threads(g, "qmatmul_threads", &runnable8[ti], 3);
     graph_free(g);
     ran++;
+    ran_neon += runnable8[ti].t == &target_neon;
   }
   if (!ran)
     fprintf(stderr, "\n[test_qmatmul_kernels: SKIPPED: no target here runs 8-bit kernels]\n");
+  CU_ASSERT_EQUAL(ran_neon, want_neon); /* both neon builds, when the cross tools are here */
 }
 
 /* QuantizeLinear per tensor in vectors (quantize_vec, simd.c): float

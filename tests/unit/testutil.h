@@ -37,6 +37,7 @@ typedef struct {
   const Target *t;
   const char *cc;     /* NULL: cc */
   const char *runner; /* NULL: run directly */
+  const char *cflags; /* added to the sweeps' strict flags (NULL: none) */
 } Runnable;
 extern Runnable runnable[4];
 extern int nrunnable;
