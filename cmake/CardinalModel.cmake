@@ -285,11 +285,17 @@ function(cardinal_add_model name)
   if(embed_as)
     set(embed_as_note " as ${embed_as}")
   endif()
+  # A target's name (add_subdirectory) is its file only as a COMMAND's
+  # first word: here cmake -E env is, so the path is spelled out.
+  set(exe_path "${exe}")
+  if(TARGET ${exe})
+    set(exe_path "$<TARGET_FILE:${exe}>")
+  endif()
   add_custom_command(
     OUTPUT ${outputs}
     # CARDINAL_CMAKE=1: messages name this function's arguments (SHAPES,
     # OUTPUTS), not the command line's options
-    COMMAND ${CMAKE_COMMAND} -E env CARDINAL_CMAKE=1 ${exe} ${args}
+    COMMAND ${CMAKE_COMMAND} -E env CARDINAL_CMAKE=1 ${exe_path} ${args}
     DEPENDS ${deps} ${exe} "${dir}.options"
     COMMENT "cardinal: compiling ${model_name} to C (${name}, ${isa}, weights ${weights}${embed_as_note})"
     VERBATIM)
