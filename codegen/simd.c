@@ -227,42 +227,24 @@ static bool quantize_vec_emit(Emitter *e, Graph *g, Node *n) {
   return true;
 }
 
-const KernelConfig kc_quantize_vec_u8 = {
-    .name = "quantize_vec_u8",
-    .x = DT_FLOAT, .y = DT_UINT8,
-    .flags = KC_VECTOR,
-    .runs = quantize_vec_runs,
-    .split = eltwise_split,
-    .emit = quantize_vec_emit,
-};
+/* The int8 elementwise rows: one per output type (the row's y picks the
+ * target's int8 table), their elements split over threads. */
+#define I8_ELTWISE_ROW(var, label, xt, yt, runs_fn, emit_fn)                  \
+  const KernelConfig var = {                                                   \
+      .name = label,                                                           \
+      .x = xt, .y = yt,                                                        \
+      .flags = KC_VECTOR,                                                      \
+      .runs = runs_fn,                                                         \
+      .split = eltwise_split,                                                  \
+      .emit = emit_fn,                                                         \
+  }
 
-const KernelConfig kc_quantize_vec_s8 = {
-    .name = "quantize_vec_s8",
-    .x = DT_FLOAT, .y = DT_INT8,
-    .flags = KC_VECTOR,
-    .runs = quantize_vec_runs,
-    .split = eltwise_split,
-    .emit = quantize_vec_emit,
-};
-
-/* A row per output type (the row's y picks the target's int8 table). */
-const KernelConfig kc_qadd_vec_u8 = {
-    .name = "qadd_vec_u8",
-    .y = DT_UINT8,
-    .flags = KC_VECTOR,
-    .runs = qadd_vec_runs,
-    .split = eltwise_split,
-    .emit = qadd_vec_emit,
-};
-
-const KernelConfig kc_qadd_vec_s8 = {
-    .name = "qadd_vec_s8",
-    .y = DT_INT8,
-    .flags = KC_VECTOR,
-    .runs = qadd_vec_runs,
-    .split = eltwise_split,
-    .emit = qadd_vec_emit,
-};
+I8_ELTWISE_ROW(kc_quantize_vec_u8, "quantize_vec_u8", DT_FLOAT, DT_UINT8, quantize_vec_runs,
+               quantize_vec_emit);
+I8_ELTWISE_ROW(kc_quantize_vec_s8, "quantize_vec_s8", DT_FLOAT, DT_INT8, quantize_vec_runs,
+               quantize_vec_emit);
+I8_ELTWISE_ROW(kc_qadd_vec_u8, "qadd_vec_u8", DT_UNDEFINED, DT_UINT8, qadd_vec_runs, qadd_vec_emit);
+I8_ELTWISE_ROW(kc_qadd_vec_s8, "qadd_vec_s8", DT_UNDEFINED, DT_INT8, qadd_vec_runs, qadd_vec_emit);
 
 const KernelConfig kc_qadd_split = {
     .name = "qadd_split",

@@ -403,17 +403,17 @@ extern const Target target_avx2; /* AVX2_I8_OPS names its f32 table */
     .fops = &target_avx2.f32, /* its requantization's (avx512_novnni's f32 is wider) */ \
 }
 
+/* What avx512 and avx512_novnni share but their int8 table and name. */
+#define AVX512_TARGET_COMMON                                                   \
+  .block = 16, .nregs = 32, .l1 = 32 << 10, .l2 = 1 << 20,                     \
+  .isa_attr = "__attribute__((target(\"avx512f,avx2,fma\")))",                \
+  .include = X86_INCLUDE("avx512"), .cpu_features = CD_CPU_AVX2 | CD_CPU_AVX512, \
+  .cc_check = "defined(__x86_64__)", .f32 = AVX512_F32_OPS,                    \
+  .group_bcast = bcast512, .dot_cg = 8, .group_sum = gsum512
+
 const Target target_avx512 = {
     .name = "avx512",
-    .block = 16,
-    .nregs = 32,
-    .l1 = 32 << 10,
-    .l2 = 1 << 20,
-    .isa_attr = "__attribute__((target(\"avx512f,avx2,fma\")))",
-    .include = X86_INCLUDE("avx512"),
-    .cpu_features = CD_CPU_AVX2 | CD_CPU_AVX512,
-    .cc_check = "defined(__x86_64__)",
-    .f32 = AVX512_F32_OPS,
+    AVX512_TARGET_COMMON,
     /* 8-bit integers: u8 x s8 dot products of four bytes a 32-bit lane
      * (AVX-512 VNNI's vpdpbusd, exact in int32), BW and VL for byte masks;
      * kernels that use them carry their own attribute and CPU bit, so an
@@ -456,9 +456,6 @@ const Target target_avx512 = {
         .attr = AVX512_I8_ATTR,
         .cpu = CD_CPU_AVX512VNNI,
     },
-    .group_bcast = bcast512,
-    .dot_cg = 8,
-    .group_sum = gsum512,
 };
 
 const Target target_avx2 = {
@@ -514,17 +511,6 @@ const Target target_avx2 = {
  * return CD_ERR_CPU.  `native` picks it on such a CPU. */
 const Target target_avx512_novnni = {
     .name = "avx512_novnni",
-    .block = 16,
-    .nregs = 32,
-    .l1 = 32 << 10,
-    .l2 = 1 << 20,
-    .isa_attr = "__attribute__((target(\"avx512f,avx2,fma\")))",
-    .include = X86_INCLUDE("avx512"),
-    .cpu_features = CD_CPU_AVX2 | CD_CPU_AVX512,
-    .cc_check = "defined(__x86_64__)",
-    .f32 = AVX512_F32_OPS,
+    AVX512_TARGET_COMMON,
     .i8 = AVX2_I8_OPS,
-    .group_bcast = bcast512,
-    .dot_cg = 8,
-    .group_sum = gsum512,
 };
