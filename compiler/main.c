@@ -170,7 +170,6 @@ static const char *usage_inspect =
     "      --threads N         as for compile (the schedule splits each layer for N)\n"
     "      --dot FILE          write the final graph for Graphviz (dot -Tsvg FILE)\n"
     "      --max-tensor-bytes N  as for compile\n"
-    "      --precision int8 --calibrate DIR ...   as for compile: run the int8 model\n"
     "      --precision int8 --calibrate DIR ...   as for compile: the int8 model\n"
     "  -h, --help              this text\n";
 
