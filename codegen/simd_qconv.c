@@ -263,6 +263,18 @@ static bool emit_table(Emitter *e, const char *type, const char *name, const int
   return true;
 }
 
+int qc_quads_open(Emitter *e, int64_t C, int part) {
+  int64_t full = C / 4;
+  int bytes = part ? (int)(C % 4) : 4;
+  if (part ? bytes == 0 : full == 0)
+    return 0;
+  if (part)
+    E("{\nconst long k = %lld;\n", (long long)full);
+  else
+    E("for (long k = 0; k < %lld; k++) {\n", (long long)full);
+  return bytes;
+}
+
 /* Packs the strip at p0 (a C expression): nv pixel vectors, the last of
  * last_lanes pixels, into xp[C4][nv]; with zero points of w, its pixel
  * sums into sx0.. */
@@ -278,14 +290,9 @@ static void pack_strip(Emitter *e, const Node *n, int64_t C, int64_t P, int nv, 
   for (int v = 0; v < nv && any_wz; v++)
     E("%s sx%d = %s;\n", iv->vtype, v, iv->zero);
   for (int part = 0; part < 2; part++) {
-    int64_t full = C / 4;
-    int rows = part ? (int)(C % 4) : 4; /* the channels of each group */
-    if (part ? rows == 0 : full == 0)
+    int rows = qc_quads_open(e, C, part);
+    if (!rows)
       continue;
-    if (part)
-      E("{\nconst long k = %lld;\n", (long long)full);
-    else
-      E("for (long k = 0; k < %lld; k++) {\n", (long long)full);
     for (int v = 0; v < nv; v++) {
       const char *r[4];
       for (int j = 0; j < 4; j++)
@@ -381,14 +388,9 @@ static void emit_tile(Emitter *e, const Node *n, int64_t C, int64_t P, int mr, c
         nv > 1 ? iv->zero /* kb added after: gcc 12 merged equal starts, then copied */
                : cw_op(w, iv->set1, cw_fmt(w, "kb[%s + %d]", m0, i), 0, 0));
   for (int part = 0; part < 2; part++) {
-    int64_t full = C / 4;
-    int bytes = part ? (int)(C % 4) : 4;
-    if (part ? bytes == 0 : full == 0)
+    int bytes = qc_quads_open(e, C, part);
+    if (!bytes)
       continue;
-    if (part)
-      E("{\nconst long k = %lld;\n", (long long)full);
-    else
-      E("for (long k = 0; k < %lld; k++) {\n", (long long)full);
     for (int v = 0; v < nv; v++)
       E("const %s xv%d = xp[k][%d];\n", iv->vtype, v, v);
     /* one base pointer, the rows at constant offsets: a pointer a row took
@@ -816,14 +818,9 @@ static void qk_pack(Emitter *e, const QK *k, uint8_t xraw, bool any_wz, bool fli
   if (any_wz)
     E("%s sx0 = %s;\n", iv->vtype, iv->zero);
   for (int part = 0; part < 2; part++) {
-    int64_t full = k->Cg / 4;
-    int rows = part ? (int)(k->Cg % 4) : 4; /* the channels of each quad */
-    if (part ? rows == 0 : full == 0)
+    int rows = qc_quads_open(e, k->Cg, part);
+    if (!rows)
       continue;
-    if (part)
-      E("{\nconst long k = %lld;\n", (long long)full);
-    else
-      E("for (long k = 0; k < %lld; k++) {\n", (long long)full);
     E("for (long kh = 0; kh < %lld; kh++) {\n", (long long)k->KH);
     if (k->rows.rp > 1)
       qk_pack_rows(e, k, rows, fill);

@@ -101,14 +101,9 @@ static void qm_tile(Emitter *e, int64_t K, int64_t N, int nv, int last, bool fli
   for (int v = 0; v < nv; v++)
     E("%s a%d = %s;\n", iv->vtype, v, cw_op(w, iv->load, cw_fmt(w, "kb + j0 + %d", v * L), 0, 0));
   for (int part = 0; part < 2; part++) {
-    int64_t full = K / 4;
-    int bytes = part ? (int)(K % 4) : 4;
-    if (part ? bytes == 0 : full == 0)
+    int bytes = qc_quads_open(e, K, part);
+    if (!bytes)
       continue;
-    if (part)
-      E("{\nconst long k = %lld;\n", (long long)full);
-    else
-      E("for (long k = 0; k < %lld; k++) {\n", (long long)full);
     E("uint32_t aq = 0;\nmemcpy(&aq, Ai + 4 * k, %d);\n", bytes);
     if (flip) /* s8 -> u8 (a + 128), or u8 -> s8: only in the bytes that exist */
       E("aq ^= 0x%xu;\n", bytes == 4 ? 0x80808080u : (1u << 8 * bytes) / 255u * 0x80u);

@@ -1162,6 +1162,11 @@ bool gemm_can_pack(const Graph *g, const Node *n, const Target *t);
 /* simd_qmatmul.c: whether t has a vector kernel for MatMulInteger n with
  * its constant B packed as LAYOUT_WDOT4 (the layout pass packs it). */
 bool qmatmul_can_pack(const Graph *g, const Node *n, const Target *t);
+/* simd_qconv.c: opens the int8 kernels' loop over quads of a sum of C
+ * terms: part 0 the whole quads (`for (long k ...) {`), part 1 the last
+ * partial one (`{ const long k = C / 4;`); returns the quad's bytes (4,
+ * or C % 4), 0 when there is nothing to open.  The caller closes it. */
+int qc_quads_open(Emitter *e, int64_t C, int part);
 /* A stride-1 unpadded 1x1 conv: its pixels are one flat range. */
 bool conv_flat_pixels(const Node *n);
 /* The grouped-lanes tile (simd_conv.c, conv_glanes_tile): most accumulators
