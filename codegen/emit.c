@@ -13,6 +13,9 @@
  *   (an integer graph input or output -- uint8, int8, int32 -- is a float
  *    array of its values to the caller: converted into the workspace before
  *    the first kernel, and out of it after the last)
+ *   ((const T *)inputs[k]), ((T *)outputs[k])   the same with --io quantized
+ *                        (g->io_quantized): the arrays are of void pointers,
+ *                        each to its tensor's own dtype T, integers included
  *   (T *)(ws + off)      an intermediate in the caller's workspace, T its dtype's C type
  *   W(off)               a float32 constant in the weight blob; (const T *)W(off) another
  *
@@ -84,8 +87,16 @@ static void put_dims(StrBuf *sb, const Value *v) {
 static const char *loc_expr(Graph *g, Plan *p, int v) {
   Loc l = p->loc[v];
   switch (l.kind) {
-  case LOC_INPUT: return arena_printf(&g->arena, "inputs[%lld]", (long long)l.index);
-  case LOC_OUTPUT: return arena_printf(&g->arena, "outputs[%lld]", (long long)l.index);
+  case LOC_INPUT:
+    if (g->io_quantized) /* const void *const inputs[]: each in its own type */
+      return arena_printf(&g->arena, "((const %s *)inputs[%lld])",
+                          dtype_ctype(g->values[v].dtype), (long long)l.index);
+    return arena_printf(&g->arena, "inputs[%lld]", (long long)l.index);
+  case LOC_OUTPUT:
+    if (g->io_quantized)
+      return arena_printf(&g->arena, "((%s *)outputs[%lld])", dtype_ctype(g->values[v].dtype),
+                          (long long)l.index);
+    return arena_printf(&g->arena, "outputs[%lld]", (long long)l.index);
   case LOC_WS:
     return arena_printf(&g->arena, "(%s *)(ws + %lld)", dtype_ctype(g->values[v].dtype),
                         (long long)l.index);
@@ -304,6 +315,28 @@ static unsigned model_cpu_features(const Graph *g, const Target *t) {
   return f;
 }
 
+/* The pointee type of the API's input and output arrays: float, or void
+ * with --io quantized (each pointer to its tensor's own dtype). */
+static const char *io_ptr(const Graph *g) { return g->io_quantized ? "void" : "float"; }
+
+/* --io quantized: input or output k's type, and its scale and zero point
+ * if it is quantized (qp->n 1): what the caller converts with. */
+static void io_quant_macros(StrBuf *h, const char *NAME, const char *io_, int k,
+                            const Value *v, const QuantParams *qp) {
+  sb_printf(h, "#define %s_%s%d_DTYPE \"%s\"\n#define %s_%s%d_TYPE %s /* the C type of its "
+               "elements */\n", NAME, io_, k, dtype_name(v->dtype), NAME, io_, k,
+            dtype_ctype(v->dtype));
+  if (qp->n != 1)
+    return;
+  char lit[64]; /* %.9g: the float the model holds, exactly; a C float literal */
+  snprintf(lit, sizeof lit, "%.9g", (double)qp->scale[0]);
+  if (!strpbrk(lit, ".e"))
+    strcat(lit, ".0");
+  sb_printf(h, "#define %s_%s%d_QUANTIZED 1 /* value = SCALE * (q - ZERO_POINT) */\n"
+               "#define %s_%s%d_SCALE %sf\n#define %s_%s%d_ZERO_POINT %d\n", NAME, io_, k,
+            NAME, io_, k, lit, NAME, io_, k, (int)qp->zero[0]);
+}
+
 /* What the header describes, for people: the same facts as its macros. */
 static void header_summary(StrBuf *h, Graph *g, Plan *p, const CodegenOptions *o) {
   const char *name = o->name;
@@ -340,10 +373,19 @@ static void header_summary(StrBuf *h, Graph *g, Plan *p, const CodegenOptions *o
       put_dims(h, v);
       sb_printf(h, " %s, %lld elements", io_layout_name(v), (long long)value_numel(v));
       int64_t lo, hi;
-      if (dtype_io_as_float(v->dtype, &lo, &hi))
+      const QuantParams *qp = g->io_quantized ? io ? &g->output_q[k] : &g->input_q[k] : NULL;
+      if (graph_io_as_float(g, vs[k], &lo, &hi))
         sb_printf(h, "\n *               passed as float values: integers in %lld..%lld%s",
                   (long long)lo, (long long)hi,
                   io ? "" : " (any other value: CD_ERR_INPUT)");
+      else if (qp && qp->n == 1)
+        sb_printf(h, "\n *               passed quantized (--io quantized): %s q, the %s\n"
+                     " *               %.9g * (q - %d)", dtype_ctype(v->dtype),
+                  io ? "model's float output being" : "model's float input being",
+                  (double)qp->scale[0], (int)qp->zero[0]);
+      else if (g->io_quantized)
+        sb_printf(h, "\n *               passed as %s, as it is (--io quantized: no %s here)",
+                  dtype_ctype(v->dtype), io ? "DequantizeLinear writes it" : "QuantizeLinear reads it");
       int n = 0;
       for (int s = 0; s < g->nsymdims; s++)
         if (g->symdims[s].value == vs[k]) {
@@ -371,9 +413,9 @@ static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
   StrBuf h = {0};
   banner(&h, g, o);
   header_summary(&h, g, p, o);
-  sb_printf(&h, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n"
+  sb_printf(&h, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n%s"
                 "#include \"cardinal_rt.h\"\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n",
-            NAME, NAME);
+            NAME, NAME, g->io_quantized ? "#include <stdint.h> /* the _TYPE macros */\n" : "");
   sb_printf(&h, "#define %s_NUM_INPUTS %d\n#define %s_NUM_OUTPUTS %d\n", NAME,
             g->ninputs, NAME, g->noutputs);
   sb_printf(&h, "#define %s_WORKSPACE_SIZE %lld /* bytes, caller provides, "
@@ -408,7 +450,7 @@ static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
       sb_printf(&h, " %s", dtype_name(v->dtype));
       put_dims(&h, v);
       int64_t lo, hi;
-      if (dtype_io_as_float(v->dtype, &lo, &hi))
+      if (graph_io_as_float(g, vs[k], &lo, &hi))
         sb_printf(&h, ", as float values %lld..%lld", (long long)lo, (long long)hi);
       const char *io_ = io ? "OUTPUT" : "INPUT";
       sb_printf(&h, " */\n#define %s_%s%d_RANK %d\n#define %s_%s%d_SHAPE {", NAME, io_, k,
@@ -419,23 +461,40 @@ static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
                 io_, k, (long long)value_numel(v), NAME, io_, k);
       put_c_string(&h, v->name);
       sb_printf(&h, "\n#define %s_%s%d_LAYOUT \"%s\"\n", NAME, io_, k, io_layout_name(v));
+      if (g->io_quantized)
+        io_quant_macros(&h, NAME, io_, k, v, io ? &g->output_q[k] : &g->input_q[k]);
     }
   }
   /* A model without inputs still declares one-element arrays: ISO C has no
    * zero-size arrays. */
   const char *nin = arena_printf(&g->arena, g->ninputs ? "%s_NUM_INPUTS" : "1", NAME);
-  sb_printf(&h, "\n/* Elements (float32) of each input and output, in model order (an integer\n"
-                " * one, uint8, int8 or int32, is passed as floats holding its values). */\n"
-                "extern const size_t %s_input_size[%s];\n"
+  if (g->io_quantized)
+    sb_printf(&h, "\n/* Elements of each input and output, in model order, each of its own\n"
+                  " * type (%s_INPUTk_TYPE, %s_OUTPUTk_TYPE: --io quantized). */\n", NAME, NAME);
+  else
+    sb_printf(&h, "\n/* Elements (float32) of each input and output, in model order (an integer\n"
+                  " * one, uint8, int8 or int32, is passed as floats holding its values). */\n");
+  sb_printf(&h, "extern const size_t %s_input_size[%s];\n"
                 "extern const size_t %s_output_size[%s_NUM_OUTPUTS];\n"
                 "extern const char *const %s_input_name[%s];\n"
                 "extern const char *const %s_output_name[%s_NUM_OUTPUTS];\n\n",
             name, nin, name, NAME, name, nin, name, NAME);
-  sb_printf(&h, "/* Runs the model.  workspace: %s_WORKSPACE_SIZE bytes, 64-byte aligned,\n"
-                " * reused freely between calls.  Returns CD_OK (0) or a CD_ERR_* code\n"
-                " * (CD_ERR_INPUT: an integer input holds a value its type does not). */\n"
-                "int %s_run(const float *const inputs[], float *const outputs[], void *workspace);\n",
-            NAME, name);
+  if (g->io_quantized)
+    sb_printf(&h, "/* Runs the model.  Built with --io quantized: inputs[k] points to\n"
+                  " * %s_input_size[k] elements of type %s_INPUTk_TYPE, outputs[k] to\n"
+                  " * %s_output_size[k] of %s_OUTPUTk_TYPE (uint8_t, int8_t, float ...); a\n"
+                  " * quantized one holds q for the model's value %s_..._SCALE * (q -\n"
+                  " * %s_..._ZERO_POINT).  workspace: %s_WORKSPACE_SIZE bytes, 64-byte\n"
+                  " * aligned, reused freely between calls.  Returns CD_OK (0) or a CD_ERR_*\n"
+                  " * code. */\n"
+                  "int %s_run(const void *const inputs[], void *const outputs[], void *workspace);\n",
+              name, NAME, name, NAME, NAME, NAME, NAME, name);
+  else
+    sb_printf(&h, "/* Runs the model.  workspace: %s_WORKSPACE_SIZE bytes, 64-byte aligned,\n"
+                  " * reused freely between calls.  Returns CD_OK (0) or a CD_ERR_* code\n"
+                  " * (CD_ERR_INPUT: an integer input holds a value its type does not). */\n"
+                  "int %s_run(const float *const inputs[], float *const outputs[], void *workspace);\n",
+              NAME, name);
   if (g->threads > 1)
     sb_printf(&h, "\n/* Threads (built with --threads %d): %s_run splits every layer over the\n"
                   " * caller's thread and %d workers of a static pool, started by the first run or\n"
@@ -450,11 +509,11 @@ static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
                   " * barrier(ctx) between dependent layers, and barrier must return only when\n"
                   " * all %s_THREADS threads have called it (the same number of times).  The\n"
                   " * outputs are complete when every call has returned. */\n"
-                  "int %s_run_part(int t, int nthreads, const float *const inputs[],\n"
-                  "                float *const outputs[], void *workspace,\n"
+                  "int %s_run_part(int t, int nthreads, const %s *const inputs[],\n"
+                  "                %s *const outputs[], void *workspace,\n"
                   "                void (*barrier)(void *ctx), void *ctx);\n",
               g->threads, name, g->threads - 1, name, name, name, name, name, NAME, NAME, NAME,
-              NAME, name);
+              NAME, name, io_ptr(g), io_ptr(g));
   sb_printf(&h, "\n#ifdef CARDINAL_PROFILE\n"
                 "/* With -DCARDINAL_PROFILE (all of the model's sources): milliseconds spent\n"
                 " * in each kernel, summed over runs, with its name and multiply-adds. */\n"
@@ -744,7 +803,7 @@ static void seq_copy(Seq *q, int k, int v) {
  */
 static bool io_int(const Graph *g, int v) {
   int64_t lo, hi;
-  return dtype_io_as_float(g->values[v].dtype, &lo, &hi);
+  return graph_io_as_float(g, v, &lo, &hi);
 }
 
 /* The conversion functions of the integer types g's inputs and outputs
@@ -828,10 +887,10 @@ static void run_functions(StrBuf *b, Graph *g, const CodegenOptions *o, const ch
   sb_printf(b, "/* The arguments every entry point checks before running a kernel:\n"
                " * the arrays and each of their pointers, the workspace, the values of\n"
                " * integer inputs. */\n"
-               "static int cd_check(const float *const inputs[], float *const outputs[], "
+               "static int cd_check(const %s *const inputs[], %s *const outputs[], "
                "const unsigned char *ws) {\n"
                "  if (!inputs || !outputs || (!ws && %s_WORKSPACE_SIZE > 0))\n"
-               "    return CD_ERR_NULL;\n", NAME);
+               "    return CD_ERR_NULL;\n", io_ptr(g), io_ptr(g), NAME);
   if (g->ninputs > 0)
     sb_printf(b, "  for (int k = 0; k < %s_NUM_INPUTS; k++)\n"
                  "    if (!inputs[k])\n      return CD_ERR_NULL;\n", NAME);
@@ -851,37 +910,38 @@ static void run_functions(StrBuf *b, Graph *g, const CodegenOptions *o, const ch
   }
   sb_printf(b, "  return CD_OK;\n}\n\n");
   if (T == 1) {
-    sb_printf(b, "int %s_run(const float *const inputs[], float *const outputs[], void *workspace) {\n"
+    sb_printf(b, "int %s_run(const %s *const inputs[], %s *const outputs[], void *workspace) {\n"
                  "%s"
                  "  unsigned char *ws = (unsigned char *)workspace;\n"
                  "  const int rc = cd_check(inputs, outputs, ws);\n"
                  "  if (rc != CD_OK)\n    return rc;\n"
                  "  (void)ws;\n%s  return CD_OK;\n}\n",
-              name, static_ws, q->part.buf ? q->part.buf : "");
+              name, io_ptr(g), io_ptr(g), static_ws, q->part.buf ? q->part.buf : "");
     return;
   }
   sb_printf(b, "/* One call's arguments, and the barrier its threads meet at. */\n"
-               "typedef struct {\n  const float *const *inputs;\n  float *const *outputs;\n"
+               "typedef struct {\n  const %s *const *inputs;\n  %s *const *outputs;\n"
                "  unsigned char *ws;\n  void (*barrier)(void *);\n} cd_job;\n\n"
                "/* Thread tid's share of every layer (%d barriers). */\n"
                "static void cd_part(int tid, void *job, void *bar) {\n"
                "  const cd_job *jb = (const cd_job *)job;\n"
-               "  const float *const *inputs = jb->inputs;\n"
-               "  float *const *outputs = jb->outputs;\n"
+               "  const %s *const *inputs = jb->inputs;\n"
+               "  %s *const *outputs = jb->outputs;\n"
                "  unsigned char *ws = jb->ws;\n"
                "  (void)inputs;\n  (void)outputs;\n  (void)ws;\n  (void)bar;\n%s}\n\n",
-            q->barriers, q->part.buf ? q->part.buf : "");
+            io_ptr(g), io_ptr(g), q->barriers, io_ptr(g), io_ptr(g),
+            q->part.buf ? q->part.buf : "");
   sb_printf(b, "/* Every share of every layer on the caller's thread. */\n"
                "static void cd_serial(const cd_job *jb) {\n"
-               "  const float *const *inputs = jb->inputs;\n"
-               "  float *const *outputs = jb->outputs;\n"
+               "  const %s *const *inputs = jb->inputs;\n"
+               "  %s *const *outputs = jb->outputs;\n"
                "  unsigned char *ws = jb->ws;\n  int tid = 0;\n"
                "  (void)inputs;\n  (void)outputs;\n  (void)ws;\n  (void)tid;\n%s}\n\n",
-            q->serial.buf ? q->serial.buf : "");
+            io_ptr(g), io_ptr(g), q->serial.buf ? q->serial.buf : "");
   sb_printf(b, "static cd_pool cd_threads; /* started once; the caller is thread 0 */\n\n"
                "int %s_init_threads(void) {\n  return cd_pool_start(&cd_threads, %s_THREADS);\n}\n\n"
                "void %s_shutdown(void) {\n  cd_pool_stop(&cd_threads);\n}\n\n"
-               "int %s_run(const float *const inputs[], float *const outputs[], void *workspace) {\n"
+               "int %s_run(const %s *const inputs[], %s *const outputs[], void *workspace) {\n"
                "  cd_job jb;\n  int rc;\n%s"
                "  rc = cd_check(inputs, outputs, (const unsigned char *)workspace);\n"
                "  if (rc != CD_OK)\n    return rc;\n"
@@ -890,8 +950,8 @@ static void run_functions(StrBuf *b, Graph *g, const CodegenOptions *o, const ch
                "  if (cd_pool_run(&cd_threads, %s_THREADS, cd_part, &jb) != CD_OK)\n"
                "    cd_serial(&jb); /* the pool runs another call, or could not start */\n"
                "  return CD_OK;\n}\n\n"
-               "int %s_run_part(int t, int nthreads, const float *const inputs[], "
-               "float *const outputs[],\n"
+               "int %s_run_part(int t, int nthreads, const %s *const inputs[], "
+               "%s *const outputs[],\n"
                "                void *workspace, void (*barrier)(void *ctx), void *ctx) {\n"
                "  cd_job jb;\n  int rc;\n%s"
                "  rc = cd_check(inputs, outputs, (const unsigned char *)workspace);\n"
@@ -901,7 +961,8 @@ static void run_functions(StrBuf *b, Graph *g, const CodegenOptions *o, const ch
                "  jb.inputs = inputs;\n  jb.outputs = outputs;\n"
                "  jb.ws = (unsigned char *)workspace;\n  jb.barrier = barrier;\n"
                "  cd_part(t, &jb, ctx);\n  return CD_OK;\n}\n",
-            name, NAME, name, name, static_ws, NAME, name, static_ws, NAME);
+            name, NAME, name, name, io_ptr(g), io_ptr(g), static_ws, NAME, name, io_ptr(g),
+            io_ptr(g), static_ws, NAME);
 }
 
 static void kernel_comment(StrBuf *sb, Graph *g, Node *n) {

@@ -732,8 +732,16 @@ typedef struct {
   Limits limits;      /* what this model may ask for (graph_new: the defaults) */
   int64_t fold_work;  /* constant folding so far: element operations ... */
   int64_t fold_bytes; /* ... and bytes made (against limits.fold_*) */
+  bool io_quantized;  /* --io quantized (pass_quantized_io): every input and output is
+                         passed in its own dtype, none as floats holding integers */
+  QuantParams *input_q, *output_q; /* with io_quantized, per input / output k: the scale
+                         and zero point it is quantized at (n 1), or n 0 (not quantized) */
 } Graph;
 
+/* Whether graph input or output v reaches the generated API as floats holding
+ * its integers (dtype_io_as_float's types), which --io quantized turns off:
+ * there every input and output is passed in its own dtype. */
+bool graph_io_as_float(const Graph *g, int v, int64_t *lo, int64_t *hi);
 Graph *graph_new(void);
 void graph_free(Graph *g);
 int graph_add_value(Graph *g, const char *name);
@@ -1023,6 +1031,8 @@ bool pass_dce(Graph *g, PassStats *st);
 bool pass_gemm_from_matmul(Graph *g, PassStats *st);
 bool pass_fuse_gelu(Graph *g, PassStats *st);
 bool pass_fuse_swish(Graph *g, PassStats *st);
+/* Not in pass_list: run by load_model for --io quantized (passes/quantized_io.c). */
+bool pass_quantized_io(Graph *g, PassStats *st);
 
 /* ---------------------------------------------------------------- rewrite.c */
 
@@ -1439,6 +1449,8 @@ typedef struct {
                                      raw file, no shape); fixes the dims --shape leaves open */
   const char *params;   /* DSL: parameters from this .safetensors file */
   const QuantizeOptions *quant; /* int8: quantize (calibrated) before the passes; NULL: float */
+  bool io_quantized;    /* --io quantized: the Q/DQ at the edges dropped (pass_quantized_io),
+                           the API passes those tensors quantized */
   const Limits *limits; /* what the model may ask for; NULL: cd_default_limits */
   uint64_t seed;        /* DSL: seed of generated parameters without one */
   int threads;          /* threads of the generated code (0 or 1: one) */

@@ -79,6 +79,10 @@ bool dtype_io_as_float(DType t, int64_t *lo, int64_t *hi) {
   }
 }
 
+bool graph_io_as_float(const Graph *g, int v, int64_t *lo, int64_t *hi) {
+  return !g->io_quantized && dtype_io_as_float(g->values[v].dtype, lo, hi);
+}
+
 const char *dtype_short(DType t) {
   int r = dtype_row(t);
   CD_ASSERT(r >= 0);

@@ -7,6 +7,7 @@
  */
 #include "cardinal.h"
 #include "dsl.h" /* Suggest: "did you mean" for options */
+#include "quant.h" /* cd_quantize, cd_dequantize: run --io quantized converts as the caller does */
 
 #include <errno.h>
 #include <signal.h>
@@ -96,6 +97,14 @@ static const char *usage_compile =
     "      --exclude NODE      keep node NODE float (repeatable)\n"
     "      --calibrate-count N calibrate on the first N files (by name)\n"
     "      --quiet             no progress lines\n"
+    "      --io MODE           float (default): NAME_run takes and gives floats, an\n"
+    "                          int8 model quantizing and dequantizing inside; or\n"
+    "                          quantized: a float input that goes straight into a\n"
+    "                          QuantizeLinear, and a float output that comes straight\n"
+    "                          out of a DequantizeLinear, are passed as those uint8 or\n"
+    "                          int8 tensors (4x fewer bytes; per-tensor Q/DQ only):\n"
+    "                          NAME_run takes void pointers, each to its tensor's own\n"
+    "                          type, and NAME.h gives NAME_INPUTk_SCALE, _ZERO_POINT\n"
     "%s"
     "  -h, --help              this text\n";
 
@@ -138,6 +147,11 @@ static const char *usage_run =
     "      --verify, --dump-after PASS   as for compile\n"
     "      --max-tensor-bytes N  as for compile\n"
     "      --cc CC, --cflags FLAGS   the C compiler and its flags\n"
+    "      --precision int8 --calibrate DIR ...   as for compile: the int8 model\n"
+    "      --io MODE           as for compile; with quantized, float32 .npy inputs are\n"
+    "                          quantized at the header's scale and zero point (uint8 or\n"
+    "                          int8 .npy files are taken as they are), and quantized\n"
+    "                          outputs are printed and written dequantized (float32)\n"
     "  -h, --help              this text\n";
 
 static const char *usage_inspect =
@@ -171,6 +185,8 @@ static const char *usage_inspect =
     "      --dot FILE          write the final graph for Graphviz (dot -Tsvg FILE)\n"
     "      --max-tensor-bytes N  as for compile\n"
     "      --precision int8 --calibrate DIR ...   as for compile: the int8 model\n"
+    "      --io MODE           as for compile (quantized: the inputs and outputs shown\n"
+    "                          are the quantized tensors the API passes)\n"
     "  -h, --help              this text\n";
 
 static const char *usage_bench =
@@ -280,7 +296,7 @@ static const char *usage_quantize =
 enum { O_VERIFY = 256, O_DUMP_AFTER, O_CC, O_CFLAGS, O_JSON, O_RUNS, O_DUMP, O_DOT, O_CSV,
        O_SVG, O_SEED, O_PROFILE, O_SCHEDULE, O_NO_PEER, O_THREADS, O_SHAPE, O_STATIC_WS,
        O_MAX_WS, O_MAX_WEIGHTS, O_NO_SIZE, O_NO_CACHE, O_MAX_TENSOR, O_PRECISION, O_CALIBRATE,
-       O_METHOD, O_PERCENTILE, O_EXCLUDE, O_CALIB_COUNT, O_QUIET, O_EVAL, O_EMBED_AS, O_OUTPUTS };
+       O_METHOD, O_PERCENTILE, O_EXCLUDE, O_CALIB_COUNT, O_QUIET, O_EVAL, O_EMBED_AS, O_OUTPUTS, O_IO };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},
@@ -324,6 +340,7 @@ static const struct option long_opts[] = {
     {"calibrate-count", required_argument, 0, O_CALIB_COUNT},
     {"quiet", no_argument, 0, O_QUIET},
     {"eval", required_argument, 0, O_EVAL},
+    {"io", required_argument, 0, O_IO},
     {0, 0, 0, 0},
 };
 
@@ -387,17 +404,17 @@ static const struct {
   const char *cmd, *options;
 } command_options[] = {
     {"compile", "output name target threads passes weights embed-as seed freeze shape outputs static-workspace "
-                "max-workspace max-weights max-tensor-bytes verify dump-after dot precision calibrate method percentile exclude calibrate-count quiet help"},
+                "max-workspace max-weights max-tensor-bytes verify dump-after dot precision calibrate method percentile exclude calibrate-count quiet io help"},
     {"build", "output name target threads passes weights embed-as seed freeze shape outputs static-workspace "
-              "max-workspace max-weights max-tensor-bytes verify dump-after dot cc cflags precision calibrate method percentile exclude calibrate-count quiet help"},
+              "max-workspace max-weights max-tensor-bytes verify dump-after dot cc cflags precision calibrate method percentile exclude calibrate-count quiet io help"},
     {"run", "input output reference target threads passes freeze shape outputs weights embed-as seed runs "
-            "profile no-cache dot verify dump-after max-tensor-bytes cc cflags precision calibrate method percentile exclude calibrate-count quiet help"},
+            "profile no-cache dot verify dump-after max-tensor-bytes cc cflags precision calibrate method percentile exclude calibrate-count quiet io help"},
     {"quantize", "output freeze shape outputs weights seed calibrate method percentile exclude "
                  "calibrate-count quiet max-tensor-bytes verify help"},
     {"inspect", "name passes freeze shape outputs weights seed json dump-after dump schedule target threads "
                 "static-workspace max-workspace max-weights no-size no-cache dot verify "
                 "max-tensor-bytes cc cflags precision calibrate method percentile exclude "
-                "calibrate-count quiet help"},
+                "calibrate-count quiet io help"},
     {"compare", "runs target threads input shape outputs csv json svg freeze weights seed cc cflags "
                 "precision calibrate method percentile exclude calibrate-count quiet eval help"},
     {"bench", "runs target threads passes input shape outputs no-peer freeze weights seed cc cflags "
@@ -623,6 +640,11 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
       break;
     }
     case O_EVAL: a->eval = optarg; break;
+    case O_IO:
+      if (strcmp(optarg, "float") && strcmp(optarg, "quantized"))
+        return usage_error(cmd, "--io takes float or quantized, not", optarg);
+      a->job.io_quantized = !strcmp(optarg, "quantized");
+      break;
     case O_CALIBRATE: a->quant.calibrate = optarg; break;
     case O_METHOD:
       if (strcmp(optarg, "minmax") && strcmp(optarg, "percentile"))
@@ -983,6 +1005,22 @@ static int cmd_run(int argc, char **argv) {
     }
     int64_t lo, hi;
     bool as_float = dtype_io_as_float(v->dtype, &lo, &hi); /* an integer input, as floats */
+    const QuantParams *qp = g->io_quantized ? &g->input_q[k] : NULL;
+    if (ok && qp && qp->n == 1 && ts[k].dtype == DT_FLOAT &&
+        tensor_numel(&ts[k]) == value_numel(v)) {
+      /* --io quantized: the model's float input, quantized as the caller
+       * would, at the header's scale and zero point */
+      float *x = ts[k].data;
+      for (int64_t i = 0; i < tensor_numel(&ts[k]); i++)
+        x[i] = (float)cd_quantize(x[i], qp->scale[0], qp->zero[0], (int32_t)lo, (int32_t)hi);
+    } else if (ok && qp && qp->n == 1 && ts[k].dtype != v->dtype) {
+      diag_error(&d, "%s: input '%s' is passed quantized (--io quantized, %s): give float32 "
+                 "values, which are quantized at its scale %.9g and zero point %d, or the %s "
+                 "values themselves; the file holds %s", a.inputs[k], v->name,
+                 dtype_name(v->dtype), (double)qp->scale[0], (int)qp->zero[0],
+                 dtype_name(v->dtype), dtype_name(ts[k].dtype));
+      ok = false;
+    }
     if (ok && v->dtype != DT_FLOAT && !as_float) { /* the interpreter would read the floats as v's type */
       diag_error(&d, "%s: input '%s' is %s; only float32 inputs are fed from files, and "
                  "uint8, int8 and int32 ones as float values (make it a constant with "
@@ -1021,6 +1059,11 @@ static int cmd_run(int argc, char **argv) {
   }
   for (int k = 0; ok && k < g->noutputs; k++) {
     const Value *v = &g->values[g->outputs[k]];
+    const QuantParams *qp = g->io_quantized ? &g->output_q[k] : NULL;
+    if (qp && qp->n == 1) { /* --io quantized: shown and written dequantized */
+      for (int64_t i = 0; i < value_numel(v); i++)
+        outs[k][i] = cd_dequantize((int32_t)outs[k][i], qp->scale[0], qp->zero[0]);
+    }
     if (k < a.noutputs) {
       const char *p = a.outputs[k];
       size_t L = strlen(p);
@@ -1042,6 +1085,10 @@ static int cmd_run(int argc, char **argv) {
       }
     } else {
       print_output(v, outs[k], k);
+      if (qp && qp->n == 1)
+        printf("  (%s at the API, --io quantized: the values above are dequantized, scale "
+               "%.9g, zero point %d)\n", dtype_name(v->dtype), (double)qp->scale[0],
+               (int)qp->zero[0]);
     }
   }
   for (int k = 0; k < g->ninputs; k++)

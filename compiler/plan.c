@@ -195,7 +195,7 @@ bool plan_build(Graph *g, Plan *p, Diag *d) {
   int64_t lo, hi;
   for (int k = 0; k < g->ninputs; k++) {
     int v = g->inputs[k];
-    if (dtype_io_as_float(g->values[v].dtype, &lo, &hi)) {
+    if (graph_io_as_float(g, v, &lo, &hi)) {
       /* Converted from the caller's floats into the workspace before the
        * first kernel (emit.c): written at step 0. */
       p->def_step[v] = 0;
@@ -210,7 +210,7 @@ bool plan_build(Graph *g, Plan *p, Diag *d) {
     /* An integer output lives in the workspace; the caller gets it as
      * floats after the last kernel. */
     if (!g->values[v].is_input && !g->values[v].data &&
-        !dtype_io_as_float(g->values[v].dtype, &lo, &hi))
+        !graph_io_as_float(g, v, &lo, &hi))
       p->loc[v] = (Loc){LOC_OUTPUT, k};
   }
   /* Weights: constants some kernel reads, in value order. */

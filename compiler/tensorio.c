@@ -230,6 +230,8 @@ static bool npy_read(const char *path, const uint8_t *b, size_t n,
   else if (!strcmp(code, "<f8")) dt = DT_DOUBLE, es = 8;
   else if (!strcmp(code, "<i8")) dt = DT_INT64, es = 8;
   else if (!strcmp(code, "<i4")) dt = DT_INT32, es = 4;
+  else if (!strcmp(code, "|u1") || !strcmp(code, "<u1")) dt = DT_UINT8, es = 1; /* run --io quantized */
+  else if (!strcmp(code, "|i1") || !strcmp(code, "<i1")) dt = DT_INT8, es = 1;
   else {
     diag_error(d, "%s: .npy dtype '%s' is not supported", path, code);
     return false;

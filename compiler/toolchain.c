@@ -473,6 +473,7 @@ static bool quantize_model(const CompileJob *j, Graph *g, bool verify, Diag *d) 
   if (ok && j->quant->report) {
     CompileJob fj = *j;
     fj.quant = NULL;
+    fj.io_quantized = false; /* the float model, as the caller's floats reach it */
     fj.passes = QUANT_PREPASSES;
     fj.dot = NULL;
     fj.dump_after = NULL;
@@ -566,6 +567,19 @@ static Graph *load_model(const CompileJob *j, PassStats *stats, int *nstats, Dia
   if (j->quant && !quantize_model(j, g, verify, d)) {
     graph_free(g);
     return NULL;
+  }
+  if (j->io_quantized) { /* the API's choice, before the passes fold what follows the Q */
+    PassStats qs;
+    memset(&qs, 0, sizeof qs);
+    ir_recount_uses(g);
+    bool ok = pass_quantized_io(g, &qs);
+    graph_compact(g);
+    if (!ok || (verify && !ir_verify(g, d))) {
+      if (!ok)
+        diag_error(d, "%s", qs.error);
+      graph_free(g);
+      return NULL;
+    }
   }
   PassStats local[CD_MAX_PASSES];
   if (!passes_run(g, order, n, stats ? stats : local, verify,
@@ -1513,8 +1527,8 @@ static const char *harness_text =
     "static int cmp(const void *a, const void *b) {\n"
     "  double x = *(const double *)a, y = *(const double *)b;\n"
     "  return x < y ? -1 : x > y;\n}\n"
+    "%s" /* in and out: pointer arrays of the API's type; es_in, es_out: element sizes */
     "int main(int argc, char **argv) {\n"
-    "  const float *in[%s_NUM_INPUTS + 1];\n  float *out[%s_NUM_OUTPUTS + 1];\n"
     "  char path[4096];\n  int runs = argc > 2 ? atoi(argv[2]) : 1, k, r, rc = 0;\n"
     "  double *t = malloc(sizeof(double) * (runs + 1));\n"
     "  void *ws = cd_aligned_alloc(%s_WORKSPACE_SIZE + 1);\n"
@@ -1524,13 +1538,13 @@ static const char *harness_text =
     "  memset(ws, 0xff, %s_WORKSPACE_SIZE + 1); /* NaN */\n"
     "%s"
     "  for (k = 0; k < %s_NUM_INPUTS; k++) {\n"
-    "    FILE *f;\n    float *b = malloc(%s_input_size[k] * 4 + 4);\n"
+    "    FILE *f;\n    void *b = malloc(%s_input_size[k] * es_in[k] + 4);\n"
     "    sprintf(path, \"%%s/in%%d.bin\", argv[1], k);\n"
     "    f = fopen(path, \"rb\");\n"
-    "    if (!b || !f || fread(b, 4, %s_input_size[k], f) != %s_input_size[k]) return 3;\n"
+    "    if (!b || !f || fread(b, es_in[k], %s_input_size[k], f) != %s_input_size[k]) return 3;\n"
     "    fclose(f);\n    in[k] = b;\n  }\n"
     "  for (k = 0; k < %s_NUM_OUTPUTS; k++) { /* NaN-filled: an element never written shows */\n"
-    "    size_t n = %s_output_size[k] * 4;\n"
+    "    size_t n = %s_output_size[k] * es_out[k];\n"
     "    if (!(out[k] = malloc(n + 4))) return 4;\n"
     "    memset(out[k], 0xff, n);\n  }\n"
     "  for (r = 0; r < runs && rc == 0; r++) {\n"
@@ -1551,8 +1565,44 @@ static const char *harness_text =
     "  for (k = 0; k < %s_NUM_OUTPUTS; k++) {\n"
     "    FILE *f;\n    sprintf(path, \"%%s/out%%d.bin\", argv[1], k);\n"
     "    f = fopen(path, \"wb\");\n"
-    "    if (!f || fwrite(out[k], 4, %s_output_size[k], f) != %s_output_size[k]) return 4;\n"
+    "    if (!f || fwrite(out[k], es_out[k], %s_output_size[k], f) != %s_output_size[k]) return 4;\n"
     "    fclose(f);\n  }\n  return 0;\n}\n";
+
+/* Bytes of one element of graph input or output v at the generated API: 4
+ * (float32, or an integer as a float), or with --io quantized its own
+ * dtype's (1 for uint8 and int8; int32 is 4 either way). */
+static size_t io_elem_bytes(const Graph *g, int v) {
+  return g->io_quantized ? dtype_size(g->values[v].dtype) : 4;
+}
+
+/* n float values of integers (cd_run_generated's convention) as elements
+ * of integer dtype t (uint8, int8, int32; malloc'd). */
+static void *io_to_bytes(DType t, const float *x, size_t n) {
+  unsigned char *b = malloc(n * dtype_size(t) + 4);
+  CD_ASSERT(b && (t == DT_UINT8 || t == DT_INT8 || t == DT_INT32));
+  for (size_t i = 0; i < n; i++) {
+    int32_t v = (int32_t)x[i];
+    if (t == DT_INT32)
+      memcpy(b + 4 * i, &v, 4);
+    else
+      b[i] = (unsigned char)v;
+  }
+  return b;
+}
+
+/* In place: n elements of integer dtype t at the start of y, as n floats. */
+static void io_from_bytes(DType t, float *y, size_t n) {
+  CD_ASSERT(t == DT_UINT8 || t == DT_INT8 || t == DT_INT32);
+  const unsigned char *b = (const unsigned char *)y;
+  for (size_t i = n; i-- > 0;) {
+    int32_t v;
+    if (t == DT_INT32)
+      memcpy(&v, b + 4 * i, 4);
+    else
+      v = t == DT_UINT8 ? b[i] : (int8_t)b[i];
+    y[i] = (float)v;
+  }
+}
 
 bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
                       float **outputs, Diag *d) {
@@ -1580,18 +1630,32 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
                "  { void *wb; size_t wn; sprintf(path, \"%%s/%s.weights\", argv[1]);\n"
                "    if (cd_load_file(path, &wb, &wn) || %s_set_weights(wb, wn)) return 5; }\n",
                name, name);
-    StrBuf h = {0};
-    sb_printf(&h, harness_text, name, NAME, NAME, NAME, NAME, blob, NAME, name, name, name,
+    StrBuf h = {0}, decl = {0};
+    const char *T = g->io_quantized ? "void" : "float";
+    sb_printf(&decl, "static const %s *in[%s_NUM_INPUTS + 1];\nstatic %s *out[%s_NUM_OUTPUTS + 1];\n"
+                     "static const size_t es_in[] = {", T, NAME, T, NAME);
+    for (int k = 0; k < g->ninputs; k++)
+      sb_printf(&decl, "%zu, ", io_elem_bytes(g, g->inputs[k]));
+    sb_printf(&decl, "0};\nstatic const size_t es_out[] = {");
+    for (int k = 0; k < g->noutputs; k++)
+      sb_printf(&decl, "%zu, ", io_elem_bytes(g, g->outputs[k]));
+    sb_printf(&decl, "0};\n");
+    sb_printf(&h, harness_text, name, decl.buf, NAME, NAME, blob, NAME, name, name, name,
               NAME, name, name, name, name, NAME, name, NAME, name, name, name, NAME, name, name);
     snprintf(path, sizeof path, "%s/" HARNESS_C, dir);
     ok = write_text(path, h.buf, d);
     sb_free(&h);
+    sb_free(&decl);
   }
   for (int k = 0; ok && k < g->ninputs; k++) {
     snprintf(path, sizeof path, "%s/in%d.bin", dir, k);
     FILE *f = fopen(path, "wb");
     size_t n = (size_t)value_numel(&g->values[g->inputs[k]]);
-    ok = f && fwrite(inputs[k], 4, n, f) == n;
+    size_t es = io_elem_bytes(g, g->inputs[k]);
+    DType t = g->values[g->inputs[k]].dtype;
+    void *bytes = g->io_quantized && t != DT_FLOAT ? io_to_bytes(t, inputs[k], n) : NULL;
+    ok = f && fwrite(bytes ? bytes : inputs[k], es, n, f) == n;
+    free(bytes);
     if (f)
       fclose(f);
   }
@@ -1692,10 +1756,13 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
   for (int k = 0; ok && k < g->noutputs; k++) {
     snprintf(path, sizeof path, "%s/out%d.bin", dir, k);
     size_t n = (size_t)value_numel(&g->values[g->outputs[k]]);
+    size_t es = io_elem_bytes(g, g->outputs[k]);
     outputs[k] = malloc(n * 4 + 4);
     CD_ASSERT(outputs[k]);
     FILE *f = fopen(path, "rb");
-    ok = f && fread(outputs[k], 4, n, f) == n;
+    ok = f && fread(outputs[k], es, n, f) == n;
+    if (ok && g->io_quantized && g->values[g->outputs[k]].dtype != DT_FLOAT)
+      io_from_bytes(g->values[g->outputs[k]].dtype, outputs[k], n); /* its own type: as floats */
     if (f)
       fclose(f);
     if (!ok)
