@@ -14,6 +14,11 @@
 #                                 # default incbin where the project has ASM, with
 #                                 # gcc or clang, for ELF; else c
 #     [STATIC_WORKSPACE]          # net_workspace, used when net_run gets NULL
+#     [IO float|quantized]        # default float; quantized (a QDQ model, or OPTIONS
+#                                 # --precision int8 --calibrate DIR): the tensors
+#                                 # at its Q/DQ edges pass as uint8/int8, net_run
+#                                 # takes void pointers, net.h gives each one's
+#                                 # NET_INPUTk_SCALE and _ZERO_POINT (--io)
 #     [SHAPES input=1,3,224,224 ...]        # fix symbolic input dims
 #     [OUTPUTS tensor ...]        # make these tensors the outputs, in this order,
 #                                 # and drop what only the rest needs (--outputs)
@@ -91,7 +96,7 @@ endfunction()
 
 function(cardinal_add_model name)
   cmake_parse_arguments(PARSE_ARGV 1 arg "STATIC_WORKSPACE"
-    "MODEL;ISA;THREADS;WEIGHTS;EMBED_AS;PARAMS;SEED;MAX_WORKSPACE;MAX_WEIGHTS;OUTPUT_DIR"
+    "MODEL;ISA;THREADS;WEIGHTS;EMBED_AS;IO;PARAMS;SEED;MAX_WORKSPACE;MAX_WEIGHTS;OUTPUT_DIR"
     "TARGET;PASSES;SHAPES;OUTPUTS;FREEZE;OPTIONS")
   if(arg_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "cardinal_add_model(${name}): unknown arguments ${arg_UNPARSED_ARGUMENTS} "
@@ -207,6 +212,11 @@ function(cardinal_add_model name)
     message(FATAL_ERROR "cardinal_add_model(${name}): EMBED_AS is incbin or c, not ${embed_as}")
   endif()
 
+  if(DEFINED arg_IO AND NOT arg_IO MATCHES "^(float|quantized)$")
+    message(FATAL_ERROR "cardinal_add_model(${name}): IO is float or quantized, not "
+                        "'${arg_IO}'")
+  endif()
+
   set(dir "${arg_OUTPUT_DIR}")
   if(NOT dir)
     set(dir "${CMAKE_CURRENT_BINARY_DIR}/cardinal/${name}")
@@ -224,6 +234,9 @@ function(cardinal_add_model name)
   endif()
   if(arg_STATIC_WORKSPACE)
     list(APPEND args --static-workspace)
+  endif()
+  if(arg_IO STREQUAL "quantized") # float is the default: no option, the same command line
+    list(APPEND args --io quantized)
   endif()
   foreach(s IN LISTS arg_SHAPES)
     list(APPEND args --shape "${s}")

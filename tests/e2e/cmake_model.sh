@@ -16,6 +16,8 @@
 #   - OUTPUTS cuts the model (two outputs, in the order given, of the
 #     sizes the header states), and a wrong name fails the build naming it
 #     and OUTPUTS (not the CLI's --outputs).
+#   - IO quantized (with OPTIONS --precision int8 --calibrate DIR) gives
+#     the uint8 input API, which an app calls; IO bytes is refused.
 # usage: cmake_model.sh BUILD_DIR SOURCE_DIR
 set -eu
 BUILD=$1 SRC=$2
@@ -36,7 +38,9 @@ set(NAME m CACHE STRING "")
 set(THREADS auto CACHE STRING "")
 set(MODEL ${CMAKE_CURRENT_SOURCE_DIR}/model.onnx CACHE STRING "")
 add_executable(app main.c)
-cardinal_add_model(${NAME} TARGET app MODEL "${MODEL}" THREADS ${THREADS} EMBED_AS ${EMBED_AS})
+set(IO float CACHE STRING "")
+cardinal_add_model(${NAME} TARGET app MODEL "${MODEL}" THREADS ${THREADS} EMBED_AS ${EMBED_AS}
+                   IO ${IO})
 EOF
 cat > "$T/proj/main.c" << 'EOF'
 /* Runs model m once on zeros: 0 if it ran. */
@@ -87,6 +91,7 @@ done
 refused "EMBED_AS incbin assembles net_weights.S: enable ASM" -DNAME=net -DMODEL="$T/proj/model.onnx" \
   -DTHREADS=1 -DEMBED_AS=incbin
 refused "EMBED_AS is incbin or c, not asm" -DNAME=net -DTHREADS=1 -DEMBED_AS=asm
+refused "IO is float or quantized, not 'bytes'" -DNAME=net -DTHREADS=1 -DEMBED_AS=c -DIO=bytes
 
 echo "== EMBED_AS: a project with ASM assembles the weights (the .bin through -I), else a C array"
 mkdir "$T/asm"
@@ -165,4 +170,34 @@ cmake "$T/cb" -DCUT=/Relu_outptu_0 > "$T/log" 2>&1 || fail "configure with a wro
 if cmake --build "$T/cb" > "$T/log" 2>&1; then fail "OUTPUTS /Relu_outptu_0 was accepted"; fi
 grep -q "OUTPUTS /Relu_outptu_0: the model has no tensor named '/Relu_outptu_0'; did you mean '/Relu_output_0'" "$T/log" ||
   { cat "$T/log"; fail "OUTPUTS /Relu_outptu_0: not named in the error"; }
+
+echo "== IO quantized: the int8 digits model's uint8 input at the API"
+mkdir "$T/io"
+cat > "$T/io/CMakeLists.txt" << EOF
+cmake_minimum_required(VERSION 3.18)
+project(model_io C)
+find_package(Cardinal 0.1 REQUIRED)
+add_executable(app main.c)
+cardinal_add_model(dq TARGET app MODEL "$SRC/tests/models/digits/digits_resnext.onnx" ISA scalar
+                   IO quantized OPTIONS --precision int8 --calibrate "$SRC/tests/models/digits/calib" --quiet)
+EOF
+cat > "$T/io/main.c" << 'EOF'
+/* The digits model with --io quantized: a uint8 input, float logits. */
+#include "dq.h"
+#include <stdio.h>
+_Static_assert(DQ_INPUT0_QUANTIZED == 1 && sizeof(DQ_INPUT0_TYPE) == 1, "a uint8 input");
+int main(void) {
+  static DQ_INPUT0_TYPE x[DQ_INPUT0_SIZE];
+  static float y[DQ_OUTPUT0_SIZE];
+  const void *in[1] = {x};
+  void *out[1] = {y};
+  void *ws = cd_aligned_alloc(DQ_WORKSPACE_SIZE);
+  int rc = ws ? dq_run(in, out, ws) : CD_ERR_NOMEM;
+  printf("dq: scale %g, zero point %d: %s\n", DQ_INPUT0_SCALE, DQ_INPUT0_ZERO_POINT, cd_strerror(rc));
+  return rc != CD_OK;
+}
+EOF
+cmake -S "$T/io" -B "$T/ib" $GEN -DCardinal_DIR="$BUILD" > "$T/log" 2>&1 || { cat "$T/log"; fail "configure IO"; }
+cmake --build "$T/ib" > "$T/log" 2>&1 || { cat "$T/log"; fail "build with IO quantized"; }
+"$T/ib/app" || fail "the IO quantized model did not run"
 echo "cmake model: ok"
