@@ -1127,20 +1127,27 @@ static void json_string(const char *s) {
 static void print_io(const Graph *g, bool out, int k, bool json) {
   int v = out ? g->outputs[k] : g->inputs[k];
   const Value *val = &g->values[v];
+  const QuantParams *qp = !g->io_quantized ? NULL : out ? &g->output_q[k] : &g->input_q[k];
   if (json) {
     printf("%s\n    {\"name\": ", k ? "," : "");
     json_string(val->name);
     printf(", \"dtype\": \"%s\", \"shape\": [", dtype_name(val->dtype));
     for (int i = 0; i < val->rank; i++)
       printf("%s%lld", i ? ", " : "", (long long)val->dims[i]);
-    printf("], \"elements\": %lld, \"layout\": \"%s\", \"symbolic\": [",
-           (long long)value_numel(val), io_layout_name(val));
+    printf("], \"elements\": %lld, \"layout\": \"%s\", ", (long long)value_numel(val),
+           io_layout_name(val));
+    if (qp && qp->n == 1) /* --io quantized */
+      printf("\"scale\": %.9g, \"zero_point\": %d, ", (double)qp->scale[0], (int)qp->zero[0]);
+    printf("\"symbolic\": [");
   } else {
     cd_print(stdout, "%-6s %-3d '%s' %s[", out ? "output" : "input", k, val->name,
              dtype_name(val->dtype));
     for (int i = 0; i < val->rank; i++)
       printf("%s%lld", i ? "," : "", (long long)val->dims[i]);
     printf("] %s", io_layout_name(val));
+    if (qp && qp->n == 1)
+      printf(" quantized (--io quantized): scale %.9g, zero point %d", (double)qp->scale[0],
+             (int)qp->zero[0]);
   }
   int n = 0;
   for (int s = 0; s < g->nsymdims; s++) {

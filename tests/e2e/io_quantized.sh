@@ -14,7 +14,8 @@
 #   - `cardinal run --io quantized` on float .npy inputs (quantized by run)
 #     and on uint8 ones prints and writes the outputs of the default build
 #     and of the interpreter, bit for bit (dequantized);
-#   - `build --precision int8 --io quantized` makes a uint8-input library;
+#   - `build --precision int8 --io quantized` makes a uint8-input library,
+#     and `inspect --io quantized` shows the input's scale and zero point;
 #   - the misuses say what is wrong: --io quantized on a float model,
 #     --io with an unknown mode, on a command without it.
 # usage: io_quantized.sh CARDINAL SOURCE_DIR
@@ -119,6 +120,10 @@ echo "run --io quantized: the default build's and the interpreter's outputs"
 [ -f "$T/b/libdigits.a" ] && grep -q '^#define DIGITS_INPUT0_DTYPE "uint8"$' "$T/b/digits.h" &&
   grep -q '^#define DIGITS_OUTPUT0_DTYPE "float32"$' "$T/b/digits.h" ||
   { echo "FAIL: build --precision int8 --io quantized"; exit 1; }
+# inspect --io quantized shows the quantized input with its scale and zero point.
+"$CARDINAL" inspect "$T/q.onnx" --io quantized --no-size > "$T/inspect.txt" 2>&1
+grep -q "^input  0   'input_quantized' uint8\[1,1,8,8\] NCHW quantized (--io quantized): scale 0\.0039215[0-9]*, zero point 0$" \
+  "$T/inspect.txt" || { echo "FAIL: inspect --io quantized"; head -20 "$T/inspect.txt"; exit 1; }
 # Misuse.
 if "$CARDINAL" compile "$DIG/digits_resnext.onnx" -o "$T/e" --io quantized > /dev/null 2> "$T/err"; then
   echo "FAIL: --io quantized on a float model"; exit 1

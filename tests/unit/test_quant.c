@@ -9,6 +9,7 @@
  */
 #include "cardinal_rt.h"
 #include "onnx_builder.h"
+#include "quant.h" /* cd_quantize, cd_dequantize: the caller's side of --io quantized */
 #include "testutil.h"
 
 #include <math.h>
@@ -909,6 +910,87 @@ static void test_qlinear_bad_axis(void) {
                     "2 (per output channel)"));
 }
 
+/* pass_quantized_io (--io quantized) on x -> Q -> DQ -> Conv -> Relu -> Q
+ * -> DQ -> y: the graph's input is now the first Q's uint8 output and its
+ * output the last DQ's uint8 input, their scales and zero points recorded,
+ * the Q and DQ at the edges gone; the interpreter on x quantized as the
+ * caller would (cd_quantize) gives bytes that dequantize to the float
+ * graph's output exactly; fold-qdq then folds the conv.  A per-axis Q at
+ * the input is refused, naming it, and so is a graph with no edge (here a
+ * DQ of the input itself, which is no quantized tensor to expose). */
+static void test_quantized_io(void) {
+  qdq_conv_model("qdq_io.onnx", true, 0);
+  static float x[288], xq[288];
+  for (int i = 0; i < 288; i++) {
+    x[i] = sinf(0.37f * (float)i) * 6.0f;
+    xq[i] = (float)cd_quantize(x[i], 0.05f, 128, 0, 255);
+  }
+  Diag d = {.quiet = true};
+  bool ok;
+  Graph *g = load("qdq_io.onnx", &d, &ok);
+  CU_ASSERT_FATAL(ok);
+  const float *ins[1] = {x};
+  float *ref[1] = {NULL}, *got[1] = {NULL};
+  CU_ASSERT_FATAL(interp_run(g, ins, ref, &d));
+  PassStats st;
+  memset(&st, 0, sizeof st);
+  ir_recount_uses(g);
+  CU_ASSERT_FATAL(pass_quantized_io(g, &st));
+  graph_compact(g);
+  CU_ASSERT(ir_verify(g, &d));
+  const Value *in = &g->values[g->inputs[0]], *out = &g->values[g->outputs[0]];
+  CU_ASSERT(g->io_quantized && in->dtype == DT_UINT8 && out->dtype == DT_UINT8);
+  CU_ASSERT(!strcmp(in->name, "xq") && !strcmp(out->name, "yq") && in->is_input && out->is_output);
+  CU_ASSERT(g->input_q[0].n == 1 && g->input_q[0].scale[0] == 0.05f && g->input_q[0].zero[0] == 128);
+  CU_ASSERT(g->output_q[0].n == 1 && g->output_q[0].scale[0] == 0.1f && g->output_q[0].zero[0] == 0);
+  CU_ASSERT(count_op(g, OP_QUANTIZE) == 1 && count_op(g, OP_DEQUANTIZE) == 3); /* x's, w's, b's */
+  CU_ASSERT(strstr(st.what, "1 input and 1 output") != NULL);
+  ins[0] = xq;
+  CU_ASSERT_FATAL(interp_run(g, ins, got, &d));
+  int differ = 0;
+  for (int i = 0; i < 576; i++)
+    differ += cd_dequantize((int32_t)got[0][i], 0.1f, 0) != ref[0][i];
+  CU_ASSERT(differ == 0);
+  int order[4], np;
+  PassStats pst[4];
+  CU_ASSERT_FATAL(passes_parse("fold-qdq,dce", order, &np, &d));
+  CU_ASSERT_FATAL(passes_run(g, order, np, pst, true, NULL, NULL, &d));
+  CU_ASSERT(count_op(g, OP_QLINEARCONV) == 1 && count_op(g, OP_QUANTIZE) == 0);
+  free(ref[0]);
+  free(got[0]);
+  graph_free(g);
+  /* per axis at the input: refused, naming it */
+  const float s4[4] = {0.5f, 1.0f, 2.0f, 4.0f};
+  const int8_t z4[4] = {-1, 0, 1, 2};
+  Onnx__NodeProto *n;
+  MB *m = quantize_model(13, 1, four, s4, I8, z4, &n);
+  mb_attr_int(n, "axis", 1);
+  CU_ASSERT_FATAL(mb_write(m, tu_path("io_axis.onnx")));
+  mb_free(m);
+  g = load("io_axis.onnx", &d, &ok);
+  CU_ASSERT_FATAL(ok);
+  memset(&st, 0, sizeof st);
+  ir_recount_uses(g);
+  CU_ASSERT(!pass_quantized_io(g, &st));
+  CU_ASSERT(strstr(st.error, "--io quantized: input 'x' is quantized per axis (QuantizeLinear "
+                             "'q', 4 scales along axis 1)") != NULL);
+  graph_free(g);
+  /* no edge: the only DQ reads the graph's input */
+  const float s1 = 0.5f;
+  const uint8_t z1 = 3;
+  m = dequantize_model(13, U8, 0, NULL, &s1, U8, &z1, 1);
+  CU_ASSERT_FATAL(mb_write(m, tu_path("io_none.onnx")));
+  mb_free(m);
+  g = load("io_none.onnx", &d, &ok);
+  CU_ASSERT_FATAL(ok);
+  memset(&st, 0, sizeof st);
+  ir_recount_uses(g);
+  CU_ASSERT(!pass_quantized_io(g, &st) && !g->io_quantized);
+  CU_ASSERT(strstr(st.error, "no input of the model goes straight into a QuantizeLinear") != NULL);
+  graph_free(g);
+  sb_free(&d.log);
+}
+
 void add_quant_suite(void) {
   CU_pSuite s = CU_add_suite("quant", NULL, NULL);
   ADD(s, test_bad_scales);
@@ -925,4 +1007,5 @@ void add_quant_suite(void) {
   ADD(s, test_fold_qdq_add);
   ADD(s, test_fold_qdq_maxpool);
   ADD(s, test_qlinear_bad_axis);
+  ADD(s, test_quantized_io);
 }
