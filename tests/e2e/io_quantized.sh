@@ -10,7 +10,8 @@
 #     the same outputs bit for bit (the quantized one through its scale and
 #     zero point), on scalar, avx2 and avx512 (those this CPU runs), one
 #     and two threads, the generated code built with gcc and clang under
-#     -std=c99 -pedantic -Werror; qm's bytes are the same on every target;
+#     -std=c99 -pedantic -Werror, and on neon under qemu (with and without
+#     +dotprod) when installed; qm's bytes are the same on every target;
 #   - `cardinal run --io quantized` on float .npy inputs (quantized by run)
 #     and on uint8 ones prints and writes the outputs of the default build
 #     and of the interpreter, bit for bit (dequantized);
@@ -76,6 +77,25 @@ for t in $targets; do
     echo "target $t, $n thread(s): $(cat "$D/log.gcc") (gcc, clang)"
   done
 done
+# neon (AArch64, with and without +dotprod) under qemu, when the cross
+# compiler and qemu-user are installed: the same checks, the same bytes.
+if command -v aarch64-linux-gnu-gcc > /dev/null && command -v qemu-aarch64 > /dev/null; then
+  for dot in "" "-march=armv8.2-a+dotprod"; do
+    D=$T/neon${dot:+dot}
+    "$CARDINAL" compile "$T/q.onnx" -o "$D/f" --name fm --target neon $OUTS > /dev/null 2>&1
+    "$CARDINAL" compile "$T/q.onnx" -o "$D/q" --name qm --target neon $OUTS --io quantized \
+      > /dev/null 2>&1
+    aarch64-linux-gnu-gcc -O2 -std=c11 -Wall -Wextra -Werror $dot -static -I"$D/f" -I"$D/q" \
+      "$SRC/tests/e2e/io_quantized.c" "$D/f/fm.c" "$D/f/fm_weights.c" "$D/q/qm.c" \
+      "$D/q/qm_weights.c" "$D/f/cardinal_rt.c" -lm -o "$D/h"
+    # shellcheck disable=SC2086
+    qemu-aarch64 "$D/h" "$D/out" $CALIB > "$D/log"
+    cmp "$D/out" "$T/scalar1/out.gcc" || { echo "FAIL: neon ${dot:-without +dotprod}: other bytes"; exit 1; }
+    echo "target neon ${dot:-without +dotprod} (qemu): $(cat "$D/log")"
+  done
+else
+  echo "(no aarch64-linux-gnu-gcc and qemu-aarch64: neon not checked)"
+fi
 # qm reads its input as the caller's uint8 bytes; fm quantizes inside.
 grep -q "quantizelinear_[a-z0-9_]*(inputs\[0\]" "$T/scalar1/f/fm.c" &&
   grep -q "(const uint8_t \*)inputs\[0\]" "$T/scalar1/q/qm.c" &&
