@@ -4,7 +4,7 @@
 # quantized activation (--outputs: an output DequantizeLinear writes):
 #   - the header of the --io quantized build gives the quantized input and
 #     output with their dtype, scale and zero point, NAME_run takes void
-#     pointers, and the default build's code is unchanged by the option;
+#     pointers, and --io float gives the default build's code;
 #   - io_quantized.c, linked with the default build (fm) and the quantized
 #     one (qm), feeds qm bytes quantized from qm.h's constants and finds
 #     the same outputs bit for bit (the quantized one through its scale and
