@@ -426,6 +426,85 @@ static void test_group_norm(void) {
   }
 }
 
+/* GatherND: constant index tuples (negative ones wrap) with batch_dims 0
+ * and 1, tuples computed at run time (some out of range: clamped), on
+ * every target; a constant index out of range is an error naming the
+ * node. */
+static int gathernd(Graph *g, int x, int ix, int64_t batch_dims) {
+  Node *n;
+  int in[2] = {x, ix};
+  int y = tu_node(g, "GatherND", 2, in, &n);
+  tu_attr_int(g, n, "batch_dims", batch_dims);
+  return y;
+}
+
+static void test_gathernd(void) {
+  find_targets();
+  for (int ti = 0; ti < nrunnable; ti++) {
+    Graph *g = graph_new();
+    const int64_t xd[3] = {2, 3, 4}, yd[2] = {2, 2}, i0d[3] = {2, 1, 2}, i1d[2] = {2, 2},
+                  i2d[2] = {3, 3};
+    const int64_t i0[4] = {1, -1, 0, 2}, i1[4] = {-3, 1, 2, 3}, i2[9] = {1, 2, 3, -2, 0, -4, 0, 1, 1};
+    int x = tu_input(g, "x", 3, xd), y = tu_input(g, "y", 2, yd);
+    int outs[4], no = 0;
+    outs[no++] = gathernd(g, x, int_const(g, DT_INT64, 3, i0d, i0), 0); /* [2,1,4] */
+    outs[no++] = gathernd(g, x, int_const(g, DT_INT64, 2, i1d, i1), 1); /* [2]: batch dim 1 */
+    outs[no++] = gathernd(g, x, int_const(g, DT_INT64, 2, i2d, i2), 0); /* [3]: single elements */
+    int idx = cast_to(g, node2(g, "Mul", y, scalar_f(g, 3)), DT_INT64);
+    outs[no++] = gathernd(g, x, idx, 0); /* [2,4], computed at run time */
+    int fam[4];
+    for (int k = 0; k < no; k++) {
+      tu_output(g, outs[k]);
+      fam[k] = tu_nan_eltwise;
+    }
+    check_generated(g, "gathernd", 0.3f, &runnable[ti], fam);
+    CU_ASSERT_EQUAL(live(g, OP_GATHERND), 4);
+    const Value *v1 = &g->values[outs[1]], *v2 = &g->values[outs[2]];
+    CU_ASSERT(v1->rank == 1 && v1->dims[0] == 2);
+    CU_ASSERT(v2->rank == 1 && v2->dims[0] == 3);
+    graph_free(g);
+  }
+  /* the values: x[i] = i, so each gathered entry is its flat index */
+  Graph *g = graph_new();
+  const int64_t xd[3] = {2, 3, 4}, id[2] = {2, 3}, bd[2] = {2, 2};
+  const int64_t ix[6] = {1, -1, 0, 0, 2, 3}, bx[4] = {2, 1, -1, 3};
+  int x = tu_input(g, "x", 3, xd);
+  tu_output(g, gathernd(g, x, int_const(g, DT_INT64, 2, id, ix), 0));
+  tu_output(g, gathernd(g, x, int_const(g, DT_INT64, 2, bd, bx), 1));
+  Diag d = {.quiet = true};
+  CU_ASSERT_FATAL(graph_infer(g, &d));
+  float in[24];
+  for (int i = 0; i < 24; i++)
+    in[i] = (float)i;
+  const float *ins[1] = {in};
+  float *o[2] = {0};
+  CU_ASSERT_FATAL(interp_run(g, ins, o, &d));
+  CU_ASSERT(o[0][0] == 12 + 2 * 4 + 0 && o[0][1] == 0 + 2 * 4 + 3);
+  CU_ASSERT(o[1][0] == 2 * 4 + 1 && o[1][1] == 12 + 2 * 4 + 3);
+  free(o[0]);
+  free(o[1]);
+  sb_free(&d.log);
+  graph_free(g);
+  /* a constant index out of range, batch_dims past the ranks */
+  for (int k = 0; k < 2; k++) {
+    g = graph_new();
+    const int64_t bad[2] = {0, 4};
+    x = tu_input(g, "x", 3, xd);
+    tu_output(g, gathernd(g, x, int_const(g, DT_INT64, 1, (int64_t[]){2}, bad), k ? 3 : 0));
+    g->nodes[g->nnodes - 1].name = arena_strdup(&g->arena, "the_node");
+    Diag e = {.quiet = true};
+    CU_ASSERT_FALSE(graph_infer(g, &e));
+    const char *want = k ? "batch_dims 3 must be less than the ranks" :
+                           "index 4 (entry 1 of indices) is out of range for dim 1 of data, of extent 3";
+    bool has = tu_log_has(&e, want) && tu_log_has(&e, "node 'the_node' (GatherND)");
+    if (!has)
+      fprintf(stderr, "\n%s: got %s\n", want, e.log.buf ? e.log.buf : "nothing");
+    CU_ASSERT(has);
+    sb_free(&e.log);
+    graph_free(g);
+  }
+}
+
 /* What stays unsupported says so, naming the node, the reason and a way out. */
 static void test_errors(void) {
   static const struct {
@@ -520,6 +599,7 @@ void add_zoo_suite(void) {
   ADD(s, test_values);
   ADD(s, test_mod);
   ADD(s, test_group_norm);
+  ADD(s, test_gathernd);
   ADD(s, test_errors);
   ADD(s, test_hostile_sizes);
 }
