@@ -10,8 +10,8 @@
  *
  *   inputs[k]            a graph input (float32)
  *   outputs[k]           a graph output (float32)
- *   (an integer graph input or output -- uint8, int8, int32 -- is a float
- *    array of its values to the caller: converted into the workspace before
+ *   (an integer graph input or output -- uint8, int8, int32, and int64
+ *    outputs -- is a float array of its values to the caller: converted into the workspace before
  *    the first kernel, and out of it after the last)
  *   ((const T *)inputs[k]), ((T *)outputs[k])   the same with --io quantized
  *                        (g->io_quantized): the arrays are of void pointers,
@@ -374,7 +374,7 @@ static void header_summary(StrBuf *h, Graph *g, Plan *p, const CodegenOptions *o
       sb_printf(h, " %s, %lld elements", io_layout_name(v), (long long)value_numel(v));
       int64_t lo, hi;
       const QuantParams *qp = g->io_quantized ? io ? &g->output_q[k] : &g->input_q[k] : NULL;
-      if (graph_io_as_float(g, vs[k], &lo, &hi))
+      if (io ? graph_out_as_float(g, vs[k], &lo, &hi) : graph_io_as_float(g, vs[k], &lo, &hi))
         sb_printf(h, "\n *               passed as float values: integers in %lld..%lld%s",
                   (long long)lo, (long long)hi,
                   io ? "" : " (any other value: CD_ERR_INPUT)");
@@ -450,7 +450,7 @@ static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
       sb_printf(&h, " %s", dtype_name(v->dtype));
       put_dims(&h, v);
       int64_t lo, hi;
-      if (graph_io_as_float(g, vs[k], &lo, &hi))
+      if (io ? graph_out_as_float(g, vs[k], &lo, &hi) : graph_io_as_float(g, vs[k], &lo, &hi))
         sb_printf(&h, ", as float values %lld..%lld", (long long)lo, (long long)hi);
       const char *io_ = io ? "OUTPUT" : "INPUT";
       sb_printf(&h, " */\n#define %s_%s%d_RANK %d\n#define %s_%s%d_SHAPE {", NAME, io_, k,
@@ -794,16 +794,17 @@ static void seq_copy(Seq *q, int k, int v) {
 }
 
 /*
- * Integer inputs and outputs (uint8, int8, int32) travel as float arrays
- * holding the integer values (docs/embedding.md): cd_check refuses an
+ * Integer inputs and outputs (uint8, int8, int32; int64 outputs too,
+ * dtype_out_as_float) travel as float arrays holding the integer values
+ * (docs/embedding.md): cd_check refuses an
  * input holding a value its type does not (a fraction, NaN, out of
  * range: CD_ERR_INPUT, before any kernel runs); the first steps convert
  * each into its workspace buffer (the memory plan puts it there) and the
  * last ones convert each integer output into the caller's floats.
  */
-static bool io_int(const Graph *g, int v) {
+static bool io_int(const Graph *g, int v, bool out) {
   int64_t lo, hi;
-  return graph_io_as_float(g, v, &lo, &hi);
+  return out ? graph_out_as_float(g, v, &lo, &hi) : graph_io_as_float(g, v, &lo, &hi);
 }
 
 /* The conversion functions of the integer types g's inputs and outputs
@@ -813,7 +814,7 @@ static void io_int_functions(StrBuf *c, Graph *g) {
   for (int io = 0; io < 2; io++)
     for (int k = 0; k < (io ? g->noutputs : g->ninputs); k++) {
       int v = io ? g->outputs[k] : g->inputs[k];
-      if (io_int(g, v)) {
+      if (io_int(g, v, io)) {
         in[io][g->values[v].dtype] = true;
         any_in |= !io;
       }
@@ -848,7 +849,7 @@ static void seq_int_inputs(Seq *q) {
   Graph *g = q->g;
   for (int k = 0; k < g->ninputs; k++) {
     int v = g->inputs[k];
-    if (!io_int(g, v) || q->p->loc[v].kind == LOC_NONE)
+    if (!io_int(g, v, false) || q->p->loc[v].kind == LOC_NONE)
       continue;
     CD_ASSERT(q->p->loc[v].kind == LOC_WS && g->values[v].layout.kind == LAYOUT_PLAIN);
     seq_thread0(q, -1, v, -1,
@@ -904,7 +905,7 @@ static void run_functions(StrBuf *b, Graph *g, const CodegenOptions *o, const ch
     sb_printf(b, "  if (!cd_cpu_has(%s_CPU_FEATURES))\n    return CD_ERR_CPU;\n", NAME);
   for (int k = 0; k < g->ninputs; k++) { /* integer inputs: integers in range */
     const Value *v = &g->values[g->inputs[k]];
-    if (io_int(g, g->inputs[k]))
+    if (io_int(g, g->inputs[k], false))
       sb_printf(b, "  if (!cd_int_ok(inputs[%d], %lld, %s))\n    return CD_ERR_INPUT;\n", k,
                 (long long)value_numel(v), io_int_bounds(g, v->dtype));
   }
@@ -1019,9 +1020,9 @@ static bool check_io(Graph *g, Diag *d) {
   }
   for (int k = 0; k < g->noutputs; k++) {
     const Value *v = &g->values[g->outputs[k]];
-    if (v->dtype != DT_FLOAT && !dtype_io_as_float(v->dtype, &lo, &hi))
-      diag_error(d, "graph output '%s' is %s: only float32 outputs, and uint8, int8 and "
-                 "int32 ones passed as float values, are supported", v->name,
+    if (v->dtype != DT_FLOAT && !dtype_out_as_float(v->dtype, &lo, &hi))
+      diag_error(d, "graph output '%s' is %s: only float32 outputs, and uint8, int8, int32 "
+                 "and int64 ones passed as float values, are supported", v->name,
                  dtype_name(v->dtype));
   }
   for (int i = 0; i < g->nnodes; i++) {
@@ -1315,7 +1316,7 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
     if (l.kind == LOC_OUTPUT && l.index == k)
       continue;
     CD_ASSERT(g->values[v].layout.kind == LAYOUT_PLAIN); /* the layout pass reorders outputs */
-    if (io_int(g, v))
+    if (io_int(g, v, true))
       seq_int_output(&q, k, v);
     else
       seq_copy(&q, k, v);

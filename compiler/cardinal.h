@@ -402,6 +402,10 @@ const char *dtype_ctype(DType t); /* "float", "uint8_t": what generated C declar
  * and int32 (docs/embedding.md, "Integer inputs and outputs"); their range
  * in *lo, *hi. */
 bool dtype_io_as_float(DType t, int64_t *lo, int64_t *hi);
+/* The same for graph outputs: those types, and int64 (the indices ArgMax
+ * and ArgMin give), written as the nearest float (exact to 2^24).  An int64
+ * input stays one to freeze: no float holds every value of it. */
+bool dtype_out_as_float(DType t, int64_t *lo, int64_t *hi);
 
 /*
  * How a value's elements are stored (layout.c).  The dims of a Value are
@@ -581,6 +585,7 @@ typedef struct {
   int reduction;                    /* ScatterND: 0 none, 1 add, 2 mul, 3 max, 4 min */
   bool fmod;                        /* Mod: C's fmod, the sign of the dividend (else the
                                        divisor's, as Python's %) */
+  bool last_index;                  /* ArgMax, ArgMin: select_last_index (ties go to the last) */
 } OpParams;
 
 typedef enum {
@@ -742,6 +747,8 @@ typedef struct {
  * its integers (dtype_io_as_float's types), which --io quantized turns off:
  * there every input and output is passed in its own dtype. */
 bool graph_io_as_float(const Graph *g, int v, int64_t *lo, int64_t *hi);
+/* The same for graph output v: dtype_out_as_float's types (int64 too). */
+bool graph_out_as_float(const Graph *g, int v, int64_t *lo, int64_t *hi);
 Graph *graph_new(void);
 void graph_free(Graph *g);
 int graph_add_value(Graph *g, const char *name);
@@ -1303,8 +1310,9 @@ void tensor_free(HostTensor *t);
 int64_t tensor_numel(const HostTensor *t);
 /* An integer tensor as float values, in place: what generated code and
  * interp_run take for an integer input (dtype_io_as_float), and give for
- * an integer output.  True for float32 (unchanged) and the integer types
- * dtype_io_as_float names; false, t unchanged, for others. */
+ * an integer output (dtype_out_as_float).  True for float32 (unchanged)
+ * and the integer types dtype_out_as_float names; false, t unchanged, for
+ * others (callers feeding an input check dtype_io_as_float first). */
 bool tensor_as_float(HostTensor *t);
 
 /* ---------------------------------------------------------------- frontend */

@@ -229,7 +229,6 @@ static const struct {
     {"TopK", 1, "k is computed at run time, so the size of its output depends on the data"},
     {"Loop", -1, "its trip count and the size of its outputs depend on the data"},
     {"If", 0, "its condition is computed at run time, so the branch taken depends on the data"},
-    {"ArgMax", -2, "not supported yet (planned)"},
     {"Einsum", -2, "not supported yet (planned)"},
 };
 
@@ -308,9 +307,11 @@ static int suggest_cut(const Graph *g, int *front, int nf, const char *blocked) 
       }
     }
   }
-  /* A tensor no output may be (an int64 k, a bool mask) is replaced by the
-   * nearest one it is computed from that may (TopK's k by the float max it
-   * was cast from); one the inputs dominate alone is dropped. */
+  /* A tensor of a type inputs and outputs do not both pass (a bool mask,
+   * which no output is; an int64 k, which would reach the caller only as
+   * floats) is replaced by the nearest one it is computed from that they
+   * do (TopK's k by the float max it was cast from); one the inputs
+   * dominate alone is dropped. */
   int m = 0;
   for (int f = 0; f < nf; f++) {
     int v = front[f];

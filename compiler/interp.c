@@ -113,6 +113,7 @@ static void int_output(const Value *v, const void *x, float *out) {
     switch (v->dtype) {
     case DT_UINT8: out[i] = ((const uint8_t *)x)[i]; break;
     case DT_INT8: out[i] = ((const int8_t *)x)[i]; break;
+    case DT_INT64: out[i] = (float)((const int64_t *)x)[i]; break;
     default: out[i] = (float)((const int32_t *)x)[i]; break;
     }
 }
@@ -177,7 +178,7 @@ bool interp_run_observed(Graph *g, const float *const *inputs, float **outputs,
     const Value *v = &g->values[g->outputs[i]];
     int64_t lo, hi;
     CD_ASSERT(data[g->outputs[i]]);
-    if (dtype_io_as_float(v->dtype, &lo, &hi)) {
+    if (dtype_out_as_float(v->dtype, &lo, &hi)) {
       CD_ASSERT(v->layout.kind == LAYOUT_PLAIN);
       outputs[i] = malloc(sizeof(float) * (size_t)value_numel(v) + 1);
       CD_ASSERT(outputs[i]);

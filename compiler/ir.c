@@ -83,6 +83,18 @@ bool graph_io_as_float(const Graph *g, int v, int64_t *lo, int64_t *hi) {
   return !g->io_quantized && dtype_io_as_float(g->values[v].dtype, lo, hi);
 }
 
+bool dtype_out_as_float(DType t, int64_t *lo, int64_t *hi) {
+  if (t == DT_INT64) {
+    *lo = INT64_MIN, *hi = INT64_MAX;
+    return true;
+  }
+  return dtype_io_as_float(t, lo, hi);
+}
+
+bool graph_out_as_float(const Graph *g, int v, int64_t *lo, int64_t *hi) {
+  return !g->io_quantized && dtype_out_as_float(g->values[v].dtype, lo, hi);
+}
+
 const char *dtype_short(DType t) {
   int r = dtype_row(t);
   CD_ASSERT(r >= 0);

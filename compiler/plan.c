@@ -210,7 +210,7 @@ bool plan_build(Graph *g, Plan *p, Diag *d) {
     /* An integer output lives in the workspace; the caller gets it as
      * floats after the last kernel. */
     if (!g->values[v].is_input && !g->values[v].data &&
-        !graph_io_as_float(g, v, &lo, &hi))
+        !graph_out_as_float(g, v, &lo, &hi))
       p->loc[v] = (Loc){LOC_OUTPUT, k};
   }
   /* Weights: constants some kernel reads, in value order. */

@@ -27,7 +27,7 @@ bool tensor_as_float(HostTensor *t) {
   int64_t lo, hi;
   if (t->dtype == DT_FLOAT)
     return true;
-  if (!dtype_io_as_float(t->dtype, &lo, &hi))
+  if (!dtype_out_as_float(t->dtype, &lo, &hi))
     return false;
   int64_t n = tensor_numel(t);
   float *f = malloc(sizeof(float) * (size_t)n + 1);
@@ -35,6 +35,7 @@ bool tensor_as_float(HostTensor *t) {
   for (int64_t i = 0; i < n; i++)
     f[i] = t->dtype == DT_UINT8  ? (float)((const uint8_t *)t->data)[i]
            : t->dtype == DT_INT8 ? (float)((const int8_t *)t->data)[i]
+           : t->dtype == DT_INT64 ? (float)((const int64_t *)t->data)[i]
                                  : (float)((const int32_t *)t->data)[i];
   free(t->data);
   t->data = f;

@@ -546,9 +546,9 @@ static Graph *load_model(const CompileJob *j, PassStats *stats, int *nstats, Dia
   for (int k = 0; k < g->noutputs && j->noutput_names; k++) {
     const Value *v = &g->values[g->outputs[k]];
     int64_t lo, hi;
-    if (v->dtype != DT_FLOAT && !dtype_io_as_float(v->dtype, &lo, &hi)) {
-      diag_error(d, "%s %s: the tensor is %s%s; outputs are float32, or uint8, int8 and "
-                 "int32 passed as float values", diag_option(d, "--outputs", "OUTPUTS"), v->name, dtype_name(v->dtype),
+    if (v->dtype != DT_FLOAT && !dtype_out_as_float(v->dtype, &lo, &hi)) {
+      diag_error(d, "%s %s: the tensor is %s%s; outputs are float32, or uint8, int8, "
+                 "int32 and int64 passed as float values", diag_option(d, "--outputs", "OUTPUTS"), v->name, dtype_name(v->dtype),
                  v->data ? ", known at compile time" : "");
       graph_free(g);
       return NULL;

@@ -6,8 +6,10 @@
  *
  * A case is in scope when every node's op is in Cardinal's list (issue 2),
  * every graph output is float32 or an integer type the generated API
- * passes as floats (uint8, int8, int32: dtype_io_as_float) produced by ops
- * that take integers (OPF_INTEGER: the quantized ops), every input is of a
+ * passes as floats (uint8, int8, int32, int64: dtype_out_as_float)
+ * produced by ops whose kernels write integers (OPF_INTEGER: the quantized
+ * ops; OPF_TYPED: the ops written for their operands' dtypes, ArgMax's
+ * indices, a Gather of int32), every input is of a
  * type the IR holds, and nothing runs in training mode.  Generated code
  * takes float32 inputs and the quantized ops' integer ones (read as their
  * values in floats, as the API takes them; an integer output must equal
@@ -170,21 +172,33 @@ static bool io_type(DType t) {
   return t == DT_FLOAT || dtype_io_as_float(t, &lo, &hi);
 }
 
-/* Whether integer value v meets only ops that take integers (OPF_INTEGER:
- * the quantized ops): its producer, and every node reading it.  An Add of
- * two uint8 tensors is an op Cardinal runs in float32 only: out of scope,
- * as it was. */
-static bool integer_ops_only(const Graph *g, int v) {
+/* Whether tensors of dtype t come out of generated code as float values
+ * (int64 too: ArgMax's indices). */
+static bool out_type(DType t) {
+  int64_t lo, hi;
+  return t == DT_FLOAT || dtype_out_as_float(t, &lo, &hi);
+}
+
+/* Whether integer value v meets only ops whose kernels take integers of
+ * `flags` (OPF_INTEGER: the quantized ops; OPF_TYPED too: the ops written
+ * for their operands' dtypes, which move, select, convert or index them):
+ * its producer, and every node reading it.  An Add of two uint8 tensors is
+ * an op Cardinal runs in float32 only: out of scope, as it was. */
+static bool integer_ops_only_of(const Graph *g, int v, unsigned flags) {
   int p = g->values[v].producer;
-  if (p >= 0 && (g->nodes[p].op == OP_COUNT || !(op_table[g->nodes[p].op].flags & OPF_INTEGER)))
+  if (p >= 0 && (g->nodes[p].op == OP_COUNT || !(op_table[g->nodes[p].op].flags & flags)))
     return false;
   for (int i = 0; i < g->nnodes; i++) {
     const Node *n = &g->nodes[i];
     for (int j = 0; j < n->nin; j++)
-      if (n->in[j] == v && (n->op == OP_COUNT || !(op_table[n->op].flags & OPF_INTEGER)))
+      if (n->in[j] == v && (n->op == OP_COUNT || !(op_table[n->op].flags & flags)))
         return false;
   }
   return true;
+}
+
+static bool integer_ops_only(const Graph *g, int v) {
+  return integer_ops_only_of(g, v, OPF_INTEGER);
 }
 
 /* Why a case is out of scope, or NULL. */
@@ -194,6 +208,13 @@ static const char *scope(Graph *g) {
     Node *n = &g->nodes[i];
     if (!in_scope_op(n)) {
       snprintf(why, sizeof why, "op %s", n->op_type);
+      return why;
+    }
+    int nout = n->nout;
+    while (nout > 0 && n->out[nout - 1] < 0)
+      nout--;
+    if (nout > op_table[n->op].max_out) { /* an output Cardinal does not make: MaxPool's Indices */
+      snprintf(why, sizeof why, "op %s with %d outputs", n->op_type, nout);
       return why;
     }
     Diag quiet = {.quiet = true}; /* a wrongly typed attribute fails the case later, loudly */
@@ -287,8 +308,9 @@ static void run_case(const char *root, const char *name, Totals *t) {
         why = "non-float output";
       else if (!read)
         snprintf(broken, sizeof broken, "test data: %.480s", dd.log.buf ? dd.log.buf : path);
-      else if (!io_type(ht.dtype) ||
-               (ht.dtype != DT_FLOAT && !integer_ops_only(probe, probe->outputs[k])))
+      else if (!out_type(ht.dtype) ||
+               (ht.dtype != DT_FLOAT &&
+                !integer_ops_only_of(probe, probe->outputs[k], OPF_INTEGER | OPF_TYPED)))
         why = "non-float output";
       if (read)
         tensor_free(&ht);

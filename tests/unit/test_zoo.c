@@ -505,6 +505,100 @@ static void test_gathernd(void) {
   }
 }
 
+/* ArgMax and ArgMin: every kind of axis (the last, inner 1; the channels
+ * after a convolution that runs blocked on the SIMD targets, the
+ * segmentation head; the first), keepdims either way, ties (a Floor makes
+ * them) to the first or the last index, NaN inputs, on every target; the
+ * interpreter's values where ONNX pins them; an axis out of range is an
+ * error naming the node. */
+static int argm(Graph *g, const char *op, int x, int64_t axis, int keepdims, int last) {
+  Node *n;
+  int y = tu_node(g, op, 1, &x, &n);
+  tu_attr_int(g, n, "axis", axis);
+  tu_attr_int(g, n, "keepdims", keepdims);
+  tu_attr_int(g, n, "select_last_index", last);
+  n->opset = 13;
+  return y;
+}
+
+static void test_argmax(void) {
+  find_targets();
+  for (int ti = 0; ti < nrunnable; ti++) {
+    Graph *g = graph_new();
+    int64_t C = 2 * runnable[ti].t->block + 3;
+    const int64_t xd[4] = {2, 3, 4, 5}, wd[4] = {C, 3, 1, 1};
+    float *w = malloc(sizeof(float) * (size_t)(C * 3));
+    for (int64_t i = 0; i < C * 3; i++)
+      w[i] = 0.1f * (float)(i % 7) - 0.3f;
+    int x = tu_input(g, "x", 4, xd);
+    int cin[2] = {x, tu_const(g, "", 4, wd, w)};
+    int conv = tu_node(g, "Conv", 2, cin, NULL);
+    free(w);
+    int ties = node1(g, "Floor", node2(g, "Mul", x, scalar_f(g, 2)));
+    int outs[8], no = 0;
+    outs[no++] = argm(g, "ArgMax", conv, 1, 1, 0);  /* the per-pixel class */
+    outs[no++] = argm(g, "ArgMin", conv, -3, 0, 1);
+    outs[no++] = argm(g, "ArgMax", x, -1, 0, 0);    /* inner 1 */
+    outs[no++] = argm(g, "ArgMin", x, 3, 1, 0);
+    outs[no++] = argm(g, "ArgMax", ties, 0, 1, 1);  /* ties to the last */
+    outs[no++] = argm(g, "ArgMin", ties, 2, 0, 0);  /* ties to the first */
+    outs[no++] = argm(g, "ArgMax", ties, -1, 1, 1);
+    outs[no++] = argm(g, "ArgMin", ties, -1, 0, 1);
+    int fam[8];
+    for (int k = 0; k < no; k++) {
+      tu_output(g, outs[k]);
+      fam[k] = tu_nan_eltwise;
+    }
+    check_generated(g, "argmax", 0.37f, &runnable[ti], fam);
+    CU_ASSERT_EQUAL(live(g, OP_ARGMAX) + live(g, OP_ARGMIN), 8);
+    const Value *v0 = &g->values[outs[0]], *v1 = &g->values[outs[1]];
+    CU_ASSERT(v0->dtype == DT_INT64 && v0->rank == 4 && v0->dims[1] == 1 && v0->dims[3] == 5);
+    CU_ASSERT(v1->rank == 3 && v1->dims[0] == 2 && v1->dims[1] == 4);
+    graph_free(g);
+  }
+  /* values: ties, and NaN (the first NaN wins, the last with
+   * select_last_index, as numpy's argmax has it) */
+  Graph *g = graph_new();
+  const int64_t xd[2] = {3, 4};
+  int x = tu_input(g, "x", 2, xd);
+  for (int k = 0; k < 4; k++)
+    tu_output(g, argm(g, k % 2 ? "ArgMin" : "ArgMax", x, 1, 0, k / 2));
+  Diag d = {.quiet = true};
+  CU_ASSERT_FATAL(graph_infer(g, &d));
+  const float in[12] = {1, 3, 3, -1, NAN, 2, NAN, 2, -5, 0, -5, 7};
+  const float want[4][3] = {{1, 0, 3}, {3, 0, 0}, {2, 2, 3}, {3, 2, 2}};
+  const float *ins[1] = {in};
+  float *o[4] = {0};
+  CU_ASSERT_FATAL(interp_run(g, ins, o, &d));
+  for (int k = 0; k < 4; k++) {
+    for (int i = 0; i < 3; i++) {
+      if (o[k][i] != want[k][i])
+        fprintf(stderr, "\narg output %d [%d]: %g, want %g\n", k, i, o[k][i], want[k][i]);
+      CU_ASSERT(o[k][i] == want[k][i]);
+    }
+    free(o[k]);
+  }
+  sb_free(&d.log);
+  graph_free(g);
+  /* the axis out of range, either side */
+  for (int k = 0; k < 2; k++) {
+    g = graph_new();
+    x = tu_input(g, "x", 2, xd);
+    tu_output(g, argm(g, "ArgMax", x, k ? 2 : -3, 1, 0));
+    g->nodes[g->nnodes - 1].name = arena_strdup(&g->arena, "the_node");
+    Diag e = {.quiet = true};
+    CU_ASSERT_FALSE(graph_infer(g, &e));
+    const char *want_msg = k ? "axis 2 is out of range for data of rank 2 (-2..1)"
+                             : "axis -3 is out of range for data of rank 2 (-2..1)";
+    bool has = tu_log_has(&e, want_msg) && tu_log_has(&e, "node 'the_node' (ArgMax)");
+    if (!has)
+      fprintf(stderr, "\n%s: got %s\n", want_msg, e.log.buf ? e.log.buf : "nothing");
+    CU_ASSERT(has);
+    sb_free(&e.log);
+    graph_free(g);
+  }
+}
+
 /* What stays unsupported says so, naming the node, the reason and a way out. */
 static void test_errors(void) {
   static const struct {
@@ -600,6 +694,7 @@ void add_zoo_suite(void) {
   ADD(s, test_mod);
   ADD(s, test_group_norm);
   ADD(s, test_gathernd);
+  ADD(s, test_argmax);
   ADD(s, test_errors);
   ADD(s, test_hostile_sizes);
 }
