@@ -586,6 +586,7 @@ typedef struct {
   bool fmod;                        /* Mod: C's fmod, the sign of the dividend (else the
                                        divisor's, as Python's %) */
   bool last_index;                  /* ArgMax, ArgMin: select_last_index (ties go to the last) */
+  const char *equation;             /* Einsum, as given (ops/einsum.c reads it) */
 } OpParams;
 
 typedef enum {
@@ -971,6 +972,27 @@ bool op_spatial_infer(Node *n, Diag *d, int nsp, const int64_t *in_sp, int64_t *
 bool graph_infer(Graph *g, Diag *d);
 bool node_setup(Graph *g, Node *n, Diag *d);  /* arity, parse, infer: a new node */
 bool node_infer(Graph *g, Node *n, Diag *d);  /* infer only: re-runnable at any time */
+
+/* An Einsum's equation resolved against its operands' shapes (ops/einsum.c):
+ * every label (a letter, or one dim an ellipsis stands for) with its
+ * extent, where each operand and the output hold it.  The lower-einsum
+ * pass reads it to find the matmul forms. */
+#define EIN_MAX_LABELS (2 * CD_MAX_RANK)
+typedef struct {
+  int nop;                            /* operands: 1 or 2 */
+  int nlab;                           /* distinct labels */
+  int64_t ext[EIN_MAX_LABELS];        /* extent of each label */
+  int rank[2];                        /* each operand's rank */
+  int lab[2][CD_MAX_RANK];            /* the label of each operand dim */
+  int64_t stride[2][EIN_MAX_LABELS];  /* element stride per label (summed over a repeated
+                                         label: the diagonal; 0: absent or broadcast) */
+  int nout;                           /* the output's rank */
+  int out[CD_MAX_RANK];               /* the label of each output dim */
+  bool in_out[EIN_MAX_LABELS];        /* the label is an output dim (else summed) */
+  bool repeated;                      /* a label twice in one operand (a diagonal) */
+  bool broadcast;                     /* an ellipsis dim of 1 against a larger one */
+} EinsumPlan;
+bool einsum_plan(const Graph *g, const Node *n, EinsumPlan *e, Diag *d);
 bool node_is_foldable(const Graph *g, const Node *n);
 bool node_fold(Graph *g, Node *n, Diag *d);
 
@@ -1035,6 +1057,7 @@ bool pass_eliminate_identity(Graph *g, PassStats *st);
 bool pass_tile_grouped_conv(Graph *g, PassStats *st);
 bool pass_layout(Graph *g, PassStats *st);
 bool pass_dce(Graph *g, PassStats *st);
+bool pass_lower_einsum(Graph *g, PassStats *st);
 bool pass_gemm_from_matmul(Graph *g, PassStats *st);
 bool pass_fuse_gelu(Graph *g, PassStats *st);
 bool pass_fuse_swish(Graph *g, PassStats *st);

@@ -229,7 +229,6 @@ static const struct {
     {"TopK", 1, "k is computed at run time, so the size of its output depends on the data"},
     {"Loop", -1, "its trip count and the size of its outputs depend on the data"},
     {"If", 0, "its condition is computed at run time, so the branch taken depends on the data"},
-    {"Einsum", -2, "not supported yet (planned)"},
 };
 
 static int stuck_row(const Node *n) {

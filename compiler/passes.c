@@ -15,6 +15,7 @@ const PassInfo pass_list[] = {
     {"fold-qdq", pass_fold_qdq, true},
     {"fold-constants", pass_fold_constants, true},
     {"eliminate-identity", pass_eliminate_identity, true},
+    {"lower-einsum", pass_lower_einsum, true},
     {"gemm-from-matmul", pass_gemm_from_matmul, true},
     {"fuse-gelu", pass_fuse_gelu, true},
     {"fuse-swish", pass_fuse_swish, true},

@@ -33,6 +33,15 @@ int64_t node_macs(const Graph *g, const Node *n) {
         macs = sat_mul(macs, taps);
     return macs;
   }
+  if (n->op == OP_EINSUM) { /* one multiply-add per combination of every label */
+    EinsumPlan e;
+    Diag d = {.quiet = true};
+    int64_t macs = einsum_plan(g, n, &e, &d) ? 1 : 0;
+    sb_free(&d.log);
+    for (int l = 0; macs && l < e.nlab; l++)
+      macs = sat_mul(macs, e.ext[l]);
+    return macs;
+  }
   if (n->op == OP_GEMM) {
     const Value *a = &g->values[n->in[0]];
     return sat_mul(value_numel(y), n->p.trans_a ? a->dims[0] : a->dims[1]);

@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A constant of type t (int64, int32 or bool) holding v. */
 static int int_const(Graph *g, DType t, int rank, const int64_t *dims, const int64_t *v) {
@@ -599,6 +600,180 @@ static void test_argmax(void) {
   }
 }
 
+/* Einsum: the matmul forms (lowered by lower-einsum to Transpose, MatMul,
+ * Reshape), a transpose and sums (ReduceSum), the conformance data's
+ * equations as written (spaces, implicit outputs), a diagonal and
+ * broadcast ellipsis dims (Einsum's own kernel); each against the
+ * interpreter's Einsum before the passes, on every target. */
+static int einsum(Graph *g, const char *eq, int a, int b) {
+  Node *n;
+  int in[2] = {a, b};
+  int y = tu_node(g, "Einsum", b >= 0 ? 2 : 1, in, &n);
+  tu_attr_str(g, n, "equation", eq);
+  n->opset = 12;
+  return y;
+}
+
+static void test_einsum(void) {
+  find_targets();
+  static const struct {
+    const char *eq;
+    int ra, rb;
+    int64_t a[4], b[4];
+  } cases[] = {
+      {"ij,jk->ik", 2, 2, {3, 5}, {5, 4}},
+      {"ij,kj->ik", 2, 2, {3, 5}, {4, 5}},
+      {"ji,jk->ki", 2, 2, {5, 3}, {5, 4}},
+      {"bij, bjk -> bik", 3, 3, {2, 3, 5}, {2, 5, 4}},
+      {"bhid,bhjd->bhij", 4, 4, {2, 3, 4, 5}, {2, 3, 6, 5}},
+      {"bhij,bhjd->bihd", 4, 4, {2, 3, 4, 6}, {2, 3, 6, 5}},
+      {"...ij,...jk->...ik", 4, 4, {2, 3, 4, 5}, {2, 3, 5, 6}},
+      {"ij,jk", 2, 2, {3, 5}, {5, 4}},
+      {"i,i", 1, 1, {7}, {7}},
+      {"i,j->ij", 1, 1, {3}, {4}},
+      {"ij->ji", 2, 0, {3, 5}, {0}},
+      {"ij->i", 2, 0, {3, 5}, {0}},
+      {"bij->jb", 3, 0, {2, 3, 5}, {0}},
+      {"...ii->...i", 3, 0, {2, 4, 4}, {0}},                 /* a diagonal */
+      {"...ij,...jk->...ik", 4, 3, {2, 1, 4, 5}, {3, 5, 6}}, /* broadcast */
+      {"ij,jk->i", 2, 2, {3, 5}, {5, 4}},                    /* k summed in one operand */
+  };
+  int nc = (int)(sizeof cases / sizeof cases[0]);
+  for (int ti = 0; ti < nrunnable; ti++) {
+    Graph *g = graph_new();
+    int fam[32];
+    for (int k = 0; k < nc; k++) {
+      char an[8], bn[8];
+      snprintf(an, sizeof an, "a%d", k);
+      snprintf(bn, sizeof bn, "b%d", k);
+      int a = tu_input(g, an, cases[k].ra, cases[k].a);
+      int b = cases[k].rb ? tu_input(g, bn, cases[k].rb, cases[k].b) : -1;
+      tu_output(g, einsum(g, cases[k].eq, a, b));
+      fam[k] = tu_nan_eltwise;
+    }
+    check_generated(g, "einsum", 0.41f, &runnable[ti], fam);
+    CU_ASSERT_EQUAL(live(g, OP_EINSUM), 3); /* the diagonal, the broadcast, "ij,jk->i" */
+    CU_ASSERT(live(g, OP_MATMUL) + live(g, OP_GEMM) >= 10);
+    const Value *v = &g->values[g->outputs[8]], *w = &g->values[g->outputs[12]];
+    CU_ASSERT(v->rank == 0);
+    CU_ASSERT(w->rank == 2 && w->dims[0] == 5 && w->dims[1] == 2);
+    graph_free(g);
+  }
+  /* values: [[1,2],[3,4]] [[5,6],[7,8]] */
+  Graph *g = graph_new();
+  const int64_t d2[2] = {2, 2};
+  const float a[4] = {1, 2, 3, 4}, b[4] = {5, 6, 7, 8};
+  int ca = tu_const(g, "", 2, d2, a), cb = tu_const(g, "", 2, d2, b);
+  tu_output(g, einsum(g, "ij,jk->ik", ca, cb));
+  tu_output(g, einsum(g, "ij,kj", ca, cb));
+  tu_output(g, einsum(g, "ii", ca, -1));
+  tu_output(g, einsum(g, "ij->j", ca, -1));
+  Diag d = {.quiet = true};
+  CU_ASSERT_FATAL(graph_infer(g, &d));
+  float *o[4] = {0};
+  CU_ASSERT_FATAL(interp_run(g, NULL, o, &d));
+  const float want[4][4] = {{19, 22, 43, 50}, {17, 23, 39, 53}, {5}, {4, 6}};
+  const int len[4] = {4, 4, 1, 2};
+  for (int k = 0; k < 4; k++) {
+    for (int i = 0; i < len[k]; i++) {
+      if (o[k][i] != want[k][i])
+        fprintf(stderr, "\neinsum %d [%d]: %g, want %g\n", k, i, o[k][i], want[k][i]);
+      CU_ASSERT(o[k][i] == want[k][i]);
+    }
+    free(o[k]);
+  }
+  sb_free(&d.log);
+  graph_free(g);
+  /* The ONNX conformance cases are float64, which no graph input or output
+   * is (the runner skips them): here through the interpreter, inputs frozen,
+   * in float64 (interp_run gives an output of another type in its own
+   * bytes). */
+  static const char *const onnx_cases[] = {"batch_diagonal", "batch_matmul", "inner_prod", "sum",
+                                           "transpose"};
+  for (int k = 0; k < 5; k++) {
+    char dir[512], model[600], f[2][700], spec[2][1600], out[700];
+    snprintf(dir, sizeof dir, "/usr/share/libonnx-testdata/data/node/test_einsum_%s",
+             onnx_cases[k]);
+    snprintf(model, sizeof model, "%s/model.onnx", dir);
+    if (access(model, R_OK)) {
+      fprintf(stderr, "\n[no %s: skipped]\n", model);
+      continue;
+    }
+    Graph *probe = graph_new();
+    Diag dp = {.quiet = true};
+    CU_ASSERT_FATAL(onnx_load(probe, model, &dp));
+    const char *fr[2];
+    int nf = probe->ninputs;
+    for (int i = 0; i < nf; i++) {
+      snprintf(f[i], sizeof f[i], "%s/test_data_set_0/input_%d.pb", dir, i);
+      snprintf(spec[i], sizeof spec[i], "%s=%s", probe->values[probe->inputs[i]].name, f[i]);
+      fr[i] = spec[i];
+    }
+    graph_free(probe);
+    sb_free(&dp.log);
+    CompileJob j = {.model = model, .target = "scalar", .passes = "none", .nfreeze = nf,
+                    .freeze = fr};
+    Diag dl = {.quiet = true};
+    Graph *gl = cd_load_model(&j, NULL, NULL, &dl);
+    if (!gl)
+      fprintf(stderr, "\n%s: %s\n", onnx_cases[k], dl.log.buf ? dl.log.buf : "?");
+    CU_ASSERT_FATAL(gl != NULL);
+    const Value *yv = &gl->values[gl->outputs[0]];
+    CU_ASSERT_FATAL(yv->dtype == DT_DOUBLE && gl->ninputs == 0);
+    float *yo[1] = {NULL};
+    CU_ASSERT_FATAL(interp_run(gl, NULL, yo, &dl));
+    const double *Y = (const double *)(void *)yo[0];
+    snprintf(out, sizeof out, "%s/test_data_set_0/output_0.pb", dir);
+    HostTensor want_t;
+    CU_ASSERT_FATAL(tensor_read(out, &want_t, &dl));
+    CU_ASSERT_FATAL(tensor_numel(&want_t) == value_numel(yv));
+    double err = 0;
+    for (int64_t i = 0; i < value_numel(yv); i++) {
+      double w = want_t.dtype == DT_DOUBLE ? ((const double *)want_t.data)[i]
+                                           : ((const float *)want_t.data)[i];
+      double e = fabs(Y[i] - w) / (1 + fabs(w));
+      err = e > err ? e : err;
+    }
+    if (!(err < 1e-6))
+      fprintf(stderr, "\ntest_einsum_%s: error %g\n", onnx_cases[k], err);
+    CU_ASSERT(err < 1e-6);
+    tensor_free(&want_t);
+    free(yo[0]);
+    sb_free(&dl.log);
+    graph_free(gl);
+  }
+  /* what Cardinal does not run says so */
+  static const struct {
+    const char *eq;
+    int nin;
+    const char *want;
+  } bad[] = {
+      {"ij,jk,kl->il", 3, "equation \"ij,jk,kl->il\" with 3 operands is not one Cardinal runs: "
+                          "it takes an Einsum of one or two operands"},
+      {"ij,jk->iz", 2, "equation \"ij,jk->iz\": the output's 'z' is no operand's"},
+      {"ijk,jk->ik", 2, "operand 0 has rank 2, its term names 3 dims"},
+      {"ij,ij->ij", 2, "a label stands for dims of extents 2 and 3"},
+  };
+  for (int k = 0; k < 4; k++) {
+    g = graph_new();
+    const int64_t d23[2] = {2, 3}, d32[2] = {3, 2};
+    int ins[3] = {tu_input(g, "a", 2, d23), tu_input(g, "b", 2, k == 3 ? d32 : d32),
+                  tu_input(g, "c", 2, d23)};
+    Node *n;
+    tu_output(g, tu_node(g, "Einsum", bad[k].nin, ins, &n));
+    tu_attr_str(g, n, "equation", bad[k].eq);
+    n->name = arena_strdup(&g->arena, "the_node");
+    Diag e = {.quiet = true};
+    CU_ASSERT_FALSE(graph_infer(g, &e));
+    bool has = tu_log_has(&e, bad[k].want) && tu_log_has(&e, "node 'the_node' (Einsum)");
+    if (!has)
+      fprintf(stderr, "\n%s: got %s\n", bad[k].want, e.log.buf ? e.log.buf : "nothing");
+    CU_ASSERT(has);
+    sb_free(&e.log);
+    graph_free(g);
+  }
+}
+
 /* What stays unsupported says so, naming the node, the reason and a way out. */
 static void test_errors(void) {
   static const struct {
@@ -695,6 +870,7 @@ void add_zoo_suite(void) {
   ADD(s, test_group_norm);
   ADD(s, test_gathernd);
   ADD(s, test_argmax);
+  ADD(s, test_einsum);
   ADD(s, test_errors);
   ADD(s, test_hostile_sizes);
 }
