@@ -536,7 +536,10 @@ static void test_argmax(void) {
     int conv = tu_node(g, "Conv", 2, cin, NULL);
     free(w);
     int ties = node1(g, "Floor", node2(g, "Mul", x, scalar_f(g, 2)));
-    int outs[8], no = 0;
+    const int64_t zd[2] = {3, 70}; /* a classifier's scores: the lanes form, and its tail */
+    int z = tu_input(g, "z", 2, zd);
+    int zties = node1(g, "Floor", node2(g, "Mul", z, scalar_f(g, 1.5f)));
+    int outs[14], no = 0;
     outs[no++] = argm(g, "ArgMax", conv, 1, 1, 0);  /* the per-pixel class */
     outs[no++] = argm(g, "ArgMin", conv, -3, 0, 1);
     outs[no++] = argm(g, "ArgMax", x, -1, 0, 0);    /* inner 1 */
@@ -545,13 +548,19 @@ static void test_argmax(void) {
     outs[no++] = argm(g, "ArgMin", ties, 2, 0, 0);  /* ties to the first */
     outs[no++] = argm(g, "ArgMax", ties, -1, 1, 1);
     outs[no++] = argm(g, "ArgMin", ties, -1, 0, 1);
-    int fam[8];
+    outs[no++] = argm(g, "ArgMax", z, 1, 0, 0);
+    outs[no++] = argm(g, "ArgMin", z, -1, 1, 1);
+    outs[no++] = argm(g, "ArgMax", zties, 1, 0, 0);
+    outs[no++] = argm(g, "ArgMax", zties, 1, 0, 1);
+    outs[no++] = argm(g, "ArgMin", zties, 1, 0, 0);
+    outs[no++] = argm(g, "ArgMin", zties, 1, 0, 1);
+    int fam[14];
     for (int k = 0; k < no; k++) {
       tu_output(g, outs[k]);
       fam[k] = tu_nan_eltwise;
     }
     check_generated(g, "argmax", 0.37f, &runnable[ti], fam);
-    CU_ASSERT_EQUAL(live(g, OP_ARGMAX) + live(g, OP_ARGMIN), 8);
+    CU_ASSERT_EQUAL(live(g, OP_ARGMAX) + live(g, OP_ARGMIN), 14);
     const Value *v0 = &g->values[outs[0]], *v1 = &g->values[outs[1]];
     CU_ASSERT(v0->dtype == DT_INT64 && v0->rank == 4 && v0->dims[1] == 1 && v0->dims[3] == 5);
     CU_ASSERT(v1->rank == 3 && v1->dims[0] == 2 && v1->dims[1] == 4);
