@@ -1590,10 +1590,19 @@ static void *io_to_bytes(DType t, const float *x, size_t n) {
   return b;
 }
 
-/* In place: n elements of integer dtype t at the start of y, as n floats. */
+/* In place: n elements of integer dtype t at the start of y, as n floats
+ * (int64, wider than a float, from the first; the narrower from the last). */
 static void io_from_bytes(DType t, float *y, size_t n) {
-  CD_ASSERT(t == DT_UINT8 || t == DT_INT8 || t == DT_INT32);
+  CD_ASSERT(t == DT_UINT8 || t == DT_INT8 || t == DT_INT32 || t == DT_INT64);
   const unsigned char *b = (const unsigned char *)y;
+  if (t == DT_INT64) {
+    for (size_t i = 0; i < n; i++) {
+      int64_t v;
+      memcpy(&v, b + 8 * i, 8);
+      y[i] = (float)v;
+    }
+    return;
+  }
   for (size_t i = n; i-- > 0;) {
     int32_t v;
     if (t == DT_INT32)
@@ -1757,7 +1766,7 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
     snprintf(path, sizeof path, "%s/out%d.bin", dir, k);
     size_t n = (size_t)value_numel(&g->values[g->outputs[k]]);
     size_t es = io_elem_bytes(g, g->outputs[k]);
-    outputs[k] = malloc(n * 4 + 4);
+    outputs[k] = malloc(n * (es > 4 ? es : 4) + 4); /* an int64 output's bytes, then its floats */
     CD_ASSERT(outputs[k]);
     FILE *f = fopen(path, "rb");
     ok = f && fread(outputs[k], es, n, f) == n;
