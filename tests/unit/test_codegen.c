@@ -1226,7 +1226,11 @@ static int count_qconv_rows(Graph *g, const char *prefix) {
  * stride 1); the others run the scalar kernel, checked as well.  neon runs
  * twice, with and without the dot-product extension (find_targets' runnable8).  Then
  * the thread split (strips of rows) on a grouped 3x3 of stride 2 and a 7x7
- * stem. */
+ * stem, and a ResNeXt-like grouped 3x3 (4 channels a group, 24 rows:
+ * tiles of 4 rows, QK_ROWS) whose units are blocks of rows.  The sweep's
+ * images of 8, 9 and 12 output rows take tiles of several rows too (and
+ * of half the channels when that frees the registers), those of 1, 5 and
+ * 7 one row. */
 static void test_qconv_kernels(void) {
   static const int64_t kk[][2] = {{3, 3}, {7, 7}, {1, 1}, {3, 3}, {5, 3}, {3, 5}};
   static const int64_t cgs[] = {3, 4, 5, 8, 1};
@@ -1280,15 +1284,18 @@ static void test_qconv_kernels(void) {
     /* Threads split the strips: 3 threads over 2 images of a grouped 3x3
      * of stride 2 and of a 7x7 stem (each 17 rows of 2 strips, the last
      * partial), and of a grouped 3x3 on 7x7 images (strips of 2 rows of 7
-     * pixels, the last strip of an image 1 row) give the bits of 1.  (A
+     * pixels, the last strip of an image 1 row), and of a grouped 3x3 on
+     * tiles of 4 rows give the bits of 1.  (A
      * layer of fewer than 32768 outputs is not split: SPLIT_MIN_WORK,
      * QLinearConv counting no MACs.) */
     g = graph_new();
     QConvShape a = {2, 64, 64, 33, 34, 3, 3, 2, 1, 16}, stem = {2, 3, 64, 33, 34, 7, 7, 2, 3, 1},
-               narrow = {2, 352, 352, 7, 7, 3, 3, 1, 1, 32};
+               narrow = {2, 352, 352, 7, 7, 3, 3, 1, 1, 32},
+               rows = {2, 128, 128, 24, 40, 3, 3, 1, 1, 32};
     tu_output(g, qconv_case_k(g, &a, 7 | 16, 0));
     tu_output(g, qconv_case_k(g, &stem, 2 | 4 | 8, 1));
     tu_output(g, qconv_case_k(g, &narrow, 1 | 2 | 4, 2));
+    tu_output(g, qconv_case_k(g, &rows, 1 | 2 | 4, 3));
     check_generated(g, "qconv_threads", 0.3f, &runnable8[ti], NULL);
     check_threads(g, "qconv_threads", &runnable8[ti], 3);
     graph_free(g);
