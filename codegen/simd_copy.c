@@ -2,7 +2,9 @@
  * simd_copy.c — the ops that only move contiguous runs of elements, on the
  * plain layout, as memcpy of runs split over threads: Slice with unit steps
  * along the dims it copies in runs (ShuffleNet's channel splits), and
- * Concat.  Their portable kernels (ops/slice.c element by element,
+ * Concat, and the shape-only ops (Reshape, Flatten, Identity...) that must
+ * copy because their output is a graph output (elsewhere they are aliases,
+ * no kernel).  Their portable kernels (ops/slice.c element by element,
  * ops/concat.c one memcpy a run, thread 0 alone) run the rest.  A unit is
  * at most COPY_UNIT elements of one run, so one large run (a channel split
  * of one image is one run) still splits over threads; copies are exact,
@@ -164,4 +166,34 @@ const KernelConfig kc_concat_copy = {
     .runs = concat_copy_runs,
     .split = concat_copy_split,
     .emit = concat_copy_emit,
+};
+
+/* A shape-only op (OPF_ALIAS) writing a graph output: its elements in
+ * order, as chunks. */
+static bool alias_copy_runs(const Graph *g, const Node *n, const Target *t) {
+  (void)t;
+  return (op_table[n->op].flags & OPF_ALIAS) && g->values[n->out[0]].is_output &&
+         (n->nout == 1 || n->out[1] < 0) && plain_io(g, n) &&
+         value_numel(&g->values[n->out[0]]) > 0;
+}
+
+static SplitAxis alias_copy_split(const Graph *g, const Node *n, const Target *t, int T,
+                                  int64_t *units) {
+  (void)t;
+  (void)T;
+  *units = chunks(value_numel(&g->values[n->out[0]]));
+  return SPLIT_ELEMS;
+}
+
+static bool alias_copy_emit(Emitter *e, Graph *g, Node *n) {
+  E("for (long c = s0; c < s1; c++)\n");
+  copy_chunk(e, "y0", "x0", value_numel(&g->values[n->out[0]]));
+  return true;
+}
+
+const KernelConfig kc_alias_copy = {
+    .name = "alias_copy",
+    .runs = alias_copy_runs,
+    .split = alias_copy_split,
+    .emit = alias_copy_emit,
 };

@@ -1013,10 +1013,12 @@ bool passes_run(Graph *g, const int *order, int n, PassStats *stats,
 bool pass_fold_qdq(Graph *g, PassStats *st);
 bool pass_fold_constants(Graph *g, PassStats *st);
 bool pass_fold_bn(Graph *g, PassStats *st);
+bool pass_bn_to_conv(Graph *g, PassStats *st);
 bool pass_merge_paths(Graph *g, PassStats *st);
 bool pass_fuse_residual(Graph *g, PassStats *st);
 bool pass_fuse_activation(Graph *g, PassStats *st);
 bool pass_eliminate_identity(Graph *g, PassStats *st);
+bool pass_fold_pad(Graph *g, PassStats *st);
 bool pass_tile_grouped_conv(Graph *g, PassStats *st);
 bool pass_layout(Graph *g, PassStats *st);
 bool pass_dce(Graph *g, PassStats *st);

@@ -1534,7 +1534,8 @@ static int slice_case(Graph *g, int x, int64_t axis, int64_t start, int64_t end,
  * (a channel range of 2 images, a reversed outer dim, a strided outer dim
  * under whole rows, a run of exactly 16, one run of 11 chunks) and
  * Concats (three parts on channels of 2 images, on the outer axis, two
- * parts of 11 chunks), pre-filled with NaN, equal to the interpreter's;
+ * parts of 11 chunks) and Flattens that write graph outputs (one of 23
+ * chunks), pre-filled with NaN, equal to the interpreter's;
  * then 3 threads over the large ones give the bits of 1. */
 static void test_copy_families(void) {
   find_targets();
@@ -1563,14 +1564,18 @@ static void test_copy_families(void) {
     int hh[2] = {h1, h0};
     tu_output(g, tu_node(g, "Concat", 2, hh, &n));
     tu_attr_int(g, n, "axis", 1);
+    tu_output(g, tu_node(g, "Flatten", 1, &big, NULL)); /* 23 chunks */
+    tu_output(g, tu_node(g, "Flatten", 1, &a, NULL));
     check_generated(g, "copy", 0.7f, &runnable[ti], NULL);
-    int fam[2] = {0, 0};
+    int fam[3] = {0, 0, 0};
     for (int i = 0; i < g->nnodes; i++) {
       fam[0] += g->nodes[i].sched.family == kernel_config_named("slice_copy");
       fam[1] += g->nodes[i].sched.family == kernel_config_named("concat_copy");
+      fam[2] += g->nodes[i].sched.family == kernel_config_named("alias_copy");
     }
     CU_ASSERT_EQUAL(fam[0], 6);
     CU_ASSERT_EQUAL(fam[1], 3);
+    CU_ASSERT_EQUAL(fam[2], 2); /* shape-only ops writing graph outputs copy */
     if (ti == nrunnable - 1)
       check_threads(g, "copy_threads", &runnable[ti], 3);
     graph_free(g);
