@@ -197,3 +197,53 @@ const KernelConfig kc_alias_copy = {
     .split = alias_copy_split,
     .emit = alias_copy_emit,
 };
+
+/*
+ * depth_to_space_rows: DepthToSpace on the plain layout (a lowered
+ * ConvTranspose's pixel shuffle) an output row at a time: row (n, c, h b
+ * + i) interleaves the b input rows of channels (i, j = 0 .. b-1), element
+ * w of row j going to w b + j; loops the C compiler vectorises.  Rows
+ * split over threads.
+ */
+static bool d2s_rows_runs(const Graph *g, const Node *n, const Target *t) {
+  (void)t;
+  return n->op == OP_DEPTHTOSPACE && plain_io(g, n) && value_numel(&g->values[n->out[0]]) > 0 &&
+         g->values[n->out[0]].dims[3] >= 16;
+}
+
+static SplitAxis d2s_rows_split(const Graph *g, const Node *n, const Target *t, int T,
+                                int64_t *units) {
+  (void)t;
+  (void)T;
+  const Value *y = &g->values[n->out[0]];
+  *units = y->dims[0] * y->dims[1] * y->dims[2];
+  return SPLIT_ROWS;
+}
+
+static bool d2s_rows_emit(Emitter *e, Graph *g, Node *n) {
+  const Value *x = &g->values[n->in[0]];
+  int64_t b = n->p.blocksize, C = x->dims[1], H = x->dims[2], W = x->dims[3], Co = C / (b * b);
+  /* the input channel of output channel c, row phase i, column phase j */
+  const char *ch = n->p.crd ? cw_fmt(e->w, "c * %lld + i * %lld + j", (long long)(b * b), (long long)b)
+                            : cw_fmt(e->w, "(i * %lld + j) * %lld + c", (long long)b, (long long)Co);
+  E("for (long u = s0; u < s1; u++) {\n"
+    "const long i = u %% %lld, h = u / %lld %% %lld, c = u / %lld %% %lld, b = u / %lld;\n",
+    (long long)b, (long long)b, (long long)H, (long long)(b * H), (long long)Co,
+    (long long)(b * H * Co));
+  E("for (long j = 0; j < %lld; j++) {\n"
+    "const long q = %s;\n"
+    "const %s *restrict xr = x0 + ((b * %lld + q) * %lld + h) * %lld;\n"
+    "%s *restrict yr = y0 + u * %lld + j;\n"
+    "for (long w = 0; w < %lld; w++)\n"
+    "yr[w * %lld] = xr[w];\n}\n}\n",
+    (long long)b, ch, dtype_ctype(x->dtype), (long long)C, (long long)H, (long long)W,
+    dtype_ctype(x->dtype), (long long)(W * b), (long long)W, (long long)b);
+  return true;
+}
+
+const KernelConfig kc_depth_to_space = {
+    .name = "depth_to_space_rows",
+    .runs = d2s_rows_runs,
+    .split = d2s_rows_split,
+    .emit = d2s_rows_emit,
+};

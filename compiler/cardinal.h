@@ -1013,6 +1013,7 @@ bool passes_run(Graph *g, const int *order, int n, PassStats *stats,
 bool pass_fold_qdq(Graph *g, PassStats *st);
 bool pass_fold_constants(Graph *g, PassStats *st);
 bool pass_fold_bn(Graph *g, PassStats *st);
+bool pass_convtranspose_to_conv(Graph *g, PassStats *st);
 bool pass_bn_to_conv(Graph *g, PassStats *st);
 bool pass_merge_paths(Graph *g, PassStats *st);
 bool pass_fuse_residual(Graph *g, PassStats *st);

@@ -19,6 +19,7 @@ const PassInfo pass_list[] = {
     {"gemm-from-matmul", pass_gemm_from_matmul, true},
     {"fuse-gelu", pass_fuse_gelu, true},
     {"fuse-swish", pass_fuse_swish, true},
+    {"convtranspose-to-conv", pass_convtranspose_to_conv, true},
     {"fold-bn", pass_fold_bn, true},
     {"merge-paths", pass_merge_paths, true},
     {"fuse-residual", pass_fuse_residual, true},

@@ -1582,6 +1582,39 @@ static void test_copy_families(void) {
   }
 }
 
+/* DepthToSpace on the plain layout (depth_to_space_rows, simd_copy.c) on
+ * every target: DCR and CRD, blocks of 2 and 3, rows of 16 to 64 output
+ * elements, pre-filled with NaN, equal to the interpreter's; 3 threads over
+ * them give the bits of 1 (the largest is split).  Rows under 16 stay the
+ * portable kernel's. */
+static void test_depth_to_space(void) {
+  find_targets();
+  for (int ti = 0; ti < nrunnable; ti++) {
+    Graph *g = graph_new();
+    static const int64_t xs[][4] = {{2, 8, 3, 8}, {1, 18, 4, 13}, {1, 12, 5, 8}, {1, 8, 2, 5},
+                                    {1, 64, 32, 32}};
+    for (int c = 0; c < 5; c++) {
+      char name[16];
+      snprintf(name, sizeof name, "d2s%d", c);
+      int x = tu_input(g, name, 4, xs[c]);
+      Node *n;
+      int y = tu_node(g, "DepthToSpace", 1, &x, &n);
+      tu_attr_int(g, n, "blocksize", c == 1 ? 3 : 2);
+      if (c % 2)
+        tu_attr_str(g, n, "mode", "CRD");
+      tu_output(g, y);
+    }
+    check_generated(g, "depth_to_space", 0.7f, &runnable[ti], NULL);
+    int rows = 0;
+    for (int i = 0; i < g->nnodes; i++)
+      rows += g->nodes[i].sched.family == kernel_config_named("depth_to_space_rows");
+    CU_ASSERT_EQUAL(rows, 4); /* the 10-wide output stays portable */
+    if (ti == nrunnable - 1)
+      check_threads(g, "depth_to_space_threads", &runnable[ti], 3);
+    graph_free(g);
+  }
+}
+
 /* ReduceMean and ReduceSum over trailing dims (reduce_rows, simd_norm.c)
  * on every target: rows of 1, 7, 16, 49 and 77 elements (tails, whole
  * vectors), keepdims on and off, against the interpreter; a reduction of
@@ -2317,6 +2350,7 @@ void add_codegen_suite(void) {
   ADD(s, test_maxpool_int);
   ADD(s, test_quantize_vec);
   ADD(s, test_copy_families);
+  ADD(s, test_depth_to_space);
   ADD(s, test_reduce_rows);
   ADD(s, test_simd_around_kernels);
   ADD(s, test_pool_kernels);

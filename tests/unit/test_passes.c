@@ -224,6 +224,40 @@ static void test_bn_to_conv(void) {
   graph_free(g);
 }
 
+/* convtranspose-to-conv: a ConvTranspose whose kernel is its stride (2x2
+ * stride 2, 3x3 stride 3, with and without a bias) becomes a 1x1 Conv and
+ * a DepthToSpace; a 3x3 of stride 2 with pads (overlapping windows) and a
+ * grouped one stay. */
+static void test_convtranspose_to_conv(void) {
+  static const struct {
+    int64_t k, s, pad, group;
+    bool bias, lowered;
+  } cs[] = {{2, 2, 0, 1, true, true}, {3, 3, 0, 1, false, true}, {3, 2, 1, 1, true, false},
+            {2, 2, 0, 2, true, false}};
+  for (int c = 0; c < 4; c++) {
+    Graph *g = graph_new();
+    const int64_t xd[4] = {2, 6, 5, 7}, wd[4] = {6, 4 / cs[c].group, cs[c].k, cs[c].k},
+                  bd[1] = {4}, st[2] = {cs[c].s, cs[c].s},
+                  pads[4] = {cs[c].pad, cs[c].pad, cs[c].pad, cs[c].pad};
+    int ins[3] = {tu_input(g, "x", 4, xd), rconst(g, 4, wd, 0), cs[c].bias ? rconst(g, 1, bd, 0) : -1};
+    Node *n;
+    tu_output(g, tu_node(g, "ConvTranspose", cs[c].bias ? 3 : 2, ins, &n));
+    tu_attr_ints(g, n, "strides", 2, st);
+    tu_attr_ints(g, n, "pads", 4, pads);
+    tu_attr_int(g, n, "group", cs[c].group);
+    run_and_compare(g, "convtranspose-to-conv");
+    CU_ASSERT_EQUAL(count(g, OP_CONVTRANSPOSE), !cs[c].lowered);
+    CU_ASSERT_EQUAL(count(g, OP_CONV), cs[c].lowered);
+    CU_ASSERT_EQUAL(count(g, OP_DEPTHTOSPACE), cs[c].lowered);
+    if (cs[c].lowered) {
+      const Node *d2s = find(g, OP_DEPTHTOSPACE), *cv = find(g, OP_CONV);
+      CU_ASSERT(d2s->p.blocksize == cs[c].k && !d2s->p.crd && d2s->in[0] == cv->out[0]);
+      CU_ASSERT_EQUAL(g->values[cv->in[1]].dims[0], 4 * cs[c].k * cs[c].k);
+    }
+    graph_free(g);
+  }
+}
+
 /* Pad(x, pads) with constant pads (int64) and value (NULL: none given). */
 static int pad(Graph *g, int x, const int64_t *pads, const float *value) {
   const int64_t pd[1] = {8}, one[1] = {1};
@@ -910,6 +944,7 @@ void add_passes_suite(void) {
   ADD(s, test_fold_bn_forward);
   ADD(s, test_bn_to_conv);
   ADD(s, test_fold_pad);
+  ADD(s, test_convtranspose_to_conv);
   ADD(s, test_fold_bn_into_gemm);
   ADD(s, test_fuse_activation);
   ADD(s, test_fuse_residual);
