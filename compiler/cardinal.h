@@ -924,6 +924,19 @@ bool reduce_trailing(const Node *n, const Value *x, int64_t *count);
 /* slice.c: Slice n's first index and step along every dim of x (false
  * where inference would refuse its axes). */
 bool slice_begin_step(const Node *n, const Value *x, int64_t *begin, int64_t *step);
+/* Resize's per-dim taps (ops/resize.c), which its interpreter and kernels
+ * share: output coordinate o of a dim reads input indices idx[o * taps + t]
+ * with weights w[o * taps + t]; outside[o]: tf_crop_and_resize's
+ * extrapolation (NULL if never).  identity: o reads o alone, weight 1. */
+typedef struct {
+  int taps;
+  int64_t *idx;
+  float *w;
+  bool *outside;
+  bool identity;
+} AxisTable;
+void resize_tables(const Graph *g, const Node *n, AxisTable *t); /* one per dim */
+void resize_tables_free(const Graph *g, const Node *n, AxisTable *t);
 /* Element offset in v of batch `bi` of the output's batch dims. */
 int64_t matmul_batch_offset(const Value *v, const int64_t *bdims, int brank, int64_t bi);
 /* pad.c: input coordinate of output coordinate o along a dim, or -1 (pad). */

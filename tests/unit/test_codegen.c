@@ -1615,6 +1615,61 @@ static void test_depth_to_space(void) {
   }
 }
 
+/* Resize of H and W on the plain layout (resize_rows, simd_resize.c) on
+ * every target, against the interpreter, pre-filled with NaN: linear up
+ * (half_pixel, 2x2 and 1x2: H unresized), cubic up (pytorch_half_pixel,
+ * 2.5x3), nearest up (asymmetric, floor, 3x4), linear down and up
+ * (align_corners, to sizes 5x9), on images of 6x7 and 28x28 (the large
+ * one split over 3 threads: the bits of 1); outputs narrower than 8 and
+ * tf_crop_and_resize's extrapolation stay the portable kernel's. */
+static void test_resize_rows(void) {
+  static const struct {
+    const char *mode, *coord;
+    float s[4];
+    int64_t size[4];
+    bool rows;
+  } cases[] = {
+      {"linear", "half_pixel", {1, 1, 2, 2}, {0}, true},
+      {"linear", "half_pixel", {1, 1, 1, 2}, {0}, true},
+      {"cubic", "pytorch_half_pixel", {1, 1, 2.5f, 3}, {0}, true},
+      {"nearest", "asymmetric", {1, 1, 3, 4}, {0}, true},
+      {"linear", "align_corners", {0}, {2, 3, 5, 9}, true},
+      {"linear", "half_pixel", {1, 1, 0.5f, 0.5f}, {0}, false},
+      {"linear", "half_pixel", {1, 1, 4, 4}, {0}, true},
+  };
+  const int64_t four[1] = {4};
+  find_targets();
+  for (int ti = 0; ti < nrunnable; ti++) {
+    Graph *g = graph_new();
+    int want = 0;
+    for (int k = 0; k < 7; k++) {
+      char name[16];
+      snprintf(name, sizeof name, "rz%d", k);
+      const int64_t small[4] = {2, 3, 6, 7}, big[4] = {1, 8, 28, 28};
+      int in[4] = {tu_input(g, name, 4, k == 6 ? big : small), -1, -1, -1};
+      if (cases[k].size[0])
+        in[3] = const_typed(g, DT_INT64, 1, four, cases[k].size);
+      else
+        in[2] = tu_const(g, "", 1, four, cases[k].s);
+      Node *n;
+      tu_output(g, tu_node(g, "Resize", 4, in, &n));
+      tu_attr_str(g, n, "mode", cases[k].mode);
+      tu_attr_str(g, n, "coordinate_transformation_mode", cases[k].coord);
+      if (!strcmp(cases[k].mode, "nearest"))
+        tu_attr_str(g, n, "nearest_mode", "floor");
+      want += cases[k].rows;
+    }
+    check_generated(g, "resize_rows", 0.7f, &runnable[ti], NULL);
+    int rows = 0;
+    for (int i = 0; i < g->nnodes; i++)
+      rows += g->nodes[i].sched.family == kernel_config_named("resize_rows");
+    CU_ASSERT_EQUAL(rows, want);
+    if (ti == nrunnable - 1)
+      check_threads(g, "resize_rows_threads", &runnable[ti], 3);
+    graph_free(g);
+  }
+}
+
 /* ReduceMean and ReduceSum over trailing dims (reduce_rows, simd_norm.c)
  * on every target: rows of 1, 7, 16, 49 and 77 elements (tails, whole
  * vectors), keepdims on and off, against the interpreter; a reduction of
@@ -2351,6 +2406,7 @@ void add_codegen_suite(void) {
   ADD(s, test_quantize_vec);
   ADD(s, test_copy_families);
   ADD(s, test_depth_to_space);
+  ADD(s, test_resize_rows);
   ADD(s, test_reduce_rows);
   ADD(s, test_simd_around_kernels);
   ADD(s, test_pool_kernels);
