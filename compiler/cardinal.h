@@ -1155,6 +1155,7 @@ enum {
   KC_BLOCKED = 2, /* runs on NCHWc activations (the layout pass asks `can`) */
   KC_ALIAS = 4,   /* no kernel: the output is the input's bytes */
   KC_SCALAR = 8,  /* the op's portable C kernel (ops/<family>.c), on thread 0 */
+  KC_VMATH = 16,  /* calls the activation table's vector helpers (cd_v_exp ...) itself */
 };
 
 extern const KernelConfig *const kernel_configs[]; /* NULL-terminated, most specific first */

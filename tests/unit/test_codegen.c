@@ -1670,6 +1670,53 @@ static void test_resize_rows(void) {
   }
 }
 
+/* Softmax over the last axis (softmax_rows, simd_norm.c) and MatMul of two
+ * computed tensors (matmul_vec, simd_gemm.c) on every target, against the
+ * interpreter, pre-filled with NaN: softmax rows of 7, 16 and 197 (tails,
+ * whole vectors), one over a middle axis (the portable kernel's); matmuls
+ * batched [2, 3] x [2, 3] with 5 rows (a tile and a row left) and 33
+ * columns (whole tiles, a single vector, a tail of 1), a batch broadcast
+ * of B [20, 40], a K of 600 (the tail summed element by element), and
+ * ViT's 12 x 197 x 64 attention, the large ones split over 3 threads (the
+ * bits of 1). */
+static void test_softmax_matmul(void) {
+  static const int64_t sm[][3] = {{3, 5, 7}, {2, 3, 16}, {1, 12, 197}, {2, 9, 4}};
+  static const int64_t mm[][2][4] = {{{2, 3, 5, 17}, {2, 3, 17, 33}},
+                                     {{1, 3, 7, 20}, {1, 1, 20, 40}},
+                                     {{1, 1, 6, 600}, {1, 1, 600, 20}},
+                                     {{1, 12, 197, 64}, {1, 12, 64, 197}}};
+  find_targets();
+  for (int ti = 0; ti < nrunnable; ti++) {
+    Graph *g = graph_new();
+    for (int c = 0; c < 4; c++) {
+      char name[16];
+      snprintf(name, sizeof name, "sm%d", c);
+      int x = tu_input(g, name, 3, sm[c]);
+      Node *n;
+      tu_output(g, tu_node(g, "Softmax", 1, &x, &n));
+      if (c == 3)
+        tu_attr_int(g, n, "axis", 1);
+      snprintf(name, sizeof name, "ma%d", c);
+      int ab[2] = {tu_input(g, name, 4, mm[c][0]), -1};
+      snprintf(name, sizeof name, "mb%d", c);
+      ab[1] = tu_input(g, name, 4, mm[c][1]);
+      tu_output(g, tu_node(g, "MatMul", 2, ab, NULL));
+    }
+    check_generated(g, "softmax_matmul", 0.7f, &runnable[ti], NULL);
+    int fam[2] = {0, 0};
+    for (int i = 0; i < g->nnodes; i++) {
+      fam[0] += g->nodes[i].sched.family == kernel_config_named("softmax_rows");
+      fam[1] += g->nodes[i].sched.family == kernel_config_named("matmul_vec");
+    }
+    bool vec = target_vec(runnable[ti].t, DT_FLOAT) != NULL;
+    CU_ASSERT_EQUAL(fam[0], vec ? 3 : 0);
+    CU_ASSERT_EQUAL(fam[1], vec ? 4 : 0);
+    if (ti == nrunnable - 1)
+      check_threads(g, "softmax_matmul_threads", &runnable[ti], 3);
+    graph_free(g);
+  }
+}
+
 /* ReduceMean and ReduceSum over trailing dims (reduce_rows, simd_norm.c)
  * on every target: rows of 1, 7, 16, 49 and 77 elements (tails, whole
  * vectors), keepdims on and off, against the interpreter; a reduction of
@@ -2407,6 +2454,7 @@ void add_codegen_suite(void) {
   ADD(s, test_copy_families);
   ADD(s, test_depth_to_space);
   ADD(s, test_resize_rows);
+  ADD(s, test_softmax_matmul);
   ADD(s, test_reduce_rows);
   ADD(s, test_simd_around_kernels);
   ADD(s, test_pool_kernels);
