@@ -1678,7 +1678,8 @@ static void test_resize_rows(void) {
  * columns (whole tiles, a single vector, a tail of 1), a batch broadcast
  * of B [20, 40], a K of 600 (the tail summed element by element), and
  * ViT's 12 x 197 x 64 attention, the large ones split over 3 threads (the
- * bits of 1). */
+ * bits of 1); and elementwise ops with an operand of one value (attention's
+ * scale), which run in the elementwise family. */
 static void test_softmax_matmul(void) {
   static const int64_t sm[][3] = {{3, 5, 7}, {2, 3, 16}, {1, 12, 197}, {2, 9, 4}};
   static const int64_t mm[][2][4] = {{{2, 3, 5, 17}, {2, 3, 17, 33}},
@@ -1702,15 +1703,24 @@ static void test_softmax_matmul(void) {
       ab[1] = tu_input(g, name, 4, mm[c][1]);
       tu_output(g, tu_node(g, "MatMul", 2, ab, NULL));
     }
+    /* attention's scale: a tensor by one value, a rank-0 and a [1] */
+    const int64_t sd[3] = {2, 3, 40}, one[1] = {1};
+    const float sq = 8.0f, half = 0.5f;
+    int dv[2] = {tu_input(g, "sdiv", 3, sd), tu_const(g, "", 0, NULL, &sq)};
+    tu_output(g, tu_node(g, "Div", 2, dv, NULL));
+    int mv[2] = {tu_const(g, "", 1, one, &half), dv[0]};
+    tu_output(g, tu_node(g, "Mul", 2, mv, NULL));
     check_generated(g, "softmax_matmul", 0.7f, &runnable[ti], NULL);
-    int fam[2] = {0, 0};
+    int fam[3] = {0, 0, 0};
     for (int i = 0; i < g->nnodes; i++) {
       fam[0] += g->nodes[i].sched.family == kernel_config_named("softmax_rows");
       fam[1] += g->nodes[i].sched.family == kernel_config_named("matmul_vec");
+      fam[2] += g->nodes[i].sched.family == kernel_config_named("eltwise_vec");
     }
     bool vec = target_vec(runnable[ti].t, DT_FLOAT) != NULL;
     CU_ASSERT_EQUAL(fam[0], vec ? 3 : 0);
     CU_ASSERT_EQUAL(fam[1], vec ? 4 : 0);
+    CU_ASSERT_EQUAL(fam[2], vec ? 2 : 0);
     if (ti == nrunnable - 1)
       check_threads(g, "softmax_matmul_threads", &runnable[ti], 3);
     graph_free(g);
