@@ -186,6 +186,9 @@ static SplitAxis alias_copy_split(const Graph *g, const Node *n, const Target *t
 }
 
 static bool alias_copy_emit(Emitter *e, Graph *g, Node *n) {
+  for (int i = 1; i < n->nin; i++) /* Dropout's ratio, when a graph input */
+    if (node_runtime_read(n, i))
+      E("(void)x%d;\n", i);
   E("for (long c = s0; c < s1; c++)\n");
   copy_chunk(e, "y0", "x0", value_numel(&g->values[n->out[0]]));
   return true;
