@@ -1175,6 +1175,8 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
   bool acts = false, helpers = false;
   for (int i = 0; i < g->nnodes; i++) {
     const Node *n = &g->nodes[i];
+    if (!n->dead && (n->sched.family->flags & KC_VMATH))
+      acts = helpers = true;
     OpKind ops[2] = {n->op, n->ep.act};
     for (int k = 0; k < 2; k++)
       if (ops[k] != OP_COUNT && (op_table[ops[k]].flags & OPF_ACTIVATION)) {

@@ -54,7 +54,7 @@ extern const KernelConfig kc_gemm_vec, kc_reorder, kc_conv_glanes, kc_conv_block
     kc_pool_blocked, kc_gpool_blocked, kc_channel_bcast, kc_concat_blocked, kc_layernorm_vec,
     kc_row_bcast, kc_transpose_tiled, kc_eltwise_vec, kc_qconv1x1_u8s8u8, kc_qconv1x1_u8s8s8,
     kc_qconv1x1_s8s8u8, kc_qconv1x1_s8s8s8, kc_qconv_u8s8u8, kc_qconv_u8s8s8, kc_qconv_s8s8u8,
-    kc_qconv_s8s8s8, kc_quantize_vec_u8, kc_quantize_vec_s8, kc_qadd_vec_u8, kc_qadd_vec_s8, kc_qadd_split, kc_qmatmul_u8, kc_qmatmul_s8, kc_maxpool_int, kc_slice_copy, kc_concat_copy, kc_reduce_rows;
+    kc_qconv_s8s8s8, kc_quantize_vec_u8, kc_quantize_vec_s8, kc_qadd_vec_u8, kc_qadd_vec_s8, kc_qadd_split, kc_qmatmul_u8, kc_qmatmul_s8, kc_maxpool_int, kc_slice_copy, kc_concat_copy, kc_alias_copy, kc_depth_to_space, kc_resize_rows, kc_softmax_rows, kc_matmul_vec, kc_reduce_rows;
 
 const KernelConfig *const kernel_configs[] = {
     &kc_alias,           &kc_gemm_vec,        &kc_reorder,         &kc_conv_glanes,
@@ -63,7 +63,7 @@ const KernelConfig *const kernel_configs[] = {
     &kc_eltwise_vec,     &kc_qconv1x1_u8s8u8, &kc_qconv1x1_u8s8s8, &kc_qconv1x1_s8s8u8,
     &kc_qconv1x1_s8s8s8, &kc_qconv_u8s8u8,    &kc_qconv_u8s8s8,    &kc_qconv_s8s8u8,
     &kc_qconv_s8s8s8,    &kc_quantize_vec_u8, &kc_quantize_vec_s8, &kc_qadd_vec_u8,     &kc_qadd_vec_s8,     &kc_qadd_split,      &kc_qmatmul_u8,      &kc_qmatmul_s8,
-    &kc_maxpool_int,     &kc_slice_copy,      &kc_concat_copy,     &kc_reduce_rows,
+    &kc_maxpool_int,     &kc_slice_copy,      &kc_concat_copy,     &kc_alias_copy,      &kc_depth_to_space,  &kc_resize_rows,     &kc_softmax_rows,    &kc_matmul_vec,      &kc_reduce_rows,
     &kc_scalar,          NULL,
 };
 

@@ -54,8 +54,10 @@ static bool eltwise_runs(const Graph *g, const Node *n, const Target *t) {
         return false;
       continue;
     }
-    if (!value_same_shape(&g->values[n->in[i]], y) ||
-        g->values[n->in[i]].layout.kind != y->layout.kind)
+    const Value *x = &g->values[n->in[i]];
+    if (value_numel(x) == 1 && x->rank <= y->rank && x->layout.kind == LAYOUT_PLAIN)
+      continue; /* one value for every element (attention's / sqrt(d)) */
+    if (!value_same_shape(x, y) || x->layout.kind != y->layout.kind)
       return false;
   }
   return true;

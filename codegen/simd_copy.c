@@ -2,7 +2,9 @@
  * simd_copy.c — the ops that only move contiguous runs of elements, on the
  * plain layout, as memcpy of runs split over threads: Slice with unit steps
  * along the dims it copies in runs (ShuffleNet's channel splits), and
- * Concat.  Their portable kernels (ops/slice.c element by element,
+ * Concat, and the shape-only ops (Reshape, Flatten, Identity...) that must
+ * copy because their output is a graph output (elsewhere they are aliases,
+ * no kernel).  Their portable kernels (ops/slice.c element by element,
  * ops/concat.c one memcpy a run, thread 0 alone) run the rest.  A unit is
  * at most COPY_UNIT elements of one run, so one large run (a channel split
  * of one image is one run) still splits over threads; copies are exact,
@@ -164,4 +166,87 @@ const KernelConfig kc_concat_copy = {
     .runs = concat_copy_runs,
     .split = concat_copy_split,
     .emit = concat_copy_emit,
+};
+
+/* A shape-only op (OPF_ALIAS) writing a graph output: its elements in
+ * order, as chunks. */
+static bool alias_copy_runs(const Graph *g, const Node *n, const Target *t) {
+  (void)t;
+  return (op_table[n->op].flags & OPF_ALIAS) && g->values[n->out[0]].is_output &&
+         (n->nout == 1 || n->out[1] < 0) && plain_io(g, n) &&
+         value_numel(&g->values[n->out[0]]) > 0;
+}
+
+static SplitAxis alias_copy_split(const Graph *g, const Node *n, const Target *t, int T,
+                                  int64_t *units) {
+  (void)t;
+  (void)T;
+  *units = chunks(value_numel(&g->values[n->out[0]]));
+  return SPLIT_ELEMS;
+}
+
+static bool alias_copy_emit(Emitter *e, Graph *g, Node *n) {
+  for (int i = 1; i < n->nin; i++) /* Dropout's ratio, when a graph input */
+    if (node_runtime_read(n, i))
+      E("(void)x%d;\n", i);
+  E("for (long c = s0; c < s1; c++)\n");
+  copy_chunk(e, "y0", "x0", value_numel(&g->values[n->out[0]]));
+  return true;
+}
+
+const KernelConfig kc_alias_copy = {
+    .name = "alias_copy",
+    .runs = alias_copy_runs,
+    .split = alias_copy_split,
+    .emit = alias_copy_emit,
+};
+
+/*
+ * depth_to_space_rows: DepthToSpace on the plain layout (a lowered
+ * ConvTranspose's pixel shuffle) an output row at a time: row (n, c, h b
+ * + i) interleaves the b input rows of channels (i, j = 0 .. b-1), element
+ * w of row j going to w b + j; loops the C compiler vectorises.  Rows
+ * split over threads.
+ */
+static bool d2s_rows_runs(const Graph *g, const Node *n, const Target *t) {
+  (void)t;
+  return n->op == OP_DEPTHTOSPACE && plain_io(g, n) && value_numel(&g->values[n->out[0]]) > 0 &&
+         g->values[n->out[0]].dims[3] >= 16;
+}
+
+static SplitAxis d2s_rows_split(const Graph *g, const Node *n, const Target *t, int T,
+                                int64_t *units) {
+  (void)t;
+  (void)T;
+  const Value *y = &g->values[n->out[0]];
+  *units = y->dims[0] * y->dims[1] * y->dims[2];
+  return SPLIT_ROWS;
+}
+
+static bool d2s_rows_emit(Emitter *e, Graph *g, Node *n) {
+  const Value *x = &g->values[n->in[0]];
+  int64_t b = n->p.blocksize, C = x->dims[1], H = x->dims[2], W = x->dims[3], Co = C / (b * b);
+  /* the input channel of output channel c, row phase i, column phase j */
+  const char *ch = n->p.crd ? cw_fmt(e->w, "c * %lld + i * %lld + j", (long long)(b * b), (long long)b)
+                            : cw_fmt(e->w, "(i * %lld + j) * %lld + c", (long long)b, (long long)Co);
+  E("for (long u = s0; u < s1; u++) {\n"
+    "const long i = u %% %lld, h = u / %lld %% %lld, c = u / %lld %% %lld, b = u / %lld;\n",
+    (long long)b, (long long)b, (long long)H, (long long)(b * H), (long long)Co,
+    (long long)(b * H * Co));
+  E("for (long j = 0; j < %lld; j++) {\n"
+    "const long q = %s;\n"
+    "const %s *restrict xr = x0 + ((b * %lld + q) * %lld + h) * %lld;\n"
+    "%s *restrict yr = y0 + u * %lld + j;\n"
+    "for (long w = 0; w < %lld; w++)\n"
+    "yr[w * %lld] = xr[w];\n}\n}\n",
+    (long long)b, ch, dtype_ctype(x->dtype), (long long)C, (long long)H, (long long)W,
+    dtype_ctype(x->dtype), (long long)(W * b), (long long)W, (long long)b);
+  return true;
+}
+
+const KernelConfig kc_depth_to_space = {
+    .name = "depth_to_space_rows",
+    .runs = d2s_rows_runs,
+    .split = d2s_rows_split,
+    .emit = d2s_rows_emit,
 };

@@ -167,3 +167,76 @@ const KernelConfig kc_reduce_rows = {
     .split = reduce_rows_split,
     .emit = reduce_rows_emit,
 };
+
+/*
+ * softmax_rows: Softmax over the last axis (a transformer's attention
+ * scores, a classifier's probabilities) on the plain layout, rows split
+ * over threads.  Per row: the maximum in vectors, then exp(x - max) by the
+ * activation table's vector exp into y while summing, then y times 1 /
+ * sum; the partial last vector element by element (expf).  The vector exp
+ * and the order of the sum differ from the scalar kernel by rounding,
+ * within the interpreter's tolerance.
+ */
+static bool softmax_rows_runs(const Graph *g, const Node *n, const Target *t) {
+  (void)t;
+  return n->op == OP_SOFTMAX && n->p.inner == 1 && n->p.len > 0 &&
+         g->values[n->in[0]].layout.kind == LAYOUT_PLAIN &&
+         g->values[n->out[0]].layout.kind == LAYOUT_PLAIN;
+}
+
+static bool softmax_rows_emit(Emitter *e, Graph *g, Node *n) {
+  (void)g;
+  const VecOps *o = &e->t->f32;
+  CWriter *w = e->w;
+  cw_var(w, "L", "%lld", (long long)n->p.len);
+  cw_var(w, "lanes", "%d", o->lanes);
+  cw_var(w, "full", "%lld", (long long)(n->p.len / o->lanes * o->lanes));
+  const char *xv = cw_op(w, o->load, "x + j", 0, 0);
+  E("for (long r = s0; r < s1; r++) {\n"
+    "const float *x = x0 + r * ${L};\n"
+    "float *y = y0 + r * ${L};\n"
+    "float mx = -HUGE_VALF, sum = 0.0f;\n"
+    "{\n"
+    "%s m = %s;\n"
+    "for (long j = 0; j < ${full}; j += ${lanes})\n"
+    "m = %s;\n"
+    "float l[${lanes}];\n"
+    "%s;\n"
+    "for (int k = 0; k < ${lanes}; k++)\n"
+    "mx = l[k] > mx ? l[k] : mx;\n"
+    "for (long j = ${full}; j < ${L}; j++)\n"
+    "mx = x[j] > mx ? x[j] : mx;\n"
+    "}\n",
+    o->vtype, cw_op(w, o->set1, "-HUGE_VALF", 0, 0), cw_op(w, o->max, "m", xv, 0),
+    cw_op(w, o->store, "l", "m", 0));
+  E("const %s vm = %s;\n"
+    "%s acc = %s;\n"
+    "for (long j = 0; j < ${full}; j += ${lanes}) {\n"
+    "const %s v = %s;\n"
+    "%s;\n"
+    "acc = %s;\n"
+    "}\n",
+    o->vtype, cw_op(w, o->set1, "mx", 0, 0), o->vtype, o->zero, o->vtype,
+    act_vector(w, o, OP_EXP, 0, 0, cw_op(w, o->sub, xv, "vm", 0)), cw_op(w, o->store, "y + j", "v", 0),
+    cw_op(w, o->add, "acc", "v", 0));
+  row_sum(e, "acc", "sum", "(y[j] = expf(x[j] - mx))");
+  E("const float inv = 1.0f / sum;\n"
+    "const %s vi = %s;\n"
+    "for (long j = 0; j < ${full}; j += ${lanes})\n"
+    "%s;\n"
+    "for (long j = ${full}; j < ${L}; j++)\n"
+    "y[j] *= inv;\n"
+    "}\n",
+    o->vtype, cw_op(w, o->set1, "inv", 0, 0),
+    cw_op(w, o->store, "y + j", cw_op(w, o->mul, cw_op(w, o->load, "y + j", 0, 0), "vi", 0), 0));
+  return true;
+}
+
+const KernelConfig kc_softmax_rows = {
+    .name = "softmax_rows",
+    .x = DT_FLOAT, .y = DT_FLOAT,
+    .flags = KC_VECTOR | KC_VMATH,
+    .runs = softmax_rows_runs,
+    .split = lnorm_split,
+    .emit = softmax_rows_emit,
+};

@@ -940,6 +940,19 @@ bool reduce_trailing(const Node *n, const Value *x, int64_t *count);
 /* slice.c: Slice n's first index and step along every dim of x (false
  * where inference would refuse its axes). */
 bool slice_begin_step(const Node *n, const Value *x, int64_t *begin, int64_t *step);
+/* Resize's per-dim taps (ops/resize.c), which its interpreter and kernels
+ * share: output coordinate o of a dim reads input indices idx[o * taps + t]
+ * with weights w[o * taps + t]; outside[o]: tf_crop_and_resize's
+ * extrapolation (NULL if never).  identity: o reads o alone, weight 1. */
+typedef struct {
+  int taps;
+  int64_t *idx;
+  float *w;
+  bool *outside;
+  bool identity;
+} AxisTable;
+void resize_tables(const Graph *g, const Node *n, AxisTable *t); /* one per dim */
+void resize_tables_free(const Graph *g, const Node *n, AxisTable *t);
 /* Element offset in v of batch `bi` of the output's batch dims. */
 int64_t matmul_batch_offset(const Value *v, const int64_t *bdims, int brank, int64_t bi);
 /* pad.c: input coordinate of output coordinate o along a dim, or -1 (pad). */
@@ -1050,10 +1063,13 @@ bool passes_run(Graph *g, const int *order, int n, PassStats *stats,
 bool pass_fold_qdq(Graph *g, PassStats *st);
 bool pass_fold_constants(Graph *g, PassStats *st);
 bool pass_fold_bn(Graph *g, PassStats *st);
+bool pass_convtranspose_to_conv(Graph *g, PassStats *st);
+bool pass_bn_to_conv(Graph *g, PassStats *st);
 bool pass_merge_paths(Graph *g, PassStats *st);
 bool pass_fuse_residual(Graph *g, PassStats *st);
 bool pass_fuse_activation(Graph *g, PassStats *st);
 bool pass_eliminate_identity(Graph *g, PassStats *st);
+bool pass_fold_pad(Graph *g, PassStats *st);
 bool pass_tile_grouped_conv(Graph *g, PassStats *st);
 bool pass_layout(Graph *g, PassStats *st);
 bool pass_dce(Graph *g, PassStats *st);
@@ -1179,6 +1195,7 @@ enum {
   KC_BLOCKED = 2, /* runs on NCHWc activations (the layout pass asks `can`) */
   KC_ALIAS = 4,   /* no kernel: the output is the input's bytes */
   KC_SCALAR = 8,  /* the op's portable C kernel (ops/<family>.c), on thread 0 */
+  KC_VMATH = 16,  /* calls the activation table's vector helpers (cd_v_exp ...) itself */
 };
 
 extern const KernelConfig *const kernel_configs[]; /* NULL-terminated, most specific first */

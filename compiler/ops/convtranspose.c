@@ -19,7 +19,10 @@
  * the bias reaches.
  *
  * The kernel is that scatter, taps innermost, for one image at a time:
- * a portable first kernel (a SIMD one, as a GEMM and col2im, is to come).
+ * a portable kernel.  The common case, kernel = stride (no overlap), never
+ * reaches it: the convtranspose-to-conv pass makes it a 1x1 Conv and a
+ * DepthToSpace.  (Overlapping windows on SIMD kernels, as a GEMM and
+ * col2im or s^2 sub-pixel convs, are to come.)
  */
 #include "../cardinal.h"
 

@@ -331,8 +331,9 @@ static const char *pow_square(CWriter *w, Graph *g, const Node *n, const char *a
 }
 
 /* The kernel over stored elements [i0, i1) (C expressions) when every
- * operand has the output's shape and layout (so any layout): the flat case
- * of the scalar kernels, and the elementwise family's share of a thread. */
+ * operand has the output's shape and layout (so any layout) or is one
+ * value: the flat case of the scalar kernels, and the elementwise family's
+ * share of a thread. */
 void elementwise_flat(CWriter *w, Graph *g, Node *n, const char *i0, const char *i1) {
   if (op_table[n->op].flags & OPF_ACTIVATION) {
     for (int i = 1; i < n->nin; i++) /* constant parameters (Clip's bounds) are in n->p */
@@ -344,8 +345,9 @@ void elementwise_flat(CWriter *w, Graph *g, Node *n, const char *i0, const char 
     return;
   }
   const char **rd = arena_alloc(&g->arena, sizeof(char *) * (size_t)n->nin);
-  for (int i = 0; i < n->nin; i++)
-    rd[i] = arena_printf(&g->arena, "x%d[i]", i);
+  for (int i = 0; i < n->nin; i++) /* an operand of one value: that value */
+    rd[i] = arena_printf(&g->arena, value_numel(&g->values[n->in[i]]) == 1 &&
+                                        value_numel(&g->values[n->out[0]]) > 1 ? "x%d[0]" : "x%d[i]", i);
   if (n->op == OP_MIN || n->op == OP_MAX) {
     cw(w, "for (long i = %s; i < %s; i++) {\n", i0, i1);
     minmax_body(w, n, rd);

@@ -272,17 +272,6 @@ bool resize_infer(Graph *g, Node *n, Diag *d) {
 
 /* ------------------------------------------------------------ the tables */
 
-/* One dim's taps: output coordinate o reads input indices idx[o * taps + t]
- * with weights w[o * taps + t]; outside[o]: tf_crop_and_resize's
- * extrapolation (NULL if never).  identity: o reads o alone, weight 1. */
-typedef struct {
-  int taps;
-  int64_t *idx;
-  float *w;
-  bool *outside;
-  bool identity;
-} AxisTable;
-
 static int mode_taps(ResizeMode m) { return m == RESIZE_NEAREST ? 1 : m == RESIZE_LINEAR ? 2 : 4; }
 
 /* Keys' cubic convolution kernel of parameter A at distances f + 1, f, 1 - f, 2 - f. */
@@ -397,6 +386,13 @@ static void all_tables(const Graph *g, const Node *n, AxisTable *t) {
   const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
   for (int k = 0; k < x->rank; k++)
     axis_table(&n->p.rs, k, x->rank, x->dims[k], y->dims[k], &t[k]);
+}
+
+void resize_tables(const Graph *g, const Node *n, AxisTable *t) { all_tables(g, n, t); }
+
+void resize_tables_free(const Graph *g, const Node *n, AxisTable *t) {
+  for (int k = 0; k < g->values[n->in[0]].rank; k++)
+    axis_free(&t[k]);
 }
 
 void resize_eval(Graph *g, Node *n, void **data) {

@@ -5,6 +5,9 @@ PyTorch's output next to it (.npy).
   export.py article:tiny_4x2d OUT.onnx [--opset N] [--keep-bn] [--size 32]
   export.py torchvision:resnext50_32x4d OUT.onnx [--opset N] [--keep-bn] [--size 224]
   export.py form:a OUT.onnx      (a ResNeXt block in form a, b or c: block_forms.py)
+  export.py segmentation:fcn_resnet50 OUT.onnx   (torchvision; its "out")
+  export.py people:unet_convt OUT.onnx  (people.py: unet_convt, unet_resize,
+                                         transformer_encoder)
   ... --safetensors W.safetensors  also writes the state_dict, for .nx models
   ... --dynamic --hw 12,20   symbolic batch, height and width (dynamic_axes);
                              the reference input is 12x20
@@ -41,8 +44,40 @@ def make(spec):
         torch.manual_seed(0)
         m = getattr(torchvision.models, name)(weights=None)
         article_resnext.randomize_bn(m)
+        randomize_zero_linears(m)
         return m.eval(), 224
+    if kind == "segmentation":
+        import torchvision
+        import article_resnext
+        torch.manual_seed(0)
+        m = getattr(torchvision.models.segmentation, name)(weights=None, weights_backbone=None)
+        article_resnext.randomize_bn(m)
+        return Out(m).eval(), 224
+    if kind == "people":
+        import people
+        return people.build(name)
     raise SystemExit(f"unknown model kind {kind}")
+
+
+def randomize_zero_linears(m):
+    """Linear layers torchvision initialises to zeros (ViT's head) get
+    random weights: an all-zero output compares with anything."""
+    g = torch.Generator().manual_seed(7)
+    for mod in m.modules():
+        if isinstance(mod, torch.nn.Linear) and not mod.weight.detach().any():
+            with torch.no_grad():
+                mod.weight.copy_(torch.randn(mod.weight.shape, generator=g) * 0.02)
+
+
+class Out(torch.nn.Module):
+    """torchvision's segmentation models return a dict: its "out"."""
+
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, x):
+        return self.m(x)["out"]
 
 
 def save_safetensors(state, path):
@@ -67,10 +102,13 @@ def main():
     ap.add_argument("--hw", help="H,W of the reference input (default: --size square)")
     a = ap.parse_args()
     model, size = make(a.model)
-    size = a.size or size
-    h, w = (int(v) for v in a.hw.split(",")) if a.hw else (size, size)
-    torch.manual_seed(42)
-    x = torch.randn(1, 3, h, w)
+    if isinstance(size, torch.Tensor):  # the model's own example input
+        x = size
+    else:
+        size = a.size or size
+        h, w = (int(v) for v in a.hw.split(",")) if a.hw else (size, size)
+        torch.manual_seed(42)
+        x = torch.randn(1, 3, h, w)
     with torch.no_grad():
         y = model(x)
     kw = {}

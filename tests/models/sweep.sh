@@ -41,7 +41,7 @@ for spec in $MODELS; do
   for opset in $opsets; do
     for mode in eval keep-bn; do
       case $spec in article:*) [ $mode = eval ] && continue ;; esac
-      tag=$(echo "$spec" | sed 's/torchvision:/tv_/; s/article:/article_/')_op${opset}_$mode
+      tag=$(echo "$spec" | sed 's/torchvision:/tv_/; s/article:/article_/; s/segmentation:/seg_/; s/people:/people_/')_op${opset}_$mode
       d=$OUT/$tag
       mkdir -p "$d"
       flag=""

@@ -602,9 +602,9 @@ void check_generated(Graph *g, const char *name, float phase, const Runnable *r,
     nwant = calloc((size_t)g->noutputs, sizeof(float *));
     CU_ASSERT_FATAL(interp_run(g, (const float *const *)nins, nwant, &d));
   }
-  int order[16], np;
+  int order[CD_MAX_PASSES], np;
   CU_ASSERT_FATAL(passes_parse("default", order, &np, &d));
-  PassStats st[16];
+  PassStats st[CD_MAX_PASSES];
   CU_ASSERT_FATAL(passes_run(g, order, np, st, true, NULL, NULL, &d));
   /* The NaN run reuses the build: a cache folder of the scratch's. */
   char flags[256];
@@ -1226,7 +1226,11 @@ static int count_qconv_rows(Graph *g, const char *prefix) {
  * stride 1); the others run the scalar kernel, checked as well.  neon runs
  * twice, with and without the dot-product extension (find_targets' runnable8).  Then
  * the thread split (strips of rows) on a grouped 3x3 of stride 2 and a 7x7
- * stem. */
+ * stem, and a ResNeXt-like grouped 3x3 (4 channels a group, 24 rows:
+ * tiles of 4 rows, QK_ROWS) whose units are blocks of rows.  The sweep's
+ * images of 8, 9 and 12 output rows take tiles of several rows too (and
+ * of half the channels when that frees the registers), those of 1, 5 and
+ * 7 one row. */
 static void test_qconv_kernels(void) {
   static const int64_t kk[][2] = {{3, 3}, {7, 7}, {1, 1}, {3, 3}, {5, 3}, {3, 5}};
   static const int64_t cgs[] = {3, 4, 5, 8, 1};
@@ -1280,15 +1284,18 @@ static void test_qconv_kernels(void) {
     /* Threads split the strips: 3 threads over 2 images of a grouped 3x3
      * of stride 2 and of a 7x7 stem (each 17 rows of 2 strips, the last
      * partial), and of a grouped 3x3 on 7x7 images (strips of 2 rows of 7
-     * pixels, the last strip of an image 1 row) give the bits of 1.  (A
+     * pixels, the last strip of an image 1 row), and of a grouped 3x3 on
+     * tiles of 4 rows give the bits of 1.  (A
      * layer of fewer than 32768 outputs is not split: SPLIT_MIN_WORK,
      * QLinearConv counting no MACs.) */
     g = graph_new();
     QConvShape a = {2, 64, 64, 33, 34, 3, 3, 2, 1, 16}, stem = {2, 3, 64, 33, 34, 7, 7, 2, 3, 1},
-               narrow = {2, 352, 352, 7, 7, 3, 3, 1, 1, 32};
+               narrow = {2, 352, 352, 7, 7, 3, 3, 1, 1, 32},
+               rows = {2, 128, 128, 24, 40, 3, 3, 1, 1, 32};
     tu_output(g, qconv_case_k(g, &a, 7 | 16, 0));
     tu_output(g, qconv_case_k(g, &stem, 2 | 4 | 8, 1));
     tu_output(g, qconv_case_k(g, &narrow, 1 | 2 | 4, 2));
+    tu_output(g, qconv_case_k(g, &rows, 1 | 2 | 4, 3));
     check_generated(g, "qconv_threads", 0.3f, &runnable8[ti], NULL);
     check_threads(g, "qconv_threads", &runnable8[ti], 3);
     graph_free(g);
@@ -1527,7 +1534,8 @@ static int slice_case(Graph *g, int x, int64_t axis, int64_t start, int64_t end,
  * (a channel range of 2 images, a reversed outer dim, a strided outer dim
  * under whole rows, a run of exactly 16, one run of 11 chunks) and
  * Concats (three parts on channels of 2 images, on the outer axis, two
- * parts of 11 chunks), pre-filled with NaN, equal to the interpreter's;
+ * parts of 11 chunks) and Flattens that write graph outputs (one of 23
+ * chunks), pre-filled with NaN, equal to the interpreter's;
  * then 3 threads over the large ones give the bits of 1. */
 static void test_copy_families(void) {
   find_targets();
@@ -1556,16 +1564,165 @@ static void test_copy_families(void) {
     int hh[2] = {h1, h0};
     tu_output(g, tu_node(g, "Concat", 2, hh, &n));
     tu_attr_int(g, n, "axis", 1);
+    tu_output(g, tu_node(g, "Flatten", 1, &big, NULL)); /* 23 chunks */
+    tu_output(g, tu_node(g, "Flatten", 1, &a, NULL));
     check_generated(g, "copy", 0.7f, &runnable[ti], NULL);
-    int fam[2] = {0, 0};
+    int fam[3] = {0, 0, 0};
     for (int i = 0; i < g->nnodes; i++) {
       fam[0] += g->nodes[i].sched.family == kernel_config_named("slice_copy");
       fam[1] += g->nodes[i].sched.family == kernel_config_named("concat_copy");
+      fam[2] += g->nodes[i].sched.family == kernel_config_named("alias_copy");
     }
     CU_ASSERT_EQUAL(fam[0], 6);
     CU_ASSERT_EQUAL(fam[1], 3);
+    CU_ASSERT_EQUAL(fam[2], 2); /* shape-only ops writing graph outputs copy */
     if (ti == nrunnable - 1)
       check_threads(g, "copy_threads", &runnable[ti], 3);
+    graph_free(g);
+  }
+}
+
+/* DepthToSpace on the plain layout (depth_to_space_rows, simd_copy.c) on
+ * every target: DCR and CRD, blocks of 2 and 3, rows of 16 to 64 output
+ * elements, pre-filled with NaN, equal to the interpreter's; 3 threads over
+ * them give the bits of 1 (the largest is split).  Rows under 16 stay the
+ * portable kernel's. */
+static void test_depth_to_space(void) {
+  find_targets();
+  for (int ti = 0; ti < nrunnable; ti++) {
+    Graph *g = graph_new();
+    static const int64_t xs[][4] = {{2, 8, 3, 8}, {1, 18, 4, 13}, {1, 12, 5, 8}, {1, 8, 2, 5},
+                                    {1, 64, 32, 32}};
+    for (int c = 0; c < 5; c++) {
+      char name[16];
+      snprintf(name, sizeof name, "d2s%d", c);
+      int x = tu_input(g, name, 4, xs[c]);
+      Node *n;
+      int y = tu_node(g, "DepthToSpace", 1, &x, &n);
+      tu_attr_int(g, n, "blocksize", c == 1 ? 3 : 2);
+      if (c % 2)
+        tu_attr_str(g, n, "mode", "CRD");
+      tu_output(g, y);
+    }
+    check_generated(g, "depth_to_space", 0.7f, &runnable[ti], NULL);
+    int rows = 0;
+    for (int i = 0; i < g->nnodes; i++)
+      rows += g->nodes[i].sched.family == kernel_config_named("depth_to_space_rows");
+    CU_ASSERT_EQUAL(rows, 4); /* the 10-wide output stays portable */
+    if (ti == nrunnable - 1)
+      check_threads(g, "depth_to_space_threads", &runnable[ti], 3);
+    graph_free(g);
+  }
+}
+
+/* Resize of H and W on the plain layout (resize_rows, simd_resize.c) on
+ * every target, against the interpreter, pre-filled with NaN: linear up
+ * (half_pixel, 2x2 and 1x2: H unresized), cubic up (pytorch_half_pixel,
+ * 2.5x3), nearest up (asymmetric, floor, 3x4), linear down and up
+ * (align_corners, to sizes 5x9), on images of 6x7 and 28x28 (the large
+ * one split over 3 threads: the bits of 1); outputs narrower than 8 and
+ * tf_crop_and_resize's extrapolation stay the portable kernel's. */
+static void test_resize_rows(void) {
+  static const struct {
+    const char *mode, *coord;
+    float s[4];
+    int64_t size[4];
+    bool rows;
+  } cases[] = {
+      {"linear", "half_pixel", {1, 1, 2, 2}, {0}, true},
+      {"linear", "half_pixel", {1, 1, 1, 2}, {0}, true},
+      {"cubic", "pytorch_half_pixel", {1, 1, 2.5f, 3}, {0}, true},
+      {"nearest", "asymmetric", {1, 1, 3, 4}, {0}, true},
+      {"linear", "align_corners", {0}, {2, 3, 5, 9}, true},
+      {"linear", "half_pixel", {1, 1, 0.5f, 0.5f}, {0}, false},
+      {"linear", "half_pixel", {1, 1, 4, 4}, {0}, true},
+  };
+  const int64_t four[1] = {4};
+  find_targets();
+  for (int ti = 0; ti < nrunnable; ti++) {
+    Graph *g = graph_new();
+    int want = 0;
+    for (int k = 0; k < 7; k++) {
+      char name[16];
+      snprintf(name, sizeof name, "rz%d", k);
+      const int64_t small[4] = {2, 3, 6, 7}, big[4] = {1, 8, 28, 28};
+      int in[4] = {tu_input(g, name, 4, k == 6 ? big : small), -1, -1, -1};
+      if (cases[k].size[0])
+        in[3] = const_typed(g, DT_INT64, 1, four, cases[k].size);
+      else
+        in[2] = tu_const(g, "", 1, four, cases[k].s);
+      Node *n;
+      tu_output(g, tu_node(g, "Resize", 4, in, &n));
+      tu_attr_str(g, n, "mode", cases[k].mode);
+      tu_attr_str(g, n, "coordinate_transformation_mode", cases[k].coord);
+      if (!strcmp(cases[k].mode, "nearest"))
+        tu_attr_str(g, n, "nearest_mode", "floor");
+      want += cases[k].rows;
+    }
+    check_generated(g, "resize_rows", 0.7f, &runnable[ti], NULL);
+    int rows = 0;
+    for (int i = 0; i < g->nnodes; i++)
+      rows += g->nodes[i].sched.family == kernel_config_named("resize_rows");
+    CU_ASSERT_EQUAL(rows, want);
+    if (ti == nrunnable - 1)
+      check_threads(g, "resize_rows_threads", &runnable[ti], 3);
+    graph_free(g);
+  }
+}
+
+/* Softmax over the last axis (softmax_rows, simd_norm.c) and MatMul of two
+ * computed tensors (matmul_vec, simd_gemm.c) on every target, against the
+ * interpreter, pre-filled with NaN: softmax rows of 7, 16 and 197 (tails,
+ * whole vectors), one over a middle axis (the portable kernel's); matmuls
+ * batched [2, 3] x [2, 3] with 5 rows (a tile and a row left) and 33
+ * columns (whole tiles, a single vector, a tail of 1), a batch broadcast
+ * of B [20, 40], a K of 600 (the tail summed element by element), and
+ * ViT's 12 x 197 x 64 attention, the large ones split over 3 threads (the
+ * bits of 1); and elementwise ops with an operand of one value (attention's
+ * scale), which run in the elementwise family. */
+static void test_softmax_matmul(void) {
+  static const int64_t sm[][3] = {{3, 5, 7}, {2, 3, 16}, {1, 12, 197}, {2, 9, 4}};
+  static const int64_t mm[][2][4] = {{{2, 3, 5, 17}, {2, 3, 17, 33}},
+                                     {{1, 3, 7, 20}, {1, 1, 20, 40}},
+                                     {{1, 1, 6, 600}, {1, 1, 600, 20}},
+                                     {{1, 12, 197, 64}, {1, 12, 64, 197}}};
+  find_targets();
+  for (int ti = 0; ti < nrunnable; ti++) {
+    Graph *g = graph_new();
+    for (int c = 0; c < 4; c++) {
+      char name[16];
+      snprintf(name, sizeof name, "sm%d", c);
+      int x = tu_input(g, name, 3, sm[c]);
+      Node *n;
+      tu_output(g, tu_node(g, "Softmax", 1, &x, &n));
+      if (c == 3)
+        tu_attr_int(g, n, "axis", 1);
+      snprintf(name, sizeof name, "ma%d", c);
+      int ab[2] = {tu_input(g, name, 4, mm[c][0]), -1};
+      snprintf(name, sizeof name, "mb%d", c);
+      ab[1] = tu_input(g, name, 4, mm[c][1]);
+      tu_output(g, tu_node(g, "MatMul", 2, ab, NULL));
+    }
+    /* attention's scale: a tensor by one value, a rank-0 and a [1] */
+    const int64_t sd[3] = {2, 3, 40}, one[1] = {1};
+    const float sq = 8.0f, half = 0.5f;
+    int dv[2] = {tu_input(g, "sdiv", 3, sd), tu_const(g, "", 0, NULL, &sq)};
+    tu_output(g, tu_node(g, "Div", 2, dv, NULL));
+    int mv[2] = {tu_const(g, "", 1, one, &half), dv[0]};
+    tu_output(g, tu_node(g, "Mul", 2, mv, NULL));
+    check_generated(g, "softmax_matmul", 0.7f, &runnable[ti], NULL);
+    int fam[3] = {0, 0, 0};
+    for (int i = 0; i < g->nnodes; i++) {
+      fam[0] += g->nodes[i].sched.family == kernel_config_named("softmax_rows");
+      fam[1] += g->nodes[i].sched.family == kernel_config_named("matmul_vec");
+      fam[2] += g->nodes[i].sched.family == kernel_config_named("eltwise_vec");
+    }
+    bool vec = target_vec(runnable[ti].t, DT_FLOAT) != NULL;
+    CU_ASSERT_EQUAL(fam[0], vec ? 3 : 0);
+    CU_ASSERT_EQUAL(fam[1], vec ? 4 : 0);
+    CU_ASSERT_EQUAL(fam[2], vec ? 2 : 0);
+    if (ti == nrunnable - 1)
+      check_threads(g, "softmax_matmul_threads", &runnable[ti], 3);
     graph_free(g);
   }
 }
@@ -1956,9 +2113,9 @@ static void test_activation_table(void) {
           CU_ASSERT_FATAL(graph_infer(g, &d));
           float *want = NULL;
           CU_ASSERT_FATAL(interp_run(g, (const float *const *)&x, &want, &d));
-          int order[16], np;
+          int order[CD_MAX_PASSES], np;
           CU_ASSERT_FATAL(passes_parse(fused ? "default" : "default,-fuse-activation", order, &np, &d));
-          PassStats st[16];
+          PassStats st[CD_MAX_PASSES];
           CU_ASSERT_FATAL(passes_run(g, order, np, st, true, NULL, NULL, &d));
           /* The form under test really is the one that runs. */
           int epilogue = 0, standalone = 0;
@@ -2305,6 +2462,9 @@ void add_codegen_suite(void) {
   ADD(s, test_maxpool_int);
   ADD(s, test_quantize_vec);
   ADD(s, test_copy_families);
+  ADD(s, test_depth_to_space);
+  ADD(s, test_resize_rows);
+  ADD(s, test_softmax_matmul);
   ADD(s, test_reduce_rows);
   ADD(s, test_simd_around_kernels);
   ADD(s, test_pool_kernels);

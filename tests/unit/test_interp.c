@@ -226,9 +226,9 @@ static void run_passes(Graph *g, const char *list, const float *x, float **befor
   Diag d = {.quiet = true};
   CU_ASSERT_FATAL(graph_infer(g, &d));
   *before = tu_interp(g, x);
-  int order[16], n;
+  int order[CD_MAX_PASSES], n;
   CU_ASSERT_FATAL(passes_parse(list, order, &n, &d));
-  PassStats st[16];
+  PassStats st[CD_MAX_PASSES];
   CU_ASSERT_FATAL(passes_run(g, order, n, st, true, NULL, NULL, &d));
   CU_ASSERT(ir_verify(g, &d));
   *after = tu_interp(g, x);

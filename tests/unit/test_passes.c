@@ -72,9 +72,9 @@ static void run_and_compare(Graph *g, const char *passes) {
   for (int64_t i = 0; i < n; i++)
     in[i] = rnd() * 4;
   float *before = tu_interp(g, in);
-  int order[16], np;
+  int order[CD_MAX_PASSES], np;
   CU_ASSERT_FATAL(passes_parse(passes, order, &np, &d));
-  PassStats st[16];
+  PassStats st[CD_MAX_PASSES];
   CU_ASSERT_FATAL(passes_run(g, order, np, st, true, NULL, NULL, &d));
   float *after = tu_interp(g, in);
   double err = 0, mag = 0;
@@ -106,9 +106,9 @@ static void run_and_compare_all(Graph *g, const char *passes) {
       ins[k][i] = rnd() * 4;
   }
   CU_ASSERT_FATAL(interp_run(g, (const float *const *)ins, before, &d));
-  int order[16], np;
+  int order[CD_MAX_PASSES], np;
   CU_ASSERT_FATAL(passes_parse(passes, order, &np, &d));
-  PassStats st[16];
+  PassStats st[CD_MAX_PASSES];
   CU_ASSERT_FATAL(passes_run(g, order, np, st, true, NULL, NULL, &d));
   CU_ASSERT_FATAL(interp_run(g, (const float *const *)ins, after, &d));
   for (int k = 0; k < g->noutputs; k++) {
@@ -193,6 +193,113 @@ static void test_fold_bn_forward(void) {
   run_and_compare(g, "fold-bn");
   CU_ASSERT_EQUAL(count(g, OP_BATCHNORM), 1);
   graph_free(g);
+}
+
+/* bn-to-conv: a BN that folds nowhere (DenseNet's BN -> ReLU -> Conv)
+ * becomes a depthwise 1x1 Conv (weights a, bias t, in the BN's place, the
+ * ReLU then in its epilogue); ranks 3 to 5, so a BN of [N, C] stays. */
+static void test_bn_to_conv(void) {
+  Graph *g = graph_new();
+  int x = tu_input(g, "x", 4, X4);
+  int b = bn(g, x, 8);
+  int r = tu_node(g, "Relu", 1, &b, NULL);
+  tu_output(g, conv(g, r, 8, 4, 3, 1, true));
+  run_and_compare(g, "default");
+  CU_ASSERT_EQUAL(count(g, OP_BATCHNORM), 0);
+  CU_ASSERT_EQUAL(count(g, OP_RELU), 0);
+  CU_ASSERT_EQUAL(count(g, OP_CONV), 2);
+  const Node *dw = find(g, OP_CONV);
+  CU_ASSERT_FATAL(dw != NULL);
+  CU_ASSERT(dw->in[0] == x && dw->p.group == 8 && dw->p.kernel[1] == 1 && dw->p.kernel[2] == 1);
+  CU_ASSERT_EQUAL(dw->ep.act, OP_RELU);
+  CU_ASSERT_EQUAL(g->values[dw->in[1]].dims[0], 8);
+  CU_ASSERT_EQUAL(g->values[dw->in[1]].dims[1], 1);
+  graph_free(g);
+  const int64_t v2[2] = {3, 8};
+  g = graph_new();
+  x = tu_input(g, "x", 2, v2);
+  tu_output(g, bn(g, x, 8));
+  run_and_compare(g, "bn-to-conv");
+  CU_ASSERT_EQUAL(count(g, OP_BATCHNORM), 1);
+  graph_free(g);
+}
+
+/* convtranspose-to-conv: a ConvTranspose whose kernel is its stride (2x2
+ * stride 2, 3x3 stride 3, with and without a bias) becomes a 1x1 Conv and
+ * a DepthToSpace; a 3x3 of stride 2 with pads (overlapping windows) and a
+ * grouped one stay. */
+static void test_convtranspose_to_conv(void) {
+  static const struct {
+    int64_t k, s, pad, group;
+    bool bias, lowered;
+  } cs[] = {{2, 2, 0, 1, true, true}, {3, 3, 0, 1, false, true}, {3, 2, 1, 1, true, false},
+            {2, 2, 0, 2, true, false}};
+  for (int c = 0; c < 4; c++) {
+    Graph *g = graph_new();
+    const int64_t xd[4] = {2, 6, 5, 7}, wd[4] = {6, 4 / cs[c].group, cs[c].k, cs[c].k},
+                  bd[1] = {4}, st[2] = {cs[c].s, cs[c].s},
+                  pads[4] = {cs[c].pad, cs[c].pad, cs[c].pad, cs[c].pad};
+    int ins[3] = {tu_input(g, "x", 4, xd), rconst(g, 4, wd, 0), cs[c].bias ? rconst(g, 1, bd, 0) : -1};
+    Node *n;
+    tu_output(g, tu_node(g, "ConvTranspose", cs[c].bias ? 3 : 2, ins, &n));
+    tu_attr_ints(g, n, "strides", 2, st);
+    tu_attr_ints(g, n, "pads", 4, pads);
+    tu_attr_int(g, n, "group", cs[c].group);
+    run_and_compare(g, "convtranspose-to-conv");
+    CU_ASSERT_EQUAL(count(g, OP_CONVTRANSPOSE), !cs[c].lowered);
+    CU_ASSERT_EQUAL(count(g, OP_CONV), cs[c].lowered);
+    CU_ASSERT_EQUAL(count(g, OP_DEPTHTOSPACE), cs[c].lowered);
+    if (cs[c].lowered) {
+      const Node *d2s = find(g, OP_DEPTHTOSPACE), *cv = find(g, OP_CONV);
+      CU_ASSERT(d2s->p.blocksize == cs[c].k && !d2s->p.crd && d2s->in[0] == cv->out[0]);
+      CU_ASSERT_EQUAL(g->values[cv->in[1]].dims[0], 4 * cs[c].k * cs[c].k);
+    }
+    graph_free(g);
+  }
+}
+
+/* Pad(x, pads) with constant pads (int64) and value (NULL: none given). */
+static int pad(Graph *g, int x, const int64_t *pads, const float *value) {
+  const int64_t pd[1] = {8}, one[1] = {1};
+  int ins[3] = {x, graph_add_typed_const(g, "", DT_INT64, 1, pd, pads),
+                value ? tu_const(g, "", 1, one, value) : -1};
+  return tu_node(g, "Pad", value ? 3 : 2, ins, NULL);
+}
+
+/* fold-pad: a Pad of nothing goes; a Pad of zeros on H and W goes into the
+ * padding of the Conv or AveragePool reading it (which then counts the
+ * pads); a Pad of another value, one before a MaxPool, and one before an
+ * AveragePool that excludes its own padding from the count all stay. */
+static void test_fold_pad(void) {
+  static const int64_t none[8] = {0}, hw[8] = {0, 0, 1, 2, 0, 0, 2, 1},
+                       chan[8] = {0, 1, 0, 0, 0, 0, 0, 0};
+  const float zero = 0.0f, one = 1.0f;
+  for (int c = 0; c < 7; c++) {
+    Graph *g = graph_new();
+    int x = tu_input(g, "x", 4, X4);
+    int p = pad(g, x, c == 0 ? none : c == 5 ? chan : hw, c == 3 ? &one : c == 1 ? &zero : NULL);
+    int y;
+    Node *q;
+    if (c == 0 || c == 1 || c == 5)
+      y = conv(g, p, c == 5 ? 9 : 8, 4, 3, 1, true);
+    else {
+      y = tu_node(g, c == 4 ? "MaxPool" : "AveragePool", 1, &p, &q);
+      const int64_t k[2] = {3, 3}, own[4] = {1, 1, 1, 1};
+      tu_attr_ints(g, q, "kernel_shape", 2, k);
+      if (c == 6)
+        tu_attr_ints(g, q, "pads", 4, own); /* count_include_pad 0 */
+    }
+    tu_output(g, y);
+    run_and_compare(g, "fold-pad");
+    /* folded: 0 (none), 1 (conv), 2 (avgpool); kept: 3 (value 1), 4
+     * (MaxPool), 5 (channels padded), 6 (its own pads excluded) */
+    CU_ASSERT_EQUAL(count(g, OP_PAD), c >= 3);
+    if (c == 1)
+      CU_ASSERT(find(g, OP_CONV)->p.pad0[1] == 2 && find(g, OP_CONV)->p.pad1[2] == 2);
+    if (c == 2)
+      CU_ASSERT(find(g, OP_AVGPOOL)->p.count_include_pad && find(g, OP_AVGPOOL)->in[0] == x);
+    graph_free(g);
+  }
 }
 
 static void test_fold_bn_into_gemm(void) {
@@ -835,6 +942,9 @@ void add_passes_suite(void) {
   ADD(s, test_fold_bn_identity_shortcut);
   ADD(s, test_fold_bn_conv_shortcut);
   ADD(s, test_fold_bn_forward);
+  ADD(s, test_bn_to_conv);
+  ADD(s, test_fold_pad);
+  ADD(s, test_convtranspose_to_conv);
   ADD(s, test_fold_bn_into_gemm);
   ADD(s, test_fuse_activation);
   ADD(s, test_fuse_residual);
