@@ -397,6 +397,11 @@ size_t dtype_size(DType t); /* 0 for types the IR cannot hold */
 const char *dtype_name(DType t);  /* "float32", as ONNX says it */
 const char *dtype_short(DType t); /* "f32", "u8", "s8", "s32": in kernel names */
 const char *dtype_ctype(DType t); /* "float", "uint8_t": what generated C declares */
+/* Element i of p, an array of type t, as a double (int64 beyond 2^53
+ * rounds), and the store back, saturating to integer types (cd_f2i_sat):
+ * for the interpreter's kernels that take every type alike. */
+double dtype_get(DType t, const void *p, int64_t i);
+void dtype_set(DType t, void *p, int64_t i, double v);
 /* The integer types whose graph inputs and outputs the generated API (and
  * interp_run) pass as float arrays holding the integer values: uint8, int8
  * and int32 (docs/embedding.md, "Integer inputs and outputs"); their range

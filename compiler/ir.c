@@ -50,6 +50,28 @@ size_t dtype_size(DType t) {
   return r < 0 ? 0 : dtypes[r].size;
 }
 
+double dtype_get(DType t, const void *p, int64_t i) {
+  switch (t) {
+  case DT_FLOAT: return ((const float *)p)[i];
+  case DT_DOUBLE: return ((const double *)p)[i];
+  case DT_INT64: return (double)((const int64_t *)p)[i];
+  case DT_INT32: return ((const int32_t *)p)[i];
+  case DT_INT8: return ((const int8_t *)p)[i];
+  default: return ((const uint8_t *)p)[i]; /* uint8, bool */
+  }
+}
+
+void dtype_set(DType t, void *p, int64_t i, double v) {
+  switch (t) {
+  case DT_FLOAT: ((float *)p)[i] = (float)v; break;
+  case DT_DOUBLE: ((double *)p)[i] = v; break;
+  case DT_INT64: ((int64_t *)p)[i] = cd_f2i_sat(v); break;
+  case DT_INT32: ((int32_t *)p)[i] = (int32_t)cd_f2i_sat(v); break;
+  case DT_INT8: ((int8_t *)p)[i] = (int8_t)cd_f2i_sat(v); break;
+  default: ((uint8_t *)p)[i] = (uint8_t)cd_f2i_sat(v); break;
+  }
+}
+
 /* ONNX's names of the element types the IR cannot hold, for messages that
  * say which one a model used (TensorProto.DataType). */
 static const char *const unheld_names[] = {

@@ -72,17 +72,6 @@ bool argmax_infer(Graph *g, Node *n, Diag *d) {
   return true;
 }
 
-static double get(DType t, const void *p, int64_t i) {
-  switch (t) {
-  case DT_FLOAT: return ((const float *)p)[i];
-  case DT_DOUBLE: return ((const double *)p)[i];
-  case DT_INT64: return (double)((const int64_t *)p)[i];
-  case DT_INT32: return ((const int32_t *)p)[i];
-  case DT_INT8: return ((const int8_t *)p)[i];
-  default: return ((const uint8_t *)p)[i];
-  }
-}
-
 /* Whether v replaces best (the running max, or min): NaN first (the first
  * one, or the last with `last`), then the order, ties by `last`.  int64
  * beyond 2^53 compares in double: no model's arg-max meets that. */
@@ -102,9 +91,9 @@ void argmax_eval(Graph *g, Node *n, void **data) {
   for (int64_t o = 0; o < p->outer; o++)
     for (int64_t r = 0; r < p->inner; r++) {
       int64_t base = o * p->len * p->inner + r, bi = 0;
-      double best = get(x->dtype, data[n->in[0]], base);
+      double best = dtype_get(x->dtype, data[n->in[0]], base);
       for (int64_t i = 1; i < p->len; i++) {
-        double v = get(x->dtype, data[n->in[0]], base + i * p->inner);
+        double v = dtype_get(x->dtype, data[n->in[0]], base + i * p->inner);
         if (beats(max, p->last_index, v, best))
           best = v, bi = i;
       }

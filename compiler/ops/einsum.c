@@ -216,10 +216,6 @@ static int summed(const EinsumPlan *e, int *sum) {
   return ns;
 }
 
-static double get(DType t, const void *p, int64_t i) {
-  return t == DT_DOUBLE ? ((const double *)p)[i] : ((const float *)p)[i];
-}
-
 void einsum_eval(Graph *g, Node *n, void **data) {
   EinsumPlan e;
   Diag d = {.quiet = true};
@@ -244,7 +240,7 @@ void einsum_eval(Graph *g, Node *n, void **data) {
         int64_t off = 0;
         for (int l = 0; l < e.nlab; l++)
           off += idx[l] * e.stride[o][l];
-        prod *= get(t, data[n->in[o]], off);
+        prod *= dtype_get(t, data[n->in[o]], off);
       }
       acc += prod;
     }

@@ -67,28 +67,6 @@ static double combine(int r, double a, double b) {
   }
 }
 
-static double get(DType t, const void *p, int64_t i) {
-  switch (t) {
-  case DT_FLOAT: return ((const float *)p)[i];
-  case DT_DOUBLE: return ((const double *)p)[i];
-  case DT_INT64: return (double)((const int64_t *)p)[i];
-  case DT_INT32: return ((const int32_t *)p)[i];
-  case DT_INT8: return ((const int8_t *)p)[i];
-  default: return ((const uint8_t *)p)[i];
-  }
-}
-
-static void set(DType t, void *p, int64_t i, double v) {
-  switch (t) {
-  case DT_FLOAT: ((float *)p)[i] = (float)v; break;
-  case DT_DOUBLE: ((double *)p)[i] = v; break;
-  case DT_INT64: ((int64_t *)p)[i] = cd_f2i_sat(v); break;
-  case DT_INT32: ((int32_t *)p)[i] = (int32_t)cd_f2i_sat(v); break;
-  case DT_INT8: ((int8_t *)p)[i] = (int8_t)cd_f2i_sat(v); break;
-  default: ((uint8_t *)p)[i] = (uint8_t)cd_f2i_sat(v); break;
-  }
-}
-
 void scatternd_eval(Graph *g, Node *n, void **data) {
   const Value *x = &g->values[n->in[0]];
   size_t es = dtype_size(x->dtype);
@@ -111,9 +89,9 @@ void scatternd_eval(Graph *g, Node *n, void **data) {
         memcpy(Y + (size_t)(off + e) * es, (const char *)data[n->in[2]] + (size_t)(t * slice + e) * es,
                es);
       else
-        set(x->dtype, Y, off + e,
-            combine(n->p.reduction, get(x->dtype, Y, off + e),
-                    get(x->dtype, data[n->in[2]], t * slice + e)));
+        dtype_set(x->dtype, Y, off + e,
+            combine(n->p.reduction, dtype_get(x->dtype, Y, off + e),
+                    dtype_get(x->dtype, data[n->in[2]], t * slice + e)));
     }
   }
 }
