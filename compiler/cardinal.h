@@ -713,7 +713,8 @@ typedef struct {
   int nodes;               /* nodes of one graph, as loaded or made by the DSL */
   int64_t fold_work;       /* element operations (multiply-adds for Conv, Gemm,
                               MatMul) constant folding may spend */
-  int64_t fold_bytes;      /* bytes of constants folding may make */
+  int64_t fold_bytes;      /* bytes of constants folding may make, beyond the bytes
+                              of the model's own constants (Graph.source_bytes) */
   int64_t code_bytes;      /* bytes of generated C, the weights aside */
   int64_t param_bytes;     /* bytes of parameters a DSL model may declare */
   int64_t dsl_steps;       /* evaluation steps a DSL model may take (loops nest) */
@@ -743,6 +744,10 @@ typedef struct {
   Limits limits;      /* what this model may ask for (graph_new: the defaults) */
   int64_t fold_work;  /* constant folding so far: element operations ... */
   int64_t fold_bytes; /* ... and bytes made (against limits.fold_*) */
+  int64_t source_bytes; /* bytes of the constants the model brought (its initializers and
+                           Constant tensors, a DSL model's parameters): folding may make
+                           as many again beyond limits.fold_bytes, so a model whose
+                           exporter left a Transpose on each weight folds every one */
   bool io_quantized;  /* --io quantized (pass_quantized_io): every input and output is
                          passed in its own dtype, none as floats holding integers */
   QuantParams *input_q, *output_q; /* with io_quantized, per input / output k: the scale

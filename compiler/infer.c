@@ -58,12 +58,14 @@ bool node_fold(Graph *g, Node *n, Diag *d) {
   for (int i = 0; i < n->nout; i++)
     if (n->out[i] >= 0 && !g->values[n->out[i]].data)
       bytes = sat_add(bytes, (int64_t)value_storage_bytes(&g->values[n->out[i]]));
+  int64_t max_bytes = sat_add(g->limits.fold_bytes, g->source_bytes);
   if (sat_add(g->fold_work, work) > g->limits.fold_work ||
-      sat_add(g->fold_bytes, bytes) > g->limits.fold_bytes) {
+      sat_add(g->fold_bytes, bytes) > max_bytes) {
     diag_error(d, "node '%s' (%s): evaluating it at compile time (%lld element operations, "
                "%lld bytes) would exceed the constant-folding budget (%lld operations, %lld "
-               "bytes per model)", node_label(n), n->op_type, (long long)work, (long long)bytes,
-               (long long)g->limits.fold_work, (long long)g->limits.fold_bytes);
+               "bytes per model: %lld and the %lld bytes of its own constants)", node_label(n),
+               n->op_type, (long long)work, (long long)bytes, (long long)g->limits.fold_work,
+               (long long)max_bytes, (long long)g->limits.fold_bytes, (long long)g->source_bytes);
     return false;
   }
   g->fold_work += work;

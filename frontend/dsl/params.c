@@ -90,6 +90,7 @@ int dsl_param(Ctx *c, SrcLoc at, const char *name, int rank, const int64_t *dims
   }
   if (!exists) { /* a new one: charged before it is made */
     c->param_bytes = sat_add(c->param_bytes, (int64_t)value_bytes(&shape));
+    c->g->source_bytes = c->param_bytes;
     if (c->param_bytes > c->g->limits.param_bytes) {
       dsl_error(c->prog, at, "parameter '%s' takes the model's parameters past %lld bytes",
                 name, (long long)c->g->limits.param_bytes);

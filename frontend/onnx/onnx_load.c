@@ -342,6 +342,7 @@ static bool load_tensor(Loader *L, const Onnx__TensorProto *t, Value *v) {
     }
   }
   value_set_data(v, data, bytes);
+  L->g->source_bytes = sat_add(L->g->source_bytes, (int64_t)bytes);
   return true;
 }
 

@@ -517,6 +517,50 @@ static void test_fold_budget(void) {
   }
 }
 
+/* The byte budget counts beyond the model's own constants: ViT-B/16
+ * exported with its weights' Transposes left in (training=PRESERVE) folds
+ * 340 MB of transposed weights, past the 256 MB budget, and failed.  Here
+ * with a budget of 1 KiB: one Transpose of a 4 KiB weight folds (4 KiB is
+ * within 1 KiB plus the model's 4 KiB); three of it do not (12 KiB). */
+static void test_fold_budget_own_bytes(void) {
+  for (int copies = 1; copies <= 3; copies += 2) {
+    MB *m = mb_new(13);
+    const int64_t xd[2] = {32, 32};
+    float w[32 * 32];
+    for (int i = 0; i < 32 * 32; i++)
+      w[i] = (float)i;
+    mb_input(m, "x", 1, 2, xd);
+    mb_init_floats(m, "w", 2, xd, w);
+    const char *prev = "x";
+    char t[8], names[3][8];
+    for (int k = 0; k < copies; k++) {
+      snprintf(t, sizeof t, "t%d", k);
+      snprintf(names[k], sizeof names[k], k == copies - 1 ? "y" : "s%d", k);
+      const char *ti[1] = {"w"}, *to[1] = {t}, *ai[2] = {prev, t}, *ao[1] = {names[k]};
+      mb_node(m, "Transpose", NULL, 1, ti, 1, to);
+      mb_node(m, "Add", NULL, 2, ai, 1, ao);
+      prev = names[k];
+    }
+    mb_output(m, "y");
+    CU_ASSERT_FATAL(mb_write(m, tu_path("fold_own.onnx")));
+    mb_free(m);
+    Limits lim = cd_default_limits;
+    lim.fold_bytes = 1024;
+    CompileJob j = {.model = tu_path("fold_own.onnx"), .target = "scalar", .limits = &lim};
+    Diag d = {.quiet = true};
+    Graph *g = cd_load_model(&j, NULL, NULL, &d);
+    if (copies == 1) {
+      CU_ASSERT(g != NULL);
+    } else {
+      CU_ASSERT(g == NULL);
+      CU_ASSERT(tu_log_has(&d, "would exceed the constant-folding budget"));
+      CU_ASSERT(tu_log_has(&d, "1024 and the 4096 bytes of its own constants"));
+    }
+    graph_free(g);
+    sb_free(&d.log);
+  }
+}
+
 /* The node limit held for the DSL only: an ONNX graph may have as many
  * nodes as its file holds (each node costs a kilobyte of IR). */
 static void test_onnx_node_limit(void) {
@@ -1260,6 +1304,7 @@ void add_hostile_suite(void) {
   ADD(s, test_non_tensor_input);
   ADD(s, test_dsl_nested_calls_stack);
   ADD(s, test_fold_budget);
+  ADD(s, test_fold_budget_own_bytes);
   ADD(s, test_code_budget);
   ADD(s, test_onnx_node_limit);
   ADD(s, test_code_budget_stops_work);
