@@ -1153,6 +1153,9 @@ static void emit_peak(CWriter *w, const Target *t, const char *name) {
        t->block > 1 ? t->block : 1, na, name, 64000000 / na);
 }
 
+void emit_includes(StrBuf *c, const Target *t) {
+  sb_printf(c, "#include <math.h>\n#include <stdint.h>\n#include <string.h>\n%s\n", t->include);
+}
 
 bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
                    const char *dir, Diag *d) {
@@ -1168,8 +1171,8 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
   CWriter cwr;
   cw_init(&cwr, &c, &g->arena, g->limits.code_bytes);
   banner(&c, g, o);
-  sb_printf(&c, "#include \"%s.h\"\n\n#include <math.h>\n#include <stdint.h>\n"
-                "#include <string.h>\n%s\n", name, o->target->include);
+  sb_printf(&c, "#include \"%s.h\"\n\n", name);
+  emit_includes(&c, o->target);
   /* The activation table's columns: act.h for activations applied one
    * element at a time, the vector helpers where a vector form calls them. */
   bool acts = false, helpers = false;

@@ -739,6 +739,8 @@ typedef struct {
   int64_t source_params; /* learnable parameters as loaded (no BN running stats) */
   const struct Target *target; /* what the passes prepare it for (layout, tiling); NULL: none yet */
   int threads;        /* threads the schedule splits each layer over (1..CD_MAX_THREADS) */
+  int64_t split_min;  /* work below which a layer stays on one thread (0: the schedule's
+                         SPLIT_MIN_WORK; the tests' 1 splits every layer that can) */
   SymbolicDim *symdims; /* open dims of the inputs, as loaded (arena) */
   int nsymdims;
   Limits limits;      /* what this model may ask for (graph_new: the defaults) */
@@ -1339,6 +1341,9 @@ typedef struct {
 const char *io_layout_name(const Value *v);
 
 /* Writes DIR/NAME.h, DIR/NAME.c and DIR/NAME_weights.c (or NAME.weights). */
+/* The system headers NAME.c includes for target t, every one of them
+ * (cd_run_generated's precompiled header is made of the same text). */
+void emit_includes(StrBuf *c, const Target *t);
 bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
                    const char *dir, Diag *d);
 
@@ -1490,6 +1495,8 @@ typedef struct {
   int64_t max_workspace, max_weights; /* refuse to compile past these bytes (0: no limit) */
   SizeReport *report;   /* cd_build, if set: the memory the built library takes */
   const char *cache_dir; /* cd_run_generated, cd_measure: reuse builds kept here (cache.c) */
+  const char *pch_dir;  /* cd_run_generated: the system headers precompiled here, once per
+                           compiler, flags and target (the tests' hundreds of small builds) */
   bool cache_hit;       /* ... and the last one did */
   bool verify;          /* ir_verify after every pass */
   const char *dump_after;

@@ -73,7 +73,8 @@ static void schedule_split(const Graph *g, Node *n, const Target *t, int T) {
   s->units = 1;
   if (s->family->split && !(s->family->flags & KC_SCALAR))
     s->split = s->family->split(g, n, t, T, &s->units);
-  s->threads = T > 1 && s->split != SPLIT_NONE && work >= SPLIT_MIN_WORK && s->units >= 2
+  int64_t min = g->split_min > 0 ? g->split_min : SPLIT_MIN_WORK;
+  s->threads = T > 1 && s->split != SPLIT_NONE && work >= min && s->units >= 2
                    ? (int)(s->units < T ? s->units : T)
                    : 1;
   int64_t most = 0;

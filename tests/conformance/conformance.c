@@ -38,7 +38,12 @@
  * and no --runner is given) is a skip: the reason is printed and the exit
  * status is 77 (ctest's SKIP_RETURN_CODE).  --threads N also runs the
  * generated code built for N threads and requires the bits of the 1-thread
- * build.  --min-run N fails the run when fewer than N cases were in scope
+ * build, for each case whose schedule on N threads splits a kernel --
+ * every kernel with two units of work splits, however small (the default
+ * schedule leaves small ones on one thread, and the conformance cases are
+ * small) -- and a run where no case splits fails.  The generated code's system headers (immintrin.h, arm_neon.h:
+ * most of a small case's compile) are precompiled once, in a folder of
+ * this run's that goes when it ends.  --min-run N fails the run when fewer than N cases were in scope
  * (passed or failed): data folders, a shard or a scope rule that quietly
  * shrank would otherwise pass on nothing.
  *
@@ -71,6 +76,8 @@ typedef struct {
   const char *cc, *target, *runner;
   const char *cflags; /* after the strict flags (NULL: none) */
   int threads; /* > 1: also run on this many threads, bit-identical to one */
+  int split;   /* data sets whose schedule on those threads splits a kernel */
+  const char *pch_dir; /* the system headers, precompiled once (CompileJob.pch_dir) */
 } Totals;
 
 static int cmp_str(const void *a, const void *b) {
@@ -363,7 +370,8 @@ static void run_case(const char *root, const char *name, Totals *t) {
              t->cflags ? " " : "", t->cflags ? t->cflags : "");
     CompileJob j = {.model = path, .name = "model", .passes = "default",
                     .nfreeze = nf, .freeze = freeze_ptrs, .verify = true,
-                    .cc = t->cc, .target = t->target, .runner = t->runner, .cflags = flags};
+                    .cc = t->cc, .target = t->target, .runner = t->runner, .cflags = flags,
+                    .pch_dir = t->pch_dir};
     Diag dl = {.file = path, .quiet = true};
     Graph *g = cd_load_model(&j, NULL, NULL, &dl);
     for (int f = 0; f < nf; f++)
@@ -412,6 +420,18 @@ static void run_case(const char *root, const char *name, Totals *t) {
     int engines = t->codegen ? (t->threads > 1 ? 3 : 2) : 1;
     for (int engine = 0; engine < engines && ok; engine++) {
       g->threads = engine == 2 ? t->threads : 1; /* engine 2: the same code on T threads */
+      g->split_min = 1; /* every layer with two units of work splits, however small */
+      if (engine == 2) {
+        /* ... when some kernel splits: else every kernel runs on thread 0
+         * as on one, and the threads' run would show nothing new */
+        schedule_build(g, g->target);
+        bool splits = false;
+        for (int i = 0; i < g->nnodes; i++)
+          splits |= g->nodes[i].sched.threads > 1;
+        t->split += splits;
+        if (!splits)
+          break;
+      }
       bool ran = engine == 0 ? interp_run(g, inp, outs, &dl)
                              : cd_run_generated(&j, g, inp, outs, &dl);
       if (!ran) {
@@ -542,6 +562,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "conformance: no test-data folder given\n");
     return 2;
   }
+  const char *tmpdir = getenv("TMPDIR");
+  char pch[4096];
+  snprintf(pch, sizeof pch, "%s/cardinal-pch-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+  t.pch_dir = mkdtemp(pch); /* NULL: no precompiled headers, slower */
   int idx = 0;
   for (int a = first; a < argc; a++) {
     char **names;
@@ -549,6 +573,8 @@ int main(int argc, char **argv) {
     if (!n) {
       fprintf(stderr, "conformance: %s is empty or missing (apt-get install "
                       "libonnx-testdata)\n", argv[a]);
+      if (t.pch_dir)
+        cd_rm_rf(t.pch_dir);
       return 2;
     }
     for (int i = 0; i < n; i++) {
@@ -558,10 +584,19 @@ int main(int argc, char **argv) {
     }
     free(names);
   }
+  if (t.pch_dir)
+    cd_rm_rf(t.pch_dir);
   int ran = t.pass + t.fail;
   printf("conformance: %d cases in scope (%d of them 3-D: %d pass), %d skipped (listed above)\n",
          ran, t.pass3d + t.fail3d, t.pass3d, t.skipped);
+  if (t.threads > 1)
+    printf("conformance: on %d threads, %d data sets split a kernel and matched 1 thread's "
+           "bits (the others split none: run once)\n", t.threads, t.split);
   printf("%d passed, %d failed\n", t.pass, t.fail);
+  if (t.threads > 1 && t.codegen && ran && !t.split) {
+    printf("conformance: FAILED: --threads %d, and no case split a kernel\n", t.threads);
+    return 1;
+  }
   if (ran < min_run) {
     printf("conformance: FAILED: %d cases ran, --min-run asks for at least %d\n", ran, min_run);
     return 1;

@@ -7,6 +7,7 @@
 #include "testutil.h"
 #include "cardinal_rt.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -609,7 +610,8 @@ void check_generated(Graph *g, const char *name, float phase, const Runnable *r,
   /* The NaN run reuses the build: a cache folder of the scratch's. */
   char flags[256];
   CompileJob j = {.name = name, .cflags = sweep_cflags(r, flags, sizeof flags),
-                  .cc = r->cc, .runner = r->runner, .cache_dir = any ? tu_path("nan-cache") : NULL};
+                  .cc = r->cc, .runner = r->runner, .cache_dir = any ? tu_path("nan-cache") : NULL,
+                  .pch_dir = tu_pch()};
   float **got = calloc((size_t)g->noutputs, sizeof(float *));
   bool ran = cd_run_generated(&j, g, (const float *const *)ins, got, &d);
   if (!ran)
@@ -664,7 +666,7 @@ static void check_threads(Graph *g, const char *name, const Runnable *r, int T) 
   float **many = calloc((size_t)g->noutputs, sizeof(float *));
   char flags[256];
   CompileJob j = {.name = name, .cflags = sweep_cflags(r, flags, sizeof flags),
-                  .cc = r->cc, .runner = r->runner};
+                  .cc = r->cc, .runner = r->runner, .pch_dir = tu_pch()};
   g->threads = 1;
   CU_ASSERT_FATAL(cd_run_generated(&j, g, (const float *const *)ins, one, &d));
   g->threads = T;
@@ -2126,7 +2128,7 @@ static void test_activation_table(void) {
           CU_ASSERT_EQUAL(epilogue, fused);
           CU_ASSERT_EQUAL(standalone, !fused);
           CompileJob j = {.name = "act", .cflags = "-O2 -std=c99 -pedantic -Wall -Wextra -Werror",
-                          .cc = r->cc, .runner = r->runner};
+                          .cc = r->cc, .runner = r->runner, .pch_dir = tu_pch()};
           float *got = NULL;
           bool ran = cd_run_generated(&j, g, (const float *const *)&x, &got, &d);
           if (!ran)
@@ -2444,10 +2446,76 @@ static void test_every_family_tested(void) {
   CU_ASSERT_EQUAL(missing, 0);
 }
 
+/* Files in dir whose names end with suffix. */
+static int count_suffix(const char *dir, const char *suffix) {
+  DIR *d = opendir(dir);
+  int n = 0;
+  for (struct dirent *e; d && (e = readdir(d));) {
+    size_t l = strlen(e->d_name), k = strlen(suffix);
+    n += l > k && !strcmp(e->d_name + l - k, suffix);
+  }
+  if (d)
+    closedir(d);
+  return n;
+}
+
+/* CompileJob.pch_dir: the target's system headers precompiled once per
+ * compiler and flags (a .gch each), used again, and the results those
+ * of a build without them. */
+static void test_precompiled_headers(void) {
+  MB *m = mb_new(13);
+  const int64_t dims[2] = {1, 37};
+  mb_input(m, "x", 1, 2, dims);
+  const char *i0[1] = {"x"}, *o0[1] = {"s"}, *o1[1] = {"y"};
+  mb_node(m, "Sigmoid", "sig", 1, i0, 1, o0);
+  mb_node(m, "Relu", "relu", 1, o0, 1, o1);
+  mb_output(m, "y");
+  CU_ASSERT_FATAL(mb_write(m, tu_path("pch.onnx")));
+  mb_free(m);
+  const char *dir = tu_path("pch-own");
+  const char *ccs[2] = {"cc", on_path("clang") ? "clang" : NULL};
+  float x[37];
+  for (int i = 0; i < 37; i++)
+    x[i] = (float)(i - 18) / 4.0f;
+  const float *ins[1] = {x};
+  float *want[1] = {0};
+  Diag d = {.quiet = true};
+  int made = 0;
+  for (int k = 0; k < 2 && ccs[k]; k++)
+    for (int again = 0; again < 3; again++) {
+      if (!again)
+        made = count_suffix(dir, ".h.gch");
+      /* again 0: without; 1: made; 2: used */
+      CompileJob j = {.model = tu_path("pch.onnx"), .name = "pch", .target = "native",
+                      .cc = ccs[k], .cflags = "-O1 -std=c99 -pedantic -Wall -Wextra -Werror",
+                      .pch_dir = again ? dir : NULL};
+      Graph *g = cd_load_model(&j, NULL, NULL, &d);
+      CU_ASSERT_FATAL(g != NULL);
+      float *got[1] = {0};
+      CU_ASSERT_FATAL(cd_run_generated(&j, g, ins, got, &d));
+      if (!want[0])
+        want[0] = got[0];
+      else {
+        CU_ASSERT_EQUAL(memcmp(want[0], got[0], sizeof x), 0);
+        free(got[0]);
+      }
+      if (again && g->target->include[0]) /* scalar (no SIMD here): nothing to precompile */
+        CU_ASSERT_EQUAL(count_suffix(dir, ".h.gch"), made + 1);
+      graph_free(g);
+    }
+  /* one per compiler (clang never reads gcc's), no temporary left behind */
+  made = count_suffix(dir, ".h.gch");
+  CU_ASSERT(made == 0 || made == (ccs[1] ? 2 : 1));
+  CU_ASSERT_EQUAL(count_suffix(dir, ".gch"), made);
+  free(want[0]);
+  sb_free(&d.log);
+}
+
 void add_codegen_suite(void) {
   CU_pSuite s = CU_add_suite("codegen", NULL, NULL);
   ADD(s, test_name_checker);
   ADD(s, test_hostile_names);
+  ADD(s, test_precompiled_headers);
   ADD(s, test_float_literals);
   ADD(s, test_cwriter);
   ADD(s, test_identifiers);

@@ -20,6 +20,12 @@ const char *tu_path(const char *file) {
   return buf[k];
 }
 
+const char *tu_pch(void) {
+  static char buf[4096];
+  snprintf(buf, sizeof buf, "%s/pch", scratch);
+  return buf;
+}
+
 /* A copy of ints[n] with room for one more, in the graph's arena (freed
  * with the graph, as a loader's are). */
 int *tu_grow_ints(Graph *g, const int *ints, int n) {

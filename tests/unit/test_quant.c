@@ -407,7 +407,7 @@ static void check_bits(const char *file, const float *const *ins) {
     for (int threads = 1; threads <= (t == 0 ? 1 : 2); threads++) {
       CompileJob j = {.model = tu_path(file), .name = "quant", .passes = "default",
                       .target = where[t].target, .verify = true, .cc = where[t].cc,
-                      .runner = where[t].runner, .threads = threads,
+                      .runner = where[t].runner, .threads = threads, .pch_dir = tu_pch(),
                       .cflags = "-O2 -std=c99 -pedantic -Wall -Wextra -Werror"};
       Diag d = {.quiet = true};
       Graph *g = cd_load_model(&j, NULL, NULL, &d);

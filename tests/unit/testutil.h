@@ -10,6 +10,9 @@
 #include "cardinal.h"
 
 const char *tu_path(const char *file); /* file inside this run's scratch dir */
+/* The scratch dir's folder of precompiled headers (CompileJob.pch_dir): the
+ * sweeps' hundreds of builds parse immintrin.h once per compiler and flags. */
+const char *tu_pch(void);
 /* Hand-built IR: inputs, then nodes whose outputs are fresh values. */
 int tu_input(Graph *g, const char *name, int rank, const int64_t *dims);
 int tu_const(Graph *g, const char *name, int rank, const int64_t *dims,
