@@ -813,10 +813,21 @@ static void conv_blocked_tile(const Graph *g, Node *n, const Target *t, Schedule
     }
   s->tile_c = best_nv * c;
   s->tile_p = best_p;
-  s->ob_outer = y->dims[2] * y->dims[3] < OB_OUTER_BELOW;
-  s->order = s->ob_outer ? "blocks" : "pixels";
   int64_t k = n->p.kernel[1] * n->p.kernel[2] * conv_input_block(g, n, t);
   int64_t panel = (int64_t)best_nv * nb * k * c * 4; /* weight bytes of one output group */
+  /* Past half of L2, the order streams the weights (pixels outside: all
+   * of them per pixel tile) or the input (blocks outside: all of it per
+   * output group) from further out: the fewer bytes win. */
+  const Value *x = &g->values[n->in[0]];
+  int64_t groups = (mb + best_nv - 1) / best_nv, wbytes = sat_mul(panel, groups);
+  int64_t ptiles = sat_mul(P == y->dims[3] ? y->dims[2] : 1, (P + best_p - 1) / best_p);
+  int64_t xbytes = sat_mul(sat_mul(x->dims[1], x->dims[2]), sat_mul(x->dims[3], 4));
+  if (wbytes > t->l2 / 2 || xbytes > t->l2 / 2)
+    s->ob_outer = sat_mul(xbytes > t->l2 / 2 ? xbytes : 0, groups) <
+                  sat_mul(wbytes > t->l2 / 2 ? wbytes : 0, ptiles);
+  else
+    s->ob_outer = y->dims[2] * y->dims[3] < OB_OUTER_BELOW;
+  s->order = s->ob_outer ? "blocks" : "pixels";
   s->kc = 0;
   if (panel > t->l2 / 2) {
     int64_t kc = (t->l2 / 2) / ((int64_t)best_nv * k * c * 4);
