@@ -568,11 +568,12 @@ int main(int argc, char **argv) {
   t.pch_dir = mkdtemp(pch); /* NULL: no precompiled headers, slower */
   int idx = 0;
   for (int a = first; a < argc; a++) {
-    char **names;
+    char **names = NULL; /* list_dir leaves it alone for a folder it cannot open */
     int n = list_dir(argv[a], &names);
     if (!n) {
       fprintf(stderr, "conformance: %s is empty or missing (apt-get install "
                       "libonnx-testdata)\n", argv[a]);
+      free(names);
       if (t.pch_dir)
         cd_rm_rf(t.pch_dir);
       return 2;
