@@ -820,7 +820,7 @@ static void conv_blocked_tile(const Graph *g, Node *n, const Target *t, Schedule
    * output group) from further out: the fewer bytes win. */
   const Value *x = &g->values[n->in[0]];
   int64_t groups = (mb + best_nv - 1) / best_nv, wbytes = sat_mul(panel, groups);
-  int64_t ptiles = sat_mul(P == y->dims[3] ? y->dims[2] : 1, (P + best_p - 1) / best_p);
+  int64_t ptiles = sat_mul(conv_flat_pixels(n) ? 1 : y->dims[2], (P + best_p - 1) / best_p);
   int64_t xbytes = sat_mul(sat_mul(x->dims[1], x->dims[2]), sat_mul(x->dims[3], 4));
   if (wbytes > t->l2 / 2 || xbytes > t->l2 / 2)
     s->ob_outer = sat_mul(xbytes > t->l2 / 2 ? xbytes : 0, groups) <

@@ -1340,10 +1340,10 @@ typedef struct {
  * caller (the layout pass reorders inputs and outputs to plain). */
 const char *io_layout_name(const Value *v);
 
-/* Writes DIR/NAME.h, DIR/NAME.c and DIR/NAME_weights.c (or NAME.weights). */
 /* The system headers NAME.c includes for target t, every one of them
  * (cd_run_generated's precompiled header is made of the same text). */
 void emit_includes(StrBuf *c, const Target *t);
+/* Writes DIR/NAME.h, DIR/NAME.c and DIR/NAME_weights.c (or NAME.weights). */
 bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
                    const char *dir, Diag *d);
 

@@ -1626,7 +1626,7 @@ static void io_from_bytes(DType t, float *y, size_t n) {
  * of this process's and renamed into place, so processes sharing the
  * folder never see half a file.
  */
-static void shared_name(const CompileJob *j, const char *flags, const char *text,
+static bool shared_name(const CompileJob *j, const char *flags, const char *text,
                         const char *text2, const char *fmt, char out[4096]) {
   const char *cc = j->cc ? j->cc : "cc";
   Sha256 s;
@@ -1638,30 +1638,39 @@ static void shared_name(const CompileJob *j, const char *flags, const char *text
     sha256_update(&s, parts[i], strlen(parts[i]) + 1);
   sha256_final(&s, dg);
   sha256_hex(dg, hex);
-  if (snprintf(out, 4096, fmt, j->pch_dir, hex) >= 4096)
-    out[0] = 0;
+  return snprintf(out, 4096, fmt, j->pch_dir, hex) < 4096 &&
+         (mkdir(j->pch_dir, 0700) == 0 || errno == EEXIST);
+}
+
+/* Runs j's compiler: cc FLAGS ARGS... (NULL-terminated, at most 10). */
+static bool run_cc(const CompileJob *j, const char *flags, char *const args[], bool quiet,
+                   Diag *d) {
+  char fl[1024], *argv[56];
+  snprintf(fl, sizeof fl, "%s", flags);
+  int a = 0;
+  argv[a++] = (char *)(j->cc ? j->cc : "cc");
+  a += split_flags(fl, argv + a, 44);
+  for (int i = 0; args[i] && i < 10; i++)
+    argv[a++] = args[i];
+  argv[a] = NULL;
+  return run_argv(argv, quiet, d);
 }
 
 /* Runs cc FLAGS ARGS... -o TMP and renames TMP to dst (made by another
  * process meanwhile: the same bytes). */
 static bool shared_make(const CompileJob *j, const char *flags, char *const args[],
                         const char *dst) {
-  if (mkdir(j->pch_dir, 0700) != 0 && errno != EEXIST)
-    return false;
-  char tmp[4200], fl[1024], *argv[56];
+  char tmp[4200], *all[12];
   snprintf(tmp, sizeof tmp, "%.4096s.%ld.tmp", dst, (long)getpid());
   unlink(tmp);
-  snprintf(fl, sizeof fl, "%s", flags);
   int a = 0;
-  argv[a++] = (char *)(j->cc ? j->cc : "cc");
-  a += split_flags(fl, argv + a, 40);
-  for (int i = 0; args[i] && a < 52; i++)
-    argv[a++] = args[i];
-  argv[a++] = "-o";
-  argv[a++] = tmp;
-  argv[a] = NULL;
+  for (; args[a] && a < 8; a++)
+    all[a] = args[a];
+  all[a++] = "-o";
+  all[a++] = tmp;
+  all[a] = NULL;
   Diag q = {.quiet = true};
-  bool ok = run_argv(argv, true, &q) && rename(tmp, dst) == 0;
+  bool ok = run_cc(j, flags, all, true, &q) && rename(tmp, dst) == 0;
   if (!ok)
     unlink(tmp);
   sb_free(&q.log);
@@ -1676,13 +1685,13 @@ static bool pch_header(const CompileJob *j, const Target *t, const char *flags,
     return false; /* math.h and the like alone: quicker to parse than a .gch to load */
   StrBuf text = {0};
   emit_includes(&text, t);
-  shared_name(j, flags, text.buf, "", "%s/pch-%.16s.h", out);
+  bool named = shared_name(j, flags, text.buf, "", "%s/pch-%.16s.h", out);
   char gch[4200], tmp[4200];
   snprintf(gch, sizeof gch, "%.4096s.gch", out);
   snprintf(tmp, sizeof tmp, "%.4096s.%ld", out, (long)getpid());
   struct stat st;
-  bool ok = out[0] && stat(gch, &st) == 0;
-  if (!ok && out[0] && (mkdir(j->pch_dir, 0700) == 0 || errno == EEXIST)) {
+  bool ok = named && stat(gch, &st) == 0;
+  if (!ok && named) {
     Diag q = {.quiet = true};
     unlink(tmp);
     char *args[] = {"-x", "c-header", out, NULL};
@@ -1699,12 +1708,11 @@ static bool pch_header(const CompileJob *j, const Target *t, const char *flags,
  * compiled: its object's path in out, false if it cannot be made. */
 static bool rt_object(const CompileJob *j, const char *flags, const char *src,
                       const char *text, char out[4096]) {
-  shared_name(j, flags, text, cd_runtime_header, "%s/rt-%.16s.o", out);
+  if (!shared_name(j, flags, text, cd_runtime_header, "%s/rt-%.16s.o", out))
+    return false;
   struct stat st;
-  if (out[0] && stat(out, &st) == 0)
-    return true;
   char *args[] = {"-c", (char *)src, NULL};
-  return out[0] && shared_make(j, flags, args, out);
+  return stat(out, &st) == 0 || shared_make(j, flags, args, out);
 }
 
 bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
@@ -1800,16 +1808,11 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
      * header (the harness defines its feature macros before its first
      * system header), and the runtime's objects come from there. */
     if (j->pch_dir && pch_header(j, g->target, flags, pch)) {
-      char fl[1024], src[4200], *cv[52];
-      snprintf(fl, sizeof fl, "%s", flags);
+      char src[4200];
       snprintf(src, sizeof src, "%s", srcs[1]);
       snprintf(srcs[1], sizeof srcs[1], "%s/%s.o", dir, name); /* linked below */
-      int c = 0;
-      cv[c++] = (char *)cc;
-      c += split_flags(fl, cv + c, 40);
-      char *more[] = {"-include", pch, "-c", src, "-o", srcs[1], NULL};
-      memcpy(cv + c, more, sizeof more);
-      ok = run_argv(cv, false, d);
+      char *args[] = {"-include", pch, "-c", src, "-o", srcs[1], NULL};
+      ok = run_cc(j, flags, args, false, d);
     }
     snprintf(srcs[0], sizeof srcs[0], "%s/" HARNESS_C, dir);
     snprintf(srcs[2], sizeof srcs[2], "%s/cardinal_rt.c", dir);

@@ -41,11 +41,12 @@
  * build, for each case whose schedule on N threads splits a kernel --
  * every kernel with two units of work splits, however small (the default
  * schedule leaves small ones on one thread, and the conformance cases are
- * small) -- and a run where no case splits fails.  The generated code's system headers (immintrin.h, arm_neon.h:
- * most of a small case's compile) are precompiled once, in a folder of
- * this run's that goes when it ends.  --min-run N fails the run when fewer than N cases were in scope
- * (passed or failed): data folders, a shard or a scope rule that quietly
- * shrank would otherwise pass on nothing.
+ * small) -- and a run where no case splits fails.  The generated code's
+ * system headers (immintrin.h, arm_neon.h: most of a small case's
+ * compile) are precompiled once, in a folder of this run's that goes when
+ * it ends.  --min-run N fails the run when fewer than N cases were in
+ * scope (passed or failed): data folders, a shard or a scope rule that
+ * quietly shrank would otherwise pass on nothing.
  *
  * Exit status: 0 every case in scope passed, 1 a case failed or too few
  * ran, 2 bad usage or no data, 77 skipped.
@@ -418,9 +419,9 @@ static void run_case(const char *root, const char *name, Totals *t) {
       snprintf(msg, sizeof msg, "test data: %s", dl.log.buf ? dl.log.buf : "?");
     float *outs[64] = {0}, *one[64] = {0};
     int engines = t->codegen ? (t->threads > 1 ? 3 : 2) : 1;
+    g->split_min = 1; /* on T threads, every layer with two units of work splits */
     for (int engine = 0; engine < engines && ok; engine++) {
       g->threads = engine == 2 ? t->threads : 1; /* engine 2: the same code on T threads */
-      g->split_min = 1; /* every layer with two units of work splits, however small */
       if (engine == 2) {
         /* ... when some kernel splits: else every kernel runs on thread 0
          * as on one, and the threads' run would show nothing new */
