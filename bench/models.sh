@@ -3,14 +3,16 @@
 # native) and timed by `cardinal bench` next to ONNX Runtime 1.30 in the same
 # run, the same input, with 1 and with 2 threads (ONNX Runtime with as many
 # intra-op threads); prints a table with the ratios Cardinal / ONNX Runtime
-# (below 1: Cardinal is faster) and Cardinal's scaling from 1 to 2 threads.
-# Machines are shared and noisy: only ratios measured in one run mean
-# anything.
+# (below 1: Cardinal is faster).  Machines are shared and noisy: only
+# ratios measured in one run mean anything, and `cardinal bench` takes
+# turns with ONNX Runtime, ROUNDS rounds of RUNS runs each (the ratio is the
+# median of the rounds' ratios).
 #
 #   sh bench/models.sh [OUT_DIR] [MODELS] [TARGET]
 #     MODELS default: torchvision:resnext50_32x4d torchvision:resnext101_32x8d
 #                     torchvision:resnet50 article:resnext26_32x4d
-#     THREADS (environment) default: "1 2"; OPSET (environment) default 13
+#     THREADS (environment) default: "1 2"; OPSET (environment) default 13;
+#     RUNS default 20, ROUNDS default 3
 #
 # The last row is the geometric mean of each ratio column.
 #
@@ -23,6 +25,7 @@ OUT=${1:-bench_out}
 MODELS=${2:-"torchvision:resnext50_32x4d torchvision:resnext101_32x8d torchvision:resnet50 article:resnext26_32x4d"}
 TARGET=${3:-native}
 RUNS=${RUNS:-20}
+ROUNDS=${ROUNDS:-3}
 OPSET=${OPSET:-13}
 THREADS=${THREADS:-"1 2"}
 mkdir -p "$OUT"
@@ -45,7 +48,7 @@ for spec in $MODELS; do
   first=1
   for t in $THREADS; do
     b=$OUT/$name.t$t.bench
-    build/cardinal bench "$m" --target "$TARGET" --runs "$RUNS" --threads "$t" > "$b" 2> "$OUT/$name.log" ||
+    build/cardinal bench "$m" --target "$TARGET" --runs "$RUNS" --rounds "$ROUNDS" --threads "$t" > "$b" 2> "$OUT/$name.log" ||
       { echo "$name: cardinal bench failed (see $OUT/$name.log)"; exit 1; }
     cat "$b"
     c=$(sed -n 's/^cardinal *\([0-9.]*\) ms.*/\1/p' "$b")

@@ -8,6 +8,12 @@
  * writes it to a temporary folder) under node, from the npm package
  * onnxruntime-node in $ORT_DIR or /opt/ort; when either is missing, the
  * peer is skipped with a note saying how to install it.
+ *
+ * The two take turns: `--rounds` R rounds of Cardinal's N runs then ONNX
+ * Runtime's N runs (cd_run_generated calls bench_round after each of its
+ * runs of the program), so a slow minute on a shared machine falls on
+ * both; the medians printed are the medians of the rounds' medians, the
+ * ratio the median of the rounds' ratios.
  */
 #include "cardinal.h"
 
@@ -122,6 +128,52 @@ static double ort_ms(const char *model, const float *x, int64_t n, int runs, int
   return ms;
 }
 
+/* The rounds of a bench: Cardinal's median in each, and ONNX Runtime's
+ * timed right after it (-1 when not measured). */
+typedef struct {
+  CompileJob *j;
+  const char *model;
+  const float *x;
+  int64_t n;
+  bool peer;       /* time ONNX Runtime (cleared when it fails) */
+  const char *why; /* why it was not */
+  double c[CD_MAX_ROUNDS], o[CD_MAX_ROUNDS], ms_min, ms_max;
+  int done;
+} Rounds;
+
+static void bench_round(void *ctx, int r, double ms) {
+  Rounds *b = ctx;
+  CompileJob *j = b->j;
+  b->c[r] = ms;
+  b->ms_min = r == 0 || j->ms_min < b->ms_min ? j->ms_min : b->ms_min;
+  b->ms_max = r == 0 || j->ms_max > b->ms_max ? j->ms_max : b->ms_max;
+  b->o[r] = b->peer ? ort_ms(b->model, b->x, b->n, j->runs, j->threads > 1 ? j->threads : 1,
+                             &b->why)
+                    : -1;
+  if (b->o[r] < 0)
+    b->peer = false;
+  b->done = r + 1;
+  if (b->o[r] > 0)
+    printf("round %d: cardinal %.3f ms, onnxruntime %.3f ms, ratio %.2f\n", r + 1, ms, b->o[r],
+           ms / b->o[r]);
+  else
+    printf("round %d: cardinal %.3f ms\n", r + 1, ms);
+  fflush(stdout);
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* The median of v[0..n) (n >= 1; the lower middle when n is even). */
+static double median(const double *v, int n) {
+  double t[CD_MAX_ROUNDS];
+  memcpy(t, v, sizeof(double) * (size_t)n);
+  qsort(t, (size_t)n, sizeof(double), cmp_double);
+  return t[(n - 1) / 2];
+}
+
 bool cd_bench(CompileJob *j, const char *input, bool peer, Diag *d) {
   Graph *g = cd_load_model(j, NULL, NULL, d);
   if (!g)
@@ -131,37 +183,46 @@ bool cd_bench(CompileJob *j, const char *input, bool peer, Diag *d) {
   float **outs = calloc((size_t)g->noutputs + 1, sizeof(float *));
   CD_ASSERT(outs);
   const char *target = g->target->name;
-  int64_t n = ok ? value_numel(&g->values[g->inputs[0]]) : 0;
+  int T = j->threads > 1 ? j->threads : 1;
+  int R = j->rounds > 1 ? j->rounds : 1;
+  CD_ASSERT(R <= CD_MAX_ROUNDS);
+  /* Cut by --outputs, the model Cardinal runs is not the file's: ONNX
+   * Runtime would time the whole of it. */
+  const char *ext = strrchr(j->model, '.');
+  Rounds b = {.j = j, .model = j->model, .x = x, .peer = peer, .why = "the model is not ONNX"};
+  if (!peer)
+    b.why = "--no-peer";
+  else if (j->noutput_names)
+    b.why = "--outputs cuts the graph, and ONNX Runtime would time the whole model";
+  b.peer = peer && ext && !strcmp(ext, ".onnx") && !j->noutput_names;
   if (ok) {
-    fprintf(stderr, "cardinal bench: building %s for %s, then %d runs...\n", j->model, target,
-            j->runs);
+    b.n = value_numel(&g->values[g->inputs[0]]);
+    fprintf(stderr, "cardinal bench: building %s for %s, then %d round%s of %d runs%s...\n",
+            j->model, target, R, R > 1 ? "s" : "", j->runs,
+            b.peer ? " (Cardinal's, then ONNX Runtime's)" : "");
+    fflush(stderr);
+    printf("model %s, target %s, %d thread%s, %d runs, %d round%s\n", j->model, target, T,
+           T > 1 ? "s" : "", j->runs, R, R > 1 ? "s" : "");
+    fflush(stdout);
     const float *ins[1] = {x};
-    ok = cd_run_generated(j, g, ins, outs, d);
+    j->after_round = bench_round;
+    j->round_ctx = &b;
+    ok = cd_run_generated(j, g, ins, outs, d) && b.done == R;
+    j->after_round = NULL;
+    j->round_ctx = NULL;
   }
   if (ok) {
-    fflush(stderr);
-    int T = j->threads > 1 ? j->threads : 1;
-    printf("model %s, target %s, %d thread%s, %d runs\n", j->model, target, T, T > 1 ? "s" : "",
-           j->runs);
-    printf("cardinal      %9.3f ms median (min %.3f, max %.3f)\n", j->ms_median, j->ms_min,
-           j->ms_max);
-    const char *ext = strrchr(j->model, '.');
-    const char *why = "the model is not ONNX";
-    /* Cut by --outputs, the model Cardinal runs is not the file's: ONNX
-     * Runtime would time the whole of it. */
-    double o = peer && ext && !strcmp(ext, ".onnx") && !j->noutput_names
-                   ? ort_ms(j->model, x, n, j->runs, j->threads > 1 ? j->threads : 1, &why)
-                   : -1;
-    if (!peer)
-      why = "--no-peer";
-    else if (j->noutput_names)
-      why = "--outputs cuts the graph, and ONNX Runtime would time the whole model";
-    if (o > 0) {
-      printf("onnxruntime   %9.3f ms median (%d intra-op thread%s, same input)\n", o,
-             j->threads > 1 ? j->threads : 1, j->threads > 1 ? "s" : "");
-      printf("ratio cardinal/onnxruntime %.2f\n", j->ms_median / o);
+    double c = median(b.c, R);
+    printf("cardinal      %9.3f ms median (min %.3f, max %.3f)\n", c, b.ms_min, b.ms_max);
+    if (b.peer) {
+      double ratios[CD_MAX_ROUNDS];
+      for (int r = 0; r < R; r++)
+        ratios[r] = b.c[r] / b.o[r];
+      printf("onnxruntime   %9.3f ms median (%d intra-op thread%s, same input)\n", median(b.o, R),
+             T, T > 1 ? "s" : "");
+      printf("ratio cardinal/onnxruntime %.2f\n", median(ratios, R));
     } else {
-      printf("onnxruntime   not measured: %s\n", why);
+      printf("onnxruntime   not measured: %s\n", b.why);
     }
   }
   for (int k = 0; k < g->noutputs; k++)

@@ -620,6 +620,7 @@ typedef enum {
 } SplitAxis;
 
 #define CD_MAX_THREADS 64
+#define CD_MAX_ROUNDS 100 /* cardinal bench --rounds */
 
 typedef struct {
   const struct KernelConfig *family; /* its kernel family (NULL: not scheduled yet) */
@@ -1520,6 +1521,10 @@ typedef struct {
   uint64_t seed;        /* DSL: seed of generated parameters without one */
   int threads;          /* threads of the generated code (0 or 1: one) */
   int runs;             /* cd_run_generated: timed runs */
+  int rounds;           /* cd_run_generated: runs the program this many times (0: once, at
+                           most CD_MAX_ROUNDS), */
+  void (*after_round)(void *ctx, int round, double ms_median); /* calling this after each */
+  void *round_ctx;
   const char *runner;   /* cd_run_generated: run the program through this (qemu-aarch64), linked -static */
   bool profile;         /* cd_run_generated: time every kernel (-DCARDINAL_PROFILE) */
   char *profile_text;   /* its result: "ms macs name" lines, malloc'd */

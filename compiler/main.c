@@ -195,12 +195,15 @@ static const char *usage_bench =
     "Builds MODEL for the target, runs the generated code N times (on one core, or\n"
     "--threads) and prints the median latency (min, max); for an ONNX model, also\n"
     "ONNX Runtime's median on the same input with as many threads, measured in the\n"
-    "same run, and the ratio.  ONNX\n"
-    "Runtime is the npm package onnxruntime-node under $ORT_DIR or /opt/ort, run by\n"
-    "node; without it the peer is skipped with a note.\n"
+    "same run, and the ratio.  The two take turns, a round each, so that a slower\n"
+    "minute of a shared machine falls on both.  ONNX Runtime is the npm package\n"
+    "onnxruntime-node under $ORT_DIR or /opt/ort, run by node; without it the peer\n"
+    "is skipped with a note.\n"
     "\n"
     "options:\n"
-    "      --runs N            timed runs (default 20)\n"
+    "      --runs N            timed runs a round (default 20)\n"
+    "      --rounds N          rounds, Cardinal's runs then ONNX Runtime's in each (default 3):\n"
+    "                          the medians and the ratio printed are the medians over rounds\n"
     "  -t, --target T          as for compile (default native)\n"
     "      --threads N         as for compile (default 1); ONNX Runtime gets N threads too\n"
     "  -p, --passes LIST       as for compile\n"
@@ -296,7 +299,7 @@ static const char *usage_quantize =
 enum { O_VERIFY = 256, O_DUMP_AFTER, O_CC, O_CFLAGS, O_JSON, O_RUNS, O_DUMP, O_DOT, O_CSV,
        O_SVG, O_SEED, O_PROFILE, O_SCHEDULE, O_NO_PEER, O_THREADS, O_SHAPE, O_STATIC_WS,
        O_MAX_WS, O_MAX_WEIGHTS, O_NO_SIZE, O_NO_CACHE, O_MAX_TENSOR, O_PRECISION, O_CALIBRATE,
-       O_METHOD, O_PERCENTILE, O_EXCLUDE, O_CALIB_COUNT, O_QUIET, O_EVAL, O_EMBED_AS, O_OUTPUTS, O_IO };
+       O_METHOD, O_PERCENTILE, O_EXCLUDE, O_CALIB_COUNT, O_QUIET, O_EVAL, O_EMBED_AS, O_OUTPUTS, O_IO, O_ROUNDS };
 
 static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},
@@ -316,6 +319,7 @@ static const struct option long_opts[] = {
     {"cflags", required_argument, 0, O_CFLAGS},
     {"json", no_argument, 0, O_JSON},
     {"runs", required_argument, 0, O_RUNS},
+    {"rounds", required_argument, 0, O_ROUNDS},
     {"dot", required_argument, 0, O_DOT},
     {"csv", required_argument, 0, O_CSV},
     {"svg", required_argument, 0, O_SVG},
@@ -417,7 +421,7 @@ static const struct {
                 "calibrate-count quiet io help"},
     {"compare", "runs target threads input shape outputs csv json svg freeze weights seed cc cflags "
                 "precision calibrate method percentile exclude calibrate-count quiet eval help"},
-    {"bench", "runs target threads passes input shape outputs no-peer freeze weights seed cc cflags "
+    {"bench", "runs rounds target threads passes input shape outputs no-peer freeze weights seed cc cflags "
               "verify help"},
     {"dump-weights", "output weights seed help"},
 };
@@ -698,6 +702,13 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
       if (!parse_count(optarg, 100000, &n))
         return usage_error(cmd, "--runs takes a count from 1 to 100000, not", optarg);
       a->job.runs = (int)n;
+      break;
+    }
+    case O_ROUNDS: {
+      long n;
+      if (!parse_count(optarg, CD_MAX_ROUNDS, &n))
+        return usage_error(cmd, "--rounds takes a count from 1 to 100, not", optarg);
+      a->job.rounds = (int)n;
       break;
     }
     case ':': return usage_error(cmd, "missing value for", argv[optind - 1]);
@@ -1472,6 +1483,8 @@ static int cmd_bench(int argc, char **argv) {
     return usage_error("bench", "one --input at most", NULL);
   if (!a.job.runs)
     a.job.runs = 20;
+  if (!a.job.rounds)
+    a.job.rounds = 3;
   Diag d = {.cmake = cmake_names, .file = a.job.model};
   bool ok = cd_bench(&a.job, a.ninputs ? a.inputs[0] : NULL, !a.no_peer, &d);
   sb_free(&d.log);

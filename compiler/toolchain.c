@@ -1715,6 +1715,37 @@ static bool rt_object(const CompileJob *j, const char *flags, const char *src,
   return stat(out, &st) == 0 || shared_make(j, flags, args, out);
 }
 
+/* Runs the generated program (argv) once, its stdout to tpath, and reads
+ * the times it prints there into j->ms_median, ms_min, ms_max. */
+static bool run_timed(CompileJob *j, char **argv, const char *tpath, Diag *d) {
+  pid_t pid;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, tpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  int status = 0;
+  if (rc == 0)
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+      ;
+  if (rc != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    diag_error(d, "the generated program failed (%s %d)",
+               rc ? "spawn error" : WIFEXITED(status) ? "exit status" : "signal",
+               rc ? rc : WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    return false;
+  }
+  FILE *f = fopen(tpath, "r");
+  double med = 0, mn = 0, mx = 0;
+  if (f && fscanf(f, "%lf %lf %lf", &med, &mn, &mx) == 3) {
+    j->ms_median = med;
+    j->ms_min = mn;
+    j->ms_max = mx;
+  }
+  if (f)
+    fclose(f);
+  return true;
+}
+
 bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
                       float **outputs, Diag *d) {
   const char *tmpdir = getenv("TMPDIR");
@@ -1851,34 +1882,12 @@ bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
     snprintf(runs, sizeof runs, "%d", j->runs > 0 ? j->runs : 1);
     char *direct[] = {exe, dir, runs, NULL};
     char *wrapped[] = {(char *)j->runner, exe, dir, runs, NULL};
-    char **argv = j->runner ? wrapped : direct;
     char tpath[4096];
     snprintf(tpath, sizeof tpath, "%s/time.txt", dir);
-    pid_t pid;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, tpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    int status = 0;
-    if (rc == 0)
-      while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (rc != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      diag_error(d, "the generated program failed (%s %d)",
-                 rc ? "spawn error" : WIFEXITED(status) ? "exit status" : "signal",
-                 rc ? rc : WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-      ok = false;
-    } else {
-      FILE *f = fopen(tpath, "r");
-      double med = 0, mn = 0, mx = 0;
-      if (f && fscanf(f, "%lf %lf %lf", &med, &mn, &mx) == 3) {
-        j->ms_median = med;
-        j->ms_min = mn;
-        j->ms_max = mx;
-      }
-      if (f)
-        fclose(f);
+    for (int r = 0; ok && r < (j->rounds > 1 ? j->rounds : 1); r++) {
+      ok = run_timed(j, j->runner ? wrapped : direct, tpath, d);
+      if (ok && j->after_round)
+        j->after_round(j->round_ctx, r, j->ms_median);
     }
   }
   for (int k = 0; ok && k < g->noutputs; k++) {

@@ -74,4 +74,29 @@ if "$CARDINAL" compare "$DIG/digits_resnext.onnx" --precision fp32,int8 2> "$T/e
   echo "FAIL: int8 without calibration accepted"; exit 1
 fi
 grep -q -- "--precision int8 needs --calibrate DIR" "$T/err" || { echo "FAIL: calibration message"; cat "$T/err"; exit 1; }
+# bench: --rounds R rounds of Cardinal's runs (then ONNX Runtime's, when it
+# is installed); the median printed is the median of the rounds' medians,
+# the ratio the median of the rounds' ratios.
+"$CARDINAL" bench "$FIX" --runs 2 --rounds 3 --no-peer > "$T/b.txt" 2> /dev/null
+cat "$T/b.txt"
+[ "$(grep -c '^round [123]: cardinal [0-9.]* ms$' "$T/b.txt")" -eq 3 ] || { echo "FAIL: bench rounds"; exit 1; }
+awk '/^round/ { v[n++] = $4 } /^cardinal / { m = $2 }
+     END { for (i = 0; i < n; i++) for (k = i + 1; k < n; k++) if (v[k] < v[i]) { t = v[i]; v[i] = v[k]; v[k] = t }
+           exit !(n == 3 && m == v[1]) }' "$T/b.txt" || { echo "FAIL: bench median of rounds"; exit 1; }
+grep -q '^onnxruntime   not measured: --no-peer' "$T/b.txt" || { echo "FAIL: bench --no-peer"; exit 1; }
+if "$CARDINAL" bench "$FIX" --rounds 0 2> "$T/err"; then
+  echo "FAIL: --rounds 0 accepted"; exit 1
+fi
+grep -q -- "--rounds takes a count from 1 to 100, not 0" "$T/err" || { echo "FAIL: --rounds message"; cat "$T/err"; exit 1; }
+if command -v node > /dev/null && [ -d "${ORT_DIR:-/opt/ort}/node_modules/onnxruntime-node" ]; then
+  "$CARDINAL" bench "$FIX" --runs 2 --rounds 2 > "$T/b.txt" 2> /dev/null
+  cat "$T/b.txt"
+  [ "$(grep -c '^round [12]: cardinal [0-9.]* ms, onnxruntime [0-9.]* ms, ratio [0-9.]*$' "$T/b.txt")" -eq 2 ] ||
+    { echo "FAIL: bench rounds with ONNX Runtime"; exit 1; }
+  # Two rounds: the lower of the two ratios (the lower middle).
+  awk '/^round/ { r = $NF + 0; lo = (n++ == 0 || r < lo) ? r : lo } /^ratio/ { q = $NF + 0 }
+       END { exit !(n == 2 && q == lo) }' "$T/b.txt" || { echo "FAIL: bench ratio of rounds"; exit 1; }
+else
+  echo "(ONNX Runtime not installed: bench timed without its peer)"
+fi
 echo "compare: ok"
