@@ -519,6 +519,11 @@ static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
                 " * in each kernel, summed over runs, with its name and multiply-adds. */\n"
                 "#define %s_NUM_KERNELS %d\n"
                 "extern double %s_profile_ms[];\n"
+                "/* With threads, %s_profile_ms is thread 0's share of each kernel;\n"
+                " * [t * %s_NUM_KERNELS + k] here is thread t's of kernel k, and\n"
+                " * %s_profile_wait_ms[t] the time thread t waited at barriers. */\n"
+                "extern double %s_profile_thread_ms[];\n"
+                "extern double %s_profile_wait_ms[];\n"
                 "extern const char *const %s_profile_name[];\n"
                 "extern const long long %s_profile_macs[];\n"
                 "/* The FMA peak of one core for this target, GFLOP/s, measured now: what\n"
@@ -529,7 +534,7 @@ static bool write_header(Graph *g, Plan *p, const CodegenOptions *o,
                 " * yardstick. */\n"
                 "double %s_profile_peak_int8(void);\n"
                 "#endif\n",
-            NAME, count_kernels(g), name, name, name, name, name);
+            NAME, count_kernels(g), name, name, NAME, name, name, name, name, name, name, name);
   if (o->static_workspace)
     sb_printf(&h, "\n/* --static-workspace: %s_WORKSPACE_SIZE bytes of static storage, 64-byte\n"
                   " * aligned%s, that %s_run uses when its workspace\n"
@@ -721,7 +726,7 @@ static void seq_deps_regions(Seq *q, const Region *rd, int nr, const Region *wr,
     if (overlaps(q->wr, q->nwr, wr[i]) || overlaps(q->rd, q->nrd, wr[i]))
       conflict = true;
   if (conflict && !(only0 && q->only0)) {
-    sb_printf(&q->part, "  jb->barrier(bar);\n");
+    sb_printf(&q->part, "  CD_WAIT(tid, jb->barrier(bar));\n");
     q->nrd = q->nwr = 0;
     q->barriers++;
     q->only0 = true;
@@ -1340,21 +1345,35 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
                 "/* Built with -DCARDINAL_PROFILE: the time of every kernel call adds up in\n"
                 " * %s_profile_ms (see %s.h). */\n"
                 "double %s_profile_ms[%d];\n"
+                "double %s_profile_thread_ms[%d];\n"
+                "double %s_profile_wait_ms[%d];\n"
                 "const char *const %s_profile_name[%d] = {%s};\n"
                 "const long long %s_profile_macs[%d] = {%s};\n"
-                "/* Thread 0 times its own share of each kernel. */\n"
+                "/* Each thread times its own share of each kernel (thread 0's is also\n"
+                " * the kernel's time), and its waits at barriers. */\n"
                 "#define CD_PROF(i, tid, call) \\\n"
                 "  do { \\\n"
-                "    const double t0_ = (tid) == 0 ? cd_now_ms() : 0.0; \\\n"
+                "    const double t0_ = cd_now_ms(); \\\n"
+                "    double dt_; \\\n"
                 "    call; \\\n"
+                "    dt_ = cd_now_ms() - t0_; \\\n"
+                "    %s_profile_thread_ms[(tid) * %d + (i)] += dt_; \\\n"
                 "    if ((tid) == 0) \\\n"
-                "      %s_profile_ms[i] += cd_now_ms() - t0_; \\\n"
+                "      %s_profile_ms[i] += dt_; \\\n"
+                "  } while (0)\n"
+                "#define CD_WAIT(tid, call) \\\n"
+                "  do { \\\n"
+                "    const double t0_ = cd_now_ms(); \\\n"
+                "    call; \\\n"
+                "    %s_profile_wait_ms[tid] += cd_now_ms() - t0_; \\\n"
                 "  } while (0)\n"
                 "#else\n"
                 "#define CD_PROF(i, tid, call) call\n"
+                "#define CD_WAIT(tid, call) call\n"
                 "#endif\n\n",
-            name, name, name, nk ? nk : 1, name, nk ? nk : 1,
-            nk ? prof_names.buf : "\"\"", name, nk ? nk : 1, nk ? prof_macs.buf : "0", name);
+            name, name, name, nk ? nk : 1, name, (nk ? nk : 1) * T, name, T, name, nk ? nk : 1,
+            nk ? prof_names.buf : "\"\"", name, nk ? nk : 1, nk ? prof_macs.buf : "0", name,
+            nk ? nk : 1, name, name);
   sb_free(&prof_names);
   sb_free(&prof_macs);
   emit_peak(&cwr, o->target, name);

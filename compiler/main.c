@@ -844,8 +844,9 @@ static void print_output(const Value *v, const float *y, int k) {
 }
 
 typedef struct {
-  double ms;
+  double ms;      /* thread 0's share, the kernel's time */
   long long macs;
+  double slowest; /* the slowest thread's share */
   char name[200];
 } ProfRow;
 
@@ -860,7 +861,7 @@ static void print_profile(const char *text) {
   int cap = 64, n = 0;
   ProfRow *r = malloc(sizeof(ProfRow) * (size_t)cap);
   CD_ASSERT(r);
-  double total = 0, peak = 0, peak8 = 0;
+  double total = 0, peak = 0, peak8 = 0, slowest = 0, wait[CD_MAX_THREADS] = {0};
   int cores = 1;
   for (const char *p = text; *p;) {
     const char *e = strchr(p, '\n');
@@ -877,9 +878,15 @@ static void print_profile(const char *text) {
       p = e ? e + 1 : p + len;
       continue;
     }
-    if (sscanf(line, "%lf %lld %n", &r[n].ms, &r[n].macs, &off) == 2) {
+    int th;
+    double w;
+    if (sscanf(line, "wait %d %lf", &th, &w) == 2) {
+      if (th >= 0 && th < CD_MAX_THREADS)
+        wait[th] = w;
+    } else if (sscanf(line, "%lf %lld %lf %n", &r[n].ms, &r[n].macs, &r[n].slowest, &off) == 3) {
       snprintf(r[n].name, sizeof r[n].name, "%s", line + off);
       total += r[n].ms;
+      slowest += r[n].slowest;
       n++;
     }
     p = e ? e + 1 : p + len;
@@ -889,7 +896,10 @@ static void print_profile(const char *text) {
    * time, against the peak of all the cores. */
   if (cores > 1)
     peak *= cores, peak8 *= cores;
-  printf("%10s %6s %8s %6s  %s\n", "ms/run", "share", "GFLOP/s", "%peak", "kernel");
+  if (cores > 1)
+    printf("%10s %6s %8s %6s %8s  %s\n", "ms/run", "share", "GFLOP/s", "%peak", "slowest", "kernel");
+  else
+    printf("%10s %6s %8s %6s  %s\n", "ms/run", "share", "GFLOP/s", "%peak", "kernel");
   double macs = 0, macs8 = 0, ms8 = 0;
   for (int i = 0; i < n; i++) {
     double gf = r[i].ms > 0 ? 2.0 * (double)r[i].macs / (r[i].ms * 1e6) : 0.0;
@@ -901,9 +911,12 @@ static void print_profile(const char *text) {
       macs8 += (double)r[i].macs, ms8 += r[i].ms;
     else
       macs += (double)r[i].macs;
-    cd_print(stdout, "%10.3f %5.1f%% %8.2f %5.1f%%%s %s\n", r[i].ms,
+    char slow[16] = "";
+    if (cores > 1)
+      snprintf(slow, sizeof slow, " %8.3f", r[i].slowest);
+    cd_print(stdout, "%10.3f %5.1f%% %8.2f %5.1f%%%s%s %s\n", r[i].ms,
              total > 0 ? 100 * r[i].ms / total : 0, gf, pk > 0 ? 100 * gf / pk : 0.0,
-             int8 && peak8 > 0 ? "*" : " ", r[i].name); /* the kernel's node name, from the model */
+             int8 && peak8 > 0 ? "*" : " ", slow, r[i].name); /* the kernel's node name, from the model */
   }
   double gf = total - ms8 > 0 ? 2.0 * macs / ((total - ms8) * 1e6) : 0.0;
   char where[32] = "one core";
@@ -921,6 +934,15 @@ static void print_profile(const char *text) {
     if (macs > 0)
       printf("; the others %.2f GFLOP/s, %.1f%% of the %.1f GFLOP/s FMA peak", gf,
              100 * gf / peak, peak);
+    printf("\n");
+  }
+  if (cores > 1) {
+    /* ms/run is thread 0's share; a layer takes as long as its slowest
+     * share, and a thread that finished first waits at the next barrier. */
+    printf("on %d threads: the slowest thread's shares add up to %.3f ms a run (thread 0's to "
+           "%.3f); time waited at barriers:", cores, slowest, total);
+    for (int t = 0; t < cores && t < CD_MAX_THREADS; t++)
+      printf("%s thread %d %.3f ms", t ? "," : "", t, wait[t]);
     printf("\n");
   }
   free(r);

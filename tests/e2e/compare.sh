@@ -53,6 +53,16 @@ grep -q "conv3x3_f32_[a-z0-9]*_[0-9]*x[0-9]*_n0 Conv" "$T/prof.txt" || { echo "F
 rows=$(grep -c '_n[0-9]* ' "$T/prof.txt")
 grep -q "in $rows kernels" "$T/prof.txt" && [ "$rows" -ge 19 ] ||
   { echo "FAIL: profile kernel count ($rows rows)"; exit 1; }
+# On threads: each kernel's slowest share beside thread 0's, and each
+# thread's time at barriers (no share is slower than the slowest).
+"$CARDINAL" run "$FIX" --input "$SRC/tests/e2e/fixtures/resnext_tiny_bn_op11.input.npy" \
+  --profile --runs 3 --threads 2 > "$T/prof2.txt"
+cat "$T/prof2.txt"
+grep -q 'ms/run  share  GFLOP/s  %peak  slowest  kernel' "$T/prof2.txt" || { echo "FAIL: threaded profile header"; exit 1; }
+grep -q '^on 2 threads: the slowest thread.s shares add up to [0-9.]* ms a run (thread 0.s to [0-9.]*); time waited at barriers: thread 0 [0-9.]* ms, thread 1 [0-9.]* ms$' "$T/prof2.txt" ||
+  { echo "FAIL: threaded profile footer"; exit 1; }
+awk '/_n[0-9]+ / { if ($5 + 0 < $1 + 0) bad = 1; n++ } END { exit bad || n < 19 }' "$T/prof2.txt" ||
+  { echo "FAIL: a slowest share under thread 0's"; exit 1; }
 # Precision: the digits ResNeXt (tests/models/digits) in fp32 and int8,
 # calibrated on its 64 calibration images, its accuracy against fp32 over 8
 # of them (each evaluation input is a run of the row's generated code; the
