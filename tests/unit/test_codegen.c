@@ -2512,6 +2512,46 @@ static void test_precompiled_headers(void) {
   sb_free(&d.log);
 }
 
+/* A model of one C -> M conv, K x K, "same" padding, on an H x H image,
+ * scheduled for avx512 on T threads. */
+static Graph *one_conv(int64_t C, int64_t M, int64_t H, int64_t K, int T) {
+  MB *m = mb_new(13);
+  const int64_t xd[4] = {1, C, H, H};
+  const int64_t wd[4] = {M, C, K, K};
+  float *w = calloc((size_t)(M * C * K * K), sizeof(float));
+  CU_ASSERT_FATAL(w != NULL);
+  mb_input(m, "x", 1, 4, xd);
+  mb_init_floats(m, "w", 4, wd, w);
+  const char *in[2] = {"x", "w"}, *out[1] = {"y"};
+  Onnx__NodeProto *nd = mb_node(m, "Conv", "conv", 2, in, 1, out);
+  const int64_t pads[4] = {K / 2, K / 2, K / 2, K / 2};
+  mb_attr_ints(nd, "pads", 4, pads);
+  mb_output(m, "y");
+  CU_ASSERT_FATAL(mb_write(m, tu_path("order.onnx")));
+  mb_free(m);
+  free(w);
+  CompileJob j = {.model = tu_path("order.onnx"), .name = "order", .target = "avx512",
+                  .passes = "default", .threads = T};
+  Diag d = {.quiet = true};
+  Graph *g = cd_load_model(&j, NULL, NULL, &d);
+  CU_ASSERT_FATAL(g != NULL);
+  sb_free(&d.log);
+  return g;
+}
+
+/* Its one blocked conv's schedule. */
+static const Schedule *blocked_sched(const Graph *g) {
+  const Schedule *s = NULL;
+  int convs = 0;
+  for (int k = 0; k < g->nnodes; k++)
+    if (g->nodes[k].sched.family == kernel_config_named("conv_blocked")) {
+      convs++;
+      s = &g->nodes[k].sched;
+    }
+  CU_ASSERT_FATAL(convs == 1);
+  return s;
+}
+
 /* The blocked conv's loop order on avx512 (1 MB of L2): past half of it,
  * the order that streams fewer bytes from further out -- VGG's 3x3s of
  * 256-512 channels at 28x28 and 56x56 put the output blocks outside (the
@@ -2525,38 +2565,35 @@ static void test_conv_order_by_traffic(void) {
   } cases[] = {{512, 512, 28, 3, true}, {256, 256, 56, 3, true}, {64, 256, 56, 1, false},
                {64, 64, 28, 3, false}, {512, 512, 7, 3, true}};
   for (int i = 0; i < 5; i++) {
-    MB *m = mb_new(13);
-    const int64_t xd[4] = {1, cases[i].C, cases[i].H, cases[i].H};
-    const int64_t wd[4] = {cases[i].M, cases[i].C, cases[i].K, cases[i].K};
-    int64_t nw = wd[0] * wd[1] * wd[2] * wd[3];
-    float *w = calloc((size_t)nw, sizeof(float));
-    CU_ASSERT_FATAL(w != NULL);
-    mb_input(m, "x", 1, 4, xd);
-    mb_init_floats(m, "w", 4, wd, w);
-    const char *in[2] = {"x", "w"}, *out[1] = {"y"};
-    Onnx__NodeProto *nd = mb_node(m, "Conv", "conv", 2, in, 1, out);
-    const int64_t pads[4] = {cases[i].K / 2, cases[i].K / 2, cases[i].K / 2, cases[i].K / 2};
-    mb_attr_ints(nd, "pads", 4, pads);
-    mb_output(m, "y");
-    CU_ASSERT_FATAL(mb_write(m, tu_path("order.onnx")));
-    mb_free(m);
-    free(w);
-    CompileJob j = {.model = tu_path("order.onnx"), .name = "order", .target = "avx512",
-                    .passes = "default"};
-    Diag d = {.quiet = true};
-    Graph *g = cd_load_model(&j, NULL, NULL, &d);
-    CU_ASSERT_FATAL(g != NULL);
-    int convs = 0;
-    for (int k = 0; k < g->nnodes; k++)
-      if (g->nodes[k].sched.family == kernel_config_named("conv_blocked")) {
-        convs++;
-        if (g->nodes[k].sched.ob_outer != cases[i].blocks)
-          fprintf(stderr, "\ncase %d: order %s\n", i, g->nodes[k].sched.order);
-        CU_ASSERT_EQUAL(g->nodes[k].sched.ob_outer, cases[i].blocks);
-      }
-    CU_ASSERT_EQUAL(convs, 1);
+    Graph *g = one_conv(cases[i].C, cases[i].M, cases[i].H, cases[i].K, 1);
+    const Schedule *s = blocked_sched(g);
+    if (s->ob_outer != cases[i].blocks)
+      fprintf(stderr, "\ncase %d: order %s\n", i, s->order);
+    CU_ASSERT_EQUAL(s->ob_outer, cases[i].blocks);
     graph_free(g);
-    sb_free(&d.log);
+  }
+}
+
+/* On 2 threads, a blocks-outside conv splits by output blocks only when its
+ * weights pass 4x its input (each thread then reads the whole input, not
+ * all the weights): ResNet-50's layer3 1x1 (1024 -> 256 at 14x14, weights
+ * 1.3x) and layer3.0's stride-2 3x3 are split by pixels, its 3x3 at 14x14
+ * (12x) and layer4's 3x3 (94x) by blocks.  Every case keeps blocks outside. */
+static void test_conv_split_by_bytes(void) {
+  const struct {
+    int64_t C, M, H, K;
+    SplitAxis split;
+  } cases[] = {{1024, 256, 14, 1, SPLIT_TILES}, {256, 256, 14, 3, SPLIT_BLOCKS},
+               {512, 512, 7, 3, SPLIT_BLOCKS}, {1024, 512, 14, 1, SPLIT_TILES}};
+  for (int i = 0; i < 4; i++) {
+    Graph *g = one_conv(cases[i].C, cases[i].M, cases[i].H, cases[i].K, 2);
+    const Schedule *s = blocked_sched(g);
+    CU_ASSERT(s->ob_outer);
+    if (s->split != cases[i].split)
+      fprintf(stderr, "\ncase %d: split %d\n", i, (int)s->split);
+    CU_ASSERT_EQUAL(s->split, cases[i].split);
+    CU_ASSERT_EQUAL(s->threads, 2);
+    graph_free(g);
   }
 }
 
@@ -2572,6 +2609,7 @@ void add_codegen_suite(void) {
   ADD(s, test_conv_tile_boundaries);
   ADD(s, test_simd_conv_boundaries);
   ADD(s, test_conv_order_by_traffic);
+  ADD(s, test_conv_split_by_bytes);
   ADD(s, test_simd_gemm);
   ADD(s, test_qconv1x1_kernels);
   ADD(s, test_qconv_kernels);
