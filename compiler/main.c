@@ -212,6 +212,8 @@ static const char *usage_bench =
     "  -f, --freeze NAME=FILE  as for compile\n"
     "      --shape NAME=D0,D1,...  as for compile\n"
     "      --outputs NAME[,NAME...]  as for compile\n"
+    "  -w, --weights MODE      blob (default: in heap memory the program reads, as ONNX\n"
+    "                          Runtime holds its weights) or embed (in the program)\n"
     "  -w, --weights FILE.safetensors, --seed N   parameters of a .nx model\n"
     "      --cc CC, --cflags FLAGS   the C compiler and its flags\n"
     "  -h, --help              this text\n";
@@ -1507,6 +1509,12 @@ static int cmd_bench(int argc, char **argv) {
     a.job.runs = 20;
   if (!a.job.rounds)
     a.job.rounds = 3;
+  /* The weights in heap memory on both sides: embedded in a program of
+   * hundreds of MB, they are file-backed pages, which this VM's page
+   * sampling (DAMON) slowed by up to 2x on some runs (ResNeXt-101 on 2
+   * threads: 209-261 ms embedded, 116-118 ms as a blob). */
+  if (!a.job.weights_set)
+    a.job.weights_blob = true;
   Diag d = {.cmake = cmake_names, .file = a.job.model};
   bool ok = cd_bench(&a.job, a.ninputs ? a.inputs[0] : NULL, !a.no_peer, &d);
   sb_free(&d.log);

@@ -94,6 +94,11 @@ awk '/^round/ { v[n++] = $4 } /^cardinal / { m = $2 }
      END { for (i = 0; i < n; i++) for (k = i + 1; k < n; k++) if (v[k] < v[i]) { t = v[i]; v[i] = v[k]; v[k] = t }
            exit !(n == 3 && m == v[1]) }' "$T/b.txt" || { echo "FAIL: bench median of rounds"; exit 1; }
 grep -q '^onnxruntime   not measured: --no-peer' "$T/b.txt" || { echo "FAIL: bench --no-peer"; exit 1; }
+# The weights in a blob by default (heap memory, as ONNX Runtime holds
+# them); embedded in the program when asked.
+"$CARDINAL" bench "$FIX" --runs 1 --rounds 1 --no-peer --weights embed > "$T/b.txt" 2> /dev/null
+grep -q '^round 1: cardinal [0-9.]* ms$' "$T/b.txt" || { echo "FAIL: bench --weights embed"; exit 1; }
+"$CARDINAL" bench --help | grep -q 'blob (default: in heap memory' || { echo "FAIL: bench --help on --weights"; exit 1; }
 if "$CARDINAL" bench "$FIX" --rounds 0 2> "$T/err"; then
   echo "FAIL: --rounds 0 accepted"; exit 1
 fi
