@@ -1510,9 +1510,10 @@ static int cmd_bench(int argc, char **argv) {
   if (!a.job.rounds)
     a.job.rounds = 3;
   /* The weights in heap memory on both sides: embedded in a program of
-   * hundreds of MB, they are file-backed pages, which this VM's page
-   * sampling (DAMON) slowed by up to 2x on some runs (ResNeXt-101 on 2
-   * threads: 209-261 ms embedded, 116-118 ms as a blob). */
+   * hundreds of MB, they are file-backed pages, and on the VM measured
+   * some runs took up to 2x as long (ResNeXt-101 on 2 threads: 209-261 ms
+   * embedded, 116-118 ms as a blob; its kernel samples page accesses with
+   * DAMON, the likely cause). */
   if (!a.job.weights_set)
     a.job.weights_blob = true;
   Diag d = {.cmake = cmake_names, .file = a.job.model};
