@@ -611,12 +611,15 @@ static void param_arg(StrBuf *sb, Graph *g, const char *pname, int v, bool out, 
   sb_printf(sb, "%s%s", a->count++ ? ", " : "", loc_expr(a->g, a->p, v));
 }
 
-/* With threads, every kernel takes its thread's number last. */
+/* With threads, every kernel takes its thread's number last, after the
+ * counters of its claimed tails when it has them (NULL: static shares). */
 static void kernel_signature(StrBuf *sb, Graph *g, Node *n, const Target *t) {
   const char *attr = kernel_attr(n, t);
   sb_printf(sb, "static %s%svoid %s(", attr, attr[0] ? " " : "", n->sched.kernel);
   int count = 0;
   kernel_params(g, n, sb, param_decl, &count);
+  if (n->sched.chunk > 0)
+    sb_printf(sb, "%slong *cl", count++ ? ", " : "");
   if (g->threads > 1)
     sb_printf(sb, "%sint tid", count++ ? ", " : "");
   if (!count)
@@ -628,7 +631,10 @@ static void kernel_signature(StrBuf *sb, Graph *g, Node *n, const Target *t) {
  * The share of a vector kernel's work this call does: units [s0, s1) of the
  * axis the schedule splits (schedule.c); a kernel the schedule gives one
  * thread takes them all.  Scalar kernels ignore tid: only thread 0 calls
- * them.
+ * them.  With claimed tails and counters (cl), the body runs on the
+ * thread's own part [share, own) first, then on every chunk cd_pool_claim
+ * hands it (emit_share_end closes that loop); without counters, on the
+ * whole share.
  */
 static void emit_share(CWriter *w, Graph *g, Node *n) {
   const Schedule *s = &n->sched;
@@ -643,12 +649,30 @@ static void emit_share(CWriter *w, Graph *g, Node *n) {
     cw(w, "static const long cd_share[%d] = {", g->threads + 1);
     for (int t = 0; t <= g->threads; t++)
       cw(w, "%s%lld", t ? ", " : "", (long long)s->share[t <= s->threads ? t : s->threads]);
+    if (s->chunk > 0) { /* every thread has a share and a tail (schedule_claims) */
+      CD_ASSERT(s->threads == g->threads);
+      cw(w, "};\nstatic const long cd_own[%d] = {", s->threads);
+      for (int t = 0; t < s->threads; t++)
+        cw(w, "%s%lld", t ? ", " : "", (long long)s->own[t]);
+      cw(w, "};\nlong s0 = cd_share[tid], s1 = cl ? cd_own[tid] : cd_share[tid + 1];\n"
+            "int cd_next = 0; /* the share whose tail this thread claims from next */\n"
+            "do {\n");
+      return;
+    }
     cw(w, "};\nconst long s0 = cd_share[tid], s1 = cd_share[tid + 1];\n");
     return;
   }
   cw(w, "const long s0 = 0, s1 = %lld; /* one thread */\n", (long long)s->units);
   if (g->threads > 1)
     cw(w, "(void)tid;\n");
+}
+
+static void emit_share_end(CWriter *w, Graph *g, Node *n) {
+  const Schedule *s = &n->sched;
+  if (s->chunk > 0 && s->threads > 1 && !(s->family->flags & KC_SCALAR))
+    cw(w, "} while (cl && cd_pool_claim(cl, cd_own, cd_share + 1, %lld, tid, %d, &cd_next, "
+          "&s0, &s1));\n",
+       (long long)s->chunk, g->threads);
 }
 
 /*
@@ -925,9 +949,20 @@ static void run_functions(StrBuf *b, Graph *g, const CodegenOptions *o, const ch
               name, io_ptr(g), io_ptr(g), static_ws, q->part.buf ? q->part.buf : "");
     return;
   }
+  /* The claim counters start at zero on every run the pool makes. */
+  StrBuf claims = {0};
+  int nclaim = schedule_claiming(g);
+  if (nclaim)
+    sb_printf(&claims, "  jb.claim = (long *)(void *)(jb.ws + %lld);\n"
+                       "  memset(jb.claim, 0, sizeof(long) * %d);\n",
+              (long long)q->p->claim_off, nclaim * T);
+  else
+    sb_printf(&claims, "  jb.claim = 0;\n");
   sb_printf(b, "/* One call's arguments, and the barrier its threads meet at. */\n"
                "typedef struct {\n  const %s *const *inputs;\n  %s *const *outputs;\n"
-               "  unsigned char *ws;\n  void (*barrier)(void *);\n} cd_job;\n\n"
+               "  unsigned char *ws;\n  void (*barrier)(void *);\n"
+               "  long *claim; /* the counters of claimed tails (NULL: static shares) */\n"
+               "} cd_job;\n\n"
                "/* Thread tid's share of every layer (%d barriers). */\n"
                "static void cd_part(int tid, void *job, void *bar) {\n"
                "  const cd_job *jb = (const cd_job *)job;\n"
@@ -953,8 +988,11 @@ static void run_functions(StrBuf *b, Graph *g, const CodegenOptions *o, const ch
                "  if (rc != CD_OK)\n    return rc;\n"
                "  jb.inputs = inputs;\n  jb.outputs = outputs;\n"
                "  jb.ws = (unsigned char *)workspace;\n  jb.barrier = cd_pool_barrier;\n"
-               "  if (cd_pool_run(&cd_threads, %s_THREADS, cd_part, &jb) != CD_OK)\n"
+               "%s"
+               "  if (cd_pool_run(&cd_threads, %s_THREADS, cd_part, &jb) != CD_OK) {\n"
+               "    jb.claim = 0;\n"
                "    cd_serial(&jb); /* the pool runs another call, or could not start */\n"
+               "  }\n"
                "  return CD_OK;\n}\n\n"
                "int %s_run_part(int t, int nthreads, const %s *const inputs[], "
                "%s *const outputs[],\n"
@@ -966,9 +1004,11 @@ static void run_functions(StrBuf *b, Graph *g, const CodegenOptions *o, const ch
                "    return CD_ERR_THREADS;\n"
                "  jb.inputs = inputs;\n  jb.outputs = outputs;\n"
                "  jb.ws = (unsigned char *)workspace;\n  jb.barrier = barrier;\n"
+               "  jb.claim = 0;\n"
                "  cd_part(t, &jb, ctx);\n  return CD_OK;\n}\n",
-            name, NAME, name, name, io_ptr(g), io_ptr(g), static_ws, NAME, name, io_ptr(g),
-            io_ptr(g), static_ws, NAME);
+            name, NAME, name, name, io_ptr(g), io_ptr(g), static_ws, claims.buf ? claims.buf : "",
+            NAME, name, io_ptr(g), io_ptr(g), static_ws, NAME);
+  sb_free(&claims);
 }
 
 static void kernel_comment(StrBuf *sb, Graph *g, Node *n) {
@@ -1272,6 +1312,7 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
   int T = g->threads > 1 ? g->threads : 1;
   Seq q = {.g = g, .p = p, .only0 = true};
   int nk = 0; /* kernels emitted */
+  int nclaim = 0; /* nodes with claimed tails so far */
   seq_int_inputs(&q);
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = &g->nodes[i];
@@ -1298,12 +1339,18 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
         diag_error(d, "node '%s' (%s): no kernel", node_label(n), n->op_type);
       break;
     }
+    emit_share_end(&cwr, g, n);
     cw(&cwr, "}\n");
     CD_ASSERT(cwr.depth == 0 && !cwr.pending && !cwr.paren);
     StrBuf call = {0};
     sb_printf(&call, "%s(", n->sched.kernel);
     ArgCtx ac = {g, p, 0};
     kernel_params(g, n, &call, param_arg, &ac);
+    if (n->sched.chunk > 0) { /* this node's counters, when the pool runs it */
+      CD_ASSERT(p->claim_off >= 0);
+      sb_printf(&call, "%sjb->claim ? jb->claim + %d : (long *)0", ac.count++ ? ", " : "",
+                nclaim++ * T);
+    }
     sb_printf(&call, "%stid)", T > 1 ? (ac.count ? ", " : "") : "");
     if (T == 1) /* no tid parameter */
       call.buf[call.len - 4] = ')', call.buf[call.len - 3] = 0, call.len -= 3;

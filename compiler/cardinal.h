@@ -635,6 +635,9 @@ typedef struct {
   SplitAxis split;    /* what is split */
   int64_t units;      /* how many of them */
   int64_t share[CD_MAX_THREADS + 1]; /* thread t takes units [share[t], share[t+1]) */
+  int64_t chunk;      /* > 0: the tail of each share, [own[t], share[t+1]), is claimed in
+                         chunks of this many units by whichever thread is free first */
+  int64_t own[CD_MAX_THREADS]; /* with chunk: where thread t's tail starts */
   double imbalance;   /* largest share / mean share (1: even) */
   char kernel[128];    /* the C name of its kernel: op, dtype, target, tile, node */
 } Schedule;
@@ -1276,6 +1279,9 @@ struct Emitter {
 /* Decides every node's Schedule for target t (after the passes). */
 void schedule_build(Graph *g, const Target *t);
 const char *split_axis_name(SplitAxis a);
+/* Nodes whose shares have claimed tails (Schedule.chunk > 0): each has
+ * g->threads counters in the workspace (plan.c). */
+int schedule_claiming(const Graph *g);
 
 /* ---------------------------------------------------------------- plan.c */
 
@@ -1298,6 +1304,7 @@ typedef struct {
   int *last_step;      /* per value: last step that reads it */
   int *alias_of;       /* per value: value whose bytes it shares, or itself */
   int64_t ws_size;     /* bytes of workspace */
+  int64_t claim_off;   /* byte offset of the claim counters (schedule_claiming), -1: none */
   int64_t ws_lower_bound; /* max over steps of live bytes: no plan does better */
   int64_t weight_size; /* bytes of the weight blob */
 } Plan;

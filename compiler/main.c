@@ -1417,11 +1417,12 @@ static int cmd_inspect(int argc, char **argv) {
       printf(", \"kernel\": \"%s\", \"family\": \"%s\", \"tile_c\": %d, \"tile_r\": %d, "
              "\"tile_p\": %d, "
              "\"kc\": %lld, \"order\": \"%s\", \"threads\": %d, \"split\": \"%s\", "
-             "\"units\": %lld, \"imbalance\": %.3f, \"layout\": \"%s\", \"macs\": %lld}",
+             "\"units\": %lld, \"imbalance\": %.3f, \"claim_chunk\": %lld, \"layout\": \"%s\", "
+             "\"macs\": %lld}",
              s->kernel, s->family->name, s->tile_c, s->tile_r > 0 ? s->tile_r : 1,
              s->tile_p, (long long)s->kc,
              s->ob_outer ? "blocks-outside" : "pixels-outside", s->threads,
-             split_axis_name(s->split), (long long)s->units, s->imbalance,
+             split_axis_name(s->split), (long long)s->units, s->imbalance, (long long)s->chunk,
              layout_name(g->values[n->out[0]].layout, lay, sizeof lay), (long long)node_macs(g, n));
     }
     printf("\n  ]\n}\n");
@@ -1457,25 +1458,26 @@ static int cmd_inspect(int argc, char **argv) {
     printf("target      %s (%d floats a vector), %d thread%s\n", g->target->name,
            g->target->block, g->threads, g->threads > 1 ? "s" : "");
     if (a.schedule) {
-      printf("%4s %-14s %-6s %5s %-6s %4s %-7s %6s %5s %-9s  %-40s %s\n", "node", "family",
-             "tile", "kc", "order", "thr", "split", "units", "imbal", "layout", "kernel",
+      printf("%4s %-14s %-6s %5s %-6s %4s %-7s %6s %5s %5s %-9s  %-40s %s\n", "node", "family",
+             "tile", "kc", "order", "thr", "split", "units", "imbal", "claim", "layout", "kernel",
              "ONNX node, output shape");
       for (int i = 0; i < g->nnodes; i++) {
         const Node *n = &g->nodes[i];
         const Schedule *s = &n->sched;
         const Value *y = &g->values[n->out[0]];
-        char tile[24], lay[32], kc[24], shape[96] = "";
+        char tile[24], lay[32], kc[24], claim[24], shape[96] = "";
         if (s->tile_r > 1)
           snprintf(tile, sizeof tile, "%dx%dx%d", s->tile_c, s->tile_r, s->tile_p);
         else
           snprintf(tile, sizeof tile, s->tile_c ? "%dx%d" : "-", s->tile_c, s->tile_p);
         snprintf(kc, sizeof kc, s->kc ? "%lld" : "all", (long long)s->kc);
+        snprintf(claim, sizeof claim, s->chunk ? "%lld" : "-", (long long)s->chunk);
         for (int k = 0, o = 0; k < y->rank && o < (int)sizeof shape - 24; k++)
           o += snprintf(shape + o, sizeof shape - (size_t)o, "%s%lld", k ? "x" : "",
                         (long long)y->dims[k]);
-        printf("%4d %-14s %-6s %5s %-6s %4d %-7s %6lld %5.2f %-9s  %-40s '%s' %s %s\n", i,
+        printf("%4d %-14s %-6s %5s %-6s %4d %-7s %6lld %5.2f %5s %-9s  %-40s '%s' %s %s\n", i,
                s->family->name, tile, kc, s->order ? s->order : "-", s->threads,
-               split_axis_name(s->split), (long long)s->units, s->imbalance,
+               split_axis_name(s->split), (long long)s->units, s->imbalance, claim,
                layout_name(y->layout, lay, sizeof lay), s->kernel, n->name ? n->name : "",
                dtype_short(y->dtype), shape);
       }
@@ -1485,6 +1487,8 @@ static int cmd_inspect(int argc, char **argv) {
              "blocking); order: which loop is outside, output blocks or pixels\n"
              "thr: threads the layer is split over; split, units: what they divide and how "
              "many; imbal: the largest share over the mean (1.00: even)\n"
+             "claim: the last quarter of each share goes to whichever thread is free, in "
+             "chunks of this many units (-: static shares)\n"
              "layout: the output's (nchw16c: NCHW in blocks of 16 channels); kernel: the C "
              "function in NAME.c and `run --profile`\n");
     }

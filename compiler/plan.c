@@ -9,7 +9,9 @@
  *    64-byte aligned offset;
  *  - the output of a shape-only op (Reshape, Flatten, ...) is an alias of its
  *    input's bytes, so it costs nothing;
- *  - every other value gets a 64-byte aligned range of one workspace.
+ *  - every other value gets a 64-byte aligned range of one workspace;
+ *  - with threads, the counters of the claimed tails of the layers' shares
+ *    (schedule.c) follow the buffers.
  *
  * Workspace packing is the greedy-by-size scheme of TFLite's arena planner:
  * each value is live from the step that writes it to the last step that
@@ -280,7 +282,11 @@ bool plan_build(Graph *g, Plan *p, Diag *d) {
     top = off + items[i].size > top ? off + items[i].size : top;
     p->loc[items[i].v] = (Loc){LOC_WS, off};
   }
-  p->ws_size = top;
+  /* The counters of claimed tails (schedule.c): g->threads longs a
+   * claiming node, in node order, after every buffer; live all the run. */
+  int64_t claims = sat_mul(sat_mul(schedule_claiming(g), g->threads), (int64_t)sizeof(long));
+  p->claim_off = claims ? align_up(top) : -1;
+  p->ws_size = claims ? sat_add(p->claim_off, claims) : top;
   /* Bytes live at each step: +size where a buffer starts, -size after its
    * last step, summed in order. */
   int64_t *delta = calloc((size_t)g->nnodes + 3, sizeof(int64_t));
@@ -296,6 +302,7 @@ bool plan_build(Graph *g, Plan *p, Diag *d) {
     if (s < g->nnodes && live > p->ws_lower_bound)
       p->ws_lower_bound = live;
   }
+  p->ws_lower_bound = sat_add(p->ws_lower_bound, claims);
   for (int v = 0; v < nv; v++)
     if (p->alias_of[v] != v)
       p->loc[v] = p->loc[p->alias_of[v]];

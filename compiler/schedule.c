@@ -63,6 +63,48 @@ static void dtype_part(const Graph *g, const Node *n, const KernelConfig *k, cha
  */
 #define SPLIT_MIN_WORK 32768 /* multiply-adds or elements: below, one thread */
 
+/*
+ * Claimed tails.  Equal shares finish together only on equal cores: on a
+ * shared machine one core often runs slower for a while (ResNet-50 on 2
+ * threads of a 2-core VM: one thread's shares summed 23.3 ms a run, the
+ * other's 27.2 ms, and which one was slow changed from run to run), and a
+ * static split makes the fast thread wait at every barrier.  So the last
+ * quarter of each share of a layer with enough work is not run by its
+ * owner outright: it is cut in chunks that threads claim from a counter
+ * per share (NAME_run's pool; cd_pool_claim), each thread its own tail's
+ * first, then the others'.  The units, and so every value's arithmetic, are
+ * the same whoever runs them: the results stay bit-identical.  The owner
+ * keeps three quarters, so most of what a thread reads is what it wrote
+ * (in its own cache) the layer before.  A layer with less work per share
+ * than a few claims cost keeps its static shares; so do NAME_run_part and
+ * a run that finds the pool busy (every share in order).
+ */
+#define CLAIM_TAIL 4        /* 1/CLAIM_TAIL of each share is claimable */
+#define CLAIM_CHUNKS 4      /* a tail is cut in about this many chunks */
+#define CLAIM_MIN_WORK (1 << 20) /* multiply-adds or elements a share: below, static */
+
+static void schedule_claims(const Graph *g, Schedule *s, int64_t work, int64_t min) {
+  s->chunk = 0;
+  if (s->threads < 2 || work / s->threads < (g->split_min > 0 ? min : CLAIM_MIN_WORK))
+    return;
+  int64_t tail = s->units;
+  for (int t = 0; t < s->threads; t++) {
+    int64_t n = s->share[t + 1] - s->share[t], k = n / CLAIM_TAIL;
+    s->own[t] = s->share[t + 1] - k;
+    if (k < tail)
+      tail = k;
+  }
+  if (tail >= 1) /* every share has a tail (else an uneven split decides) */
+    s->chunk = (tail + CLAIM_CHUNKS - 1) / CLAIM_CHUNKS;
+}
+
+int schedule_claiming(const Graph *g) {
+  int k = 0;
+  for (int i = 0; i < g->nnodes; i++)
+    k += g->nodes[i].sched.chunk > 0;
+  return k;
+}
+
 static void schedule_split(const Graph *g, Node *n, const Target *t, int T) {
   Schedule *s = &n->sched;
   const Value *y = &g->values[n->out[0]];
@@ -84,6 +126,7 @@ static void schedule_split(const Graph *g, Node *n, const Target *t, int T) {
       most = s->share[k] - s->share[k - 1];
   }
   s->imbalance = (double)most * s->threads / (double)s->units;
+  schedule_claims(g, s, work, min);
 }
 
 void schedule_build(Graph *g, const Target *t) {

@@ -8,7 +8,10 @@
  * A run publishes one job (a generation number bumps, the workers wake on a
  * condition variable), every thread runs its precomputed share of every
  * layer, and the threads meet at a barrier between layers that depend on
- * each other.  The barrier is a counter with a generation: the last thread
+ * each other.  The tail of a share may be claimed by whichever thread gets
+ * to it first (cd_pool_claim; schedule.c says why): a relaxed fetch-add on
+ * the share's counter hands each chunk to one thread, and the barrier after
+ * the layer orders its writes before every later read.  The barrier is a counter with a generation: the last thread
  * to arrive resets it and bumps the generation; the others spin on the
  * generation for a while (layers are microseconds to milliseconds long, so
  * most waits end spinning) and then sleep on a condition variable.  No lock
@@ -102,6 +105,20 @@ void cd_pool_barrier(void *pool) {
   while (__atomic_load_n(&p->crossing, __ATOMIC_ACQUIRE) == c)
     pthread_cond_wait(&p->cross, &p->lock);
   pthread_mutex_unlock(&p->lock);
+}
+
+int cd_pool_claim(long *cl, const long *own, const long *end, long chunk, int tid, int n,
+                  int *next, long *s0, long *s1) {
+  for (; *next < n; ++*next) {
+    int u = (tid + *next) % n; /* its own tail first, then the next thread's */
+    long a = own[u] + __atomic_fetch_add(&cl[u], 1, __ATOMIC_RELAXED) * chunk;
+    if (a < end[u]) {
+      *s0 = a;
+      *s1 = end[u] - a > chunk ? a + chunk : end[u];
+      return 1;
+    }
+  }
+  return 0;
 }
 
 static void *worker(void *arg) {

@@ -92,6 +92,13 @@ int cd_pool_run(cd_pool *pool, int nthreads, void (*part)(int t, void *job, void
                 void *job);
 /* The barrier a part calls between dependent layers (pass it the pool). */
 void cd_pool_barrier(void *pool);
+/* The next chunk of a layer's claimed tails for thread tid of n: share u's
+ * tail is units [own[u], end[u]), handed out chunk units at a time by
+ * counter cl[u] (zero before the layer); tid tries its own tail first and
+ * then the others' in turn (*next, 0 before the first call, keeps its
+ * place).  Sets [*s0, *s1) and returns 1, or 0 when every tail is taken. */
+int cd_pool_claim(long *cl, const long *own, const long *end, long chunk, int tid, int n,
+                  int *next, long *s0, long *s1);
 /* Waits for a run in progress, stops and joins the workers; the pool can be
  * started again.  Safe against runs, starts and stops on other threads. */
 void cd_pool_stop(cd_pool *pool);

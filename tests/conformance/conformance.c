@@ -41,7 +41,8 @@
  * build, for each case whose schedule on N threads splits a kernel --
  * every kernel with two units of work splits, however small (the default
  * schedule leaves small ones on one thread, and the conformance cases are
- * small) -- and a run where no case splits fails.  The generated code's
+ * small) -- and a run where no case splits fails, as does a run of 100
+ * cases or more where no case's threads claim the tails of shares.  The generated code's
  * system headers (immintrin.h, arm_neon.h: most of a small case's
  * compile) are precompiled once, in a folder of this run's that goes when
  * it ends.  --min-run N fails the run when fewer than N cases were in
@@ -78,6 +79,7 @@ typedef struct {
   const char *cflags; /* after the strict flags (NULL: none) */
   int threads; /* > 1: also run on this many threads, bit-identical to one */
   int split;   /* data sets whose schedule on those threads splits a kernel */
+  int claim;   /* ... and has a kernel whose shares' tails are claimed (schedule.c) */
   const char *pch_dir; /* the system headers, precompiled once (CompileJob.pch_dir) */
 } Totals;
 
@@ -430,6 +432,7 @@ static void run_case(const char *root, const char *name, Totals *t) {
         for (int i = 0; i < g->nnodes; i++)
           splits |= g->nodes[i].sched.threads > 1;
         t->split += splits;
+        t->claim += splits && schedule_claiming(g) > 0;
         if (!splits)
           break;
       }
@@ -593,10 +596,15 @@ int main(int argc, char **argv) {
          ran, t.pass3d + t.fail3d, t.pass3d, t.skipped);
   if (t.threads > 1)
     printf("conformance: on %d threads, %d data sets split a kernel and matched 1 thread's "
-           "bits (the others split none: run once)\n", t.threads, t.split);
+           "bits (the others split none: run once); in %d of them threads claimed the "
+           "tails of shares\n", t.threads, t.split, t.claim);
   printf("%d passed, %d failed\n", t.pass, t.fail);
   if (t.threads > 1 && t.codegen && ran && !t.split) {
     printf("conformance: FAILED: --threads %d, and no case split a kernel\n", t.threads);
+    return 1;
+  }
+  if (t.threads > 1 && t.codegen && ran >= 100 && !t.claim) {
+    printf("conformance: FAILED: --threads %d, and no case claimed a tail\n", t.threads);
     return 1;
   }
   if (ran < min_run) {

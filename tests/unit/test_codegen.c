@@ -2597,6 +2597,51 @@ static void test_conv_split_by_bytes(void) {
   }
 }
 
+/* Claimed tails (schedule.c): on 2 threads, a conv with enough work per
+ * share keeps the first three quarters of each share for its owner and
+ * lets the last quarter be claimed in chunks of a quarter of it; the plan
+ * puts the layer's two counters after every buffer.  A small conv keeps
+ * static shares, as does everything on one thread (and then the plan has
+ * no counters). */
+static void test_claimed_tails(void) {
+  Graph *g = one_conv(64, 64, 56, 3, 2); /* ResNet-50's layer1 3x3: 56 rows */
+  const Schedule *s = blocked_sched(g);
+  CU_ASSERT_EQUAL_FATAL(s->threads, 2);
+  CU_ASSERT(s->chunk > 0);
+  int64_t least = s->units;
+  for (int t = 0; t < 2; t++) {
+    int64_t n = s->share[t + 1] - s->share[t];
+    CU_ASSERT_EQUAL(s->own[t], s->share[t + 1] - n / 4);
+    least = n / 4 < least ? n / 4 : least;
+  }
+  CU_ASSERT_EQUAL(s->chunk, (least + 3) / 4);
+  CU_ASSERT_EQUAL(s->split, SPLIT_ROWS);
+  CU_ASSERT_EQUAL(s->own[0], 21); /* rows [0, 21) its own, [21, 28) claimable in 2s */
+  CU_ASSERT_EQUAL(s->chunk, 2);
+  CU_ASSERT_EQUAL(schedule_claiming(g), 1);
+  Plan p;
+  Diag d = {.quiet = true};
+  CU_ASSERT_FATAL(plan_build(g, &p, &d));
+  CU_ASSERT(p.claim_off >= 0 && p.claim_off % CD_ALIGN == 0);
+  CU_ASSERT_EQUAL(p.ws_size, p.claim_off + 2 * (int64_t)sizeof(long));
+  for (int v = 0; v < g->nvalues; v++)
+    if (p.loc[v].kind == LOC_WS)
+      CU_ASSERT(p.loc[v].index + (int64_t)value_storage_bytes(&g->values[v]) <= p.claim_off);
+  plan_free(&p);
+  graph_free(g);
+  g = one_conv(16, 16, 8, 3, 2); /* 147,456 multiply-adds: static */
+  CU_ASSERT_EQUAL(blocked_sched(g)->chunk, 0);
+  CU_ASSERT_EQUAL(schedule_claiming(g), 0);
+  graph_free(g);
+  g = one_conv(64, 64, 56, 3, 1);
+  CU_ASSERT_EQUAL(blocked_sched(g)->chunk, 0);
+  CU_ASSERT_FATAL(plan_build(g, &p, &d));
+  CU_ASSERT_EQUAL(p.claim_off, -1);
+  plan_free(&p);
+  graph_free(g);
+  sb_free(&d.log);
+}
+
 void add_codegen_suite(void) {
   CU_pSuite s = CU_add_suite("codegen", NULL, NULL);
   ADD(s, test_name_checker);
@@ -2610,6 +2655,7 @@ void add_codegen_suite(void) {
   ADD(s, test_simd_conv_boundaries);
   ADD(s, test_conv_order_by_traffic);
   ADD(s, test_conv_split_by_bytes);
+  ADD(s, test_claimed_tails);
   ADD(s, test_simd_gemm);
   ADD(s, test_qconv1x1_kernels);
   ADD(s, test_qconv_kernels);
