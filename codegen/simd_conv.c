@@ -897,16 +897,20 @@ static void conv_glanes_tile(const Graph *g, Node *n, const Target *t, Schedule 
 
 /*
  * Output blocks when there are enough groups of them for every thread (with
- * blocks outside) and the weights outweigh the input, else pixel tiles of a
+ * blocks outside) and the weights outweigh the input 8x, else pixel tiles of a
  * flat 1x1, else rows.  Either way a thread reads something whole: split by
  * output blocks, all of the input, half of it just written by the other
  * cores (the layer before was split too); split by pixels, all the weights,
  * clean and shared.  On a 2-core Zen 5, ResNet-50 on 2 threads, layer3's
  * 1x1s (weights 1.3x their input) took 0.55-0.60 ms split by blocks (no
  * faster than one thread) and 0.32-0.35 ms by pixels; its 3x3s at 14x14
- * (weights 12x) and layer4's convs (10-94x) were faster by blocks.
+ * (weights 12x) and layer4's convs (10-94x) were faster by blocks.  Between
+ * 4x and 8x, pixels won too: ResNeXt-101's layer3 1x1s (1024 -> 1024 at
+ * 14x14, 5.2x) split by pixels made it 3.8 % faster on 2 threads, ResNeXt-50
+ * 2.7 %, ResNet-50 and Wide ResNet-50 1.1 %, the zoo's others within 1 %
+ * either way (bench/ab.sh, 60 runs a side in turns); 16x bought nothing more.
  */
-#define SPLIT_BLOCKS_WEIGHTS 4 /* weights over input bytes from which blocks split */
+#define SPLIT_BLOCKS_WEIGHTS 8 /* weights over input bytes from which blocks split */
 
 static SplitAxis conv_blocked_split(const Graph *g, const Node *n, const Target *t, int T,
                                     int64_t *units) {

@@ -2575,17 +2575,19 @@ static void test_conv_order_by_traffic(void) {
 }
 
 /* On 2 threads, a blocks-outside conv splits by output blocks only when its
- * weights pass 4x its input (each thread then reads the whole input, not
+ * weights pass 8x its input (each thread then reads the whole input, not
  * all the weights): ResNet-50's layer3 1x1 (1024 -> 256 at 14x14, weights
- * 1.3x) and layer3.0's stride-2 3x3 are split by pixels, its 3x3 at 14x14
+ * 1.3x) and layer3.0's stride-2 3x3 are split by pixels, as is
+ * ResNeXt-101's layer3 1x1 (1024 -> 1024, 5.2x); ResNet-50's 3x3 at 14x14
  * (12x) and layer4's 3x3 (94x) by blocks.  Every case keeps blocks outside. */
 static void test_conv_split_by_bytes(void) {
   const struct {
     int64_t C, M, H, K;
     SplitAxis split;
   } cases[] = {{1024, 256, 14, 1, SPLIT_TILES}, {256, 256, 14, 3, SPLIT_BLOCKS},
-               {512, 512, 7, 3, SPLIT_BLOCKS}, {1024, 512, 14, 1, SPLIT_TILES}};
-  for (int i = 0; i < 4; i++) {
+               {512, 512, 7, 3, SPLIT_BLOCKS}, {1024, 512, 14, 1, SPLIT_TILES},
+               {1024, 1024, 14, 1, SPLIT_TILES}};
+  for (int i = 0; i < 5; i++) {
     Graph *g = one_conv(cases[i].C, cases[i].M, cases[i].H, cases[i].K, 2);
     const Schedule *s = blocked_sched(g);
     CU_ASSERT(s->ob_outer);
