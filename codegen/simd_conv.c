@@ -774,14 +774,21 @@ static bool conv_glanes_runs(const Graph *g, const Node *n, const Target *t) {
  *    image) on smaller ones, where pixels-outside re-reads megabytes of
  *    weights per pixel tile (7x7 layers fell to 25-37 %);
  *  - the reduction is cut in chunks (kc input blocks, partial sums kept in
- *    the output) only when one output group's weight panel would not fit
- *    in half of L2 (the 512-channel 3x3 at 7x7); elsewhere chunking bought
- *    nothing measurable.
+ *    the output) when one output group's weight panel would not fit in
+ *    half of L2 (the 512-channel 3x3 at 7x7), or, blocks outside, when the
+ *    input passes 2x L2: each output group streamed all of it from memory,
+ *    a tile reading 128 blocks 50 KB apart, too many streams to prefetch
+ *    (FCN-ResNet-50's dilated layer4 1x1s, 2048 -> 512 at 28x28: 52-65 % of
+ *    peak; in chunks that fit in half of L2, 91-93 %, the model 4.3 %
+ *    faster on 1 thread and 4.9 % on 2, bench/ab.sh); elsewhere chunking
+ *    bought nothing measurable (inputs under 2x L2 chunked the same way:
+ *    Wide ResNet-50 1.7 % faster, DenseNet-121 2.8 % slower).
  */
 #define BLOCKED_SPARE_REGS 3   /* registers beside a tile's accumulators and weights: the
                                   broadcast and spares, for the reason above */
 #define OB_OUTER_BELOW 784     /* output pixels below which output blocks go outside */
 #define UNEVEN_GROUPS_SCORE 0.9 /* a tile whose nv leaves the last output group short */
+#define INPUT_CHUNK_L2S 2      /* blocks outside, input past this many L2s: chunked */
 
 static void conv_blocked_tile(const Graph *g, Node *n, const Target *t, Schedule *s) {
   const Value *w = &g->values[n->in[1]];
@@ -832,6 +839,9 @@ static void conv_blocked_tile(const Graph *g, Node *n, const Target *t, Schedule
   if (panel > t->l2 / 2) {
     int64_t kc = (t->l2 / 2) / ((int64_t)best_nv * k * c * 4);
     s->kc = kc < 1 ? 1 : kc;
+  } else if (s->ob_outer && xbytes > INPUT_CHUNK_L2S * t->l2) {
+    int64_t kc = (t->l2 / 2) / sat_mul(sat_mul(x->dims[2], x->dims[3]), c * 4);
+    s->kc = kc < 1 ? 1 : kc < nb ? kc : 0;
   }
 }
 

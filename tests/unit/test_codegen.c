@@ -2574,6 +2574,25 @@ static void test_conv_order_by_traffic(void) {
   }
 }
 
+/* A blocks-outside conv whose input passes 2x L2 streams it once per output
+ * group: its reduction is cut so that a chunk of the input (kc blocks of
+ * every pixel) fits in half of L2 and serves every group from there.  FCN's
+ * dilated layer4 1x1 (2048 -> 512 at 28x28, 6.4 MB of input) takes chunks
+ * of 10 blocks (524288 / (784 * 64) bytes); ResNet-50's layer3 1x1 (0.8 MB
+ * of input) keeps its whole reduction. */
+static void test_conv_chunk_by_input(void) {
+  Graph *g = one_conv(2048, 512, 28, 1, 1);
+  const Schedule *s = blocked_sched(g);
+  CU_ASSERT(s->ob_outer);
+  CU_ASSERT_EQUAL(s->kc, 10);
+  graph_free(g);
+  g = one_conv(1024, 256, 14, 1, 1);
+  s = blocked_sched(g);
+  CU_ASSERT(s->ob_outer);
+  CU_ASSERT_EQUAL(s->kc, 0);
+  graph_free(g);
+}
+
 /* On 2 threads, a blocks-outside conv splits by output blocks only when its
  * weights pass 8x its input (each thread then reads the whole input, not
  * all the weights): ResNet-50's layer3 1x1 (1024 -> 256 at 14x14, weights
@@ -2657,6 +2676,7 @@ void add_codegen_suite(void) {
   ADD(s, test_simd_conv_boundaries);
   ADD(s, test_conv_order_by_traffic);
   ADD(s, test_conv_split_by_bytes);
+  ADD(s, test_conv_chunk_by_input);
   ADD(s, test_claimed_tails);
   ADD(s, test_simd_gemm);
   ADD(s, test_qconv1x1_kernels);
