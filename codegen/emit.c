@@ -654,9 +654,12 @@ static void emit_share(CWriter *w, Graph *g, Node *n) {
       cw(w, "};\nstatic const long cd_own[%d] = {", s->threads);
       for (int t = 0; t < s->threads; t++)
         cw(w, "%s%lld", t ? ", " : "", (long long)s->own[t]);
-      cw(w, "};\nlong s0 = cd_share[tid], s1 = cl ? cd_own[tid] : cd_share[tid + 1];\n"
+      /* The body sees s0 and s1 as constants, as a static share's does:
+       * copies of cd_a and cd_b, whose addresses go to cd_pool_claim. */
+      cw(w, "};\nlong cd_a = cd_share[tid], cd_b = cl ? cd_own[tid] : cd_share[tid + 1];\n"
             "int cd_next = 0; /* the share whose tail this thread claims from next */\n"
-            "do {\n");
+            "do {\n"
+            "const long s0 = cd_a, s1 = cd_b;\n");
       return;
     }
     cw(w, "};\nconst long s0 = cd_share[tid], s1 = cd_share[tid + 1];\n");
@@ -671,7 +674,7 @@ static void emit_share_end(CWriter *w, Graph *g, Node *n) {
   const Schedule *s = &n->sched;
   if (s->chunk > 0 && s->threads > 1 && !(s->family->flags & KC_SCALAR))
     cw(w, "} while (cl && cd_pool_claim(cl, cd_own, cd_share + 1, %lld, tid, %d, &cd_next, "
-          "&s0, &s1));\n",
+          "&cd_a, &cd_b));\n",
        (long long)s->chunk, g->threads);
 }
 
