@@ -17,17 +17,13 @@
  */
 #include "cardinal.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
 extern const char cd_ort_script[]; /* bench/ort_time.js */
 
 float *cd_model_input(Graph *g, const char *path, Diag *d) {
@@ -66,19 +62,9 @@ static bool exists(const char *p) {
 
 /* Runs argv with stdout to `out`; true on exit status 0. */
 static bool run_capture(char *const argv[], const char *out) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid;
-  int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0)
-    return false;
-  int status;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR)
-      return false;
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  int status = 0;
+  return cd_spawn_wait(argv, out, NULL, &status) == 0 && WIFEXITED(status) &&
+         WEXITSTATUS(status) == 0;
 }
 
 /* ONNX Runtime's median ms on the model and input x, or -1 with *why set. */

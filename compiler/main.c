@@ -18,6 +18,12 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The bounds of counts the options take, written once: in the check and,
+ * as text, in its message. */
+#define MAX_RUNS 100000
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 static const char *usage_main =
     "usage: cardinal COMMAND [OPTIONS] MODEL\n"
     "\n"
@@ -213,8 +219,8 @@ static const char *usage_bench =
     "      --shape NAME=D0,D1,...  as for compile\n"
     "      --outputs NAME[,NAME...]  as for compile\n"
     "  -w, --weights MODE      blob (default: in heap memory the program reads, as ONNX\n"
-    "                          Runtime holds its weights) or embed (in the program)\n"
-    "  -w, --weights FILE.safetensors, --seed N   parameters of a .nx model\n"
+    "                          Runtime holds its weights) or embed (in the program); or\n"
+    "                          FILE.safetensors (or --seed N): the parameters of a .nx model\n"
     "      --cc CC, --cflags FLAGS   the C compiler and its flags\n"
     "  -h, --help              this text\n";
 
@@ -695,21 +701,23 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a,
       char *end;
       long n = !strcmp(optarg, "auto") ? sysconf(_SC_NPROCESSORS_ONLN) : strtol(optarg, &end, 10);
       if ((strcmp(optarg, "auto") && *end) || n < 1 || n > CD_MAX_THREADS)
-        return usage_error(cmd, "--threads takes a count from 1 to 64, or auto, not", optarg);
+        return usage_error(cmd, "--threads takes a count from 1 to " STR(CD_MAX_THREADS)
+                                ", or auto, not", optarg);
       a->job.threads = (int)n;
       break;
     }
     case O_RUNS: {
       long n;
-      if (!parse_count(optarg, 100000, &n))
-        return usage_error(cmd, "--runs takes a count from 1 to 100000, not", optarg);
+      if (!parse_count(optarg, MAX_RUNS, &n))
+        return usage_error(cmd, "--runs takes a count from 1 to " STR(MAX_RUNS) ", not", optarg);
       a->job.runs = (int)n;
       break;
     }
     case O_ROUNDS: {
       long n;
       if (!parse_count(optarg, CD_MAX_ROUNDS, &n))
-        return usage_error(cmd, "--rounds takes a count from 1 to 100, not", optarg);
+        return usage_error(cmd, "--rounds takes a count from 1 to " STR(CD_MAX_ROUNDS) ", not",
+                           optarg);
       a->job.rounds = (int)n;
       break;
     }

@@ -123,23 +123,32 @@ bool cd_write_runtime(const char *dir, bool threads, Diag *d) {
   return !threads || write_text(path, cd_runtime_threads_source, d);
 }
 
-/* Runs argv, waits; true on exit status 0.  Output goes to our stderr. */
-static bool run_argv(char *const argv[], bool quiet, Diag *d) {
+int cd_spawn_wait(char *const argv[], const char *out, const char *err, int *status) {
   pid_t pid;
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  if (quiet)
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", 0, 0);
+  if (out)
+    posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (err)
+    posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0)
+    return rc;
+  while (waitpid(pid, status, 0) < 0)
+    if (errno != EINTR)
+      return errno;
+  return 0;
+}
+
+/* Runs argv, waits; true on exit status 0.  Output goes to our stderr. */
+static bool run_argv(char *const argv[], bool quiet, Diag *d) {
+  int status = 0;
+  int rc = cd_spawn_wait(argv, quiet ? "/dev/null" : NULL, NULL, &status);
   if (rc != 0) {
     diag_error(d, "cannot run %s: %s", argv[0], strerror(rc));
     return false;
   }
-  int status;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR)
-      return false;
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     diag_error(d, "%s failed (%s %d)", argv[0],
                WIFEXITED(status) ? "exit status" : "signal",
@@ -649,16 +658,8 @@ static bool cc_assembles_incbin(const CompileJob *j, const char *dir) {
   for (int i = 0; tail[i]; i++)
     argv[a++] = tail[i];
   argv[a] = NULL;
-  pid_t pid;
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  int rc = ok ? posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) : -1, status = 1;
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc == 0)
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-      ;
+  int status = 1;
+  int rc = ok ? cd_spawn_wait(argv, "/dev/null", "/dev/null", &status) : -1;
   unlink(src);
   unlink(bin);
   unlink(obj);
@@ -1724,16 +1725,8 @@ static bool rt_object(const CompileJob *j, const char *flags, const char *src,
 /* Runs the generated program (argv) once, its stdout to tpath, and reads
  * the times it prints there into j->ms_median, ms_min, ms_max. */
 static bool run_timed(CompileJob *j, char **argv, const char *tpath, Diag *d) {
-  pid_t pid;
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, tpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
   int status = 0;
-  if (rc == 0)
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-      ;
+  int rc = cd_spawn_wait(argv, tpath, NULL, &status);
   if (rc != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     diag_error(d, "the generated program failed (%s %d)",
                rc ? "spawn error" : WIFEXITED(status) ? "exit status" : "signal",
