@@ -193,6 +193,12 @@ static void *xmalloc(size_t n) {
 }
 
 void *arena_alloc(Arena *a, size_t n) {
+  void *p = arena_alloc_raw(a, n);
+  memset(p, 0, n);
+  return p;
+}
+
+void *arena_alloc_raw(Arena *a, size_t n) {
   n = (n + 15) & ~(size_t)15;
   ArenaChunk *c = a->head;
   if (!c || c->size - c->used < n) {
@@ -212,7 +218,6 @@ void *arena_alloc(Arena *a, size_t n) {
   }
   void *p = c->data + c->used;
   c->used += n;
-  memset(p, 0, n);
   return p;
 }
 

@@ -113,6 +113,9 @@ typedef struct {
 } Arena;
 
 void *arena_alloc(Arena *a, size_t n);            /* zeroed, 16-byte aligned */
+void *arena_alloc_raw(Arena *a, size_t n);        /* not zeroed: for bytes the caller writes
+                                                     every one of (weights: zeroing and then
+                                                     filling hundreds of MB cost seconds) */
 char *arena_strdup(Arena *a, const char *s);
 char *arena_strndup(Arena *a, const char *s, size_t n);
 char *arena_printf(Arena *a, const char *fmt, ...);

@@ -248,13 +248,22 @@ bool value_set_layout(Graph *g, int vi, Layout l) {
     v->layout = l;
     return true;
   }
-  /* A constant's contents move to the new layout. */
-  void *plain = malloc(value_bytes(v) + 1);
-  CD_ASSERT(plain);
-  layout_to_plain(v, v->data, plain);
+  /* A constant's contents move to the new layout, through the plain form
+   * (already it when the value is plain: the old bytes stay in the arena).
+   * The walk writes every stored element, padding included, so the new
+   * storage needs no zeroing first. */
+  void *plain = v->layout.kind == LAYOUT_PLAIN ? NULL : malloc(value_bytes(v) + 1);
+  const void *src = v->data;
+  CD_ASSERT(plain || v->layout.kind == LAYOUT_PLAIN);
+  if (plain) {
+    layout_to_plain(v, v->data, plain);
+    src = plain;
+  }
   v->layout = l;
-  value_alloc_data(g, vi);
-  layout_from_plain(v, plain, v->data);
+  size_t n = value_storage_bytes(v);
+  value_set_data(v, arena_alloc_raw(&g->arena, n + 1), n);
+  ((char *)v->data)[n] = 0;
+  layout_from_plain(v, src, v->data);
   free(plain);
   return true;
 }

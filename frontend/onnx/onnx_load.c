@@ -189,7 +189,9 @@ static bool dims_numel(const int64_t *dims, size_t rank, int64_t *numel) {
   return true;
 }
 
-/* n bytes of the arena; an allocation that fails closes fd on its way out. */
+/* n bytes of the arena, not zeroed (the caller reads into them and fails
+ * unless every byte came); an allocation that fails closes fd on its way
+ * out. */
 static uint8_t *alloc_closing(Loader *L, size_t n, int fd) {
   CdTry t;
   cd_try_begin(&t);
@@ -197,7 +199,7 @@ static uint8_t *alloc_closing(Loader *L, size_t n, int fd) {
     close(fd);
     cd_oom();
   }
-  uint8_t *buf = arena_alloc(&L->g->arena, n);
+  uint8_t *buf = arena_alloc_raw(&L->g->arena, n);
   cd_try_end(&t);
   return buf;
 }
@@ -257,6 +259,7 @@ static bool read_external(Loader *L, const Onnx__TensorProto *t,
     return false;
   }
   uint8_t *buf = alloc_closing(L, want + 1, fd);
+  buf[want] = 0;
   size_t got = 0;
   while (got < want) {
     ssize_t r = pread(fd, buf + got, want - got, (off_t)(offset + (int64_t)got));
@@ -314,7 +317,8 @@ static bool load_tensor(Loader *L, const Onnx__TensorProto *t, Value *v) {
                  what, t->raw_data.len, bytes);
       return false;
     }
-    data = arena_alloc(&L->g->arena, bytes + 1);
+    data = arena_alloc_raw(&L->g->arena, bytes + 1); /* every byte written here */
+    data[bytes] = 0;
     if (bytes) /* an empty tensor may have no raw_data buffer at all */
       memcpy(data, t->raw_data.data, bytes);
   } else {
