@@ -11,7 +11,8 @@
  * each other.  The tail of a share may be claimed by whichever thread gets
  * to it first (cd_pool_claim; schedule.c says why): a relaxed fetch-add on
  * the share's counter hands each chunk to one thread, and the barrier after
- * the layer orders its writes before every later read.  The barrier is a counter with a generation: the last thread
+ * the layer orders its writes before every later read.  The barrier is a
+ * counter with a generation: the last thread
  * to arrive resets it and bumps the generation; the others spin on the
  * generation for a while (layers are microseconds to milliseconds long, so
  * most waits end spinning) and then sleep on a condition variable.  No lock

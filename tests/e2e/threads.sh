@@ -2,8 +2,8 @@
 # Static threads (--threads T): the outputs of the committed fixtures for
 # T = 2, 3, 4, 7 are bit-identical to T = 1 (a split never changes the order
 # of a reduction), on the native target and on scalar; so are those of a
-# model whose threads claim the tails of each other's shares, on 2 and 3
-# threads and under ThreadSanitizer; a ThreadSanitizer
+# model whose threads claim the tails of each other's shares, on 2 threads
+# and under ThreadSanitizer; a ThreadSanitizer
 # build of the generated code finds no race; two models on three caller
 # threads for 1000 runs each (one model's pool often busy), the embedder's
 # own threads through NAME_run_part, and three callers running while a
@@ -33,25 +33,23 @@ done
 # Claimed tails: the fixtures' layers are too small to claim (schedule.c),
 # so a CIFAR ResNeXt-26 32x4d written in the DSL (seeded weights), 28 of
 # whose layers on 2 threads let threads claim the tails of each other's
-# shares: the bits of 1 thread on 2 and 3 threads, and under
-# ThreadSanitizer.
+# shares: the bits of 1 thread on 2 threads, and under ThreadSanitizer
+# (conformance_1 covers 3 threads, where some cases claim too).
 NX=$SRC/examples/resnext/cifar/resnext26_32x4d.nx
 IN=$FIX/resnext_tiny_bn_op11.input.npy
 "$CARDINAL" inspect "$NX" --seed 3 --json --threads 2 > "$T/claims.json"
 claims=$(grep -c '"claim_chunk": [1-9]' "$T/claims.json" || true)
 [ "$claims" -ge 10 ] || { echo "FAIL: $claims layers of $NX claim tails on 2 threads"; exit 1; }
 "$CARDINAL" run "$NX" --seed 3 --input "$IN" --output "$T/claim.1.npy" > /dev/null 2>&1
-for n in 2 3; do
-  "$CARDINAL" run "$NX" --seed 3 --input "$IN" --threads $n --runs 20 \
-    --output "$T/claim.$n.npy" > /dev/null 2>&1
-  cmp -s "$T/claim.1.npy" "$T/claim.$n.npy" ||
-    { echo "FAIL: claimed tails on $n threads: not the bits of 1 thread"; exit 1; }
-done
+"$CARDINAL" run "$NX" --seed 3 --input "$IN" --threads 2 --runs 10 \
+  --output "$T/claim.2.npy" > /dev/null 2>&1
+cmp -s "$T/claim.1.npy" "$T/claim.2.npy" ||
+  { echo "FAIL: claimed tails on 2 threads: not the bits of 1 thread"; exit 1; }
 TSAN_OPTIONS="halt_on_error=1 exitcode=66" "$CARDINAL" run "$NX" --seed 3 --input "$IN" \
-  --threads 2 --runs 10 --cc clang --cflags "-O1 -g -fsanitize=thread" \
+  --threads 2 --runs 5 --cc clang --cflags "-O1 -g -fsanitize=thread" \
   --output "$T/claim.tsan.npy" > /dev/null 2>&1
 "$NPYCMP" "$T/claim.tsan.npy" "$T/claim.1.npy" 1e-4 > /dev/null
-echo "claimed tails ($claims layers): threads 2 and 3 give the bits of 1 thread; tsan: no race"
+echo "claimed tails ($claims layers): 2 threads give the bits of 1 thread; tsan: no race"
 # ThreadSanitizer (clang): the run harness drives the pool for 20 runs.
 TSAN_OPTIONS="halt_on_error=1 exitcode=66" "$CARDINAL" run "$FIX/resnext_tiny_bn_op11.onnx" \
   --input "$FIX/resnext_tiny_bn_op11.input.npy" --threads 2 --runs 20 --cc clang \
