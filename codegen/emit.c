@@ -670,9 +670,11 @@ static void emit_share(CWriter *w, Graph *g, Node *n) {
     cw(w, "(void)tid;\n");
 }
 
+/* Closes the loop over claimed chunks emit_share opened (chunk > 0 only on
+ * a vector kernel split over every thread: schedule_claims). */
 static void emit_share_end(CWriter *w, Graph *g, Node *n) {
   const Schedule *s = &n->sched;
-  if (s->chunk > 0 && s->threads > 1 && !(s->family->flags & KC_SCALAR))
+  if (s->chunk > 0)
     cw(w, "} while (cl && cd_pool_claim(cl, cd_own, cd_share + 1, %lld, tid, %d, &cd_next, "
           "&cd_a, &cd_b));\n",
        (long long)s->chunk, g->threads);

@@ -1553,12 +1553,12 @@ Graph *cd_load_declared(const CompileJob *j, Diag *d);
 char *cd_shape_hint(const Graph *g, int v, const Diag *d);
 bool cd_compile(const CompileJob *j, Graph **out_g, Diag *d);
 bool cd_build(const CompileJob *j, Diag *d);
-/* Compiles the model with a harness into a temporary directory, runs it on
- * the inputs and returns malloc'd outputs (graph output order). */
 /* Runs argv (found on PATH) with its stdout to file `out` and its stderr to
  * `err` (NULL: ours; each created or truncated), and waits for it: 0 with
  * its wait status in *status, or the error that kept it from running. */
 int cd_spawn_wait(char *const argv[], const char *out, const char *err, int *status);
+/* Compiles the model with a harness into a temporary directory, runs it on
+ * the inputs and returns malloc'd outputs (graph output order). */
 bool cd_run_generated(CompileJob *j, Graph *g, const float *const *inputs,
                       float **outputs, Diag *d);
 bool cd_write_runtime(const char *dir, bool threads, Diag *d);

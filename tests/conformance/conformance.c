@@ -42,8 +42,8 @@
  * every kernel with two units of work splits, however small (the default
  * schedule leaves small ones on one thread, and the conformance cases are
  * small) -- and a run where no case splits fails, as does a run of 100
- * cases or more where no case's threads claim the tails of shares.  The generated code's
- * system headers (immintrin.h, arm_neon.h: most of a small case's
+ * cases or more where no case's threads claim the tails of shares.  The
+ * generated code's system headers (immintrin.h, arm_neon.h: most of a small case's
  * compile) are precompiled once, in a folder of this run's that goes when
  * it ends.  --min-run N fails the run when fewer than N cases were in
  * scope (passed or failed): data folders, a shard or a scope rule that
