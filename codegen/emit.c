@@ -612,12 +612,15 @@ static void param_arg(StrBuf *sb, Graph *g, const char *pname, int v, bool out, 
 }
 
 /* With threads, every kernel takes its thread's number last, after the
- * counters of its claimed tails when it has them (NULL: static shares). */
+ * counters of its claimed tails when it has them (NULL: static shares),
+ * which follow its scratch when its family has some. */
 static void kernel_signature(StrBuf *sb, Graph *g, Node *n, const Target *t) {
   const char *attr = kernel_attr(n, t);
   sb_printf(sb, "static %s%svoid %s(", attr, attr[0] ? " " : "", n->sched.kernel);
   int count = 0;
   kernel_params(g, n, sb, param_decl, &count);
+  if (n->sched.family->scratch)
+    sb_printf(sb, "%sfloat *restrict sc", count++ ? ", " : "");
   if (n->sched.chunk > 0)
     sb_printf(sb, "%slong *cl", count++ ? ", " : "");
   if (g->threads > 1)
@@ -1351,6 +1354,11 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
     sb_printf(&call, "%s(", n->sched.kernel);
     ArgCtx ac = {g, p, 0};
     kernel_params(g, n, &call, param_arg, &ac);
+    if (n->sched.family->scratch) { /* the threads' scratch (plan.c) */
+      CD_ASSERT(p->scratch_off >= 0);
+      sb_printf(&call, "%s(float *)(void *)(ws + %lld)", ac.count++ ? ", " : "",
+                (long long)p->scratch_off);
+    }
     if (n->sched.chunk > 0) { /* this node's counters, when the pool runs it */
       CD_ASSERT(p->claim_off >= 0);
       sb_printf(&call, "%sjb->claim ? jb->claim + %d : (long *)0", ac.count++ ? ", " : "",

@@ -50,7 +50,7 @@ static const KernelConfig kc_scalar = {
     .emit = scalar_emit,
 };
 
-extern const KernelConfig kc_gemm_vec, kc_reorder, kc_conv_glanes, kc_conv_blocked,
+extern const KernelConfig kc_gemm_vec, kc_reorder, kc_conv_glanes, kc_conv_wino, kc_conv_blocked,
     kc_pool_blocked, kc_gpool_blocked, kc_channel_bcast, kc_concat_blocked, kc_layernorm_vec,
     kc_row_bcast, kc_transpose_tiled, kc_eltwise_vec, kc_qconv1x1_u8s8u8, kc_qconv1x1_u8s8s8,
     kc_qconv1x1_s8s8u8, kc_qconv1x1_s8s8s8, kc_qconv_u8s8u8, kc_qconv_u8s8s8, kc_qconv_s8s8u8,
@@ -58,7 +58,7 @@ extern const KernelConfig kc_gemm_vec, kc_reorder, kc_conv_glanes, kc_conv_block
 
 const KernelConfig *const kernel_configs[] = {
     &kc_alias,           &kc_gemm_vec,        &kc_reorder,         &kc_conv_glanes,
-    &kc_conv_blocked,    &kc_pool_blocked,    &kc_gpool_blocked,   &kc_channel_bcast,
+    &kc_conv_wino,       &kc_conv_blocked,    &kc_pool_blocked,    &kc_gpool_blocked,   &kc_channel_bcast,
     &kc_concat_blocked,  &kc_layernorm_vec,   &kc_row_bcast,       &kc_transpose_tiled,
     &kc_eltwise_vec,     &kc_qconv1x1_u8s8u8, &kc_qconv1x1_u8s8s8, &kc_qconv1x1_s8s8u8,
     &kc_qconv1x1_s8s8s8, &kc_qconv_u8s8u8,    &kc_qconv_u8s8s8,    &kc_qconv_s8s8u8,

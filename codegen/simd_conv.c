@@ -956,6 +956,329 @@ static SplitAxis conv_glanes_split(const Graph *g, const Node *n, const Target *
   return blocks ? SPLIT_BLOCKS : SPLIT_ROWS;
 }
 
+/* ------------------------------------------------------------ conv_wino */
+
+/*
+ * conv_wino: a stride-1 3x3 conv in Winograd's F(2x2, 3x3) (the winograd
+ * pass; weights LAYOUT_WWINO, U = G g G^T).  The output is cut in tiles of
+ * 2x2 pixels, TW = ceil(OW/2) a tile row, and the tile rows in strips of
+ * tile_r; a strip is the unit the threads split, and each strip runs end to
+ * end in its thread's scratch (the plan's, per thread):
+ *
+ *   1. input transform: for each input block and tile, the 4x4 patch d
+ *      (zeros outside the image) becomes V = B^T d B, 16 vectors, stored
+ *      V[x][cb][tile][c];
+ *   2. for each group of nv output blocks:
+ *      - for each x of the 16, the product M[x] = V[x] U[x] over the input
+ *        channels: the blocked kernel's register tile (tile_p tiles x nv
+ *        vectors, broadcast V, load U), stored M[x][tile][v][c];
+ *      - output transform: Y = A^T M A for each tile (2x2 pixels), the bias,
+ *        then the epilogue (residual, scale, activation) in registers
+ *        before the only store; pixels past an odd OH or OW are not stored.
+ *
+ *   B^T = | 1  0 -1  0 |   A^T = | 1 1  1  0 |
+ *         | 0  1  1  0 |         | 0 1 -1 -1 |
+ *         | 0 -1  1  0 |
+ *         | 0  1  0 -1 |
+ *
+ * A strip's V takes 16 C floats a tile, M 16 nv c: the strip is as many
+ * tile rows as keep both within half of L2, or all of it when U is too big
+ * to stay there (wino_shape), and no more than leaves every thread a
+ * strip; the weights of one x for one group (nv c x C) stay in L1/L2
+ * across the strip's tiles.
+ */
+typedef struct {
+  int64_t TW, TH;  /* tiles a row, tile rows */
+  int64_t R, NS;   /* tile rows a strip, strips an image */
+} Wino;
+
+static void wino_shape(const Graph *g, const Node *n, const Target *t, int nv, Wino *s) {
+  const Value *y = &g->values[n->out[0]];
+  int64_t c = t->block, C = g->values[n->in[0]].dims[1];
+  s->TW = (y->dims[3] + 1) / 2;
+  s->TH = (y->dims[2] + 1) / 2;
+  int64_t row = sat_mul(64 * s->TW, C + (int64_t)nv * c); /* V and M bytes of one tile row */
+  /* Every strip streams all of U: where U cannot stay in L2 (past half of
+   * it), strips as large as L2 holds (ResNet-50's layer3 3x3, 4 MB of U:
+   * 0.63-0.65 ms as one strip of 7 tile rows, 0.71-0.73 ms in strips of 3);
+   * elsewhere half of it (layer1, 64 channels at 56x56: 0.57-0.59 ms in
+   * strips of 2 rows, 0.66-0.81 in strips of 4). */
+  int64_t M = g->values[n->out[0]].dims[1], u = sat_mul(64 * C, M); /* bytes of U */
+  s->R = (u > t->l2 / 2 ? t->l2 : t->l2 / 2) / row;
+  int T = g->threads > 1 ? g->threads : 1;
+  if (s->R > (s->TH + T - 1) / T)
+    s->R = (s->TH + T - 1) / T;
+  if (s->R < 1)
+    s->R = 1;
+  s->NS = (s->TH + s->R - 1) / s->R;
+}
+
+/* Whether the transforms pay: enough channels that V U's products outweigh
+ * them (each input element is transformed once, each output once, against
+ * 16 x C x M / (4 pixels) multiply-adds) and enough tiles to fill the
+ * register tile. */
+#define WINO_MIN_CHANNELS 32   /* input and output channels */
+#define WINO_MIN_PIXELS 49         /* output pixels */
+
+bool conv_can_wino(const Graph *g, const Node *n, const Target *t) {
+  if (n->op != OP_CONV || t->block < 4 || !t->f32.lanes || n->nin < 2)
+    return false;
+  const Value *x = &g->values[n->in[0]], *w = &g->values[n->in[1]], *y = &g->values[n->out[0]];
+  const OpParams *p = &n->p;
+  return is_act4d(g, n->in[0]) && x->layout.kind == LAYOUT_NCHWC &&
+         x->layout.block == t->block && w->layout.kind == LAYOUT_WCONV && w->data &&
+         y->layout.kind == LAYOUT_NCHWC && p->group == 1 && w->rank == 4 && w->dims[2] == 3 &&
+         w->dims[3] == 3 && p->stride[1] == 1 && p->stride[2] == 1 && p->dilation[1] == 1 &&
+         p->dilation[2] == 1 && x->dims[1] % t->block == 0 && x->dims[1] >= WINO_MIN_CHANNELS &&
+         y->dims[1] >= WINO_MIN_CHANNELS && y->dims[2] * y->dims[3] >= WINO_MIN_PIXELS;
+}
+
+static bool conv_wino_runs(const Graph *g, const Node *n, const Target *t) {
+  (void)t;
+  return n->op == OP_CONV && g->values[n->out[0]].layout.kind == LAYOUT_NCHWC &&
+         g->values[n->in[1]].layout.kind == LAYOUT_WWINO;
+}
+
+/* The register tile as the blocked conv's (most FMAs per load within the
+ * registers), over the tiles of a strip. */
+static void conv_wino_tile(const Graph *g, Node *n, const Target *t, Schedule *s) {
+  const Value *y = &g->values[n->out[0]];
+  int c = t->block;
+  int64_t mb = (y->dims[1] + c - 1) / c;
+  int regs = t->nregs - BLOCKED_SPARE_REGS, best_nv = 1, best_p = 1;
+  double best = 0;
+  for (int nv = 1; nv <= 4 && nv <= mb; nv++) {
+    Wino w;
+    wino_shape(g, n, t, nv, &w);
+    int64_t P = w.R * w.TW;
+    for (int p = 1; p * nv + nv <= regs && p <= P; p++) {
+      int64_t tiles = (P + p - 1) / p;
+      double used = (double)P / (double)(tiles * p);
+      double score = (double)(p * nv) / (double)(p + nv) * used * (mb % nv ? UNEVEN_GROUPS_SCORE : 1.0);
+      if (score > best + 1e-9) {
+        best = score;
+        best_nv = nv;
+        best_p = p;
+      }
+    }
+  }
+  Wino w;
+  wino_shape(g, n, t, best_nv, &w);
+  s->tile_c = best_nv * c;
+  s->tile_p = best_p;
+  s->tile_r = (int)w.R;
+  s->order = "strips";
+}
+
+static SplitAxis conv_wino_split(const Graph *g, const Node *n, const Target *t, int T,
+                                 int64_t *units) {
+  (void)T;
+  Wino w;
+  wino_shape(g, n, t, n->sched.tile_c / t->block, &w);
+  *units = g->values[n->out[0]].dims[0] * w.NS;
+  return SPLIT_ROWS;
+}
+
+/* A thread's scratch: a strip's V and M. */
+static int64_t conv_wino_scratch(const Graph *g, const Node *n, const Target *t) {
+  (void)t;
+  int64_t T = n->sched.tile_r * ((g->values[n->out[0]].dims[3] + 1) / 2);
+  return sat_mul(64 * T, g->values[n->in[0]].dims[1] + n->sched.tile_c);
+}
+
+/* A register tile of the product for x: np tiles from t0 x nvv vectors. */
+static void emit_wino_gemm_tile(const Conv *k, int64_t T, int nvv, int np, const char *t0) {
+  const VecOps *o = &k->t->f32;
+  int c = k->c;
+  E("{\n");
+  for (int p = 0; p < np; p++)
+    for (int v = 0; v < nvv; v++)
+      E("%s a%d_%d = %s;\n", o->vtype, p, v, o->zero);
+  E("for (long cb = 0; cb < %lld; cb++) {\n"
+    "const float *vb = Vx + (cb * %lld + %s) * %d;\n"
+    "const float *ub = Ux + cb * %d;\n"
+    "for (long ci = 0; ci < %d; ci++) {\n",
+    (long long)k->CBI, (long long)T, t0, c, c * c, c);
+  for (int v = 0; v < nvv; v++)
+    E("const %s w%d = %s;\n", o->vtype, v,
+      V(k, o->load, fmt(k, "ub + %lld + ci * %d", (long long)(v * k->CBI * c * c), c), 0, 0));
+  for (int p = 0; p < np; p++) {
+    E("{\nconst %s xv = %s;\n", o->vtype, V(k, o->set1, fmt(k, "vb[%d + ci]", p * c), 0, 0));
+    for (int v = 0; v < nvv; v++)
+      E("a%d_%d = %s;\n", p, v, V(k, o->fma, "xv", fmt(k, "w%d", v), fmt(k, "a%d_%d", p, v)));
+    E("}\n");
+  }
+  E("}\n}\n");
+  for (int p = 0; p < np; p++)
+    for (int v = 0; v < nvv; v++)
+      E("%s;\n", V(k, o->store, fmt(k, "Mx + ((%s + %d) * %d + %d) * %d", t0, p, k->nv, v, c),
+                   fmt(k, "a%d_%d", p, v), 0));
+  E("}\n");
+}
+
+/* One group of nvv output blocks from ob over a strip of T tiles: the 16
+ * products, then the output transform and epilogue. */
+static void emit_wino_group(const Conv *k, int64_t T, int64_t TW, int nvv) {
+  const VecOps *o = &k->t->f32;
+  int c = k->c;
+  int64_t full = T / k->tp * k->tp;
+  E("for (int xi = 0; xi < 16; xi++) {\n"
+    "const float *Vx = V + xi * %lld;\n"
+    "const float *Ux = x1 + (xi * %lld + ob) * %lld;\n"
+    "float *Mx = Mt + xi * %lld;\n",
+    (long long)(k->CBI * T * c), (long long)k->MB, (long long)(k->CBI * c * c),
+    (long long)(T * k->nv * c));
+  if (full) {
+    E("for (long t0 = 0; t0 < %lld; t0 += %d)\n", (long long)full, k->tp);
+    emit_wino_gemm_tile(k, T, nvv, k->tp, "t0");
+  }
+  if (T > full)
+    emit_wino_gemm_tile(k, T, nvv, (int)(T - full), fmt(k, "%lld", (long long)full));
+  E("}\n");
+  /* Output transform. */
+  E("for (long t = 0; t < %lld; t++) {\n"
+    "const long oh = (th0 + t / %lld) * 2, ow = t %% %lld * 2;\n"
+    "const float *mt = Mt + t * %d;\n",
+    (long long)T, (long long)TW, (long long)TW, k->nv * c);
+  for (int v = 0; v < nvv; v++) {
+    E("{\n");
+    for (int x = 0; x < 16; x++)
+      E("const %s m%d = %s;\n", o->vtype, x,
+        V(k, o->load, fmt(k, "mt + %lld", (long long)(x * T * k->nv * c + v * c)), 0, 0));
+    for (int j = 0; j < 4; j++) /* rows: A^T M */
+      E("const %s r0_%d = %s, r1_%d = %s;\n", o->vtype, j,
+        V(k, o->add, V(k, o->add, fmt(k, "m%d", j), fmt(k, "m%d", 4 + j), 0), fmt(k, "m%d", 8 + j), 0),
+        j, V(k, o->sub, V(k, o->sub, fmt(k, "m%d", 4 + j), fmt(k, "m%d", 8 + j), 0), fmt(k, "m%d", 12 + j), 0));
+    const char *bias = k->bias ? V(k, o->load, fmt(k, "x2 + (ob + %d) * %d", v, c), 0, 0) : NULL;
+    if (bias)
+      E("const %s bv = %s;\n", o->vtype, bias);
+    for (int a = 0; a < 2; a++) {
+      if (a == 1 && k->OH % 2)
+        E("if (oh + 1 < %lld) {\n", (long long)k->OH);
+      for (int b = 0; b < 2; b++) {
+        if (b == 1 && k->OW % 2)
+          E("if (ow + 1 < %lld) {\n", (long long)k->OW);
+        const char *val =
+            b == 0 ? V(k, o->add, V(k, o->add, fmt(k, "r%d_0", a), fmt(k, "r%d_1", a), 0), fmt(k, "r%d_2", a), 0)
+                   : V(k, o->sub, V(k, o->sub, fmt(k, "r%d_1", a), fmt(k, "r%d_2", a), 0), fmt(k, "r%d_3", a), 0);
+        if (bias)
+          val = V(k, o->add, val, "bv", 0);
+        E("{\nconst %s y%d%d = %s;\n", o->vtype, a, b, val);
+        store_final(k, fmt(k, "y%d%d", a, b), v,
+                    fmt(k, "(ob + %d) * %lld + ((oh + %d) * %lld + ow + %d) * %d", v,
+                        (long long)(k->OH * k->OW * c), a, (long long)k->OW, b, c));
+        E("}\n");
+        if (b == 1 && k->OW % 2)
+          E("}\n");
+      }
+      if (a == 1 && k->OH % 2)
+        E("}\n");
+    }
+    E("}\n");
+  }
+  E("}\n");
+}
+
+/* A strip of nr tile rows from tile row th0. */
+static void emit_wino_strip(const Conv *k, int64_t nr, int64_t TW) {
+  const VecOps *o = &k->t->f32;
+  int c = k->c;
+  int64_t T = nr * TW;
+  /* Input transform. */
+  E("for (long cb = 0; cb < %lld; cb++) {\n"
+    "const float *xb = X + cb * %lld;\n"
+    "float *vb = V + cb * %lld;\n"
+    "for (long t = 0; t < %lld; t++) {\n"
+    "const long ih0 = (th0 + t / %lld) * 2 - %lld, iw0 = t %% %lld * 2 - %lld;\n",
+    (long long)k->CBI, (long long)(k->IH * k->IW * c), (long long)(T * c), (long long)T,
+    (long long)TW, (long long)k->PH, (long long)TW, (long long)k->PW);
+  for (int i = 0; i < 4; i++)
+    E("%s d%d_0, d%d_1, d%d_2, d%d_3;\n", o->vtype, i, i, i, i);
+  E("if (ih0 >= 0 && ih0 + 4 <= %lld && iw0 >= 0 && iw0 + 4 <= %lld) {\n"
+    "const float *xp = xb + (ih0 * %lld + iw0) * %d;\n",
+    (long long)k->IH, (long long)k->IW, (long long)k->IW, c);
+  for (int i = 0; i < 4; i++)
+    for (int j = 0; j < 4; j++)
+      E("d%d_%d = %s;\n", i, j, V(k, o->load, fmt(k, "xp + %lld", (long long)((i * k->IW + j) * c)), 0, 0));
+  E("} else {\n");
+  for (int i = 0; i < 4; i++)
+    for (int j = 0; j < 4; j++)
+      E("d%d_%d = (unsigned long)(ih0 + %d) < %lluul && (unsigned long)(iw0 + %d) < %lluul ? %s : %s;\n",
+        i, j, i, (unsigned long long)k->IH, j, (unsigned long long)k->IW,
+        V(k, o->load, fmt(k, "xb + ((ih0 + %d) * %lld + iw0 + %d) * %d", i, (long long)k->IW, j, c), 0, 0),
+        o->zero);
+  E("}\n");
+  static const char *const rows[4][2] = {{"0", "2"}, {"1", "2"}, {"2", "1"}, {"1", "3"}};
+  for (int i = 0; i < 4; i++) /* B^T d: rows */
+    for (int j = 0; j < 4; j++)
+      E("const %s e%d_%d = %s;\n", o->vtype, i, j,
+        V(k, i == 1 ? o->add : o->sub, fmt(k, "d%s_%d", rows[i][0], j), fmt(k, "d%s_%d", rows[i][1], j), 0));
+  for (int i = 0; i < 4; i++) /* (B^T d) B: columns */
+    for (int j = 0; j < 4; j++)
+      E("%s;\n", V(k, o->store, fmt(k, "vb + %lld + t * %d", (long long)((i * 4 + j) * k->CBI * T * c), c),
+                   V(k, j == 1 ? o->add : o->sub, fmt(k, "e%d_%s", i, rows[j][0]), fmt(k, "e%d_%s", i, rows[j][1]), 0),
+                   0));
+  E("}\n}\n");
+  int64_t full = k->MB / k->nv * k->nv;
+  int rest = (int)(k->MB - full);
+  if (full) {
+    E("for (long ob = 0; ob < %lld; ob += %d) {\n", (long long)full, k->nv);
+    emit_wino_group(k, T, TW, k->nv);
+    E("}\n");
+  }
+  if (rest) {
+    E("{\nconst long ob = %lld;\n", (long long)full);
+    emit_wino_group(k, T, TW, rest);
+    E("}\n");
+  }
+}
+
+static bool simd_conv_wino(Emitter *e, Graph *g, Node *n) {
+  Conv kk, *k = &kk;
+  conv_setup(k, e, g, n);
+  CD_ASSERT(g->values[n->in[1]].layout.kind == LAYOUT_WWINO && k->ib == k->c && k->nv >= 1 &&
+            k->tp >= 1);
+  Wino w;
+  wino_shape(g, n, e->t, k->nv, &w);
+  CD_ASSERT(w.R == n->sched.tile_r);
+  int64_t c = k->c, T = w.R * w.TW, last = w.TH - (w.NS - 1) * w.R;
+  E("for (long u = s0; u < s1; u++) {\n"
+    "const long n = u / %lld, th0 = u %% %lld * %lld;\n"
+    "const float *X = x0 + n * %lld;\n"
+    "float *Y = y0 + n * %lld;\n"
+    "float *V = sc%s;\n"
+    "float *Mt = V + %lld;\n",
+    (long long)w.NS, (long long)w.NS, (long long)w.R, (long long)(k->CBI * k->IH * k->IW * c),
+    (long long)(k->MB * k->OH * k->OW * c),
+    g->threads > 1 ? fmt(k, " + tid * %lld", (long long)(conv_wino_scratch(g, n, e->t) / 4)) : "",
+    (long long)(16 * k->CBI * T * c));
+  if (n->ep.residual >= 0)
+    E("const float *R = r + n * %lld;\n", (long long)(k->MB * k->OH * k->OW * c));
+  if (last < w.R) {
+    E("if (th0 + %lld <= %lld) {\n", (long long)w.R, (long long)w.TH);
+    emit_wino_strip(k, w.R, w.TW);
+    E("} else {\n");
+    emit_wino_strip(k, last, w.TW);
+    E("}\n");
+  } else {
+    emit_wino_strip(k, w.R, w.TW);
+  }
+  E("}\n");
+  return true;
+}
+
+const KernelConfig kc_conv_wino = {
+    .name = "conv_wino",
+    .x = DT_FLOAT, .w = DT_FLOAT, .y = DT_FLOAT,
+    .flags = KC_VECTOR | KC_BLOCKED,
+    .runs = conv_wino_runs,
+    .tile = conv_wino_tile,
+    .split = conv_wino_split,
+    .emit = simd_conv_wino,
+    .scratch = conv_wino_scratch,
+    .tag = "wino",
+};
+
 const KernelConfig kc_conv_blocked = {
     .name = "conv_blocked",
     .x = DT_FLOAT, .w = DT_FLOAT, .y = DT_FLOAT,

@@ -443,10 +443,16 @@ bool dtype_out_as_float(DType t, int64_t *lo, int64_t *hi);
  *                  for 4-byte dot products: [ceil(N/c)][ceil(K/4)][c][4],
  *                  lane l of quad q of block nb holding B[4q .. 4q+3][nb*c
  *                  + l], zero past K and N
+ *   LAYOUT_WWINO   3x3 conv weights [M, C, 3, 3] (one group) in Winograd's
+ *                  F(2x2, 3x3) domain (the winograd pass): U = G g G^T, 16
+ *                  values per (m, j), stored [16][ceil(M/c)][ceil(C/c)][c
+ *                  (input j)][c (output m)], zero past M and C.  Not a
+ *                  reordering: the plain form comes back through G's left
+ *                  inverse, exact up to rounding (layout.c)
  */
 typedef enum {
   LAYOUT_PLAIN, LAYOUT_NCHWC, LAYOUT_WCONV, LAYOUT_WGLANES, LAYOUT_WGDOT, LAYOUT_CPAD,
-  LAYOUT_WDOT4
+  LAYOUT_WDOT4, LAYOUT_WWINO
 } LayoutKind;
 
 typedef struct {
@@ -1090,6 +1096,7 @@ bool pass_fuse_activation(Graph *g, PassStats *st);
 bool pass_eliminate_identity(Graph *g, PassStats *st);
 bool pass_fold_pad(Graph *g, PassStats *st);
 bool pass_tile_grouped_conv(Graph *g, PassStats *st);
+bool pass_winograd(Graph *g, PassStats *st);
 bool pass_layout(Graph *g, PassStats *st);
 bool pass_dce(Graph *g, PassStats *st);
 bool pass_lower_einsum(Graph *g, PassStats *st);
@@ -1207,6 +1214,11 @@ typedef struct KernelConfig {
    * of a model that has some node for which wants() holds (NULL: none). */
   const char *prelude;
   bool (*wants)(const Graph *g, const Node *n);
+  /* Bytes of scratch each thread's call needs (NULL: none): the plan keeps
+   * the most any node asks, per thread, after every buffer; the kernel
+   * takes it as `float *sc`, thread tid's part at sc + tid * bytes / 4. */
+  int64_t (*scratch)(const Graph *g, const Node *n, const Target *t);
+  const char *tag;    /* appended to the op part of its kernels' names ("wino"), or NULL */
 } KernelConfig;
 
 enum {
@@ -1232,6 +1244,9 @@ int conv_input_block(const Graph *g, const Node *n, const Target *t);
 bool conv_can_glanes(const Graph *g, const Node *n, const Target *t);
 /* Whether such a conv takes the dot form (LAYOUT_WGDOT) on t. */
 bool conv_glanes_dot(const Graph *g, const Node *n, const Target *t);
+/* Whether t runs the blocked conv n in Winograd's F(2x2, 3x3)
+ * (LAYOUT_WWINO; the winograd pass asks). */
+bool conv_can_wino(const Graph *g, const Node *n, const Target *t);
 /* simd_gemm.c: whether t has a vector kernel for Gemm n with B^T packed
  * (the layout pass packs it). */
 bool gemm_can_pack(const Graph *g, const Node *n, const Target *t);
@@ -1308,6 +1323,8 @@ typedef struct {
   int *alias_of;       /* per value: value whose bytes it shares, or itself */
   int64_t ws_size;     /* bytes of workspace */
   int64_t claim_off;   /* byte offset of the claim counters (schedule_claiming), -1: none */
+  int64_t scratch_off; /* byte offset of the kernels' scratch (KernelConfig.scratch), -1: none */
+  int64_t scratch_bytes; /* ... and a thread's part of it (a multiple of CD_ALIGN) */
   int64_t ws_lower_bound; /* max over steps of live bytes: no plan does better */
   int64_t weight_size; /* bytes of the weight blob */
 } Plan;

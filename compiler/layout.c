@@ -22,6 +22,11 @@
  *   WGDOT (c):        [ceil(M/c)][K][Cg][c], vector m, lane l of block ob
  *                     holding W[ob*c + l / Cg * Cg + m][l % Cg][k]
  *   CPAD (c):         [ceil(C/c) * c], zeros past C
+ *   WWINO (c):        [16][ceil(M/c)][ceil(C/c)][c][c]: for weight (m, j)
+ *                     of a 3x3 conv, U = G g G^T (Winograd's F(2x2, 3x3)),
+ *                     element x of U at [x][m / c][j / c][j % c][m % c];
+ *                     the one layout that is not a reordering, so the walk
+ *                     does not know it: wino_from_plain and wino_to_plain
  */
 #include "cardinal.h"
 
@@ -40,7 +45,8 @@ bool layout_equal(Layout a, Layout b) {
   case LAYOUT_WGLANES:
   case LAYOUT_WGDOT: return a.block == b.block && a.group == b.group;
   case LAYOUT_CPAD:
-  case LAYOUT_WDOT4: return a.block == b.block;
+  case LAYOUT_WDOT4:
+  case LAYOUT_WWINO: return a.block == b.block;
   }
   return false;
 }
@@ -54,6 +60,7 @@ const char *layout_name(Layout l, char *buf, size_t n) {
   case LAYOUT_WGDOT: snprintf(buf, n, "wgdot%d", l.block); break;
   case LAYOUT_CPAD: snprintf(buf, n, "cpad%d", l.block); break;
   case LAYOUT_WDOT4: snprintf(buf, n, "wdot4x%d", l.block); break;
+  case LAYOUT_WWINO: snprintf(buf, n, "wwino%d", l.block); break;
   }
   return buf;
 }
@@ -116,6 +123,9 @@ int64_t value_storage_numel(const Value *v) {
     return ceil_div(v->dims[0], l->block) * l->block;
   case LAYOUT_WDOT4:
     return sat_mul(ceil_div(v->dims[1], l->block) * l->block, ceil_div(v->dims[0], 4) * 4);
+  case LAYOUT_WWINO:
+    return sat_mul(16, sat_mul(ceil_div(v->dims[0], l->block) * l->block,
+                               ceil_div(v->dims[1], l->block) * l->block));
   }
   return 0;
 }
@@ -208,7 +218,64 @@ static void layout_walk(const Value *v, ElemFn f, void *ctx) {
           }
     return;
   }
+  case LAYOUT_WWINO:
+    CD_ASSERT(!"WWINO is a transform, not a reordering: wino_*_plain");
   }
+}
+
+/*
+ * Winograd's F(2x2, 3x3) weight transform, U = G g G^T with
+ *
+ *   G = | 1    0    0  |      and its left inverse  L = | 1 0  0 0 |
+ *       | 1/2  1/2  1/2|      (L G = I: g = L U L^T)     | 0 1 -1 0 |
+ *       | 1/2 -1/2  1/2|                                 | 0 0  0 1 |
+ *       | 0    0    1  |
+ *
+ * U is computed in double and rounded once; g comes back exactly for rows
+ * and columns 0 and 2, and as a difference of two rounded values for 1
+ * (within a few ulps of |g0 + g2|): the interpreter's view of a packed
+ * weight, which the checks compare to a tolerance.
+ */
+static int64_t wino_index(const Value *v, int x, int64_t m, int64_t j) {
+  int64_t c = v->layout.block, MB = ceil_div(v->dims[0], c), CB = ceil_div(v->dims[1], c);
+  return (((x * MB + m / c) * CB + j / c) * c + j % c) * c + m % c;
+}
+
+static void wino_from_plain(const Value *v, const float *plain, float *stored) {
+  static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+  memset(stored, 0, sizeof(float) * (size_t)value_storage_numel(v));
+  for (int64_t m = 0; m < v->dims[0]; m++)
+    for (int64_t j = 0; j < v->dims[1]; j++) {
+      const float *g = plain + (m * v->dims[1] + j) * 9;
+      double t[4][3]; /* G g */
+      for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 3; b++)
+          t[a][b] = G[a][0] * g[b] + G[a][1] * g[3 + b] + G[a][2] * g[6 + b];
+      for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 4; b++)
+          stored[wino_index(v, a * 4 + b, m, j)] =
+              (float)(t[a][0] * G[b][0] + t[a][1] * G[b][1] + t[a][2] * G[b][2]);
+    }
+}
+
+static void wino_to_plain(const Value *v, const float *stored, float *plain) {
+  for (int64_t m = 0; m < v->dims[0]; m++)
+    for (int64_t j = 0; j < v->dims[1]; j++) {
+      float u[4][4], r[3][4];
+      for (int x = 0; x < 16; x++)
+        u[x / 4][x % 4] = stored[wino_index(v, x, m, j)];
+      for (int b = 0; b < 4; b++) { /* L U */
+        r[0][b] = u[0][b];
+        r[1][b] = u[1][b] - u[2][b];
+        r[2][b] = u[3][b];
+      }
+      float *g = plain + (m * v->dims[1] + j) * 9;
+      for (int a = 0; a < 3; a++) { /* (L U) L^T */
+        g[a * 3] = r[a][0];
+        g[a * 3 + 1] = r[a][1] - r[a][2];
+        g[a * 3 + 2] = r[a][3];
+      }
+    }
 }
 
 typedef struct {
@@ -231,11 +298,19 @@ static void copy_elem(int64_t plain, int64_t stored, void *ctx) {
 }
 
 void layout_to_plain(const Value *v, const void *stored, void *plain) {
+  if (v->layout.kind == LAYOUT_WWINO) {
+    wino_to_plain(v, stored, plain);
+    return;
+  }
   Copy c = {stored, plain, dtype_size(v->dtype), true};
   layout_walk(v, copy_elem, &c);
 }
 
 void layout_from_plain(const Value *v, const void *plain, void *stored) {
+  if (v->layout.kind == LAYOUT_WWINO) {
+    wino_from_plain(v, plain, stored);
+    return;
+  }
   Copy c = {plain, stored, dtype_size(v->dtype), false};
   layout_walk(v, copy_elem, &c);
 }
@@ -250,8 +325,8 @@ bool value_set_layout(Graph *g, int vi, Layout l) {
   }
   /* A constant's contents move to the new layout, through the plain form
    * (already it when the value is plain: the old bytes stay in the arena).
-   * The walk writes every stored element, padding included, so the new
-   * storage needs no zeroing first. */
+   * The walk (or the Winograd transform) writes every stored element,
+   * padding included, so the new storage needs no zeroing first. */
   void *plain = v->layout.kind == LAYOUT_PLAIN ? NULL : malloc(value_bytes(v) + 1);
   const void *src = v->data;
   CD_ASSERT(plain || v->layout.kind == LAYOUT_PLAIN);

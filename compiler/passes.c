@@ -28,6 +28,7 @@ const PassInfo pass_list[] = {
     {"fuse-activation", pass_fuse_activation, true},
     {"layout", pass_layout, true},
     {"tile-grouped-conv", pass_tile_grouped_conv, true},
+    {"winograd", pass_winograd, true},
     {"dce", pass_dce, true},
 };
 const int pass_count = (int)(sizeof pass_list / sizeof pass_list[0]);

@@ -11,7 +11,10 @@
  *    input's bytes, so it costs nothing;
  *  - every other value gets a 64-byte aligned range of one workspace;
  *  - with threads, the counters of the claimed tails of the layers' shares
- *    (schedule.c) follow the buffers.
+ *    (schedule.c) follow the buffers;
+ *  - then the kernels' scratch (KernelConfig.scratch: Winograd's transformed
+ *    tiles), one part per thread, as large as the most any node asks: a
+ *    thread runs its kernels one after another, so they share its part.
  *
  * Workspace packing is the greedy-by-size scheme of TFLite's arena planner:
  * each value is live from the step that writes it to the last step that
@@ -287,6 +290,16 @@ bool plan_build(Graph *g, Plan *p, Diag *d) {
   int64_t claims = sat_mul(sat_mul(schedule_claiming(g), g->threads), (int64_t)sizeof(long));
   p->claim_off = claims ? align_up(top) : -1;
   p->ws_size = claims ? sat_add(p->claim_off, claims) : top;
+  p->scratch_bytes = 0;
+  for (int i = 0; i < g->nnodes; i++) {
+    const KernelConfig *k = g->nodes[i].sched.family;
+    int64_t b = k && k->scratch ? align_up(k->scratch(g, &g->nodes[i], g->target)) : 0;
+    p->scratch_bytes = b > p->scratch_bytes ? b : p->scratch_bytes;
+  }
+  int64_t scratch = sat_mul(p->scratch_bytes, g->threads > 1 ? g->threads : 1);
+  p->scratch_off = scratch ? align_up(p->ws_size) : -1;
+  if (scratch)
+    p->ws_size = sat_add(p->scratch_off, scratch);
   /* Bytes live at each step: +size where a buffer starts, -size after its
    * last step, summed in order. */
   int64_t *delta = calloc((size_t)g->nnodes + 3, sizeof(int64_t));
@@ -302,7 +315,7 @@ bool plan_build(Graph *g, Plan *p, Diag *d) {
     if (s < g->nnodes && live > p->ws_lower_bound)
       p->ws_lower_bound = live;
   }
-  p->ws_lower_bound = sat_add(p->ws_lower_bound, claims);
+  p->ws_lower_bound = sat_add(sat_add(p->ws_lower_bound, claims), scratch);
   for (int v = 0; v < nv; v++)
     if (p->alias_of[v] != v)
       p->loc[v] = p->loc[p->alias_of[v]];

@@ -141,6 +141,8 @@ void schedule_build(Graph *g, const Target *t) {
     const char *tn = s->family->flags & KC_SCALAR ? "scalar" : t->name;
     char op[48], dt[16];
     op_part(n, op, sizeof op);
+    if (s->family->tag)
+      snprintf(op + strlen(op), sizeof op - strlen(op), "%s", s->family->tag);
     dtype_part(g, n, s->family, dt, sizeof dt);
     if (s->tile_r > 1) /* channels x rows x pixels */
       snprintf(s->kernel, sizeof s->kernel, "%s_%s_%s_%dx%dx%d_n%d", op, dt, tn, s->tile_c,

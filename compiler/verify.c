@@ -84,7 +84,10 @@ const char *node_layout_error(const Graph *g, const Node *n) {
                 w->layout.iblock == ib && w->layout.group == n->p.group) ||
                ((w->layout.kind == LAYOUT_WGLANES || w->layout.kind == LAYOUT_WGDOT) &&
                 w->layout.block == y->layout.block &&
-                w->layout.group == n->p.group && ib == y->layout.block);
+                w->layout.group == n->p.group && ib == y->layout.block) ||
+               (w->layout.kind == LAYOUT_WWINO && w->layout.block == y->layout.block &&
+                n->p.group == 1 && ib == y->layout.block && w->rank == 4 &&
+                w->dims[2] == 3 && w->dims[3] == 3);
     if (!wok)
       return "a Conv's weights are packed for its block, input block and groups";
     if (n->nin > 2 && n->in[2] >= 0 &&

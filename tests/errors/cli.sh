@@ -114,7 +114,7 @@ for c in compile build run inspect compare bench quantize; do
   tail -c 1 "$T/help" | od -c | grep -q '\\n' && [ "$(wc -c < "$T/help")" -gt 200 ] ||
     { echo "FAIL: $c --help cut or empty"; fails=$((fails + 1)); }
 done
-"$CARDINAL" build --help | tail -1 | grep -q 'tile-grouped-conv dce' ||
+"$CARDINAL" build --help | tail -1 | grep -q 'tile-grouped-conv winograd dce' ||
   { echo "FAIL: build --help does not end with the pass list"; fails=$((fails + 1)); }
 
 echo "cli errors: $passes passed, $fails failed"

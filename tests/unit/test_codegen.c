@@ -923,6 +923,68 @@ static void test_simd_conv_boundaries(void) {
 }
 
 /*
+ * Winograd's F(2x2, 3x3) kernel (conv_wino) per SIMD target, against the
+ * interpreter on the graph before the passes: odd and even output sizes
+ * (tiles cut by the image's last row and column), padding 0, 1 and 2, a
+ * partial last output block, an output group short of nv blocks, the last
+ * strip shorter than the others, bias, residual + ReLU; then 3 and 7
+ * threads for the bits of 1 (strips change with the threads, each tile's
+ * arithmetic does not).  Channels are multiples of 16 (whole vectors on
+ * every target) and at least the pass's 32.
+ */
+static void test_conv_wino_boundaries(void) {
+  find_targets();
+  int ran = 0;
+  const ConvCase cases[] = {
+      /* Cg, Mg, G, H, W, K, S, P, D, bias, residual */
+      {32, 33, 1, 7, 7, 3, 1, 1, 1, true, false},   /* odd: a partial tile a side */
+      {32, 48, 1, 8, 10, 3, 1, 1, 1, false, true},  /* even */
+      {48, 32, 1, 9, 13, 3, 1, 0, 1, true, true},   /* no padding: 7 x 11 */
+      {32, 80, 1, 11, 9, 3, 1, 2, 1, true, false},  /* padding 2: 13 x 11 */
+      {32, 67, 1, 15, 30, 3, 1, 1, 1, false, false},
+      {32, 32, 1, 81, 9, 3, 1, 1, 1, true, true},   /* 41 tile rows: strips and a short last one */
+  };
+  int n = (int)(sizeof cases / sizeof cases[0]), fam[8];
+  for (int ti = 1; ti < nrunnable; ti++) {
+    Graph *g = graph_new();
+    wseed = 29;
+    for (int i = 0; i < n; i++) {
+      tu_output(g, conv_case(g, &cases[i], i));
+      fam[i] = conv_family(&cases[i]);
+    }
+    check_generated(g, "wino", 0.4f, &runnable[ti], fam);
+    int wino = 0, short_strip = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+      const Node *nd = &g->nodes[i];
+      if (nd->sched.family != kernel_config_named("conv_wino"))
+        continue;
+      wino++;
+      CU_ASSERT(g->values[nd->in[1]].layout.kind == LAYOUT_WWINO);
+      CU_ASSERT(strstr(nd->sched.kernel, "conv3x3wino_") == nd->sched.kernel);
+      int64_t TH = (g->values[nd->out[0]].dims[2] + 1) / 2;
+      short_strip += TH % nd->sched.tile_r != 0;
+    }
+    CU_ASSERT_EQUAL(wino, n); /* every case ran Winograd's kernel */
+    CU_ASSERT(short_strip > 0);
+    Plan p;
+    Diag d = {.quiet = true};
+    CU_ASSERT_FATAL(plan_build(g, &p, &d));
+    CU_ASSERT(p.scratch_off >= 0 && p.scratch_off % CD_ALIGN == 0 && p.scratch_bytes > 0);
+    CU_ASSERT(p.ws_size >= p.scratch_off + p.scratch_bytes);
+    for (int v = 0; v < g->nvalues; v++)
+      if (p.loc[v].kind == LOC_WS)
+        CU_ASSERT(p.loc[v].index + (int64_t)value_storage_bytes(&g->values[v]) <= p.scratch_off);
+    plan_free(&p);
+    sb_free(&d.log);
+    check_threads(g, "wino", &runnable[ti], 3);
+    check_threads(g, "wino", &runnable[ti], 7);
+    graph_free(g);
+    ran++;
+  }
+  simd_swept("winograd conv boundaries", ran);
+}
+
+/*
  * What happens around the blocked kernels, per SIMD target: an elementwise
  * op that turns padding lanes into -inf or NaN (Log, Div of channel counts
  * not a multiple of the vector width) ahead of a conv, which must not let
@@ -2513,7 +2575,7 @@ static void test_precompiled_headers(void) {
 }
 
 /* A model of one C -> M conv, K x K, "same" padding, on an H x H image,
- * scheduled for avx512 on T threads. */
+ * scheduled for avx512 on T threads, on the direct kernels (no winograd). */
 static Graph *one_conv(int64_t C, int64_t M, int64_t H, int64_t K, int T) {
   MB *m = mb_new(13);
   const int64_t xd[4] = {1, C, H, H};
@@ -2531,7 +2593,7 @@ static Graph *one_conv(int64_t C, int64_t M, int64_t H, int64_t K, int T) {
   mb_free(m);
   free(w);
   CompileJob j = {.model = tu_path("order.onnx"), .name = "order", .target = "avx512",
-                  .passes = "default", .threads = T};
+                  .passes = "default,-winograd", .threads = T}; /* the blocked kernel's rules */
   Diag d = {.quiet = true};
   Graph *g = cd_load_model(&j, NULL, NULL, &d);
   CU_ASSERT_FATAL(g != NULL);
@@ -2674,6 +2736,7 @@ void add_codegen_suite(void) {
   ADD(s, test_conv1x1_tile_boundaries);
   ADD(s, test_conv_tile_boundaries);
   ADD(s, test_simd_conv_boundaries);
+  ADD(s, test_conv_wino_boundaries);
   ADD(s, test_conv_order_by_traffic);
   ADD(s, test_conv_split_by_bytes);
   ADD(s, test_conv_chunk_by_input);

@@ -936,6 +936,59 @@ static void test_gemm_from_matmul(void) {
   graph_free(g);
 }
 
+
+/* winograd: the stride-1 3x3 conv of 32 channels and more is repacked in
+ * Winograd's domain (its weight's plain form, back through G's left
+ * inverse, within rounding of the original), a strided one and a narrow
+ * one keep the direct layout; the interpreter's output moves by rounding
+ * only.  Off with -winograd. */
+static void test_winograd(void) {
+  for (int on = 0; on < 2; on++) {
+    Graph *g = graph_new();
+    g->target = &target_avx512;
+    const int64_t xd[4] = {1, 32, 9, 9};
+    int x = tu_input(g, "x", 4, xd);
+    int a = conv(g, x, 32, 48, 3, 1, true);   /* Winograd */
+    int b = conv(g, a, 48, 16, 3, 1, false);  /* 16 outputs: too few */
+    Node *s2;
+    const int64_t wd[4] = {32, 48, 3, 3}, st[2] = {2, 2}, pads[4] = {1, 1, 1, 1};
+    int ins[2] = {a, rconst(g, 4, wd, 0)};
+    int c = tu_node(g, "Conv", 2, ins, &s2);  /* stride 2 */
+    tu_attr_ints(g, s2, "strides", 2, st);
+    tu_attr_ints(g, s2, "pads", 4, pads);
+    tu_output(g, b);
+    tu_output(g, c);
+    const float *w0 = g->values[g->nodes[0].in[1]].data;
+    float *orig = malloc(sizeof(float) * 32 * 48 * 9);
+    memcpy(orig, w0, sizeof(float) * 32 * 48 * 9);
+    run_and_compare_all(g, on ? "default" : "default,-winograd");
+    int wino = 0, direct = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+      const Node *n = &g->nodes[i];
+      if (n->dead || n->op != OP_CONV)
+        continue;
+      const Value *w = &g->values[n->in[1]];
+      wino += w->layout.kind == LAYOUT_WWINO;
+      direct += w->layout.kind == LAYOUT_WCONV;
+      if (w->layout.kind == LAYOUT_WWINO) {
+        CU_ASSERT_EQUAL(w->dims[0], 48);
+        CU_ASSERT_EQUAL(value_storage_numel(w), 16 * 48 * 32);
+        float *back = malloc(sizeof(float) * 32 * 48 * 9);
+        layout_to_plain(w, w->data, back);
+        double err = 0;
+        for (int k = 0; k < 32 * 48 * 9; k++)
+          err = fmax(err, fabs((double)back[k] - orig[k]));
+        CU_ASSERT(err <= 1e-6); /* NaN fails too */
+        free(back);
+      }
+    }
+    CU_ASSERT_EQUAL(wino, on);
+    CU_ASSERT_EQUAL(direct, 3 - on);
+    free(orig);
+    graph_free(g);
+  }
+}
+
 void add_passes_suite(void) {
   CU_pSuite s = CU_add_suite("passes", NULL, NULL);
   ADD(s, test_fold_bn_into_conv);
@@ -961,6 +1014,7 @@ void add_passes_suite(void) {
   ADD(s, test_merge_every_combination);
   ADD(s, test_merge_paths_not_equivalent);
   ADD(s, test_gemm_from_matmul);
+  ADD(s, test_winograd);
   ADD(s, test_fuse_gelu);
   ADD(s, test_fuse_swish);
 }
