@@ -1354,10 +1354,12 @@ bool codegen_write(Graph *g, Plan *p, const CodegenOptions *o,
     sb_printf(&call, "%s(", n->sched.kernel);
     ArgCtx ac = {g, p, 0};
     kernel_params(g, n, &call, param_arg, &ac);
-    if (n->sched.family->scratch) { /* the threads' scratch (plan.c) */
+    if (n->sched.family->scratch) { /* this thread's part of the scratch (plan.c) */
       CD_ASSERT(p->scratch_off >= 0);
-      sb_printf(&call, "%s(float *)(void *)(ws + %lld)", ac.count++ ? ", " : "",
-                (long long)p->scratch_off);
+      sb_printf(&call, "%s(float *)(void *)(ws + %lld%s)", ac.count++ ? ", " : "",
+                (long long)p->scratch_off,
+                T > 1 ? arena_printf(&g->arena, " + (long)tid * %lld", (long long)p->scratch_bytes)
+                      : "");
     }
     if (n->sched.chunk > 0) { /* this node's counters, when the pool runs it */
       CD_ASSERT(p->claim_off >= 0);

@@ -403,6 +403,8 @@ static void conv_setup(Conv *k, Emitter *e, Graph *g, Node *n) {
     wconv_blocks(w, 0, &lo, &k->NB);
     k->WOB = k->NB * k->KH * k->KW * k->ib * k->c;
   }
+  if (w->layout.kind == LAYOUT_WWINO) /* input blocks (whole: conv_can_wino) */
+    k->NB = w->dims[1] / k->c;
   k->KC = n->sched.kc > 0 && n->sched.kc < k->NB ? n->sched.kc : k->NB;
   k->flat = conv_flat_pixels(n);
 }
@@ -990,6 +992,8 @@ static SplitAxis conv_glanes_split(const Graph *g, const Node *n, const Target *
 typedef struct {
   int64_t TW, TH;  /* tiles a row, tile rows */
   int64_t R, NS;   /* tile rows a strip, strips an image */
+  bool blocks;     /* one strip an image, the threads splitting its output groups */
+  int64_t NG;      /* output groups (of nv blocks) */
 } Wino;
 
 static void wino_shape(const Graph *g, const Node *n, const Target *t, int nv, Wino *s) {
@@ -1003,7 +1007,7 @@ static void wino_shape(const Graph *g, const Node *n, const Target *t, int nv, W
    * 0.63-0.65 ms as one strip of 7 tile rows, 0.71-0.73 ms in strips of 3);
    * elsewhere half of it (layer1, 64 channels at 56x56: 0.57-0.59 ms in
    * strips of 2 rows, 0.66-0.81 in strips of 4). */
-  int64_t M = g->values[n->out[0]].dims[1], u = sat_mul(64 * C, M); /* bytes of U */
+  int64_t M = y->dims[1], u = sat_mul(64 * g->values[n->in[1]].dims[1], M); /* bytes of U */
   s->R = (u > t->l2 / 2 ? t->l2 : t->l2 / 2) / row;
   int T = g->threads > 1 ? g->threads : 1;
   if (s->R > (s->TH + T - 1) / T)
@@ -1011,6 +1015,22 @@ static void wino_shape(const Graph *g, const Node *n, const Target *t, int nv, W
   if (s->R < 1)
     s->R = 1;
   s->NS = (s->TH + s->R - 1) / s->R;
+  s->NG = ((M + c - 1) / c + nv - 1) / nv;
+  /* Or the whole image as one strip, the threads splitting its output
+   * groups (each transforms the input itself): where that streams fewer
+   * bytes from past L2 -- each group reads all of V, each strip all of U.
+   * ResNet-50's layer4 3x3 (16 MB of U, 512 KB of V) on 2 threads:
+   * 0.93 ms in two strips (no faster than on 1 thread), 0.60 ms split by
+   * groups; its layer3 3x3, 0.44-0.49 and 0.36 ms; Wide ResNet-50's
+   * layer3 and layer4 3x3s, 1.9 -> 1.3 ms and 3.5 -> 2.1 ms. */
+  int64_t v = sat_mul(sat_mul(64 * C, s->TH), s->TW);
+  int64_t by_strips = u > t->l2 / 2 ? sat_mul(u, s->NS) : u;
+  int64_t by_groups = v > t->l2 ? sat_mul(v, s->NG) : v;
+  s->blocks = by_groups < by_strips;
+  if (s->blocks) {
+    s->R = s->TH;
+    s->NS = 1;
+  }
 }
 
 /* Whether the transforms pay: enough channels that V U's products outweigh
@@ -1025,6 +1045,9 @@ bool conv_can_wino(const Graph *g, const Node *n, const Target *t) {
     return false;
   const Value *x = &g->values[n->in[0]], *w = &g->values[n->in[1]], *y = &g->values[n->out[0]];
   const OpParams *p = &n->p;
+  /* One group: ResNeXt's grouped 3x3s (groups of 16 to 64 channels) ran
+   * 1.2-1.8x slower in it than on the direct kernels (each group's products
+   * over 16-64 channels, too short for the transforms around them). */
   return is_act4d(g, n->in[0]) && x->layout.kind == LAYOUT_NCHWC &&
          x->layout.block == t->block && w->layout.kind == LAYOUT_WCONV && w->data &&
          y->layout.kind == LAYOUT_NCHWC && p->group == 1 && w->rank == 4 && w->dims[2] == 3 &&
@@ -1067,7 +1090,7 @@ static void conv_wino_tile(const Graph *g, Node *n, const Target *t, Schedule *s
   s->tile_c = best_nv * c;
   s->tile_p = best_p;
   s->tile_r = (int)w.R;
-  s->order = "strips";
+  s->order = w.blocks ? "blocks" : "strips";
 }
 
 static SplitAxis conv_wino_split(const Graph *g, const Node *n, const Target *t, int T,
@@ -1075,8 +1098,8 @@ static SplitAxis conv_wino_split(const Graph *g, const Node *n, const Target *t,
   (void)T;
   Wino w;
   wino_shape(g, n, t, n->sched.tile_c / t->block, &w);
-  *units = g->values[n->out[0]].dims[0] * w.NS;
-  return SPLIT_ROWS;
+  *units = g->values[n->out[0]].dims[0] * (w.blocks ? w.NG : w.NS);
+  return w.blocks ? SPLIT_BLOCKS : SPLIT_ROWS;
 }
 
 /* A thread's scratch: a strip's V and M. */
@@ -1098,10 +1121,10 @@ static void emit_wino_gemm_tile(const Conv *k, int64_t T, int nvv, int np, const
     "const float *vb = Vx + (cb * %lld + %s) * %d;\n"
     "const float *ub = Ux + cb * %d;\n"
     "for (long ci = 0; ci < %d; ci++) {\n",
-    (long long)k->CBI, (long long)T, t0, c, c * c, c);
+    (long long)k->NB, (long long)T, t0, c, c * c, c);
   for (int v = 0; v < nvv; v++)
     E("const %s w%d = %s;\n", o->vtype, v,
-      V(k, o->load, fmt(k, "ub + %lld + ci * %d", (long long)(v * k->CBI * c * c), c), 0, 0));
+      V(k, o->load, fmt(k, "ub + %lld + ci * %d", (long long)(v * k->NB * c * c), c), 0, 0));
   for (int p = 0; p < np; p++) {
     E("{\nconst %s xv = %s;\n", o->vtype, V(k, o->set1, fmt(k, "vb[%d + ci]", p * c), 0, 0));
     for (int v = 0; v < nvv; v++)
@@ -1126,7 +1149,7 @@ static void emit_wino_group(const Conv *k, int64_t T, int64_t TW, int nvv) {
     "const float *Vx = V + xi * %lld;\n"
     "const float *Ux = x1 + (xi * %lld + ob) * %lld;\n"
     "float *Mx = Mt + xi * %lld;\n",
-    (long long)(k->CBI * T * c), (long long)k->MB, (long long)(k->CBI * c * c),
+    (long long)(k->CBI * T * c), (long long)k->MB, (long long)(k->NB * c * c),
     (long long)(T * k->nv * c));
   if (full) {
     E("for (long t0 = 0; t0 < %lld; t0 += %d)\n", (long long)full, k->tp);
@@ -1179,8 +1202,9 @@ static void emit_wino_group(const Conv *k, int64_t T, int64_t TW, int nvv) {
   E("}\n");
 }
 
-/* A strip of nr tile rows from tile row th0. */
-static void emit_wino_strip(const Conv *k, int64_t nr, int64_t TW) {
+/* A strip of nr tile rows from tile row th0: its input transform, then its
+ * output groups (with `blocks`, groups [g0, g1) only). */
+static void emit_wino_strip(const Conv *k, int64_t nr, int64_t TW, bool blocks) {
   const VecOps *o = &k->t->f32;
   int c = k->c;
   int64_t T = nr * TW;
@@ -1219,15 +1243,22 @@ static void emit_wino_strip(const Conv *k, int64_t nr, int64_t TW) {
                    V(k, j == 1 ? o->add : o->sub, fmt(k, "e%d_%s", i, rows[j][0]), fmt(k, "e%d_%s", i, rows[j][1]), 0),
                    0));
   E("}\n}\n");
-  int64_t full = k->MB / k->nv * k->nv;
-  int rest = (int)(k->MB - full);
-  if (full) {
-    E("for (long ob = 0; ob < %lld; ob += %d) {\n", (long long)full, k->nv);
+  /* The output groups: all of them, or [g0, g1) when the threads split
+   * them; the last is short when nv does not divide the blocks. */
+  int64_t fullg = k->MB / k->nv;
+  int rest = (int)(k->MB - fullg * k->nv);
+  if (fullg) {
+    E("for (long gi = %s; gi < %s; gi++) {\n"
+      "const long ob = gi * %d;\n",
+      blocks ? "g0" : "0", blocks ? fmt(k, "(g1 < %lld ? g1 : %lld)", (long long)fullg, (long long)fullg)
+                              : fmt(k, "%lld", (long long)fullg), k->nv);
     emit_wino_group(k, T, TW, k->nv);
     E("}\n");
   }
   if (rest) {
-    E("{\nconst long ob = %lld;\n", (long long)full);
+    E("%s{\nconst long ob = %lld;\n",
+      blocks ? fmt(k, "if (g0 <= %lld && %lld < g1) ", (long long)fullg, (long long)fullg) : "",
+      (long long)(fullg * k->nv));
     emit_wino_group(k, T, TW, rest);
     E("}\n");
   }
@@ -1242,26 +1273,33 @@ static bool simd_conv_wino(Emitter *e, Graph *g, Node *n) {
   wino_shape(g, n, e->t, k->nv, &w);
   CD_ASSERT(w.R == n->sched.tile_r);
   int64_t c = k->c, T = w.R * w.TW, last = w.TH - (w.NS - 1) * w.R;
-  E("for (long u = s0; u < s1; u++) {\n"
-    "const long n = u / %lld, th0 = u %% %lld * %lld;\n"
-    "const float *X = x0 + n * %lld;\n"
+  if (w.blocks) /* units: n * NG + group; each image's share of them */
+    E("for (long n = s0 / %lld; n < %lld && n * %lld < s1; n++) {\n"
+      "const long g0 = s0 > n * %lld ? s0 - n * %lld : 0;\n"
+      "const long g1 = s1 < (n + 1) * %lld ? s1 - n * %lld : %lld;\n"
+      "const long th0 = 0;\n",
+      (long long)w.NG, (long long)k->N, (long long)w.NG, (long long)w.NG, (long long)w.NG,
+      (long long)w.NG, (long long)w.NG, (long long)w.NG);
+  else /* units: n * NS + strip */
+    E("for (long u = s0; u < s1; u++) {\n"
+      "const long n = u / %lld, th0 = u %% %lld * %lld;\n",
+      (long long)w.NS, (long long)w.NS, (long long)w.R);
+  E("const float *X = x0 + n * %lld;\n"
     "float *Y = y0 + n * %lld;\n"
-    "float *V = sc%s;\n"
+    "float *V = sc;\n"
     "float *Mt = V + %lld;\n",
-    (long long)w.NS, (long long)w.NS, (long long)w.R, (long long)(k->CBI * k->IH * k->IW * c),
-    (long long)(k->MB * k->OH * k->OW * c),
-    g->threads > 1 ? fmt(k, " + tid * %lld", (long long)(conv_wino_scratch(g, n, e->t) / 4)) : "",
+    (long long)(k->CBI * k->IH * k->IW * c), (long long)(k->MB * k->OH * k->OW * c),
     (long long)(16 * k->CBI * T * c));
   if (n->ep.residual >= 0)
     E("const float *R = r + n * %lld;\n", (long long)(k->MB * k->OH * k->OW * c));
   if (last < w.R) {
     E("if (th0 + %lld <= %lld) {\n", (long long)w.R, (long long)w.TH);
-    emit_wino_strip(k, w.R, w.TW);
+    emit_wino_strip(k, w.R, w.TW, w.blocks);
     E("} else {\n");
-    emit_wino_strip(k, last, w.TW);
+    emit_wino_strip(k, last, w.TW, w.blocks);
     E("}\n");
   } else {
-    emit_wino_strip(k, w.R, w.TW);
+    emit_wino_strip(k, w.R, w.TW, w.blocks);
   }
   E("}\n");
   return true;

@@ -446,7 +446,7 @@ bool dtype_out_as_float(DType t, int64_t *lo, int64_t *hi);
  *   LAYOUT_WWINO   3x3 conv weights [M, C, 3, 3] (one group) in Winograd's
  *                  F(2x2, 3x3) domain (the winograd pass): U = G g G^T, 16
  *                  values per (m, j), stored [16][ceil(M/c)][ceil(C/c)][c
- *                  (input j)][c (output m)], zero past M and C.  Not a
+ *                  (input j)][c (output m)], zero past M.  Not a
  *                  reordering: the plain form comes back through G's left
  *                  inverse, exact up to rounding (layout.c)
  */
@@ -459,7 +459,7 @@ typedef struct {
   LayoutKind kind;
   int block;           /* channels per block (vector lanes); 1 when plain */
   int iblock;          /* LAYOUT_WCONV: the input activation's block */
-  int64_t group;       /* LAYOUT_WCONV/WGLANES/WGDOT: the conv's groups */
+  int64_t group;       /* LAYOUT_WCONV/WGLANES/WGDOT: the conv's groups (WWINO: 1) */
 } Layout;
 
 typedef struct {
@@ -1216,7 +1216,7 @@ typedef struct KernelConfig {
   bool (*wants)(const Graph *g, const Node *n);
   /* Bytes of scratch each thread's call needs (NULL: none): the plan keeps
    * the most any node asks, per thread, after every buffer; the kernel
-   * takes it as `float *sc`, thread tid's part at sc + tid * bytes / 4. */
+   * takes its thread's part as `float *sc`. */
   int64_t (*scratch)(const Graph *g, const Node *n, const Target *t);
   const char *tag;    /* appended to the op part of its kernels' names ("wino"), or NULL */
 } KernelConfig;

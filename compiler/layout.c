@@ -23,8 +23,9 @@
  *                     holding W[ob*c + l / Cg * Cg + m][l % Cg][k]
  *   CPAD (c):         [ceil(C/c) * c], zeros past C
  *   WWINO (c):        [16][ceil(M/c)][ceil(C/c)][c][c]: for weight (m, j)
- *                     of a 3x3 conv, U = G g G^T (Winograd's F(2x2, 3x3)),
- *                     element x of U at [x][m / c][j / c][j % c][m % c];
+ *                     of a 3x3 conv of one group, U = G g G^T (Winograd's
+ *                     F(2x2, 3x3)), element x of U at [x][m / c][j / c][j %
+ *                     c][m % c];
  *                     the one layout that is not a reordering, so the walk
  *                     does not know it: wino_from_plain and wino_to_plain
  */

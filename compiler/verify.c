@@ -86,8 +86,8 @@ const char *node_layout_error(const Graph *g, const Node *n) {
                 w->layout.block == y->layout.block &&
                 w->layout.group == n->p.group && ib == y->layout.block) ||
                (w->layout.kind == LAYOUT_WWINO && w->layout.block == y->layout.block &&
-                n->p.group == 1 && ib == y->layout.block && w->rank == 4 &&
-                w->dims[2] == 3 && w->dims[3] == 3);
+                w->layout.group == 1 && n->p.group == 1 && ib == y->layout.block &&
+                w->rank == 4 && w->dims[2] == 3 && w->dims[3] == 3 && w->dims[1] % ib == 0);
     if (!wok)
       return "a Conv's weights are packed for its block, input block and groups";
     if (n->nin > 2 && n->in[2] >= 0 &&

@@ -927,10 +927,12 @@ static void test_simd_conv_boundaries(void) {
  * interpreter on the graph before the passes: odd and even output sizes
  * (tiles cut by the image's last row and column), padding 0, 1 and 2, a
  * partial last output block, an output group short of nv blocks, the last
- * strip shorter than the others, bias, residual + ReLU; then 3 and 7
- * threads for the bits of 1 (strips change with the threads, each tile's
- * arithmetic does not).  Channels are multiples of 16 (whole vectors on
- * every target) and at least the pass's 32.
+ * strip shorter than the others, images split by output groups instead
+ * of strips, bias,
+ * residual + ReLU; then 3 and 7 threads for the bits of 1 (strips change
+ * with the threads, each tile's arithmetic does not).  Channels are
+ * multiples of 16 (whole vectors on every target) and at least the pass's
+ * 32.
  */
 static void test_conv_wino_boundaries(void) {
   find_targets();
@@ -953,7 +955,7 @@ static void test_conv_wino_boundaries(void) {
       fam[i] = conv_family(&cases[i]);
     }
     check_generated(g, "wino", 0.4f, &runnable[ti], fam);
-    int wino = 0, short_strip = 0;
+    int wino = 0, short_strip = 0, by_groups = 0;
     for (int i = 0; i < g->nnodes; i++) {
       const Node *nd = &g->nodes[i];
       if (nd->sched.family != kernel_config_named("conv_wino"))
@@ -963,9 +965,11 @@ static void test_conv_wino_boundaries(void) {
       CU_ASSERT(strstr(nd->sched.kernel, "conv3x3wino_") == nd->sched.kernel);
       int64_t TH = (g->values[nd->out[0]].dims[2] + 1) / 2;
       short_strip += TH % nd->sched.tile_r != 0;
+      by_groups += !strcmp(nd->sched.order, "blocks");
     }
     CU_ASSERT_EQUAL(wino, n); /* every case ran Winograd's kernel */
     CU_ASSERT(short_strip > 0);
+    CU_ASSERT(by_groups > 0 && by_groups < n); /* images split by strips, and by groups */
     Plan p;
     Diag d = {.quiet = true};
     CU_ASSERT_FATAL(plan_build(g, &p, &d));
