@@ -964,8 +964,10 @@ static SplitAxis conv_glanes_split(const Graph *g, const Node *n, const Target *
  * conv_wino: a stride-1 3x3 conv in Winograd's F(2x2, 3x3) (the winograd
  * pass; weights LAYOUT_WWINO, U = G g G^T).  The output is cut in tiles of
  * 2x2 pixels, TW = ceil(OW/2) a tile row, and the tile rows in strips of
- * tile_r; a strip is the unit the threads split, and each strip runs end to
- * end in its thread's scratch (the plan's, per thread):
+ * tile_r; the threads split the strips (order "strips") or, where that
+ * streams fewer bytes, the output groups of an image taken as one strip
+ * (order "blocks"); a strip runs end to end in its thread's scratch (the
+ * plan's, per thread):
  *
  *   1. input transform: for each input block and tile, the 4x4 patch d
  *      (zeros outside the image) becomes V = B^T d B, 16 vectors, stored

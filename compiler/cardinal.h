@@ -840,6 +840,10 @@ void layout_to_plain(const Value *v, const void *stored, void *plain);
 void layout_from_plain(const Value *v, const void *plain, void *stored); /* pads with 0 */
 /* Gives value vi layout l; a constant's contents are repacked. */
 bool value_set_layout(Graph *g, int vi, Layout l);
+/* A new constant holding constant v's contents in layout l (v may have
+ * other readers: an initializer shared between nodes is never repacked in
+ * place); v itself when it is absent (-1) or already in l. */
+int value_packed_copy(Graph *g, int v, Layout l);
 
 /* ---------------------------------------------------------------- ops.c */
 

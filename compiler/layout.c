@@ -343,3 +343,16 @@ bool value_set_layout(Graph *g, int vi, Layout l) {
   free(plain);
   return true;
 }
+
+int value_packed_copy(Graph *g, int v, Layout l) {
+  if (v < 0 || layout_equal(g->values[v].layout, l))
+    return v;
+  int nv = graph_add_value(g, g->values[v].name);
+  const Value *x = &g->values[v]; /* after graph_add_value, which may move values */
+  Value *y = &g->values[nv];
+  value_set_shape(y, x->dtype, x->rank, x->dims);
+  y->layout = x->layout;
+  value_set_data(y, x->data, x->nbytes);
+  value_set_layout(g, nv, l);
+  return nv;
+}

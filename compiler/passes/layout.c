@@ -84,21 +84,6 @@ static int as_plain(Ctx *c, int v) {
   return c->plain_of[v];
 }
 
-/* A packed copy of constant v (a new value: v may have other readers). */
-static int packed(Graph *g, int v, Layout l) {
-  if (v < 0 || layout_equal(g->values[v].layout, l))
-    return v;
-  const Value *x = &g->values[v];
-  int nv = graph_add_value(g, x->name);
-  Value *y = &g->values[nv];
-  x = &g->values[v];
-  value_set_shape(y, x->dtype, x->rank, x->dims);
-  y->layout = x->layout;
-  value_set_data(y, x->data, x->nbytes);
-  value_set_layout(g, nv, l);
-  return nv;
-}
-
 static void block_conv(Ctx *c, int i) {
   Graph *g = c->g;
   int vec = c->t->block;
@@ -108,9 +93,9 @@ static void block_conv(Ctx *c, int i) {
   n = &g->nodes[i];
   n->in[0] = in;
   Layout cpad = {LAYOUT_CPAD, vec, 0, 0};
-  int w = packed(g, n->in[1], (Layout){LAYOUT_WCONV, vec, ib, n->p.group});
-  int b = n->nin > 2 ? packed(g, n->in[2], cpad) : -1;
-  int rs = packed(g, n->ep.residual_scale, cpad);
+  int w = value_packed_copy(g, n->in[1], (Layout){LAYOUT_WCONV, vec, ib, n->p.group});
+  int b = n->nin > 2 ? value_packed_copy(g, n->in[2], cpad) : -1;
+  int rs = value_packed_copy(g, n->ep.residual_scale, cpad);
   int r = n->ep.residual >= 0 ? as_blocked(c, n->ep.residual) : -1;
   n = &g->nodes[i];
   n->in[1] = w;
@@ -137,15 +122,16 @@ bool pass_layout(Graph *g, PassStats *st) {
       any_blocked |= n->in[k] >= 0 && g->values[n->in[k]].layout.kind == LAYOUT_NCHWC;
     bool block = node_can_block(g, n, t) && (n->op == OP_CONV || any_blocked);
     if (gemm_can_pack(g, n, t)) {
-      int w = packed(g, n->in[1], (Layout){LAYOUT_WCONV, t->block, 1, 1});
-      int cb = n->nin > 2 ? packed(g, n->in[2], (Layout){LAYOUT_CPAD, t->block, 0, 0}) : -1;
+      int w = value_packed_copy(g, n->in[1], (Layout){LAYOUT_WCONV, t->block, 1, 1});
+      int cb = n->nin > 2 ? value_packed_copy(g, n->in[2], (Layout){LAYOUT_CPAD, t->block, 0, 0})
+                          : -1;
       n = &g->nodes[i];
       n->in[1] = w;
       if (n->nin > 2)
         n->in[2] = cb;
     }
     if (qmatmul_can_pack(g, n, t)) {
-      int w = packed(g, n->in[1], (Layout){LAYOUT_WDOT4, t->i8.lanes, 0, 0});
+      int w = value_packed_copy(g, n->in[1], (Layout){LAYOUT_WDOT4, t->i8.lanes, 0, 0});
       n = &g->nodes[i];
       n->in[1] = w;
     }
@@ -171,7 +157,7 @@ bool pass_layout(Graph *g, PassStats *st) {
         if (v < 0 || g->values[v].rank != 4)
           continue; /* an activation's scalar parameters stay plain */
         /* A constant operand of the output's shape is packed like it. */
-        int b = g->values[v].data ? packed(g, v, (Layout){LAYOUT_NCHWC, t->block, 0, 0})
+        int b = g->values[v].data ? value_packed_copy(g, v, (Layout){LAYOUT_NCHWC, t->block, 0, 0})
                                   : as_blocked(&c, v);
         g->nodes[i].in[k] = b;
       }

@@ -36,16 +36,9 @@ bool pass_tile_grouped_conv(Graph *g, PassStats *st) {
         g->values[n->in[1]].layout.kind != LAYOUT_WCONV ||
         g->values[n->in[0]].layout.kind != LAYOUT_NCHWC)
       continue;
-    const Value *w = &g->values[n->in[1]];
-    int nw = graph_add_value(g, w->name);
-    w = &g->values[n->in[1]];
-    Value *v = &g->values[nw];
-    value_set_shape(v, w->dtype, w->rank, w->dims);
-    v->layout = w->layout;
-    value_set_data(v, w->data, w->nbytes);
     LayoutKind kind = conv_glanes_dot(g, n, t) ? LAYOUT_WGDOT : LAYOUT_WGLANES;
-    value_set_layout(g, nw, (Layout){kind, t->block, 0, n->p.group});
-    n->in[1] = nw;
+    int nw = value_packed_copy(g, n->in[1], (Layout){kind, t->block, 0, n->p.group});
+    g->nodes[i].in[1] = nw;
     tiled++;
   }
   st->changes = tiled;

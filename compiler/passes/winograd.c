@@ -29,14 +29,7 @@ bool pass_winograd(Graph *g, PassStats *st) {
     Node *n = &g->nodes[i];
     if (n->dead || !t || !conv_can_wino(g, n, t))
       continue;
-    const Value *w = &g->values[n->in[1]];
-    int nw = graph_add_value(g, w->name);
-    w = &g->values[n->in[1]];
-    Value *v = &g->values[nw];
-    value_set_shape(v, w->dtype, w->rank, w->dims);
-    v->layout = w->layout;
-    value_set_data(v, w->data, w->nbytes);
-    value_set_layout(g, nw, (Layout){LAYOUT_WWINO, t->block, 0, 1});
+    int nw = value_packed_copy(g, n->in[1], (Layout){LAYOUT_WWINO, t->block, 0, 1});
     g->nodes[i].in[1] = nw;
     moved++;
   }
