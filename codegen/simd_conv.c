@@ -403,8 +403,6 @@ static void conv_setup(Conv *k, Emitter *e, Graph *g, Node *n) {
     wconv_blocks(w, 0, &lo, &k->NB);
     k->WOB = k->NB * k->KH * k->KW * k->ib * k->c;
   }
-  if (w->layout.kind == LAYOUT_WWINO) /* input blocks (whole: conv_can_wino) */
-    k->NB = w->dims[1] / k->c;
   k->KC = n->sched.kc > 0 && n->sched.kc < k->NB ? n->sched.kc : k->NB;
   k->flat = conv_flat_pixels(n);
 }
@@ -792,6 +790,15 @@ static bool conv_glanes_runs(const Graph *g, const Node *n, const Target *t) {
 #define UNEVEN_GROUPS_SCORE 0.9 /* a tile whose nv leaves the last output group short */
 #define INPUT_CHUNK_L2S 2      /* blocks outside, input past this many L2s: chunked */
 
+/* A register tile's score: FMAs per load (p pixels x nv vectors: p nv / (p
+ * + nv)), discounted for pixels wasted in the last of P's tiles and for a
+ * short last group of the mb output blocks. */
+static double blocked_tile_score(int64_t P, int p, int nv, int64_t mb) {
+  int64_t tiles = (P + p - 1) / p;
+  double used = (double)P / (double)(tiles * p);
+  return (double)(p * nv) / (double)(p + nv) * used * (mb % nv ? UNEVEN_GROUPS_SCORE : 1.0);
+}
+
 static void conv_blocked_tile(const Graph *g, Node *n, const Target *t, Schedule *s) {
   const Value *w = &g->values[n->in[1]];
   const Value *y = &g->values[n->out[0]];
@@ -811,9 +818,7 @@ static void conv_blocked_tile(const Graph *g, Node *n, const Target *t, Schedule
   double best = 0;
   for (int nv = 1; nv <= 4 && nv <= mb; nv++)
     for (int p = 1; p * nv + nv <= regs && p <= P && (!per_group || per_group % nv == 0); p++) {
-      int64_t tiles = (P + p - 1) / p;
-      double used = (double)P / (double)(tiles * p);
-      double score = (double)(p * nv) / (double)(p + nv) * used * (mb % nv ? UNEVEN_GROUPS_SCORE : 1.0);
+      double score = blocked_tile_score(P, p, nv, mb);
       if (score > best + 1e-9) {
         best = score;
         best_nv = nv;
@@ -1040,7 +1045,7 @@ static void wino_shape(const Graph *g, const Node *n, const Target *t, int nv, W
  * 16 x C x M / (4 pixels) multiply-adds) and enough tiles to fill the
  * register tile. */
 #define WINO_MIN_CHANNELS 32   /* input and output channels */
-#define WINO_MIN_PIXELS 49         /* output pixels */
+#define WINO_MIN_PIXELS 49     /* output pixels */
 
 bool conv_can_wino(const Graph *g, const Node *n, const Target *t) {
   if (n->op != OP_CONV || t->block < 4 || !t->f32.lanes || n->nin < 2)
@@ -1052,6 +1057,7 @@ bool conv_can_wino(const Graph *g, const Node *n, const Target *t) {
    * over 16-64 channels, too short for the transforms around them). */
   return is_act4d(g, n->in[0]) && x->layout.kind == LAYOUT_NCHWC &&
          x->layout.block == t->block && w->layout.kind == LAYOUT_WCONV && w->data &&
+         w->dtype == DT_FLOAT &&
          y->layout.kind == LAYOUT_NCHWC && p->group == 1 && w->rank == 4 && w->dims[2] == 3 &&
          w->dims[3] == 3 && p->stride[1] == 1 && p->stride[2] == 1 && p->dilation[1] == 1 &&
          p->dilation[2] == 1 && x->dims[1] % t->block == 0 && x->dims[1] >= WINO_MIN_CHANNELS &&
@@ -1077,9 +1083,7 @@ static void conv_wino_tile(const Graph *g, Node *n, const Target *t, Schedule *s
     wino_shape(g, n, t, nv, &w);
     int64_t P = w.R * w.TW;
     for (int p = 1; p * nv + nv <= regs && p <= P; p++) {
-      int64_t tiles = (P + p - 1) / p;
-      double used = (double)P / (double)(tiles * p);
-      double score = (double)(p * nv) / (double)(p + nv) * used * (mb % nv ? UNEVEN_GROUPS_SCORE : 1.0);
+      double score = blocked_tile_score(P, p, nv, mb);
       if (score > best + 1e-9) {
         best = score;
         best_nv = nv;
@@ -1092,14 +1096,28 @@ static void conv_wino_tile(const Graph *g, Node *n, const Target *t, Schedule *s
   s->tile_c = best_nv * c;
   s->tile_p = best_p;
   s->tile_r = (int)w.R;
+  s->ob_outer = w.blocks;
   s->order = w.blocks ? "blocks" : "strips";
+}
+
+/* The strips and groups conv_wino_tile decided, as the schedule holds them
+ * (tile_r tile rows a strip; ob_outer: an image split by output groups). */
+static void wino_sched(const Graph *g, const Node *n, const Target *t, Wino *w) {
+  const Value *y = &g->values[n->out[0]];
+  int64_t c = t->block, nv = n->sched.tile_c / c;
+  w->TW = (y->dims[3] + 1) / 2;
+  w->TH = (y->dims[2] + 1) / 2;
+  w->R = n->sched.tile_r;
+  w->NS = (w->TH + w->R - 1) / w->R;
+  w->NG = ((y->dims[1] + c - 1) / c + nv - 1) / nv;
+  w->blocks = n->sched.ob_outer;
 }
 
 static SplitAxis conv_wino_split(const Graph *g, const Node *n, const Target *t, int T,
                                  int64_t *units) {
   (void)T;
   Wino w;
-  wino_shape(g, n, t, n->sched.tile_c / t->block, &w);
+  wino_sched(g, n, t, &w);
   *units = g->values[n->out[0]].dims[0] * (w.blocks ? w.NG : w.NS);
   return w.blocks ? SPLIT_BLOCKS : SPLIT_ROWS;
 }
@@ -1123,10 +1141,10 @@ static void emit_wino_gemm_tile(const Conv *k, int64_t T, int nvv, int np, const
     "const float *vb = Vx + (cb * %lld + %s) * %d;\n"
     "const float *ub = Ux + cb * %d;\n"
     "for (long ci = 0; ci < %d; ci++) {\n",
-    (long long)k->NB, (long long)T, t0, c, c * c, c);
+    (long long)k->CBI, (long long)T, t0, c, c * c, c);
   for (int v = 0; v < nvv; v++)
     E("const %s w%d = %s;\n", o->vtype, v,
-      V(k, o->load, fmt(k, "ub + %lld + ci * %d", (long long)(v * k->NB * c * c), c), 0, 0));
+      V(k, o->load, fmt(k, "ub + %lld + ci * %d", (long long)(v * k->CBI * c * c), c), 0, 0));
   for (int p = 0; p < np; p++) {
     E("{\nconst %s xv = %s;\n", o->vtype, V(k, o->set1, fmt(k, "vb[%d + ci]", p * c), 0, 0));
     for (int v = 0; v < nvv; v++)
@@ -1151,7 +1169,7 @@ static void emit_wino_group(const Conv *k, int64_t T, int64_t TW, int nvv) {
     "const float *Vx = V + xi * %lld;\n"
     "const float *Ux = x1 + (xi * %lld + ob) * %lld;\n"
     "float *Mx = Mt + xi * %lld;\n",
-    (long long)(k->CBI * T * c), (long long)k->MB, (long long)(k->NB * c * c),
+    (long long)(k->CBI * T * c), (long long)k->MB, (long long)(k->CBI * c * c),
     (long long)(T * k->nv * c));
   if (full) {
     E("for (long t0 = 0; t0 < %lld; t0 += %d)\n", (long long)full, k->tp);
@@ -1272,8 +1290,7 @@ static bool simd_conv_wino(Emitter *e, Graph *g, Node *n) {
   CD_ASSERT(g->values[n->in[1]].layout.kind == LAYOUT_WWINO && k->ib == k->c && k->nv >= 1 &&
             k->tp >= 1);
   Wino w;
-  wino_shape(g, n, e->t, k->nv, &w);
-  CD_ASSERT(w.R == n->sched.tile_r);
+  wino_sched(g, n, e->t, &w);
   int64_t c = k->c, T = w.R * w.TW, last = w.TH - (w.NS - 1) * w.R;
   if (w.blocks) /* units: n * NG + group; each image's share of them */
     E("for (long n = s0 / %lld; n < %lld && n * %lld < s1; n++) {\n"

@@ -638,7 +638,8 @@ typedef struct {
   int tile_r;         /* register tile: output rows (grouped lanes; 1 elsewhere) */
   int extra;          /* int8 1x1: pixels past the strips, dotted along the channels */
   int64_t kc;         /* cache block of the reduction, in input channel blocks (0: whole) */
-  bool ob_outer;      /* loop order: output blocks outside the pixels (else pixels outside) */
+  bool ob_outer;      /* loop order: output blocks outside the pixels (else pixels outside;
+                         conv_wino: an image as one strip, its output groups split) */
   const char *order;  /* that order for people ("blocks", "pixels"), NULL where it has none */
   int threads;        /* threads its work is split over (1: thread 0 runs it) */
   SplitAxis split;    /* what is split */
