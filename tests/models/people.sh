@@ -10,7 +10,7 @@
 #     transformers (vit_b_16, swin_t).
 # Prints tests/models/sweep.sh's table and "N passed, N failed".
 #
-#   [TARGETS="native avx2 scalar neon"] [MODELS=...] sh tests/models/people.sh [OUT_DIR]
+#   [TARGETS="native avx2 scalar neon"] [MODELS=...] [MODES=...] sh tests/models/people.sh [OUT_DIR]
 # Hours with scalar and neon (qemu) on the large ones; the UNets and the
 # encoder alone (MODELS="people:unet_convt@17 ...") take minutes.
 set -u

@@ -8,14 +8,17 @@
 # --reference`) is compared with ONNX Runtime too.  Prints one row per model
 # and a closing "N passed, N failed" line.
 #
-#   [REFERENCE=1] [TARGETS="native avx2 scalar neon"] sh tests/models/sweep.sh [OUT_DIR] [MODELS] [OPSETS]
+#   [REFERENCE=1] [TARGETS="native avx2 scalar neon"] [MODES="eval keep-bn"]
+#     sh tests/models/sweep.sh [OUT_DIR] [MODELS] [OPSETS]
 #     MODELS default: "torchvision:resnext50_32x4d torchvision:resnext101_32x8d
 #                      torchvision:resnet50 torchvision:shufflenet_v2_x1_0
 #                      torchvision:mnasnet0_5 torchvision:convnext_tiny
 #                      article:resnext26_2x64d article:resnext50_32x4d"
 #     OPSETS default: "9 11 13 17"; each torchvision model is exported both in
 #     eval mode (exporter folds Conv->BN) and with training=PRESERVE (BN kept).
-#     A model written SPEC@N,M is exported at opsets N and M only.
+#     A model written SPEC@N,M is exported at opsets N and M only.  MODES
+#     picks the export modes (default both; one alone to resume a long
+#     qemu sweep).
 #
 # Needs ONNX Runtime for node: npm install --prefix /opt/ort --ignore-scripts
 # onnxruntime-node@1.30.0 (the script installs it when missing).
@@ -29,6 +32,7 @@ ORT_JS=${ORT_JS:-bench/ort_time.js}
 # TARGETS: the code generation targets each model is built for (default
 # native); neon is cross-compiled and run under qemu-user.
 TARGETS=${TARGETS:-native}
+MODES=${MODES:-"eval keep-bn"}
 mkdir -p "$OUT"
 if [ ! -d /opt/ort/node_modules/onnxruntime-node ]; then
   npm install --prefix /opt/ort --ignore-scripts onnxruntime-node@1.30.0 >/dev/null 2>&1
@@ -39,7 +43,7 @@ for spec in $MODELS; do
   opsets=$OPSETS
   case $spec in *@*) opsets=$(echo "${spec#*@}" | tr ',' ' '); spec=${spec%@*} ;; esac
   for opset in $opsets; do
-    for mode in eval keep-bn; do
+    for mode in $MODES; do
       case $spec in article:*) [ $mode = eval ] && continue ;; esac
       tag=$(echo "$spec" | sed 's/torchvision:/tv_/; s/article:/article_/; s/segmentation:/seg_/; s/people:/people_/')_op${opset}_$mode
       d=$OUT/$tag
