@@ -2683,6 +2683,78 @@ static void test_conv_split_by_bytes(void) {
   }
 }
 
+/* The C a 1x1 conv's register tile becomes keeps the tile in registers:
+ * ResNet-50's layer4 shape (7x7, a 64x5 tile: 20 accumulators, 4 weight
+ * vectors, a broadcast) with a bias, a residual and ReLU, on 1 thread and
+ * on 2 with claimed tails, compiled by the system's cc at -O3: no FMA of
+ * the kernel reads a vector from the stack.  (GCC 12 spilled the weights
+ * when the claim loop's call sat around the tile, and when it hoisted the
+ * bias vectors out of the pixel loop: emit_claims, emit_tile.) */
+static void test_conv_tile_in_registers(void) {
+  if (!on_path("cc")) {
+    fprintf(stderr, "\n[skipping test_conv_tile_in_registers: no cc]\n");
+    return;
+  }
+  const int64_t C = 512, H = 7;
+  MB *m = mb_new(13);
+  const int64_t xd[4] = {1, C, H, H}, wd[4] = {C, C, 1, 1}, bd[1] = {C};
+  float *w = calloc((size_t)(C * C), sizeof(float)), *b = calloc((size_t)C, sizeof(float));
+  CU_ASSERT_FATAL(w && b);
+  mb_input(m, "x", 1, 4, xd);
+  mb_input(m, "r", 1, 4, xd);
+  mb_init_floats(m, "w", 4, wd, w);
+  mb_init_floats(m, "b", 1, bd, b);
+  const char *ci[3] = {"x", "w", "b"}, *co[1] = {"c"};
+  mb_node(m, "Conv", "conv", 3, ci, 1, co);
+  const char *ai[2] = {"c", "r"}, *ao[1] = {"s"};
+  mb_node(m, "Add", "add", 2, ai, 1, ao);
+  const char *ri[1] = {"s"}, *ro[1] = {"y"};
+  mb_node(m, "Relu", "relu", 1, ri, 1, ro);
+  mb_output(m, "y");
+  CU_ASSERT_FATAL(mb_write(m, tu_path("spill.onnx")));
+  mb_free(m);
+  free(w);
+  free(b);
+  for (int T = 1; T <= 2; T++) {
+    char dir[64];
+    snprintf(dir, sizeof dir, "spill_t%d", T);
+    CompileJob j = {.model = tu_path("spill.onnx"), .name = "spill", .target = "avx512",
+                    .threads = T, .out_dir = tu_path(dir)};
+    Diag d = {.quiet = true};
+    Graph *g = NULL;
+    CU_ASSERT_FATAL(cd_compile(&j, &g, &d));
+    const Schedule *s = blocked_sched(g);
+    CU_ASSERT_EQUAL(s->tile_c, 64);
+    CU_ASSERT_EQUAL(s->tile_p, 5);
+    CU_ASSERT_EQUAL(s->chunk > 0, T == 2); /* 2 threads: the claim loop around it */
+    char asm_path[4096], cmd[12288];
+    snprintf(asm_path, sizeof asm_path, "%s/spill.s", tu_path(dir));
+    snprintf(cmd, sizeof cmd, "cc -O3 -S -o '%s' '%s/spill.c' -I'%s'", asm_path, tu_path(dir),
+             tu_path(dir));
+    CU_ASSERT_FATAL(system(cmd) == 0);
+    FILE *f = fopen(asm_path, "r");
+    CU_ASSERT_FATAL(f != NULL);
+    char line[512], fn[256] = "";
+    int fmas = 0, spilled = 0;
+    while (fgets(line, sizeof line, f)) {
+      size_t n = strlen(line);
+      if (n > 2 && line[n - 2] == ':' && line[0] != '.' && line[0] != '\t')
+        snprintf(fn, sizeof fn, "%.*s", (int)(n - 2), line);
+      if (strncmp(fn, s->kernel, strlen(s->kernel)) || !strstr(line, "vfmadd"))
+        continue;
+      fmas++;
+      spilled += strstr(line, "(%rsp)") || strstr(line, "(%rbp)");
+    }
+    fclose(f);
+    if (spilled)
+      fprintf(stderr, "\n%s: %d of %d FMAs read the stack\n", asm_path, spilled, fmas);
+    CU_ASSERT(fmas >= 20);
+    CU_ASSERT_EQUAL(spilled, 0);
+    graph_free(g);
+    sb_free(&d.log);
+  }
+}
+
 /* Claimed tails (schedule.c): on 2 threads, a conv with enough work per
  * share keeps the first three quarters of each share for its owner and
  * lets the last quarter be claimed in chunks of a quarter of it; the plan
@@ -2744,6 +2816,7 @@ void add_codegen_suite(void) {
   ADD(s, test_conv_split_by_bytes);
   ADD(s, test_conv_chunk_by_input);
   ADD(s, test_claimed_tails);
+  ADD(s, test_conv_tile_in_registers);
   ADD(s, test_simd_gemm);
   ADD(s, test_qconv1x1_kernels);
   ADD(s, test_qconv_kernels);
