@@ -82,6 +82,7 @@ typedef struct {
   bool dot;            /* conv_glanes in its dot form (LAYOUT_WGDOT weights) */
   bool bias;
   int nv, tp;          /* register tile: vectors x pixels */
+  bool pf;             /* the schedule's prefetch (emit_prefetch) */
 } Conv;
 
 #define E(...) cw(k->e->w, __VA_ARGS__)
@@ -140,6 +141,39 @@ static const char *yoff(const Conv *k, int v, int p, const char *pix0) {
 }
 
 /*
+ * Blocks outside, each output group's weight panel is read from memory by
+ * the group's first pixel tile, at the pace of its FMAs, then from L2 by
+ * the others; that first tile waits on memory.  Instead, the tiles of a
+ * group ask for the next group's panel ahead of time, each its share: at
+ * input block cb, the i-th of the q tiles a thread runs for the group
+ * prefetches (into L2) lines [i pf, (i + 1) pf) of the next group's block
+ * cb (nv vectors x lpb lines), pf = lines / q rounded up; so the next
+ * panel arrives spread over the group's tiles.  Split by tiles, a thread
+ * runs q = units / threads of them (i = tile mod q: shares are cut
+ * evenly); else all.  Only within the groups the thread runs ([s0, s1)
+ * when the threads split them).
+ */
+static void emit_prefetch(const Conv *k, const char *pix0) {
+  const Schedule *s = &k->n->sched;
+  int64_t lpb = (int64_t)k->KH * k->KW * k->ib * k->c / 16; /* 64-byte lines of a block */
+  int64_t lines = k->nv * lpb, P = k->OH * k->OW;
+  int64_t q = s->split == SPLIT_TILES ? (s->units + s->threads - 1) / s->threads
+                                      : (P + k->tp - 1) / k->tp;
+  int64_t pf = (lines + q - 1) / q, groups = k->MB / k->nv;
+  const char *lim = s->split == SPLIT_BLOCKS
+                        ? fmt(k, "(s1 < %lld ? s1 : %lld) * %d", (long long)groups,
+                              (long long)groups, k->nv)
+                        : fmt(k, "%lld", (long long)(groups * k->nv));
+  E("if (ob + %d < %s) {\n"
+    "const long j0 = (%s) / %d %% %lld * %lld;\n"
+    "for (long j = j0; j < j0 + %lld && j < %lld; j++)\n"
+    "__builtin_prefetch(Wo + (%d + j / %lld) * %lld + cb * %lld + j %% %lld * 16, 0, 2);\n"
+    "}\n",
+    k->nv, lim, pix0, k->tp, (long long)q, (long long)pf, (long long)pf, (long long)lines,
+    k->nv, (long long)lpb, (long long)k->WOB, (long long)(lpb * 16), (long long)lpb);
+}
+
+/*
  * One register tile: nvv vectors x np pixels from pixel expression pix0;
  * valid[p * KW + kw] says whether tap kw of pixel p reads inside the row
  * (row mode).  Chunked reductions start from Y after the first chunk.
@@ -180,6 +214,8 @@ static void emit_tile(const Conv *k, int nvv, int np, const char *pix0, const bo
   E("const float *xb = X + (lo + cb) * %lld;\n"
     "const float *wb = Wo + cb * %lld;\n",
     (long long)(k->IH * k->IW * k->ib), (long long)(k->KH * k->KW * k->ib * k->c));
+  if (k->pf)
+    emit_prefetch(k, pix0);
   /* The channels of the block: the last block of an input whose C is not a
    * multiple of the block holds only C % ib real ones; its padding lanes may
    * hold anything (a fused Log of 0, say) and must never be read. */
@@ -417,6 +453,7 @@ static void conv_setup(Conv *k, Emitter *e, Graph *g, Node *n) {
   }
   k->KC = n->sched.kc > 0 && n->sched.kc < k->NB ? n->sched.kc : k->NB;
   k->flat = conv_flat_pixels(n);
+  k->pf = n->sched.prefetch;
 }
 
 static bool simd_conv_blocked(Emitter *e, Graph *g, Node *n) {
@@ -855,6 +892,18 @@ static void conv_blocked_tile(const Graph *g, Node *n, const Target *t, Schedule
     s->ob_outer = y->dims[2] * y->dims[3] < OB_OUTER_BELOW;
   s->order = s->ob_outer ? "blocks" : "pixels";
   s->kc = 0;
+  s->prefetch = s->ob_outer && conv_flat_pixels(n) && wbytes > t->l2 / 2 &&
+                xbytes <= t->l2 / 2 && ptiles >= 2;
+  if (s->prefetch && 2 * panel + xbytes > t->l2 / 2) {
+    /* Two panels (the group's and the next) and the input in half of L2:
+     * the reduction in that many even chunks. */
+    int64_t per = 2 * (int64_t)best_nv * k * c * 4 + x->dims[2] * x->dims[3] * c * 4;
+    int64_t kc = (t->l2 / 2) / per;
+    kc = kc < 1 ? 1 : kc;
+    int64_t chunks = (nb + kc - 1) / kc;
+    s->kc = chunks > 1 ? (nb + chunks - 1) / chunks : 0;
+    return;
+  }
   if (panel > t->l2 / 2) {
     int64_t kc = (t->l2 / 2) / ((int64_t)best_nv * k * c * 4);
     s->kc = kc < 1 ? 1 : kc;

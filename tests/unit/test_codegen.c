@@ -2658,6 +2658,59 @@ static void test_conv_chunk_by_input(void) {
   graph_free(g);
 }
 
+/* A blocks-outside flat conv whose weights pass half of L2 while its input
+ * fits in half of it prefetches the next output group's panel (emit_prefetch),
+ * its reduction cut in even chunks when two panels and the input would not
+ * fit in half of L2: ResNet-50's layer4 1x1 2048 -> 512 at 7x7 (chunks of 43
+ * of its 128 blocks: 524288 / (2 * 4096 + 3136) bytes a block is 46, 3
+ * chunks), 512 -> 2048 whole; not layer1's (pixels outside), nor FCN's
+ * dilated 2048 -> 512 at 28x28 (its input past half of L2).  Then, on every
+ * SIMD target here, two such convs (a short last output group, bias,
+ * residual + ReLU; one chunked on avx512) against the interpreter, and on 3
+ * threads the bits of 1. */
+static void test_conv_prefetch(void) {
+  const struct {
+    int64_t C, M, H;
+    bool prefetch;
+    int64_t kc;
+  } cases[] = {{2048, 512, 7, true, 43}, {512, 2048, 7, true, 0}, {64, 256, 56, false, 0},
+               {2048, 512, 28, false, 10}};
+  for (int i = 0; i < 4; i++) {
+    Graph *g = one_conv(cases[i].C, cases[i].M, cases[i].H, 1, 1);
+    const Schedule *s = blocked_sched(g);
+    if (s->prefetch != cases[i].prefetch || s->kc != cases[i].kc)
+      fprintf(stderr, "\ncase %d: prefetch %d, kc %lld\n", i, s->prefetch, (long long)s->kc);
+    CU_ASSERT_EQUAL(s->prefetch, cases[i].prefetch);
+    CU_ASSERT_EQUAL(s->kc, cases[i].kc);
+    graph_free(g);
+  }
+  find_targets();
+  for (int ti = 1; ti < nrunnable; ti++) { /* the SIMD targets */
+    Graph *g = graph_new();
+    wseed = 5;
+    int fam[2];
+    ConvCase a = {640, 208, 1, 7, 7, 1, 1, 0, 1, true, true};
+    ConvCase b = {768, 176, 1, 7, 7, 1, 1, 0, 1, true, false};
+    tu_output(g, conv_case(g, &a, 0));
+    fam[0] = conv_family(&a);
+    tu_output(g, conv_case(g, &b, 1));
+    fam[1] = conv_family(&b);
+    check_generated(g, "prefetch", 0.9f, &runnable[ti], fam);
+    int prefetching = 0, chunked = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+      prefetching += g->nodes[i].sched.prefetch;
+      chunked += g->nodes[i].sched.prefetch && g->nodes[i].sched.kc > 0;
+    }
+    if (!prefetching)
+      fprintf(stderr, "\nprefetch on %s: no conv prefetches\n", runnable[ti].t->name);
+    CU_ASSERT(prefetching > 0);
+    if (!strcmp(runnable[ti].t->name, "avx512"))
+      CU_ASSERT_EQUAL(chunked, 1); /* 768 -> 176: 2 x 196 KB of panels and 147 KB of input */
+    check_threads(g, "prefetch", &runnable[ti], 3);
+    graph_free(g);
+  }
+}
+
 /* On 2 threads, a blocks-outside conv splits by output blocks only when its
  * weights pass 8x its input (each thread then reads the whole input, not
  * all the weights): ResNet-50's layer3 1x1 (1024 -> 256 at 14x14, weights
@@ -2815,6 +2868,7 @@ void add_codegen_suite(void) {
   ADD(s, test_conv_order_by_traffic);
   ADD(s, test_conv_split_by_bytes);
   ADD(s, test_conv_chunk_by_input);
+  ADD(s, test_conv_prefetch);
   ADD(s, test_claimed_tails);
   ADD(s, test_conv_tile_in_registers);
   ADD(s, test_simd_gemm);
