@@ -640,7 +640,8 @@ typedef struct {
   int64_t kc;         /* cache block of the reduction, in input channel blocks (0: whole) */
   bool ob_outer;      /* loop order: output blocks outside the pixels (else pixels outside;
                          conv_wino: an image as one strip, its output groups split) */
-  const char *order;  /* that order for people ("blocks", "pixels"), NULL where it has none */
+  const char *order;  /* that order for people ("blocks", "blocks+pf" with prefetch, "pixels"),
+                         NULL where it has none */
   bool prefetch;      /* blocked conv, blocks outside, flat pixels: the pixel tiles of an
                          output group prefetch the next group's weights (emit_prefetch) */
   int threads;        /* threads its work is split over (1: thread 0 runs it) */

@@ -1466,7 +1466,7 @@ static int cmd_inspect(int argc, char **argv) {
     printf("target      %s (%d floats a vector), %d thread%s\n", g->target->name,
            g->target->block, g->threads, g->threads > 1 ? "s" : "");
     if (a.schedule) {
-      printf("%4s %-14s %-6s %5s %-6s %4s %-7s %6s %5s %5s %-9s  %-40s %s\n", "node", "family",
+      printf("%4s %-14s %-6s %5s %-9s %4s %-7s %6s %5s %5s %-9s  %-40s %s\n", "node", "family",
              "tile", "kc", "order", "thr", "split", "units", "imbal", "claim", "layout", "kernel",
              "ONNX node, output shape");
       for (int i = 0; i < g->nnodes; i++) {
@@ -1483,7 +1483,7 @@ static int cmd_inspect(int argc, char **argv) {
         for (int k = 0, o = 0; k < y->rank && o < (int)sizeof shape - 24; k++)
           o += snprintf(shape + o, sizeof shape - (size_t)o, "%s%lld", k ? "x" : "",
                         (long long)y->dims[k]);
-        printf("%4d %-14s %-6s %5s %-6s %4d %-7s %6lld %5.2f %5s %-9s  %-40s '%s' %s %s\n", i,
+        printf("%4d %-14s %-6s %5s %-9s %4d %-7s %6lld %5.2f %5s %-9s  %-40s '%s' %s %s\n", i,
                s->family->name, tile, kc, s->order ? s->order : "-", s->threads,
                split_axis_name(s->split), (long long)s->units, s->imbalance, claim,
                layout_name(y->layout, lay, sizeof lay), s->kernel, n->name ? n->name : "",
@@ -1492,7 +1492,8 @@ static int cmd_inspect(int argc, char **argv) {
       printf("tile: the register tile, output channels x pixels (grouped lanes: channels x "
              "rows x pixels; int8 1x1s: channels x the strip's pixels)\n"
              "kc: input-channel blocks a cache block of the reduction takes (all: no "
-             "blocking); order: which loop is outside, output blocks or pixels\n"
+             "blocking); order: which loop is outside, output blocks or pixels (+pf: each output "
+             "group prefetches the next one's weights)\n"
              "thr: threads the layer is split over; split, units: what they divide and how "
              "many; imbal: the largest share over the mean (1.00: even)\n"
              "claim: the last quarter of each share goes to whichever thread is free, in "
