@@ -1116,8 +1116,11 @@ static void wino_shape(const Graph *g, const Node *n, const Target *t, int nv, W
 
 /* Whether the transforms pay: enough channels that V U's products outweigh
  * them (each input element is transformed once, each output once, against
- * 16 x C x M / (4 pixels) multiply-adds) and enough tiles to fill the
- * register tile. */
+ * 16 x C x M / (4 pixels) multiply-adds), enough tiles to fill the
+ * register tile, and a strip of one tile row (its V and its M for the
+ * widest output group) within L2: past it every product streams V from
+ * memory.  FCN-ResNet-50's classifier 3x3, 2048 -> 512 at 28x28 (a tile
+ * row's V is 1.8 MB): 92.7 ms in Winograd, ~71 ms direct (1 thread). */
 #define WINO_MIN_CHANNELS 32   /* input and output channels */
 #define WINO_MIN_PIXELS 49     /* output pixels */
 
@@ -1135,7 +1138,8 @@ bool conv_can_wino(const Graph *g, const Node *n, const Target *t) {
          y->layout.kind == LAYOUT_NCHWC && p->group == 1 && w->rank == 4 && w->dims[2] == 3 &&
          w->dims[3] == 3 && p->stride[1] == 1 && p->stride[2] == 1 && p->dilation[1] == 1 &&
          p->dilation[2] == 1 && x->dims[1] % t->block == 0 && x->dims[1] >= WINO_MIN_CHANNELS &&
-         y->dims[1] >= WINO_MIN_CHANNELS && y->dims[2] * y->dims[3] >= WINO_MIN_PIXELS;
+         y->dims[1] >= WINO_MIN_CHANNELS && y->dims[2] * y->dims[3] >= WINO_MIN_PIXELS &&
+         sat_mul(64 * ((y->dims[3] + 1) / 2), x->dims[1] + 4 * (int64_t)t->block) <= t->l2;
 }
 
 static bool conv_wino_runs(const Graph *g, const Node *n, const Target *t) {

@@ -987,6 +987,28 @@ static void test_winograd(void) {
     free(orig);
     graph_free(g);
   }
+  /* A strip of one tile row must fit in L2 (avx512: 1 MB): 1024 channels in
+   * at 28x28 take 64 x 14 x (1024 + 64) = 974,848 bytes a tile row, in
+   * Winograd; at 32x32, 1,114,112: direct. */
+  for (int wide = 0; wide < 2; wide++) {
+    Graph *g = graph_new();
+    g->target = &target_avx512;
+    const int64_t xd[4] = {1, 1024, 28 + 4 * wide, 28 + 4 * wide};
+    tu_output(g, conv(g, tu_input(g, "x", 4, xd), 1024, 32, 3, 1, false));
+    Diag d = {.quiet = true};
+    CU_ASSERT_FATAL(graph_infer(g, &d));
+    int order[CD_MAX_PASSES], np;
+    CU_ASSERT_FATAL(passes_parse("default", order, &np, &d));
+    PassStats st[CD_MAX_PASSES];
+    CU_ASSERT_FATAL(passes_run(g, order, np, st, true, NULL, NULL, &d));
+    int wino = 0;
+    for (int i = 0; i < g->nnodes; i++)
+      wino += !g->nodes[i].dead && g->nodes[i].op == OP_CONV &&
+              g->values[g->nodes[i].in[1]].layout.kind == LAYOUT_WWINO;
+    CU_ASSERT_EQUAL(wino, !wide);
+    sb_free(&d.log);
+    graph_free(g);
+  }
 }
 
 void add_passes_suite(void) {
