@@ -2744,6 +2744,10 @@ static void test_conv_split_by_bytes(void) {
  * when the claim loop's call sat around the tile, and when it hoisted the
  * bias vectors out of the pixel loop: emit_claims, emit_tile.) */
 static void test_conv_tile_in_registers(void) {
+#if !defined(__x86_64__)
+  fprintf(stderr, "\n[skipping test_conv_tile_in_registers: reads x86-64 assembly]\n");
+  return;
+#endif
   if (!on_path("cc")) {
     fprintf(stderr, "\n[skipping test_conv_tile_in_registers: no cc]\n");
     return;
