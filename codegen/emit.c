@@ -611,25 +611,6 @@ static void param_arg(StrBuf *sb, Graph *g, const char *pname, int v, bool out, 
   sb_printf(sb, "%s%s", a->count++ ? ", " : "", loc_expr(a->g, a->p, v));
 }
 
-/* With threads, every kernel takes its thread's number last, after the
- * counters of its claimed tails when it has them (NULL: static shares),
- * which follow its scratch when its family has some. */
-static void kernel_signature(StrBuf *sb, Graph *g, Node *n, const Target *t) {
-  const char *attr = kernel_attr(n, t);
-  sb_printf(sb, "static %s%svoid %s(", attr, attr[0] ? " " : "", n->sched.kernel);
-  int count = 0;
-  kernel_params(g, n, sb, param_decl, &count);
-  if (n->sched.family->scratch)
-    sb_printf(sb, "%sfloat *restrict sc", count++ ? ", " : "");
-  if (n->sched.chunk > 0)
-    sb_printf(sb, "%slong *cl", count++ ? ", " : "");
-  if (g->threads > 1)
-    sb_printf(sb, "%sint tid", count++ ? ", " : "");
-  if (!count)
-    sb_printf(sb, "void");
-  sb_printf(sb, ")");
-}
-
 /* A parameter by its name, to pass it on: x0. */
 static void param_name(StrBuf *sb, Graph *g, const char *pname, int v, bool out, void *ctx) {
   int *count = ctx;
@@ -637,6 +618,33 @@ static void param_name(StrBuf *sb, Graph *g, const char *pname, int v, bool out,
   (void)v;
   (void)out;
   sb_printf(sb, "%s%s", (*count)++ ? ", " : "", pname);
+}
+
+/* A kernel's data parameters, declared (decl) or passed on by name: its
+ * values (kernel_params), then its scratch when its family has some.
+ * Returns how many. */
+static int data_params(StrBuf *sb, Graph *g, Node *n, bool decl) {
+  int count = 0;
+  kernel_params(g, n, sb, decl ? param_decl : param_name, &count);
+  if (n->sched.family->scratch)
+    sb_printf(sb, "%s%s", count++ ? ", " : "", decl ? "float *restrict sc" : "sc");
+  return count;
+}
+
+/* With threads, every kernel takes its thread's number last, after the
+ * counters of its claimed tails when it has them (NULL: static shares),
+ * which follow its scratch when its family has some. */
+static void kernel_signature(StrBuf *sb, Graph *g, Node *n, const Target *t) {
+  const char *attr = kernel_attr(n, t);
+  sb_printf(sb, "static %s%svoid %s(", attr, attr[0] ? " " : "", n->sched.kernel);
+  int count = data_params(sb, g, n, true);
+  if (n->sched.chunk > 0)
+    sb_printf(sb, "%slong *cl", count++ ? ", " : "");
+  if (g->threads > 1)
+    sb_printf(sb, "%sint tid", count++ ? ", " : "");
+  if (!count)
+    sb_printf(sb, "void");
+  sb_printf(sb, ")");
 }
 
 /*
@@ -653,10 +661,7 @@ static void range_signature(StrBuf *sb, Graph *g, Node *n, const Target *t) {
   const char *attr = kernel_attr(n, t);
   sb_printf(sb, "static %s%sCD_NOINLINE void %s_range(", attr, attr[0] ? " " : "",
             n->sched.kernel);
-  int count = 0;
-  kernel_params(g, n, sb, param_decl, &count);
-  if (n->sched.family->scratch)
-    sb_printf(sb, "%sfloat *restrict sc", count++ ? ", " : "");
+  int count = data_params(sb, g, n, true);
   sb_printf(sb, "%sconst long s0, const long s1)", count ? ", " : "");
 }
 
@@ -665,10 +670,7 @@ static void emit_claims(CWriter *w, Graph *g, Node *n) {
   const Schedule *s = &n->sched;
   CD_ASSERT(s->chunk > 0 && s->threads == g->threads); /* every thread has a share and a tail */
   StrBuf args = {0};
-  int count = 0;
-  kernel_params(g, n, &args, param_name, &count);
-  if (s->family->scratch)
-    sb_printf(&args, "%ssc", count++ ? ", " : "");
+  int count = data_params(&args, g, n, false);
   cw(w, "static const long cd_share[%d] = {", g->threads + 1);
   for (int t = 0; t <= g->threads; t++)
     cw(w, "%s%lld", t ? ", " : "", (long long)s->share[t]);

@@ -140,6 +140,13 @@ static const char *yoff(const Conv *k, int v, int p, const char *pix0) {
              (long long)(k->OH * k->OW * k->c), (long long)k->OW, pix0, p, k->c);
 }
 
+/* Where a thread's whole units of step end: its share's end s1 (units,
+ * within the nf whole ones) when split, else all of them. */
+static const char *unit_end(const Conv *k, int step, int64_t nf, bool split) {
+  return split ? fmt(k, "(s1 < %lld ? s1 : %lld) * %d", (long long)nf, (long long)nf, step)
+               : fmt(k, "%lld", (long long)(nf * step));
+}
+
 /*
  * Blocks outside, each output group's weight panel is read from memory by
  * the group's first pixel tile, at the pace of its FMAs, then from L2 by
@@ -161,10 +168,7 @@ static void emit_prefetch(const Conv *k, const char *pix0) {
   int64_t q = s->split == SPLIT_TILES ? (s->units + s->threads - 1) / s->threads
                                       : (P + k->tp - 1) / k->tp;
   int64_t pf = (lines + q - 1) / q, groups = k->MB / k->nv;
-  const char *lim = s->split == SPLIT_BLOCKS
-                        ? fmt(k, "(s1 < %lld ? s1 : %lld) * %d", (long long)groups,
-                              (long long)groups, k->nv)
-                        : fmt(k, "%lld", (long long)(groups * k->nv));
+  const char *lim = unit_end(k, k->nv, groups, s->split == SPLIT_BLOCKS);
   E("if (ob + %d < %s) {\n"
     "const long j0 = (%s) / %d %% %lld * %lld;\n"
     "for (long j = j0; j < j0 + %lld && j < %lld; j++)\n"
@@ -375,12 +379,8 @@ static void emit_row(const Conv *k, int nvv) {
  * leftover partial unit is the last unit, which rest_guard opens. */
 static void unit_loop(const Conv *k, const char *ind, const char *var, int step, int64_t nf,
                       bool split) {
-  if (split)
-    E("%sfor (long %s = s0 * %d; %s < (s1 < %lld ? s1 : %lld) * %d; %s += %d) {\n", ind, var,
-      step, var, (long long)nf, (long long)nf, step, var, step);
-  else
-    E("%sfor (long %s = 0; %s < %lld; %s += %d) {\n", ind, var, var, (long long)(nf * step),
-      var, step);
+  E("%sfor (long %s = %s; %s < %s; %s += %d) {\n", ind, var,
+    split ? fmt(k, "s0 * %d", step) : "0", var, unit_end(k, step, nf, split), var, step);
 }
 
 /* The leftover unit is unit nf: the share [s0, s1) holding it runs it. */
