@@ -62,7 +62,7 @@ static bool wants_zeros(const Graph *g, const Node *n) {
 /* The family's prelude (cd_zero): for the plain input's tap columns, and
  * for the bias each tile starts from (emit_tile). */
 static bool wants_prelude(const Graph *g, const Node *n) {
-  return wants_zeros(g, n) || (n->nin > 2 && n->in[2] >= 0);
+  return wants_zeros(g, n) || node_has_input(n, 2);
 }
 
 typedef struct {
@@ -444,7 +444,7 @@ static void conv_setup(Conv *k, Emitter *e, Graph *g, Node *n) {
   k->DW = p->dilation[2];
   k->CBI = (k->C + k->ib - 1) / k->ib;
   k->MB = (k->M + k->c - 1) / k->c;
-  k->bias = n->nin > 2 && n->in[2] >= 0;
+  k->bias = node_has_input(n, 2);
   k->nv = n->sched.tile_c / k->c;
   k->tp = n->sched.tile_p;
   if (w->layout.kind == LAYOUT_WCONV) {

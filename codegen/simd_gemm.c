@@ -48,7 +48,7 @@ static void gemm_tile(Emitter *e, Graph *g, Node *n, int mr, int nvv, const char
   const Value *a = &g->values[n->in[0]], *y = &g->values[n->out[0]];
   int c = t->block;
   int64_t N = y->dims[1], K = a->dims[1];
-  bool bias = n->nin > 2 && n->in[2] >= 0 && n->p.beta != 0.0f;
+  bool bias = node_has_input(n, 2) && n->p.beta != 0.0f;
   Arena *ar = &g->arena;
   cw_var(e->w, "c", "%d", c);
   cw_var(e->w, "N", "%lld", (long long)N);
@@ -130,7 +130,7 @@ static bool simd_gemm(Emitter *e, Graph *g, Node *n) {
   int64_t M = y->dims[0], mf = M / mr;
   bool by_blocks = n->sched.split == SPLIT_BLOCKS; /* threads split N's blocks, or row tiles */
   E("float lanes[%d];\n", e->t->block);
-  if (n->nin > 2 && n->in[2] >= 0 && n->p.beta == 0.0f)
+  if (node_has_input(n, 2) && n->p.beta == 0.0f)
     E("(void)x2;\n");
   if (mf) {
     if (by_blocks)
@@ -157,7 +157,7 @@ bool gemm_can_pack(const Graph *g, const Node *n, const Target *t) {
   if (n->op != OP_GEMM || t->block < 2 || !n->p.trans_b || n->p.trans_a ||
       !absent_or_const(g, n->in[1]) || g->values[n->in[1]].layout.kind != LAYOUT_PLAIN)
     return false;
-  if (n->nin > 2 && n->in[2] >= 0) {
+  if (node_has_input(n, 2)) {
     const Value *c = &g->values[n->in[2]];
     if (!c->data || c->rank != 1 || c->dims[0] != g->values[n->in[1]].dims[0])
       return false;

@@ -52,7 +52,7 @@ static bool lnorm_emit(Emitter *e, Graph *g, Node *n) {
   const VecOps *o = &e->t->f32;
   CWriter *w = e->w;
   const OpParams *p = &n->p;
-  bool has_b = n->nin > 2 && n->in[2] >= 0;
+  bool has_b = node_has_input(n, 2);
   bool s1 = value_numel(&g->values[n->in[1]]) == 1;
   bool b1 = has_b && value_numel(&g->values[n->in[2]]) == 1;
   cw_var(w, "L", "%lld", (long long)p->inner);

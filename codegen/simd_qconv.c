@@ -174,7 +174,7 @@ static bool qconsts(const Graph *g, const Node *n, const Target *t, QConsts *k) 
   const QuantParams *q = n->p.q;
   const Value *w = &g->values[n->in[3]];
   const int8_t *W = w->data;
-  const int32_t *B = n->nin > 8 && n->in[8] >= 0 ? g->values[n->in[8]].data : NULL;
+  const int32_t *B = node_has_input(n, 8) ? g->values[n->in[8]].data : NULL;
   int64_t M = w->dims[0], C = w->dims[1] * w->dims[2] * w->dims[3]; /* the sum's terms */
   /* the zero point as packed: s8 flipped to u8 (+ 128), or u8 to s8 (- 128) */
   int64_t xz = q[0].zero[0] + (qc_flip(g, n, t) ? q[0].dtype == DT_INT8 ? 128 : -128 : 0);
@@ -530,7 +530,7 @@ static bool qconv1x1_emit(Emitter *e, Graph *g, Node *n) {
   }
   if (!ok)
     return true; /* over the code budget: the emitter says so */
-  if (n->nin > 8 && n->in[8] >= 0)
+  if (node_has_input(n, 8))
     E("(void)x8; /* the bias is in kb */\n");
   if (!e->t->i8.cvtrn) /* else the epilogue adds the integer */
     E("const %s yz = %s;\n", target_i8_f32(e->t)->vtype,
@@ -964,7 +964,7 @@ static bool qconv_emit(Emitter *e, Graph *g, Node *n) {
   uint8_t xraw = (uint8_t)q[0].zero[0]; /* the zero point's byte as stored */
   if (!qk_direct(&k))
     E("(void)x3; /* packed in wq */\n");
-  if (n->nin > 8 && n->in[8] >= 0)
+  if (node_has_input(n, 8))
     E("(void)x8; /* the bias is in kb */\n");
   if (!e->t->i8.cvtrn) /* else the epilogue adds the integer */
     E("const %s yz = %s;\n", target_i8_f32(e->t)->vtype,

@@ -706,6 +706,9 @@ static inline int node_nreads(const Node *n) { return n->nin + 2; }
 static inline int node_read(const Node *n, int k) {
   return k < n->nin ? n->in[k] : k == n->nin ? n->ep.residual : n->ep.residual_scale;
 }
+/* Whether node n has its k-th op input (ONNX omits trailing ones and
+ * writes "" for one in the middle: -1 here). */
+static inline bool node_has_input(const Node *n, int k) { return k < n->nin && n->in[k] >= 0; }
 
 /* A dim of a graph input the model leaves open (an ONNX dim_param, or no
  * value): the loader makes it 1, `--shape` fixes it (toolchain.c). */

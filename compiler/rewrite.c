@@ -51,10 +51,10 @@ static bool foldable_producer(Graph *g, int v, OpKind want) {
   Node *p = &g->nodes[g->values[v].producer];
   if (p->op != want || node_has_epilogue(p) || !g->values[p->in[1]].data)
     return false;
-  if (p->nin > 2 && p->in[2] >= 0 && !g->values[p->in[2]].data)
+  if (node_has_input(p, 2) && !g->values[p->in[2]].data)
     return false;
   if (want == OP_GEMM) {
-    if (p->nin > 2 && p->in[2] >= 0) {
+    if (node_has_input(p, 2)) {
       const Value *c = &g->values[p->in[2]];
       int64_t N = g->values[p->out[0]].dims[1];
       if (value_numel(c) != N || (c->rank == 2 && c->dims[0] != 1))
@@ -85,7 +85,7 @@ static void scale_conv(Graph *g, Node *p, const float *a, const float *t) {
       W[m * per + k] = W0[m * per + k] * a[m];
   int nb = graph_add_const(g, "", 1, &M);
   float *Bn = g->values[nb].data;
-  const float *B0 = p->nin > 2 && p->in[2] >= 0 ? g->values[p->in[2]].data : NULL;
+  const float *B0 = node_has_input(p, 2) ? g->values[p->in[2]].data : NULL;
   for (int64_t m = 0; m < M; m++)
     Bn[m] = (B0 ? B0[m] * a[m] : 0.0f) + (t ? t[m] : 0.0f);
   swap_read(g, p, 1, nw);
@@ -111,7 +111,7 @@ static void scale_gemm(Graph *g, Node *p, const float *a, const float *t) {
       Bn[r * K + k] = B0[r * K + k] * a[p->p.trans_b ? r : k];
   int nc = graph_add_const(g, "", 1, &N);
   float *Cn = g->values[nc].data;
-  const float *C0 = p->nin > 2 && p->in[2] >= 0 ? g->values[p->in[2]].data : NULL;
+  const float *C0 = node_has_input(p, 2) ? g->values[p->in[2]].data : NULL;
   for (int64_t j = 0; j < N; j++)
     Cn[j] = (C0 ? p->p.beta * C0[j] * a[j] : 0.0f) + t[j];
   p->p.beta = 1.0f;

@@ -54,7 +54,7 @@ const char *node_layout_error(const Graph *g, const Node *n) {
     if (x->layout.kind != LAYOUT_PLAIN || y->layout.kind != LAYOUT_PLAIN || !n->p.trans_b ||
         n->p.trans_a || !layout_equal(b->layout, wl))
       return "a Gemm reads a plain A and B^T packed as wconv (transB, not transA)";
-    if (n->nin > 2 && n->in[2] >= 0 &&
+    if (node_has_input(n, 2) &&
         !layout_equal(g->values[n->in[2]].layout, (Layout){LAYOUT_CPAD, wl.block, 0, 0}))
       return "a packed Gemm's C is a [N] vector padded to whole vectors (cpad)";
     if (n->ep.residual >= 0 && g->values[n->ep.residual].layout.kind != LAYOUT_PLAIN)
@@ -90,7 +90,7 @@ const char *node_layout_error(const Graph *g, const Node *n) {
                 w->rank == 4 && w->dims[2] == 3 && w->dims[3] == 3 && w->dims[1] % ib == 0);
     if (!wok)
       return "a Conv's weights are packed for its block, input block and groups";
-    if (n->nin > 2 && n->in[2] >= 0 &&
+    if (node_has_input(n, 2) &&
         !layout_equal(g->values[n->in[2]].layout, (Layout){LAYOUT_CPAD, y->layout.block, 0, 0}))
       return "a blocked Conv's bias is padded to whole vectors (cpad)";
     if (n->ep.residual >= 0 && !layout_equal(g->values[n->ep.residual].layout, y->layout))

@@ -228,7 +228,7 @@ bool conv_infer(Graph *g, Node *n, Diag *d) {
   int64_t dims[5];
   if (!conv_shape_infer(g, n, d, 0, 1, &rank, dims))
     return false;
-  if (n->nin > 2 && n->in[2] >= 0) {
+  if (node_has_input(n, 2)) {
     Value *b = &g->values[n->in[2]];
     if (b->rank != 1 || b->dims[0] != dims[1] || b->dtype != DT_FLOAT) {
       diag_error(d, "node '%s' (Conv): bias must be float32 [%lld]",
@@ -262,7 +262,7 @@ void conv_eval(Graph *g, Node *n, void **data) {
   const Value *x = &g->values[n->in[0]], *w = &g->values[n->in[1]];
   const Value *y = &g->values[n->out[0]];
   const float *X = data[n->in[0]], *W = data[n->in[1]];
-  const float *B = n->nin > 2 && n->in[2] >= 0 ? data[n->in[2]] : NULL;
+  const float *B = node_has_input(n, 2) ? data[n->in[2]] : NULL;
   float *Y = data[n->out[0]];
   int64_t N = x->dims[0], C = x->dims[1], M = w->dims[0], G = p->group;
   int64_t Cg = C / G, Mg = M / G;
@@ -432,7 +432,7 @@ static void emit_conv1x1(CWriter *w, Graph *g, Node *n) {
   int64_t Mfull = Mg / MR * MR, Pfull = P / NR * NR;
   int mt = (int)(Mg - Mfull);       /* channels past the last full tile */
   int64_t pt = P - Pfull;           /* pixels past the last full tile */
-  Tiles k = {w, n, M, Mg, n->nin > 2 && n->in[2] >= 0, value_numel(x) / (N * C) != P};
+  Tiles k = {w, n, M, Mg, node_has_input(n, 2), value_numel(x) / (N * C) != P};
   if (k.strided) {
     if (!cw_room(w, sat_mul(P, 22))) /* the pixel map, before it is written */
       return;
@@ -545,7 +545,7 @@ bool conv_emit(CWriter *w, Graph *g, Node *n) {
   int64_t N = x->dims[0], C = x->dims[1], M = wt->dims[0], G = p->group;
   int64_t Cg = C / G, Mg = M / G;
   int64_t isz = I[0] * I[1] * I[2], osz = O[0] * O[1] * O[2];
-  Tiles k = {w, n, M, Mg, n->nin > 2 && n->in[2] >= 0, false};
+  Tiles k = {w, n, M, Mg, node_has_input(n, 2), false};
   cw(w, "const long ID = %lld, IH = %lld, IW = %lld, OH = %lld, OW = %lld, OSZ = %lld;\n",
      (long long)I[0], (long long)I[1], (long long)I[2], (long long)O[1], (long long)O[2],
      (long long)osz);

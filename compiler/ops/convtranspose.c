@@ -91,7 +91,7 @@ bool convtranspose_infer(Graph *g, Node *n, Diag *d) {
     return false;
   }
   int64_t M = sat_mul(w->dims[1], G);
-  if (n->nin > 2 && n->in[2] >= 0) {
+  if (node_has_input(n, 2)) {
     const Value *b = &g->values[n->in[2]];
     if (b->dtype != DT_FLOAT || value_numel(b) != M) {
       diag_error(d, "node '%s' (ConvTranspose): B must be float32 [%lld]", node_label(n),
@@ -158,7 +158,7 @@ void convtranspose_eval(Graph *g, Node *n, void **data) {
   CtDims c;
   ct_dims(g, n, &c);
   const float *X = data[n->in[0]], *W = data[n->in[1]];
-  const float *B = n->nin > 2 && n->in[2] >= 0 ? data[n->in[2]] : NULL;
+  const float *B = node_has_input(n, 2) ? data[n->in[2]] : NULL;
   float *Y = data[n->out[0]];
   int64_t osz = c.out[0] * c.out[1] * c.out[2], isz = c.in[0] * c.in[1] * c.in[2];
   int64_t ksz = c.k[0] * c.k[1] * c.k[2];
@@ -194,7 +194,7 @@ bool convtranspose_emit(CWriter *w, Graph *g, Node *n) {
   const OpParams *p = &n->p;
   CtDims c;
   ct_dims(g, n, &c);
-  bool bias = n->nin > 2 && n->in[2] >= 0;
+  bool bias = node_has_input(n, 2);
   static const char *const ax[3] = {"D", "H", "W"};
   for (int s = 0; s < 3; s++) {
     cw_var(w, cw_fmt(w, "I%s", ax[s]), "%lld", (long long)c.in[s]);

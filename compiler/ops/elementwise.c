@@ -102,9 +102,9 @@ void unary_eval(Graph *g, Node *n, void **data) {
   float *Y = data[n->out[0]];
   float a = n->p.alpha, b = n->p.beta;
   if (n->op == OP_CLIP) {
-    if (n->nin > 1 && n->in[1] >= 0)
+    if (node_has_input(n, 1))
       a = ((float *)data[n->in[1]])[0];
-    if (n->nin > 2 && n->in[2] >= 0)
+    if (node_has_input(n, 2))
       b = ((float *)data[n->in[2]])[0];
   }
   int64_t m = value_numel(&g->values[n->out[0]]);
@@ -399,8 +399,8 @@ bool unary_emit(CWriter *w, Graph *g, Node *n) {
   for (int i = 1; i < n->nin; i++)
     runtime_bounds |= n->in[i] >= 0 && !g->values[n->in[i]].data;
   if (n->op == OP_CLIP && runtime_bounds) {
-    bool rlo = n->nin > 1 && n->in[1] >= 0 && !g->values[n->in[1]].data;
-    bool rhi = n->nin > 2 && n->in[2] >= 0 && !g->values[n->in[2]].data;
+    bool rlo = node_has_input(n, 1) && !g->values[n->in[1]].data;
+    bool rhi = node_has_input(n, 2) && !g->values[n->in[2]].data;
     cw(w, "const float lo = %s, hi = %s;\n", rlo ? "x1[0]" : cw_float(w, n->p.alpha),
          rhi ? "x2[0]" : cw_float(w, n->p.beta));
     cw(w, "for (long i = 0; i < %lld; i++) {\nconst float v = x0[i];\n"

@@ -37,7 +37,7 @@ bool gemm_infer(Graph *g, Node *n, Diag *d) {
     return false;
   }
   int64_t dims[2] = {M, N};
-  if (n->nin > 2 && n->in[2] >= 0) {
+  if (node_has_input(n, 2)) {
     const Value *c = &g->values[n->in[2]];
     const Value *vs[1] = {c};
     int64_t bd[CD_MAX_RANK];
@@ -65,7 +65,7 @@ void gemm_eval(Graph *g, Node *n, void **data) {
   const OpParams *p = &n->p;
   const Value *a = &g->values[n->in[0]], *y = &g->values[n->out[0]];
   const float *A = data[n->in[0]], *B = data[n->in[1]];
-  const float *C = n->nin > 2 && n->in[2] >= 0 ? data[n->in[2]] : NULL;
+  const float *C = node_has_input(n, 2) ? data[n->in[2]] : NULL;
   float *Y = data[n->out[0]];
   int64_t M = y->dims[0], N = y->dims[1];
   int64_t K = p->trans_a ? a->dims[0] : a->dims[1];
@@ -182,8 +182,8 @@ bool gemm_emit(CWriter *w, Graph *g, Node *n) {
   const OpParams *p = &n->p;
   const Value *a = &g->values[n->in[0]], *y = &g->values[n->out[0]];
   int64_t M = y->dims[0], N = y->dims[1], K = p->trans_a ? a->dims[0] : a->dims[1];
-  bool has_c = n->nin > 2 && n->in[2] >= 0 && p->beta != 0.0f;
-  if (n->nin > 2 && n->in[2] >= 0 && !has_c)
+  bool has_c = node_has_input(n, 2) && p->beta != 0.0f;
+  if (node_has_input(n, 2) && !has_c)
     cw(w, "(void)x2;\n");
   int64_t cs[2] = {0, 0};
   if (has_c)

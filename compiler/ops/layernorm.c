@@ -81,7 +81,7 @@ bool layernorm_infer(Graph *g, Node *n, Diag *d) {
 void layernorm_eval(Graph *g, Node *n, void **data) {
   const OpParams *p = &n->p;
   const float *X = data[n->in[0]], *S = data[n->in[1]];
-  const float *B = n->nin > 2 && n->in[2] >= 0 ? data[n->in[2]] : NULL;
+  const float *B = node_has_input(n, 2) ? data[n->in[2]] : NULL;
   bool s1 = value_numel(&g->values[n->in[1]]) == 1;
   bool b1 = B && value_numel(&g->values[n->in[2]]) == 1;
   float *Y = data[n->out[0]];
@@ -111,7 +111,7 @@ void layernorm_eval(Graph *g, Node *n, void **data) {
 
 bool layernorm_emit(CWriter *w, Graph *g, Node *n) {
   const OpParams *p = &n->p;
-  bool has_b = n->nin > 2 && n->in[2] >= 0;
+  bool has_b = node_has_input(n, 2);
   bool s1 = value_numel(&g->values[n->in[1]]) == 1;
   bool b1 = has_b && value_numel(&g->values[n->in[2]]) == 1;
   bool mean_out = n->nout > 1 && n->out[1] >= 0, inv_out = n->nout > 2 && n->out[2] >= 0;

@@ -40,14 +40,14 @@ bool pad_parse(Graph *g, Node *n, Diag *d) {
     memcpy(raw, a->ints, sizeof(int64_t) * (size_t)cnt);
     p->pad_value = attr_float(n, "value", 0.0f, d);
   } else {
-    if (n->nin < 2 || n->in[1] < 0) {
+    if (!node_has_input(n, 1)) {
       diag_error(d, "node '%s' (Pad): missing pads input", node_label(n));
       return false;
     }
     if (!op_const_ints(g, n, 1, d, raw, &cnt, 2 * CD_MAX_RANK))
       return false;
     p->pad_value = 0.0f;
-    if (n->nin > 2 && n->in[2] >= 0) {
+    if (node_has_input(n, 2)) {
       Value *cv = &g->values[n->in[2]];
       if (cv->dtype != x->dtype || value_numel(cv) != 1) {
         diag_error(d, "node '%s' (Pad): constant_value must be one %s",
@@ -61,7 +61,7 @@ bool pad_parse(Graph *g, Node *n, Diag *d) {
   int naxes = r;
   for (int k = 0; k < r; k++)
     axes[k] = k;
-  if (n->nin > 3 && n->in[3] >= 0) {
+  if (node_has_input(n, 3)) {
     if (!op_const_ints(g, n, 3, d, axes, &naxes, CD_MAX_RANK))
       return false;
   }
@@ -138,7 +138,7 @@ void pad_eval(Graph *g, Node *n, void **data) {
   const float *X = data[n->in[0]];
   float *Y = data[n->out[0]];
   float value = p->pad_value;
-  if (n->nin > 2 && n->in[2] >= 0)
+  if (node_has_input(n, 2))
     value = ((float *)data[n->in[2]])[0];
   int r = x->rank;
   int64_t xs[CD_MAX_RANK], idx[CD_MAX_RANK] = {0}, s = 1;
@@ -191,9 +191,9 @@ bool pad_emit(CWriter *w, Graph *g, Node *n) {
     }
     cw(w, "};\n");
   }
-  bool runtime_value = n->nin > 2 && n->in[2] >= 0 && !g->values[n->in[2]].data;
+  bool runtime_value = node_has_input(n, 2) && !g->values[n->in[2]].data;
   cw(w, "const float value = %s;\n", runtime_value ? "x2[0]" : cw_float(w, p->pad_value));
-  if (n->nin > 2 && n->in[2] >= 0 && !runtime_value)
+  if (node_has_input(n, 2) && !runtime_value)
     cw(w, "(void)x2;\n");
   cw(w, "long i = 0;\n");
   cw_loop_nest(w, 'i', y->dims, r);

@@ -327,7 +327,7 @@ bool quantize_parse(Graph *g, Node *n, Diag *d) {
     out = attr_int(n, "output_dtype", 0, d);
   if (n->opset >= 19)
     (void)attr_int(n, "saturate", 1, d); /* float8 only: integers always saturate */
-  bool has_zero = n->nin > 2 && n->in[2] >= 0;
+  bool has_zero = node_has_input(n, 2);
   if (!has_zero && out != 0 && out != DT_UINT8 && out != DT_INT8) {
     diag_error(d, "node '%s' (QuantizeLinear): output_dtype is %s; Cardinal's quantized types "
                "are uint8 and int8", node_label(n), type_named(out));

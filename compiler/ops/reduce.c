@@ -46,7 +46,7 @@ bool reduce_parse(Graph *g, Node *n, Diag *d) {
     memcpy(p->axes, a->ints, sizeof(int64_t) * (size_t)a->count);
     p->naxes = a->count;
   }
-  if (n->nin > 1 && n->in[1] >= 0) {
+  if (node_has_input(n, 1)) {
     if (n->opset < axes_input_opset(n->op)) {
       diag_error(d, "node '%s' (%s): axes are an input only from opset %d (this is %d)",
                  node_label(n), n->op_type, axes_input_opset(n->op), n->opset);

@@ -27,7 +27,7 @@ static bool read_axes(Graph *g, Node *n, Diag *d) {
     p->naxes = a->count;
     return true;
   }
-  if (n->nin > 1 && n->in[1] >= 0)
+  if (node_has_input(n, 1))
     return op_const_ints(g, n, 1, d, p->axes, &p->naxes, CD_MAX_RANK);
   return true;
 }
@@ -38,8 +38,8 @@ bool reshape_parse(Graph *g, Node *n, Diag *d) {
   case OP_DROPOUT:
     /* Training mode drops nothing at ratio 0 (torch's F.dropout(x, p=0.0)
      * exports so: swin_t's attention). */
-    if (n->nin > 2 && n->in[2] >= 0 && value_scalar(g, n->in[2], 1) != 0 &&
-        !(n->nin > 1 && n->in[1] >= 0 && g->values[n->in[1]].data &&
+    if (node_has_input(n, 2) && value_scalar(g, n->in[2], 1) != 0 &&
+        !(node_has_input(n, 1) && g->values[n->in[1]].data &&
           value_scalar(g, n->in[1], 1) == 0)) {
       diag_error(d, "node '%s' (Dropout): training_mode must be a constant "
                  "false (or the ratio a constant 0)", node_label(n));
@@ -53,7 +53,7 @@ bool reshape_parse(Graph *g, Node *n, Diag *d) {
     const Attr *a;
     if (!attr_get(n, "shape", AT_INTS, d, &a))
       return false;
-    if (n->nin > 1 && n->in[1] >= 0) {
+    if (node_has_input(n, 1)) {
       if (!op_const_ints(g, n, 1, d, p->shape, &p->nshape, CD_MAX_RANK))
         return false;
     } else if (a && a->count <= CD_MAX_RANK) {

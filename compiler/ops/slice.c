@@ -233,7 +233,7 @@ bool split_parse(Graph *g, Node *n, Diag *d) {
     }
     memcpy(p->split, a->ints, sizeof(int64_t) * (size_t)a->count);
     p->nsplit = a->count;
-  } else if (n->nin > 1 && n->in[1] >= 0) {
+  } else if (node_has_input(n, 1)) {
     if (!op_const_ints(g, n, 1, d, p->split, &p->nsplit, CD_MAX_SPLIT))
       return false;
   }

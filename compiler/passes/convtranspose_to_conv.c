@@ -20,7 +20,7 @@ static bool lowerable(const Graph *g, const Node *n, int64_t *b) {
   const Value *x = &g->values[n->in[0]], *w = &g->values[n->in[1]];
   const OpParams *p = &n->p;
   if (x->rank != 4 || x->dtype != DT_FLOAT || !w->data || p->group != 1 ||
-      (n->nin > 2 && n->in[2] >= 0 && !g->values[n->in[2]].data))
+      (node_has_input(n, 2) && !g->values[n->in[2]].data))
     return false;
   *b = p->stride[1];
   for (int s = 1; s < 3; s++)

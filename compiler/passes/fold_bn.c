@@ -26,7 +26,7 @@ static Node *unpadded_reader(Graph *g, const Node *bn) {
     if (!g->nodes[k].dead && g->nodes[k].op == OP_CONV && g->nodes[k].in[0] == bn->out[0])
       q = &g->nodes[k];
   if (!q || !g->values[q->in[1]].data || node_has_epilogue(q) ||
-      (q->nin > 2 && q->in[2] >= 0 && !g->values[q->in[2]].data))
+      (node_has_input(q, 2) && !g->values[q->in[2]].data))
     return NULL;
   for (int s = 0; s < 3; s++)
     if (q->p.pad0[s] || q->p.pad1[s])
@@ -44,7 +44,7 @@ static void fold_forward(Graph *g, Node *q, int x, const Affine *f) {
   w = &g->values[q->in[1]];
   float *W = g->values[nw].data, *Bn = g->values[nb].data;
   const float *W0 = w->data;
-  const float *B0 = q->nin > 2 && q->in[2] >= 0 ? g->values[q->in[2]].data : NULL;
+  const float *B0 = node_has_input(q, 2) ? g->values[q->in[2]].data : NULL;
   for (int64_t m = 0; m < M; m++) {
     double acc = B0 ? B0[m] : 0.0;
     for (int64_t c = 0; c < Cg; c++) {

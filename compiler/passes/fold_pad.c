@@ -25,7 +25,7 @@
 static bool pads_zeros(const Graph *g, const Node *n) {
   if (n->p.pad_mode != 0)
     return false;
-  if (n->nin > 2 && n->in[2] >= 0)
+  if (node_has_input(n, 2))
     return g->values[n->in[2]].data && value_scalar(g, n->in[2], 0) == 0.0;
   return n->p.pad_value == 0.0f;
 }

@@ -76,7 +76,7 @@ static int new_const(Graph *g, const char *name, DType dtype, int64_t n, const v
 
 /* The zero point input of a Q/DQ node (made, 0 of its type, when absent). */
 static int zero_input(Graph *g, const Node *q) {
-  if (q->nin > 2 && q->in[2] >= 0)
+  if (node_has_input(q, 2))
     return q->in[2];
   int32_t zero = 0;
   return new_const(g, arena_printf(&g->arena, "%s_zero", g->values[q->in[1]].name),
@@ -195,7 +195,7 @@ static int add_node(Graph *g, OpKind op, int nin, const int *ins, int out, int64
 static bool fold_gemm(Graph *g, int gi) {
   Node *n = &g->nodes[gi];
   if (node_has_epilogue(n) || n->p.trans_a || n->p.alpha != 1.0f ||
-      (n->nin > 2 && n->in[2] >= 0 && n->p.beta != 1.0f))
+      (node_has_input(n, 2) && n->p.beta != 1.0f))
     return false;
   Node *dx = producer_of(g, n->in[0], OP_DEQUANTIZE);
   Node *dw = producer_of(g, n->in[1], OP_DEQUANTIZE);

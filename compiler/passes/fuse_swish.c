@@ -38,8 +38,8 @@ static void replace(Graph *g, Node **dead, int n, OpKind act, int x, int y) {
 /* Clip(v, 0, 6) by attributes (opset < 11) or constant inputs. */
 static bool is_relu6(const Graph *g, const Node *c) {
   return c->op == OP_CLIP && c->p.alpha == 0.0f && c->p.beta == 6.0f &&
-         (c->nin < 2 || c->in[1] < 0 || g->values[c->in[1]].data) &&
-         (c->nin < 3 || c->in[2] < 0 || g->values[c->in[2]].data);
+         (!node_has_input(c, 1) || g->values[c->in[1]].data) &&
+         (!node_has_input(c, 2) || g->values[c->in[2]].data);
 }
 
 bool pass_fuse_swish(Graph *g, PassStats *st) {
@@ -54,7 +54,7 @@ bool pass_fuse_swish(Graph *g, PassStats *st) {
   int silu = 0, hswish = 0, n0 = g->nnodes;
   for (int i = 0; i < n0; i++) {
     Node *s = &g->nodes[i];
-    if (s->dead || s->nin < 1 || s->in[0] < 0 || g->values[s->in[0]].dtype != DT_FLOAT)
+    if (s->dead || !node_has_input(s, 0) || g->values[s->in[0]].dtype != DT_FLOAT)
       continue;
     int x = s->in[0];
     if (s->op == OP_SIGMOID || (s->op == OP_HARDSIGMOID && fabsf(s->p.alpha - 1.0f / 6) <= 1e-7f &&

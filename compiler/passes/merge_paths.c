@@ -356,7 +356,7 @@ static int merge_last_conv(Graph *g, const Path *P, int np, int s, float *const 
   for (int i = 0; i < np; i++) {
     const Node *n = &g->nodes[P[i].node[s]];
     const float *Wi = g->values[n->in[1]].data;
-    const float *Bi = n->nin > 2 && n->in[2] >= 0 ? g->values[n->in[2]].data : NULL;
+    const float *Bi = node_has_input(n, 2) ? g->values[n->in[2]].data : NULL;
     for (int64_t m = 0; m < M; m++) {
       float a = A[i] ? A[i][m] : 1.0f;
       for (int64_t c = 0; c < d; c++)
