@@ -14,7 +14,9 @@
 #     THREADS (environment) default: "1 2"; OPSET (environment) default 13;
 #     RUNS default 20, ROUNDS default 3
 #
-# The last row is the geometric mean of each ratio column.
+# The last row is the geometric mean of each ratio column.  After the table,
+# the kernels each model would run one element at a time (a `_scalar_`
+# kernel in `cardinal inspect --schedule`) on avx512 and on avx2, or "none".
 #
 # Models are exported once with torch.onnx (random seeded weights, $OPSET)
 # into OUT_DIR (default bench_out).  ONNX Runtime: npm install --prefix
@@ -39,6 +41,7 @@ for t in $THREADS; do
   rule="$rule---|---|---|"
 done
 rows=""
+scalar="" # models with a kernel that runs one element at a time, per target
 ratios="" # "t ratio" pairs, for the geometric means
 for spec in $MODELS; do
   name=${spec#*:}
@@ -46,6 +49,12 @@ for spec in $MODELS; do
   [ -f "$m" ] || /usr/bin/python3 tests/models/export.py "$spec" "$m" --opset "$OPSET" > /dev/null
   row="| $name |"
   first=1
+  for st in avx512 avx2; do
+    k=$(build/cardinal inspect "$m" --schedule --target "$st" 2>/dev/null | awk '/^ *[0-9]+ / {
+      for (i = 2; i <= NF; i++) if ($i ~ /^[a-z0-9_]+_scalar_/) print $i }')
+    [ -z "$k" ] || scalar="$scalar$name ($st): $(echo $k)
+"
+  done
   for t in $THREADS; do
     b=$OUT/$name.t$t.bench
     build/cardinal bench "$m" --target "$TARGET" --runs "$RUNS" --rounds "$ROUNDS" --threads "$t" > "$b" 2> "$OUT/$name.log" ||
@@ -74,3 +83,5 @@ for t in $THREADS; do
     END { if (n) printf "%.2f", exp(s / n); else printf "?" }') |"
 done
 echo "$gm"
+echo
+printf 'scalar kernels on avx512 and avx2: %s\n' "${scalar:-none}"
