@@ -657,6 +657,15 @@ static void test_deep_nesting(void) {
   sb_printf(&sb, "\n  return x\n}\n");
   expect_error(sb.buf, "nest too deeply for the parser", 2);
   sb_free(&sb);
+  /* More brackets left open than the lexer remembers (256), then a body
+   * and the end of the file (found by fuzz_dsl: the lexer closed that body
+   * with a '}' that closed nothing, again and again, for ever). */
+  sb_printf(&sb, ")\n{\nblock");
+  for (int i = 0; i < 300; i++)
+    sb_printf(&sb, "(");
+  sb_printf(&sb, "{([");
+  expect_error(sb.buf, "is not closed", 3);
+  sb_free(&sb);
 }
 
 static void test_several_errors_at_once(void) {
