@@ -498,6 +498,21 @@ static bool range(Ctx *c, Frame *f, Ast *lo, Ast *hi, int64_t *a, int64_t *b) {
 
 static DVal eval_node(Ctx *c, Frame *f, Ast *a);
 
+/* One step of the evaluation's budget: every evaluation and every turn of
+ * a loop (a loop whose body the static checks rejected runs no
+ * evaluation: two nested ones of 10^5 turns each ran for hours).  False,
+ * said once, past it. */
+static bool step(Ctx *c, SrcLoc at) {
+  if (++c->steps > c->g->limits.dsl_steps) {
+    if (!c->too_long)
+      dsl_error(c->prog, at, "evaluation takes more than %lld steps (loops nested too "
+                "deep?)", (long long)c->g->limits.dsl_steps);
+    c->too_long = true;
+    return false;
+  }
+  return true;
+}
+
 /* Every evaluation passes here: nested calls and expressions share one
  * budget, so no program can run the evaluator off the end of the stack. */
 static DVal eval(Ctx *c, Frame *f, Ast *a) {
@@ -512,13 +527,8 @@ static DVal eval(Ctx *c, Frame *f, Ast *a) {
     c->too_deep = true;
     return ERR;
   }
-  if (++c->steps > c->g->limits.dsl_steps) {
-    if (!c->too_long)
-      dsl_error(c->prog, a->loc, "evaluation takes more than %lld steps (loops nested too "
-                "deep?)", (long long)c->g->limits.dsl_steps);
-    c->too_long = true;
+  if (!step(c, a->loc))
     return ERR;
-  }
   c->edepth++;
   DVal v = eval_node(c, f, a);
   c->edepth--;
@@ -711,7 +721,7 @@ static void exec_body(Ctx *c, Frame *f, Ast *body) {
         poison(c, f, s);
         break;
       }
-      for (int64_t k = lo; k < hi && !f->returned; k++) {
+      for (int64_t k = lo; k < hi && !f->returned && step(c, s->loc); k++) {
         bind(c, f, s->s, vint(k));
         int errors = c->prog->nerrors;
         exec_body(c, f, s->c);

@@ -677,6 +677,12 @@ static void test_dsl_budgets(void) {
   expect_dsl_error("model m(x: f32[2]) {\n  for i in 0..100000 {\n    for j in 0..100000 {\n"
                    "      k = i\n    }\n  }\n  return x\n}\n",
                    "evaluation takes more than 10000000 steps");
+  /* The same with a body the static checks reject (i is not defined): it
+   * evaluates nothing, but its loops still take their turns (found by
+   * fuzz_dsl: it ran for hours). */
+  expect_dsl_error("model m(x: f32[2]) {\n  for k in 0..100000 {\n    for j in 0..100000 { k = i }\n"
+                   "  }\n  return x\n}\n",
+                   "evaluation takes more than 10000000 steps");
   /* 300,000 nodes from a few lines. */
   expect_dsl_error("model m(x: f32[2]) {\n  for i in 0..100000 {\n    x = relu(relu(relu(x)))\n"
                    "  }\n  return x\n}\n",
