@@ -50,7 +50,7 @@ for spec in $MODELS; do
   row="| $name |"
   first=1
   for st in avx512 avx2; do
-    k=$(build/cardinal inspect "$m" --schedule --target "$st" 2>/dev/null | awk '/^ *[0-9]+ / {
+    k=$(build/cardinal inspect "$m" --schedule --no-size --target "$st" 2>/dev/null | awk '/^ *[0-9]+ / {
       for (i = 2; i <= NF; i++) if ($i ~ /^[a-z0-9_]+_scalar_/) print $i }')
     [ -z "$k" ] || scalar="$scalar$name ($st): $(echo $k)
 "
